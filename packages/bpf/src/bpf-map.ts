@@ -1,0 +1,327 @@
+import { ensurePinParent } from './bpffs.js';
+import type { BtfKeyValue } from './btf-type.js';
+import { BpfError, BpfMapMismatchError, call, fromNative } from './errors.js';
+import type { BpfMapLike } from './map-like.js';
+import { isPerCpu, mapTypeName, updateFlag, type UpdateMode } from './map-type.js';
+import { native, type NativeBinding } from './native.js';
+import { perCpuValueStride } from './per-cpu.js';
+
+/** What a map is made from (the "spec" side, as in cilium/ebpf). */
+export interface MapSpec {
+  /** A MapType value (hash, LRU hash, array, per-CPU, LPM trie, prog array). */
+  type: number;
+  /** Kernel-visible name, at most 15 characters. */
+  name?: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* creation flags (see MapFlags). */
+  flags?: number;
+  /** Key/value types so `bpftool map dump` pretty-prints entries. */
+  btf?: BtfKeyValue;
+}
+
+/** What the kernel says about a live map. */
+export interface MapInfo {
+  type: number;
+  id: number;
+  name: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  btfId: number;
+}
+
+/** Layout a caller requires of a pinned map it opens. */
+export interface MapExpectation {
+  type?: number;
+  keySize?: number;
+  valueSize?: number;
+  flags?: number;
+}
+
+const fdRegistry = new FinalizationRegistry<number>((fd) => native().close(fd));
+
+/**
+ * A live kernel map held through a file descriptor. Close it when done;
+ * a forgotten map is closed when garbage-collected, but explicit close
+ * keeps fd counts predictable.
+ */
+export class BpfMap implements BpfMapLike {
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly valueBufferSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly name: string;
+  /** Pin path this map was opened from or pinned to, if any. */
+  pinnedPath: string | undefined;
+  #fd: number;
+  #scratch: Buffer;
+  /** Cached binding: the single-entry paths are hot (one syscall each). */
+  readonly #n: NativeBinding = native();
+
+  private constructor(fd: number, info: MapInfo, pinnedPath?: string) {
+    this.#fd = fd;
+    this.type = info.type;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.flags = info.flags;
+    this.name = info.name;
+    this.pinnedPath = pinnedPath;
+    this.valueBufferSize = isPerCpu(info.type) ? perCpuValueStride(info.valueSize) * native().numPossibleCpus() : info.valueSize;
+    this.#scratch = Buffer.alloc(this.valueBufferSize);
+    fdRegistry.register(this, fd, this);
+  }
+
+  /** Create a new, unpinned map. */
+  static create(spec: MapSpec): BpfMap {
+    const label = spec.name ?? mapTypeName(spec.type);
+    if (spec.maxEntries <= 0 || !Number.isInteger(spec.maxEntries)) {
+      throw new BpfError(`map create (${label}): max entries must be a positive integer, got ${spec.maxEntries}`, {
+        code: 'EINVAL',
+        op: 'map create',
+        target: label,
+        hint: 'give every map in use a non-zero size',
+      });
+    }
+    const fd = call('map create', label, () =>
+      native().mapCreate(spec.type, spec.name ?? '', spec.keySize, spec.valueSize, spec.maxEntries, spec.flags ?? 0, spec.btf),
+    );
+    return BpfMap.fromFd(fd);
+  }
+
+  /** Wrap an fd the caller owns from now on (e.g. a map of a loaded object, dup'ed). */
+  static fromFd(fd: number, pinnedPath?: string): BpfMap {
+    let info: MapInfo;
+    try {
+      info = call('map info', pinnedPath, () => native().mapInfo(fd));
+    } catch (err) {
+      native().close(fd);
+      throw err;
+    }
+    return new BpfMap(fd, info, pinnedPath);
+  }
+
+  /**
+   * Open a map pinned at `path`. With `expect`, its layout is checked and a
+   * mismatch throws BpfMapMismatchError naming both layouts.
+   */
+  static openPinned(path: string, expect?: MapExpectation): BpfMap {
+    const fd = call('open pinned map', path, () => native().objGet(path));
+    const map = BpfMap.fromFd(fd, path);
+    if (expect) {
+      try {
+        map.checkLayout(expect);
+      } catch (err) {
+        map.close();
+        throw err;
+      }
+    }
+    return map;
+  }
+
+  /** Throws BpfMapMismatchError if this map's layout differs from `expect`. */
+  checkLayout(expect: MapExpectation): void {
+    const actual: Record<string, number> = {};
+    const expected: Record<string, number> = {};
+    const diffs: string[] = [];
+    for (const k of ['type', 'keySize', 'valueSize', 'flags'] as const) {
+      const want = expect[k];
+      if (want === undefined) continue;
+      expected[k] = want;
+      actual[k] = this[k];
+      if (want !== this[k]) {
+        const show = (v: number) => (k === 'type' ? mapTypeName(v) : String(v));
+        diffs.push(`${k} ${show(this[k])} (expected ${show(want)})`);
+      }
+    }
+    if (diffs.length > 0) {
+      const where = this.pinnedPath ?? this.name;
+      throw new BpfMapMismatchError(
+        `map at ${where} has a different layout: ${diffs.join(', ')}; remove it (rm ${where}) or configure the matching format`,
+        {
+          code: 'EMISMATCH',
+          op: 'open pinned map',
+          target: where,
+          hint: `rm ${where} to let it be recreated, or change the configuration to match it`,
+        },
+        expected,
+        actual,
+      );
+    }
+  }
+
+  /** Pin to `path`, creating missing parent directories on bpffs. */
+  pin(path: string): void {
+    ensurePinParent(path);
+    call('pin', path, () => native().objPin(this.fd, path));
+    this.pinnedPath = path;
+  }
+
+  /** The file descriptor; throws if the map was closed. */
+  get fd(): number {
+    return this.liveFd();
+  }
+
+  private liveFd(): number {
+    if (this.#fd < 0) throw new BpfError(`map ${this.label} is closed`, { code: 'EBADF', op: 'use map', target: this.label });
+    return this.#fd;
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  private get label(): string {
+    return this.pinnedPath ?? (this.name || mapTypeName(this.type));
+  }
+
+  info(): MapInfo {
+    return call('map info', this.label, () => native().mapInfo(this.fd));
+  }
+
+  lookup(key: Uint8Array): Buffer | undefined {
+    const out = Buffer.allocUnsafe(this.valueBufferSize);
+    return this.lookupInto(key, out) ? out : undefined;
+  }
+
+  lookupInto(key: Uint8Array, out: Uint8Array): boolean {
+    if (key.byteLength !== this.keySize) this.sizeError('key', this.keySize, key.byteLength);
+    if (out.byteLength < this.valueBufferSize) this.sizeError('value buffer', this.valueBufferSize, out.byteLength);
+    try {
+      return this.#n.mapLookup(this.liveFd(), key, out);
+    } catch (err) {
+      throw fromNative(err, 'lookup', this.label);
+    }
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.lookupInto(key, this.#scratch);
+  }
+
+  update(key: Uint8Array, value: Uint8Array, mode?: UpdateMode): void {
+    if (key.byteLength !== this.keySize) this.sizeError('key', this.keySize, key.byteLength);
+    if (value.byteLength !== this.valueBufferSize) this.sizeError('value', this.valueBufferSize, value.byteLength);
+    try {
+      this.#n.mapUpdate(this.liveFd(), key, value, mode === undefined ? 0 : updateFlag(mode));
+    } catch (err) {
+      throw fromNative(err, 'update', this.label);
+    }
+  }
+
+  delete(key: Uint8Array): boolean {
+    if (key.byteLength !== this.keySize) this.sizeError('key', this.keySize, key.byteLength);
+    try {
+      return this.#n.mapDelete(this.liveFd(), key);
+    } catch (err) {
+      throw fromNative(err, 'delete', this.label);
+    }
+  }
+
+  *keys(): IterableIterator<Buffer> {
+    const all = call('iterate keys', this.label, () => native().mapKeys(this.fd, this.keySize));
+    for (let off = 0; off < all.length; off += this.keySize) yield all.subarray(off, off + this.keySize);
+  }
+
+  *entries(): IterableIterator<[Buffer, Buffer]> {
+    for (const key of this.keys()) {
+      const value = this.lookup(key);
+      if (value) yield [key, value];
+    }
+  }
+
+  count(): number {
+    return call('iterate keys', this.label, () => native().mapKeys(this.fd, this.keySize)).length / this.keySize;
+  }
+
+  updateBatch(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, mode?: UpdateMode): number {
+    const n = entries.length;
+    if (n === 0) return 0;
+    const keys = Buffer.allocUnsafe(n * this.keySize);
+    const values = Buffer.allocUnsafe(n * this.valueBufferSize);
+    for (let i = 0; i < n; i++) {
+      const [k, v] = entries[i]!;
+      this.checkKey(k);
+      if (v.byteLength !== this.valueBufferSize) this.sizeError('value', this.valueBufferSize, v.byteLength);
+      keys.set(k, i * this.keySize);
+      values.set(v, i * this.valueBufferSize);
+    }
+    return this.updateBatchRaw(keys, values, n, mode).count;
+  }
+
+  /**
+   * Batch update from packed buffers (`count` keys back to back, `count`
+   * values back to back): one syscall, no per-entry allocation. `batched`
+   * is false when the kernel had no batch op and entries went one by one.
+   */
+  updateBatchRaw(keys: Uint8Array, values: Uint8Array, count: number, mode?: UpdateMode): { count: number; batched: boolean } {
+    if (keys.byteLength !== count * this.keySize) this.sizeError('packed keys', count * this.keySize, keys.byteLength);
+    if (values.byteLength !== count * this.valueBufferSize)
+      this.sizeError('packed values', count * this.valueBufferSize, values.byteLength);
+    return call('batch update', this.label, () => native().mapUpdateBatch(this.fd, keys, values, count, updateFlag(mode)));
+  }
+
+  dump(): Array<[Buffer, Buffer]> {
+    const raw = this.dumpRaw();
+    const out: Array<[Buffer, Buffer]> = new Array(raw.count);
+    for (let i = 0; i < raw.count; i++) {
+      out[i] = [
+        raw.keys.subarray(i * this.keySize, (i + 1) * this.keySize),
+        raw.values.subarray(i * this.valueBufferSize, (i + 1) * this.valueBufferSize),
+      ];
+    }
+    return out;
+  }
+
+  /** Every entry as packed buffers, read with lookup_batch where the kernel has it. */
+  dumpRaw(): { keys: Buffer; values: Buffer; count: number; batched: boolean } {
+    const capacity = Math.min(Math.max(this.maxEntries, 1), 65536);
+    return call('batch lookup', this.label, () => native().mapDump(this.fd, this.keySize, this.valueBufferSize, capacity));
+  }
+
+  deleteBatch(keys: ReadonlyArray<Uint8Array>): number {
+    const n = keys.length;
+    if (n === 0) return 0;
+    const packed = Buffer.allocUnsafe(n * this.keySize);
+    for (let i = 0; i < n; i++) {
+      this.checkKey(keys[i]!);
+      packed.set(keys[i]!, i * this.keySize);
+    }
+    return call('batch delete', this.label, () => native().mapDeleteBatch(this.fd, packed, n)).count;
+  }
+
+  /** Per-CPU maps: the value of each possible CPU, or undefined when absent. */
+  lookupPerCpu(key: Uint8Array): Buffer[] | undefined {
+    if (!isPerCpu(this.type)) throw new BpfError(`map ${this.label} is not per-CPU`, { code: 'EINVAL', op: 'lookup', target: this.label });
+    const all = this.lookup(key);
+    if (!all) return undefined;
+    const stride = perCpuValueStride(this.valueSize);
+    const out: Buffer[] = [];
+    for (let off = 0; off < all.length; off += stride) out.push(all.subarray(off, off + this.valueSize));
+    return out;
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    fdRegistry.unregister(this);
+    native().close(this.#fd);
+    this.#fd = -1;
+  }
+
+  private checkKey(key: Uint8Array): void {
+    if (key.byteLength !== this.keySize) this.sizeError('key', this.keySize, key.byteLength);
+  }
+
+  private sizeError(what: string, want: number, got: number): never {
+    throw new BpfError(`map ${this.label}: ${what} must be ${want} bytes, got ${got}`, {
+      code: 'EINVAL',
+      op: 'map access',
+      target: this.label,
+      hint: `encode ${what}s in the map's layout (${want} bytes)`,
+    });
+  }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One-time (idempotent) machine set-up shared by `make run`, `make test` and
+# CI: Debian packages, bpffs, pnpm through corepack, JS dependencies.
+# Building the addon and BPF objects is the Makefile's job right after this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'bootstrap: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+# Debian packages: installed only when missing, so a ready machine pays nothing.
+packages=(
+  clang llvm libbpf-dev bpftool pkg-config iproute2 libelf-dev zlib1g-dev make g++ python3
+  dnsdist dnsperf bind9-dnsutils knot-dnsutils ethtool
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian starts dnsdist as a service on install; tests start their own.
+if command -v systemctl >/dev/null && systemctl is-active --quiet dnsdist 2>/dev/null; then
+  as_root systemctl disable --now dnsdist >/dev/null 2>&1 || true
+fi
+
+# bpffs: pinned maps live there.
+if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+  log "mounting bpffs at /sys/fs/bpf"
+  as_root mount -t bpf bpf /sys/fs/bpf || log "could not mount bpffs (BPF tests will need it)"
+fi
+
+# pnpm at the exact version (and hash) package.json pins.
+export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$(node -p "require('./package.json').packageManager.split('@')[1].split('+')[0]")" ]; then
+  log "enabling pnpm through corepack"
+  as_root corepack enable
+fi
+log "pnpm $(pnpm --version)"
+
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  log "installing JS dependencies"
+  pnpm install --frozen-lockfile
+fi
