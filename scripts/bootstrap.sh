@@ -11,7 +11,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null;
 # Debian packages: installed only when missing, so a ready machine pays nothing.
 packages=(
   clang llvm libbpf-dev bpftool pkg-config iproute2 libelf-dev zlib1g-dev make g++ python3
-  dnsdist dnsperf bind9-dnsutils knot-dnsutils ethtool
+  dnsdist dnsperf bind9-dnsutils knot-dnsutils ethtool util-linux
 )
 missing=()
 for p in "${packages[@]}"; do

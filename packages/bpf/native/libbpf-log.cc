@@ -14,10 +14,18 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	char buf[4096];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n > 0 && captured.size() < max_captured)
-		captured.append(buf, n < (int)sizeof(buf) ? n : sizeof(buf) - 1);
+	/* The verifier log arrives as one message, often far over any fixed
+	 * buffer: measure first, then format into the capture directly. */
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(nullptr, 0, fmt, copy);
+	va_end(copy);
+	if (n <= 0 || captured.size() >= max_captured)
+		return n;
+	size_t at = captured.size();
+	captured.resize(at + n + 1);
+	vsnprintf(&captured[at], n + 1, fmt, ap);
+	captured.resize(at + n);
 	return n;
 }
 

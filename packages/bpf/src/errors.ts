@@ -106,8 +106,9 @@ export function fromNative(err: unknown, op: string, target?: string): BpfError 
   if (e.errno !== undefined) d.errno = e.errno;
   if (target !== undefined) d.target = target;
   if (e.log) d.log = e.log;
-  if (nativeOp === 'load object' && (code === 'EACCES' || code === 'EINVAL' || code === 'EPERM') && e.log) {
-    return new BpfVerifierError(`${base}; the verifier rejected it, see .log:\n${tail(e.log, 40)}`, d);
+  if (nativeOp === 'load object' && code !== 'ENOENT' && e.log && /failed to load|verifier|processed \d+ insn/i.test(e.log)) {
+    const why = code === 'E2BIG' ? 'the program is too large or too complex for the verifier' : 'the verifier rejected it';
+    return new BpfVerifierError(`${base}; ${why}, see .log:\n${tail(e.log, 40)}`, d);
   }
   if (code === 'EPERM' || code === 'EACCES') return new BpfPermissionError(message, d);
   if (code === 'ENOENT' || (code === 'ENODEV' && nativeOp === 'interface lookup')) return new BpfNotFoundError(message, d);
