@@ -1,0 +1,416 @@
+import type { BpfMap, SocketLike } from '@dnsdist-ts/bpf';
+import { InternalSocketFilter } from './internal-socket-filter.js';
+import { BpfError, BpfMapFullError } from '@dnsdist-ts/bpf';
+import { BPFFilterError } from './bpf-filter-error.js';
+import { parseBPFFilterArgs, type BPFFilterOptions } from './bpf-filter-options.js';
+import { ipv4FromKey, ipv4Key, ipv6Key } from './address-key.js';
+import { cidrFromKey, cidrKey } from './cidr-key.js';
+import {
+  decodeCounterAction,
+  decodeLegacyQNameValue,
+  encodeCounterAction,
+  encodeLegacyCounter,
+  encodeLegacyQNameValue,
+} from './counter-action-value.js';
+import { openFilterMap } from './filter-map-opener.js';
+import { ExpiryStore } from './expiry-store.js';
+import { nowNs, type MonotonicNs } from './monotonic-clock.js';
+import { MapFormat, QTYPE_ANY_1X, type FilterMapKind } from './map-format.js';
+import { isMatchAction, MatchAction, matchActionName } from './match-action.js';
+import { externalQNameKey, legacyQNameKey, wireFromQNameKey, wireToText } from './qname-key.js';
+import {
+  DNSName,
+  DnsNameError,
+  Netmask,
+  formatAddress as formatBytes,
+  parseAddress as parseIp,
+  qtypeName,
+  type IpAddress,
+} from '@dnsdist-ts/dns';
+
+function parseAddress(text: string): IpAddress {
+  try {
+    return parseIp(text);
+  } catch (err) {
+    throw new BPFFilterError(`invalid address '${text}': ${(err as Error).message}`, text);
+  }
+}
+
+function formatAddress(a: IpAddress): string {
+  return formatBytes(a.bytes);
+}
+
+function parseNetmask(text: string): { family: 4 | 6; bits: number; bytes: Uint8Array; text: string } {
+  try {
+    const nm = Netmask.fromString(text);
+    return { family: nm.family, bits: nm.bits, bytes: nm.network(), text: nm.toString() };
+  } catch (err) {
+    throw new BPFFilterError(`invalid netmask '${text}': ${(err as Error).message}`, text);
+  }
+}
+
+/** dnsdist refuses names it cannot encode with "Invalid QName to block". */
+function nameToWire(name: string): Buffer {
+  try {
+    return DNSName.fromString(name).toWire();
+  } catch (err) {
+    if (err instanceof DnsNameError) throw new BPFFilterError(`Invalid QName to block: ${err.message}`, name);
+    throw err;
+  }
+}
+
+/** One entry of the filter, as `entries()` lists it for metrics and APIs. */
+export type BPFFilterEntry =
+  | { kind: 'ipv4' | 'ipv6'; address: string; action: MatchAction; counter: bigint }
+  | { kind: 'qname'; name: string; qtype: number; action: MatchAction; counter: bigint }
+  | { kind: 'cidr4' | 'cidr6'; range: string; action: MatchAction; counter: bigint };
+
+/** Options of the TypeScript API beyond dnsdist's Lua arguments. */
+export interface BlockOptions {
+  /** CLOCK_MONOTONIC ns at which the entry lapses; absent: permanent. */
+  until?: MonotonicNs;
+}
+
+/** An expiring entry, as listed for re-arming after a restart. */
+export type ExpiringEntry = BPFFilterEntry & { until: MonotonicNs };
+
+interface HeldMap {
+  map: BpfMap;
+  expiry: ExpiryStore;
+  maxItems: number;
+  /** Entries we know of, the soft cap's count (as dnsdist's d_count). */
+  count: number;
+}
+
+/**
+ * dnsdist's BPFFilter: address, qname/qtype and range maps in dnsdist's
+ * byte layouts, optionally pinned so that an external XDP program (ours or
+ * dnsdist's) enforces them and a restart inherits them.
+ */
+export class BPFFilter {
+  readonly format: MapFormat;
+  readonly options: BPFFilterOptions;
+  readonly #maps: Partial<Record<FilterMapKind, HeldMap>> = {};
+  #closed = false;
+  #socketFilter: InternalSocketFilter | undefined;
+
+  constructor(options: BPFFilterOptions) {
+    this.options = options;
+    this.format = options.external ? MapFormat.WithActions : MapFormat.Legacy;
+    try {
+      for (const [kind, opts] of Object.entries(options.maps) as Array<
+        [FilterMapKind, NonNullable<BPFFilterOptions['maps'][FilterMapKind]>]
+      >) {
+        const { map } = openFilterMap(kind, this.format, opts);
+        const held: HeldMap = { map, expiry: ExpiryStore.forMap(map, opts.pinnedPath), maxItems: opts.maxItems, count: 0 };
+        this.#maps[kind] = held;
+        held.count = map.count();
+      }
+      // Blocks that lapsed while no process was running go now, not never.
+      this.purgeExpired();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** newBPFFilter(...) with any of its three call forms. */
+  static fromArgs(args: readonly unknown[]): BPFFilter {
+    return new BPFFilter(parseBPFFilterArgs(args));
+  }
+
+  get external(): boolean {
+    return this.format === MapFormat.WithActions;
+  }
+
+  /** The live map for `kind` (for attaching programs or reading counters). */
+  map(kind: FilterMapKind): BpfMap | undefined {
+    return this.#maps[kind]?.map;
+  }
+
+  /**
+   * Block an address. Re-blocking an address that is already blocked
+   * updates its action and keeps its counter (dnsdist throws "already
+   * blocked", which strands entries left by an earlier run).
+   */
+  block(address: string | IpAddress, action: number = MatchAction.Drop, opts: BlockOptions = {}): void {
+    const addr = typeof address === 'string' ? parseAddress(address) : address;
+    this.checkAction(action, 'BPFFilter::block');
+    const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
+    const key = addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes);
+    const existing = held.map.lookup(key);
+    if (!existing && held.count >= held.maxItems)
+      throw new BPFFilterError(`Table full when trying to block ${formatAddress(addr)}`, address);
+    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
+    const value = this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyCounter(counter);
+    this.write(held, key, value, formatAddress(addr), opts.until);
+    if (!existing) held.count++;
+  }
+
+  unblock(address: string | IpAddress): void {
+    const addr = typeof address === 'string' ? parseAddress(address) : address;
+    const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
+    const key = addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes);
+    if (!held.map.delete(key))
+      throw new BPFFilterError(`Error removing blocked address ${formatAddress(addr)}: No such file or directory`, address);
+    held.count = Math.max(0, held.count - 1);
+  }
+
+  /** True when the address has an exact entry (any action). */
+  isBlocked(address: string | IpAddress): boolean {
+    const addr = typeof address === 'string' ? parseAddress(address) : address;
+    const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
+    return held.map.has(addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes));
+  }
+
+  /** Block a name for one qtype (default 255, "all types" in dnsdist 1.x). Argument order: qtype, then action. */
+  blockQName(name: string, qtype: number = QTYPE_ANY_1X, action: number = MatchAction.Drop, opts: BlockOptions = {}): void {
+    this.checkAction(action, 'BPFFilter::blockQName');
+    this.checkQType(qtype);
+    const wire = nameToWire(name);
+    const held = this.held('qnames');
+    const key = this.external ? externalQNameKey(wire, qtype) : legacyQNameKey(wire);
+    const existing = held.map.lookup(key);
+    if (!existing && held.count >= held.maxItems) throw new BPFFilterError(`Table full when trying to block ${name}`, name);
+    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
+    const value = this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyQNameValue(qtype, counter);
+    this.write(held, key, value, name, opts.until);
+    if (!existing) held.count++;
+  }
+
+  unblockQName(name: string, qtype: number = QTYPE_ANY_1X): void {
+    this.checkQType(qtype);
+    const wire = nameToWire(name);
+    const held = this.held('qnames');
+    const key = this.external ? externalQNameKey(wire, qtype) : legacyQNameKey(wire);
+    if (!this.external) {
+      // A legacy key holds one qtype per name: only remove the one asked for.
+      const v = held.map.lookup(key);
+      if (!v || decodeLegacyQNameValue(v).qtype !== qtype)
+        throw new BPFFilterError(`Error removing qname address ${name}: No such file or directory`, name);
+    }
+    if (!held.map.delete(key)) throw new BPFFilterError(`Error removing qname address ${name}: No such file or directory`, name);
+    this.forget(held, key);
+  }
+
+  /**
+   * Add a range rule (LPM trie). Refuses rules that change nothing unless
+   * `force`: the same action is already set for that exact range, or a Pass
+   * for a range that no other rule covers.
+   */
+  addRangeRule(netmask: string, action: number, force = false, opts: BlockOptions = {}): void {
+    this.checkAction(action, 'BPFFilter::addRangeRule');
+    const nm = parseNetmask(netmask);
+    const held = this.rangeMap(nm.family, netmask);
+    const key = cidrKey(nm.bytes, nm.bits);
+    const existing = held.map.lookup(key);
+    if (!force) {
+      if (existing && decodeCounterAction(existing).action === action) {
+        throw new BPFFilterError(
+          `Range rule ${nm.text} already has action ${matchActionName(action)}; pass force=true to write it anyway`,
+          netmask,
+        );
+      }
+      if (!existing && action === MatchAction.Pass) {
+        const covering = held.map.lookup(cidrKey(nm.bytes, nm.family === 4 ? 32 : 128));
+        if (!covering)
+          throw new BPFFilterError(
+            `Pass rule for ${nm.text} is useless: no range rule covers it; pass force=true to add it anyway`,
+            netmask,
+          );
+      }
+    }
+    if (!existing && held.count >= held.maxItems) throw new BPFFilterError(`Table full when trying to add range rule ${nm.text}`, netmask);
+    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
+    this.write(held, key, encodeCounterAction(action as MatchAction, counter), nm.text, opts.until);
+    if (!existing) held.count++;
+  }
+
+  rmRangeRule(netmask: string): void {
+    const nm = parseNetmask(netmask);
+    const held = this.rangeMap(nm.family, netmask);
+    const key = cidrKey(nm.bytes, nm.bits);
+    if (!held.map.delete(key)) throw new BPFFilterError(`Cannot remove '${netmask}': No such rule`, netmask);
+    this.forget(held, key);
+  }
+
+  /** Lines `Drop\t 192.0.2.0/24` and `Truncate\t[2001:db8::/32]`, as dnsdist prints them. */
+  lsRangeRule(): string {
+    let out = '';
+    for (const e of this.entries()) {
+      if (e.kind === 'cidr4') out += `${matchActionName(e.action)}\t ${e.range}\n`;
+      else if (e.kind === 'cidr6') out += `${matchActionName(e.action)}\t[${e.range}]\n`;
+    }
+    return out;
+  }
+
+  /**
+   * dnsdist's text statistics: `a.b.c.d: N`, `[v6]: N`, `name. QTYPE: N`
+   * and range rules, every entry included (dnsdist ≤ 2.1 could skip the
+   * all-zero key, and 1.7.3 printed qtype 0 for external maps).
+   */
+  getStats(): string {
+    let out = '';
+    for (const e of this.entries()) {
+      if (e.kind === 'ipv4') out += `${e.address}: ${e.counter}\n`;
+      else if (e.kind === 'ipv6') out += `[${e.address}]: ${e.counter}\n`;
+    }
+    for (const e of this.entries()) if (e.kind === 'qname') out += `${e.name} ${qtypeName(e.qtype)}: ${e.counter}\n`;
+    for (const e of this.entries()) {
+      if (e.kind === 'cidr4' || e.kind === 'cidr6') out += `${matchActionName(e.action)}\t ${e.range}: ${e.counter}\n`;
+    }
+    return out;
+  }
+
+  /** Every entry with its action and hit counter, read with batch lookups. */
+  entries(): BPFFilterEntry[] {
+    const out: BPFFilterEntry[] = [];
+    for (const kind of ['ipv4', 'ipv6', 'qnames', 'cidr4', 'cidr6'] as const) {
+      const m = this.#maps[kind]?.map;
+      if (!m) continue;
+      const rows = m.dump();
+      if (kind === 'cidr4' || kind === 'cidr6') {
+        // The trie's own order is an implementation detail: list ranges by address, then prefix length.
+        rows.sort(([a], [b]) => Buffer.compare(a.subarray(4), b.subarray(4)) || a.readUInt32LE(0) - b.readUInt32LE(0));
+      }
+      for (const [k, v] of rows) out.push(this.describe(kind, k, v));
+    }
+    return out;
+  }
+
+  /** One map row as an entry. */
+  private describe(kind: FilterMapKind, k: Buffer, v: Buffer): BPFFilterEntry {
+    const action = (this.external ? decodeCounterAction(v).action : MatchAction.Drop) as MatchAction;
+    const counter = v.readBigUInt64LE(0);
+    switch (kind) {
+      case 'ipv4':
+        return { kind, address: formatAddress({ family: 4, bytes: ipv4FromKey(k) }), action, counter };
+      case 'ipv6':
+        return { kind, address: formatAddress({ family: 6, bytes: Uint8Array.from(k) }), action, counter };
+      case 'qnames': {
+        const qtype = this.external ? k.readUInt16LE(256) : decodeLegacyQNameValue(v).qtype;
+        return { kind: 'qname', name: wireToText(wireFromQNameKey(k)), qtype, action, counter };
+      }
+      case 'cidr4':
+      case 'cidr6': {
+        const { bits, addr } = cidrFromKey(k);
+        return { kind, range: `${formatAddress({ family: kind === 'cidr4' ? 4 : 6, bytes: addr })}/${bits}`, action, counter };
+      }
+    }
+  }
+
+  /**
+   * Internal mode only: attach the socket filter reading this filter's maps
+   * to a listening socket (UDP or TCP). External filters are enforced by an
+   * XDP program instead, so attaching one is an error.
+   */
+  attach(sock: SocketLike): void {
+    this.socketFilter().attach(sock);
+  }
+
+  detach(sock: SocketLike): void {
+    this.socketFilter().detach(sock);
+  }
+
+  private socketFilter(): InternalSocketFilter {
+    if (this.external) {
+      throw new BPFFilterError(
+        'this BPFFilter is external: its maps are enforced by an XDP program, there is no socket filter to attach',
+        'attach',
+      );
+    }
+    this.#socketFilter ??= new InternalSocketFilter({
+      v4: this.held('ipv4').map,
+      v6: this.held('ipv6').map,
+      qnames: this.held('qnames').map,
+    });
+    return this.#socketFilter;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socketFilter?.close();
+    for (const h of Object.values(this.#maps)) {
+      h?.map.close();
+      h?.expiry.close();
+    }
+  }
+
+  private held(kind: FilterMapKind): HeldMap {
+    const h = this.#maps[kind];
+    if (!h) throw new BPFFilterError(`this BPFFilter has no ${kind} map`, kind);
+    return h;
+  }
+
+  private rangeMap(family: 4 | 6, input: string): HeldMap {
+    if (!this.external)
+      throw new BPFFilterError('Trying to use an unsupported map type: range rules need the external format (external=true)', input);
+    const kind = family === 4 ? 'cidr4' : 'cidr6';
+    const h = this.#maps[kind];
+    if (!h) throw new BPFFilterError(`no ${kind} map: set ${kind}MaxItems in newBPFFilter's options to use range rules`, input);
+    return h;
+  }
+
+  private checkAction(action: number, fn: string): void {
+    if (!isMatchAction(action)) throw new BPFFilterError(`Unsupported action for ${fn}`, action);
+    if (!this.external && action !== MatchAction.Drop) throw new BPFFilterError(`Unsupported action for ${fn}`, action);
+  }
+
+  private checkQType(qtype: number): void {
+    if (!Number.isInteger(qtype) || qtype < 0 || qtype > 65535) throw new BPFFilterError(`invalid qtype ${qtype}: must be 0..65535`, qtype);
+  }
+
+  /** Write an entry and its expiry; an entry written without one is permanent. */
+  private write(held: HeldMap, key: Buffer, value: Buffer, what: string, until: MonotonicNs | undefined): void {
+    try {
+      held.map.update(key, value);
+      if (until === undefined) held.expiry.delete(key);
+      else held.expiry.set(key, until);
+    } catch (err) {
+      if (err instanceof BpfMapFullError) throw new BPFFilterError(`Table full when trying to block ${what}`, what);
+      if (err instanceof BpfError) throw new BPFFilterError(`Error inserting ${what} into the eBPF map: ${err.message}`, what);
+      throw err;
+    }
+  }
+
+  private forget(held: HeldMap, key: Buffer): void {
+    held.expiry.delete(key);
+    held.count = Math.max(0, held.count - 1);
+  }
+
+  /**
+   * Remove every entry whose expiry has passed (from the kernel map and
+   * the expiry store), and expiry records whose entry is gone. Returns how
+   * many entries were removed. Runs on open; callers run it periodically.
+   */
+  purgeExpired(now: MonotonicNs = nowNs()): number {
+    let removed = 0;
+    for (const held of Object.values(this.#maps)) {
+      if (!held) continue;
+      for (const [key, until] of held.expiry.all()) {
+        if (!held.map.has(key)) {
+          held.expiry.delete(key);
+        } else if (until <= now) {
+          if (held.map.delete(key)) removed++;
+          this.forget(held, key);
+        }
+      }
+    }
+    return removed;
+  }
+
+  /** Entries that carry an expiry, with it: what a restart re-arms. */
+  expiringEntries(): ExpiringEntry[] {
+    const out: ExpiringEntry[] = [];
+    for (const [kind, held] of Object.entries(this.#maps) as Array<[FilterMapKind, HeldMap]>) {
+      const untils = new Map(held.expiry.all().map(([k, u]) => [k.toString('hex'), u]));
+      if (untils.size === 0) continue;
+      for (const [k, v] of held.map.dump()) {
+        const until = untils.get(k.toString('hex'));
+        if (until !== undefined) out.push({ ...this.describe(kind, k, v), until });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { BpfMap, MapType } from '@dnsdist-ts/bpf';
+import { BPFFilterError } from './bpf-filter-error.js';
+import type { MonotonicNs } from './monotonic-clock.js';
+
+/** Suffix of the pin path of an expiry map, next to the map it describes. */
+export const EXPIRY_SUFFIX = '-expiry';
+
+/**
+ * When each expiring entry of one filter map lapses, kept in a hash map of
+ * our own (same key as the filter map, value u64 CLOCK_MONOTONIC ns) and
+ * pinned next to it as `<path>-expiry`. dnsdist and its XDP program never
+ * look at it, so the filter maps keep dnsdist's exact layout, while a
+ * restarted dnsdist-ts still knows which entries are temporary and when
+ * they end. Entries without an expiry record are permanent (manual blocks).
+ */
+export class ExpiryStore {
+  readonly #map: BpfMap;
+  readonly #value = Buffer.alloc(8);
+
+  private constructor(map: BpfMap) {
+    this.#map = map;
+  }
+
+  /** Open the store for a filter map (pinned beside it when it is pinned). */
+  static forMap(dataMap: BpfMap, pinnedPath: string | undefined): ExpiryStore {
+    const path = pinnedPath ? `${pinnedPath}${EXPIRY_SUFFIX}` : undefined;
+    if (path && existsSync(path)) {
+      const map = BpfMap.openPinned(path);
+      if (map.type !== MapType.Hash || map.keySize !== dataMap.keySize || map.valueSize !== 8) {
+        map.close();
+        throw new BPFFilterError(
+          `the expiry map at ${path} does not match ${pinnedPath} (key ${dataMap.keySize} B, value 8 B expected): remove it (rm ${path}); the blocks it timed become permanent until removed`,
+          path,
+        );
+      }
+      return new ExpiryStore(map);
+    }
+    const map = BpfMap.create({
+      type: MapType.Hash,
+      name: 'dts_expiry',
+      keySize: dataMap.keySize,
+      valueSize: 8,
+      maxEntries: Math.max(dataMap.maxEntries, 1),
+    });
+    if (path) {
+      try {
+        map.pin(path);
+      } catch (err) {
+        map.close();
+        throw err;
+      }
+    }
+    return new ExpiryStore(map);
+  }
+
+  set(key: Uint8Array, until: MonotonicNs): void {
+    this.#value.writeBigUInt64LE(until);
+    this.#map.update(key, this.#value);
+  }
+
+  get(key: Uint8Array): MonotonicNs | undefined {
+    return this.#map.lookupInto(key, this.#value) ? this.#value.readBigUInt64LE() : undefined;
+  }
+
+  delete(key: Uint8Array): void {
+    this.#map.delete(key);
+  }
+
+  /** Every (key, expiry) pair. */
+  all(): Array<[Buffer, MonotonicNs]> {
+    return this.#map.dump().map(([k, v]) => [k, v.readBigUInt64LE()]);
+  }
+
+  close(): void {
+    this.#map.close();
+  }
+}

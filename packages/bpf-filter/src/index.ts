@@ -1,0 +1,20 @@
+/**
+ * @dnsdist-ts/bpf-filter: dnsdist's BPFFilter. Address, qname/qtype and
+ * range maps in dnsdist's exact byte layouts (legacy and external
+ * formats), pinned and reused across restarts, plus the internal socket
+ * filter for the legacy format.
+ */
+export { BPFFilter, type BPFFilterEntry } from './bpf-filter.js';
+export { parseBPFFilterArgs, type BPFFilterOptions, type FilterMapOptions } from './bpf-filter-options.js';
+export { BPFFilterError, BPFFilterConfigError } from './bpf-filter-error.js';
+export { MatchAction, matchActionName } from './match-action.js';
+export { MapFormat, mapLayout, QTYPE_ANY_1X, QTYPE_ANY_2X, QNAME_BYTES, type FilterMapKind, type MapLayout } from './map-format.js';
+export { ipv4Key, ipv6Key, ipv4FromKey } from './address-key.js';
+export { externalQNameKey, legacyQNameKey, EXTERNAL_QNAME_KEY_BYTES } from './qname-key.js';
+export { cidrKey, cidrFromKey } from './cidr-key.js';
+export { encodeCounterAction, decodeCounterAction, VALUE_BYTES } from './counter-action-value.js';
+export { InternalSocketFilter } from './internal-socket-filter.js';
+export { DynBPFFilter, type DynBPFFilterStat } from './dyn-bpf-filter.js';
+export { nowNs, secondsFromNow, secondsLeft, type MonotonicNs } from './monotonic-clock.js';
+export { ExpiryStore, EXPIRY_SUFFIX } from './expiry-store.js';
+export type { BlockOptions, ExpiringEntry } from './bpf-filter.js';
