@@ -10,7 +10,7 @@ BPF_OBJS := $(BPF_SRCS:.bpf.c=.bpf.o)
 ADDON := packages/bpf/build/Release/dnsdist_bpf.node
 ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 
-.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf clean
+.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter clean
 
 all: build
 
@@ -48,9 +48,11 @@ run: build
 	@echo "dnsdist-ts: the proxy is not built yet (issue 5); 'make run' will start it on conf/dnsdist.conf." >&2
 	@exit 2
 
-bench: bench-bpf
+bench: bench-bpf bench-bpf-filter
 bench-bpf: build
 	pnpm run bench:bpf
+bench-bpf-filter: build
+	pnpm run bench:bpf-filter
 
 clean:
 	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) packages/*/*.tsbuildinfo
