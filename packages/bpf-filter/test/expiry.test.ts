@@ -53,7 +53,12 @@ describeBpf('expiring blocks across restarts (no stale kernel blocks)', () => {
       b.block('192.0.2.1');
       expect(b.expiringEntries()).toHaveLength(1);
       expect(b.purgeExpired(secondsFromNow(120))).toBe(1);
-      expect(b.entries().map((e) => ('address' in e ? e.address : '')).sort()).toEqual(['192.0.2.1', '192.0.2.3']);
+      expect(
+        b
+          .entries()
+          .map((e) => ('address' in e ? e.address : ''))
+          .sort(),
+      ).toEqual(['192.0.2.1', '192.0.2.3']);
     } finally {
       b.close();
     }
