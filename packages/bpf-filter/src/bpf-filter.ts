@@ -1,9 +1,9 @@
 import type { BpfMap, SocketLike } from '@dnsdist-ts/bpf';
 import { InternalSocketFilter } from './internal-socket-filter.js';
-import { BpfError, BpfMapFullError } from '@dnsdist-ts/bpf';
+import { BpfBusyError, BpfError, BpfMapFullError } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
 import { parseBPFFilterArgs, type BPFFilterOptions } from './bpf-filter-options.js';
-import { ipv4FromKey, ipv4Key, ipv6Key } from './address-key.js';
+import { ipv4Key, ipv6Key } from './address-key.js';
 import { cidrFromKey, cidrKey } from './cidr-key.js';
 import {
   decodeCounterAction,
@@ -57,6 +57,12 @@ function nameToWire(name: string): Buffer {
     if (err instanceof DnsNameError) throw new BPFFilterError(`Invalid QName to block: ${err.message}`, name);
     throw err;
   }
+}
+
+/** The dotted quad of a host-order IPv4 key, without intermediate arrays (listing 100k entries is common). */
+function ipv4KeyToText(k: Buffer): string {
+  const n = k.readUInt32LE(0);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** One entry of the filter, as `entries()` lists it for metrics and APIs. */
@@ -138,13 +144,13 @@ export class BPFFilter {
     this.checkAction(action, 'BPFFilter::block');
     const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
     const key = addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes);
-    const existing = held.map.lookup(key);
-    if (!existing && held.count >= held.maxItems)
-      throw new BPFFilterError(`Table full when trying to block ${formatAddress(addr)}`, address);
-    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
-    const value = this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyCounter(counter);
-    this.write(held, key, value, formatAddress(addr), opts.until);
-    if (!existing) held.count++;
+    this.upsert(
+      held,
+      key,
+      (counter) => (this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyCounter(counter)),
+      formatAddress(addr),
+      opts.until,
+    );
   }
 
   unblock(address: string | IpAddress): void {
@@ -170,12 +176,13 @@ export class BPFFilter {
     const wire = nameToWire(name);
     const held = this.held('qnames');
     const key = this.external ? externalQNameKey(wire, qtype) : legacyQNameKey(wire);
-    const existing = held.map.lookup(key);
-    if (!existing && held.count >= held.maxItems) throw new BPFFilterError(`Table full when trying to block ${name}`, name);
-    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
-    const value = this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyQNameValue(qtype, counter);
-    this.write(held, key, value, name, opts.until);
-    if (!existing) held.count++;
+    this.upsert(
+      held,
+      key,
+      (counter) => (this.external ? encodeCounterAction(action as MatchAction, counter) : encodeLegacyQNameValue(qtype, counter)),
+      name,
+      opts.until,
+    );
   }
 
   unblockQName(name: string, qtype: number = QTYPE_ANY_1X): void {
@@ -220,10 +227,7 @@ export class BPFFilter {
           );
       }
     }
-    if (!existing && held.count >= held.maxItems) throw new BPFFilterError(`Table full when trying to add range rule ${nm.text}`, netmask);
-    const counter = existing ? existing.readBigUInt64LE(0) : 0n;
-    this.write(held, key, encodeCounterAction(action as MatchAction, counter), nm.text, opts.until);
-    if (!existing) held.count++;
+    this.upsert(held, key, (counter) => encodeCounterAction(action as MatchAction, counter), nm.text, opts.until);
   }
 
   rmRangeRule(netmask: string): void {
@@ -250,16 +254,16 @@ export class BPFFilter {
    * all-zero key, and 1.7.3 printed qtype 0 for external maps).
    */
   getStats(): string {
-    let out = '';
+    const addrs: string[] = [];
+    const names: string[] = [];
+    const ranges: string[] = [];
     for (const e of this.entries()) {
-      if (e.kind === 'ipv4') out += `${e.address}: ${e.counter}\n`;
-      else if (e.kind === 'ipv6') out += `[${e.address}]: ${e.counter}\n`;
+      if (e.kind === 'ipv4') addrs.push(`${e.address}: ${e.counter}\n`);
+      else if (e.kind === 'ipv6') addrs.push(`[${e.address}]: ${e.counter}\n`);
+      else if (e.kind === 'qname') names.push(`${e.name} ${qtypeName(e.qtype)}: ${e.counter}\n`);
+      else if (e.kind === 'cidr4' || e.kind === 'cidr6') ranges.push(`${matchActionName(e.action)}\t ${e.range}: ${e.counter}\n`);
     }
-    for (const e of this.entries()) if (e.kind === 'qname') out += `${e.name} ${qtypeName(e.qtype)}: ${e.counter}\n`;
-    for (const e of this.entries()) {
-      if (e.kind === 'cidr4' || e.kind === 'cidr6') out += `${matchActionName(e.action)}\t ${e.range}: ${e.counter}\n`;
-    }
-    return out;
+    return addrs.join('') + names.join('') + ranges.join('');
   }
 
   /** Every entry with its action and hit counter, read with batch lookups. */
@@ -284,7 +288,7 @@ export class BPFFilter {
     const counter = v.readBigUInt64LE(0);
     switch (kind) {
       case 'ipv4':
-        return { kind, address: formatAddress({ family: 4, bytes: ipv4FromKey(k) }), action, counter };
+        return { kind, address: ipv4KeyToText(k), action, counter };
       case 'ipv6':
         return { kind, address: formatAddress({ family: 6, bytes: Uint8Array.from(k) }), action, counter };
       case 'qnames': {
@@ -361,13 +365,36 @@ export class BPFFilter {
     if (!Number.isInteger(qtype) || qtype < 0 || qtype > 65535) throw new BPFFilterError(`invalid qtype ${qtype}: must be 0..65535`, qtype);
   }
 
-  /** Write an entry and its expiry; an entry written without one is permanent. */
-  private write(held: HeldMap, key: Buffer, value: Buffer, what: string, until: MonotonicNs | undefined): void {
+  /**
+   * Insert or refresh an entry, keeping the hit counter of an existing one,
+   * and record its expiry (an entry written without one is permanent). A new
+   * entry costs one syscall: insert-if-absent, and only on EEXIST read the
+   * old counter and rewrite it.
+   */
+  private upsert(held: HeldMap, key: Buffer, value: (counter: bigint) => Buffer, what: string, until: MonotonicNs | undefined): void {
     try {
-      held.map.update(key, value);
-      if (until === undefined) held.expiry.delete(key);
-      else held.expiry.set(key, until);
+      let existed = false;
+      if (held.count < held.maxItems) {
+        try {
+          held.map.update(key, value(0n), 'noexist');
+          held.count++;
+        } catch (err) {
+          if (!(err instanceof BpfBusyError)) throw err;
+          existed = true;
+        }
+      } else {
+        existed = held.map.has(key);
+        if (!existed) throw new BPFFilterError(`Table full when trying to block ${what}`, what);
+      }
+      if (existed) {
+        const old = held.map.lookup(key);
+        held.map.update(key, value(old ? old.readBigUInt64LE(0) : 0n));
+      }
+      // A new entry has no expiry record to clear (purgeExpired drops orphans).
+      if (until !== undefined) held.expiry.set(key, until);
+      else if (existed) held.expiry.delete(key);
     } catch (err) {
+      if (err instanceof BPFFilterError) throw err;
       if (err instanceof BpfMapFullError) throw new BPFFilterError(`Table full when trying to block ${what}`, what);
       if (err instanceof BpfError) throw new BPFFilterError(`Error inserting ${what} into the eBPF map: ${err.message}`, what);
       throw err;
