@@ -27,6 +27,7 @@ describeBpf('internal mode: the socket filter on the legacy maps', () => {
     f.block('127.0.0.2');
     f.blockQName('Blocked.Example', 16);
     f.blockQName('all.example');
+    f.blockQName('all2x.example', 65535); // dnsdist 2.x's "any type"
   });
   afterAll(() => f?.close());
 
@@ -51,6 +52,7 @@ describeBpf('internal mode: the socket filter on the legacy maps', () => {
         dnsQuery('blocked.example', 1),
         dnsQuery('all.example', 28),
         dnsQuery('sub.all.example', 28),
+        dnsQuery('all2x.example', 33),
         dnsQuery('fine.example', 1),
         dnsQuery('last', 1),
       ]);
