@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Layouts shared by the XDP program and (mirrored in TypeScript) its loader. */
+#ifndef DNSDIST_TS_XDP_FILTER_H
+#define DNSDIST_TS_XDP_FILTER_H
+
+#include <linux/types.h>
+
+#define MAX_DNS_PORTS 8
+#define MAX_EXT_HDRS 4
+#define MAX_LABELS 64
+#define QNAME_BYTES 255
+#define MAX_CSUM_WORDS 160 /* UDP + DNS header + question: at most 279 bytes */
+#define QTYPE_ANY_1X 255
+#define QTYPE_ANY_2X 65535
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME 0x100000001b3ULL
+
+/* .rodata layout (20 bytes); ports in host order. */
+struct filter_config {
+	__u16 dns_ports[MAX_DNS_PORTS];
+	__u32 n_dns_ports;
+};
+
+enum dns_action { ACTION_PASS = 0, ACTION_DROP = 1, ACTION_TC = 2 };
+
+/* dnsdist's CounterAndActionValue. */
+struct map_value {
+	__u64 counter;
+	__u8 action;
+	__u8 pad[7];
+};
+
+/* dnsdist's external qname key: 258 bytes. */
+struct qname_key {
+	__u8 qname[QNAME_BYTES];
+	__u8 pad;
+	__u16 qtype;
+};
+
+struct cidr4_key {
+	__u32 prefixlen;
+	__u32 addr;
+};
+
+struct cidr6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Our suffix map: FNV-1a 64 of the lower-cased wire suffix fed from its
+ * last byte backwards, and the suffix's wire length. */
+struct suffix_key {
+	__u64 hash;
+	__u32 len;
+	__u32 pad;
+};
+
+struct vlan_hdr {
+	__be16 h_vlan_TCI;
+	__be16 h_vlan_encapsulated_proto;
+};
+
+struct dnshdr {
+	__u16 id;
+	__u16 flags;
+	__u16 qdcount;
+	__u16 ancount;
+	__u16 nscount;
+	__u16 arcount;
+};
+
+/* Indexes of the per-CPU xdpstats map. For each *_BASE, +1 is the TC variant. */
+enum xdp_stat {
+	STAT_PASS = 0,		/* inspected, nothing matched */
+	STAT_PASS_NOT_DNS,	/* not UDP/TCP to a DNS port, or not IP */
+	STAT_ALLOW,		/* a PASS entry matched (allow-list) */
+	STAT_ADDR_BASE,		/* dropped by an exact address */
+	STAT_ADDR_TC,
+	STAT_RANGE_BASE,	/* dropped by a range */
+	STAT_RANGE_TC,
+	STAT_QNAME_BASE,	/* dropped by a qname/qtype */
+	STAT_QNAME_TC,
+	STAT_SUFFIX_BASE,	/* dropped by a suffix */
+	STAT_SUFFIX_TC,
+	STAT_DROP_TCP_SYN,	/* TCP SYN from a blocked source */
+	STAT_FRAGMENT,		/* a later fragment from an unblocked source */
+	STAT_NOT_QUERY,		/* a response or other non-query: names not matched */
+	STAT_PARSE_TRUNCATED,	/* headers cut short */
+	STAT_PARSE_VLAN,	/* more than two VLAN tags */
+	STAT_PARSE_EXTHDR,	/* IPv6 extension chain longer than we walk */
+	STAT_PARSE_QNAME,	/* no complete uncompressed question */
+	STAT_MAX,
+};
+
+#endif

@@ -1,0 +1,23 @@
+/** Indexes of the program's per-CPU `xdpstats` map (enum xdp_stat in bpf/xdp-filter.h). */
+export const XdpStat = {
+  Pass: 0,
+  PassNotDns: 1,
+  Allow: 2,
+  DropAddress: 3,
+  TruncateAddress: 4,
+  DropRange: 5,
+  TruncateRange: 6,
+  DropQName: 7,
+  TruncateQName: 8,
+  DropSuffix: 9,
+  TruncateSuffix: 10,
+  DropTcpSyn: 11,
+  Fragment: 12,
+  NotQuery: 13,
+  ParseTruncated: 14,
+  ParseVlan: 15,
+  ParseExtensionHeaders: 16,
+  ParseQName: 17,
+} as const;
+export type XdpStatName = keyof typeof XdpStat;
+export const XDP_STAT_COUNT = 18;

@@ -1,0 +1,216 @@
+import { rmSync } from 'node:fs';
+import { XdpAction, type BpfMap } from '@dnsdist-ts/bpf';
+import { BPFFilter, MatchAction, encodeCounterAction } from '@dnsdist-ts/bpf-filter';
+import { DNSName } from '@dnsdist-ts/dns';
+import { XdpFilter } from '../src/xdp-filter.js';
+import { suffixKey } from '../src/suffix-key.js';
+import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
+import { decodeReply, dnsQuery, frame, OPT_RR, type FrameSpec } from './frames.js';
+
+const { Drop, Pass, Tx } = XdpAction;
+
+describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
+  const dir = `/sys/fs/bpf/${uniqueName('dtsxf')}`;
+  let filter: BPFFilter;
+  let xdp: XdpFilter;
+  let suffixes: BpfMap;
+
+  beforeAll(() => {
+    filter = BPFFilter.fromArgs([
+      {
+        ipv4MaxItems: 64,
+        ipv4PinnedPath: `${dir}/addr-v4`,
+        ipv6MaxItems: 64,
+        ipv6PinnedPath: `${dir}/addr-v6`,
+        qnamesMaxItems: 64,
+        qnamesPinnedPath: `${dir}/qnames`,
+        cidr4MaxItems: 64,
+        cidr4PinnedPath: `${dir}/cidr4`,
+        cidr6MaxItems: 64,
+        cidr6PinnedPath: `${dir}/cidr6`,
+        external: true,
+      },
+    ]);
+    filter.block('198.51.100.66', MatchAction.Drop);
+    filter.block('198.51.100.77', MatchAction.Truncate);
+    filter.block('198.51.100.99', MatchAction.Pass);
+    filter.block('2001:db8::66', MatchAction.Drop);
+    filter.block('2001:db8::77', MatchAction.Truncate);
+    filter.addRangeRule('203.0.113.0/24', MatchAction.Drop);
+    filter.addRangeRule('2001:db8:bad::/48', MatchAction.Truncate);
+    filter.blockQName('exact.example', 1, MatchAction.Drop);
+    filter.blockQName('any255.example', 255, MatchAction.Truncate);
+    filter.blockQName('any2x.example', 65535, MatchAction.Drop);
+    xdp = XdpFilter.load({ pinDir: dir });
+    suffixes = xdp.map('suffixfilter');
+    suffixes.update(suffixKey(DNSName.fromString('evil.example').toWire()), encodeCounterAction(MatchAction.Drop));
+    suffixes.update(suffixKey(DNSName.fromString('tc.evil.example').toWire()), encodeCounterAction(MatchAction.Truncate));
+  });
+  afterAll(() => {
+    suffixes?.close();
+    xdp?.close();
+    filter?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (spec: FrameSpec) => xdp.program.testRun(frame(spec));
+  const q = (name: string, qtype = 1) => dnsQuery(name, qtype);
+
+  const cases: Array<[string, FrameSpec, number]> = [];
+  for (const vlans of [0, 1, 2]) {
+    for (const family of [4, 6] as const) {
+      const blocked = family === 4 ? '198.51.100.66' : '2001:db8::66';
+      const clean = family === 4 ? '198.51.100.1' : '2001:db8::1';
+      const tag = `v${family} vlans=${vlans}`;
+      cases.push(
+        [`${tag}: unlisted source and name pass`, { family, vlans, src: clean }, Pass],
+        [`${tag}: exact source drop`, { family, vlans, src: blocked }, Drop],
+        [`${tag}: range drop`, { family, vlans, src: family === 4 ? '203.0.113.9' : '2001:db8:bad::9' }, family === 4 ? Drop : Tx],
+        [`${tag}: name with exact qtype`, { family, vlans, src: clean, payload: q('exact.example', 1) }, Drop],
+        [`${tag}: name, other qtype`, { family, vlans, src: clean, payload: q('exact.example', 28) }, Pass],
+        [`${tag}: upper-case name`, { family, vlans, src: clean, payload: q('EXACT.Example', 1) }, Drop],
+        [`${tag}: name blocked for 255`, { family, vlans, src: clean, payload: q('any255.example', 16) }, Tx],
+        [`${tag}: name blocked for 65535`, { family, vlans, src: clean, payload: q('any2x.example', 33) }, Drop],
+        [`${tag}: suffix covers sub-names`, { family, vlans, src: clean, payload: q('a.b.evil.example') }, Drop],
+        [`${tag}: suffix covers itself`, { family, vlans, src: clean, payload: q('Evil.Example') }, Drop],
+        [`${tag}: most specific suffix wins`, { family, vlans, src: clean, payload: q('x.tc.evil.example') }, Tx],
+        [`${tag}: a longer label is not a suffix`, { family, vlans, src: clean, payload: q('notevil.example') }, Pass],
+        [`${tag}: other ports pass`, { family, vlans, src: blocked, dport: 5353 }, Pass],
+        [`${tag}: TCP SYN from a dropped source`, { family, vlans, src: blocked, tcpSyn: true }, Drop],
+        [
+          `${tag}: TCP SYN from a truncated source passes`,
+          { family, vlans, src: family === 4 ? '198.51.100.77' : '2001:db8::77', tcpSyn: true },
+          Pass,
+        ],
+      );
+    }
+  }
+  cases.push(
+    ['allow-list entry skips name checks', { src: '198.51.100.99', payload: q('exact.example') }, Pass],
+    ['IPv4 options do not hide a blocked source', { src: '198.51.100.66', ipv4Options: true }, Drop],
+    ['IPv4 options do not hide a blocked name', { payload: q('exact.example'), ipv4Options: true }, Drop],
+    ['TC with IPv4 options becomes a drop', { src: '198.51.100.77', ipv4Options: true }, Drop],
+    ['IPv6 extension header does not hide a blocked source', { family: 6, src: '2001:db8::66', ipv6ExtHeader: true }, Drop],
+    ['IPv6 extension header does not hide a blocked name', { family: 6, payload: q('exact.example'), ipv6ExtHeader: true }, Drop],
+    ['later IPv4 fragment from a blocked source', { src: '198.51.100.66', fragment: 'later' }, Drop],
+    ['later IPv4 fragment from an unblocked source', { fragment: 'later', payload: q('exact.example') }, Pass],
+    ['first IPv4 fragment holding a blocked question', { fragment: 'first', payload: q('exact.example') }, Drop],
+    ['TC on a first fragment becomes a drop', { fragment: 'first', src: '198.51.100.77' }, Drop],
+    ['later IPv6 fragment from a blocked source', { family: 6, src: '2001:db8::66', fragment: 'later' }, Drop],
+    ['TC to a source port in the DNS set becomes a drop', { src: '198.51.100.77', sport: 53 }, Drop],
+    ['a response (QR=1) is never matched by name', { payload: dnsQuery('exact.example', 1, { flags: 0x8100 }) }, Pass],
+    ['a non-QUERY opcode is not matched by name', { payload: dnsQuery('exact.example', 1, { flags: 0x2800 }) }, Pass],
+    ['qdcount 0 is not matched by name', { payload: dnsQuery('exact.example', 1, { qdcount: 0 }) }, Pass],
+    ['qdcount 2 is not matched by name', { payload: dnsQuery('exact.example', 1, { qdcount: 2 }) }, Pass],
+    [
+      'a compression pointer in the name is not matched',
+      { payload: Buffer.concat([dnsQuery('x', 1).subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]) },
+      Pass,
+    ],
+    ['a 64-byte label is not matched', { payload: dnsQuery('a'.repeat(64) + '.exact.example', 1) }, Pass],
+    ['three VLAN tags pass, counted', { vlans: 3, src: '198.51.100.66' }, Pass],
+  );
+
+  it.each(cases)('%s', (_name, spec, verdict) => {
+    expect(run(spec).retval).toBe(verdict);
+  });
+
+  it.each([
+    ['IPv4', { src: '198.51.100.77' } as FrameSpec, 0],
+    ['IPv4, no UDP checksum', { src: '198.51.100.77', udpChecksum: false } as FrameSpec, 0],
+    ['IPv4, 2 VLAN tags', { src: '198.51.100.77', vlans: 2 } as FrameSpec, 2],
+    ['IPv6', { family: 6, src: '2001:db8::77' } as FrameSpec, 0],
+    ['IPv6, 1 VLAN tag', { family: 6, src: '2001:db8::77', vlans: 1 } as FrameSpec, 1],
+    ['IPv4, name rule', { payload: dnsQuery('any255.example', 16, { extra: OPT_RR }) } as FrameSpec, 0],
+  ])('TC reply (%s) is a valid truncated response with correct checksums', (_n, spec, vlans) => {
+    const payload = spec.payload ?? dnsQuery('www.example.com', 1, { extra: OPT_RR });
+    const input = frame({ ...spec, payload });
+    const inDec = decodeReply(input, vlans);
+    const r = xdp.program.testRun(input);
+    expect(r.retval).toBe(Tx);
+    const out = decodeReply(r.data, vlans);
+    expect(out.srcMac).toBe(inDec.dstMac);
+    expect(out.dstMac).toBe(inDec.srcMac);
+    expect(out.src).toBe(inDec.dst);
+    expect(out.dst).toBe(inDec.src);
+    expect(out.sport).toBe(inDec.dport);
+    expect(out.dport).toBe(inDec.sport);
+    expect(out.ipChecksumOk).toBe(true);
+    expect(out.udpChecksumOk).toBe(true);
+    if (spec.udpChecksum === false) expect(out.udpChecksum).toBe(0);
+    expect(out.ttl).toBe(64);
+    const dns = out.dns;
+    const flags = dns.readUInt16BE(2);
+    expect(dns.readUInt16BE(0)).toBe(0xbeef);
+    expect(flags & 0x8000).toBe(0x8000); // QR
+    expect(flags & 0x0200).toBe(0x0200); // TC
+    expect(flags & 0x0400).toBe(0); // AA
+    expect(flags & 0x0020).toBe(0); // AD
+    expect(flags & 0x0100).toBe(0x0100); // RD kept
+    expect(flags & 0x0010).toBe(0x0010); // CD kept
+    expect(flags & 0x000f).toBe(0); // RCODE
+    expect([dns.readUInt16BE(4), dns.readUInt16BE(6), dns.readUInt16BE(8), dns.readUInt16BE(10)]).toEqual([1, 0, 0, 0]);
+    // The question is kept and the OPT record cut off.
+    const question = payload.subarray(12, payload.length - OPT_RR.length);
+    expect(dns.subarray(12).equals(question)).toBe(true);
+  });
+
+  it('never reads past the end: a query truncated at every byte gets no name match and no reply', () => {
+    const full = frame({ payload: q('a.b.evil.example') });
+    const dnsStart = 14 + 20 + 8;
+    // BPF_PROG_TEST_RUN refuses frames shorter than an Ethernet header.
+    for (let len = 14; len < full.length; len++) {
+      const r = xdp.program.testRun(full.subarray(0, len));
+      // Only once name, qtype and qclass are all inside the packet may the name match.
+      expect(r.retval).toBe(len >= dnsStart + 12 + 18 + 4 ? Drop : Pass);
+    }
+    const blocked = frame({ src: '198.51.100.66' });
+    for (let len = 14 + 20; len < blocked.length; len++) {
+      // Once the IP header is complete, a blocked source is dropped however short the rest.
+      expect(xdp.program.testRun(blocked.subarray(0, len)).retval).toBe(len >= 14 + 20 + 8 ? Drop : Pass);
+    }
+  });
+
+  it('255- and 256-byte names: the longest valid one is matched, a longer one is not', () => {
+    const labels = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(61)];
+    const longest = labels.join('.');
+    expect(DNSName.fromString(longest).wirelength()).toBe(255);
+    filter.blockQName(longest, 1, MatchAction.Drop);
+    try {
+      expect(run({ payload: q(longest) }).retval).toBe(Drop);
+      const tooLong = Buffer.concat([
+        dnsQuery('x', 1).subarray(0, 12),
+        Buffer.from([1, 0x78]),
+        DNSName.fromString(longest).toWire(),
+        Buffer.from([0, 1, 0, 1]),
+      ]);
+      expect(run({ payload: tooLong }).retval).toBe(Pass);
+    } finally {
+      filter.unblockQName(longest, 1);
+    }
+  });
+
+  it('counts hits in the entries (dnsdist layout) and totals per verdict', () => {
+    const before = xdp.stats();
+    const entry = () => filter.entries().find((e) => e.kind === 'ipv4' && e.address === '198.51.100.66')!.counter;
+    const hits = entry();
+    xdp.program.testRun(frame({ src: '198.51.100.66' }), 100);
+    expect(entry()).toBe(hits + 100n);
+    const after = xdp.stats();
+    expect(after.DropAddress - before.DropAddress).toBe(100n);
+    xdp.program.testRun(frame({ vlans: 3 }));
+    expect(xdp.stats().ParseVlan - after.ParseVlan).toBe(1n);
+  });
+
+  it('the DNS port set is a load-time setting', () => {
+    const other = XdpFilter.load({ pinDir: dir, ports: [5300, 8053] });
+    try {
+      expect(other.program.testRun(frame({ src: '198.51.100.66', dport: 53 })).retval).toBe(Pass);
+      expect(other.program.testRun(frame({ src: '198.51.100.66', dport: 5300 })).retval).toBe(Drop);
+      expect(other.program.testRun(frame({ src: '198.51.100.66', dport: 8053 })).retval).toBe(Drop);
+    } finally {
+      other.close();
+    }
+    expect(() => XdpFilter.load({ pinDir: dir, ports: [] })).toThrow(/between 1 and 8/);
+  });
+});
