@@ -5,6 +5,7 @@
  * dispose() removes everything, also after a failed test.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { uniqueName } from './require-bpf.js';
 
 export interface VethPair {
@@ -24,16 +25,38 @@ function ip(...args: string[]): void {
 }
 
 /**
- * Create a namespace and veth pair on 192.0.2.0/24 (TEST-NET-1, never
- * routed): host end .1, peer end .2 plus `extraPeerAddrs` more (.3, .4 …).
+ * A /24 in 198.18.0.0/15 (the benchmarking range) that no interface of
+ * this machine uses, so test traffic can never leave through a real
+ * network (this machine's own eth0 sits on TEST-NET-1, for instance).
+ */
+function freeSubnet(): string {
+  const used = new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((a) => a?.address ?? '')
+      .filter((a) => a.startsWith('198.18.') || a.startsWith('198.19.'))
+      .map((a) => a.split('.').slice(0, 3).join('.')),
+  );
+  for (let i = 0; i < 64; i++) {
+    const n = Math.floor(Math.random() * 512);
+    const subnet = `198.${18 + (n >> 8)}.${n & 255}`;
+    if (!used.has(subnet)) return subnet;
+  }
+  throw new Error('no free /24 in 198.18.0.0/15 for a test network');
+}
+
+/**
+ * Create a namespace and veth pair on a free /24 of 198.18.0.0/15: host end
+ * .1, peer end .2 plus `extraPeerAddrs` more (.3, .4 …).
  */
 export function createVethPair(extraPeerAddrs = 1): VethPair {
   const tag = uniqueName('dts');
   const ns = `${tag}ns`;
   const hostIf = `${tag}h`.slice(0, 15);
   const peerIf = `${tag}p`.slice(0, 15);
-  const hostAddr = '192.0.2.1';
-  const peerAddrs = Array.from({ length: 1 + extraPeerAddrs }, (_, i) => `192.0.2.${i + 2}`);
+  const subnet = freeSubnet();
+  const hostAddr = `${subnet}.1`;
+  const peerAddrs = Array.from({ length: 1 + extraPeerAddrs }, (_, i) => `${subnet}.${i + 2}`);
   const dispose = () => {
     try {
       ip('link', 'del', hostIf);

@@ -70,7 +70,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct suffix_key);
-	__type(value, struct map_value);
+	__type(value, struct suffix_value);
 } suffixfilter SEC(".maps");
 
 struct {
@@ -377,7 +377,7 @@ static __always_inline struct map_value *lookup_suffix(struct scratch *s, __u32 
 		k.len = s->name_end + 1 - start;
 		v = bpf_map_lookup_elem(&suffixfilter, &k);
 		if (v)
-			return v;
+			return v; /* a suffix_value starts with a map_value */
 	}
 	return NULL;
 }

@@ -55,6 +55,15 @@ struct suffix_key {
 	__u32 pad;
 };
 
+/* Suffix values start like map_value (the program reads only that part)
+ * and carry the suffix's wire name so that tools can list the entries. */
+struct suffix_value {
+	__u64 counter;
+	__u8 action;
+	__u8 pad[7];
+	__u8 name[256];
+};
+
 struct vlan_hdr {
 	__be16 h_vlan_TCI;
 	__be16 h_vlan_encapsulated_proto;

@@ -24,7 +24,7 @@ export const FILTER_MAPS: Record<string, FilterMapPin> = {
   qnamefilter: { pin: 'qnames', owner: 'dnsdist', type: MapType.Hash, keySize: 258, valueSize: 16, flags: 0 },
   cidr4filter: { pin: 'cidr4', owner: 'dnsdist', type: MapType.LpmTrie, keySize: 8, valueSize: 16, flags: MapFlags.NoPrealloc },
   cidr6filter: { pin: 'cidr6', owner: 'dnsdist', type: MapType.LpmTrie, keySize: 20, valueSize: 16, flags: MapFlags.NoPrealloc },
-  suffixfilter: { pin: 'suffixes', owner: 'dnsdist-ts', type: MapType.Hash, keySize: 16, valueSize: 16, flags: 0 },
+  suffixfilter: { pin: 'suffixes', owner: 'dnsdist-ts', type: MapType.Hash, keySize: 16, valueSize: 272, flags: 0 },
   xdpstats: { pin: 'xdp-stats', owner: 'dnsdist-ts', type: MapType.PerCpuArray, keySize: 4, valueSize: 8, flags: 0 },
 };
 

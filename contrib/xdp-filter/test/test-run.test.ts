@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
-import { XdpAction, type BpfMap } from '@dnsdist-ts/bpf';
-import { BPFFilter, MatchAction, encodeCounterAction } from '@dnsdist-ts/bpf-filter';
+import { XdpAction } from '@dnsdist-ts/bpf';
+import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
 import { XdpFilter } from '../src/xdp-filter.js';
-import { suffixKey } from '../src/suffix-key.js';
+import { SuffixMap } from '../src/suffix-map.js';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
 import { decodeReply, dnsQuery, frame, OPT_RR, type FrameSpec } from './frames.js';
 
@@ -13,7 +13,7 @@ describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
   const dir = `/sys/fs/bpf/${uniqueName('dtsxf')}`;
   let filter: BPFFilter;
   let xdp: XdpFilter;
-  let suffixes: BpfMap;
+  let suffixes: SuffixMap;
 
   beforeAll(() => {
     filter = BPFFilter.fromArgs([
@@ -42,9 +42,9 @@ describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
     filter.blockQName('any255.example', 255, MatchAction.Truncate);
     filter.blockQName('any2x.example', 65535, MatchAction.Drop);
     xdp = XdpFilter.load({ pinDir: dir });
-    suffixes = xdp.map('suffixfilter');
-    suffixes.update(suffixKey(DNSName.fromString('evil.example').toWire()), encodeCounterAction(MatchAction.Drop));
-    suffixes.update(suffixKey(DNSName.fromString('tc.evil.example').toWire()), encodeCounterAction(MatchAction.Truncate));
+    suffixes = new SuffixMap(xdp.map('suffixfilter'));
+    suffixes.block('evil.example', MatchAction.Drop);
+    suffixes.block('TC.evil.example', MatchAction.Truncate);
   });
   afterAll(() => {
     suffixes?.close();
@@ -188,6 +188,17 @@ describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
     } finally {
       filter.unblockQName(longest, 1);
     }
+  });
+
+  it('suffix entries list their names, actions and hits', () => {
+    const before = suffixes.entries().find((e) => e.name === 'evil.example.')!.counter;
+    expect(run({ payload: q('deep.evil.example') }).retval).toBe(Drop);
+    expect(suffixes.entries()).toEqual(
+      expect.arrayContaining([
+        { name: 'evil.example.', action: MatchAction.Drop, counter: before + 1n },
+        { name: 'tc.evil.example.', action: MatchAction.Truncate, counter: expect.any(BigInt) },
+      ]),
+    );
   });
 
   it('counts hits in the entries (dnsdist layout) and totals per verdict', () => {

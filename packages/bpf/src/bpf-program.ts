@@ -26,6 +26,13 @@ export class BpfProgram {
     private readonly ownsFd = false,
   ) {}
 
+  /** Open a loaded program by its kernel id (e.g. the one attached to an interface); close() it after. */
+  static fromId(id: number): BpfProgram {
+    const fd = call('program by id', String(id), () => native().progFdById(id));
+    const info = call('program info', String(id), () => native().progInfo(fd));
+    return new BpfProgram(info.name, info.type, fd, true);
+  }
+
   /** Kernel id and name of the program. */
   info(): { id: number; type: number; name: string } {
     return call('program info', this.name, () => native().progInfo(this.fd));

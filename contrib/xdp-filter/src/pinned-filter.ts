@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BpfMap } from '@dnsdist-ts/bpf';
+import { BPFFilter } from '@dnsdist-ts/bpf-filter';
+import { FILTER_MAPS } from './filter-maps.js';
+import { SuffixMap } from './suffix-map.js';
+
+const DEFAULT_SIZE = 1024;
+
+function sizeOf(path: string): number {
+  if (!existsSync(path)) return DEFAULT_SIZE;
+  const m = BpfMap.openPinned(path);
+  try {
+    return m.maxEntries;
+  } finally {
+    m.close();
+  }
+}
+
+/**
+ * The BPFFilter over the maps pinned in `pinDir` (created in the external
+ * format where missing), sized as they already are, plus the suffix map.
+ */
+export function openPinnedFilter(pinDir: string): { filter: BPFFilter; suffixes: SuffixMap } {
+  const p = (name: string) => join(pinDir, name);
+  const filter = BPFFilter.fromArgs([
+    {
+      ipv4MaxItems: sizeOf(p('addr-v4')),
+      ipv4PinnedPath: p('addr-v4'),
+      ipv6MaxItems: sizeOf(p('addr-v6')),
+      ipv6PinnedPath: p('addr-v6'),
+      qnamesMaxItems: sizeOf(p('qnames')),
+      qnamesPinnedPath: p('qnames'),
+      cidr4MaxItems: sizeOf(p('cidr4')),
+      cidr4PinnedPath: p('cidr4'),
+      cidr6MaxItems: sizeOf(p('cidr6')),
+      cidr6PinnedPath: p('cidr6'),
+      external: true,
+    },
+  ]);
+  const spec = FILTER_MAPS.suffixfilter!;
+  const path = p(spec.pin);
+  let suffixes: SuffixMap;
+  if (existsSync(path)) {
+    suffixes = SuffixMap.openPinned(path);
+  } else {
+    const m = BpfMap.create({
+      type: spec.type,
+      name: 'suffixfilter',
+      keySize: spec.keySize,
+      valueSize: spec.valueSize,
+      maxEntries: DEFAULT_SIZE,
+    });
+    m.pin(path);
+    suffixes = new SuffixMap(m);
+  }
+  return { filter, suffixes };
+}
