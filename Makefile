@@ -5,12 +5,12 @@ NODE_PREFIX := $(shell node -p "path.dirname(path.dirname(process.execPath))")
 export COREPACK_ENABLE_DOWNLOAD_PROMPT := 0
 
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I/usr/include/x86_64-linux-gnu
-BPF_SRCS := $(shell find packages contrib -name '*.bpf.c' -not -path '*/node_modules/*' 2>/dev/null)
+BPF_SRCS := $(shell find packages contrib test -name '*.bpf.c' -not -path '*/node_modules/*' 2>/dev/null)
 BPF_OBJS := $(BPF_SRCS:.bpf.c=.bpf.o)
 ADDON := packages/bpf/build/Release/dnsdist_bpf.node
 ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 
-.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter clean
+.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp clean
 
 all: build
 
@@ -48,11 +48,13 @@ run: build
 	@echo "dnsdist-ts: the proxy is not built yet (issue 5); 'make run' will start it on conf/dnsdist.conf." >&2
 	@exit 2
 
-bench: bench-bpf bench-bpf-filter
+bench: bench-bpf bench-bpf-filter bench-xdp
 bench-bpf: build
 	pnpm run bench:bpf
 bench-bpf-filter: build
 	pnpm run bench:bpf-filter
+bench-xdp: build
+	pnpm run bench:xdp
 
 clean:
 	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) packages/*/*.tsbuildinfo

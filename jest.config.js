@@ -13,6 +13,7 @@ export default {
     ],
   },
   moduleNameMapper: {
+    '^@dnsdist-ts/xdp-filter$': '<rootDir>/contrib/xdp-filter/src/index.ts',
     '^@dnsdist-ts/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -345,18 +345,15 @@ static __always_inline int parse_question(struct packet *p, __u32 dns_off, struc
 static __always_inline void hash_suffixes(struct scratch *s)
 {
 	__u64 h = FNV64_OFFSET;
-	__u32 i, end = s->name_end;
+	__u32 k, j, end = s->name_end;
 
-	/* Branch-free so the verifier walks it once: bytes past the name
-	 * leave the hash unchanged, and every position gets its hash. */
-	for (i = 0; i < QNAME_BYTES; i++) {
-		__u32 j = QNAME_BYTES - 1 - i;
-		__u64 past = (__u64)((__s64)(__s32)(end - j) >> 63); /* all ones if j > end */
-		__u64 next = (h ^ s->key.qname[j]) * FNV64_PRIME;
-
-		/* Hide the mask's origin, or clang turns the select into a branch. */
-		asm volatile("" : "+r"(past));
-		h = (next & ~past) | (h & past);
+	/* From the root label back to the first byte; `end` is imprecise, so
+	 * the verifier walks this once with a single exit per step. */
+	for (k = 0; k < QNAME_BYTES; k++) {
+		if (k > end)
+			break;
+		j = BOUNDED(end - k, 0xff);
+		h = (h ^ s->key.qname[j]) * FNV64_PRIME;
 		s->hash_at[j] = h;
 	}
 }
@@ -633,6 +630,10 @@ int xdp_dns_filter(struct xdp_md *ctx)
 		count(STAT_PARSE_TRUNCATED);
 		return XDP_PASS;
 	}
+	/* Source entries first: a DROP or PASS needs nothing from the question. */
+	v = lookup_source(&p, &stat_base);
+	if (v && v->action != ACTION_TC)
+		goto decide;
 	/* QR=0, opcode QUERY, exactly one question. */
 	qtype = -1;
 	if ((dns->flags & bpf_htons(0xf800)) == 0 && dns->qdcount == bpf_htons(1))
@@ -641,9 +642,8 @@ int xdp_dns_filter(struct xdp_md *ctx)
 		is_query = 1;
 		qlen = s->name_end + 1 + 4;
 	}
-	v = lookup_source(&p, &stat_base);
 	if (v)
-		goto decide;
+		goto decide; /* TC: the reply needs the question's length */
 	if (qtype < 0) {
 		count((dns->flags & bpf_htons(0x8000)) ? STAT_NOT_QUERY : STAT_PARSE_QNAME);
 		return XDP_PASS;
