@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap } from '@dnsdist-ts/bpf';
-import { BPFFilter } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, CONVENTIONAL_PIN_NAMES, pinnedExternalOptions, type FilterMapKind } from '@dnsdist-ts/bpf-filter';
 import { FILTER_MAPS } from './filter-maps.js';
 import { SuffixMap } from './suffix-map.js';
 
@@ -23,21 +23,11 @@ function sizeOf(path: string): number {
  */
 export function openPinnedFilter(pinDir: string): { filter: BPFFilter; suffixes: SuffixMap } {
   const p = (name: string) => join(pinDir, name);
-  const filter = BPFFilter.fromArgs([
-    {
-      ipv4MaxItems: sizeOf(p('addr-v4')),
-      ipv4PinnedPath: p('addr-v4'),
-      ipv6MaxItems: sizeOf(p('addr-v6')),
-      ipv6PinnedPath: p('addr-v6'),
-      qnamesMaxItems: sizeOf(p('qnames')),
-      qnamesPinnedPath: p('qnames'),
-      cidr4MaxItems: sizeOf(p('cidr4')),
-      cidr4PinnedPath: p('cidr4'),
-      cidr6MaxItems: sizeOf(p('cidr6')),
-      cidr6PinnedPath: p('cidr6'),
-      external: true,
-    },
-  ]);
+  const sizes = Object.fromEntries(Object.entries(CONVENTIONAL_PIN_NAMES).map(([kind, pin]) => [kind, sizeOf(p(pin))])) as Record<
+    FilterMapKind,
+    number
+  >;
+  const filter = new BPFFilter(pinnedExternalOptions(pinDir, sizes));
   const spec = FILTER_MAPS.suffixfilter!;
   const path = p(spec.pin);
   let suffixes: SuffixMap;

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { XdpAction } from '@dnsdist-ts/bpf';
-import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
 import { XdpFilter } from '../src/xdp-filter.js';
 import { SuffixMap } from '../src/suffix-map.js';
@@ -16,21 +16,7 @@ describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
   let suffixes: SuffixMap;
 
   beforeAll(() => {
-    filter = BPFFilter.fromArgs([
-      {
-        ipv4MaxItems: 64,
-        ipv4PinnedPath: `${dir}/addr-v4`,
-        ipv6MaxItems: 64,
-        ipv6PinnedPath: `${dir}/addr-v6`,
-        qnamesMaxItems: 64,
-        qnamesPinnedPath: `${dir}/qnames`,
-        cidr4MaxItems: 64,
-        cidr4PinnedPath: `${dir}/cidr4`,
-        cidr6MaxItems: 64,
-        cidr6PinnedPath: `${dir}/cidr6`,
-        external: true,
-      },
-    ]);
+    filter = new BPFFilter(pinnedExternalOptions(dir, 64));
     filter.block('198.51.100.66', MatchAction.Drop);
     filter.block('198.51.100.77', MatchAction.Truncate);
     filter.block('198.51.100.99', MatchAction.Pass);

@@ -163,3 +163,27 @@ function validate(opts: BPFFilterOptions): void {
     }
   }
 }
+
+/** File names of the maps in a pin directory, as dnsdist's contrib XDP program names them. */
+export const CONVENTIONAL_PIN_NAMES: Record<FilterMapKind, string> = {
+  ipv4: 'addr-v4',
+  ipv6: 'addr-v6',
+  qnames: 'qnames',
+  cidr4: 'cidr4',
+  cidr6: 'cidr6',
+};
+
+/**
+ * External-format options with every map pinned under `dir` by its
+ * conventional name: what an XDP deployment of /sys/fs/bpf/dnsdist uses.
+ * `sizes` gives each map's maxItems (a number for all of them).
+ */
+export function pinnedExternalOptions(dir: string, sizes: number | Record<FilterMapKind, number>): BPFFilterOptions {
+  const maps: BPFFilterOptions['maps'] = {};
+  for (const [kind, pin] of Object.entries(CONVENTIONAL_PIN_NAMES) as Array<[FilterMapKind, string]>) {
+    maps[kind] = { maxItems: typeof sizes === 'number' ? sizes : sizes[kind], pinnedPath: `${dir}/${pin}` };
+  }
+  const opts: BPFFilterOptions = { external: true, maps };
+  validate(opts);
+  return opts;
+}

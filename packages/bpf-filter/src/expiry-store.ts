@@ -36,22 +36,14 @@ export class ExpiryStore {
       }
       return new ExpiryStore(map);
     }
-    const map = BpfMap.create({
+    const spec = {
       type: MapType.Hash,
       name: 'dts_expiry',
       keySize: dataMap.keySize,
       valueSize: 8,
       maxEntries: Math.max(dataMap.maxEntries, 1),
-    });
-    if (path) {
-      try {
-        map.pin(path);
-      } catch (err) {
-        map.close();
-        throw err;
-      }
-    }
-    return new ExpiryStore(map);
+    };
+    return new ExpiryStore(BpfMap.createPinned(spec, path));
   }
 
   set(key: Uint8Array, until: MonotonicNs): void {

@@ -51,14 +51,5 @@ export function openFilterMap(kind: FilterMapKind, format: MapFormat, opts: Filt
     }
     return { map, reused: true };
   }
-  const map = BpfMap.create({ ...layout, name: MAP_NAMES[kind], maxEntries: opts.maxItems });
-  if (path) {
-    try {
-      map.pin(path);
-    } catch (err) {
-      map.close();
-      throw err;
-    }
-  }
-  return { map, reused: false };
+  return { map: BpfMap.createPinned({ ...layout, name: MAP_NAMES[kind], maxEntries: opts.maxItems }, path), reused: false };
 }

@@ -5,7 +5,13 @@
  * filter for the legacy format.
  */
 export { BPFFilter, type BPFFilterEntry } from './bpf-filter.js';
-export { parseBPFFilterArgs, type BPFFilterOptions, type FilterMapOptions } from './bpf-filter-options.js';
+export {
+  parseBPFFilterArgs,
+  pinnedExternalOptions,
+  CONVENTIONAL_PIN_NAMES,
+  type BPFFilterOptions,
+  type FilterMapOptions,
+} from './bpf-filter-options.js';
 export { BPFFilterError, BPFFilterConfigError } from './bpf-filter-error.js';
 export { MatchAction, matchActionName } from './match-action.js';
 export { MapFormat, mapLayout, QTYPE_ANY_1X, QTYPE_ANY_2X, QNAME_BYTES, type FilterMapKind, type MapLayout } from './map-format.js';

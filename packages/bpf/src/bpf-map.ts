@@ -94,6 +94,23 @@ export class BpfMap implements BpfMapLike {
     return BpfMap.fromFd(fd);
   }
 
+  /**
+   * Create a map and pin it at `path` (parents created on bpffs); without a
+   * path, just create it. A failed pin closes the new map before throwing.
+   */
+  static createPinned(spec: MapSpec, path: string | undefined): BpfMap {
+    const map = BpfMap.create(spec);
+    if (path) {
+      try {
+        map.pin(path);
+      } catch (err) {
+        map.close();
+        throw err;
+      }
+    }
+    return map;
+  }
+
   /** Wrap an fd the caller owns from now on (e.g. a map of a loaded object, dup'ed). */
   static fromFd(fd: number, pinnedPath?: string): BpfMap {
     let info: MapInfo;

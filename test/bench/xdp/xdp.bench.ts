@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfProgram } from '@dnsdist-ts/bpf';
-import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
 import { XdpFilter, SuffixMap } from '@dnsdist-ts/xdp-filter';
 import { dnsQuery, frame, type FrameSpec } from '../../../contrib/xdp-filter/test/frames.js';
@@ -45,21 +45,7 @@ const name15 = nameOfWireLength(15);
 const name30 = nameOfWireLength(30);
 const name100 = nameOfWireLength(100);
 
-const filter = BPFFilter.fromArgs([
-  {
-    ipv4MaxItems: 1024,
-    ipv4PinnedPath: `${dir}/addr-v4`,
-    ipv6MaxItems: 1024,
-    ipv6PinnedPath: `${dir}/addr-v6`,
-    qnamesMaxItems: 1024,
-    qnamesPinnedPath: `${dir}/qnames`,
-    cidr4MaxItems: 1024,
-    cidr4PinnedPath: `${dir}/cidr4`,
-    cidr6MaxItems: 1024,
-    cidr6PinnedPath: `${dir}/cidr6`,
-    external: true,
-  },
-]);
+const filter = new BPFFilter(pinnedExternalOptions(dir, 1024));
 const xdp = XdpFilter.load({ pinDir: dir });
 const ref = BpfObject.open(fileURLToPath(new URL('./reference.bpf.o', import.meta.url))).load();
 try {
