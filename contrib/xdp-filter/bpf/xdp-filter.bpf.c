@@ -228,9 +228,14 @@ static __always_inline int parse_headers(struct xdp_md *ctx, struct packet *p)
 				off += (h[1] + 1) * 8;
 			}
 		}
+		/* A chain longer than we walk, or one reaching past what our
+		 * offsets can address: the source is still judged (see main). */
 		if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
-		    next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
-			return STAT_PARSE_EXTHDR; /* chain longer than we walk */
+		    next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT || off > 0x1ff) {
+			p->l4_proto = L4_OPAQUE;
+			p->l4_off = 0;
+			return -1;
+		}
 		p->l4_proto = next;
 		p->l4_off = off;
 		return -1;
@@ -594,6 +599,14 @@ int xdp_dns_filter(struct xdp_md *ctx)
 		count(STAT_PASS);
 		return XDP_PASS;
 	}
+	if (p.l4_proto == L4_OPAQUE) {
+		/* No ports to check: a blocked source is dropped all the same. */
+		v = lookup_source(&p, &stat_base);
+		if (v && v->action != ACTION_PASS)
+			goto decide;
+		count(STAT_PARSE_EXTHDR);
+		return XDP_PASS;
+	}
 	if (p.l4_proto != IPPROTO_UDP) {
 		count(STAT_PASS_NOT_DNS);
 		return XDP_PASS;
@@ -610,6 +623,9 @@ int xdp_dns_filter(struct xdp_md *ctx)
 		struct udphdr *udp = p.data + p.l4_off;
 
 		if ((void *)(udp + 1) > p.data_end) {
+			v = lookup_source(&p, &stat_base);
+			if (v && v->action != ACTION_PASS)
+				goto decide;
 			count(STAT_PARSE_TRUNCATED);
 			return XDP_PASS;
 		}

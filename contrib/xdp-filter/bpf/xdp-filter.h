@@ -7,7 +7,9 @@
 
 #define MAX_DNS_PORTS 8
 #define MAX_EXT_HDRS 4
-#define MAX_LABELS 64
+/* l4_proto value for a packet whose transport header we could not reach */
+#define L4_OPAQUE 255
+#define MAX_LABELS 128 /* 127 labels + the root */
 #define QNAME_BYTES 255
 #define MAX_CSUM_WORDS 160 /* UDP + DNS header + question: at most 279 bytes */
 #define QTYPE_ANY_1X 255

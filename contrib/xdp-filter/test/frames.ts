@@ -11,6 +11,8 @@ export interface FrameSpec {
   dport?: number;
   ipv4Options?: boolean;
   ipv6ExtHeader?: boolean;
+  /** How many destination-options headers (default: 1 with ipv6ExtHeader). */
+  ipv6ExtCount?: number;
   /** 'first' = MF set, offset 0; 'later' = offset > 0. */
   fragment?: 'first' | 'later';
   udpChecksum?: boolean;
@@ -112,7 +114,7 @@ export function frame(spec: FrameSpec): Buffer {
       ext.unshift(f);
       next = 44;
     }
-    if (spec.ipv6ExtHeader) {
+    for (let i = 0; i < (spec.ipv6ExtCount ?? (spec.ipv6ExtHeader ? 1 : 0)); i++) {
       const d = Buffer.alloc(8);
       d[0] = next;
       d[2] = 1; // PadN
