@@ -6,13 +6,13 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BpfError, BpfMap, BpfProgram, XdpAttachment, queryXdp, sumPerCpuU64, interfaceIndex, type XdpAttachedMode } from '@dnsdist-ts/bpf';
+import { BpfError, BpfMap, BpfProgram, XdpAttachment, queryXdp, interfaceIndex, type XdpAttachedMode } from '@dnsdist-ts/bpf';
 import { MatchAction, matchActionName } from '@dnsdist-ts/bpf-filter';
 import { parseQType, qtypeName } from '@dnsdist-ts/dns';
 import { DEFAULT_PIN_DIR } from './filter-maps.js';
 import { openPinnedFilter } from './pinned-filter.js';
 import { XdpFilter, XdpFilterError } from './xdp-filter.js';
-import { XdpStat, type XdpStatName } from './xdp-stats.js';
+import { readXdpStats, type XdpStatName } from './xdp-stats.js';
 
 const USAGE = `usage:
   xdp-filter attach --iface IF [--mode native|generic|auto] [--ports 53,5300] [--pin-dir DIR]
@@ -145,16 +145,10 @@ function readStats(pinDir: string): Record<XdpStatName, string> | undefined {
   try {
     m = BpfMap.openPinned(join(pinDir, 'xdp-stats'));
   } catch {
-    return undefined;
+    return undefined; // not attached yet: no totals to show
   }
   try {
-    const out = {} as Record<XdpStatName, string>;
-    const key = Buffer.alloc(4);
-    for (const [name, idx] of Object.entries(XdpStat) as Array<[XdpStatName, number]>) {
-      key.writeUInt32LE(idx);
-      out[name] = sumPerCpuU64(m.lookupPerCpu(key) ?? []).toString();
-    }
-    return out;
+    return Object.fromEntries(Object.entries(readXdpStats(m)).map(([k, v]) => [k, v.toString()])) as Record<XdpStatName, string>;
   } finally {
     m.close();
   }

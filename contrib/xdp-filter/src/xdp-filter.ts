@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfMap, BpfObject, MapType, attachXdp, sumPerCpuU64, type BpfProgram, type XdpAttachment, type XdpMode } from '@dnsdist-ts/bpf';
+import { BpfMap, BpfObject, MapType, attachXdp, type BpfProgram, type XdpAttachment, type XdpMode } from '@dnsdist-ts/bpf';
 import { DEFAULT_PIN_DIR, FILTER_MAPS } from './filter-maps.js';
-import { XDP_STAT_COUNT, XdpStat, type XdpStatName } from './xdp-stats.js';
+import { readXdpStats, type XdpStatName } from './xdp-stats.js';
 
 const OBJECT_PATH = fileURLToPath(new URL('../bpf/xdp-filter.bpf.o', import.meta.url));
 const MAX_DNS_PORTS = 8;
@@ -105,14 +105,7 @@ export class XdpFilter {
   stats(): Record<XdpStatName, bigint> {
     const m = this.map('xdpstats');
     try {
-      const out = {} as Record<XdpStatName, bigint>;
-      const key = Buffer.alloc(4);
-      for (const [name, idx] of Object.entries(XdpStat) as Array<[XdpStatName, number]>) {
-        if (idx >= XDP_STAT_COUNT) continue;
-        key.writeUInt32LE(idx);
-        out[name] = sumPerCpuU64(m.lookupPerCpu(key) ?? []);
-      }
-      return out;
+      return readXdpStats(m);
     } finally {
       m.close();
     }

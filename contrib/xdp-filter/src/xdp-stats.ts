@@ -1,3 +1,5 @@
+import { sumPerCpuU64, type BpfMap } from '@dnsdist-ts/bpf';
+
 /** Indexes of the program's per-CPU `xdpstats` map (enum xdp_stat in bpf/xdp-filter.h). */
 export const XdpStat = {
   Pass: 0,
@@ -21,3 +23,14 @@ export const XdpStat = {
 } as const;
 export type XdpStatName = keyof typeof XdpStat;
 export const XDP_STAT_COUNT = 18;
+
+/** Read the program's `xdpstats` map: each total summed over CPUs. */
+export function readXdpStats(map: BpfMap): Record<XdpStatName, bigint> {
+  const out = {} as Record<XdpStatName, bigint>;
+  const key = Buffer.alloc(4);
+  for (const [name, idx] of Object.entries(XdpStat) as Array<[XdpStatName, number]>) {
+    key.writeUInt32LE(idx);
+    out[name] = sumPerCpuU64(map.lookupPerCpu(key) ?? []);
+  }
+  return out;
+}

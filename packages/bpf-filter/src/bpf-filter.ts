@@ -140,10 +140,8 @@ export class BPFFilter {
    * blocked", which strands entries left by an earlier run).
    */
   block(address: string | IpAddress, action: number = MatchAction.Drop, opts: BlockOptions = {}): void {
-    const addr = typeof address === 'string' ? parseAddress(address) : address;
     this.checkAction(action, 'BPFFilter::block');
-    const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
-    const key = addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes);
+    const { addr, held, key } = this.addressEntry(address);
     this.upsert(
       held,
       key,
@@ -154,19 +152,23 @@ export class BPFFilter {
   }
 
   unblock(address: string | IpAddress): void {
-    const addr = typeof address === 'string' ? parseAddress(address) : address;
-    const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
-    const key = addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes);
+    const { addr, held, key } = this.addressEntry(address);
     if (!held.map.delete(key))
       throw new BPFFilterError(`Error removing blocked address ${formatAddress(addr)}: No such file or directory`, address);
-    held.count = Math.max(0, held.count - 1);
+    this.forget(held, key);
   }
 
   /** True when the address has an exact entry (any action). */
   isBlocked(address: string | IpAddress): boolean {
+    const { held, key } = this.addressEntry(address);
+    return held.map.has(key);
+  }
+
+  /** The parsed address, the map holding it and its key there. */
+  private addressEntry(address: string | IpAddress): { addr: IpAddress; held: HeldMap; key: Buffer } {
     const addr = typeof address === 'string' ? parseAddress(address) : address;
     const held = this.held(addr.family === 4 ? 'ipv4' : 'ipv6');
-    return held.map.has(addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes));
+    return { addr, held, key: addr.family === 4 ? ipv4Key(addr.bytes) : ipv6Key(addr.bytes) };
   }
 
   /** Block a name for one qtype (default 255, "all types" in dnsdist 1.x). Argument order: qtype, then action. */

@@ -64,6 +64,22 @@ describeBpf('expiring blocks across restarts (no stale kernel blocks)', () => {
     }
   });
 
+  it('unblocking a timed entry removes its expiry record with it', () => {
+    const f = open();
+    try {
+      f.block('192.0.2.20', MatchAction.Drop, { until: secondsFromNow(60) });
+      expect(f.expiringEntries()).toHaveLength(1);
+      f.unblock('192.0.2.20');
+      // Blocked again without an expiry, it must be permanent, not timed by a leftover record.
+      f.block('192.0.2.20');
+      expect(f.expiringEntries()).toHaveLength(0);
+      expect(f.purgeExpired(secondsFromNow(120))).toBe(0);
+      expect(f.isBlocked('192.0.2.20')).toBe(true);
+    } finally {
+      f.close();
+    }
+  });
+
   it('DynBPFFilter: block with expiry, extend, exclusions, purge, and take-over by a restarted process', () => {
     const f = open();
     const d = new DynBPFFilter(f);
