@@ -9,6 +9,8 @@ BPF_SRCS := $(shell find packages contrib test -name '*.bpf.c' -not -path '*/nod
 BPF_OBJS := $(BPF_SRCS:.bpf.c=.bpf.o)
 ADDON := packages/bpf/build/Release/dnsdist_bpf.node
 ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
+PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
+PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
 .PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp clean
 
@@ -19,9 +21,11 @@ bootstrap:
 
 build: bootstrap native bpf ts
 
-native: $(ADDON)
+native: $(ADDON) $(PROXY_ADDON)
 $(ADDON): $(ADDON_SRCS)
 	cd packages/bpf && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
+$(PROXY_ADDON): $(PROXY_ADDON_SRCS)
+	cd packages/proxy && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
 
 bpf: $(BPF_OBJS)
 %.bpf.o: %.bpf.c $(wildcard $(dir $<)*.h)
@@ -45,8 +49,7 @@ test-only:
 	pnpm run test
 
 run: build
-	@echo "dnsdist-ts: the proxy is not built yet (issue 5); 'make run' will start it on conf/dnsdist.conf." >&2
-	@exit 2
+	scripts/run-demo.sh
 
 bench: bench-bpf bench-bpf-filter bench-xdp
 bench-bpf: build

@@ -30,3 +30,20 @@ export class AddressParseError extends Error {
     this.input = input;
   }
 }
+
+/**
+ * A DNS message, or a value meant to go into one, that a packet function
+ * cannot work with: a buffer too short for a header, a query whose question
+ * did not parse, or a field value out of range (an RCODE over 15, a TTL
+ * outside 0 to 2^32-1).
+ */
+export class DnsPacketError extends Error {
+  /** The rejected packet bytes, or the rejected field value. */
+  readonly input: Uint8Array | number;
+
+  constructor(message: string, input: Uint8Array | number) {
+    super(message);
+    this.name = new.target.name;
+    this.input = input;
+  }
+}

@@ -1,8 +1,9 @@
 /**
  * @dnsdist-ts/dns: DNS building blocks as dnsdist has them. DNSName,
  * strict IP address parsing and RFC 5952 formatting, Netmask,
- * NetmaskGroup (most specific range wins, with negation) and
- * SuffixMatchNode. No runtime dependencies.
+ * NetmaskGroup (most specific range wins, with negation),
+ * SuffixMatchNode, and the DNS wire format: a reusable zero-copy query
+ * view, self-made responses, and response summaries. No runtime dependencies.
  */
 export { DNSName, MAX_LABEL_LENGTH, MAX_NAME_LENGTH, type WireNameRead } from './dns-name.js';
 export {
@@ -21,5 +22,36 @@ export {
 export { Netmask } from './netmask.js';
 export { NetmaskGroup } from './netmask-group.js';
 export { SuffixMatchNode } from './suffix-match-node.js';
-export { DnsNameError, AddressParseError } from './errors.js';
+export { DnsNameError, AddressParseError, DnsPacketError } from './errors.js';
 export { QType, qtypeName, parseQType } from './qtype.js';
+export {
+  DNS_HEADER_SIZE,
+  HeaderOffset,
+  Rcode,
+  Opcode,
+  HeaderFlag,
+  OPCODE_SHIFT,
+  OPCODE_MASK,
+  RCODE_MASK,
+  rcodeName,
+  extendedRcodeName,
+  parseRcode,
+  readId,
+  writeId,
+  readFlags,
+  writeFlags,
+} from './dns-header.js';
+export { DnsQueryView, type DnsQueryParseError } from './dns-query-view.js';
+export {
+  makeRcodeResponse,
+  makeTruncatedResponse,
+  buildSpoofedAnswer,
+  spoofAnswerApplies,
+  DEFAULT_SPOOF_TTL,
+  DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
+  type ResponseHeaderOptions,
+  type SpoofAnswer,
+  type SpoofOptions,
+} from './dns-answer-builder.js';
+export { readResponseSummary, createResponseSummary, decreaseTtls, questionMatches, type ResponseSummary } from './dns-response-reader.js';
+export { skipWireName } from './wire-name-skip.js';

@@ -1,0 +1,24 @@
+// Entry point of the proxy's UDP I/O addon: batched receive and send
+// (recvmmsg/sendmmsg) on sockets the addon owns, polled through the Node
+// event loop. Validation, typed errors and per-datagram dispatch live in
+// TypeScript (src/io/native-udp-endpoint.ts).
+
+#include "errors.h"
+#include "udp-socket.h"
+
+static Napi::Value ErrnoName(const Napi::CallbackInfo &info)
+{
+	int err = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+	return Napi::String::New(info.Env(), dtsudp::errno_name(err));
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports)
+{
+	exports.Set("UdpSocket", dtsudp::UdpSocket::Define(env));
+	exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
+	exports.Set("maxBatch", Napi::Number::New(env, dtsudp::kMaxBatch));
+	exports.Set("statCount", Napi::Number::New(env, dtsudp::kStatCount));
+	return exports;
+}
+
+NODE_API_MODULE(dnsdist_udp, Init)

@@ -1,0 +1,156 @@
+import { ConsoleServer, parseConsoleKey } from '../console/index.js';
+import { registerConstants } from '../lua/bind-constants.js';
+import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
+import { registerMiscBindings } from '../lua/bind-misc.js';
+import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
+import { registerValueBindings } from '../lua/bind-values.js';
+import { formatConsoleResult } from '../lua/console-result-format.js';
+import { LuaOptions } from '../lua/lua-args.js';
+import { LuaEnvironment } from '../lua/lua-environment.js';
+import { LuaScriptError } from '../lua/lua-errors.js';
+import { LuaRuntime } from '../lua/lua-runtime.js';
+import { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import { NoRecorder, PassThroughRules } from './pass-through-rules.js';
+
+/** What the command line contributes before the configuration runs. */
+export interface AppOptions {
+  configFile: string;
+  /** -l: listeners replacing the configuration's. */
+  locals?: string[];
+  /** -a: ACL entries added before the configuration (suppressing the default ACL). */
+  acls?: string[];
+  /** -k: console key, wins over setKey in the configuration. */
+  consoleKey?: string;
+  /** Trailing arguments: backend addresses. */
+  backends?: string[];
+  verbose?: boolean;
+  /** Parse the config only for the console settings (dnsdist -c / -e). */
+  clientMode?: boolean;
+  /** Where print() and log lines go (tests capture them). */
+  output?: (line: string) => void;
+  /** --check-config: run the configuration quietly (only print() output and errors). */
+  quiet?: boolean;
+  udpImplementation?: 'auto' | 'native' | 'dgram';
+}
+
+/**
+ * dnsdist-ts as a program: one Lua runtime, one proxy, the console. Loads
+ * the configuration, starts everything, runs the once-a-second
+ * maintenance, and stops cleanly.
+ */
+export class DnsdistApp {
+  readonly proxy: DnsdistProxy;
+  readonly runtime: LuaRuntime;
+  readonly env: LuaEnvironment;
+  readonly options: AppOptions;
+  console: ConsoleServer | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Resolves when shutdown() is called (from Lua or a signal). */
+  readonly stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  constructor(options: AppOptions) {
+    this.options = options;
+    this.proxy = new DnsdistProxy(new PassThroughRules(), new NoRecorder());
+    if (options.verbose) this.proxy.log.verbose = true;
+    if (options.udpImplementation) this.proxy.settings.udpImplementation = options.udpImplementation;
+    const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+    this.proxy.log.sink = (level, line) => {
+      if (level === 'error' && !options.output) process.stderr.write(`${line}\n`);
+      else if (!options.quiet) output(line);
+    };
+    this.runtime = new LuaRuntime(output);
+    this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
+    this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+    registerConstants(this.runtime);
+    registerValueBindings(this.env);
+    registerListenerBindings(this.env);
+    registerServerBindings(this.env);
+    registerMiscBindings(this.env, {
+      shutdown: () => void this.stop(),
+      dynBlockNmgSize: () => 0,
+      consoleChanged: () => this.#syncConsole(),
+    });
+    if (options.consoleKey !== undefined) {
+      parseConsoleKey(options.consoleKey, '-k');
+      this.env.console.key = options.consoleKey;
+      this.env.console.keyFromCommandLine = true;
+    }
+    for (const a of options.acls ?? []) this.proxy.addACL(a);
+    for (const l of options.locals ?? []) this.proxy.addLocal(frontendConfigFrom('-l', l, new LuaOptions('-l', undefined), true));
+  }
+
+  /** Run the configuration file. Throws LuaScriptError with "file:line: reason". */
+  async loadConfiguration(): Promise<void> {
+    this.runtime.runFile(this.options.configFile);
+    for (const b of this.options.backends ?? []) {
+      const cfg = serverConfigFrom(b);
+      this.env.pending.push(this.proxy.addServer(cfg));
+    }
+    await Promise.all(this.env.pending);
+    this.env.pending.length = 0;
+  }
+
+  /** Start listeners, backends, the console and the maintenance tick. */
+  async start(): Promise<void> {
+    this.env.configurationDone = true;
+    await this.proxy.start();
+    const log = this.proxy.log;
+    log.info(`ACL allowing queries from: ${this.proxy.acl.toStrings().join(', ')}`);
+    const con = this.env.console;
+    if (con.addresses.length > 0) {
+      log.info(`Console ACL allowing connections from: ${con.acl.toStrings().join(', ')}`);
+      this.console = await ConsoleServer.listen({
+        address: con.addresses[con.addresses.length - 1]!,
+        key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
+        runner: (line) => Promise.resolve(this.runConsoleCommand(line)),
+        acl: con.acl,
+        maxConcurrentConnections: con.maxConcurrentConnections,
+        maxMessageSize: con.maxMessageSize,
+        logConnections: con.logConnections,
+        log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
+      });
+    }
+    const hasMaintenance = () => this.runtime.hasFunction('maintenance');
+    this.proxy.onTick = () => {
+      if (!hasMaintenance()) return;
+      try {
+        this.runtime.callGlobal('maintenance');
+      } catch (err) {
+        log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
+      }
+    };
+  }
+
+  #syncConsole(): void {
+    const c = this.console;
+    if (!c) return;
+    const con = this.env.console;
+    Object.assign(c, {
+      key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
+      acl: con.acl,
+      maxConcurrentConnections: con.maxConcurrentConnections,
+      maxMessageSize: con.maxMessageSize,
+      logConnections: con.logConnections,
+    });
+  }
+
+  /** One console line, as dnsdist runs it; errors come back as "Error: …". */
+  runConsoleCommand(line: string): string {
+    try {
+      return this.runtime.runConsoleLine(line, formatConsoleResult);
+    } catch (err) {
+      const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
+      return `Error: ${msg}\n`;
+    }
+  }
+
+  /** Stop everything; idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all([this.proxy.stop(), this.console?.close()]);
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+}

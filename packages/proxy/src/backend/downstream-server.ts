@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { formatAddressWithPort, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import type { DNSQuestion } from '../query/dns-question.js';
+import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
+import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { InflightQuery, type ReplyChannel } from './inflight-query.js';
+import { QpsLimiter } from './qps-limiter.js';
+import { TcpBackendPool } from './tcp-backend-pool.js';
+
+/** newServer's settings, with dnsdist's defaults applied by the caller. */
+export interface DownstreamServerConfig {
+  address: IpAddressWithPort;
+  name: string;
+  pools: string[];
+  weight: number;
+  order: number;
+  /** Queries per second this backend accepts; 0 = unlimited. */
+  qps: number;
+  checkName: string;
+  checkType: number;
+  checkClass: number;
+  /** Seconds between health checks. */
+  checkInterval: number;
+  /** Milliseconds to wait for a health-check answer. */
+  checkTimeout: number;
+  maxCheckFailures: number;
+  rise: number;
+  mustResolve: boolean;
+  tcpOnly: boolean;
+  /** UDP sockets towards this backend (dnsdist's `sockets`); queries spread over them. */
+  sockets: number;
+  id: string;
+}
+
+export type Availability = 'auto' | 'up' | 'down';
+
+/** Called with the answer to a forwarded query, before its slot is reused. */
+export type BackendAnswerHandler = (
+  server: DownstreamServer,
+  dq: DNSQuestion,
+  reply: ReplyChannel,
+  cacheKey: number,
+  latencyUsec: number,
+  data: Buffer,
+  length: number,
+) => void;
+
+/** A forwarded query will get no answer (timeout, reused slot, dead TCP connection). */
+export type QueryLostHandler = (server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel) => void;
+
+const ID_SPACE = 65536;
+
+/** Per-backend counters, as showServers() and the metrics show them. */
+export class DownstreamCounters {
+  queries = 0;
+  responses = 0;
+  /** Queries that timed out (or whose slot was reused before an answer). */
+  drops = 0;
+  sendErrors = 0;
+  reuseds = 0;
+  tcpDiedSendingQuery = 0;
+  tcpDiedReadingResponse = 0;
+  tcpGaveUp = 0;
+  tcpConnectTimeouts = 0;
+  tcpReadTimeouts = 0;
+  tcpWriteTimeouts = 0;
+  tcpNewConnections = 0;
+  tcpReusedConnections = 0;
+}
+
+/**
+ * One backend (dnsdist's DownstreamState): its settings, health state,
+ * counters, and the sockets queries go out on. UDP queries get a fresh ID
+ * from a 65,536-slot table (the client's ID is restored on the way back);
+ * TCP queries go through a pool of reused, pipelined connections.
+ */
+export class DownstreamServer implements DownstreamServerInfo {
+  readonly config: DownstreamServerConfig;
+  readonly addressText: string;
+  readonly counters = new DownstreamCounters();
+  availability: Availability = 'auto';
+  /** Health-check verdict, used when availability is auto. */
+  upStatus = false;
+  /** In-flight queries (UDP and TCP). */
+  outstanding = 0;
+  /** Moving average of the answer latency, µs (dnsdist: 127/128 EWMA). */
+  latencyUsec = 0;
+  /** Queries-per-second meter for showServers (updated by the maintenance tick). */
+  queryLoad = 0;
+  #lastQueries = 0;
+  #limiter: QpsLimiter | undefined;
+  #udpEndpoints: UdpEndpoint[] = [];
+  #slots: InflightQuery[] = [];
+  #nextId = 0;
+  #tcp: TcpBackendPool;
+  #onAnswer: BackendAnswerHandler;
+  #onLost: QueryLostHandler;
+
+  constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler) {
+    this.config = config;
+    this.addressText = formatAddressWithPort(config.address);
+    if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps);
+    this.#onAnswer = onAnswer;
+    this.#onLost = onLost;
+    this.#tcp = new TcpBackendPool(
+      this,
+      (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
+      (dq, reply) => this.#onLost(this, dq, reply),
+    );
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  /** Is the backend selectable now? */
+  isUp(): boolean {
+    return this.availability === 'up' || (this.availability === 'auto' && this.upStatus);
+  }
+
+  /** The state column of showServers(): "up"/"down" when forced, "UP"/"DOWN"... as dnsdist prints it. */
+  stateText(): string {
+    if (this.availability === 'up') return 'UP';
+    if (this.availability === 'down') return 'DOWN';
+    return this.upStatus ? 'up' : 'down';
+  }
+
+  /** Within its qps limit (takes a token); always true without a limit. */
+  qpsAllows(): boolean {
+    return this.#limiter === undefined || this.#limiter.check();
+  }
+
+  /** Policy look-ahead: would the qps limit let a query through? */
+  qpsWouldAllow(): boolean {
+    return this.#limiter === undefined || this.#limiter.checkOnly();
+  }
+
+  setQps(qps: number): void {
+    this.config.qps = qps;
+    this.#limiter = qps > 0 ? new QpsLimiter(qps, qps) : undefined;
+  }
+
+  /** Attach the UDP sockets (created by the proxy, native or dgram). */
+  attachUdpEndpoints(endpoints: UdpEndpoint[]): void {
+    this.#udpEndpoints = endpoints;
+    for (const ep of endpoints) {
+      ep.onDatagram((data, length) => this.#onUdpDatagram(data, length));
+    }
+    if (this.#slots.length === 0) {
+      for (let i = 0; i < ID_SPACE; i++) this.#slots.push(new InflightQuery());
+    }
+  }
+
+  get udpEndpoints(): readonly UdpEndpoint[] {
+    return this.#udpEndpoints;
+  }
+
+  /**
+   * Forward a query over UDP. The packet's ID is rewritten in place to the
+   * slot's; `dq.packet` must belong to the query (not a shared buffer).
+   */
+  sendUdp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    const id = this.#nextId;
+    this.#nextId = (id + 1) & 0xffff;
+    const slot = this.#slots[id]!;
+    if (slot.inUse) {
+      // dnsdist reuses the slot and counts the lost query as a reuse and a timeout.
+      this.counters.reuseds++;
+      this.counters.drops++;
+      this.outstanding--;
+      this.#onLost(this, slot.dq!, slot.reply!);
+    }
+    slot.inUse = true;
+    slot.origId = dq.view.id;
+    slot.dq = dq;
+    slot.reply = reply;
+    slot.cacheKey = cacheKey;
+    slot.sentAt = performance.now();
+    const pkt = dq.packet;
+    pkt[0] = id >> 8;
+    pkt[1] = id & 0xff;
+    this.outstanding++;
+    this.counters.queries++;
+    const ep = this.#udpEndpoints[id % this.#udpEndpoints.length]!;
+    const errorsBefore = ep.sendErrors;
+    ep.send(pkt, dq.length, this.config.address.bytes, this.config.address.port);
+    if (ep.sendErrors !== errorsBefore) this.counters.sendErrors++;
+  }
+
+  /** Forward a query over TCP (TCP clients, and every query for tcpOnly backends). */
+  sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    this.counters.queries++;
+    this.outstanding++;
+    this.#tcp.send(dq, reply, cacheKey);
+  }
+
+  /** Called by the TCP pool when a query will never be answered. */
+  tcpQueryFailed(): void {
+    this.outstanding--;
+  }
+
+  #onUdpDatagram(data: Buffer, length: number): void {
+    if (length < 12) return;
+    const id = (data[0]! << 8) | data[1]!;
+    const slot = this.#slots[id]!;
+    if (!slot.inUse) return;
+    const dq = slot.dq!;
+    const reply = slot.reply!;
+    const latencyUsec = (performance.now() - slot.sentAt) * 1000;
+    data[0] = slot.origId >> 8;
+    data[1] = slot.origId & 0xff;
+    const cacheKey = slot.cacheKey;
+    slot.release();
+    this.outstanding--;
+    this.answered(latencyUsec);
+    this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length);
+  }
+
+  /** Account an answer's latency (UDP and TCP). */
+  answered(latencyUsec: number): void {
+    this.counters.responses++;
+    this.latencyUsec = (127 * this.latencyUsec) / 128 + latencyUsec / 128;
+  }
+
+  /**
+   * Expire UDP queries older than `timeoutMs`. Called once a second; a scan
+   * of the slot table only happens while queries are outstanding.
+   */
+  expireTimeouts(now: number, timeoutMs: number): number {
+    if (this.outstanding === 0 || this.#slots.length === 0) return 0;
+    let expired = 0;
+    for (const slot of this.#slots) {
+      if (slot.inUse && now - slot.sentAt > timeoutMs) {
+        const dq = slot.dq!;
+        const reply = slot.reply!;
+        slot.release();
+        this.outstanding--;
+        this.counters.drops++;
+        expired++;
+        this.#onLost(this, dq, reply);
+      }
+    }
+    expired += this.#tcp.expireTimeouts(now, timeoutMs);
+    return expired;
+  }
+
+  /** Once a second: refresh the qps meter. */
+  tick(elapsedSeconds: number): void {
+    const q = this.counters.queries;
+    this.queryLoad = elapsedSeconds > 0 ? (q - this.#lastQueries) / elapsedSeconds : 0;
+    this.#lastQueries = q;
+  }
+
+  get tcpPool(): TcpBackendPool {
+    return this.#tcp;
+  }
+
+  async close(): Promise<void> {
+    this.#tcp.close();
+    await Promise.all(this.#udpEndpoints.map((ep) => ep.close()));
+    this.#udpEndpoints = [];
+  }
+
+  toString(): string {
+    return this.config.name;
+  }
+}
+
+/** dnsdist's default for a server's UUID. */
+export function newServerId(): string {
+  return randomUUID();
+}

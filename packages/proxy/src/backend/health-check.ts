@@ -1,0 +1,144 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { randomInt } from 'node:crypto';
+import { DNSName, formatAddress } from '@dnsdist-ts/dns';
+import type { DownstreamServer } from './downstream-server.js';
+
+/** A health-check query: header with RD set, one question. */
+export function buildCheckQuery(id: number, name: string, qtype: number, qclass: number): Buffer {
+  const wire = DNSName.fromString(name).toWire();
+  const buf = Buffer.alloc(12 + wire.length + 4);
+  buf.writeUInt16BE(id, 0);
+  buf.writeUInt16BE(0x0100, 2);
+  buf.writeUInt16BE(1, 4);
+  wire.copy(buf, 12);
+  buf.writeUInt16BE(qtype, 12 + wire.length);
+  buf.writeUInt16BE(qclass, 14 + wire.length);
+  return buf;
+}
+
+/**
+ * Judge a health-check answer as dnsdist does: same ID, a response, the same
+ * question, not SERVFAIL; with mustResolve also not NXDOMAIN or REFUSED.
+ */
+export function checkAnswerIsHealthy(query: Buffer, answer: Buffer, mustResolve: boolean): boolean {
+  if (answer.length < query.length) return false;
+  if (answer.readUInt16BE(0) !== query.readUInt16BE(0)) return false;
+  const flags = answer.readUInt16BE(2);
+  if ((flags & 0x8000) === 0) return false;
+  if (answer.readUInt16BE(4) !== 1) return false;
+  // Compare the question section byte for byte, names case-insensitively.
+  for (let i = 12; i < query.length; i++) {
+    const a = answer[i]!;
+    const q = query[i]!;
+    if (a !== q && (a | 0x20) !== (q | 0x20)) return false;
+  }
+  const rcode = flags & 0x0f;
+  if (rcode === 2) return false;
+  if (mustResolve && (rcode === 3 || rcode === 5)) return false;
+  return true;
+}
+
+function checkOverUdp(server: DownstreamServer, query: Buffer): Promise<boolean> {
+  const { bytes, port } = server.config.address;
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket(bytes.length === 4 ? 'udp4' : 'udp6');
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), server.config.checkTimeout);
+    socket.on('error', () => finish(false));
+    socket.on('message', (msg) => {
+      if (msg.length >= 2 && msg.readUInt16BE(0) === query.readUInt16BE(0)) {
+        finish(checkAnswerIsHealthy(query, msg, server.config.mustResolve));
+      }
+    });
+    socket.send(query, port, formatAddress(bytes), (err) => {
+      if (err) finish(false);
+    });
+  });
+}
+
+function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean> {
+  const { bytes, port } = server.config.address;
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: formatAddress(bytes), port });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), server.config.checkTimeout);
+    socket.on('error', () => finish(false));
+    socket.on('close', () => finish(false));
+    socket.on('connect', () => {
+      const frame = Buffer.alloc(query.length + 2);
+      frame.writeUInt16BE(query.length, 0);
+      query.copy(frame, 2);
+      socket.write(frame);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        finish(checkAnswerIsHealthy(query, buf.subarray(2, 2 + buf.readUInt16BE(0)), server.config.mustResolve));
+      }
+    });
+  });
+}
+
+/** Send one health-check query to a backend; resolves to its verdict. */
+export function runHealthCheck(server: DownstreamServer): Promise<boolean> {
+  const c = server.config;
+  const query = buildCheckQuery(randomInt(0, 65536), c.checkName, c.checkType, c.checkClass);
+  return c.tcpOnly ? checkOverTcp(server, query) : checkOverUdp(server, query);
+}
+
+/**
+ * Rise/fall bookkeeping for one backend: down after maxCheckFailures
+ * consecutive failures, up after `rise` consecutive successes. Returns the
+ * new state when it changed.
+ */
+export class HealthState {
+  #failures = 0;
+  #successes = 0;
+
+  record(server: DownstreamServer, ok: boolean, initial: boolean): boolean | undefined {
+    const c = server.config;
+    if (initial) {
+      this.#failures = ok ? 0 : 1;
+      this.#successes = ok ? 1 : 0;
+      const changed = server.upStatus !== ok;
+      server.upStatus = ok;
+      return changed || initial ? ok : undefined;
+    }
+    if (ok) {
+      this.#failures = 0;
+      this.#successes++;
+      if (!server.upStatus && this.#successes >= c.rise) {
+        server.upStatus = true;
+        return true;
+      }
+    } else {
+      this.#successes = 0;
+      this.#failures++;
+      if (server.upStatus && this.#failures >= c.maxCheckFailures) {
+        server.upStatus = false;
+        return false;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import type { DNSQuestion } from '../query/dns-question.js';
+
+/**
+ * Where the answer to a forwarded query goes back to: the UDP frontend that
+ * received it (addressing the client from `dq.remote`) or the TCP client
+ * connection. Implemented by the frontends; no per-query closure.
+ */
+export interface ReplyChannel {
+  sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void;
+  /**
+   * The query will get no answer (dropped, timed out): transport
+   * bookkeeping only (TCP closes the client connection, as dnsdist does).
+   */
+  abandon?(dq: DNSQuestion): void;
+}
+
+/** Bookkeeping of one query sent to a backend, kept until its answer or its timeout. */
+export class InflightQuery {
+  inUse = false;
+  /** The client's query ID, restored in the answer. */
+  origId = 0;
+  /** performance.now() when sent, for latency and timeouts. */
+  sentAt = 0;
+  dq: DNSQuestion | undefined;
+  reply: ReplyChannel | undefined;
+  /** Packet-cache key computed at query time (0 when the pool has no cache). */
+  cacheKey = 0;
+
+  release(): void {
+    this.inUse = false;
+    this.dq = undefined;
+    this.reply = undefined;
+  }
+}

@@ -1,0 +1,199 @@
+import net from 'node:net';
+import { formatAddress } from '@dnsdist-ts/dns';
+import type { DNSQuestion } from '../query/dns-question.js';
+import type { ReplyChannel } from './inflight-query.js';
+
+/** What the pool needs of its backend. */
+interface PoolOwner {
+  readonly config: { address: { bytes: Uint8Array; port: number } };
+  readonly counters: {
+    tcpNewConnections: number;
+    tcpReusedConnections: number;
+    tcpDiedSendingQuery: number;
+    tcpDiedReadingResponse: number;
+    tcpGaveUp: number;
+    tcpReadTimeouts: number;
+    drops: number;
+  };
+  answered(latencyUsec: number): void;
+  tcpQueryFailed(): void;
+}
+
+type TcpAnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
+
+interface Pending {
+  origId: number;
+  dq: DNSQuestion;
+  reply: ReplyChannel;
+  cacheKey: number;
+  sentAt: number;
+}
+
+/** Queries one connection carries at once before the pool opens another. */
+const MAX_PIPELINED = 100;
+/** Connections per backend. */
+const MAX_CONNECTIONS = 16;
+
+/** One TCP connection to the backend, with its own ID space for pipelined queries. */
+class BackendConnection {
+  readonly socket: net.Socket;
+  readonly pending = new Map<number, Pending>();
+  #nextId = 0;
+  #buffer: Buffer = Buffer.alloc(0);
+  connected = false;
+  dead = false;
+  used = false;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  allocateId(): number {
+    for (let i = 0; i < 65536; i++) {
+      const id = this.#nextId;
+      this.#nextId = (id + 1) & 0xffff;
+      if (!this.pending.has(id)) return id;
+    }
+    return -1;
+  }
+
+  /** Feed received bytes; yields complete DNS messages. */
+  *messages(chunk: Buffer): Generator<Buffer> {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    while (this.#buffer.length >= 2) {
+      const len = this.#buffer.readUInt16BE(0);
+      if (this.#buffer.length < 2 + len) break;
+      const msg = this.#buffer.subarray(2, 2 + len);
+      this.#buffer = this.#buffer.subarray(2 + len);
+      yield msg;
+    }
+  }
+}
+
+/**
+ * TCP connections to one backend, reused across queries and pipelined:
+ * each query gets an ID unique on its connection, answers may come back in
+ * any order. A connection that dies fails its pending queries.
+ */
+export class TcpBackendPool {
+  readonly #owner: PoolOwner;
+  readonly #onAnswer: TcpAnswerHandler;
+  readonly #onLost: (dq: DNSQuestion, reply: ReplyChannel) => void;
+  #connections: BackendConnection[] = [];
+  #closed = false;
+
+  constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void) {
+    this.#owner = owner;
+    this.#onAnswer = onAnswer;
+    this.#onLost = onLost;
+  }
+
+  get connectionCount(): number {
+    return this.#connections.length;
+  }
+
+  #pick(): BackendConnection {
+    let best: BackendConnection | undefined;
+    for (const c of this.#connections) {
+      if (c.dead) continue;
+      if (c.pending.size < MAX_PIPELINED && (!best || c.pending.size < best.pending.size)) best = c;
+    }
+    if (best && (best.pending.size === 0 || this.#connections.length >= MAX_CONNECTIONS)) {
+      if (best.used) this.#owner.counters.tcpReusedConnections++;
+      return best;
+    }
+    return this.#open();
+  }
+
+  #open(): BackendConnection {
+    const { bytes, port } = this.#owner.config.address;
+    const socket = net.connect({ host: formatAddress(bytes), port });
+    socket.setNoDelay(true);
+    const conn = new BackendConnection(socket);
+    this.#owner.counters.tcpNewConnections++;
+    this.#connections.push(conn);
+    socket.on('connect', () => {
+      conn.connected = true;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      for (const msg of conn.messages(chunk)) this.#onMessage(conn, msg);
+    });
+    const fail = (): void => this.#fail(conn);
+    socket.on('error', fail);
+    socket.on('close', fail);
+    return conn;
+  }
+
+  #onMessage(conn: BackendConnection, msg: Buffer): void {
+    if (msg.length < 12) return;
+    const id = msg.readUInt16BE(0);
+    const p = conn.pending.get(id);
+    if (!p) return;
+    conn.pending.delete(id);
+    msg.writeUInt16BE(p.origId, 0);
+    const latencyUsec = (performance.now() - p.sentAt) * 1000;
+    this.#owner.answered(latencyUsec);
+    this.#owner.tcpQueryFailed(); // outstanding--, the query is done
+    // Answers are handed on as their own buffer: the read buffer moves on.
+    const data = Buffer.from(msg);
+    this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, data.length);
+  }
+
+  #fail(conn: BackendConnection): void {
+    if (conn.dead) return;
+    conn.dead = true;
+    this.#connections = this.#connections.filter((c) => c !== conn);
+    for (const p of conn.pending.values()) {
+      this.#owner.counters.tcpDiedReadingResponse++;
+      this.#owner.counters.drops++;
+      this.#owner.tcpQueryFailed();
+      this.#onLost(p.dq, p.reply);
+    }
+    conn.pending.clear();
+    conn.socket.destroy();
+  }
+
+  send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    if (this.#closed) {
+      this.#owner.counters.tcpGaveUp++;
+      this.#owner.tcpQueryFailed();
+      this.#onLost(dq, reply);
+      return;
+    }
+    const conn = this.#pick();
+    const id = conn.allocateId();
+    conn.used = true;
+    conn.pending.set(id, { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now() });
+    const frame = Buffer.allocUnsafe(dq.length + 2);
+    frame.writeUInt16BE(dq.length, 0);
+    dq.packet.copy(frame, 2, 0, dq.length);
+    frame.writeUInt16BE(id, 2);
+    if (!conn.socket.write(frame)) {
+      // Back-pressure only slows us; the socket buffers the frame.
+    }
+  }
+
+  /** Fail queries waiting longer than `timeoutMs`. */
+  expireTimeouts(now: number, timeoutMs: number): number {
+    let n = 0;
+    for (const conn of this.#connections) {
+      for (const [id, p] of conn.pending) {
+        if (now - p.sentAt > timeoutMs) {
+          conn.pending.delete(id);
+          this.#owner.counters.tcpReadTimeouts++;
+          this.#owner.counters.drops++;
+          this.#owner.tcpQueryFailed();
+          this.#onLost(p.dq, p.reply);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#connections) c.socket.destroy();
+    this.#connections = [];
+  }
+}

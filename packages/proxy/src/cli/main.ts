@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * dnsdist-ts: the command line. Same flags as dnsdist (see --help); runs in
+ * the foreground until SIGTERM/SIGINT or shutdown().
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DnsdistApp } from '../app/dnsdist-app.js';
+import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console/index.js';
+import { LuaScriptError } from '../lua/lua-errors.js';
+import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
+import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
+
+function fatal(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+async function runClient(cl: CommandLine): Promise<number> {
+  const app = new DnsdistApp({ configFile: cl.config, clientMode: true, output: () => {} });
+  try {
+    app.runtime.runFile(cl.config);
+  } catch (err) {
+    // A client can still work from -c ADDR and -k KEY without a readable configuration.
+    if (!(cl.client && cl.setKey)) throw err;
+  }
+  const con = app.env.console;
+  const address = cl.client !== undefined && cl.client !== '' ? cl.client : con.addresses[con.addresses.length - 1];
+  if (!address) fatal(`No console address: use controlSocket() in ${cl.config} or -c IP[:PORT]`);
+  const keyText = cl.setKey ?? con.key;
+  if (keyText === undefined) fatal(`No console key: use setKey() in ${cl.config} or -k KEY`);
+  const key = parseConsoleKey(keyText, cl.setKey ? '-k' : 'setKey');
+  const hostPort = address.includes(':') && !address.startsWith('[') && address.split(':').length === 2 ? address : address;
+  const [host, port] = splitHostPort(hostPort);
+  if (cl.execute !== undefined) {
+    await ConsoleClient.runOnce({ host, port, key }, cl.execute, process.stdout);
+    return 0;
+  }
+  const client = await ConsoleClient.connect({ host, port, key });
+  try {
+    await client.runInteractive(process.stdin, process.stdout, { prompt: process.stdin.isTTY ? '> ' : '' });
+  } finally {
+    await client.close();
+  }
+  return 0;
+}
+
+function splitHostPort(text: string): [string, number] {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (m) return [m[1]!, m[2] ? Number(m[2]) : DEFAULT_CONSOLE_PORT];
+  const parts = text.split(':');
+  if (parts.length === 2) return [parts[0]!, Number(parts[1])];
+  return [text, DEFAULT_CONSOLE_PORT];
+}
+
+function dropPrivileges(cl: CommandLine): void {
+  if (cl.gid !== undefined) process.setgid?.(/^\d+$/.test(cl.gid) ? Number(cl.gid) : cl.gid);
+  if (cl.uid !== undefined) process.setuid?.(/^\d+$/.test(cl.uid) ? Number(cl.uid) : cl.uid);
+}
+
+async function main(): Promise<number> {
+  let cl: CommandLine;
+  try {
+    cl = parseCommandLine(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CommandLineError) fatal(`${err.message}\n\n${USAGE}`);
+    throw err;
+  }
+  if (cl.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cl.version) {
+    process.stdout.write(`dnsdist-ts ${VERSION} (dnsdist ${COMPATIBLE_DNSDIST_VERSION} compatible)\n`);
+    return 0;
+  }
+  if (cl.client !== undefined) return runClient(cl);
+
+  try {
+    readFileSync(cl.config);
+  } catch (err) {
+    fatal(`Unable to read configuration file '${cl.config}': ${(err as Error).message}`);
+  }
+  const app = new DnsdistApp({
+    configFile: cl.config,
+    locals: cl.locals,
+    acls: cl.acls,
+    ...(cl.setKey !== undefined ? { consoleKey: cl.setKey } : {}),
+    backends: cl.backends,
+    verbose: cl.verbose,
+    udpImplementation: cl.udpIo,
+    quiet: cl.checkConfig,
+  });
+  try {
+    await app.loadConfiguration();
+  } catch (err) {
+    const msg = err instanceof LuaScriptError ? `Fatal Lua error: ${err.message}` : `Fatal error: ${(err as Error).message}`;
+    if (cl.checkConfig) {
+      process.stdout.write(`${msg}\n`);
+      return 1;
+    }
+    fatal(msg);
+  }
+  if (cl.checkConfig) {
+    process.stdout.write(`Configuration '${cl.config}' OK!\n`);
+    return 0;
+  }
+  try {
+    await app.start();
+  } catch (err) {
+    await app.stop();
+    fatal(`Fatal error: ${(err as Error).message}`);
+  }
+  dropPrivileges(cl);
+  const onSignal = (): void => {
+    void app.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  if (!cl.supervised && process.stdin.isTTY) {
+    // dnsdist in the foreground reads console commands from the terminal.
+    const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
+    rl.prompt();
+    rl.on('line', (line) => {
+      if (line.trim() !== '') process.stdout.write(app.runConsoleCommand(line));
+      rl.prompt();
+    });
+    rl.on('close', () => void app.stop());
+    void app.stopped.then(() => rl.close());
+  }
+  await app.stopped;
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    fatal(`Fatal error: ${err instanceof Error ? err.message : String(err)}`);
+  },
+);

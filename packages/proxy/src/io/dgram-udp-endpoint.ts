@@ -1,0 +1,99 @@
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { parseAddress, formatAddress } from '@dnsdist-ts/dns';
+import type { UdpDatagramHandler, UdpEndpoint, UdpEndpointOptions } from './udp-endpoint.js';
+
+const MAPPED_PREFIX = '::ffff:';
+
+/**
+ * The portable UdpEndpoint on Node's `dgram`: one syscall per datagram, no
+ * SO_REUSEPORT (Node 20 lacks it; the option is refused rather than
+ * ignored). Used where the native addon is not built.
+ */
+class DgramUdpEndpoint implements UdpEndpoint {
+  readonly kind = 'dgram' as const;
+  readonly #socket: dgram.Socket;
+  readonly localAddress: string;
+  readonly localPort: number;
+  sendErrors = 0;
+  /** Last peer text → bytes: a client sending many queries parses once. */
+  #lastPeerText = '';
+  #lastPeerBytes: Uint8Array = new Uint8Array(4);
+
+  constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+    const a = socket.address();
+    this.localAddress = a.address;
+    this.localPort = a.port;
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
+  }
+
+  #peerBytes(text: string): Uint8Array {
+    if (text !== this.#lastPeerText) {
+      const unmapped = text.startsWith(MAPPED_PREFIX) && text.includes('.') ? text.slice(MAPPED_PREFIX.length) : text;
+      this.#lastPeerBytes = parseAddress(unmapped).bytes;
+      this.#lastPeerText = text;
+    }
+    return this.#lastPeerBytes;
+  }
+
+  onDatagram(handler: UdpDatagramHandler): void {
+    this.#socket.on('message', (msg, rinfo) => {
+      let from: Uint8Array;
+      try {
+        from = this.#peerBytes(rinfo.address);
+      } catch {
+        return;
+      }
+      handler(msg, msg.length, from, rinfo.port);
+    });
+  }
+
+  send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void {
+    let host = formatAddress(to);
+    if (to.length === 4 && this.#socket.address().family === 'IPv6') host = `${MAPPED_PREFIX}${host}`;
+    // dgram copies synchronously only for a single Buffer; copy so callers may reuse theirs.
+    const copy = Buffer.from(data.subarray(0, length));
+    this.#socket.send(copy, 0, length, toPort, host, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
+  flush(): void {}
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        this.#socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+/** Bind a dgram-based endpoint. */
+export async function createDgramUdpEndpoint(options: UdpEndpointOptions): Promise<UdpEndpoint> {
+  if (options.reusePort) {
+    throw new Error(
+      `reusePort on ${options.address}:${options.port} needs the native UDP addon (Node's dgram has no SO_REUSEPORT); build it with 'make native'`,
+    );
+  }
+  const type = isIPv6(options.address) ? 'udp6' : 'udp4';
+  const socket = dgram.createSocket({
+    type,
+    ...(options.receiveBufferSize ? { recvBufferSize: options.receiveBufferSize } : {}),
+    ...(options.sendBufferSize ? { sendBufferSize: options.sendBufferSize } : {}),
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    socket.once('error', onError);
+    socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+  return new DgramUdpEndpoint(socket);
+}

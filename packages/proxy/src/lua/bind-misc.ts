@@ -1,0 +1,94 @@
+import { Netmask, NetmaskGroup } from '@dnsdist-ts/dns';
+import { makeKey, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { formatDumpStats, statsSnapshot } from '../stats/stats-snapshot.js';
+import { VERSION } from '../version.js';
+import type { LuaEnvironment } from './lua-environment.js';
+
+/** What the misc bindings need from the application around them. */
+export interface MiscHooks {
+  shutdown: () => void;
+  dynBlockNmgSize: () => number;
+  /** A console setting changed at runtime: push it to the running console. */
+  consoleChanged: () => void;
+}
+
+/** Version, statistics, logging, console settings and process-level functions. */
+export function registerMiscBindings(env: LuaEnvironment, hooks: MiscHooks): void {
+  const rt = env.runtime;
+  const proxy = env.proxy;
+
+  rt.registerFunction('showVersion', () => {
+    rt.print(`dnsdist-ts ${VERSION}`);
+  });
+  const snapshot = () => statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: hooks.dynBlockNmgSize });
+  rt.registerFunction('dumpStats', () => {
+    rt.print(formatDumpStats(snapshot()).replace(/\n$/, ''));
+  });
+  rt.registerFunction('getStatisticsCounters', () => new Map(snapshot().map((e) => [e.name, e.value])));
+
+  rt.registerFunction('setVerbose', (args) => {
+    proxy.log.verbose = args.boolean(0);
+  });
+  rt.registerFunction('getVerbose', () => proxy.log.verbose);
+  rt.registerFunction('errlog', (args) => proxy.log.error(args.string(0)));
+  rt.registerFunction('warnlog', (args) => proxy.log.warn(args.string(0)));
+  rt.registerFunction('infolog', (args) => proxy.log.info(args.string(0)));
+  rt.registerFunction('vinfolog', (args) => proxy.log.debug(args.string(0)));
+  rt.registerFunction('setVerboseHealthChecks', (args) => {
+    args.boolean(0);
+  });
+  // dnsdist-ts never polls for security status: the setting is accepted and has nothing to turn off.
+  rt.registerFunction('setSecurityPollSuffix', (args) => {
+    args.string(0);
+  });
+  rt.registerFunction('setSecurityPollInterval', (args) => {
+    args.integer(0);
+  });
+  rt.registerFunction('shutdown', () => {
+    hooks.shutdown();
+  });
+
+  // ---- console settings --------------------------------------------------
+  const con = env.console;
+  rt.registerFunction('controlSocket', (args) => {
+    const text = args.string(0);
+    parseConsoleAddress(text);
+    if (env.configurationDone) return env.fail('controlSocket cannot be used at runtime!');
+    con.addresses.push(text);
+  });
+  rt.registerFunction('setKey', (args) => {
+    const key = args.string(0);
+    parseConsoleKey(key);
+    if (con.keyFromCommandLine) return;
+    con.key = key;
+    hooks.consoleChanged();
+  });
+  rt.registerFunction('makeKey', () => {
+    rt.print(`setKey("${makeKey()}")`);
+  });
+  rt.registerFunction('setConsoleACL', (args) => {
+    const nmg = new NetmaskGroup();
+    for (const m of args.stringOrStrings(0)) nmg.addMask(m);
+    con.acl = nmg;
+    hooks.consoleChanged();
+  });
+  rt.registerFunction('addConsoleACL', (args) => {
+    con.acl.addMask(Netmask.fromString(args.string(0)));
+    hooks.consoleChanged();
+  });
+  rt.registerFunction('showConsoleACL', () => {
+    for (const m of con.acl.toStrings()) rt.print(m);
+  });
+  rt.registerFunction('setConsoleMaximumConcurrentConnections', (args) => {
+    con.maxConcurrentConnections = args.integer(0);
+    hooks.consoleChanged();
+  });
+  rt.registerFunction('setConsoleConnectionsLogging', (args) => {
+    con.logConnections = args.boolean(0);
+    hooks.consoleChanged();
+  });
+  rt.registerFunction('setConsoleOutputMaxMsgSize', (args) => {
+    con.maxMessageSize = args.integer(0);
+    hooks.consoleChanged();
+  });
+}

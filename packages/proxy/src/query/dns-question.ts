@@ -1,0 +1,68 @@
+import type { DnsQueryView } from '@dnsdist-ts/dns';
+import type { SocketAddress } from './client-address.js';
+
+export type Transport = 'udp' | 'tcp';
+
+/**
+ * One query on its way through the proxy: dnsdist's DNSQuestion. Rule
+ * actions read it and may change it in place (header bits, the pool, tags,
+ * or a whole replacement packet for a self-generated answer).
+ *
+ * The packet buffer belongs to the query: actions may rewrite it. After the
+ * rules, `view` describes `packet[0..length)` as received; when an action
+ * replaced the packet it also re-parses the view.
+ */
+export class DNSQuestion {
+  packet: Buffer;
+  length: number;
+  readonly view: DnsQueryView;
+  readonly remote: SocketAddress;
+  readonly local: SocketAddress;
+  readonly transport: Transport;
+  /** Pool the query goes to; "" is the default pool. */
+  pool = '';
+  /** Set by DelayAction: milliseconds to hold the UDP answer back. */
+  delayMs = 0;
+  /** Tags set by SetTagAction and read by TagRule; created on first use. */
+  tags: Map<string, string> | undefined;
+  /** Monotonic receive time in milliseconds (performance.now() clock). */
+  readonly receivedAt: number;
+
+  constructor(
+    packet: Buffer,
+    length: number,
+    view: DnsQueryView,
+    remote: SocketAddress,
+    local: SocketAddress,
+    transport: Transport,
+    receivedAt: number,
+  ) {
+    this.packet = packet;
+    this.length = length;
+    this.view = view;
+    this.remote = remote;
+    this.local = local;
+    this.transport = transport;
+    this.receivedAt = receivedAt;
+  }
+
+  /** The bytes that would go out now (the query, or the answer an action made). */
+  bytes(): Buffer {
+    return this.packet.subarray(0, this.length);
+  }
+
+  /** Replace the packet wholesale (spoofed answers); the view is re-parsed on it. */
+  replacePacket(packet: Buffer): void {
+    this.packet = packet;
+    this.length = packet.length;
+    this.view.parse(packet, packet.length);
+  }
+
+  setTag(name: string, value: string): void {
+    (this.tags ??= new Map()).set(name, value);
+  }
+
+  getTag(name: string): string | undefined {
+    return this.tags?.get(name);
+  }
+}

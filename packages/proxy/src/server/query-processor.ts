@@ -1,0 +1,214 @@
+import { makeRcodeResponse, questionMatches, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import type { DownstreamServer } from '../backend/downstream-server.js';
+import type { ReplyChannel } from '../backend/inflight-query.js';
+import type { ServerPolicy } from '../backend/policies/server-policy.js';
+import type { ServerPool } from '../backend/server-pool.js';
+import type { SocketAddress } from '../query/client-address.js';
+import { DNSQuestion, type Transport } from '../query/dns-question.js';
+import { DNSResponse } from '../query/dns-response.js';
+import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
+import { QueryVerdict } from '../query/query-verdict.js';
+import { QueryViewPool } from '../query/query-view-pool.js';
+import type { ProxyCounters } from '../stats/proxy-counters.js';
+
+/** What the query path reads of the proxy's configuration and state. */
+export interface QueryPathContext {
+  readonly counters: ProxyCounters;
+  readonly acl: NetmaskGroup;
+  readonly rules: RulesEngine;
+  readonly recorder: QueryRecorder;
+  dynBlocks: DynBlockCheck | undefined;
+  getPool(name: string): ServerPool<QueryCache & { toString(): string }> | undefined;
+  readonly defaultPolicy: ServerPolicy;
+  /** setServFailWhenNoServer: answer SERVFAIL instead of dropping when no backend is up. */
+  servFailWhenNoServer: boolean;
+  /** setDropEmptyQueries. */
+  dropEmptyQueries: boolean;
+}
+
+/** Per-frontend counters (showBinds, frontend metrics). */
+export interface FrontendCounters {
+  queries: number;
+  responses: number;
+  nonCompliantQueries: number;
+}
+
+/**
+ * The path every query takes, whatever transport brought it: ACL, header
+ * checks, ring, dynamic blocks, rules, cache, policy, backend; and the way
+ * back: response rules, cache insert, latency and RCODE accounting.
+ * Mirrors dnsdist 1.7.3's processQuery/processResponse ordering.
+ */
+export class QueryProcessor {
+  readonly #ctx: QueryPathContext;
+  readonly views = new QueryViewPool();
+
+  constructor(ctx: QueryPathContext) {
+    this.#ctx = ctx;
+  }
+
+  /** ACL check on raw address bytes; counts acl-drops. */
+  aclAllows(address: Uint8Array): boolean {
+    if (this.#ctx.acl.match(address)) return true;
+    this.#ctx.counters.aclDrops++;
+    return false;
+  }
+
+  /**
+   * Handle one query that passed the ACL. `packet` must belong to the query
+   * (it is rewritten in place and kept until the answer).
+   */
+  handleQuery(
+    packet: Buffer,
+    length: number,
+    remote: SocketAddress,
+    local: SocketAddress,
+    transport: Transport,
+    reply: ReplyChannel,
+    frontend: FrontendCounters,
+  ): void {
+    const ctx = this.#ctx;
+    const c = ctx.counters;
+    c.queries++;
+    frontend.queries++;
+    const view = this.views.acquire();
+    const parsed = view.parse(packet, length);
+    if (length < 12) {
+      c.nonCompliantQueries++;
+      frontend.nonCompliantQueries++;
+      this.views.release(view);
+      return;
+    }
+    if (view.qr) {
+      c.nonCompliantQueries++;
+      frontend.nonCompliantQueries++;
+      this.views.release(view);
+      return;
+    }
+    const dq = new DNSQuestion(packet, length, view, remote, local, transport, performance.now());
+    if (view.qdcount === 0) {
+      c.emptyQueries++;
+      if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
+      makeRcodeResponse(packet, length, Rcode.NotImp);
+      return this.#sendSelfAnswered(dq, reply);
+    }
+    if (!parsed) {
+      c.nonCompliantQueries++;
+      frontend.nonCompliantQueries++;
+      return this.#drop(dq, reply);
+    }
+    if (view.rd) c.rdQueries++;
+    ctx.recorder.recordQuery(dq);
+
+    let verdict = ctx.dynBlocks ? ctx.dynBlocks.check(dq) : QueryVerdict.Forward;
+    if (verdict === QueryVerdict.Forward) verdict = ctx.rules.processQuery(dq);
+    if (verdict === QueryVerdict.Drop) return this.#drop(dq, reply);
+    if (verdict === QueryVerdict.Respond || (dq.packet[2]! & 0x80) !== 0) return this.#sendSelfAnswered(dq, reply);
+
+    const pool = ctx.getPool(dq.pool);
+    let cacheKey = 0;
+    const cache = pool?.cache;
+    if (cache) {
+      cacheKey = cache.computeKey(dq);
+      const hit = cache.lookup(dq, cacheKey);
+      if (hit) {
+        c.cacheHits++;
+        const dr = new DNSResponse(hit, hit.length, dq, undefined, 0);
+        if (!ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
+        return this.#sendToClient(dr, reply, false);
+      }
+      c.cacheMisses++;
+    }
+
+    const servers = pool?.servers ?? [];
+    const policy = pool?.policy ?? ctx.defaultPolicy;
+    const server = servers.length > 0 ? policy.select(servers, dq) : undefined;
+    if (!server) {
+      c.noPolicy++;
+      if (ctx.servFailWhenNoServer) {
+        makeRcodeResponse(dq.packet, dq.length, Rcode.ServFail);
+        return this.#sendSelfAnswered(dq, reply);
+      }
+      return this.#drop(dq, reply);
+    }
+    this.#forward(server, dq, reply, cacheKey);
+  }
+
+  #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    if (dq.transport === 'tcp' || server.config.tcpOnly) server.sendTcp(dq, reply, cacheKey);
+    else server.sendUdp(dq, reply, cacheKey);
+  }
+
+  /**
+   * A backend answered (UDP or TCP): check it answers our question, run the
+   * response rules, fill the cache, send it to the client.
+   */
+  handleBackendAnswer(
+    server: DownstreamServer,
+    dq: DNSQuestion,
+    reply: ReplyChannel,
+    cacheKey: number,
+    latencyUsec: number,
+    data: Buffer,
+    length: number,
+  ): void {
+    const ctx = this.#ctx;
+    const c = ctx.counters;
+    if (length < 12 || (data[2]! & 0x80) === 0 || !questionMatches(data, length, dq.view)) {
+      c.nonCompliantResponses++;
+      return this.#drop(dq, reply);
+    }
+    c.responses++;
+    const rcode = data[3]! & 0x0f;
+    if (rcode === Rcode.ServFail) c.servfailResponses++;
+    const dr = new DNSResponse(data, length, dq, server, latencyUsec);
+    if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
+    if (cacheKey !== 0 || ctx.getPool(dq.pool)?.cache) {
+      ctx.getPool(dq.pool)?.cache?.insert(dq, cacheKey, dr.packet, dr.length);
+    }
+    ctx.recorder.recordResponse(dr);
+    this.#sendToClient(dr, reply, true);
+  }
+
+  /**
+   * A forwarded query that will get no answer (timeout, slot reuse, dead
+   * backend connection): tell its transport, release its view.
+   */
+  queryLost(dq: DNSQuestion, reply: ReplyChannel): void {
+    this.#drop(dq, reply);
+  }
+
+  #sendSelfAnswered(dq: DNSQuestion, reply: ReplyChannel): void {
+    this.#ctx.counters.selfAnswered++;
+    const dr = new DNSResponse(dq.packet, dq.length, dq, undefined, 0);
+    if (!this.#ctx.rules.processResponse(dr, 'selfAnswered')) return this.#drop(dq, reply);
+    this.#sendToClient(dr, reply, false);
+  }
+
+  #sendToClient(dr: DNSResponse, reply: ReplyChannel, fromBackend: boolean): void {
+    const dq = dr.question;
+    const c = this.#ctx.counters;
+    c.recordFrontendRcode(dr.packet[3]! & 0x0f);
+    if (fromBackend) c.recordLatency((performance.now() - dq.receivedAt) * 1000);
+    const delay = dq.transport === 'udp' ? Math.max(dq.delayMs, dr.delayMs) : 0;
+    if (delay > 0) {
+      setTimeout(() => {
+        reply.sendAnswer(dq, dr.packet, dr.length);
+        this.#finish(dq);
+      }, delay);
+      return;
+    }
+    reply.sendAnswer(dq, dr.packet, dr.length);
+    this.#finish(dq);
+  }
+
+  /** No answer will be sent: the transport learns it (a TCP client connection is closed, as dnsdist does). */
+  #drop(dq: DNSQuestion, reply: ReplyChannel): void {
+    reply.abandon?.(dq);
+    this.#finish(dq);
+  }
+
+  #finish(dq: DNSQuestion): void {
+    this.views.release(dq.view);
+  }
+}

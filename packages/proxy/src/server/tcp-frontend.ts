@@ -1,0 +1,175 @@
+import net from 'node:net';
+import { parseAddress } from '@dnsdist-ts/dns';
+import type { ReplyChannel } from '../backend/inflight-query.js';
+import { SocketAddress } from '../query/client-address.js';
+import type { DNSQuestion } from '../query/dns-question.js';
+import type { FrontendCounters, QueryProcessor } from './query-processor.js';
+
+export interface TcpFrontendOptions {
+  /** Queries of one connection processed at once; 0 = one at a time, in order (dnsdist's default). */
+  maxInFlight: number;
+  /** Concurrent client connections on this listener; 0 = unlimited. */
+  maxConcurrentConnections: number;
+  /** Seconds a connection may sit idle (no query pending) before it is closed (setTCPRecvTimeout). */
+  idleTimeoutSeconds: number;
+  listenQueueSize: number;
+}
+
+function peerBytes(text: string | undefined): Uint8Array | undefined {
+  if (!text) return undefined;
+  const t = text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
+  try {
+    return parseAddress(t).bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One client connection: length-prefixed queries in, answers out in any order. */
+class TcpClientConnection implements ReplyChannel {
+  readonly #socket: net.Socket;
+  readonly #frontend: TcpFrontend;
+  readonly remote: SocketAddress;
+  #buffer: Buffer = Buffer.alloc(0);
+  #inFlight = 0;
+  #closed = false;
+  #paused = false;
+
+  constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend) {
+    this.#socket = socket;
+    this.remote = remote;
+    this.#frontend = frontend;
+    socket.setNoDelay(true);
+    socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
+    socket.on('timeout', () => {
+      if (this.#inFlight === 0) socket.destroy();
+    });
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.#closed = true;
+      frontend.connectionClosed();
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#drain();
+  }
+
+  #limit(): number {
+    const m = this.#frontend.options.maxInFlight;
+    return m > 0 ? m : 1;
+  }
+
+  #drain(): void {
+    while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit()) {
+      const len = this.#buffer.readUInt16BE(0);
+      if (this.#buffer.length < 2 + len) break;
+      // Each query owns its bytes: the read buffer moves on.
+      const packet = Buffer.from(this.#buffer.subarray(2, 2 + len));
+      this.#buffer = this.#buffer.subarray(2 + len);
+      this.#inFlight++;
+      this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
+      if (this.#inFlight > 0 && this.#closed) return;
+    }
+    const wantPause = this.#inFlight >= this.#limit();
+    if (wantPause !== this.#paused) {
+      this.#paused = wantPause;
+      if (wantPause) this.#socket.pause();
+      else this.#socket.resume();
+    }
+  }
+
+  #done(): void {
+    this.#inFlight--;
+    if (!this.#closed) this.#drain();
+  }
+
+  sendAnswer(_dq: DNSQuestion, data: Buffer, length: number): void {
+    if (!this.#closed) {
+      const frame = Buffer.allocUnsafe(length + 2);
+      frame.writeUInt16BE(length, 0);
+      data.copy(frame, 2, 0, length);
+      this.#socket.write(frame);
+      this.#frontend.responses++;
+    }
+    this.#done();
+  }
+
+  abandon(_dq: DNSQuestion): void {
+    // A query that gets no answer ends the connection, as a TCP client would otherwise wait forever.
+    this.#socket.destroy();
+    this.#done();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+/** One TCP listener (a `setLocal`/`addLocal` address). */
+export class TcpFrontend implements FrontendCounters {
+  readonly server: net.Server;
+  readonly local: SocketAddress;
+  readonly processor: QueryProcessor;
+  readonly options: TcpFrontendOptions;
+  queries = 0;
+  responses = 0;
+  nonCompliantQueries = 0;
+  currentConnections = 0;
+  maxConcurrentConnectionsReached = 0;
+  readonly #connections = new Set<TcpClientConnection>();
+
+  private constructor(server: net.Server, local: SocketAddress, processor: QueryProcessor, options: TcpFrontendOptions) {
+    this.server = server;
+    this.local = local;
+    this.processor = processor;
+    this.options = options;
+  }
+
+  static listen(host: string, port: number, processor: QueryProcessor, options: TcpFrontendOptions): Promise<TcpFrontend> {
+    const server = net.createServer({ pauseOnConnect: false });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
+        server.off('error', reject);
+        const addr = server.address() as net.AddressInfo;
+        const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
+        const fe = new TcpFrontend(server, local, processor, options);
+        server.on('connection', (socket) => fe.#accept(socket));
+        server.on('error', () => {
+          // accept errors (EMFILE…) must not stop the proxy
+        });
+        resolve(fe);
+      });
+    });
+  }
+
+  #accept(socket: net.Socket): void {
+    const bytes = peerBytes(socket.remoteAddress);
+    if (!bytes || !this.processor.aclAllows(bytes)) {
+      socket.destroy();
+      return;
+    }
+    const max = this.options.maxConcurrentConnections;
+    if (max > 0 && this.currentConnections >= max) {
+      this.maxConcurrentConnectionsReached++;
+      socket.destroy();
+      return;
+    }
+    this.currentConnections++;
+    const conn = new TcpClientConnection(socket, new SocketAddress(bytes, socket.remotePort ?? 0), this);
+    this.#connections.add(conn);
+    socket.once('close', () => this.#connections.delete(conn));
+  }
+
+  connectionClosed(): void {
+    this.currentConnections--;
+  }
+
+  close(): Promise<void> {
+    for (const c of this.#connections) c.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

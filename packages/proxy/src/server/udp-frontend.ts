@@ -1,0 +1,36 @@
+import type { ReplyChannel } from '../backend/inflight-query.js';
+import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import { SocketAddress } from '../query/client-address.js';
+import type { DNSQuestion } from '../query/dns-question.js';
+import type { FrontendCounters, QueryProcessor } from './query-processor.js';
+
+/** One UDP listener (a `setLocal`/`addLocal` address): datagrams in, answers out. */
+export class UdpFrontend implements ReplyChannel, FrontendCounters {
+  readonly endpoint: UdpEndpoint;
+  readonly local: SocketAddress;
+  queries = 0;
+  responses = 0;
+  nonCompliantQueries = 0;
+
+  constructor(endpoint: UdpEndpoint, local: SocketAddress, processor: QueryProcessor) {
+    this.endpoint = endpoint;
+    this.local = local;
+    endpoint.onDatagram((data, length, from, fromPort) => {
+      if (!processor.aclAllows(from)) return;
+      // The datagram buffer is lent for this call only; the query keeps its own copy.
+      const packet = Buffer.allocUnsafe(length);
+      data.copy(packet, 0, 0, length);
+      const remote = new SocketAddress(from.slice(), fromPort);
+      processor.handleQuery(packet, length, remote, this.local, 'udp', this, this);
+    });
+  }
+
+  sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
+    this.responses++;
+    this.endpoint.send(data, length, dq.remote.bytes, dq.remote.port);
+  }
+
+  close(): Promise<void> {
+    return this.endpoint.close();
+  }
+}

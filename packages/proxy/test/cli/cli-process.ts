@@ -1,0 +1,51 @@
+/** Run the built dnsdist-ts CLI (packages/proxy/dist, built by `make`) as a child process. */
+import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'make' (or 'pnpm run build') first`);
+}
+
+export function runCli(args: string[], timeoutMs = 20000): { status: number; stdout: string; stderr: string } {
+  requireBuiltCli();
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Start the CLI in the background; resolves once `ready` appears in its output. */
+export function startCli(args: string[], ready: RegExp, timeoutMs = 10000): Promise<{ child: ChildProcess; output: () => string }> {
+  requireBuiltCli();
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dnsdist-ts did not print ${ready} within ${timeoutMs} ms; output:\n${out}`));
+    }, timeoutMs);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve({ child, output: () => out });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dnsdist-ts exited with ${code} before getting ready; output:\n${out}`));
+    });
+  });
+}
+
+/** Resolve when the child exits; its exit code (or signal name). */
+export function exited(child: ChildProcess): Promise<number | string> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
+  });
+}

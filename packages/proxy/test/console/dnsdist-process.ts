@@ -1,0 +1,110 @@
+/**
+ * Debian's dnsdist as a live console peer: a supervised server started
+ * from a temporary configuration, and the `dnsdist -c -e` client.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function tryConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface RunningDnsdist {
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start `dnsdist --supervised` on `config` and resolve once its console
+ * port accepts connections: connection attempts are the readiness event,
+ * retried a bounded number of times. Rejects if dnsdist exits first.
+ */
+export async function startDnsdist(config: string, consolePort: number): Promise<RunningDnsdist> {
+  const dir = mkdtempSync(join(tmpdir(), 'dts-console-'));
+  const file = join(dir, 'dnsdist.conf');
+  writeFileSync(file, config);
+  const child: ChildProcess = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const running: RunningDnsdist = {
+    output: () => output,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exit;
+        clearTimeout(forced);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (exited) throw new Error(`dnsdist exited before its console was up:\n${output}`);
+      if (await tryConnect(consolePort)) return running;
+      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${output}`);
+      // Connection attempts are the readiness signal; space them out a little.
+      await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+}
+
+/**
+ * Run dnsdist's console client on `config`: with `-e <command>` when a
+ * command is given, otherwise interactively with `stdin` as the typed
+ * lines. Collects what it prints.
+ */
+export async function runDnsdistClient(
+  config: string,
+  command: string | undefined,
+  stdin = '',
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'dts-console-client-'));
+  try {
+    const file = join(dir, 'client.conf');
+    writeFileSync(file, config);
+    const args = ['-c', '-C', file, ...(command === undefined ? [] : ['-e', command])];
+    return await new Promise((resolve) => {
+      const child = execFile('dnsdist', args, { timeout: 20000, encoding: 'utf8' }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+      child.stdin!.end(stdin);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,152 @@
+import dgram from 'node:dgram';
+import * as dnsPacket from 'dns-packet';
+import { startDemoServer, type DemoServer } from '../../src/demo/demo-authoritative-server.js';
+import { udpQuery, waitFor } from '../support/dns-client.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+
+/** A UDP backend that answers every query with a fixed A record and counts what it got. */
+async function countingBackend(address: string, opts: { tc?: boolean; silent?: boolean } = {}) {
+  const socket = dgram.createSocket('udp4');
+  const state = { queries: 0 };
+  socket.on('message', (msg, rinfo) => {
+    state.queries++;
+    if (opts.silent) return;
+    const q = dnsPacket.decode(msg);
+    const answer = dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (opts.tc ? dnsPacket.TRUNCATED_RESPONSE : 0),
+      questions: q.questions,
+      answers: opts.tc ? [] : [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: address }],
+    });
+    socket.send(answer, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  return { port: socket.address().port, state, close: () => new Promise<void>((r) => socket.close(() => r())) };
+}
+
+describe('backends: policies, health, timeouts', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  const track = <T extends { close(): Promise<void> } | RunningProxy>(x: T): T => {
+    cleanups.push(() => ('stop' in x ? x.stop() : x.close()));
+    return x;
+  };
+
+  it('roundrobin spreads queries over every backend', async () => {
+    const b1 = track(await countingBackend('192.0.2.1'));
+    const b2 = track(await countingBackend('192.0.2.2'));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B1}", healthCheckMode="up"}
+         newServer{address="127.0.0.1:\${B2}", healthCheckMode="up"}
+         setServerPolicy(roundrobin)`,
+        { B1: b1.port, B2: b2.port },
+      ),
+    );
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(String((await udpQuery(proxy.port, `n${i}.test`))?.answers?.[0]?.data));
+    expect(seen).toEqual(new Set(['192.0.2.1', '192.0.2.2']));
+    expect(b1.state.queries).toBe(2);
+    expect(b2.state.queries).toBe(2);
+  });
+
+  it('firstAvailable sends everything to the lowest order while it is up', async () => {
+    const b1 = track(await countingBackend('192.0.2.1'));
+    const b2 = track(await countingBackend('192.0.2.2'));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B2}", order=2, healthCheckMode="up"}
+         newServer{address="127.0.0.1:\${B1}", order=1, healthCheckMode="up"}
+         setServerPolicy(firstAvailable)`,
+        { B1: b1.port, B2: b2.port },
+      ),
+    );
+    for (let i = 0; i < 3; i++) expect((await udpQuery(proxy.port, `n${i}.test`))?.answers?.[0]?.data).toBe('192.0.2.1');
+    proxy.app.runConsoleCommand('getServer(0):setDown()');
+    expect((await udpQuery(proxy.port, 'after.test'))?.answers?.[0]?.data).toBe('192.0.2.2');
+  });
+
+  it('routes by pool with getPool/PoolAction-free setup: pool servers only', async () => {
+    const b1 = track(await countingBackend('192.0.2.1'));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B1}", pool="other", healthCheckMode="up"}
+         setServFailWhenNoServer(true)`,
+        { B1: b1.port },
+      ),
+    );
+    const a = await udpQuery(proxy.port, 'x.test');
+    expect(a?.rcode).toBe('SERVFAIL');
+    expect(proxy.app.proxy.counters.noPolicy).toBe(1);
+    expect(b1.state.queries).toBe(0);
+  });
+
+  it('health checks take a dead backend out and bring it back', async () => {
+    const port = await freePort();
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B}", name="flappy", checkName="example.test.", checkInterval=1, checkTimeout=200}`,
+        { B: port },
+      ),
+    );
+    const server = proxy.app.proxy.servers[0]!;
+    expect(server.isUp()).toBe(false);
+    const demo: DemoServer = await startDemoServer('127.0.0.1', port);
+    cleanups.push(() => demo.close());
+    await waitFor('backend marked up', () => server.isUp(), 5000);
+    expect(proxy.output).toContain(`Marking downstream flappy (127.0.0.1:${port}) as 'up'`);
+    expect((await udpQuery(proxy.port, 'www.example.test'))?.answers?.[0]?.data).toBe('192.0.2.10');
+    await demo.close();
+    cleanups.pop();
+    await waitFor('backend marked down', () => !server.isUp(), 5000);
+    expect(proxy.output).toContain(`Marking downstream flappy (127.0.0.1:${port}) as 'down'`);
+  });
+
+  it('counts a backend that does not answer as a timeout', async () => {
+    const silent = track(await countingBackend('192.0.2.1', { silent: true }));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B}", healthCheckMode="up"}
+         setUDPTimeout(1)`,
+        { B: silent.port },
+      ),
+    );
+    expect(await udpQuery(proxy.port, 'x.test', { timeoutMs: 300 })).toBeUndefined();
+    await waitFor('downstream-timeouts', () => proxy.app.proxy.counters.downstreamTimeouts === 1, 5000);
+    expect(proxy.app.proxy.servers[0]!.counters.drops).toBe(1);
+    expect(proxy.app.proxy.servers[0]!.outstanding).toBe(0);
+  });
+
+  it('passes a truncated UDP answer through unchanged', async () => {
+    const tc = track(await countingBackend('192.0.2.1', { tc: true }));
+    const proxy = track(
+      await startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:\${B}", healthCheckMode="up"}`, { B: tc.port }),
+    );
+    const a = await udpQuery(proxy.port, 'big.test');
+    expect(a?.flag_tc).toBe(true);
+  });
+
+  it('refuses clients outside the ACL and counts acl-drops', async () => {
+    const b = track(await countingBackend('192.0.2.1'));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}") setACL({"192.0.2.0/24"}) newServer{address="127.0.0.1:\${B}", healthCheckMode="up"}`,
+        {
+          B: b.port,
+        },
+      ),
+    );
+    expect(await udpQuery(proxy.port, 'x.test', { timeoutMs: 300 })).toBeUndefined();
+    expect(proxy.app.proxy.counters.aclDrops).toBe(1);
+    expect(proxy.app.proxy.counters.queries).toBe(0);
+    expect(b.state.queries).toBe(0);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Start dnsdist-ts in-process from a Lua configuration, with free loopback
+ * ports, and stop it afterwards. Real sockets, real Lua.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dgram from 'node:dgram';
+import { DnsdistApp, type AppOptions } from '../../src/app/dnsdist-app.js';
+import { startDemoServer, type DemoServer } from '../../src/demo/demo-authoritative-server.js';
+
+export interface RunningProxy {
+  app: DnsdistApp;
+  port: number;
+  output: string[];
+  configFile: string;
+  stop(): Promise<void>;
+}
+
+/** A free UDP+TCP port on 127.0.0.1 (bound and released). */
+export async function freePort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/**
+ * Run a config. `${PORT}` in the text is replaced by the proxy's listen
+ * port, other `${NAME}` by `vars`.
+ */
+export async function startProxy(
+  config: string,
+  vars: Record<string, string | number> = {},
+  options: Partial<AppOptions> = {},
+): Promise<RunningProxy> {
+  const port = await freePort();
+  let text = config.replaceAll('${PORT}', String(port));
+  for (const [k, v] of Object.entries(vars)) text = text.replaceAll(`\${${k}}`, String(v));
+  const dir = mkdtempSync(join(tmpdir(), 'dts-proxy-'));
+  const configFile = join(dir, 'dnsdist.conf');
+  writeFileSync(configFile, text);
+  const output: string[] = [];
+  const app = new DnsdistApp({ configFile, output: (l) => output.push(l), udpImplementation: 'dgram', ...options });
+  try {
+    await app.loadConfiguration();
+    await app.start();
+  } catch (err) {
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    app,
+    port,
+    output,
+    configFile,
+    stop: async () => {
+      await app.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startDemo(): Promise<DemoServer> {
+  return startDemoServer('127.0.0.1', 0);
+}

@@ -1,0 +1,212 @@
+/**
+ * dnsdist 1.7.3 vs dnsdist-ts, side by side, in one run: the same fast C
+ * backend, the same dnsperf load, the same configuration, started
+ * alternately. Prints queries/s, CPU µs per query (proxy process only) and
+ * p99 latency at a fixed rate, with dnsdist-ts / dnsdist ratios.
+ *
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--only udp,cache,tcp,rules]
+ *
+ * Everything listens on 127.0.0.1; every process is bounded in time and killed at the end.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../../..');
+const tmp = join(root, '.bench-tmp', 'proxy');
+mkdirSync(tmp, { recursive: true });
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+const SECONDS = Number(opt('seconds', '8'));
+const ROUNDS = Number(opt('rounds', '2'));
+const ONLY = opt('only', 'udp,cache,tcp,rules').split(',');
+const BACKEND_PORT = 45301;
+const PROXY_PORT = 45300;
+
+interface Scenario {
+  name: string;
+  mode: 'udp' | 'tcp';
+  config: string;
+}
+
+const base = `setLocal("127.0.0.1:${PROXY_PORT}")
+setACL({"127.0.0.0/8"})
+newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
+`;
+const scenarios: Scenario[] = [
+  { name: 'udp', mode: 'udp', config: base },
+  { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
+  { name: 'tcp', mode: 'tcp', config: base },
+  {
+    name: 'rules',
+    mode: 'udp',
+    config: `${base}setRingBuffersSize(10000, 10)
+addAction(QTypeRule(DNSQType.AXFR), DropAction())
+addAction(OrRule({QNameRule("never.bench.test."), RegexRule("^nothing-matches")}), RCodeAction(DNSRCode.REFUSED))
+smn = newSuffixMatchNode()
+smn:add("blocked.example.")
+addAction(SuffixMatchNodeRule(smn), DropAction())
+local dbr = dynBlockRulesGroup()
+dbr:setQueryRate(1000000, 10, "Exceeded query rate", 60)
+dbr:setRCodeRate(DNSRCode.NXDOMAIN, 1000000, 10, "Exceeded NXD rate", 60)
+function maintenance() dbr:apply() end
+`,
+  },
+];
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8' });
+}
+
+function buildBackend(): string {
+  const bin = join(tmp, 'fast-backend');
+  sh('cc', ['-O2', '-o', bin, join(here, 'fast-backend.c'), '-lpthread']);
+  return bin;
+}
+
+function namesFile(): string {
+  const f = join(tmp, 'names.txt');
+  writeFileSync(f, Array.from({ length: 200 }, (_, i) => `name${i}.bench.test A`).join('\n') + '\n');
+  return f;
+}
+
+/** CPU time (user+system) of a process, in µs, from /proc. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / 100;
+}
+
+function answers(port: number): Promise<boolean> {
+  const q = Buffer.from('abcd01000001000000000000046e616d650562656e636804746573740000010001', 'hex');
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const t = setTimeout(() => {
+      s.close();
+      resolve(false);
+    }, 200);
+    s.on('message', () => {
+      clearTimeout(t);
+      s.close();
+      resolve(true);
+    });
+    s.send(q, port, '127.0.0.1');
+  });
+}
+
+async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promise<ChildProcess> {
+  const conf = join(tmp, `${kind}.conf`);
+  writeFileSync(conf, config);
+  const child =
+    kind === 'dnsdist'
+      ? spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' })
+      : spawn(process.execPath, [join(root, 'packages/proxy/dist/cli/main.js'), '--supervised', '-C', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 15000;
+  while (!(await answers(PROXY_PORT))) {
+    if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
+    if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
+  }
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await done;
+  clearTimeout(t);
+}
+
+interface Run {
+  qps: number;
+  cpuUsPerQuery: number;
+  p99Ms: number;
+  lost: number;
+}
+
+function dnsperf(names: string, mode: string, extra: string[]): string {
+  const r = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(PROXY_PORT), '-d', names, '-m', mode, '-T', '1', ...extra], {
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+    timeout: (SECONDS + 30) * 1000,
+  });
+  return r.stdout;
+}
+
+async function measure(kind: 'dnsdist' | 'dnsdist-ts', sc: Scenario, names: string): Promise<Run> {
+  const child = await startProxy(kind, sc.config);
+  try {
+    // Warm-up (JIT, caches), then the saturating run.
+    dnsperf(names, sc.mode, ['-l', '1', '-c', '20', '-q', '300']);
+    const cpu0 = cpuMicros(child.pid!);
+    const out = dnsperf(names, sc.mode, ['-l', String(SECONDS), '-c', '20', '-q', '300']);
+    const cpu1 = cpuMicros(child.pid!);
+    const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+    const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    // Latency at a fixed, comfortable rate: 5,000 qps for 4 s, every query's latency (-v).
+    const lat = dnsperf(names, sc.mode, ['-l', '4', '-Q', '5000', '-c', '5', '-v']);
+    const samples = [...lat.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    const p99 = samples.length > 0 ? samples[Math.floor(samples.length * 0.99)]! * 1000 : NaN;
+    return { qps, cpuUsPerQuery: completed > 0 ? (cpu1 - cpu0) / completed : NaN, p99Ms: p99, lost };
+  } finally {
+    await stop(child);
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+async function main(): Promise<void> {
+  const backendBin = buildBackend();
+  const names = namesFile();
+  const backend = spawn(backendBin, [String(BACKEND_PORT)], { stdio: 'ignore' });
+  const version = sh('dnsdist', ['--version']).split('\n')[0];
+  console.log(`# proxy benchmark: ${SECONDS}s per run, ${ROUNDS} rounds, ${version}, node ${process.version}`);
+  console.log(
+    '| scenario | dnsdist qps | dnsdist-ts qps | ratio | dnsdist µs CPU/q | dnsdist-ts µs CPU/q | dnsdist p99 ms | dnsdist-ts p99 ms |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  try {
+    for (const sc of scenarios.filter((s) => ONLY.includes(s.name))) {
+      const runs: Record<string, Run[]> = { dnsdist: [], 'dnsdist-ts': [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
+          try {
+            runs[kind]!.push(await measure(kind, sc, names));
+          } catch (err) {
+            console.error(`${sc.name} / ${kind}: ${(err as Error).message.split('\n')[0]}`);
+          }
+        }
+      }
+      const d = runs.dnsdist!;
+      const t = runs['dnsdist-ts']!;
+      if (d.length === 0 || t.length === 0) {
+        console.log(
+          `| ${sc.name} | ${d.length ? median(d.map((x) => x.qps)).toFixed(0) : 'failed'} | ${t.length ? median(t.map((x) => x.qps)).toFixed(0) : 'failed'} | - | | | | |`,
+        );
+        continue;
+      }
+      const dq = median(d.map((x) => x.qps));
+      const tq = median(t.map((x) => x.qps));
+      console.log(
+        `| ${sc.name} | ${dq.toFixed(0)} | ${tq.toFixed(0)} | ${(tq / dq).toFixed(2)}× | ${median(d.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(t.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(d.map((x) => x.p99Ms)).toFixed(2)} | ${median(t.map((x) => x.p99Ms)).toFixed(2)} |`,
+      );
+    }
+  } finally {
+    backend.kill('SIGKILL');
+  }
+}
+
+await main();
