@@ -91,6 +91,8 @@ export function createVethPair(extraPeerAddrs = 1): VethPair {
       child.stderr.on('data', (d: Buffer) => (errText += d.toString()));
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} in ${ns} exited ${code}: ${errText}`))));
+      // A command that never reads its input (dig) may exit first: EPIPE on stdin is not its failure.
+      child.stdin.on('error', () => {});
       child.stdin.end(input ?? '');
     });
   return { ns, hostIf, peerIf, hostAddr, peerAddrs, execInNs, dispose };

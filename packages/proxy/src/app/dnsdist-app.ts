@@ -1,7 +1,10 @@
 import { ConsoleServer, parseConsoleKey } from '../console/index.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
+import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
+import { registerRingBindings } from '../lua/bind-rings.js';
+import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerValueBindings } from '../lua/bind-values.js';
 import { formatConsoleResult } from '../lua/console-result-format.js';
@@ -9,8 +12,9 @@ import { LuaOptions } from '../lua/lua-args.js';
 import { LuaEnvironment } from '../lua/lua-environment.js';
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { LuaRuntime } from '../lua/lua-runtime.js';
-import { DnsdistProxy } from '../server/dnsdist-proxy.js';
-import { NoRecorder, PassThroughRules } from './pass-through-rules.js';
+import { Rings } from '../rings/index.js';
+import { RuleChains } from '../rules/index.js';
+import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -43,6 +47,8 @@ export class DnsdistApp {
   readonly runtime: LuaRuntime;
   readonly env: LuaEnvironment;
   readonly options: AppOptions;
+  readonly rules: RuleChains;
+  readonly rings = new Rings();
   console: ConsoleServer | undefined;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
@@ -51,7 +57,8 @@ export class DnsdistApp {
 
   constructor(options: AppOptions) {
     this.options = options;
-    this.proxy = new DnsdistProxy(new PassThroughRules(), new NoRecorder());
+    this.proxy = new DnsdistProxy((counters) => new RuleChains(counters), this.rings);
+    this.rules = this.proxy.rules as RuleChains;
     if (options.verbose) this.proxy.log.verbose = true;
     if (options.udpImplementation) this.proxy.settings.udpImplementation = options.udpImplementation;
     const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -66,6 +73,9 @@ export class DnsdistApp {
     registerValueBindings(this.env);
     registerListenerBindings(this.env);
     registerServerBindings(this.env);
+    registerRuleBindings(this.env, this.rules);
+    registerCacheBindings(this.env);
+    registerRingBindings(this.env, this.rings);
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => 0,
@@ -96,10 +106,10 @@ export class DnsdistApp {
     this.env.configurationDone = true;
     await this.proxy.start();
     const log = this.proxy.log;
-    log.info(`ACL allowing queries from: ${this.proxy.acl.toStrings().join(', ')}`);
+    log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
     const con = this.env.console;
     if (con.addresses.length > 0) {
-      log.info(`Console ACL allowing connections from: ${con.acl.toStrings().join(', ')}`);
+      log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
       this.console = await ConsoleServer.listen({
         address: con.addresses[con.addresses.length - 1]!,
         key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,

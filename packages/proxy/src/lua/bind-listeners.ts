@@ -76,7 +76,7 @@ export function registerListenerBindings(env: LuaEnvironment): void {
     proxy.setACL(masks);
   });
   rt.registerFunction('showACL', () => {
-    for (const m of proxy.acl.toStrings()) rt.print(m);
+    for (const m of proxy.aclStrings()) rt.print(m);
   });
   rt.registerFunction('showBinds', () => {
     rt.print(`${'#'.padEnd(4)}${'Address'.padEnd(31)}${'Protocol'.padEnd(22)}Queries`);

@@ -7,6 +7,7 @@ import { RoundRobinPolicy } from '../backend/policies/round-robin.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { WeightedHashedPolicy, WeightedRandomPolicy } from '../backend/policies/weighted-random.js';
 import { ServerPool } from '../backend/server-pool.js';
+import { PacketCache } from '../cache/index.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
@@ -296,7 +297,7 @@ export function registerServerBindings(env: LuaEnvironment): void {
       p.cache = undefined;
     },
     setCache: (p, a) => {
-      p.cache = a.raw(0) as typeof p.cache;
+      p.cache = a.object(0, PacketCache, 'a packet cache (newPacketCache(...))');
     },
     getECS: () => false,
     setECS: (_p, a) => {

@@ -24,9 +24,16 @@ export interface QueryRecorder {
 /** A pool's packet cache, in dnsdist's two steps: key on the query, insert on the answer. */
 export interface QueryCache {
   computeKey(dq: DNSQuestion): number;
-  /** A copy of the cached answer with the query's ID, or undefined. */
-  lookup(dq: DNSQuestion, key: number, allowStale?: boolean): Buffer | undefined;
+  /**
+   * A copy of the cached answer with the query's ID, or undefined.
+   * `allowExpired` (seconds) serves entries expired at most that long ago.
+   */
+  lookup(dq: DNSQuestion, key: number, allowExpired?: number): Buffer | undefined;
   insert(dq: DNSQuestion, key: number, response: Uint8Array, length: number): boolean;
+  /** Maintenance: remove expired entries, keeping at most `upTo` of them. */
+  purgeExpired?(upTo: number): number;
+  readonly keepStaleData?: boolean;
+  readonly maxEntries?: number;
 }
 
 /** The dynamic-block check run before the rules. */

@@ -1,4 +1,4 @@
-import { NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
+import { Netmask, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
 import { DownstreamServer, type DownstreamServerConfig } from '../backend/downstream-server.js';
 import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
@@ -6,6 +6,7 @@ import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import { SocketAddress } from '../query/client-address.js';
+import type { DNSQuestion } from '../query/dns-question.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
 import { ProxyCounters } from '../stats/proxy-counters.js';
 import { DEFAULT_ACL, DEFAULT_LOCAL, type FrontendConfig } from './frontend-config.js';
@@ -15,6 +16,27 @@ import { TcpFrontend } from './tcp-frontend.js';
 import { UdpFrontend } from './udp-frontend.js';
 
 export type CachePool = ServerPool<QueryCache & { toString(): string }>;
+
+/** Rings also keep queries that timed out (grepq shows them as "T.O"). */
+export interface TimeoutRecorder {
+  recordTimeout(dq: DNSQuestion, server: DownstreamServer): void;
+}
+
+/** Netmask texts in address order (IPv4 first), as dnsdist prints its ACLs. */
+export function sortMasks(masks: string[]): string[] {
+  const key = (m: string): [number, Uint8Array, number] => {
+    const nm = Netmask.fromString(m.replace(/^!/, ''));
+    const bytes = nm.network();
+    return [bytes.length, bytes, nm.bits];
+  };
+  return [...masks].sort((a, b) => {
+    const [fa, ba, la] = key(a);
+    const [fb, bb, lb] = key(b);
+    if (fa !== fb) return fa - fb;
+    for (let i = 0; i < ba.length; i++) if (ba[i] !== bb[i]) return ba[i]! - bb[i]!;
+    return la - lb;
+  });
+}
 
 /** Settings changed by `set*` functions, with dnsdist's defaults. */
 export class ProxySettings {
@@ -26,6 +48,12 @@ export class ProxySettings {
   dropEmptyQueries = false;
   /** setMaxUDPOutstanding: accepted (the slot table is always 65,536). */
   maxUDPOutstanding = 65535;
+  /** setStaleCacheEntriesTTL: serve expired cache entries this long when no backend is up (0 = never). */
+  staleCacheEntriesTTL = 0;
+  /** setCacheCleaningDelay: seconds between passes removing expired cache entries. */
+  cacheCleaningDelaySeconds = 60;
+  /** setCacheCleaningPercentage: how much of the expired entries a pass removes. */
+  cacheCleaningPercentage = 100;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
@@ -56,7 +84,7 @@ export class DnsdistProxy implements QueryPathContext {
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
   rules: RulesEngine;
-  recorder: QueryRecorder;
+  recorder: QueryRecorder & Partial<TimeoutRecorder>;
   dynBlocks: DynBlockCheck | undefined;
   readonly processor: QueryProcessor;
   /** Called once a second after the proxy's own housekeeping (the Lua `maintenance`). */
@@ -64,10 +92,12 @@ export class DnsdistProxy implements QueryPathContext {
   #health = new Map<DownstreamServer, { state: HealthState; nextAt: number; running: boolean }>();
   #timer: NodeJS.Timeout | undefined;
   #lastTick = performance.now();
+  #nextCacheCleaning = performance.now() + 60_000;
   #started = false;
 
-  constructor(rules: RulesEngine, recorder: QueryRecorder) {
-    this.rules = rules;
+  /** @param makeRules builds the rules engine on the proxy's counters (the rules move rule-* counters). */
+  constructor(makeRules: (counters: ProxyCounters) => RulesEngine, recorder: QueryRecorder & Partial<TimeoutRecorder>) {
+    this.rules = makeRules(this.counters);
     this.recorder = recorder;
     this.processor = new QueryProcessor(this);
     this.pools.set('', new ServerPool(''));
@@ -83,6 +113,10 @@ export class DnsdistProxy implements QueryPathContext {
 
   get dropEmptyQueries(): boolean {
     return this.settings.dropEmptyQueries;
+  }
+
+  get staleCacheEntriesTTL(): number {
+    return this.settings.staleCacheEntriesTTL;
   }
 
   getPool(name: string): CachePool | undefined {
@@ -114,6 +148,11 @@ export class DnsdistProxy implements QueryPathContext {
     this.#aclTouched = true;
   }
 
+  /** The ACL as dnsdist lists it: IPv4 before IPv6, by address, then prefix length. */
+  aclStrings(): string[] {
+    return sortMasks(this.acl.toStrings());
+  }
+
   /** Apply the default ACL if nothing set one (dnsdist does this before reading the config). */
   applyDefaultACLIfEmpty(): void {
     if (!this.#aclTouched && this.acl.size() === 0) for (const m of DEFAULT_ACL) this.acl.addMask(m);
@@ -139,8 +178,9 @@ export class DnsdistProxy implements QueryPathContext {
     const server = new DownstreamServer(
       config,
       (s, dq, reply, cacheKey, latency, data, length) => this.processor.handleBackendAnswer(s, dq, reply, cacheKey, latency, data, length),
-      (_s, dq, reply) => {
+      (s, dq, reply) => {
         this.counters.downstreamTimeouts++;
+        this.recorder.recordTimeout?.(dq, s);
         this.processor.queryLost(dq, reply);
       },
     );
@@ -250,10 +290,31 @@ export class DnsdistProxy implements QueryPathContext {
         void this.#checkHealth(s, false);
       }
     }
+    if (now >= this.#nextCacheCleaning) {
+      this.#nextCacheCleaning = now + this.settings.cacheCleaningDelaySeconds * 1000;
+      this.#cleanCaches();
+    }
     try {
       this.onTick?.();
     } catch (err) {
       this.log.error(`Error in the maintenance tick: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Remove expired entries from every pool's cache. A cache that keeps stale
+   * data is left alone while one of its pools has no backend up: those
+   * entries are what it serves then.
+   */
+  #cleanCaches(): void {
+    const seen = new Set<unknown>();
+    for (const pool of this.pools.values()) {
+      const cache = pool.cache;
+      if (!cache || seen.has(cache) || !cache.purgeExpired) continue;
+      seen.add(cache);
+      const pools = [...this.pools.values()].filter((p) => p.cache === cache);
+      if (cache.keepStaleData && pools.some((p) => p.countUp() === 0)) continue;
+      cache.purgeExpired(Math.floor(((cache.maxEntries ?? 0) * (100 - this.settings.cacheCleaningPercentage)) / 100));
     }
   }
 

@@ -24,6 +24,8 @@ export interface QueryPathContext {
   servFailWhenNoServer: boolean;
   /** setDropEmptyQueries. */
   dropEmptyQueries: boolean;
+  /** setStaleCacheEntriesTTL. */
+  readonly staleCacheEntriesTTL: number;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -110,7 +112,8 @@ export class QueryProcessor {
     const cache = pool?.cache;
     if (cache) {
       cacheKey = cache.computeKey(dq);
-      const hit = cache.lookup(dq, cacheKey);
+      const stale = ctx.staleCacheEntriesTTL > 0 && pool.countUp() === 0 ? ctx.staleCacheEntriesTTL : 0;
+      const hit = cache.lookup(dq, cacheKey, stale);
       if (hit) {
         c.cacheHits++;
         const dr = new DNSResponse(hit, hit.length, dq, undefined, 0);
@@ -163,9 +166,8 @@ export class QueryProcessor {
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = new DNSResponse(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
-    if (cacheKey !== 0 || ctx.getPool(dq.pool)?.cache) {
-      ctx.getPool(dq.pool)?.cache?.insert(dq, cacheKey, dr.packet, dr.length);
-    }
+    const cache = ctx.getPool(dq.pool)?.cache;
+    if (cache) cache.insert(dq, cacheKey, dr.packet, dr.length);
     ctx.recorder.recordResponse(dr);
     this.#sendToClient(dr, reply, true);
   }

@@ -100,12 +100,12 @@ describe('backends: policies, health, timeouts', () => {
     expect(server.isUp()).toBe(false);
     const demo: DemoServer = await startDemoServer('127.0.0.1', port);
     cleanups.push(() => demo.close());
-    await waitFor('backend marked up', () => server.isUp(), 5000);
+    await waitFor('backend marked up', () => server.isUp(), 10000);
     expect(proxy.output).toContain(`Marking downstream flappy (127.0.0.1:${port}) as 'up'`);
     expect((await udpQuery(proxy.port, 'www.example.test'))?.answers?.[0]?.data).toBe('192.0.2.10');
     await demo.close();
     cleanups.pop();
-    await waitFor('backend marked down', () => !server.isUp(), 5000);
+    await waitFor('backend marked down', () => !server.isUp(), 10000);
     expect(proxy.output).toContain(`Marking downstream flappy (127.0.0.1:${port}) as 'down'`);
   });
 
@@ -120,7 +120,7 @@ describe('backends: policies, health, timeouts', () => {
       ),
     );
     expect(await udpQuery(proxy.port, 'x.test', { timeoutMs: 300 })).toBeUndefined();
-    await waitFor('downstream-timeouts', () => proxy.app.proxy.counters.downstreamTimeouts === 1, 5000);
+    await waitFor('downstream-timeouts', () => proxy.app.proxy.counters.downstreamTimeouts === 1, 10000);
     expect(proxy.app.proxy.servers[0]!.counters.drops).toBe(1);
     expect(proxy.app.proxy.servers[0]!.outstanding).toBe(0);
   });

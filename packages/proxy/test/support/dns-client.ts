@@ -87,6 +87,10 @@ export function tcpQueries(port: number, queries: Buffer[], timeoutMs = 3000): P
       clearTimeout(timer);
       reject(err);
     });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (answers.length < queries.length) reject(new Error(`TCP: connection closed after ${answers.length} of ${queries.length} answers`));
+    });
   });
 }
 
