@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { formatAddressWithPort, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
@@ -179,7 +180,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     slot.dq = dq;
     slot.reply = reply;
     slot.cacheKey = cacheKey;
-    slot.sentAt = performance.now();
+    slot.sentAt = coarseNow();
     const pkt = dq.packet;
     pkt[0] = id >> 8;
     pkt[1] = id & 0xff;
@@ -210,7 +211,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     if (!slot.inUse) return;
     const dq = slot.dq!;
     const reply = slot.reply!;
-    const latencyUsec = (performance.now() - slot.sentAt) * 1000;
+    const latencyUsec = (coarseNow() - slot.sentAt) * 1000;
     data[0] = slot.origId >> 8;
     data[1] = slot.origId & 0xff;
     const cacheKey = slot.cacheKey;

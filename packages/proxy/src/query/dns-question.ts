@@ -16,9 +16,9 @@ export class DNSQuestion {
   packet: Buffer;
   length: number;
   readonly view: DnsQueryView;
-  readonly remote: SocketAddress;
-  readonly local: SocketAddress;
-  readonly transport: Transport;
+  remote: SocketAddress;
+  local: SocketAddress;
+  transport: Transport;
   /** Pool the query goes to; "" is the default pool. */
   pool = '';
   /** Set by DelayAction: milliseconds to hold the UDP answer back. */
@@ -26,7 +26,12 @@ export class DNSQuestion {
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
-  readonly receivedAt: number;
+  receivedAt: number;
+  /**
+   * The buffer a pooled question owns (the query path reuses questions);
+   * `packet` points elsewhere only after an action replaced the packet.
+   */
+  readonly ownBuffer: Buffer;
 
   constructor(
     packet: Buffer,
@@ -44,6 +49,23 @@ export class DNSQuestion {
     this.local = local;
     this.transport = transport;
     this.receivedAt = receivedAt;
+    this.ownBuffer = packet;
+  }
+
+  /**
+   * Make a pooled question describe a new query whose `length` bytes are
+   * already in `ownBuffer`. The view is parsed by the caller.
+   */
+  reuse(length: number, remote: SocketAddress, local: SocketAddress, transport: Transport, receivedAt: number): void {
+    this.packet = this.ownBuffer;
+    this.length = length;
+    this.remote = remote;
+    this.local = local;
+    this.transport = transport;
+    this.receivedAt = receivedAt;
+    this.pool = '';
+    this.delayMs = 0;
+    this.tags = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -9,11 +9,11 @@ export class DNSResponse {
   packet: Buffer;
   length: number;
   /** The query this answers; its view still describes the query. */
-  readonly question: DNSQuestion;
+  question: DNSQuestion;
   /** Backend that answered; undefined for cache hits and self-answered queries. */
-  readonly server: DownstreamServerInfo | undefined;
+  server: DownstreamServerInfo | undefined;
   /** Backend latency in microseconds (0 for cache hits). */
-  readonly latencyUsec: number;
+  latencyUsec: number;
   delayMs = 0;
 
   constructor(packet: Buffer, length: number, question: DNSQuestion, server: DownstreamServerInfo | undefined, latencyUsec: number) {
@@ -22,6 +22,17 @@ export class DNSResponse {
     this.question = question;
     this.server = server;
     this.latencyUsec = latencyUsec;
+  }
+
+  /** Point a reused response object at a new answer (the query path keeps one). */
+  reset(packet: Buffer, length: number, question: DNSQuestion, server: DownstreamServerInfo | undefined, latencyUsec: number): this {
+    this.packet = packet;
+    this.length = length;
+    this.question = question;
+    this.server = server;
+    this.latencyUsec = latencyUsec;
+    this.delayMs = 0;
+    return this;
   }
 
   /** The RCODE in the response header (low 4 bits of byte 3). */

@@ -18,7 +18,8 @@ export interface RulesEngine {
 /** Query/response rings. */
 export interface QueryRecorder {
   recordQuery(dq: DNSQuestion): void;
-  recordResponse(dr: DNSResponse): void;
+  /** @param now when the answer was handled (performance.now() clock). */
+  recordResponse(dr: DNSResponse, now: number): void;
 }
 
 /** A pool's packet cache, in dnsdist's two steps: key on the query, insert on the answer. */

@@ -4,11 +4,12 @@ import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { SocketAddress } from '../query/client-address.js';
-import { DNSQuestion, type Transport } from '../query/dns-question.js';
+import { coarseNow } from '../query/coarse-clock.js';
+import type { DNSQuestion, Transport } from '../query/dns-question.js';
 import { DNSResponse } from '../query/dns-response.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
 import { QueryVerdict } from '../query/query-verdict.js';
-import { QueryViewPool } from '../query/query-view-pool.js';
+import { QueryContextPool } from '../query/query-context-pool.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 
 /** What the query path reads of the proxy's configuration and state. */
@@ -43,7 +44,9 @@ export interface FrontendCounters {
  */
 export class QueryProcessor {
   readonly #ctx: QueryPathContext;
-  readonly views = new QueryViewPool();
+  readonly #pool = new QueryContextPool();
+  /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
+  readonly #dr = new DNSResponse(Buffer.alloc(0), 0, undefined as unknown as DNSQuestion, undefined, 0);
 
   constructor(ctx: QueryPathContext) {
     this.#ctx = ctx;
@@ -57,11 +60,12 @@ export class QueryProcessor {
   }
 
   /**
-   * Handle one query that passed the ACL. `packet` must belong to the query
-   * (it is rewritten in place and kept until the answer).
+   * Handle one query that passed the ACL. `data[0..length)` is only read
+   * during the call (it may be a receive buffer reused for the next
+   * datagram): the query is copied into a pooled question.
    */
   handleQuery(
-    packet: Buffer,
+    data: Uint8Array,
     length: number,
     remote: SocketAddress,
     local: SocketAddress,
@@ -73,25 +77,18 @@ export class QueryProcessor {
     const c = ctx.counters;
     c.queries++;
     frontend.queries++;
-    const view = this.views.acquire();
-    const parsed = view.parse(packet, length);
-    if (length < 12) {
+    const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
+    const view = dq.view;
+    const parsed = view.parse(dq.packet, length);
+    if (length < 12 || view.qr) {
       c.nonCompliantQueries++;
       frontend.nonCompliantQueries++;
-      this.views.release(view);
-      return;
+      return this.#drop(dq, reply);
     }
-    if (view.qr) {
-      c.nonCompliantQueries++;
-      frontend.nonCompliantQueries++;
-      this.views.release(view);
-      return;
-    }
-    const dq = new DNSQuestion(packet, length, view, remote, local, transport, performance.now());
     if (view.qdcount === 0) {
       c.emptyQueries++;
       if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
-      makeRcodeResponse(packet, length, Rcode.NotImp);
+      makeRcodeResponse(dq.packet, length, Rcode.NotImp);
       return this.#sendSelfAnswered(dq, reply);
     }
     if (!parsed) {
@@ -116,7 +113,7 @@ export class QueryProcessor {
       const hit = cache.lookup(dq, cacheKey, stale);
       if (hit) {
         c.cacheHits++;
-        const dr = new DNSResponse(hit, hit.length, dq, undefined, 0);
+        const dr = this.#dr.reset(hit, hit.length, dq, undefined, 0);
         if (!ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
         return this.#sendToClient(dr, reply, false);
       }
@@ -164,11 +161,11 @@ export class QueryProcessor {
     c.responses++;
     const rcode = data[3]! & 0x0f;
     if (rcode === Rcode.ServFail) c.servfailResponses++;
-    const dr = new DNSResponse(data, length, dq, server, latencyUsec);
+    const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
     const cache = ctx.getPool(dq.pool)?.cache;
     if (cache) cache.insert(dq, cacheKey, dr.packet, dr.length);
-    ctx.recorder.recordResponse(dr);
+    ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);
   }
 
@@ -182,7 +179,7 @@ export class QueryProcessor {
 
   #sendSelfAnswered(dq: DNSQuestion, reply: ReplyChannel): void {
     this.#ctx.counters.selfAnswered++;
-    const dr = new DNSResponse(dq.packet, dq.length, dq, undefined, 0);
+    const dr = this.#dr.reset(dq.packet, dq.length, dq, undefined, 0);
     if (!this.#ctx.rules.processResponse(dr, 'selfAnswered')) return this.#drop(dq, reply);
     this.#sendToClient(dr, reply, false);
   }
@@ -191,11 +188,13 @@ export class QueryProcessor {
     const dq = dr.question;
     const c = this.#ctx.counters;
     c.recordFrontendRcode(dr.packet[3]! & 0x0f);
-    if (fromBackend) c.recordLatency((performance.now() - dq.receivedAt) * 1000);
+    if (fromBackend) c.recordLatency((coarseNow() - dq.receivedAt) * 1000);
     const delay = dq.transport === 'udp' ? Math.max(dq.delayMs, dr.delayMs) : 0;
     if (delay > 0) {
+      // The answer may sit in a lent receive buffer or the shared response object: keep a copy.
+      const answer = Buffer.from(dr.packet.subarray(0, dr.length));
       setTimeout(() => {
-        reply.sendAnswer(dq, dr.packet, dr.length);
+        reply.sendAnswer(dq, answer, answer.length);
         this.#finish(dq);
       }, delay);
       return;
@@ -211,6 +210,6 @@ export class QueryProcessor {
   }
 
   #finish(dq: DNSQuestion): void {
-    this.views.release(dq.view);
+    this.#pool.release(dq);
   }
 }

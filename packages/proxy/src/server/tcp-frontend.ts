@@ -66,8 +66,8 @@ class TcpClientConnection implements ReplyChannel {
     while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit()) {
       const len = this.#buffer.readUInt16BE(0);
       if (this.#buffer.length < 2 + len) break;
-      // Each query owns its bytes: the read buffer moves on.
-      const packet = Buffer.from(this.#buffer.subarray(2, 2 + len));
+      // The query path copies the query: the read buffer may move on.
+      const packet = this.#buffer.subarray(2, 2 + len);
       this.#buffer = this.#buffer.subarray(2 + len);
       this.#inFlight++;
       this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);

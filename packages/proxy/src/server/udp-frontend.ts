@@ -1,6 +1,7 @@
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
-import { SocketAddress } from '../query/client-address.js';
+import type { SocketAddress } from '../query/client-address.js';
+import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
 
@@ -8,6 +9,7 @@ import type { FrontendCounters, QueryProcessor } from './query-processor.js';
 export class UdpFrontend implements ReplyChannel, FrontendCounters {
   readonly endpoint: UdpEndpoint;
   readonly local: SocketAddress;
+  readonly #clients = new ClientAddressCache();
   queries = 0;
   responses = 0;
   nonCompliantQueries = 0;
@@ -17,11 +19,7 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
     this.local = local;
     endpoint.onDatagram((data, length, from, fromPort) => {
       if (!processor.aclAllows(from)) return;
-      // The datagram buffer is lent for this call only; the query keeps its own copy.
-      const packet = Buffer.allocUnsafe(length);
-      data.copy(packet, 0, 0, length);
-      const remote = new SocketAddress(from.slice(), fromPort);
-      processor.handleQuery(packet, length, remote, this.local, 'udp', this, this);
+      processor.handleQuery(data, length, this.#clients.get(from, fromPort), this.local, 'udp', this, this);
     });
   }
 

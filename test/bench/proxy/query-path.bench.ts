@@ -1,0 +1,103 @@
+/**
+ * The proxy's per-query JavaScript cost, without sockets: queries are
+ * handed to a UDP frontend through an in-memory endpoint, the "backend"
+ * answer is handed back the same way, and the answer sent to the client is
+ * captured. Reports ns per query (query in → answer out) for a few
+ * configurations. Syscalls are excluded on purpose: this isolates what the
+ * JS path costs, which the end-to-end benchmark (proxy.bench.ts) cannot.
+ *
+ *   pnpm exec tsx test/bench/proxy/query-path.bench.ts [--queries 2000000]
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
+import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/proxy/src/io/udp-endpoint.js';
+import { SocketAddress } from '../../../packages/proxy/src/query/client-address.js';
+import { UdpFrontend } from '../../../packages/proxy/src/server/udp-frontend.js';
+
+const argv = process.argv.slice(2);
+const QUERIES = Number(argv[argv.indexOf('--queries') + 1] || 2_000_000);
+
+/** An endpoint whose sends land in a callback and whose receives are driven by the benchmark. */
+class MemoryEndpoint implements UdpEndpoint {
+  readonly kind = 'dgram' as const;
+  readonly localAddress = '127.0.0.1';
+  readonly localPort = 5300;
+  sendErrors = 0;
+  handler: UdpDatagramHandler | undefined;
+  lastSent: Buffer = Buffer.alloc(512);
+  lastLength = 0;
+  sent = 0;
+  onDatagram(h: UdpDatagramHandler): void {
+    this.handler = h;
+  }
+  send(data: Uint8Array, length: number): void {
+    this.lastSent.set(data.subarray(0, length));
+    this.lastLength = length;
+    this.sent++;
+  }
+  flush(): void {}
+  async close(): Promise<void> {}
+}
+
+function query(name: string, id: number): Buffer {
+  const labels = name.split('.').filter(Boolean);
+  const parts = [Buffer.from([id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0])];
+  for (const l of labels) parts.push(Buffer.from([l.length]), Buffer.from(l));
+  parts.push(Buffer.from([0, 0, 1, 0, 1]));
+  return Buffer.concat(parts);
+}
+
+async function run(label: string, config: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dts-qpb-'));
+  const file = join(dir, 'c.conf');
+  writeFileSync(file, config);
+  const app = new DnsdistApp({ configFile: file, output: () => {} });
+  await app.loadConfiguration();
+  const proxy = app.proxy;
+  const server = proxy.servers[0]!;
+  server.availability = 'up';
+  const backendEp = new MemoryEndpoint();
+  server.attachUdpEndpoints([backendEp]);
+  const clientEp = new MemoryEndpoint();
+  new UdpFrontend(clientEp, new SocketAddress(new Uint8Array([127, 0, 0, 1]), 5300), proxy.processor);
+  const client = new Uint8Array([127, 0, 0, 1]);
+  const names = Array.from({ length: 200 }, (_, i) => query(`name${i}.bench.test`, i));
+  const answer = Buffer.alloc(512);
+  const step = (i: number): void => {
+    const q = names[i % 200]!;
+    clientEp.handler!(q, q.length, client, 40000 + (i & 1023));
+    if (backendEp.sent > 0 && backendEp.lastLength > 0) {
+      // The backend's answer: the query with QR/RA set (cache and rules see a real response).
+      backendEp.lastSent.copy(answer, 0, 0, backendEp.lastLength);
+      answer[2] = answer[2]! | 0x80;
+      answer[3] = 0x80;
+      const len = backendEp.lastLength;
+      backendEp.lastLength = 0;
+      backendEp.handler!(answer, len, new Uint8Array([127, 0, 0, 1]), 53);
+    }
+  };
+  for (let i = 0; i < 200_000; i++) step(i);
+  const before = clientEp.sent;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < QUERIES; i++) step(i);
+  const ns = Number(process.hrtime.bigint() - t0) / QUERIES;
+  const answered = clientEp.sent - before;
+  console.log(`| ${label} | ${ns.toFixed(0)} | ${answered === QUERIES ? 'all answered' : `${answered}/${QUERIES} answered`} |`);
+  await app.stop();
+}
+
+const base = `newServer{address="127.0.0.1:5301", healthCheckMode="up"}\nsetACL({"127.0.0.0/8"})\n`;
+console.log('| configuration | ns per query (JS only) | |');
+console.log('|---|---:|---|');
+await run('forwarding', base);
+await run('cache hits', `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n`);
+await run(
+  'rules + rings',
+  `${base}setRingBuffersSize(10000, 10)
+addAction(QTypeRule(DNSQType.AXFR), DropAction())
+smn = newSuffixMatchNode() smn:add("blocked.example.")
+addAction(SuffixMatchNodeRule(smn), DropAction())
+addAction(OrRule({QNameRule("never.bench.test."), RegexRule("^nothing-matches")}), RCodeAction(DNSRCode.REFUSED))`,
+);
