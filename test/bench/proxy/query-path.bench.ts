@@ -33,7 +33,7 @@ class MemoryEndpoint implements UdpEndpoint {
     this.handler = h;
   }
   send(data: Uint8Array, length: number): void {
-    this.lastSent.set(data.subarray(0, length));
+    for (let i = 0; i < length; i++) this.lastSent[i] = data[i]!;
     this.lastLength = length;
     this.sent++;
   }
@@ -65,17 +65,18 @@ async function run(label: string, config: string): Promise<void> {
   const client = new Uint8Array([127, 0, 0, 1]);
   const names = Array.from({ length: 200 }, (_, i) => query(`name${i}.bench.test`, i));
   const answer = Buffer.alloc(512);
+  const backendAddress = new Uint8Array([127, 0, 0, 1]);
   const step = (i: number): void => {
     const q = names[i % 200]!;
     clientEp.handler!(q, q.length, client, 40000 + (i & 1023));
     if (backendEp.sent > 0 && backendEp.lastLength > 0) {
       // The backend's answer: the query with QR/RA set (cache and rules see a real response).
-      backendEp.lastSent.copy(answer, 0, 0, backendEp.lastLength);
+      for (let j = 0; j < backendEp.lastLength; j++) answer[j] = backendEp.lastSent[j]!;
       answer[2] = answer[2]! | 0x80;
       answer[3] = 0x80;
       const len = backendEp.lastLength;
       backendEp.lastLength = 0;
-      backendEp.handler!(answer, len, new Uint8Array([127, 0, 0, 1]), 53);
+      backendEp.handler!(answer, len, backendAddress, 53);
     }
   };
   for (let i = 0; i < 200_000; i++) step(i);

@@ -271,8 +271,11 @@ export class NativeUdpEndpoint implements UdpEndpoint {
 
     const i = this.#pending;
     const offset = this.#sendUsed;
-    if (length === data.length) this.#sendArena.set(data, offset);
-    else Buffer.prototype.copy.call(data, this.#sendArena, offset, 0, length);
+    const arena = this.#sendArena;
+    // DNS-sized datagrams: a byte loop allocates nothing, where Buffer#copy makes a temporary view.
+    if (length <= 512) for (let j = 0; j < length; j++) arena[offset + j] = data[j]!;
+    else if (length === data.length) arena.set(data, offset);
+    else Buffer.prototype.copy.call(data, arena, offset, 0, length);
     this.#sendOffsets[i] = offset;
     this.#sendLengths[i] = length;
     this.#sendAddresses.set(to, 16 * i);
