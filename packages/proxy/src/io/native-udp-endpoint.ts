@@ -23,6 +23,8 @@
  *   is rethrown and surfaces as an uncaught exception, as it would from a
  *   `dgram` 'message' listener.
  */
+import { enterBatchDispatch, flushAfterBatch, inBatchDispatch, leaveBatchDispatch } from './batch-dispatch-scope.js';
+import { resetCoarseClock } from '../query/coarse-clock.js';
 import { constants as osConstants } from 'node:os';
 import { markAsUntransferable } from 'node:worker_threads';
 import { formatAddress, parseAddress } from '@dnsdist-ts/dns';
@@ -283,7 +285,9 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     this.#sendPorts[i] = toPort;
     this.#sendUsed = offset + length;
     this.#pending = i + 1;
-    if (!this.#inBatch && !this.#flushQueued) {
+    if (this.#inBatch) return;
+    if (inBatchDispatch()) flushAfterBatch(this);
+    else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushTask);
     }
@@ -365,6 +369,8 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     let failed = false;
     let failure: unknown;
     this.#inBatch = true;
+    enterBatchDispatch();
+    resetCoarseClock();
     for (let i = 0; i < count; i++) {
       const length = lengths[i]!;
       if (length < 0) continue;
@@ -381,6 +387,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     }
     this.#inBatch = false;
     this.flush();
+    leaveBatchDispatch();
     if (failed) throw failure;
   };
 }

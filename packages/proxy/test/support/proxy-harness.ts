@@ -42,7 +42,7 @@ export async function startProxy(
   const configFile = join(dir, 'dnsdist.conf');
   writeFileSync(configFile, text);
   const output: string[] = [];
-  const app = new DnsdistApp({ configFile, output: (l) => output.push(l), udpImplementation: 'dgram', ...options });
+  const app = new DnsdistApp({ configFile, output: (l) => output.push(l), udpImplementation: 'auto', ...options });
   try {
     await app.loadConfiguration();
     await app.start();
