@@ -4,6 +4,7 @@
  * every packet a socket receives, so parsing allocates nothing but the
  * qname string, and not even that when the name repeats.
  */
+import { internedQname, internQname, qnameHashStep, QNAME_HASH_SEED } from './qname-interner.js';
 import { DNSName, MAX_LABEL_LENGTH, MAX_NAME_LENGTH } from './dns-name.js';
 import { DNS_HEADER_SIZE, HeaderFlag, OPCODE_MASK, OPCODE_SHIFT, RCODE_MASK } from './dns-header.js';
 import { DnsPacketError } from './errors.js';
@@ -160,6 +161,7 @@ export class DnsQueryView {
     let p = DNS_HEADER_SIZE;
     let w = 0;
     let t = 0;
+    let hash = QNAME_HASH_SEED;
     for (;;) {
       if (p >= end) return this.#fail('truncated-question');
       const len = buf[p]!;
@@ -170,12 +172,14 @@ export class DnsQueryView {
       if (w + len + 2 > MAX_NAME_LENGTH) return this.#fail('bad-name');
       if (lower[w] !== len) same = false;
       lower[w++] = len;
+      hash = qnameHashStep(hash, len);
       const labelEnd = p + 1 + len;
       for (let i = p + 1; i < labelEnd; i++) {
         const c = buf[i]!;
         const lc = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
         if (lower[w] !== lc) same = false;
         lower[w++] = lc;
+        hash = qnameHashStep(hash, lc);
         // Same escaping as DNSName.toString(), so the text parses back to the same name.
         if (lc === DOT || lc === BACKSLASH) {
           text[t++] = BACKSLASH;
@@ -204,7 +208,12 @@ export class DnsQueryView {
     this.questionEnd = qnameEnd + 4;
     // `same` held byte by byte up to and including the root byte, so the wire names are equal.
     if (!same) {
-      this.#lastQname = t === 0 ? '.' : text.toString('latin1', 0, t);
+      let name = internedQname(hash, lower, w);
+      if (name === undefined) {
+        name = t === 0 ? '.' : text.toString('latin1', 0, t);
+        internQname(hash, lower, w, name);
+      }
+      this.#lastQname = name;
       this.#lastNameUsable = true;
     }
     this.qname = this.#lastQname;
