@@ -12,7 +12,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp clean
+.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-proxy clean
 
 all: build
 
@@ -51,13 +51,15 @@ test-only:
 run: build
 	scripts/run-demo.sh
 
-bench: bench-bpf bench-bpf-filter bench-xdp
+bench: bench-bpf bench-bpf-filter bench-xdp bench-proxy
 bench-bpf: build
 	pnpm run bench:bpf
 bench-bpf-filter: build
 	pnpm run bench:bpf-filter
 bench-xdp: build
 	pnpm run bench:xdp
+bench-proxy: build
+	pnpm run bench:proxy
 
 clean:
 	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) packages/*/*.tsbuildinfo
