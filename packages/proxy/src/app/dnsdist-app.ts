@@ -6,6 +6,7 @@ import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
+import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
 import { formatConsoleResult } from '../lua/console-result-format.js';
 import { LuaOptions } from '../lua/lua-args.js';
@@ -73,6 +74,7 @@ export class DnsdistApp {
     registerValueBindings(this.env);
     registerListenerBindings(this.env);
     registerServerBindings(this.env);
+    registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);

@@ -54,6 +54,19 @@ export class ProxySettings {
   cacheCleaningDelaySeconds = 60;
   /** setCacheCleaningPercentage: how much of the expired entries a pass removes. */
   cacheCleaningPercentage = 100;
+  /** setMaxTCPConnectionsPerClient: concurrent TCP connections from one client address (0 = no limit). */
+  maxTCPConnectionsPerClient = 0;
+  /** setMaxTCPQueriesPerConnection: queries served on one TCP connection before it is closed (0 = no limit). */
+  maxTCPQueriesPerConnection = 0;
+  /** setMaxTCPConnectionDuration: seconds a TCP connection may live (0 = no limit). */
+  maxTCPConnectionDurationSeconds = 0;
+  /** setTCPSendTimeout (seconds): accepted; writes are buffered by Node and bounded by the recv timeout. */
+  tcpSendTimeoutSeconds = 2;
+  /** setAddEDNSToSelfGeneratedResponses / setPayloadSizeOnSelfGeneratedAnswers (spoofed answers). */
+  addEDNSToSelfGeneratedResponses = true;
+  payloadSizeOnSelfGeneratedAnswers = 1232;
+  /** setAllowEmptyResponse: accepted; answers without a question are always passed on. */
+  allowEmptyResponse = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
@@ -265,6 +278,9 @@ export class DnsdistProxy implements QueryPathContext {
           maxConcurrentConnections: fc.maxConcurrentTCPConnections,
           idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
           listenQueueSize: fc.tcpListenQueueSize,
+          maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
+          maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
+          maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,
         });
       } catch (err) {
         await udp.close();

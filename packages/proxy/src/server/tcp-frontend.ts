@@ -13,6 +13,12 @@ export interface TcpFrontendOptions {
   /** Seconds a connection may sit idle (no query pending) before it is closed (setTCPRecvTimeout). */
   idleTimeoutSeconds: number;
   listenQueueSize: number;
+  /** Concurrent connections from one client address; 0 = unlimited (setMaxTCPConnectionsPerClient). */
+  maxConnectionsPerClient?: number;
+  /** Queries read from one connection before it is closed; 0 = unlimited (setMaxTCPQueriesPerConnection). */
+  maxQueriesPerConnection?: number;
+  /** Seconds a connection may live; 0 = unlimited (setMaxTCPConnectionDuration). */
+  maxConnectionDurationSeconds?: number;
 }
 
 function peerBytes(text: string | undefined): Uint8Array | undefined {
@@ -34,6 +40,7 @@ class TcpClientConnection implements ReplyChannel {
   #inFlight = 0;
   #closed = false;
   #paused = false;
+  #queries = 0;
 
   constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend) {
     this.#socket = socket;
@@ -44,6 +51,11 @@ class TcpClientConnection implements ReplyChannel {
     socket.on('timeout', () => {
       if (this.#inFlight === 0) socket.destroy();
     });
+    const maxDuration = frontend.options.maxConnectionDurationSeconds ?? 0;
+    if (maxDuration > 0) {
+      const timer = setTimeout(() => socket.destroy(), maxDuration * 1000);
+      socket.once('close', () => clearTimeout(timer));
+    }
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -63,13 +75,20 @@ class TcpClientConnection implements ReplyChannel {
   }
 
   #drain(): void {
+    const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
     while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit()) {
+      if (maxQueries > 0 && this.#queries >= maxQueries) {
+        // dnsdist stops reading and closes once the answers already owed are sent.
+        if (this.#inFlight === 0) this.#socket.end();
+        return;
+      }
       const len = this.#buffer.readUInt16BE(0);
       if (this.#buffer.length < 2 + len) break;
       // The query path copies the query: the read buffer may move on.
       const packet = this.#buffer.subarray(2, 2 + len);
       this.#buffer = this.#buffer.subarray(2 + len);
       this.#inFlight++;
+      this.#queries++;
       this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
       if (this.#inFlight > 0 && this.#closed) return;
     }
@@ -83,7 +102,10 @@ class TcpClientConnection implements ReplyChannel {
 
   #done(): void {
     this.#inFlight--;
-    if (!this.#closed) this.#drain();
+    if (this.#closed) return;
+    const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
+    if (maxQueries > 0 && this.#queries >= maxQueries && this.#inFlight === 0) this.#socket.end();
+    else this.#drain();
   }
 
   sendAnswer(_dq: DNSQuestion, data: Buffer, length: number): void {
@@ -120,6 +142,8 @@ export class TcpFrontend implements FrontendCounters {
   currentConnections = 0;
   maxConcurrentConnectionsReached = 0;
   readonly #connections = new Set<TcpClientConnection>();
+  /** Open connections per client address (for maxConnectionsPerClient). */
+  readonly #perClient = new Map<string, number>();
 
   private constructor(server: net.Server, local: SocketAddress, processor: QueryProcessor, options: TcpFrontendOptions) {
     this.server = server;
@@ -158,10 +182,23 @@ export class TcpFrontend implements FrontendCounters {
       socket.destroy();
       return;
     }
+    const perClientMax = this.options.maxConnectionsPerClient ?? 0;
+    const client = socket.remoteAddress ?? '';
+    const open = this.#perClient.get(client) ?? 0;
+    if (perClientMax > 0 && open >= perClientMax) {
+      socket.destroy();
+      return;
+    }
+    this.#perClient.set(client, open + 1);
     this.currentConnections++;
     const conn = new TcpClientConnection(socket, new SocketAddress(bytes, socket.remotePort ?? 0), this);
     this.#connections.add(conn);
-    socket.once('close', () => this.#connections.delete(conn));
+    socket.once('close', () => {
+      this.#connections.delete(conn);
+      const n = (this.#perClient.get(client) ?? 1) - 1;
+      if (n > 0) this.#perClient.set(client, n);
+      else this.#perClient.delete(client);
+    });
   }
 
   connectionClosed(): void {

@@ -1,0 +1,55 @@
+import type { LuaEnvironment } from './lua-environment.js';
+
+/**
+ * dnsdist's performance knobs for its threads and queues. dnsdist-ts runs
+ * one event loop, so the thread counts have nothing to size; these calls
+ * are accepted (and type-checked) so existing configurations load, and
+ * each is listed with its effect in docs/compatibility.md.
+ */
+const NO_EFFECT_INTEGER = [
+  'setMaxTCPClientThreads',
+  'setMaxTCPQueuedConnections',
+  'setUDPMultipleMessagesVectorSize',
+  'setTCPInternalPipeBufferSize',
+  'setWeightedBalancingFactor',
+  'setConsistentHashingBalancingFactor',
+  'setSyslogFacility',
+  'setTCPFastOpenKey',
+];
+const NO_EFFECT_BOOLEAN = ['truncateTC', 'fixupCase', 'setPreserveTrailingData', 'setRandomizedIdsOverUDP', 'setRandomizedOutgoingSockets'];
+
+export function registerTuningBindings(env: LuaEnvironment): void {
+  const rt = env.runtime;
+  const settings = env.proxy.settings;
+  for (const name of NO_EFFECT_INTEGER) {
+    rt.registerFunction(name, (a) => {
+      if (name === 'setTCPFastOpenKey' || name === 'setSyslogFacility') a.raw(0);
+      else a.number(0);
+    });
+  }
+  for (const name of NO_EFFECT_BOOLEAN) rt.registerFunction(name, (a) => void a.boolean(0));
+
+  rt.registerFunction('setMaxTCPConnectionsPerClient', (a) => {
+    settings.maxTCPConnectionsPerClient = a.integer(0);
+  });
+  rt.registerFunction('setMaxTCPQueriesPerConnection', (a) => {
+    settings.maxTCPQueriesPerConnection = a.integer(0);
+  });
+  rt.registerFunction('setMaxTCPConnectionDuration', (a) => {
+    settings.maxTCPConnectionDurationSeconds = a.integer(0);
+  });
+  rt.registerFunction('setTCPSendTimeout', (a) => {
+    settings.tcpSendTimeoutSeconds = a.integer(0);
+  });
+  rt.registerFunction('setAddEDNSToSelfGeneratedResponses', (a) => {
+    settings.addEDNSToSelfGeneratedResponses = a.boolean(0);
+  });
+  rt.registerFunction('setPayloadSizeOnSelfGeneratedAnswers', (a) => {
+    const n = a.integer(0);
+    if (n < 512 || n > 65535) env.fail(`setPayloadSizeOnSelfGeneratedAnswers: the payload size must be between 512 and 65535, got ${n}`);
+    settings.payloadSizeOnSelfGeneratedAnswers = n;
+  });
+  rt.registerFunction('setAllowEmptyResponse', (a) => {
+    settings.allowEmptyResponse = a.boolean(0);
+  });
+}
