@@ -33,6 +33,8 @@ interface Pending {
 const MAX_PIPELINED = 100;
 /** Connections per backend. */
 const MAX_CONNECTIONS = 16;
+/** Pending queries on a connection before the pool prefers opening another. */
+const PACK_BEFORE_SPREAD = 32;
 
 /** One TCP connection to the backend, with its own ID space for pipelined queries. */
 class BackendConnection {
@@ -43,6 +45,7 @@ class BackendConnection {
   connected = false;
   dead = false;
   used = false;
+  corked = false;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
@@ -70,6 +73,11 @@ class BackendConnection {
   }
 }
 
+function uncork(conn: BackendConnection): void {
+  conn.corked = false;
+  conn.socket.uncork();
+}
+
 /**
  * TCP connections to one backend, reused across queries and pipelined:
  * each query gets an ID unique on its connection, answers may come back in
@@ -92,13 +100,19 @@ export class TcpBackendPool {
     return this.#connections.length;
   }
 
+  /**
+   * The connection for the next query. Queries are packed onto few
+   * connections (up to PACK_BEFORE_SPREAD pending each) so that the frames
+   * written in one turn of the event loop leave in one write; a new
+   * connection opens only when every one is that busy.
+   */
   #pick(): BackendConnection {
     let best: BackendConnection | undefined;
     for (const c of this.#connections) {
-      if (c.dead) continue;
-      if (c.pending.size < MAX_PIPELINED && (!best || c.pending.size < best.pending.size)) best = c;
+      if (c.dead || c.pending.size >= MAX_PIPELINED) continue;
+      if (!best || c.pending.size < best.pending.size) best = c;
     }
-    if (best && (best.pending.size === 0 || this.#connections.length >= MAX_CONNECTIONS)) {
+    if (best && (best.pending.size < PACK_BEFORE_SPREAD || this.#connections.length >= MAX_CONNECTIONS)) {
       if (best.used) this.#owner.counters.tcpReusedConnections++;
       return best;
     }
@@ -168,9 +182,13 @@ export class TcpBackendPool {
     frame.writeUInt16BE(dq.length, 0);
     dq.packet.copy(frame, 2, 0, dq.length);
     frame.writeUInt16BE(id, 2);
-    if (!conn.socket.write(frame)) {
-      // Back-pressure only slows us; the socket buffers the frame.
+    // Frames written during this turn of the event loop leave together: cork now, uncork after the turn.
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.socket.cork();
+      process.nextTick(uncork, conn);
     }
+    conn.socket.write(frame);
   }
 
   /** Fail queries waiting longer than `timeoutMs`. */
