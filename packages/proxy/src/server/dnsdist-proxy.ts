@@ -102,6 +102,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly processor: QueryProcessor;
   /** Called once a second after the proxy's own housekeeping (the Lua `maintenance`). */
   onTick: (() => void) | undefined;
+  /** Housekeeping of other parts (dynamic blocks…), run each tick before `onTick`. */
+  readonly #tickHooks: Array<(now: number) => void> = [];
   #health = new Map<DownstreamServer, { state: HealthState; nextAt: number; running: boolean }>();
   #timer: NodeJS.Timeout | undefined;
   #lastTick = performance.now();
@@ -293,6 +295,11 @@ export class DnsdistProxy implements QueryPathContext {
     this.#timer = setInterval(() => this.tick(), 1000);
   }
 
+  /** Run `hook` once a second with the tick's performance.now() time; errors are logged, not thrown. */
+  addTickHook(hook: (now: number) => void): void {
+    this.#tickHooks.push(hook);
+  }
+
   /** The once-a-second housekeeping: timeouts, qps meters, health checks, then the Lua maintenance hook. */
   tick(): void {
     const now = performance.now();
@@ -309,6 +316,13 @@ export class DnsdistProxy implements QueryPathContext {
     if (now >= this.#nextCacheCleaning) {
       this.#nextCacheCleaning = now + this.settings.cacheCleaningDelaySeconds * 1000;
       this.#cleanCaches();
+    }
+    for (const hook of this.#tickHooks) {
+      try {
+        hook(now);
+      } catch (err) {
+        this.log.error(`Error in the maintenance tick: ${(err as Error).message}`);
+      }
     }
     try {
       this.onTick?.();

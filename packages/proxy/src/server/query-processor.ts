@@ -8,7 +8,7 @@ import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
 import { DNSResponse } from '../query/dns-response.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
-import { QueryVerdict } from '../query/query-verdict.js';
+import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
 import { QueryContextPool } from '../query/query-context-pool.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 
@@ -99,7 +99,7 @@ export class QueryProcessor {
     if (view.rd) c.rdQueries++;
     ctx.recorder.recordQuery(dq);
 
-    let verdict = ctx.dynBlocks ? ctx.dynBlocks.check(dq) : QueryVerdict.Forward;
+    let verdict: QueryVerdictCode = ctx.dynBlocks ? ctx.dynBlocks.check(dq) : QueryVerdict.Forward;
     if (verdict === QueryVerdict.Forward) verdict = ctx.rules.processQuery(dq);
     if (verdict === QueryVerdict.Drop) return this.#drop(dq, reply);
     if (verdict === QueryVerdict.Respond || (dq.packet[2]! & 0x80) !== 0) return this.#sendSelfAnswered(dq, reply);
