@@ -5,7 +5,7 @@ import type { DNSQuestion } from '../query/dns-question.js';
 import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { InflightQuery, type ReplyChannel } from './inflight-query.js';
-import { QpsLimiter } from './qps-limiter.js';
+import { QpsLimiter } from '../rules/qps-limiter.js';
 import { TcpBackendPool } from './tcp-backend-pool.js';
 
 /** newServer's settings, with dnsdist's defaults applied by the caller. */
@@ -100,7 +100,7 @@ export class DownstreamServer implements DownstreamServerInfo {
   constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler) {
     this.config = config;
     this.addressText = formatAddressWithPort(config.address);
-    if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps);
+    if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps, undefined, 'newServer');
     this.#onAnswer = onAnswer;
     this.#onLost = onLost;
     this.#tcp = new TcpBackendPool(
@@ -137,12 +137,12 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   /** Policy look-ahead: would the qps limit let a query through? */
   qpsWouldAllow(): boolean {
-    return this.#limiter === undefined || this.#limiter.checkOnly();
+    return this.#limiter === undefined || this.#limiter.peek();
   }
 
   setQps(qps: number): void {
     this.config.qps = qps;
-    this.#limiter = qps > 0 ? new QpsLimiter(qps, qps) : undefined;
+    this.#limiter = qps > 0 ? new QpsLimiter(qps, qps, undefined, 'setQPS') : undefined;
   }
 
   /** Attach the UDP sockets (created by the proxy, native or dgram). */

@@ -58,4 +58,11 @@ export class QpsLimiter {
   check(): boolean {
     return takeToken(this.#bucket, this.rate, this.burst, this.#now());
   }
+
+  /** Would check() pass now? Takes nothing (a policy looking for a server under its limit). */
+  peek(): boolean {
+    const elapsed = this.#now() - this.#bucket.lastSeen;
+    const tokens = this.#bucket.tokens + (elapsed > 0 ? (this.rate * elapsed) / 1000 : 0);
+    return Math.min(tokens, this.burst) >= 1;
+  }
 }
