@@ -12,7 +12,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-proxy clean
+.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
 
 all: build
 
@@ -28,7 +28,9 @@ $(PROXY_ADDON): $(PROXY_ADDON_SRCS)
 	cd packages/proxy && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
 
 bpf: $(BPF_OBJS)
-%.bpf.o: %.bpf.c $(wildcard $(dir $<)*.h)
+.SECONDEXPANSION:
+# A BPF object also depends on the headers beside its source.
+%.bpf.o: %.bpf.c $$(wildcard $$(dir $$*)*.h)
 	clang $(BPF_CFLAGS) -c $< -o $@
 
 ts:
@@ -58,6 +60,8 @@ bench-bpf-filter: build
 	pnpm run bench:bpf-filter
 bench-xdp: build
 	pnpm run bench:xdp
+bench-xdp-flood: build
+	pnpm run bench:xdp-flood
 bench-proxy: build
 	pnpm run bench:proxy
 

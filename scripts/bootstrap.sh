@@ -12,6 +12,9 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null;
 packages=(
   clang llvm libbpf-dev bpftool pkg-config iproute2 libelf-dev zlib1g-dev make g++ python3
   dnsdist dnsperf bind9-dnsutils knot-dnsutils ethtool util-linux
+  xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
+  chromium    # headless browser for the dashboard test
+  prometheus  # promtool checks /metrics and the Grafana queries (test)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,10 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian starts dnsdist as a service on install; tests start their own.
-if command -v systemctl >/dev/null && systemctl is-active --quiet dnsdist 2>/dev/null; then
-  as_root systemctl disable --now dnsdist >/dev/null 2>&1 || true
-fi
+# Debian starts dnsdist and prometheus as services on install; tests start their own
+# dnsdist, and promtool is all we use of prometheus.
+for svc in dnsdist prometheus; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
 
 # bpffs: pinned maps live there.
 if ! mount | grep -q ' /sys/fs/bpf type bpf'; then

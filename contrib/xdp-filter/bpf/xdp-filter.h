@@ -17,6 +17,44 @@
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
 #define FNV64_PRIME 0x100000001b3ULL
 
+/*
+ * The name index (pinned as `name-index`, an array of u64): a Bloom filter
+ * over the blocked names and suffixes, so that a query whose name cannot be
+ * blocked skips the 258-byte qname lookups and the suffix lookups.
+ *
+ *   [0]  slots per fingerprint region (a power of two)
+ *   [1]  NAME_INDEX_VALID when the qname part is complete, else anything
+ *   [2]  NAME_INDEX_VALID when the suffix part is complete, else anything
+ *   then the qname fingerprint region and the suffix fingerprint region
+ *   (`slots` each; a name sets two slots picked by its fingerprint), then
+ *   256 qname-length slots and 256 suffix-length slots (by wire length).
+ *
+ * Writers only ever store 1 into a slot (no read-modify-write, so
+ * concurrent writers cannot lose each other's marks); only a rebuild
+ * clears slots, with its part marked incomplete meanwhile. See
+ * packages/bpf-filter/src/name-index.ts for the protocol.
+ */
+#define NAME_INDEX_SLOTS 0
+#define NAME_INDEX_QNAMES 1
+#define NAME_INDEX_SUFFIXES 2
+#define NAME_INDEX_FIRST_SLOT 3
+#define NAME_INDEX_LENGTHS 256
+#define NAME_INDEX_VALID 0x7864692d73746444ULL /* "Ddts-idx" */
+#define NAME_INDEX_MIN_SLOTS 4096
+#define NAME_INDEX_MAX_SLOTS (1U << 22)
+/* Default size, matching 1024-entry maps (16 slots per entry). */
+#define NAME_INDEX_DEFAULT_ENTRIES (NAME_INDEX_FIRST_SLOT + 2 * 16384 + 2 * NAME_INDEX_LENGTHS)
+
+/* Fingerprints: the wire length and 8-byte little-endian words from the
+ * name's (or suffix's) first byte, bytes past its end counting as zero,
+ * mixed with the constants below. Qnames: every word of the name; suffixes:
+ * the first FP_WORDS words (a name can have 127 suffixes). */
+#define FP_WORDS 4
+#define FP_MAX_WORDS 32
+#define FP_K0 0x9e3779b97f4a7c15ULL
+#define FP_K1 0xc2b2ae3d27d4eb4fULL
+#define FP_K2 0x165667b19e3779f9ULL
+
 /* .rodata layout (20 bytes); ports in host order. */
 struct filter_config {
 	__u16 dns_ports[MAX_DNS_PORTS];
@@ -100,6 +138,7 @@ enum xdp_stat {
 	STAT_PARSE_VLAN,	/* more than two VLAN tags */
 	STAT_PARSE_EXTHDR,	/* IPv6 extension chain longer than we walk */
 	STAT_PARSE_QNAME,	/* no complete uncompressed question */
+	STAT_PARSE_HEADER,	/* IP version, IPv4 header/total length or UDP length inconsistent */
 	STAT_MAX,
 };
 

@@ -11,17 +11,24 @@ import { MatchAction, matchActionName } from '@dnsdist-ts/bpf-filter';
 import { parseQType, qtypeName } from '@dnsdist-ts/dns';
 import { DEFAULT_PIN_DIR } from './filter-maps.js';
 import { openPinnedFilter } from './pinned-filter.js';
-import { XdpFilter, XdpFilterError } from './xdp-filter.js';
+import { XDP_FILTER_OBJECT, XdpFilter } from './xdp-filter.js';
+import { XdpFilterError } from './xdp-filter-error.js';
+import { isNameIndexMode, nameIndexState, syncNameIndex, type NameIndexMode } from './name-index-sync.js';
+import { pinLibxdpAliases } from './libxdp-pins.js';
 import { readXdpStats, type XdpStatName } from './xdp-stats.js';
 
 const USAGE = `usage:
-  xdp-filter attach --iface IF [--mode native|generic|auto] [--ports 53,5300] [--pin-dir DIR]
+  xdp-filter attach --iface IF [--mode native|generic|auto] [--ports 53,5300] [--pin-dir DIR] [--name-index auto|on|off]
   xdp-filter detach --iface IF
   xdp-filter status --iface IF [--pin-dir DIR] [--json]
   xdp-filter list [--pin-dir DIR] [--json]
   xdp-filter block [--pin-dir DIR] --action drop|tc (--addr IP | --range CIDR | --name NAME [--qtype T] | --suffix NAME)
   xdp-filter unblock [--pin-dir DIR] (--addr IP | --range CIDR | --name NAME [--qtype T] | --suffix NAME)
-default pin directory: ${DEFAULT_PIN_DIR}`;
+  xdp-filter reindex [--pin-dir DIR] [--name-index on|off|auto]
+  xdp-filter libxdp-pins [--pin-dir DIR]
+default pin directory: ${DEFAULT_PIN_DIR}
+name index: 'auto' trusts it except for a qnames map dnsdist itself created (and writes);
+'reindex' rebuilds it after something other than dnsdist-ts wrote the qnames map.`;
 
 /** A usage or input error: printed with the usage, exit status 2. */
 class UsageError extends Error {}
@@ -41,6 +48,7 @@ interface Options {
   name?: string;
   qtype?: string;
   suffix?: string;
+  'name-index'?: string;
 }
 
 function parse(argv: string[]): { cmd: string; o: Options } {
@@ -60,6 +68,7 @@ function parse(argv: string[]): { cmd: string; o: Options } {
       name: { type: 'string' },
       qtype: { type: 'string' },
       suffix: { type: 'string' },
+      'name-index': { type: 'string' },
     },
   });
   if (positionals.length !== 1)
@@ -102,6 +111,7 @@ function attach(o: Options): string {
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--ports: '${p}' is not a port number`);
     return n;
   });
+  const nameIndex = nameIndexMode(o, 'auto');
   interfaceIndex(iface);
   const existing = attachedProgram(iface);
   if (existing) {
@@ -111,16 +121,43 @@ function attach(o: Options): string {
     );
   }
   const pinDir = o['pin-dir'] ?? DEFAULT_PIN_DIR;
-  const f = XdpFilter.load({ pinDir, ports });
+  const f = XdpFilter.load({ pinDir, ports, nameIndex });
   try {
     const att = f.attach(iface, mode);
     mkdirSync(STATE_DIR, { recursive: true });
-    writeFileSync(statePath(iface), JSON.stringify({ pinDir, ports, mode: att.mode, progId: att.progId }));
-    return `attached to ${iface} in ${att.mode} mode (program id ${att.progId}), DNS ports ${ports.join(',')}, maps in ${pinDir}`;
+    writeFileSync(statePath(iface), JSON.stringify({ pinDir, ports, mode: att.mode, progId: att.progId, nameIndex }));
+    return `attached to ${iface} in ${att.mode} mode (program id ${att.progId}), DNS ports ${ports.join(',')}, maps in ${pinDir}, ${describeIndex(f.nameIndex)}`;
   } finally {
     // The kernel keeps the attached program; our handles can go.
     f.close();
   }
+}
+
+function nameIndexMode(o: Options, dflt: NameIndexMode): NameIndexMode {
+  const m = o['name-index'] ?? dflt;
+  if (!isNameIndexMode(m)) throw new UsageError(`--name-index must be auto, on or off, got '${m}'`);
+  return m;
+}
+
+function describeIndex(st: { qnames: boolean; suffixes: boolean } | undefined): string {
+  if (!st) return 'no name index';
+  const part = (on: boolean) => (on ? 'indexed' : 'all looked up');
+  return `names ${part(st.qnames)}, suffixes ${part(st.suffixes)}`;
+}
+
+function reindex(o: Options): string {
+  const pinDir = o['pin-dir'] ?? DEFAULT_PIN_DIR;
+  const st = syncNameIndex(pinDir, nameIndexMode(o, 'on'));
+  return `name index in ${pinDir}: ${describeIndex(st)}`;
+}
+
+function libxdpPins(o: Options): string {
+  const pinDir = o['pin-dir'] ?? DEFAULT_PIN_DIR;
+  const pinned = pinLibxdpAliases(pinDir);
+  return [
+    `pinned for libxdp (by the program's map names) in ${pinDir}: ${pinned.join(', ')}`,
+    `load with: xdp-loader load -m native -p ${pinDir} IF ${XDP_FILTER_OBJECT}`,
+  ].join('\n');
 }
 
 function detach(o: Options): string {
@@ -166,6 +203,13 @@ function status(o: Options): string {
   const pinDir = o['pin-dir'] ?? state.pinDir ?? DEFAULT_PIN_DIR;
   const ours = cur ? isOurs(cur.id) : false;
   const totals = readStats(pinDir);
+  let index: ReturnType<typeof nameIndexState>;
+  let indexProblem: string | undefined;
+  try {
+    index = nameIndexState(pinDir);
+  } catch (err) {
+    indexProblem = (err as Error).message; // status still shows the rest
+  }
   const result = {
     interface: iface,
     attached: !!cur,
@@ -174,6 +218,7 @@ function status(o: Options): string {
     xdpFilter: ours,
     ports: state.ports ?? null,
     pinDir,
+    nameIndex: index ?? (indexProblem ? { error: indexProblem } : null),
     totals: totals ?? null,
   };
   if (o.json) return JSON.stringify(result, null, 2);
@@ -182,6 +227,7 @@ function status(o: Options): string {
     `attached:  ${cur ? `${cur.mode} mode, program id ${cur.id}${ours ? ' (xdp-filter)' : ' (another program)'}` : 'no'}`,
     `ports:     ${state.ports ? state.ports.join(',') : 'unknown'}`,
     `maps:      ${pinDir}`,
+    `index:     ${indexProblem ?? `${describeIndex(index)}${index ? ` (${index.slots} slots per part)` : ''}`}`,
   ];
   if (totals) for (const [k, v] of Object.entries(totals)) lines.push(`  ${k.padEnd(22)} ${v}`);
   return lines.join('\n');
@@ -252,7 +298,16 @@ function unblock(o: Options): string {
   }
 }
 
-const COMMANDS: Record<string, (o: Options) => string> = { attach, detach, status, list, block, unblock };
+const COMMANDS: Record<string, (o: Options) => string> = {
+  attach,
+  detach,
+  status,
+  list,
+  block,
+  unblock,
+  reindex,
+  'libxdp-pins': libxdpPins,
+};
 
 export function main(argv: string[]): number {
   try {

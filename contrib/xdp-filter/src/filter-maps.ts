@@ -13,10 +13,10 @@ export interface FilterMapPin {
 }
 
 /**
- * The maps the XDP program reads. dnsdist's maps keep dnsdist's pin names
- * and layouts (its external format), so maps created by dnsdist 1.7.3, by
- * dnsdist-ts or by this loader are interchangeable; ours are created next
- * to them when missing.
+ * The maps the XDP program reads, by their names in the object. dnsdist's
+ * maps keep dnsdist's pin names and layouts (its external format), so maps
+ * created by dnsdist 1.7.3, by dnsdist-ts or by this loader are
+ * interchangeable; ours are created next to them when missing.
  */
 export const FILTER_MAPS: Record<string, FilterMapPin> = {
   v4filter: { pin: 'addr-v4', owner: 'dnsdist', type: MapType.Hash, keySize: 4, valueSize: 16, flags: 0 },
@@ -25,6 +25,7 @@ export const FILTER_MAPS: Record<string, FilterMapPin> = {
   cidr4filter: { pin: 'cidr4', owner: 'dnsdist', type: MapType.LpmTrie, keySize: 8, valueSize: 16, flags: MapFlags.NoPrealloc },
   cidr6filter: { pin: 'cidr6', owner: 'dnsdist', type: MapType.LpmTrie, keySize: 20, valueSize: 16, flags: MapFlags.NoPrealloc },
   suffixfilter: { pin: 'suffixes', owner: 'dnsdist-ts', type: MapType.Hash, keySize: 16, valueSize: 272, flags: 0 },
+  nameindex: { pin: 'name-index', owner: 'dnsdist-ts', type: MapType.Array, keySize: 4, valueSize: 8, flags: 0 },
   xdpstats: { pin: 'xdp-stats', owner: 'dnsdist-ts', type: MapType.PerCpuArray, keySize: 4, valueSize: 8, flags: 0 },
 };
 

@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import { BpfMap } from '@dnsdist-ts/bpf';
+import { NameIndex, wireFromQNameKey } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
 import { suffixKey } from './suffix-key.js';
 
@@ -14,10 +16,18 @@ export interface SuffixEntry {
 /**
  * The xdp-filter's suffix map: blocking a name here covers it and every
  * name below it. Keys are hashes (see suffix-key.ts); values carry the name
- * so the entries can be listed.
+ * so the entries can be listed, and so that the name index can be rebuilt.
  */
 export class SuffixMap {
-  constructor(readonly map: BpfMap) {}
+  /** Directory whose `name-index` learns every suffix blocked here (the map's pin directory by default). */
+  readonly indexDir: string | undefined;
+
+  constructor(
+    readonly map: BpfMap,
+    indexDir: string | undefined = map.pinnedPath === undefined ? undefined : dirname(map.pinnedPath),
+  ) {
+    this.indexDir = indexDir;
+  }
 
   static openPinned(path: string): SuffixMap {
     return new SuffixMap(BpfMap.openPinned(path, { keySize: 16, valueSize: SUFFIX_VALUE_BYTES }));
@@ -33,13 +43,31 @@ export class SuffixMap {
     v.writeBigUInt64LE(old ? old.readBigUInt64LE(0) : 0n, 0);
     v[8] = action;
     wire.copy(v, 16);
+    // Before and after the entry exists: see the protocol in @dnsdist-ts/bpf-filter's name-index.ts.
+    NameIndex.note(this.indexDir, 'suffixes', wire);
     this.map.update(key, v);
+    NameIndex.note(this.indexDir, 'suffixes', wire);
   }
 
   /** False when the suffix was not blocked. */
   unblock(name: string | DNSName): boolean {
     const dn = typeof name === 'string' ? DNSName.fromString(name) : name;
     return this.map.delete(suffixKey(dn.toWireLowerCase()));
+  }
+
+  /**
+   * The wire name of every entry, for rebuilding the name index; undefined
+   * when an entry's value does not name its key (written by something else
+   * than this class), since the index could then miss it.
+   */
+  wireNames(): Buffer[] | undefined {
+    const out: Buffer[] = [];
+    for (const [k, v] of this.map.dump()) {
+      const wire = wireFromQNameKey(v.subarray(16));
+      if (!suffixKey(wire).equals(k)) return undefined;
+      out.push(wire);
+    }
+    return out;
   }
 
   entries(): SuffixEntry[] {

@@ -20,9 +20,11 @@ export const XdpStat = {
   ParseVlan: 15,
   ParseExtensionHeaders: 16,
   ParseQName: 17,
+  /** IP version not matching the EtherType, IPv4 header or total length impossible, UDP length under 8. */
+  ParseBadHeader: 18,
 } as const;
 export type XdpStatName = keyof typeof XdpStat;
-export const XDP_STAT_COUNT = 18;
+export const XDP_STAT_COUNT = 19;
 
 /** Read the program's `xdpstats` map: each total summed over CPUs. */
 export function readXdpStats(map: BpfMap): Record<XdpStatName, bigint> {
@@ -30,7 +32,8 @@ export function readXdpStats(map: BpfMap): Record<XdpStatName, bigint> {
   const key = Buffer.alloc(4);
   for (const [name, idx] of Object.entries(XdpStat) as Array<[XdpStatName, number]>) {
     key.writeUInt32LE(idx);
-    out[name] = sumPerCpuU64(map.lookupPerCpu(key) ?? []);
+    // A stats map pinned by an older version may be shorter: absent totals are 0.
+    out[name] = idx < map.maxEntries ? sumPerCpuU64(map.lookupPerCpu(key) ?? []) : 0n;
   }
   return out;
 }

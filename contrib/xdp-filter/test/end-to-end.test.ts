@@ -9,6 +9,18 @@ import { createVethPair, type VethPair } from '../../../test/support/netns.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../test/support/dnsdist.js';
 
 const run = promisify(execFile);
+
+/** xdp-tools' loader (libxdp), when installed: the test through it is skipped otherwise, saying so. */
+function xdpLoaderPath(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v xdp-loader'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const xdpLoader = xdpLoaderPath();
+if (!xdpLoader)
+  process.stderr.write('skipping the xdp-loader (libxdp) end-to-end test: xdp-loader is not installed (apt-get install xdp-tools)\n');
 const passObject = fileURLToPath(new URL('./fixtures/xdp-pass.bpf.o', import.meta.url));
 const cli = fileURLToPath(new URL('../../../bin/xdp-filter', import.meta.url));
 const xdpFilter = async (...args: string[]) => (await run(cli, args)).stdout;
@@ -60,6 +72,8 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       );
       const status = JSON.parse(await xdpFilter('status', '--iface', veth.hostIf, '--json'));
       expect(status).toMatchObject({ attached: true, mode: 'native', xdpFilter: true, ports: [53], pinDir });
+      // Maps created by dnsdist-ts: the name index is trusted for names and suffixes.
+      expect(status.nameIndex).toMatchObject({ qnames: true, suffixes: true });
       await expect(run(cli, ['attach', '--iface', veth.hostIf, '--pin-dir', pinDir])).rejects.toThrow(
         /already has an XDP program attached/,
       );
@@ -105,6 +119,36 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       expect(JSON.parse(await xdpFilter('status', '--iface', veth.hostIf, '--json'))).toMatchObject({ attached: false });
     });
 
+    (xdpLoader ? it : it.skip)("loads through libxdp's xdp-loader, reusing the pinned maps by their object names", async () => {
+      const libxdpPins = `/sys/fs/bpf/${uniqueName('dtse2x')}`;
+      try {
+        expect(await xdpFilter('libxdp-pins', '--pin-dir', libxdpPins)).toMatch(/xdp-loader load -m native -p/);
+        await xdpFilter('block', '--pin-dir', libxdpPins, '--action', 'drop', '--addr', peer(1));
+        await xdpFilter('block', '--pin-dir', libxdpPins, '--action', 'drop', '--suffix', 'blocked.test');
+        const obj = fileURLToPath(new URL('../bpf/xdp-filter.bpf.o', import.meta.url));
+        await run(xdpLoader!, ['load', '-m', 'native', '-p', libxdpPins, veth.hostIf, obj]);
+        try {
+          const loaded = (await run(xdpLoader!, ['status', veth.hostIf])).stdout;
+          expect(loaded).toContain('xdp_dns_filter');
+          expect(await dig(peer(0))).toContain('192.0.2.99');
+          expect(await dig(peer(1))).toMatch(/FAILED|timed out|no servers could be reached/);
+          expect(await dig(peer(3), 'x.blocked.test')).toMatch(/FAILED|timed out|no servers could be reached/);
+          // The entries xdp-loader's program counted are the ones `xdp-filter list` shows: one set of maps.
+          const rows = JSON.parse(await xdpFilter('list', '--pin-dir', libxdpPins, '--json')) as Array<{ entry: string; hits: string }>;
+          expect(rows).toEqual(
+            expect.arrayContaining([
+              expect.objectContaining({ entry: peer(1), hits: '1' }),
+              expect.objectContaining({ entry: 'blocked.test.', hits: '1' }),
+            ]),
+          );
+        } finally {
+          await run(xdpLoader!, ['unload', veth.hostIf, '--all']);
+        }
+      } finally {
+        rmSync(libxdpPins, { recursive: true, force: true });
+      }
+    });
+
     it('enforces maps that dnsdist 1.7.3 created and filled (newBPFFilter(..., true))', async () => {
       const params = ['addr-v4', 'addr-v6', 'qnames'].map((m) => `{maxItems=128, pinnedPath="${dnsdistPins}/${m}"}`).join(', ');
       const r = dnsdistCheckConfig(`
@@ -116,7 +160,9 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
         bpf:blockQName(newDNSName("Denied.Example"), 1)
       `);
       expect(r.status).toBe(0);
-      await xdpFilter('attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', dnsdistPins);
+      expect(await xdpFilter('attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', dnsdistPins)).toMatch(
+        /names all looked up, suffixes indexed/,
+      );
       try {
         expect(await dig(peer(0))).toContain('192.0.2.99');
         expect(await dig(peer(1))).toMatch(/FAILED|timed out|no servers could be reached/);
@@ -132,6 +178,20 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
             expect.objectContaining({ entry: 'denied.example. A', hits: '1' }),
           ]),
         );
+        // dnsdist blocks another name while the filter runs: it writes the map without the index,
+        // which is why 'auto' left the names part of the index off. Enforced at once.
+        const again = dnsdistCheckConfig(`
+          setLocal("127.0.0.1:0")
+          bpf = newBPFFilter(${params}, true)
+          bpf:blockQName(newDNSName("Later.Example"), 255)
+        `);
+        expect(again.status).toBe(0);
+        expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
+        // An operator who knows dnsdist is done writing can rebuild and trust the index.
+        expect(await xdpFilter('reindex', '--pin-dir', dnsdistPins)).toMatch(/names indexed, suffixes indexed/);
+        expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
+        expect(await dig(peer(0), 'denied.example')).toMatch(/FAILED|timed out|no servers could be reached/);
+        expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');
       } finally {
         await xdpFilter('detach', '--iface', veth.hostIf);
       }

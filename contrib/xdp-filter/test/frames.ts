@@ -15,9 +15,19 @@ export interface FrameSpec {
   ipv6ExtCount?: number;
   /** 'first' = MF set, offset 0; 'later' = offset > 0. */
   fragment?: 'first' | 'later';
+  /** A later fragment's offset in 8-byte units (default 2 for IPv4, 32 for IPv6). */
+  fragmentOffset?: number;
   udpChecksum?: boolean;
   tcpSyn?: boolean;
   payload?: Buffer;
+  /** Cut the IP datagram after this many bytes of UDP header + payload (its length fields follow; the UDP length does not): a first fragment. */
+  ipPayloadBytes?: number;
+  /** Added to the UDP length field. */
+  udpLengthDelta?: number;
+  /** Bytes after the IP datagram (Ethernet padding). */
+  trailer?: Buffer;
+  /** Version nibble written into the IP header (default: the family's). */
+  ipVersion?: number;
 }
 
 export function dnsQuery(name: string, qtype: number, opts: { flags?: number; qdcount?: number; extra?: Buffer } = {}): Buffer {
@@ -88,16 +98,18 @@ export function frame(spec: FrameSpec): Buffer {
       const c = checksum(l4, pseudoSum(src, dst, 17, l4.length));
       l4.writeUInt16BE(c === 0 ? 0xffff : c, 6);
     }
+    if (spec.udpLengthDelta) l4.writeUInt16BE(8 + payload.length + spec.udpLengthDelta, 4);
+    if (spec.ipPayloadBytes !== undefined) l4 = l4.subarray(0, spec.ipPayloadBytes);
   }
   const proto = spec.tcpSyn ? 6 : 17;
   let l3: Buffer;
   if (family === 4) {
     const opts = spec.ipv4Options ? Buffer.from([1, 1, 1, 0]) : Buffer.alloc(0);
     l3 = Buffer.alloc(20 + opts.length);
-    l3[0] = 0x40 | ((20 + opts.length) / 4);
+    l3[0] = ((spec.ipVersion ?? 4) << 4) | ((20 + opts.length) / 4);
     l3.writeUInt16BE(l3.length + l4.length, 2);
     if (spec.fragment === 'first') l3.writeUInt16BE(0x2000, 6);
-    if (spec.fragment === 'later') l3.writeUInt16BE(0x0010, 6);
+    if (spec.fragment === 'later') l3.writeUInt16BE(spec.fragmentOffset ?? 2, 6);
     l3[8] = 64;
     l3[9] = proto;
     src.copy(l3, 12);
@@ -110,7 +122,7 @@ export function frame(spec: FrameSpec): Buffer {
     if (spec.fragment) {
       const f = Buffer.alloc(8);
       f[0] = next;
-      f.writeUInt16BE(spec.fragment === 'first' ? 1 : 0x100, 2);
+      f.writeUInt16BE(spec.fragment === 'first' ? 1 : (spec.fragmentOffset ?? 32) << 3, 2);
       ext.unshift(f);
       next = 44;
     }
@@ -124,7 +136,7 @@ export function frame(spec: FrameSpec): Buffer {
     }
     const extBuf = Buffer.concat(ext);
     l3 = Buffer.alloc(40);
-    l3[0] = 0x60;
+    l3[0] = (spec.ipVersion ?? 6) << 4;
     l3.writeUInt16BE(extBuf.length + l4.length, 4);
     l3[6] = next;
     l3[7] = 64;
@@ -143,7 +155,7 @@ export function frame(spec: FrameSpec): Buffer {
   }
   const type = Buffer.alloc(2);
   type.writeUInt16BE(family === 4 ? 0x0800 : 0x86dd);
-  return Buffer.concat([eth, ...tags, type, l3, l4]);
+  return Buffer.concat([eth, ...tags, type, l3, l4, spec.trailer ?? Buffer.alloc(0)]);
 }
 
 export interface DecodedReply {

@@ -109,6 +109,104 @@ describeBpf('xdp-filter verdicts (BPF_PROG_TEST_RUN)', () => {
     expect(run(spec).retval).toBe(verdict);
   });
 
+  /** The verdict and which totals moved. */
+  const judged = (spec: FrameSpec) => {
+    const before = xdp.stats();
+    const verdict = run(spec).retval;
+    const after = xdp.stats();
+    const moved = (Object.keys(after) as Array<keyof typeof after>).filter((k) => after[k] !== before[k]);
+    return { verdict, moved };
+  };
+  const exactQuery = q('exact.example');
+
+  describe('the DNS payload is what the UDP length says, within the IP datagram', () => {
+    it('a first fragment holding only part of the question: no name match, counted ParseQName', () => {
+      // The datagram continues in later fragments; the UDP length still says the whole of it.
+      const spec: FrameSpec = { fragment: 'first', payload: exactQuery, ipPayloadBytes: 8 + 12 + 6 };
+      expect(judged(spec)).toEqual({ verdict: Pass, moved: ['ParseQName'] });
+      expect(judged({ ...spec, family: 6 })).toEqual({ verdict: Pass, moved: ['ParseQName'] });
+    });
+
+    it('a first fragment holding only part of the question: its source is still judged', () => {
+      expect(run({ fragment: 'first', src: '198.51.100.66', payload: exactQuery, ipPayloadBytes: 8 + 12 + 6 }).retval).toBe(Drop);
+      expect(run({ fragment: 'first', family: 6, src: '2001:db8::66', payload: exactQuery, ipPayloadBytes: 8 + 12 + 6 }).retval).toBe(Drop);
+    });
+
+    it('a first fragment holding the whole question is matched, but a TC entry drops it (no reply to fragments)', () => {
+      const spec: FrameSpec = { fragment: 'first', payload: Buffer.concat([exactQuery, OPT_RR]), ipPayloadBytes: 8 + exactQuery.length };
+      expect(run(spec).retval).toBe(Drop);
+      expect(
+        run({ ...spec, payload: Buffer.concat([q('any255.example'), OPT_RR]), ipPayloadBytes: 8 + q('any255.example').length }).retval,
+      ).toBe(Drop);
+    });
+
+    it('Ethernet padding after the datagram is not read as the rest of the question', () => {
+      // qclass missing inside the UDP payload; the padding happens to hold "00 01".
+      const cut = exactQuery.subarray(0, exactQuery.length - 2);
+      expect(judged({ payload: cut, trailer: Buffer.from([0, 1, 0, 0]) })).toEqual({ verdict: Pass, moved: ['ParseQName'] });
+      expect(judged({ family: 6, payload: cut, trailer: Buffer.from([0, 1]) })).toEqual({ verdict: Pass, moved: ['ParseQName'] });
+      // The same bytes inside the UDP payload do complete it.
+      expect(run({ payload: exactQuery, trailer: Buffer.alloc(6) }).retval).toBe(Drop);
+    });
+
+    it('a UDP length shorter than the data cuts the question off', () => {
+      expect(judged({ payload: exactQuery, udpLengthDelta: -1 })).toEqual({ verdict: Pass, moved: ['ParseQName'] });
+    });
+
+    it('a UDP length under 8 is a bad header: passed and counted, a blocked source still dropped', () => {
+      expect(judged({ payload: exactQuery, udpLengthDelta: -(exactQuery.length + 1) })).toEqual({
+        verdict: Pass,
+        moved: ['ParseBadHeader'],
+      });
+      expect(run({ src: '198.51.100.66', payload: exactQuery, udpLengthDelta: -(exactQuery.length + 1) }).retval).toBe(Drop);
+      // Through the full parser (a VLAN tag) too.
+      expect(run({ vlans: 1, src: '198.51.100.66', payload: exactQuery, udpLengthDelta: -(exactQuery.length + 1) }).retval).toBe(Drop);
+    });
+
+    it('a UDP length beyond the IP datagram is bounded by the datagram', () => {
+      expect(run({ payload: exactQuery, udpLengthDelta: 40 }).retval).toBe(Drop);
+      expect(run({ payload: exactQuery.subarray(0, exactQuery.length - 2), udpLengthDelta: 2, trailer: Buffer.from([0, 1]) }).retval).toBe(
+        Pass,
+      );
+    });
+
+    it('a TC reply to a padded frame carries no padding', () => {
+      const input = frame({ src: '198.51.100.77', payload: q('t.example'), trailer: Buffer.alloc(20) });
+      const r = xdp.program.testRun(input);
+      expect(r.retval).toBe(Tx);
+      const out = decodeReply(r.data);
+      expect(out.ipChecksumOk && out.udpChecksumOk).toBe(true); // ipChecksumOk also checks the frame ends with the datagram
+      expect(out.dns.subarray(12).equals(q('t.example').subarray(12))).toBe(true);
+    });
+  });
+
+  describe('IP version fields', () => {
+    it.each([
+      ['IPv4 EtherType, version 6', { ipVersion: 6 } as FrameSpec],
+      ['IPv4 EtherType, version 5', { ipVersion: 5 } as FrameSpec],
+      ['IPv6 EtherType, version 4', { family: 6, ipVersion: 4 } as FrameSpec],
+      ['IPv4 EtherType, version 6, one VLAN tag', { ipVersion: 6, vlans: 1 } as FrameSpec],
+    ])('%s: not parsed (the kernel discards it), counted ParseBadHeader', (_n, spec) => {
+      const blocked = spec.family === 6 ? '2001:db8::66' : '198.51.100.66';
+      expect(judged({ ...spec, src: blocked, payload: exactQuery })).toEqual({ verdict: Pass, moved: ['ParseBadHeader'] });
+    });
+  });
+
+  describe('IPv6 fragment headers (read byte-wise)', () => {
+    it.each([
+      ['offset 1 (low bits only)', 1],
+      ['offset 32', 32],
+      ['offset 8191 (all bits)', 8191],
+    ])('a later fragment at %s is judged by its source only', (_n, offset) => {
+      expect(run({ family: 6, fragment: 'later', fragmentOffset: offset, payload: exactQuery }).retval).toBe(Pass);
+      expect(run({ family: 6, fragment: 'later', fragmentOffset: offset, src: '2001:db8::66' }).retval).toBe(Drop);
+    });
+
+    it('a first fragment after a destination-options header holding a blocked question is matched', () => {
+      expect(run({ family: 6, fragment: 'first', ipv6ExtHeader: true, payload: exactQuery }).retval).toBe(Drop);
+    });
+  });
+
   it.each([
     ['IPv4', { src: '198.51.100.77' } as FrameSpec, 0],
     ['IPv4, no UDP checksum', { src: '198.51.100.77', udpChecksum: false } as FrameSpec, 0],

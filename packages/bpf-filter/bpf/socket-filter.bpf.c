@@ -7,7 +7,9 @@
  *   v6:     16 B address (network)     -> u64 hit counter
  *   qnames: 255 B lower-cased wire name -> { u64 counter; u16 qtype; }
  * Blocked sources are dropped over UDP and TCP; UDP queries whose
- * question matches a qname entry (its qtype, or 255/65535 for any) too.
+ * question matches a qname entry (its qtype, or 255/65535 for any) too,
+ * and, like dnsdist's filter, UDP datagrams whose name starts with a byte
+ * over 63 (a compression pointer or a reserved label type).
  * Returning 0 drops the packet, skb->len keeps it whole.
  */
 #include <linux/bpf.h>
@@ -74,7 +76,8 @@ static __always_inline int hit(__u64 *counter)
 	return 0;
 }
 
-/* Returns 0 to drop when the question matches, -1 otherwise. */
+/* Returns 0 to drop (the question matches, or its first label byte is
+ * over 63), -1 otherwise. */
 static __always_inline int check_qname(struct __sk_buff *skb, __u32 dns_off, __u32 l3_len)
 {
 	struct qname_value *val;
@@ -112,7 +115,10 @@ static __always_inline int check_qname(struct __sk_buff *skb, __u32 dns_off, __u
 		if (c == 0)
 			break;
 		if (c > 63)
-			return -1; /* compression pointer or bad label: no match */
+			/* A compression pointer or reserved label type where the
+			 * name starts is no query: dropped, as dnsdist's filter
+			 * does. Further on it only means "no match". */
+			return pos == 0 ? 0 : -1;
 		pos += c + 1;
 	}
 	if (i == 128)

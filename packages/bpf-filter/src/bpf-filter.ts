@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { BpfMap, SocketLike } from '@dnsdist-ts/bpf';
 import { InternalSocketFilter } from './internal-socket-filter.js';
 import { BpfBusyError, BpfError, BpfMapFullError } from '@dnsdist-ts/bpf';
@@ -18,6 +19,7 @@ import { nowNs, type MonotonicNs } from './monotonic-clock.js';
 import { MapFormat, QTYPE_ANY_1X, type FilterMapKind } from './map-format.js';
 import { isMatchAction, MatchAction, matchActionName } from './match-action.js';
 import { externalQNameKey, legacyQNameKey, wireFromQNameKey, wireToText } from './qname-key.js';
+import { NameIndex } from './name-index.js';
 import {
   DNSName,
   DnsNameError,
@@ -178,6 +180,11 @@ export class BPFFilter {
     const wire = nameToWire(name);
     const held = this.held('qnames');
     const key = this.external ? externalQNameKey(wire, qtype) : legacyQNameKey(wire);
+    // The XDP filter's name index must know the name before the entry exists, and again after
+    // (a concurrent index rebuild may clear the first note): see name-index.ts.
+    const indexDir = this.nameIndexDir();
+    const lowerWire = key.subarray(0, wire.byteLength);
+    NameIndex.note(indexDir, 'qnames', lowerWire);
     this.upsert(
       held,
       key,
@@ -185,6 +192,13 @@ export class BPFFilter {
       name,
       opts.until,
     );
+    NameIndex.note(indexDir, 'qnames', lowerWire);
+  }
+
+  /** Where the XDP filter's name index sits: next to a pinned external qnames map. */
+  private nameIndexDir(): string | undefined {
+    const path = this.external ? this.options.maps.qnames?.pinnedPath : undefined;
+    return path === undefined ? undefined : dirname(path);
   }
 
   unblockQName(name: string, qtype: number = QTYPE_ANY_1X): void {

@@ -24,3 +24,16 @@ export { DynBPFFilter, type DynBPFFilterStat } from './dyn-bpf-filter.js';
 export { nowNs, secondsFromNow, secondsLeft, type MonotonicNs } from './monotonic-clock.js';
 export { ExpiryStore, EXPIRY_SUFFIX } from './expiry-store.js';
 export type { BlockOptions, ExpiringEntry } from './bpf-filter.js';
+export {
+  NameIndex,
+  NAME_INDEX_PIN,
+  NAME_INDEX_VALID,
+  NAME_INDEX_MIN_SLOTS,
+  NAME_INDEX_MAX_SLOTS,
+  nameIndexSlotsFor,
+  type NameIndexRegion,
+  type NameIndexState,
+} from './name-index.js';
+export { qnameFingerprint, suffixFingerprint, fingerprintSlots } from './name-fingerprint.js';
+export { withNameIndexLock, NAME_INDEX_LOCK_DIR } from './name-index-lock.js';
+export { wireFromQNameKey } from './qname-key.js';

@@ -68,6 +68,40 @@ describeBpf('internal mode: the socket filter on the legacy maps', () => {
     }
   });
 
+  it("drops UDP datagrams whose name starts with a byte over 63, as dnsdist's filter does", async () => {
+    const sock: Socket = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const port = sock.address().port;
+    f.attach(sock);
+    const ids: number[] = [];
+    let done: () => void = () => {};
+    const finished = new Promise<void>((r) => (done = r));
+    sock.on('message', (m) => {
+      ids.push(m.readUInt16BE(0));
+      if (m.readUInt16BE(0) === 99) done();
+    });
+    // A header, then the name bytes as given, then qtype A, class IN.
+    const raw = (id: number, name: number[]) => {
+      const h = dnsQuery('x', 1, id).subarray(0, 12);
+      return Buffer.concat([h, Buffer.from(name), Buffer.from([0, 1, 0, 1])]);
+    };
+    try {
+      await sendFrom('127.0.0.3', port, [
+        raw(1, [0xc0, 0x0c]), // a compression pointer first: dropped
+        raw(2, [64, ...Buffer.alloc(64, 0x61), 0]), // a 64-byte first label: dropped
+        raw(3, [0x80, 0]), // a reserved label type first: dropped
+        raw(4, [1, 0x61, 64, ...Buffer.alloc(64, 0x61), 0]), // over 63 further on: no match, delivered
+        raw(5, [0]), // the root name: delivered
+        dnsQuery('last', 1, 99),
+      ]);
+      await finished;
+      expect(ids).toEqual([4, 5, 99]);
+    } finally {
+      f.detach(sock);
+      sock.close();
+    }
+  });
+
   it('drops TCP connections from blocked sources on a listening socket', async () => {
     const server = createServer((c) => c.end('ok'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -2,12 +2,17 @@ import { ConsoleServer, parseConsoleKey } from '../console/index.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
+import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
+import type { DynamicBlocks } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
+import { registerEbpfBindings } from '../lua/bind-ebpf.js';
+import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
+import { registerWebBindings } from '../lua/bind-web.js';
 import { formatConsoleResult } from '../lua/console-result-format.js';
 import { LuaOptions } from '../lua/lua-args.js';
 import { LuaEnvironment } from '../lua/lua-environment.js';
@@ -16,6 +21,8 @@ import { LuaRuntime } from '../lua/lua-runtime.js';
 import { Rings } from '../rings/index.js';
 import { RuleChains } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
+import { connectProxyObservability } from '../web/proxy-observability.js';
+import { WebService } from '../web/web-service.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -51,6 +58,12 @@ export class DnsdistApp {
   readonly rules: RuleChains;
   readonly rings = new Rings();
   console: ConsoleServer | undefined;
+  /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
+  readonly dynBlocks: DynamicBlocks;
+  /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
+  readonly ebpf: ProxyEbpf;
+  /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
+  readonly web: WebService;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
   readonly stopped: Promise<void>;
@@ -78,9 +91,18 @@ export class DnsdistApp {
     registerRuleBindings(this.env, this.rules);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
+    this.dynBlocks = registerDynBlockBindings(this.env, this.rings);
+    this.ebpf = registerEbpfBindings(this.env, this.stopped);
+    this.web = new WebService({
+      proxy: this.proxy,
+      rules: this.rules,
+      controlSocket: () => this.env.console.addresses.at(-1) ?? '127.0.0.1:5199',
+    });
+    registerWebBindings(this.env, this.web);
+    connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf });
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
-      dynBlockNmgSize: () => 0,
+      dynBlockNmgSize: () => this.dynBlocks.clients.size,
       consoleChanged: () => this.#syncConsole(),
     });
     if (options.consoleKey !== undefined) {
@@ -107,6 +129,7 @@ export class DnsdistApp {
   async start(): Promise<void> {
     this.env.configurationDone = true;
     await this.proxy.start();
+    this.ebpf.listenersStarted();
     const log = this.proxy.log;
     log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
     const con = this.env.console;
@@ -123,6 +146,7 @@ export class DnsdistApp {
         log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
       });
     }
+    await this.web.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;
@@ -160,7 +184,7 @@ export class DnsdistApp {
   /** Stop everything; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all([this.proxy.stop(), this.console?.close()]);
+      await Promise.all([this.proxy.stop(), this.console?.close(), this.web.stop()]);
       this.#resolveStopped();
     })();
     return this.#stopping;

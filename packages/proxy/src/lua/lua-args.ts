@@ -117,7 +117,7 @@ export class LuaArgs {
     const v = this.values[i];
     if (typeof v === 'string') return [v];
     if (v instanceof LuaTable) {
-      return [...v.entries.values()].map((x) => {
+      return v.values().map((x) => {
         if (typeof x !== 'string') this.fail(i, 'a string or a table of strings');
         return x;
       });
@@ -184,7 +184,7 @@ export class LuaOptions {
     if (v === undefined) return undefined;
     if (typeof v === 'string') return [v];
     if (v instanceof LuaTable) {
-      return [...v.entries.values()].map((x) => {
+      return v.values().map((x) => {
         if (typeof x !== 'string') throw new LuaBindingError(`${this.fn}: option '${key}' must be a string or a table of strings`);
         return x;
       });

@@ -29,6 +29,16 @@ export class LuaTable {
     return out;
   }
 
+  /**
+   * The values in Lua's order when the table is a sequence ({"a", "b"}),
+   * otherwise in traversal order: Lua's own traversal order of a sequence
+   * is not guaranteed to be 1..n.
+   */
+  values(): LuaValue[] {
+    const seq = this.array();
+    return seq.length === this.entries.size ? seq : [...this.entries.values()];
+  }
+
   /** String keys only, for option tables such as `newServer{...}`. */
   stringKeys(): string[] {
     return [...this.entries.keys()].filter((k): k is string => typeof k === 'string');

@@ -1,0 +1,227 @@
+import type { DNSName } from '@dnsdist-ts/dns';
+import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
+import type { Logger } from '../server/logger.js';
+import type { ProxyCounters } from '../stats/proxy-counters.js';
+import { ClientBlockRange } from './client-block-range.js';
+import { ClientBlockTable } from './client-block-table.js';
+import { DynBlock, type DynBlockSpec } from './dyn-block.js';
+import { hasKernelInventory } from './kernel-block-inventory.js';
+import type { KernelBlock, KernelBlockSink } from './kernel-block-sink.js';
+import { KernelMirror } from './kernel-mirror.js';
+import { SuffixBlockTable } from './suffix-block-table.js';
+
+/** How a block is being inserted. */
+export interface BlockInsertOptions {
+  /** performance.now() of the insertion. */
+  readonly now: number;
+  /** The block's duration, for the log line. */
+  readonly seconds: number;
+  /** No "Inserting …" log line (a rules group's setQuiet). */
+  readonly quiet?: boolean;
+  /** Made by a rules group or addDynamicBlock: it may get a kernel copy (dnsdist never mirrors addDynBlocks). */
+  readonly kernelEligible: boolean;
+  /** The key as the log line shows it, when not the block's own text (addDynBlocks logs bare addresses). */
+  readonly logKey?: string;
+}
+
+/** Reason given to blocks adopted from a previous run's kernel maps (the maps do not keep reasons). */
+export const RESTORED_REASON = 'Restored from the kernel maps';
+
+const KERNEL_TO_DNS_ACTION = { drop: DNSAction.Drop, truncate: DNSAction.Truncate, pass: DNSAction.Allow } as const;
+
+/** A name as dnsdist logs it: no trailing dot, "." for the root. */
+export function logName(name: DNSName): string {
+  return name.isRoot() ? '.' : name.toStringNoDot();
+}
+
+/**
+ * The dynamic-block tables and everything that changes them: dnsdist's
+ * g_dynblockNMG and g_dynblockSMT with addOrRefreshBlock, the purge of
+ * expired entries, clearDynBlocks, the default action, and the kernel
+ * copies (see {@link KernelMirror}).
+ *
+ * Times are milliseconds on the performance.now() clock.
+ */
+export class DynamicBlocks {
+  readonly clients = new ClientBlockTable();
+  readonly suffixes = new SuffixBlockTable();
+  readonly kernel: KernelMirror;
+  /** setDynBlocksAction: what blocks whose action is None do (default Drop). */
+  defaultAction: DNSActionCode = DNSAction.Drop;
+  /** setDynBlocksPurgeInterval: seconds between purges of expired entries; 0 never purges. */
+  purgeIntervalSeconds = 60;
+  readonly #log: Logger;
+  #lastPurge: number;
+
+  constructor(counters: ProxyCounters, log: Logger, now: number = performance.now()) {
+    this.#log = log;
+    this.kernel = new KernelMirror(counters, log);
+    this.#lastPurge = now;
+  }
+
+  /**
+   * Insert or refresh the block for a client range, with dnsdist's rules:
+   * a warning never replaces a real block; a real block replaces a
+   * warning; otherwise a block never shortens a longer one; a block still
+   * active keeps its hit count. Logs "Inserting [(warning) ][eBPF ]dynamic
+   * block for … for N seconds: reason" for new, expired and was-warning
+   * entries. Returns whether the table changed.
+   */
+  addOrRefreshClientBlock(range: ClientBlockRange, spec: DynBlockSpec, opts: BlockInsertOptions): boolean {
+    const got = this.clients.lookupCovering(range);
+    let count = 0;
+    let expired = false;
+    let wasWarning = false;
+    if (got) {
+      if (spec.warning && !got.warning) return false;
+      if (!spec.warning && got.warning) wasWarning = true;
+      else if (spec.until < got.until) return false;
+      if (opts.now < got.until) count = got.blocks;
+      else expired = true;
+    }
+    const block = this.#place(got, range.toString(), spec, count, () => {
+      const b = new DynBlock(range, spec);
+      this.clients.set(b);
+      return b;
+    });
+    const fresh = !got || expired || wasWarning;
+    const kernel = this.kernel.sync(block, opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined, fresh);
+    if (fresh && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? range.toString(), opts.seconds);
+    return true;
+  }
+
+  /**
+   * Insert or refresh the block for a name suffix: never shortens a
+   * longer block on the name or a parent; keeps the count of an active
+   * one. Returns whether the table changed.
+   */
+  addOrRefreshSuffixBlock(name: DNSName, spec: DynBlockSpec, opts: BlockInsertOptions): boolean {
+    const lower = name.toLowerCase();
+    const got = this.suffixes.lookup(lower);
+    let count = 0;
+    let expired = false;
+    if (got) {
+      if (spec.until < got.until) return false;
+      if (opts.now < got.until) count = got.blocks;
+      else expired = true;
+    }
+    const block = this.#place(got, lower.toString(), { ...spec, warning: false }, count, () => {
+      const b = new DynBlock(lower, { ...spec, warning: false });
+      this.suffixes.set(b);
+      return b;
+    });
+    const fresh = !got || expired;
+    const kernel = this.kernel.sync(block, opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined, fresh);
+    if (fresh && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? logName(lower), opts.seconds);
+    return true;
+  }
+
+  /** Update `got` in place when it is the entry for `keyText`, otherwise create a new entry. */
+  #place(got: DynBlock | undefined, keyText: string, spec: DynBlockSpec, count: number, create: () => DynBlock): DynBlock {
+    let block: DynBlock;
+    if (got && got.keyText() === keyText) {
+      block = got;
+      block.reason = spec.reason;
+      block.action = spec.action;
+      block.until = spec.until;
+      block.warning = spec.warning;
+      block.tag = spec.tag;
+    } else {
+      block = create();
+    }
+    block.blocks = count;
+    return block;
+  }
+
+  #logInsert(spec: DynBlockSpec, kernel: boolean, key: string, seconds: number): void {
+    this.#log.warn(
+      `Inserting ${spec.warning ? '(warning) ' : ''}${kernel ? 'eBPF ' : ''}dynamic block for ${key} for ${seconds} seconds: ${spec.reason}`,
+    );
+  }
+
+  /** clearDynBlocks(): empty both tables and take every kernel copy out (dnsdist leaves those behind). */
+  clear(): void {
+    this.kernel.releaseAll();
+    this.clients.clear();
+    this.suffixes.clear();
+  }
+
+  /** Remove expired entries (and their kernel copies) from both tables; returns how many went. */
+  purgeExpired(now: number): number {
+    let removed = 0;
+    for (const b of [...this.clients.values()]) {
+      if (now < b.until) continue;
+      this.kernel.release(b);
+      this.clients.delete(b.range!);
+      removed++;
+    }
+    for (const b of [...this.suffixes.values()]) {
+      if (now < b.until) continue;
+      this.kernel.release(b);
+      this.suffixes.delete(b.domain!);
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
+   * The once-a-second housekeeping: kernel hits counted and expired
+   * kernel copies taken out; expired entries purged every
+   * `purgeIntervalSeconds` (dnsdist's maintenance-thread purge).
+   */
+  tick(now: number): void {
+    this.kernel.tick(now);
+    if (this.purgeIntervalSeconds > 0 && now - this.#lastPurge >= this.purgeIntervalSeconds * 1000) {
+      this.#lastPurge = now;
+      this.purgeExpired(now);
+    }
+  }
+
+  /**
+   * Mirror eligible blocks into `sink` from now on (setDefaultBPFFilter),
+   * or stop mirroring (undefined). Copies in a previous sink are taken
+   * out. When the sink lists blocks a previous run left in the kernel
+   * (see KernelBlockInventory), they are adopted as blocks of this run.
+   */
+  setKernelSink(sink: KernelBlockSink | undefined, now: number = performance.now()): void {
+    this.kernel.setSink(sink);
+    if (!sink || !hasKernelInventory(sink)) return;
+    let adopted = 0;
+    for (const kb of sink.liveBlocks()) {
+      if (!(now < kb.until)) continue;
+      if (this.#adopt(kb)) adopted++;
+    }
+    if (adopted > 0) this.#log.info(`Restored ${adopted} dynamic block${adopted === 1 ? '' : 's'} from the kernel maps`);
+  }
+
+  #adopt(kb: KernelBlock): boolean {
+    const spec: DynBlockSpec = { reason: RESTORED_REASON, action: KERNEL_TO_DNS_ACTION[kb.action], until: kb.until, warning: false };
+    let block: DynBlock;
+    if (kb.kind === 'suffix') {
+      const name = kb.name.toLowerCase();
+      if (this.suffixes.get(name)) return false;
+      block = new DynBlock(name, spec);
+      this.suffixes.set(block);
+    } else {
+      const range =
+        kb.kind === 'address'
+          ? ClientBlockRange.of(kb.address, 0)
+          : ClientBlockRange.of(kb.network, 0, kb.network.length === 4 ? kb.prefix : 32, kb.network.length === 16 ? kb.prefix : 128);
+      if (this.clients.get(range)) return false;
+      block = new DynBlock(range, spec);
+      this.clients.set(block);
+    }
+    this.kernel.adopt(block, kb);
+    return true;
+  }
+
+  /** Client blocks still in force at `now`. */
+  activeClientBlocks(now: number): DynBlock[] {
+    return [...this.clients.values()].filter((b) => now < b.until);
+  }
+
+  /** Suffix blocks still in force at `now`. */
+  activeSuffixBlocks(now: number): DynBlock[] {
+    return [...this.suffixes.values()].filter((b) => now < b.until);
+  }
+}

@@ -1,0 +1,229 @@
+import { BPFFilter, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
+import type { SocketLike } from '@dnsdist-ts/bpf';
+import { SocketAddress } from '../query/client-address.js';
+import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import type { FrontendConfig } from '../server/frontend-config.js';
+import { DEFAULT_LOCAL } from '../server/frontend-config.js';
+import { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
+import { EbpfSetupError } from './ebpf-setup-error.js';
+import { FrontendBind, type BindFilterControl } from './frontend-bind.js';
+import { XdpFilterDeployment, type XdpFilterRequest } from './xdp-filter-deployment.js';
+
+/** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry). */
+const PURGE_INTERVAL_MS = 1000;
+
+/**
+ * The proxy's eBPF side: BPF filters created by the configuration, the
+ * default filter and its KernelBlockSink (through DefaultBpfFilterRegistry),
+ * socket filters on the listeners, registered DynBPFFilters, the XDP
+ * filter deployments, and the once-a-second removal of lapsed kernel
+ * entries. Knows nothing of Lua: bind-ebpf.ts is a thin layer over it.
+ */
+export class ProxyEbpf implements BindFilterControl {
+  readonly proxy: DnsdistProxy;
+  readonly defaultFilter: DefaultBpfFilterRegistry;
+  /** registerDynBPFFilter: what the web UI's eBPF block list shows. */
+  readonly dynFilters = new Set<DynBPFFilter>();
+  readonly #filters = new Set<BPFFilter>();
+  /** Per-bind choice made with getBind(n): a filter, or null for "none, not even the default". */
+  readonly #bindChoice = new Map<number, BPFFilter | null>();
+  /** What is attached to each running socket now. */
+  readonly #attached = new Map<number, BPFFilter>();
+  readonly #xdp: XdpFilterDeployment[] = [];
+  #purgeTimer: NodeJS.Timeout | undefined;
+  #started = false;
+  #stopped = false;
+
+  constructor(proxy: DnsdistProxy) {
+    this.proxy = proxy;
+    this.defaultFilter = DefaultBpfFilterRegistry.forProxy(proxy);
+  }
+
+  /** newBPFFilter(...) in any of its three forms; the proxy closes it at stop. */
+  createFilter(args: readonly unknown[]): BPFFilter {
+    const f = BPFFilter.fromArgs(args);
+    this.#filters.add(f);
+    return f;
+  }
+
+  /** Filters created through createFilter, still open. */
+  get filters(): readonly BPFFilter[] {
+    return [...this.#filters];
+  }
+
+  /**
+   * setDefaultBPFFilter: the filter dynamic blocks go into; an internal
+   * (non-external) one is also attached to every listener at start-up.
+   */
+  setDefaultFilter(filter: BPFFilter | undefined): void {
+    this.defaultFilter.set(filter);
+  }
+
+  // ---- listening sockets --------------------------------------------------
+
+  /** The listeners, running ones once started, configured ones before. */
+  #listenerAddresses(): string[] {
+    if (this.#started) return this.proxy.frontends.map((f) => f.udp.local.toStringWithPort());
+    const cli = this.proxy.frontendConfigs.filter((f) => f.fromCommandLine);
+    const configs: Array<Pick<FrontendConfig, 'host' | 'port'>> = cli.length > 0 ? cli : this.proxy.frontendConfigs;
+    return (configs.length > 0 ? configs : [DEFAULT_LOCAL]).map((c) =>
+      new SocketAddress(parseAddress(c.host).bytes, c.port).toStringWithPort(),
+    );
+  }
+
+  /** getBind(n): undefined past the last socket (dnsdist returns nil). */
+  bind(index: number): FrontendBind | undefined {
+    const addresses = this.#listenerAddresses();
+    if (!Number.isInteger(index) || index < 0 || index >= addresses.length * 2) return undefined;
+    return new FrontendBind(index, index % 2 === 0 ? 'UDP' : 'TCP', addresses[index >> 1]!, this);
+  }
+
+  attachFilter(index: number, filter: BPFFilter): void {
+    this.#checkAttachable(filter);
+    this.#bindChoice.set(index, filter);
+    if (this.#started) this.#apply(index, filter);
+  }
+
+  detachFilter(index: number): void {
+    this.#bindChoice.set(index, null);
+    if (this.#started) this.#apply(index, undefined);
+  }
+
+  /** bpf:attachToAllBinds(): every listener, now or at start-up. */
+  attachToAllBinds(filter: BPFFilter): void {
+    this.#checkAttachable(filter);
+    const n = this.#listenerAddresses().length * 2;
+    for (let i = 0; i < n; i++) this.attachFilter(i, filter);
+  }
+
+  #checkAttachable(filter: BPFFilter): void {
+    if (filter.external) {
+      throw new EbpfSetupError(
+        'this BPFFilter is external: an XDP program enforces its maps (attachXDPFilter), there is no socket filter to attach',
+        filter.options,
+      );
+    }
+  }
+
+  /** The OS socket of a running bind. */
+  #socket(index: number): SocketLike {
+    const fe = this.proxy.frontends[index >> 1];
+    if (!fe) throw new EbpfSetupError(`no listening socket #${index}`, index);
+    if (index % 2 === 1) return fe.tcp.server;
+    const fd = (fe.udp.endpoint as { fd?: unknown }).fd;
+    if (typeof fd === 'number' && fd >= 0) return fd;
+    throw new EbpfSetupError(
+      `the UDP listener ${fe.udp.local.toStringWithPort()} uses Node's dgram implementation, which does not expose its socket for a BPF filter: use the native UDP implementation (--udp-io native, built by make)`,
+      fe.udp.local.toStringWithPort(),
+    );
+  }
+
+  #apply(index: number, filter: BPFFilter | undefined): void {
+    const current = this.#attached.get(index);
+    if (current === filter) return;
+    const sock = this.#socket(index);
+    if (current) {
+      current.detach(sock);
+      this.#attached.delete(index);
+    }
+    if (filter) {
+      filter.attach(sock);
+      this.#attached.set(index, filter);
+    }
+  }
+
+  /** The filter attached to a running bind, if any. */
+  attachedFilter(index: number): BPFFilter | undefined {
+    return this.#attached.get(index);
+  }
+
+  // ---- XDP -----------------------------------------------------------------
+
+  /** attachXDPFilter: attach at start-up (or now, when already started), detach at stop. */
+  requestXdpFilter(request: XdpFilterRequest): XdpFilterDeployment {
+    const d = new XdpFilterDeployment(request);
+    this.#xdp.push(d);
+    if (this.#started) d.start(this.defaultFilter.filter, this.#listenerPorts(), this.proxy.log);
+    return d;
+  }
+
+  get xdpDeployments(): readonly XdpFilterDeployment[] {
+    return this.#xdp;
+  }
+
+  #listenerPorts(): number[] {
+    return this.proxy.frontends.map((f) => f.udp.local.port);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  /**
+   * The listeners are open: attach the socket filters (per-bind choices,
+   * else an internal default filter), the XDP filters, and start removing
+   * lapsed kernel entries once a second.
+   */
+  listenersStarted(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    const def = this.defaultFilter.filter;
+    const internalDefault = def && !def.external ? def : undefined;
+    for (let i = 0; i < this.proxy.frontends.length * 2; i++) {
+      const choice = this.#bindChoice.get(i);
+      const filter = choice === null ? undefined : (choice ?? internalDefault);
+      if (!filter) continue;
+      this.#apply(i, filter);
+      this.proxy.log.debug(
+        `Attaching ${filter === internalDefault ? 'default ' : ''}BPF Filter to ${i % 2 === 0 ? 'UDP' : 'TCP'} frontend ${this.proxy.frontends[i >> 1]!.udp.local.toStringWithPort()}`,
+      );
+    }
+    for (const d of this.#xdp) d.start(def, this.#listenerPorts(), this.proxy.log);
+    this.#purgeTimer = setInterval(() => this.purgeExpired(), PURGE_INTERVAL_MS);
+    this.#purgeTimer.unref();
+  }
+
+  /**
+   * Remove lapsed timed entries from every filter (and the suffix map):
+   * dynamic blocks and DynBPFFilter entries leave the kernel within a
+   * second of their expiry, whoever forgets them.
+   */
+  purgeExpired(): void {
+    const sink = this.defaultFilter.sink;
+    for (const f of this.#filters) {
+      try {
+        if (sink && sink.filter === f) sink.purgeExpired();
+        else f.purgeExpired();
+      } catch (err) {
+        this.proxy.log.warn(`Error removing expired eBPF entries: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Detach the XDP filters, stop the purge, release every map. Idempotent. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    for (const d of this.#xdp) d.stop();
+    // Not close(): the dynamic blocks' kernel entries must outlive this run, for the next one to inherit.
+    this.defaultFilter.release();
+    this.#attached.clear();
+    for (const f of this.#filters) f.close();
+    this.#filters.clear();
+  }
+
+  /**
+   * A manual change on a filter's address (Lua bpf:block/unblock): if it
+   * is the default filter, the dynamic-block sink stops owning that key.
+   */
+  manualAddressChange(filter: BPFFilter, address: IpAddress): void {
+    const sink = this.defaultFilter.sink;
+    if (sink && sink.filter === filter) sink.disownAddress(address);
+  }
+
+  /** As manualAddressChange, for range rules. */
+  manualRangeChange(filter: BPFFilter, range: string): void {
+    const sink = this.defaultFilter.sink;
+    if (sink && sink.filter === filter) sink.disownRange(range);
+  }
+}

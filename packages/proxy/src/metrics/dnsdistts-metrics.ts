@@ -1,0 +1,199 @@
+/**
+ * Metric families of our own (prefix `dnsdistts_`), beyond what dnsdist
+ * exposes: what the kernel does with the blocks (per entry, per action,
+ * XDP verdicts and parse failures), what the dynamic-block engine does
+ * (insertions, refreshes, expiries, kernel refusals, time-to-block), and
+ * the scrape itself. They follow Prometheus naming (counters end in
+ * `_total`, units in the name), which dnsdist's own families predate.
+ */
+import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
+import type { BlockKind, DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
+import type { PrometheusLabels, PrometheusTextWriter } from './prometheus-text-writer.js';
+
+/** What the scrape measured about itself and its helpers. */
+export interface ScrapeSelfStats {
+  /** Seconds the previous scrape took to render. */
+  readonly lastScrapeSeconds: number;
+  /** Providers that threw during this scrape, by name. */
+  readonly providerErrors: ReadonlyMap<string, number>;
+}
+
+/** Write every `dnsdistts_` family (the families appear even when no provider is configured). */
+export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+  w.family('dnsdistts_info', 'gauge', 'dnsdist-ts version, and the dnsdist release whose behaviour it follows; value is always 1');
+  w.sample('dnsdistts_info', 1, [
+    ['version', VERSION],
+    ['dnsdist_compatible', COMPATIBLE_DNSDIST_VERSION],
+  ]);
+  writeActiveBlocks(w, providers, self);
+  writeEngineStats(
+    w,
+    guard(self, 'dynblock-engine', () => providers.engineStats()),
+  );
+  writeKernelCounters(w, providers, self);
+  writeXdpStats(
+    w,
+    guard(self, 'xdp-stats', () => providers.xdpStats?.xdpStats()),
+  );
+  w.family('dnsdistts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
+  w.sample('dnsdistts_scrape_duration_seconds', self.lastScrapeSeconds);
+  w.family(
+    'dnsdistts_provider_errors_total',
+    'counter',
+    'Scrapes in which a data source (dynamic-block engine, kernel maps, XDP stats) failed and was left out',
+  );
+  for (const [name, n] of self.providerErrors) w.sample('dnsdistts_provider_errors_total', n, [['provider', name]]);
+}
+
+/** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */
+function guard<T>(self: ScrapeSelfStats, name: string, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    (self.providerErrors as Map<string, number>).set(name, (self.providerErrors.get(name) ?? 0) + 1);
+    return undefined;
+  }
+}
+
+function writeActiveBlocks(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+  w.family(
+    'dnsdistts_dynblocks_active',
+    'gauge',
+    'Dynamic blocks in force, by kind (netmask or suffix) and enforcement (kernel or userspace only)',
+  );
+  const c = guard(self, 'dynblock-list', () => providers.activeBlockCounts());
+  if (!c) return;
+  for (const [kind, enforcement, n] of [
+    ['netmask', 'kernel', c.netmaskKernel],
+    ['netmask', 'userspace', c.netmaskUserspace],
+    ['suffix', 'kernel', c.suffixKernel],
+    ['suffix', 'userspace', c.suffixUserspace],
+  ] as const) {
+    w.sample('dnsdistts_dynblocks_active', n, [
+      ['kind', kind],
+      ['enforcement', enforcement],
+    ]);
+  }
+}
+
+function writeEngineStats(w: PrometheusTextWriter, stats: DynBlockEngineStats | undefined): void {
+  const counter = (name: string, help: string, value: number | undefined): void => {
+    w.family(name, 'counter', help);
+    if (value !== undefined) w.sample(name, value);
+  };
+  counter(
+    'dnsdistts_dynblock_insertions_total',
+    'Dynamic blocks inserted (new, or replacing an expired or warning entry)',
+    stats?.insertions,
+  );
+  counter('dnsdistts_dynblock_refreshes_total', 'Dynamic blocks whose expiry was extended', stats?.refreshes);
+  counter('dnsdistts_dynblock_expiries_total', 'Dynamic blocks removed because they expired', stats?.expiries);
+  w.family(
+    'dnsdistts_dynblock_kernel_insert_failures_total',
+    'counter',
+    'Dynamic blocks the kernel maps refused (they stay userspace-only), by reason',
+  );
+  for (const [reason, n] of Object.entries(stats?.kernelInsertFailures ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    w.sample('dnsdistts_dynblock_kernel_insert_failures_total', n, [['reason', reason]]);
+  }
+  w.family(
+    'dnsdistts_dynblock_time_to_block_seconds',
+    'histogram',
+    'Time from a client crossing a dynamic-block threshold to its block being enforced',
+  );
+  const h = stats?.timeToBlock;
+  if (h) {
+    let cumulative = 0;
+    h.bounds.forEach((le, i) => {
+      cumulative += h.counts[i] ?? 0;
+      w.sample('dnsdistts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', String(le)]]);
+    });
+    cumulative += h.counts[h.bounds.length] ?? 0;
+    w.sample('dnsdistts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', '+Inf']]);
+    w.sample('dnsdistts_dynblock_time_to_block_seconds_sum', h.sum);
+    w.sample('dnsdistts_dynblock_time_to_block_seconds_count', cumulative);
+  }
+}
+
+/** One kernel entry kept for merging when several providers may list it. */
+interface Merged {
+  kind: BlockKind;
+  key: string;
+  action: string;
+  qtype: number | undefined;
+  hits: bigint;
+}
+
+/** Entries and hits of one kind and action. */
+interface KindActionTotals {
+  entries: number;
+  hits: number;
+}
+
+function writeKernelCounters(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+  // kind → action → totals: a handful of keys, found without building a string per entry.
+  const totals = new Map<string, Map<string, KindActionTotals>>();
+  w.family(
+    'dnsdistts_kernel_block_hits_total',
+    'counter',
+    'Packets matched by each kernel block entry (address, range, name or suffix), read from the pinned maps',
+  );
+  const plain = w.series('dnsdistts_kernel_block_hits_total', ['kind', 'key', 'action']);
+  const named = w.series('dnsdistts_kernel_block_hits_total', ['kind', 'key', 'action', 'qtype']);
+  const emit = (kind: BlockKind, key: string, action: string, hits: number | bigint, qtype: number | undefined): void => {
+    if (qtype === undefined) plain.add(hits, kind, key, action);
+    else named.add(hits, kind, key, action, String(qtype));
+    let byAction = totals.get(kind);
+    if (!byAction) totals.set(kind, (byAction = new Map()));
+    let t = byAction.get(action);
+    if (!t) byAction.set(action, (t = { entries: 0, hits: 0 }));
+    t.entries++;
+    t.hits += typeof hits === 'number' ? hits : Number(hits);
+  };
+  const list = providers.kernelCounters;
+  if (list.length === 1) {
+    // The common case: one source, whose entries are unique; write them as they are read.
+    guard(self, 'kernel-counters-0', () => list[0]!.visitKernelCounters(emit));
+  } else if (list.length > 1) {
+    // Two sources may hold the same entry (a filter registered twice): one sample per label set.
+    const merged = new Map<string, Merged>();
+    list.forEach((p, i) => {
+      guard(self, `kernel-counters-${i}`, () =>
+        p.visitKernelCounters((kind, key, action, hits, qtype) => {
+          const id = `${kind}\u0000${key}\u0000${action}\u0000${qtype ?? ''}`;
+          const prev = merged.get(id);
+          if (prev) prev.hits += BigInt(hits);
+          else merged.set(id, { kind, key, action, qtype, hits: BigInt(hits) });
+        }),
+      );
+    });
+    for (const m of merged.values()) emit(m.kind, m.key, m.action, m.hits, m.qtype);
+  }
+  const byKindAction = [...totals].flatMap(([kind, m]) => [...m].map(([action, t]) => ({ kind, action, ...t })));
+  byKindAction.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
+  const perAction = new Map<string, number>();
+  for (const t of byKindAction) perAction.set(t.action, (perAction.get(t.action) ?? 0) + t.hits);
+  w.family('dnsdistts_kernel_action_hits_total', 'counter', 'Packets matched by kernel block entries, summed per action');
+  for (const [action, hits] of [...perAction].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    w.sample('dnsdistts_kernel_action_hits_total', hits, [['action', action]]);
+  }
+  w.family('dnsdistts_kernel_block_entries', 'gauge', 'Entries in the kernel block maps, by kind and action');
+  for (const t of byKindAction) {
+    w.sample('dnsdistts_kernel_block_entries', t.entries, [
+      ['kind', t.kind],
+      ['action', t.action],
+    ]);
+  }
+}
+
+function writeXdpStats(w: PrometheusTextWriter, stats: XdpStatsSnapshot | undefined): void {
+  const family = (name: string, help: string, label: string, values: Readonly<Record<string, number | bigint>> | undefined): void => {
+    w.family(name, 'counter', help);
+    for (const [k, v] of Object.entries(values ?? {})) {
+      const labels: PrometheusLabels = [[label, k]];
+      w.sample(name, v, labels);
+    }
+  };
+  family('dnsdistts_xdp_packets_total', 'Packets seen by the XDP filter, by verdict', 'verdict', stats?.verdicts);
+  family('dnsdistts_xdp_parse_failures_total', 'Packets the XDP filter could not parse, by reason', 'reason', stats?.parseFailures);
+}

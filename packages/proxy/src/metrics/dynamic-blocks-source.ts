@@ -1,0 +1,164 @@
+/**
+ * The proxy's dynamic-block engine (src/dynblocks) as the observability
+ * providers see it: its active blocks for /jsonstat, /metrics and the
+ * dashboard, and block control for the block API, which inserts through
+ * the same path as DynBlockRulesGroup (so eligible blocks are mirrored
+ * into the kernel maps, and removing one takes its kernel copy out).
+ */
+import { DNSName, Netmask, parseAddress } from '@dnsdist-ts/dns';
+import { ClientBlockRange, dnsActionText, secondsLeft, type DynamicBlocks, type DynBlock } from '../dynblocks/index.js';
+import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
+import type {
+  ActiveBlockCounts,
+  BlockControl,
+  BlockKind,
+  BlockRequest,
+  DynBlockEngineStats,
+  DynBlockEngineStatsProvider,
+  DynBlockListProvider,
+  DynBlockView,
+} from './observability-providers.js';
+
+const ACTIONS: Readonly<Record<string, DNSActionCode>> = {
+  Drop: DNSAction.Drop,
+  NoOp: DNSAction.NoOp,
+  Nxdomain: DNSAction.Nxdomain,
+  Refused: DNSAction.Refused,
+  Truncate: DNSAction.Truncate,
+  NoRecurse: DNSAction.NoRecurse,
+};
+
+/** The engine members this source uses. */
+export type DynamicBlocksEngine = Pick<
+  DynamicBlocks,
+  | 'clients'
+  | 'suffixes'
+  | 'kernel'
+  | 'defaultAction'
+  | 'activeClientBlocks'
+  | 'activeSuffixBlocks'
+  | 'addOrRefreshClientBlock'
+  | 'addOrRefreshSuffixBlock'
+>;
+
+/** A block request's client range (address → /32 or /128; range → its prefix). */
+function clientRange(kind: 'address' | 'range', target: string): ClientBlockRange {
+  if (kind === 'address') return ClientBlockRange.of(parseAddress(target).bytes, 0);
+  const nm = Netmask.fromString(target);
+  const network = nm.network();
+  return ClientBlockRange.of(network, 0, network.length === 4 ? nm.bits : 32, network.length === 16 ? nm.bits : 128);
+}
+
+function unsupportedName(): never {
+  throw new Error('the dynamic-block engine blocks names with their sub-names only: use kind "suffix"');
+}
+
+export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, DynBlockEngineStatsProvider {
+  readonly #engine: DynamicBlocksEngine;
+  readonly #kernelFailures: () => Readonly<Record<string, number>>;
+  readonly #activity: () => Omit<DynBlockEngineStats, 'kernelInsertFailures'>;
+
+  /**
+   * @param kernelFailures refused kernel insertions by reason (the eBPF side's failure log).
+   * @param activity the engine's insertions, refreshes, expiries and time-to-block, once it counts them.
+   */
+  constructor(
+    engine: DynamicBlocksEngine,
+    kernelFailures: () => Readonly<Record<string, number>> = () => ({}),
+    activity: () => Omit<DynBlockEngineStats, 'kernelInsertFailures'> = () => ({}),
+  ) {
+    this.#engine = engine;
+    this.#kernelFailures = kernelFailures;
+    this.#activity = activity;
+  }
+
+  #view(b: DynBlock, now: number): DynBlockView {
+    // The engine folds kernel hits into `blocks`; `kernelHitsSeen` says how many of them there are.
+    const kernelHits = b.kernelHitsSeen;
+    return {
+      kind: b.range ? 'netmask' : 'suffix',
+      key: b.keyText(),
+      reason: b.reason,
+      action: dnsActionText(b.effectiveAction(this.#engine.defaultAction)),
+      seconds: secondsLeft(b.until, now),
+      blocks: Math.max(0, b.blocks - kernelHits),
+      kernelHits,
+      warning: b.warning,
+      ebpf: b.bpf,
+    };
+  }
+
+  activeBlocks(): DynBlockView[] {
+    const now = performance.now();
+    const e = this.#engine;
+    return [...e.activeClientBlocks(now), ...e.activeSuffixBlocks(now)].map((b) => this.#view(b, now));
+  }
+
+  nmgSize(): number {
+    return this.#engine.clients.size;
+  }
+
+  activeBlockCounts(): ActiveBlockCounts {
+    const now = performance.now();
+    let netmaskKernel = 0;
+    let netmaskUserspace = 0;
+    let suffixKernel = 0;
+    let suffixUserspace = 0;
+    for (const b of this.#engine.clients.values()) {
+      if (!(now < b.until)) continue;
+      if (b.bpf) netmaskKernel++;
+      else netmaskUserspace++;
+    }
+    for (const b of this.#engine.suffixes.values()) {
+      if (!(now < b.until)) continue;
+      if (b.bpf) suffixKernel++;
+      else suffixUserspace++;
+    }
+    return { netmaskKernel, netmaskUserspace, suffixKernel, suffixUserspace };
+  }
+
+  addBlock(r: BlockRequest): DynBlockView {
+    const action = ACTIONS[r.action];
+    if (action === undefined) throw new Error(`unknown dynamic-block action "${r.action}"`);
+    const now = performance.now();
+    const spec = { reason: r.reason, action, until: now + r.seconds * 1000, warning: false };
+    const opts = { now, seconds: r.seconds, kernelEligible: true };
+    const e = this.#engine;
+    let block: DynBlock | undefined;
+    if (r.kind === 'name') unsupportedName();
+    if (r.kind === 'suffix') {
+      const name = DNSName.fromString(r.target).toLowerCase();
+      e.addOrRefreshSuffixBlock(name, spec, opts);
+      block = e.suffixes.get(name);
+    } else {
+      const range = clientRange(r.kind, r.target);
+      e.addOrRefreshClientBlock(range, spec, opts);
+      block = e.clients.get(range) ?? e.clients.lookupCovering(range);
+    }
+    if (!block) throw new Error(`the engine kept no block for ${r.target}`);
+    return this.#view(block, now);
+  }
+
+  removeBlock(kind: BlockKind, target: string): boolean {
+    const e = this.#engine;
+    if (kind === 'name') unsupportedName();
+    if (kind === 'suffix') {
+      const name = DNSName.fromString(target).toLowerCase();
+      const b = e.suffixes.get(name);
+      if (!b) return false;
+      e.kernel.release(b);
+      e.suffixes.delete(name);
+      return true;
+    }
+    const range = clientRange(kind, target);
+    const b = e.clients.get(range);
+    if (!b) return false;
+    e.kernel.release(b);
+    e.clients.delete(range);
+    return true;
+  }
+
+  engineStats(): DynBlockEngineStats {
+    return { ...this.#activity(), kernelInsertFailures: this.#kernelFailures() };
+  }
+}

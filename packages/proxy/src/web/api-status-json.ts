@@ -1,0 +1,266 @@
+/**
+ * The JSON documents of dnsdist 1.7.3's API, built from the proxy at
+ * request time: `/api/v1/servers/localhost` and its `statistics`,
+ * `config`, `config/allow-from` and `pool?name=` children, and
+ * `/jsonstat?command=stats`. Field names and shapes are dnsdist's, as
+ * observed on a running 1.7.3.
+ */
+import type { DownstreamServer } from '../backend/downstream-server.js';
+import type { ServerPool } from '../backend/server-pool.js';
+import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
+import { DNSDIST_JSON_ONLY_STATS, DNSDIST_STATS } from '../metrics/dnsdist-stat-definitions.js';
+import type { DnsdistProxy, RunningFrontend } from '../server/dnsdist-proxy.js';
+import type { StatEntry } from '../stats/stats-snapshot.js';
+import type { JsonValue } from './json11-format.js';
+
+type JsonObject = { [key: string]: JsonValue };
+
+/** A rule of any chain, as the API lists it. */
+export interface ApiRule {
+  readonly name: string;
+  readonly uuid: string;
+  readonly creationOrder: number;
+  readonly hits: number;
+  readonly selector: { toString(): string };
+  readonly action: { toString(): string; getStats?: () => Record<string, number> };
+}
+
+export interface ApiRuleChains {
+  readonly query: { readonly rules: readonly ApiRule[] };
+  readonly response: { readonly rules: readonly ApiRule[] };
+  readonly cacheHit: { readonly rules: readonly ApiRule[] };
+  readonly selfAnswered: { readonly rules: readonly ApiRule[] };
+}
+
+/** What the API documents are built from. */
+export interface ApiSources {
+  readonly proxy: DnsdistProxy;
+  readonly rules: ApiRuleChains;
+  /** statsSnapshot() now. */
+  readonly stats: () => StatEntry[];
+  /** The console address ("127.0.0.1:5199" when none is configured). */
+  readonly controlSocket: () => string;
+  /** dnsdist-ts's version, the `version` field. */
+  readonly version: string;
+}
+
+function cacheStatsOf(pool: ServerPool<object>): PacketCacheStats | undefined {
+  const c = pool.cache as { getStats?: () => PacketCacheStats } | undefined;
+  return c && typeof c.getStats === 'function' ? c.getStats() : undefined;
+}
+
+/** One backend (dnsdist's addServerToJSON in 1.7.3). */
+export function serverJson(s: DownstreamServer, id: number): JsonObject {
+  const c = s.counters;
+  return {
+    address: s.addressText,
+    dropRate: 0,
+    id,
+    // dnsdist sends no latency for a backend forced down.
+    latency: s.availability === 'down' ? null : s.latencyUsec / 1000,
+    name: s.name,
+    order: s.config.order,
+    outstanding: s.outstanding,
+    // dnsdist keeps a backend's pools in a std::set: sorted.
+    pools: [...s.config.pools].sort(),
+    qps: s.queryLoad,
+    qpsLimit: s.config.qps,
+    queries: c.queries,
+    responses: c.responses,
+    reuseds: c.reuseds,
+    sendErrors: c.sendErrors,
+    state: s.stateText(),
+    tcpAvgConnectionDuration: 0,
+    tcpAvgQueriesPerConnection: 0,
+    tcpConnectTimeouts: c.tcpConnectTimeouts,
+    tcpCurrentConnections: s.tcpPool.connectionCount,
+    tcpDiedReadingResponse: c.tcpDiedReadingResponse,
+    tcpDiedSendingQuery: c.tcpDiedSendingQuery,
+    tcpGaveUp: c.tcpGaveUp,
+    tcpMaxConcurrentConnections: 0,
+    tcpNewConnections: c.tcpNewConnections,
+    tcpReadTimeouts: c.tcpReadTimeouts,
+    tcpReusedConnections: c.tcpReusedConnections,
+    tcpWriteTimeouts: c.tcpWriteTimeouts,
+    tlsResumptions: 0,
+    weight: s.config.weight,
+  };
+}
+
+function frontendJson(
+  address: string,
+  id: number,
+  udp: boolean,
+  queries: number,
+  responses: number,
+  currentConnections: number,
+): JsonObject {
+  return {
+    address,
+    id,
+    queries,
+    responses,
+    tcp: !udp,
+    tcpAvgConnectionDuration: 0,
+    tcpAvgQueriesPerConnection: 0,
+    tcpClientTimeouts: 0,
+    tcpCurrentConnections: currentConnections,
+    tcpDiedReadingQuery: 0,
+    tcpDiedSendingResponse: 0,
+    tcpDownstreamTimeouts: 0,
+    tcpGaveUp: 0,
+    tcpMaxConcurrentConnections: 0,
+    tls10Queries: 0,
+    tls11Queries: 0,
+    tls12Queries: 0,
+    tls13Queries: 0,
+    tlsInactiveTicketKey: 0,
+    tlsNewSessions: 0,
+    tlsResumptions: 0,
+    tlsUnknownQueries: 0,
+    tlsUnknownTicketKey: 0,
+    type: udp ? 'UDP' : 'TCP',
+    udp,
+  };
+}
+
+/** Each listener twice, UDP then TCP, numbered in that order (dnsdist's g_frontends). */
+export function frontendsJson(frontends: readonly RunningFrontend[]): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const f of frontends) {
+    out.push(frontendJson(f.udp.local.toStringWithPort(), out.length, true, f.udp.queries, f.udp.responses, 0));
+    out.push(frontendJson(f.tcp.local.toStringWithPort(), out.length, false, f.tcp.queries, f.tcp.responses, f.tcp.currentConnections));
+  }
+  return out;
+}
+
+/** Pool statistics (without the `id` of the pool list). */
+function poolStatsJson(pool: ServerPool<object>): JsonObject {
+  const cs = cacheStatsOf(pool);
+  return {
+    cacheDeferredInserts: cs?.deferredInserts ?? 0,
+    cacheDeferredLookups: cs?.deferredLookups ?? 0,
+    cacheEntries: cs?.entries ?? 0,
+    cacheHits: cs?.hits ?? 0,
+    cacheInsertCollisions: cs?.insertCollisions ?? 0,
+    cacheLookupCollisions: cs?.lookupCollisions ?? 0,
+    cacheMisses: cs?.misses ?? 0,
+    cacheSize: cs?.maxEntries ?? 0,
+    cacheTTLTooShorts: cs?.ttlTooShorts ?? 0,
+    name: pool.name,
+    serversCount: pool.servers.length,
+  };
+}
+
+/** Pools sorted by name, the default pool ("") first, as dnsdist's std::map holds them. */
+export function sortedPools(proxy: DnsdistProxy): ServerPool<object>[] {
+  return [...proxy.pools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function queryRulesJson(rules: readonly ApiRule[]): JsonObject[] {
+  // dnsdist 1.7.3 lists query rules without their name (response rules have it).
+  return rules.map((r, id) => ({
+    action: r.action.toString(),
+    'action-stats': typeof r.action.getStats === 'function' ? r.action.getStats() : { '': 0 },
+    creationOrder: r.creationOrder,
+    id,
+    matches: r.hits,
+    rule: r.selector.toString(),
+    uuid: r.uuid,
+  }));
+}
+
+function responseRulesJson(rules: readonly ApiRule[]): JsonObject[] {
+  return rules.map((r, id) => ({
+    action: r.action.toString(),
+    creationOrder: r.creationOrder,
+    id,
+    matches: r.hits,
+    name: r.name,
+    rule: r.selector.toString(),
+    uuid: r.uuid,
+  }));
+}
+
+/** `/api/v1/servers/localhost`. */
+export function localhostJson(src: ApiSources): JsonObject {
+  const proxy = src.proxy;
+  const locals = new Set<string>();
+  for (const f of proxy.frontends) {
+    locals.add(f.udp.local.toStringWithPort());
+    locals.add(f.tcp.local.toStringWithPort());
+  }
+  return {
+    acl: proxy.aclStrings().join(', '),
+    'cache-hit-response-rules': responseRulesJson(src.rules.cacheHit.rules),
+    daemon_type: 'dnsdist',
+    dohFrontends: [],
+    frontends: frontendsJson(proxy.frontends),
+    local: [...locals].sort().join(', '),
+    pools: sortedPools(proxy).map((p, id) => ({ ...poolStatsJson(p), id })),
+    'response-rules': responseRulesJson(src.rules.response.rules),
+    rules: queryRulesJson(src.rules.query.rules),
+    'self-answered-response-rules': responseRulesJson(src.rules.selfAnswered.rules),
+    servers: proxy.servers.map((s, id) => serverJson(s, id)),
+    version: src.version,
+  };
+}
+
+/** `/api/v1/servers/localhost/pool?name=`: undefined for an unknown pool. */
+export function poolJson(proxy: DnsdistProxy, name: string): JsonObject | undefined {
+  const pool = proxy.pools.get(name);
+  if (!pool) return undefined;
+  return { servers: pool.servers.map((s, id) => serverJson(s, id)), stats: poolStatsJson(pool) };
+}
+
+/** The statistics in dnsdist's order, special-memory-usage left out (too costly for a listing, says dnsdist). */
+export function orderedStats(stats: readonly StatEntry[]): Array<[string, number]> {
+  const byName = new Map(stats.map((e) => [e.name, e.value]));
+  return [...DNSDIST_STATS.map((d) => d.name), ...DNSDIST_JSON_ONLY_STATS].map((name) => [name, byName.get(name) ?? 0]);
+}
+
+/** `/api/v1/servers/localhost/statistics`. */
+export function statisticsJson(stats: readonly StatEntry[]): JsonObject[] {
+  return orderedStats(stats).map(([name, value]) => ({ name, type: 'StatisticItem', value }));
+}
+
+/** `/jsonstat?command=stats`: every statistic, the policy, and four keys dnsdist keeps at 0 for old clients. */
+export function jsonstatStats(src: ApiSources): JsonObject {
+  const out: JsonObject = {
+    'packetcache-hits': 0,
+    'packetcache-misses': 0,
+    'over-capacity-drops': 0,
+    'too-old-drops': 0,
+    'server-policy': src.proxy.defaultPolicy.name,
+  };
+  for (const [name, value] of orderedStats(src.stats())) out[name] = value;
+  return out;
+}
+
+/** `/api/v1/servers/localhost/config`: dnsdist 1.7.3's fifteen settings. */
+export function configJson(src: ApiSources): JsonObject[] {
+  const p = src.proxy;
+  const settings: Array<[string, JsonValue]> = [
+    ['acl', p.aclStrings().join(', ')],
+    ['allow-empty-response', false],
+    ['control-socket', src.controlSocket()],
+    ['ecs-override', false],
+    ['ecs-source-prefix-v4', 24],
+    ['ecs-source-prefix-v6', 56],
+    ['fixup-case', false],
+    ['max-outstanding', p.settings.maxUDPOutstanding],
+    ['server-policy', p.defaultPolicy.name],
+    ['stale-cache-entries-ttl', p.settings.staleCacheEntriesTTL],
+    ['tcp-recv-timeout', p.settings.tcpRecvTimeoutSeconds],
+    ['tcp-send-timeout', 2],
+    ['truncate-tc', false],
+    ['verbose', p.log.verbose],
+    ['verbose-health-checks', false],
+  ];
+  return settings.map(([name, value]) => ({ name, type: 'ConfigSetting', value }));
+}
+
+/** `/api/v1/servers/localhost/config/allow-from`. */
+export function allowFromJson(proxy: DnsdistProxy): JsonObject {
+  return { name: 'allow-from', type: 'ConfigSetting', value: proxy.aclStrings() };
+}
