@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseCommandLine, CommandLineError } from '../../src/cli/command-line.js';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
@@ -99,6 +100,13 @@ describe('dnsdist-ts CLI', () => {
     );
     const r = runCli(['--check-config', '-C', f]);
     expect(r.stdout).toBe(`Configuration '${f}' OK!\n`);
+  });
+
+  it('the shipped conf/dnsdist.conf passes --check-config, as it does with dnsdist 1.7.3', () => {
+    const shipped = join(dirname(fileURLToPath(import.meta.url)), '../../../../conf/dnsdist.conf');
+    expect(runCli(['--check-config', '-C', shipped]).stdout).toBe(`Configuration '${shipped}' OK!\n`);
+    const viaDnsdist = spawnSync('dnsdist', ['--check-config', '-C', shipped], { encoding: 'utf8', timeout: 20000 });
+    if (viaDnsdist.error === undefined) expect(viaDnsdist.stdout).toContain(`Configuration '${shipped}' OK!`);
   });
 
   it('-V prints the version', () => {
