@@ -46,6 +46,9 @@ export type BackendAnswerHandler = (
   length: number,
 ) => void;
 
+/** Is this datagram the answer to that question (QR set, same question, or an acceptable empty answer)? */
+export type AnswerMatcher = (data: Buffer, length: number, dq: DNSQuestion) => boolean;
+
 /** A forwarded query will get no answer (timeout, reused slot, dead TCP connection). */
 export type QueryLostHandler = (server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel) => void;
 
@@ -96,13 +99,17 @@ export class DownstreamServer implements DownstreamServerInfo {
   #tcp: TcpBackendPool;
   #onAnswer: BackendAnswerHandler;
   #onLost: QueryLostHandler;
+  readonly #matches: AnswerMatcher;
+  /** Datagrams on the backend sockets that were not an answer we wait for (wrong source, unknown ID, other question). */
+  unexpectedAnswers = 0;
 
-  constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler) {
+  constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler, matches: AnswerMatcher) {
     this.config = config;
     this.addressText = formatAddressWithPort(config.address);
     if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps, undefined, 'newServer');
     this.#onAnswer = onAnswer;
     this.#onLost = onLost;
+    this.#matches = matches;
     this.#tcp = new TcpBackendPool(
       this,
       (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
@@ -130,11 +137,6 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.upStatus ? 'up' : 'down';
   }
 
-  /** Within its qps limit (takes a token); always true without a limit. */
-  qpsAllows(): boolean {
-    return this.#limiter === undefined || this.#limiter.check();
-  }
-
   /** Policy look-ahead: would the qps limit let a query through? */
   qpsWouldAllow(): boolean {
     return this.#limiter === undefined || this.#limiter.peek();
@@ -149,7 +151,7 @@ export class DownstreamServer implements DownstreamServerInfo {
   attachUdpEndpoints(endpoints: UdpEndpoint[]): void {
     this.#udpEndpoints = endpoints;
     for (const ep of endpoints) {
-      ep.onDatagram((data, length) => this.#onUdpDatagram(data, length));
+      ep.onDatagram((data, length, from, fromPort) => this.#onUdpDatagram(data, length, from, fromPort));
     }
     if (this.#slots.length === 0) {
       for (let i = 0; i < ID_SPACE; i++) this.#slots.push(new InflightQuery());
@@ -165,6 +167,13 @@ export class DownstreamServer implements DownstreamServerInfo {
    * slot's; `dq.packet` must belong to the query (not a shared buffer).
    */
   sendUdp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    if (this.#udpEndpoints.length === 0) {
+      // Removed (or not started): nothing to send on.
+      this.counters.sendErrors++;
+      this.#onLost(this, dq, reply);
+      return;
+    }
+    this.#limiter?.check();
     const id = this.#nextId;
     this.#nextId = (id + 1) & 0xffff;
     const slot = this.#slots[id]!;
@@ -194,6 +203,7 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   /** Forward a query over TCP (TCP clients, and every query for tcpOnly backends). */
   sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+    this.#limiter?.check();
     this.counters.queries++;
     this.outstanding++;
     this.#tcp.send(dq, reply, cacheKey);
@@ -204,12 +214,29 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.outstanding--;
   }
 
-  #onUdpDatagram(data: Buffer, length: number): void {
-    if (length < 12) return;
+  /**
+   * A datagram on a backend socket. Only the backend's own address may
+   * answer, and only for a slot in use with the same question: anything
+   * else is counted and ignored, and the slot keeps waiting for the real
+   * answer (a late or forged datagram must not cost the query).
+   */
+  #onUdpDatagram(data: Buffer, length: number, from: Uint8Array, fromPort: number): void {
+    const addr = this.config.address;
+    if (length < 12 || fromPort !== addr.port || !sameAddress(from, addr.bytes)) {
+      this.unexpectedAnswers++;
+      return;
+    }
     const id = (data[0]! << 8) | data[1]!;
     const slot = this.#slots[id]!;
-    if (!slot.inUse) return;
+    if (!slot.inUse) {
+      this.unexpectedAnswers++;
+      return;
+    }
     const dq = slot.dq!;
+    if (!this.#matches(data, length, dq)) {
+      this.unexpectedAnswers++;
+      return;
+    }
     const reply = slot.reply!;
     const latencyUsec = (coarseNow() - slot.sentAt) * 1000;
     data[0] = slot.origId >> 8;
@@ -264,6 +291,8 @@ export class DownstreamServer implements DownstreamServerInfo {
   }
 
   async close(): Promise<void> {
+    // Queries still waiting will never be answered now: account them as dnsdist would at their timeout.
+    this.expireTimeouts(Infinity, -1);
     this.#tcp.close();
     await Promise.all(this.#udpEndpoints.map((ep) => ep.close()));
     this.#udpEndpoints = [];
@@ -272,6 +301,12 @@ export class DownstreamServer implements DownstreamServerInfo {
   toString(): string {
     return this.config.name;
   }
+}
+
+function sameAddress(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** dnsdist's default for a server's UUID. */

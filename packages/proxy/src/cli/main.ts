@@ -54,7 +54,11 @@ function splitHostPort(text: string): [string, number] {
 }
 
 function dropPrivileges(cl: CommandLine): void {
-  if (cl.gid !== undefined) process.setgid?.(/^\d+$/.test(cl.gid) ? Number(cl.gid) : cl.gid);
+  if (cl.gid !== undefined) {
+    process.setgid?.(/^\d+$/.test(cl.gid) ? Number(cl.gid) : cl.gid);
+    // Leave root's supplementary groups too, as dnsdist does.
+    process.setgroups?.([]);
+  }
   if (cl.uid !== undefined) process.setuid?.(/^\d+$/.test(cl.uid) ? Number(cl.uid) : cl.uid);
 }
 

@@ -1,5 +1,6 @@
 import { Netmask, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
 import { DownstreamServer, type DownstreamServerConfig } from '../backend/downstream-server.js';
+import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -60,12 +61,12 @@ export class ProxySettings {
   maxTCPQueriesPerConnection = 0;
   /** setMaxTCPConnectionDuration: seconds a TCP connection may live (0 = no limit). */
   maxTCPConnectionDurationSeconds = 0;
-  /** setTCPSendTimeout (seconds): accepted; writes are buffered by Node and bounded by the recv timeout. */
+  /** setTCPSendTimeout: seconds a TCP client may leave its answers unread before it is dropped. */
   tcpSendTimeoutSeconds = 2;
   /** setAddEDNSToSelfGeneratedResponses / setPayloadSizeOnSelfGeneratedAnswers (spoofed answers). */
   addEDNSToSelfGeneratedResponses = true;
   payloadSizeOnSelfGeneratedAnswers = 1232;
-  /** setAllowEmptyResponse: accepted; answers without a question are always passed on. */
+  /** setAllowEmptyResponse: pass on NOERROR/NXDOMAIN answers without a question section too. */
   allowEmptyResponse = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
@@ -134,6 +135,10 @@ export class DnsdistProxy implements QueryPathContext {
     return this.settings.staleCacheEntriesTTL;
   }
 
+  get allowEmptyResponse(): boolean {
+    return this.settings.allowEmptyResponse;
+  }
+
   getPool(name: string): CachePool | undefined {
     return this.pools.get(name);
   }
@@ -198,6 +203,7 @@ export class DnsdistProxy implements QueryPathContext {
         this.recorder.recordTimeout?.(dq, s);
         this.processor.queryLost(dq, reply);
       },
+      (data, length, dq) => answerMatchesQuestion(data, length, dq, this.settings.allowEmptyResponse),
     );
     this.servers.push(server);
     for (const name of config.pools.length > 0 ? config.pools : ['']) this.getOrCreatePool(name).add(server);
@@ -283,6 +289,7 @@ export class DnsdistProxy implements QueryPathContext {
           maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
           maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
           maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,
+          sendTimeoutSeconds: this.settings.tcpSendTimeoutSeconds,
         });
       } catch (err) {
         await udp.close();

@@ -1,4 +1,5 @@
-import { makeRcodeResponse, questionMatches, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -27,6 +28,8 @@ export interface QueryPathContext {
   dropEmptyQueries: boolean;
   /** setStaleCacheEntriesTTL. */
   readonly staleCacheEntriesTTL: number;
+  /** setAllowEmptyResponse. */
+  readonly allowEmptyResponse: boolean;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -154,7 +157,7 @@ export class QueryProcessor {
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
-    if (length < 12 || (data[2]! & 0x80) === 0 || !questionMatches(data, length, dq.view)) {
+    if (!answerMatchesQuestion(data, length, dq, ctx.allowEmptyResponse)) {
       c.nonCompliantResponses++;
       return this.#drop(dq, reply);
     }

@@ -19,6 +19,8 @@ export interface TcpFrontendOptions {
   maxQueriesPerConnection?: number;
   /** Seconds a connection may live; 0 = unlimited (setMaxTCPConnectionDuration). */
   maxConnectionDurationSeconds?: number;
+  /** Seconds a client may leave its answers unread before it is dropped (setTCPSendTimeout). */
+  sendTimeoutSeconds?: number;
 }
 
 function peerBytes(text: string | undefined): Uint8Array | undefined {
@@ -41,6 +43,8 @@ class TcpClientConnection implements ReplyChannel {
   #closed = false;
   #paused = false;
   #queries = 0;
+  #draining = false;
+  #drainAgain = false;
 
   constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend) {
     this.#socket = socket;
@@ -57,6 +61,20 @@ class TcpClientConnection implements ReplyChannel {
       socket.once('close', () => clearTimeout(timer));
     }
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // The client read its answers: go on with what it sent meanwhile.
+    socket.on('drain', () => this.#drain());
+    // A client that stops reading its answers for the send timeout is dropped.
+    const sendTimeout = frontend.options.sendTimeoutSeconds ?? 0;
+    if (sendTimeout > 0) {
+      let stalledSince = 0;
+      const check = setInterval(() => {
+        if (!socket.writableNeedDrain) stalledSince = 0;
+        else if (stalledSince === 0) stalledSince = Date.now();
+        else if (Date.now() - stalledSince >= sendTimeout * 1000) socket.destroy();
+      }, 1000);
+      check.unref();
+      socket.once('close', () => clearInterval(check));
+    }
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#closed = true;
@@ -74,9 +92,32 @@ class TcpClientConnection implements ReplyChannel {
     return m > 0 ? m : 1;
   }
 
+  /**
+   * Hand buffered queries to the query path while the in-flight limit
+   * allows. Answers made synchronously (cache, rules) come back through
+   * #done() inside handleQuery: that only asks for another pass, so a long
+   * pipeline is walked by this loop instead of by recursion.
+   */
   #drain(): void {
+    if (this.#draining) {
+      this.#drainAgain = true;
+      return;
+    }
+    this.#draining = true;
+    try {
+      do {
+        this.#drainAgain = false;
+        this.#drainOnce();
+      } while (this.#drainAgain && !this.#closed);
+    } finally {
+      this.#draining = false;
+    }
+    this.#updateFlow();
+  }
+
+  #drainOnce(): void {
     const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
-    while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit()) {
+    while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit() && !this.#socket.writableNeedDrain) {
       if (maxQueries > 0 && this.#queries >= maxQueries) {
         // dnsdist stops reading and closes once the answers already owed are sent.
         if (this.#inFlight === 0) this.#socket.end();
@@ -90,9 +131,17 @@ class TcpClientConnection implements ReplyChannel {
       this.#inFlight++;
       this.#queries++;
       this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
-      if (this.#inFlight > 0 && this.#closed) return;
     }
-    const wantPause = this.#inFlight >= this.#limit();
+  }
+
+  /**
+   * Stop reading while the in-flight limit is reached or the client does
+   * not read its answers (the write queue is over the high-water mark), so
+   * a client can never make the proxy buffer without bound.
+   */
+  #updateFlow(): void {
+    if (this.#closed) return;
+    const wantPause = this.#inFlight >= this.#limit() || this.#socket.writableNeedDrain;
     if (wantPause !== this.#paused) {
       this.#paused = wantPause;
       if (wantPause) this.#socket.pause();
@@ -121,11 +170,13 @@ class TcpClientConnection implements ReplyChannel {
 
   abandon(_dq: DNSQuestion): void {
     // A query that gets no answer ends the connection, as a TCP client would otherwise wait forever.
+    this.#closed = true;
     this.#socket.destroy();
     this.#done();
   }
 
   destroy(): void {
+    this.#closed = true;
     this.#socket.destroy();
   }
 }
