@@ -42,13 +42,13 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
   const flood = (proxy: RunningProxy, source: string, rate: number, seconds: number, name?: string) =>
     runFlood({ server: veth.hostAddr, port: proxy.port, source, rate, seconds, ...(name ? { name } : {}) }, veth);
   const udpQueries = (proxy: RunningProxy) => proxy.app.proxy.frontends[0]!.udp.queries;
-  const console = (proxy: RunningProxy, line: string) => proxy.app.runConsoleCommand(line);
+  const run = (proxy: RunningProxy, line: string) => proxy.app.runConsoleCommand(line);
   /** A kernel counter as bpf:getStats() prints it (`192.0.2.1: 7`, `Drop\t 10.0.0.0/24: 7`). */
   const kernelHits = (proxy: RunningProxy, entry: string) =>
-    Number(new RegExp(`(?:^|\\s)${esc(entry)}: (\\d+)$`, 'm').exec(console(proxy, 'bpf:getStats()'))?.[1] ?? NaN);
+    Number(new RegExp(`(?:^|\\s)${esc(entry)}: (\\d+)$`, 'm').exec(run(proxy, 'bpf:getStats()'))?.[1] ?? NaN);
   /** The Blocks column of a showDynBlocks() line. */
   const shownBlocks = (proxy: RunningProxy, what: string) =>
-    Number(new RegExp(`^${esc(what)}\\s+\\d+\\s+(\\d+)\\s`, 'm').exec(console(proxy, 'showDynBlocks()'))?.[1] ?? NaN);
+    Number(new RegExp(`^${esc(what)}\\s+\\d+\\s+(\\d+)\\s`, 'm').exec(run(proxy, 'showDynBlocks()'))?.[1] ?? NaN);
 
   beforeAll(() => {
     veth = createVethPair(3);
@@ -118,7 +118,7 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     try {
       await flood(proxy, peer(1), 400, 1.5);
       const range = `${subnet()}.0/24`;
-      expect(console(proxy, 'showDynBlocks()')).toMatch(
+      expect(run(proxy, 'showDynBlocks()')).toMatch(
         new RegExp(`^${esc(range)}\\s+\\d+\\s+\\d+\\s+false\\s+Drop\\s+\\*\\s+Exceeded query rate$`, 'm'),
       );
       expect(kernelHits(proxy, `Drop\t ${range}`)).toBeGreaterThan(0);
@@ -135,7 +135,7 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     const dir = `${root}/suffix`;
     const proxy = await startProxy(config(dir, ''));
     try {
-      console(proxy, 'addDynBlockSMT({"Evil.Test"}, "bad names", 60)');
+      run(proxy, 'addDynBlockSMT({"Evil.Test"}, "bad names", 60)');
       const before = udpQueries(proxy);
       expect(await dig(proxy, peer(0), 'x.y.evil.test')).toMatch(FAILED);
       expect(await dig(proxy, peer(0), 'evil.test')).toMatch(FAILED);
@@ -156,14 +156,14 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     const dir = `${root}/restart`;
     const rules = '';
     let proxy = await startProxy(config(dir, rules));
-    console(proxy, `addDynamicBlock("${peer(1)}", "restart test", DNSAction.Drop, 4)`);
+    run(proxy, `addDynamicBlock("${peer(1)}", "restart test", DNSAction.Drop, 4)`);
     const deadline = rawEntry(`${dir}/addr-v4-expiry`, v4key(peer(1)))!.readBigUInt64LE(0);
     await proxy.stop();
 
     proxy = await startProxy(config(dir, rules));
     try {
       expect(proxy.output).toContain('Restored 1 dynamic block from the kernel maps');
-      const line = new RegExp(`^${esc(peer(1))}/32\\s+(\\d+)\\s`, 'm').exec(console(proxy, 'showDynBlocks()'));
+      const line = new RegExp(`^${esc(peer(1))}/32\\s+(\\d+)\\s`, 'm').exec(run(proxy, 'showDynBlocks()'));
       expect(Number(line?.[1])).toBeGreaterThanOrEqual(2);
       expect(Number(line?.[1])).toBeLessThanOrEqual(4);
       expect(await dig(proxy, peer(1))).toMatch(FAILED);
@@ -171,7 +171,7 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
       expect(Number(nowNs() - deadline) / 1e6).toBeLessThan(1100);
       expect(await dig(proxy, peer(1))).toContain('192.0.2.99');
 
-      console(proxy, `addDynamicBlock("${peer(2)}", "short", DNSAction.Drop, 1)`);
+      run(proxy, `addDynamicBlock("${peer(2)}", "short", DNSAction.Drop, 1)`);
       expect(rawEntry(`${dir}/addr-v4`, v4key(peer(2)))).toBeDefined();
     } finally {
       await proxy.stop();
@@ -181,7 +181,7 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     proxy = await startProxy(config(dir, rules));
     try {
       expect(rawEntry(`${dir}/addr-v4`, v4key(peer(2)))).toBeUndefined();
-      expect(console(proxy, 'showDynBlocks()')).not.toContain(peer(2));
+      expect(run(proxy, 'showDynBlocks()')).not.toContain(peer(2));
       expect(await dig(proxy, peer(2))).toContain('192.0.2.99');
     } finally {
       await proxy.stop();
@@ -192,12 +192,12 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     const dir = `${root}/clear`;
     const proxy = await startProxy(config(dir, `bpf:block(newCA("${peer(3)}"))`));
     try {
-      console(proxy, `addDynamicBlock("${peer(1)}", "dyn", DNSAction.Drop, 60)`);
-      console(proxy, `addDynamicBlock("${peer(2)}", "dyn", DNSAction.Truncate, 60)`);
-      console(proxy, 'addDynBlockSMT({"evil.test"}, "dyn", 60)');
-      expect(console(proxy, 'bpf:getStats()').match(/^\S+: \d+$/gm)).toHaveLength(3);
-      console(proxy, 'clearDynBlocks()');
-      expect(console(proxy, 'bpf:getStats()')).toBe(`${peer(3)}: 0\n`);
+      run(proxy, `addDynamicBlock("${peer(1)}", "dyn", DNSAction.Drop, 60)`);
+      run(proxy, `addDynamicBlock("${peer(2)}", "dyn", DNSAction.Truncate, 60)`);
+      run(proxy, 'addDynBlockSMT({"evil.test"}, "dyn", 60)');
+      expect(run(proxy, 'bpf:getStats()').match(/^\S+: \d+$/gm)).toHaveLength(3);
+      run(proxy, 'clearDynBlocks()');
+      expect(run(proxy, 'bpf:getStats()')).toBe(`${peer(3)}: 0\n`);
       const suffixes = SuffixMap.openPinned(`${dir}/suffixes`);
       expect(suffixes.entries()).toEqual([]);
       suffixes.close();

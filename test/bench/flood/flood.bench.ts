@@ -1,0 +1,183 @@
+/**
+ * The flood benchmark: a legitimate client next to an attacker flooding
+ * from four other addresses, through a veth pair, against dnsdist 1.7.3
+ * and dnsdist-ts, each (a) with no attack, (b) under attack with
+ * userspace dynamic blocks only, (c) under attack with the attacker's
+ * blocks in the kernel and the XDP filter attached in native mode
+ * (dnsdist 1.7.3: its external maps, enforced by our XDP program).
+ *
+ * The attacker is trafgen (PF_PACKET, as fast as it goes); the legitimate
+ * client is dnsperf, once at a fixed 2,000 qps (loss, p50/p99 latency)
+ * and once saturating (answers per second). The rule blocks any address
+ * above 1,000 qps except the legitimate client's (excludeRange);
+ * measurements start once the attacker is blocked. Generator, proxy and
+ * client share this machine's cores.
+ *
+ * Run as root: `pnpm exec tsx test/bench/flood/flood.bench.ts`
+ * (BENCH_SECONDS=5 per measurement).
+ */
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XdpFilter } from '@dnsdist-ts/xdp-filter';
+import { freePort, startProxy } from '../../../packages/proxy/test/support/proxy-harness.js';
+import { runDnsdistClient } from '../../../packages/proxy/test/console/dnsdist-process.js';
+import { pinnedFilterLua, pinnedFilterLua17 } from '../../../packages/proxy/test/ebpf/ebpf-fixtures.js';
+import { createVethPair } from '../../support/netns.js';
+import { uniqueName } from '../../support/require-bpf.js';
+import { fixedRate, saturating, type FixedRateResult, type SaturatingResult } from './dnsperf-client.js';
+import { startTrafgenFlood } from './trafgen-flood.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Only the measurements whose "target, mode" matches (e.g. BENCH_ONLY='dnsdist-ts, XDP'). */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const FIXED_QPS = 2000;
+const KEY = 'MXNeLFWHUe4363BBKrY06cAsH8NWNb+Se2eXU5+Bb74=';
+const passObject = fileURLToPath(new URL('../../../contrib/xdp-filter/test/fixtures/xdp-pass.bpf.o', import.meta.url));
+
+type Mode = 'no attack' | 'userspace blocks' | 'XDP';
+type Target = 'dnsdist 1.7.3' | 'dnsdist-ts';
+
+const veth = createVethPair(4);
+const legit = veth.peerAddrs[0]!;
+const attackers = [veth.peerAddrs[1]!, veth.peerAddrs[4]!];
+const root = `/sys/fs/bpf/${uniqueName('dtsfb')}`;
+// A receiving veth runs NAPI (needed for the TC answers of XDP_TX) only with an XDP program on it.
+execFileSync('ip', ['-n', veth.ns, 'link', 'set', 'dev', veth.peerIf, 'xdpdrv', 'obj', passObject, 'sec', 'xdp']);
+
+const rules = `
+  addAction(AllRule(), SpoofAction("192.0.2.99"))
+  dbr = dynBlockRulesGroup()
+  dbr:setQueryRate(1000, 1, "flood", 3600, DNSAction.Drop)
+  dbr:excludeRange({"${legit}/32"})
+  function maintenance() dbr:apply() end
+`;
+
+interface Running {
+  port: number;
+  /** Dynamic blocks in force (lines of showDynBlocks()). */
+  blocks(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startTarget(target: Target, mode: Mode, pins: string): Promise<Running> {
+  const bpf = mode === 'XDP';
+  if (target === 'dnsdist-ts') {
+    const filter = bpf
+      ? `bpf = ${pinnedFilterLua(pins, 1024)}\nsetDefaultBPFFilter(bpf)\nattachXDPFilter{interfaces={"${veth.hostIf}"}, mode="native"}`
+      : '';
+    const proxy = await startProxy(
+      `setLocal("${veth.hostAddr}:\${PORT}")\nsetACL({"${veth.hostAddr}/24"})\n${filter}\n${rules}`,
+      {},
+      {
+        udpImplementation: 'native',
+      },
+    );
+    return {
+      port: proxy.port,
+      blocks: async () =>
+        proxy.app
+          .runConsoleCommand('showDynBlocks()')
+          .split('\n')
+          .filter((l) => /^\d/.test(l)).length,
+      stop: () => proxy.stop(),
+    };
+  }
+  mkdirSync(pins, { recursive: true });
+  const port = await freePort();
+  const consolePort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'dts-flood-'));
+  const conf = join(dir, 'dnsdist.conf');
+  const consoleConf = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${KEY}")`;
+  writeFileSync(
+    conf,
+    `setSecurityPollSuffix("")\nsetLocal("${veth.hostAddr}:${port}")\nsetACL({"${veth.hostAddr}/24"})\n${consoleConf}\n` +
+      `${bpf ? `bpf = ${pinnedFilterLua17(pins, 1024)}\nsetDefaultBPFFilter(bpf)` : ''}\n${rules}`,
+  );
+  const child = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
+  const xdp = bpf ? XdpFilter.load({ pinDir: pins, ports: [port] }) : undefined;
+  const att = xdp?.attach(veth.hostIf, 'native');
+  const blocks = async () =>
+    (await runDnsdistClient(consoleConf, 'showDynBlocks()')).stdout.split('\n').filter((l) => /^\d/.test(l)).length;
+  // Ready once it answers.
+  for (let i = 0; i < 20; i++) {
+    if ((await fixedRate(veth, veth.hostAddr, port, legit, 10, 1)).answered > 0) break;
+  }
+  return {
+    port,
+    blocks,
+    stop: async () => {
+      att?.detach();
+      xdp?.close();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Row {
+  target: Target;
+  mode: Mode;
+  floodPps?: number;
+  fixed: FixedRateResult;
+  sat: SaturatingResult;
+}
+
+async function measure(target: Target, mode: Mode): Promise<Row> {
+  const t = await startTarget(target, mode, `${root}/${target === 'dnsdist-ts' ? 'ts' : 'dd'}-${mode === 'XDP' ? 'xdp' : 'us'}`);
+  progress(`${target}, ${mode}: started`);
+  try {
+    const flood = mode === 'no attack' ? undefined : startTrafgenFlood(veth, t.port, attackers[0]!, attackers[1]!);
+    try {
+      if (flood) {
+        // Measure once the attacker's four addresses are blocked (bounded wait).
+        const deadline = performance.now() + 15_000;
+        let n = 0;
+        while ((n = await t.blocks()) < 4 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+        progress(`${target}, ${mode}: ${n} attacker addresses blocked`);
+      }
+      const fixed = await fixedRate(veth, veth.hostAddr, t.port, legit, FIXED_QPS, SECONDS);
+      progress(`${target}, ${mode}: fixed rate ${JSON.stringify(fixed)}`);
+      const sat = await saturating(veth, veth.hostAddr, t.port, legit, SECONDS);
+      progress(`${target}, ${mode}: saturating ${JSON.stringify(sat)}`);
+      const f = await flood?.stop();
+      progress(`${target}, ${mode}: flood stopped ${JSON.stringify(f)}`);
+      return { target, mode, fixed, sat, ...(f ? { floodPps: f.pps } : {}) };
+    } catch (err) {
+      await flood?.stop();
+      throw err;
+    }
+  } finally {
+    await t.stop();
+    progress(`${target}, ${mode}: stopped`);
+  }
+}
+
+try {
+  const rows: Row[] = [];
+  for (const mode of ['no attack', 'userspace blocks', 'XDP'] as const) {
+    for (const target of ['dnsdist 1.7.3', 'dnsdist-ts'] as const) {
+      if (!ONLY || ONLY.test(`${target}, ${mode}`)) rows.push(await measure(target, mode));
+    }
+  }
+  console.log(`flood benchmark: ${SECONDS} s per measurement, fixed-rate client at ${FIXED_QPS} qps, attacker: trafgen from 4 addresses`);
+  console.log(
+    '| target | mode | flood (kpps sent) | fixed 2k qps: lost | p50 ms | p99 ms | saturating: answers/s |\n|---|---|---|---|---|---|---|',
+  );
+  for (const r of rows) {
+    const pct = ((r.fixed.lost / r.fixed.sent) * 100).toFixed(1);
+    console.log(
+      `| ${r.target} | ${r.mode} | ${r.floodPps ? (r.floodPps / 1000).toFixed(0) : '-'} | ${r.fixed.lost} (${pct} %) | ${r.fixed.p50.toFixed(3)} | ${r.fixed.p99.toFixed(3)} | ${r.sat.qps.toFixed(0)} |`,
+    );
+  }
+} finally {
+  veth.dispose();
+  rmSync(root, { recursive: true, force: true });
+}
