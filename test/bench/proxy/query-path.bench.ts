@@ -76,7 +76,7 @@ async function run(label: string, config: string): Promise<void> {
       answer[3] = 0x80;
       const len = backendEp.lastLength;
       backendEp.lastLength = 0;
-      backendEp.handler!(answer, len, backendAddress, 53);
+      backendEp.handler!(answer, len, backendAddress, 5301);
     }
   };
   for (let i = 0; i < 200_000; i++) step(i);

@@ -248,6 +248,11 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length);
   }
 
+  /** Is this the answer to `dq`? (The pool checks TCP answers with it.) */
+  answerMatches(data: Buffer, length: number, dq: DNSQuestion): boolean {
+    return this.#matches(data, length, dq);
+  }
+
   /** Account an answer's latency (UDP and TCP). */
   answered(latencyUsec: number): void {
     this.counters.responses++;

@@ -17,6 +17,7 @@ interface PoolOwner {
   };
   answered(latencyUsec: number): void;
   tcpQueryFailed(): void;
+  answerMatches(data: Buffer, length: number, dq: DNSQuestion): boolean;
 }
 
 type TcpAnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
@@ -142,7 +143,8 @@ export class TcpBackendPool {
     if (msg.length < 12) return;
     const id = msg.readUInt16BE(0);
     const p = conn.pending.get(id);
-    if (!p) return;
+    // Not an answer to that question: keep waiting for the real one.
+    if (!p || !this.#owner.answerMatches(msg, msg.length, p.dq)) return;
     conn.pending.delete(id);
     msg.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;

@@ -203,7 +203,11 @@ export class DnsdistProxy implements QueryPathContext {
         this.recorder.recordTimeout?.(dq, s);
         this.processor.queryLost(dq, reply);
       },
-      (data, length, dq) => answerMatchesQuestion(data, length, dq, this.settings.allowEmptyResponse),
+      (data, length, dq) => {
+        if (answerMatchesQuestion(data, length, dq, this.settings.allowEmptyResponse)) return true;
+        this.counters.nonCompliantResponses++;
+        return false;
+      },
     );
     this.servers.push(server);
     for (const name of config.pools.length > 0 ? config.pools : ['']) this.getOrCreatePool(name).add(server);

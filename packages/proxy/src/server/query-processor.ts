@@ -1,5 +1,4 @@
 import { makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
-import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -157,10 +156,7 @@ export class QueryProcessor {
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
-    if (!answerMatchesQuestion(data, length, dq, ctx.allowEmptyResponse)) {
-      c.nonCompliantResponses++;
-      return this.#drop(dq, reply);
-    }
+    // The backend already checked that this answers dq's question (answerMatchesQuestion).
     c.responses++;
     const rcode = data[3]! & 0x0f;
     if (rcode === Rcode.ServFail) c.servfailResponses++;
