@@ -10,7 +10,9 @@ interface Flushable {
 }
 
 let depth = 0;
-const dirty: Flushable[] = [];
+// A fixed array and a count: resetting an array's length would drop its backing store each batch.
+const dirty: (Flushable | undefined)[] = new Array(64).fill(undefined);
+let dirtyCount = 0;
 
 /** Is a native batch being dispatched right now? */
 export function inBatchDispatch(): boolean {
@@ -26,13 +28,18 @@ export function enterBatchDispatch(): void {
 export function leaveBatchDispatch(): void {
   depth--;
   if (depth > 0) return;
-  // Flushing never dispatches a batch, but read the length each time in case a flush marks another endpoint.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
+  // Flushing never dispatches a batch, but read the count each time in case a flush marks another endpoint.
+  for (let i = 0; i < dirtyCount; i++) {
+    const ep = dirty[i]!;
+    dirty[i] = undefined;
+    ep.flush();
+  }
+  dirtyCount = 0;
 }
 
 /** An endpoint queued a send during a batch: flush it when the batch ends (once). */
 export function flushAfterBatch(endpoint: Flushable): void {
-  for (let i = 0; i < dirty.length; i++) if (dirty[i] === endpoint) return;
-  dirty.push(endpoint);
+  for (let i = 0; i < dirtyCount; i++) if (dirty[i] === endpoint) return;
+  if (dirtyCount === dirty.length) dirty.push(undefined);
+  dirty[dirtyCount++] = endpoint;
 }
