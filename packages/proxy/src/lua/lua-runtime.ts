@@ -46,6 +46,11 @@ export class LuaRuntime {
   readonly #classes = new Map<Ctor, ClassInfo>();
   /** Where `print` goes: a console command's reply buffer, or the output sink. */
   #printCapture: string[] | undefined;
+  #closed = false;
+  /** Releases the registry slot of a Lua function once JS no longer holds it (finalizers run between tasks, never inside a Lua call). */
+  readonly #functionRefs = new FinalizationRegistry<number>((ref) => {
+    if (!this.#closed) lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, ref);
+  });
   #output: (line: string) => void;
 
   constructor(output: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {
@@ -197,7 +202,10 @@ export class LuaRuntime {
       }
       case lua.LUA_TFUNCTION: {
         lua.lua_pushvalue(L, idx);
-        return new LuaFunctionRef(this, lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX));
+        const ref = new LuaFunctionRef(this, lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX));
+        // The registry keeps the function alive for as long as JS holds the reference, not longer.
+        this.#functionRefs.register(ref, ref.ref);
+        return ref;
       }
       case lua.LUA_TUSERDATA: {
         const data = lua.lua_touserdata(L, idx);
@@ -337,6 +345,7 @@ export class LuaRuntime {
   }
 
   close(): void {
+    this.#closed = true;
     lua.lua_close(this.L);
   }
 }
