@@ -3,7 +3,7 @@
  * whole configuration (it really creates and pins BPF maps, and print()
  * reaches stdout), which is enough to drive its BPFFilter.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,4 +44,59 @@ export function describeDnsdist(name: string, fn: () => void): void {
     process.stderr.write(`skipping "${name}": dnsdist is not installed\n`);
     describe.skip(name, fn);
   }
+}
+
+/** A supervised Debian dnsdist running on a temporary configuration file. */
+export interface SpawnedDnsdist {
+  /** The configuration file (for `dnsdist -C <file> -c/-e`). */
+  readonly file: string;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Has it exited? */
+  exited(): boolean;
+  /** Resolves when it exits. */
+  readonly exit: Promise<void>;
+  /** Subscribe to its output as it comes. */
+  onOutput(listener: () => void): void;
+  /** SIGTERM (SIGKILL after 5 s), then remove the temporary directory. */
+  stop(): Promise<void>;
+}
+
+/** Start `dnsdist --supervised --disable-syslog` on `config`, written to a fresh temporary directory. */
+export function spawnDnsdist(config: string, dirPrefix = 'dts-dnsdist-'): SpawnedDnsdist {
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  const file = join(dir, 'dnsdist.conf');
+  writeFileSync(file, config);
+  const child: ChildProcess = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let exited = false;
+  const listeners: Array<() => void> = [];
+  const collect = (d: Buffer): void => {
+    output += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  return {
+    file,
+    output: () => output,
+    exited: () => exited,
+    exit,
+    onOutput: (listener) => void listeners.push(listener),
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exit;
+        clearTimeout(forced);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -2,7 +2,8 @@
  * Debian's dnsdist as a live console peer: a supervised server started
  * from a temporary configuration, and the `dnsdist -c -e` client.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { spawnDnsdist } from '../../../../test/support/dnsdist.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,37 +43,13 @@ export interface RunningDnsdist {
  * retried a bounded number of times. Rejects if dnsdist exits first.
  */
 export async function startDnsdist(config: string, consolePort: number): Promise<RunningDnsdist> {
-  const dir = mkdtempSync(join(tmpdir(), 'dts-console-'));
-  const file = join(dir, 'dnsdist.conf');
-  writeFileSync(file, config);
-  const child: ChildProcess = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const running: RunningDnsdist = {
-    output: () => output,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(forced);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const dnsdist = spawnDnsdist(config, 'dts-console-');
+  const running: RunningDnsdist = { output: dnsdist.output, stop: () => dnsdist.stop() };
   try {
     for (let attempt = 0; ; attempt++) {
-      if (exited) throw new Error(`dnsdist exited before its console was up:\n${output}`);
+      if (dnsdist.exited()) throw new Error(`dnsdist exited before its console was up:\n${dnsdist.output()}`);
       if (await tryConnect(consolePort)) return running;
-      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${output}`);
+      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${dnsdist.output()}`);
       // Connection attempts are the readiness signal; space them out a little.
       await new Promise<void>((resolve) => setTimeout(resolve, 50));
     }

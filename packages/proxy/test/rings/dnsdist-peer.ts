@@ -3,12 +3,10 @@
  * supervised dnsdist forwarding to a backend of ours, and its console
  * (`dnsdist -C <config> -e <command>`) to read its rings.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnDnsdist } from '../../../../test/support/dnsdist.js';
 
 /** A TCP port that was free a moment ago (bind port 0, read it, release it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -35,56 +33,36 @@ export interface DnsdistPeer {
  * Rejects, after stopping it, if dnsdist exits or is not ready in time.
  */
 export async function startDnsdistPeer(config: string, consolePort: number, readyWhen: RegExp[]): Promise<DnsdistPeer> {
-  const dir = mkdtempSync(join(tmpdir(), 'dts-rings-'));
-  const file = join(dir, 'dnsdist.conf');
   const key = randomBytes(32).toString('base64');
-  writeFileSync(file, `${config}\ncontrolSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\nsetSecurityPollSuffix("")\n`);
-  const child: ChildProcess = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
+  const dnsdist = spawnDnsdist(
+    `${config}\ncontrolSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\nsetSecurityPollSuffix("")\n`,
+    'dts-rings-',
   );
   const peer: DnsdistPeer = {
     run: (command) =>
       new Promise((resolve, reject) => {
-        execFile('dnsdist', ['-C', file, '-e', command], { timeout: 20_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+        execFile('dnsdist', ['-C', dnsdist.file, '-e', command], { timeout: 20_000, encoding: 'utf8' }, (error, stdout, stderr) => {
           if (error) reject(new Error(`dnsdist -e ${command} failed: ${error.message}\n${stderr}`));
           else resolve(stdout);
         });
       }),
-    output: () => output,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const forced = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exit;
-        clearTimeout(forced);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    output: dnsdist.output,
+    stop: () => dnsdist.stop(),
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`dnsdist did not get ready:\n${output}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`dnsdist did not get ready:\n${dnsdist.output()}`)), 15_000);
       const check = (): void => {
-        if (readyWhen.every((re) => re.test(output))) {
+        if (readyWhen.every((re) => re.test(dnsdist.output()))) {
           clearTimeout(timer);
           resolve();
         }
       };
-      const collect = (d: Buffer): void => {
-        output += d.toString();
-        check();
-      };
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', collect);
-      void exit.then(() => {
+      dnsdist.onOutput(check);
+      check();
+      void dnsdist.exit.then(() => {
         clearTimeout(timer);
-        reject(new Error(`dnsdist exited before it was ready:\n${output}`));
+        reject(new Error(`dnsdist exited before it was ready:\n${dnsdist.output()}`));
       });
     });
   } catch (e) {
