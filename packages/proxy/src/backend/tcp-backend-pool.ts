@@ -37,20 +37,20 @@ const MAX_CONNECTIONS = 16;
 /** Pending queries on a connection before the pool prefers opening another. */
 const PACK_BEFORE_SPREAD = 32;
 
+/** Bytes one read from a backend connection may return (the shared read buffer's size). */
+const READ_BUFFER_SIZE = 65536;
+
 /** One TCP connection to the backend, with its own ID space for pipelined queries. */
 class BackendConnection {
-  readonly socket: net.Socket;
+  socket!: net.Socket;
   readonly pending = new Map<number, Pending>();
   #nextId = 0;
-  #buffer: Buffer = Buffer.alloc(0);
+  /** The start of a message whose end has not arrived yet (copied out of the shared read buffer). */
+  rest: Buffer | undefined;
   connected = false;
   dead = false;
   used = false;
   corked = false;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-  }
 
   allocateId(): number {
     for (let i = 0; i < 65536; i++) {
@@ -59,18 +59,6 @@ class BackendConnection {
       if (!this.pending.has(id)) return id;
     }
     return -1;
-  }
-
-  /** Feed received bytes; yields complete DNS messages. */
-  *messages(chunk: Buffer): Generator<Buffer> {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    while (this.#buffer.length >= 2) {
-      const len = this.#buffer.readUInt16BE(0);
-      if (this.#buffer.length < 2 + len) break;
-      const msg = this.#buffer.subarray(2, 2 + len);
-      this.#buffer = this.#buffer.subarray(2 + len);
-      yield msg;
-    }
   }
 }
 
@@ -90,6 +78,7 @@ export class TcpBackendPool {
   readonly #onLost: (dq: DNSQuestion, reply: ReplyChannel) => void;
   #connections: BackendConnection[] = [];
   #closed = false;
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 
   constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void) {
     this.#owner = owner;
@@ -122,16 +111,22 @@ export class TcpBackendPool {
 
   #open(): BackendConnection {
     const { bytes, port } = this.#owner.config.address;
-    const socket = net.connect({ host: formatAddress(bytes), port });
+    const conn = new BackendConnection();
+    // Reads land in one buffer shared by the pool's connections (onread):
+    // no buffer allocated per read and no stream 'data' event, which is
+    // most of what a TCP answer costs in Node. Messages are copied out
+    // before the callback returns.
+    const socket = net.connect({
+      host: formatAddress(bytes),
+      port,
+      onread: { buffer: this.#readBuffer, callback: (n: number) => this.#onRead(conn, this.#readBuffer, n) },
+    });
     socket.setNoDelay(true);
-    const conn = new BackendConnection(socket);
+    conn.socket = socket;
     this.#owner.counters.tcpNewConnections++;
     this.#connections.push(conn);
     socket.on('connect', () => {
       conn.connected = true;
-    });
-    socket.on('data', (chunk: Buffer) => {
-      for (const msg of conn.messages(chunk)) this.#onMessage(conn, msg);
     });
     const fail = (): void => this.#fail(conn);
     socket.on('error', fail);
@@ -139,20 +134,42 @@ export class TcpBackendPool {
     return conn;
   }
 
-  #onMessage(conn: BackendConnection, msg: Buffer): void {
-    if (msg.length < 12) return;
-    const id = msg.readUInt16BE(0);
+  /** Split what a read brought (after what an earlier read left) into length-prefixed messages. */
+  #onRead(conn: BackendConnection, data: Buffer, n: number): boolean {
+    let buf = data;
+    let end = n;
+    if (conn.rest !== undefined) {
+      buf = Buffer.concat([conn.rest, data.subarray(0, n)]);
+      end = buf.length;
+      conn.rest = undefined;
+    }
+    let off = 0;
+    while (end - off >= 2 && !conn.dead) {
+      const len = buf.readUInt16BE(off);
+      if (end - off < 2 + len) break;
+      this.#onMessage(conn, buf, off + 2, len);
+      off += 2 + len;
+    }
+    if (off < end && !conn.dead) conn.rest = Buffer.from(buf.subarray(off, end));
+    return true;
+  }
+
+  #onMessage(conn: BackendConnection, buf: Buffer, start: number, length: number): void {
+    if (length < 12) return;
+    const id = buf.readUInt16BE(start);
     const p = conn.pending.get(id);
+    if (p === undefined) return;
+    // The answer is handed on as its own buffer: the read buffer is reused by the next read.
+    const data = Buffer.allocUnsafe(length);
+    buf.copy(data, 0, start, start + length);
     // Not an answer to that question: keep waiting for the real one.
-    if (!p || !this.#owner.answerMatches(msg, msg.length, p.dq)) return;
+    if (!this.#owner.answerMatches(data, length, p.dq)) return;
     conn.pending.delete(id);
-    msg.writeUInt16BE(p.origId, 0);
+    data.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;
     this.#owner.answered(latencyUsec);
     this.#owner.tcpQueryFailed(); // outstanding--, the query is done
-    // Answers are handed on as their own buffer: the read buffer moves on.
-    const data = Buffer.from(msg);
-    this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, data.length);
+    this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, length);
   }
 
   #fail(conn: BackendConnection): void {

@@ -10,6 +10,7 @@ import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
+import { applyLatencyGcTuning } from './latency-gc-tuning.js';
 
 function fatal(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -63,6 +64,7 @@ function dropPrivileges(cl: CommandLine): void {
 }
 
 async function main(): Promise<number> {
+  applyLatencyGcTuning();
   let cl: CommandLine;
   try {
     cl = parseCommandLine(process.argv.slice(2));
