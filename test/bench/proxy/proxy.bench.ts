@@ -109,7 +109,8 @@ async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promi
   const child =
     kind === 'dnsdist'
       ? spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' })
-      : spawn(process.execPath, [join(root, 'packages/proxy/dist/cli/main.js'), '--supervised', '-C', conf], { stdio: 'ignore' });
+      : // As users start it: bin/dnsdist-ts execs node with the proxy's V8 flags (same pid).
+        spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', '-C', conf], { stdio: 'ignore' });
   const deadline = Date.now() + 15000;
   while (!(await answers(PROXY_PORT))) {
     if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);

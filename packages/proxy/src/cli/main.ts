@@ -1,7 +1,16 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
 /**
  * dnsdist-ts: the command line. Same flags as dnsdist (see --help); runs in
  * the foreground until SIGTERM/SIGINT or shutdown().
+ *
+ * Node runs it with `--no-memory-reducer` (shebang and bin/dnsdist-ts).
+ * When the query rate falls after a busy period, V8's memory reducer runs
+ * up to three full collections to hand memory back; each stops the event
+ * loop for 5–25 ms just as traffic is normal again (measured at 5,000 qps
+ * after a saturating run: p99.9 from 0.9 to 8 ms, worst answer 24 ms). A
+ * DNS front-end keeps a steady working set: a steady tail is worth more.
+ * The flag must be on node's command line: the reducer is created with the
+ * heap, and setting the flag later (v8.setFlagsFromString) does not stop it.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -10,7 +19,6 @@ import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
-import { applyLatencyGcTuning } from './latency-gc-tuning.js';
 
 function fatal(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -64,7 +72,6 @@ function dropPrivileges(cl: CommandLine): void {
 }
 
 async function main(): Promise<number> {
-  applyLatencyGcTuning();
   let cl: CommandLine;
   try {
     cl = parseCommandLine(process.argv.slice(2));

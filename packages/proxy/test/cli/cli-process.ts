@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+/** The repository's launcher script (what README and `make run` use). */
+export const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/dnsdist-ts');
 
 export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'make' (or 'pnpm run build') first`);
@@ -16,10 +18,21 @@ export function runCli(args: string[], timeoutMs = 20000): { status: number; std
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Start the CLI in the background; resolves once `ready` appears in its output. */
-export function startCli(args: string[], ready: RegExp, timeoutMs = 10000): Promise<{ child: ChildProcess; output: () => string }> {
+/**
+ * Start the CLI in the background; resolves once `ready` appears in its
+ * output. `launcher` 'bin' starts it through bin/dnsdist-ts instead of node.
+ */
+export function startCli(
+  args: string[],
+  ready: RegExp,
+  timeoutMs = 10000,
+  launcher: 'node' | 'bin' = 'node',
+): Promise<{ child: ChildProcess; output: () => string }> {
   requireBuiltCli();
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    launcher === 'bin'
+      ? spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { parseCommandLine, CommandLineError } from '../../src/cli/command-line.j
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { startDemo, freePort } from '../support/proxy-harness.js';
 import { udpQuery } from '../support/dns-client.js';
-import { exited, runCli, startCli } from './cli-process.js';
+import { CLI, exited, runCli, startCli } from './cli-process.js';
 
 const KEY = '1wRHxN0j6kHhLv6B2Aaw0OuQ0T4TGxzhL8O3bn0n2kM=';
 
@@ -131,6 +131,24 @@ describe('dnsdist-ts CLI', () => {
       }
     } finally {
       await demo.close();
+    }
+  });
+
+  it('runs node with --no-memory-reducer from bin/dnsdist-ts and from the package bin', async () => {
+    // The flag only works on node's command line (see src/cli/main.ts): check both launchers carry it.
+    expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --no-memory-reducer');
+    const port = await freePort();
+    const f = conf('flags.conf', `setLocal("127.0.0.1:${port}")\n`);
+    const { child } = await startCli(['--supervised', '-C', f], /Listening on 127\.0\.0\.1:\d+/, 10000, 'bin');
+    try {
+      // bin/dnsdist-ts execs node: same pid.
+      const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('--no-memory-reducer');
+      expect(argv.some((a) => a.endsWith('dist/cli/main.js'))).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
