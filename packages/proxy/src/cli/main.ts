@@ -118,6 +118,17 @@ async function main(): Promise<number> {
     process.stdout.write(`Configuration '${cl.config}' OK!\n`);
     return 0;
   }
+  // Handlers go in before start-up: "Listening on …" is printed while start()
+  // is still running, and a supervisor may send SIGTERM as soon as it sees it.
+  // A signal during start-up is kept and acted on once start() has finished.
+  let started = false;
+  let stopRequested = false;
+  const onSignal = (): void => {
+    stopRequested = true;
+    if (started) void app.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
     await app.start();
   } catch (err) {
@@ -125,11 +136,8 @@ async function main(): Promise<number> {
     fatal(`Fatal error: ${(err as Error).message}`);
   }
   dropPrivileges(cl);
-  const onSignal = (): void => {
-    void app.stop();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  started = true;
+  if (stopRequested) void app.stop();
   if (!cl.supervised && process.stdin.isTTY) {
     // dnsdist in the foreground reads console commands from the terminal.
     const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
