@@ -119,7 +119,7 @@ export class TcpBackendPool {
     const socket = net.connect({
       host: formatAddress(bytes),
       port,
-      onread: { buffer: this.#readBuffer, callback: (n: number) => this.#onRead(conn, this.#readBuffer, n) },
+      onread: { buffer: this.#readBuffer, callback: (n: number) => this.#onRead(conn, n) },
     });
     socket.setNoDelay(true);
     conn.socket = socket;
@@ -135,11 +135,11 @@ export class TcpBackendPool {
   }
 
   /** Split what a read brought (after what an earlier read left) into length-prefixed messages. */
-  #onRead(conn: BackendConnection, data: Buffer, n: number): boolean {
-    let buf = data;
+  #onRead(conn: BackendConnection, n: number): boolean {
+    let buf = this.#readBuffer;
     let end = n;
     if (conn.rest !== undefined) {
-      buf = Buffer.concat([conn.rest, data.subarray(0, n)]);
+      buf = Buffer.concat([conn.rest, buf.subarray(0, n)]);
       end = buf.length;
       conn.rest = undefined;
     }

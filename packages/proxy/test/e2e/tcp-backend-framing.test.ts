@@ -16,7 +16,7 @@ interface ReceivedQuery {
 
 /** A TCP backend that waits for `expected` queries on one connection, then answers through `reply`. */
 async function tcpBackend(expected: number, reply: (socket: net.Socket, queries: ReceivedQuery[]) => Promise<void>) {
-  const state = { queries: [] as ReceivedQuery[], connections: 0 };
+  const state = { connections: 0 };
   const server = net.createServer((socket) => {
     state.connections++;
     socket.setNoDelay(true);
@@ -28,9 +28,7 @@ async function tcpBackend(expected: number, reply: (socket: net.Socket, queries:
         const msg = buffer.subarray(2, 2 + buffer.readUInt16BE(0));
         buffer = buffer.subarray(2 + msg.length);
         const q = dnsPacket.decode(msg);
-        const received = { id: q.id!, name: q.questions![0]!.name };
-        mine.push(received);
-        state.queries.push(received);
+        mine.push({ id: q.id!, name: q.questions![0]!.name });
         if (mine.length === expected) void reply(socket, mine);
       }
     });
