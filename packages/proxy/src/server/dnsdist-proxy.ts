@@ -72,6 +72,9 @@ export class ProxySettings {
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
 
+/** How much earlier than a full checkInterval the tick may start the next health check. */
+const HEALTH_CHECK_SLACK_MS = 100;
+
 /** A listener pair once started. */
 export interface RunningFrontend {
   config: FrontendConfig;
@@ -239,6 +242,11 @@ export class DnsdistProxy implements QueryPathContext {
     const h = this.#health.get(server);
     if (!h || h.running) return;
     h.running = true;
+    // The next check is due one interval after this one started, not after it ended: the 1 s tick
+    // that starts checks comes round a hair less than an interval after this one (timers round to
+    // the millisecond), and counting from the end made every other tick skip the check, so
+    // checkInterval=1 checked every 2 s. The slack absorbs the tick's jitter.
+    h.nextAt = performance.now() + server.config.checkInterval * 1000 - HEALTH_CHECK_SLACK_MS;
     try {
       const ok = await runHealthCheck(server);
       const changed = h.state.record(server, ok, initial);
@@ -247,7 +255,6 @@ export class DnsdistProxy implements QueryPathContext {
       }
     } finally {
       h.running = false;
-      h.nextAt = performance.now() + server.config.checkInterval * 1000;
     }
   }
 

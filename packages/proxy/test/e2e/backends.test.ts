@@ -7,11 +7,12 @@ import { freePort, startProxy, type RunningProxy } from '../support/proxy-harnes
 /** A UDP backend that answers every query with a fixed A record and counts what it got. */
 async function countingBackend(address: string, opts: { tc?: boolean; silent?: boolean } = {}) {
   const socket = dgram.createSocket('udp4');
-  const state = { queries: 0 };
+  const state = { queries: 0, seen: [] as Array<{ name: string; at: number }> };
   socket.on('message', (msg, rinfo) => {
     state.queries++;
     if (opts.silent) return;
     const q = dnsPacket.decode(msg);
+    state.seen.push({ name: q.questions![0]!.name, at: performance.now() });
     const answer = dnsPacket.encode({
       type: 'response',
       id: q.id,
@@ -108,6 +109,23 @@ describe('backends: policies, health, timeouts', () => {
     await waitFor('backend marked down', () => !server.isUp(), 10000);
     expect(proxy.output).toContain(`Marking downstream flappy (127.0.0.1:${port}) as 'down'`);
   });
+
+  it('health-checks every checkInterval seconds, not every other tick', async () => {
+    // A check finishes a little after the tick that started it: scheduling the next one from its
+    // end made every second tick skip it, so checkInterval=1 checked every 2 s.
+    const backend = track(await countingBackend('192.0.2.1'));
+    track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="127.0.0.1:\${B}", checkName="check.example.", checkInterval=1}`,
+        { B: backend.port },
+      ),
+    );
+    const checks = () => backend.state.seen.filter((q) => q.name === 'check.example').map((q) => q.at);
+    await waitFor('four health checks', () => checks().length >= 4, 8000);
+    const times = checks();
+    for (let i = 1; i < 4; i++) expect(times[i]! - times[i - 1]!).toBeLessThan(1500);
+  }, 15000);
 
   it('counts a backend that does not answer as a timeout', async () => {
     const silent = track(await countingBackend('192.0.2.1', { silent: true }));
