@@ -86,6 +86,17 @@ function cpuMicros(pid: number): number {
   return (ticks * 1e6) / 100;
 }
 
+function udpPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
 function answers(port: number): Promise<boolean> {
   const q = Buffer.from('abcd01000001000000000000046e616d650562656e636804746573740000010001', 'hex');
   return new Promise((resolve) => {
@@ -104,6 +115,10 @@ function answers(port: number): Promise<boolean> {
 }
 
 async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promise<ChildProcess> {
+  // A proxy left over from another run would answer in this one's place and be measured instead.
+  if (!(await udpPortFree(PROXY_PORT))) {
+    throw new Error(`another process holds 127.0.0.1:${PROXY_PORT}/udp: stop it (fuser -k ${PROXY_PORT}/udp) and rerun`);
+  }
   const conf = join(tmp, `${kind}.conf`);
   writeFileSync(conf, config);
   const child =
@@ -116,6 +131,7 @@ async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promi
     if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
+  if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }
 
