@@ -127,8 +127,8 @@ async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promi
       : // As users start it: bin/dnsdist-ts execs node with the proxy's V8 flags (same pid).
         spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', '-C', conf], { stdio: 'ignore' });
   const deadline = Date.now() + 15000;
-  while (!(await answers(PROXY_PORT))) {
-    if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
+  // Wait for an answer or the child's exit; an exited child fails even if something else answered.
+  while (child.exitCode === null && !(await answers(PROXY_PORT))) {
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
