@@ -153,14 +153,13 @@ export class DnsQueryView {
       return false;
     }
 
-    // Copy the name lower-cased and write its text form in the same pass, noting whether
-    // it is the name we last made a string for (then the string is reused, not rebuilt).
+    // Copy the name lower-cased in one pass, noting whether it is the name we last made a
+    // string for (then the string is reused, not rebuilt). The text form is only written when
+    // the name is new to the interner, which for real traffic is rare.
     const lower = this.qnameLower;
-    const text = this.#text;
     let same = this.#lastNameUsable;
     let p = DNS_HEADER_SIZE;
     let w = 0;
-    let t = 0;
     let hash = QNAME_HASH_SEED;
     for (;;) {
       if (p >= end) return this.#fail('truncated-question');
@@ -180,20 +179,7 @@ export class DnsQueryView {
         if (lower[w] !== lc) same = false;
         lower[w++] = lc;
         hash = qnameHashStep(hash, lc);
-        // Same escaping as DNSName.toString(), so the text parses back to the same name.
-        if (lc === DOT || lc === BACKSLASH) {
-          text[t++] = BACKSLASH;
-          text[t++] = lc;
-        } else if (lc > 0x20 && lc < 0x7f) {
-          text[t++] = lc;
-        } else {
-          text[t++] = BACKSLASH;
-          text[t++] = DIGIT_0 + ((lc / 100) | 0);
-          text[t++] = DIGIT_0 + (((lc / 10) | 0) % 10);
-          text[t++] = DIGIT_0 + (lc % 10);
-        }
       }
-      text[t++] = DOT;
       p = labelEnd;
     }
     if (lower[w] !== 0) same = false;
@@ -210,7 +196,7 @@ export class DnsQueryView {
     if (!same) {
       let name = internedQname(hash, lower, w);
       if (name === undefined) {
-        name = t === 0 ? '.' : text.toString('latin1', 0, t);
+        name = this.#textOf(lower, w);
         internQname(hash, lower, w, name);
       }
       this.#lastQname = name;
@@ -221,6 +207,38 @@ export class DnsQueryView {
     this.error = undefined;
     if (this.arcount > 0) this.#findOpt();
     return true;
+  }
+
+  /**
+   * The text form of a lower-cased wire name, with the same escaping as
+   * DNSName.toString(), so the text parses back to the same name.
+   */
+  #textOf(wire: Uint8Array, wireLength: number): string {
+    const text = this.#text;
+    let t = 0;
+    let p = 0;
+    for (;;) {
+      const len = wire[p]!;
+      if (len === 0 || p >= wireLength) break;
+      const labelEnd = p + 1 + len;
+      for (let i = p + 1; i < labelEnd; i++) {
+        const c = wire[i]!;
+        if (c === DOT || c === BACKSLASH) {
+          text[t++] = BACKSLASH;
+          text[t++] = c;
+        } else if (c > 0x20 && c < 0x7f) {
+          text[t++] = c;
+        } else {
+          text[t++] = BACKSLASH;
+          text[t++] = DIGIT_0 + ((c / 100) | 0);
+          text[t++] = DIGIT_0 + (((c / 10) | 0) % 10);
+          text[t++] = DIGIT_0 + (c % 10);
+        }
+      }
+      text[t++] = DOT;
+      p = labelEnd;
+    }
+    return t === 0 ? '.' : text.toString('latin1', 0, t);
   }
 
   /** The question name as a DNSName, in its original case. Cold path: it allocates. */
