@@ -48,6 +48,7 @@ Napi::Function UdpSocket::Define(Napi::Env env)
 				   InstanceMethod<&UdpSocket::Info>("info"),
 				   InstanceMethod<&UdpSocket::Start>("start"),
 				   InstanceMethod<&UdpSocket::Flush>("flush"),
+				   InstanceMethod<&UdpSocket::Connect>("connect"),
 				   InstanceMethod<&UdpSocket::Close>("close"),
 			   });
 }
@@ -353,16 +354,19 @@ Napi::Value UdpSocket::Flush(const Napi::CallbackInfo &info)
 			RejectSend(EINVAL);
 			continue;
 		}
-		socklen_t name_len = to_sockaddr(bound_.sock_family, send_.families[i], send_.addresses + 16 * i,
-						 send_.ports[i], &send_names_[m]);
-		if (!name_len) {
-			RejectSend(EAFNOSUPPORT);
-			continue;
+		socklen_t name_len = 0;
+		if (!connected_) {
+			name_len = to_sockaddr(bound_.sock_family, send_.families[i], send_.addresses + 16 * i,
+					       send_.ports[i], &send_names_[m]);
+			if (!name_len) {
+				RejectSend(EAFNOSUPPORT);
+				continue;
+			}
 		}
 		send_iov_[m].iov_base = send_.arena + off;
 		send_iov_[m].iov_len = size_t(len);
 		msghdr &h = send_hdrs_[m].msg_hdr;
-		h.msg_name = &send_names_[m];
+		h.msg_name = connected_ ? nullptr : &send_names_[m];
 		h.msg_namelen = name_len;
 		h.msg_iov = &send_iov_[m];
 		h.msg_iovlen = 1;
@@ -372,6 +376,35 @@ Napi::Value UdpSocket::Flush(const Napi::CallbackInfo &info)
 		m++;
 	}
 	return Napi::Number::New(env, SendPrepared(m));
+}
+
+/*
+ * connect(family, address, port): fix the peer, as dnsdist does for its
+ * backend sockets. Later flushes ignore the per-datagram addresses.
+ */
+Napi::Value UdpSocket::Connect(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsNumber())
+		return throw_type(env, "UdpSocket.connect(family, address, port): wrong arguments");
+	if (state_ != State::Open)
+		return throw_errno(env, "connect a closed socket", EBADF);
+	uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+	uint32_t port = info[2].As<Napi::Number>().Uint32Value();
+	Napi::TypedArray bytes = info[1].As<Napi::TypedArray>();
+	if ((family != 4 && family != 6) || port > 65535 || bytes.ByteLength() < (family == 4 ? 4u : 16u))
+		return throw_type(env, "UdpSocket.connect: family must be 4 or 6, port 0-65535, address 4 or 16 bytes");
+	uint8_t address[16] = {};
+	memcpy(address, static_cast<uint8_t *>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset(),
+	       family == 4 ? 4 : 16);
+	sockaddr_storage peer{};
+	socklen_t len = to_sockaddr(bound_.sock_family, uint8_t(family), address, uint16_t(port), &peer);
+	if (!len)
+		return throw_errno(env, "connect", EAFNOSUPPORT);
+	if (connect(fd_, reinterpret_cast<sockaddr *>(&peer), len) != 0)
+		return throw_errno(env, "connect", errno);
+	connected_ = true;
+	return env.Undefined();
 }
 
 uint32_t UdpSocket::SendPrepared(uint32_t count)

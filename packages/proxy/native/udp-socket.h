@@ -73,6 +73,7 @@ private:
 	Napi::Value Info(const Napi::CallbackInfo &info);
 	Napi::Value Start(const Napi::CallbackInfo &info);
 	Napi::Value Flush(const Napi::CallbackInfo &info);
+	Napi::Value Connect(const Napi::CallbackInfo &info);
 	Napi::Value Close(const Napi::CallbackInfo &info);
 
 	static void OnPoll(uv_poll_t *handle, int status, int events);
@@ -93,6 +94,9 @@ private:
 	BoundSocket bound_{};
 	uv_poll_t *poll_ = nullptr;
 	bool strong_ = false;
+	/* connect()ed: sends carry no address (the kernel keeps the route) and
+	 * the kernel drops datagrams from anyone but the peer. */
+	bool connected_ = false;
 	bool tearing_down_ = false;
 	napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 

@@ -20,8 +20,12 @@ class DgramUdpEndpoint implements UdpEndpoint {
   #lastPeerText = '';
   #lastPeerBytes: Uint8Array = new Uint8Array(4);
 
-  constructor(socket: dgram.Socket) {
+  /** Connected sockets take no address per send (dgram refuses one). */
+  readonly #connected: boolean;
+
+  constructor(socket: dgram.Socket, connected: boolean) {
     this.#socket = socket;
+    this.#connected = connected;
     const a = socket.address();
     this.localAddress = a.address;
     this.localPort = a.port;
@@ -52,6 +56,12 @@ class DgramUdpEndpoint implements UdpEndpoint {
   }
 
   send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void {
+    if (this.#connected) {
+      this.#socket.send(Buffer.from(data.subarray(0, length)), (err) => {
+        if (err) this.sendErrors++;
+      });
+      return;
+    }
     let host = formatAddress(to);
     if (to.length === 4 && this.#socket.address().family === 'IPv6') host = `${MAPPED_PREFIX}${host}`;
     // dgram copies synchronously only for a single Buffer; copy so callers may reuse theirs.
@@ -95,5 +105,17 @@ export async function createDgramUdpEndpoint(options: UdpEndpointOptions): Promi
       resolve();
     });
   });
-  return new DgramUdpEndpoint(socket);
+  const peer = options.connect;
+  if (peer !== undefined) {
+    try {
+      // connect() throws at once on a bad port and reports lookup or route failures to the callback.
+      await new Promise<void>((resolve, reject) =>
+        socket.connect(peer.port, peer.address, (err?: Error) => (err ? reject(err) : resolve())),
+      );
+    } catch (err) {
+      socket.close();
+      throw new Error(`cannot connect a UDP socket to ${peer.address}:${peer.port}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return new DgramUdpEndpoint(socket, peer !== undefined);
 }

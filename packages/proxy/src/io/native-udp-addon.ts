@@ -62,6 +62,8 @@ export interface NativeUdpSocket {
   start(onBatch: (count: number) => void): void;
   /** Send the first `count` datagrams described by the send views; returns how many the kernel took. */
   flush(count: number): number;
+  /** connect(2) to the peer; later flushes send to it and ignore the per-datagram addresses. */
+  connect(family: 4 | 6, address: Uint8Array, port: number): void;
   /** Stop polling and close the fd; resolves once the poll handle is closed. */
   close(): Promise<void>;
 }

@@ -99,6 +99,8 @@ function bindHint(code: string): string | undefined {
       return 'the address is not configured on any local interface (see `ip addr`)';
     case 'EAFNOSUPPORT':
       return 'this address family is not available on this host (IPv6 disabled?)';
+    case 'ENETUNREACH':
+      return 'no route to that address (see `ip route`)';
     case 'ENOBUFS':
     case 'ENOMEM':
     case 'EMFILE':
@@ -235,12 +237,34 @@ export class NativeUdpEndpoint implements UdpEndpoint {
         hint: bindHint(n.code),
       });
     }
+    if (options.connect !== undefined) this.#connect(options.connect);
     const info = this.#socket.info();
     this.localAddress = formatAddress(info.address.subarray(0, info.family === 4 ? 4 : 16));
     this.localPort = info.port;
     this.receiveBufferSize = info.receiveBufferSize;
     this.sendBufferSize = info.sendBufferSize;
     this.#fd = info.fd;
+  }
+
+  #connect(peer: { address: string; port: number }): void {
+    const where = peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
+    try {
+      const port = checkInteger('connect.port', peer.port, 1, 65535);
+      const bytes = parseAddress(peer.address).bytes;
+      this.#socket.connect(bytes.length === 4 ? 4 : 6, bytes, port);
+    } catch (e) {
+      void this.#socket.close();
+      const n = e as { code?: string; errno?: number; op?: string; message?: string };
+      if (typeof n.code !== 'string' || typeof n.op !== 'string') throw e;
+      throw new NativeUdpBindError(`cannot connect a UDP socket to ${where}: ${n.message ?? n.code}`, {
+        code: n.code,
+        errno: n.errno,
+        op: n.op,
+        address: peer.address,
+        port: peer.port,
+        hint: bindHint(n.code),
+      });
+    }
   }
 
   /**

@@ -24,6 +24,13 @@ export interface UdpEndpointOptions {
   /** SO_RCVBUF / SO_SNDBUF in bytes; 0 or absent keeps the system default. */
   receiveBufferSize?: number;
   sendBufferSize?: number;
+  /**
+   * Connect to this peer (as dnsdist does with its backend sockets): the
+   * kernel keeps the route instead of looking it up per datagram and drops
+   * datagrams from any other source before they reach the handler. Sends
+   * then go to the peer whatever address they name.
+   */
+  connect?: { address: string; port: number };
 }
 
 export interface UdpEndpoint {

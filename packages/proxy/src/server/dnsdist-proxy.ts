@@ -1,4 +1,4 @@
-import { Netmask, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
+import { Netmask, NetmaskGroup, formatAddress, parseAddress } from '@dnsdist-ts/dns';
 import { DownstreamServer, type DownstreamServerConfig } from '../backend/downstream-server.js';
 import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import { HealthState, runHealthCheck } from '../backend/health-check.js';
@@ -6,6 +6,7 @@ import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
+import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
@@ -229,13 +230,30 @@ export class DnsdistProxy implements QueryPathContext {
   }
 
   async #startServer(server: DownstreamServer, initial: boolean): Promise<void> {
-    const family = server.config.address.family;
     const endpoints = [];
     for (let i = 0; i < Math.max(1, server.config.sockets); i++) {
-      endpoints.push(await createUdpEndpoint({ address: family === 4 ? '0.0.0.0' : '::', port: 0 }, this.settings.udpImplementation));
+      endpoints.push(await this.#openBackendSocket(server));
     }
     server.attachUdpEndpoints(endpoints);
     if (server.availability === 'auto') await this.#checkHealth(server, initial);
+  }
+
+  /**
+   * A UDP socket for a backend, connected as dnsdist's are (the kernel keeps
+   * the route and drops answers from anywhere else). When connecting fails
+   * (no route yet, say) the backend still gets an unconnected socket, as
+   * dnsdist keeps a backend it could not connect: its sends fail and are
+   * counted, and health checks mark it down.
+   */
+  async #openBackendSocket(server: DownstreamServer): Promise<UdpEndpoint> {
+    const { bytes, port, family } = server.config.address;
+    const local = { address: family === 4 ? '0.0.0.0' : '::', port: 0 };
+    try {
+      return await createUdpEndpoint({ ...local, connect: { address: formatAddress(bytes), port } }, this.settings.udpImplementation);
+    } catch (err) {
+      this.log.error(`Error connecting to new server with address ${server.addressText}: ${(err as Error).message}`);
+      return createUdpEndpoint(local, this.settings.udpImplementation);
+    }
   }
 
   async #checkHealth(server: DownstreamServer, initial: boolean): Promise<void> {

@@ -24,6 +24,7 @@ import {
 } from '../../src/io/native-udp-endpoint.js';
 import { nativeUdpAddonPath } from '../../src/io/native-udp-addon.js';
 import type { UdpEndpointOptions } from '../../src/io/udp-endpoint.js';
+import { waitFor } from '../support/dns-client.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const endpointModule = fileURLToPath(new URL('../../src/io/native-udp-endpoint.ts', import.meta.url));
@@ -283,6 +284,26 @@ describeNative('NativeUdpEndpoint', () => {
     expect(() => endpoint({}, { batchSize: 0 })).toThrow(expect.objectContaining({ option: 'batchSize', value: 0 }));
     expect(() => endpoint({}, { maxDatagramSize: 65536 })).toThrow(NativeUdpOptionError);
     expect(() => endpoint({ address: 'not-an-address' })).toThrow(AddressParseError);
+  });
+
+  it('connected to a peer: sends go to it whatever address they name, and datagrams from others never arrive', async () => {
+    const peer = await client();
+    const other = await client();
+    const ep = endpoint({ connect: { address: '127.0.0.1', port: peer.port } });
+    const seen: string[] = [];
+    ep.onDatagram((data, length, from, fromPort) =>
+      seen.push(`${data.toString('latin1', 0, length)} from ${Array.from(from).join('.')}:${fromPort}`),
+    );
+    // Loopback delivers in send order: had the other's datagram been accepted, it would come first.
+    await other.send('from the other', ep.localPort, '127.0.0.1');
+    await peer.send('from the peer', ep.localPort, '127.0.0.1');
+    await waitFor("the peer's datagram", () => seen.length === 1);
+    expect(seen).toEqual([`from the peer from 127.0.0.1:${peer.port}`]);
+    ep.send(Buffer.from('reply'), 5, LOOP4, other.port);
+    ep.flush();
+    expect((await peer.waitFor(1))[0]!.toString()).toBe('reply');
+    expect(other.received).toHaveLength(0);
+    expect(() => endpoint({ connect: { address: '127.0.0.1', port: 0 } })).toThrow(NativeUdpOptionError);
   });
 
   it('applies SO_RCVBUF and SO_SNDBUF', () => {
