@@ -36,6 +36,30 @@ describe('backends: policies, health, timeouts', () => {
     return x;
   };
 
+  it('keeps a backend it cannot connect a socket to, logs why, and counts its failed sends', async () => {
+    // connect(2) to the broadcast address fails (EACCES without SO_BROADCAST), as an unroutable backend would.
+    const good = track(await countingBackend('192.0.2.9'));
+    const proxy = track(
+      await startProxy(
+        `setLocal("127.0.0.1:\${PORT}")
+         newServer{address="255.255.255.255:53", name="unreachable", order=1, healthCheckMode="up"}
+         newServer{address="127.0.0.1:\${B}", order=2, healthCheckMode="up"}
+         setServerPolicy(firstAvailable)`,
+        { B: good.port },
+      ),
+    );
+    expect(proxy.output.find((l) => l.startsWith('Error connecting to new server with address 255.255.255.255:53'))).toMatch(
+      /EACCES|permission/i,
+    );
+    const bad = proxy.app.proxy.servers[0]!;
+    expect(bad.udpEndpoints).toHaveLength(1);
+    // firstAvailable picks it; its send fails and is counted, the query is not answered.
+    expect(await udpQuery(proxy.port, 'lost.test', { timeoutMs: 300 })).toBeUndefined();
+    await waitFor('the failed send counted', () => bad.udpEndpoints[0]!.sendErrors === 1);
+    bad.availability = 'down';
+    expect((await udpQuery(proxy.port, 'kept.test'))?.answers[0]).toMatchObject({ data: '192.0.2.9' });
+  });
+
   it('roundrobin spreads queries over every backend', async () => {
     const b1 = track(await countingBackend('192.0.2.1'));
     const b2 = track(await countingBackend('192.0.2.2'));
