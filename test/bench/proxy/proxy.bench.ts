@@ -4,7 +4,11 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p99 latency at a fixed rate, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--only udp,cache,tcp,rules]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--only udp,cache,tcp,rules,floor]
+ *
+ * The `floor` row puts node-floor-forwarder.ts (the same native endpoint with
+ * only a query-ID remap in JS) in dnsdist-ts's columns: what any Node
+ * forwarder built this way costs before the proxy does any work.
  *
  * Everything listens on 127.0.0.1; every process is bounded in time and killed at the end.
  */
@@ -26,7 +30,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,rules').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,rules,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const BACKEND_PORT = 45301;
 const PROXY_PORT = 45300;
@@ -35,6 +39,8 @@ interface Scenario {
   name: string;
   mode: 'udp' | 'tcp';
   config: string;
+  /** Measure the Node floor forwarder in dnsdist-ts's place (dnsdist still runs `config`). */
+  floor?: boolean;
 }
 
 const base = `setLocal("127.0.0.1:${PROXY_PORT}")
@@ -43,6 +49,7 @@ newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
 `;
 const scenarios: Scenario[] = [
   { name: 'udp', mode: 'udp', config: base },
+  { name: 'floor', mode: 'udp', config: base, floor: true },
   { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
   { name: 'tcp', mode: 'tcp', config: base },
   {
@@ -114,18 +121,33 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-async function startProxy(kind: 'dnsdist' | 'dnsdist-ts', config: string): Promise<ChildProcess> {
+type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor';
+
+function spawnProxy(kind: Kind, conf: string): ChildProcess {
+  switch (kind) {
+    case 'dnsdist':
+      return spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
+    case 'dnsdist-ts':
+      // As users start it: bin/dnsdist-ts execs node with the proxy's V8 flags (same pid).
+      return spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', '-C', conf], { stdio: 'ignore' });
+    case 'node-floor':
+      // With the proxy's V8 flags too; tsx compiles at load, nothing at run time.
+      return spawn(
+        process.execPath,
+        ['--no-memory-reducer', '--import', 'tsx', join(here, 'node-floor-forwarder.ts'), String(PROXY_PORT), String(BACKEND_PORT)],
+        { stdio: 'ignore', cwd: root },
+      );
+  }
+}
+
+async function startProxy(kind: Kind, config: string): Promise<ChildProcess> {
   // A proxy left over from another run would answer in this one's place and be measured instead.
   if (!(await udpPortFree(PROXY_PORT))) {
     throw new Error(`another process holds 127.0.0.1:${PROXY_PORT}/udp: stop it (fuser -k ${PROXY_PORT}/udp) and rerun`);
   }
   const conf = join(tmp, `${kind}.conf`);
   writeFileSync(conf, config);
-  const child =
-    kind === 'dnsdist'
-      ? spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' })
-      : // As users start it: bin/dnsdist-ts execs node with the proxy's V8 flags (same pid).
-        spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', '-C', conf], { stdio: 'ignore' });
+  const child = spawnProxy(kind, conf);
   const deadline = Date.now() + 15000;
   // Wait for an answer or the child's exit; an exited child fails even if something else answered.
   while (child.exitCode === null && !(await answers(PROXY_PORT))) {
@@ -163,7 +185,7 @@ function dnsperf(names: string, mode: string, extra: string[]): string {
   return r.stdout;
 }
 
-async function measure(kind: 'dnsdist' | 'dnsdist-ts', sc: Scenario, names: string): Promise<Run> {
+async function measure(kind: Kind, sc: Scenario, names: string): Promise<Run> {
   const child = await startProxy(kind, sc.config);
   try {
     // Warm-up (JIT, caches), then the saturating run.
@@ -218,7 +240,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
           try {
-            runs[kind]!.push(await measure(kind, sc, names));
+            runs[kind]!.push(await measure(kind === 'dnsdist-ts' && sc.floor ? 'node-floor' : kind, sc, names));
           } catch (err) {
             console.error(`${sc.name} / ${kind}: ${(err as Error).message.split('\n')[0]}`);
           }

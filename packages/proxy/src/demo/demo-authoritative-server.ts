@@ -34,6 +34,18 @@ export interface DemoServer {
 
 /** Serve the demo zone on host:port (UDP and TCP). */
 export async function startDemoServer(host: string, port: number): Promise<DemoServer> {
+  // With port 0 the UDP socket picks the number and TCP must get the same one, which a TCP
+  // socket elsewhere may already hold: pick again rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await listenOn(host, port);
+    } catch (err) {
+      if (port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 20) throw err;
+    }
+  }
+}
+
+async function listenOn(host: string, port: number): Promise<DemoServer> {
   const udp = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => {
     const answer = answerDemoQuery(msg);
@@ -62,10 +74,15 @@ export async function startDemoServer(host: string, port: number): Promise<DemoS
     });
     socket.on('error', () => socket.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(boundPort, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(boundPort, host, () => resolve());
+    });
+  } catch (err) {
+    udp.close();
+    throw err;
+  }
   return {
     port: boundPort,
     close: () =>
