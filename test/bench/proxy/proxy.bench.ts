@@ -4,11 +4,14 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p99 latency at a fixed rate, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--only udp,cache,tcp,rules,floor]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--only udp,cache,tcp,rules,floor,epoll]
  *
- * The `floor` row puts node-floor-forwarder.ts (the same native endpoint with
- * only a query-ID remap in JS) in dnsdist-ts's columns: what any Node
- * forwarder built this way costs before the proxy does any work.
+ * Two rows put a stand-in in dnsdist-ts's columns (dnsdist runs the plain
+ * forwarding configuration): `floor` is node-floor-forwarder.ts, the same
+ * native endpoint with only a query-ID remap in JS (what any Node forwarder
+ * built this way costs before the proxy does any work); `epoll` is
+ * epoll-forwarder.c, the same one-thread event-loop shape in C (what the
+ * shape costs without Node). `epoll` runs only when asked for.
  *
  * Everything listens on 127.0.0.1; every process is bounded in time and killed at the end.
  */
@@ -39,8 +42,8 @@ interface Scenario {
   name: string;
   mode: 'udp' | 'tcp';
   config: string;
-  /** Measure the Node floor forwarder in dnsdist-ts's place (dnsdist still runs `config`). */
-  floor?: boolean;
+  /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
+  standIn?: 'node-floor' | 'epoll-floor';
 }
 
 const base = `setLocal("127.0.0.1:${PROXY_PORT}")
@@ -49,7 +52,8 @@ newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
 `;
 const scenarios: Scenario[] = [
   { name: 'udp', mode: 'udp', config: base },
-  { name: 'floor', mode: 'udp', config: base, floor: true },
+  { name: 'floor', mode: 'udp', config: base, standIn: 'node-floor' },
+  { name: 'epoll', mode: 'udp', config: base, standIn: 'epoll-floor' },
   { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
   { name: 'tcp', mode: 'tcp', config: base },
   {
@@ -73,9 +77,10 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
-function buildBackend(): string {
-  const bin = join(tmp, 'fast-backend');
-  sh('cc', ['-O2', '-o', bin, join(here, 'fast-backend.c'), '-lpthread']);
+/** Compile test/bench/proxy/NAME.c into the bench's scratch folder. */
+function buildC(name: string): string {
+  const bin = join(tmp, name);
+  sh('cc', ['-O2', '-o', bin, join(here, `${name}.c`), '-lpthread']);
   return bin;
 }
 
@@ -121,7 +126,7 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor';
+type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor';
 
 function spawnProxy(kind: Kind, conf: string): ChildProcess {
   switch (kind) {
@@ -137,6 +142,8 @@ function spawnProxy(kind: Kind, conf: string): ChildProcess {
         ['--no-memory-reducer', '--import', 'tsx', join(here, 'node-floor-forwarder.ts'), String(PROXY_PORT), String(BACKEND_PORT)],
         { stdio: 'ignore', cwd: root },
       );
+    case 'epoll-floor':
+      return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
   }
 }
 
@@ -225,7 +232,7 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const backendBin = buildBackend();
+  const backendBin = buildC('fast-backend');
   const names = namesFile();
   const backend = spawn(backendBin, [String(BACKEND_PORT)], { stdio: 'ignore' });
   const version = sh('dnsdist', ['--version']).split('\n')[0];
@@ -240,7 +247,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
           try {
-            runs[kind]!.push(await measure(kind === 'dnsdist-ts' && sc.floor ? 'node-floor' : kind, sc, names));
+            runs[kind]!.push(await measure(kind === 'dnsdist-ts' && sc.standIn ? sc.standIn : kind, sc, names));
           } catch (err) {
             console.error(`${sc.name} / ${kind}: ${(err as Error).message.split('\n')[0]}`);
           }
