@@ -35,6 +35,18 @@ export async function startProxy(
   vars: Record<string, string | number> = {},
   options: Partial<AppOptions> = {},
 ): Promise<RunningProxy> {
+  // A port found free can be taken by another test worker before the proxy binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startProxyOnce(config, vars, options);
+    } catch (err) {
+      const inUse = (err as { code?: string }).code === 'EADDRINUSE' || /EADDRINUSE/.test((err as Error).message);
+      if (!inUse || !config.includes('${PORT}') || attempt === 5) throw err;
+    }
+  }
+}
+
+async function startProxyOnce(config: string, vars: Record<string, string | number>, options: Partial<AppOptions>): Promise<RunningProxy> {
   const port = await freePort();
   let text = config.replaceAll('${PORT}', String(port));
   for (const [k, v] of Object.entries(vars)) text = text.replaceAll(`\${${k}}`, String(v));
