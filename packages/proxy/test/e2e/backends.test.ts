@@ -60,6 +60,17 @@ describe('backends: policies, health, timeouts', () => {
     expect((await udpQuery(proxy.port, 'kept.test'))?.answers?.[0]).toMatchObject({ data: '192.0.2.9' });
   });
 
+  it('forwards to an IPv6 backend over its connected socket', async () => {
+    const demo = track(await startDemoServer('::1', 0));
+    const proxy = track(
+      await startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="[::1]:\${B}", healthCheckMode="up"}`, { B: demo.port }),
+    );
+    expect((await udpQuery(proxy.port, 'www.example.test'))?.answers?.[0]).toMatchObject({ type: 'A', data: '192.0.2.10' });
+    expect(proxy.app.proxy.servers[0]!.udpEndpoints[0]!.localAddress).toBe('::');
+    // Connecting worked (a failure falls back to an unconnected socket and says so).
+    expect(proxy.output.filter((l) => l.startsWith('Error connecting'))).toEqual([]);
+  });
+
   it('roundrobin spreads queries over every backend', async () => {
     const b1 = track(await countingBackend('192.0.2.1'));
     const b2 = track(await countingBackend('192.0.2.2'));
