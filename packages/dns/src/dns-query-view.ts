@@ -218,8 +218,9 @@ export class DnsQueryView {
     let t = 0;
     let p = 0;
     for (;;) {
+      if (p >= wireLength) break;
       const len = wire[p]!;
-      if (len === 0 || p >= wireLength) break;
+      if (len === 0) break;
       const labelEnd = p + 1 + len;
       for (let i = p + 1; i < labelEnd; i++) {
         const c = wire[i]!;

@@ -77,10 +77,16 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
-/** Compile test/bench/proxy/NAME.c into the bench's scratch folder. */
+const built = new Map<string, string>();
+
+/** Compile test/bench/proxy/NAME.c into the bench's scratch folder, once per run. */
 function buildC(name: string): string {
-  const bin = join(tmp, name);
-  sh('cc', ['-O2', '-o', bin, join(here, `${name}.c`), '-lpthread']);
+  let bin = built.get(name);
+  if (bin === undefined) {
+    bin = join(tmp, name);
+    sh('cc', ['-O2', '-o', bin, join(here, `${name}.c`), '-lpthread']);
+    built.set(name, bin);
+  }
   return bin;
 }
 
