@@ -2,9 +2,13 @@
  * dnsdist 1.7.3 vs dnsdist-ts, side by side, in one run: the same fast C
  * backend, the same dnsperf load, the same configuration, started
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
- * p99 latency at a fixed rate, with dnsdist-ts / dnsdist ratios.
+ * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--only udp,cache,tcp,rules,floor,epoll]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,rules,floor,epoll]
+ *
+ * `--latency-qps` lists the fixed rates latency is measured at (default
+ * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
+ * a higher one queueing behind the one event-loop thread.
  *
  * Two rows put a stand-in in dnsdist-ts's columns (dnsdist runs the plain
  * forwarding configuration): `floor` is node-floor-forwarder.ts, the same
@@ -35,6 +39,14 @@ const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
 const ONLY = opt('only', 'udp,cache,tcp,rules,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
+const LATENCY_QPS = opt('latency-qps', '5000')
+  .split(',')
+  .map((q) => {
+    const n = Number(q);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--latency-qps: '${q}' is not a positive integer rate`);
+    return n;
+  });
+const rateLabel = (qps: number): string => (qps % 1000 === 0 ? `${qps / 1000}k` : String(qps));
 const BACKEND_PORT = 45301;
 const PROXY_PORT = 45300;
 
@@ -179,13 +191,18 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+interface LatencyRun {
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU per query during the fixed-rate run (at low rates one query per wake-up, so per-wake costs show). */
+  cpuUsPerQuery: number;
+}
+
 interface Run {
   qps: number;
   cpuUsPerQuery: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** CPU per query during the fixed-rate run: one query per wake-up, so per-wake costs show. */
-  lowRateCpuUsPerQuery: number;
+  /** One per --latency-qps rate, in order. */
+  latency: LatencyRun[];
   lost: number;
 }
 
@@ -209,22 +226,24 @@ async function measure(kind: Kind, sc: Scenario, names: string): Promise<Run> {
     const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const lost = Number(/Queries lost:\s+(\d+)/.exec(out)?.[1] ?? 0);
-    // Latency at a fixed, comfortable rate: 5,000 qps, every query's latency (-v). Both proxies
-    // first get 2 s at that rate: the step down from saturation (new client connections, code
-    // paths and heap sizing settling) is a transient, not the steady latency being compared.
-    dnsperf(names, sc.mode, ['-l', '2', '-Q', '5000', '-c', '5']);
-    const cpu2 = cpuMicros(child.pid!);
-    const lat = dnsperf(names, sc.mode, ['-l', String(LATENCY_SECONDS), '-Q', '5000', '-c', '5', '-v']);
-    const cpu3 = cpuMicros(child.pid!);
-    const latCompleted = Number(/Queries completed:\s+(\d+)/.exec(lat)?.[1] ?? 0);
-    const samples = [...lat.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
-    const at = (q: number): number => (samples.length > 0 ? samples[Math.floor(samples.length * q)]! * 1000 : NaN);
+    // Latency at fixed rates, every query's latency (-v). Both proxies first get 2 s at each rate:
+    // the step down from saturation (new client connections, code paths and heap sizing
+    // settling) is a transient, not the steady latency being compared.
+    const latency: LatencyRun[] = [];
+    for (const rate of LATENCY_QPS) {
+      dnsperf(names, sc.mode, ['-l', '2', '-Q', String(rate), '-c', '5']);
+      const cpu2 = cpuMicros(child.pid!);
+      const lat = dnsperf(names, sc.mode, ['-l', String(LATENCY_SECONDS), '-Q', String(rate), '-c', '5', '-v']);
+      const cpu3 = cpuMicros(child.pid!);
+      const latCompleted = Number(/Queries completed:\s+(\d+)/.exec(lat)?.[1] ?? 0);
+      const samples = [...lat.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
+      const at = (q: number): number => (samples.length > 0 ? samples[Math.floor(samples.length * q)]! * 1000 : NaN);
+      latency.push({ p50Ms: at(0.5), p99Ms: at(0.99), cpuUsPerQuery: latCompleted > 0 ? (cpu3 - cpu2) / latCompleted : NaN });
+    }
     return {
       qps,
       cpuUsPerQuery: completed > 0 ? (cpu1 - cpu0) / completed : NaN,
-      p50Ms: at(0.5),
-      p99Ms: at(0.99),
-      lowRateCpuUsPerQuery: latCompleted > 0 ? (cpu3 - cpu2) / latCompleted : NaN,
+      latency,
       lost,
     };
   } finally {
@@ -243,10 +262,12 @@ async function main(): Promise<void> {
   const backend = spawn(backendBin, [String(BACKEND_PORT)], { stdio: 'ignore' });
   const version = sh('dnsdist', ['--version']).split('\n')[0];
   console.log(`# proxy benchmark: ${SECONDS}s per run, ${ROUNDS} rounds, ${version}, node ${process.version}`);
-  console.log(
-    '| scenario | dnsdist qps | dnsdist-ts qps | ratio | dnsdist µs CPU/q | dnsdist-ts µs CPU/q | dnsdist p50 / p99 ms | dnsdist-ts p50 / p99 ms | µs CPU/q at 5k qps, dnsdist / dnsdist-ts |',
-  );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const latencyHeads = LATENCY_QPS.map((q) => {
+    const k = rateLabel(q);
+    return `dnsdist p50 / p99 ms at ${k} | dnsdist-ts p50 / p99 ms at ${k} | µs CPU/q at ${k} qps, dnsdist / dnsdist-ts`;
+  });
+  console.log(`| scenario | dnsdist qps | dnsdist-ts qps | ratio | dnsdist µs CPU/q | dnsdist-ts µs CPU/q | ${latencyHeads.join(' | ')} |`);
+  console.log(`|---|---:|---:|---:|---:|---:|${LATENCY_QPS.map(() => '---:|---:|---:|').join('')}`);
   try {
     for (const sc of scenarios.filter((s) => ONLY.includes(s.name))) {
       const runs: Record<string, Run[]> = { dnsdist: [], 'dnsdist-ts': [] };
@@ -263,14 +284,18 @@ async function main(): Promise<void> {
       const t = runs['dnsdist-ts']!;
       if (d.length === 0 || t.length === 0) {
         console.log(
-          `| ${sc.name} | ${d.length ? median(d.map((x) => x.qps)).toFixed(0) : 'failed'} | ${t.length ? median(t.map((x) => x.qps)).toFixed(0) : 'failed'} | - | | | | | |`,
+          `| ${sc.name} | ${d.length ? median(d.map((x) => x.qps)).toFixed(0) : 'failed'} | ${t.length ? median(t.map((x) => x.qps)).toFixed(0) : 'failed'} | - | | |${LATENCY_QPS.map(() => ' | | |').join('')}`,
         );
         continue;
       }
       const dq = median(d.map((x) => x.qps));
       const tq = median(t.map((x) => x.qps));
+      const latencyCells = LATENCY_QPS.map((_, i) => {
+        const m = (runs: Run[], f: (l: LatencyRun) => number): number => median(runs.map((x) => f(x.latency[i]!)));
+        return `${m(d, (l) => l.p50Ms).toFixed(3)} / ${m(d, (l) => l.p99Ms).toFixed(3)} | ${m(t, (l) => l.p50Ms).toFixed(3)} / ${m(t, (l) => l.p99Ms).toFixed(3)} | ${m(d, (l) => l.cpuUsPerQuery).toFixed(1)} / ${m(t, (l) => l.cpuUsPerQuery).toFixed(1)}`;
+      });
       console.log(
-        `| ${sc.name} | ${dq.toFixed(0)} | ${tq.toFixed(0)} | ${(tq / dq).toFixed(2)}× | ${median(d.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(t.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(d.map((x) => x.p50Ms)).toFixed(3)} / ${median(d.map((x) => x.p99Ms)).toFixed(3)} | ${median(t.map((x) => x.p50Ms)).toFixed(3)} / ${median(t.map((x) => x.p99Ms)).toFixed(3)} | ${median(d.map((x) => x.lowRateCpuUsPerQuery)).toFixed(1)} / ${median(t.map((x) => x.lowRateCpuUsPerQuery)).toFixed(1)} |`,
+        `| ${sc.name} | ${dq.toFixed(0)} | ${tq.toFixed(0)} | ${(tq / dq).toFixed(2)}× | ${median(d.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(t.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${latencyCells.join(' | ')} |`,
       );
     }
   } finally {
