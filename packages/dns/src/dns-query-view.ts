@@ -217,8 +217,7 @@ export class DnsQueryView {
     const text = this.#text;
     let t = 0;
     let p = 0;
-    for (;;) {
-      if (p >= wireLength) break;
+    while (p < wireLength) {
       const len = wire[p]!;
       if (len === 0) break;
       const labelEnd = p + 1 + len;

@@ -3,7 +3,7 @@
  * (recvmmsg/sendmmsg through the event loop, a connected backend socket) and
  * nothing else in JavaScript but a query-ID remap. No parsing, rules, rings,
  * counters or timeouts. proxy.bench.ts measures it next to dnsdist and
- * dnsdist-ts (`--floor`) to show how much of dnsdist-ts's cost is Node's
+ * dnsdist-ts (its `floor` row) to show how much of dnsdist-ts's cost is Node's
  * per-wake-up price and how much is the proxy's work.
  *
  *   node --import tsx test/bench/proxy/node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT

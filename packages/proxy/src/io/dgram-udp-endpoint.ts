@@ -56,20 +56,17 @@ class DgramUdpEndpoint implements UdpEndpoint {
   }
 
   send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void {
-    if (this.#connected) {
-      this.#socket.send(Buffer.from(data.subarray(0, length)), (err) => {
-        if (err) this.sendErrors++;
-      });
-      return;
-    }
-    let host = formatAddress(to);
-    if (to.length === 4 && this.#socket.address().family === 'IPv6') host = `${MAPPED_PREFIX}${host}`;
     // dgram copies synchronously only for a single Buffer; copy so callers may reuse theirs.
     const copy = Buffer.from(data.subarray(0, length));
-    this.#socket.send(copy, 0, length, toPort, host, (err) => {
-      if (err) this.sendErrors++;
-    });
+    if (this.#connected) return this.#socket.send(copy, this.#onSent);
+    let host = formatAddress(to);
+    if (to.length === 4 && this.#socket.address().family === 'IPv6') host = `${MAPPED_PREFIX}${host}`;
+    this.#socket.send(copy, 0, length, toPort, host, this.#onSent);
   }
+
+  readonly #onSent = (err: Error | null): void => {
+    if (err) this.sendErrors++;
+  };
 
   flush(): void {}
 

@@ -111,6 +111,24 @@ function bindHint(code: string): string | undefined {
   }
 }
 
+/**
+ * The addon's errno errors (with `code` and `op`) as a NativeUdpBindError
+ * saying what failed on which address; anything else unchanged.
+ */
+function socketError(e: unknown, action: string, address: string, port: number): unknown {
+  const n = e as { code?: string; errno?: number; op?: string; message?: string };
+  if (typeof n.code !== 'string' || typeof n.op !== 'string') return e;
+  const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return new NativeUdpBindError(`cannot ${action} ${where}: ${n.message ?? n.code}`, {
+    code: n.code,
+    errno: n.errno,
+    op: n.op,
+    address,
+    port,
+    hint: bindHint(n.code),
+  });
+}
+
 function checkInteger(option: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new NativeUdpOptionError(`${option} must be an integer from ${min} to ${max}, got ${String(value)}`, option, value);
@@ -225,17 +243,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
         this.#stats,
       );
     } catch (e) {
-      const n = e as { code?: string; errno?: number; op?: string; message?: string };
-      if (typeof n.code !== 'string' || typeof n.op !== 'string') throw e;
-      const where = local.family === 6 ? `[${options.address}]:${port}` : `${options.address}:${port}`;
-      throw new NativeUdpBindError(`cannot listen on UDP ${where}: ${n.message ?? n.code}`, {
-        code: n.code,
-        errno: n.errno,
-        op: n.op,
-        address: options.address,
-        port,
-        hint: bindHint(n.code),
-      });
+      throw socketError(e, 'listen on UDP', options.address, port);
     }
     if (options.connect !== undefined) this.#connect(options.connect);
     const info = this.#socket.info();
@@ -247,23 +255,13 @@ export class NativeUdpEndpoint implements UdpEndpoint {
   }
 
   #connect(peer: { address: string; port: number }): void {
-    const where = peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
     try {
       const port = checkInteger('connect.port', peer.port, 1, 65535);
       const bytes = parseAddress(peer.address).bytes;
       this.#socket.connect(bytes.length === 4 ? 4 : 6, bytes, port);
     } catch (e) {
       void this.#socket.close();
-      const n = e as { code?: string; errno?: number; op?: string; message?: string };
-      if (typeof n.code !== 'string' || typeof n.op !== 'string') throw e;
-      throw new NativeUdpBindError(`cannot connect a UDP socket to ${where}: ${n.message ?? n.code}`, {
-        code: n.code,
-        errno: n.errno,
-        op: n.op,
-        address: peer.address,
-        port: peer.port,
-        hint: bindHint(n.code),
-      });
+      throw socketError(e, 'connect a UDP socket to', peer.address, peer.port);
     }
   }
 
