@@ -4,7 +4,7 @@
  * into per-second rates, and redraws without reloading. No framework and
  * nothing fetched from elsewhere, as the Content-Security-Policy demands.
  */
-/* global document, getComputedStyle, fetch, performance, setTimeout */
+/* global document, getComputedStyle, fetch, performance, setTimeout, location */
 'use strict';
 
 (function () {
@@ -202,7 +202,9 @@
 
   async function poll() {
     try {
-      const res = await fetch('/dashboard.json', { credentials: 'same-origin', cache: 'no-store' });
+      // From the origin, never from the page's own URL: opened as http://user:password@host/, that
+      // URL carries credentials and browsers refuse to build a request from it.
+      const res = await fetch(new URL('/dashboard.json', location.origin), { credentials: 'same-origin', cache: 'no-store' });
       if (!res.ok) throw new Error('HTTP ' + res.status);
       render({ at: performance.now(), data: await res.json() });
     } catch (err) {
