@@ -6,12 +6,14 @@
  * provider reads as "nothing there", so the surfaces work before those
  * parts are configured, and a provider can be swapped at runtime.
  *
- * Hook-up, once per part (see docs/observability.md):
+ * The composition root connects them once (`connectProxyObservability` in
+ * web/proxy-observability.ts, called from app/dnsdist-app.ts) on
+ * `app.web.providers`; a test can replace one there (see docs/observability.md):
  *
  * ```ts
- * app.observability.dynBlocks = engine;            // DynBlockListProvider (+ DynBlockEngineStatsProvider, BlockControl)
- * app.observability.kernelCounters.push(bpfFilterKernelCounters(defaultFilter));
- * app.observability.xdpStats = { xdpStats: () => splitXdpStats(readXdpStats(statsMap)) };
+ * app.web.providers.dynBlocks = engine;            // DynBlockListProvider (+ DynBlockEngineStatsProvider, BlockControl)
+ * app.web.providers.kernelCounters.push(ebpfKernelCounters(ebpf));
+ * app.web.providers.xdpStats = ebpfXdpStats(ebpf);
  * ```
  */
 
