@@ -44,7 +44,8 @@ lint:
 
 check: typecheck lint
 
-# REQUIRE_BPF=1 turns "BPF unavailable" skips into failures (CI sets it).
+# REQUIRE_BPF=1 turns skips for lack of BPF/root/native addons into failures; REQUIRE_ALL=1 does so for
+# every requirement, tools included, and fails a run that skipped anything (.ci/run sets both).
 test: build check test-only
 
 test-only:

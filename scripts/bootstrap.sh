@@ -9,9 +9,15 @@ log() { printf 'bootstrap: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
 
 # Debian packages: installed only when missing, so a ready machine pays nothing.
+# Every tool a test needs is here (test/support/requirements.ts names them, and
+# test/support/require.test.ts checks this list has each one's package): under
+# REQUIRE_ALL=1 (CI) a missing one fails its tests instead of skipping them.
 packages=(
-  clang llvm libbpf-dev bpftool pkg-config iproute2 libelf-dev zlib1g-dev make g++ python3
-  dnsdist dnsperf bind9-dnsutils knot-dnsutils ethtool util-linux
+  clang llvm libbpf-dev bpftool pkg-config libelf-dev zlib1g-dev make python3
+  iproute2 util-linux  # ip, tc, unshare: namespaces, veth pairs, the rate-limited loopback (tests)
+  g++         # the libstdc++ sort replay (test) and the benchmarks' C helpers
+  dnsdist     # Debian's dnsdist 1.7.3: interop and parity peer (tests)
+  dnsperf bind9-dnsutils knot-dnsutils ethtool  # dnsperf, dig, kdig (tests, benchmarks)
   xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
   chromium    # headless browser for the dashboard test
   prometheus  # promtool checks /metrics and the Grafana queries (test)

@@ -7,7 +7,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bpfRequired } from './require-bpf.js';
+import { describeRequires } from './require.js';
+import { dnsdist } from './requirements.js';
 
 export function dnsdistVersion(): string | undefined {
   try {
@@ -30,20 +31,10 @@ export function dnsdistCheckConfig(config: string): { status: number; stdout: st
   }
 }
 
-/** describe() for tests that need Debian's dnsdist (installed by bootstrap; required in CI). */
+/** describe() for tests that need Debian's dnsdist (installed by bootstrap; mandatory under REQUIRE_ALL=1). */
 export function describeDnsdist(name: string, fn: () => void): void {
-  const v = dnsdistVersion();
-  if (v) describe(`${name} (dnsdist ${v})`, fn);
-  else if (bpfRequired) {
-    describe(name, () =>
-      it('needs dnsdist', () => {
-        throw new Error('dnsdist is required in CI (bootstrap installs it) but was not found');
-      }),
-    );
-  } else {
-    process.stderr.write(`skipping "${name}": dnsdist is not installed\n`);
-    describe.skip(name, fn);
-  }
+  const v = dnsdist.unavailable() ? undefined : dnsdistVersion();
+  describeRequires(v ? `${name} (dnsdist ${v})` : name, dnsdist, fn);
 }
 
 /** A supervised Debian dnsdist running on a temporary configuration file. */

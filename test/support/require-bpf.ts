@@ -1,10 +1,10 @@
 /**
- * Gate for tests that need the kernel's BPF. Where BPF is usable they run;
- * where it is not, they skip with a one-line reason, unless REQUIRE_BPF=1
- * (CI), in which case they fail with that reason: CI can never go green by
- * skipping them.
+ * The requirement for tests that need the kernel's BPF (scope 'bpf':
+ * mandatory under REQUIRE_BPF=1 and REQUIRE_ALL=1, see require.ts), and
+ * unique names for the kernel objects those tests create.
  */
 import { BpfMap, MapType, nativeAvailable, isOnBpffs, BPFFS_ROOT } from '@dnsdist-ts/bpf';
+import { describeRequires, requirement } from './require.js';
 
 function probe(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
@@ -18,30 +18,17 @@ function probe(): string | undefined {
   return undefined;
 }
 
-let cached: { reason: string | undefined } | undefined;
+/** The kernel's BPF, usable from this process (root, bpffs, the addon built). */
+export const bpf = requirement('BPF', 'bpf', probe);
+
 /** Why BPF is unavailable here, or undefined when it works. */
 export function bpfUnavailableReason(): string | undefined {
-  cached ??= { reason: probe() };
-  return cached.reason;
+  return bpf.unavailable();
 }
 
-export const bpfRequired = process.env.REQUIRE_BPF === '1';
-
-/** `describe` for a block of tests that needs the kernel's BPF (and root). */
+/** `describe` for a block of tests that needs the kernel's BPF (and root): {@link describeRequires} on {@link bpf}. */
 export function describeBpf(name: string, fn: () => void): void {
-  const reason = bpfUnavailableReason();
-  if (!reason) {
-    describe(name, fn);
-  } else if (bpfRequired) {
-    describe(name, () => {
-      it('needs BPF (REQUIRE_BPF=1)', () => {
-        throw new Error(`BPF is required (REQUIRE_BPF=1) but unavailable: ${reason}`);
-      });
-    });
-  } else {
-    process.stderr.write(`skipping "${name}": ${reason}\n`);
-    describe.skip(name, fn);
-  }
+  describeRequires(name, bpf, fn);
 }
 
 /** A unique, short name for per-run kernel objects (netns, veth, pin dirs). */

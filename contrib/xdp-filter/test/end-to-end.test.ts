@@ -5,22 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
+import { itRequires } from '../../../test/support/require.js';
+import { onPath, xdpLoader as libxdpLoader } from '../../../test/support/requirements.js';
 import { createVethPair, type VethPair } from '../../../test/support/netns.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../test/support/dnsdist.js';
 
 const run = promisify(execFile);
 
-/** xdp-tools' loader (libxdp), when installed: the test through it is skipped otherwise, saying so. */
-function xdpLoaderPath(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v xdp-loader'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const xdpLoader = xdpLoaderPath();
-if (!xdpLoader)
-  process.stderr.write('skipping the xdp-loader (libxdp) end-to-end test: xdp-loader is not installed (apt-get install xdp-tools)\n');
+/** xdp-tools' loader (libxdp); the test through it needs it (see itRequires below). */
+const xdpLoader = onPath('xdp-loader');
 const passObject = fileURLToPath(new URL('./fixtures/xdp-pass.bpf.o', import.meta.url));
 const cli = fileURLToPath(new URL('../../../bin/xdp-filter', import.meta.url));
 const xdpFilter = async (...args: string[]) => (await run(cli, args)).stdout;
@@ -119,7 +112,7 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       expect(JSON.parse(await xdpFilter('status', '--iface', veth.hostIf, '--json'))).toMatchObject({ attached: false });
     });
 
-    (xdpLoader ? it : it.skip)("loads through libxdp's xdp-loader, reusing the pinned maps by their object names", async () => {
+    itRequires("loads through libxdp's xdp-loader, reusing the pinned maps by their object names", libxdpLoader, async () => {
       const libxdpPins = `/sys/fs/bpf/${uniqueName('dtse2x')}`;
       try {
         expect(await xdpFilter('libxdp-pins', '--pin-dir', libxdpPins)).toMatch(/xdp-loader load -m native -p/);

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseCommandLine, CommandLineError } from '../../src/cli/command-line.js';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
+import { partRequires } from '../../../../test/support/require.js';
+import { dnsdist } from '../../../../test/support/requirements.js';
 import { startDemo, freePort } from '../support/proxy-harness.js';
 import { udpQuery } from '../support/dns-client.js';
 import { CLI, exited, runCli, startCli } from './cli-process.js';
@@ -105,8 +107,10 @@ describe('dnsdist-ts CLI', () => {
   it('the shipped conf/dnsdist.conf passes --check-config, as it does with dnsdist 1.7.3', () => {
     const shipped = join(dirname(fileURLToPath(import.meta.url)), '../../../../conf/dnsdist.conf');
     expect(runCli(['--check-config', '-C', shipped]).stdout).toBe(`Configuration '${shipped}' OK!\n`);
-    const viaDnsdist = spawnSync('dnsdist', ['--check-config', '-C', shipped], { encoding: 'utf8', timeout: 20000 });
-    if (viaDnsdist.error === undefined) expect(viaDnsdist.stdout).toContain(`Configuration '${shipped}' OK!`);
+    if (partRequires("dnsdist 1.7.3's verdict on the shipped configuration", dnsdist)) {
+      const viaDnsdist = spawnSync('dnsdist', ['--check-config', '-C', shipped], { encoding: 'utf8', timeout: 20000 });
+      expect(viaDnsdist.stdout).toContain(`Configuration '${shipped}' OK!`);
+    }
   });
 
   it('-V prints the version', () => {

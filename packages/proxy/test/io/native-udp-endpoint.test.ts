@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { Worker } from 'node:worker_threads';
 import { attachSocketFilter, BpfObject } from '@dnsdist-ts/bpf';
 import { AddressParseError } from '@dnsdist-ts/dns';
 import { describeBpf } from '../../../../test/support/require-bpf.js';
+import { describeRequires, itRequires, requirement } from '../../../../test/support/require.js';
+import { loopbackShaping } from '../../../../test/support/requirements.js';
 import {
   createNativeUdpEndpoint,
   nativeUdpAvailable,
@@ -33,20 +35,8 @@ const LOOP4 = Uint8Array.of(127, 0, 0, 1);
 const LOOP6 = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
 const MAPPED_LOOP4 = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1);
 
-/** Skip (with the reason) when the addon is not built, unless CI requires it. */
-function describeNative(name: string, fn: () => void): void {
-  if (nativeUdpAvailable()) describe(name, fn);
-  else if (process.env.REQUIRE_BPF === '1') {
-    describe(name, () =>
-      it('needs the UDP addon', () => {
-        throw new Error("the proxy's UDP addon is required in CI but is not built ('make native')");
-      }),
-    );
-  } else {
-    process.stderr.write(`skipping "${name}": the proxy's UDP addon is not built ('make native')\n`);
-    describe.skip(name, fn);
-  }
-}
+const nativeUdp = requirement("the proxy's UDP addon", 'bpf', () => (nativeUdpAvailable() ? undefined : "it is not built ('make native')"));
+const describeNative = (name: string, fn: () => void): void => describeRequires(name, nativeUdp, fn);
 
 /** A dgram client that records what it receives, with a way to wait for the n-th datagram. */
 interface Client {
@@ -517,8 +507,7 @@ describeNative('NativeUdpEndpoint', () => {
       expect(r.uncaught).toEqual(['handler failed on m1']);
     });
 
-    const canShapeLoopback = process.getuid?.() === 0 && existsSync('/usr/sbin/tc') && existsSync('/usr/bin/unshare');
-    (canShapeLoopback ? it : it.skip)('a full send buffer (EAGAIN) drops the rest of the flush and counts it', async () => {
+    itRequires('a full send buffer (EAGAIN) drops the rest of the flush and counts it', loopbackShaping, async () => {
       // Loopback frees send-buffer space as soon as a datagram is handed
       // over, so EAGAIN needs a slow qdisc: a private network namespace
       // whose loopback is rate-limited, leaving the machine's own alone.

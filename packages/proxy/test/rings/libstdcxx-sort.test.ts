@@ -4,11 +4,13 @@
  * (comparing counts only, as dnsdist does), and the orders must match,
  * ties included.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { describeRequires } from '../../../../test/support/require.js';
+import { gxx } from '../../../../test/support/requirements.js';
 import { stdPartialSort, stdSort } from '../../src/rings/libstdcxx-sort.js';
 
 const PROGRAM = String.raw`
@@ -31,11 +33,7 @@ int main() {
 }
 `;
 
-function haveCompiler(): boolean {
-  return spawnSync('g++', ['--version']).status === 0;
-}
-
-(haveCompiler() ? describe : describe.skip)('libstdc++ sort replay', () => {
+describeRequires('libstdc++ sort replay', gxx, () => {
   let dir: string;
   let binary: string;
 
