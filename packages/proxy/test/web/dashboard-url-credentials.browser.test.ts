@@ -5,10 +5,8 @@
  * carries credentials, so the page must not derive its request URLs from
  * its own address.
  */
-import { chromiumPath, launchBrowser, type BrowserPage } from './headless-chromium.js';
+import { describeBrowser, launchBrowser, type BrowserPage } from './headless-chromium.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
-
-const describeBrowser = chromiumPath() || process.env.REQUIRE_BPF === '1' ? describe : describe.skip;
 
 describeBrowser('the dashboard opened with credentials in its URL', () => {
   let p: RunningWebProxy;

@@ -12,18 +12,12 @@ import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
 import { BLOCK_API_PATH } from '../../src/web/block-api.js';
 import { udpQuery } from '../support/dns-client.js';
 import { startDemo } from '../support/proxy-harness.js';
-import { describeRequires, requirement } from '../../../../test/support/require.js';
-import { chromiumPath, launchBrowser, type BrowserPage } from './headless-chromium.js';
+import { describeBrowser, launchBrowser, type BrowserPage } from './headless-chromium.js';
 import { httpRequest } from './http-client.js';
 import { MemoryBlockEngine } from './memory-block-engine.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/', import.meta.url));
-
-const chromium = requirement('chromium', 'tool', () =>
-  chromiumPath() ? undefined : 'it is not installed (apt-get install chromium; scripts/bootstrap.sh installs it)',
-);
-const describeBrowser = (name: string, fn: () => void): void => describeRequires(name, chromium, fn);
 
 describeBrowser('the dashboard in headless Chromium', () => {
   let demo: DemoServer;

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { describeRequires, requirement } from '../../../../test/support/require.js';
 
 export interface BrowserPage {
   goto(url: string): Promise<void>;
@@ -32,6 +33,15 @@ export function chromiumPath(): string | undefined {
     if (candidate && spawnSync(candidate, ['--version']).status === 0) return candidate;
   }
   return undefined;
+}
+
+const chromiumInstalled = requirement('chromium', 'tool', () =>
+  chromiumPath() ? undefined : 'it is not installed (apt-get install chromium; scripts/bootstrap.sh installs it)',
+);
+
+/** `describe` for tests that drive Debian's Chromium (fails instead of skipping under REQUIRE_ALL=1). */
+export function describeBrowser(name: string, fn: () => void): void {
+  describeRequires(name, chromiumInstalled, fn);
 }
 
 /** The page-side wait: resolves when the condition holds, re-checking on DOM mutations. */
