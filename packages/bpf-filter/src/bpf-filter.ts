@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { BpfMap, SocketLike } from '@dnsdist-ts/bpf';
 import { InternalSocketFilter } from './internal-socket-filter.js';
-import { BpfBusyError, BpfError, BpfMapFullError } from '@dnsdist-ts/bpf';
+import { BpfBusyError, BpfError, BpfMapFullError, PinTransaction } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
 import { parseBPFFilterArgs, type BPFFilterOptions } from './bpf-filter-options.js';
 import { ipv4Key, ipv6Key } from './address-key.js';
@@ -100,31 +100,45 @@ export class BPFFilter {
   readonly options: BPFFilterOptions;
   readonly #maps: Partial<Record<FilterMapKind, HeldMap>> = {};
   #closed = false;
+  /** Maps are private copies (a configuration check): leave the pinned name index alone too. */
+  readonly #dryRun: boolean;
   #socketFilter: InternalSocketFilter | undefined;
 
-  constructor(options: BPFFilterOptions) {
+  /**
+   * Open or create the filter's maps. With `pins`, new maps' pins are only
+   * planned there, for the caller to commit with the rest of its
+   * configuration (or never, in a dry run). Without, the filter makes its
+   * own pins once all its maps are open and checked, and a failure leaves
+   * nothing behind: no map, pin or directory of its making.
+   */
+  constructor(options: BPFFilterOptions, pins?: PinTransaction) {
     this.options = options;
     this.format = options.external ? MapFormat.WithActions : MapFormat.Legacy;
+    const own = pins === undefined ? new PinTransaction() : undefined;
+    const plan = pins ?? own!;
+    this.#dryRun = plan.dryRun;
     try {
       for (const [kind, opts] of Object.entries(options.maps) as Array<
         [FilterMapKind, NonNullable<BPFFilterOptions['maps'][FilterMapKind]>]
       >) {
-        const { map } = openFilterMap(kind, this.format, opts);
-        const held: HeldMap = { map, expiry: ExpiryStore.forMap(map, opts.pinnedPath), maxItems: opts.maxItems, count: 0 };
+        const { map } = openFilterMap(kind, this.format, opts, plan);
+        const held: HeldMap = { map, expiry: ExpiryStore.forMap(map, opts.pinnedPath, plan), maxItems: opts.maxItems, count: 0 };
         this.#maps[kind] = held;
         held.count = map.count();
       }
       // Blocks that lapsed while no process was running go now, not never.
       this.purgeExpired();
+      own?.commit();
     } catch (err) {
+      own?.undo();
       this.close();
       throw err;
     }
   }
 
-  /** newBPFFilter(...) with any of its three call forms. */
-  static fromArgs(args: readonly unknown[]): BPFFilter {
-    return new BPFFilter(parseBPFFilterArgs(args));
+  /** newBPFFilter(...) with any of its three call forms; `pins` as for the constructor. */
+  static fromArgs(args: readonly unknown[], pins?: PinTransaction): BPFFilter {
+    return new BPFFilter(parseBPFFilterArgs(args), pins);
   }
 
   get external(): boolean {
@@ -197,7 +211,7 @@ export class BPFFilter {
 
   /** Where the XDP filter's name index sits: next to a pinned external qnames map. */
   private nameIndexDir(): string | undefined {
-    const path = this.external ? this.options.maps.qnames?.pinnedPath : undefined;
+    const path = this.external && !this.#dryRun ? this.options.maps.qnames?.pinnedPath : undefined;
     return path === undefined ? undefined : dirname(path);
   }
 

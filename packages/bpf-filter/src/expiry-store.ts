@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { BpfMap, MapType } from '@dnsdist-ts/bpf';
+import { MapType, PinTransaction, type BpfMap } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
 import type { MonotonicNs } from './monotonic-clock.js';
 
@@ -22,20 +21,24 @@ export class ExpiryStore {
     this.#map = map;
   }
 
-  /** Open the store for a filter map (pinned beside it when it is pinned). */
-  static forMap(dataMap: BpfMap, pinnedPath: string | undefined): ExpiryStore {
-    const path = pinnedPath ? `${pinnedPath}${EXPIRY_SUFFIX}` : undefined;
-    if (path && existsSync(path)) {
-      const map = BpfMap.openPinned(path);
-      if (map.type !== MapType.Hash || map.keySize !== dataMap.keySize || map.valueSize !== 8) {
-        map.close();
-        throw new BPFFilterError(
-          `the expiry map at ${path} does not match ${pinnedPath} (key ${dataMap.keySize} B, value 8 B expected): remove it (rm ${path}); the blocks it timed become permanent until removed`,
-          path,
-        );
+  /**
+   * Open the store for a filter map: the expiry map pinned beside it, or a
+   * new one pinned there (with `pins`: its pin planned there, made when
+   * the caller commits).
+   */
+  static forMap(dataMap: BpfMap, pinnedPath: string | undefined, pins?: PinTransaction): ExpiryStore {
+    if (pins === undefined) {
+      const own = new PinTransaction();
+      const store = ExpiryStore.forMap(dataMap, pinnedPath, own);
+      try {
+        own.commit();
+      } catch (err) {
+        store.close();
+        throw err;
       }
-      return new ExpiryStore(map);
+      return store;
     }
+    const path = pinnedPath ? `${pinnedPath}${EXPIRY_SUFFIX}` : undefined;
     const spec = {
       type: MapType.Hash,
       name: 'dts_expiry',
@@ -43,7 +46,15 @@ export class ExpiryStore {
       valueSize: 8,
       maxEntries: Math.max(dataMap.maxEntries, 1),
     };
-    return new ExpiryStore(BpfMap.createPinned(spec, path));
+    const { map } = pins.openOrCreate(spec, path, (existing) => {
+      if (existing.type !== MapType.Hash || existing.keySize !== dataMap.keySize || existing.valueSize !== 8) {
+        throw new BPFFilterError(
+          `the expiry map at ${path} does not match ${pinnedPath} (key ${dataMap.keySize} B, value 8 B expected): remove it (rm ${path}); the blocks it timed become permanent until removed`,
+          path,
+        );
+      }
+    });
+    return new ExpiryStore(map);
   }
 
   set(key: Uint8Array, until: MonotonicNs): void {

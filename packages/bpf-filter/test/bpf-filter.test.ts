@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { BpfMap } from '@dnsdist-ts/bpf';
 import { BPFFilter } from '../src/bpf-filter.js';
 import { MatchAction } from '../src/match-action.js';
@@ -144,6 +144,29 @@ describeBpf('BPFFilter on kernel maps', () => {
     const still = BpfMap.openPinned(`${dir}/dnsdist/addr-v4`);
     expect(still.count()).toBe(1);
     still.close();
+  });
+
+  it('a filter that cannot open one of its maps leaves no pin or directory of its own, and the maps it found intact', () => {
+    // addr-v6 pre-exists in the legacy layout; addr-v4 (checked first) and its directory are new.
+    const legacy = BPFFilter.fromArgs([4, { maxItems: 4, pinnedPath: `${dir}/old/addr-v6` }, 4]);
+    legacy.block('2001:db8::1');
+    legacy.close();
+    const before = BpfMap.openPinned(`${dir}/old/addr-v6`);
+    const id = before.info().id;
+    before.close();
+    const opts = (v4: string) => [
+      { maxItems: 4, pinnedPath: v4 },
+      { maxItems: 4, pinnedPath: `${dir}/old/addr-v6` },
+      { maxItems: 4, pinnedPath: `${dir}/new/qnames` },
+      true,
+    ];
+    expect(() => BPFFilter.fromArgs(opts(`${dir}/new/addr-v4`))).toThrow(`Error checking the eBPF map pinned at ${dir}/old/addr-v6`);
+    expect(existsSync(`${dir}/new`)).toBe(false);
+    expect(() => BPFFilter.fromArgs(opts(`${dir}/old/addr-v4`))).toThrow(/value 8 B/);
+    expect(readdirSync(`${dir}/old`).sort()).toEqual(['addr-v6', 'addr-v6-expiry']);
+    const after = BpfMap.openPinned(`${dir}/old/addr-v6`);
+    expect([after.info().id, after.count()]).toEqual([id, 1]);
+    after.close();
   });
 
   it('legacy format: Drop only, qtype kept in the value, range rules refused', () => {

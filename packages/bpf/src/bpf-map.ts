@@ -1,4 +1,4 @@
-import { ensurePinParent } from './bpffs.js';
+import { ensurePinParent, removeCreatedDirs } from './bpffs.js';
 import type { BtfKeyValue } from './btf-type.js';
 import { BpfError, BpfMapMismatchError, call, fromNative } from './errors.js';
 import type { BpfMapLike } from './map-like.js';
@@ -172,11 +172,51 @@ export class BpfMap implements BpfMapLike {
     }
   }
 
-  /** Pin to `path`, creating missing parent directories on bpffs. */
-  pin(path: string): void {
-    ensurePinParent(path);
-    call('pin', path, () => native().objPin(this.fd, path));
+  /**
+   * Pin to `path`, creating missing parent directories below a bpffs mount
+   * (never outside one: BpfPinPathError, nothing created). Returns the
+   * directories it created, outermost first; a failed pin removes them
+   * again before throwing.
+   */
+  pin(path: string): string[] {
+    const created = ensurePinParent(path);
+    try {
+      call('pin', path, () => native().objPin(this.fd, path));
+    } catch (err) {
+      removeCreatedDirs(created);
+      throw err;
+    }
     this.pinnedPath = path;
+    return created;
+  }
+
+  /** A second handle on the same kernel map (close each independently). */
+  duplicate(): BpfMap {
+    const fd = call('dup', this.label, () => native().dup(this.fd));
+    return BpfMap.fromFd(fd, this.pinnedPath);
+  }
+
+  /**
+   * A new, unpinned map with this one's type, sizes, flags and entries:
+   * something to write to without touching this map (a dry run).
+   */
+  copy(): BpfMap {
+    const c = BpfMap.create({
+      type: this.type,
+      name: this.name,
+      keySize: this.keySize,
+      valueSize: this.valueSize,
+      maxEntries: this.maxEntries,
+      flags: this.flags,
+    });
+    try {
+      const { keys, values, count } = this.dumpRaw();
+      if (count > 0) c.updateBatchRaw(keys, values, count);
+    } catch (err) {
+      c.close();
+      throw err;
+    }
+    return c;
   }
 
   /** The file descriptor; throws if the map was closed. */

@@ -1,4 +1,4 @@
-import { ensurePinParent } from './bpffs.js';
+import { checkPinPath, ensurePinParent, removeCreatedDirs } from './bpffs.js';
 import { BpfMap } from './bpf-map.js';
 import { BpfProgram } from './bpf-program.js';
 import { BpfError, BpfNotFoundError, call } from './errors.js';
@@ -17,6 +17,8 @@ export type ObjectMapDescription = Omit<NativeObjectMap, 'fd'>;
 export class BpfObject {
   #handle: unknown;
   #loaded = false;
+  /** Pin paths set with setMapPinPath: their directories are made at load, not before. */
+  readonly #pinPaths: string[] = [];
 
   private constructor(
     handle: unknown,
@@ -47,7 +49,8 @@ export class BpfObject {
    */
   setMapPinPath(name: string, path: string): this {
     this.mustNotBeLoaded('set a pin path');
-    ensurePinParent(path);
+    checkPinPath(path);
+    this.#pinPaths.push(path);
     this.n(`set pin path of map '${name}'`, () => native().objectSetMapPinPath(this.handle, name, path));
     return this;
   }
@@ -72,10 +75,21 @@ export class BpfObject {
     return this;
   }
 
-  /** Load every program and create (or reuse) every map. Verifier failures throw BpfVerifierError. */
+  /**
+   * Load every program and create (or reuse) every map. Verifier failures
+   * throw BpfVerifierError. Missing pin directories are created just
+   * before, and removed again when the load fails.
+   */
   load(): this {
     this.mustNotBeLoaded('load');
-    call('load object', this.path, () => native().objectLoad(this.handle));
+    const created: string[] = [];
+    try {
+      for (const path of this.#pinPaths) created.push(...ensurePinParent(path));
+      call('load object', this.path, () => native().objectLoad(this.handle));
+    } catch (err) {
+      removeCreatedDirs(created);
+      throw err;
+    }
     this.#loaded = true;
     return this;
   }

@@ -37,6 +37,12 @@ export class BpfError extends Error {
   }
 }
 
+/**
+ * A pin path that cannot work: no bpffs where it points (the usual cause:
+ * bpffs not mounted at /sys/fs/bpf), or a parent that is not a directory.
+ * Raised before anything is created.
+ */
+export class BpfPinPathError extends BpfError {}
 /** EPERM/EACCES outside the verifier: missing privileges or not on bpffs. */
 export class BpfPermissionError extends BpfError {}
 /** ENOENT: a pinned path, interface, map or program that does not exist. */

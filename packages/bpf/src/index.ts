@@ -21,11 +21,21 @@ export {
   type XdpStatus,
 } from './xdp-attachment.js';
 export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
-export { BPFFS_ROOT, isOnBpffs, ensurePinParent } from './bpffs.js';
+export {
+  BPFFS_ROOT,
+  BPFFS_MOUNT_COMMAND,
+  isOnBpffs,
+  checkPinPath,
+  ensurePinParent,
+  removeCreatedDirs,
+  type PinPathCheck,
+} from './bpffs.js';
+export { PinTransaction, type PinTransactionOptions, type ExistingMapCheck, type ExistingMapSource } from './pin-transaction.js';
 export { nativeAvailable, addonPath } from './native.js';
 export {
   BpfError,
   BpfPermissionError,
+  BpfPinPathError,
   BpfNotFoundError,
   BpfMapMismatchError,
   BpfMapFullError,

@@ -6,7 +6,7 @@ import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
-import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
@@ -40,8 +40,14 @@ export interface AppOptions {
   clientMode?: boolean;
   /** Where print() and log lines go (tests capture them). */
   output?: (line: string) => void;
-  /** --check-config: run the configuration quietly (only print() output and errors). */
+  /** Run the configuration quietly (only print() output and errors), as --check-config does. */
   quiet?: boolean;
+  /**
+   * --check-config: the configuration is only checked. Its BPF side is
+   * validated (pin paths, maps already pinned) but nothing is pinned and
+   * no directory is made; maps already pinned are read into private copies.
+   */
+  checkConfig?: boolean;
   udpImplementation?: 'auto' | 'native' | 'dgram';
 }
 
@@ -92,7 +98,10 @@ export class DnsdistApp {
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings);
-    this.ebpf = registerEbpfBindings(this.env, this.stopped);
+    this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
+    // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
+    void this.stopped.then(() => this.ebpf.stop());
+    registerEbpfBindings(this.env, this.ebpf);
     this.web = new WebService({
       proxy: this.proxy,
       rules: this.rules,
@@ -114,19 +123,41 @@ export class DnsdistApp {
     for (const l of options.locals ?? []) this.proxy.addLocal(frontendConfigFrom('-l', l, new LuaOptions('-l', undefined), true));
   }
 
-  /** Run the configuration file. Throws LuaScriptError with "file:line: reason". */
+  /**
+   * Run the configuration file, then check its BPF side as a whole and
+   * make its pins (with checkConfig: only check). Throws LuaScriptError
+   * with "file:line: reason"; a failure leaves no pin or directory behind.
+   */
   async loadConfiguration(): Promise<void> {
-    this.runtime.runFile(this.options.configFile);
-    for (const b of this.options.backends ?? []) {
-      const cfg = serverConfigFrom(b);
-      this.env.pending.push(this.proxy.addServer(cfg));
+    try {
+      this.runtime.runFile(this.options.configFile);
+      for (const b of this.options.backends ?? []) {
+        const cfg = serverConfigFrom(b);
+        this.env.pending.push(this.proxy.addServer(cfg));
+      }
+      await Promise.all(this.env.pending);
+      this.env.pending.length = 0;
+      this.ebpf.configurationLoaded();
+    } catch (err) {
+      this.ebpf.abandonStartup();
+      throw err;
     }
-    await Promise.all(this.env.pending);
-    this.env.pending.length = 0;
   }
 
-  /** Start listeners, backends, the console and the maintenance tick. */
+  /**
+   * Start listeners, backends, the console and the maintenance tick. When
+   * it fails, the pins and directories this start made are removed.
+   */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (err) {
+      this.ebpf.abandonStartup();
+      throw err;
+    }
+  }
+
+  async #start(): Promise<void> {
     this.env.configurationDone = true;
     await this.proxy.start();
     this.ebpf.listenersStarted();

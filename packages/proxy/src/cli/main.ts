@@ -103,6 +103,7 @@ async function main(): Promise<number> {
     verbose: cl.verbose,
     udpImplementation: cl.udpIo,
     quiet: cl.checkConfig,
+    checkConfig: cl.checkConfig,
   });
   try {
     await app.loadConfiguration();

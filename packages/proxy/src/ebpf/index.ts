@@ -3,7 +3,7 @@
  * the dynamic-block engine pushes into, socket filters on the listeners,
  * and the contrib XDP filter attached for the life of the proxy.
  */
-export { ProxyEbpf } from './proxy-ebpf.js';
+export { ProxyEbpf, type ProxyEbpfOptions } from './proxy-ebpf.js';
 export { DefaultBpfFilterRegistry, type DefaultFilterListener } from './default-bpf-filter-registry.js';
 export { BpfFilterKernelSink } from './bpf-filter-kernel-sink.js';
 export { KernelInsertFailureLog, classifyInsertError, type KernelInsertFailureReason } from './kernel-insert-failure-log.js';

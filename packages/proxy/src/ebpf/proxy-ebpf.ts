@@ -1,6 +1,6 @@
 import { BPFFilter, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
-import type { SocketLike } from '@dnsdist-ts/bpf';
+import { PinTransaction, type SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { FrontendConfig } from '../server/frontend-config.js';
@@ -13,12 +13,25 @@ import { XdpFilterDeployment, type XdpFilterRequest } from './xdp-filter-deploym
 /** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry). */
 const PURGE_INTERVAL_MS = 1000;
 
+export interface ProxyEbpfOptions {
+  /** A configuration check (--check-config): validate everything, pin nothing, create no directory. */
+  checkConfig?: boolean;
+}
+
 /**
  * The proxy's eBPF side: BPF filters created by the configuration, the
  * default filter and its KernelBlockSink (through DefaultBpfFilterRegistry),
  * socket filters on the listeners, registered DynBPFFilters, the XDP
  * filter deployments, and the once-a-second removal of lapsed kernel
  * entries. Knows nothing of Lua: bind-ebpf.ts is a thin layer over it.
+ *
+ * Pins are made in two steps. While the configuration runs, filters get
+ * unpinned maps (or the maps already pinned) and their pins are only
+ * planned, each path checked as it comes; configurationLoaded() checks
+ * the configuration's BPF side as a whole (every pin path, the XDP
+ * filters' pin directories) and only then makes the pins. A start that
+ * fails after that removes what it made (abandonStartup); a configuration
+ * check makes nothing at all.
  */
 export class ProxyEbpf implements BindFilterControl {
   readonly proxy: DnsdistProxy;
@@ -34,17 +47,57 @@ export class ProxyEbpf implements BindFilterControl {
   #purgeTimer: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
+  /** The configuration's pins, planned while it runs, made by configurationLoaded(). */
+  readonly #startupPins: PinTransaction;
+  #configured = false;
 
-  constructor(proxy: DnsdistProxy) {
+  constructor(proxy: DnsdistProxy, options: ProxyEbpfOptions = {}) {
     this.proxy = proxy;
     this.defaultFilter = DefaultBpfFilterRegistry.forProxy(proxy);
+    this.#startupPins = new PinTransaction({ dryRun: options.checkConfig ?? false });
   }
 
-  /** newBPFFilter(...) in any of its three forms; the proxy closes it at stop. */
+  /**
+   * newBPFFilter(...) in any of its three forms; the proxy closes it at
+   * stop. While the configuration runs its pins are only planned; later
+   * (from the console) the filter pins its maps at once.
+   */
   createFilter(args: readonly unknown[]): BPFFilter {
-    const f = BPFFilter.fromArgs(args);
+    const f = this.#configured ? BPFFilter.fromArgs(args) : BPFFilter.fromArgs(args, this.#startupPins);
     this.#filters.add(f);
     return f;
+  }
+
+  /**
+   * The configuration has run: check its BPF side as a whole (every
+   * planned pin path again, each XDP filter's pin directory and the maps
+   * already pinned there), then make the planned pins. A configuration
+   * check stops after the checks. Throws, having made nothing, when a
+   * check fails.
+   */
+  configurationLoaded(): void {
+    if (this.#configured) return;
+    for (const d of this.#xdp) d.validate(this.defaultFilter.filter, this.#startupPins);
+    this.#startupPins.commit();
+    this.#configured = true;
+  }
+
+  /**
+   * Loading the configuration or starting failed: detach the XDP filters
+   * and remove every pin and directory this start made (the filters' and
+   * the XDP loader's). Pins that were there before stay, entries and all.
+   */
+  abandonStartup(): void {
+    for (const d of this.#xdp) {
+      d.stop();
+      d.removeCreatedPins();
+    }
+    this.#startupPins.undo();
+  }
+
+  /** What configurationLoaded() pinned and created (for logs and tests). */
+  get startupPins(): { pins: string[]; dirs: string[] } {
+    return this.#startupPins.created;
   }
 
   /** Filters created through createFilter, still open. */

@@ -1,7 +1,18 @@
-import { basename, dirname } from 'node:path';
-import { BpfProgram, queryXdp, XdpAttachment, type XdpMode } from '@dnsdist-ts/bpf';
+import { existsSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import {
+  BpfError,
+  BpfMap,
+  BpfProgram,
+  checkPinPath,
+  queryXdp,
+  removeCreatedDirs,
+  XdpAttachment,
+  type PinTransaction,
+  type XdpMode,
+} from '@dnsdist-ts/bpf';
 import { CONVENTIONAL_PIN_NAMES, type BPFFilter, type FilterMapKind } from '@dnsdist-ts/bpf-filter';
-import { XdpFilter, type XdpStatName } from '@dnsdist-ts/xdp-filter';
+import { FILTER_MAPS, XdpFilter, type XdpStatName } from '@dnsdist-ts/xdp-filter';
 import type { Logger } from '../server/logger.js';
 import { EbpfSetupError } from './ebpf-setup-error.js';
 
@@ -71,24 +82,49 @@ export class XdpFilterDeployment {
   readonly request: XdpFilterRequest;
   #program: XdpFilter | undefined;
   readonly #attachments: XdpAttachment[] = [];
+  /** Pins and directories absent before start(): what the loader may create, removed by removeCreatedPins(). */
+  #mayCreate: { pins: string[]; dirs: string[] } = { pins: [], dirs: [] };
 
   constructor(request: XdpFilterRequest) {
     this.request = request;
   }
 
+  /** The directory of the maps the program reads. */
+  #pinDir(defaultFilter: BPFFilter | undefined): string {
+    const r = this.request;
+    if (r.pinDir !== undefined) return r.pinDir;
+    const filter = r.filter ?? defaultFilter;
+    if (!filter)
+      throw new EbpfSetupError('attachXDPFilter: no filter to read: call setDefaultBPFFilter(bpf) or pass filter=bpf (or pinDir="...")', r);
+    return xdpPinDirOf(filter);
+  }
+
+  /**
+   * Check, creating nothing, that the program can be loaded against its pin
+   * directory: a filter to read, and for each of the program's maps a pin
+   * planned in `pins` (the filter's, made with the configuration's), a
+   * pinned map of the program's layout, or a path on bpffs where the
+   * loader can make one.
+   */
+  validate(defaultFilter: BPFFilter | undefined, pins: PinTransaction): void {
+    const pinDir = this.#pinDir(defaultFilter);
+    for (const spec of Object.values(FILTER_MAPS)) {
+      const path = join(pinDir, spec.pin);
+      if (pins.planned(path)) continue;
+      try {
+        if (existsSync(path)) BpfMap.openPinned(path, { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize }).close();
+        else checkPinPath(path);
+      } catch (err) {
+        if (err instanceof BpfError) throw new EbpfSetupError(`attachXDPFilter: ${err.message}`, path);
+        throw err;
+      }
+    }
+  }
+
   /** Load and attach. `listenerPorts` is the default port set. Throws (having undone everything) when any interface fails. */
   start(defaultFilter: BPFFilter | undefined, listenerPorts: number[], log: Pick<Logger, 'info' | 'warn'>): void {
     const r = this.request;
-    const filter = r.filter ?? defaultFilter;
-    let pinDir = r.pinDir;
-    if (pinDir === undefined) {
-      if (!filter)
-        throw new EbpfSetupError(
-          'attachXDPFilter: no filter to read: call setDefaultBPFFilter(bpf) or pass filter=bpf (or pinDir="...")',
-          r,
-        );
-      pinDir = xdpPinDirOf(filter);
-    }
+    const pinDir = this.#pinDir(defaultFilter);
     const ports = r.ports ?? [...new Set(listenerPorts)];
     if (ports.length === 0 || ports.length > MAX_PORTS) {
       throw new EbpfSetupError(
@@ -96,7 +132,20 @@ export class XdpFilterDeployment {
         ports,
       );
     }
-    const program = XdpFilter.load({ pinDir, ports });
+    this.#mayCreate = {
+      pins: Object.values(FILTER_MAPS)
+        .map((m) => join(pinDir, m.pin))
+        .filter((p) => !existsSync(p)),
+      dirs: [],
+    };
+    for (let d = pinDir; !existsSync(d); d = dirname(d)) this.#mayCreate.dirs.push(d);
+    let program: XdpFilter;
+    try {
+      program = XdpFilter.load({ pinDir, ports });
+    } catch (err) {
+      this.removeCreatedPins();
+      throw err;
+    }
     this.#program = program;
     try {
       const ownName = program.program.info().name;
@@ -110,8 +159,26 @@ export class XdpFilterDeployment {
       }
     } catch (err) {
       this.stop();
+      this.removeCreatedPins();
       throw err;
     }
+  }
+
+  /**
+   * Remove the pins and directories the last start() found absent and
+   * the loader made (after stop(): a failed start-up undoes them).
+   */
+  removeCreatedPins(): void {
+    const { pins, dirs } = this.#mayCreate;
+    this.#mayCreate = { pins: [], dirs: [] };
+    for (const p of pins) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // Never made, or gone already.
+      }
+    }
+    removeCreatedDirs(dirs);
   }
 
   /** An xdp-filter still attached from a run that died is ours to replace; another program is not. */

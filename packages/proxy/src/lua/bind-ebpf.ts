@@ -2,7 +2,7 @@ import { BPFFilter, DynBPFFilter } from '@dnsdist-ts/bpf-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import type { XdpMode } from '@dnsdist-ts/bpf';
 import { FrontendBind } from '../ebpf/frontend-bind.js';
-import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { SocketAddress } from '../query/client-address.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import { LuaBindingError } from './lua-errors.js';
@@ -42,14 +42,10 @@ function addressText(a: IpAddress): string {
  * dnsdist's eBPF functions (newBPFFilter, setDefaultBPFFilter,
  * newDynBPFFilter, addBPFFilterDynBlocks, register/unregisterDynBPFFilter,
  * getBind(n):attachFilter/detachFilter, the BPFFilter and DynBPFFilter
- * methods) and our attachXDPFilter{...}. Returns the proxy's eBPF state;
- * when `stopped` resolves (the application stopped) the XDP filters are
- * detached and the maps released.
+ * methods) and our attachXDPFilter{...}, over the proxy's eBPF state.
  */
-export function registerEbpfBindings(env: LuaEnvironment, stopped?: Promise<void>): ProxyEbpf {
+export function registerEbpfBindings(env: LuaEnvironment, ebpf: ProxyEbpf): void {
   const rt = env.runtime;
-  const ebpf = new ProxyEbpf(env.proxy);
-  if (stopped) void stopped.then(() => ebpf.stop());
   const bpfArg = (args: LuaArgs, i: number) => args.object(i, BPFFilter, 'a BPFFilter (newBPFFilter(...))');
   const dynArg = (args: LuaArgs, i: number) => args.object(i, DynBPFFilter, 'a DynBPFFilter (newDynBPFFilter(bpf))');
 
@@ -172,6 +168,4 @@ export function registerEbpfBindings(env: LuaEnvironment, stopped?: Promise<void
       ...(filter ? { filter } : {}),
     });
   });
-
-  return ebpf;
 }
