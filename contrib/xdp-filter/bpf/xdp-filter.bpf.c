@@ -37,7 +37,7 @@ const volatile struct filter_config cfg = { .dns_ports = { 53 }, .n_dns_ports = 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, __u32);
+	__type(key, struct addr4_key);
 	__type(value, struct map_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v4filter SEC(".maps");
@@ -45,7 +45,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct in6_addr);
+	__type(key, struct addr6_key);
 	__type(value, struct map_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } v6filter SEC(".maps");

@@ -1,6 +1,6 @@
 import { sumPerCpuU64, type BpfMap } from '@dnsdist-ts/bpf';
 
-/** Indexes of the program's per-CPU `xdpstats` map (enum xdp_stat in bpf/xdp-filter.h). */
+/** Indexes of the program's per-CPU `xdpstats` map (enum xdp_stat in @dnsdist-ts/bpf-filter's bpf/dnsdist-maps.h). */
 export const XdpStat = {
   Pass: 0,
   PassNotDns: 1,

@@ -2,7 +2,7 @@
  * The name index read by the XDP filter (contrib/xdp-filter): a pinned
  * array of u64, a Bloom filter over the blocked qnames and the blocked
  * suffixes, so that a query whose name cannot be blocked skips the name
- * lookups. Layout (mirrored in contrib/xdp-filter/bpf/xdp-filter.h):
+ * lookups. Layout (mirrored in packages/bpf-filter/bpf/dnsdist-maps.h):
  *
  *   [0] slots per fingerprint region (a power of two)
  *   [1] NAME_INDEX_VALID when the qname part is complete, else anything
