@@ -28,4 +28,13 @@ struct dnshdr {
 	__u16 arcount;
 };
 
+/* Bound a value the verifier lost track of: the asm stops clang from
+ * dropping a mask it can prove redundant. */
+#define BOUNDED(x, mask)                                  \
+	({                                                \
+		__u32 _v = (x);                           \
+		asm volatile("" : "+r"(_v));              \
+		_v & (mask);                              \
+	})
+
 #endif

@@ -4,7 +4,7 @@
  * past its end count as zero), mixed by multiply/xor-shift. A qname uses
  * every word it touches; a suffix only its first four (the XDP program
  * fingerprints up to 127 suffixes per query). The program computes the
- * same (qname_fp and suffix_fp in contrib/xdp-filter/bpf/); both must
+ * same (qname_fp and suffix_fp in contrib/xdp-filter/bpf/question.h); both must
  * change together (the constants are dnsdist-maps.h's FP_*). Not a
  * security boundary: a collision only costs lookups.
  */
