@@ -4,7 +4,9 @@ SHELL := /bin/bash
 NODE_PREFIX := $(shell node -p "path.dirname(path.dirname(process.execPath))")
 export COREPACK_ENABLE_DOWNLOAD_PROMPT := 0
 
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I/usr/include/x86_64-linux-gnu
+# -Ipackages: a BPF source includes another package's header by its path there
+# (contrib/xdp-filter: "bpf-filter/bpf/dnsdist-maps.h").
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I/usr/include/x86_64-linux-gnu -Ipackages
 BPF_SRCS := $(shell find packages contrib test -name '*.bpf.c' -not -path '*/node_modules/*' 2>/dev/null)
 BPF_OBJS := $(BPF_SRCS:.bpf.c=.bpf.o)
 ADDON := packages/bpf/build/Release/dnsdist_bpf.node
@@ -12,7 +14,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
+.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
 
 all: build
 
@@ -28,10 +30,16 @@ $(PROXY_ADDON): $(PROXY_ADDON_SRCS)
 	cd packages/proxy && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
 
 bpf: $(BPF_OBJS)
-.SECONDEXPANSION:
-# A BPF object also depends on the headers beside its source.
-%.bpf.o: %.bpf.c $$(wildcard $$(dir $$*)*.h)
-	clang $(BPF_CFLAGS) -c $< -o $@
+# clang lists the headers each object includes (-MMD, into foo.bpf.d): a change
+# to any of them, beside the source or shared (dnsdist-maps.h), rebuilds it.
+%.bpf.o: %.bpf.c
+	clang $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+-include $(BPF_OBJS:.o=.d)
+
+# The TypeScript view of packages/bpf-filter/bpf/dnsdist-maps.h, generated from
+# its BTF; packages/bpf-filter/test/layouts.test.ts fails while it is stale.
+layouts:
+	pnpm exec tsx scripts/gen-layouts.ts
 
 ts:
 	pnpm run build
@@ -67,4 +75,4 @@ bench-proxy: build
 	pnpm run bench:proxy
 
 clean:
-	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) packages/*/*.tsbuildinfo
+	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) $(BPF_OBJS:.o=.d) packages/*/*.tsbuildinfo

@@ -1,108 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Layouts shared by the XDP program and (mirrored in TypeScript) its loader. */
+/* The XDP program's own limits and the headers it parses; the map layouts
+ * it shares with the loader and the socket filter are in dnsdist-maps.h. */
 #ifndef DNSDIST_TS_XDP_FILTER_H
 #define DNSDIST_TS_XDP_FILTER_H
 
 #include <linux/types.h>
 
-#define MAX_DNS_PORTS 8
+#include "bpf-filter/bpf/dnsdist-maps.h"
+
 #define MAX_EXT_HDRS 4
 /* l4_proto value for a packet whose transport header we could not reach */
 #define L4_OPAQUE 255
 #define MAX_LABELS 128 /* 127 labels + the root */
-#define QNAME_BYTES 255
 #define MAX_CSUM_WORDS 160 /* UDP + DNS header + question: at most 279 bytes */
-#define QTYPE_ANY_1X 255
-#define QTYPE_ANY_2X 65535
-#define FNV64_OFFSET 0xcbf29ce484222325ULL
-#define FNV64_PRIME 0x100000001b3ULL
-
-/*
- * The name index (pinned as `name-index`, an array of u64): a Bloom filter
- * over the blocked names and suffixes, so that a query whose name cannot be
- * blocked skips the 258-byte qname lookups and the suffix lookups.
- *
- *   [0]  slots per fingerprint region (a power of two)
- *   [1]  NAME_INDEX_VALID when the qname part is complete, else anything
- *   [2]  NAME_INDEX_VALID when the suffix part is complete, else anything
- *   then the qname fingerprint region and the suffix fingerprint region
- *   (`slots` each; a name sets two slots picked by its fingerprint), then
- *   256 qname-length slots and 256 suffix-length slots (by wire length).
- *
- * Writers only ever store 1 into a slot (no read-modify-write, so
- * concurrent writers cannot lose each other's marks); only a rebuild
- * clears slots, with its part marked incomplete meanwhile. See
- * packages/bpf-filter/src/name-index.ts for the protocol.
- */
-#define NAME_INDEX_SLOTS 0
-#define NAME_INDEX_QNAMES 1
-#define NAME_INDEX_SUFFIXES 2
-#define NAME_INDEX_FIRST_SLOT 3
-#define NAME_INDEX_LENGTHS 256
-#define NAME_INDEX_VALID 0x7864692d73746444ULL /* "Ddts-idx" */
-#define NAME_INDEX_MIN_SLOTS 4096
-#define NAME_INDEX_MAX_SLOTS (1U << 22)
-/* Default size, matching 1024-entry maps (16 slots per entry). */
-#define NAME_INDEX_DEFAULT_ENTRIES (NAME_INDEX_FIRST_SLOT + 2 * 16384 + 2 * NAME_INDEX_LENGTHS)
-
-/* Fingerprints: the wire length and 8-byte little-endian words from the
- * name's (or suffix's) first byte, bytes past its end counting as zero,
- * mixed with the constants below. Qnames: every word of the name; suffixes:
- * the first FP_WORDS words (a name can have 127 suffixes). */
-#define FP_WORDS 4
-#define FP_MAX_WORDS 32
-#define FP_K0 0x9e3779b97f4a7c15ULL
-#define FP_K1 0xc2b2ae3d27d4eb4fULL
-#define FP_K2 0x165667b19e3779f9ULL
-
-/* .rodata layout (20 bytes); ports in host order. */
-struct filter_config {
-	__u16 dns_ports[MAX_DNS_PORTS];
-	__u32 n_dns_ports;
-};
-
-enum dns_action { ACTION_PASS = 0, ACTION_DROP = 1, ACTION_TC = 2 };
-
-/* dnsdist's CounterAndActionValue. */
-struct map_value {
-	__u64 counter;
-	__u8 action;
-	__u8 pad[7];
-};
-
-/* dnsdist's external qname key: 258 bytes. */
-struct qname_key {
-	__u8 qname[QNAME_BYTES];
-	__u8 pad;
-	__u16 qtype;
-};
-
-struct cidr4_key {
-	__u32 prefixlen;
-	__u32 addr;
-};
-
-struct cidr6_key {
-	__u32 prefixlen;
-	__u8 addr[16];
-};
-
-/* Our suffix map: FNV-1a 64 of the lower-cased wire suffix fed from its
- * last byte backwards, and the suffix's wire length. */
-struct suffix_key {
-	__u64 hash;
-	__u32 len;
-	__u32 pad;
-};
-
-/* Suffix values start like map_value (the program reads only that part)
- * and carry the suffix's wire name so that tools can list the entries. */
-struct suffix_value {
-	__u64 counter;
-	__u8 action;
-	__u8 pad[7];
-	__u8 name[256];
-};
 
 struct vlan_hdr {
 	__be16 h_vlan_TCI;
@@ -118,28 +28,13 @@ struct dnshdr {
 	__u16 arcount;
 };
 
-/* Indexes of the per-CPU xdpstats map. For each *_BASE, +1 is the TC variant. */
-enum xdp_stat {
-	STAT_PASS = 0,		/* inspected, nothing matched */
-	STAT_PASS_NOT_DNS,	/* not UDP/TCP to a DNS port, or not IP */
-	STAT_ALLOW,		/* a PASS entry matched (allow-list) */
-	STAT_ADDR_BASE,		/* dropped by an exact address */
-	STAT_ADDR_TC,
-	STAT_RANGE_BASE,	/* dropped by a range */
-	STAT_RANGE_TC,
-	STAT_QNAME_BASE,	/* dropped by a qname/qtype */
-	STAT_QNAME_TC,
-	STAT_SUFFIX_BASE,	/* dropped by a suffix */
-	STAT_SUFFIX_TC,
-	STAT_DROP_TCP_SYN,	/* TCP SYN from a blocked source */
-	STAT_FRAGMENT,		/* a later fragment from an unblocked source */
-	STAT_NOT_QUERY,		/* a response or other non-query: names not matched */
-	STAT_PARSE_TRUNCATED,	/* headers cut short */
-	STAT_PARSE_VLAN,	/* more than two VLAN tags */
-	STAT_PARSE_EXTHDR,	/* IPv6 extension chain longer than we walk */
-	STAT_PARSE_QNAME,	/* no complete uncompressed question */
-	STAT_PARSE_HEADER,	/* IP version, IPv4 header/total length or UDP length inconsistent */
-	STAT_MAX,
-};
+/* Bound a value the verifier lost track of: the asm stops clang from
+ * dropping a mask it can prove redundant. */
+#define BOUNDED(x, mask)                                  \
+	({                                                \
+		__u32 _v = (x);                           \
+		asm volatile("" : "+r"(_v));              \
+		_v & (mask);                              \
+	})
 
 #endif

@@ -6,11 +6,12 @@
  * one backward pass. A 64-bit hash can collide; with the length as part
  * of the key a false match needs two names of equal length colliding.
  */
-const FNV64_OFFSET = 0xcbf29ce484222325n;
-const FNV64_PRIME = 0x100000001b3n;
+import { layouts } from '@dnsdist-ts/bpf-filter';
+
+const { FNV64_OFFSET, FNV64_PRIME, suffix_key } = layouts;
 const MASK64 = (1n << 64n) - 1n;
 
-export const SUFFIX_KEY_BYTES = 16;
+export const SUFFIX_KEY_BYTES = suffix_key.sizeof;
 
 /** Hash of a wire-format name (any case; A-Z are folded like the program does). */
 export function suffixHash(wire: Uint8Array): bigint {
@@ -25,7 +26,7 @@ export function suffixHash(wire: Uint8Array): bigint {
 
 export function suffixKey(wire: Uint8Array): Buffer {
   const k = Buffer.alloc(SUFFIX_KEY_BYTES);
-  k.writeBigUInt64LE(suffixHash(wire), 0);
-  k.writeUInt32LE(wire.byteLength, 8);
+  k.writeBigUInt64LE(suffixHash(wire), suffix_key.hash.offset);
+  k.writeUInt32LE(wire.byteLength, suffix_key.len.offset);
   return k;
 }

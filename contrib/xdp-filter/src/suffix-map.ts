@@ -1,11 +1,14 @@
 import { dirname } from 'node:path';
 import { BpfMap } from '@dnsdist-ts/bpf';
-import { NameIndex, wireFromQNameKey } from '@dnsdist-ts/bpf-filter';
+import { NameIndex, layouts, wireFromQNameKey } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
-import { suffixKey } from './suffix-key.js';
+import { SUFFIX_KEY_BYTES, suffixKey } from './suffix-key.js';
+
+const { suffix_value } = layouts;
+const NAME_AT = suffix_value.name.offset;
 
 /** Bytes of a suffix map value: counter, action, padding, then the wire name (256 B). */
-export const SUFFIX_VALUE_BYTES = 272;
+export const SUFFIX_VALUE_BYTES = suffix_value.sizeof;
 
 export interface SuffixEntry {
   name: string;
@@ -30,7 +33,7 @@ export class SuffixMap {
   }
 
   static openPinned(path: string): SuffixMap {
-    return new SuffixMap(BpfMap.openPinned(path, { keySize: 16, valueSize: SUFFIX_VALUE_BYTES }));
+    return new SuffixMap(BpfMap.openPinned(path, { keySize: SUFFIX_KEY_BYTES, valueSize: SUFFIX_VALUE_BYTES }));
   }
 
   /** Block `name` and everything below it; re-blocking keeps the hit counter. */
@@ -40,9 +43,10 @@ export class SuffixMap {
     const key = suffixKey(wire);
     const old = this.map.lookup(key);
     const v = Buffer.alloc(SUFFIX_VALUE_BYTES);
-    v.writeBigUInt64LE(old ? old.readBigUInt64LE(0) : 0n, 0);
-    v[8] = action;
-    wire.copy(v, 16);
+    const counter = suffix_value.counter.offset;
+    v.writeBigUInt64LE(old ? old.readBigUInt64LE(counter) : 0n, counter);
+    v[suffix_value.action.offset] = action;
+    wire.copy(v, NAME_AT);
     // Before and after the entry exists: see the protocol in @dnsdist-ts/bpf-filter's name-index.ts.
     NameIndex.note(this.indexDir, 'suffixes', wire);
     this.map.update(key, v);
@@ -63,7 +67,7 @@ export class SuffixMap {
   wireNames(): Buffer[] | undefined {
     const out: Buffer[] = [];
     for (const [k, v] of this.map.dump()) {
-      const wire = wireFromQNameKey(v.subarray(16));
+      const wire = wireFromQNameKey(v.subarray(NAME_AT));
       if (!suffixKey(wire).equals(k)) return undefined;
       out.push(wire);
     }
@@ -72,9 +76,9 @@ export class SuffixMap {
 
   entries(): SuffixEntry[] {
     return this.map.dump().map(([, v]) => ({
-      name: DNSName.fromWire(v, 16).name.toString(),
-      action: v[8]!,
-      counter: v.readBigUInt64LE(0),
+      name: DNSName.fromWire(v, NAME_AT).name.toString(),
+      action: v[suffix_value.action.offset]!,
+      counter: v.readBigUInt64LE(suffix_value.counter.offset),
     }));
   }
 

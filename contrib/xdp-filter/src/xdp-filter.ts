@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, MapType, attachXdp, type BpfProgram, type XdpAttachment, type XdpMode } from '@dnsdist-ts/bpf';
-import { NameIndex, nameIndexSlotsFor, type NameIndexState } from '@dnsdist-ts/bpf-filter';
+import { NameIndex, layouts, nameIndexSlotsFor, type NameIndexState } from '@dnsdist-ts/bpf-filter';
 import { DEFAULT_PIN_DIR, FILTER_MAPS } from './filter-maps.js';
 import { syncNameIndex, type NameIndexMode } from './name-index-sync.js';
 import { SuffixMap } from './suffix-map.js';
@@ -13,7 +13,7 @@ export { XdpFilterError } from './xdp-filter-error.js';
 
 /** The compiled program (built by `make bpf`). */
 export const XDP_FILTER_OBJECT = fileURLToPath(new URL('../bpf/xdp-filter.bpf.o', import.meta.url));
-const MAX_DNS_PORTS = 8;
+const { MAX_DNS_PORTS, filter_config } = layouts;
 const DEFAULT_MAP_SIZE = 1024;
 
 export interface XdpFilterOptions {
@@ -27,15 +27,16 @@ export interface XdpFilterOptions {
   nameIndex?: NameIndexMode;
 }
 
+/** The program's .rodata: struct filter_config. */
 function configBytes(ports: number[]): Buffer {
   if (ports.length === 0 || ports.length > MAX_DNS_PORTS)
     throw new XdpFilterError(`between 1 and ${MAX_DNS_PORTS} DNS ports are supported, got ${ports.length}`, ports);
-  const b = Buffer.alloc(20);
+  const b = Buffer.alloc(filter_config.sizeof);
   ports.forEach((p, i) => {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new XdpFilterError(`invalid port ${p}`, p);
-    b.writeUInt16LE(p, i * 2);
+    b.writeUInt16LE(p, filter_config.dns_ports.offset + i * 2);
   });
-  b.writeUInt32LE(ports.length, 16);
+  b.writeUInt32LE(ports.length, filter_config.n_dns_ports.offset);
   return b;
 }
 
@@ -115,7 +116,7 @@ export class XdpFilter {
         }
       }
       const rodata = obj.maps().find((m) => m.name.endsWith('.rodata'));
-      if (!rodata || rodata.valueSize !== 20)
+      if (!rodata || rodata.valueSize !== filter_config.sizeof)
         throw new XdpFilterError('unexpected .rodata layout in the XDP object: rebuild it (make bpf)', XDP_FILTER_OBJECT);
       obj.setInitialValue(rodata.name, config);
       obj.load();

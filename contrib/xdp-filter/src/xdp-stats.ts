@@ -1,30 +1,43 @@
 import { sumPerCpuU64, type BpfMap } from '@dnsdist-ts/bpf';
+import { layouts } from '@dnsdist-ts/bpf-filter';
 
-/** Indexes of the program's per-CPU `xdpstats` map (enum xdp_stat in bpf/xdp-filter.h). */
-export const XdpStat = {
-  Pass: 0,
-  PassNotDns: 1,
-  Allow: 2,
-  DropAddress: 3,
-  TruncateAddress: 4,
-  DropRange: 5,
-  TruncateRange: 6,
-  DropQName: 7,
-  TruncateQName: 8,
-  DropSuffix: 9,
-  TruncateSuffix: 10,
-  DropTcpSyn: 11,
-  Fragment: 12,
-  NotQuery: 13,
-  ParseTruncated: 14,
-  ParseVlan: 15,
-  ParseExtensionHeaders: 16,
-  ParseQName: 17,
+const { xdp_stat } = layouts;
+type CStat = Exclude<keyof typeof xdp_stat, 'STAT_MAX'>;
+
+/**
+ * The TypeScript name of each of the program's verdict counters (enum
+ * xdp_stat in @dnsdist-ts/bpf-filter's bpf/dnsdist-maps.h): a counter added
+ * there fails to typecheck until it is named here.
+ */
+const STAT_NAMES = {
+  STAT_PASS: 'Pass',
+  STAT_PASS_NOT_DNS: 'PassNotDns',
+  STAT_ALLOW: 'Allow',
+  STAT_ADDR_BASE: 'DropAddress',
+  STAT_ADDR_TC: 'TruncateAddress',
+  STAT_RANGE_BASE: 'DropRange',
+  STAT_RANGE_TC: 'TruncateRange',
+  STAT_QNAME_BASE: 'DropQName',
+  STAT_QNAME_TC: 'TruncateQName',
+  STAT_SUFFIX_BASE: 'DropSuffix',
+  STAT_SUFFIX_TC: 'TruncateSuffix',
+  STAT_DROP_TCP_SYN: 'DropTcpSyn',
+  STAT_FRAGMENT: 'Fragment',
+  STAT_NOT_QUERY: 'NotQuery',
+  STAT_PARSE_TRUNCATED: 'ParseTruncated',
+  STAT_PARSE_VLAN: 'ParseVlan',
+  STAT_PARSE_EXTHDR: 'ParseExtensionHeaders',
+  STAT_PARSE_QNAME: 'ParseQName',
   /** IP version not matching the EtherType, IPv4 header or total length impossible, UDP length under 8. */
-  ParseBadHeader: 18,
-} as const;
+  STAT_PARSE_HEADER: 'ParseBadHeader',
+} as const satisfies Record<CStat, string>;
+
+/** Indexes of the program's per-CPU `xdpstats` map, by TypeScript name. */
+export const XdpStat = Object.fromEntries((Object.keys(STAT_NAMES) as CStat[]).map((c) => [STAT_NAMES[c], xdp_stat[c]])) as {
+  readonly [C in CStat as (typeof STAT_NAMES)[C]]: (typeof xdp_stat)[C];
+};
 export type XdpStatName = keyof typeof XdpStat;
-export const XDP_STAT_COUNT = 19;
+export const XDP_STAT_COUNT = xdp_stat.STAT_MAX;
 
 /** Read the program's `xdpstats` map: each total summed over CPUs. */
 export function readXdpStats(map: BpfMap): Record<XdpStatName, bigint> {

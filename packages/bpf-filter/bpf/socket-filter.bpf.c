@@ -2,7 +2,7 @@
 /*
  * dnsdist-ts internal BPF filter: a socket filter attached to every
  * listening socket when newBPFFilter is not external. It reads dnsdist's
- * legacy map format:
+ * legacy map format (the layouts are in dnsdist-maps.h):
  *   v4:     u32 address (host order)   -> u64 hit counter
  *   v6:     16 B address (network)     -> u64 hit counter
  *   qnames: 255 B lower-cased wire name -> { u64 counter; u16 qtype; }
@@ -20,46 +20,36 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#define QNAME_BYTES 255
+#include "dnsdist-maps.h"
+
 #define DNS_HEADER_BYTES 12
 #define UDP_HEADER_BYTES 8
-#define QTYPE_ANY_1X 255
-#define QTYPE_ANY_2X 65535
-
-struct qname_value {
-	__u64 counter;
-	__u16 qtype;
-};
-
-struct qname_key {
-	__u8 name[QNAME_BYTES];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
+	__type(key, struct addr4_key);
+	__type(value, struct legacy_value);
 } v4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, struct in6_addr);
-	__type(value, __u64);
+	__type(key, struct addr6_key);
+	__type(value, struct legacy_value);
 } v6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, struct qname_key);
-	__type(value, struct qname_value);
+	__type(key, struct legacy_qname_key);
+	__type(value, struct legacy_qname_value);
 } qnames SEC(".maps");
 
 /* The raw question bytes and the key built from them: too big for the stack. */
 struct scratch {
 	__u8 raw[QNAME_BYTES + 1];
-	struct qname_key key;
+	struct legacy_qname_key key;
 	__u32 name_end;
 };
 
@@ -80,7 +70,7 @@ static __always_inline int hit(__u64 *counter)
  * over 63), -1 otherwise. */
 static __always_inline int check_qname(struct __sk_buff *skb, __u32 dns_off, __u32 l3_len)
 {
-	struct qname_value *val;
+	struct legacy_qname_value *val;
 	struct scratch *s;
 	__u32 zero = 0, avail, pos = 0, i, idx;
 	__u16 qtype;

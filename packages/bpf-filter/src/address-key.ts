@@ -4,8 +4,9 @@
  * network-order bytes.
  */
 import { BPFFilterError } from './bpf-filter-error.js';
+import { addr4_key, addr6_key } from './generated/layouts.js';
 
-export function ipv4Key(addr: Uint8Array, out: Buffer = Buffer.alloc(4)): Buffer {
+export function ipv4Key(addr: Uint8Array, out: Buffer = Buffer.alloc(addr4_key.sizeof)): Buffer {
   out.writeUInt32LE(((addr[0]! << 24) | (addr[1]! << 16) | (addr[2]! << 8) | addr[3]!) >>> 0, 0);
   return out;
 }
@@ -15,8 +16,9 @@ export function ipv4FromKey(key: Uint8Array): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-export function ipv6Key(addr: Uint8Array, out: Buffer = Buffer.alloc(16)): Buffer {
-  if (addr.byteLength !== 16) throw new BPFFilterError(`an IPv6 key needs 16 address bytes, got ${addr.byteLength}`, addr);
+export function ipv6Key(addr: Uint8Array, out: Buffer = Buffer.alloc(addr6_key.sizeof)): Buffer {
+  if (addr.byteLength !== addr6_key.sizeof)
+    throw new BPFFilterError(`an IPv6 key needs ${addr6_key.sizeof} address bytes, got ${addr.byteLength}`, addr);
   out.set(addr);
   return out;
 }

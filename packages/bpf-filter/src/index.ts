@@ -36,4 +36,6 @@ export {
 } from './name-index.js';
 export { qnameFingerprint, suffixFingerprint, fingerprintSlots } from './name-fingerprint.js';
 export { withNameIndexLock, NAME_INDEX_LOCK_DIR } from './name-index-lock.js';
+/** The map layouts and constants of bpf/dnsdist-maps.h, generated from its BTF (`make layouts`). */
+export * as layouts from './generated/layouts.js';
 export { wireFromQNameKey } from './qname-key.js';

@@ -1,4 +1,18 @@
 import { MapFlags, MapType } from '@dnsdist-ts/bpf';
+import {
+  addr4_key,
+  addr6_key,
+  cidr4_key,
+  cidr6_key,
+  legacy_qname_key,
+  legacy_qname_value,
+  legacy_value,
+  map_value,
+  qname_key,
+} from './generated/layouts.js';
+
+/** Bytes of a qname in a key; the qtypes meaning "every type" in dnsdist 1.x and 2.x maps (both honoured). */
+export { QNAME_BYTES, QTYPE_ANY_1X, QTYPE_ANY_2X } from './generated/layouts.js';
 
 /**
  * dnsdist's two map formats. Legacy is what its internal socket filter
@@ -18,24 +32,18 @@ export interface MapLayout {
   flags: number;
 }
 
-/** Bytes of a qname in a key: wire format, lower-cased, zero-padded. */
-export const QNAME_BYTES = 255;
-/** Qtype meaning "every type" in dnsdist 1.x maps; 2.x uses 65535 (also honoured). */
-export const QTYPE_ANY_1X = 255;
-export const QTYPE_ANY_2X = 65535;
-
 const LEGACY: Partial<Record<FilterMapKind, MapLayout>> = {
-  ipv4: { type: MapType.Hash, keySize: 4, valueSize: 8, flags: 0 },
-  ipv6: { type: MapType.Hash, keySize: 16, valueSize: 8, flags: 0 },
-  qnames: { type: MapType.Hash, keySize: QNAME_BYTES, valueSize: 16, flags: 0 },
+  ipv4: { type: MapType.Hash, keySize: addr4_key.sizeof, valueSize: legacy_value.sizeof, flags: 0 },
+  ipv6: { type: MapType.Hash, keySize: addr6_key.sizeof, valueSize: legacy_value.sizeof, flags: 0 },
+  qnames: { type: MapType.Hash, keySize: legacy_qname_key.sizeof, valueSize: legacy_qname_value.sizeof, flags: 0 },
 };
 
 const WITH_ACTIONS: Record<FilterMapKind, MapLayout> = {
-  ipv4: { type: MapType.Hash, keySize: 4, valueSize: 16, flags: 0 },
-  ipv6: { type: MapType.Hash, keySize: 16, valueSize: 16, flags: 0 },
-  qnames: { type: MapType.Hash, keySize: QNAME_BYTES + 3, valueSize: 16, flags: 0 },
-  cidr4: { type: MapType.LpmTrie, keySize: 8, valueSize: 16, flags: MapFlags.NoPrealloc },
-  cidr6: { type: MapType.LpmTrie, keySize: 20, valueSize: 16, flags: MapFlags.NoPrealloc },
+  ipv4: { type: MapType.Hash, keySize: addr4_key.sizeof, valueSize: map_value.sizeof, flags: 0 },
+  ipv6: { type: MapType.Hash, keySize: addr6_key.sizeof, valueSize: map_value.sizeof, flags: 0 },
+  qnames: { type: MapType.Hash, keySize: qname_key.sizeof, valueSize: map_value.sizeof, flags: 0 },
+  cidr4: { type: MapType.LpmTrie, keySize: cidr4_key.sizeof, valueSize: map_value.sizeof, flags: MapFlags.NoPrealloc },
+  cidr6: { type: MapType.LpmTrie, keySize: cidr6_key.sizeof, valueSize: map_value.sizeof, flags: MapFlags.NoPrealloc },
 };
 
 /** The layout of one map in one format; undefined where the format has no such map. */

@@ -1,16 +1,18 @@
+import { dns_action } from './generated/layouts.js';
+
 /**
  * What a map entry tells its reader to do; the numbering is dnsdist's
- * MatchAction and the XDP program's `enum dns_action`.
+ * MatchAction and the BPF programs' `enum dns_action`.
  */
-export const MatchAction = { Pass: 0, Drop: 1, Truncate: 2 } as const;
+export const MatchAction = { Pass: dns_action.ACTION_PASS, Drop: dns_action.ACTION_DROP, Truncate: dns_action.ACTION_TC } as const;
 export type MatchAction = (typeof MatchAction)[keyof typeof MatchAction];
 
-const NAMES: Record<number, string> = { 0: 'Pass', 1: 'Drop', 2: 'Truncate' };
+const NAMES = new Map<number, string>(Object.entries(MatchAction).map(([name, a]) => [a, name]));
 
 export function matchActionName(a: number): string {
-  return NAMES[a] ?? `Unknown(${a})`;
+  return NAMES.get(a) ?? `Unknown(${a})`;
 }
 
 export function isMatchAction(a: unknown): a is MatchAction {
-  return a === 0 || a === 1 || a === 2;
+  return typeof a === 'number' && NAMES.has(a);
 }

@@ -4,15 +4,13 @@
  * past its end count as zero), mixed by multiply/xor-shift. A qname uses
  * every word it touches; a suffix only its first four (the XDP program
  * fingerprints up to 127 suffixes per query). The program computes the
- * same (qname_fp and suffix_fp in contrib/xdp-filter/bpf/xdp-filter.bpf.c);
- * both must change together. Not a security boundary: a collision only
- * costs lookups.
+ * same (qname_fp and suffix_fp in contrib/xdp-filter/bpf/question.h); both must
+ * change together (the constants are dnsdist-maps.h's FP_*). Not a
+ * security boundary: a collision only costs lookups.
  */
-const K0 = 0x9e3779b97f4a7c15n;
-const K1 = 0xc2b2ae3d27d4eb4fn;
-const K2 = 0x165667b19e3779f9n;
+import { FP_K0 as K0, FP_K1 as K1, FP_K2 as K2, FP_WORDS as SUFFIX_WORDS } from './generated/layouts.js';
+
 const MASK64 = (1n << 64n) - 1n;
-const SUFFIX_WORDS = 4;
 
 function fingerprint(name: Uint8Array, words: number): bigint {
   const len = name.byteLength;

@@ -2,7 +2,7 @@
  * The name index read by the XDP filter (contrib/xdp-filter): a pinned
  * array of u64, a Bloom filter over the blocked qnames and the blocked
  * suffixes, so that a query whose name cannot be blocked skips the name
- * lookups. Layout (mirrored in contrib/xdp-filter/bpf/xdp-filter.h):
+ * lookups. Layout (mirrored in packages/bpf-filter/bpf/dnsdist-maps.h):
  *
  *   [0] slots per fingerprint region (a power of two)
  *   [1] NAME_INDEX_VALID when the qname part is complete, else anything
@@ -24,18 +24,26 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, MapType } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
+import {
+  NAME_INDEX_FIRST_SLOT,
+  NAME_INDEX_LENGTHS,
+  NAME_INDEX_MAX_SLOTS,
+  NAME_INDEX_MIN_SLOTS,
+  NAME_INDEX_QNAMES,
+  NAME_INDEX_SLOTS,
+  NAME_INDEX_SUFFIXES,
+  NAME_INDEX_VALID,
+} from './generated/layouts.js';
 import { fingerprintSlots, qnameFingerprint, suffixFingerprint } from './name-fingerprint.js';
 import { withNameIndexLock } from './name-index-lock.js';
 
 /** File name of the index in the pin directory (next to `qnames` and `suffixes`). */
 export const NAME_INDEX_PIN = 'name-index';
-/** The "complete" marker of a region (any other value means incomplete). */
-export const NAME_INDEX_VALID = 0x7864692d73746444n;
-export const NAME_INDEX_MIN_SLOTS = 4096;
-export const NAME_INDEX_MAX_SLOTS = 1 << 22;
-const HEADER = 3;
-const LENGTHS = 256;
-const REGION_FLAG = { qnames: 1, suffixes: 2 } as const;
+/** The "complete" marker of a region (any other value means incomplete), and the slot counts the program accepts. */
+export { NAME_INDEX_VALID, NAME_INDEX_MIN_SLOTS, NAME_INDEX_MAX_SLOTS };
+const HEADER = NAME_INDEX_FIRST_SLOT;
+const LENGTHS = NAME_INDEX_LENGTHS;
+const REGION_FLAG = { qnames: NAME_INDEX_QNAMES, suffixes: NAME_INDEX_SUFFIXES } as const;
 
 /** Which entries a region covers. */
 export type NameIndexRegion = 'qnames' | 'suffixes';
@@ -100,7 +108,7 @@ export class NameIndex {
       );
     const map = BpfMap.create({ type: MapType.Array, name: 'nameindex', keySize: 4, valueSize: 8, maxEntries: entriesFor(slots) });
     try {
-      map.update(u32(0), u64(BigInt(slots)));
+      map.update(u32(NAME_INDEX_SLOTS), u64(BigInt(slots)));
       map.pin(path);
     } catch (err) {
       map.close();
@@ -123,7 +131,7 @@ export class NameIndex {
    */
   private static open(path: string): NameIndex | undefined {
     const map = BpfMap.openPinned(path, { type: MapType.Array, keySize: 4, valueSize: 8 });
-    const slots = Number(map.lookup(u32(0))?.readBigUInt64LE(0) ?? 0n);
+    const slots = Number(map.lookup(u32(NAME_INDEX_SLOTS))?.readBigUInt64LE(0) ?? 0n);
     if (!validSlotCount(slots)) {
       map.close();
       return undefined;

@@ -5,9 +5,9 @@
  * format keeps the qtype in the value instead.
  */
 import { BPFFilterError } from './bpf-filter-error.js';
-import { QNAME_BYTES } from './map-format.js';
+import { legacy_qname_key, qname_key, QNAME_BYTES } from './generated/layouts.js';
 
-export const EXTERNAL_QNAME_KEY_BYTES = QNAME_BYTES + 3;
+export const EXTERNAL_QNAME_KEY_BYTES = qname_key.sizeof;
 
 function copyLowerWire(wire: Uint8Array, out: Buffer): void {
   if (wire.byteLength > QNAME_BYTES) throw new BPFFilterError('Invalid QName to block', wire);
@@ -21,12 +21,12 @@ function copyLowerWire(wire: Uint8Array, out: Buffer): void {
 /** External-format key from a wire-format name (any case) and qtype. */
 export function externalQNameKey(wire: Uint8Array, qtype: number, out: Buffer = Buffer.alloc(EXTERNAL_QNAME_KEY_BYTES)): Buffer {
   copyLowerWire(wire, out);
-  out.writeUInt16LE(qtype, QNAME_BYTES + 1);
+  out.writeUInt16LE(qtype, qname_key.qtype.offset);
   return out;
 }
 
 /** Legacy-format key: just the padded lower-cased name. */
-export function legacyQNameKey(wire: Uint8Array, out: Buffer = Buffer.alloc(QNAME_BYTES)): Buffer {
+export function legacyQNameKey(wire: Uint8Array, out: Buffer = Buffer.alloc(legacy_qname_key.sizeof)): Buffer {
   copyLowerWire(wire, out);
   return out;
 }
