@@ -4,6 +4,7 @@ import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listen
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
+import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
@@ -60,6 +61,8 @@ export class DnsdistApp {
   console: ConsoleServer | undefined;
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
+  /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
+  readonly blockScope = new BlockScopeGuard();
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -91,7 +94,7 @@ export class DnsdistApp {
     registerRuleBindings(this.env, this.rules);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
-    this.dynBlocks = registerDynBlockBindings(this.env, this.rings);
+    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);
     this.ebpf = registerEbpfBindings(this.env, this.stopped);
     this.web = new WebService({
       proxy: this.proxy,
@@ -99,7 +102,7 @@ export class DnsdistApp {
       controlSocket: () => this.env.console.addresses.at(-1) ?? '127.0.0.1:5199',
     });
     registerWebBindings(this.env, this.web);
-    connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf });
+    connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
