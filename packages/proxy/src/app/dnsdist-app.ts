@@ -1,4 +1,5 @@
-import { ConsoleServer, parseConsoleKey } from '../console/index.js';
+import { ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
@@ -138,8 +139,10 @@ export class DnsdistApp {
     const con = this.env.console;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
+      const address = con.addresses[con.addresses.length - 1]!;
+      const where = parseConsoleAddress(address);
       this.console = await ConsoleServer.listen({
-        address: con.addresses[con.addresses.length - 1]!,
+        address,
         key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
         runner: (line) => Promise.resolve(this.runConsoleCommand(line)),
         acl: con.acl,
@@ -147,6 +150,8 @@ export class DnsdistApp {
         maxMessageSize: con.maxMessageSize,
         logConnections: con.logConnections,
         log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
+      }).catch((err: unknown) => {
+        throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
       });
     }
     await this.web.start();

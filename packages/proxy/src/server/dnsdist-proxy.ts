@@ -5,6 +5,7 @@ import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
+import { listenError } from '../io/listen-error.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -293,6 +294,7 @@ export class DnsdistProxy implements QueryPathContext {
         interface: '',
         cpus: [],
         fromCommandLine: false,
+        requestedBy: `the default listener (no setLocal or addLocal in the configuration)`,
       });
     }
     // Backends first, with their first health check, so the proxy answers from its first query.
@@ -302,10 +304,14 @@ export class DnsdistProxy implements QueryPathContext {
     const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
     const toStart = cli.length > 0 ? cli : this.frontendConfigs;
     for (const fc of toStart) {
-      const endpoint = await createUdpEndpoint(
-        { address: fc.host, port: fc.port, reusePort: fc.reusePort },
-        this.settings.udpImplementation,
-      );
+      // A bind error names the configuration line that asked for the listener.
+      const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
+      let endpoint: UdpEndpoint;
+      try {
+        endpoint = await createUdpEndpoint({ address: fc.host, port: fc.port, reusePort: fc.reusePort }, this.settings.udpImplementation);
+      } catch (err) {
+        throw listenError(err, requestedBy, fc.host, fc.port, 'udp');
+      }
       const local = new SocketAddress(parseAddress(fc.host).bytes, endpoint.localPort);
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
@@ -322,7 +328,7 @@ export class DnsdistProxy implements QueryPathContext {
         });
       } catch (err) {
         await udp.close();
-        throw err;
+        throw listenError(err, requestedBy, fc.host, endpoint.localPort, 'tcp');
       }
       this.frontends.push({ config: fc, udp, tcp });
       this.log.info(`Listening on ${local.toStringWithPort()}`);
