@@ -45,8 +45,10 @@ export function sortMasks(masks: string[]): string[] {
 export class ProxySettings {
   /** setUDPTimeout: seconds before an unanswered UDP query counts as a timeout. */
   udpTimeoutSeconds = 2;
-  /** setTCPRecvTimeout. */
+  /** setTCPRecvTimeout: seconds without a byte from a client (restarted on every read, as in dnsdist). */
   tcpRecvTimeoutSeconds = 2;
+  /** setTCPQueryReadDeadline (ours): seconds from a query's first byte to its last; 0 = no limit. */
+  tcpQueryReadDeadlineSeconds = 5;
   servFailWhenNoServer = false;
   dropEmptyQueries = false;
   /** setMaxUDPOutstanding: accepted (the slot table is always 65,536). */
@@ -320,6 +322,7 @@ export class DnsdistProxy implements QueryPathContext {
           maxInFlight: fc.maxInFlight,
           maxConcurrentConnections: fc.maxConcurrentTCPConnections,
           idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
+          queryReadDeadlineSeconds: this.settings.tcpQueryReadDeadlineSeconds,
           listenQueueSize: fc.tcpListenQueueSize,
           maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
           maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
