@@ -1,9 +1,11 @@
-import { ConsoleServer, parseConsoleKey } from '../console/index.js';
+import { ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
+import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
@@ -66,6 +68,8 @@ export class DnsdistApp {
   console: ConsoleServer | undefined;
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
+  /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
+  readonly blockScope = new BlockScopeGuard();
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -97,7 +101,7 @@ export class DnsdistApp {
     registerRuleBindings(this.env, this.rules);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
-    this.dynBlocks = registerDynBlockBindings(this.env, this.rings);
+    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
@@ -108,7 +112,7 @@ export class DnsdistApp {
       controlSocket: () => this.env.console.addresses.at(-1) ?? '127.0.0.1:5199',
     });
     registerWebBindings(this.env, this.web);
-    connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf });
+    connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
@@ -166,8 +170,10 @@ export class DnsdistApp {
     const con = this.env.console;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
+      const address = con.addresses[con.addresses.length - 1]!;
+      const where = parseConsoleAddress(address);
       this.console = await ConsoleServer.listen({
-        address: con.addresses[con.addresses.length - 1]!,
+        address,
         key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
         runner: (line) => Promise.resolve(this.runConsoleCommand(line)),
         acl: con.acl,
@@ -175,6 +181,8 @@ export class DnsdistApp {
         maxMessageSize: con.maxMessageSize,
         logConnections: con.logConnections,
         log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
+      }).catch((err: unknown) => {
+        throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
       });
     }
     await this.web.start();

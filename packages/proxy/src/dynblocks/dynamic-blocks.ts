@@ -65,7 +65,8 @@ export class DynamicBlocks {
    * warning; otherwise a block never shortens a longer one; a block still
    * active keeps its hit count. Logs "Inserting [(warning) ][eBPF ]dynamic
    * block for … for N seconds: reason" for new, expired and was-warning
-   * entries. Returns whether the table changed.
+   * entries, and for a new entry inside a wider block (see
+   * {@link #insideWider}). Returns whether the table changed.
    */
   addOrRefreshClientBlock(range: ClientBlockRange, spec: DynBlockSpec, opts: BlockInsertOptions): boolean {
     const got = this.clients.lookupCovering(range);
@@ -85,9 +86,28 @@ export class DynamicBlocks {
       return b;
     });
     const fresh = !got || expired || wasWarning;
-    const kernel = this.kernel.sync(block, opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined, fresh);
-    if (fresh && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? range.toString(), opts.seconds);
+    const wider = this.#insideWider(got, block, fresh);
+    const kernel = this.kernel.sync(
+      block,
+      opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined,
+      fresh || wider !== undefined,
+    );
+    if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? range.toString(), opts.seconds, wider);
     return true;
+  }
+
+  /**
+   * The wider block `got` when `block` is a new entry inside it. dnsdist
+   * treats that insertion as a refresh: no log line and no kernel copy, so
+   * the narrower block lived in userspace only, even after the wider one
+   * ended. Here it is new to the kernel too: the XDP filter, like the
+   * tables, lets the most specific entry win (exact address, then longest
+   * prefix; longest suffix), so writing it at once keeps the kernel's
+   * answer equal to the table's for its own action and deadline, and
+   * nothing has to be rewritten when the wider block goes.
+   */
+  #insideWider(got: DynBlock | undefined, block: DynBlock, fresh: boolean): DynBlock | undefined {
+    return got !== undefined && got !== block && !fresh ? got : undefined;
   }
 
   /**
@@ -111,8 +131,13 @@ export class DynamicBlocks {
       return b;
     });
     const fresh = !got || expired;
-    const kernel = this.kernel.sync(block, opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined, fresh);
-    if (fresh && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? logName(lower), opts.seconds);
+    const wider = this.#insideWider(got, block, fresh);
+    const kernel = this.kernel.sync(
+      block,
+      opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined,
+      fresh || wider !== undefined,
+    );
+    if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? logName(lower), opts.seconds, wider);
     return true;
   }
 
@@ -133,9 +158,11 @@ export class DynamicBlocks {
     return block;
   }
 
-  #logInsert(spec: DynBlockSpec, kernel: boolean, key: string, seconds: number): void {
+  #logInsert(spec: DynBlockSpec, kernel: boolean, key: string, seconds: number, wider?: DynBlock): void {
+    // dnsdist logs nothing for an entry inside a wider block; ours says which block it sits in.
+    const inside = wider ? ` (inside the dynamic block for ${wider.range ? wider.keyText() : logName(wider.domain!)})` : '';
     this.#log.warn(
-      `Inserting ${spec.warning ? '(warning) ' : ''}${kernel ? 'eBPF ' : ''}dynamic block for ${key} for ${seconds} seconds: ${spec.reason}`,
+      `Inserting ${spec.warning ? '(warning) ' : ''}${kernel ? 'eBPF ' : ''}dynamic block for ${key} for ${seconds} seconds: ${spec.reason}${inside}`,
     );
   }
 

@@ -33,4 +33,11 @@ export {
   isDnsAction,
 } from './dyn-block-action.js';
 export { DynBlockArgumentError } from './dyn-block-errors.js';
+export {
+  BlockScopeGuard,
+  BlockScopeError,
+  BLOCK_SCOPE_SETTING,
+  DEFAULT_BLOCK_SCOPE_LIMITS,
+  type BlockScopeLimits,
+} from './block-scope-guard.js';
 export { compareNetmaskTreeOrder, compareSuffixTreeOrder, compareCanonicalOrder, sortNetmaskTexts } from './dnsdist-tree-order.js';

@@ -19,6 +19,7 @@ import {
   type StatNodeStats,
   type SuffixVisitorVerdict,
 } from '../dynblocks/index.js';
+import type { BlockScopeGuard } from '../dynblocks/index.js';
 import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
 import { SocketAddress } from '../query/client-address.js';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
@@ -99,13 +100,18 @@ function blockRecord(b: DynBlock, nowMs: number, epochMs: number): Record<string
  * block functions (addDynBlocks, addDynBlockSMT, addDynamicBlock,
  * showDynBlocks, clearDynBlocks, getDynamicBlocks*), the settings
  * (setDynBlocksAction, setDynBlocksPurgeInterval) and our own
- * setDynBlocksKernelOptions and setDynBlocksFastDetection.
+ * setDynBlocksKernelOptions, setDynBlocksFastDetection and
+ * setDynBlocksRangeLimits.
+ *
+ * addDynamicBlock and addDynBlockSMT (typed on the console, or sent by a
+ * script) go through `guard`; rules groups do not (their masks are the
+ * configuration itself).
  *
  * Installs the per-query check on the proxy, follows the default BPF
  * filter's kernel sink (DefaultBpfFilterRegistry), and runs the tables'
  * housekeeping after each proxy tick. Returns the tables.
  */
-export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings): DynamicBlocks {
+export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guard: BlockScopeGuard): DynamicBlocks {
   const rt = env.runtime;
   const proxy = env.proxy;
   const log = proxy.log;
@@ -242,11 +248,13 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings): Dyn
     const seconds = a.isNil(2) ? 10 : secondsArg(a, 2);
     const action = actionArg(a, 3);
     const tag = tagArg(a, 4, action);
+    // Every name is checked before any is blocked: a refused name leaves the table as it was.
+    const list = [...names.entries.values()].map((v) =>
+      (v instanceof LuaDNSName ? v.name : DNSName.fromString(typeof v === 'string' ? v : a.fail(0, 'a table of names'))).toLowerCase(),
+    );
+    for (const name of list) guard.checkSuffix(name, 'addDynBlockSMT');
     const now = performance.now();
-    for (const v of names.entries.values()) {
-      const name = (
-        v instanceof LuaDNSName ? v.name : DNSName.fromString(typeof v === 'string' ? v : a.fail(0, 'a table of names'))
-      ).toLowerCase();
+    for (const name of list) {
       blocks.addOrRefreshSuffixBlock(
         name,
         { reason, action, until: now + seconds * 1000, warning: false, tag },
@@ -268,6 +276,7 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings): Dyn
       address.bytes.length === 4
         ? ClientBlockRange.of(address.bytes, address.port, mask ?? 32, 128, portMask)
         : ClientBlockRange.of(address.bytes, address.port, 32, mask ?? 128, portMask);
+    guard.checkRange(range, 'addDynamicBlock');
     const now = performance.now();
     blocks.addOrRefreshClientBlock(
       range,
@@ -317,6 +326,15 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings): Dyn
     }
     o.rejectUnknown();
     blocks.kernel.options = Object.freeze(next);
+  });
+  rt.registerFunction('setDynBlocksRangeLimits', (a) => {
+    const o = new LuaOptions('setDynBlocksRangeLimits', a.table(0));
+    const v4 = o.integer('v4');
+    const v6 = o.integer('v6');
+    const allowRootSuffix = o.boolean('allowRootSuffix');
+    o.rejectUnknown();
+    const now = guard.limits;
+    guard.limits = { v4: v4 ?? now.v4, v6: v6 ?? now.v6, allowRootSuffix: allowRootSuffix ?? now.allowRootSuffix };
   });
   rt.registerFunction('setDynBlocksFastDetection', (a) => {
     const enabled = a.boolean(0);

@@ -23,6 +23,7 @@ export function frontendConfigFrom(fn: string, address: string, opts: LuaOptions
     interface: opts.string('interface') ?? '',
     cpus: [],
     fromCommandLine,
+    requestedBy: fn === '-l' ? `-l ${address}` : `${fn}(${JSON.stringify(address)})`,
   };
   // Accepted from older configurations, without effect (TCP is always on).
   opts.accept('doTCP');

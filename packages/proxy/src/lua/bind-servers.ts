@@ -286,6 +286,12 @@ export function registerServerBindings(env: LuaEnvironment): void {
   rt.registerFunction('setTCPRecvTimeout', (args) => {
     proxy.settings.tcpRecvTimeoutSeconds = args.integer(0);
   });
+  // Ours: dnsdist's receive timeout restarts on every read, so a client trickling bytes is never cut off.
+  rt.registerFunction('setTCPQueryReadDeadline', (args) => {
+    const seconds = args.number(0);
+    if (!Number.isFinite(seconds) || seconds < 0) args.fail(0, 'a number of seconds, 0 (no deadline) or more');
+    proxy.settings.tcpQueryReadDeadlineSeconds = seconds;
+  });
   rt.registerFunction('setMaxUDPOutstanding', (args) => {
     if (!env.configOnly('setMaxUDPOutstanding')) return;
     proxy.settings.maxUDPOutstanding = args.integer(0);

@@ -6,6 +6,7 @@
  * into the kernel maps, and removing one takes its kernel copy out).
  */
 import { DNSName, Netmask, parseAddress } from '@dnsdist-ts/dns';
+import { BlockScopeGuard } from '../dynblocks/index.js';
 import { ClientBlockRange, dnsActionText, secondsLeft, type DynamicBlocks, type DynBlock } from '../dynblocks/index.js';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type {
@@ -57,19 +58,23 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
   readonly #engine: DynamicBlocksEngine;
   readonly #kernelFailures: () => Readonly<Record<string, number>>;
   readonly #activity: () => Omit<DynBlockEngineStats, 'kernelInsertFailures'>;
+  readonly #guard: BlockScopeGuard;
 
   /**
    * @param kernelFailures refused kernel insertions by reason (the eBPF side's failure log).
    * @param activity the engine's insertions, refreshes, expiries and time-to-block, once it counts them.
+   * @param guard how wide a block added through the API may be (the application's one guard).
    */
   constructor(
     engine: DynamicBlocksEngine,
     kernelFailures: () => Readonly<Record<string, number>> = () => ({}),
     activity: () => Omit<DynBlockEngineStats, 'kernelInsertFailures'> = () => ({}),
+    guard: BlockScopeGuard = new BlockScopeGuard(),
   ) {
     this.#engine = engine;
     this.#kernelFailures = kernelFailures;
     this.#activity = activity;
+    this.#guard = guard;
   }
 
   #view(b: DynBlock, now: number): DynBlockView {
@@ -117,6 +122,7 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     return { netmaskKernel, netmaskUserspace, suffixKernel, suffixUserspace };
   }
 
+  /** @throws BlockScopeError for a range or suffix wider than the guard allows. */
   addBlock(r: BlockRequest): DynBlockView {
     const action = ACTIONS[r.action];
     if (action === undefined) throw new Error(`unknown dynamic-block action "${r.action}"`);
@@ -128,10 +134,12 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     if (r.kind === 'name') unsupportedName();
     if (r.kind === 'suffix') {
       const name = DNSName.fromString(r.target).toLowerCase();
+      this.#guard.checkSuffix(name, 'the block API');
       e.addOrRefreshSuffixBlock(name, spec, opts);
       block = e.suffixes.get(name);
     } else {
       const range = clientRange(r.kind, r.target);
+      this.#guard.checkRange(range, 'the block API');
       e.addOrRefreshClientBlock(range, spec, opts);
       block = e.clients.get(range) ?? e.clients.lookupCovering(range);
     }

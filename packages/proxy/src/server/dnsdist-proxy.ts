@@ -5,6 +5,7 @@ import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
+import { listenError } from '../io/listen-error.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -44,8 +45,10 @@ export function sortMasks(masks: string[]): string[] {
 export class ProxySettings {
   /** setUDPTimeout: seconds before an unanswered UDP query counts as a timeout. */
   udpTimeoutSeconds = 2;
-  /** setTCPRecvTimeout. */
+  /** setTCPRecvTimeout: seconds without a byte from a client (restarted on every read, as in dnsdist). */
   tcpRecvTimeoutSeconds = 2;
+  /** setTCPQueryReadDeadline (ours): seconds from a query's first byte to its last; 0 = no limit. */
+  tcpQueryReadDeadlineSeconds = 5;
   servFailWhenNoServer = false;
   dropEmptyQueries = false;
   /** setMaxUDPOutstanding: accepted (the slot table is always 65,536). */
@@ -293,6 +296,7 @@ export class DnsdistProxy implements QueryPathContext {
         interface: '',
         cpus: [],
         fromCommandLine: false,
+        requestedBy: `the default listener (no setLocal or addLocal in the configuration)`,
       });
     }
     // Backends first, with their first health check, so the proxy answers from its first query.
@@ -302,10 +306,14 @@ export class DnsdistProxy implements QueryPathContext {
     const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
     const toStart = cli.length > 0 ? cli : this.frontendConfigs;
     for (const fc of toStart) {
-      const endpoint = await createUdpEndpoint(
-        { address: fc.host, port: fc.port, reusePort: fc.reusePort },
-        this.settings.udpImplementation,
-      );
+      // A bind error names the configuration line that asked for the listener.
+      const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
+      let endpoint: UdpEndpoint;
+      try {
+        endpoint = await createUdpEndpoint({ address: fc.host, port: fc.port, reusePort: fc.reusePort }, this.settings.udpImplementation);
+      } catch (err) {
+        throw listenError(err, requestedBy, fc.host, fc.port, 'udp');
+      }
       const local = new SocketAddress(parseAddress(fc.host).bytes, endpoint.localPort);
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
@@ -314,6 +322,7 @@ export class DnsdistProxy implements QueryPathContext {
           maxInFlight: fc.maxInFlight,
           maxConcurrentConnections: fc.maxConcurrentTCPConnections,
           idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
+          queryReadDeadlineSeconds: this.settings.tcpQueryReadDeadlineSeconds,
           listenQueueSize: fc.tcpListenQueueSize,
           maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
           maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
@@ -322,7 +331,7 @@ export class DnsdistProxy implements QueryPathContext {
         });
       } catch (err) {
         await udp.close();
-        throw err;
+        throw listenError(err, requestedBy, fc.host, endpoint.localPort, 'tcp');
       }
       this.frontends.push({ config: fc, udp, tcp });
       this.log.info(`Listening on ${local.toStringWithPort()}`);

@@ -13,6 +13,8 @@ export interface FrontendConfig {
   cpus: number[];
   /** Came from the command line (-l): replaces the config's plain listeners. */
   fromCommandLine: boolean;
+  /** What asked for this listener, for bind errors: `addLocal("127.0.0.1:53")`, `-l 127.0.0.1:53`. */
+  requestedBy?: string;
 }
 
 /** dnsdist's default listen address when none is configured. */

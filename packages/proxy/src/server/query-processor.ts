@@ -1,4 +1,4 @@
-import { makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { DNS_HEADER_SIZE, makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -54,6 +54,16 @@ export class QueryProcessor {
     this.#ctx = ctx;
   }
 
+  /**
+   * A query shorter than a DNS header: counted in noncompliant-queries
+   * only, not in queries (dnsdist 1.7.3 over UDP, where this check comes
+   * before the ACL too; later dnsdist over TCP, where 1.7.3 counts nothing).
+   */
+  countTooShort(frontend: FrontendCounters): void {
+    this.#ctx.counters.nonCompliantQueries++;
+    frontend.nonCompliantQueries++;
+  }
+
   /** ACL check on raw address bytes; counts acl-drops. */
   aclAllows(address: Uint8Array): boolean {
     if (this.#ctx.acl.match(address)) return true;
@@ -77,12 +87,18 @@ export class QueryProcessor {
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
+    const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
+    // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
+    // test/e2e/malformed-counters-parity.test.ts.
+    if (length < DNS_HEADER_SIZE) {
+      this.countTooShort(frontend);
+      return this.#drop(dq, reply);
+    }
     c.queries++;
     frontend.queries++;
-    const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
     const view = dq.view;
     const parsed = view.parse(dq.packet, length);
-    if (length < 12 || view.qr) {
+    if (view.qr) {
       c.nonCompliantQueries++;
       frontend.nonCompliantQueries++;
       return this.#drop(dq, reply);
@@ -90,15 +106,13 @@ export class QueryProcessor {
     if (view.qdcount === 0) {
       c.emptyQueries++;
       if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
-      makeRcodeResponse(dq.packet, length, Rcode.NotImp);
-      return this.#sendSelfAnswered(dq, reply);
-    }
-    if (!parsed) {
-      c.nonCompliantQueries++;
-      frontend.nonCompliantQueries++;
-      return this.#drop(dq, reply);
+      if (view.rd) c.rdQueries++;
+      return this.#sendNotImp(dq, reply);
     }
     if (view.rd) c.rdQueries++;
+    // A question dnsdist cannot parse ends in its exception handler: dropped, and counted
+    // nowhere beyond queries and rdqueries (not in noncompliant-queries).
+    if (!parsed) return this.#drop(dq, reply);
     ctx.recorder.recordQuery(dq);
 
     let verdict: QueryVerdictCode = ctx.dynBlocks ? ctx.dynBlocks.check(dq) : QueryVerdict.Forward;
@@ -174,6 +188,19 @@ export class QueryProcessor {
    */
   queryLost(dq: DNSQuestion, reply: ReplyChannel): void {
     this.#drop(dq, reply);
+  }
+
+  /**
+   * A query without a question: answered NOTIMP at once, QR set and the
+   * rest of the header as it came, as dnsdist does before any rule runs (so
+   * no self-answered count, no response rules, no rcode counters).
+   */
+  #sendNotImp(dq: DNSQuestion, reply: ReplyChannel): void {
+    const p = dq.packet;
+    p[2] = p[2]! | 0x80;
+    p[3] = (p[3]! & 0xf0) | Rcode.NotImp;
+    reply.sendAnswer(dq, p, dq.length);
+    this.#finish(dq);
   }
 
   #sendSelfAnswered(dq: DNSQuestion, reply: ReplyChannel): void {

@@ -12,6 +12,14 @@ export interface TcpFrontendOptions {
   maxConcurrentConnections: number;
   /** Seconds a connection may sit idle (no query pending) before it is closed (setTCPRecvTimeout). */
   idleTimeoutSeconds: number;
+  /**
+   * Seconds a query may take to arrive whole, from its first byte (the
+   * length prefix) to its last, while the proxy is reading; 0 = no limit
+   * (setTCPQueryReadDeadline). The idle timeout restarts on every byte, so
+   * without this a client trickling one byte a second holds the connection
+   * and its buffer forever.
+   */
+  queryReadDeadlineSeconds?: number;
   listenQueueSize: number;
   /** Concurrent connections from one client address; 0 = unlimited (setMaxTCPConnectionsPerClient). */
   maxConnectionsPerClient?: number;
@@ -45,6 +53,8 @@ class TcpClientConnection implements ReplyChannel {
   #queries = 0;
   #draining = false;
   #drainAgain = false;
+  /** Armed from the first byte of a query still incomplete; see TcpFrontendOptions.queryReadDeadlineSeconds. */
+  #readDeadline: NodeJS.Timeout | undefined;
 
   constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend) {
     this.#socket = socket;
@@ -78,6 +88,7 @@ class TcpClientConnection implements ReplyChannel {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.#closed = true;
+      this.#clearReadDeadline();
       frontend.connectionClosed();
     });
   }
@@ -128,6 +139,8 @@ class TcpClientConnection implements ReplyChannel {
       // The query path copies the query: the read buffer may move on.
       const packet = this.#buffer.subarray(2, 2 + len);
       this.#buffer = this.#buffer.subarray(2 + len);
+      // This query arrived whole: the next one's deadline starts at its own first byte.
+      this.#clearReadDeadline();
       this.#inFlight++;
       this.#queries++;
       this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
@@ -147,6 +160,34 @@ class TcpClientConnection implements ReplyChannel {
       if (wantPause) this.#socket.pause();
       else this.#socket.resume();
     }
+    this.#updateReadDeadline();
+  }
+
+  /**
+   * The read deadline runs while a query is incomplete and the proxy is
+   * reading: a pause of ours (in-flight limit, unread answers) is not the
+   * client's delay, so it stops the clock, and reading again restarts it.
+   */
+  #updateReadDeadline(): void {
+    const seconds = this.#frontend.options.queryReadDeadlineSeconds ?? 0;
+    const b = this.#buffer;
+    const partial = b.length > 0 && (b.length < 2 || b.length < 2 + b.readUInt16BE(0));
+    if (seconds <= 0 || this.#paused || !partial) {
+      this.#clearReadDeadline();
+      return;
+    }
+    if (this.#readDeadline !== undefined) return;
+    this.#readDeadline = setTimeout(() => {
+      this.#readDeadline = undefined;
+      this.#frontend.readDeadlineClosures++;
+      this.#socket.destroy();
+    }, seconds * 1000);
+  }
+
+  #clearReadDeadline(): void {
+    if (this.#readDeadline === undefined) return;
+    clearTimeout(this.#readDeadline);
+    this.#readDeadline = undefined;
   }
 
   #done(): void {
@@ -192,6 +233,8 @@ export class TcpFrontend implements FrontendCounters {
   nonCompliantQueries = 0;
   currentConnections = 0;
   maxConcurrentConnectionsReached = 0;
+  /** Connections closed because a query did not arrive whole within the read deadline. */
+  readDeadlineClosures = 0;
   readonly #connections = new Set<TcpClientConnection>();
   /** Open connections per client address (for maxConnectionsPerClient). */
   readonly #perClient = new Map<string, number>();

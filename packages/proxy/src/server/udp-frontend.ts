@@ -1,3 +1,4 @@
+import { DNS_HEADER_SIZE } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import type { SocketAddress } from '../query/client-address.js';
@@ -18,6 +19,8 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
     this.endpoint = endpoint;
     this.local = local;
     endpoint.onDatagram((data, length, from, fromPort) => {
+      // dnsdist checks the size before the ACL: a short datagram from anyone is noncompliant, not an ACL drop.
+      if (length < DNS_HEADER_SIZE) return processor.countTooShort(this);
       if (!processor.aclAllows(from)) return;
       processor.handleQuery(data, length, this.#clients.get(from, fromPort), this.local, 'udp', this, this);
     });

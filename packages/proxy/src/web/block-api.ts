@@ -11,7 +11,12 @@
  * It sits under `/api/`, so it takes the API key only; POST and DELETE
  * also need `setAPIWritable(true)` (405 otherwise), like dnsdist's one
  * writing endpoint.
+ *
+ * A range or suffix wider than the block scope guard allows (0.0.0.0/0,
+ * ".", see setDynBlocksRangeLimits) is refused with 422 and a body naming
+ * the input and the setting to change.
  */
+import { BlockScopeError } from '../dynblocks/index.js';
 import type { BlockKind, BlockRequest, DynBlockView, ObservabilityProviders } from '../metrics/observability-providers.js';
 import type { JsonValue } from './json11-format.js';
 import type { WebRequest } from './web-exchange.js';
@@ -124,6 +129,8 @@ export function handleBlockApi(req: WebRequest, providers: ObservabilityProvider
       ? { status: 200, body: { removed: true } }
       : { status: 404, body: { error: `there is no ${kind} block for "${target}"` } };
   } catch (err) {
+    // Well-formed, but wider than the operator allows: the body names the input and the setting that would let it through.
+    if (err instanceof BlockScopeError) return { status: 422, body: { error: err.message, input: err.input, setting: err.setting } };
     // The engine's own refusals (a malformed address, an unsupported kind) are the client's to fix too.
     return { status: 400, body: { error: (err as Error).message } };
   }

@@ -4,7 +4,8 @@
  * the BPF map gauges, and the webserver's lifecycle. The Lua bindings
  * (bind-web.ts) configure it; it knows nothing about Lua.
  */
-import { formatAddressWithPort, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import { formatAddress, formatAddressWithPort, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import { listenError } from '../io/listen-error.js';
 import { BpfMapGauges } from '../metrics/bpf-map-gauges.js';
 import { MetricsExposition, type RuleChainsSource } from '../metrics/metrics-exposition.js';
 import { ObservabilityProviders } from '../metrics/observability-providers.js';
@@ -109,7 +110,9 @@ export class WebService {
       this.#server = await Webserver.listen(address, { config: this.config, routes: this.routes, log });
     } catch (err) {
       // As in dnsdist, a webserver that cannot bind is reported and the proxy carries on.
-      log.error(`Unable to bind to webserver socket on ${formatAddressWithPort(address)}: ${(err as Error).message}`);
+      const where = formatAddressWithPort(address);
+      const e = listenError(err, `webserver(${JSON.stringify(where)})`, formatAddress(address.bytes), address.port, 'tcp');
+      log.error(e.message);
       return;
     }
     log.warn(`Webserver launched on ${this.#server.address}`);

@@ -90,6 +90,53 @@ describe('kernel copies: which blocks reach the sink (reference §2.6 and our op
   });
 });
 
+describe('kernel copies: a block inside a wider one', () => {
+  it('a new address inside a live range gets its own kernel copy and log line, and keeps it after the range ends', () => {
+    const { w, sink } = world();
+    addClient(w, '10.1.2.0', DNSAction.Drop, { v4: 24, until: NOW + 10_000 });
+    addClient(w, '10.1.2.7', DNSAction.Truncate, { until: NOW + 30_000 });
+    expect([...sink.entries.keys()]).toEqual(['range:10.1.2.0/24', 'address:10.1.2.7']);
+    expect(sink.entries.get('address:10.1.2.7')).toMatchObject({ action: 'truncate', until: NOW + 30_000 });
+    expect(w.blocks.clients.get(ClientBlockRange.of(parseAddress('10.1.2.7').bytes, 0))!.bpf).toBe(true);
+    expect(w.warnings()).toEqual([
+      'Inserting eBPF dynamic block for 10.1.2.0/24 for 10 seconds: r',
+      'Inserting eBPF dynamic block for 10.1.2.7/32 for 10 seconds: r (inside the dynamic block for 10.1.2.0/24)',
+    ]);
+    // The range ends: its copy leaves, the address's stays until its own deadline.
+    w.blocks.tick(NOW + 10_000);
+    expect([...sink.entries.keys()]).toEqual(['address:10.1.2.7']);
+    w.blocks.tick(NOW + 29_999);
+    expect([...sink.entries.keys()]).toEqual(['address:10.1.2.7']);
+    w.blocks.tick(NOW + 30_000);
+    expect(sink.entries.size).toBe(0);
+  });
+
+  it('a refresh of the narrower block itself stays silent; one shorter than the wider block changes nothing, as in dnsdist', () => {
+    const { w, sink } = world();
+    addClient(w, '10.1.2.0', DNSAction.Drop, { v4: 24, until: NOW + 10_000 });
+    addClient(w, '10.1.2.9', DNSAction.Drop, { until: NOW + 5_000 });
+    expect(w.blocks.clients.size).toBe(1);
+    addClient(w, '10.1.2.7', DNSAction.Drop, { until: NOW + 20_000 });
+    addClient(w, '10.1.2.7', DNSAction.Drop, { until: NOW + 25_000 });
+    expect(sink.entries.get('address:10.1.2.7')!.until).toBe(NOW + 25_000);
+    expect(w.warnings()).toHaveLength(2);
+  });
+
+  it('a new suffix below a live suffix block gets its own kernel copy', () => {
+    const { w, sink } = world();
+    const spec = (until: number): DynBlockSpec => ({ reason: 's', action: DNSAction.Drop, until, warning: false });
+    const opts = { now: NOW, seconds: 10, kernelEligible: true };
+    w.blocks.addOrRefreshSuffixBlock(DNSName.fromString('example.test'), spec(NOW + 10_000), opts);
+    w.blocks.addOrRefreshSuffixBlock(DNSName.fromString('bad.example.test'), spec(NOW + 30_000), opts);
+    expect([...sink.entries.keys()]).toEqual(['suffix:example.test.', 'suffix:bad.example.test.']);
+    expect(w.warnings().at(-1)).toBe(
+      'Inserting eBPF dynamic block for bad.example.test for 10 seconds: s (inside the dynamic block for example.test)',
+    );
+    w.blocks.tick(NOW + 10_000);
+    expect([...sink.entries.keys()]).toEqual(['suffix:bad.example.test.']);
+  });
+});
+
 describe('kernel copies: lifetime and counters', () => {
   it('refreshes move the deadline; the copy leaves at the first tick after expiry, the entry at the purge', () => {
     const { w, sink } = world();

@@ -49,3 +49,83 @@ describe('TCP limits and thread tuning from dnsdist configurations', () => {
     expect((await tcpQuery(proxy.port, 'www.example.test')).answers?.[0]?.data).toBe('192.0.2.10');
   });
 });
+
+describe('TCP per-query read deadline (setTCPQueryReadDeadline)', () => {
+  let demo: DemoServer;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    demo = await startDemo();
+    proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       newServer{address="127.0.0.1:\${DEMO}", checkName="example.test."}
+       setTCPRecvTimeout(2)
+       setTCPQueryReadDeadline(0.5)`,
+      { DEMO: demo.port },
+    );
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await demo?.close();
+  });
+
+  const framed = (name: string): Buffer => {
+    const q = encodeQuery(name);
+    const frame = Buffer.alloc(q.length + 2);
+    frame.writeUInt16BE(q.length, 0);
+    q.copy(frame, 2);
+    return frame;
+  };
+
+  it('closes a connection whose query trickles in a byte every 100 ms, though each byte restarts the idle timeout', async () => {
+    const tcp = proxy.app.proxy.frontends[0]!.tcp;
+    const frame = framed('slow.www.example.test');
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+    let received = 0;
+    socket.on('data', (d: Buffer) => (received += d.length));
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    let sent = 0;
+    // Pacing the client, not synchronising: the close event is what the test waits for.
+    const pace = setInterval(() => {
+      if (sent < frame.length && !socket.destroyed) socket.write(frame.subarray(sent, ++sent));
+    }, 100);
+    try {
+      await new Promise((r) => socket.once('close', r));
+    } finally {
+      clearInterval(pace);
+    }
+    expect(sent).toBeLessThan(frame.length);
+    expect(received).toBe(0);
+    expect(tcp.readDeadlineClosures).toBe(1);
+  });
+
+  it('is per query: queries that each arrive whole are answered however long the connection lasts', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    let buffered = Buffer.alloc(0);
+    const answers: number[] = [];
+    socket.on('data', (d: Buffer) => {
+      buffered = Buffer.concat([buffered, d]);
+      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        answers.push(buffered.readUInt16BE(0));
+        buffered = buffered.subarray(2 + buffered.readUInt16BE(0));
+      }
+    });
+    try {
+      // Three queries, each split in two writes, the whole exchange outlasting the 0.5 s deadline.
+      for (let i = 0; i < 3; i++) {
+        const frame = framed('www.example.test');
+        socket.write(frame.subarray(0, 5));
+        await new Promise((r) => setTimeout(r, 100));
+        socket.write(frame.subarray(5));
+        await waitFor(`answer ${i + 1}`, () => answers.length === i + 1);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(socket.destroyed).toBe(false);
+    } finally {
+      socket.destroy();
+    }
+  });
+});

@@ -60,4 +60,68 @@ describe('the block API on the dynamic-block engine', () => {
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body).error).toMatch(/999\.1\.2\.3/);
   });
+
+  describe('the block scope guard', () => {
+    afterEach(() => {
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v4=8, v6=32, allowRootSuffix=false}')).toBe('');
+    });
+
+    it('refuses 0.0.0.0/0, ::/0 and "." with 422, naming the input and the setting, and blocks nothing', async () => {
+      for (const [kind, target, input] of [
+        ['range', '0.0.0.0/0', '0.0.0.0/0'],
+        ['range', '::/0', '::/0'],
+        ['range', '10.0.0.0/7', '10.0.0.0/7'],
+        ['range', '2001:db8::/31', '2001:db8::/31'],
+        ['suffix', '.', '.'],
+      ] as const) {
+        const r = await add({ kind, target, seconds: 60 });
+        expect(r.status).toBe(422);
+        const body = JSON.parse(r.body) as { error: string; input: string; setting: string };
+        expect(body).toMatchObject({ input, setting: 'setDynBlocksRangeLimits' });
+        expect(body.error).toContain(input);
+        expect(body.error).toContain('setDynBlocksRangeLimits{');
+      }
+      expect(await getJson(p.web, BLOCK_API_PATH, KEY)).toEqual([]);
+      expect(await queryFrom('127.0.0.13', p.port, 'www.example.test')).toBe('NOERROR');
+    });
+
+    it('accepts a range at the limit, and a wider one once the operator lowers the limit', async () => {
+      expect((await add({ kind: 'range', target: '10.0.0.0/8', seconds: 60 })).status).toBe(201);
+      expect((await remove('range', '10.0.0.0/8')).status).toBe(200);
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v4=7}')).toBe('');
+      expect((await add({ kind: 'range', target: '10.0.0.0/7', seconds: 60 })).status).toBe(201);
+      expect((await remove('range', '10.0.0.0/7')).status).toBe(200);
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{allowRootSuffix=true}')).toBe('');
+      expect((await add({ kind: 'suffix', target: '.', action: 'Refused', seconds: 60 })).status).toBe(201);
+      expect(await queryFrom('127.0.0.13', p.port, 'www.example.test')).toBe('REFUSED');
+      expect((await remove('suffix', '.')).status).toBe(200);
+    });
+
+    it('guards the console: addDynamicBlock with a wide mask and addDynBlockSMT with "." are errors that block nothing', async () => {
+      const wide = p.app.runConsoleCommand('addDynamicBlock("0.0.0.0", "oops", DNSAction.Drop, 60, 0)');
+      expect(wide).toMatch(/^Error: .*addDynamicBlock: refusing to block 0\.0\.0\.0\/0.*setDynBlocksRangeLimits\{v4=0\}/);
+      const v6 = p.app.runConsoleCommand('addDynamicBlock("2001:db8::1", "oops", DNSAction.Drop, 60, 16)');
+      expect(v6).toMatch(
+        /^Error: .*refusing to block 2001::\/16: the widest IPv6 range accepted here is \/32.*setDynBlocksRangeLimits\{v6=16\}/,
+      );
+      // One refused name leaves the others out too.
+      const root = p.app.runConsoleCommand('addDynBlockSMT({"bad.example", "."}, "oops")');
+      expect(root).toMatch(/^Error: .*addDynBlockSMT: refusing to block the suffix "\.".*allowRootSuffix=true/);
+      expect(p.app.dynBlocks.clients.size + p.app.dynBlocks.suffixes.size).toBe(0);
+      expect(await queryFrom('127.0.0.13', p.port, 'www.example.test')).toBe('NOERROR');
+      // Narrower blocks are untouched by the guard.
+      expect(p.app.runConsoleCommand('addDynamicBlock("192.0.2.1", "fine", DNSAction.Drop, 60, 24)')).toBe('');
+      expect([...p.app.dynBlocks.clients.values()].map((b) => b.keyText())).toEqual(['192.0.2.0/24']);
+      p.app.runConsoleCommand('clearDynBlocks()');
+    });
+
+    it('refuses limits out of range and unknown keys', () => {
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v4=33}')).toMatch(
+        /^Error: .*v4 must be a prefix length from 0 to 32, got 33/,
+      );
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v6=129}')).toMatch(/^Error: .*v6 must be a prefix length from 0 to 128/);
+      expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v5=1}')).toMatch(/^Error: .*v5/);
+      expect(p.app.blockScope.limits).toEqual({ v4: 8, v6: 32, allowRootSuffix: false });
+    });
+  });
 });

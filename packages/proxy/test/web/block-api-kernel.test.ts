@@ -6,7 +6,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { BpfMap } from '@dnsdist-ts/bpf';
-import { decodeCounterAction, ipv4Key, MatchAction } from '@dnsdist-ts/bpf-filter';
+import { cidrKey, decodeCounterAction, ipv4Key, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { parseAddress } from '@dnsdist-ts/dns';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
@@ -24,6 +24,7 @@ describeBpf('the block API through the dynamic-block engine and the kernel maps'
   let demo: DemoServer;
   let p: RunningWebProxy;
   let v4: BpfMap;
+  let cidr4: BpfMap;
 
   beforeAll(async () => {
     mkdirSync(dir);
@@ -43,10 +44,12 @@ describeBpf('the block API through the dynamic-block engine and the kernel maps'
       { DEMO: demo.port },
     );
     v4 = BpfMap.openPinned(`${dir}/addr-v4`);
+    cidr4 = BpfMap.openPinned(`${dir}/cidr4`);
   });
 
   afterAll(async () => {
     v4?.close();
+    cidr4?.close();
     await p?.stop();
     await demo?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -112,5 +115,36 @@ describeBpf('the block API through the dynamic-block engine and the kernel maps'
     });
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body).error).toMatch(/use kind "suffix"/);
+  });
+
+  it('an address blocked inside a blocked range is written to the kernel, and stays there when the range goes', async () => {
+    const post = (body: object) => httpRequest(p.web, BLOCK_API_PATH, { ...KEY, method: 'POST', body: JSON.stringify(body) });
+    const addressKey = ipv4Key(parseAddress('127.0.5.7').bytes);
+    const rangeKey = cidrKey(parseAddress('127.0.5.0').bytes, 24);
+    expect((await post({ kind: 'range', target: '127.0.5.0/24', seconds: 60, reason: 'wide' })).status).toBe(201);
+    const inside = await post({ kind: 'address', target: '127.0.5.7', action: 'Truncate', seconds: 600, reason: 'narrow' });
+    expect(inside.status).toBe(201);
+    expect(JSON.parse(inside.body)).toMatchObject({ key: '127.0.5.7/32', ebpf: true, reason: 'narrow' });
+    expect(decodeCounterAction(cidr4.lookup(rangeKey)!).action).toBe(MatchAction.Drop);
+    expect(decodeCounterAction(v4.lookup(addressKey)!).action).toBe(MatchAction.Truncate);
+    expect(p.output).toContain(
+      'Inserting eBPF dynamic block for 127.0.5.7/32 for 600 seconds: narrow (inside the dynamic block for 127.0.5.0/24)',
+    );
+
+    // Removed: the range leaves the kernel, the address stays.
+    expect((await httpRequest(p.web, `${BLOCK_API_PATH}?kind=range&target=127.0.5.0/24`, { ...KEY, method: 'DELETE' })).status).toBe(200);
+    expect(cidr4.lookup(rangeKey)).toBeUndefined();
+    expect(decodeCounterAction(v4.lookup(addressKey)!).action).toBe(MatchAction.Truncate);
+
+    // Expired: the same with the range ending by itself (the engine's tick, a minute ahead).
+    expect((await post({ kind: 'range', target: '127.0.5.0/24', seconds: 60, reason: 'wide again' })).status).toBe(201);
+    expect(cidr4.lookup(rangeKey)).toBeDefined();
+    const now = performance.now();
+    p.app.dynBlocks.tick(now + 61_000);
+    expect(cidr4.lookup(rangeKey)).toBeUndefined();
+    expect(decodeCounterAction(v4.lookup(addressKey)!).action).toBe(MatchAction.Truncate);
+    // Until its own expiry.
+    p.app.dynBlocks.tick(now + 601_000);
+    expect(v4.lookup(addressKey)).toBeUndefined();
   });
 });
