@@ -16,6 +16,8 @@ export interface ScrapeSelfStats {
   readonly lastScrapeSeconds: number;
   /** Providers that threw during this scrape, by name. */
   readonly providerErrors: ReadonlyMap<string, number>;
+  /** Webserver connections ended without a normal answer, by reason. */
+  readonly webserverClosures?: ReadonlyMap<string, number> | undefined;
 }
 
 /** Write every `dnsdistts_` family (the families appear even when no provider is configured). */
@@ -43,6 +45,12 @@ export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: Observ
     'Scrapes in which a data source (dynamic-block engine, kernel maps, XDP stats) failed and was left out',
   );
   for (const [name, n] of self.providerErrors) w.sample('dnsdistts_provider_errors_total', n, [['provider', name]]);
+  w.family(
+    'dnsdistts_webserver_closed_connections_total',
+    'counter',
+    'Webserver connections ended without a normal answer (deadlines, body bounds, aborted or malformed requests, handler errors, refusals at accept), by reason',
+  );
+  for (const [reason, n] of self.webserverClosures ?? []) w.sample('dnsdistts_webserver_closed_connections_total', n, [['reason', reason]]);
 }
 
 /** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */

@@ -27,6 +27,8 @@ export interface MetricsExpositionSources {
   readonly providers: ObservabilityProviders;
   readonly gauges: BpfMapGauges;
   readonly topOffenders: TopOffendersTracker;
+  /** Webserver connections ended without a normal answer, by reason (absent: the family is written empty). */
+  readonly webserverClosures?: ReadonlyMap<string, number>;
   /** The general statistics now (statsSnapshot). */
   readonly stats: () => StatEntry[];
   /** `version` label of dnsdist_info. */
@@ -66,7 +68,11 @@ export class MetricsExposition {
       topOffenders: src.topOffenders.current(),
       version: src.version,
     });
-    writeDnsdistTsMetrics(w, src.providers, { lastScrapeSeconds: this.#lastScrapeSeconds, providerErrors: this.#providerErrors });
+    writeDnsdistTsMetrics(w, src.providers, {
+      lastScrapeSeconds: this.#lastScrapeSeconds,
+      providerErrors: this.#providerErrors,
+      webserverClosures: src.webserverClosures,
+    });
     src.gauges.write(w);
     const bytes = w.bytes();
     this.#lastSize = bytes.length;

@@ -2,16 +2,11 @@
  * dnsdist's webserver and API, the block API and the dashboard.
  */
 export { WebService, type WebServiceOptions } from './web-service.js';
-export {
-  Webserver,
-  SECURITY_HEADERS,
-  MAX_REQUEST_BODY,
-  defaultHeaders,
-  type WebRoute,
-  type WebRouteTable,
-  type WebserverOptions,
-} from './webserver.js';
+export { Webserver, SECURITY_HEADERS, defaultHeaders, type WebRoute, type WebRouteTable, type WebserverOptions } from './webserver.js';
 export { WebserverConfig, DEFAULT_WEBSERVER_ACL, parseWebserverAcl } from './webserver-config.js';
+export * from './webserver-limits.js';
+export { WebserverClosures, WEB_CLOSE_REASONS, type WebCloseReason } from './webserver-closures.js';
+export { readRequestBody, type BodyOutcome } from './web-body-reader.js';
 export {
   CredentialsHolder,
   HashPasswordError,

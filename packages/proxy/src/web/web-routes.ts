@@ -20,6 +20,7 @@ import { formatJson11, type JsonValue } from './json11-format.js';
 import type { WebHandler, WebResponse } from './web-exchange.js';
 import type { WebRoute, WebRouteTable } from './webserver.js';
 import type { WebserverConfig } from './webserver-config.js';
+import { ACL_BODY_LIMIT, BLOCK_API_BODY_LIMIT, CUSTOM_HANDLER_BODY_LIMIT, NO_BODY_LIMIT } from './webserver-limits.js';
 
 export const ALLOW_FROM_PATH = '/api/v1/servers/localhost/config/allow-from';
 
@@ -49,7 +50,8 @@ export class WebRoutes implements WebRouteTable {
   readonly #custom = new Map<string, WebRoute>();
 
   constructor(src: WebRouteSources) {
-    const get = (path: string, handler: WebHandler, cors = true): void => void this.#builtin.set(path, { handler, cors });
+    const get = (path: string, handler: WebHandler, cors = true): void =>
+      void this.#builtin.set(path, { handler, cors, maxBodyBytes: NO_BODY_LIMIT });
     get('/metrics', (_req, res) => {
       res.headers['Content-Type'] = METRICS_CONTENT_TYPE;
       res.body = src.metrics.renderBytes();
@@ -81,7 +83,8 @@ export class WebRoutes implements WebRouteTable {
     });
     this.#builtin.set(ALLOW_FROM_PATH, {
       cors: true,
-      writableMethods: ['PUT'],
+      maxBodyBytes: NO_BODY_LIMIT,
+      writableMethods: { PUT: ACL_BODY_LIMIT },
       handler: (req, res) => {
         res.headers['Content-Type'] = 'application/json';
         if (req.method === 'PUT') {
@@ -100,7 +103,9 @@ export class WebRoutes implements WebRouteTable {
     });
     this.#builtin.set(BLOCK_API_PATH, {
       cors: false,
-      writableMethods: ['POST', 'DELETE'],
+      maxBodyBytes: NO_BODY_LIMIT,
+      // DELETE names the block in the query string.
+      writableMethods: { POST: BLOCK_API_BODY_LIMIT, DELETE: NO_BODY_LIMIT },
       handler: (req, res) => {
         const result = handleBlockApi(req, src.providers);
         sendJson(res, result.body, result.status);
@@ -127,7 +132,7 @@ export class WebRoutes implements WebRouteTable {
 
   /** registerWebHandler: serve `path` (exact match) with `handler`, replacing any earlier one. */
   register(path: string, handler: WebHandler): void {
-    this.#custom.set(path, { handler, cors: false });
+    this.#custom.set(path, { handler, cors: false, maxBodyBytes: CUSTOM_HANDLER_BODY_LIMIT });
   }
 
   /** Paths served by registered handlers. */

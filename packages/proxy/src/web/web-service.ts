@@ -17,6 +17,7 @@ import type { ApiRuleChains } from './api-status-json.js';
 import { DashboardData } from './dashboard-data.js';
 import { WebRoutes } from './web-routes.js';
 import { Webserver } from './webserver.js';
+import { WebserverClosures } from './webserver-closures.js';
 import { WebserverConfig } from './webserver-config.js';
 
 export interface WebServiceOptions {
@@ -31,6 +32,8 @@ export class WebService {
   readonly providers = new ObservabilityProviders();
   readonly gauges = new BpfMapGauges();
   readonly topOffenders = new TopOffendersTracker();
+  /** Webserver connections ended without a normal answer (kept across restarts of the webserver). */
+  readonly closures = new WebserverClosures();
   readonly metrics: MetricsExposition;
   readonly dashboard: DashboardData;
   readonly routes: WebRoutes;
@@ -55,6 +58,7 @@ export class WebService {
       providers: this.providers,
       gauges: this.gauges,
       topOffenders: this.topOffenders,
+      webserverClosures: this.closures.counts,
       stats,
       version: VERSION,
     });
@@ -107,7 +111,7 @@ export class WebService {
     await this.#server?.close();
     this.#server = undefined;
     try {
-      this.#server = await Webserver.listen(address, { config: this.config, routes: this.routes, log });
+      this.#server = await Webserver.listen(address, { config: this.config, routes: this.routes, log, closures: this.closures });
     } catch (err) {
       // As in dnsdist, a webserver that cannot bind is reported and the proxy carries on.
       const where = formatAddressWithPort(address);

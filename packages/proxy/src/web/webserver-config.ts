@@ -1,6 +1,7 @@
 import { NetmaskGroup } from '@dnsdist-ts/dns';
 import { sortMasks } from '../server/dnsdist-proxy.js';
 import type { CredentialsHolder } from './credentials.js';
+import { DEFAULT_BODY_DEADLINE_MS, DEFAULT_HEADER_DEADLINE_MS } from './webserver-limits.js';
 
 /** dnsdist's default webserver ACL (since 1.5.0): loopback only. */
 export const DEFAULT_WEBSERVER_ACL = '127.0.0.1, ::1';
@@ -29,6 +30,14 @@ export class WebserverConfig {
   apiWritable = false;
   /** Where an API change to the ACL is saved as `acl.conf` ("" = not saved). */
   apiConfigDir = '';
+  /**
+   * Milliseconds from accepting a connection to its request headers being
+   * complete; slower connections are closed (408) and free their slot.
+   * Not a dnsdist setting: no Lua key, not in showWebserverConfig().
+   */
+  headerDeadlineMs = DEFAULT_HEADER_DEADLINE_MS;
+  /** Milliseconds from the headers to the body being complete (408 after); as headerDeadlineMs, TypeScript only. */
+  bodyDeadlineMs = DEFAULT_BODY_DEADLINE_MS;
 
   /** showWebserverConfig()'s text, as dnsdist 1.7.3 prints it. */
   describe(): string {
