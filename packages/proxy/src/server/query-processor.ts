@@ -1,4 +1,4 @@
-import { makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { HeaderFlag, makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -87,6 +87,7 @@ export class QueryProcessor {
       frontend.nonCompliantQueries++;
       return this.#drop(dq, reply);
     }
+    dq.origFlags = (dq.packet[2]! << 8) | dq.packet[3]!;
     if (view.qdcount === 0) {
       c.emptyQueries++;
       if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
@@ -115,6 +116,7 @@ export class QueryProcessor {
       const hit = cache.lookup(dq, cacheKey, stale);
       if (hit) {
         c.cacheHits++;
+        restoreClientFlags(hit, dq.origFlags);
         const dr = this.#dr.reset(hit, hit.length, dq, undefined, 0);
         if (!ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
         return this.#sendToClient(dr, reply, false);
@@ -158,6 +160,7 @@ export class QueryProcessor {
     const c = ctx.counters;
     // The backend already checked that this answers dq's question (answerMatchesQuestion).
     c.responses++;
+    restoreClientFlags(data, dq.origFlags);
     const rcode = data[3]! & 0x0f;
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
@@ -211,4 +214,15 @@ export class QueryProcessor {
   #finish(dq: DNSQuestion): void {
     this.#pool.release(dq);
   }
+}
+
+/** The flags dnsdist hands back as the client set them (NoRecurseAction and DisableValidationAction were for the backend). */
+const CLIENT_FLAGS = HeaderFlag.RD | HeaderFlag.CD;
+
+/** Put the client's RD and CD bits into an answer from a backend or the cache (dnsdist's restoreFlags). */
+function restoreClientFlags(packet: Uint8Array, origFlags: number): void {
+  const flags = (packet[2]! << 8) | packet[3]!;
+  const restored = (flags & ~CLIENT_FLAGS) | (origFlags & CLIENT_FLAGS);
+  packet[2] = restored >> 8;
+  packet[3] = restored & 0xff;
 }
