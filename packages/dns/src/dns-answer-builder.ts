@@ -97,6 +97,45 @@ export function makeRcodeResponse(buf: Uint8Array, length: number, rcode: number
 }
 
 /**
+ * Give a query turned into a response in place the OPT record dnsdist
+ * gives such answers (its addEDNSToQueryTurnedResponse): the query's OPT
+ * record and whatever follows it are cut, and when `addEdns` a fresh one
+ * takes its place, with `payloadSize`, the query's DO bit, EDNS version 0
+ * and no options. A query without EDNS is left alone. `view` must describe
+ * `buf` as it is. Returns the new length, never more than `length`.
+ */
+export function replaceSelfGeneratedOpt(
+  buf: Uint8Array,
+  length: number,
+  view: DnsQueryView,
+  addEdns: boolean,
+  payloadSize: number = DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
+): number {
+  checkHeader(buf, length, 'an EDNS self-generated answer');
+  if (!view.hasEdns || view.ednsOffset < DNS_HEADER_SIZE || view.ednsOffset + OPT_RECORD_SIZE > length) return length;
+  let p = view.ednsOffset;
+  let arcount = view.ednsAdditionalIndex;
+  if (addEdns) {
+    buf[p] = 0; // root owner
+    buf[p + 1] = QType.OPT >> 8;
+    buf[p + 2] = QType.OPT & 0xff;
+    buf[p + 3] = (payloadSize >> 8) & 0xff;
+    buf[p + 4] = payloadSize & 0xff;
+    buf[p + 5] = 0; // extended RCODE
+    buf[p + 6] = 0; // version
+    buf[p + 7] = view.ednsDo ? EDNS_DO_BYTE : 0;
+    buf[p + 8] = 0;
+    buf[p + 9] = 0; // RDLENGTH
+    buf[p + 10] = 0;
+    p += OPT_RECORD_SIZE;
+    arcount++;
+  }
+  buf[10] = arcount >> 8;
+  buf[11] = arcount & 0xff;
+  return p;
+}
+
+/**
  * Turn the query in `buf[0..length)` into a TC=1 answer in place, as
  * dnsdist's TCAction and Truncate dynamic blocks do: QR=1, TC=1, RA=RD,
  * AA=0, AD=0; everything else unchanged. Returns `length`.

@@ -44,6 +44,7 @@ export {
 export { DnsQueryView, type DnsQueryParseError } from './dns-query-view.js';
 export {
   makeRcodeResponse,
+  replaceSelfGeneratedOpt,
   makeTruncatedResponse,
   buildSpoofedAnswer,
   spoofAnswerApplies,

@@ -143,6 +143,14 @@ export class DnsdistProxy implements QueryPathContext {
     return this.settings.allowEmptyResponse;
   }
 
+  get addEDNSToSelfGeneratedResponses(): boolean {
+    return this.settings.addEDNSToSelfGeneratedResponses;
+  }
+
+  get payloadSizeOnSelfGeneratedAnswers(): number {
+    return this.settings.payloadSizeOnSelfGeneratedAnswers;
+  }
+
   getPool(name: string): CachePool | undefined {
     return this.pools.get(name);
   }

@@ -1,4 +1,4 @@
-import { HeaderFlag, makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { HeaderFlag, makeRcodeResponse, Rcode, replaceSelfGeneratedOpt, type NetmaskGroup } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -29,6 +29,10 @@ export interface QueryPathContext {
   readonly staleCacheEntriesTTL: number;
   /** setAllowEmptyResponse. */
   readonly allowEmptyResponse: boolean;
+  /** setAddEDNSToSelfGeneratedResponses. */
+  readonly addEDNSToSelfGeneratedResponses: boolean;
+  /** setPayloadSizeOnSelfGeneratedAnswers. */
+  readonly payloadSizeOnSelfGeneratedAnswers: number;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -130,7 +134,17 @@ export class QueryProcessor {
     if (!server) {
       c.noPolicy++;
       if (ctx.servFailWhenNoServer) {
-        makeRcodeResponse(dq.packet, dq.length, Rcode.ServFail);
+        // As dnsdist: the query's header bits stay (RA, AD, AA are not touched), QR and RCODE are set,
+        // and an EDNS query gets a fresh OPT record with the self-generated payload size.
+        makeRcodeResponse(dq.packet, dq.length, Rcode.ServFail, { aa: view.aa, ad: view.ad, ra: view.ra });
+        restoreClientFlags(dq.packet, dq.origFlags);
+        dq.length = replaceSelfGeneratedOpt(
+          dq.packet,
+          dq.length,
+          view,
+          ctx.addEDNSToSelfGeneratedResponses,
+          ctx.payloadSizeOnSelfGeneratedAnswers,
+        );
         return this.#sendSelfAnswered(dq, reply);
       }
       return this.#drop(dq, reply);
