@@ -45,6 +45,7 @@ export { DnsQueryView, type DnsQueryParseError } from './dns-query-view.js';
 export {
   makeRcodeResponse,
   replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
   makeTruncatedResponse,
   buildSpoofedAnswer,
   spoofAnswerApplies,

@@ -10,6 +10,7 @@ import {
   makeTruncatedResponse,
   spoofAnswerApplies,
   replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
 } from '../src/dns-answer-builder.js';
 import { DNSName } from '../src/dns-name.js';
 import { HeaderFlag, Rcode, readFlags, writeFlags } from '../src/dns-header.js';
@@ -377,5 +378,35 @@ describe('replaceSelfGeneratedOpt', () => {
     const plain = dnsPacket.encode({ type: 'query', id: 8, questions: [{ type: 'A', name: 'opt.example', class: 'IN' }] });
     view.parse(plain, plain.length);
     expect(replaceSelfGeneratedOpt(plain, plain.length, view, true)).toBe(plain.length);
+  });
+});
+
+describe('stripTruncatedAnswer', () => {
+  it('keeps header and question, zeroes the counts and puts back a bare OPT with the answer’s payload and DO', () => {
+    const a = dnsPacket.encode({
+      type: 'response',
+      id: 9,
+      flags: 0x0200,
+      questions: [{ type: 'A', name: 'tc.example', class: 'IN' }],
+      answers: [{ type: 'A', name: 'tc.example', ttl: 1, data: '192.0.2.1' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 4242,
+          flags: dnsPacket.DNSSEC_OK,
+          options: [{ code: 10, data: Buffer.alloc(8) }],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
+    const view = new DnsQueryView();
+    view.parse(a, a.length);
+    const n = stripTruncatedAnswer(a, a.length, view, true);
+    const out = dnsPacket.decode(a.subarray(0, n));
+    expect(out.answers).toHaveLength(0);
+    expect(out.additionals).toMatchObject([{ type: 'OPT', udpPayloadSize: 4242, flags: dnsPacket.DNSSEC_OK, options: [] }]);
+    view.parse(a, n);
+    expect(stripTruncatedAnswer(a, n, view, false)).toBe(view.questionEnd);
+    expect(a.readUInt16BE(10)).toBe(0);
   });
 });

@@ -69,6 +69,8 @@ export class ProxySettings {
   payloadSizeOnSelfGeneratedAnswers = 1232;
   /** setAllowEmptyResponse: pass on NOERROR/NXDOMAIN answers without a question section too. */
   allowEmptyResponse = false;
+  /** truncateTC: strip TC=1 UDP answers from backends down to header and question. */
+  truncateTC = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
@@ -149,6 +151,10 @@ export class DnsdistProxy implements QueryPathContext {
 
   get payloadSizeOnSelfGeneratedAnswers(): number {
     return this.settings.payloadSizeOnSelfGeneratedAnswers;
+  }
+
+  get truncateTC(): boolean {
+    return this.settings.truncateTC;
   }
 
   getPool(name: string): CachePool | undefined {

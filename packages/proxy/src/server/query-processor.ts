@@ -1,4 +1,12 @@
-import { HeaderFlag, makeRcodeResponse, Rcode, replaceSelfGeneratedOpt, type NetmaskGroup } from '@dnsdist-ts/dns';
+import {
+  DnsQueryView,
+  HeaderFlag,
+  makeRcodeResponse,
+  Rcode,
+  replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
+  type NetmaskGroup,
+} from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -33,6 +41,8 @@ export interface QueryPathContext {
   readonly addEDNSToSelfGeneratedResponses: boolean;
   /** setPayloadSizeOnSelfGeneratedAnswers. */
   readonly payloadSizeOnSelfGeneratedAnswers: number;
+  /** truncateTC. */
+  readonly truncateTC: boolean;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -52,6 +62,8 @@ export class QueryProcessor {
   readonly #ctx: QueryPathContext;
   readonly #pool = new QueryContextPool();
   /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
+  /** Reads a TC=1 backend answer for truncateTC (rare: not the query's view). */
+  readonly #answerView = new DnsQueryView();
   readonly #dr = new DNSResponse(Buffer.alloc(0), 0, undefined as unknown as DNSQuestion, undefined, 0);
 
   constructor(ctx: QueryPathContext) {
@@ -175,6 +187,11 @@ export class QueryProcessor {
     // The backend already checked that this answers dq's question (answerMatchesQuestion).
     c.responses++;
     restoreClientFlags(data, dq.origFlags);
+    if ((data[2]! & TC_BYTE) !== 0 && ctx.truncateTC && dq.transport === 'udp') {
+      // As dnsdist's truncateTC(true), before the response rules and the cache see the answer.
+      this.#answerView.parse(data, length);
+      length = stripTruncatedAnswer(data, length, this.#answerView, ctx.addEDNSToSelfGeneratedResponses);
+    }
     const rcode = data[3]! & 0x0f;
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
@@ -240,3 +257,6 @@ function restoreClientFlags(packet: Uint8Array, origFlags: number): void {
   packet[2] = restored >> 8;
   packet[3] = restored & 0xff;
 }
+
+/** TC in the first flags byte. */
+const TC_BYTE = HeaderFlag.TC >> 8;
