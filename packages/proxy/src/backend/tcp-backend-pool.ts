@@ -177,8 +177,13 @@ export class TcpBackendPool {
     // The answer is handed on as its own buffer: the read buffer is reused by the next read.
     const data = Buffer.allocUnsafe(length);
     buf.copy(data, 0, start, start + length);
-    // Not an answer to that question: keep waiting for the real one.
-    if (!this.#owner.answerMatches(data, length, p.dq)) return;
+    if (!this.#owner.answerMatches(data, length, p.dq)) {
+      // Not an answer to that question: keep waiting for the real one. But the backend did answer
+      // it, with something unusable: sending it again would only repeat that, so it is not retried
+      // if this connection dies (as dnsdist gives up on a query whose answer did not match).
+      p.retries = MAX_RETRIES;
+      return;
+    }
     conn.pending.delete(id);
     data.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;

@@ -204,4 +204,18 @@ describe('TCP backend connections closed by the backend', () => {
     expect(server.counters.drops).toBe(1);
     await waitFor('nothing outstanding', () => server.outstanding === 0);
   });
+
+  it('does not send again a query the backend answered with an unusable answer before closing', async () => {
+    // A wrong answer (another question, same ID), then the backend hangs up: dnsdist gives up on the
+    // query and closes the client's connection; sending it again would only get the same answer.
+    const b = await tcpBackend((socket, _i, q) => {
+      socket.end(answerTo({ ...q, questions: [{ type: 'A', name: 'unrelated.midquery.test', class: 'IN' }] }));
+    });
+    const proxy = await proxyFor(b);
+    await expect(tcpQuery(proxy.port, 'wrong.midquery.test')).rejects.toThrow(/closed after 0 of 1 answers|ECONNRESET/);
+    expect(b.queries).toEqual(['wrong.midquery.test']);
+    const server = proxy.app.proxy.servers[0]!;
+    expect(server.counters.tcpGaveUp).toBe(1);
+    await waitFor('nothing outstanding', () => server.outstanding === 0);
+  });
 });
