@@ -14,7 +14,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
+.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
 
 all: build
 
@@ -61,6 +61,11 @@ test-only:
 
 run: build
 	scripts/run-demo.sh
+
+# dnsdist 1.7.3's own regression tests against bin/dnsdist-ts, one table row per file (not part of
+# `make test`; needs ../shared beside the clone). CONFORMANCE_FILES, CONFORMANCE_BIN: see the script.
+conformance: build
+	scripts/conformance.sh
 
 bench: bench-bpf bench-bpf-filter bench-xdp bench-proxy
 bench-bpf: build

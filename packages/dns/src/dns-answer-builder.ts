@@ -97,6 +97,72 @@ export function makeRcodeResponse(buf: Uint8Array, length: number, rcode: number
 }
 
 /**
+ * Give a query turned into a response in place the OPT record dnsdist
+ * gives such answers (its addEDNSToQueryTurnedResponse): the query's OPT
+ * record and whatever follows it are cut, and when `addEdns` a fresh one
+ * takes its place, with `payloadSize`, the query's DO bit, EDNS version 0
+ * and no options. A query without EDNS is left alone. `view` must describe
+ * `buf` as it is. Returns the new length, never more than `length`.
+ */
+export function replaceSelfGeneratedOpt(
+  buf: Uint8Array,
+  length: number,
+  view: DnsQueryView,
+  addEdns: boolean,
+  payloadSize: number = DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
+): number {
+  checkHeader(buf, length, 'an EDNS self-generated answer');
+  if (!view.hasEdns || view.ednsOffset < DNS_HEADER_SIZE || view.ednsOffset + OPT_RECORD_SIZE > length) return length;
+  let p = view.ednsOffset;
+  let arcount = view.ednsAdditionalIndex;
+  if (addEdns) {
+    writeOpt(buf, p, payloadSize, view.ednsDo);
+    p += OPT_RECORD_SIZE;
+    arcount++;
+  }
+  buf[10] = arcount >> 8;
+  buf[11] = arcount & 0xff;
+  return p;
+}
+
+/**
+ * Strip a TC=1 answer down to its header and question, in place, as
+ * dnsdist's truncateTC(true) does for UDP answers: the record counts go to
+ * zero and, when the answer had EDNS and `addEdns`, a bare OPT record is
+ * put back with the answer's own payload size and DO bit. `view` must
+ * describe `buf` (a DnsQueryView reads answers as well as queries).
+ * Returns the new length, never more than `length`.
+ */
+export function stripTruncatedAnswer(buf: Uint8Array, length: number, view: DnsQueryView, addEdns: boolean): number {
+  checkHeader(buf, length, 'a stripped truncated answer');
+  if (!view.valid || view.questionEnd > length) return length;
+  const withOpt = addEdns && view.hasEdns;
+  let p = view.questionEnd;
+  for (let i = 6; i < 12; i++) buf[i] = 0; // ANCOUNT, NSCOUNT, ARCOUNT
+  if (withOpt) {
+    writeOpt(buf, p, view.ednsUdpPayloadSize, view.ednsDo);
+    p += OPT_RECORD_SIZE;
+    buf[11] = 1;
+  }
+  return p;
+}
+
+/** A bare OPT record at `p`: root owner, `payloadSize`, extended RCODE 0, version 0, DO as given, no options. */
+function writeOpt(buf: Uint8Array, p: number, payloadSize: number, dnssecOk: boolean): void {
+  buf[p] = 0;
+  buf[p + 1] = QType.OPT >> 8;
+  buf[p + 2] = QType.OPT & 0xff;
+  buf[p + 3] = (payloadSize >> 8) & 0xff;
+  buf[p + 4] = payloadSize & 0xff;
+  buf[p + 5] = 0;
+  buf[p + 6] = 0;
+  buf[p + 7] = dnssecOk ? EDNS_DO_BYTE : 0;
+  buf[p + 8] = 0;
+  buf[p + 9] = 0;
+  buf[p + 10] = 0;
+}
+
+/**
  * Turn the query in `buf[0..length)` into a TC=1 answer in place, as
  * dnsdist's TCAction and Truncate dynamic blocks do: QR=1, TC=1, RA=RD,
  * AA=0, AD=0; everything else unchanged. Returns `length`.

@@ -74,6 +74,8 @@ export class DnsQueryView {
   ednsDo = false;
   /** Offset of the OPT record's owner name, -1 without EDNS. */
   ednsOffset = -1;
+  /** Additional records before the OPT record (usually 0). */
+  ednsAdditionalIndex = 0;
 
   /** Scratch space for building the qname text without allocating per byte. */
   readonly #text: Buffer = Buffer.allocUnsafeSlow(MAX_TEXT_LENGTH);
@@ -136,6 +138,7 @@ export class DnsQueryView {
     this.ednsUdpPayloadSize = 0;
     this.ednsDo = false;
     this.ednsOffset = -1;
+    this.ednsAdditionalIndex = 0;
 
     if (end < DNS_HEADER_SIZE) {
       this.id = this.flags = this.qdcount = this.ancount = this.nscount = this.arcount = 0;
@@ -280,6 +283,7 @@ export class DnsQueryView {
       if (i >= beforeAdditional && ((buf[p]! << 8) | buf[p + 1]!) === QType.OPT) {
         this.hasEdns = true;
         this.ednsOffset = owner;
+        this.ednsAdditionalIndex = i - beforeAdditional;
         this.ednsUdpPayloadSize = (buf[p + 2]! << 8) | buf[p + 3]!;
         // TTL field of OPT: extended RCODE, version, then the flags word whose top bit is DO.
         this.ednsDo = (buf[p + 6]! & 0x80) !== 0;

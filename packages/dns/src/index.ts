@@ -44,6 +44,8 @@ export {
 export { DnsQueryView, type DnsQueryParseError } from './dns-query-view.js';
 export {
   makeRcodeResponse,
+  replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
   makeTruncatedResponse,
   buildSpoofedAnswer,
   spoofAnswerApplies,

@@ -9,6 +9,8 @@ import {
   makeRcodeResponse,
   makeTruncatedResponse,
   spoofAnswerApplies,
+  replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
 } from '../src/dns-answer-builder.js';
 import { DNSName } from '../src/dns-name.js';
 import { HeaderFlag, Rcode, readFlags, writeFlags } from '../src/dns-header.js';
@@ -342,5 +344,69 @@ describe('self-made answers over a real UDP socket', () => {
     const mx = await ask('www.example.org', 'MX', 2);
     expect([mx.id, mx.rcode, mx.answers]).toEqual([2, 'REFUSED', []]);
     expect(mx.questions).toEqual([{ name: 'www.example.org', type: 'MX', class: 'IN' }]);
+  });
+});
+
+describe('replaceSelfGeneratedOpt', () => {
+  const ednsQuery = (payload: number, flags: number, options: Array<{ code: number; data: Buffer }>): Buffer =>
+    dnsPacket.encode({
+      type: 'query',
+      id: 7,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: 'A', name: 'opt.example', class: 'IN' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: payload, flags, options } as dnsPacket.Answer],
+    });
+
+  it('swaps the OPT record for a fresh one: the given payload, the DO bit, no options', () => {
+    const q = ednsQuery(4096, dnsPacket.DNSSEC_OK, [{ code: 10, data: Buffer.alloc(8, 1) }]);
+    const view = new DnsQueryView();
+    view.parse(q, q.length);
+    const n = replaceSelfGeneratedOpt(q, q.length, view, true, 1232);
+    expect(n).toBe(view.ednsOffset + 11);
+    const out = dnsPacket.decode(q.subarray(0, n));
+    expect(out.additionals).toHaveLength(1);
+    expect(out.additionals![0]).toMatchObject({ type: 'OPT', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK, options: [] });
+  });
+
+  it('removes the OPT record when EDNS is not to be added, and leaves a query without EDNS alone', () => {
+    const q = ednsQuery(1232, 0, []);
+    const view = new DnsQueryView();
+    view.parse(q, q.length);
+    const n = replaceSelfGeneratedOpt(q, q.length, view, false);
+    expect(n).toBe(view.questionEnd);
+    expect(q.readUInt16BE(10)).toBe(0);
+    const plain = dnsPacket.encode({ type: 'query', id: 8, questions: [{ type: 'A', name: 'opt.example', class: 'IN' }] });
+    view.parse(plain, plain.length);
+    expect(replaceSelfGeneratedOpt(plain, plain.length, view, true)).toBe(plain.length);
+  });
+});
+
+describe('stripTruncatedAnswer', () => {
+  it('keeps header and question, zeroes the counts and puts back a bare OPT with the answer’s payload and DO', () => {
+    const a = dnsPacket.encode({
+      type: 'response',
+      id: 9,
+      flags: 0x0200,
+      questions: [{ type: 'A', name: 'tc.example', class: 'IN' }],
+      answers: [{ type: 'A', name: 'tc.example', ttl: 1, data: '192.0.2.1' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 4242,
+          flags: dnsPacket.DNSSEC_OK,
+          options: [{ code: 10, data: Buffer.alloc(8) }],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
+    const view = new DnsQueryView();
+    view.parse(a, a.length);
+    const n = stripTruncatedAnswer(a, a.length, view, true);
+    const out = dnsPacket.decode(a.subarray(0, n));
+    expect(out.answers).toHaveLength(0);
+    expect(out.additionals).toMatchObject([{ type: 'OPT', udpPayloadSize: 4242, flags: dnsPacket.DNSSEC_OK, options: [] }]);
+    view.parse(a, n);
+    expect(stripTruncatedAnswer(a, n, view, false)).toBe(view.questionEnd);
+    expect(a.readUInt16BE(10)).toBe(0);
   });
 });

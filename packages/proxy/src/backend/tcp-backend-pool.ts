@@ -28,6 +28,8 @@ interface Pending {
   reply: ReplyChannel;
   cacheKey: number;
   sentAt: number;
+  /** Times it was sent again after its connection died (dnsdist retries a query on a new connection). */
+  retries: number;
 }
 
 /** Queries one connection carries at once before the pool opens another. */
@@ -36,6 +38,14 @@ const MAX_PIPELINED = 100;
 const MAX_CONNECTIONS = 16;
 /** Pending queries on a connection before the pool prefers opening another. */
 const PACK_BEFORE_SPREAD = 32;
+
+/**
+ * Times a query whose connection dies before its answer is sent again, each
+ * time on a new connection. A pooled connection can always have been closed
+ * by the backend (idle timeout, one query per connection) while the query
+ * was on its way: that must not cost the client its answer.
+ */
+const MAX_RETRIES = 1;
 
 /** Bytes one read from a backend connection may return (the shared read buffer's size). */
 const READ_BUFFER_SIZE = 65536;
@@ -91,7 +101,8 @@ export class TcpBackendPool {
   }
 
   /**
-   * The connection for the next query. Queries are packed onto few
+   * The connection for the next query (never one the backend has closed or
+   * that is dying: those are out of #connections). Queries are packed onto few
    * connections (up to PACK_BEFORE_SPREAD pending each) so that the frames
    * written in one turn of the event loop leave in one write; a new
    * connection opens only when every one is that busy.
@@ -130,6 +141,10 @@ export class TcpBackendPool {
     });
     const fail = (): void => this.#fail(conn);
     socket.on('error', fail);
+    // The backend closed its side: no answer can come on this connection any more, so it takes no
+    // new query, and the ones it still holds go out again on a new one (Node would only report
+    // 'close' once our side is shut down too, a window in which a query could be lost on it).
+    socket.on('end', fail);
     socket.on('close', fail);
     return conn;
   }
@@ -162,8 +177,13 @@ export class TcpBackendPool {
     // The answer is handed on as its own buffer: the read buffer is reused by the next read.
     const data = Buffer.allocUnsafe(length);
     buf.copy(data, 0, start, start + length);
-    // Not an answer to that question: keep waiting for the real one.
-    if (!this.#owner.answerMatches(data, length, p.dq)) return;
+    if (!this.#owner.answerMatches(data, length, p.dq)) {
+      // Not an answer to that question: keep waiting for the real one. But the backend did answer
+      // it, with something unusable: sending it again would only repeat that, so it is not retried
+      // if this connection dies (as dnsdist gives up on a query whose answer did not match).
+      p.retries = MAX_RETRIES;
+      return;
+    }
     conn.pending.delete(id);
     data.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;
@@ -172,18 +192,34 @@ export class TcpBackendPool {
     this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, length);
   }
 
+  /**
+   * The connection died (error, reset, or closed by the backend). Each query
+   * it still held is sent again on a new connection, once; after that it is
+   * lost (the client's TCP connection is closed, as dnsdist does).
+   */
   #fail(conn: BackendConnection): void {
     if (conn.dead) return;
     conn.dead = true;
     this.#connections = this.#connections.filter((c) => c !== conn);
-    for (const p of conn.pending.values()) {
-      this.#owner.counters.tcpDiedReadingResponse++;
-      this.#owner.counters.drops++;
+    const pending = [...conn.pending.values()];
+    conn.pending.clear();
+    conn.socket.destroy();
+    const counters = this.#owner.counters;
+    let fresh: BackendConnection | undefined;
+    for (const p of pending) {
+      if (conn.connected) counters.tcpDiedReadingResponse++;
+      else counters.tcpDiedSendingQuery++;
+      if (p.retries < MAX_RETRIES && !this.#closed) {
+        // All of them on one new connection: a pooled one may be the next to be closed by the backend.
+        if (fresh === undefined || fresh.dead || fresh.pending.size >= MAX_PIPELINED) fresh = this.#open();
+        this.#write(fresh, p.dq, p.reply, p.cacheKey, p.retries + 1, p.sentAt);
+        continue;
+      }
+      counters.tcpGaveUp++;
+      counters.drops++;
       this.#owner.tcpQueryFailed();
       this.#onLost(p.dq, p.reply);
     }
-    conn.pending.clear();
-    conn.socket.destroy();
   }
 
   send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
@@ -193,10 +229,13 @@ export class TcpBackendPool {
       this.#onLost(dq, reply);
       return;
     }
-    const conn = this.#pick();
+    this.#write(this.#pick(), dq, reply, cacheKey, 0, performance.now());
+  }
+
+  #write(conn: BackendConnection, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, retries: number, sentAt: number): void {
     const id = conn.allocateId();
     conn.used = true;
-    conn.pending.set(id, { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now() });
+    conn.pending.set(id, { origId: dq.view.id, dq, reply, cacheKey, sentAt, retries });
     const frame = Buffer.allocUnsafe(dq.length + 2);
     frame.writeUInt16BE(dq.length, 0);
     dq.packet.copy(frame, 2, 0, dq.length);

@@ -1,7 +1,7 @@
 import { Netmask, NetmaskGroup } from '@dnsdist-ts/dns';
 import { makeKey, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
 import { formatDumpStats, statsSnapshot } from '../stats/stats-snapshot.js';
-import { VERSION } from '../version.js';
+import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
 import type { LuaEnvironment } from './lua-environment.js';
 
 /** What the misc bindings need from the application around them. */
@@ -17,8 +17,9 @@ export function registerMiscBindings(env: LuaEnvironment, hooks: MiscHooks): voi
   const rt = env.runtime;
   const proxy = env.proxy;
 
+  // Tools (and dnsdist's own regression tests) recognise dnsdist by this line's first word.
   rt.registerFunction('showVersion', () => {
-    rt.print(`dnsdist-ts ${VERSION}`);
+    rt.print(`dnsdist ${COMPATIBLE_DNSDIST_VERSION} (dnsdist-ts ${VERSION})`);
   });
   const snapshot = () => statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: hooks.dynBlockNmgSize });
   rt.registerFunction('dumpStats', () => {

@@ -16,7 +16,7 @@ const NO_EFFECT_INTEGER = [
   'setSyslogFacility',
   'setTCPFastOpenKey',
 ];
-const NO_EFFECT_BOOLEAN = ['truncateTC', 'fixupCase', 'setPreserveTrailingData', 'setRandomizedIdsOverUDP', 'setRandomizedOutgoingSockets'];
+const NO_EFFECT_BOOLEAN = ['fixupCase', 'setPreserveTrailingData', 'setRandomizedIdsOverUDP', 'setRandomizedOutgoingSockets'];
 
 export function registerTuningBindings(env: LuaEnvironment): void {
   const rt = env.runtime;
@@ -48,6 +48,9 @@ export function registerTuningBindings(env: LuaEnvironment): void {
     const n = a.integer(0);
     if (n < 512 || n > 65535) env.fail(`setPayloadSizeOnSelfGeneratedAnswers: the payload size must be between 512 and 65535, got ${n}`);
     settings.payloadSizeOnSelfGeneratedAnswers = n;
+  });
+  rt.registerFunction('truncateTC', (a) => {
+    settings.truncateTC = a.boolean(0);
   });
   rt.registerFunction('setAllowEmptyResponse', (a) => {
     settings.allowEmptyResponse = a.boolean(0);

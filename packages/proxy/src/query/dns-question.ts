@@ -28,6 +28,12 @@ export class DNSQuestion {
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
+   * The header flags (bytes 2–3) as the client sent them: answers from a
+   * backend or the cache get the client's RD and CD bits back, whatever
+   * the rules sent on (dnsdist's origFlags).
+   */
+  origFlags = 0;
+  /**
    * The buffer a pooled question owns (the query path reuses questions);
    * `packet` points elsewhere only after an action replaced the packet.
    */

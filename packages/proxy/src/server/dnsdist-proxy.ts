@@ -72,6 +72,8 @@ export class ProxySettings {
   payloadSizeOnSelfGeneratedAnswers = 1232;
   /** setAllowEmptyResponse: pass on NOERROR/NXDOMAIN answers without a question section too. */
   allowEmptyResponse = false;
+  /** truncateTC: strip TC=1 UDP answers from backends down to header and question. */
+  truncateTC = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
@@ -144,6 +146,18 @@ export class DnsdistProxy implements QueryPathContext {
 
   get allowEmptyResponse(): boolean {
     return this.settings.allowEmptyResponse;
+  }
+
+  get addEDNSToSelfGeneratedResponses(): boolean {
+    return this.settings.addEDNSToSelfGeneratedResponses;
+  }
+
+  get payloadSizeOnSelfGeneratedAnswers(): number {
+    return this.settings.payloadSizeOnSelfGeneratedAnswers;
+  }
+
+  get truncateTC(): boolean {
+    return this.settings.truncateTC;
   }
 
   getPool(name: string): CachePool | undefined {

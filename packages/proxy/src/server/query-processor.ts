@@ -1,4 +1,13 @@
-import { DNS_HEADER_SIZE, makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import {
+  DNS_HEADER_SIZE,
+  DnsQueryView,
+  HeaderFlag,
+  makeRcodeResponse,
+  Rcode,
+  replaceSelfGeneratedOpt,
+  stripTruncatedAnswer,
+  type NetmaskGroup,
+} from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -29,6 +38,12 @@ export interface QueryPathContext {
   readonly staleCacheEntriesTTL: number;
   /** setAllowEmptyResponse. */
   readonly allowEmptyResponse: boolean;
+  /** setAddEDNSToSelfGeneratedResponses. */
+  readonly addEDNSToSelfGeneratedResponses: boolean;
+  /** setPayloadSizeOnSelfGeneratedAnswers. */
+  readonly payloadSizeOnSelfGeneratedAnswers: number;
+  /** truncateTC. */
+  readonly truncateTC: boolean;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -48,6 +63,8 @@ export class QueryProcessor {
   readonly #ctx: QueryPathContext;
   readonly #pool = new QueryContextPool();
   /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
+  /** Reads a TC=1 backend answer for truncateTC (rare: not the query's view). */
+  readonly #answerView = new DnsQueryView();
   readonly #dr = new DNSResponse(Buffer.alloc(0), 0, undefined as unknown as DNSQuestion, undefined, 0);
 
   constructor(ctx: QueryPathContext) {
@@ -103,6 +120,7 @@ export class QueryProcessor {
       frontend.nonCompliantQueries++;
       return this.#drop(dq, reply);
     }
+    dq.origFlags = (dq.packet[2]! << 8) | dq.packet[3]!;
     if (view.qdcount === 0) {
       c.emptyQueries++;
       if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
@@ -129,6 +147,7 @@ export class QueryProcessor {
       const hit = cache.lookup(dq, cacheKey, stale);
       if (hit) {
         c.cacheHits++;
+        restoreClientFlags(hit, dq.origFlags);
         const dr = this.#dr.reset(hit, hit.length, dq, undefined, 0);
         if (!ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
         return this.#sendToClient(dr, reply, false);
@@ -142,7 +161,17 @@ export class QueryProcessor {
     if (!server) {
       c.noPolicy++;
       if (ctx.servFailWhenNoServer) {
-        makeRcodeResponse(dq.packet, dq.length, Rcode.ServFail);
+        // As dnsdist: the query's header bits stay (RA, AD, AA are not touched), QR and RCODE are set,
+        // and an EDNS query gets a fresh OPT record with the self-generated payload size.
+        makeRcodeResponse(dq.packet, dq.length, Rcode.ServFail, { aa: view.aa, ad: view.ad, ra: view.ra });
+        restoreClientFlags(dq.packet, dq.origFlags);
+        dq.length = replaceSelfGeneratedOpt(
+          dq.packet,
+          dq.length,
+          view,
+          ctx.addEDNSToSelfGeneratedResponses,
+          ctx.payloadSizeOnSelfGeneratedAnswers,
+        );
         return this.#sendSelfAnswered(dq, reply);
       }
       return this.#drop(dq, reply);
@@ -172,6 +201,12 @@ export class QueryProcessor {
     const c = ctx.counters;
     // The backend already checked that this answers dq's question (answerMatchesQuestion).
     c.responses++;
+    restoreClientFlags(data, dq.origFlags);
+    if ((data[2]! & TC_BYTE) !== 0 && ctx.truncateTC && dq.transport === 'udp') {
+      // As dnsdist's truncateTC(true), before the response rules and the cache see the answer.
+      this.#answerView.parse(data, length);
+      length = stripTruncatedAnswer(data, length, this.#answerView, ctx.addEDNSToSelfGeneratedResponses);
+    }
     const rcode = data[3]! & 0x0f;
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
@@ -239,3 +274,17 @@ export class QueryProcessor {
     this.#pool.release(dq);
   }
 }
+
+/** The flags dnsdist hands back as the client set them (NoRecurseAction and DisableValidationAction were for the backend). */
+const CLIENT_FLAGS = HeaderFlag.RD | HeaderFlag.CD;
+
+/** Put the client's RD and CD bits into an answer from a backend or the cache (dnsdist's restoreFlags). */
+function restoreClientFlags(packet: Uint8Array, origFlags: number): void {
+  const flags = (packet[2]! << 8) | packet[3]!;
+  const restored = (flags & ~CLIENT_FLAGS) | (origFlags & CLIENT_FLAGS);
+  packet[2] = restored >> 8;
+  packet[3] = restored & 0xff;
+}
+
+/** TC in the first flags byte. */
+const TC_BYTE = HeaderFlag.TC >> 8;
