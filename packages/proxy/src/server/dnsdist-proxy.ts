@@ -322,6 +322,36 @@ export class DnsdistProxy implements QueryPathContext {
     for (const fc of toStart) {
       // A bind error names the configuration line that asked for the listener.
       const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
+      const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
+      this.frontends.push({ config: fc, udp, tcp });
+      this.log.info(`Listening on ${local.toStringWithPort()}`);
+    }
+    this.#lastTick = performance.now();
+    this.#timer = setInterval(() => this.tick(), 1000);
+  }
+
+  /**
+   * The UDP socket, then the TCP listener on the same port. With port 0 the
+   * port UDP got may already be taken for TCP by another socket: pick again
+   * (a few times) rather than fail, as a user asking for "any port" expects.
+   * The refused UDP sockets stay open until the choice is made, so the kernel
+   * cannot hand out the same port twice.
+   */
+  async #listenUdpAndTcp(fc: FrontendConfig, requestedBy: string): Promise<{ udp: UdpFrontend; tcp: TcpFrontend; local: SocketAddress }> {
+    const refused: UdpFrontend[] = [];
+    try {
+      return await this.#listenUdpAndTcpOnce(fc, requestedBy, refused);
+    } finally {
+      await Promise.all(refused.map((u) => u.close()));
+    }
+  }
+
+  async #listenUdpAndTcpOnce(
+    fc: FrontendConfig,
+    requestedBy: string,
+    refused: UdpFrontend[],
+  ): Promise<{ udp: UdpFrontend; tcp: TcpFrontend; local: SocketAddress }> {
+    for (let attempt = 1; ; attempt++) {
       let endpoint: UdpEndpoint;
       try {
         endpoint = await createUdpEndpoint({ address: fc.host, port: fc.port, reusePort: fc.reusePort }, this.settings.udpImplementation);
@@ -344,14 +374,16 @@ export class DnsdistProxy implements QueryPathContext {
           sendTimeoutSeconds: this.settings.tcpSendTimeoutSeconds,
         });
       } catch (err) {
+        const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (fc.port === 0 && inUse && attempt < 5) {
+          refused.push(udp);
+          continue;
+        }
         await udp.close();
         throw listenError(err, requestedBy, fc.host, endpoint.localPort, 'tcp');
       }
-      this.frontends.push({ config: fc, udp, tcp });
-      this.log.info(`Listening on ${local.toStringWithPort()}`);
+      return { udp, tcp, local };
     }
-    this.#lastTick = performance.now();
-    this.#timer = setInterval(() => this.tick(), 1000);
   }
 
   /** Run `hook` once a second with the tick's performance.now() time; errors are logged, not thrown. */

@@ -233,7 +233,9 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
       const userspaceDrops = udpQueries(proxy) - o.A!;
       const ttb = timeToBlock(attack, 200, '-', userspaceDrops);
       expect(ttb).toBeDefined();
-      expect(kernelHits(proxy, peer(1))).toBeGreaterThan(attack.sent - ttb!.blockedIndex - 50);
+      // The entry's hit counter is a plain (non-atomic) add, which can lose a few increments when the flood is
+      // spread over CPUs (docs/xdp-filter.md): most, not all, of the dropped queries show in it.
+      expect(kernelHits(proxy, peer(1))).toBeGreaterThan(0.9 * (attack.sent - ttb!.blockedIndex) - 50);
     } finally {
       await proxy.stop();
     }
