@@ -14,7 +14,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
+.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run demo-attack bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy clean
 
 all: build
 
@@ -61,6 +61,10 @@ test-only:
 
 run: build
 	scripts/run-demo.sh
+
+# Against a running `make run`: a flood above the demo's dynamic-block rate, and where the block landed.
+demo-attack:
+	scripts/demo-attack.sh
 
 bench: bench-bpf bench-bpf-filter bench-xdp bench-proxy
 bench-bpf: build
