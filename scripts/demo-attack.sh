@@ -15,7 +15,8 @@ pins=/sys/fs/bpf/dnsdist-demo
 name=www.example.test
 
 # The first answer, or nothing when there is none (a timeout is an outcome here, not an error).
-ask() { { dig @"$server" -p "$port" +short +tries=1 +timeout=1 "$@" "$name" A 2>/dev/null || true; } | head -1; }
+# (dig +short prints its ";; timed out" on stdout: left out.)
+ask() { { dig @"$server" -p "$port" +short +tries=1 +timeout=1 "$@" "$name" A 2>/dev/null || true; } | sed '/^;/d' | head -1; }
 console() { bin/dnsdist-ts -C conf/dnsdist.conf -c -e "$1"; }
 # The XDP filter's address-drop total, or nothing when it is not attached to lo (kernel enforcement off).
 xdp_drops() {

@@ -82,6 +82,7 @@ describeRequires('make run with root and bpffs: the demo enforces its dynamic bl
 
     // The user's own dig (127.0.0.1) is answered, the attacker's is not.
     expect(attack.stdout).toMatch(/^Your own queries from 127\.0\.0\.1 are still answered: .* -> 192\.0\.2\.10$/m);
+    expect(attack.stdout).toMatch(/^The attacker \(127\.0\.0\.66\) is not: dig -b 127\.0\.0\.66 -> no answer \(blocked for 60 s\)$/m);
     expect(await digIn(demo)).toBe('192.0.2.10');
     expect(await digIn(demo, ATTACKER)).toBe('no answer');
     expect((await xdpStatus(demo)).drops).toBeGreaterThan(drops);
