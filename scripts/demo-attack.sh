@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make demo-attack`: flood the demo proxy (`make run`, in another terminal)
 # from a second loopback address above the shipped dynamic-block rate
-# (300 queries/s over 10 s), then show where the block landed: the XDP
-# filter's drop counter, showDynBlocks(), and the user's own dig still
-# answered. See docs/demo.md.
+# (300 queries/s over 10 s) while 127.0.0.1 sends a legitimate trickle,
+# then show where the block landed: the XDP filter's drop counter,
+# showDynBlocks(), the legitimate queries all answered. See docs/demo.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 server=127.0.0.1
@@ -31,12 +31,20 @@ if [ -z "$(ask)" ]; then
 fi
 before=$(xdp_drops)
 queries=$(mktemp)
-trap 'rm -f "$queries"' EXIT
+legit_out=$(mktemp)
+trap 'rm -f "$queries" "$legit_out"' EXIT
 echo "$name A" >"$queries"
 
-echo "Flooding $server:$port from $attacker at $rate queries/s for $seconds s (the demo blocks a client above 300 queries/s over 10 s)..."
-dnsperf -s "$server" -p "$port" -a "$attacker" -d "$queries" -Q "$rate" -l "$seconds" -t 1 -q 1000 |
-	sed -n 's/^ *\(Queries sent\|Queries completed\|Queries lost\): *\(.*\)/  attacker: \1: \2/p'
+# dnsperf's three totals, each line prefixed with who sent the queries.
+totals() { sed -n "s/^ *\(Queries sent\|Queries completed\|Queries lost\): *\(.*\)/  $1: \1: \2/p"; }
+
+echo "Flooding $server:$port from $attacker at $rate queries/s for $seconds s (the demo blocks a client above 300 queries/s over 10 s),"
+echo "while you (127.0.0.1) send 20 queries/s..."
+dnsperf -s "$server" -p "$port" -a 127.0.0.1 -d "$queries" -Q 20 -l "$seconds" -t 1 >"$legit_out" &
+legit_pid=$!
+dnsperf -s "$server" -p "$port" -a "$attacker" -d "$queries" -Q "$rate" -l "$seconds" -t 1 -q 1000 | totals attacker
+wait "$legit_pid"
+totals "you     " <"$legit_out"
 
 echo
 echo "showDynBlocks() (also on the dashboard, http://127.0.0.1:8083/, password dnsdist-ts-demo):"

@@ -76,11 +76,17 @@ describeRequires('make run with root and bpffs: the demo enforces its dynamic bl
     );
     expect(await consoleIn(demo, 'showDynBlocks()')).toMatch(blockLine);
     expect(attack.stdout).toMatch(new RegExp(`^\\s+${blockLine.source.slice(1)}`, 'm'));
-    const dashboard = await demo.exec('curl', ['-sf', '-u', 'admin:dnsdist-ts-demo', 'http://127.0.0.1:8083/dashboard.json']);
-    expect(dashboard.code).toBe(0);
-    expect(dashboard.stdout).toContain(`${ATTACKER}/32`);
+    const dashboard = await demo.exec(process.execPath, [
+      '-e',
+      `fetch('http://127.0.0.1:8083/dashboard.json', { headers: { authorization: 'Basic ${Buffer.from('admin:dnsdist-ts-demo').toString('base64')}' } })
+         .then(async (r) => { if (!r.ok) throw new Error(String(r.status)); process.stdout.write(await r.text()); })`,
+    ]);
+    expect(dashboard.stderr).toBe('');
+    expect(dashboard.stdout).toContain(`"${ATTACKER}/32"`);
 
-    // The user's own dig (127.0.0.1) is answered, the attacker's is not.
+    // The user's own queries (127.0.0.1) are answered, during the flood and after; the attacker's are not.
+    expect(attack.stdout).toMatch(/^ {2}attacker: Queries sent: \d+/m);
+    expect(attack.stdout).toMatch(/^ {2}you {5}: Queries lost: 0 \(0\.00%\)$/m);
     expect(attack.stdout).toMatch(/^Your own queries from 127\.0\.0\.1 are still answered: .* -> 192\.0\.2\.10$/m);
     expect(attack.stdout).toMatch(/^The attacker \(127\.0\.0\.66\) is not: dig -b 127\.0\.0\.66 -> no answer \(blocked for 60 s\)$/m);
     expect(await digIn(demo)).toBe('192.0.2.10');
