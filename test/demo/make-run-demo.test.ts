@@ -52,6 +52,9 @@ describeRequires('make run with root and bpffs: the demo enforces its dynamic bl
     expect(on![0]).toContain('http://127.0.0.1:8083/');
     expect(on![0]).toContain('make demo-attack');
     expect(demo.output()).not.toContain('Kernel enforcement off');
+    // The configuration's filter, pinned in the namespace's own bpffs, in dnsdist's external layout's names.
+    const pins = (await demo.exec('ls', [PINS])).stdout.split('\n');
+    expect(pins).toEqual(expect.arrayContaining(['addr-v4', 'addr-v6', 'qnames', 'cidr4', 'cidr6', 'xdp-stats']));
     const status = await xdpStatus(demo);
     expect(status).toMatchObject({ xdpFilter: true, mode: 'generic' });
     expect(status.drops).toBe(0);
