@@ -14,7 +14,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
+.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run demo-attack bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
 
 all: build
 
@@ -66,6 +66,10 @@ run: build
 # `make test`; needs ../shared beside the clone). CONFORMANCE_FILES, CONFORMANCE_BIN: see the script.
 conformance: build
 	scripts/conformance.sh
+
+# Against a running `make run`: a flood above the demo's dynamic-block rate, and where the block landed.
+demo-attack:
+	scripts/demo-attack.sh
 
 bench: bench-bpf bench-bpf-filter bench-xdp bench-proxy
 bench-bpf: build

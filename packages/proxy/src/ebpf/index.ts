@@ -11,3 +11,4 @@ export { FrontendBind } from './frontend-bind.js';
 export { XdpFilterDeployment, xdpPinDirOf, type XdpFilterRequest } from './xdp-filter-deployment.js';
 export { EbpfSetupError } from './ebpf-setup-error.js';
 export { monotonicNsFromPerformance, performanceFromMonotonicNs } from './monotonic-deadline.js';
+export { bpfUnavailable } from './bpf-availability.js';

@@ -1,6 +1,8 @@
 import { BPFFilter, DynBPFFilter } from '@dnsdist-ts/bpf-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import type { XdpMode } from '@dnsdist-ts/bpf';
+import { DEFAULT_PIN_DIR } from '@dnsdist-ts/xdp-filter';
+import { bpfUnavailable } from '../ebpf/bpf-availability.js';
 import { FrontendBind } from '../ebpf/frontend-bind.js';
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -42,7 +44,8 @@ function addressText(a: IpAddress): string {
  * dnsdist's eBPF functions (newBPFFilter, setDefaultBPFFilter,
  * newDynBPFFilter, addBPFFilterDynBlocks, register/unregisterDynBPFFilter,
  * getBind(n):attachFilter/detachFilter, the BPFFilter and DynBPFFilter
- * methods) and our attachXDPFilter{...}, over the proxy's eBPF state.
+ * methods) and our attachXDPFilter{...} and bpfUnavailable(dir), over the
+ * proxy's eBPF state.
  */
 export function registerEbpfBindings(env: LuaEnvironment, ebpf: ProxyEbpf): void {
   const rt = env.runtime;
@@ -133,6 +136,10 @@ export function registerEbpfBindings(env: LuaEnvironment, ebpf: ProxyEbpf): void
     toString: (b: FrontendBind) => b.toString(),
   });
   rt.registerFunction('getBind', (args) => ebpf.bind(args.integer(0)) ?? null);
+
+  // dnsdist-ts: nil when this process can pin maps under the directory and attach XDP, else why not (one line).
+  // A configuration tests it before newBPFFilter{...}, which would fail the start-up (conf/dnsdist.conf does).
+  rt.registerFunction('bpfUnavailable', (args) => bpfUnavailable(args.optString(0, DEFAULT_PIN_DIR)) ?? null);
 
   rt.registerFunction('attachXDPFilter', (args) => {
     if (env.clientMode) return;
