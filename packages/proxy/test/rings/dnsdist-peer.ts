@@ -5,20 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { spawnDnsdist } from '../../../../test/support/dnsdist.js';
 
-/** A TCP port that was free a moment ago (bind port 0, read it, release it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../../test/support/free-port.js';
 
 export interface DnsdistPeer {
   /** Run a console command; resolves with what dnsdist printed. */

@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dgram from 'node:dgram';
 import { DnsdistApp, type AppOptions } from '../../src/app/dnsdist-app.js';
 import { startDemoServer, type DemoServer } from '../../src/demo/demo-authoritative-server.js';
 
@@ -17,14 +16,8 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-/** A free UDP+TCP port on 127.0.0.1 (bound and released). */
-export async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from '../../../../test/support/free-port.js';
+import { freePort } from '../../../../test/support/free-port.js';
 
 /**
  * Run a config. `${PORT}` in the text is replaced by the proxy's listen
