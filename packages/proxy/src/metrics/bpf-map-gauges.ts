@@ -4,7 +4,7 @@ import type { PrometheusTextWriter } from './prometheus-text-writer.js';
 /**
  * The gauges declared with addBPFMapGauge, grouped into families by name,
  * and their reading at scrape time. A map that is missing or a key that
- * does not fit is counted in `dnsdistts_bpf_map_gauge_read_errors_total`
+ * does not fit is counted in `dnsdist_ts_bpf_map_gauge_read_errors_total`
  * and leaves no sample, instead of failing the scrape.
  */
 export class BpfMapGauges {
@@ -66,11 +66,11 @@ export class BpfMapGauges {
       }
     }
     w.family(
-      'dnsdistts_bpf_map_gauge_read_errors_total',
+      'dnsdist_ts_bpf_map_gauge_read_errors_total',
       'counter',
       'Scrapes in which a gauge declared with addBPFMapGauge could not be read',
     );
-    for (const [name, n] of this.#errors) w.sample('dnsdistts_bpf_map_gauge_read_errors_total', n, [['gauge', name]]);
+    for (const [name, n] of this.#errors) w.sample('dnsdist_ts_bpf_map_gauge_read_errors_total', n, [['gauge', name]]);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Prometheus exposition: dnsdist 1.7.3's families, our `dnsdistts_` ones,
+ * Prometheus exposition: dnsdist 1.7.3's families, our `dnsdist_ts_` ones,
  * gauges over pinned BPF maps, and the provider interfaces other parts of
  * the proxy implement to appear in them.
  */
@@ -18,7 +18,7 @@ export {
 } from './prometheus-text-writer.js';
 export { DNSDIST_STATS, DNSDIST_JSON_ONLY_STATS, prometheusStatName, type DnsdistStatDefinition } from './dnsdist-stat-definitions.js';
 export { writeDnsdistMetrics, serverLabel, type DnsdistMetricsSources, type RuleHitsSource } from './dnsdist-metrics.js';
-export { writeDnsdistTsMetrics, type ScrapeSelfStats } from './dnsdistts-metrics.js';
+export { writeDnsdistTsMetrics, type ScrapeSelfStats } from './dnsdist-ts-metrics.js';
 export { MetricsExposition, METRICS_CONTENT_TYPE, type MetricsExpositionSources, type RuleChainsSource } from './metrics-exposition.js';
 export {
   ObservabilityProviders,

@@ -8,7 +8,7 @@ import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { BpfMapGauges } from './bpf-map-gauges.js';
 import { writeDnsdistMetrics, type RuleHitsSource } from './dnsdist-metrics.js';
-import { writeDnsdistTsMetrics } from './dnsdistts-metrics.js';
+import { writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
 import type { ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
 import type { TopOffendersTracker } from './top-offenders.js';

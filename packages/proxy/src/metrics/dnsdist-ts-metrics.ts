@@ -1,5 +1,5 @@
 /**
- * Metric families of our own (prefix `dnsdistts_`), beyond what dnsdist
+ * Metric families of our own (prefix `dnsdist_ts_`), beyond what dnsdist
  * exposes: what the kernel does with the blocks (per entry, per action,
  * XDP verdicts and parse failures), what the dynamic-block engine does
  * (insertions, refreshes, expiries, kernel refusals, time-to-block), and
@@ -18,10 +18,10 @@ export interface ScrapeSelfStats {
   readonly providerErrors: ReadonlyMap<string, number>;
 }
 
-/** Write every `dnsdistts_` family (the families appear even when no provider is configured). */
+/** Write every `dnsdist_ts_` family (the families appear even when no provider is configured). */
 export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
-  w.family('dnsdistts_info', 'gauge', 'dnsdist-ts version, and the dnsdist release whose behaviour it follows; value is always 1');
-  w.sample('dnsdistts_info', 1, [
+  w.family('dnsdist_ts_info', 'gauge', 'dnsdist-ts version, and the dnsdist release whose behaviour it follows; value is always 1');
+  w.sample('dnsdist_ts_info', 1, [
     ['version', VERSION],
     ['dnsdist_compatible', COMPATIBLE_DNSDIST_VERSION],
   ]);
@@ -35,14 +35,14 @@ export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: Observ
     w,
     guard(self, 'xdp-stats', () => providers.xdpStats?.xdpStats()),
   );
-  w.family('dnsdistts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
-  w.sample('dnsdistts_scrape_duration_seconds', self.lastScrapeSeconds);
+  w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
+  w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
   w.family(
-    'dnsdistts_provider_errors_total',
+    'dnsdist_ts_provider_errors_total',
     'counter',
     'Scrapes in which a data source (dynamic-block engine, kernel maps, XDP stats) failed and was left out',
   );
-  for (const [name, n] of self.providerErrors) w.sample('dnsdistts_provider_errors_total', n, [['provider', name]]);
+  for (const [name, n] of self.providerErrors) w.sample('dnsdist_ts_provider_errors_total', n, [['provider', name]]);
 }
 
 /** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */
@@ -57,7 +57,7 @@ function guard<T>(self: ScrapeSelfStats, name: string, read: () => T): T | undef
 
 function writeActiveBlocks(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
   w.family(
-    'dnsdistts_dynblocks_active',
+    'dnsdist_ts_dynblocks_active',
     'gauge',
     'Dynamic blocks in force, by kind (netmask or suffix) and enforcement (kernel or userspace only)',
   );
@@ -69,7 +69,7 @@ function writeActiveBlocks(w: PrometheusTextWriter, providers: ObservabilityProv
     ['suffix', 'kernel', c.suffixKernel],
     ['suffix', 'userspace', c.suffixUserspace],
   ] as const) {
-    w.sample('dnsdistts_dynblocks_active', n, [
+    w.sample('dnsdist_ts_dynblocks_active', n, [
       ['kind', kind],
       ['enforcement', enforcement],
     ]);
@@ -82,22 +82,22 @@ function writeEngineStats(w: PrometheusTextWriter, stats: DynBlockEngineStats | 
     if (value !== undefined) w.sample(name, value);
   };
   counter(
-    'dnsdistts_dynblock_insertions_total',
+    'dnsdist_ts_dynblock_insertions_total',
     'Dynamic blocks inserted (new, or replacing an expired or warning entry)',
     stats?.insertions,
   );
-  counter('dnsdistts_dynblock_refreshes_total', 'Dynamic blocks whose expiry was extended', stats?.refreshes);
-  counter('dnsdistts_dynblock_expiries_total', 'Dynamic blocks removed because they expired', stats?.expiries);
+  counter('dnsdist_ts_dynblock_refreshes_total', 'Dynamic blocks whose expiry was extended', stats?.refreshes);
+  counter('dnsdist_ts_dynblock_expiries_total', 'Dynamic blocks removed because they expired', stats?.expiries);
   w.family(
-    'dnsdistts_dynblock_kernel_insert_failures_total',
+    'dnsdist_ts_dynblock_kernel_insert_failures_total',
     'counter',
     'Dynamic blocks the kernel maps refused (they stay userspace-only), by reason',
   );
   for (const [reason, n] of Object.entries(stats?.kernelInsertFailures ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    w.sample('dnsdistts_dynblock_kernel_insert_failures_total', n, [['reason', reason]]);
+    w.sample('dnsdist_ts_dynblock_kernel_insert_failures_total', n, [['reason', reason]]);
   }
   w.family(
-    'dnsdistts_dynblock_time_to_block_seconds',
+    'dnsdist_ts_dynblock_time_to_block_seconds',
     'histogram',
     'Time from a client crossing a dynamic-block threshold to its block being enforced',
   );
@@ -106,12 +106,12 @@ function writeEngineStats(w: PrometheusTextWriter, stats: DynBlockEngineStats | 
     let cumulative = 0;
     h.bounds.forEach((le, i) => {
       cumulative += h.counts[i] ?? 0;
-      w.sample('dnsdistts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', String(le)]]);
+      w.sample('dnsdist_ts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', String(le)]]);
     });
     cumulative += h.counts[h.bounds.length] ?? 0;
-    w.sample('dnsdistts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', '+Inf']]);
-    w.sample('dnsdistts_dynblock_time_to_block_seconds_sum', h.sum);
-    w.sample('dnsdistts_dynblock_time_to_block_seconds_count', cumulative);
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', '+Inf']]);
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_sum', h.sum);
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_count', cumulative);
   }
 }
 
@@ -134,12 +134,12 @@ function writeKernelCounters(w: PrometheusTextWriter, providers: ObservabilityPr
   // kind → action → totals: a handful of keys, found without building a string per entry.
   const totals = new Map<string, Map<string, KindActionTotals>>();
   w.family(
-    'dnsdistts_kernel_block_hits_total',
+    'dnsdist_ts_kernel_block_hits_total',
     'counter',
     'Packets matched by each kernel block entry (address, range, name or suffix), read from the pinned maps',
   );
-  const plain = w.series('dnsdistts_kernel_block_hits_total', ['kind', 'key', 'action']);
-  const named = w.series('dnsdistts_kernel_block_hits_total', ['kind', 'key', 'action', 'qtype']);
+  const plain = w.series('dnsdist_ts_kernel_block_hits_total', ['kind', 'key', 'action']);
+  const named = w.series('dnsdist_ts_kernel_block_hits_total', ['kind', 'key', 'action', 'qtype']);
   const emit = (kind: BlockKind, key: string, action: string, hits: number | bigint, qtype: number | undefined): void => {
     if (qtype === undefined) plain.add(hits, kind, key, action);
     else named.add(hits, kind, key, action, String(qtype));
@@ -173,13 +173,13 @@ function writeKernelCounters(w: PrometheusTextWriter, providers: ObservabilityPr
   byKindAction.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
   const perAction = new Map<string, number>();
   for (const t of byKindAction) perAction.set(t.action, (perAction.get(t.action) ?? 0) + t.hits);
-  w.family('dnsdistts_kernel_action_hits_total', 'counter', 'Packets matched by kernel block entries, summed per action');
+  w.family('dnsdist_ts_kernel_action_hits_total', 'counter', 'Packets matched by kernel block entries, summed per action');
   for (const [action, hits] of [...perAction].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    w.sample('dnsdistts_kernel_action_hits_total', hits, [['action', action]]);
+    w.sample('dnsdist_ts_kernel_action_hits_total', hits, [['action', action]]);
   }
-  w.family('dnsdistts_kernel_block_entries', 'gauge', 'Entries in the kernel block maps, by kind and action');
+  w.family('dnsdist_ts_kernel_block_entries', 'gauge', 'Entries in the kernel block maps, by kind and action');
   for (const t of byKindAction) {
-    w.sample('dnsdistts_kernel_block_entries', t.entries, [
+    w.sample('dnsdist_ts_kernel_block_entries', t.entries, [
       ['kind', t.kind],
       ['action', t.action],
     ]);
@@ -194,6 +194,6 @@ function writeXdpStats(w: PrometheusTextWriter, stats: XdpStatsSnapshot | undefi
       w.sample(name, v, labels);
     }
   };
-  family('dnsdistts_xdp_packets_total', 'Packets seen by the XDP filter, by verdict', 'verdict', stats?.verdicts);
-  family('dnsdistts_xdp_parse_failures_total', 'Packets the XDP filter could not parse, by reason', 'reason', stats?.parseFailures);
+  family('dnsdist_ts_xdp_packets_total', 'Packets seen by the XDP filter, by verdict', 'verdict', stats?.verdicts);
+  family('dnsdist_ts_xdp_parse_failures_total', 'Packets the XDP filter could not parse, by reason', 'reason', stats?.parseFailures);
 }
