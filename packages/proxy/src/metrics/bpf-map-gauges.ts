@@ -1,5 +1,5 @@
 import { BpfMapGaugeError, readGauge, validateGaugeSpec, type BpfMapGaugeSpec } from './bpf-map-gauge.js';
-import type { PrometheusTextWriter } from './prometheus-text-writer.js';
+import type { MetricsSink } from './metrics-sink.js';
 
 /**
  * The gauges declared with addBPFMapGauge, grouped into families by name,
@@ -50,7 +50,7 @@ export class BpfMapGauges {
   }
 
   /** Read every gauge and write the families, then the error counter. */
-  write(w: PrometheusTextWriter): void {
+  write(w: MetricsSink): void {
     for (const [name, specs] of this.#families) {
       w.family(name, specs[0]!.type, specs[0]!.help);
       for (const spec of specs) {

@@ -7,19 +7,32 @@
  * `_total`, units in the name), which dnsdist's own families predate.
  */
 import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
-import type { BlockKind, DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
-import type { PrometheusLabels, PrometheusTextWriter } from './prometheus-text-writer.js';
+import type { DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
+import type { KindActionTotals } from './kernel-block-hits.js';
+import type { MetricsSink } from './metrics-sink.js';
+import type { PrometheusLabels } from './prometheus-text-writer.js';
 
 /** What the scrape measured about itself and its helpers. */
 export interface ScrapeSelfStats {
   /** Seconds the previous scrape took to render. */
   readonly lastScrapeSeconds: number;
+  /** Seconds of the longest stretch the previous scrape held the event loop. */
+  readonly lastLongestSliceSeconds: number;
   /** Providers that threw during this scrape, by name. */
   readonly providerErrors: ReadonlyMap<string, number>;
 }
 
-/** Write every `dnsdist_ts_` family (the families appear even when no provider is configured). */
-export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+/**
+ * Write every `dnsdist_ts_` family but the per-entry kernel hits (the
+ * families appear even when no provider is configured). `kernel` holds the
+ * totals of the walk that wrote the per-entry family (kernel-block-hits.ts).
+ */
+export function writeDnsdistTsMetrics(
+  w: MetricsSink,
+  providers: ObservabilityProviders,
+  self: ScrapeSelfStats,
+  kernel: readonly KindActionTotals[],
+): void {
   w.family('dnsdist_ts_info', 'gauge', 'dnsdist-ts version, and the dnsdist release whose behaviour it follows; value is always 1');
   w.sample('dnsdist_ts_info', 1, [
     ['version', VERSION],
@@ -30,13 +43,19 @@ export function writeDnsdistTsMetrics(w: PrometheusTextWriter, providers: Observ
     w,
     guard(self, 'dynblock-engine', () => providers.engineStats()),
   );
-  writeKernelCounters(w, providers, self);
+  writeKernelTotals(w, kernel);
   writeXdpStats(
     w,
     guard(self, 'xdp-stats', () => providers.xdpStats?.xdpStats()),
   );
   w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
   w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
+  w.family(
+    'dnsdist_ts_scrape_longest_slice_seconds',
+    'gauge',
+    'Longest time the previous scrape of /metrics held the event loop (queries wait at most this long for it)',
+  );
+  w.sample('dnsdist_ts_scrape_longest_slice_seconds', self.lastLongestSliceSeconds);
   w.family(
     'dnsdist_ts_provider_errors_total',
     'counter',
@@ -55,7 +74,7 @@ function guard<T>(self: ScrapeSelfStats, name: string, read: () => T): T | undef
   }
 }
 
-function writeActiveBlocks(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+function writeActiveBlocks(w: MetricsSink, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
   w.family(
     'dnsdist_ts_dynblocks_active',
     'gauge',
@@ -76,7 +95,7 @@ function writeActiveBlocks(w: PrometheusTextWriter, providers: ObservabilityProv
   }
 }
 
-function writeEngineStats(w: PrometheusTextWriter, stats: DynBlockEngineStats | undefined): void {
+function writeEngineStats(w: MetricsSink, stats: DynBlockEngineStats | undefined): void {
   const counter = (name: string, help: string, value: number | undefined): void => {
     w.family(name, 'counter', help);
     if (value !== undefined) w.sample(name, value);
@@ -115,62 +134,7 @@ function writeEngineStats(w: PrometheusTextWriter, stats: DynBlockEngineStats | 
   }
 }
 
-/** One kernel entry kept for merging when several providers may list it. */
-interface Merged {
-  kind: BlockKind;
-  key: string;
-  action: string;
-  qtype: number | undefined;
-  hits: bigint;
-}
-
-/** Entries and hits of one kind and action. */
-interface KindActionTotals {
-  entries: number;
-  hits: number;
-}
-
-function writeKernelCounters(w: PrometheusTextWriter, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
-  // kind → action → totals: a handful of keys, found without building a string per entry.
-  const totals = new Map<string, Map<string, KindActionTotals>>();
-  w.family(
-    'dnsdist_ts_kernel_block_hits_total',
-    'counter',
-    'Packets matched by each kernel block entry (address, range, name or suffix), read from the pinned maps',
-  );
-  const plain = w.series('dnsdist_ts_kernel_block_hits_total', ['kind', 'key', 'action']);
-  const named = w.series('dnsdist_ts_kernel_block_hits_total', ['kind', 'key', 'action', 'qtype']);
-  const emit = (kind: BlockKind, key: string, action: string, hits: number | bigint, qtype: number | undefined): void => {
-    if (qtype === undefined) plain.add(hits, kind, key, action);
-    else named.add(hits, kind, key, action, String(qtype));
-    let byAction = totals.get(kind);
-    if (!byAction) totals.set(kind, (byAction = new Map()));
-    let t = byAction.get(action);
-    if (!t) byAction.set(action, (t = { entries: 0, hits: 0 }));
-    t.entries++;
-    t.hits += typeof hits === 'number' ? hits : Number(hits);
-  };
-  const list = providers.kernelCounters;
-  if (list.length === 1) {
-    // The common case: one source, whose entries are unique; write them as they are read.
-    guard(self, 'kernel-counters-0', () => list[0]!.visitKernelCounters(emit));
-  } else if (list.length > 1) {
-    // Two sources may hold the same entry (a filter registered twice): one sample per label set.
-    const merged = new Map<string, Merged>();
-    list.forEach((p, i) => {
-      guard(self, `kernel-counters-${i}`, () =>
-        p.visitKernelCounters((kind, key, action, hits, qtype) => {
-          const id = `${kind}\u0000${key}\u0000${action}\u0000${qtype ?? ''}`;
-          const prev = merged.get(id);
-          if (prev) prev.hits += BigInt(hits);
-          else merged.set(id, { kind, key, action, qtype, hits: BigInt(hits) });
-        }),
-      );
-    });
-    for (const m of merged.values()) emit(m.kind, m.key, m.action, m.hits, m.qtype);
-  }
-  const byKindAction = [...totals].flatMap(([kind, m]) => [...m].map(([action, t]) => ({ kind, action, ...t })));
-  byKindAction.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.action < b.action ? -1 : a.action > b.action ? 1 : 0));
+function writeKernelTotals(w: MetricsSink, byKindAction: readonly KindActionTotals[]): void {
   const perAction = new Map<string, number>();
   for (const t of byKindAction) perAction.set(t.action, (perAction.get(t.action) ?? 0) + t.hits);
   w.family('dnsdist_ts_kernel_action_hits_total', 'counter', 'Packets matched by kernel block entries, summed per action');
@@ -186,7 +150,7 @@ function writeKernelCounters(w: PrometheusTextWriter, providers: ObservabilityPr
   }
 }
 
-function writeXdpStats(w: PrometheusTextWriter, stats: XdpStatsSnapshot | undefined): void {
+function writeXdpStats(w: MetricsSink, stats: XdpStatsSnapshot | undefined): void {
   const family = (name: string, help: string, label: string, values: Readonly<Record<string, number | bigint>> | undefined): void => {
     w.family(name, 'counter', help);
     for (const [k, v] of Object.entries(values ?? {})) {
