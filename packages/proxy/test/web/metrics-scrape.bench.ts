@@ -6,17 +6,27 @@
  * goal is no answer delayed by more than 10 ms). Run as root on a bpffs
  * mount:
  *
- *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks]
+ *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel]
+ *
+ * `engine` (the default) adds the blocks through the dynamic-block engine,
+ * which mirrors them into the default filter's maps; the engine's
+ * once-a-second housekeeping then also runs over them (and competes with
+ * DNS and the scrape for the event loop). `kernel` writes the entries
+ * straight into a BPF filter's pinned maps (filter.block), so what the
+ * probe sees is the scrape's own effect.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
+import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
 import { freePort } from '../support/proxy-harness.js';
 import { DnsLatencyProbe, type ProbeWindow } from './dns-latency-probe.js';
 
 const BLOCKS = Number(process.argv[2] ?? 100_000);
+const MODE = process.argv[3] === 'kernel' ? 'kernel' : 'engine';
 const RUNS = 15;
 
 /**
@@ -68,29 +78,42 @@ async function main(): Promise<void> {
   const dnsPort = await freePort();
   writeFileSync(
     config,
-    `setLocal("127.0.0.1:${dnsPort}")\naddAction(AllRule(), RCodeAction(DNSRCode.NXDOMAIN))\nsetDefaultBPFFilter(newBPFFilter{${fields}, external=true})\nwebserver("127.0.0.1:0")\nsetWebserverConfig({apiKey="key"})\n`,
+    `setLocal("127.0.0.1:${dnsPort}")\naddAction(AllRule(), RCodeAction(DNSRCode.NXDOMAIN))\n` +
+      (MODE === 'engine' ? `setDefaultBPFFilter(newBPFFilter{${fields}, external=true})\n` : '') +
+      `webserver("127.0.0.1:0")\nsetWebserverConfig({apiKey="key"})\n`,
   );
+  let filter: BPFFilter | undefined;
   const app = new DnsdistApp({ configFile: config, output: () => undefined, udpImplementation: 'dgram' });
   try {
     await app.loadConfiguration();
     await app.start();
-    const engine = app.web.providers.blockControl()!;
     let t = performance.now();
-    for (let i = 0; i < BLOCKS; i++) {
-      engine.addBlock({
-        kind: 'address',
-        target: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        action: 'Drop',
-        seconds: 3600,
-        reason: 'bench',
-      });
+    if (MODE === 'engine') {
+      const engine = app.web.providers.blockControl()!;
+      for (let i = 0; i < BLOCKS; i++) {
+        engine.addBlock({
+          kind: 'address',
+          target: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+          action: 'Drop',
+          seconds: 3600,
+          reason: 'bench',
+        });
+      }
+    } else {
+      const maps = Object.fromEntries(
+        (['ipv4', 'ipv6', 'qnames', 'cidr4', 'cidr6'] as const).map((m) => [m, { maxItems: size, pinnedPath: `${pinDir}/${m}` }]),
+      );
+      filter = new BPFFilter({ external: true, maps });
+      for (let i = 0; i < BLOCKS; i++) filter.block(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, MatchAction.Drop);
+      app.web.providers.kernelCounters.push(bpfFilterKernelCounters(filter));
     }
-    console.log(`inserted ${BLOCKS} blocks (userspace + kernel) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(`mode ${MODE}: inserted ${BLOCKS} blocks in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     let kernelEntries = 0;
-    app.web.providers.kernelCounters[0]!.visitKernelCounters(() => kernelEntries++);
+    for (const provider of app.web.providers.kernelCounters) provider.visitKernelCounters(() => kernelEntries++);
     console.log(`kernel entries listed: ${kernelEntries}`);
     const port = app.web.server!.port;
     const renders: number[] = [];
+    const slices: number[] = [];
     const cpu: number[] = [];
     let bytes = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -98,6 +121,7 @@ async function main(): Promise<void> {
       t = performance.now();
       bytes = (await app.web.metrics.render()).length;
       renders.push(performance.now() - t);
+      slices.push(app.web.metrics.lastLongestSliceSeconds * 1000);
       const used = process.cpuUsage(c);
       cpu.push((used.user + used.system) / 1000);
     }
@@ -126,6 +150,9 @@ async function main(): Promise<void> {
       `render:       median ${median(renders).toFixed(1)} ms wall, ${median(cpu).toFixed(1)} ms CPU (all threads); max ${Math.max(...renders).toFixed(1)} ms (${RUNS} runs)`,
     );
     console.log(
+      `longest slice: median ${median(slices).toFixed(1)} ms, max ${Math.max(...slices).toFixed(1)} ms (the scrape's longest hold of the event loop)`,
+    );
+    console.log(
       `load average: ${(await import('node:os'))
         .loadavg()
         .map((x) => x.toFixed(2))
@@ -142,6 +169,7 @@ async function main(): Promise<void> {
     console.log(probeLine('DNS during gzip:     ', duringGzip));
   } finally {
     await app.stop();
+    filter?.close();
     rmSync(pinDir, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
   }
