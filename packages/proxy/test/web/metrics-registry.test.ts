@@ -13,6 +13,8 @@ import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js
 import { udpQuery } from '../support/dns-client.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
 import { acceptsGzip, parseKernelEntryLimit } from '../../src/metrics/metrics-exposition.js';
+import { PrometheusFormatError } from '../../src/metrics/prometheus-text-writer.js';
+import { FamilyRegistry, ScrapedFamilies } from '../../src/metrics/registry-families.js';
 import { parsePrometheusText, type MetricFamily } from './prometheus-text-parser.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
 
@@ -105,6 +107,33 @@ describe('/metrics from the prom-client registry', () => {
     const r = await getMetrics(p.web, '/metrics?kernel_entries=many');
     expect(r.status).toBe(400);
     expect(r.body.toString('utf8')).toMatch(/kernel_entries must be a whole number of samples .*got "many"/);
+  });
+});
+
+describe('ScrapedFamilies (the registry side of a scrape)', () => {
+  it('refuses what the text format cannot carry, as the hand-written writer does', () => {
+    const f = new ScrapedFamilies();
+    expect(() => f.sample('dnsdist_x', 1)).toThrow(PrometheusFormatError);
+    expect(() => f.family('dnsdist-x', 'gauge', 'h')).toThrow(/not a valid Prometheus metric name/);
+    f.family('dnsdist_h', 'histogram', 'h');
+    f.sample('dnsdist_h_bucket', 1, [['le', '+Inf']]);
+    expect(() => f.sample('dnsdist_other', 1)).toThrow(/outside its family/);
+    expect(() => f.sample('dnsdist_h_sum', 1, [['__x', 'y']])).toThrow(/not a valid Prometheus label name/);
+    expect(() => f.family('dnsdist_h', 'gauge', 'again')).toThrow(/written twice/);
+  });
+
+  it('hands the registry each scrape’s samples, u64 counters as numbers, labels escaped by prom-client', async () => {
+    const registry = new FamilyRegistry();
+    const first = new ScrapedFamilies();
+    first.family('dnsdist_a', 'counter', 'A "first" \\ help');
+    first.sample('dnsdist_a', 2n ** 40n, [['k', 'quote " and \n newline']]);
+    expect(await registry.render(first)).toBe(
+      '# HELP dnsdist_a A "first" \\\\ help\n# TYPE dnsdist_a counter\ndnsdist_a{k="quote \\" and \\n newline"} 1099511627776\n',
+    );
+    const second = new ScrapedFamilies();
+    second.family('dnsdist_a', 'counter', 'A "first" \\ help');
+    second.sample('dnsdist_a', 3);
+    expect(await registry.render(second)).toMatch(/\ndnsdist_a 3\n$/);
   });
 });
 
