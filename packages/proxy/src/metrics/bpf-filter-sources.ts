@@ -37,14 +37,19 @@ function actionAt(values: Buffer, at: number, external: boolean): string {
   return ACTIONS[a] ?? `unknown(${a})`;
 }
 
-function visitMap(filter: CountedFilter, kind: FilterMapKind, visit: KernelCounterVisitor): void {
+/** Entries visited between two steps of a walk. */
+const STEP_ENTRIES = 512;
+
+function* walkMap(filter: CountedFilter, kind: FilterMapKind, visit: KernelCounterVisitor): Generator<void, void, void> {
   const map = filter.map(kind);
   if (!map) return;
   const { keys, values, count } = map.dumpRaw();
+  yield;
   const ks = map.keySize;
   const vs = map.valueBufferSize;
   const external = filter.external;
   for (let i = 0; i < count; i++) {
+    if (i % STEP_ENTRIES === STEP_ENTRIES - 1) yield;
     const k = i * ks;
     const v = i * vs;
     const hits = counterAt(values, v);
@@ -76,12 +81,19 @@ function visitMap(filter: CountedFilter, kind: FilterMapKind, visit: KernelCount
   }
 }
 
+/** Every entry of a filter's maps, in steps (see KernelCounterProvider.walkKernelCounters). */
+export function* walkFilter(filter: CountedFilter, visit: KernelCounterVisitor): Generator<void, void, void> {
+  for (const kind of ['ipv4', 'ipv6', 'qnames', 'cidr4', 'cidr6'] as const) yield* walkMap(filter, kind, visit);
+}
+
 /** Every entry of a filter's maps with its counter. */
 export function bpfFilterKernelCounters(filter: CountedFilter): KernelCounterProvider {
   return {
     visitKernelCounters(visit: KernelCounterVisitor): void {
-      for (const kind of ['ipv4', 'ipv6', 'qnames', 'cidr4', 'cidr6'] as const) visitMap(filter, kind, visit);
+      const walk = walkFilter(filter, visit);
+      while (!walk.next().done);
     },
+    walkKernelCounters: (visit) => walkFilter(filter, visit),
   };
 }
 

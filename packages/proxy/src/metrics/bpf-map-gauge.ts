@@ -74,9 +74,9 @@ export function validateGaugeSpec(spec: BpfMapGaugeSpec): void {
       spec.name,
     );
   }
-  if (spec.name.startsWith('dnsdist_') || spec.name.startsWith('dnsdistts_')) {
+  if (spec.name.startsWith('dnsdist_')) {
     throw new BpfMapGaugeError(
-      `addBPFMapGauge: the prefixes dnsdist_ and dnsdistts_ are reserved for built-in metrics, rename "${spec.name}"`,
+      `addBPFMapGauge: the prefix dnsdist_ (dnsdist's families and ours, dnsdist_ts_) is reserved for built-in metrics, rename "${spec.name}"`,
       spec.name,
     );
   }

@@ -1,10 +1,10 @@
 import { BpfMapGaugeError, readGauge, validateGaugeSpec, type BpfMapGaugeSpec } from './bpf-map-gauge.js';
-import type { PrometheusTextWriter } from './prometheus-text-writer.js';
+import type { MetricsSink } from './metrics-sink.js';
 
 /**
  * The gauges declared with addBPFMapGauge, grouped into families by name,
  * and their reading at scrape time. A map that is missing or a key that
- * does not fit is counted in `dnsdistts_bpf_map_gauge_read_errors_total`
+ * does not fit is counted in `dnsdist_ts_bpf_map_gauge_read_errors_total`
  * and leaves no sample, instead of failing the scrape.
  */
 export class BpfMapGauges {
@@ -50,7 +50,7 @@ export class BpfMapGauges {
   }
 
   /** Read every gauge and write the families, then the error counter. */
-  write(w: PrometheusTextWriter): void {
+  write(w: MetricsSink): void {
     for (const [name, specs] of this.#families) {
       w.family(name, specs[0]!.type, specs[0]!.help);
       for (const spec of specs) {
@@ -66,11 +66,11 @@ export class BpfMapGauges {
       }
     }
     w.family(
-      'dnsdistts_bpf_map_gauge_read_errors_total',
+      'dnsdist_ts_bpf_map_gauge_read_errors_total',
       'counter',
       'Scrapes in which a gauge declared with addBPFMapGauge could not be read',
     );
-    for (const [name, n] of this.#errors) w.sample('dnsdistts_bpf_map_gauge_read_errors_total', n, [['gauge', name]]);
+    for (const [name, n] of this.#errors) w.sample('dnsdist_ts_bpf_map_gauge_read_errors_total', n, [['gauge', name]]);
   }
 }
 

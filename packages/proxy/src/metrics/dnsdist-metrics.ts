@@ -11,7 +11,8 @@ import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
 import type { RunningFrontend } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import { DNSDIST_STATS, prometheusStatName } from './dnsdist-stat-definitions.js';
-import type { PrometheusLabels, PrometheusTextWriter, PrometheusType } from './prometheus-text-writer.js';
+import type { MetricsSink } from './metrics-sink.js';
+import type { PrometheusLabels, PrometheusType } from './prometheus-text-writer.js';
 import type { TopOffenders } from './top-offenders.js';
 
 /** A rule as the metrics see it (any chain). */
@@ -119,7 +120,7 @@ function cacheStats(pool: ServerPool<object>): PacketCacheStats | undefined {
 }
 
 /** Write every dnsdist 1.7.3 family. */
-export function writeDnsdistMetrics(w: PrometheusTextWriter, src: DnsdistMetricsSources): void {
+export function writeDnsdistMetrics(w: MetricsSink, src: DnsdistMetricsSources): void {
   writeGeneralStats(w, src.stats);
   writeLatencyHistogram(w, src.stats);
   writeServers(w, src.servers);
@@ -133,7 +134,7 @@ export function writeDnsdistMetrics(w: PrometheusTextWriter, src: DnsdistMetrics
   w.sample('dnsdist_info', 1, [['version', src.version]]);
 }
 
-function writeGeneralStats(w: PrometheusTextWriter, stats: readonly StatEntry[]): void {
+function writeGeneralStats(w: MetricsSink, stats: readonly StatEntry[]): void {
   const byName = new Map<string, number>();
   for (const e of stats) byName.set(e.name, e.value);
   for (const def of DNSDIST_STATS) {
@@ -143,7 +144,7 @@ function writeGeneralStats(w: PrometheusTextWriter, stats: readonly StatEntry[])
   }
 }
 
-function writeLatencyHistogram(w: PrometheusTextWriter, stats: readonly StatEntry[]): void {
+function writeLatencyHistogram(w: MetricsSink, stats: readonly StatEntry[]): void {
   const v = (name: string): number => stats.find((e) => e.name === name)?.value ?? 0;
   w.family('dnsdist_latency', 'histogram', 'Histogram of responses by latency (in milliseconds)');
   let cumulative = 0;
@@ -208,7 +209,7 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
   }
 }
 
-function writeServers(w: PrometheusTextWriter, servers: readonly DownstreamServer[]): void {
+function writeServers(w: MetricsSink, servers: readonly DownstreamServer[]): void {
   const labels = servers.map((s): PrometheusLabels => [
     ['server', serverLabel(s)],
     ['address', s.addressText],
@@ -266,7 +267,7 @@ const TCP_ONLY_FRONTEND = new Set([
   'tcpavgconnectionduration',
 ]);
 
-function writeFrontends(w: PrometheusTextWriter, frontends: readonly RunningFrontend[]): void {
+function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[]): void {
   const sockets = frontendSockets(frontends);
   for (const [suffix, type, help] of FRONTEND_FAMILIES) {
     const name = `dnsdist_frontend_${suffix}`;
@@ -284,7 +285,7 @@ function writeFrontends(w: PrometheusTextWriter, frontends: readonly RunningFron
   }
 }
 
-function writePools(w: PrometheusTextWriter, pools: ReadonlyMap<string, ServerPool<object>>): void {
+function writePools(w: MetricsSink, pools: ReadonlyMap<string, ServerPool<object>>): void {
   // dnsdist keeps pools in a std::map: sorted by name, the default pool ("") first.
   const sorted = [...pools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const stats = sorted.map((p) => cacheStats(p));
@@ -313,7 +314,7 @@ function writePools(w: PrometheusTextWriter, pools: ReadonlyMap<string, ServerPo
   }
 }
 
-function writeTopOffenders(w: PrometheusTextWriter, top: TopOffenders): void {
+function writeTopOffenders(w: MetricsSink, top: TopOffenders): void {
   const nmg = 'dnsdist_dynblocks_nmg_top_offenders_hits_per_second';
   w.family(
     nmg,

@@ -1,6 +1,7 @@
 /**
- * Prometheus exposition: dnsdist 1.7.3's families, our `dnsdistts_` ones,
- * gauges over pinned BPF maps, and the provider interfaces other parts of
+ * Prometheus exposition (a prom-client registry, plus the hand-written
+ * per-entry kernel family): dnsdist 1.7.3's families, our `dnsdist_ts_` ones,
+ * prom-client's process metrics, gauges over pinned BPF maps, and the provider interfaces other parts of
  * the proxy implement to appear in them.
  */
 export {
@@ -18,8 +19,29 @@ export {
 } from './prometheus-text-writer.js';
 export { DNSDIST_STATS, DNSDIST_JSON_ONLY_STATS, prometheusStatName, type DnsdistStatDefinition } from './dnsdist-stat-definitions.js';
 export { writeDnsdistMetrics, serverLabel, type DnsdistMetricsSources, type RuleHitsSource } from './dnsdist-metrics.js';
-export { writeDnsdistTsMetrics, type ScrapeSelfStats } from './dnsdistts-metrics.js';
-export { MetricsExposition, METRICS_CONTENT_TYPE, type MetricsExpositionSources, type RuleChainsSource } from './metrics-exposition.js';
+export { writeDnsdistTsMetrics, type ScrapeSelfStats } from './dnsdist-ts-metrics.js';
+export {
+  MetricsExposition,
+  METRICS_CONTENT_TYPE,
+  KERNEL_ENTRIES_PARAMETER,
+  MetricsOptionError,
+  acceptsGzip,
+  parseKernelEntryLimit,
+  type MetricsExpositionSources,
+  type MetricsScrape,
+  type RuleChainsSource,
+  type ScrapeOptions,
+} from './metrics-exposition.js';
+export type { MetricsSink } from './metrics-sink.js';
+export {
+  FamilyRegistry,
+  ScrapedFamilies,
+  processMetricsRegistry,
+  processMetricsText,
+  PROCESS_METRICS_PREFIX,
+} from './registry-families.js';
+export { EventLoopSlicer } from './event-loop-slicer.js';
+export { writeKernelBlockHits, KERNEL_BLOCK_HITS, type KindActionTotals, type KernelBlockHitsOptions } from './kernel-block-hits.js';
 export {
   ObservabilityProviders,
   type DynBlockView,

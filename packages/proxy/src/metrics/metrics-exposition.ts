@@ -1,16 +1,28 @@
 /**
- * One `/metrics` scrape: dnsdist 1.7.3's families, then ours, then the
- * gauges declared over pinned maps. Everything is read from the proxy's
- * counters and the providers when the scrape happens; nothing is kept
- * between scrapes except the previous scrape's duration and error counts.
+ * One `/metrics` scrape: dnsdist 1.7.3's families, ours, and the gauges
+ * declared over pinned maps, served by a prom-client Registry; then
+ * prom-client's default process and Node.js metrics; then the per-entry
+ * kernel family, written by hand (kernel-block-hits.ts). Everything is read
+ * from the proxy's counters and the providers when the scrape happens;
+ * nothing is kept between scrapes except the previous scrape's duration
+ * and error counts.
+ *
+ * A scrape runs on the query path's event loop: the large part is written
+ * in slices that give the loop back every few milliseconds, and gzip runs
+ * on libuv's thread pool, so DNS answers keep flowing during a scrape.
  */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { BpfMapGauges } from './bpf-map-gauges.js';
 import { writeDnsdistMetrics, type RuleHitsSource } from './dnsdist-metrics.js';
-import { writeDnsdistTsMetrics } from './dnsdistts-metrics.js';
+import { writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
+import { EventLoopSlicer } from './event-loop-slicer.js';
+import { writeKernelBlockHits } from './kernel-block-hits.js';
 import type { ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
+import { FamilyRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
 import type { TopOffendersTracker } from './top-offenders.js';
 
 /** The rule chains, in the order dnsdist lists their rules' hits. */
@@ -38,28 +50,107 @@ export interface MetricsExpositionSources {
 /** Content-Type of the exposition (dnsdist sends plain "text/plain"). */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4';
 
+/** Query parameter of `/metrics` bounding the per-entry kernel family: `?kernel_entries=1000`. */
+export const KERNEL_ENTRIES_PARAMETER = 'kernel_entries';
+
+/** A `/metrics` option that cannot be used; `input` is the offending value. */
+export class MetricsOptionError extends Error {
+  readonly input: string;
+  constructor(message: string, input: string) {
+    super(message);
+    this.name = new.target.name;
+    this.input = input;
+  }
+}
+
+/**
+ * The value of `?kernel_entries=`: a whole number of samples (0 keeps only
+ * the totals). Undefined (no parameter) means every entry.
+ *
+ * @throws MetricsOptionError for anything else.
+ */
+export function parseKernelEntryLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new MetricsOptionError(`${KERNEL_ENTRIES_PARAMETER} must be a whole number of samples (0 to 999999999), got "${text}"`, text);
+  }
+  return Number(text);
+}
+
+/** Does an Accept-Encoding header allow gzip (listed, or `*`, without q=0)? */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  let star = false;
+  for (const part of header.split(',')) {
+    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
+    const refused = params.some((p) => /^\s*q\s*=\s*0(\.0{0,3})?\s*$/.test(p));
+    if (coding.trim() === 'gzip') return !refused;
+    if (coding.trim() === '*') star = !refused;
+  }
+  return star;
+}
+
+export interface ScrapeOptions {
+  /** At most this many per-entry kernel samples (those with the most hits); undefined: all. */
+  readonly kernelEntryLimit?: number | undefined;
+  /** Compress with gzip (the scraper accepts it). */
+  readonly gzip?: boolean;
+}
+
+/** A scrape as the webserver sends it. */
+export interface MetricsScrape {
+  readonly body: Buffer;
+  /** `gzip` when the body is compressed. */
+  readonly contentEncoding: 'gzip' | undefined;
+}
+
+const gzipAsync = promisify(gzip);
+
 export class MetricsExposition {
   readonly #src: MetricsExpositionSources;
+  readonly #registry = new FamilyRegistry();
   #lastScrapeSeconds = 0;
-  #lastSize = 0;
+  #lastLongestSliceSeconds = 0;
+  #lastEntriesSize = 0;
   readonly #providerErrors = new Map<string, number>();
 
   constructor(sources: MetricsExpositionSources) {
     this.#src = sources;
   }
 
+  /** The prom-client registry of dnsdist's families and ours (not the process metrics nor the per-entry family). */
+  get registry(): FamilyRegistry {
+    return this.#registry;
+  }
+
   /** Render a scrape, as text. */
-  render(): string {
-    return this.renderBytes().toString('utf8');
+  async render(options: ScrapeOptions = {}): Promise<string> {
+    return (await this.renderBytes(options)).toString('utf8');
+  }
+
+  /** A scrape for the webserver: rendered, and compressed when asked. */
+  async scrape(options: ScrapeOptions = {}): Promise<MetricsScrape> {
+    const plain = await this.renderBytes(options);
+    if (!options.gzip) return { body: plain, contentEncoding: undefined };
+    // Level 1: a fifth of the CPU of the default level for a text this repetitive, about as small.
+    return { body: await gzipAsync(plain, { level: 1 }), contentEncoding: 'gzip' };
   }
 
   /** Render a scrape, as the UTF-8 bytes the webserver sends. */
-  renderBytes(): Buffer {
+  async renderBytes(options: ScrapeOptions = {}): Promise<Buffer> {
     const started = performance.now();
+    const slicer = new EventLoopSlicer();
     const src = this.#src;
-    const w = new PrometheusTextWriter(this.#lastSize + this.#lastSize / 8);
+    const onError = (name: string): void => void this.#providerErrors.set(name, (this.#providerErrors.get(name) ?? 0) + 1);
+    const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
+    const kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, {
+      limit: options.kernelEntryLimit,
+      onError,
+    });
+    await slicer.checkpoint();
+    const families = new ScrapedFamilies();
     const r = src.rules;
-    writeDnsdistMetrics(w, {
+    writeDnsdistMetrics(families, {
       stats: src.stats(),
       servers: src.proxy.servers,
       frontends: src.proxy.frontends,
@@ -68,15 +159,32 @@ export class MetricsExposition {
       topOffenders: src.topOffenders.current(),
       version: src.version,
     });
-    writeDnsdistTsMetrics(w, src.providers, {
-      lastScrapeSeconds: this.#lastScrapeSeconds,
-      providerErrors: this.#providerErrors,
-      webserverClosures: src.webserverClosures,
-    });
-    src.gauges.write(w);
-    const bytes = w.bytes();
-    this.#lastSize = bytes.length;
+    writeDnsdistTsMetrics(
+      families,
+      src.providers,
+      {
+        lastScrapeSeconds: this.#lastScrapeSeconds,
+        lastLongestSliceSeconds: this.#lastLongestSliceSeconds,
+        providerErrors: this.#providerErrors,
+        webserverClosures: src.webserverClosures,
+      },
+      kernel,
+    );
+    src.gauges.write(families);
+    const familiesText = await this.#registry.render(families);
+    await slicer.checkpoint();
+    const processText = await processMetricsText();
+    await slicer.checkpoint();
+    const entryBytes = entries.bytes();
+    this.#lastEntriesSize = entryBytes.length;
+    const bytes = Buffer.concat([Buffer.from(familiesText, 'utf8'), Buffer.from(processText, 'utf8'), entryBytes]);
     this.#lastScrapeSeconds = (performance.now() - started) / 1000;
+    this.#lastLongestSliceSeconds = slicer.longestSliceMs / 1000;
     return bytes;
+  }
+
+  /** Seconds of the longest stretch the previous scrape held the event loop. */
+  get lastLongestSliceSeconds(): number {
+    return this.#lastLongestSliceSeconds;
   }
 }

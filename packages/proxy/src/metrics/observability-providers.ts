@@ -137,6 +137,12 @@ export type KernelCounterVisitor = (kind: BlockKind, key: string, action: string
 export interface KernelCounterProvider {
   /** Read the maps (with batch lookups) and visit every entry; called once per scrape. */
   visitKernelCounters(visit: KernelCounterVisitor): void;
+  /**
+   * The same walk in steps: each `next()` visits a few hundred entries, so
+   * the scrape can let the event loop run between steps. Optional: without
+   * it the scrape visits the provider's entries in one go.
+   */
+  walkKernelCounters?(visit: KernelCounterVisitor): Iterator<void>;
 }
 
 /** The XDP program's totals. */

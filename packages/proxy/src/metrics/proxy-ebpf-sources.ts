@@ -6,7 +6,7 @@
  * runtime are picked up at the next read.
  */
 import type { DynBPFFilter } from '@dnsdist-ts/bpf-filter';
-import { bpfFilterKernelCounters, dynBpfFilterBlockList, type CountedFilter } from './bpf-filter-sources.js';
+import { bpfFilterKernelCounters, dynBpfFilterBlockList, walkFilter, type CountedFilter } from './bpf-filter-sources.js';
 import type {
   EbpfBlockListProvider,
   KernelCounterProvider,
@@ -28,6 +28,9 @@ export function ebpfKernelCounters(ebpf: EbpfSide): KernelCounterProvider {
   return {
     visitKernelCounters(visit: KernelCounterVisitor): void {
       for (const f of new Set(ebpf.filters)) bpfFilterKernelCounters(f).visitKernelCounters(visit);
+    },
+    *walkKernelCounters(visit: KernelCounterVisitor): Generator<void, void, void> {
+      for (const f of new Set(ebpf.filters)) yield* walkFilter(f, visit);
     },
   };
 }

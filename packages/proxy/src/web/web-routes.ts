@@ -9,7 +9,7 @@ import { NetmaskGroup } from '@dnsdist-ts/dns';
 import { sortMasks } from '../server/dnsdist-proxy.js';
 import type { Logger } from '../server/logger.js';
 import type { MetricsExposition } from '../metrics/metrics-exposition.js';
-import { METRICS_CONTENT_TYPE } from '../metrics/metrics-exposition.js';
+import { acceptsGzip, KERNEL_ENTRIES_PARAMETER, METRICS_CONTENT_TYPE, parseKernelEntryLimit } from '../metrics/metrics-exposition.js';
 import type { ObservabilityProviders } from '../metrics/observability-providers.js';
 import { allowFromJson, configJson, jsonstatStats, localhostJson, poolJson, statisticsJson, type ApiSources } from './api-status-json.js';
 import { BLOCK_API_PATH, handleBlockApi } from './block-api.js';
@@ -52,9 +52,21 @@ export class WebRoutes implements WebRouteTable {
   constructor(src: WebRouteSources) {
     const get = (path: string, handler: WebHandler, cors = true): void =>
       void this.#builtin.set(path, { handler, cors, maxBodyBytes: NO_BODY_LIMIT });
-    get('/metrics', (_req, res) => {
+    get('/metrics', async (req, res) => {
+      let kernelEntryLimit: number | undefined;
+      try {
+        kernelEntryLimit = parseKernelEntryLimit(req.getvars.get(KERNEL_ENTRIES_PARAMETER));
+      } catch (err) {
+        res.status = 400;
+        res.headers['Content-Type'] = 'text/plain';
+        res.body = `${(err as Error).message}\n`;
+        return;
+      }
+      const scrape = await src.metrics.scrape({ kernelEntryLimit, gzip: acceptsGzip(req.headers['accept-encoding']) });
       res.headers['Content-Type'] = METRICS_CONTENT_TYPE;
-      res.body = src.metrics.renderBytes();
+      res.headers['Vary'] = 'Accept-Encoding';
+      if (scrape.contentEncoding) res.headers['Content-Encoding'] = scrape.contentEncoding;
+      res.body = scrape.body;
     });
     get('/jsonstat', (req, res) => {
       const command = req.getvars.get('command');

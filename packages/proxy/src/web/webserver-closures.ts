@@ -1,6 +1,6 @@
 /**
  * Connections the webserver ended without a normal answer, by reason:
- * `dnsdistts_webserver_closed_connections_total{reason}`. Kept by the web
+ * `dnsdist_ts_webserver_closed_connections_total{reason}`. Kept by the web
  * service, so the counts survive the webserver being restarted on another
  * address.
  */

@@ -81,10 +81,10 @@ describeBpf('the block API through the dynamic-block engine and the kernel maps'
     const m = parsePrometheusText((await httpRequest(p.web, '/metrics', KEY)).body);
     expect(m.get('dnsdist_dyn_blocked')!.samples[0]!.value).toBe(1);
     expect(m.get('dnsdist_dyn_block_nmg_size')!.samples[0]!.value).toBe(1);
-    const kernelEntry = m.get('dnsdistts_kernel_block_hits_total')!.samples.find((s) => s.labels.key === '127.0.0.9');
+    const kernelEntry = m.get('dnsdist_ts_kernel_block_hits_total')!.samples.find((s) => s.labels.key === '127.0.0.9');
     expect(kernelEntry?.labels).toEqual({ kind: 'address', key: '127.0.0.9', action: 'drop' });
     expect(
-      m.get('dnsdistts_dynblocks_active')!.samples.find((s) => s.labels.kind === 'netmask' && s.labels.enforcement === 'kernel')?.value,
+      m.get('dnsdist_ts_dynblocks_active')!.samples.find((s) => s.labels.kind === 'netmask' && s.labels.enforcement === 'kernel')?.value,
     ).toBe(1);
 
     const removed = await httpRequest(p.web, `${BLOCK_API_PATH}?kind=address&target=127.0.0.9`, { ...KEY, method: 'DELETE' });

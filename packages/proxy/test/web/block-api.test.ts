@@ -133,19 +133,19 @@ describe('the block API', () => {
     expect(v('dnsdist_dyn_block_nmg_size')).toBe(1);
     expect(v('dnsdist_dynblocks_nmg_top_offenders_hits_per_second', { reason: 'flood', netmask: '192.0.2.10/32' })).toBe(5);
     expect(v('dnsdist_dynblocks_smt_top_offenders_hits_per_second', { reason: 'names', suffix: 'x.example.' })).toBe(1);
-    expect(v('dnsdistts_dynblocks_active', { kind: 'netmask', enforcement: 'kernel' })).toBe(1);
-    expect(v('dnsdistts_dynblocks_active', { kind: 'suffix', enforcement: 'userspace' })).toBe(1);
-    expect(v('dnsdistts_dynblock_insertions_total')).toBe(2);
-    expect(v('dnsdistts_dynblock_kernel_insert_failures_total', { reason: 'table-full' })).toBe(2);
-    const ttb = m.get('dnsdistts_dynblock_time_to_block_seconds')!;
+    expect(v('dnsdist_ts_dynblocks_active', { kind: 'netmask', enforcement: 'kernel' })).toBe(1);
+    expect(v('dnsdist_ts_dynblocks_active', { kind: 'suffix', enforcement: 'userspace' })).toBe(1);
+    expect(v('dnsdist_ts_dynblock_insertions_total')).toBe(2);
+    expect(v('dnsdist_ts_dynblock_kernel_insert_failures_total', { reason: 'table-full' })).toBe(2);
+    const ttb = m.get('dnsdist_ts_dynblock_time_to_block_seconds')!;
     expect(ttb.type).toBe('histogram');
     expect(ttb.samples.map((s) => [s.name, s.labels.le, s.value])).toEqual([
-      ['dnsdistts_dynblock_time_to_block_seconds_bucket', '0.1', 3],
-      ['dnsdistts_dynblock_time_to_block_seconds_bucket', '1', 4],
-      ['dnsdistts_dynblock_time_to_block_seconds_bucket', '10', 4],
-      ['dnsdistts_dynblock_time_to_block_seconds_bucket', '+Inf', 5],
-      ['dnsdistts_dynblock_time_to_block_seconds_sum', undefined, 12.5],
-      ['dnsdistts_dynblock_time_to_block_seconds_count', undefined, 5],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_bucket', '0.1', 3],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_bucket', '1', 4],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_bucket', '10', 4],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_bucket', '+Inf', 5],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_sum', undefined, 12.5],
+      ['dnsdist_ts_dynblock_time_to_block_seconds_count', undefined, 5],
     ]);
   });
 });

@@ -97,17 +97,17 @@ describeBpf('kernel figures in /metrics', () => {
 
   it('reports each kernel entry’s hits, the totals per action, and the entry counts', async () => {
     const m = parsePrometheusText((await httpRequest(p.web, '/metrics', KEY)).body);
-    const hits = 'dnsdistts_kernel_block_hits_total';
+    const hits = 'dnsdist_ts_kernel_block_hits_total';
     expect(m.get(hits)!.type).toBe('counter');
     expect(value(m, hits, { kind: 'address', key: '192.0.2.1', action: 'drop' })).toBe(7);
     expect(value(m, hits, { kind: 'address', key: '2001:db8::1', action: 'truncate' })).toBe(11);
     expect(value(m, hits, { kind: 'name', key: 'evil.example.', action: 'drop', qtype: '255' })).toBe(2 ** 40);
     expect(value(m, hits, { kind: 'range', key: '10.0.0.0/8', action: 'drop' })).toBe(5);
-    expect(value(m, 'dnsdistts_kernel_action_hits_total', { action: 'drop' })).toBe(7 + 2 ** 40 + 5);
-    expect(value(m, 'dnsdistts_kernel_action_hits_total', { action: 'truncate' })).toBe(11);
-    expect(value(m, 'dnsdistts_kernel_block_entries', { kind: 'address', action: 'drop' })).toBe(1);
-    expect(value(m, 'dnsdistts_xdp_packets_total', { verdict: 'drop_address' })).toBe(7);
-    expect(value(m, 'dnsdistts_xdp_parse_failures_total', { reason: 'truncated' })).toBe(2);
+    expect(value(m, 'dnsdist_ts_kernel_action_hits_total', { action: 'drop' })).toBe(7 + 2 ** 40 + 5);
+    expect(value(m, 'dnsdist_ts_kernel_action_hits_total', { action: 'truncate' })).toBe(11);
+    expect(value(m, 'dnsdist_ts_kernel_block_entries', { kind: 'address', action: 'drop' })).toBe(1);
+    expect(value(m, 'dnsdist_ts_xdp_packets_total', { verdict: 'drop_address' })).toBe(7);
+    expect(value(m, 'dnsdist_ts_xdp_parse_failures_total', { reason: 'truncated' })).toBe(2);
   });
 
   it('reads the declared map gauges at scrape time, and counts the ones it cannot read', async () => {
@@ -117,7 +117,7 @@ describeBpf('kernel figures in /metrics', () => {
     expect(m.get('custom_missing_key')!.samples).toEqual([]);
     expect(m.get('percpu_total')!.type).toBe('counter');
     expect(value(m, 'percpu_total', {})).toBe(3 * (perCpu.valueBufferSize / 8));
-    expect(value(m, 'dnsdistts_bpf_map_gauge_read_errors_total', { gauge: 'no_such_map' })).toBeGreaterThanOrEqual(1);
+    expect(value(m, 'dnsdist_ts_bpf_map_gauge_read_errors_total', { gauge: 'no_such_map' })).toBeGreaterThanOrEqual(1);
     // A later value is what the next scrape shows.
     const v = Buffer.alloc(16);
     v.writeUInt32LE(42, 4);

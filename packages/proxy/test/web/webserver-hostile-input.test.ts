@@ -32,11 +32,11 @@ async function expectServing(dnsPort: number, webPort: number): Promise<void> {
   expect(JSON.parse(r.body)).toHaveProperty('daemon_type', 'dnsdist');
 }
 
-/** `dnsdistts_webserver_closed_connections_total{reason}` from a scrape. */
+/** `dnsdist_ts_webserver_closed_connections_total{reason}` from a scrape. */
 async function closures(webPort: number): Promise<Record<string, number>> {
   const text = (await httpRequest(webPort, '/metrics', { apiKey: 'key' })).body;
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^dnsdistts_webserver_closed_connections_total\{reason="([a-z_]+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of text.matchAll(/^dnsdist_ts_webserver_closed_connections_total\{reason="([a-z_]+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

@@ -1,0 +1,172 @@
+/**
+ * Metric families of our own (prefix `dnsdist_ts_`), beyond what dnsdist
+ * exposes: what the kernel does with the blocks (per entry, per action,
+ * XDP verdicts and parse failures), what the dynamic-block engine does
+ * (insertions, refreshes, expiries, kernel refusals, time-to-block), and
+ * the scrape itself. They follow Prometheus naming (counters end in
+ * `_total`, units in the name), which dnsdist's own families predate.
+ */
+import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
+import type { DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
+import type { KindActionTotals } from './kernel-block-hits.js';
+import type { MetricsSink } from './metrics-sink.js';
+import type { PrometheusLabels } from './prometheus-text-writer.js';
+
+/** What the scrape measured about itself and its helpers. */
+export interface ScrapeSelfStats {
+  /** Seconds the previous scrape took to render. */
+  readonly lastScrapeSeconds: number;
+  /** Seconds of the longest stretch the previous scrape held the event loop. */
+  readonly lastLongestSliceSeconds: number;
+  /** Providers that threw during this scrape, by name. */
+  readonly providerErrors: ReadonlyMap<string, number>;
+  /** Webserver connections ended without a normal answer, by reason. */
+  readonly webserverClosures?: ReadonlyMap<string, number> | undefined;
+}
+
+/**
+ * Write every `dnsdist_ts_` family but the per-entry kernel hits (the
+ * families appear even when no provider is configured). `kernel` holds the
+ * totals of the walk that wrote the per-entry family (kernel-block-hits.ts).
+ */
+export function writeDnsdistTsMetrics(
+  w: MetricsSink,
+  providers: ObservabilityProviders,
+  self: ScrapeSelfStats,
+  kernel: readonly KindActionTotals[],
+): void {
+  w.family('dnsdist_ts_info', 'gauge', 'dnsdist-ts version, and the dnsdist release whose behaviour it follows; value is always 1');
+  w.sample('dnsdist_ts_info', 1, [
+    ['version', VERSION],
+    ['dnsdist_compatible', COMPATIBLE_DNSDIST_VERSION],
+  ]);
+  writeActiveBlocks(w, providers, self);
+  writeEngineStats(
+    w,
+    guard(self, 'dynblock-engine', () => providers.engineStats()),
+  );
+  writeKernelTotals(w, kernel);
+  writeXdpStats(
+    w,
+    guard(self, 'xdp-stats', () => providers.xdpStats?.xdpStats()),
+  );
+  w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
+  w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
+  w.family(
+    'dnsdist_ts_scrape_longest_slice_seconds',
+    'gauge',
+    'Longest time the previous scrape of /metrics held the event loop (queries wait at most this long for it)',
+  );
+  w.sample('dnsdist_ts_scrape_longest_slice_seconds', self.lastLongestSliceSeconds);
+  w.family(
+    'dnsdist_ts_provider_errors_total',
+    'counter',
+    'Scrapes in which a data source (dynamic-block engine, kernel maps, XDP stats) failed and was left out',
+  );
+  for (const [name, n] of self.providerErrors) w.sample('dnsdist_ts_provider_errors_total', n, [['provider', name]]);
+  w.family(
+    'dnsdist_ts_webserver_closed_connections_total',
+    'counter',
+    'Webserver connections ended without a normal answer (deadlines, body bounds, aborted or malformed requests, handler errors, refusals at accept), by reason',
+  );
+  for (const [reason, n] of self.webserverClosures ?? [])
+    w.sample('dnsdist_ts_webserver_closed_connections_total', n, [['reason', reason]]);
+}
+
+/** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */
+function guard<T>(self: ScrapeSelfStats, name: string, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    (self.providerErrors as Map<string, number>).set(name, (self.providerErrors.get(name) ?? 0) + 1);
+    return undefined;
+  }
+}
+
+function writeActiveBlocks(w: MetricsSink, providers: ObservabilityProviders, self: ScrapeSelfStats): void {
+  w.family(
+    'dnsdist_ts_dynblocks_active',
+    'gauge',
+    'Dynamic blocks in force, by kind (netmask or suffix) and enforcement (kernel or userspace only)',
+  );
+  const c = guard(self, 'dynblock-list', () => providers.activeBlockCounts());
+  if (!c) return;
+  for (const [kind, enforcement, n] of [
+    ['netmask', 'kernel', c.netmaskKernel],
+    ['netmask', 'userspace', c.netmaskUserspace],
+    ['suffix', 'kernel', c.suffixKernel],
+    ['suffix', 'userspace', c.suffixUserspace],
+  ] as const) {
+    w.sample('dnsdist_ts_dynblocks_active', n, [
+      ['kind', kind],
+      ['enforcement', enforcement],
+    ]);
+  }
+}
+
+function writeEngineStats(w: MetricsSink, stats: DynBlockEngineStats | undefined): void {
+  const counter = (name: string, help: string, value: number | undefined): void => {
+    w.family(name, 'counter', help);
+    if (value !== undefined) w.sample(name, value);
+  };
+  counter(
+    'dnsdist_ts_dynblock_insertions_total',
+    'Dynamic blocks inserted (new, or replacing an expired or warning entry)',
+    stats?.insertions,
+  );
+  counter('dnsdist_ts_dynblock_refreshes_total', 'Dynamic blocks whose expiry was extended', stats?.refreshes);
+  counter('dnsdist_ts_dynblock_expiries_total', 'Dynamic blocks removed because they expired', stats?.expiries);
+  w.family(
+    'dnsdist_ts_dynblock_kernel_insert_failures_total',
+    'counter',
+    'Dynamic blocks the kernel maps refused (they stay userspace-only), by reason',
+  );
+  for (const [reason, n] of Object.entries(stats?.kernelInsertFailures ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    w.sample('dnsdist_ts_dynblock_kernel_insert_failures_total', n, [['reason', reason]]);
+  }
+  w.family(
+    'dnsdist_ts_dynblock_time_to_block_seconds',
+    'histogram',
+    'Time from a client crossing a dynamic-block threshold to its block being enforced',
+  );
+  const h = stats?.timeToBlock;
+  if (h) {
+    let cumulative = 0;
+    h.bounds.forEach((le, i) => {
+      cumulative += h.counts[i] ?? 0;
+      w.sample('dnsdist_ts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', String(le)]]);
+    });
+    cumulative += h.counts[h.bounds.length] ?? 0;
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_bucket', cumulative, [['le', '+Inf']]);
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_sum', h.sum);
+    w.sample('dnsdist_ts_dynblock_time_to_block_seconds_count', cumulative);
+  }
+}
+
+function writeKernelTotals(w: MetricsSink, byKindAction: readonly KindActionTotals[]): void {
+  const perAction = new Map<string, number>();
+  for (const t of byKindAction) perAction.set(t.action, (perAction.get(t.action) ?? 0) + t.hits);
+  w.family('dnsdist_ts_kernel_action_hits_total', 'counter', 'Packets matched by kernel block entries, summed per action');
+  for (const [action, hits] of [...perAction].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    w.sample('dnsdist_ts_kernel_action_hits_total', hits, [['action', action]]);
+  }
+  w.family('dnsdist_ts_kernel_block_entries', 'gauge', 'Entries in the kernel block maps, by kind and action');
+  for (const t of byKindAction) {
+    w.sample('dnsdist_ts_kernel_block_entries', t.entries, [
+      ['kind', t.kind],
+      ['action', t.action],
+    ]);
+  }
+}
+
+function writeXdpStats(w: MetricsSink, stats: XdpStatsSnapshot | undefined): void {
+  const family = (name: string, help: string, label: string, values: Readonly<Record<string, number | bigint>> | undefined): void => {
+    w.family(name, 'counter', help);
+    for (const [k, v] of Object.entries(values ?? {})) {
+      const labels: PrometheusLabels = [[label, k]];
+      w.sample(name, v, labels);
+    }
+  };
+  family('dnsdist_ts_xdp_packets_total', 'Packets seen by the XDP filter, by verdict', 'verdict', stats?.verdicts);
+  family('dnsdist_ts_xdp_parse_failures_total', 'Packets the XDP filter could not parse, by reason', 'reason', stats?.parseFailures);
+}
