@@ -72,8 +72,8 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       );
       const status = JSON.parse(await xdpFilter('status', '--iface', veth.hostIf, '--json'));
       expect(status).toMatchObject({ attached: true, mode: 'native', xdpFilter: true, ports: [53], pinDir });
-      // Maps created by dnsdist-ts: the name index is trusted for names and suffixes.
-      expect(status.nameIndex).toMatchObject({ qnames: true, suffixes: true });
+      // The default mode: the name index is guarded (used only while an index guard runs; none here).
+      expect(status.nameIndex).toMatchObject({ qnames: { mode: 'guarded', inUse: false }, suffixes: { mode: 'guarded', inUse: false } });
       await expect(run(cli, ['attach', '--iface', veth.hostIf, '--pin-dir', pinDir])).rejects.toThrow(
         /already has an XDP program attached/,
       );
@@ -161,7 +161,7 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       `);
       expect(r.status).toBe(0);
       expect(await xdpFilter('attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', dnsdistPins)).toMatch(
-        /names all looked up, suffixes indexed/,
+        /name index: names guarded, not in use: no index guard has vouched for it \(looked up\); suffixes guarded/,
       );
       try {
         expect(await dig(peer(0))).toContain('192.0.2.99');
@@ -178,8 +178,8 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
             expect.objectContaining({ entry: 'denied.example. A', hits: '1' }),
           ]),
         );
-        // dnsdist blocks another name while the filter runs: it writes the map without the index,
-        // which is why 'auto' left the names part of the index off. Enforced at once.
+        // dnsdist blocks another name while the filter runs: it writes the map without the index;
+        // with no index guard running, 'auto' looks every name up. Enforced at once.
         const again = dnsdistCheckConfig(`
           setLocal("127.0.0.1:0")
           bpf = newBPFFilter(${params}, true)
@@ -188,7 +188,9 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
         expect(again.status).toBe(0);
         expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         // An operator who knows dnsdist is done writing can rebuild and trust the index.
-        expect(await xdpFilter('reindex', '--pin-dir', dnsdistPins)).toMatch(/names indexed, suffixes indexed/);
+        expect(await xdpFilter('reindex', '--pin-dir', dnsdistPins, '--name-index', 'trusted')).toMatch(
+          /names trusted \(in use\); suffixes trusted \(in use\)/,
+        );
         expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         expect(await dig(peer(0), 'denied.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');

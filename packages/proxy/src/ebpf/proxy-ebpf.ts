@@ -1,4 +1,7 @@
-import { BPFFilter, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BPFFilter, NAME_INDEX_PIN, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { NameIndexMaintainer } from '@dnsdist-ts/xdp-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import type { SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
@@ -8,17 +11,20 @@ import { DEFAULT_LOCAL } from '../server/frontend-config.js';
 import { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
 import { EbpfSetupError } from './ebpf-setup-error.js';
 import { FrontendBind, type BindFilterControl } from './frontend-bind.js';
-import { XdpFilterDeployment, type XdpFilterRequest } from './xdp-filter-deployment.js';
+import { XdpFilterDeployment, xdpPinDirOf, type XdpFilterRequest } from './xdp-filter-deployment.js';
 
-/** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry). */
+/** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry); also how often the name index guards are checked. */
 const PURGE_INTERVAL_MS = 1000;
 
 /**
  * The proxy's eBPF side: BPF filters created by the configuration, the
  * default filter and its KernelBlockSink (through DefaultBpfFilterRegistry),
  * socket filters on the listeners, registered DynBPFFilters, the XDP
- * filter deployments, and the once-a-second removal of lapsed kernel
- * entries. Knows nothing of Lua: bind-ebpf.ts is a thin layer over it.
+ * filter deployments, the once-a-second removal of lapsed kernel entries,
+ * and the XDP filter's name index guards (one per pin directory holding
+ * the filter's maps, so that the default name-index mode can use the
+ * index whoever writes the maps). Knows nothing of Lua: bind-ebpf.ts is a
+ * thin layer over it.
  */
 export class ProxyEbpf implements BindFilterControl {
   readonly proxy: DnsdistProxy;
@@ -31,6 +37,7 @@ export class ProxyEbpf implements BindFilterControl {
   /** What is attached to each running socket now. */
   readonly #attached = new Map<number, BPFFilter>();
   readonly #xdp: XdpFilterDeployment[] = [];
+  readonly #indexGuards: NameIndexMaintainer;
   #purgeTimer: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
@@ -38,6 +45,7 @@ export class ProxyEbpf implements BindFilterControl {
   constructor(proxy: DnsdistProxy) {
     this.proxy = proxy;
     this.defaultFilter = DefaultBpfFilterRegistry.forProxy(proxy);
+    this.#indexGuards = new NameIndexMaintainer(proxy.log);
   }
 
   /** newBPFFilter(...) in any of its three forms; the proxy closes it at stop. */
@@ -178,8 +186,40 @@ export class ProxyEbpf implements BindFilterControl {
       );
     }
     for (const d of this.#xdp) d.start(def, this.#listenerPorts(), this.proxy.log);
-    this.#purgeTimer = setInterval(() => this.purgeExpired(), PURGE_INTERVAL_MS);
+    this.maintainNameIndexes();
+    this.#purgeTimer = setInterval(() => {
+      this.purgeExpired();
+      this.maintainNameIndexes();
+    }, PURGE_INTERVAL_MS);
     this.#purgeTimer.unref();
+  }
+
+  /**
+   * Keep an index guard on every pin directory that holds the XDP filter's
+   * maps and name index: those of the XDP deployments, and those of the
+   * pinned external filters (the filter may be attached by `xdp-filter
+   * attach`, or later). Checked once a second: a guard follows replaced
+   * pins, and an index created after start-up is picked up.
+   */
+  maintainNameIndexes(): void {
+    const dirs = new Set<string>();
+    for (const d of this.#xdp) if (d.pinDir !== undefined) dirs.add(d.pinDir);
+    const filters = new Set(this.#filters);
+    if (this.defaultFilter.filter) filters.add(this.defaultFilter.filter);
+    for (const f of filters) {
+      if (!f.external) continue;
+      try {
+        dirs.add(xdpPinDirOf(f));
+      } catch {
+        // Not pinned in one directory under the conventional names: no XDP filter reads it.
+      }
+    }
+    this.#indexGuards.keep([...dirs].filter((d) => existsSync(join(d, NAME_INDEX_PIN))));
+  }
+
+  /** Pin directories whose name index this proxy keeps guarded. */
+  get guardedNameIndexes(): string[] {
+    return this.#indexGuards.dirs;
   }
 
   /**
@@ -204,6 +244,7 @@ export class ProxyEbpf implements BindFilterControl {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    this.#indexGuards.close();
     for (const d of this.#xdp) d.stop();
     // Not close(): the dynamic blocks' kernel entries must outlive this run, for the next one to inherit.
     this.defaultFilter.release();

@@ -69,6 +69,8 @@ export function xdpPinDirOf(filter: BPFFilter): string {
  */
 export class XdpFilterDeployment {
   readonly request: XdpFilterRequest;
+  /** Where the maps it reads are pinned (once started). */
+  pinDir: string | undefined;
   #program: XdpFilter | undefined;
   readonly #attachments: XdpAttachment[] = [];
 
@@ -98,6 +100,7 @@ export class XdpFilterDeployment {
     }
     const program = XdpFilter.load({ pinDir, ports });
     this.#program = program;
+    this.pinDir = pinDir;
     try {
       const ownName = program.program.info().name;
       for (const iface of r.interfaces) {
