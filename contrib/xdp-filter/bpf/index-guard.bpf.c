@@ -220,7 +220,7 @@ static long mark_suffix(void *map, struct suffix_key *key, struct suffix_value *
 static int guard_tick(void *map, __u32 *key, struct guard_state *st)
 {
 	struct scan q = {}, s = {};
-	__u64 k_start, j_start, slots, tick_ns = 0, until = 0;
+	__u64 k_start, j_start, slots, tick_ns = 0, until = 0, period = gcfg.period_ns, scan_ns = 0;
 	__u32 first;
 
 	k_start = bpf_ktime_get_ns();
@@ -256,14 +256,21 @@ static int guard_tick(void *map, __u32 *key, struct guard_state *st)
 			set_word(NAME_INDEX_SUFFIXES_UNTIL, until);
 			set_word(NAME_INDEX_SUFFIXES_SCANNED, k_start);
 		}
-		set_word(NAME_INDEX_SCAN_NS, bpf_ktime_get_ns() - k_start);
+		scan_ns = bpf_ktime_get_ns() - k_start;
+		/* A long scan stretches the period, so that scans never take more
+		 * than 1/GUARD_CPU_SHARE of a CPU; the index then goes unvouched
+		 * between scans that are further apart than fresh. */
+		if (scan_ns * GUARD_CPU_SHARE > period)
+			period = scan_ns * GUARD_CPU_SHARE;
+		set_word(NAME_INDEX_SCAN_NS, scan_ns);
+		set_word(NAME_INDEX_GUARD_PERIOD_NS, period);
 		set_word(NAME_INDEX_SCAN_QNAMES, q.over_budget ? 0 : q.entries);
 		set_word(NAME_INDEX_SCAN_SUFFIXES, s.over_budget ? 0 : s.entries);
 		set_word(NAME_INDEX_SCAN_UNVERIFIED, s.unverified);
 		set_word(NAME_INDEX_GUARD_FRESH_NS, gcfg.fresh_ns);
 		set_word(NAME_INDEX_GUARD_TICK_NS, tick_ns);
 	}
-	bpf_timer_start(&st->timer, gcfg.period_ns, 0);
+	bpf_timer_start(&st->timer, period, 0);
 	return 0;
 }
 

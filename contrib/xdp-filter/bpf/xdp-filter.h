@@ -27,8 +27,9 @@
  *   [2]  suffix part's state
  *   [3]  guarded qname part: usable up to this jiffy (written by the guard)
  *   [4]  guarded suffix part: the same
- *   [5..7] zero
- *   [8..15] the guard's report (read by tools, never by the program)
+ *   [5]  the guard's current period (ns; part of its report)
+ *   [6..7] zero
+ *   [8..15] the rest of the guard's report (read by tools, never by the program)
  *   then the qname fingerprint region and the suffix fingerprint region
  *   (`slots` each; a name sets two slots picked by its fingerprint), then
  *   256 qname-length slots and 256 suffix-length slots (by wire length).
@@ -46,6 +47,7 @@
 #define NAME_INDEX_SUFFIXES 2
 #define NAME_INDEX_QNAMES_UNTIL 3
 #define NAME_INDEX_SUFFIXES_UNTIL 4
+#define NAME_INDEX_GUARD_PERIOD_NS 5
 /* The guard's report: CLOCK_MONOTONIC ns of the start of the last scan that
  * vouched for each part, the last scan's duration and entry counts, the
  * suffix entries it could not verify, its freshness window and its estimate
@@ -69,10 +71,13 @@
 
 /* The index guard's defaults (its .rodata, set by the loader): a scan every
  * 20 ms; a scan vouches for 60 ms; at most 65,536 entries per map and scan
- * (beyond that it does not vouch, and the program looks names up). */
+ * (beyond that it does not vouch, and the program looks names up). A scan
+ * that takes longer than 1/GUARD_CPU_SHARE of the period stretches the
+ * period: the guard never takes more than 1/20 of a CPU. */
 #define GUARD_PERIOD_NS 20000000ULL
 #define GUARD_FRESH_NS 60000000ULL
 #define GUARD_MAX_ENTRIES 65536
+#define GUARD_CPU_SHARE 20
 /* How long the guard measures jiffies against CLOCK_MONOTONIC before it
  * vouches for anything. */
 #define GUARD_CALIBRATION_NS 100000000ULL

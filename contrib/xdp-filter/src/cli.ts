@@ -326,7 +326,7 @@ function status(o: Options): string {
       `  suffixes:  ${describePart(index.suffixes)}`,
       `             assumes ${ASSUMES[index.suffixes.mode]}`,
       g.freshMs > 0
-        ? `  guard:     a scan vouches for ${g.freshMs} ms; last scan ${g.scanUs.toFixed(0)} µs, ${g.qnameEntries} names, ${g.suffixEntries} suffixes${g.unverifiedSuffixes ? `, ${g.unverifiedSuffixes} suffix entries that do not name their key (suffixes not vouched for)` : ''}`
+        ? `  guard:     a scan every ${g.periodMs} ms, each vouching for ${g.freshMs} ms; last scan ${g.scanUs.toFixed(0)} µs, ${g.qnameEntries} names, ${g.suffixEntries} suffixes${g.unverifiedSuffixes ? `, ${g.unverifiedSuffixes} suffix entries that do not name their key (suffixes not vouched for)` : ''}`
         : '  guard:     none has run on this index',
     );
   }

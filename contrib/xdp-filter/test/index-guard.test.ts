@@ -217,7 +217,7 @@ describeBpf('the name index guard', () => {
         expect(out).toMatch(/Maintaining the XDP filter's name index in .*: a scan every 20 ms, each vouching for 60 ms/);
         const status = JSON.parse((await promisify(execFile)(cli, ['status', '--iface', 'lo', '--pin-dir', dir, '--json'])).stdout);
         expect(status.nameIndex.qnames).toMatchObject({ mode: 'guarded', inUse: true, assumes: expect.stringMatching(/^nothing/) });
-        expect(status.nameIndex.guard.freshMs).toBe(60);
+        expect(status.nameIndex.guard).toMatchObject({ freshMs: 60, periodMs: 20 }); // a scan of these small maps needs no longer period
       } finally {
         child.kill('SIGKILL');
         await exited;

@@ -8,7 +8,7 @@
  *   [1] qname part's state: NAME_INDEX_TRUSTED, NAME_INDEX_GUARDED, else off
  *   [2] suffix part's state
  *   [3] [4] guarded parts: usable up to this jiffy (written by the index guard)
- *   [8, 16) the index guard's report (see readGuardReport)
+ *   [5], [8, 16) the index guard's report (NameIndexGuardReport)
  *   [16, 16 + slots)                    qname fingerprints (two slots each)
  *   [16 + slots, 16 + 2 slots)          suffix fingerprints
  *   [16 + 2 slots, + 256)               qname wire lengths
@@ -52,6 +52,7 @@ const LENGTHS = 256;
 const WORD = {
   state: { qnames: 1, suffixes: 2 },
   scanned: { qnames: 8, suffixes: 9 },
+  periodNs: 5,
   scanNs: 10,
   scanQnames: 11,
   scanSuffixes: 12,
@@ -81,6 +82,8 @@ export interface NameIndexRegionState {
 export interface NameIndexGuardReport {
   /** How long one scan vouches for a part (ms); 0: no guard has run on this index. */
   freshMs: number;
+  /** Time between scans (ms): the configured period, longer when scans are slow (at most 1/20 of a CPU). */
+  periodMs: number;
   /** The last scan's duration (µs). */
   scanUs: number;
   /** Entries the last scan walked (0 when it gave up over its budget). */
@@ -238,9 +241,10 @@ export class NameIndex {
   state(): NameIndexState {
     const w = (k: number) => this.map.lookup(u32(k))?.readBigUInt64LE(0) ?? 0n;
     const guard = this.legacy
-      ? { freshMs: 0, scanUs: 0, qnameEntries: 0, suffixEntries: 0, unverifiedSuffixes: 0, jiffyUs: 0 }
+      ? { freshMs: 0, periodMs: 0, scanUs: 0, qnameEntries: 0, suffixEntries: 0, unverifiedSuffixes: 0, jiffyUs: 0 }
       : {
           freshMs: Number(w(WORD.freshNs)) / 1e6,
+          periodMs: Number(w(WORD.periodNs)) / 1e6,
           scanUs: Number(w(WORD.scanNs)) / 1e3,
           qnameEntries: Number(w(WORD.scanQnames)),
           suffixEntries: Number(w(WORD.scanSuffixes)),
