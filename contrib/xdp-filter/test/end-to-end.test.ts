@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NameIndex, nowNs } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
 import { createVethPair, type VethPair } from '../../../test/support/netns.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../test/support/dnsdist.js';
@@ -196,6 +197,48 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
         expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');
       } finally {
         await xdpFilter('detach', '--iface', veth.hostIf);
+      }
+    });
+
+    it('attach --maintain: an index guard until SIGTERM; a name dnsdist 1.7.3 blocks meanwhile is dropped, others answered', async () => {
+      const pins = `/sys/fs/bpf/${uniqueName('dtse2m')}`;
+      const child = spawn(cli, ['attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', pins, '--maintain'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const waitFor = async (what: () => boolean) => {
+        for (let i = 0; i < 2000 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+        return what();
+      };
+      const since = nowNs();
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      let index: NameIndex | undefined;
+      try {
+        expect(await waitFor(() => /Maintaining the XDP filter's name index/.test(out))).toBe(true);
+        expect(out).toMatch(/attached to .* in native mode/);
+        index = NameIndex.openIn(pins)!;
+        expect(await waitFor(() => index!.vouchedSince('qnames', since))).toBe(true);
+        const r = dnsdistCheckConfig(`
+          setLocal("127.0.0.1:0")
+          bpf = newBPFFilter(${['addr-v4', 'addr-v6', 'qnames'].map((m) => `{maxItems=1024, pinnedPath="${pins}/${m}"}`).join(', ')}, true)
+          bpf:blockQName(newDNSName("Maintained.Example"), 255)
+        `);
+        expect(r.status).toBe(0);
+        const written = nowNs();
+        expect(await waitFor(() => index!.vouchedSince('qnames', written))).toBe(true);
+        expect(await dig(peer(0), 'maintained.example')).toMatch(/FAILED|timed out|no servers could be reached/);
+        expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');
+        expect(index.state().qnames.inUse).toBe(true);
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(out).toMatch(/stopped maintaining the name index/);
+      } finally {
+        index?.close();
+        child.kill('SIGKILL');
+        await xdpFilter('detach', '--iface', veth.hostIf).catch(() => '');
+        rmSync(pins, { recursive: true, force: true });
       }
     });
   });
