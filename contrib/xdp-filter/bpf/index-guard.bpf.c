@@ -82,14 +82,36 @@ struct {
 	__type(value, struct guard_state);
 } guard_state SEC(".maps");
 
+/* Hide what the verifier knows of a value (its exact range on each path
+ * out of a loop), so that the code after the loop is verified once rather
+ * than once per exit; the mask keeps the bound it needs. */
+#define FORGET(x, mask)                                   \
+	({                                                \
+		__u32 _v = (x);                           \
+		asm volatile("" : "+r"(_v));              \
+		_v & (mask);                              \
+	})
+
+/* Where a walk marks (the callbacks' context: the same on every call). */
 struct scan {
 	__u32 base;	/* first fingerprint slot of the part */
 	__u32 lengths;	/* first length slot of the part */
 	__u32 mask;	/* slots - 1 */
+};
+
+/*
+ * What a walk counts. Kept in .bss, not in the callbacks' context on the
+ * stack: the verifier checks a callback until the stack it sees stops
+ * changing, and a count there would have it walk the callback once per
+ * value. The timer's callback never runs on two CPUs at once.
+ */
+struct scan_counts {
 	__u32 entries;
 	__u32 unverified;
 	__u32 over_budget;
 };
+
+struct scan_counts qname_counts, suffix_counts;
 
 static __always_inline __u64 index_word(__u32 k)
 {
@@ -144,11 +166,11 @@ static __always_inline void mark_name(struct scan *sc, __u32 len, __u64 fp)
  */
 static long mark_qname(void *map, struct qname_key *key, struct map_value *val, struct scan *sc)
 {
-	__u32 i, pos = 0, len, w;
+	__u32 i, pos = 0, len, w, ended = 0;
 	__u64 h;
 
-	if (++sc->entries > gcfg.max_entries) {
-		sc->over_budget = 1;
+	if (++qname_counts.entries > gcfg.max_entries) {
+		qname_counts.over_budget = 1;
 		return 1;
 	}
 	for (i = 0; i < MAX_LABELS; i++) {
@@ -156,23 +178,25 @@ static long mark_qname(void *map, struct qname_key *key, struct map_value *val, 
 
 		if (pos >= QNAME_BYTES)
 			return 0;
-		c = key->qname[pos & 0xff];
-		if (c == 0)
+		c = key->qname[FORGET(pos, 0xff)];
+		if (c == 0) {
+			ended = 1;
 			break;
+		}
 		if (c > 63)
 			return 0;
 		pos += c + 1;
 	}
-	if (i == MAX_LABELS)
+	if (!ended)
 		return 0;
-	len = pos + 1;
+	len = FORGET(pos + 1, 0xff) ?: 0x100; /* pos < 255: len is 1..255 */
 	h = (__u64)len * FP_K0;
 	for (w = 0; w < FP_MAX_WORDS; w++) {
 		if (w * 8 >= len)
 			break;
 		h = fp_word(h, *(__u64 *)(key->qname + w * 8));
 	}
-	mark_name(sc, len, fp_mix(h));
+	mark_name(sc, FORGET(len, 0xff), fp_mix(h));
 	return 0;
 }
 
@@ -187,8 +211,8 @@ static long mark_suffix(void *map, struct suffix_key *key, struct suffix_value *
 	__u32 len = key->len, k, w;
 	__u64 h = FNV64_OFFSET;
 
-	if (++sc->entries > gcfg.max_entries) {
-		sc->over_budget = 1;
+	if (++suffix_counts.entries > gcfg.max_entries) {
+		suffix_counts.over_budget = 1;
 		return 1;
 	}
 	if (len == 0 || len > QNAME_BYTES)
@@ -199,9 +223,10 @@ static long mark_suffix(void *map, struct suffix_key *key, struct suffix_value *
 		h = (h ^ val->name[(len - 1 - k) & 0xff]) * FNV64_PRIME;
 	}
 	if (h != key->hash) {
-		sc->unverified++;
+		suffix_counts.unverified++;
 		return 0;
 	}
+	len = FORGET(len, 0xff);
 	h = (__u64)len * FP_K0;
 	for (w = 0; w < FP_WORDS; w++) {
 		__u64 x = *(__u64 *)(val->name + w * 8);
@@ -213,7 +238,7 @@ static long mark_suffix(void *map, struct suffix_key *key, struct suffix_value *
 			x &= (1ULL << ((len - w * 8) * 8)) - 1;
 		h = fp_word(h, x);
 	}
-	mark_name(sc, len, fp_mix(h));
+	mark_name(sc, FORGET(len, 0xff), fp_mix(h));
 	return 0;
 }
 
@@ -245,14 +270,16 @@ static int guard_tick(void *map, __u32 *key, struct guard_state *st)
 		s.base = first + slots;
 		q.lengths = first + 2 * slots;
 		s.lengths = first + 2 * slots + NAME_INDEX_LENGTHS;
+		qname_counts = (struct scan_counts){};
+		suffix_counts = (struct scan_counts){};
 		bpf_for_each_map_elem(&qnamefilter, mark_qname, &q, 0);
 		bpf_for_each_map_elem(&suffixfilter, mark_suffix, &s, 0);
 		/* The slots are written before the words that vouch for them. */
-		if (until && !q.over_budget) {
+		if (until && !qname_counts.over_budget) {
 			set_word(NAME_INDEX_QNAMES_UNTIL, until);
 			set_word(NAME_INDEX_QNAMES_SCANNED, k_start);
 		}
-		if (until && !s.over_budget && !s.unverified) {
+		if (until && !suffix_counts.over_budget && !suffix_counts.unverified) {
 			set_word(NAME_INDEX_SUFFIXES_UNTIL, until);
 			set_word(NAME_INDEX_SUFFIXES_SCANNED, k_start);
 		}
@@ -264,9 +291,9 @@ static int guard_tick(void *map, __u32 *key, struct guard_state *st)
 			period = scan_ns * GUARD_CPU_SHARE;
 		set_word(NAME_INDEX_SCAN_NS, scan_ns);
 		set_word(NAME_INDEX_GUARD_PERIOD_NS, period);
-		set_word(NAME_INDEX_SCAN_QNAMES, q.over_budget ? 0 : q.entries);
-		set_word(NAME_INDEX_SCAN_SUFFIXES, s.over_budget ? 0 : s.entries);
-		set_word(NAME_INDEX_SCAN_UNVERIFIED, s.unverified);
+		set_word(NAME_INDEX_SCAN_QNAMES, qname_counts.over_budget ? 0 : qname_counts.entries);
+		set_word(NAME_INDEX_SCAN_SUFFIXES, suffix_counts.over_budget ? 0 : suffix_counts.entries);
+		set_word(NAME_INDEX_SCAN_UNVERIFIED, suffix_counts.unverified);
 		set_word(NAME_INDEX_GUARD_FRESH_NS, gcfg.fresh_ns);
 		set_word(NAME_INDEX_GUARD_TICK_NS, tick_ns);
 	}
