@@ -3,9 +3,11 @@
  * whole configuration (it really creates and pins BPF maps, and print()
  * reaches stdout), which is enough to drive its BPFFilter.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describeRequires } from './require.js';
 import { dnsdist } from './requirements.js';
@@ -89,5 +91,78 @@ export function spawnDnsdist(config: string, dirPrefix = 'dts-dnsdist-'): Spawne
       }
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function consoleUp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A running Debian dnsdist whose console takes commands through its own client (`dnsdist -c -e`). */
+export interface DnsdistWithConsole {
+  /** Run one console command (Lua) with dnsdist's client; resolves with what it printed, rejects when the client fails. */
+  run(command: string): Promise<string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start dnsdist on `config` (Lua lines) plus a DNS listener and a console
+ * on free loopback ports; resolves once the console accepts connections
+ * (connection attempts are the readiness event, a bounded number of them).
+ */
+export async function startDnsdistWithConsole(config: string): Promise<DnsdistWithConsole> {
+  const consolePort = await freeTcpPort();
+  const dnsPort = await freeTcpPort();
+  const key = randomBytes(32).toString('base64');
+  const consoleConf = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\n`;
+  const dnsdist = spawnDnsdist(`setLocal("127.0.0.1:${dnsPort}")\n${consoleConf}${config}\n`, 'dts-dnsdist-console-');
+  const clientDir = mkdtempSync(join(tmpdir(), 'dts-dnsdist-client-'));
+  const clientConf = join(clientDir, 'client.conf');
+  writeFileSync(clientConf, consoleConf);
+  const stop = async (): Promise<void> => {
+    await dnsdist.stop();
+    rmSync(clientDir, { recursive: true, force: true });
+  };
+  try {
+    for (let attempt = 0; !(await consoleUp(consolePort)); attempt++) {
+      if (dnsdist.exited()) throw new Error(`dnsdist exited before its console was up:\n${dnsdist.output()}`);
+      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${dnsdist.output()}`);
+      await new Promise<void>((resolve) => setTimeout(resolve, 50)); // spaces the connection attempts
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    output: dnsdist.output,
+    stop,
+    run: (command) =>
+      new Promise((resolve, reject) => {
+        execFile('dnsdist', ['-c', '-C', clientConf, '-e', command], { timeout: 20000, encoding: 'utf8' }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`dnsdist -c -e '${command}' failed: ${err.message}\n${stderr}`));
+          else if (/^Error/m.test(stdout)) reject(new Error(`dnsdist's console refused '${command}': ${stdout}`));
+          else resolve(stdout);
+        });
+      }),
   };
 }

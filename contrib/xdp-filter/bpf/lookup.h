@@ -93,7 +93,7 @@ static __always_inline void hash_suffixes(struct scratch *s)
 }
 
 /*
- * The most specific blocked suffix of the name, or NULL. With a complete
+ * The most specific blocked suffix of the name, or NULL. With a usable
  * suffix index only the suffixes whose fingerprint it cannot rule out are
  * hashed and looked up; without one, every suffix is.
  */
@@ -170,9 +170,9 @@ static __always_inline struct map_value *lookup_qname(struct scratch *s, __u16 q
 /*
  * The name checks for the question parse_question left in the scratch
  * space: qname with the qtype, 255, 65535, then the most specific suffix.
- * The index (when complete) rules out most names without touching the
- * 258-byte qname keys or hashing the suffixes. Counts the matching entry's
- * hit. A global function, verified once (see parse_question).
+ * The index, when usable (index-guard.h), rules out most names without
+ * touching the 258-byte qname keys or hashing the suffixes. Counts the
+ * matching entry's hit. A global function, verified once (see parse_question).
  */
 __noinline int lookup_names(__u32 qtype)
 {

@@ -10,35 +10,37 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.h"
+#include "index-guard.h"
 
 /* What the name index says, read once per query. */
 struct index_view {
 	__u32 mask;
-	__u8 qnames;	/* the qname region is complete */
-	__u8 suffixes;	/* the suffix region is complete */
+	__u8 qnames;	/* the qname region may rule names out (index-guard.h) */
+	__u8 suffixes;	/* the suffix region may */
 };
+
+/* An index word, 0 when it cannot be read (a part then counts as off). */
+static __always_inline __u64 index_word(__u32 k)
+{
+	__u64 *v = bpf_map_lookup_elem(&nameindex, &k);
+
+	return v ? *v : 0;
+}
 
 static __always_inline void read_index(struct index_view *ix)
 {
-	__u32 k = NAME_INDEX_SLOTS;
-	__u64 *v, slots;
+	__u64 slots, now;
 
 	ix->qnames = 0;
 	ix->suffixes = 0;
 	ix->mask = 0;
-	v = bpf_map_lookup_elem(&nameindex, &k);
-	if (!v)
-		return;
-	slots = *v;
+	slots = index_word(NAME_INDEX_SLOTS);
 	if (slots < NAME_INDEX_MIN_SLOTS || slots > NAME_INDEX_MAX_SLOTS || (slots & (slots - 1)))
 		return;
 	ix->mask = slots - 1;
-	k = NAME_INDEX_QNAMES;
-	v = bpf_map_lookup_elem(&nameindex, &k);
-	ix->qnames = v && *v == NAME_INDEX_VALID;
-	k = NAME_INDEX_SUFFIXES;
-	v = bpf_map_lookup_elem(&nameindex, &k);
-	ix->suffixes = v && *v == NAME_INDEX_VALID;
+	now = bpf_jiffies64();
+	ix->qnames = index_region_usable(index_word(NAME_INDEX_QNAMES), index_word(NAME_INDEX_QNAMES_UNTIL), now);
+	ix->suffixes = index_region_usable(index_word(NAME_INDEX_SUFFIXES), index_word(NAME_INDEX_SUFFIXES_UNTIL), now);
 }
 
 /* A slot of the index: 0 only when it is readable and clear (a slot we

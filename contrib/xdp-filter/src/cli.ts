@@ -7,28 +7,33 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BpfError, BpfMap, BpfProgram, XdpAttachment, queryXdp, interfaceIndex, type XdpAttachedMode } from '@dnsdist-ts/bpf';
-import { MatchAction, matchActionName } from '@dnsdist-ts/bpf-filter';
+import { MatchAction, matchActionName, type NameIndexRegionState, type NameIndexState } from '@dnsdist-ts/bpf-filter';
 import { parseQType, qtypeName } from '@dnsdist-ts/dns';
 import { DEFAULT_PIN_DIR } from './filter-maps.js';
 import { openPinnedFilter } from './pinned-filter.js';
 import { XDP_FILTER_OBJECT, XdpFilter } from './xdp-filter.js';
 import { XdpFilterError } from './xdp-filter-error.js';
-import { isNameIndexMode, nameIndexState, syncNameIndex, type NameIndexMode } from './name-index-sync.js';
+import { nameIndexState, parseNameIndexMode, syncNameIndex, type NameIndexMode } from './name-index-sync.js';
+import { checkIndexGuardOptions, type IndexGuardOptions } from './index-guard.js';
+import { NameIndexMaintainer } from './name-index-maintainer.js';
 import { pinLibxdpAliases } from './libxdp-pins.js';
 import { readXdpStats, type XdpStatName } from './xdp-stats.js';
 
 const USAGE = `usage:
-  xdp-filter attach --iface IF [--mode native|generic|auto] [--ports 53,5300] [--pin-dir DIR] [--name-index auto|on|off]
+  xdp-filter attach --iface IF [--mode native|generic|auto] [--ports 53,5300] [--pin-dir DIR]
+                    [--name-index auto|trusted|off] [--maintain [--period-ms 20] [--fresh-ms 60]]
+  xdp-filter maintain [--pin-dir DIR] [--period-ms 20] [--fresh-ms 60]
   xdp-filter detach --iface IF
   xdp-filter status --iface IF [--pin-dir DIR] [--json]
   xdp-filter list [--pin-dir DIR] [--json]
   xdp-filter block [--pin-dir DIR] --action drop|tc (--addr IP | --range CIDR | --name NAME [--qtype T] | --suffix NAME)
   xdp-filter unblock [--pin-dir DIR] (--addr IP | --range CIDR | --name NAME [--qtype T] | --suffix NAME)
-  xdp-filter reindex [--pin-dir DIR] [--name-index on|off|auto]
+  xdp-filter reindex [--pin-dir DIR] [--name-index auto|trusted|off]
   xdp-filter libxdp-pins [--pin-dir DIR]
 default pin directory: ${DEFAULT_PIN_DIR}
-name index: 'auto' trusts it except for a qnames map dnsdist itself created (and writes);
-'reindex' rebuilds it after something other than dnsdist-ts wrote the qnames map.`;
+name index: 'auto' (default) uses it only while an index guard runs ('maintain', 'attach
+--maintain' or the dnsdist-ts proxy), whoever writes the maps; 'trusted' uses it always and
+assumes every writer is dnsdist-ts; 'off' looks every name up.`;
 
 /** A usage or input error: printed with the usage, exit status 2. */
 class UsageError extends Error {}
@@ -49,6 +54,9 @@ interface Options {
   qtype?: string;
   suffix?: string;
   'name-index'?: string;
+  maintain?: boolean;
+  'period-ms'?: string;
+  'fresh-ms'?: string;
 }
 
 function parse(argv: string[]): { cmd: string; o: Options } {
@@ -69,6 +77,9 @@ function parse(argv: string[]): { cmd: string; o: Options } {
       qtype: { type: 'string' },
       suffix: { type: 'string' },
       'name-index': { type: 'string' },
+      maintain: { type: 'boolean' },
+      'period-ms': { type: 'string' },
+      'fresh-ms': { type: 'string' },
     },
   });
   if (positionals.length !== 1)
@@ -126,7 +137,7 @@ function attach(o: Options): string {
     const att = f.attach(iface, mode);
     mkdirSync(STATE_DIR, { recursive: true });
     writeFileSync(statePath(iface), JSON.stringify({ pinDir, ports, mode: att.mode, progId: att.progId, nameIndex }));
-    return `attached to ${iface} in ${att.mode} mode (program id ${att.progId}), DNS ports ${ports.join(',')}, maps in ${pinDir}, ${describeIndex(f.nameIndex)}`;
+    return `attached to ${iface} in ${att.mode} mode (program id ${att.progId}), DNS ports ${ports.join(',')}, maps in ${pinDir}, name index: ${describeIndex(f.nameIndex)}`;
   } finally {
     // The kernel keeps the attached program; our handles can go.
     f.close();
@@ -134,21 +145,92 @@ function attach(o: Options): string {
 }
 
 function nameIndexMode(o: Options, dflt: NameIndexMode): NameIndexMode {
-  const m = o['name-index'] ?? dflt;
-  if (!isNameIndexMode(m)) throw new UsageError(`--name-index must be auto, on or off, got '${m}'`);
+  const given = o['name-index'] ?? dflt;
+  const m = parseNameIndexMode(given);
+  if (!m) throw new UsageError(`--name-index must be auto, trusted or off, got '${given}'`);
   return m;
 }
 
-function describeIndex(st: { qnames: boolean; suffixes: boolean } | undefined): string {
-  if (!st) return 'no name index';
-  const part = (on: boolean) => (on ? 'indexed' : 'all looked up');
-  return `names ${part(st.qnames)}, suffixes ${part(st.suffixes)}`;
+function guardOptions(o: Options): IndexGuardOptions {
+  const ms = (flag: 'period-ms' | 'fresh-ms'): number | undefined => {
+    const v = o[flag];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: '${v}' is not a number of milliseconds`);
+    return n;
+  };
+  const opts: IndexGuardOptions = {};
+  const period = ms('period-ms');
+  const fresh = ms('fresh-ms');
+  if (period !== undefined) opts.periodMs = period;
+  if (fresh !== undefined) opts.freshMs = fresh;
+  try {
+    checkIndexGuardOptions(opts);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return opts;
+}
+
+/** What a part's mode assumes, for status. */
+const ASSUMES: Record<NameIndexRegionState['mode'], string> = {
+  guarded: 'nothing: used only while an index guard has recently marked every entry, whoever wrote it',
+  trusted: 'every writer of the map is dnsdist-ts (or reindex runs after any other writer): entries others write are not matched',
+  off: 'nothing: every name is looked up',
+};
+
+function describePart(p: NameIndexRegionState): string {
+  if (p.mode === 'off') return 'off (looked up)';
+  if (p.mode === 'trusted') return 'trusted (in use)';
+  if (p.inUse) return `guarded, in use (vouched ${p.vouchedMsAgo!.toFixed(0)} ms ago)`;
+  if (p.vouchedMsAgo === undefined) return 'guarded, not in use: no index guard has vouched for it (looked up)';
+  return `guarded, not in use: last vouched ${(p.vouchedMsAgo / 1000).toFixed(1)} s ago (looked up)`;
+}
+
+function describeIndex(st: NameIndexState | undefined): string {
+  if (!st) return 'none';
+  return `names ${describePart(st.qnames)}; suffixes ${describePart(st.suffixes)}`;
 }
 
 function reindex(o: Options): string {
   const pinDir = o['pin-dir'] ?? DEFAULT_PIN_DIR;
-  const st = syncNameIndex(pinDir, nameIndexMode(o, 'on'));
+  const st = syncNameIndex(pinDir, nameIndexMode(o, 'auto'));
   return `name index in ${pinDir}: ${describeIndex(st)}`;
+}
+
+/**
+ * Keep an index guard running on the maps in the pin directory until
+ * SIGTERM/SIGINT: the process the default name-index mode relies on when
+ * no dnsdist-ts proxy runs next to the filter.
+ */
+async function maintain(o: Options, pinDir = o['pin-dir'] ?? DEFAULT_PIN_DIR): Promise<string> {
+  const opts = guardOptions(o);
+  const m = new NameIndexMaintainer(
+    { info: (line) => process.stdout.write(`${line}\n`), warn: (line) => process.stderr.write(`xdp-filter: ${line}\n`) },
+    opts,
+  );
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => m.keep([pinDir]), 1000);
+    const end = () => {
+      clearInterval(timer);
+      m.close();
+      resolve();
+    };
+    process.once('SIGTERM', end);
+    process.once('SIGINT', end);
+    m.keep([pinDir]);
+  });
+  return `stopped maintaining the name index in ${pinDir}`;
+}
+
+async function attachCommand(o: Options): Promise<string> {
+  if (!o.maintain) {
+    if (o['period-ms'] !== undefined || o['fresh-ms'] !== undefined) throw new UsageError('--period-ms and --fresh-ms go with --maintain');
+    return attach(o);
+  }
+  guardOptions(o); // refuse bad options before attaching
+  process.stdout.write(`${attach(o)}\n`);
+  return maintain(o);
 }
 
 function libxdpPins(o: Options): string {
@@ -203,13 +285,14 @@ function status(o: Options): string {
   const pinDir = o['pin-dir'] ?? state.pinDir ?? DEFAULT_PIN_DIR;
   const ours = cur ? isOurs(cur.id) : false;
   const totals = readStats(pinDir);
-  let index: ReturnType<typeof nameIndexState>;
+  let index: NameIndexState | undefined;
   let indexProblem: string | undefined;
   try {
     index = nameIndexState(pinDir);
   } catch (err) {
     indexProblem = (err as Error).message; // status still shows the rest
   }
+  const withAssumption = (p: NameIndexRegionState) => ({ ...p, assumes: ASSUMES[p.mode] });
   const result = {
     interface: iface,
     attached: !!cur,
@@ -218,7 +301,11 @@ function status(o: Options): string {
     xdpFilter: ours,
     ports: state.ports ?? null,
     pinDir,
-    nameIndex: index ?? (indexProblem ? { error: indexProblem } : null),
+    nameIndex: index
+      ? { ...index, qnames: withAssumption(index.qnames), suffixes: withAssumption(index.suffixes) }
+      : indexProblem
+        ? { error: indexProblem }
+        : null,
     totals: totals ?? null,
   };
   if (o.json) return JSON.stringify(result, null, 2);
@@ -227,8 +314,22 @@ function status(o: Options): string {
     `attached:  ${cur ? `${cur.mode} mode, program id ${cur.id}${ours ? ' (xdp-filter)' : ' (another program)'}` : 'no'}`,
     `ports:     ${state.ports ? state.ports.join(',') : 'unknown'}`,
     `maps:      ${pinDir}`,
-    `index:     ${indexProblem ?? `${describeIndex(index)}${index ? ` (${index.slots} slots per part)` : ''}`}`,
   ];
+  if (indexProblem || !index) {
+    lines.push(`index:     ${indexProblem ?? 'none'}`);
+  } else {
+    const g = index.guard;
+    lines.push(
+      `index:     ${index.slots} slots per part`,
+      `  names:     ${describePart(index.qnames)}`,
+      `             assumes ${ASSUMES[index.qnames.mode]}`,
+      `  suffixes:  ${describePart(index.suffixes)}`,
+      `             assumes ${ASSUMES[index.suffixes.mode]}`,
+      g.freshMs > 0
+        ? `  guard:     a scan every ${g.periodMs} ms, each vouching for ${g.freshMs} ms; last scan ${g.scanUs.toFixed(0)} µs, ${g.qnameEntries} names, ${g.suffixEntries} suffixes${g.unverifiedSuffixes ? `, ${g.unverifiedSuffixes} suffix entries that do not name their key (suffixes not vouched for)` : ''}`
+        : '  guard:     none has run on this index',
+    );
+  }
   if (totals) for (const [k, v] of Object.entries(totals)) lines.push(`  ${k.padEnd(22)} ${v}`);
   return lines.join('\n');
 }
@@ -298,8 +399,9 @@ function unblock(o: Options): string {
   }
 }
 
-const COMMANDS: Record<string, (o: Options) => string> = {
-  attach,
+const COMMANDS: Record<string, (o: Options) => string | Promise<string>> = {
+  attach: attachCommand,
+  maintain: (o) => maintain(o),
   detach,
   status,
   list,
@@ -309,7 +411,7 @@ const COMMANDS: Record<string, (o: Options) => string> = {
   'libxdp-pins': libxdpPins,
 };
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
     const { cmd, o } = parse(argv);
     if (cmd === 'help') {
@@ -318,7 +420,7 @@ export function main(argv: string[]): number {
     }
     const run = COMMANDS[cmd];
     if (!run) throw new UsageError(`unknown command '${cmd}'`);
-    process.stdout.write(`${run(o)}\n`);
+    process.stdout.write(`${await run(o)}\n`);
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -333,4 +435,4 @@ export function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

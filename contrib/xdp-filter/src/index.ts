@@ -9,5 +9,7 @@ export { FILTER_MAPS, DEFAULT_PIN_DIR, type FilterMapPin } from './filter-maps.j
 export { suffixKey, suffixHash, SUFFIX_KEY_BYTES } from './suffix-key.js';
 export { XdpStat, XDP_STAT_COUNT, readXdpStats, type XdpStatName } from './xdp-stats.js';
 export { SuffixMap, SUFFIX_VALUE_BYTES, type SuffixEntry } from './suffix-map.js';
-export { syncNameIndex, nameIndexState, isNameIndexMode, type NameIndexMode } from './name-index-sync.js';
+export { syncNameIndex, nameIndexState, isNameIndexMode, parseNameIndexMode, type NameIndexMode } from './name-index-sync.js';
+export { IndexGuard, INDEX_GUARD_OBJECT, INDEX_GUARD_DEFAULTS, INDEX_GUARD_MAX_FRESH_MS, type IndexGuardOptions } from './index-guard.js';
+export { NameIndexMaintainer, type MaintainerLog } from './name-index-maintainer.js';
 export { pinLibxdpAliases } from './libxdp-pins.js';

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { BpfMap } from '@dnsdist-ts/bpf';
-import { NameIndex, layouts, wireFromQNameKey } from '@dnsdist-ts/bpf-filter';
+import { NameIndex, layouts, wireFromQNameKey, type NameIndexScan } from '@dnsdist-ts/bpf-filter';
 import { DNSName } from '@dnsdist-ts/dns';
 import { SUFFIX_KEY_BYTES, suffixKey } from './suffix-key.js';
 
@@ -60,18 +60,19 @@ export class SuffixMap {
   }
 
   /**
-   * The wire name of every entry, for rebuilding the name index; undefined
-   * when an entry's value does not name its key (written by something else
-   * than this class), since the index could then miss it.
+   * The wire name of every entry, for rebuilding the name index; not
+   * complete when some entry's value does not name its key (written by
+   * something else than this class): the index cannot cover that entry.
    */
-  wireNames(): Buffer[] | undefined {
-    const out: Buffer[] = [];
+  wireNames(): NameIndexScan {
+    const names: Buffer[] = [];
+    let complete = true;
     for (const [k, v] of this.map.dump()) {
       const wire = wireFromQNameKey(v.subarray(NAME_AT));
-      if (!suffixKey(wire).equals(k)) return undefined;
-      out.push(wire);
+      if (suffixKey(wire).equals(k)) names.push(wire);
+      else complete = false;
     }
-    return out;
+    return { names, complete };
   }
 
   entries(): SuffixEntry[] {

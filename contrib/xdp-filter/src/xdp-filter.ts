@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { BpfMap, BpfObject, MapType, attachXdp, type BpfProgram, type XdpAttachment, type XdpMode } from '@dnsdist-ts/bpf';
 import { NameIndex, layouts, nameIndexSlotsFor, type NameIndexState } from '@dnsdist-ts/bpf-filter';
 import { DEFAULT_PIN_DIR, FILTER_MAPS } from './filter-maps.js';
+import { IndexGuard, type IndexGuardOptions } from './index-guard.js';
 import { syncNameIndex, type NameIndexMode } from './name-index-sync.js';
 import { SuffixMap } from './suffix-map.js';
 import { XdpFilterError } from './xdp-filter-error.js';
@@ -23,7 +24,7 @@ export interface XdpFilterOptions {
   ports?: number[];
   /** Size of maps this loader creates when they are not pinned yet (default 1024). */
   maxEntries?: number;
-  /** Whether the program may trust the name index (default 'auto', see NameIndexMode). */
+  /** How the program may use the name index (default 'auto': guarded, see NameIndexMode). */
   nameIndex?: NameIndexMode;
 }
 
@@ -52,11 +53,22 @@ function pinnedMaxEntries(path: string): number | undefined {
 
 /**
  * Create the name index when it is missing, sized for the larger of the
- * qnames and suffix maps (pinned, or about to be created).
+ * qnames and suffix maps (pinned, or about to be created). An index in the
+ * first layout (no guard words) is switched off, so that a program still
+ * reading it looks every name up, and replaced.
  */
 function ensureNameIndex(pinDir: string, maxEntries: number | undefined): void {
   const path = join(pinDir, FILTER_MAPS.nameindex!.pin);
-  if (existsSync(path)) return;
+  if (existsSync(path)) {
+    const old = NameIndex.openPinned(path);
+    try {
+      if (!old.legacy) return;
+      old.retire();
+    } finally {
+      old.close();
+    }
+    rmSync(path);
+  }
   const names = Math.max(
     pinnedMaxEntries(join(pinDir, FILTER_MAPS.qnamefilter!.pin)) ?? maxEntries ?? DEFAULT_MAP_SIZE,
     pinnedMaxEntries(join(pinDir, FILTER_MAPS.suffixfilter!.pin)) ?? maxEntries ?? DEFAULT_MAP_SIZE,
@@ -135,6 +147,15 @@ export class XdpFilter {
   /** A map of the loaded program by its name in the object (caller closes it). */
   map(name: keyof typeof FILTER_MAPS): BpfMap {
     return this.#object.map(name);
+  }
+
+  /**
+   * Start an index guard on this filter's maps (see IndexGuard): in the
+   * default mode the program uses the name index only while one runs.
+   * Caller stops it.
+   */
+  guard(opts: IndexGuardOptions = {}): IndexGuard {
+    return IndexGuard.start(this.pinDir, opts);
   }
 
   /** The suffix map, keeping the name index up to date as suffixes are blocked (caller closes it). */

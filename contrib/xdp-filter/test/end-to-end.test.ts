@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NameIndex, nowNs } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
 import { itRequires } from '../../../test/support/require.js';
 import { onPath, xdpLoader as libxdpLoader } from '../../../test/support/requirements.js';
@@ -65,8 +66,8 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       );
       const status = JSON.parse(await xdpFilter('status', '--iface', veth.hostIf, '--json'));
       expect(status).toMatchObject({ attached: true, mode: 'native', xdpFilter: true, ports: [53], pinDir });
-      // Maps created by dnsdist-ts: the name index is trusted for names and suffixes.
-      expect(status.nameIndex).toMatchObject({ qnames: true, suffixes: true });
+      // The default mode: the name index is guarded (used only while an index guard runs; none here).
+      expect(status.nameIndex).toMatchObject({ qnames: { mode: 'guarded', inUse: false }, suffixes: { mode: 'guarded', inUse: false } });
       await expect(run(cli, ['attach', '--iface', veth.hostIf, '--pin-dir', pinDir])).rejects.toThrow(
         /already has an XDP program attached/,
       );
@@ -154,7 +155,7 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
       `);
       expect(r.status).toBe(0);
       expect(await xdpFilter('attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', dnsdistPins)).toMatch(
-        /names all looked up, suffixes indexed/,
+        /name index: names guarded, not in use: no index guard has vouched for it \(looked up\); suffixes guarded/,
       );
       try {
         expect(await dig(peer(0))).toContain('192.0.2.99');
@@ -171,8 +172,8 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
             expect.objectContaining({ entry: 'denied.example. A', hits: '1' }),
           ]),
         );
-        // dnsdist blocks another name while the filter runs: it writes the map without the index,
-        // which is why 'auto' left the names part of the index off. Enforced at once.
+        // dnsdist blocks another name while the filter runs: it writes the map without the index;
+        // with no index guard running, 'auto' looks every name up. Enforced at once.
         const again = dnsdistCheckConfig(`
           setLocal("127.0.0.1:0")
           bpf = newBPFFilter(${params}, true)
@@ -181,12 +182,56 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
         expect(again.status).toBe(0);
         expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         // An operator who knows dnsdist is done writing can rebuild and trust the index.
-        expect(await xdpFilter('reindex', '--pin-dir', dnsdistPins)).toMatch(/names indexed, suffixes indexed/);
+        expect(await xdpFilter('reindex', '--pin-dir', dnsdistPins, '--name-index', 'trusted')).toMatch(
+          /names trusted \(in use\); suffixes trusted \(in use\)/,
+        );
         expect(await dig(peer(0), 'later.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         expect(await dig(peer(0), 'denied.example')).toMatch(/FAILED|timed out|no servers could be reached/);
         expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');
       } finally {
         await xdpFilter('detach', '--iface', veth.hostIf);
+      }
+    });
+
+    it('attach --maintain: an index guard until SIGTERM; a name dnsdist 1.7.3 blocks meanwhile is dropped, others answered', async () => {
+      const pins = `/sys/fs/bpf/${uniqueName('dtse2m')}`;
+      const child = spawn(cli, ['attach', '--iface', veth.hostIf, '--mode', 'native', '--pin-dir', pins, '--maintain'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const waitFor = async (what: () => boolean) => {
+        for (let i = 0; i < 2000 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+        return what();
+      };
+      const since = nowNs();
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      let index: NameIndex | undefined;
+      try {
+        expect(await waitFor(() => /Maintaining the XDP filter's name index/.test(out))).toBe(true);
+        expect(out).toMatch(/attached to .* in native mode/);
+        index = NameIndex.openIn(pins)!;
+        expect(await waitFor(() => index!.vouchedSince('qnames', since))).toBe(true);
+        const r = dnsdistCheckConfig(`
+          setLocal("127.0.0.1:0")
+          bpf = newBPFFilter(${['addr-v4', 'addr-v6', 'qnames'].map((m) => `{maxItems=1024, pinnedPath="${pins}/${m}"}`).join(', ')}, true)
+          bpf:blockQName(newDNSName("Maintained.Example"), 255)
+        `);
+        expect(r.status).toBe(0);
+        const written = nowNs();
+        expect(await waitFor(() => index!.vouchedSince('qnames', written))).toBe(true);
+        expect(await dig(peer(0), 'maintained.example')).toMatch(/FAILED|timed out|no servers could be reached/);
+        expect(await dig(peer(0), 'www.example.test')).toContain('192.0.2.99');
+        expect(index.state().qnames.inUse).toBe(true);
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(out).toMatch(/stopped maintaining the name index/);
+      } finally {
+        index?.close();
+        child.kill('SIGKILL');
+        await xdpFilter('detach', '--iface', veth.hostIf).catch(() => '');
+        rmSync(pins, { recursive: true, force: true });
       }
     });
   });

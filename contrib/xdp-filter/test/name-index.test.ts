@@ -35,13 +35,13 @@ const nameArb = fc
   .filter((n) => n.length > 0);
 
 describeBpf('xdp-filter name index', () => {
-  describe('with dnsdist-ts as the only writer (index complete)', () => {
+  describe("with dnsdist-ts as the only writer ('trusted': the index used as is)", () => {
     const dir = `/sys/fs/bpf/${uniqueName('dtsnx')}`;
     let filter: BPFFilter;
     let xdp: XdpFilter;
     beforeAll(() => {
       filter = new BPFFilter(pinnedExternalOptions(dir, 4096));
-      xdp = XdpFilter.load({ pinDir: dir });
+      xdp = XdpFilter.load({ pinDir: dir, nameIndex: 'trusted' });
     });
     afterAll(() => {
       xdp?.close();
@@ -49,8 +49,8 @@ describeBpf('xdp-filter name index', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('is complete after load', () => {
-      expect(xdp.nameIndex).toMatchObject({ qnames: true, suffixes: true });
+    it('is in use after load', () => {
+      expect(xdp.nameIndex).toMatchObject({ qnames: { mode: 'trusted', inUse: true }, suffixes: { mode: 'trusted', inUse: true } });
     });
 
     it('never hides a blocked name or suffix: random names in any case, blocked after the program loaded', () => {
@@ -125,7 +125,7 @@ describeBpf('xdp-filter name index', () => {
       try {
         const w = (n: string) => DNSName.fromString(n).toWireLowerCase();
         expect(index.mayHold('qnames', w('gone.example'))).toBe(true); // removal leaves its slots: a stale slot costs a lookup
-        expect(syncNameIndex(dir, 'auto')).toMatchObject({ qnames: true, suffixes: true });
+        expect(syncNameIndex(dir, 'trusted')).toMatchObject({ qnames: { inUse: true }, suffixes: { inUse: true } });
         expect(index.mayHold('qnames', w('gone.example'))).toBe(false);
         expect(index.mayHold('qnames', w('keep.example'))).toBe(true);
       } finally {
@@ -137,7 +137,7 @@ describeBpf('xdp-filter name index', () => {
     });
   });
 
-  describe('maps dnsdist itself created and writes (its qnames map is unnamed)', () => {
+  describe('maps dnsdist itself created and writes (it knows nothing of the index)', () => {
     const dir = `/sys/fs/bpf/${uniqueName('dtsnd')}`;
     let qnames: BpfMap;
     afterEach(() => {
@@ -149,35 +149,28 @@ describeBpf('xdp-filter name index', () => {
       writeLikeDnsdist(qnames, 'before.example', 1);
     };
 
-    it('auto: the qname part stays off, so names dnsdist blocks later are still enforced; suffixes keep the index', () => {
+    it('auto: both parts guarded; with no guard running every name is looked up, so what dnsdist blocks later is enforced at once', () => {
       createLikeDnsdist();
       const xdp = XdpFilter.load({ pinDir: dir });
       try {
-        expect(xdp.nameIndex).toMatchObject({ qnames: false, suffixes: true });
+        expect(xdp.nameIndex).toMatchObject({ qnames: { mode: 'guarded', inUse: false }, suffixes: { mode: 'guarded', inUse: false } });
         expect(xdp.program.testRun(frame({ payload: dnsQuery('before.example', 1) })).retval).toBe(Drop);
         writeLikeDnsdist(qnames, 'Later.Example', 255);
         expect(xdp.program.testRun(frame({ payload: dnsQuery('later.example', 28) })).retval).toBe(Drop);
-        const suffixes = xdp.suffixes();
-        try {
-          suffixes.block('evil.example', MatchAction.Drop);
-          expect(xdp.program.testRun(frame({ payload: dnsQuery('x.evil.example', 1) })).retval).toBe(Drop);
-        } finally {
-          suffixes.close();
-        }
       } finally {
         xdp.close();
       }
     });
 
-    it("on: what dnsdist writes after the rebuild is not seen until 'reindex' (why auto is the default)", () => {
+    it("trusted: what dnsdist writes after the rebuild is not seen until 'reindex' (why it is opt-in)", () => {
       createLikeDnsdist();
-      const xdp = XdpFilter.load({ pinDir: dir, nameIndex: 'on' });
+      const xdp = XdpFilter.load({ pinDir: dir, nameIndex: 'trusted' });
       try {
-        expect(xdp.nameIndex).toMatchObject({ qnames: true });
+        expect(xdp.nameIndex).toMatchObject({ qnames: { mode: 'trusted' } });
         expect(xdp.program.testRun(frame({ payload: dnsQuery('before.example', 1) })).retval).toBe(Drop);
         writeLikeDnsdist(qnames, 'later.example', 1);
         expect(xdp.program.testRun(frame({ payload: dnsQuery('later.example', 1) })).retval).toBe(Pass);
-        syncNameIndex(dir, 'on');
+        syncNameIndex(dir, 'trusted');
         expect(xdp.program.testRun(frame({ payload: dnsQuery('later.example', 1) })).retval).toBe(Drop);
       } finally {
         xdp.close();
@@ -188,7 +181,7 @@ describeBpf('xdp-filter name index', () => {
       createLikeDnsdist();
       const xdp = XdpFilter.load({ pinDir: dir, nameIndex: 'off' });
       try {
-        expect(xdp.nameIndex).toMatchObject({ qnames: false, suffixes: false });
+        expect(xdp.nameIndex).toMatchObject({ qnames: { mode: 'off' }, suffixes: { mode: 'off' } });
         writeLikeDnsdist(qnames, 'later.example', 1);
         expect(xdp.program.testRun(frame({ payload: dnsQuery('later.example', 1) })).retval).toBe(Drop);
       } finally {
@@ -200,7 +193,7 @@ describeBpf('xdp-filter name index', () => {
   it('a damaged index is never trusted by the program: every name is looked up', () => {
     const dir = `/sys/fs/bpf/${uniqueName('dtsnz')}`;
     const filter = new BPFFilter(pinnedExternalOptions(dir, 64));
-    const xdp = XdpFilter.load({ pinDir: dir });
+    const xdp = XdpFilter.load({ pinDir: dir, nameIndex: 'trusted' });
     const index = NameIndex.openIn(dir)!;
     try {
       const zero = Buffer.alloc(4);

@@ -105,27 +105,73 @@ struct suffix_value {
  * blocked skips the 258-byte qname lookups and the suffix lookups.
  *
  *   [0]  slots per fingerprint region (a power of two)
- *   [1]  NAME_INDEX_VALID when the qname part is complete, else anything
- *   [2]  NAME_INDEX_VALID when the suffix part is complete, else anything
+ *   [1]  qname part's state: NAME_INDEX_TRUSTED, NAME_INDEX_GUARDED, else off
+ *   [2]  suffix part's state
+ *   [3]  guarded qname part: usable up to this jiffy (written by the guard)
+ *   [4]  guarded suffix part: the same
+ *   [5]  the guard's current period (ns; part of its report)
+ *   [6..7] zero
+ *   [8..15] the rest of the guard's report (read by tools, never by the program)
  *   then the qname fingerprint region and the suffix fingerprint region
  *   (`slots` each; a name sets two slots picked by its fingerprint), then
  *   256 qname-length slots and 256 suffix-length slots (by wire length).
  *
  * Writers only ever store 1 into a slot (no read-modify-write, so
  * concurrent writers cannot lose each other's marks); only a rebuild
- * clears slots, with its part marked incomplete meanwhile. See
+ * clears slots, with its part marked off meanwhile. A TRUSTED part is
+ * used as is (every writer is assumed to mark what it inserts); a GUARDED
+ * part only while the index guard (contrib/xdp-filter/bpf/index-guard.bpf.c)
+ * has recently scanned the maps and marked every entry: see
+ * contrib/xdp-filter/bpf/index-guard.h and
  * packages/bpf-filter/src/name-index.ts for the protocol.
  */
 #define NAME_INDEX_SLOTS 0
 #define NAME_INDEX_QNAMES 1
 #define NAME_INDEX_SUFFIXES 2
-#define NAME_INDEX_FIRST_SLOT 3
+#define NAME_INDEX_QNAMES_UNTIL 3
+#define NAME_INDEX_SUFFIXES_UNTIL 4
+#define NAME_INDEX_GUARD_PERIOD_NS 5
+/* The guard's report: CLOCK_MONOTONIC ns of the start of the last scan that
+ * vouched for each part, the last scan's duration and entry counts, the
+ * suffix entries it could not verify, its freshness window and its estimate
+ * of a jiffy. */
+#define NAME_INDEX_QNAMES_SCANNED 8
+#define NAME_INDEX_SUFFIXES_SCANNED 9
+#define NAME_INDEX_SCAN_NS 10
+#define NAME_INDEX_SCAN_QNAMES 11
+#define NAME_INDEX_SCAN_SUFFIXES 12
+#define NAME_INDEX_SCAN_UNVERIFIED 13
+#define NAME_INDEX_GUARD_FRESH_NS 14
+#define NAME_INDEX_GUARD_TICK_NS 15
+#define NAME_INDEX_FIRST_SLOT 16
 #define NAME_INDEX_LENGTHS 256
-#define NAME_INDEX_VALID 0x7864692d73746444ULL /* "Ddts-idx" */
+#define NAME_INDEX_TRUSTED 0x7864692d73746444ULL /* "Ddts-idx" */
+#define NAME_INDEX_GUARDED 0x7864692d73746447ULL /* "Gdts-idx" */
 #define NAME_INDEX_MIN_SLOTS 4096
 #define NAME_INDEX_MAX_SLOTS (1U << 22)
 /* Default size, matching 1024-entry maps (16 slots per entry). */
 #define NAME_INDEX_DEFAULT_ENTRIES (NAME_INDEX_FIRST_SLOT + 2 * 16384 + 2 * NAME_INDEX_LENGTHS)
+
+/* The index guard's defaults (its .rodata, set by the loader): a scan every
+ * 20 ms; a scan vouches for 60 ms; at most 65,536 entries per map and scan
+ * (beyond that it does not vouch, and the program looks names up). A scan
+ * that takes longer than 1/GUARD_CPU_SHARE of the period stretches the
+ * period: the guard never takes more than 1/20 of a CPU. */
+#define GUARD_PERIOD_NS 20000000ULL
+#define GUARD_FRESH_NS 60000000ULL
+#define GUARD_MAX_ENTRIES 65536
+#define GUARD_CPU_SHARE 20
+/* How long the guard measures jiffies against CLOCK_MONOTONIC before it
+ * vouches for anything. */
+#define GUARD_CALIBRATION_NS 100000000ULL
+
+/* The index guard's .rodata (its only variable). */
+struct guard_config {
+	__u64 period_ns;
+	__u64 fresh_ns;
+	__u32 max_entries;
+	__u32 pad;
+};
 
 /* Fingerprints: the wire length and 8-byte little-endian words from the
  * name's (or suffix's) first byte, bytes past its end counting as zero,

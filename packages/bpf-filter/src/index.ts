@@ -27,12 +27,17 @@ export type { BlockOptions, ExpiringEntry } from './bpf-filter.js';
 export {
   NameIndex,
   NAME_INDEX_PIN,
-  NAME_INDEX_VALID,
+  NAME_INDEX_TRUSTED,
+  NAME_INDEX_GUARDED,
   NAME_INDEX_MIN_SLOTS,
   NAME_INDEX_MAX_SLOTS,
   nameIndexSlotsFor,
   type NameIndexRegion,
   type NameIndexState,
+  type NameIndexRegionMode,
+  type NameIndexRegionState,
+  type NameIndexGuardReport,
+  type NameIndexScan,
 } from './name-index.js';
 export { qnameFingerprint, suffixFingerprint, fingerprintSlots } from './name-fingerprint.js';
 export { withNameIndexLock, NAME_INDEX_LOCK_DIR } from './name-index-lock.js';

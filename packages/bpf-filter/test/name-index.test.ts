@@ -96,11 +96,13 @@ describeBpf('the name index map', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('is created with both parts incomplete and reopened with its size', () => {
+  const off = { mode: 'off', inUse: false };
+
+  it('is created with both parts off and reopened with its size', () => {
     const a = NameIndex.create(join(dir, NAME_INDEX_PIN), 4096);
     try {
-      expect(a.state()).toEqual({ slots: 4096, qnames: false, suffixes: false });
-      expect(a.map.maxEntries).toBe(3 + 2 * 4096 + 512);
+      expect(a.state()).toMatchObject({ slots: 4096, qnames: off, suffixes: off, guard: { freshMs: 0 } });
+      expect(a.map.maxEntries).toBe(16 + 2 * 4096 + 512);
     } finally {
       a.close();
     }
@@ -119,7 +121,7 @@ describeBpf('the name index map', () => {
     expect(() => NameIndex.openIn(dir)).toThrow(/is damaged .*rm .*name-index/);
   });
 
-  it('rebuild: clears stale slots, adds what the scan (run after the clearing) yields, marks the part complete', () => {
+  it('rebuild: clears stale slots, adds what the scan (run after the clearing) yields, sets the mode', () => {
     const ix = NameIndex.create(join(dir, NAME_INDEX_PIN), 4096);
     try {
       ix.add('qnames', wire('gone.example'));
@@ -127,22 +129,59 @@ describeBpf('the name index map', () => {
       expect(ix.mayHold('suffixes', wire('gone.example'))).toBe(false); // the parts are separate
       let clearedBeforeScan = false;
       expect(
-        ix.rebuild('qnames', () => {
-          clearedBeforeScan = !ix.mayHold('qnames', wire('gone.example'));
-          return [wire('kept.example')];
-        }),
+        ix.rebuild(
+          'qnames',
+          () => {
+            clearedBeforeScan = !ix.mayHold('qnames', wire('gone.example'));
+            return { names: [wire('kept.example')], complete: true };
+          },
+          'trusted',
+        ),
       ).toBe(true);
       expect(clearedBeforeScan).toBe(true);
       expect(ix.mayHold('qnames', wire('gone.example'))).toBe(false);
       expect(ix.mayHold('qnames', wire('kept.example'))).toBe(true);
-      expect(ix.state()).toEqual({ slots: 4096, qnames: true, suffixes: false });
-      // A scan that cannot vouch for every entry leaves the part incomplete.
-      expect(ix.rebuild('suffixes', () => undefined)).toBe(false);
-      expect(ix.state().suffixes).toBe(false);
+      expect(ix.state()).toMatchObject({ slots: 4096, qnames: { mode: 'trusted', inUse: true }, suffixes: off });
+      // A trusted part needs every entry: a scan that cannot name them all leaves it off (what it found is marked).
+      expect(ix.rebuild('suffixes', () => ({ names: [wire('some.example')], complete: false }), 'trusted')).toBe(false);
+      expect(ix.state().suffixes).toEqual(off);
+      expect(ix.mayHold('suffixes', wire('some.example'))).toBe(true);
+      // A guarded part is set all the same: the guard does not vouch for it while such an entry exists.
+      expect(ix.rebuild('suffixes', () => ({ names: [], complete: false }), 'guarded')).toBe(true);
+      expect(ix.state().suffixes).toEqual({ mode: 'guarded', inUse: false }); // no guard has vouched for it
       ix.disable('qnames');
-      expect(ix.state().qnames).toBe(false);
+      expect(ix.state().qnames).toEqual(off);
     } finally {
       ix.close();
+    }
+  });
+
+  it('an index in the first layout (3 header words) is still marked where its program reads, and can be retired', () => {
+    const legacy = BpfMap.createPinned(
+      { type: MapType.Array, keySize: 4, valueSize: 8, maxEntries: 3 + 2 * 4096 + 512 },
+      join(dir, NAME_INDEX_PIN),
+    );
+    try {
+      const u32 = (n: number) => Buffer.from(Uint32Array.of(n).buffer);
+      const u64 = (n: bigint) => Buffer.from(BigUint64Array.of(n).buffer);
+      legacy.update(u32(0), u64(4096n));
+      legacy.update(u32(1), u64(0x7864692d73746444n)); // its "complete" marker, TRUSTED now
+      NameIndex.note(dir, 'qnames', wire('late.example'));
+      const [a, b] = fingerprintSlots(qnameFingerprint(wire('late.example')), 4096);
+      for (const slot of [3 + a, 3 + b, 3 + 2 * 4096 + wire('late.example').byteLength])
+        expect(legacy.lookup(u32(slot))!.readBigUInt64LE(0)).toBe(1n);
+      const ix = NameIndex.openIn(dir)!;
+      try {
+        expect(ix.legacy).toBe(true);
+        expect(ix.state().qnames.mode).toBe('trusted');
+        ix.retire();
+        expect(ix.state().qnames.mode).toBe('off');
+        expect(() => ix.rebuild('qnames', () => ({ names: [], complete: true }), 'guarded')).toThrow(/first layout.*attach/);
+      } finally {
+        ix.close();
+      }
+    } finally {
+      legacy.close();
     }
   });
 
@@ -152,12 +191,12 @@ describeBpf('the name index map', () => {
       const name = wire('late.example');
       NameIndex.note(dir, 'qnames', name); // 1. the writer notes the name ...
       // 2. ... a rebuild clears the part and scans before the entry exists ...
-      ix.rebuild('qnames', () => []);
+      ix.rebuild('qnames', () => ({ names: [], complete: true }), 'trusted');
       expect(ix.mayHold('qnames', name)).toBe(false);
       // 3. ... the writer inserts its entry (not modelled) and notes the name again.
       NameIndex.note(dir, 'qnames', name);
       expect(ix.mayHold('qnames', name)).toBe(true);
-      expect(ix.state().qnames).toBe(true);
+      expect(ix.state().qnames.mode).toBe('trusted');
     } finally {
       ix.close();
     }

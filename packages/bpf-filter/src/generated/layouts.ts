@@ -49,12 +49,37 @@ export const suffix_value = {
 export const NAME_INDEX_SLOTS = 0;
 export const NAME_INDEX_QNAMES = 1;
 export const NAME_INDEX_SUFFIXES = 2;
-export const NAME_INDEX_FIRST_SLOT = 3;
+export const NAME_INDEX_QNAMES_UNTIL = 3;
+export const NAME_INDEX_SUFFIXES_UNTIL = 4;
+export const NAME_INDEX_GUARD_PERIOD_NS = 5;
+export const NAME_INDEX_QNAMES_SCANNED = 8;
+export const NAME_INDEX_SUFFIXES_SCANNED = 9;
+export const NAME_INDEX_SCAN_NS = 10;
+export const NAME_INDEX_SCAN_QNAMES = 11;
+export const NAME_INDEX_SCAN_SUFFIXES = 12;
+export const NAME_INDEX_SCAN_UNVERIFIED = 13;
+export const NAME_INDEX_GUARD_FRESH_NS = 14;
+export const NAME_INDEX_GUARD_TICK_NS = 15;
+export const NAME_INDEX_FIRST_SLOT = 16;
 export const NAME_INDEX_LENGTHS = 256;
-export const NAME_INDEX_VALID = 0x7864692d73746444n;
+export const NAME_INDEX_TRUSTED = 0x7864692d73746444n;
+export const NAME_INDEX_GUARDED = 0x7864692d73746447n;
 export const NAME_INDEX_MIN_SLOTS = 4096;
 export const NAME_INDEX_MAX_SLOTS = 4194304;
-export const NAME_INDEX_DEFAULT_ENTRIES = 33283;
+export const NAME_INDEX_DEFAULT_ENTRIES = 33296;
+export const GUARD_PERIOD_NS = 0x1312d00n;
+export const GUARD_FRESH_NS = 0x3938700n;
+export const GUARD_MAX_ENTRIES = 65536;
+export const GUARD_CPU_SHARE = 20;
+export const GUARD_CALIBRATION_NS = 0x5f5e100n;
+/** struct guard_config: its size and each member's byte offset and size. */
+export const guard_config = {
+  sizeof: 24,
+  period_ns: { offset: 0, size: 8 },
+  fresh_ns: { offset: 8, size: 8 },
+  max_entries: { offset: 16, size: 4 },
+  pad: { offset: 20, size: 4 },
+} as const;
 export const FP_WORDS = 4;
 export const FP_MAX_WORDS = 32;
 export const FP_K0 = 0x9e3779b97f4a7c15n;

@@ -1,4 +1,7 @@
-import { BPFFilter, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BPFFilter, NAME_INDEX_PIN, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { NameIndexMaintainer } from '@dnsdist-ts/xdp-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import { PinTransaction, type SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
@@ -8,9 +11,9 @@ import { DEFAULT_LOCAL } from '../server/frontend-config.js';
 import { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
 import { EbpfSetupError } from './ebpf-setup-error.js';
 import { FrontendBind, type BindFilterControl } from './frontend-bind.js';
-import { XdpFilterDeployment, type XdpFilterRequest } from './xdp-filter-deployment.js';
+import { XdpFilterDeployment, xdpPinDirOf, type XdpFilterRequest } from './xdp-filter-deployment.js';
 
-/** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry). */
+/** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry); also how often the name index guards are checked. */
 const PURGE_INTERVAL_MS = 1000;
 
 export interface ProxyEbpfOptions {
@@ -22,8 +25,11 @@ export interface ProxyEbpfOptions {
  * The proxy's eBPF side: BPF filters created by the configuration, the
  * default filter and its KernelBlockSink (through DefaultBpfFilterRegistry),
  * socket filters on the listeners, registered DynBPFFilters, the XDP
- * filter deployments, and the once-a-second removal of lapsed kernel
- * entries. Knows nothing of Lua: bind-ebpf.ts is a thin layer over it.
+ * filter deployments, the once-a-second removal of lapsed kernel entries,
+ * and the XDP filter's name index guards (one per pin directory holding
+ * the filter's maps, so that the default name-index mode can use the
+ * index whoever writes the maps). Knows nothing of Lua: bind-ebpf.ts is a
+ * thin layer over it.
  *
  * Pins are made in two steps. While the configuration runs, filters get
  * unpinned maps (or the maps already pinned) and their pins are only
@@ -31,7 +37,8 @@ export interface ProxyEbpfOptions {
  * the configuration's BPF side as a whole (every pin path, the XDP
  * filters' pin directories) and only then makes the pins. A start that
  * fails after that removes what it made (abandonStartup); a configuration
- * check makes nothing at all.
+ * check makes nothing at all. Index guards pin nothing (they reuse the
+ * pinned maps) and start only with the listeners, never in a check.
  */
 export class ProxyEbpf implements BindFilterControl {
   readonly proxy: DnsdistProxy;
@@ -44,6 +51,7 @@ export class ProxyEbpf implements BindFilterControl {
   /** What is attached to each running socket now. */
   readonly #attached = new Map<number, BPFFilter>();
   readonly #xdp: XdpFilterDeployment[] = [];
+  readonly #indexGuards: NameIndexMaintainer;
   #purgeTimer: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
@@ -55,6 +63,7 @@ export class ProxyEbpf implements BindFilterControl {
     this.proxy = proxy;
     this.defaultFilter = DefaultBpfFilterRegistry.forProxy(proxy);
     this.#startupPins = new PinTransaction({ dryRun: options.checkConfig ?? false });
+    this.#indexGuards = new NameIndexMaintainer(proxy.log);
   }
 
   /**
@@ -88,6 +97,7 @@ export class ProxyEbpf implements BindFilterControl {
    * the XDP loader's). Pins that were there before stay, entries and all.
    */
   abandonStartup(): void {
+    this.#indexGuards.close();
     for (const d of this.#xdp) {
       d.stop();
       d.removeCreatedPins();
@@ -231,8 +241,40 @@ export class ProxyEbpf implements BindFilterControl {
       );
     }
     for (const d of this.#xdp) d.start(def, this.#listenerPorts(), this.proxy.log);
-    this.#purgeTimer = setInterval(() => this.purgeExpired(), PURGE_INTERVAL_MS);
+    this.maintainNameIndexes();
+    this.#purgeTimer = setInterval(() => {
+      this.purgeExpired();
+      this.maintainNameIndexes();
+    }, PURGE_INTERVAL_MS);
     this.#purgeTimer.unref();
+  }
+
+  /**
+   * Keep an index guard on every pin directory that holds the XDP filter's
+   * maps and name index: those of the XDP deployments, and those of the
+   * pinned external filters (the filter may be attached by `xdp-filter
+   * attach`, or later). Checked once a second: a guard follows replaced
+   * pins, and an index created after start-up is picked up.
+   */
+  maintainNameIndexes(): void {
+    const dirs = new Set<string>();
+    for (const d of this.#xdp) if (d.pinDir !== undefined) dirs.add(d.pinDir);
+    const filters = new Set(this.#filters);
+    if (this.defaultFilter.filter) filters.add(this.defaultFilter.filter);
+    for (const f of filters) {
+      if (!f.external) continue;
+      try {
+        dirs.add(xdpPinDirOf(f));
+      } catch {
+        // Not pinned in one directory under the conventional names: no XDP filter reads it.
+      }
+    }
+    this.#indexGuards.keep([...dirs].filter((d) => existsSync(join(d, NAME_INDEX_PIN))));
+  }
+
+  /** Pin directories whose name index this proxy keeps guarded. */
+  get guardedNameIndexes(): string[] {
+    return this.#indexGuards.dirs;
   }
 
   /**
@@ -257,6 +299,7 @@ export class ProxyEbpf implements BindFilterControl {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#purgeTimer) clearInterval(this.#purgeTimer);
+    this.#indexGuards.close();
     for (const d of this.#xdp) d.stop();
     // Not close(): the dynamic blocks' kernel entries must outlive this run, for the next one to inherit.
     this.defaultFilter.release();

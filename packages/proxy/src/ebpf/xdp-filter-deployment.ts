@@ -80,6 +80,8 @@ export function xdpPinDirOf(filter: BPFFilter): string {
  */
 export class XdpFilterDeployment {
   readonly request: XdpFilterRequest;
+  /** Where the maps it reads are pinned (once started). */
+  pinDir: string | undefined;
   #program: XdpFilter | undefined;
   readonly #attachments: XdpAttachment[] = [];
   /** Pins and directories absent before start(): what the loader may create, removed by removeCreatedPins(). */
@@ -90,7 +92,7 @@ export class XdpFilterDeployment {
   }
 
   /** The directory of the maps the program reads. */
-  #pinDir(defaultFilter: BPFFilter | undefined): string {
+  #pinDirFor(defaultFilter: BPFFilter | undefined): string {
     const r = this.request;
     if (r.pinDir !== undefined) return r.pinDir;
     const filter = r.filter ?? defaultFilter;
@@ -107,7 +109,7 @@ export class XdpFilterDeployment {
    * loader can make one.
    */
   validate(defaultFilter: BPFFilter | undefined, pins: PinTransaction): void {
-    const pinDir = this.#pinDir(defaultFilter);
+    const pinDir = this.#pinDirFor(defaultFilter);
     for (const spec of Object.values(FILTER_MAPS)) {
       const path = join(pinDir, spec.pin);
       if (pins.planned(path)) continue;
@@ -124,7 +126,7 @@ export class XdpFilterDeployment {
   /** Load and attach. `listenerPorts` is the default port set. Throws (having undone everything) when any interface fails. */
   start(defaultFilter: BPFFilter | undefined, listenerPorts: number[], log: Pick<Logger, 'info' | 'warn'>): void {
     const r = this.request;
-    const pinDir = this.#pinDir(defaultFilter);
+    const pinDir = this.#pinDirFor(defaultFilter);
     const ports = r.ports ?? [...new Set(listenerPorts)];
     if (ports.length === 0 || ports.length > MAX_PORTS) {
       throw new EbpfSetupError(
@@ -147,6 +149,7 @@ export class XdpFilterDeployment {
       throw err;
     }
     this.#program = program;
+    this.pinDir = pinDir;
     try {
       const ownName = program.program.info().name;
       for (const iface of r.interfaces) {
