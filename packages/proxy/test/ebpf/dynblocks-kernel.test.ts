@@ -158,7 +158,8 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     const dir = `${root}/restart`;
     const rules = '';
     let proxy = await startProxy(config(dir, rules));
-    run(proxy, `addDynamicBlock("${peer(1)}", "restart test", DNSAction.Drop, 4)`);
+    // 10 s: a loaded machine's stop and start (XDP load, index guard) must not outlast it.
+    run(proxy, `addDynamicBlock("${peer(1)}", "restart test", DNSAction.Drop, 10)`);
     const deadline = rawEntry(`${dir}/addr-v4-expiry`, v4key(peer(1)))!.readBigUInt64LE(0);
     await proxy.stop();
 
@@ -166,10 +167,12 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
     try {
       expect(proxy.output).toContain('Restored 1 dynamic block from the kernel maps');
       const line = new RegExp(`^${esc(peer(1))}/32\\s+(\\d+)\\s`, 'm').exec(run(proxy, 'showDynBlocks()'));
-      expect(Number(line?.[1])).toBeGreaterThanOrEqual(2);
-      expect(Number(line?.[1])).toBeLessThanOrEqual(4);
+      // The time left is the kernel deadline's, whatever the restart took (whole seconds, so within one).
+      const left = Number(deadline - nowNs()) / 1e9;
+      expect(left).toBeGreaterThan(0);
+      expect(Math.abs(Number(line?.[1]) - left)).toBeLessThanOrEqual(1);
       expect(await dig(proxy, peer(1))).toMatch(FAILED);
-      await waitFor('the inherited entry to go', () => rawEntry(`${dir}/addr-v4`, v4key(peer(1))) === undefined, 6000);
+      await waitFor('the inherited entry to go', () => rawEntry(`${dir}/addr-v4`, v4key(peer(1))) === undefined, 12000);
       expect(Number(nowNs() - deadline) / 1e6).toBeLessThan(1100);
       expect(await dig(proxy, peer(1))).toContain('192.0.2.99');
 
