@@ -89,7 +89,10 @@ describeRequires('make run with root and bpffs: the demo enforces its dynamic bl
 
     // The user's own queries (127.0.0.1) are answered, during the flood and after; the attacker's are not.
     expect(attack.stdout).toMatch(/^ {2}attacker: Queries sent: \d+/m);
-    expect(attack.stdout).toMatch(/^ {2}you {5}: Queries lost: 0 \(0\.00%\)$/m);
+    // A loaded machine (CI shares two cores with the flood) may time out the odd one; a block would lose them all.
+    const lost = /^ {2}you {5}: Queries lost: (\d+) /m.exec(attack.stdout);
+    expect(lost).not.toBeNull();
+    expect(Number(lost![1])).toBeLessThanOrEqual(6);
     expect(attack.stdout).toMatch(/^Your own queries from 127\.0\.0\.1 are still answered: .* -> 192\.0\.2\.10$/m);
     expect(attack.stdout).toMatch(/^The attacker \(127\.0\.0\.66\) is not: dig -b 127\.0\.0\.66 -> no answer \(blocked for 60 s\)$/m);
     expect(await digIn(demo)).toBe('192.0.2.10');
