@@ -30,6 +30,7 @@ export {
   ConsoleFrameReader,
   DEFAULT_CONSOLE_MAX_MESSAGE_SIZE,
   encodeConsoleFrame,
+  encodeConsoleFrameHeader,
 } from './console-framing.js';
 export type { ConsoleLog, ConsoleLogLevel, ConsoleRunner, ConsoleRunOptions } from './console-hooks.js';
 export { capConsoleReply, ConsoleReplyBuilder, consoleReplyCutNote } from './console-reply.js';
