@@ -23,6 +23,7 @@ import { makeKey } from '../../../packages/proxy/src/console/index.js';
 const argv = process.argv.slice(2);
 const BIN = argv.includes('--bin') ? argv[argv.indexOf('--bin') + 1]! : fileURLToPath(new URL('../../../bin/dnsdist-ts', import.meta.url));
 const DEFAULT_COMMANDS = [
+  '1',
   "string.rep('x', 9000000)",
   "string.rep('x', 100000000)",
   "print(string.rep('x', 9000000))",
@@ -142,9 +143,9 @@ async function main(): Promise<void> {
   }
   clearInterval(timer);
   probe.close();
-  // SIGTERM while a command loops (started half a second before).
-  const looping = spawn(BIN, ['-C', conf, '-e', 'while true do end'], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 500));
+  // SIGTERM while a command loops: sent once the command has logged that it started.
+  const looping = spawn(BIN, ['-C', conf, '-e', 'infolog("bench loop started") while true do end'], { stdio: 'ignore' });
+  while (!out.includes('bench loop started')) await new Promise((r) => setTimeout(r, 20));
   const t0 = performance.now();
   child.kill('SIGTERM');
   const exited = await Promise.race([
