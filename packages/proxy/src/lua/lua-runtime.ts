@@ -120,15 +120,20 @@ export class LuaRuntime {
       for (let i = 1; i <= n; i++) {
         if (i > 1) capture.append('\t');
         if (lua.lua_type(L, i) === lua.LUA_TSTRING) capture.appendBytes(lua.lua_tostring(L, i));
-        else capture.append(this.#displayString(this.#toJs(L, i, 0)));
+        else capture.append(this.#printedForm(L, i));
       }
       capture.append('\n');
       return 0;
     }
     const parts: string[] = [];
-    for (let i = 1; i <= n; i++) parts.push(this.#displayString(this.#toJs(L, i, 0)));
+    for (let i = 1; i <= n; i++) parts.push(this.#printedForm(L, i));
     this.#output(parts.join('\t'));
     return 0;
+  }
+
+  /** What print shows for the value at `i`; a table is "table" without being copied into JS first. */
+  #printedForm(L: LuaState, i: number): string {
+    return lua.lua_type(L, i) === lua.LUA_TTABLE ? 'table' : this.#displayString(this.#toJs(L, i, 0));
   }
 
   setOutput(output: (line: string) => void): void {
