@@ -1,4 +1,4 @@
-import { ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { CONSOLE_MAC_BYTES, ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
 import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
@@ -19,6 +19,7 @@ import { formatConsoleResult } from '../lua/console-result-format.js';
 import { LuaOptions } from '../lua/lua-args.js';
 import { LuaEnvironment } from '../lua/lua-environment.js';
 import { LuaScriptError } from '../lua/lua-errors.js';
+import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaRuntime } from '../lua/lua-runtime.js';
 import { Rings } from '../rings/index.js';
 import { RuleChains } from '../rules/index.js';
@@ -175,7 +176,7 @@ export class DnsdistApp {
       this.console = await ConsoleServer.listen({
         address,
         key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
-        runner: (line) => Promise.resolve(this.runConsoleCommand(line)),
+        runner: (line, run) => this.runConsoleCommandSliced(line, run),
         acl: con.acl,
         maxConcurrentConnections: con.maxConcurrentConnections,
         maxMessageSize: con.maxMessageSize,
@@ -210,14 +211,39 @@ export class DnsdistApp {
     });
   }
 
-  /** One console line, as dnsdist runs it; errors come back as "Error: …". */
+  /**
+   * One console line, as dnsdist runs it, to completion and without time
+   * limits (tests and embedders); errors come back as "Error: …". The
+   * console socket and the terminal use runConsoleCommandSliced.
+   */
   runConsoleCommand(line: string): string {
     try {
-      return this.runtime.runConsoleLine(line, formatConsoleResult);
+      return this.runtime.runConsoleLine(line, formatConsoleResult, this.#maxReplyBytes());
     } catch (err) {
       const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
       return `Error: ${msg}\n`;
     }
+  }
+
+  /**
+   * One console line the way the console socket and the terminal run it:
+   * in slices that leave the event loop (DNS, signals) a turn every few
+   * milliseconds, aborted past setConsoleCommandTimeout(), its reply cut at
+   * setConsoleOutputMaxMsgSize(). Rejects with ConsoleCommandCancelledError
+   * once `signal` is aborted.
+   */
+  runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
+    return this.runtime.runConsoleCommandSliced(line, formatConsoleResult, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
+      limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+    });
+  }
+
+  /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */
+  #maxReplyBytes(): number {
+    const max = this.env.console.maxMessageSize;
+    return max > 0 ? Math.max(1, max - CONSOLE_MAC_BYTES) : 0;
   }
 
   /** Stop everything; idempotent. */

@@ -141,14 +141,28 @@ async function main(): Promise<number> {
   if (stopRequested) void app.stop();
   if (!cl.supervised && process.stdin.isTTY) {
     // dnsdist in the foreground reads console commands from the terminal.
+    // Commands run sliced, as on the console socket, so typing one does not stop DNS; lines typed meanwhile wait their turn.
     const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
+    const stopping = new AbortController();
+    let previous: Promise<void> = Promise.resolve();
     rl.prompt();
     rl.on('line', (line) => {
-      if (line.trim() !== '') process.stdout.write(app.runConsoleCommand(line));
-      rl.prompt();
+      previous = previous.then(async () => {
+        if (line.trim() !== '') {
+          try {
+            process.stdout.write(await app.runConsoleCommandSliced(line, { signal: stopping.signal }));
+          } catch {
+            return; // cancelled: shutting down
+          }
+        }
+        rl.prompt();
+      });
     });
     rl.on('close', () => void app.stop());
-    void app.stopped.then(() => rl.close());
+    void app.stopped.then(() => {
+      stopping.abort();
+      rl.close();
+    });
   }
   await app.stopped;
   return 0;

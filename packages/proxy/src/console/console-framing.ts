@@ -14,6 +14,13 @@ export const DEFAULT_CONSOLE_MAX_MESSAGE_SIZE = 10_000_000;
 /** The ping frame (and its answer): a zero length and nothing else. */
 export const CONSOLE_PING_FRAME: Buffer = Buffer.alloc(CONSOLE_FRAME_HEADER_BYTES);
 
+/** The 4-byte length header of a frame carrying `length` bytes (to send before the payload without copying it). */
+export function encodeConsoleFrameHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(CONSOLE_FRAME_HEADER_BYTES);
+  header.writeUInt32BE(length, 0);
+  return header;
+}
+
 /** Length header followed by `payload`. */
 export function encodeConsoleFrame(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(CONSOLE_FRAME_HEADER_BYTES + payload.length);

@@ -3,16 +3,28 @@
  * then frames answered strictly in order, one command at a time.
  */
 import type { Socket } from 'node:net';
-import { ConsoleCipher, CONSOLE_NONCE_BYTES, newConsoleNonce } from './console-crypto.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ConsoleCipher, CONSOLE_MAC_BYTES, CONSOLE_NONCE_BYTES, newConsoleNonce } from './console-crypto.js';
 import { ConsoleDecryptError, ConsoleFrameTooLargeError } from './console-errors.js';
-import { CONSOLE_PING_FRAME, ConsoleFrameReader, encodeConsoleFrame } from './console-framing.js';
+import { CONSOLE_PING_FRAME, ConsoleFrameReader, encodeConsoleFrameHeader } from './console-framing.js';
 import type { ConsoleLog, ConsoleRunner } from './console-hooks.js';
+import { capConsoleReply } from './console-reply.js';
+
+/**
+ * Replies longer than this are sealed on a later turn of the event loop
+ * than the one that produced them: producing and sealing 10 MB each hold
+ * the loop (and DNS) for tens of milliseconds, better twice than once for
+ * the sum.
+ */
+const LARGE_REPLY_CHARS = 1 << 20;
 
 /** What a connection reads from its server on every use, so runtime changes apply. */
 export interface ConsoleConnectionContext {
   readonly runner: ConsoleRunner;
   readonly maxMessageSize: number;
   readonly logConnections: boolean;
+  /** Read once, when the connection is accepted; 0: no deadline. */
+  readonly handshakeTimeoutMs: number;
   readonly log: ConsoleLog | undefined;
 }
 
@@ -29,6 +41,10 @@ export class ConsoleServerConnection {
   #busy = false;
   /** The client shut its sending side: answer what is queued, then close. */
   #inputEnded = false;
+  /** Pending until the first message opens with the key; then cleared. */
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  /** Tells a running command that nobody will read its reply. */
+  readonly #gone = new AbortController();
   /** Resolves once the socket is fully closed. */
   readonly closed: Promise<void>;
 
@@ -51,8 +67,21 @@ export class ConsoleServerConnection {
     // Resets and the like: without a listener they would be thrown as uncaught errors.
     socket.on('error', (e) => context.log?.('verbose', `Error on control connection from ${peer}: ${e.message}`));
     socket.on('close', () => {
+      clearTimeout(this.#handshakeTimer);
+      this.#gone.abort();
       if (context.logConnections) context.log?.('info', `Closed control connection from ${peer}`);
     });
+    const deadline = context.handshakeTimeoutMs;
+    if (deadline > 0) {
+      this.#handshakeTimer = setTimeout(() => {
+        context.log?.(
+          'warning',
+          `Control connection from ${peer} closed: no handshake within ${deadline} ms (a client sends its nonce and a first encrypted message at once)`,
+        );
+        socket.destroy();
+      }, deadline);
+      this.#handshakeTimer.unref();
+    }
   }
 
   /** Drop the connection now, whatever it was doing. */
@@ -113,10 +142,18 @@ export class ConsoleServerConnection {
         socket.destroy();
         return;
       }
+      // The peer holds the key: the handshake is complete.
+      clearTimeout(this.#handshakeTimer);
 
       const reply = await this.#run(line);
+      if (reply.length > LARGE_REPLY_CHARS) await nextTurn();
       if (socket.destroyed) return;
-      socket.write(encodeConsoleFrame(this.#cipher.seal(reply)));
+      const sealed = this.#cipher.seal(reply);
+      // Header and body in one segment, without copying the body behind the header.
+      socket.cork();
+      socket.write(encodeConsoleFrameHeader(sealed.length));
+      socket.write(sealed);
+      socket.uncork();
     }
     if (!this.#inputEnded || socket.destroyed) return;
     // The client is done sending and everything it sent is answered; a
@@ -132,12 +169,16 @@ export class ConsoleServerConnection {
     // Stop reading while a command runs: a client piping in commands
     // faster than they complete waits in TCP instead of in our memory.
     this.#socket.pause();
+    const max = this.#context.maxMessageSize;
+    // A limit under the MAC size leaves no room at all; 1 keeps it a limit (0 would mean none).
+    const maxReplyBytes = max > 0 ? Math.max(1, max - CONSOLE_MAC_BYTES) : 0;
     try {
-      return await this.#context.runner(line);
+      // Capped here too: a runner that ignores maxReplyBytes still cannot send a frame the client refuses.
+      return capConsoleReply(await this.#context.runner(line, { signal: this.#gone.signal, maxReplyBytes }), maxReplyBytes);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.#context.log?.('error', `Console command from ${this.peer} failed: ${message}`);
-      return `Error: ${message}\n`;
+      if (!this.#socket.destroyed) this.#context.log?.('error', `Console command from ${this.peer} failed: ${message}`);
+      return capConsoleReply(`Error: ${message}\n`, maxReplyBytes);
     } finally {
       if (!this.#socket.destroyed) this.#socket.resume();
     }

@@ -15,6 +15,14 @@ import { ConsoleServerConnection, type ConsoleConnectionContext } from './consol
 /** dnsdist's default for setConsoleMaximumConcurrentConnections(). */
 export const DEFAULT_CONSOLE_MAX_CONNECTIONS = 100;
 
+/**
+ * How long a new connection has to send its nonce and a first message
+ * that opens with the key. dnsdist has no such deadline, so connections
+ * that never finish the handshake hold their slots forever and enough of
+ * them lock operators out. Clients (dnsdist's and ours) send both at once.
+ */
+export const DEFAULT_CONSOLE_HANDSHAKE_TIMEOUT_MS = 5000;
+
 /** The console ACL dnsdist starts with: loopback only. */
 export function defaultConsoleACL(): NetmaskGroup {
   return new NetmaskGroup().addMask('127.0.0.0/8').addMask('::1/128');
@@ -35,6 +43,12 @@ export interface ConsoleServerOptions {
   maxMessageSize?: number;
   /** Log each connection opened and closed (setConsoleConnectionsLogging); default true. */
   logConnections?: boolean;
+  /**
+   * Close a connection that has not sent its nonce and a first message
+   * opening with the key within this many ms (0: wait forever, as dnsdist
+   * does). Default 5000.
+   */
+  handshakeTimeoutMs?: number;
   /** Where log lines go; none by default. */
   log?: ConsoleLog;
 }
@@ -52,6 +66,7 @@ export class ConsoleServer implements ConsoleConnectionContext {
   maxConcurrentConnections: number;
   maxMessageSize: number;
   logConnections: boolean;
+  handshakeTimeoutMs: number;
   readonly runner: ConsoleRunner;
   readonly log: ConsoleLog | undefined;
   readonly #server: Server;
@@ -68,6 +83,7 @@ export class ConsoleServer implements ConsoleConnectionContext {
     this.maxConcurrentConnections = options.maxConcurrentConnections ?? DEFAULT_CONSOLE_MAX_CONNECTIONS;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_CONSOLE_MAX_MESSAGE_SIZE;
     this.logConnections = options.logConnections ?? true;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_CONSOLE_HANDSHAKE_TIMEOUT_MS;
     this.log = options.log;
   }
 

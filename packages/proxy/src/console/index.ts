@@ -30,7 +30,15 @@ export {
   ConsoleFrameReader,
   DEFAULT_CONSOLE_MAX_MESSAGE_SIZE,
   encodeConsoleFrame,
+  encodeConsoleFrameHeader,
 } from './console-framing.js';
-export type { ConsoleLog, ConsoleLogLevel, ConsoleRunner } from './console-hooks.js';
+export type { ConsoleLog, ConsoleLogLevel, ConsoleRunner, ConsoleRunOptions } from './console-hooks.js';
+export { capConsoleReply, ConsoleReplyBuilder, consoleReplyCutNote } from './console-reply.js';
 export { CONSOLE_KEY_BYTES, isValidConsoleKey, makeKey, parseConsoleKey } from './console-key.js';
-export { ConsoleServer, DEFAULT_CONSOLE_MAX_CONNECTIONS, defaultConsoleACL, type ConsoleServerOptions } from './console-server.js';
+export {
+  ConsoleServer,
+  DEFAULT_CONSOLE_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_CONSOLE_MAX_CONNECTIONS,
+  defaultConsoleACL,
+  type ConsoleServerOptions,
+} from './console-server.js';

@@ -92,4 +92,12 @@ export function registerMiscBindings(env: LuaEnvironment, hooks: MiscHooks): voi
     con.maxMessageSize = args.integer(0);
     hooks.consoleChanged();
   });
+  // dnsdist-ts only: console commands share the event loop with DNS, so a runaway one is stopped.
+  rt.registerFunction('setConsoleCommandTimeout', (args) => {
+    const seconds = args.number(0);
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      env.fail(`setConsoleCommandTimeout: the timeout must be a number of seconds, 0 or more (0: no limit), got ${seconds}`);
+    }
+    con.commandTimeoutSeconds = seconds;
+  });
 }

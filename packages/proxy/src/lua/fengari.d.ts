@@ -25,6 +25,8 @@ declare module 'fengari' {
     LUA_TFUNCTION: number;
     LUA_TUSERDATA: number;
     LUA_TTHREAD: number;
+    LUA_YIELD: number;
+    LUA_MASKCOUNT: number;
     lua_gettop(L: LuaState): number;
     lua_settop(L: LuaState, idx: number): void;
     lua_pop(L: LuaState, n: number): void;
@@ -62,11 +64,18 @@ declare module 'fengari' {
     lua_rawlen(L: LuaState, idx: number): number;
     lua_next(L: LuaState, idx: number): number;
     lua_setmetatable(L: LuaState, idx: number): void;
-    lua_getmetatable(L: LuaState, idx: number): number;
+    lua_getmetatable(L: LuaState, idx: number): boolean;
     lua_pcall(L: LuaState, nargs: number, nresults: number, msgh: number): number;
     lua_error(L: LuaState): never;
     lua_atnativeerror(L: LuaState, f: JsFunction): JsFunction | undefined;
     lua_close(L: LuaState): void;
+    lua_newthread(L: LuaState): LuaState;
+    lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
+    lua_yield(L: LuaState, nresults: number): number;
+    lua_isyieldable(L: LuaState): boolean;
+    lua_xmove(from: LuaState, to: LuaState, n: number): void;
+    lua_sethook(L: LuaState, hook: ((L: LuaState, ar: unknown) => void) | null, mask: number, count: number): void;
+    lua_pushlstring(L: LuaState, s: LuaString, len: number): LuaString;
   };
 
   export const lauxlib: {
@@ -80,6 +89,10 @@ declare module 'fengari' {
     luaL_traceback(L: LuaState, L1: LuaState, msg: LuaString | null, level: number): void;
     luaL_where(L: LuaState, level: number): void;
     luaL_tolstring(L: LuaState, idx: number): LuaString;
+    luaL_checklstring(L: LuaState, arg: number): LuaString;
+    luaL_optlstring(L: LuaState, arg: number, def: LuaString): LuaString;
+    luaL_checkinteger(L: LuaState, arg: number): number;
+    luaL_error(L: LuaState, message: LuaString): never;
   };
 
   export const lualib: {

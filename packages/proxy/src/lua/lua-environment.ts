@@ -13,6 +13,8 @@ export class ConsoleSettings {
   maxConcurrentConnections = 100;
   maxMessageSize = 10_000_000;
   logConnections = true;
+  /** setConsoleCommandTimeout(): a console command running longer is aborted; 0: no limit. */
+  commandTimeoutSeconds = 10;
 }
 
 /**

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
+import { capConsoleReply, ConsoleReplyBuilder } from '../console/console-reply.js';
+import { ConsoleTimeBudget, DEFAULT_CONSOLE_COMMAND_LIMITS, type ConsoleCommandLimits } from './console-time-budget.js';
 import { LuaArgs } from './lua-args.js';
+import { luaErrorText } from './lua-error-text.js';
 import { LuaBindingError, LuaScriptError } from './lua-errors.js';
 import { LuaMultipleValues } from './lua-multiple-values.js';
+import { formatLuaNumber } from './lua-number-format.js';
 import { LuaTable, type LuaFunctionLike, type LuaValue } from './lua-table.js';
 import { LUAJIT_COMPAT_PRELUDE } from './luajit-compat-prelude.js';
 
@@ -20,6 +25,30 @@ interface ClassInfo {
 type Ctor = abstract new (...args: never[]) => object;
 
 const OBJECT_SLOT = 'dnsdistTsObject';
+
+/** How a console command's returned values are shown (formatConsoleResult); undefined shows nothing. */
+export type ConsoleResultFormatter = (v: unknown) => string | undefined;
+
+/** Options of LuaRuntime.runConsoleCommandSliced. */
+export interface ConsoleCommandOptions {
+  /** Stop running (the reply has no reader any more). */
+  signal?: AbortSignal;
+  /** Reply text beyond this many UTF-8 bytes is left out (ConsoleReplyBuilder); 0: no limit. */
+  maxReplyBytes?: number;
+  /** Time limits; DEFAULT_CONSOLE_COMMAND_LIMITS when absent. */
+  limits?: ConsoleCommandLimits;
+}
+
+/** A console command stopped because its signal was aborted (its connection closed, or shutdown). */
+export class ConsoleCommandCancelledError extends Error {
+  /** The command line. */
+  readonly input: string;
+  constructor(input: string) {
+    super('console command cancelled: nobody is waiting for its reply any more (connection closed or shutting down)');
+    this.name = new.target.name;
+    this.input = input;
+  }
+}
 
 /** A Lua function held by JS (a registry reference), callable from bindings. */
 export class LuaFunctionRef implements LuaFunctionLike {
@@ -44,8 +73,10 @@ export class LuaFunctionRef implements LuaFunctionLike {
 export class LuaRuntime {
   readonly L: LuaState;
   readonly #classes = new Map<Ctor, ClassInfo>();
-  /** Where `print` goes: a console command's reply buffer, or the output sink. */
-  #printCapture: string[] | undefined;
+  /** Where `print` goes while a console command runs (its reply); the output sink otherwise. */
+  #printCapture: ConsoleReplyBuilder | undefined;
+  /** Console commands run one after the other, as under dnsdist's Lua lock: resolves when the running one is done. */
+  #consoleTurn: Promise<void> = Promise.resolve();
   #closed = false;
   /** Releases the registry slot of a Lua function once JS no longer holds it (finalizers run between tasks, never inside a Lua call). */
   readonly #functionRefs = new FinalizationRegistry<number>((ref) => {
@@ -57,19 +88,52 @@ export class LuaRuntime {
     this.#output = output;
     this.L = lauxlib.luaL_newstate();
     lualib.luaL_openlibs(this.L);
-    this.registerFunction('print', (args) => {
-      const parts: string[] = [];
-      for (let i = 0; i < args.values.length; i++) parts.push(this.#displayString(args.values[i]));
-      this.print(parts.join('\t'));
-      return undefined;
+    // A JS exception inside Lua (an allocation failure in a string function, say) becomes a Lua error with its message.
+    lua.lua_atnativeerror(this.L, (L) => {
+      const e = lua.lua_touserdata(L, -1) as unknown;
+      lua.lua_pushstring(L, to_luastring(e instanceof Error ? e.message : String(e)));
+      return 1;
     });
+    lua.lua_pushjsfunction(this.L, (L) => this.#luaPrint(L));
+    lua.lua_setglobal(this.L, to_luastring('print'));
+    lua.lua_getglobal(this.L, to_luastring('string'));
+    lua.lua_pushjsfunction(this.L, stringRep);
+    lua.lua_setfield(this.L, -2, to_luastring('rep'));
+    lua.lua_pop(this.L, 1);
     this.runString(LUAJIT_COMPAT_PRELUDE, 'luajit-compat-prelude');
   }
 
   /** Print as Lua's print would, honouring console capture. */
   print(line: string): void {
-    if (this.#printCapture) this.#printCapture.push(line);
+    if (this.#printCapture) this.#printCapture.append(`${line}\n`);
     else this.#output(line);
+  }
+
+  /**
+   * Lua's `print`. Strings go to a console reply as bytes, so a huge one
+   * is decoded only as far as the reply has room.
+   */
+  #luaPrint(L: LuaState): number {
+    const n = lua.lua_gettop(L);
+    const capture = this.#printCapture;
+    if (capture) {
+      for (let i = 1; i <= n; i++) {
+        if (i > 1) capture.append('\t');
+        if (lua.lua_type(L, i) === lua.LUA_TSTRING) capture.appendBytes(lua.lua_tostring(L, i));
+        else capture.append(this.#printedForm(L, i));
+      }
+      capture.append('\n');
+      return 0;
+    }
+    const parts: string[] = [];
+    for (let i = 1; i <= n; i++) parts.push(this.#printedForm(L, i));
+    this.#output(parts.join('\t'));
+    return 0;
+  }
+
+  /** What print shows for the value at `i`; a table is "table" without being copied into JS first. */
+  #printedForm(L: LuaState, i: number): string {
+    return lua.lua_type(L, i) === lua.LUA_TTABLE ? 'table' : this.#displayString(this.#toJs(L, i, 0));
   }
 
   setOutput(output: (line: string) => void): void {
@@ -151,7 +215,7 @@ export class LuaRuntime {
       try {
         const n = lua.lua_gettop(L);
         const values: LuaValue[] = new Array(n);
-        for (let i = 0; i < n; i++) values[i] = this.toJs(i + 1);
+        for (let i = 0; i < n; i++) values[i] = this.#toJs(L, i + 1, 0);
         result = fn(new LuaArgs(name, values));
       } catch (err) {
         failure = err instanceof Error ? err.message : String(err);
@@ -165,18 +229,31 @@ export class LuaRuntime {
         return lua.lua_error(L);
       }
       if (result instanceof LuaMultipleValues) {
-        for (const v of result.values) this.push(v);
+        for (const v of result.values) this.#push(L, v);
         return result.values.length;
       }
       if (result === undefined) return 0;
-      this.push(result);
+      this.#push(L, result);
       return 1;
     });
   }
 
-  /** Convert the Lua value at a stack index into JS. */
+  /** Convert the Lua value at a stack index of the main thread into JS. */
   toJs(idx: number, depth = 0): LuaValue {
-    const L = this.L;
+    return this.#toJs(this.L, idx, depth);
+  }
+
+  /** Push a JS value onto the main thread's Lua stack. */
+  push(v: unknown): void {
+    this.#push(this.L, v);
+  }
+
+  /**
+   * Convert the value at `idx` on L's stack: L is the thread that called
+   * the binding (the main thread, a console command's coroutine, or one a
+   * script created), whose stack holds the arguments.
+   */
+  #toJs(L: LuaState, idx: number, depth: number): LuaValue {
     switch (lua.lua_type(L, idx)) {
       case lua.LUA_TNIL:
       case lua.LUA_TNONE:
@@ -193,8 +270,8 @@ export class LuaRuntime {
         const abs = lua.lua_absindex(L, idx);
         lua.lua_pushnil(L);
         while (lua.lua_next(L, abs) !== 0) {
-          const key = this.toJs(-2, depth + 1);
-          const value = this.toJs(-1, depth + 1);
+          const key = this.#toJs(L, -2, depth + 1);
+          const value = this.#toJs(L, -1, depth + 1);
           if (key !== undefined) t.entries.set(key as string | number, value);
           lua.lua_pop(L, 1);
         }
@@ -217,9 +294,7 @@ export class LuaRuntime {
     }
   }
 
-  /** Push a JS value onto the Lua stack. */
-  push(v: unknown): void {
-    const L = this.L;
+  #push(L: LuaState, v: unknown): void {
     if (v === undefined || v === null) lua.lua_pushnil(L);
     else if (typeof v === 'boolean') lua.lua_pushboolean(L, v);
     else if (typeof v === 'number') {
@@ -232,15 +307,15 @@ export class LuaRuntime {
     else if (Array.isArray(v)) {
       lua.lua_createtable(L, v.length, 0);
       v.forEach((item, i) => {
-        this.push(item);
+        this.#push(L, item);
         lua.lua_rawseti(L, -2, i + 1);
       });
     } else if (v instanceof LuaTable || v instanceof Map) {
       const entries = v instanceof LuaTable ? v.entries : v;
       lua.lua_createtable(L, 0, entries.size);
       for (const [k, val] of entries) {
-        this.push(k);
-        this.push(val);
+        this.#push(L, k);
+        this.#push(L, val);
         lua.lua_rawset(L, -3);
       }
     } else if (typeof v === 'object') {
@@ -254,21 +329,21 @@ export class LuaRuntime {
         const entries = Object.entries(v as Record<string, unknown>);
         lua.lua_createtable(L, 0, entries.length);
         for (const [k, val] of entries) {
-          this.push(val);
+          this.#push(L, val);
           lua.lua_setfield(L, -2, to_luastring(k));
         }
       }
     } else lua.lua_pushnil(L);
   }
 
-  #load(code: string, chunkname: string): number {
-    return lauxlib.luaL_loadbuffer(this.L, to_luastring(code), null, to_luastring(chunkname));
+  #load(code: string, chunkname: string, L: LuaState = this.L): number {
+    return lauxlib.luaL_loadbuffer(L, to_luastring(code), null, to_luastring(chunkname));
   }
 
-  #popError(chunk: string): LuaScriptError {
-    const v = this.toJs(-1);
-    lua.lua_pop(this.L, 1);
-    const msg = typeof v === 'string' ? v : v instanceof Error ? v.message : String(v);
+  /** Pop the error object off L as a LuaScriptError, its text as Lua's interpreter shows it. */
+  #popError(chunk: string, L: LuaState = this.L): LuaScriptError {
+    const msg = luaErrorText(L, -1);
+    lua.lua_pop(L, 1);
     return new LuaScriptError(msg, chunk);
   }
 
@@ -315,27 +390,112 @@ export class LuaRuntime {
    * Run one console line as dnsdist does: first as `return <line>`, and when
    * that does not parse, as the line itself. Returns what `print` wrote
    * during the call followed by the returned values, formatted for display.
+   * Runs to completion without a time limit (the console socket and the
+   * terminal use runConsoleCommandSliced); throws LuaScriptError on an error.
    */
-  runConsoleLine(line: string, formatResult: (v: unknown) => string | undefined): string {
-    const captured: string[] = [];
+  runConsoleLine(line: string, formatResult: ConsoleResultFormatter, maxReplyBytes = 0): string {
+    const L = this.L;
+    const reply = new ConsoleReplyBuilder(maxReplyBytes);
+    const base = lua.lua_gettop(L);
+    const failure = this.#loadConsoleChunk(L, line);
+    if (failure !== undefined) throw failure;
     const previous = this.#printCapture;
-    this.#printCapture = captured;
+    this.#printCapture = reply;
     try {
-      let status = this.#load(`return ${line}`, '=console');
-      if (status !== lua.LUA_OK) {
-        lua.lua_pop(this.L, 1);
-        status = this.#load(line, '=console');
-        if (status !== lua.LUA_OK) throw this.#popError('console');
-      }
-      const results = this.#callLoaded(0, 'console');
-      let out = captured.map((l) => `${l}\n`).join('');
-      for (const r of results) {
-        const s = formatResult(r);
-        if (s !== undefined) out += s.endsWith('\n') ? s : `${s}\n`;
-      }
-      return out;
+      if (lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) throw this.#popError('console');
+      this.#appendResults(L, base + 1, reply, formatResult);
+      return reply.finish();
     } finally {
       this.#printCapture = previous;
+      lua.lua_settop(L, base);
+    }
+  }
+
+  /**
+   * Run one console line the way the console socket and the terminal do:
+   * on a coroutine of its own, in slices, so DNS keeps being answered
+   * (ConsoleTimeBudget), and only one command at a time. Resolves with the
+   * reply as runConsoleLine builds it, or "Error: …\n" when the line fails
+   * or is aborted by its limits.
+   *
+   * @throws ConsoleCommandCancelledError when `signal` is aborted before it ends.
+   */
+  async runConsoleCommandSliced(line: string, formatResult: ConsoleResultFormatter, options: ConsoleCommandOptions = {}): Promise<string> {
+    const previousTurn = this.#consoleTurn;
+    let endTurn!: () => void;
+    this.#consoleTurn = new Promise((resolve) => (endTurn = resolve));
+    await previousTurn;
+    const L = this.L;
+    // The coroutine is held by the registry rather than the main stack, which other Lua uses between slices.
+    const thread = lua.lua_newthread(L);
+    const threadRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    try {
+      const maxReplyBytes = options.maxReplyBytes ?? 0;
+      const failure = this.#loadConsoleChunk(thread, line);
+      if (failure !== undefined) return capConsoleReply(`Error: ${failure.message}\n`, maxReplyBytes);
+      const reply = new ConsoleReplyBuilder(maxReplyBytes);
+      const budget = new ConsoleTimeBudget(thread, options.limits ?? DEFAULT_CONSOLE_COMMAND_LIMITS);
+      for (;;) {
+        if (options.signal?.aborted) throw new ConsoleCommandCancelledError(line);
+        budget.beginSlice();
+        const previousCapture = this.#printCapture;
+        this.#printCapture = reply;
+        let status: number;
+        try {
+          status = lua.lua_resume(thread, L, 0);
+        } finally {
+          this.#printCapture = previousCapture;
+        }
+        if (status === lua.LUA_YIELD && budget.yieldedForEventLoop) {
+          await nextTurn();
+          continue;
+        }
+        if (status === lua.LUA_YIELD) {
+          // The line itself called coroutine.yield: dnsdist runs it outside any coroutine.
+          return capConsoleReply('Error: attempt to yield from outside a coroutine\n', maxReplyBytes);
+        }
+        if (status !== lua.LUA_OK) {
+          // Read on the main thread: a coroutine that died in an error can run nothing, __tostring included.
+          lua.lua_xmove(thread, L, 1);
+          const message = luaErrorText(L, -1);
+          lua.lua_pop(L, 1);
+          return capConsoleReply(`Error: ${message}\n`, maxReplyBytes);
+        }
+        // The values are turned into text on a turn of their own when the last slice has already run long (one big string.rep, say).
+        if (budget.sliceSpent) await nextTurn();
+        this.#appendResults(thread, 1, reply, formatResult);
+        return reply.finish();
+      }
+    } finally {
+      lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, threadRef);
+      endTurn();
+    }
+  }
+
+  /** Load `return <line>`, or the line itself when that does not parse; undefined once the chunk is on L's stack. */
+  #loadConsoleChunk(L: LuaState, line: string): LuaScriptError | undefined {
+    if (this.#load(`return ${line}`, '=console', L) === lua.LUA_OK) return undefined;
+    lua.lua_pop(L, 1);
+    if (this.#load(line, '=console', L) === lua.LUA_OK) return undefined;
+    return this.#popError('console', L);
+  }
+
+  /**
+   * Append the values from `first` to the top of L's stack to a console
+   * reply, one line each; strings as bytes, cut to the room left before
+   * they are decoded.
+   */
+  #appendResults(L: LuaState, first: number, reply: ConsoleReplyBuilder, formatResult: ConsoleResultFormatter): void {
+    const top = lua.lua_gettop(L);
+    for (let i = first; i <= top; i++) {
+      if (lua.lua_type(L, i) === lua.LUA_TSTRING) {
+        const bytes = lua.lua_tostring(L, i);
+        reply.appendBytes(bytes);
+        if (bytes.length === 0 || bytes[bytes.length - 1] !== 0x0a) reply.append('\n');
+        continue;
+      }
+      const s = formatResult(this.#toJs(L, i, 0));
+      if (s !== undefined) reply.append(s.endsWith('\n') ? s : `${s}\n`);
     }
   }
 
@@ -350,9 +510,40 @@ export class LuaRuntime {
   }
 }
 
-function formatLuaNumber(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  if (Number.isNaN(n)) return n > 0 ? 'nan' : '-nan';
-  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
-  return String(Number(n.toPrecision(14)));
+const EMPTY = new Uint8Array(0);
+/** Lua's limit on a string.rep result (fengari's MAXSIZE). */
+const MAX_REP_BYTES = 2147483647;
+
+/**
+ * `string.rep(s, n [, sep])` as Lua defines it, built by doubling copies:
+ * fengari's copies `s` once per repetition, and a console command making
+ * 100 MB that way held the event loop (and every DNS query) for seconds.
+ */
+function stringRep(L: LuaState): number {
+  const s = lauxlib.luaL_checklstring(L, 1);
+  const n = lauxlib.luaL_checkinteger(L, 2);
+  const sep = lauxlib.luaL_optlstring(L, 3, EMPTY);
+  const unit = s.length + sep.length;
+  if (n <= 0) {
+    lua.lua_pushstring(L, EMPTY);
+    return 1;
+  }
+  if (unit > MAX_REP_BYTES / n) return lauxlib.luaL_error(L, to_luastring('resulting string too large'));
+  const total = n * unit - sep.length;
+  if (total === 0) {
+    lua.lua_pushstring(L, EMPTY);
+    return 1;
+  }
+  // s, sep, s, sep, …, s: the repeating unit (s ‖ sep) cut short by one separator.
+  const out = new Uint8Array(total);
+  out.set(s, 0);
+  if (sep.length > 0 && total > s.length) out.set(sep, s.length);
+  let filled = Math.min(unit, total);
+  while (filled < total) {
+    const copy = Math.min(filled, total - filled);
+    out.copyWithin(filled, 0, copy);
+    filled += copy;
+  }
+  lua.lua_pushlstring(L, out, total);
+  return 1;
 }

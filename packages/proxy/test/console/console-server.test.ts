@@ -8,7 +8,6 @@ import {
   encodeConsoleFrame,
   makeKey,
   parseConsoleKey,
-  type ConsoleRunner,
   type ConsoleServerOptions,
 } from '../../src/console/index.js';
 import { LogRecorder } from './log-recorder.js';
@@ -18,7 +17,7 @@ const keyText = makeKey();
 const key = parseConsoleKey(keyText);
 
 /** Replies the way dnsdist's console does for a few commands; anything else echoes. */
-const tableRunner: ConsoleRunner = async (line) => {
+const tableRunner = async (line: string): Promise<string> => {
   if (line === 'showVersion()') return 'dnsdist-ts test\n';
   if (line === 'silent()') return '';
   if (line === 'fail()') throw new Error('the runner broke');
@@ -215,7 +214,10 @@ describe('ConsoleServer with ConsoleClient', () => {
     const c = await client(server);
     // Sealed size = text + 16: exactly the limit passes, one byte more closes.
     const fits = 'x'.repeat(1000 - CONSOLE_MAC_BYTES);
-    expect(await c.run(fits)).toBe(`you said: ${fits}\n`);
+    // The echo is longer than the limit: the reply is cut to fit, and says so.
+    const reply = await c.run(fits);
+    expect(Buffer.byteLength(reply) + CONSOLE_MAC_BYTES).toBeLessThanOrEqual(1000);
+    expect(reply).toMatch(/^you said: x+\n\[output cut at 984 bytes to fit setConsoleOutputMaxMsgSize\(\); \d+ more bytes not sent\]\n$/);
     await expect(c.run(`${fits}y`)).rejects.toMatchObject({ failure: 'closed' });
     expect(log.count(/announces 1001 bytes, over the maximum of 1000/)).toBe(1);
 
@@ -224,6 +226,39 @@ describe('ConsoleServer with ConsoleClient', () => {
     await p.handshake(key);
     p.write(Buffer.from([0x7f, 0xff, 0xff, 0xff]));
     await p.closed;
+  });
+
+  it('cuts a reply longer than the maximum message size so that its frame fits, whatever the runner returns', async () => {
+    const server = await start({ maxMessageSize: 5000, runner: async () => 'é'.repeat(10_000) });
+    const p = await raw(server);
+    const cipher = await p.handshake(key);
+    p.write(encodeConsoleFrame(cipher.seal('anything')));
+    const frame = await p.nextFrame();
+    expect(frame.length).toBeLessThanOrEqual(5000);
+    const reply = cipher.open(frame);
+    expect(reply).toMatch(/^é+\n\[output cut at 4984 bytes to fit setConsoleOutputMaxMsgSize\(\); \d+ more bytes not sent\]\n$/);
+    expect(reply).not.toContain('\uFFFD');
+  });
+
+  it('closes connections that do not finish the handshake in time, freeing their slots', async () => {
+    const log = new LogRecorder();
+    const server = await start({ maxConcurrentConnections: 101, handshakeTimeoutMs: 300, log: log.log });
+    // A session that finished its handshake is never subject to the deadline, however idle.
+    const operator = await client(server);
+    // 100 connections that never finish: silent, half a nonce, or a whole nonce and nothing sealed (a ping does not count).
+    const stuck = await Promise.all(Array.from({ length: 100 }, () => raw(server)));
+    stuck.forEach((p, i) => {
+      if (i % 3 === 1) p.write(Buffer.alloc(10));
+      if (i % 3 === 2) p.write(Buffer.concat([Buffer.alloc(24), Buffer.alloc(4)]));
+    });
+    await log.waitFor(/Got control connection/, 101);
+    // Every slot is taken: another operator is turned away during the handshake.
+    await expect(client(server)).rejects.toMatchObject({ failure: 'handshake' });
+
+    await Promise.all(stuck.map((p) => p.closed));
+    expect(log.count(/closed: no handshake within 300 ms/)).toBe(100);
+    expect(await operator.run('still here')).toBe('you said: still here\n');
+    expect(await (await client(server)).run('got in')).toBe('you said: got in\n');
   });
 
   it('survives garbage, truncated frames and abrupt disconnects, and keeps serving others', async () => {
