@@ -56,6 +56,8 @@ export const kdig = command('kdig', 'knot-dnsutils');
 export const dnsperf = command('dnsperf', 'dnsperf');
 export const bpftool = command('bpftool', 'bpftool', 'bpf');
 export const promtool = command('promtool', 'prometheus');
+/** Checks the systemd unit in packaging/systemd (test/packaging/systemd-unit.test.ts). */
+export const systemdAnalyze = command('systemd-analyze', 'systemd');
 
 packages.add('util-linux').add('iproute2');
 /**
