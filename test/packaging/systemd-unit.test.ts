@@ -49,6 +49,8 @@ describe('packaging/systemd/dnsdist-ts.service', () => {
     // Started as root for binding and pinning: no User= (the switch is -u/-g's).
     expect(values('User')).toEqual([]);
     expect(values('ExecReload')).toEqual([]);
+    // dnsdist-ts sends READY=1 (packages/proxy/test/cli/service-notify.test.ts).
+    expect(values('Type')).toEqual(['notify']);
   });
 
   it('grants what BPF needs, keeps bpffs writable and V8 able to compile', () => {

@@ -20,6 +20,7 @@ import { LuaScriptError } from '../lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
 import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';
+import { ServiceNotifier } from './service-notify.js';
 
 function fatal(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -128,7 +129,9 @@ async function main(): Promise<number> {
   // A signal during start-up is kept and acted on once start() has finished.
   let started = false;
   let stopRequested = false;
+  const notifier = ServiceNotifier.fromEnvironment(process.env, (line) => process.stderr.write(`${line}\n`));
   const onSignal = (): void => {
+    if (!stopRequested) notifier?.notify('STOPPING=1');
     stopRequested = true;
     if (started) void app.stop();
   };
@@ -148,6 +151,7 @@ async function main(): Promise<number> {
   }
   started = true;
   if (stopRequested) void app.stop();
+  else notifier?.notify('READY=1');
   if (!cl.supervised && process.stdin.isTTY) {
     // dnsdist in the foreground reads console commands from the terminal.
     const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '> ' });
