@@ -15,7 +15,7 @@ import { partRequires } from '../support/require.js';
 import { bpf } from '../support/require-bpf.js';
 import { systemdAnalyze } from '../support/requirements.js';
 import { freePort, startDemo } from '../../packages/proxy/test/support/proxy-harness.js';
-import { udpQuery } from '../../packages/proxy/test/support/dns-client.js';
+import { udpQuery, waitFor } from '../../packages/proxy/test/support/dns-client.js';
 import type { DemoServer } from '../../packages/proxy/src/demo/demo-authoritative-server.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -118,7 +118,11 @@ describe('the packed packages installed with npm install -g into a temporary pre
     );
     let child: ChildProcess | undefined;
     try {
-      const proc = spawn(join(prefix, 'bin', 'dnsdist-ts'), ['--supervised', '-C', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(
+        join(prefix, 'bin', 'dnsdist-ts'),
+        ['--supervised', '-C', conf, ...(withBpf ? ['-u', 'nobody', '-g', 'nogroup'] : [])],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       child = proc;
       await new Promise<void>((resolve, reject) => {
         let out = '';
@@ -130,6 +134,8 @@ describe('the packed packages installed with npm install -g into a temporary pre
         proc.stderr.on('data', onData);
         proc.on('exit', (code) => reject(new Error(`the installed dnsdist-ts exited with ${code}:\n${out}`)));
       });
+      // As root, the installed addon's -u/-g switch too.
+      if (withBpf) await waitFor('the switch to nobody', () => /^Uid:\t65534\t/m.test(readFileSync(`/proc/${proc.pid}/status`, 'utf8')));
       const answer = await udpQuery(port, 'www.example.test.', { timeoutMs: 5000 });
       expect(answer?.rcode).toBe('NOERROR');
       expect(answer?.answers?.map((a) => a.data)).toEqual(['192.0.2.10']);
