@@ -14,7 +14,7 @@ ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
 PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
 PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
 
-.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run demo-attack bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
+.PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run demo-attack pack bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
 
 all: build
 
@@ -71,6 +71,12 @@ conformance: build
 demo-attack:
 	scripts/demo-attack.sh
 
+# npm tarballs of the CLI package and the workspace packages it depends on (docs/install.md).
+PACKED := packages/dns packages/bpf packages/bpf-filter contrib/xdp-filter packages/proxy
+pack: build
+	rm -rf dist-packages && mkdir -p dist-packages
+	for p in $(PACKED); do (cd $$p && pnpm pack --pack-destination $(CURDIR)/dist-packages) || exit 1; done
+
 bench: bench-bpf bench-bpf-filter bench-xdp bench-proxy
 bench-bpf: build
 	pnpm run bench:bpf
@@ -84,4 +90,4 @@ bench-proxy: build
 	pnpm run bench:proxy
 
 clean:
-	rm -rf packages/*/dist packages/*/build $(BPF_OBJS) $(BPF_OBJS:.o=.d) packages/*/*.tsbuildinfo
+	rm -rf dist-packages packages/*/dist packages/*/build $(BPF_OBJS) $(BPF_OBJS:.o=.d) packages/*/*.tsbuildinfo

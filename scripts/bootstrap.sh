@@ -21,6 +21,7 @@ packages=(
   xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
   chromium    # headless browser for the dashboard test
   prometheus  # promtool checks /metrics and the Grafana queries (test)
+  systemd     # systemd-analyze verify checks packaging/systemd/dnsdist-ts.service (test)
 )
 missing=()
 for p in "${packages[@]}"; do

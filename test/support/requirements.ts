@@ -56,6 +56,10 @@ export const kdig = command('kdig', 'knot-dnsutils');
 export const dnsperf = command('dnsperf', 'dnsperf');
 export const bpftool = command('bpftool', 'bpftool', 'bpf');
 export const promtool = command('promtool', 'prometheus');
+/** Checks the systemd unit in packaging/systemd (test/packaging/systemd-unit.test.ts). */
+export const systemdAnalyze = command('systemd-analyze', 'systemd');
+/** Receives sd_notify datagrams in the readiness test (node cannot bind AF_UNIX datagram sockets). */
+export const python3 = command('python3', 'python3');
 
 packages.add('util-linux').add('iproute2');
 /**

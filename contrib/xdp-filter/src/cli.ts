@@ -413,7 +413,8 @@ const COMMANDS: Record<string, (o: Options) => string | Promise<string>> = {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { cmd, o } = parse(argv);
+    // --help and -h as most commands take them (an installed tool gets asked this way first).
+    const { cmd, o } = argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') ? { cmd: 'help', o: {} } : parse(argv);
     if (cmd === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;

@@ -104,7 +104,7 @@ export function native(): NativeBinding {
   if (loadError) throw loadError;
   if (!existsSync(addonPath)) {
     loadError = new Error(
-      `@dnsdist-ts/bpf: the native addon is not built (${addonPath} is missing); run 'make build' (needs libbpf-dev, pkg-config and a C++ compiler)`,
+      `@dnsdist-ts/bpf: the native addon is not built (${addonPath} is missing); in a checkout run 'make build', for an npm install install again with install scripts allowed (either way it needs g++, make, python3, pkg-config and libbpf-dev)`,
     );
     throw loadError;
   }

@@ -1,9 +1,13 @@
 // Entry point of the proxy's UDP I/O addon: batched receive and send
 // (recvmmsg/sendmmsg) on sockets the addon owns, polled through the Node
 // event loop. Validation, typed errors and per-datagram dispatch live in
-// TypeScript (src/io/native-udp-endpoint.ts).
+// TypeScript (src/io/native-udp-endpoint.ts). It also carries -u/-g's
+// user switch (privileges.cc, used by src/cli/privileges.ts) and systemd's
+// readiness notification (sd-notify.cc, src/cli/service-notify.ts).
 
 #include "errors.h"
+#include "privileges.h"
+#include "sd-notify.h"
 #include "udp-socket.h"
 
 static Napi::Value ErrnoName(const Napi::CallbackInfo &info)
@@ -16,6 +20,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("UdpSocket", dtsudp::UdpSocket::Define(env));
 	exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
+	exports.Set("lookupUser", Napi::Function::New(env, dtsudp::LookupUser, "lookupUser"));
+	exports.Set("lookupGroup", Napi::Function::New(env, dtsudp::LookupGroup, "lookupGroup"));
+	exports.Set("switchIds", Napi::Function::New(env, dtsudp::SwitchIds, "switchIds"));
+	exports.Set("sdNotify", Napi::Function::New(env, dtsudp::SdNotify, "sdNotify"));
 	exports.Set("maxBatch", Napi::Number::New(env, dtsudp::kMaxBatch));
 	exports.Set("statCount", Napi::Number::New(env, dtsudp::kStatCount));
 	return exports;

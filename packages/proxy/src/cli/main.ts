@@ -19,6 +19,8 @@ import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
+import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';
+import { ServiceNotifier } from './service-notify.js';
 
 function fatal(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -62,15 +64,6 @@ function splitHostPort(text: string): [string, number] {
   return [text, DEFAULT_CONSOLE_PORT];
 }
 
-function dropPrivileges(cl: CommandLine): void {
-  if (cl.gid !== undefined) {
-    process.setgid?.(/^\d+$/.test(cl.gid) ? Number(cl.gid) : cl.gid);
-    // Leave root's supplementary groups too, as dnsdist does.
-    process.setgroups?.([]);
-  }
-  if (cl.uid !== undefined) process.setuid?.(/^\d+$/.test(cl.uid) ? Number(cl.uid) : cl.uid);
-}
-
 async function main(): Promise<number> {
   let cl: CommandLine;
   try {
@@ -93,6 +86,18 @@ async function main(): Promise<number> {
     readFileSync(cl.config);
   } catch (err) {
     fatal(`Unable to read configuration file '${cl.config}': ${(err as Error).message}`);
+  }
+  // -u/-g are resolved before anything is bound or pinned: an unknown user stops start-up here.
+  let identity: Identity;
+  try {
+    identity = resolveIdentity(cl.uid, cl.gid);
+  } catch (err) {
+    if (!(err instanceof PrivilegeError)) throw err;
+    if (cl.checkConfig) {
+      process.stdout.write(`Fatal error: ${err.message}\n`);
+      return 1;
+    }
+    fatal(`Fatal error: ${err.message}`);
   }
   const app = new DnsdistApp({
     configFile: cl.config,
@@ -124,7 +129,9 @@ async function main(): Promise<number> {
   // A signal during start-up is kept and acted on once start() has finished.
   let started = false;
   let stopRequested = false;
+  const notifier = ServiceNotifier.fromEnvironment(process.env, (line) => process.stderr.write(`${line}\n`));
   const onSignal = (): void => {
+    if (!stopRequested) notifier?.notify('STOPPING=1');
     stopRequested = true;
     if (started) void app.stop();
   };
@@ -136,9 +143,15 @@ async function main(): Promise<number> {
     await app.stop();
     fatal(`Fatal error: ${(err as Error).message}`);
   }
-  dropPrivileges(cl);
+  try {
+    switchIdentity(identity, cl);
+  } catch (err) {
+    await app.stop();
+    fatal(`Fatal error: ${(err as Error).message}`);
+  }
   started = true;
   if (stopRequested) void app.stop();
+  else notifier?.notify('READY=1');
   if (!cl.supervised && process.stdin.isTTY) {
     // dnsdist in the foreground reads console commands from the terminal.
     // Commands run sliced, as on the console socket, so typing one does not stop DNS; lines typed meanwhile wait their turn.

@@ -124,7 +124,7 @@ export function loadNativeUdpAddon(): NativeUdpBinding {
   if (loadError) throw loadError;
   if (!existsSync(nativeUdpAddonPath)) {
     loadError = new NativeUdpUnavailableError(
-      `@dnsdist-ts/proxy: the UDP addon is not built (${nativeUdpAddonPath} is missing); run 'make native' (needs a C++17 compiler and the Node headers), or use the dgram endpoint`,
+      `@dnsdist-ts/proxy: the UDP addon is not built (${nativeUdpAddonPath} is missing); in a checkout run 'make native', for an npm install install again with install scripts allowed (either way it needs g++, make, python3 and the Node headers), or use the dgram endpoint`,
       nativeUdpAddonPath,
     );
     throw loadError;
