@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startCli } from '../cli/cli-process.js';
+import { ConsoleClient } from '../../src/console/console-client.js';
 import { freePort, startDemo } from '../support/proxy-harness.js';
 import { encodeQuery, tcpQuery, udpExchange } from '../support/dns-client.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
@@ -108,6 +109,7 @@ dbr:setQueryRate(1000000, 10, "hostile suite", 60)
 function maintenance() dbr:apply() end
 controlSocket("127.0.0.1:${ports.console}")
 setKey("${KEY}")
+setConsoleCommandTimeout(2)
 webserver("127.0.0.1:${ports.web}")
 setWebserverConfig{password="hostile-suite-password", apiKey="${API_KEY}", acl="127.0.0.0/8, ::1/128"}
 `,
@@ -197,6 +199,52 @@ setWebserverConfig{password="hostile-suite-password", apiKey="${API_KEY}", acl="
       await closedOrAfter(s, 1000);
     });
     await expectHealthy('console');
+  });
+
+  it('keeps answering DNS while authorised console commands loop, allocate and throw odd errors', async () => {
+    const commands = [
+      'while true do end',
+      'local t = {} while true do t[#t + 1] = string.rep("x", 1000) end',
+      'return string.rep("x", 30000000)',
+      'print(string.rep("y", 12000000))',
+      'error({})',
+      'error(setmetatable({}, {__tostring = function() error("nested") end}))',
+      'local ok = pcall(function() while true do end end) while true do end',
+      'coroutine.wrap(function() while true do end end)()',
+    ];
+    for (const command of commands) {
+      const client = await ConsoleClient.connect({ host: '127.0.0.1', port: ports.console, key: KEY });
+      try {
+        const started = performance.now();
+        let replied = false;
+        const reply = client
+          .run(command)
+          .catch((e: Error) => `(connection: ${e.message})`)
+          .finally(() => (replied = true));
+        // Probe DNS every 100 ms while the command runs: a probe sent well after the command began
+        // (200 ms: it has reached the console by then) must be answered before the command's reply.
+        let answeredDuring = 0;
+        const probes: Promise<void>[] = [];
+        const timer = setInterval(() => {
+          const sentAt = performance.now() - started;
+          probes.push(
+            udpExchange(ports.dns, encodeQuery('www.example.test', { id: 7 }), 1500).then((a) => {
+              if (a && !replied && sentAt >= 200) answeredDuring++;
+            }),
+          );
+        }, 100);
+        await reply;
+        clearInterval(timer);
+        await Promise.all(probes);
+        const tookMs = performance.now() - started;
+        if (tookMs > 1000 && answeredDuring === 0) {
+          throw new Error(`no DNS answer during ${Math.round(tookMs)} ms of console command: ${command} (HOSTILE_SEED=${SEED})`);
+        }
+      } finally {
+        await client.close();
+      }
+    }
+    await expectHealthy('console command');
   });
 
   it('survives hostile HTTP requests, with and without credentials', async () => {
