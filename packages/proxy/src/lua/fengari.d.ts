@@ -59,6 +59,7 @@ declare module 'fengari' {
     lua_rawseti(L: LuaState, idx: number, n: number): void;
     lua_rawgeti(L: LuaState, idx: number, n: number): number;
     lua_rawset(L: LuaState, idx: number): void;
+    lua_rawget(L: LuaState, idx: number): number;
     lua_rawlen(L: LuaState, idx: number): number;
     lua_next(L: LuaState, idx: number): number;
     lua_setmetatable(L: LuaState, idx: number): void;
