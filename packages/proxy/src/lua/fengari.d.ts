@@ -25,6 +25,7 @@ declare module 'fengari' {
     LUA_TFUNCTION: number;
     LUA_TUSERDATA: number;
     LUA_TTHREAD: number;
+    LUA_MASKCOUNT: number;
     lua_gettop(L: LuaState): number;
     lua_settop(L: LuaState, idx: number): void;
     lua_pop(L: LuaState, n: number): void;
@@ -68,6 +69,10 @@ declare module 'fengari' {
     lua_error(L: LuaState): never;
     lua_atnativeerror(L: LuaState, f: JsFunction): JsFunction | undefined;
     lua_close(L: LuaState): void;
+    lua_sethook(L: LuaState, f: ((L: LuaState, ar: unknown) => void) | null, mask: number, count: number): void;
+    lua_gethook(L: LuaState): ((L: LuaState, ar: unknown) => void) | null;
+    lua_gethookmask(L: LuaState): number;
+    lua_gethookcount(L: LuaState): number;
   };
 
   export const lauxlib: {

@@ -29,6 +29,17 @@ import { LuaDNSName } from './lua-dns-name.js';
 import type { LuaFunctionRef, LuaRuntime } from './lua-runtime.js';
 import { LuaTable } from './lua-table.js';
 
+/**
+ * A rule function that runs longer than this is stopped with a Lua error
+ * (then handled like any failing function: logged, SERVFAIL or no match).
+ * The proxy has one event loop: an endless loop in a rule would otherwise
+ * stop every query and the console for good. dnsdist has no such limit;
+ * no sane rule function comes near it.
+ */
+export const RULE_CALL_TIME_LIMIT_MS = 1000;
+/** VM instructions between two clock reads while a rule function runs (well under a millisecond of work). */
+const HOOK_INSTRUCTIONS = 100_000;
+
 /** Where our userdata keep their ScriptView (fengari userdata are JS objects). */
 const VIEW_SLOT = 'dnsdistTsScriptView';
 const REGISTRY = lua.LUA_REGISTRYINDEX;
@@ -51,6 +62,13 @@ export class LuaScriptObjects {
   readonly #metatableRefs = new Map<Kind, number>();
   readonly #shared = new Map<Kind, ViewSlot>();
   #trapWarned = false;
+  /** When the running rule function has to stop (performance.now() clock). */
+  #deadline = 0;
+  readonly #timeLimitHook = (L: LuaState): void => {
+    if (performance.now() <= this.#deadline) return;
+    lua.lua_pushstring(L, to_luastring(`the function ran for more than ${RULE_CALL_TIME_LIMIT_MS} ms (an endless loop?) and was stopped`));
+    lua.lua_error(L);
+  };
   readonly #readOnlyWarned = new Set<string>();
 
   constructor(rt: LuaRuntime, warn: (line: string) => void) {
@@ -132,7 +150,15 @@ export class LuaScriptObjects {
     const base = lua.lua_gettop(L);
     lua.lua_rawgeti(L, REGISTRY, fn.ref);
     lua.lua_rawgeti(L, REGISTRY, slot.ref);
-    if (lua.lua_pcall(L, 1, nresults, 0) !== lua.LUA_OK) {
+    // Another hook (a console time limit) is put back afterwards.
+    const previousHook = lua.lua_gethook(L);
+    const previousMask = lua.lua_gethookmask(L);
+    const previousCount = lua.lua_gethookcount(L);
+    this.#deadline = performance.now() + RULE_CALL_TIME_LIMIT_MS;
+    lua.lua_sethook(L, this.#timeLimitHook, lua.LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+    const status = lua.lua_pcall(L, 1, nresults, 0);
+    lua.lua_sethook(L, previousHook, previousMask, previousCount);
+    if (status !== lua.LUA_OK) {
       const message = errorText(L, -1);
       lua.lua_settop(L, base);
       throw new ScriptCallError(message);

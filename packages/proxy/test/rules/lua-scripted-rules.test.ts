@@ -68,6 +68,8 @@ addAction({"none.lua.", "noop.lua.", "allow.lua."}, RCodeAction(DNSRCode.REFUSED
 addAction("error.lua.", LuaAction(function(dq) error("boom") end))
 addAction("nothing.lua.", LuaAction(function(dq) end))
 addAction("nofield.lua.", LuaAction(function(dq) dq.nosuchfield = 1 return DNSAction.Refused end))
+addAction("loop.lua.", LuaAction(function(dq) while true do end end))
+addAction(LuaRule(function(dq) if dq.qname:toString() == "ruleloop.lua." then while true do end end return false end), DropAction())
 addAction("readonly.lua.", LuaAction(function(dq) dq.qtype = 5 return DNSAction.Refused end))
 
 -- the DNSQuestion's fields
@@ -183,6 +185,15 @@ describe('Lua rule functions (LuaAction, LuaRule, LuaResponseAction)', () => {
     expect((await udpQuery(proxy.port, 'nofield.lua'))?.rcode).toBe('SERVFAIL');
     expect(proxy.output.some((l) => /DNSQuestion has no field 'nosuchfield'/.test(l))).toBe(true);
     expect((await udpQuery(proxy.port, 'spoof.lua'))?.answers?.[0]?.data).toBe('192.0.2.7');
+  });
+
+  it('a function that never returns is stopped after the time limit, logged, and the proxy keeps answering', async () => {
+    expect((await udpQuery(proxy.port, 'loop.lua', { timeoutMs: 5000 }))?.rcode).toBe('SERVFAIL');
+    expect(proxy.output.some((l) => /^LuaAction failed inside Lua, returning ServFail: .*ran for more than 1000 ms/.test(l))).toBe(true);
+    expect((await udpQuery(proxy.port, 'ruleloop.lua', { timeoutMs: 5000 }))?.answers?.[0]?.data).toBe('192.0.2.1');
+    expect(proxy.output.some((l) => /^LuaRule failed inside Lua: .*ran for more than 1000 ms/.test(l))).toBe(true);
+    expect((await udpQuery(proxy.port, 'spoof.lua'))?.answers?.[0]?.data).toBe('192.0.2.7');
+    expect(lua('1 + 1')).toBe(2);
   });
 
   it('assigning a read-only field is ignored (as dnsdist does) and logged once', async () => {
