@@ -9,6 +9,7 @@ import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
+import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
 import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
@@ -90,7 +91,7 @@ export class DnsdistApp {
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
-    registerScriptedRuleBindings(this.env);
+    registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings);

@@ -250,7 +250,9 @@ export function registerServerBindings(env: LuaEnvironment): void {
 
   const policyArg = (fn: string, v: unknown): ServerPolicy => {
     if (v instanceof LuaServerPolicy) return v.policy;
-    return env.fail(`${fn}: argument #1 must be a server policy (leastOutstanding, firstAvailable, roundrobin, wrandom, whashed, chashed)`);
+    return env.fail(
+      `${fn}: argument #1 must be a server policy (leastOutstanding, firstAvailable, roundrobin, wrandom, whashed, chashed, or newServerPolicy(name, function))`,
+    );
   };
   rt.registerFunction('setServerPolicy', (args) => {
     proxy.defaultPolicy = policyArg('setServerPolicy', args.raw(0));

@@ -136,6 +136,24 @@ export class LuaScriptObjects {
     }
   }
 
+  /**
+   * Call a server policy function `fn(servers, dq)`: `servers` goes in as a
+   * fresh 1-based table each call (the function may sort or trim it).
+   * Returns what the function returned, converted (a server, or undefined).
+   */
+  callPolicy(fn: LuaFunctionRef, servers: readonly object[], dq: DNSQuestion): unknown {
+    const slot = this.#acquire('DNSQuestion');
+    slot.view.attachQuestion(dq);
+    try {
+      const base = this.#call(fn, slot, 1, servers);
+      const result = this.#rt.toJs(base + 1);
+      lua.lua_settop(this.#L, base);
+      return result;
+    } finally {
+      this.#release(slot, 'DNSQuestion');
+    }
+  }
+
   /** A userdata showing `view`, for callers (server policies) that pass it along with other arguments. */
   pushView(kind: Kind, view: ScriptView): void {
     const L = this.#L;
@@ -145,10 +163,12 @@ export class LuaScriptObjects {
     lua.lua_setmetatable(L, -2);
   }
 
-  #call(fn: LuaFunctionRef, slot: ViewSlot, nresults: number): number {
+  /** Call `fn([first,] dq)`; leaves `nresults` results above the returned stack base. */
+  #call(fn: LuaFunctionRef, slot: ViewSlot, nresults: number, first?: unknown): number {
     const L = this.#L;
     const base = lua.lua_gettop(L);
     lua.lua_rawgeti(L, REGISTRY, fn.ref);
+    if (first !== undefined) this.#rt.push(first);
     lua.lua_rawgeti(L, REGISTRY, slot.ref);
     // Another hook (a console time limit) is put back afterwards.
     const previousHook = lua.lua_gethook(L);
@@ -156,7 +176,7 @@ export class LuaScriptObjects {
     const previousCount = lua.lua_gethookcount(L);
     this.#deadline = performance.now() + RULE_CALL_TIME_LIMIT_MS;
     lua.lua_sethook(L, this.#timeLimitHook, lua.LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
-    const status = lua.lua_pcall(L, 1, nresults, 0);
+    const status = lua.lua_pcall(L, first === undefined ? 1 : 2, nresults, 0);
     lua.lua_sethook(L, previousHook, previousMask, previousCount);
     if (status !== lua.LUA_OK) {
       const message = errorText(L, -1);
