@@ -276,10 +276,15 @@ export class ScriptView {
   }
 }
 
-/** The `dq.dh` object: header bits of the packet a view is attached to. */
+/** Whatever packet a header object reads: a view's current packet, or a health-check query. */
+export interface HeaderSource {
+  packet(): Buffer;
+}
+
+/** The `dq.dh` object (and checkFunction's `dh`): header bits of a packet. */
 export class ScriptHeader {
-  readonly #view: ScriptView;
-  constructor(view: ScriptView) {
+  readonly #view: HeaderSource;
+  constructor(view: HeaderSource) {
     this.#view = view;
   }
 
