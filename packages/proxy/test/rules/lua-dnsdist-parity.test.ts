@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { freePort, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
-import { encodeQuery, udpExchange } from '../support/dns-client.js';
+import { encodeQuery, udpExchange, type Answer } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 const RULES = `
@@ -69,11 +69,11 @@ const NAMES = [
 /** What is compared: RCODE, flags, and the answer records (sorted: spoofed address order is shuffled). */
 function summary(raw: Buffer | undefined): unknown {
   if (!raw) return 'no answer';
-  const m = dnsPacket.decode(raw);
+  const m = dnsPacket.decode(raw) as unknown as Answer;
   return {
     rcode: m.rcode,
-    flags: m.flags,
-    answers: (m.answers ?? []).map((a) => `${a.name} ${a.type} ${'ttl' in a ? a.ttl : ''} ${JSON.stringify(a.data)}`).sort(),
+    flags: (raw[2]! << 8) | raw[3]!,
+    answers: (m.answers ?? []).map((a) => `${a.name} ${a.type} ${a.ttl ?? ''} ${JSON.stringify(a.data)}`).sort(),
   };
 }
 
