@@ -9,7 +9,7 @@ import { LuaAction as LuaActionValue, LuaResponseAction as LuaResponseActionValu
 import type { LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import type { LuaFunctionRef } from './lua-runtime.js';
-import { defineEdnsOptionView, LuaScriptObjects } from './lua-script-objects.js';
+import { LuaScriptObjects } from './lua-script-objects.js';
 
 /** A Lua function behind a scripted rule: the rules call it through the script interfaces. */
 class LuaScript implements QueryScript, ResponseScript, MatchScript {
@@ -50,7 +50,6 @@ export function registerScriptedRuleBindings(env: LuaEnvironment): LuaScriptObje
   const rt = env.runtime;
   const warn = (line: string): void => env.proxy.log.warn(line);
   const objects = new LuaScriptObjects(rt, warn);
-  defineEdnsOptionView(rt);
   const script = (a: LuaArgs): LuaScript => new LuaScript(objects, a.function(0) as LuaFunctionRef);
   rt.registerFunction('LuaAction', (a) => new LuaActionValue(new ScriptedAction(script(a), warn)));
   rt.registerFunction('LuaRule', (a) => new LuaRuleValue(new ScriptedRule(script(a), warn)));

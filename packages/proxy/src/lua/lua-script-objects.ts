@@ -42,6 +42,8 @@ const HOOK_INSTRUCTIONS = 100_000;
 
 /** Where our userdata keep their ScriptView (fengari userdata are JS objects). */
 const VIEW_SLOT = 'dnsdistTsScriptView';
+/** Where an EDNSOptionView userdata keeps its values. */
+const OPTION_SLOT = 'dnsdistTsEdnsOptionValues';
 const REGISTRY = lua.LUA_REGISTRYINDEX;
 
 type Kind = 'DNSQuestion' | 'DNSResponse';
@@ -62,6 +64,7 @@ export class LuaScriptObjects {
   readonly #metatableRefs = new Map<Kind, number>();
   readonly #shared = new Map<Kind, ViewSlot>();
   #trapWarned = false;
+  readonly #optionViewMetatableRef: number;
   /** When the running rule function has to stop (performance.now() clock). */
   #deadline = 0;
   readonly #timeLimitHook = (L: LuaState): void => {
@@ -84,6 +87,7 @@ export class LuaScriptObjects {
       headerMethods[`set${bit}`] = (h, a) => h.setFlag(flag, a.boolean(0));
     }
     rt.defineClass(ScriptHeader, 'DNSHeader', headerMethods);
+    this.#optionViewMetatableRef = this.#defineOptionView();
     this.#defineKind('DNSQuestion', this.#questionMethods());
     this.#defineKind('DNSResponse', { ...this.#questionMethods(), ...this.#responseMethods() });
     this.#shared.set('DNSQuestion', this.#newSlot('DNSQuestion'));
@@ -247,6 +251,23 @@ export class LuaScriptObjects {
       }),
     );
     lua.lua_setfield(L, -2, to_luastring('setContent'));
+    lua.lua_pushjsfunction(
+      L,
+      this.#guard(`${kind}:getEDNSOptions`, (l) => {
+        const options = viewAt(l, 1, kind, 'getEDNSOptions').ednsOptions();
+        lua.lua_createtable(l, 0, options.size);
+        for (const [code, values] of options) {
+          lua.lua_pushinteger(l, code);
+          const ud = lua.lua_newuserdata(l, 0);
+          ud[OPTION_SLOT] = values;
+          lua.lua_rawgeti(l, REGISTRY, this.#optionViewMetatableRef);
+          lua.lua_setmetatable(l, -2);
+          lua.lua_rawset(l, -3);
+        }
+        return 1;
+      }),
+    );
+    lua.lua_setfield(L, -2, to_luastring('getEDNSOptions'));
     const methodsRef = lauxlib.luaL_ref(L, REGISTRY);
 
     lua.lua_createtable(L, 0, 3);
@@ -289,6 +310,46 @@ export class LuaScriptObjects {
     });
     lua.lua_setfield(L, -2, to_luastring('__tostring'));
     this.#metatableRefs.set(kind, lauxlib.luaL_ref(L, REGISTRY));
+  }
+
+  /**
+   * dnsdist's EDNSOptionView (`dq:getEDNSOptions()[code]`): `count()` and
+   * `getValues()`, the values as byte strings (hence raw functions: the
+   * generic conversion would re-encode bytes above 0x7f).
+   */
+  #defineOptionView(): number {
+    const L = this.#L;
+    const valuesAt = (l: LuaState): Buffer[] => {
+      const data = lua.lua_type(l, 1) === lua.LUA_TUSERDATA ? lua.lua_touserdata(l, 1) : null;
+      const values = data?.[OPTION_SLOT];
+      if (!Array.isArray(values)) throw new Error("EDNSOptionView: call its methods with ':' (opt:count(), opt:getValues())");
+      return values as Buffer[];
+    };
+    lua.lua_createtable(L, 0, 2);
+    lua.lua_createtable(L, 0, 2);
+    lua.lua_pushjsfunction(
+      L,
+      this.#guard('EDNSOptionView:count', (l) => {
+        lua.lua_pushinteger(l, valuesAt(l).length);
+        return 1;
+      }),
+    );
+    lua.lua_setfield(L, -2, to_luastring('count'));
+    lua.lua_pushjsfunction(
+      L,
+      this.#guard('EDNSOptionView:getValues', (l) => {
+        const values = valuesAt(l);
+        lua.lua_createtable(l, values.length, 0);
+        values.forEach((v, i) => {
+          lua.lua_pushstring(l, v);
+          lua.lua_rawseti(l, -2, i + 1);
+        });
+        return 1;
+      }),
+    );
+    lua.lua_setfield(L, -2, to_luastring('getValues'));
+    lua.lua_setfield(L, -2, to_luastring('__index'));
+    return lauxlib.luaL_ref(L, REGISTRY);
   }
 
   #methodFunction(kind: Kind, name: string, impl: ViewMethod): JsFunction {
@@ -354,7 +415,6 @@ export class LuaScriptObjects {
       getDO: (v) => v.getDO(),
       getProtocol: (v) => v.getProtocol(),
       getServerNameIndication: (v) => v.getServerNameIndication(),
-      getEDNSOptions: (v) => ednsOptionsTable(v),
       sendTrap: (v, a) => {
         v.question();
         if (!this.#trapWarned) {
@@ -410,30 +470,4 @@ function setContent(view: ScriptView, bytes: Buffer): void {
     return;
   }
   view.question().replacePacket(bytes);
-}
-
-/** dq:getEDNSOptions(): option code to an EDNSOptionView (count(), getValues()). */
-function ednsOptionsTable(view: ScriptView): Map<number, EDNSOptionView> {
-  const out = new Map<number, EDNSOptionView>();
-  for (const [code, values] of view.ednsOptions()) out.set(code, new EDNSOptionView(values.map((v) => v.toString('latin1'))));
-  return out;
-}
-
-/** The values of one EDNS option code in a query (an option may appear more than once). */
-export class EDNSOptionView {
-  readonly values: string[];
-  constructor(values: string[]) {
-    this.values = values;
-  }
-  toString(): string {
-    return 'EDNSOptionView';
-  }
-}
-
-/** Register EDNSOptionView's Lua methods. */
-export function defineEdnsOptionView(rt: LuaRuntime): void {
-  rt.defineClass(EDNSOptionView, 'EDNSOptionView', {
-    count: (o) => o.values.length,
-    getValues: (o) => o.values,
-  });
 }

@@ -31,6 +31,22 @@ addAction("fields.parity.", LuaAction(function(dq)
     tostring(dq:getDO()), dq:getProtocol():gsub(" ", "-"), "tag" .. dq:getTag("nope"), dq.remoteaddr:toString(), dq.len }, ".")
   return DNSAction.Spoof, t .. ".fields."
 end))
+addAction("opts.parity.", LuaAction(function(dq)
+  local opts = dq:getEDNSOptions()
+  local codes = {}
+  for code, _ in pairs(opts) do codes[#codes + 1] = code end
+  table.sort(codes)
+  local parts = {}
+  for _, code in ipairs(codes) do
+    local o = opts[code]
+    local bytes = {}
+    for _, v in ipairs(o:getValues()) do
+      for i = 1, #v do bytes[#bytes + 1] = string.byte(v, i) end
+    end
+    parts[#parts + 1] = "o" .. code .. "-" .. o:count() .. "-" .. table.concat(bytes, "-")
+  end
+  return DNSAction.Spoof, table.concat(parts, ".") .. ".opts."
+end))
 addAction("tags.parity.", LuaAction(function(dq) dq:setTag("k", "v") return DNSAction.None end))
 addAction(TagRule("k", "v"), RCodeAction(DNSRCode.NOTIMP))
 addAction(LuaRule(function(dq) return dq.qname:toString() == "rule.parity." end), RCodeAction(DNSRCode.REFUSED))
@@ -60,11 +76,35 @@ const NAMES = [
   'headermodify',
   'fields',
   'tags',
+  'opts',
   'rule',
   'ruleerror',
   'respservfail',
   'ttl',
 ];
+
+/** A query whose OPT record carries a cookie (bytes above 0x7f included), NSID, and a second cookie. */
+function queryWithOptions(name: string): Buffer {
+  return dnsPacket.encode({
+    type: 'query',
+    id: 4243,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name, class: 'IN' }],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 1232,
+        flags: 0,
+        options: [
+          { code: 10, data: Buffer.from([0xff, 0x80, 1, 2, 3, 4, 5, 6]) },
+          { code: 3, data: Buffer.alloc(0) },
+          { code: 10, data: Buffer.from([9, 8, 7, 6, 5, 4, 3, 0xc3]) },
+        ],
+      } as unknown as dnsPacket.Answer,
+    ],
+  });
+}
 
 /** What is compared: RCODE, flags, and the answer records (sorted: spoofed address order is shuffled). */
 function summary(raw: Buffer | undefined): unknown {
@@ -113,7 +153,7 @@ describeDnsdist('Lua rule functions: dnsdist-ts answers as dnsdist 1.7.3 does', 
   });
 
   it.each(NAMES)('%s.parity', async (name) => {
-    const query = encodeQuery(`${name}.parity`, { id: 4242 });
+    const query = name === 'opts' ? queryWithOptions(`${name}.parity`) : encodeQuery(`${name}.parity`, { id: 4242 });
     const theirs = summary(await udpExchange(dnsdistPort, query, 3000));
     const ours = summary(await udpExchange(proxy.port, query, 3000));
     expect(ours).toEqual(theirs);
