@@ -253,6 +253,25 @@ export class LuaScriptObjects {
     lua.lua_setfield(L, -2, to_luastring('setContent'));
     lua.lua_pushjsfunction(
       L,
+      this.#guard(`${kind}:getTrailingData`, (l) => {
+        lua.lua_pushstring(l, viewAt(l, 1, kind, 'getTrailingData').getTrailingData());
+        return 1;
+      }),
+    );
+    lua.lua_setfield(L, -2, to_luastring('getTrailingData'));
+    lua.lua_pushjsfunction(
+      L,
+      this.#guard(`${kind}:setTrailingData`, (l) => {
+        const view = viewAt(l, 1, kind, 'setTrailingData');
+        if (lua.lua_type(l, 2) !== lua.LUA_TSTRING) throw new Error(`${kind}:setTrailingData: argument #1 must be a string`);
+        view.setTrailingData(lua.lua_tostring(l, 2));
+        lua.lua_pushboolean(l, true);
+        return 1;
+      }),
+    );
+    lua.lua_setfield(L, -2, to_luastring('setTrailingData'));
+    lua.lua_pushjsfunction(
+      L,
       this.#guard(`${kind}:getEDNSOptions`, (l) => {
         const options = viewAt(l, 1, kind, 'getEDNSOptions').ednsOptions();
         lua.lua_createtable(l, 0, options.size);

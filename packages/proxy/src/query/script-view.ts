@@ -241,6 +241,55 @@ export class ScriptView {
     }
   }
 
+  /**
+   * Where the DNS message ends in the packet (header, every section walked);
+   * what follows is trailing data. The packet length when it cannot be walked.
+   */
+  messageEnd(): number {
+    const buf = this.packet();
+    const end = this.packetLength();
+    if (end < 12) return end;
+    let p = 12;
+    for (let i = (buf[4]! << 8) | buf[5]!; i > 0; i--) {
+      p = skipWireName(buf, p, end);
+      if (p < 0 || p + 4 > end) return end;
+      p += 4;
+    }
+    const records = ((buf[6]! << 8) | buf[7]!) + ((buf[8]! << 8) | buf[9]!) + ((buf[10]! << 8) | buf[11]!);
+    for (let i = 0; i < records; i++) {
+      p = skipWireName(buf, p, end);
+      if (p < 0 || p + 10 > end) return end;
+      p += 10 + ((buf[p + 8]! << 8) | buf[p + 9]!);
+      if (p > end) return end;
+    }
+    return p;
+  }
+
+  /** dq:getTrailingData(): the bytes after the DNS message (dnsdist counts them in `len`). */
+  getTrailingData(): Buffer {
+    return this.packet().subarray(this.messageEnd(), this.packetLength());
+  }
+
+  /** dq:setTrailingData(bytes): replace whatever follows the DNS message. Cold path: may allocate. */
+  setTrailingData(data: Uint8Array): void {
+    const messageEnd = this.messageEnd();
+    const dr = this.response();
+    const packet = this.packet();
+    const length = messageEnd + data.length;
+    const target = packet.length >= length ? packet : Buffer.alloc(length);
+    if (target !== packet) packet.copy(target, 0, 0, messageEnd);
+    target.set(data, messageEnd);
+    if (dr) {
+      dr.packet = target;
+      dr.length = length;
+      return;
+    }
+    const dq = this.question();
+    dq.packet = target;
+    dq.length = length;
+    dq.view.parse(target, length);
+  }
+
   /** The query's EDNS options: code to the values of every occurrence, in order. */
   ednsOptions(): Map<number, Buffer[]> {
     const dq = this.question();

@@ -47,6 +47,15 @@ addAction("opts.parity.", LuaAction(function(dq)
   end
   return DNSAction.Spoof, table.concat(parts, ".") .. ".opts."
 end))
+addAction("gettrail.parity.", LuaAction(function(dq)
+  local t = dq:getTrailingData()
+  return DNSAction.Spoof, "len" .. #t .. "-" .. dq.len .. "-" .. (t == "abc" and "abc" or "x") .. ".trail."
+end))
+addAction("settrail.parity.", LuaAction(function(dq)
+  local ok = dq:setTrailingData("wxyz")
+  local t = dq:getTrailingData()
+  return DNSAction.Spoof, tostring(ok) .. "-" .. t .. "-" .. dq.len .. ".trail."
+end))
 addAction("tags.parity.", LuaAction(function(dq) dq:setTag("k", "v") return DNSAction.None end))
 addAction(TagRule("k", "v"), RCodeAction(DNSRCode.NOTIMP))
 addAction(LuaRule(function(dq) return dq.qname:toString() == "rule.parity." end), RCodeAction(DNSRCode.REFUSED))
@@ -77,6 +86,8 @@ const NAMES = [
   'fields',
   'tags',
   'opts',
+  'gettrail',
+  'settrail',
   'rule',
   'ruleerror',
   'respservfail',
@@ -153,7 +164,8 @@ describeDnsdist('Lua rule functions: dnsdist-ts answers as dnsdist 1.7.3 does', 
   });
 
   it.each(NAMES)('%s.parity', async (name) => {
-    const query = name === 'opts' ? queryWithOptions(`${name}.parity`) : encodeQuery(`${name}.parity`, { id: 4242 });
+    let query = name === 'opts' ? queryWithOptions(`${name}.parity`) : encodeQuery(`${name}.parity`, { id: 4242 });
+    if (name.endsWith('trail')) query = Buffer.concat([query, Buffer.from('abc')]);
     const theirs = summary(await udpExchange(dnsdistPort, query, 3000));
     const ours = summary(await udpExchange(proxy.port, query, 3000));
     expect(ours).toEqual(theirs);

@@ -152,6 +152,25 @@ describe('ScriptView: what dq / dr show a script', () => {
     expect(out.authorities?.[0]).toMatchObject({ ttl: 600 });
   });
 
+  it('trailing data: what follows the message is read, replaced in place when it fits, and counted in len', () => {
+    const dq = makeQuery({ name: 't.test', edns: true });
+    const messageLength = dq.length;
+    const withTrail = Buffer.concat([dq.bytes(), Buffer.from('abc')]);
+    dq.replacePacket(withTrail);
+    const v = new ScriptView('DNSQuestion');
+    v.attachQuestion(dq);
+    expect(v.messageEnd()).toBe(messageLength);
+    expect(v.getTrailingData().toString()).toBe('abc');
+    v.setTrailingData(Buffer.from('z'));
+    expect(dq.length).toBe(messageLength + 1);
+    expect(dq.packet).toBe(withTrail);
+    expect(v.getTrailingData().toString()).toBe('z');
+    v.setTrailingData(Buffer.from('longer'));
+    expect(v.read('len')).toBe(messageLength + 6);
+    expect(v.getTrailingData().toString()).toBe('longer');
+    expect(dq.view.qname).toBe('t.test.');
+  });
+
   it('ednsOptions lists every option of the OPT record', () => {
     const packet = dnsPacket.encode({
       type: 'query',
