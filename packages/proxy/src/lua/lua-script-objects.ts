@@ -64,6 +64,8 @@ export class LuaScriptObjects {
   readonly #metatableRefs = new Map<Kind, number>();
   readonly #shared = new Map<Kind, ViewSlot>();
   #trapWarned = false;
+  /** Registry refs of the shared views' `dh` userdata. */
+  readonly #headerRefs = new Map<ScriptHeader, number>();
   readonly #optionViewMetatableRef: number;
   /** When the running rule function has to stop (performance.now() clock). */
   #deadline = 0;
@@ -298,11 +300,15 @@ export class LuaScriptObjects {
           lua.lua_pushnil(l);
           return 1;
         }
-        const value = view.read(lua.lua_tojsstring(l, 2));
+        const value = view.read(keyAt(l, 2));
         if (value === NOT_A_FIELD) {
           lua.lua_rawgeti(l, REGISTRY, methodsRef);
           lua.lua_pushvalue(l, 2);
           lua.lua_rawget(l, -2);
+          return 1;
+        }
+        if (value instanceof ScriptHeader) {
+          this.#pushHeader(l, value);
           return 1;
         }
         this.#pushValue(l, value);
@@ -406,6 +412,23 @@ export class LuaScriptObjects {
     };
   }
 
+  /**
+   * `dq.dh`: a view's header object never changes (it reads whatever the view
+   * is attached to), so the shared views keep its userdata in the registry
+   * instead of making one per read.
+   */
+  #pushHeader(L: LuaState, header: ScriptHeader): void {
+    let ref = this.#headerRefs.get(header);
+    if (ref === undefined) {
+      this.#rt.push(header);
+      const shared = [...this.#shared.values()].some((slot) => slot.view.header === header);
+      if (!shared) return;
+      ref = lauxlib.luaL_ref(L, REGISTRY);
+      this.#headerRefs.set(header, ref);
+    }
+    lua.lua_rawgeti(L, REGISTRY, ref);
+  }
+
   #pushValue(L: LuaState, value: unknown): void {
     if (typeof value === 'number') {
       lua.lua_pushinteger(L, value);
@@ -461,6 +484,23 @@ export class LuaScriptObjects {
       },
     };
   }
+}
+
+/**
+ * Field names as JS strings, by the identity of Lua's byte array: a field
+ * name written in a script is one interned constant, so after its first
+ * read `dq.qtype` costs a WeakMap lookup instead of a UTF-8 decode.
+ */
+const keyNames = new WeakMap<Uint8Array, string>();
+
+function keyAt(L: LuaState, idx: number): string {
+  const bytes = lua.lua_tostring(L, idx);
+  let name = keyNames.get(bytes);
+  if (name === undefined) {
+    name = lua.lua_tojsstring(L, idx);
+    keyNames.set(bytes, name);
+  }
+  return name;
 }
 
 function viewAt(L: LuaState, idx: number, kind: Kind, what: string): ScriptView {
