@@ -4,11 +4,14 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,rules,floor,epoll]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,rules,lua,floor,epoll]
  *
  * `--latency-qps` lists the fixed rates latency is measured at (default
  * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
  * a higher one queueing behind the one event-loop thread.
+ *
+ * The `lua` row runs a LuaRule and a LuaAction (each reading dq.qname) on
+ * every query: what Lua-defined logic costs per query.
  *
  * Two rows put a stand-in in dnsdist-ts's columns (dnsdist runs the plain
  * forwarding configuration): `floor` is node-floor-forwarder.ts, the same
@@ -37,7 +40,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,rules,floor').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,rules,lua,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const LATENCY_QPS = opt('latency-qps', '5000')
   .split(',')
@@ -81,6 +84,14 @@ local dbr = dynBlockRulesGroup()
 dbr:setQueryRate(1000000, 10, "Exceeded query rate", 60)
 dbr:setRCodeRate(DNSRCode.NXDOMAIN, 1000000, 10, "Exceeded NXD rate", 60)
 function maintenance() dbr:apply() end
+`,
+  },
+  {
+    // Lua-defined logic on every query: a LuaRule and a LuaAction, each reading dq.qname.
+    name: 'lua',
+    mode: 'udp',
+    config: `${base}addAction(LuaRule(function(dq) local n = dq.qname return false end), DropAction())
+addAction(AllRule(), LuaAction(function(dq) local n = dq.qname return DNSAction.None end))
 `,
   },
 ];

@@ -6,7 +6,11 @@
  * configurations. Syscalls are excluded on purpose: this isolates what the
  * JS path costs, which the end-to-end benchmark (proxy.bench.ts) cannot.
  *
- *   pnpm exec tsx test/bench/proxy/query-path.bench.ts [--queries 2000000]
+ *   pnpm exec tsx test/bench/proxy/query-path.bench.ts [--queries 2000000] [--only lua]
+ *
+ * `--only` runs the configurations whose label contains the word. The
+ * `lua` ones show what a Lua rule costs per call: the call itself, and
+ * each field read on top.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import { UdpFrontend } from '../../../packages/proxy/src/server/udp-frontend.js'
 
 const argv = process.argv.slice(2);
 const QUERIES = Number(argv[argv.indexOf('--queries') + 1] || 2_000_000);
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
 
 /** An endpoint whose sends land in a callback and whose receives are driven by the benchmark. */
 class MemoryEndpoint implements UdpEndpoint {
@@ -50,6 +55,7 @@ function query(name: string, id: number): Buffer {
 }
 
 async function run(label: string, config: string): Promise<void> {
+  if (ONLY !== undefined && !label.includes(ONLY)) return;
   const dir = mkdtempSync(join(tmpdir(), 'dts-qpb-'));
   const file = join(dir, 'c.conf');
   writeFileSync(file, config);
@@ -101,4 +107,18 @@ addAction(QTypeRule(DNSQType.AXFR), DropAction())
 smn = newSuffixMatchNode() smn:add("blocked.example.")
 addAction(SuffixMatchNodeRule(smn), DropAction())
 addAction(OrRule({QNameRule("never.bench.test."), RegexRule("^nothing-matches")}), RCodeAction(DNSRCode.REFUSED))`,
+);
+await run('lua: LuaAction reading nothing', `${base}addAction(AllRule(), LuaAction(function(dq) return DNSAction.None end))`);
+await run(
+  'lua: LuaAction reading dq.qname',
+  `${base}addAction(AllRule(), LuaAction(function(dq) local n = dq.qname return DNSAction.None end))`,
+);
+await run(
+  'lua: LuaAction reading dq.qname:toString(), dq.qtype, dq.dh:getRD()',
+  `${base}addAction(AllRule(), LuaAction(function(dq) local n = dq.qname:toString() local t = dq.qtype local rd = dq.dh:getRD() return DNSAction.None end))`,
+);
+await run(
+  'lua: LuaRule + LuaAction reading dq.qname (the proxy.bench lua row)',
+  `${base}addAction(LuaRule(function(dq) local n = dq.qname return false end), DropAction())
+addAction(AllRule(), LuaAction(function(dq) local n = dq.qname return DNSAction.None end))`,
 );

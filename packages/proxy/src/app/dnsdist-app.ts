@@ -11,6 +11,8 @@ import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
+import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
+import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
@@ -100,6 +102,7 @@ export class DnsdistApp {
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
+    registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);

@@ -20,6 +20,8 @@ export interface DownstreamServerConfig {
   checkName: string;
   checkType: number;
   checkClass: number;
+  /** newServer{checkFunction=…}: rewrites the health-check question and header before each check. */
+  checkFunction?: CheckQueryFunction;
   /** Seconds between health checks. */
   checkInterval: number;
   /** Milliseconds to wait for a health-check answer. */
@@ -32,6 +34,20 @@ export interface DownstreamServerConfig {
   sockets: number;
   id: string;
 }
+
+/** The question a health check asks; a checkFunction may change all three. */
+export interface CheckQuestion {
+  name: string;
+  qtype: number;
+  qclass: number;
+}
+
+/**
+ * dnsdist's checkFunction(qname, qtype, qclass, dh): gets the configured
+ * question and the check query's 12-byte header (whose flags it may change),
+ * returns the question to ask. Throws when the script fails.
+ */
+export type CheckQueryFunction = (question: CheckQuestion, header: Buffer) => CheckQuestion;
 
 export type Availability = 'auto' | 'up' | 'down';
 

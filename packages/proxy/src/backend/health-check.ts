@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { DNSName, formatAddress } from '@dnsdist-ts/dns';
-import type { DownstreamServer } from './downstream-server.js';
+import type { DownstreamServer, DownstreamServerConfig } from './downstream-server.js';
 
 /** A health-check query: header with RD set, one question. */
 export function buildCheckQuery(id: number, name: string, qtype: number, qclass: number): Buffer {
@@ -99,10 +99,49 @@ function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean>
   });
 }
 
-/** Send one health-check query to a backend; resolves to its verdict. */
+/** A checkFunction failed (a Lua error, a bad return value): the check counts as failed. */
+export class CheckFunctionError extends Error {
+  constructor(server: string, reason: string) {
+    super(`Error in the checkFunction of backend ${server}: ${reason}`);
+    this.name = 'CheckFunctionError';
+  }
+}
+
+/**
+ * The health-check query for a backend: its checkName/checkType/checkClass
+ * with RD set, or what its checkFunction made of them (question and header flags).
+ * @throws CheckFunctionError when the checkFunction fails.
+ */
+export function makeCheckQuery(config: DownstreamServerConfig, id: number, serverName: string): Buffer {
+  const fn = config.checkFunction;
+  if (!fn) return buildCheckQuery(id, config.checkName, config.checkType, config.checkClass);
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(0x0100, 2);
+  let q;
+  try {
+    q = fn({ name: config.checkName, qtype: config.checkType, qclass: config.checkClass }, header);
+  } catch (err) {
+    throw new CheckFunctionError(serverName, (err as Error).message ?? String(err));
+  }
+  let query: Buffer;
+  try {
+    query = buildCheckQuery(id, q.name, q.qtype, q.qclass);
+  } catch (err) {
+    throw new CheckFunctionError(serverName, `it returned a question that cannot be sent (${(err as Error).message})`);
+  }
+  query.writeUInt16BE(header.readUInt16BE(2), 2);
+  return query;
+}
+
+/** Send one health-check query to a backend; resolves to its verdict, rejects with CheckFunctionError. */
 export function runHealthCheck(server: DownstreamServer): Promise<boolean> {
   const c = server.config;
-  const query = buildCheckQuery(randomInt(0, 65536), c.checkName, c.checkType, c.checkClass);
+  let query: Buffer;
+  try {
+    query = makeCheckQuery(c, randomInt(0, 65536), server.name);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
   return c.tcpOnly ? checkOverTcp(server, query) : checkOverUdp(server, query);
 }
 

@@ -11,6 +11,7 @@ import { PacketCache } from '../cache/index.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
+import { checkFunctionFrom } from './lua-check-function.js';
 
 /** A policy as a Lua value: `leastOutstanding`, `roundrobin`, … */
 export class LuaServerPolicy {
@@ -62,6 +63,8 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     sockets: opts.integer('sockets') ?? 1,
     id: opts.string('id') ?? newServerId(),
   };
+  const checkFunction = checkFunctionFrom(opts.raw('checkFunction'));
+  if (checkFunction) config.checkFunction = checkFunction;
   const healthCheckMode = opts.string('healthCheckMode');
   if (opts.boolean('useClientSubnet')) throw new Error('newServer: useClientSubnet (EDNS Client Subnet) is not supported yet');
   if (opts.string('source') !== undefined) throw new Error("newServer: 'source' (binding to a local address) is not supported yet");
@@ -250,7 +253,9 @@ export function registerServerBindings(env: LuaEnvironment): void {
 
   const policyArg = (fn: string, v: unknown): ServerPolicy => {
     if (v instanceof LuaServerPolicy) return v.policy;
-    return env.fail(`${fn}: argument #1 must be a server policy (leastOutstanding, firstAvailable, roundrobin, wrandom, whashed, chashed)`);
+    return env.fail(
+      `${fn}: argument #1 must be a server policy (leastOutstanding, firstAvailable, roundrobin, wrandom, whashed, chashed, or newServerPolicy(name, function))`,
+    );
   };
   rt.registerFunction('setServerPolicy', (args) => {
     proxy.defaultPolicy = policyArg('setServerPolicy', args.raw(0));

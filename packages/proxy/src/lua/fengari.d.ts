@@ -61,6 +61,7 @@ declare module 'fengari' {
     lua_rawseti(L: LuaState, idx: number, n: number): void;
     lua_rawgeti(L: LuaState, idx: number, n: number): number;
     lua_rawset(L: LuaState, idx: number): void;
+    lua_rawget(L: LuaState, idx: number): number;
     lua_rawlen(L: LuaState, idx: number): number;
     lua_next(L: LuaState, idx: number): number;
     lua_setmetatable(L: LuaState, idx: number): void;
@@ -76,6 +77,9 @@ declare module 'fengari' {
     lua_xmove(from: LuaState, to: LuaState, n: number): void;
     lua_sethook(L: LuaState, hook: ((L: LuaState, ar: unknown) => void) | null, mask: number, count: number): void;
     lua_pushlstring(L: LuaState, s: LuaString, len: number): LuaString;
+    lua_gethook(L: LuaState): ((L: LuaState, ar: unknown) => void) | null;
+    lua_gethookmask(L: LuaState): number;
+    lua_gethookcount(L: LuaState): number;
   };
 
   export const lauxlib: {

@@ -25,6 +25,18 @@ export class DNSQuestion {
   delayMs = 0;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
+  /** Set from Lua (dq.skipCache = true): neither look the answer up in the cache nor store it. */
+  skipCache = false;
+  /** Set from Lua (dq.tempFailureTTL): cache TTL for a SERVFAIL/REFUSED answer instead of the cache's. */
+  tempFailureTTL: number | undefined = undefined;
+  /**
+   * dnsdist's per-query EDNS Client Subnet switches, settable from Lua. They
+   * take effect only on a backend with useClientSubnet, which dnsdist-ts
+   * refuses for now, so they are kept for scripts to read back.
+   */
+  useECS = true;
+  ecsOverride = false;
+  ecsPrefixLength: number | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -72,6 +84,11 @@ export class DNSQuestion {
     this.pool = '';
     this.delayMs = 0;
     this.tags = undefined;
+    this.skipCache = false;
+    this.tempFailureTTL = undefined;
+    this.useECS = true;
+    this.ecsOverride = false;
+    this.ecsPrefixLength = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -283,7 +283,14 @@ export class DnsdistProxy implements QueryPathContext {
     // checkInterval=1 checked every 2 s. The slack absorbs the tick's jitter.
     h.nextAt = performance.now() + server.config.checkInterval * 1000 - HEALTH_CHECK_SLACK_MS;
     try {
-      const ok = await runHealthCheck(server);
+      let ok: boolean;
+      try {
+        ok = await runHealthCheck(server);
+      } catch (err) {
+        // A failing checkFunction: logged, and the check counts as failed (dnsdist does the same).
+        this.log.warn((err as Error).message);
+        ok = false;
+      }
       const changed = h.state.record(server, ok, initial);
       if (changed !== undefined && this.servers.includes(server)) {
         this.log.warn(`Marking downstream ${server.name} (${server.addressText}) as '${changed ? 'up' : 'down'}'`);

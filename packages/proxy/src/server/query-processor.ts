@@ -141,7 +141,7 @@ export class QueryProcessor {
     const pool = ctx.getPool(dq.pool);
     let cacheKey = 0;
     const cache = pool?.cache;
-    if (cache) {
+    if (cache && !dq.skipCache) {
       cacheKey = cache.computeKey(dq);
       const stale = ctx.staleCacheEntriesTTL > 0 && pool.countUp() === 0 ? ctx.staleCacheEntriesTTL : 0;
       const hit = cache.lookup(dq, cacheKey, stale);
@@ -212,7 +212,9 @@ export class QueryProcessor {
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
     const cache = ctx.getPool(dq.pool)?.cache;
-    if (cache) cache.insert(dq, cacheKey, dr.packet, dr.length);
+    if (cache && !dq.skipCache) {
+      cache.insert(dq, cacheKey, dr.packet, dr.length, dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL });
+    }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);
   }

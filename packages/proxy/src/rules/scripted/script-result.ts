@@ -1,0 +1,30 @@
+/**
+ * What a scripted rule function (a Lua function given to LuaAction or
+ * LuaResponseAction) handed back: dnsdist's `action code, optional string`.
+ * One is reused per action, so calling a script allocates nothing here.
+ */
+export class ScriptResult {
+  code = 0;
+  /** The optional second value (a pool name, spoofed addresses, a delay); undefined when absent. */
+  text: string | undefined = undefined;
+
+  reset(): this {
+    this.code = 0;
+    this.text = undefined;
+    return this;
+  }
+}
+
+/**
+ * A script failure (a Lua error, a wrong return value): dnsdist logs it and
+ * goes on with a fallback result instead of failing the query path.
+ */
+export class ScriptCallError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScriptCallError';
+  }
+}
+
+/** Where scripted rules report failures (dnsdist's warnlog). */
+export type ScriptFailureLog = (line: string) => void;
