@@ -26,6 +26,12 @@ export interface SpoofAnswer {
   addresses?: Uint8Array[];
   /** When given, the answer is one CNAME to this name for any QTYPE, and `addresses` is ignored. */
   cname?: DNSName;
+  /**
+   * SpoofRawAction's answers: one record per entry, of the query's own
+   * QTYPE, with the entry as its RDATA (at most 65535 bytes each). When
+   * given, `cname` and `addresses` are ignored.
+   */
+  raw?: Uint8Array[];
 }
 
 export interface SpoofOptions extends ResponseHeaderOptions {
@@ -124,7 +130,7 @@ function addressMatches(address: Uint8Array, qtype: number): boolean {
  * lets the query go on to the next rule instead of answering.
  */
 export function spoofAnswerApplies(qtype: number, answer: SpoofAnswer): boolean {
-  if (answer.cname) return true;
+  if (answer.cname || answer.raw) return true;
   for (const address of answer.addresses ?? []) {
     if (addressMatches(address, qtype)) return true;
   }
@@ -197,15 +203,22 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     }
   }
 
-  const cname = answer.cname;
+  const raw = answer.raw;
+  for (const rdata of raw ?? []) {
+    if (rdata.length > 0xffff) {
+      throw new DnsPacketError(`raw record data of ${rdata.length} bytes does not fit RDLENGTH: give at most 65535 bytes`, rdata.length);
+    }
+  }
+  const cname = raw ? undefined : answer.cname;
   const cnameWire = cname?.toWire();
-  const addresses = cname ? [] : (answer.addresses ?? []).filter((a) => addressMatches(a, query.qtype));
+  const addresses = cname || raw ? [] : (answer.addresses ?? []).filter((a) => addressMatches(a, query.qtype));
   if (addresses.length > 1 && opts?.shuffle !== false) shuffled(addresses);
   const withOpt = query.hasEdns && opts?.addEdns !== false;
 
   let size = query.questionEnd;
   if (cnameWire) size += RECORD_HEADER_SIZE + cnameWire.length;
   for (const address of addresses) size += RECORD_HEADER_SIZE + address.length;
+  for (const rdata of raw ?? []) size += RECORD_HEADER_SIZE + rdata.length;
   if (withOpt) size += OPT_RECORD_SIZE;
 
   const out = Buffer.allocUnsafe(size);
@@ -214,7 +227,7 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
   out.set(query.buf.subarray(0, query.questionEnd), 0);
   writeFlags(out, responseFlags((readFlags(out) & ~RCODE_MASK) | Rcode.NoError, opts));
   out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(cnameWire ? 1 : addresses.length, 6);
+  out.writeUInt16BE(raw ? raw.length : cnameWire ? 1 : addresses.length, 6);
   out.writeUInt16BE(0, 8);
   out.writeUInt16BE(withOpt ? 1 : 0, 10);
 
@@ -228,6 +241,11 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     at = writeRecordHeader(out, at, address.length === 4 ? QType.A : QType.AAAA, ttl, address.length);
     out.set(address, at);
     at += address.length;
+  }
+  for (const rdata of raw ?? []) {
+    at = writeRecordHeader(out, at, query.qtype, ttl, rdata.length);
+    out.set(rdata, at);
+    at += rdata.length;
   }
   if (withOpt) {
     out[at] = 0;

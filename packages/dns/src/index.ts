@@ -55,3 +55,12 @@ export {
 } from './dns-answer-builder.js';
 export { readResponseSummary, createResponseSummary, decreaseTtls, questionMatches, type ResponseSummary } from './dns-response-reader.js';
 export { skipWireName } from './wire-name-skip.js';
+export {
+  DNSSection,
+  dnsMessageEnd,
+  countRecordsOfType,
+  findOptRecord,
+  ednsVersionAt,
+  ednsExtendedRcodeAt,
+  findEdnsOption,
+} from './dns-record-walk.js';

@@ -11,6 +11,7 @@ import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
+import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
@@ -99,6 +100,7 @@ export class DnsdistApp {
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
+    registerMoreRuleBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);

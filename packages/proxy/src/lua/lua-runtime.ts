@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
+import { LuaBytes, luaStringValue } from './lua-bytes.js';
 import { LuaArgs } from './lua-args.js';
 import { LuaBindingError, LuaScriptError } from './lua-errors.js';
 import { LuaMultipleValues } from './lua-multiple-values.js';
@@ -186,7 +187,7 @@ export class LuaRuntime {
       case lua.LUA_TNUMBER:
         return lua.lua_tonumber(L, idx);
       case lua.LUA_TSTRING:
-        return lua.lua_tojsstring(L, idx);
+        return luaStringValue(lua.lua_tostring(L, idx));
       case lua.LUA_TTABLE: {
         if (depth > 32) throw new LuaBindingError('table nested too deeply (over 32 levels)');
         const t = new LuaTable();
@@ -227,6 +228,7 @@ export class LuaRuntime {
       else lua.lua_pushnumber(L, v);
     } else if (typeof v === 'bigint') lua.lua_pushnumber(L, Number(v));
     else if (typeof v === 'string') lua.lua_pushstring(L, to_luastring(v));
+    else if (v instanceof LuaBytes) lua.lua_pushstring(L, v.bytes);
     else if (v instanceof LuaFunctionRef) lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, v.ref);
     else if (typeof v === 'function') this.#pushBinding('function', v as LuaBinding);
     else if (Array.isArray(v)) {

@@ -23,6 +23,10 @@ export class DNSQuestion {
   pool = '';
   /** Set by DelayAction: milliseconds to hold the UDP answer back. */
   delayMs = 0;
+  /** Set by SetSkipCacheAction (or SetSkipCacheResponseAction): no cache lookup, no cache insert. */
+  skipCache = false;
+  /** Set by SetTempFailureCacheTTLAction: cache TTL for a SERVFAIL/REFUSED answer instead of the cache's own; -1 when unset. */
+  tempFailureTTL = -1;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
@@ -65,6 +69,8 @@ export class DNSQuestion {
     this.receivedAt = receivedAt;
     this.pool = '';
     this.delayMs = 0;
+    this.skipCache = false;
+    this.tempFailureTTL = -1;
     this.tags = undefined;
   }
 

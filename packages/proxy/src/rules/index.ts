@@ -28,6 +28,16 @@ export { AndRule } from './selectors/and-rule.js';
 export { OrRule } from './selectors/or-rule.js';
 export { NotRule } from './selectors/not-rule.js';
 export { matchesResponseOf } from './selectors/response-match.js';
+export { RecordsCountRule } from './selectors/records-count-rule.js';
+export { RecordsTypeCountRule } from './selectors/records-type-count-rule.js';
+export { TrailingDataRule } from './selectors/trailing-data-rule.js';
+export { EDNSVersionRule } from './selectors/edns-version-rule.js';
+export { EDNSOptionRule } from './selectors/edns-option-rule.js';
+export { ERCodeRule } from './selectors/ercode-rule.js';
+export { DSTPortRule } from './selectors/dst-port-rule.js';
+export { QNameLabelsCountRule } from './selectors/qname-labels-count-rule.js';
+export { QNameWireLengthRule } from './selectors/qname-wire-length-rule.js';
+export { DNSSECRule } from './selectors/dnssec-rule.js';
 
 export { DropAction } from './actions/drop-action.js';
 export { AllowAction } from './actions/allow-action.js';
@@ -45,12 +55,18 @@ export { LogAction, type LogActionOptions } from './actions/log-action.js';
 export { SetTagAction } from './actions/set-tag-action.js';
 export { NoRecurseAction, SetNoRecurseAction } from './actions/no-recurse-action.js';
 export { DisableValidationAction, SetDisableValidationAction } from './actions/disable-validation-action.js';
+export { SpoofRawAction } from './actions/spoof-raw-action.js';
+export { SetSkipCacheAction } from './actions/set-skip-cache-action.js';
+export { SetTempFailureCacheTTLAction } from './actions/set-temp-failure-cache-ttl-action.js';
+export { ERCodeAction } from './actions/ercode-action.js';
+export { ContinueAction } from './actions/continue-action.js';
 
 export { AllowResponseAction } from './response-actions/allow-response-action.js';
 export { DropResponseAction } from './response-actions/drop-response-action.js';
 export { DelayResponseAction } from './response-actions/delay-response-action.js';
 export { LogResponseAction } from './response-actions/log-response-action.js';
 export { SetTagResponseAction } from './response-actions/set-tag-response-action.js';
+export { SetSkipCacheResponseAction } from './response-actions/set-skip-cache-response-action.js';
 export { type LogDestinationOptions } from './log-destination.js';
 export { LogFileWriter, type LogFileOptions } from './log-file-writer.js';
 

@@ -123,7 +123,7 @@ export class QueryProcessor {
     const pool = ctx.getPool(dq.pool);
     let cacheKey = 0;
     const cache = pool?.cache;
-    if (cache) {
+    if (cache && !dq.skipCache) {
       cacheKey = cache.computeKey(dq);
       const stale = ctx.staleCacheEntriesTTL > 0 && pool.countUp() === 0 ? ctx.staleCacheEntriesTTL : 0;
       const hit = cache.lookup(dq, cacheKey, stale);
@@ -176,8 +176,11 @@ export class QueryProcessor {
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
-    const cache = ctx.getPool(dq.pool)?.cache;
-    if (cache) cache.insert(dq, cacheKey, dr.packet, dr.length);
+    const cache = dq.skipCache ? undefined : ctx.getPool(dq.pool)?.cache;
+    if (cache) {
+      if (dq.tempFailureTTL >= 0) cache.insert(dq, cacheKey, dr.packet, dr.length, { tempFailureTTL: dq.tempFailureTTL });
+      else cache.insert(dq, cacheKey, dr.packet, dr.length);
+    }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);
   }

@@ -1,0 +1,104 @@
+/**
+ * The Lua names of the rarer dnsdist 1.7 selectors and actions (issue 17):
+ * record counts, EDNS, extended RCODEs, cache control, raw spoofing. Kept
+ * apart from bind-rules.ts, which holds the common ones and the chains.
+ */
+import {
+  ContinueAction,
+  DNSSECRule,
+  DSTPortRule,
+  EDNSOptionRule,
+  EDNSVersionRule,
+  ERCodeAction,
+  ERCodeRule,
+  QNameLabelsCountRule,
+  QNameWireLengthRule,
+  RecordsCountRule,
+  RecordsTypeCountRule,
+  SetSkipCacheAction,
+  SetSkipCacheResponseAction,
+  SetTempFailureCacheTTLAction,
+  SpoofRawAction,
+  TrailingDataRule,
+  type DNSRule,
+  type QueryAction,
+  type ResponseAction,
+} from '../rules/index.js';
+import { LuaAction, LuaResponseAction, LuaRule } from './bind-rules.js';
+import { LuaOptions, type LuaArgs } from './lua-args.js';
+import type { LuaEnvironment } from './lua-environment.js';
+import type { LuaTable } from './lua-table.js';
+
+/** dnsdist's EDNSOptionCode table. */
+export const EDNS_OPTION_CODES = {
+  NSID: 3,
+  DAU: 5,
+  DHU: 6,
+  N3U: 7,
+  ECS: 8,
+  EXPIRE: 9,
+  COOKIE: 10,
+  TCPKEEPALIVE: 11,
+  PADDING: 12,
+  CHAIN: 13,
+  KEYTAG: 14,
+} as const;
+
+/** `{aa=, ad=, ra=}` for the answering actions, unknown keys refused. */
+function headerOptions(
+  fn: string,
+  t: LuaTable | undefined,
+  extra: readonly string[] = [],
+): { aa?: boolean; ad?: boolean; ra?: boolean; ttl?: number } {
+  const o = new LuaOptions(fn, t);
+  const out: { aa?: boolean; ad?: boolean; ra?: boolean; ttl?: number } = {};
+  const aa = o.boolean('aa');
+  const ad = o.boolean('ad');
+  const ra = o.boolean('ra');
+  if (aa !== undefined) out.aa = aa;
+  if (ad !== undefined) out.ad = ad;
+  if (ra !== undefined) out.ra = ra;
+  if (extra.includes('ttl')) {
+    const ttl = o.integer('ttl');
+    if (ttl !== undefined) out.ttl = ttl;
+  }
+  o.rejectUnknown();
+  return out;
+}
+
+export function registerMoreRuleBindings(env: LuaEnvironment): void {
+  const rt = env.runtime;
+  const sel = (name: string, make: (a: LuaArgs) => DNSRule): void => rt.registerFunction(name, (a) => new LuaRule(make(a)));
+  const act = (name: string, make: (a: LuaArgs) => QueryAction): void => rt.registerFunction(name, (a) => new LuaAction(make(a)));
+  const ract = (name: string, make: (a: LuaArgs) => ResponseAction): void =>
+    rt.registerFunction(name, (a) => new LuaResponseAction(make(a)));
+  const actionArg = (a: LuaArgs, i: number): QueryAction => {
+    const v = a.raw(i);
+    if (v instanceof LuaAction) return v.action;
+    return a.fail(i, 'an action (e.g. PoolAction("pool"))');
+  };
+
+  rt.setGlobal('EDNSOptionCode', new Map(Object.entries(EDNS_OPTION_CODES)));
+
+  // ---- selectors --------------------------------------------------------
+  sel('RecordsCountRule', (a) => new RecordsCountRule(a.integer(0), a.integer(1), a.integer(2)));
+  sel('RecordsTypeCountRule', (a) => new RecordsTypeCountRule(a.integer(0), a.integer(1), a.integer(2), a.integer(3)));
+  sel('TrailingDataRule', () => new TrailingDataRule());
+  sel('EDNSVersionRule', (a) => new EDNSVersionRule(a.integer(0)));
+  sel('EDNSOptionRule', (a) => new EDNSOptionRule(a.integer(0)));
+  sel('ERCodeRule', (a) => new ERCodeRule(a.integer(0)));
+  sel('DSTPortRule', (a) => new DSTPortRule(a.integer(0)));
+  sel('QNameLabelsCountRule', (a) => new QNameLabelsCountRule(a.integer(0), a.integer(1)));
+  sel('QNameWireLengthRule', (a) => new QNameWireLengthRule(a.integer(0), a.integer(1)));
+  sel('DNSSECRule', () => new DNSSECRule());
+
+  // ---- query actions ----------------------------------------------------
+  act('SpoofRawAction', (a) => new SpoofRawAction(a.bytesOrBytesList(0), headerOptions('SpoofRawAction', a.optTable(1), ['ttl'])));
+  act('SetSkipCacheAction', () => new SetSkipCacheAction());
+  act('SetTempFailureCacheTTLAction', (a) => new SetTempFailureCacheTTLAction(a.integer(0)));
+  act('ERCodeAction', (a) => new ERCodeAction(a.integer(0), headerOptions('ERCodeAction', a.optTable(1))));
+  act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
+
+  // ---- response actions -------------------------------------------------
+  ract('SetSkipCacheResponseAction', () => new SetSkipCacheResponseAction());
+}

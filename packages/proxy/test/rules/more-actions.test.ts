@@ -1,0 +1,171 @@
+/**
+ * The rarer dnsdist 1.7 actions (issue 17): SpoofRawAction, the cache
+ * controls, ERCodeAction, ContinueAction. Wire checks decode the answers
+ * with dns-packet, an independent implementation.
+ */
+import { DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
+import dnsPacket from 'dns-packet';
+import { SocketAddress } from '../../src/query/client-address.js';
+import { DNSAction } from '../../src/query/dns-action.js';
+import { DNSQuestion } from '../../src/query/dns-question.js';
+import { DNSResponse } from '../../src/query/dns-response.js';
+import { QueryVerdict } from '../../src/query/query-verdict.js';
+import {
+  AllRule,
+  applyQueryRules,
+  ContinueAction,
+  DropAction,
+  ERCodeAction,
+  NoneAction,
+  PoolAction,
+  RCodeAction,
+  RuleArgumentError,
+  RuleChain,
+  SetSkipCacheAction,
+  SetSkipCacheResponseAction,
+  SetTempFailureCacheTTLAction,
+  SpoofRawAction,
+  type QueryAction,
+  type Selector,
+} from '../../src/rules/index.js';
+import { decode, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, flagsOf, makeQuery, makeResponse } from './query-fixture.js';
+
+const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
+
+function chainOf(...rules: [Selector, QueryAction][]): RuleChain<Selector, QueryAction> {
+  const chain = new RuleChain<Selector, QueryAction>();
+  for (const [s, a] of rules) chain.add(s, a);
+  return chain;
+}
+
+/** A query with an OPT record of the given EDNS version (dns-packet writes it). */
+function ednsQuery(version: number): DNSQuestion {
+  const packet = dnsPacket.encode({
+    type: 'query',
+    id: 7,
+    flags: 0,
+    questions: [{ type: 'A', name: 'v.example', class: 'IN' }],
+    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, ednsVersion: version, flags: 0 } as unknown as dnsPacket.Answer],
+  });
+  const view = new DnsQueryView();
+  view.parse(packet, packet.length);
+  const addr = new SocketAddress(parseAddress('192.0.2.1').bytes, 5353);
+  return new DNSQuestion(packet, packet.length, view, addr, addr, 'udp', 0);
+}
+
+describe('SpoofRawAction', () => {
+  it('answers with one record of the query type per RDATA, in order, class IN, TTL 60, no OPT record', () => {
+    const dq = makeQuery({ name: 'raw.example', type: 'TXT', edns: true, flags: 0 });
+    const action = new SpoofRawAction([bytes(3, 0x61, 0x61, 0x61, 4, 0x62, 0x62, 0x62, 0x62), bytes(2, 0x63, 0x63)]);
+    expect(action.apply(dq)).toBe(DNSAction.HeaderModify);
+    const answer = decode(dq.bytes());
+    expect(answer.type).toBe('response');
+    expect(answer.answers.map((a) => [a.name, a.type, a.class, a.ttl])).toEqual([
+      ['raw.example', 'TXT', 'IN', 60],
+      ['raw.example', 'TXT', 'IN', 60],
+    ]);
+    expect((answer.answers.map((a) => a.data) as Buffer[][]).map((d) => d.map(String))).toEqual([['aaa', 'bbbb'], ['cc']]);
+    // dnsdist 1.7.3 answers an EDNS query's raw spoof without an OPT record.
+    expect(dq.bytes().readUInt16BE(10)).toBe(0);
+    expect(action.toString()).toBe('spoof in raw bytes ');
+  });
+
+  it('uses the query type whatever it is, and the aa and ttl options', () => {
+    const dq = makeQuery({ name: 'srv.example', type: 'SRV', flags: 0 });
+    const srv = bytes(0, 0, 0, 0, 0xff, 0xff, 3, 0x73, 0x72, 0x76, 0);
+    new SpoofRawAction(srv, { aa: true, ttl: 3600 }).apply(dq);
+    const answer = decode(dq.bytes());
+    expect(answer.answers[0]).toMatchObject({ type: 'SRV', ttl: 3600, data: { priority: 0, weight: 0, port: 65535, target: 'srv' } });
+    expect(flagsOf(dq.bytes()) & (FLAG_QR | FLAG_AA | FLAG_RA)).toBe(FLAG_QR | FLAG_AA);
+    const a = makeQuery({ name: 'a.example' });
+    new SpoofRawAction(bytes(192, 0, 2, 1)).apply(a);
+    expect(decode(a.bytes()).answers[0]).toMatchObject({ type: 'A', data: '192.0.2.1' });
+    expect(flagsOf(a.bytes()) & (FLAG_RD | FLAG_RA)).toBe(FLAG_RD | FLAG_RA);
+  });
+
+  it('refuses no RDATA at all, RDATA over 65535 bytes and bad TTLs', () => {
+    expect(() => new SpoofRawAction([])).toThrow(RuleArgumentError);
+    expect(() => new SpoofRawAction(new Uint8Array(65536))).toThrow(/at most 65535 bytes/);
+    expect(() => new SpoofRawAction(bytes(1), { ttl: -1 })).toThrow(RuleArgumentError);
+  });
+});
+
+describe('cache controls', () => {
+  it('SetSkipCacheAction and SetSkipCacheResponseAction mark the query, going on to the next rule', () => {
+    const dq = makeQuery();
+    expect(dq.skipCache).toBe(false);
+    expect(new SetSkipCacheAction().apply(dq)).toBe(DNSAction.None);
+    expect(dq.skipCache).toBe(true);
+    expect(new SetSkipCacheAction().toString()).toBe('skip cache');
+    const other = makeQuery();
+    const dr: DNSResponse = makeResponse(other);
+    expect(new SetSkipCacheResponseAction().applyResponse(dr)).toBe(5 /* DNSResponseAction.None */);
+    expect(other.skipCache).toBe(true);
+    expect(new SetSkipCacheResponseAction().toString()).toBe('skip cache');
+  });
+
+  it('SetTempFailureCacheTTLAction sets the TTL for a failure answer', () => {
+    const dq = makeQuery();
+    expect(dq.tempFailureTTL).toBe(-1);
+    expect(new SetTempFailureCacheTTLAction(1).apply(dq)).toBe(DNSAction.None);
+    expect(dq.tempFailureTTL).toBe(1);
+    expect(new SetTempFailureCacheTTLAction(1).toString()).toBe('set tempfailure cache ttl to 1');
+    expect(() => new SetTempFailureCacheTTLAction(-5)).toThrow(RuleArgumentError);
+  });
+
+  it('a reused question forgets them', () => {
+    const dq = makeQuery();
+    dq.skipCache = true;
+    dq.tempFailureTTL = 3;
+    dq.reuse(dq.length, dq.remote, dq.local, 'udp', 0);
+    expect(dq.skipCache).toBe(false);
+    expect(dq.tempFailureTTL).toBe(-1);
+  });
+});
+
+describe('ERCodeAction', () => {
+  it('puts the low 4 bits in the header and the upper 8 in the OPT record', () => {
+    const dq = ednsQuery(1);
+    expect(new ERCodeAction(16).apply(dq)).toBe(DNSAction.HeaderModify);
+    const p = dq.bytes();
+    expect(flagsOf(p) & 0x800f).toBe(FLAG_QR);
+    const decoded = dnsPacket.decode(p);
+    expect((decoded.additionals![0] as unknown as { extendedRcode: number }).extendedRcode).toBe(1);
+    expect(new ERCodeAction(16).toString()).toBe('set ercode Bad OPT Version / TSIG Signature Failure');
+  });
+
+  it('without EDNS only the header bits are set; a plain RCODE behaves as RCodeAction', () => {
+    const dq = makeQuery();
+    new ERCodeAction(23).apply(dq);
+    expect(flagsOf(dq.bytes()) & 0x800f).toBe(FLAG_QR | 7);
+    const a = makeQuery();
+    const b = makeQuery();
+    new ERCodeAction(5, { aa: true }).apply(a);
+    new RCodeAction(5, { aa: true }).apply(b);
+    expect(a.bytes()).toEqual(b.bytes());
+    expect(() => new ERCodeAction(4096)).toThrow(RuleArgumentError);
+  });
+});
+
+describe('ContinueAction', () => {
+  it('applies what the inner action asks for and goes on to the next rule', () => {
+    const after = new NoneAction();
+    const chain = chainOf([new AllRule(), new ContinueAction(new PoolAction('mypool'))], [new AllRule(), after]);
+    const dq = makeQuery();
+    const result = applyQueryRules(chain.rules, dq);
+    expect(dq.pool).toBe('mypool');
+    expect(chain.rules.map((r) => r.hits)).toEqual([1, 1]);
+    expect(result.verdict).toBe(QueryVerdict.Forward);
+    expect(new ContinueAction(new PoolAction('mypool')).toString()).toBe('continue after: to pool mypool');
+  });
+
+  it('ignores a Drop and keeps an answer the inner action made', () => {
+    const dq = makeQuery();
+    expect(new ContinueAction(new DropAction()).apply(dq)).toBe(DNSAction.None);
+    expect(applyQueryRules(chainOf([new AllRule(), new ContinueAction(new DropAction())]).rules, dq).verdict).toBe(QueryVerdict.Forward);
+    const answered = makeQuery();
+    const result = applyQueryRules(chainOf([new AllRule(), new ContinueAction(new RCodeAction(3))]).rules, answered);
+    expect(result.verdict).toBe(QueryVerdict.Respond);
+    expect(result.rcode).toBe(3);
+  });
+});
