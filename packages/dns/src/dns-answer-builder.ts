@@ -28,8 +28,8 @@ export interface SpoofAnswer {
   cname?: DNSName;
   /**
    * SpoofRawAction's answers: one record per entry, of the query's own
-   * QTYPE, with the entry as its RDATA (at most 65535 bytes each). When
-   * given, `cname` and `addresses` are ignored.
+   * QTYPE, with the entry as its RDATA (at most 65535 bytes each),
+   * shuffled like addresses. When given, `cname` and `addresses` are ignored.
    */
   raw?: Uint8Array[];
 }
@@ -203,7 +203,7 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     }
   }
 
-  const raw = answer.raw;
+  const raw = answer.raw && answer.raw.length > 1 && opts?.shuffle !== false ? shuffled([...answer.raw]) : answer.raw;
   for (const rdata of raw ?? []) {
     if (rdata.length > 0xffff) {
       throw new DnsPacketError(`raw record data of ${rdata.length} bytes does not fit RDLENGTH: give at most 65535 bytes`, rdata.length);
@@ -258,4 +258,46 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     out.writeUInt16BE(0, at + 9);
   }
   return out;
+}
+
+/**
+ * dnsdist's addEDNSToQueryTurnedResponse: a query answered in place (an
+ * RCODE, a TC=1 answer) whose only record is the query's OPT record, right
+ * after its single question, gets that record replaced by dnsdist's own:
+ * root owner, UDP payload size `payloadSize`, extended RCODE `extendedRcode`
+ * (the upper 8 bits of a 12-bit RCODE), version 0, the query's DO bit, no
+ * options. Whatever followed the OPT record goes too. With `addEdns` false
+ * the OPT record is removed instead (ARCOUNT 0). Any other layout is left
+ * alone, as in dnsdist. Works in place (the new record is never longer);
+ * returns the new length.
+ */
+export function resetQueryTurnedResponseOpt(
+  buf: Uint8Array,
+  length: number,
+  questionEnd: number,
+  extendedRcode: number,
+  payloadSize: number = DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
+  addEdns = true,
+): number {
+  if (length < DNS_HEADER_SIZE || length > buf.length) return length;
+  const count = (at: number): number => (buf[at]! << 8) | buf[at + 1]!;
+  if (count(4) !== 1 || count(6) !== 0 || count(8) !== 0 || count(10) !== 1) return length;
+  const opt = questionEnd;
+  // Root owner, TYPE OPT, CLASS, then at least the TTL and RDLENGTH fields.
+  if (opt + 1 + 4 + 6 > length || buf[opt] !== 0 || count(opt + 1) !== QType.OPT) return length;
+  if (!addEdns) {
+    buf[10] = 0;
+    buf[11] = 0;
+    return opt;
+  }
+  const dnssecOk = buf[opt + 7]! & EDNS_DO_BYTE;
+  buf[opt + 3] = (payloadSize >>> 8) & 0xff;
+  buf[opt + 4] = payloadSize & 0xff;
+  buf[opt + 5] = extendedRcode & 0xff;
+  buf[opt + 6] = 0;
+  buf[opt + 7] = dnssecOk;
+  buf[opt + 8] = 0;
+  buf[opt + 9] = 0;
+  buf[opt + 10] = 0;
+  return opt + OPT_RECORD_SIZE;
 }

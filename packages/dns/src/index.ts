@@ -47,6 +47,7 @@ export {
   makeTruncatedResponse,
   buildSpoofedAnswer,
   spoofAnswerApplies,
+  resetQueryTurnedResponseOpt,
   DEFAULT_SPOOF_TTL,
   DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
   type ResponseHeaderOptions,

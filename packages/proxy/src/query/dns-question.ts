@@ -27,6 +27,8 @@ export class DNSQuestion {
   skipCache = false;
   /** Set by SetTempFailureCacheTTLAction: cache TTL for a SERVFAIL/REFUSED answer instead of the cache's own; -1 when unset. */
   tempFailureTTL = -1;
+  /** Set by ERCodeAction: the upper 8 bits of a 12-bit RCODE, for the OPT record of the answer made from the query. */
+  ednsRcode = 0;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
@@ -71,6 +73,7 @@ export class DNSQuestion {
     this.delayMs = 0;
     this.skipCache = false;
     this.tempFailureTTL = -1;
+    this.ednsRcode = 0;
     this.tags = undefined;
   }
 

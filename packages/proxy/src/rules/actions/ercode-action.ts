@@ -1,4 +1,4 @@
-import { ednsVersionAt, extendedRcodeName, makeRcodeResponse, RCODE_MASK, type ResponseHeaderOptions } from '@dnsdist-ts/dns';
+import { extendedRcodeName, makeRcodeResponse, RCODE_MASK, type ResponseHeaderOptions } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { QueryAction } from '../rule-types.js';
@@ -7,9 +7,10 @@ import { checkUint } from '../uint-argument.js';
 /**
  * dnsdist's ERCodeAction(rcode [, {aa=, ad=, ra=}]): answer at once with a
  * 12-bit extended RCODE (DNSRCode.BADVERS = 16, BADCOOKIE = 23, …): the low
- * 4 bits go in the header, the upper 8 in the query's OPT record, turned
- * into the answer's in place. A query without EDNS only carries the low 4
- * bits (0 for BADVERS), as in dnsdist. Header bits as RCodeAction sets them.
+ * 4 bits go in the header, the upper 8 in the OPT record the rules walk
+ * gives the answer (see resetQueryTurnedResponseOpt). A query without EDNS
+ * only carries the low 4 bits (0 for BADVERS), as in dnsdist. Header bits
+ * as RCodeAction sets them.
  */
 export class ERCodeAction implements QueryAction {
   readonly rcode: number;
@@ -23,8 +24,7 @@ export class ERCodeAction implements QueryAction {
 
   apply(dq: DNSQuestion): DNSActionCode {
     makeRcodeResponse(dq.packet, dq.length, this.rcode & RCODE_MASK, this.#options);
-    const opt = dq.view.ednsOffset;
-    if (ednsVersionAt(dq.packet, dq.length, opt) >= 0) dq.packet[opt + 5] = this.rcode >>> 4;
+    dq.ednsRcode = this.rcode >>> 4;
     return DNSAction.HeaderModify;
   }
 

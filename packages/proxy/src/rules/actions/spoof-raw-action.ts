@@ -8,8 +8,8 @@ import { checkSpoofOptions, type SpoofActionOptions } from './spoof-options.js';
 /**
  * dnsdist's SpoofRawAction(rdata | {rdata, ...} [, {aa=, ad=, ra=, ttl=}]):
  * answer any query with one record per given RDATA, each of the query's
- * own type and class IN, owned by the query name, in the order given, and
- * stop the rules. The RDATA is the record's wire form ("\192\000\002\001"
+ * own type and class IN, owned by the query name, shuffled when there are
+ * several (as dnsdist does), and stop the rules. The RDATA is the record's wire form ("\192\000\002\001"
  * for an A record of 192.0.2.1), used as it is. Unlike SpoofAction's answers
  * these carry no OPT record, as in dnsdist 1.7.3.
  */
