@@ -301,3 +301,80 @@ export function resetQueryTurnedResponseOpt(
   buf[opt + 10] = 0;
   return opt + OPT_RECORD_SIZE;
 }
+
+/** The SOA record NegativeAndSOAAction answers with. */
+export interface NegativeSoa {
+  /** true: NXDOMAIN; false: NODATA (NOERROR, no answer). */
+  nxd: boolean;
+  /** Owner of the SOA record. */
+  zone: DNSName;
+  ttl: number;
+  mname: DNSName;
+  rname: DNSName;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+/**
+ * A negative answer to `query` as dnsdist 1.7's NegativeAndSOAAction makes
+ * it, in a new buffer: the ID, flags and first question of `query.buf`,
+ * QR=1, RCODE NXDOMAIN or NOERROR, header bits per `opts`, no answer or
+ * authority records, and the SOA record in the additional section (names
+ * written whole, without compression), then, when the query had EDNS, an
+ * OPT record with the self-generated payload size and the query's DO bit.
+ *
+ * @throws DnsPacketError when `query` is not valid or a number does not fit its field.
+ */
+export function buildNegativeSoaAnswer(query: DnsQueryView, soa: NegativeSoa, opts?: SpoofOptions): Buffer {
+  if (!query.valid) {
+    throw new DnsPacketError(
+      `cannot answer a query that did not parse (${query.error ?? 'nothing parsed yet'}): check view.valid first`,
+      query.buf.subarray(0, query.length),
+    );
+  }
+  for (const v of [soa.ttl, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum]) checkTtl(v);
+  const payloadSize = opts?.ednsPayloadSize ?? DEFAULT_SELF_GENERATED_PAYLOAD_SIZE;
+  const zone = soa.zone.toWire();
+  const mname = soa.mname.toWire();
+  const rname = soa.rname.toWire();
+  const rdlength = mname.length + rname.length + 20;
+  const withOpt = query.hasEdns && opts?.addEdns !== false;
+  const size = query.questionEnd + zone.length + 10 + rdlength + (withOpt ? OPT_RECORD_SIZE : 0);
+  const out = Buffer.allocUnsafe(size);
+  out.set(query.buf.subarray(0, query.questionEnd), 0);
+  writeFlags(out, responseFlags((readFlags(out) & ~RCODE_MASK) | (soa.nxd ? Rcode.NXDomain : Rcode.NoError), opts));
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(withOpt ? 2 : 1, 10);
+  let at = query.questionEnd;
+  out.set(zone, at);
+  at += zone.length;
+  out.writeUInt16BE(QType.SOA, at);
+  out.writeUInt16BE(CLASS_IN, at + 2);
+  out.writeUInt32BE(soa.ttl, at + 4);
+  out.writeUInt16BE(rdlength, at + 8);
+  at += 10;
+  out.set(mname, at);
+  at += mname.length;
+  out.set(rname, at);
+  at += rname.length;
+  for (const v of [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum]) {
+    out.writeUInt32BE(v, at);
+    at += 4;
+  }
+  if (withOpt) {
+    out[at] = 0;
+    out.writeUInt16BE(QType.OPT, at + 1);
+    out.writeUInt16BE(payloadSize, at + 3);
+    out[at + 5] = 0;
+    out[at + 6] = 0;
+    out[at + 7] = query.ednsDo ? EDNS_DO_BYTE : 0;
+    out[at + 8] = 0;
+    out.writeUInt16BE(0, at + 9);
+  }
+  return out;
+}

@@ -48,6 +48,8 @@ export {
   buildSpoofedAnswer,
   spoofAnswerApplies,
   resetQueryTurnedResponseOpt,
+  buildNegativeSoaAnswer,
+  type NegativeSoa,
   DEFAULT_SPOOF_TTL,
   DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
   type ResponseHeaderOptions,

@@ -5,6 +5,7 @@
  */
 import {
   ContinueAction,
+  NegativeAndSOAAction,
   DNSSECRule,
   DSTPortRule,
   EDNSOptionRule,
@@ -98,6 +99,25 @@ export function registerMoreRuleBindings(env: LuaEnvironment): void {
   act('SetTempFailureCacheTTLAction', (a) => new SetTempFailureCacheTTLAction(a.integer(0)));
   act('ERCodeAction', (a) => new ERCodeAction(a.integer(0), headerOptions('ERCodeAction', a.optTable(1))));
   act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
+  act(
+    'NegativeAndSOAAction',
+    (a) =>
+      new NegativeAndSOAAction(
+        a.boolean(0),
+        {
+          zone: a.string(1),
+          ttl: a.integer(2),
+          mname: a.string(3),
+          rname: a.string(4),
+          serial: a.integer(5),
+          refresh: a.integer(6),
+          retry: a.integer(7),
+          expire: a.integer(8),
+          minimum: a.integer(9),
+        },
+        headerOptions('NegativeAndSOAAction', a.optTable(10)),
+      ),
+  );
 
   // ---- response actions -------------------------------------------------
   ract('SetSkipCacheResponseAction', () => new SetSkipCacheResponseAction());

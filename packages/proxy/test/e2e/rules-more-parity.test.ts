@@ -34,6 +34,8 @@ addAction(makeRule("continue.example.test."), ContinueAction(PoolAction("nowhere
 addAction(makeRule("continue.example.test."), SetSkipCacheAction())
 addAction(makeRule("tempfail.example.test."), SetTempFailureCacheTTLAction(1))
 addAction(makeRule("ercode.example.test."), ERCodeAction(DNSRCode.BADCOOKIE, {aa=true}))
+addAction(makeRule("nxd.example.test."), NegativeAndSOAAction(true, "auth.", 42, "mname", "rname", 5, 4, 3, 2, 1))
+addAction(makeRule("nodata.example.test."), NegativeAndSOAAction(false, "another-auth.", 42, "mname", "rname", 1, 2, 3, 4, 5, {aa=true}))
 addResponseAction(ERCodeRule(DNSRCode.NXDOMAIN), SetSkipCacheResponseAction())
 `;
 
@@ -79,6 +81,10 @@ const CASES: Case[] = [
   { name: 'tempfail.example.test' },
   { name: 'ercode.example.test' },
   { name: 'ercode.example.test', edns: {} },
+  { name: 'nxd.example.test' },
+  { name: 'nxd.example.test', edns: { do: true } },
+  { name: 'nodata.example.test', type: 'AAAA', flags: 0 },
+  { name: 'nodata.example.test', edns: { options: [cookie] } },
 ];
 
 function encode(c: Case, id: number): Buffer {

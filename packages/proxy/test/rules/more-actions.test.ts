@@ -16,6 +16,7 @@ import {
   ContinueAction,
   DropAction,
   ERCodeAction,
+  NegativeAndSOAAction,
   NoneAction,
   PoolAction,
   RCodeAction,
@@ -189,5 +190,46 @@ describe('ContinueAction', () => {
     const result = applyQueryRules(chainOf([new AllRule(), new ContinueAction(new RCodeAction(3))]).rules, answered);
     expect(result.verdict).toBe(QueryVerdict.Respond);
     expect(result.rcode).toBe(3);
+  });
+});
+
+describe('NegativeAndSOAAction', () => {
+  const soa = { zone: 'auth.', ttl: 42, mname: 'mname', rname: 'rname', serial: 5, refresh: 4, retry: 3, expire: 2, minimum: 1 };
+
+  it('answers NXDOMAIN with the SOA record in the additional section and stops the rules', () => {
+    const dq = makeQuery({ name: 'nxd.example', flags: 0 });
+    const action = new NegativeAndSOAAction(true, soa);
+    expect(action.apply(dq)).toBe(DNSAction.Allow);
+    const answer = decode(dq.bytes()) as ReturnType<typeof decode> & {
+      additionals: { name: string; type: string; ttl: number; data: unknown }[];
+    };
+    expect(answer.rcode).toBe('NXDOMAIN');
+    expect(answer.answers).toEqual([]);
+    expect(answer.additionals).toEqual([
+      expect.objectContaining({
+        name: 'auth',
+        type: 'SOA',
+        ttl: 42,
+        data: { mname: 'mname', rname: 'rname', serial: 5, refresh: 4, retry: 3, expire: 2, minimum: 1 },
+      }),
+    ]);
+    expect(action.toString()).toBe('NXD  with SOA');
+  });
+
+  it('answers NODATA, with an OPT record for an EDNS query and the aa option', () => {
+    const dq = makeQuery({ name: 'nodata.example', edns: 'do' });
+    const action = new NegativeAndSOAAction(false, soa, { aa: true });
+    const result = applyQueryRules(chainOf([new AllRule(), action]).rules, dq);
+    expect(result.verdict).toBe(QueryVerdict.Respond);
+    const p = dq.bytes();
+    expect(decode(p).rcode).toBe('NOERROR');
+    expect(p.readUInt16BE(10)).toBe(2);
+    expect(flagsOf(p) & FLAG_AA).toBe(FLAG_AA);
+    expect(action.toString()).toBe('NODATA with SOA');
+  });
+
+  it('refuses numbers that do not fit 32 bits and bad names', () => {
+    expect(() => new NegativeAndSOAAction(true, { ...soa, serial: 2 ** 32 })).toThrow(RuleArgumentError);
+    expect(() => new NegativeAndSOAAction(true, { ...soa, zone: 'a..b' })).toThrow();
   });
 });
