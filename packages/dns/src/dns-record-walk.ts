@@ -133,3 +133,89 @@ export function findEdnsOption(buf: Uint8Array, length: number, opt: number, cod
   }
   return -1;
 }
+
+/**
+ * Remove the first OPT record (see findOptRecord) from the message in
+ * `buf[0..length)`, in place, moving what follows it down and lowering
+ * ARCOUNT: what dnsdist does to a backend's answer when it gave the query
+ * an OPT record the client had not sent. Returns the new length (`length`
+ * when there is no OPT record).
+ */
+export function removeOptRecord(buf: Uint8Array, length: number): number {
+  const end = clampEnd(buf, length);
+  const opt = findOptRecord(buf, end);
+  if (opt < 0) return length;
+  const optEnd = opt + OPT_FIXED_SIZE + count(buf, opt + 9);
+  buf.copyWithin(opt, optEnd, end);
+  const arcount = count(buf, 10) - 1;
+  buf[10] = arcount >>> 8;
+  buf[11] = arcount & 0xff;
+  return end - (optEnd - opt);
+}
+
+/**
+ * A copy of the query in `buf[0..length)` with EDNS option `code` set to
+ * `data`, as dnsdist's SetEDNSOptionAction makes it: in the query's OPT
+ * record, options with that code are removed and the new one is added
+ * after the others; a query without an OPT record gets one at the end of
+ * its additional section (UDP payload size `payloadSize`, version 0, no
+ * flags) holding just that option. `added` tells which happened.
+ * Undefined when the message does not walk cleanly or would exceed 65535 bytes.
+ */
+export function withEdnsOption(
+  buf: Uint8Array,
+  length: number,
+  code: number,
+  data: Uint8Array,
+  payloadSize: number,
+): { packet: Buffer; added: boolean } | undefined {
+  const end = clampEnd(buf, length);
+  const messageEnd = dnsMessageEnd(buf, end);
+  if (messageEnd < 0) return undefined;
+  const option = Buffer.alloc(4 + data.length);
+  option.writeUInt16BE(code, 0);
+  option.writeUInt16BE(data.length, 2);
+  option.set(data, 4);
+  const opt = findOptRecord(buf, messageEnd);
+  let out: Buffer;
+  if (opt < 0) {
+    out = Buffer.alloc(messageEnd + OPT_FIXED_SIZE + option.length);
+    out.set(buf.subarray(0, messageEnd), 0);
+    out[messageEnd] = 0;
+    out.writeUInt16BE(QType.OPT, messageEnd + 1);
+    out.writeUInt16BE(payloadSize, messageEnd + 3);
+    out.writeUInt32BE(0, messageEnd + 5);
+    out.writeUInt16BE(option.length, messageEnd + 9);
+    out.set(option, messageEnd + OPT_FIXED_SIZE);
+    out.writeUInt16BE(count(buf, 10) + 1, 10);
+    return out.length > 0xffff ? undefined : { packet: out, added: true };
+  }
+  // Keep the other options, in order, then the new one.
+  const rdStart = opt + OPT_FIXED_SIZE;
+  const rdEnd = rdStart + count(buf, opt + 9);
+  const kept: Uint8Array[] = [];
+  let keptLength = 0;
+  for (let p = rdStart; p + 4 <= rdEnd;) {
+    const next = p + 4 + count(buf, p + 2);
+    if (next > rdEnd) return undefined;
+    if (count(buf, p) !== code) {
+      kept.push(buf.subarray(p, next));
+      keptLength += next - p;
+    }
+    p = next;
+  }
+  const rdlength = keptLength + option.length;
+  if (rdlength > 0xffff) return undefined;
+  out = Buffer.alloc(messageEnd - (rdEnd - rdStart) + rdlength);
+  out.set(buf.subarray(0, rdStart), 0);
+  out.writeUInt16BE(rdlength, opt + 9);
+  let at = rdStart;
+  for (const k of kept) {
+    out.set(k, at);
+    at += k.length;
+  }
+  out.set(option, at);
+  at += option.length;
+  out.set(buf.subarray(rdEnd, messageEnd), at);
+  return out.length > 0xffff ? undefined : { packet: out, added: false };
+}

@@ -66,4 +66,6 @@ export {
   ednsVersionAt,
   ednsExtendedRcodeAt,
   findEdnsOption,
+  removeOptRecord,
+  withEdnsOption,
 } from './dns-record-walk.js';

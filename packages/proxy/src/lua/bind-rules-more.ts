@@ -16,6 +16,7 @@ import {
   QNameWireLengthRule,
   RecordsCountRule,
   RecordsTypeCountRule,
+  SetEDNSOptionAction,
   SetSkipCacheAction,
   SetSkipCacheResponseAction,
   SetTempFailureCacheTTLAction,
@@ -98,6 +99,7 @@ export function registerMoreRuleBindings(env: LuaEnvironment): void {
   act('SetSkipCacheAction', () => new SetSkipCacheAction());
   act('SetTempFailureCacheTTLAction', (a) => new SetTempFailureCacheTTLAction(a.integer(0)));
   act('ERCodeAction', (a) => new ERCodeAction(a.integer(0), headerOptions('ERCodeAction', a.optTable(1))));
+  act('SetEDNSOptionAction', (a) => new SetEDNSOptionAction(a.integer(0), a.bytes(1)));
   act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
   act(
     'NegativeAndSOAAction',

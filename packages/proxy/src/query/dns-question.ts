@@ -29,6 +29,8 @@ export class DNSQuestion {
   tempFailureTTL = -1;
   /** Set by ERCodeAction: the upper 8 bits of a 12-bit RCODE, for the OPT record of the answer made from the query. */
   ednsRcode = 0;
+  /** Set by SetEDNSOptionAction when it gave the query an OPT record: the answer's is removed before the client sees it. */
+  ednsAdded = false;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
@@ -74,6 +76,7 @@ export class DNSQuestion {
     this.skipCache = false;
     this.tempFailureTTL = -1;
     this.ednsRcode = 0;
+    this.ednsAdded = false;
     this.tags = undefined;
   }
 

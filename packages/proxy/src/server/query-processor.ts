@@ -1,4 +1,4 @@
-import { DNS_HEADER_SIZE, makeRcodeResponse, Rcode, type NetmaskGroup } from '@dnsdist-ts/dns';
+import { DNS_HEADER_SIZE, makeRcodeResponse, Rcode, removeOptRecord, type NetmaskGroup } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
@@ -176,6 +176,8 @@ export class QueryProcessor {
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
+    // dnsdist's fixUpResponse: the OPT record SetEDNSOptionAction gave the query is not the client's to see.
+    if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
     const cache = dq.skipCache ? undefined : ctx.getPool(dq.pool)?.cache;
     if (cache) {
       if (dq.tempFailureTTL >= 0) cache.insert(dq, cacheKey, dr.packet, dr.length, { tempFailureTTL: dq.tempFailureTTL });

@@ -36,6 +36,7 @@ addAction(makeRule("tempfail.example.test."), SetTempFailureCacheTTLAction(1))
 addAction(makeRule("ercode.example.test."), ERCodeAction(DNSRCode.BADCOOKIE, {aa=true}))
 addAction(makeRule("nxd.example.test."), NegativeAndSOAAction(true, "auth.", 42, "mname", "rname", 5, 4, 3, 2, 1))
 addAction(makeRule("nodata.example.test."), NegativeAndSOAAction(false, "another-auth.", 42, "mname", "rname", 1, 2, 3, 4, 5, {aa=true}))
+addAction(makeRule("setopt.example.test."), SetEDNSOptionAction(10, "deadbeefdeadc0de"))
 addResponseAction(ERCodeRule(DNSRCode.NXDOMAIN), SetSkipCacheResponseAction())
 `;
 
@@ -45,6 +46,44 @@ interface Case {
   flags?: number;
   edns?: { version?: number; do?: boolean; options?: { code: number; data: Buffer }[] };
   trailing?: Buffer;
+  /** dnsdist 1.7.3 gets this one wrong (see KNOWN_DIFFERENCES); we do what the case says instead. */
+  known?: keyof typeof KNOWN_DIFFERENCES;
+}
+
+/**
+ * Where dnsdist 1.7.3's SetEDNSOptionAction is buggy, checked to still be
+ * so, and what we do instead. Both are listed in docs/compatibility.md.
+ */
+const KNOWN_DIFFERENCES = {
+  /**
+   * Rewriting an existing OPT record byte-swaps its flags word: DO (0x8000)
+   * comes out as EDNS version 128, which a backend answers with BADVERS.
+   * We keep the client's flags.
+   */
+  swapsDo: { theirs: (hex: string) => optTtl(hex) === '00800000', ours: (hex: string) => optTtl(hex) === '00008000' },
+  /**
+   * Replacing an option that is neither first nor last in the OPT record
+   * makes dnsdist drop the query. We forward it with the other options kept
+   * in order and the new one last.
+   */
+  dropsMiddleOption: {
+    theirs: (hex: string) => hex === 'none' || hex === 'closed',
+    ours: (hex: string) => optionCodes(hex).join(',') === '8,3,10',
+  },
+};
+
+/** The TTL field (extended RCODE, version, flags) of the OPT record of an answer, in hex. */
+function optTtl(hex: string): string {
+  const m = dnsPacket.decode(Buffer.from(hex, 'hex')) as unknown as {
+    additionals: { type: string; extendedRcode: number; ednsVersion: number; flags: number }[];
+  };
+  const opt = m.additionals.find((a) => a.type === 'OPT')!;
+  return Buffer.from([opt.extendedRcode, opt.ednsVersion, opt.flags >> 8, opt.flags & 0xff]).toString('hex');
+}
+
+function optionCodes(hex: string): number[] {
+  const m = dnsPacket.decode(Buffer.from(hex, 'hex')) as unknown as { additionals: { type: string; options: { code: number }[] }[] };
+  return m.additionals.find((a) => a.type === 'OPT')!.options.map((o) => o.code);
 }
 
 const CD = 0x0010;
@@ -85,6 +124,18 @@ const CASES: Case[] = [
   { name: 'nxd.example.test', edns: { do: true } },
   { name: 'nodata.example.test', type: 'AAAA', flags: 0 },
   { name: 'nodata.example.test', edns: { options: [cookie] } },
+  // The demo backend answers NXDOMAIN by echoing the query: the answers show the query as forwarded.
+  { name: 'setopt.example.test' },
+  { name: 'setopt.example.test', edns: { do: true }, known: 'swapsDo' },
+  { name: 'setopt.example.test', edns: { options: [cookie] } },
+  { name: 'setopt.example.test', edns: { options: [{ code: 3, data: Buffer.alloc(0) }, cookie] } },
+  { name: 'setopt.example.test', edns: { options: [{ code: 8, data: Buffer.from([0, 1, 24, 0, 127, 0, 0]) }, cookie] } },
+  { name: 'setopt.example.test', edns: { options: [{ code: 8, data: Buffer.from([0, 1, 24, 0, 127, 0, 0]) }] } },
+  {
+    name: 'setopt.example.test',
+    edns: { options: [{ code: 8, data: Buffer.from([0, 1, 24, 0, 127, 0, 0]) }, cookie, { code: 3, data: Buffer.alloc(0) }] },
+    known: 'dropsMiddleOption',
+  },
 ];
 
 function encode(c: Case, id: number): Buffer {
@@ -206,6 +257,11 @@ describeDnsdist('issue 17 selectors and actions against dnsdist 1.7.3', () => {
       tcp(theirPort, query),
       tcp(ours.port, query),
     ]);
+    if (c.known) {
+      const known = KNOWN_DIFFERENCES[c.known];
+      expect([known.theirs(theirUdp), known.theirs(theirTcp), known.ours(myUdp), known.ours(myTcp)]).toEqual([true, true, true, true]);
+      return;
+    }
     // Several raw records come shuffled on both sides: compare those answers record by record, sorted.
     const normal = (hex: string): unknown => (c.name.startsWith('multiraw') ? comparable(hex) : hex);
     expect({ udp: normal(myUdp), tcp: normal(myTcp) }).toEqual({ udp: normal(theirUdp), tcp: normal(theirTcp) });

@@ -22,6 +22,7 @@ import {
   RCodeAction,
   RuleArgumentError,
   RuleChain,
+  SetEDNSOptionAction,
   SetSkipCacheAction,
   SetSkipCacheResponseAction,
   SetTempFailureCacheTTLAction,
@@ -231,5 +232,56 @@ describe('NegativeAndSOAAction', () => {
   it('refuses numbers that do not fit 32 bits and bad names', () => {
     expect(() => new NegativeAndSOAAction(true, { ...soa, serial: 2 ** 32 })).toThrow(RuleArgumentError);
     expect(() => new NegativeAndSOAAction(true, { ...soa, zone: 'a..b' })).toThrow();
+  });
+});
+
+describe('SetEDNSOptionAction', () => {
+  type Opt = { type: string; udpPayloadSize: number; flags: number; options: { code: number; data: Buffer }[] };
+  const optOf = (dq: DNSQuestion): Opt => dnsPacket.decode(dq.bytes()).additionals!.find((a) => a.type === 'OPT') as unknown as Opt;
+
+  it('gives a query without EDNS an OPT record (payload 512) holding the option, and marks it added', () => {
+    const dq = makeQuery();
+    const action = new SetEDNSOptionAction(10, 'deadbeefdeadc0de');
+    expect(action.apply(dq)).toBe(DNSAction.None);
+    expect(dq.ednsAdded).toBe(true);
+    expect(dq.view.hasEdns).toBe(true);
+    const opt = optOf(dq);
+    expect(opt.udpPayloadSize).toBe(512);
+    expect(opt.options.map((o) => [o.code, o.data.toString()])).toEqual([[10, 'deadbeefdeadc0de']]);
+    expect(action.toString()).toBe('add EDNS Option (code=10)');
+  });
+
+  it('replaces an option with the same code, keeps the others and the flags', () => {
+    const packet = dnsPacket.encode({
+      type: 'query',
+      id: 9,
+      flags: FLAG_RD,
+      questions: [{ type: 'A', name: 'o.example', class: 'IN' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 4096,
+          flags: dnsPacket.DNSSEC_OK,
+          options: [
+            { code: 10, data: Buffer.from('aaaaaaaabbbbbbbb') },
+            { code: 3, data: Buffer.alloc(0) },
+          ],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
+    const view = new DnsQueryView();
+    view.parse(packet);
+    const addr = new SocketAddress(parseAddress('192.0.2.1').bytes, 5353);
+    const dq = new DNSQuestion(packet, packet.length, view, addr, addr, 'udp', 0);
+    new SetEDNSOptionAction(10, 'deadbeefdeadc0de').apply(dq);
+    expect(dq.ednsAdded).toBe(false);
+    const opt = optOf(dq);
+    expect(opt.udpPayloadSize).toBe(4096);
+    expect(opt.flags).toBe(dnsPacket.DNSSEC_OK);
+    expect(opt.options.map((o) => [o.code, o.data.toString()])).toEqual([
+      [3, ''],
+      [10, 'deadbeefdeadc0de'],
+    ]);
   });
 });
