@@ -12,6 +12,7 @@ import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
+import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
@@ -101,6 +102,7 @@ export class DnsdistApp {
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
     registerMoreRuleBindings(this.env);
+    registerIncludeBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);
