@@ -101,7 +101,7 @@ export class DnsdistApp {
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
-    registerMoreRuleBindings(this.env);
+    registerMoreRuleBindings(this.env, this.rules, this.stopped);
     registerIncludeBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);

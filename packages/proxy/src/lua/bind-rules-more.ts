@@ -21,10 +21,12 @@ import {
   SetSkipCacheResponseAction,
   SetTempFailureCacheTTLAction,
   SpoofRawAction,
+  TeeAction,
   TrailingDataRule,
   type DNSRule,
   type QueryAction,
   type ResponseAction,
+  type RuleChains,
 } from '../rules/index.js';
 import { LuaAction, LuaResponseAction, LuaRule } from './bind-rules.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
@@ -45,6 +47,15 @@ export const EDNS_OPTION_CODES = {
   CHAIN: 13,
   KEYTAG: 14,
 } as const;
+
+/** A TeeAction as a Lua value: a DNSAction with getStats / printStats. */
+export class LuaTeeAction extends LuaAction {
+  readonly tee: TeeAction;
+  constructor(tee: TeeAction) {
+    super(tee);
+    this.tee = tee;
+  }
+}
 
 /** `{aa=, ad=, ra=}` for the answering actions, unknown keys refused. */
 function headerOptions(
@@ -68,8 +79,22 @@ function headerOptions(
   return out;
 }
 
-export function registerMoreRuleBindings(env: LuaEnvironment): void {
+/**
+ * @param chains the rule chains (getAction reads the query chain).
+ * @param stopped settles when the proxy stops: TeeAction sockets are closed then.
+ */
+export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains, stopped: Promise<void>): void {
   const rt = env.runtime;
+  rt.defineClass(LuaTeeAction, 'TeeAction', {
+    getStats: (t) => new Map(Object.entries(t.tee.getStats())),
+    printStats: (t) => {
+      rt.print(t.tee.printStats().replace(/\n$/, ''));
+    },
+  });
+  const tees: TeeAction[] = [];
+  void stopped.then(() => {
+    for (const t of tees) t.close();
+  });
   const sel = (name: string, make: (a: LuaArgs) => DNSRule): void => rt.registerFunction(name, (a) => new LuaRule(make(a)));
   const act = (name: string, make: (a: LuaArgs) => QueryAction): void => rt.registerFunction(name, (a) => new LuaAction(make(a)));
   const ract = (name: string, make: (a: LuaArgs) => ResponseAction): void =>
@@ -100,6 +125,20 @@ export function registerMoreRuleBindings(env: LuaEnvironment): void {
   act('SetTempFailureCacheTTLAction', (a) => new SetTempFailureCacheTTLAction(a.integer(0)));
   act('ERCodeAction', (a) => new ERCodeAction(a.integer(0), headerOptions('ERCodeAction', a.optTable(1))));
   act('SetEDNSOptionAction', (a) => new SetEDNSOptionAction(a.integer(0), a.bytes(1)));
+  rt.registerFunction('TeeAction', (a) => {
+    if (a.optBoolean(1, false)) return env.fail('TeeAction: addECS=true (EDNS Client Subnet) is not supported yet');
+    if (!a.isNil(2)) return env.fail('TeeAction: a local source address is not supported yet');
+    if (a.optBoolean(3, false)) return env.fail('TeeAction: addProxyProtocol=true is not supported yet');
+    const tee = new TeeAction(a.string(0));
+    tees.push(tee);
+    return new LuaTeeAction(tee);
+  });
+  rt.registerFunction('getAction', (a) => {
+    const n = a.integer(0);
+    const rule = chains.query.rules[n];
+    if (!rule) return env.fail(`getAction: there is no rule ${n} (the rules are numbered from 0, see showRules())`);
+    return rule.action instanceof TeeAction ? new LuaTeeAction(rule.action) : new LuaAction(rule.action);
+  });
   act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
   act(
     'NegativeAndSOAAction',
