@@ -38,6 +38,9 @@ addAction(makeRule("nxd.example.test."), NegativeAndSOAAction(true, "auth.", 42,
 addAction(makeRule("nodata.example.test."), NegativeAndSOAAction(false, "another-auth.", 42, "mname", "rname", 1, 2, 3, 4, 5, {aa=true}))
 addAction(makeRule("setopt.example.test."), SetEDNSOptionAction(10, "deadbeefdeadc0de"))
 addResponseAction(ERCodeRule(DNSRCode.NXDOMAIN), SetSkipCacheResponseAction())
+addResponseAction(AndRule{makeRule("www.example.test."), RecordsTypeCountRule(DNSSection.Answer, DNSQType.AAAA, 1, 1)}, DropResponseAction())
+addResponseAction(AndRule{makeRule("nxresp.example.test."), ERCodeRule(DNSRCode.NXDOMAIN)}, DropResponseAction())
+addResponseAction(AndRule{makeRule("nxresp.example.test."), RecordsCountRule(DNSSection.Question, 1, 1), DNSSECRule()}, DropResponseAction())
 `;
 
 interface Case {
@@ -104,6 +107,12 @@ const CASES: Case[] = [
   { name: 'types.example.test', edns: {} },
   { name: 'trailing.example.test' },
   { name: 'trailing.example.test', trailing: Buffer.from('ABC') },
+  { name: 'other.example.test', trailing: Buffer.from('ABC') },
+  { name: 'www.example.test', type: 'AAAA' },
+  { name: 'nxresp.example.test' },
+  { name: 'nxresp.example.test', edns: {} },
+  { name: 'nxresp.example.test', flags: RD | CD },
+  { name: 'other.example.test', edns: {}, trailing: Buffer.from('ABC') },
   { name: 'www.example.test', edns: { version: 1 } },
   { name: 'www.example.test', edns: { version: 0 } },
   { name: 'option.example.test', edns: { options: [cookie] } },
