@@ -69,3 +69,12 @@ export {
   removeOptRecord,
   withEdnsOption,
 } from './dns-record-walk.js';
+export {
+  SVC_PARAM_KEYS,
+  svcRdata,
+  svcHints,
+  buildSvcAnswer,
+  type SvcRecordParameters,
+  type SvcHint,
+  type SvcAnswerOptions,
+} from './svc-record.js';

@@ -21,6 +21,7 @@ import {
   SetSkipCacheResponseAction,
   SetTempFailureCacheTTLAction,
   SpoofRawAction,
+  SpoofSVCAction,
   TeeAction,
   TrailingDataRule,
   type DNSRule,
@@ -28,6 +29,7 @@ import {
   type ResponseAction,
   type RuleChains,
 } from '../rules/index.js';
+import { DNSName, parseAddress, SVC_PARAM_KEYS, type SvcRecordParameters } from '@dnsdist-ts/dns';
 import { LuaAction, LuaResponseAction, LuaRule } from './bind-rules.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
@@ -55,6 +57,69 @@ export class LuaTeeAction extends LuaAction {
     super(tee);
     this.tee = tee;
   }
+}
+
+/** newSVCRecordParameters(...) as a Lua value. */
+export class LuaSVCRecordParameters {
+  readonly params: SvcRecordParameters;
+  constructor(params: SvcRecordParameters) {
+    this.params = params;
+  }
+}
+
+/** A parameter key by name: "port", "alpn", …, or "keyNNN". */
+function svcKey(fn: string, name: string): number {
+  const known = SVC_PARAM_KEYS[name];
+  if (known !== undefined) return known;
+  const m = /^key([0-9]{1,5})$/.exec(name);
+  if (m && Number(m[1]) <= 0xffff) return Number(m[1]);
+  throw new Error(
+    `${fn}: unknown SVC parameter key '${name}' (use mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNN)`,
+  );
+}
+
+function svcParameters(a: LuaArgs): SvcRecordParameters {
+  const fn = 'newSVCRecordParameters';
+  const p: SvcRecordParameters = { priority: a.integer(0), target: DNSName.fromString(a.string(1)) };
+  if (p.priority < 0 || p.priority > 0xffff) throw new Error(`${fn}: the priority must be 0 to 65535, got ${p.priority}`);
+  const o = new LuaOptions(fn, a.optTable(2));
+  const list = (key: string): string[] | undefined => o.stringOrStrings(key);
+  const mandatory = list('mandatory');
+  if (mandatory) p.mandatory = mandatory.map((k) => svcKey(fn, k));
+  const alpn = list('alpn');
+  if (alpn) p.alpn = alpn;
+  const noDefaultAlpn = o.boolean('noDefaultAlpn');
+  if (noDefaultAlpn) p.noDefaultAlpn = true;
+  const port = o.integer('port');
+  if (port !== undefined) {
+    if (port < 0 || port > 0xffff) throw new Error(`${fn}: port must be 0 to 65535, got ${port}`);
+    p.port = port;
+  }
+  const v4 = list('ipv4hint');
+  if (v4)
+    p.ipv4hint = v4.map((t) => {
+      const ip = parseAddress(t);
+      if (ip.family !== 4) throw new Error(`${fn}: ipv4hint '${t}' is not an IPv4 address`);
+      return ip.bytes;
+    });
+  const v6 = list('ipv6hint');
+  if (v6)
+    p.ipv6hint = v6.map((t) => {
+      const ip = parseAddress(t);
+      if (ip.family !== 6) throw new Error(`${fn}: ipv6hint '${t}' is not an IPv6 address`);
+      return ip.bytes;
+    });
+  const ech = o.string('ech');
+  if (ech !== undefined) p.ech = Buffer.from(ech, 'utf8');
+  if (o.table) {
+    for (const key of o.table.entries.keys()) {
+      if (typeof key !== 'string' || !/^key[0-9]+$/.test(key)) continue;
+      const value = o.string(key)!;
+      (p.other ??= new Map()).set(svcKey(fn, key), Buffer.from(value, 'utf8'));
+    }
+  }
+  o.rejectUnknown();
+  return p;
 }
 
 /** `{aa=, ad=, ra=}` for the answering actions, unknown keys refused. */
@@ -138,6 +203,15 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
     const rule = chains.query.rules[n];
     if (!rule) return env.fail(`getAction: there is no rule ${n} (the rules are numbered from 0, see showRules())`);
     return rule.action instanceof TeeAction ? new LuaTeeAction(rule.action) : new LuaAction(rule.action);
+  });
+  rt.defineClass(LuaSVCRecordParameters, 'SVCRecordParameters', {});
+  rt.registerFunction('newSVCRecordParameters', (a) => new LuaSVCRecordParameters(svcParameters(a)));
+  act('SpoofSVCAction', (a) => {
+    const records = a
+      .table(0)
+      .array()
+      .map((x) => (x instanceof LuaSVCRecordParameters ? x.params : a.fail(0, 'a table of newSVCRecordParameters(...) values')));
+    return new SpoofSVCAction(records, headerOptions('SpoofSVCAction', a.optTable(1), ['ttl']));
   });
   act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
   act(

@@ -60,6 +60,7 @@ export { SetSkipCacheAction } from './actions/set-skip-cache-action.js';
 export { SetTempFailureCacheTTLAction } from './actions/set-temp-failure-cache-ttl-action.js';
 export { ERCodeAction } from './actions/ercode-action.js';
 export { ContinueAction } from './actions/continue-action.js';
+export { SpoofSVCAction } from './actions/spoof-svc-action.js';
 export { TeeAction, type TeeStats } from './actions/tee-action.js';
 export { SetEDNSOptionAction } from './actions/set-edns-option-action.js';
 export { NegativeAndSOAAction, type NegativeAndSOAParameters } from './actions/negative-and-soa-action.js';

@@ -3,7 +3,7 @@
  * controls, ERCodeAction, ContinueAction. Wire checks decode the answers
  * with dns-packet, an independent implementation.
  */
-import { DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
+import { DNSName, DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
 import { SocketAddress } from '../../src/query/client-address.js';
 import { DNSAction } from '../../src/query/dns-action.js';
@@ -27,6 +27,7 @@ import {
   SetSkipCacheResponseAction,
   SetTempFailureCacheTTLAction,
   SpoofRawAction,
+  SpoofSVCAction,
   type QueryAction,
   type Selector,
 } from '../../src/rules/index.js';
@@ -283,5 +284,42 @@ describe('SetEDNSOptionAction', () => {
       [3, ''],
       [10, 'deadbeefdeadc0de'],
     ]);
+  });
+});
+
+describe('SpoofSVCAction', () => {
+  it('answers with SVCB RDATA laid out per RFC 9460 and the hints in the additional section', () => {
+    const action = new SpoofSVCAction([
+      {
+        priority: 1,
+        target: DNSName.fromString('dot.example.'),
+        mandatory: [3],
+        alpn: ['dot'],
+        noDefaultAlpn: true,
+        port: 853,
+        ipv4hint: [bytes(192, 0, 2, 1)],
+      },
+    ]);
+    // dns-packet has no SVCB: ask for A and set the QTYPE to 64 by hand.
+    const dq = makeQuery({ name: 'svc.example' });
+    dq.packet.writeUInt16BE(64, dq.view.qnameEnd);
+    dq.view.parse(dq.packet, dq.length);
+    expect(action.apply(dq)).toBe(DNSAction.HeaderModify);
+    const p = dq.bytes();
+    expect([p.readUInt16BE(6), p.readUInt16BE(10)]).toEqual([1, 1]);
+    const rdata = Buffer.concat([
+      Buffer.from([0, 1]), // priority
+      Buffer.from([3, 0x64, 0x6f, 0x74, 7, ...Buffer.from('example'), 0]), // target
+      Buffer.from([0, 0, 0, 2, 0, 3]), // mandatory: port
+      Buffer.from([0, 1, 0, 4, 3, 0x64, 0x6f, 0x74]), // alpn: dot
+      Buffer.from([0, 2, 0, 0]), // no-default-alpn
+      Buffer.from([0, 3, 0, 2, 0x03, 0x55]), // port 853
+      Buffer.from([0, 4, 0, 4, 192, 0, 2, 1]), // ipv4hint
+    ]);
+    expect(p.includes(rdata)).toBe(true);
+    expect(decode(p).answers.map((a) => a.name)).toEqual(['svc.example']);
+    expect(p.readUInt16BE(dq.view.questionEnd + 2)).toBe(64); // the answer's TYPE: SVCB, the query's
+    expect(action.toString()).toBe('spoof SVC record ');
+    expect(() => new SpoofSVCAction([])).toThrow(RuleArgumentError);
   });
 });
