@@ -6,6 +6,8 @@
 import {
   ContinueAction,
   NegativeAndSOAAction,
+  PoolAvailableRule,
+  ProbaRule,
   DNSSECRule,
   DSTPortRule,
   EDNSOptionRule,
@@ -183,6 +185,8 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   sel('QNameLabelsCountRule', (a) => new QNameLabelsCountRule(a.integer(0), a.integer(1)));
   sel('QNameWireLengthRule', (a) => new QNameWireLengthRule(a.integer(0), a.integer(1)));
   sel('DNSSECRule', () => new DNSSECRule());
+  sel('ProbaRule', (a) => new ProbaRule(a.number(0)));
+  sel('PoolAvailableRule', (a) => new PoolAvailableRule(a.string(0), (pool) => env.proxy.getPool(pool)?.countUp() ?? 0));
 
   // ---- query actions ----------------------------------------------------
   act('SpoofRawAction', (a) => new SpoofRawAction(a.bytesOrBytesList(0), headerOptions('SpoofRawAction', a.optTable(1), ['ttl'])));

@@ -38,6 +38,8 @@ export { DSTPortRule } from './selectors/dst-port-rule.js';
 export { QNameLabelsCountRule } from './selectors/qname-labels-count-rule.js';
 export { QNameWireLengthRule } from './selectors/qname-wire-length-rule.js';
 export { DNSSECRule } from './selectors/dnssec-rule.js';
+export { ProbaRule } from './selectors/proba-rule.js';
+export { PoolAvailableRule, type PoolUpCount } from './selectors/pool-available-rule.js';
 
 export { DropAction } from './actions/drop-action.js';
 export { AllowAction } from './actions/allow-action.js';

@@ -16,6 +16,8 @@ import {
   EDNSOptionRule,
   EDNSVersionRule,
   ERCodeRule,
+  PoolAvailableRule,
+  ProbaRule,
   QNameLabelsCountRule,
   QNameWireLengthRule,
   RecordsCountRule,
@@ -233,5 +235,31 @@ describe('DNSSECRule', () => {
     expect(rule.matches(makeQuery())).toBe(false);
     expect(rule.matches(makeQuery({ flags: FLAG_RD | FLAG_CD }))).toBe(true);
     expect(rule.toString()).toBe('DNSSEC');
+  });
+});
+
+describe('ProbaRule / PoolAvailableRule', () => {
+  it('ProbaRule matches when the random draw is below the probability, always at 1', () => {
+    let draw = 0.3;
+    const rule = new ProbaRule(0.5, () => draw);
+    expect(rule.matches(makeQuery())).toBe(true);
+    draw = 0.7;
+    expect(rule.matches(makeQuery())).toBe(false);
+    expect(new ProbaRule(1, () => 0.999999).matches(makeQuery())).toBe(true);
+    expect(new ProbaRule(0, () => 0).matches(makeQuery())).toBe(false);
+    expect(rule.toString()).toBe('match with prob. 0.50');
+    expect(() => new ProbaRule(1.5)).toThrow(RuleArgumentError);
+  });
+
+  it('PoolAvailableRule asks how many servers of the pool are up', () => {
+    const up = new Map([
+      ['a', 1],
+      ['b', 0],
+    ]);
+    const count = (pool: string): number => up.get(pool) ?? 0;
+    expect(new PoolAvailableRule('a', count).matches(makeQuery())).toBe(true);
+    expect(new PoolAvailableRule('b', count).matches(makeQuery())).toBe(false);
+    expect(new PoolAvailableRule('missing', count).matches(makeQuery())).toBe(false);
+    expect(new PoolAvailableRule('a', count).toString()).toBe("pool 'a' is available");
   });
 });
