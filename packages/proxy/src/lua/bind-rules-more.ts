@@ -7,6 +7,9 @@ import {
   ContinueAction,
   NegativeAndSOAAction,
   PoolAvailableRule,
+  PoolOutstandingRule,
+  QNameSetRule,
+  nameSetKey,
   ProbaRule,
   DNSSECRule,
   DSTPortRule,
@@ -35,7 +38,8 @@ import { DNSName, parseAddress, SVC_PARAM_KEYS, type SvcRecordParameters } from 
 import { LuaAction, LuaResponseAction, LuaRule } from './bind-rules.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
-import type { LuaTable } from './lua-table.js';
+import { LuaTable as LuaTableClass, type LuaTable } from './lua-table.js';
+import { LuaDNSName } from './lua-dns-name.js';
 
 /** dnsdist's EDNSOptionCode table. */
 export const EDNS_OPTION_CODES = {
@@ -59,6 +63,12 @@ export class LuaTeeAction extends LuaAction {
     super(tee);
     this.tee = tee;
   }
+}
+
+/** newDNSNameSet(): a set of exact names for QNameSetRule. */
+export class LuaDNSNameSet {
+  /** Lower-cased key -> the name as added. */
+  readonly names = new Map<string, DNSName>();
 }
 
 /** newSVCRecordParameters(...) as a Lua value. */
@@ -185,6 +195,41 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   sel('QNameLabelsCountRule', (a) => new QNameLabelsCountRule(a.integer(0), a.integer(1)));
   sel('QNameWireLengthRule', (a) => new QNameWireLengthRule(a.integer(0), a.integer(1)));
   sel('DNSSECRule', () => new DNSSECRule());
+  sel(
+    'PoolOutstandingRule',
+    (a) =>
+      new PoolOutstandingRule(a.string(0), a.integer(1), (pool) => {
+        let load = 0;
+        for (const s of env.proxy.getPool(pool)?.servers ?? []) load += s.outstanding;
+        return load;
+      }),
+  );
+  sel('QNameSetRule', (a) => new QNameSetRule(a.object(0, LuaDNSNameSet, 'a DNSNameSet (newDNSNameSet())').names.values()));
+  const nameArgs = (a: LuaArgs): DNSName[] => {
+    const v = a.raw(0);
+    const one = (x: unknown): DNSName => {
+      if (x instanceof LuaDNSName) return x.name;
+      if (typeof x === 'string') return DNSName.fromString(x);
+      return a.fail(0, 'a name, a DNSName or a table of those');
+    };
+    return v instanceof LuaTableClass ? v.values().map(one) : [one(v)];
+  };
+  rt.defineClass(LuaDNSNameSet, 'DNSNameSet', {
+    add: (set, a) => {
+      for (const n of nameArgs(a)) set.names.set(nameSetKey(n), n);
+    },
+    check: (set, a) => set.names.has(nameSetKey(nameArgs(a)[0]!)),
+    delete: (set, a) => {
+      let removed = 0;
+      for (const n of nameArgs(a)) if (set.names.delete(nameSetKey(n))) removed++;
+      return removed;
+    },
+    size: (set) => set.names.size,
+    empty: (set) => set.names.size === 0,
+    clear: (set) => set.names.clear(),
+    toString: (set: LuaDNSNameSet) => [...set.names.values()].map((n) => n.toStringNoDot()).join('\n') + (set.names.size ? '\n' : ''),
+  });
+  rt.registerFunction('newDNSNameSet', () => new LuaDNSNameSet());
   sel('ProbaRule', (a) => new ProbaRule(a.number(0)));
   sel('PoolAvailableRule', (a) => new PoolAvailableRule(a.string(0), (pool) => env.proxy.getPool(pool)?.countUp() ?? 0));
 
@@ -193,6 +238,12 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   act('SetSkipCacheAction', () => new SetSkipCacheAction());
   act('SetTempFailureCacheTTLAction', (a) => new SetTempFailureCacheTTLAction(a.integer(0)));
   act('ERCodeAction', (a) => new ERCodeAction(a.integer(0), headerOptions('ERCodeAction', a.optTable(1))));
+  rt.registerFunction('SetNegativeAndSOAAction', (a) => {
+    env.warn(
+      'access to SetNegativeAndSOAAction is deprecated and will be removed in a future version, please use NegativeAndSOAAction instead',
+    );
+    return negativeAndSoa(a);
+  });
   act('SetEDNSOptionAction', (a) => new SetEDNSOptionAction(a.integer(0), a.bytes(1)));
   rt.registerFunction('TeeAction', (a) => {
     if (a.optBoolean(1, false)) return env.fail('TeeAction: addECS=true (EDNS Client Subnet) is not supported yet');
@@ -218,9 +269,8 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
     return new SpoofSVCAction(records, headerOptions('SpoofSVCAction', a.optTable(1), ['ttl']));
   });
   act('ContinueAction', (a) => new ContinueAction(actionArg(a, 0)));
-  act(
-    'NegativeAndSOAAction',
-    (a) =>
+  const negativeAndSoa = (a: LuaArgs): LuaAction =>
+    new LuaAction(
       new NegativeAndSOAAction(
         a.boolean(0),
         {
@@ -236,7 +286,8 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
         },
         headerOptions('NegativeAndSOAAction', a.optTable(10)),
       ),
-  );
+    );
+  rt.registerFunction('NegativeAndSOAAction', negativeAndSoa);
 
   // ---- response actions -------------------------------------------------
   ract('SetSkipCacheResponseAction', () => new SetSkipCacheResponseAction());

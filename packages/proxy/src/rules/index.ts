@@ -39,6 +39,8 @@ export { QNameLabelsCountRule } from './selectors/qname-labels-count-rule.js';
 export { QNameWireLengthRule } from './selectors/qname-wire-length-rule.js';
 export { DNSSECRule } from './selectors/dnssec-rule.js';
 export { ProbaRule } from './selectors/proba-rule.js';
+export { PoolOutstandingRule, type PoolLoad } from './selectors/pool-outstanding-rule.js';
+export { QNameSetRule, nameSetKey } from './selectors/qname-set-rule.js';
 export { PoolAvailableRule, type PoolUpCount } from './selectors/pool-available-rule.js';
 
 export { DropAction } from './actions/drop-action.js';

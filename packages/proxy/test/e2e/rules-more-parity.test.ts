@@ -43,6 +43,15 @@ addAction(AndRule{QTypeRule(64), makeRule("svc.example.test.")}, SpoofSVCAction(
 local selfSVC = { newSVCRecordParameters(1, ".", { mandatory={"port"}, alpn={ "h2" }, noDefaultAlpn=true, port=8002, ipv4hint={ "192.0.2.2" }, ipv6hint={ "2001:db8::2" }}) }
 addAction(AndRule{QTypeRule(65), makeRule("svc.example.test.")}, SpoofSVCAction(selfSVC, {ttl=300}))
 addAction(ProbaRule(0.5), NoneAction())
+local nameSet = newDNSNameSet()
+nameSet:add(newDNSName("Set1.example.test."))
+nameSet:add(newDNSName("set2.example.test."))
+nameSet:add(newDNSName("set3.example.test."))
+addAction(QNameSetRule(nameSet), RCodeAction(DNSRCode.NOTIMP))
+nameSet:add(newDNSName("later.example.test."))
+addAction(AndRule{makeRule("load.example.test."), PoolOutstandingRule("", 1000)}, DropAction())
+addAction(AndRule{makeRule("load.example.test."), NotRule(PoolOutstandingRule("", 0))}, RCodeAction(DNSRCode.NOTAUTH))
+addAction(makeRule("setsoa.example.test."), SetNegativeAndSOAAction(false, "auth.", 42, "mname", "rname", 5, 4, 3, 2, 1))
 addAction(AndRule{makeRule("proba.example.test."), ProbaRule(1.0)}, RCodeAction(DNSRCode.NOTIMP))
 addAction(AndRule{makeRule("proba.example.test."), ProbaRule(0)}, DropAction())
 addAction(AndRule{makeRule("available.example.test."), PoolAvailableRule("")}, RCodeAction(DNSRCode.NOTAUTH))
@@ -129,6 +138,13 @@ const CASES: Case[] = [
   { name: 'other.example.test', trailing: Buffer.from('ABC') },
   { name: 'www.example.test', type: 'AAAA' },
   { name: 'proba.example.test' },
+  { name: 'set1.example.test' },
+  { name: 'SET2.example.test' },
+  { name: 'set3.example.test' },
+  { name: 'x.set3.example.test' },
+  { name: 'later.example.test' },
+  { name: 'load.example.test' },
+  { name: 'setsoa.example.test', edns: {} },
   { name: 'available.example.test' },
   { name: 'unavailable.example.test', known: 'missingPoolDrops' },
   { name: 'svc.example.test', type: 'UNKNOWN_64' },

@@ -17,6 +17,8 @@ import {
   EDNSVersionRule,
   ERCodeRule,
   PoolAvailableRule,
+  PoolOutstandingRule,
+  QNameSetRule,
   ProbaRule,
   QNameLabelsCountRule,
   QNameWireLengthRule,
@@ -261,5 +263,27 @@ describe('ProbaRule / PoolAvailableRule', () => {
     expect(new PoolAvailableRule('b', count).matches(makeQuery())).toBe(false);
     expect(new PoolAvailableRule('missing', count).matches(makeQuery())).toBe(false);
     expect(new PoolAvailableRule('a', count).toString()).toBe("pool 'a' is available");
+  });
+});
+
+describe('QNameSetRule / PoolOutstandingRule', () => {
+  it('QNameSetRule matches the exact names, ignoring case, from a copy made at construction', () => {
+    const names = ['Set1.example.', 'set2.example.'];
+    const rule = new QNameSetRule(names);
+    names.push('later.example.');
+    expect(rule.matches(makeQuery({ name: 'SET1.example' }))).toBe(true);
+    expect(rule.matches(makeQuery({ name: 'set2.example' }))).toBe(true);
+    expect(rule.matches(makeQuery({ name: 'x.set2.example' }))).toBe(false);
+    expect(rule.matches(makeQuery({ name: 'later.example' }))).toBe(false);
+    expect(rule.toString()).toBe('qname in DNSNameSet(2 FQDNs)');
+  });
+
+  it('PoolOutstandingRule matches above the limit', () => {
+    let load = 5;
+    const rule = new PoolOutstandingRule('p', 5, () => load);
+    expect(rule.matches(makeQuery())).toBe(false);
+    load = 6;
+    expect(rule.matches(makeQuery())).toBe(true);
+    expect(rule.toString()).toBe("pool 'p' outstanding > 5");
   });
 });
