@@ -23,16 +23,16 @@ export class DNSQuestion {
   pool = '';
   /** Set by DelayAction: milliseconds to hold the UDP answer back. */
   delayMs = 0;
-  /** Set by SetSkipCacheAction (or SetSkipCacheResponseAction): no cache lookup, no cache insert. */
-  skipCache = false;
-  /** Set by SetTempFailureCacheTTLAction: cache TTL for a SERVFAIL/REFUSED answer instead of the cache's own; -1 when unset. */
-  tempFailureTTL = -1;
   /** Set by ERCodeAction: the upper 8 bits of a 12-bit RCODE, for the OPT record of the answer made from the query. */
   ednsRcode = 0;
   /** Set by SetEDNSOptionAction when it gave the query an OPT record: the answer's is removed before the client sees it. */
   ednsAdded = false;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
+  /** Set from Lua (dq.skipCache = true): neither look the answer up in the cache nor store it. */
+  skipCache = false;
+  /** Set from Lua (dq.tempFailureTTL): cache TTL for a SERVFAIL/REFUSED answer instead of the cache's. */
+  tempFailureTTL: number | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -73,11 +73,11 @@ export class DNSQuestion {
     this.receivedAt = receivedAt;
     this.pool = '';
     this.delayMs = 0;
-    this.skipCache = false;
-    this.tempFailureTTL = -1;
     this.ednsRcode = 0;
     this.ednsAdded = false;
     this.tags = undefined;
+    this.skipCache = false;
+    this.tempFailureTTL = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -30,7 +30,6 @@ export interface QueryCache {
    * `allowExpired` (seconds) serves entries expired at most that long ago.
    */
   lookup(dq: DNSQuestion, key: number, allowExpired?: number): Buffer | undefined;
-  /** `options.tempFailureTTL`: SetTempFailureCacheTTLAction's TTL for a SERVFAIL/REFUSED answer. */
   insert(dq: DNSQuestion, key: number, response: Uint8Array, length: number, options?: { tempFailureTTL?: number }): boolean;
   /** Maintenance: remove expired entries, keeping at most `upTo` of them. */
   purgeExpired?(upTo: number): number;

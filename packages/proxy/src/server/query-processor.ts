@@ -178,10 +178,9 @@ export class QueryProcessor {
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
     // dnsdist's fixUpResponse: the OPT record SetEDNSOptionAction gave the query is not the client's to see.
     if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
-    const cache = dq.skipCache ? undefined : ctx.getPool(dq.pool)?.cache;
-    if (cache) {
-      if (dq.tempFailureTTL >= 0) cache.insert(dq, cacheKey, dr.packet, dr.length, { tempFailureTTL: dq.tempFailureTTL });
-      else cache.insert(dq, cacheKey, dr.packet, dr.length);
+    const cache = ctx.getPool(dq.pool)?.cache;
+    if (cache && !dq.skipCache) {
+      cache.insert(dq, cacheKey, dr.packet, dr.length, dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL });
     }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);

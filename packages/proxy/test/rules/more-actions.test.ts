@@ -121,7 +121,7 @@ describe('cache controls', () => {
 
   it('SetTempFailureCacheTTLAction sets the TTL for a failure answer', () => {
     const dq = makeQuery();
-    expect(dq.tempFailureTTL).toBe(-1);
+    expect(dq.tempFailureTTL).toBeUndefined();
     expect(new SetTempFailureCacheTTLAction(1).apply(dq)).toBe(DNSAction.None);
     expect(dq.tempFailureTTL).toBe(1);
     expect(new SetTempFailureCacheTTLAction(1).toString()).toBe('set tempfailure cache ttl to 1');
@@ -134,7 +134,7 @@ describe('cache controls', () => {
     dq.tempFailureTTL = 3;
     dq.reuse(dq.length, dq.remote, dq.local, 'udp', 0);
     expect(dq.skipCache).toBe(false);
-    expect(dq.tempFailureTTL).toBe(-1);
+    expect(dq.tempFailureTTL).toBeUndefined();
   });
 });
 
