@@ -26,6 +26,12 @@ export interface SpoofAnswer {
   addresses?: Uint8Array[];
   /** When given, the answer is one CNAME to this name for any QTYPE, and `addresses` is ignored. */
   cname?: DNSName;
+  /**
+   * SpoofRawAction's answers: one record per entry, of the query's own
+   * QTYPE, with the entry as its RDATA (at most 65535 bytes each),
+   * shuffled like addresses. When given, `cname` and `addresses` are ignored.
+   */
+  raw?: Uint8Array[];
 }
 
 export interface SpoofOptions extends ResponseHeaderOptions {
@@ -190,7 +196,7 @@ function addressMatches(address: Uint8Array, qtype: number): boolean {
  * lets the query go on to the next rule instead of answering.
  */
 export function spoofAnswerApplies(qtype: number, answer: SpoofAnswer): boolean {
-  if (answer.cname) return true;
+  if (answer.cname || answer.raw) return true;
   for (const address of answer.addresses ?? []) {
     if (addressMatches(address, qtype)) return true;
   }
@@ -263,15 +269,22 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     }
   }
 
-  const cname = answer.cname;
+  const raw = answer.raw && answer.raw.length > 1 && opts?.shuffle !== false ? shuffled([...answer.raw]) : answer.raw;
+  for (const rdata of raw ?? []) {
+    if (rdata.length > 0xffff) {
+      throw new DnsPacketError(`raw record data of ${rdata.length} bytes does not fit RDLENGTH: give at most 65535 bytes`, rdata.length);
+    }
+  }
+  const cname = raw ? undefined : answer.cname;
   const cnameWire = cname?.toWire();
-  const addresses = cname ? [] : (answer.addresses ?? []).filter((a) => addressMatches(a, query.qtype));
+  const addresses = cname || raw ? [] : (answer.addresses ?? []).filter((a) => addressMatches(a, query.qtype));
   if (addresses.length > 1 && opts?.shuffle !== false) shuffled(addresses);
   const withOpt = query.hasEdns && opts?.addEdns !== false;
 
   let size = query.questionEnd;
   if (cnameWire) size += RECORD_HEADER_SIZE + cnameWire.length;
   for (const address of addresses) size += RECORD_HEADER_SIZE + address.length;
+  for (const rdata of raw ?? []) size += RECORD_HEADER_SIZE + rdata.length;
   if (withOpt) size += OPT_RECORD_SIZE;
 
   const out = Buffer.allocUnsafe(size);
@@ -280,7 +293,7 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
   out.set(query.buf.subarray(0, query.questionEnd), 0);
   writeFlags(out, responseFlags((readFlags(out) & ~RCODE_MASK) | Rcode.NoError, opts));
   out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(cnameWire ? 1 : addresses.length, 6);
+  out.writeUInt16BE(raw ? raw.length : cnameWire ? 1 : addresses.length, 6);
   out.writeUInt16BE(0, 8);
   out.writeUInt16BE(withOpt ? 1 : 0, 10);
 
@@ -295,12 +308,136 @@ export function buildSpoofedAnswer(query: DnsQueryView, answer: SpoofAnswer, opt
     out.set(address, at);
     at += address.length;
   }
+  for (const rdata of raw ?? []) {
+    at = writeRecordHeader(out, at, query.qtype, ttl, rdata.length);
+    out.set(rdata, at);
+    at += rdata.length;
+  }
   if (withOpt) {
     out[at] = 0;
     out.writeUInt16BE(QType.OPT, at + 1);
     out.writeUInt16BE(payloadSize, at + 3);
     out[at + 5] = 0; // extended RCODE
     out[at + 6] = 0; // EDNS version
+    out[at + 7] = query.ednsDo ? EDNS_DO_BYTE : 0;
+    out[at + 8] = 0;
+    out.writeUInt16BE(0, at + 9);
+  }
+  return out;
+}
+
+/**
+ * dnsdist's addEDNSToQueryTurnedResponse: a query answered in place (an
+ * RCODE, a TC=1 answer) whose only record is the query's OPT record, right
+ * after its single question, gets that record replaced by dnsdist's own:
+ * root owner, UDP payload size `payloadSize`, extended RCODE `extendedRcode`
+ * (the upper 8 bits of a 12-bit RCODE), version 0, the query's DO bit, no
+ * options. Whatever followed the OPT record goes too. With `addEdns` false
+ * the OPT record is removed instead (ARCOUNT 0). Any other layout is left
+ * alone, as in dnsdist. Works in place (the new record is never longer);
+ * returns the new length.
+ */
+export function resetQueryTurnedResponseOpt(
+  buf: Uint8Array,
+  length: number,
+  questionEnd: number,
+  extendedRcode: number,
+  payloadSize: number = DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
+  addEdns = true,
+): number {
+  if (length < DNS_HEADER_SIZE || length > buf.length) return length;
+  const count = (at: number): number => (buf[at]! << 8) | buf[at + 1]!;
+  if (count(4) !== 1 || count(6) !== 0 || count(8) !== 0 || count(10) !== 1) return length;
+  const opt = questionEnd;
+  // Root owner, TYPE OPT, CLASS, then at least the TTL and RDLENGTH fields.
+  if (opt + 1 + 4 + 6 > length || buf[opt] !== 0 || count(opt + 1) !== QType.OPT) return length;
+  if (!addEdns) {
+    buf[10] = 0;
+    buf[11] = 0;
+    return opt;
+  }
+  const dnssecOk = buf[opt + 7]! & EDNS_DO_BYTE;
+  buf[opt + 3] = (payloadSize >>> 8) & 0xff;
+  buf[opt + 4] = payloadSize & 0xff;
+  buf[opt + 5] = extendedRcode & 0xff;
+  buf[opt + 6] = 0;
+  buf[opt + 7] = dnssecOk;
+  buf[opt + 8] = 0;
+  buf[opt + 9] = 0;
+  buf[opt + 10] = 0;
+  return opt + OPT_RECORD_SIZE;
+}
+
+/** The SOA record NegativeAndSOAAction answers with. */
+export interface NegativeSoa {
+  /** true: NXDOMAIN; false: NODATA (NOERROR, no answer). */
+  nxd: boolean;
+  /** Owner of the SOA record. */
+  zone: DNSName;
+  ttl: number;
+  mname: DNSName;
+  rname: DNSName;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+/**
+ * A negative answer to `query` as dnsdist 1.7's NegativeAndSOAAction makes
+ * it, in a new buffer: the ID, flags and first question of `query.buf`,
+ * QR=1, RCODE NXDOMAIN or NOERROR, header bits per `opts`, no answer or
+ * authority records, and the SOA record in the additional section (names
+ * written whole, without compression), then, when the query had EDNS, an
+ * OPT record with the self-generated payload size and the query's DO bit.
+ *
+ * @throws DnsPacketError when `query` is not valid or a number does not fit its field.
+ */
+export function buildNegativeSoaAnswer(query: DnsQueryView, soa: NegativeSoa, opts?: SpoofOptions): Buffer {
+  if (!query.valid) {
+    throw new DnsPacketError(
+      `cannot answer a query that did not parse (${query.error ?? 'nothing parsed yet'}): check view.valid first`,
+      query.buf.subarray(0, query.length),
+    );
+  }
+  for (const v of [soa.ttl, soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum]) checkTtl(v);
+  const payloadSize = opts?.ednsPayloadSize ?? DEFAULT_SELF_GENERATED_PAYLOAD_SIZE;
+  const zone = soa.zone.toWire();
+  const mname = soa.mname.toWire();
+  const rname = soa.rname.toWire();
+  const rdlength = mname.length + rname.length + 20;
+  const withOpt = query.hasEdns && opts?.addEdns !== false;
+  const size = query.questionEnd + zone.length + 10 + rdlength + (withOpt ? OPT_RECORD_SIZE : 0);
+  const out = Buffer.allocUnsafe(size);
+  out.set(query.buf.subarray(0, query.questionEnd), 0);
+  writeFlags(out, responseFlags((readFlags(out) & ~RCODE_MASK) | (soa.nxd ? Rcode.NXDomain : Rcode.NoError), opts));
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(0, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(withOpt ? 2 : 1, 10);
+  let at = query.questionEnd;
+  out.set(zone, at);
+  at += zone.length;
+  out.writeUInt16BE(QType.SOA, at);
+  out.writeUInt16BE(CLASS_IN, at + 2);
+  out.writeUInt32BE(soa.ttl, at + 4);
+  out.writeUInt16BE(rdlength, at + 8);
+  at += 10;
+  out.set(mname, at);
+  at += mname.length;
+  out.set(rname, at);
+  at += rname.length;
+  for (const v of [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum]) {
+    out.writeUInt32BE(v, at);
+    at += 4;
+  }
+  if (withOpt) {
+    out[at] = 0;
+    out.writeUInt16BE(QType.OPT, at + 1);
+    out.writeUInt16BE(payloadSize, at + 3);
+    out[at + 5] = 0;
+    out[at + 6] = 0;
     out[at + 7] = query.ednsDo ? EDNS_DO_BYTE : 0;
     out[at + 8] = 0;
     out.writeUInt16BE(0, at + 9);

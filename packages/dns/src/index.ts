@@ -49,6 +49,9 @@ export {
   makeTruncatedResponse,
   buildSpoofedAnswer,
   spoofAnswerApplies,
+  resetQueryTurnedResponseOpt,
+  buildNegativeSoaAnswer,
+  type NegativeSoa,
   DEFAULT_SPOOF_TTL,
   DEFAULT_SELF_GENERATED_PAYLOAD_SIZE,
   type ResponseHeaderOptions,
@@ -57,3 +60,23 @@ export {
 } from './dns-answer-builder.js';
 export { readResponseSummary, createResponseSummary, decreaseTtls, questionMatches, type ResponseSummary } from './dns-response-reader.js';
 export { skipWireName } from './wire-name-skip.js';
+export {
+  DNSSection,
+  dnsMessageEnd,
+  countRecordsOfType,
+  findOptRecord,
+  ednsVersionAt,
+  ednsExtendedRcodeAt,
+  findEdnsOption,
+  removeOptRecord,
+  withEdnsOption,
+} from './dns-record-walk.js';
+export {
+  SVC_PARAM_KEYS,
+  svcRdata,
+  svcHints,
+  buildSvcAnswer,
+  type SvcRecordParameters,
+  type SvcHint,
+  type SvcAnswerOptions,
+} from './svc-record.js';

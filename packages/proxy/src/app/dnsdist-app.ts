@@ -13,6 +13,8 @@ import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
 import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
+import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
+import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
@@ -103,6 +105,8 @@ export class DnsdistApp {
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
+    registerMoreRuleBindings(this.env, this.rules, this.stopped);
+    registerIncludeBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);

@@ -1,3 +1,4 @@
+import { bytesOfLuaString, LuaBytes } from './lua-bytes.js';
 import { LuaBindingError } from './lua-errors.js';
 import { LuaTable, type LuaFunctionLike, type LuaValue } from './lua-table.js';
 
@@ -45,7 +46,24 @@ export class LuaArgs {
     const v = this.values[i];
     if (typeof v === 'string') return v;
     if (typeof v === 'number') return String(v);
+    if (v instanceof LuaBytes) return v.toString();
     return this.fail(i, 'a string');
+  }
+
+  /** A Lua string's bytes, exactly (strings that are not UTF-8 included). */
+  bytes(i: number): Uint8Array {
+    const b = bytesOfLuaString(this.values[i]);
+    if (b !== undefined) return b;
+    return this.fail(i, 'a string');
+  }
+
+  /** A string or a table of strings, as bytes. */
+  bytesOrBytesList(i: number): Uint8Array[] {
+    const v = this.values[i];
+    if (v instanceof LuaTable) {
+      return v.values().map((x) => bytesOfLuaString(x) ?? this.fail(i, 'a string or a table of strings'));
+    }
+    return [this.bytes(i)];
   }
 
   optString(i: number, dflt: string): string;

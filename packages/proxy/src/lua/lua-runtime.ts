@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
 import { capConsoleReply, ConsoleReplyBuilder } from '../console/console-reply.js';
 import { ConsoleTimeBudget, DEFAULT_CONSOLE_COMMAND_LIMITS, type ConsoleCommandLimits } from './console-time-budget.js';
+import { LuaBytes, luaStringValue } from './lua-bytes.js';
 import { LuaArgs } from './lua-args.js';
 import { luaErrorText } from './lua-error-text.js';
 import { LuaBindingError, LuaScriptError } from './lua-errors.js';
@@ -265,7 +266,7 @@ export class LuaRuntime {
       case lua.LUA_TNUMBER:
         return lua.lua_tonumber(L, idx);
       case lua.LUA_TSTRING:
-        return lua.lua_tojsstring(L, idx);
+        return luaStringValue(lua.lua_tostring(L, idx));
       case lua.LUA_TTABLE: {
         if (depth > 32) throw new LuaBindingError('table nested too deeply (over 32 levels)');
         const t = new LuaTable();
@@ -304,6 +305,7 @@ export class LuaRuntime {
       else lua.lua_pushnumber(L, v);
     } else if (typeof v === 'bigint') lua.lua_pushnumber(L, Number(v));
     else if (typeof v === 'string') lua.lua_pushstring(L, to_luastring(v));
+    else if (v instanceof LuaBytes) lua.lua_pushstring(L, v.bytes);
     else if (v instanceof LuaFunctionRef) lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, v.ref);
     else if (typeof v === 'function') this.#pushBinding('function', v as LuaBinding);
     else if (Array.isArray(v)) {

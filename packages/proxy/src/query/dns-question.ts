@@ -23,6 +23,10 @@ export class DNSQuestion {
   pool = '';
   /** Set by DelayAction: milliseconds to hold the UDP answer back. */
   delayMs = 0;
+  /** Set by ERCodeAction: the upper 8 bits of a 12-bit RCODE, for the OPT record of the answer made from the query. */
+  ednsRcode = 0;
+  /** Set by SetEDNSOptionAction when it gave the query an OPT record: the answer's is removed before the client sees it. */
+  ednsAdded = false;
   /** Tags set by SetTagAction and read by TagRule; created on first use. */
   tags: Map<string, string> | undefined;
   /** Set from Lua (dq.skipCache = true): neither look the answer up in the cache nor store it. */
@@ -83,6 +87,8 @@ export class DNSQuestion {
     this.receivedAt = receivedAt;
     this.pool = '';
     this.delayMs = 0;
+    this.ednsRcode = 0;
+    this.ednsAdded = false;
     this.tags = undefined;
     this.skipCache = false;
     this.tempFailureTTL = undefined;

@@ -15,9 +15,12 @@
  * dq.pool / dq.delayMs / the answer already.
  *
  * After the walk, Drop means drop; otherwise a query whose header now has
- * QR=1 has been turned into its answer; anything else goes to a backend.
+ * QR=1 has been turned into its answer (its RD/CD bits restored and, when
+ * its only record is its OPT record, that record replaced by a fresh one
+ * carrying the extended RCODE, as dnsdist's fixUpQueryTurnedResponse does);
+ * anything else goes to a backend.
  */
-import { HeaderFlag, makeTruncatedResponse, RCODE_MASK, Rcode, readFlags, writeFlags } from '@dnsdist-ts/dns';
+import { HeaderFlag, makeTruncatedResponse, RCODE_MASK, Rcode, readFlags, resetQueryTurnedResponseOpt, writeFlags } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { QueryVerdictCode } from '../query/query-verdict.js';
@@ -132,6 +135,7 @@ export function applyQueryRules(
     result.verdict = QueryVerdict.Drop;
   } else if ((readFlags(dq.packet) & HeaderFlag.QR) !== 0) {
     restoreClientFlags(dq, receivedFlags);
+    dq.length = resetQueryTurnedResponseOpt(dq.packet, dq.length, dq.view.questionEnd, dq.ednsRcode);
     result.verdict = QueryVerdict.Respond;
     result.rcode = readFlags(dq.packet) & RCODE_MASK;
   }

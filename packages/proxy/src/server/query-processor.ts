@@ -4,6 +4,7 @@ import {
   HeaderFlag,
   makeRcodeResponse,
   Rcode,
+  removeOptRecord,
   replaceSelfGeneratedOpt,
   stripTruncatedAnswer,
   type NetmaskGroup,
@@ -211,6 +212,8 @@ export class QueryProcessor {
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
+    // dnsdist's fixUpResponse: the OPT record SetEDNSOptionAction gave the query is not the client's to see.
+    if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
     const cache = ctx.getPool(dq.pool)?.cache;
     if (cache && !dq.skipCache) {
       cache.insert(dq, cacheKey, dr.packet, dr.length, dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL });
