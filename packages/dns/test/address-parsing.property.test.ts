@@ -10,6 +10,7 @@ import { AddressParseError } from '../src/errors.js';
 import { formatIPv4, formatIPv6, parseAddress, parseAddressWithPort, parseIPv4, parseIPv6 } from '../src/ip-address.js';
 import { Netmask } from '../src/netmask.js';
 import { NetmaskGroup } from '../src/netmask-group.js';
+import { peerAddressBytes } from '../src/peer-address.js';
 
 const { IPv4, IPv6, IPv4CidrRange, IPv6CidrRange } = ipNum;
 
@@ -282,6 +283,56 @@ describe('invalid input: refused with an AddressParseError naming it', () => {
         },
       ),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('peerAddressBytes (kernel-written peer text on the per-datagram path) agrees with ip-num', () => {
+  it('gives the same bytes for every address as the kernel writes it', () => {
+    fc.assert(
+      fc.property(fc.oneof(v4Bytes, v6Bytes), (bytes) => {
+        const text = bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
+        expect(peerAddressBytes(text)).toEqual(bytes);
+        expect(peerAddressBytes(text.toUpperCase())).toEqual(bytes);
+      }),
+      RUNS,
+    );
+  });
+
+  it('on any text, gives what parseAddress gives or throws the same AddressParseError', () => {
+    const pieces = fc.constantFrom(
+      '::',
+      ':',
+      'ffff',
+      'fFfF',
+      '0',
+      '00',
+      '010',
+      '255',
+      '256',
+      '1',
+      '12345',
+      '.',
+      '192.0.2.1',
+      '%',
+      'g',
+      ' ',
+    );
+    const outcome = (f: () => Uint8Array): string => {
+      try {
+        return Buffer.from(f()).toString('hex');
+      } catch (e) {
+        return e instanceof AddressParseError ? `refused ${e.message}` : `other ${String(e)}`;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(pieces, { maxLength: 14 }).map((a) => a.join('')),
+        (text) => {
+          expect(outcome(() => peerAddressBytes(text))).toBe(outcome(() => parseAddress(text).bytes));
+        },
+      ),
+      { numRuns: 20000 },
     );
   });
 });
