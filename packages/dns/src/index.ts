@@ -19,6 +19,7 @@ export {
   type IpAddress,
   type IpAddressWithPort,
 } from './ip-address.js';
+export { peerAddressBytes } from './peer-address.js';
 export { Netmask } from './netmask.js';
 export { NetmaskGroup } from './netmask-group.js';
 export { SuffixMatchNode } from './suffix-match-node.js';

@@ -1,9 +1,20 @@
 /**
- * IP addresses as text and as network-order bytes: strict hand-written
- * parsers for IPv4 and IPv6, RFC 5952 formatting, and "address:port"
- * parsing as dnsdist's ComboAddress accepts it.
+ * IP addresses as text and as network-order bytes: parsing through ip-num
+ * (at configuration and API time only), RFC 5952 formatting, and
+ * "address:port" parsing as dnsdist's ComboAddress accepts it.
+ *
+ * ip-num decides what is a valid address and gives its value; this file
+ * only turns that value into the bytes the per-query path compares, and
+ * turns ip-num's errors into AddressParseError naming the input. Where
+ * ip-num and dnsdist differ, dnsdist wins, checked before ip-num sees the
+ * text (see `parseIPv6`).
  */
+import ipNum from 'ip-num';
 import { AddressParseError } from './errors.js';
+
+// ip-num is CommonJS: take its classes from the default export so Node's
+// ESM loader does not have to guess its named exports.
+const { IPv4, IPv6 } = ipNum;
 
 export type AddressFamily = 4 | 6;
 
@@ -17,122 +28,71 @@ export interface IpAddressWithPort extends IpAddress {
   port: number;
 }
 
-const DIGIT_0 = 0x30;
-
 function decimalDigit(c: number): number {
-  return c >= 0x30 && c <= 0x39 ? c - DIGIT_0 : -1;
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
 }
 
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  return -1;
+/** ip-num's reason, without the "Error: " some of its messages start with. */
+function reasonOf(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.replace(/^Error: /, '');
 }
 
-/**
- * Parse dotted-quad IPv4 into `out` at `at`; returns an error reason or
- * undefined. Shared by the IPv4 parser and IPv6's embedded-IPv4 tail.
- */
-function readIPv4(text: string, out: Uint8Array, at: number): string | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return `it has ${parts.length} dot-separated parts, IPv4 needs exactly 4`;
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]!;
-    if (part.length === 0 || part.length > 3) return `part ${i + 1} "${part}" is not a number from 0 to 255`;
-    // A leading zero reads as octal to inet_aton, so refuse it rather than guess.
-    if (part.length > 1 && part.charCodeAt(0) === DIGIT_0) return `part ${i + 1} "${part}" has a leading zero`;
-    let value = 0;
-    for (let j = 0; j < part.length; j++) {
-      const d = decimalDigit(part.charCodeAt(j));
-      if (d < 0) return `part ${i + 1} "${part}" is not a decimal number`;
-      value = value * 10 + d;
-    }
-    if (value > 255) return `part ${i + 1} "${part}" is over 255`;
-    out[at + i] = value;
+/** The low `length` bytes of `value`, most significant first (network order). */
+function bigIntBytes(value: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
   }
-  return undefined;
+  return out;
 }
 
 /**
  * Parse dotted-quad IPv4 ("192.0.2.1") into 4 bytes. Only the strict
- * four-part decimal form: no leading zeros, no shorthand like "10.1".
+ * four-part decimal form: no leading zeros (inet_aton would read "010" as
+ * octal; ip-num refuses them too, as dnsdist's Netmask does), no shorthand
+ * like "10.1", no surrounding whitespace.
  *
- * @throws AddressParseError saying which part is wrong.
+ * @throws AddressParseError naming the text and saying what to write instead.
  */
 export function parseIPv4(text: string): Uint8Array {
-  const out = new Uint8Array(4);
-  const why = readIPv4(text, out, 0);
-  if (why !== undefined) throw new AddressParseError(`"${text}" is not an IPv4 address: ${why}`, text);
-  return out;
-}
-
-/** Parse colon-separated hex groups into 16-bit words; the last group may be dotted IPv4 if `allowV4` is set. */
-function readGroups(text: string, whole: string, allowV4: boolean): number[] {
-  if (text === '') return [];
-  const groups = text.split(':');
-  const words: number[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i]!;
-    if (allowV4 && i === groups.length - 1 && g.includes('.')) {
-      const v4 = new Uint8Array(4);
-      const why = readIPv4(g, v4, 0);
-      if (why !== undefined)
-        throw new AddressParseError(`"${whole}" is not an IPv6 address: its IPv4 tail "${g}" is invalid, ${why}`, whole);
-      words.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      continue;
-    }
-    if (g.length === 0)
-      throw new AddressParseError(`"${whole}" is not an IPv6 address: it has an empty group (only one "::" is allowed)`, whole);
-    let value = 0;
-    for (let j = 0; j < g.length; j++) {
-      const d = hexDigit(g.charCodeAt(j));
-      if (d < 0) throw new AddressParseError(`"${whole}" is not an IPv6 address: group "${g}" is not hexadecimal`, whole);
-      value = (value << 4) | d;
-    }
-    if (g.length > 4) throw new AddressParseError(`"${whole}" is not an IPv6 address: group "${g}" has more than 4 hex digits`, whole);
-    words.push(value);
+  let value: bigint;
+  try {
+    value = IPv4.fromString(text).getValue();
+  } catch (e) {
+    throw new AddressParseError(
+      `"${text}" is not an IPv4 address (${reasonOf(e)}): write four decimal numbers from 0 to 255 separated by dots, without leading zeros, as in 192.0.2.1`,
+      text,
+    );
   }
-  return words;
+  return bigIntBytes(value, 4);
 }
 
 /**
  * Parse IPv6 text into 16 bytes: full, "::"-compressed, any case, with an
  * optional dotted-IPv4 tail ("::ffff:192.0.2.1", "64:ff9b::192.0.2.1").
- * Zone ids ("fe80::1%eth0") are not accepted.
+ * Zone ids ("fe80::1%eth0") are refused here although ip-num reads them:
+ * the bytes compared per query have no room for one, so accepting it would
+ * silently drop part of what was configured.
  *
- * @throws AddressParseError saying what is wrong.
+ * @throws AddressParseError naming the text and saying what to write instead.
  */
 export function parseIPv6(text: string): Uint8Array {
   if (text.includes('%')) {
     throw new AddressParseError(`"${text}" is not an IPv6 address: zone ids ("%eth0") are not supported, remove it`, text);
   }
-  const first = text.indexOf('::');
-  if (first >= 0 && text.indexOf('::', first + 1) >= 0) {
-    throw new AddressParseError(`"${text}" is not an IPv6 address: "::" may appear only once`, text);
+  let value: bigint;
+  try {
+    value = IPv6.fromString(text).getValue();
+  } catch (e) {
+    throw new AddressParseError(
+      `"${text}" is not an IPv6 address (${reasonOf(e)}): write eight groups of 1 to 4 hex digits separated by ":", with at most one "::" for a run of zero groups and optionally a dotted IPv4 tail, as in 2001:db8::1 or ::ffff:192.0.2.1`,
+      text,
+    );
   }
-  let words: number[];
-  if (first < 0) {
-    words = readGroups(text, text, true);
-    if (words.length !== 8) {
-      throw new AddressParseError(
-        `"${text}" is not an IPv6 address: it has ${words.length} groups, needs 8 (or "::" for a run of zeros)`,
-        text,
-      );
-    }
-  } else {
-    const head = readGroups(text.slice(0, first), text, false);
-    const tail = readGroups(text.slice(first + 2), text, true);
-    const zeros = 8 - head.length - tail.length;
-    if (zeros < 1) throw new AddressParseError(`"${text}" is not an IPv6 address: too many groups around "::" (max 7)`, text);
-    words = [...head, ...new Array<number>(zeros).fill(0), ...tail];
-  }
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = words[i]! >> 8;
-    out[i * 2 + 1] = words[i]! & 0xff;
-  }
-  return out;
+  return bigIntBytes(value, 16);
 }
 
 /** Parse an IPv4 or IPv6 address; a colon means IPv6. */

@@ -2,8 +2,21 @@
  * Netmask: an address range as dnsdist's Netmask holds it, a network
  * address with its host bits cleared and a prefix length.
  */
+import ipNum from 'ip-num';
 import { AddressParseError } from './errors.js';
 import { formatAddress, parseAddress, type AddressFamily } from './ip-address.js';
+
+const { IPv4Prefix, IPv6Prefix } = ipNum;
+
+/** The address before the "/", its error naming the whole mask text as given (what the user wrote). */
+function addressOf(text: string, slash: number): ReturnType<typeof parseAddress> {
+  try {
+    return parseAddress(text.slice(0, slash));
+  } catch (e) {
+    if (!(e instanceof AddressParseError)) throw e;
+    throw new AddressParseError(`"${text}" is not a netmask: ${e.message}`, text);
+  }
+}
 
 export class Netmask {
   readonly family: AddressFamily;
@@ -40,20 +53,31 @@ export class Netmask {
 
   /**
    * Parse "192.0.2.0/24", "2001:db8::/32", or a bare address, which is a
-   * single host (/32 or /128). Host bits set in the text are cleared.
+   * single host (/32 or /128). Host bits set in the text are cleared, as
+   * dnsdist does ("192.0.2.1/24" is 192.0.2.0/24). The address goes through
+   * ip-num (`parseAddress`), the prefix length through ip-num's prefix
+   * check; the prefix must be 1 to 3 plain decimal digits, so dnsdist's
+   * laxer "/+8" and its clamping of "/33" to /32 are refused here rather
+   * than guessed at.
    *
-   * @throws AddressParseError on a malformed address or prefix length.
+   * @throws AddressParseError naming the text, on a malformed address or prefix length.
    */
   static fromString(text: string): Netmask {
     const slash = text.indexOf('/');
     if (slash < 0) return new Netmask(parseAddress(text).bytes, text.includes(':') ? 128 : 32);
-    const { family, bytes } = parseAddress(text.slice(0, slash));
+    const { family, bytes } = addressOf(text, slash);
     const prefix = text.slice(slash + 1);
     const max = family === 4 ? 32 : 128;
-    if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > max) {
-      throw new AddressParseError(`"${text}" has an invalid prefix length "${prefix}": use 0 to ${max} for IPv${family}`, text);
+    const invalid = (): AddressParseError =>
+      new AddressParseError(`"${text}" has an invalid prefix length "${prefix}": use 0 to ${max} for IPv${family}`, text);
+    if (!/^[0-9]{1,3}$/.test(prefix)) throw invalid();
+    let bits: number;
+    try {
+      bits = Number((family === 4 ? IPv4Prefix : IPv6Prefix).fromNumber(BigInt(prefix)).getValue());
+    } catch {
+      throw invalid();
     }
-    return new Netmask(bytes, Number(prefix));
+    return new Netmask(bytes, bits);
   }
 
   /**

@@ -21,28 +21,35 @@ describe('IPv4', () => {
     expect(formatIPv4(Uint8Array.of(10, 0, 0, 1))).toBe('10.0.0.1');
   });
 
-  it('rejects malformed text, saying which part is wrong', () => {
-    const bad: Array<[string, RegExp]> = [
-      ['01.2.3.4', /part 1 "01" has a leading zero/],
-      ['1.2.3.00', /leading zero/],
-      ['256.1.1.1', /part 1 "256" is over 255/],
-      ['1.2.3', /3 dot-separated parts/],
-      ['1.2.3.4.5', /5 dot-separated parts/],
-      ['1.2..4', /part 3 ""/],
-      ['1.2.3.a', /not a decimal number/],
-      ['1.2.3.-1', /not a decimal number/],
-      [' 1.2.3.4', /not a decimal number/],
-      ['1.2.3.1000', /part 4/],
-      ['', /1 dot-separated parts/],
+  it('rejects malformed text with an AddressParseError naming it and saying what to write', () => {
+    // Leading zeros: inet_aton would read "010" as octal; dnsdist's Netmask refuses them, so do we.
+    const bad = [
+      '01.2.3.4',
+      '1.2.3.00',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2..4',
+      '1.2.3.a',
+      '1.2.3.-1',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      '1.2.3.1000',
+      '',
+      '0x1.1.1.1',
+      '+1.2.3.4',
     ];
-    for (const [text, why] of bad) {
-      expect(() => parseIPv4(text)).toThrow(AddressParseError);
-      expect(() => parseIPv4(text)).toThrow(why);
-    }
-    try {
-      parseIPv4('01.2.3.4');
-    } catch (e) {
-      expect((e as AddressParseError).input).toBe('01.2.3.4');
+    for (const text of bad) {
+      let caught: unknown;
+      try {
+        parseIPv4(text);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(AddressParseError);
+      expect((caught as AddressParseError).input).toBe(text);
+      expect((caught as AddressParseError).message).toContain(`"${text}" is not an IPv4 address`);
+      expect((caught as AddressParseError).message).toMatch(/without leading zeros, as in 192\.0\.2\.1/);
     }
   });
 });
@@ -61,31 +68,46 @@ describe('IPv6', () => {
     expect(hex(parseIPv6('1:2:3:4:5:6:1.2.3.4'))).toBe('00010002000300040005000601020304');
   });
 
-  it('rejects malformed text', () => {
-    const bad: Array<[string, RegExp]> = [
-      ['', /0 groups/],
-      [':', /empty group/],
-      [':::', /only once/],
-      ['1::2::3', /only once/],
-      ['1:2:3:4:5:6:7:8:9', /9 groups/],
-      ['1:2:3:4:5:6:7', /7 groups/],
-      ['1:2:3:4::5:6:7:8', /too many groups/],
-      ['1:2:3:4:5:6:7:8::', /too many groups/],
-      ['12345::', /more than 4 hex digits/],
-      ['g::1', /not hexadecimal/],
-      [':1::2', /empty group/],
-      ['1::2:', /empty group/],
-      ['::ffff:1.2.3', /IPv4 tail "1.2.3" is invalid/],
-      ['::ffff:01.2.3.4', /leading zero/],
-      ['1.2.3.4::', /not hexadecimal/],
-      ['::1.2.3.4:1', /not hexadecimal/],
-      ['1:2:3:4:5:6:7:1.2.3.4', /9 groups/],
-      ['fe80::1%eth0', /zone ids/],
+  it('rejects malformed text with an AddressParseError naming it', () => {
+    const bad = [
+      '',
+      ':',
+      ':::',
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '1:2:3:4:5:6:7',
+      '1:2:3:4::5:6:7:8',
+      '1:2:3:4:5:6:7:8::',
+      '12345::',
+      'g::1',
+      ':1::2',
+      '1::2:',
+      '::ffff:1.2.3',
+      '::ffff:01.2.3.4',
+      '1.2.3.4::',
+      '::1.2.3.4:1',
+      '1:2:3:4:5:6:7:1.2.3.4',
+      '[::1]',
+      ' ::1',
+      '::1 ',
     ];
-    for (const [text, why] of bad) {
-      expect(() => parseIPv6(text)).toThrow(AddressParseError);
-      expect(() => parseIPv6(text)).toThrow(why);
+    for (const text of bad) {
+      let caught: unknown;
+      try {
+        parseIPv6(text);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(AddressParseError);
+      expect((caught as AddressParseError).input).toBe(text);
+      expect((caught as AddressParseError).message).toContain(`"${text}" is not an IPv6 address`);
+      expect((caught as AddressParseError).message).toMatch(/as in 2001:db8::1/);
     }
+  });
+
+  it('refuses zone ids, which ip-num would read but the per-query bytes cannot hold', () => {
+    expect(() => parseIPv6('fe80::1%eth0')).toThrow(/zone ids \("%eth0"\) are not supported, remove it/);
+    expect(() => parseAddress('fe80::1%1')).toThrow(AddressParseError);
   });
 
   it('formats as RFC 5952 and round-trips', () => {
@@ -168,7 +190,7 @@ describe('parseAddressWithPort', () => {
     expect(() => parseAddressWithPort('[::1', 53)).toThrow(/without a closing/);
     expect(() => parseAddressWithPort('[::1]53', 53)).toThrow(/expected ":port"/);
     expect(() => parseAddressWithPort('[1.2.3.4]:53', 53)).toThrow(AddressParseError);
-    expect(() => parseAddressWithPort('01.2.3.4:53', 53)).toThrow(/leading zero/);
+    expect(() => parseAddressWithPort('01.2.3.4:53', 53)).toThrow(/"01\.2\.3\.4" is not an IPv4 address/);
   });
 
   it('formats back to text parseAddressWithPort reads', () => {

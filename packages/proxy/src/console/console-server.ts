@@ -4,7 +4,7 @@
  * callback and its reply goes back sealed.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { formatAddress, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
+import { formatAddress, NetmaskGroup, peerAddressBytes as kernelPeerBytes } from '@dnsdist-ts/dns';
 import { formatConsoleAddress, parseConsoleAddress } from './console-address.js';
 import { loadConsoleCrypto } from './console-crypto.js';
 import { DEFAULT_CONSOLE_MAX_MESSAGE_SIZE } from './console-framing.js';
@@ -189,7 +189,7 @@ function peerAddressBytes(text: string | undefined): Uint8Array | undefined {
   if (text === undefined) return undefined;
   let bytes: Uint8Array;
   try {
-    bytes = parseAddress(text).bytes;
+    bytes = kernelPeerBytes(text);
   } catch {
     return undefined;
   }

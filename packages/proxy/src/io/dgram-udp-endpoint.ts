@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { parseAddress, formatAddress } from '@dnsdist-ts/dns';
+import { peerAddressBytes, formatAddress } from '@dnsdist-ts/dns';
 import type { UdpDatagramHandler, UdpEndpoint, UdpEndpointOptions } from './udp-endpoint.js';
 
 const MAPPED_PREFIX = '::ffff:';
@@ -37,7 +37,7 @@ class DgramUdpEndpoint implements UdpEndpoint {
   #peerBytes(text: string): Uint8Array {
     if (text !== this.#lastPeerText) {
       const unmapped = text.startsWith(MAPPED_PREFIX) && text.includes('.') ? text.slice(MAPPED_PREFIX.length) : text;
-      this.#lastPeerBytes = parseAddress(unmapped).bytes;
+      this.#lastPeerBytes = peerAddressBytes(unmapped);
       this.#lastPeerText = text;
     }
     return this.#lastPeerBytes;

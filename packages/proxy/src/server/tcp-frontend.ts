@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { parseAddress } from '@dnsdist-ts/dns';
+import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
@@ -35,7 +35,7 @@ function peerBytes(text: string | undefined): Uint8Array | undefined {
   if (!text) return undefined;
   const t = text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
   try {
-    return parseAddress(t).bytes;
+    return peerAddressBytes(t);
   } catch {
     return undefined;
   }

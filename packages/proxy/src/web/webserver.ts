@@ -16,7 +16,7 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { formatAddress, formatAddressWithPort, parseAddress, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import { formatAddress, formatAddressWithPort, peerAddressBytes, type IpAddressWithPort } from '@dnsdist-ts/dns';
 import type { Logger } from '../server/logger.js';
 import { isAuthorized } from './web-authorization.js';
 import { readRequestBody } from './web-body-reader.js';
@@ -67,7 +67,7 @@ function peerAddress(socket: net.Socket): { bytes: Uint8Array; text: string } | 
   if (!raw) return undefined;
   const text = raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
   try {
-    const bytes = parseAddress(text).bytes;
+    const bytes = peerAddressBytes(text);
     return { bytes, text: text.includes(':') ? `[${text}]:${socket.remotePort}` : `${text}:${socket.remotePort}` };
   } catch {
     return undefined;

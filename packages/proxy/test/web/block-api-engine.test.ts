@@ -61,6 +61,22 @@ describe('the block API on the dynamic-block engine', () => {
     expect(JSON.parse(r.body).error).toMatch(/999\.1\.2\.3/);
   });
 
+  it('refuses addresses and ranges ip-num or dnsdist refuse (leading zeros, zone ids, bad prefixes), naming the input, and blocks nothing', async () => {
+    const bad: Array<[string, string]> = [
+      ['address', '010.0.0.1'],
+      ['address', 'fe80::1%eth0'],
+      ['range', '127.0.0.0/33'],
+      ['range', '127.0.0.01/24'],
+      ['range', '127.0.0.0/+8'],
+    ];
+    for (const [kind, target] of bad) {
+      const r = await add({ kind, target, seconds: 60 });
+      expect([target, r.status]).toEqual([target, 400]);
+      expect(JSON.parse(r.body).error).toContain(`"${target}"`);
+    }
+    expect(await getJson<unknown[]>(p.web, BLOCK_API_PATH, KEY)).toEqual([]);
+  });
+
   describe('the block scope guard', () => {
     afterEach(() => {
       expect(p.app.runConsoleCommand('setDynBlocksRangeLimits{v4=8, v6=32, allowRootSuffix=false}')).toBe('');
