@@ -115,7 +115,7 @@ export class FamilyRegistry {
     this.#current = scraped;
     try {
       // Every get() runs before metrics() first awaits: they all see `scraped`.
-      return this.registry.metrics().then(spellNaN);
+      return this.registry.metrics().then(asDnsdistText);
     } finally {
       this.#current = undefined;
     }
@@ -123,17 +123,19 @@ export class FamilyRegistry {
 }
 
 /**
- * prom-client writes a NaN value as "Nan"; the text format (and strict
- * parsers) spell it "NaN". An empty event-loop delay histogram (the first
- * scrape) has NaN means.
+ * prom-client's text as dnsdist writes its own: prom-client writes a NaN
+ * value as "Nan" (the text format and strict parsers spell it "NaN"; an
+ * empty event-loop delay histogram, the first scrape, has NaN means), and
+ * puts a blank line after every family, which dnsdist never does (its own
+ * Prometheus test reads every line that is not a comment as "name value").
  */
-function spellNaN(text: string): string {
-  return text.replace(/ Nan$/gm, ' NaN');
+function asDnsdistText(text: string): string {
+  return text.replace(/ Nan$/gm, ' NaN').replace(/\n\n+/g, '\n');
 }
 
 /** The default process and Node.js metrics, as exposition text. */
 export async function processMetricsText(): Promise<string> {
-  return spellNaN(await processMetricsRegistry().metrics());
+  return asDnsdistText(await processMetricsRegistry().metrics());
 }
 
 let processRegistry: Registry | undefined;

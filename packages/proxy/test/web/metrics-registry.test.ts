@@ -69,6 +69,16 @@ describe('/metrics from the prom-client registry', () => {
     expect(parsePrometheusText(text).size).toBeGreaterThan(100);
   });
 
+  it('writes every line as dnsdist does: comments, or a sample of exactly "name value" (no blank lines)', async () => {
+    // dnsdist's own Prometheus test splits every non-comment line on spaces and wants two tokens.
+    const text = (await getMetrics(p.web)).body.toString('utf8');
+    const odd = text
+      .replace(/\n$/, '')
+      .split('\n')
+      .filter((l) => !l.startsWith('#') && l.split(' ').length !== 2);
+    expect(odd).toEqual([]);
+  });
+
   it('includes prom-client’s default process and Node.js metrics, prefixed dnsdist_ts_', async () => {
     const families = parsePrometheusText((await getMetrics(p.web)).body.toString('utf8'));
     for (const [name, type] of [
