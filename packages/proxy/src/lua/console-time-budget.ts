@@ -28,10 +28,28 @@ export interface ConsoleCommandLimits {
   maxUnpausableMs: number;
   /** Wall-clock limit for the whole command (setConsoleCommandTimeout); 0: none. */
   timeoutMs: number;
+  /**
+   * Growth of the process's JS heap and buffers over the command's start
+   * at which it is aborted (checked once a slice); 0: none. A loop that
+   * keeps allocating would otherwise take the whole machine's memory within
+   * its time limit.
+   */
+  memoryGrowthBytes: number;
 }
 
-/** Slice 10 ms, 250 ms without a pause at most, 10 s in all. */
-export const DEFAULT_CONSOLE_COMMAND_LIMITS: Readonly<ConsoleCommandLimits> = { sliceMs: 10, maxUnpausableMs: 250, timeoutMs: 10_000 };
+/** Slice 10 ms, 250 ms without a pause at most, 10 s in all, 128 MiB more memory at most. */
+export const DEFAULT_CONSOLE_COMMAND_LIMITS: Readonly<ConsoleCommandLimits> = {
+  sliceMs: 10,
+  maxUnpausableMs: 250,
+  timeoutMs: 10_000,
+  memoryGrowthBytes: 128 * 1024 * 1024,
+};
+
+/** What the command's Lua can grow: the JS heap and the buffers (fengari's strings are byte arrays). */
+function allocatedBytes(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
 
 /**
  * VM instructions between two clock checks. fengari runs roughly 50–100
@@ -45,6 +63,7 @@ export class ConsoleTimeBudget {
   readonly #thread: LuaState;
   readonly #limits: ConsoleCommandLimits;
   readonly #startedAt = performance.now();
+  readonly #allocatedAtStart = allocatedBytes();
   #sliceStartedAt = 0;
   #yielded = false;
   /** Set once the command is aborted: raised again at every instruction. */
@@ -83,6 +102,16 @@ export class ConsoleTimeBudget {
       );
     }
     if (now - this.#sliceStartedAt < sliceMs) return;
+    const { memoryGrowthBytes } = this.#limits;
+    if (memoryGrowthBytes > 0) {
+      const grown = allocatedBytes() - this.#allocatedAtStart;
+      if (grown > memoryGrowthBytes) {
+        this.#fail(
+          L,
+          `console command aborted: it made the process grow by ${Math.round(grown / 1048576)} MiB, over the limit of ${Math.round(memoryGrowthBytes / 1048576)} MiB`,
+        );
+      }
+    }
     // Yield only the command's own coroutine: yielding one the command created would look to it like its own yield.
     if (L === this.#thread && lua.lua_isyieldable(L)) {
       this.#yielded = true;

@@ -84,6 +84,13 @@ describe('console commands and the query path', () => {
     expect((await udpQuery(proxy.port, 'after.example'))?.rcode).toBe('REFUSED');
   });
 
+  it('aborts a command that keeps allocating once the process has grown by 128 MiB, before its time limit', async () => {
+    const c = await connect();
+    const reply = await c.run('local t = {} while true do t[#t + 1] = string.rep("x", 65536) .. #t end');
+    expect(reply).toMatch(/^Error: .*console command aborted: it made the process grow by \d+ MiB, over the limit of 128 MiB\n$/);
+    expect((await udpQuery(proxy.port, 'after.example'))?.rcode).toBe('REFUSED');
+  });
+
   it('does not let pcall swallow the abort or switch the limits off', async () => {
     const c = await connect();
     expect(await c.run('while true do pcall(function() while true do end end) end')).toMatch(/^Error: console command aborted after/);

@@ -26,8 +26,13 @@ const API_KEY = 'hostile-suite-key';
 /** Every surface is up: DNS, the console and the webserver each print a line. */
 const READY = /^(?=[\s\S]*Listening on 127\.0\.0\.1:\d+)(?=[\s\S]*Accepting control connections)(?=[\s\S]*Webserver launched)/;
 const SEED = Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31);
-/** Growth of resident memory allowed over the whole suite (the process starts near 100 MB). */
-const RSS_GROWTH_LIMIT_BYTES = 256 * 1024 * 1024;
+/**
+ * Growth of resident memory allowed over the whole suite (the process starts near 100 MB). The
+ * console commands may take up to their 128 MiB allocation limit plus the copies of a 30 MB reply,
+ * and V8 keeps the pages it grew into (measured: +230 MiB after them; before the console limits a
+ * 100 MB string took the process to 3.7 GB).
+ */
+const RSS_GROWTH_LIMIT_BYTES = 384 * 1024 * 1024;
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -142,7 +147,9 @@ setWebserverConfig{password="hostile-suite-password", apiKey="${API_KEY}", acl="
     const tcp = await tcpQuery(ports.dns, 'www.example.test');
     expect(tcp.rcode).toBe('NOERROR');
     expect(await apiGet(ports.web)).toBe(200);
-    expect(rssBytes(child.pid!) - baselineRss).toBeLessThan(RSS_GROWTH_LIMIT_BYTES);
+    const grown = rssBytes(child.pid!) - baselineRss;
+    process.stderr.write(`RSS after the ${wave} wave: +${Math.round(grown / 1048576)} MiB\n`);
+    expect(grown).toBeLessThan(RSS_GROWTH_LIMIT_BYTES);
   }
 
   it('survives malformed datagrams over IPv4 and IPv6', async () => {
