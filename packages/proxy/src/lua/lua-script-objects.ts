@@ -24,6 +24,8 @@ import { NOT_A_FIELD, SCRIPT_HEADER_FLAGS, ScriptHeader, ScriptView } from '../q
 import { spoofFromString } from '../rules/scripted/scripted-action.js';
 import { ScriptCallError, type ScriptResult } from '../rules/scripted/script-result.js';
 import { SpoofAction } from '../rules/actions/spoof-action.js';
+import { SpoofRawAction } from '../rules/actions/spoof-raw-action.js';
+import { SocketAddress } from '../query/client-address.js';
 import { LuaArgs } from './lua-args.js';
 import { LuaDNSName } from './lua-dns-name.js';
 import type { LuaFunctionRef, LuaRuntime } from './lua-runtime.js';
@@ -467,8 +469,17 @@ export class LuaScriptObjects {
       spoof: (v, a) => {
         const dq = v.question();
         const target = a.raw(0);
-        if (target instanceof LuaTable) new SpoofAction(a.stringOrStrings(0)).apply(dq);
-        else spoofFromString(dq, a.string(0));
+        if (!(target instanceof LuaTable)) {
+          spoofFromString(dq, a.string(0));
+          return;
+        }
+        // As dnsdist: a table of ComboAddresses answers A/AAAA, a table of strings is raw record data.
+        const items = target.values();
+        if (items.length > 0 && items.every((x) => x instanceof SocketAddress)) {
+          new SpoofAction(items.map((x) => (x as SocketAddress).bytes)).apply(dq);
+        } else {
+          new SpoofRawAction(a.bytesOrBytesList(0)).apply(dq);
+        }
       },
     };
   }

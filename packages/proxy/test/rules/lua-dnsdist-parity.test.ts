@@ -56,6 +56,8 @@ addAction("settrail.parity.", LuaAction(function(dq)
   local t = dq:getTrailingData()
   return DNSAction.Spoof, tostring(ok) .. "-" .. t .. "-" .. dq.len .. ".trail."
 end))
+addAction("spoofmulti.parity.", LuaAction(function(dq) dq:spoof({ newCA("192.0.2.1"), newCA("192.0.2.2") }) return DNSAction.HeaderModify end))
+addAction("spoofraw.parity.", LuaAction(function(dq) dq:spoof({ "\\192\\000\\002\\001", "\\192\\000\\002\\002" }) return DNSAction.HeaderModify end))
 addAction("tags.parity.", LuaAction(function(dq) dq:setTag("k", "v") return DNSAction.None end))
 addAction(TagRule("k", "v"), RCodeAction(DNSRCode.NOTIMP))
 addAction(LuaRule(function(dq) return dq.qname:toString() == "rule.parity." end), RCodeAction(DNSRCode.REFUSED))
@@ -85,6 +87,8 @@ const NAMES = [
   'headermodify',
   'fields',
   'tags',
+  'spoofmulti',
+  'spoofraw',
   'opts',
   'gettrail',
   'settrail',
