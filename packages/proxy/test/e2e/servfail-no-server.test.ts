@@ -7,7 +7,8 @@
  */
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
-import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
+import { tcpExchange, udpExchange } from '../support/dns-client.js';
+import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 const CONFIG = (port: number | string): string => `setLocal("127.0.0.1:${port}")
@@ -61,15 +62,7 @@ describeDnsdist('SERVFAIL when no server is up, as dnsdist', () => {
     dnsdistPort = await freePort();
     dnsdist = spawnDnsdist(CONFIG(dnsdistPort));
     proxy = await startProxy(CONFIG('${PORT}'));
-    let ready = false;
-    const poll = async (): Promise<void> => {
-      while (!ready && !dnsdist.exited()) {
-        if (await udpExchange(dnsdistPort, query(RD), 200)) ready = true;
-      }
-    };
-    void poll();
-    await waitFor('dnsdist answering', () => ready || dnsdist.exited(), 20000);
-    if (!ready) throw new Error(`dnsdist did not start: ${dnsdist.output()}`);
+    await waitForDnsdistAnswer(dnsdist, dnsdistPort, query(RD));
   }, 30000);
   afterAll(async () => {
     await proxy?.stop();

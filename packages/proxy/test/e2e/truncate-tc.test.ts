@@ -8,6 +8,7 @@
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
 import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
+import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -69,14 +70,7 @@ describeDnsdist('truncateTC, as dnsdist', () => {
     dnsdist = spawnDnsdist(config(dnsdistPort, backend.port, true));
     ours = await startProxy(config('${PORT}', backend.port, true));
     oursPlain = await startProxy(config('${PORT}', backend.port, false));
-    let ready = false;
-    void (async () => {
-      while (!ready && !dnsdist.exited()) {
-        if (await udpExchange(dnsdistPort, query('ready.tc.test', false), 200)) ready = true;
-      }
-    })();
-    await waitFor('dnsdist answering', () => ready || dnsdist.exited(), 20000);
-    if (!ready) throw new Error(`dnsdist did not start: ${dnsdist.output()}`);
+    await waitForDnsdistAnswer(dnsdist, dnsdistPort, query('ready.tc.test', false));
     await waitFor('our backend up', () => ours.app.proxy.servers[0]!.isUp() && oursPlain.app.proxy.servers[0]!.isUp());
   }, 30000);
   afterAll(async () => {
