@@ -7,8 +7,9 @@ import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'nod
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 import { describeRequires } from './require.js';
 import { dnsdist } from './requirements.js';
 
@@ -94,18 +95,6 @@ export function spawnDnsdist(config: string, dirPrefix = 'dts-dnsdist-'): Spawne
   };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function consoleUp(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -115,6 +104,20 @@ function consoleUp(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * Resolve once `dnsdist`'s console on 127.0.0.1:`consolePort` accepts
+ * connections: connection attempts are the readiness event, a bounded
+ * number of them. Rejects if dnsdist exits first or the console never
+ * comes up (the caller stops it).
+ */
+export async function waitForDnsdistConsole(dnsdist: SpawnedDnsdist, consolePort: number): Promise<void> {
+  for (let attempt = 0; !(await consoleUp(consolePort)); attempt++) {
+    if (dnsdist.exited()) throw new Error(`dnsdist exited before its console was up:\n${dnsdist.output()}`);
+    if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${dnsdist.output()}`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 50)); // spaces the connection attempts
+  }
 }
 
 /** A running Debian dnsdist whose console takes commands through its own client (`dnsdist -c -e`). */
@@ -131,8 +134,8 @@ export interface DnsdistWithConsole {
  * (connection attempts are the readiness event, a bounded number of them).
  */
 export async function startDnsdistWithConsole(config: string): Promise<DnsdistWithConsole> {
-  const consolePort = await freeTcpPort();
-  const dnsPort = await freeTcpPort();
+  const consolePort = await freePort();
+  const dnsPort = await freePort();
   const key = randomBytes(32).toString('base64');
   const consoleConf = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\n`;
   const dnsdist = spawnDnsdist(`setLocal("127.0.0.1:${dnsPort}")\n${consoleConf}${config}\n`, 'dts-dnsdist-console-');
@@ -144,11 +147,7 @@ export async function startDnsdistWithConsole(config: string): Promise<DnsdistWi
     rmSync(clientDir, { recursive: true, force: true });
   };
   try {
-    for (let attempt = 0; !(await consoleUp(consolePort)); attempt++) {
-      if (dnsdist.exited()) throw new Error(`dnsdist exited before its console was up:\n${dnsdist.output()}`);
-      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${dnsdist.output()}`);
-      await new Promise<void>((resolve) => setTimeout(resolve, 50)); // spaces the connection attempts
-    }
+    await waitForDnsdistConsole(dnsdist, consolePort);
   } catch (err) {
     await stop();
     throw err;

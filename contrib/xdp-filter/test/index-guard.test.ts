@@ -10,6 +10,7 @@ import { XdpFilter } from '../src/xdp-filter.js';
 import { IndexGuard, checkIndexGuardOptions } from '../src/index-guard.js';
 import { NameIndexMaintainer } from '../src/name-index-maintainer.js';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
+import { dnsNameArb } from './dns-name-arbitrary.js';
 import { dnsQuery, frame } from './frames.js';
 import { ACTION, encode, type RawEntry } from './raw-writer.js';
 
@@ -32,21 +33,7 @@ function writeRaw(dir: string, entries: RawEntry[]): void {
   }
 }
 
-/** DNS-valid names: 1 to 127 labels of letters, digits, hyphens, at most 255 wire bytes. */
-const label = fc.stringMatching(/^[a-z0-9-]{1,63}$/);
-const nameArb = fc
-  .array(label, { minLength: 1, maxLength: 127 })
-  .map((ls) => {
-    const out: string[] = [];
-    let len = 1;
-    for (const l of ls) {
-      if (len + l.length + 1 > 255) break;
-      out.push(l);
-      len += l.length + 1;
-    }
-    return out.join('.');
-  })
-  .filter((n) => n.length > 0);
+const nameArb = dnsNameArb({ mixedCase: false });
 
 describeBpf('the name index guard', () => {
   let dir: string;

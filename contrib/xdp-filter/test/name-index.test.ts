@@ -7,6 +7,7 @@ import { DNSName } from '@dnsdist-ts/dns';
 import { XdpFilter } from '../src/xdp-filter.js';
 import { syncNameIndex } from '../src/name-index-sync.js';
 import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
+import { dnsNameArb } from './dns-name-arbitrary.js';
 import { dnsQuery, frame } from './frames.js';
 
 const { Drop, Pass } = XdpAction;
@@ -18,21 +19,7 @@ function writeLikeDnsdist(map: BpfMap, name: string, qtype: number): void {
   map.update(externalQNameKey(DNSName.fromString(name).toWire(), qtype), v);
 }
 
-/** Random DNS names: 1 to 127 labels of 1 to 63 letters, digits or hyphens in mixed case, at most 255 wire bytes. */
-const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,63}$/);
-const nameArb = fc
-  .array(label, { minLength: 1, maxLength: 127 })
-  .map((ls) => {
-    const out: string[] = [];
-    let len = 1;
-    for (const l of ls) {
-      if (len + l.length + 1 > 255) break;
-      out.push(l);
-      len += l.length + 1;
-    }
-    return out.join('.');
-  })
-  .filter((n) => n.length > 0);
+const nameArb = dnsNameArb({ mixedCase: true });
 
 describeBpf('xdp-filter name index', () => {
   describe("with dnsdist-ts as the only writer ('trusted': the index used as is)", () => {

@@ -1,4 +1,4 @@
-import { ensurePinParent, removeCreatedDirs } from './bpffs.js';
+import { pinObject } from './bpffs.js';
 import type { BtfKeyValue } from './btf-type.js';
 import { BpfError, BpfMapMismatchError, call, fromNative } from './errors.js';
 import type { BpfMapLike } from './map-like.js';
@@ -179,13 +179,7 @@ export class BpfMap implements BpfMapLike {
    * again before throwing.
    */
   pin(path: string): string[] {
-    const created = ensurePinParent(path);
-    try {
-      call('pin', path, () => native().objPin(this.fd, path));
-    } catch (err) {
-      removeCreatedDirs(created);
-      throw err;
-    }
+    const created = pinObject(this.fd, path);
     this.pinnedPath = path;
     return created;
   }

@@ -1,6 +1,6 @@
 import { call } from './errors.js';
 import { native } from './native.js';
-import { ensurePinParent, removeCreatedDirs } from './bpffs.js';
+import { pinObject } from './bpffs.js';
 
 /** XDP verdicts (enum xdp_action). */
 export const XdpAction = { Aborted: 0, Drop: 1, Pass: 2, Tx: 3, Redirect: 4 } as const;
@@ -49,13 +49,7 @@ export class BpfProgram {
 
   /** Pin the program to a bpffs path (parents created below the mount, removed again if the pin fails). */
   pin(path: string): void {
-    const created = ensurePinParent(path);
-    try {
-      call('pin', path, () => native().objPin(this.fd, path));
-    } catch (err) {
-      removeCreatedDirs(created);
-      throw err;
-    }
+    pinObject(this.fd, path);
   }
 
   close(): void {

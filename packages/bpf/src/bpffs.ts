@@ -1,6 +1,7 @@
 import { mkdirSync, rmdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BpfError, BpfPinPathError } from './errors.js';
+import { BpfError, BpfPinPathError, call } from './errors.js';
+import { native } from './native.js';
 
 /** statfs f_type of a bpffs mount (BPF_FS_MAGIC). */
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -138,6 +139,23 @@ export function ensurePinParent(pinPath: string): string[] {
         hint: 'creating directories on bpffs needs root (or write access to the parent directory)',
       });
     }
+  }
+  return created;
+}
+
+/**
+ * Pin the object behind `fd` (a map or a program) at `pinPath`, creating
+ * missing parent directories below the bpffs mount (ensurePinParent); a
+ * failed pin removes them again before throwing. Returns the directories
+ * it created, outermost first.
+ */
+export function pinObject(fd: number, pinPath: string): string[] {
+  const created = ensurePinParent(pinPath);
+  try {
+    call('pin', pinPath, () => native().objPin(fd, pinPath));
+  } catch (err) {
+    removeCreatedDirs(created);
+    throw err;
   }
   return created;
 }

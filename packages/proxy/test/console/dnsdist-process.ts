@@ -3,24 +3,12 @@
  * from a temporary configuration, and the `dnsdist -c -e` client.
  */
 import { execFile } from 'node:child_process';
-import { spawnDnsdist } from '../../../../test/support/dnsdist.js';
+import { spawnDnsdist, waitForDnsdistConsole } from '../../../../test/support/dnsdist.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export { freePort } from '../../../../test/support/free-port.js';
-
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 export interface RunningDnsdist {
   readonly output: () => string;
@@ -29,20 +17,15 @@ export interface RunningDnsdist {
 
 /**
  * Start `dnsdist --supervised` on `config` and resolve once its console
- * port accepts connections: connection attempts are the readiness event,
- * retried a bounded number of times. Rejects if dnsdist exits first.
+ * port accepts connections (waitForDnsdistConsole). Rejects, with dnsdist
+ * stopped, if it exits first or its console does not come up.
  */
 export async function startDnsdist(config: string, consolePort: number): Promise<RunningDnsdist> {
   const dnsdist = spawnDnsdist(config, 'dts-console-');
   const running: RunningDnsdist = { output: dnsdist.output, stop: () => dnsdist.stop() };
   try {
-    for (let attempt = 0; ; attempt++) {
-      if (dnsdist.exited()) throw new Error(`dnsdist exited before its console was up:\n${dnsdist.output()}`);
-      if (await tryConnect(consolePort)) return running;
-      if (attempt >= 200) throw new Error(`dnsdist's console on port ${consolePort} did not come up:\n${dnsdist.output()}`);
-      // Connection attempts are the readiness signal; space them out a little.
-      await new Promise<void>((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForDnsdistConsole(dnsdist, consolePort);
+    return running;
   } catch (e) {
     await running.stop();
     throw e;

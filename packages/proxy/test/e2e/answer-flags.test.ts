@@ -5,11 +5,10 @@
  * for answers from the packet cache, which serves RD=0 and RD=1 queries
  * from one entry once the rules made them the same query.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { udpExchange, tcpQueries, type Answer } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const RD = 0x0100;
 const CD = 0x0010;
@@ -27,41 +26,13 @@ function flatAnswer(query: Buffer): Buffer {
 }
 
 /** UDP and TCP on one port; records the flags of each query it gets. */
-async function flatBackend(): Promise<{ port: number; seenFlags: number[]; close(): Promise<void> }> {
+async function flatBackend(): Promise<TestBackend & { seenFlags: number[] }> {
   const seenFlags: number[] = [];
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
+  const backend = await startUdpTcpBackend((msg) => {
     seenFlags.push(msg.readUInt16BE(2));
-    udp.send(flatAnswer(msg), rinfo.port, rinfo.address);
+    return flatAnswer(msg);
   });
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
-  const tcp = net.createServer((socket) => {
-    socket.on('error', () => socket.destroy());
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        buf = buf.subarray(2 + msg.length);
-        seenFlags.push(msg.readUInt16BE(2));
-        const a = flatAnswer(msg);
-        const frame = Buffer.alloc(2 + a.length);
-        frame.writeUInt16BE(a.length, 0);
-        a.copy(frame, 2);
-        socket.write(frame);
-      }
-    });
-  });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
-  return {
-    port,
-    seenFlags,
-    close: async () => {
-      udp.close();
-      await new Promise<void>((r) => tcp.close(() => r()));
-    },
-  };
+  return { ...backend, seenFlags };
 }
 
 function query(name: string, flags: number): Buffer {

@@ -2,32 +2,26 @@
  * newServer{checkFunction=…}: the Lua function rewrites each health-check
  * question and header; the backend's answer to that query decides up/down.
  */
-import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { startUdpBackend } from '../support/test-backends.js';
 
 /** Answers SERVFAIL for names under bad.check, NOERROR otherwise; records each question and its CD bit. */
 async function checkedBackend() {
-  const socket = dgram.createSocket('udp4');
   const seen: Array<{ name: string; type: string; cd: boolean }> = [];
-  socket.on('message', (msg, rinfo) => {
+  const backend = await startUdpBackend((msg) => {
     const q = dnsPacket.decode(msg);
     const question = q.questions![0]!;
     seen.push({ name: question.name, type: question.type, cd: ((q.flags ?? 0) & dnsPacket.CHECKING_DISABLED) !== 0 });
-    socket.send(
-      dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: (q.flags ?? 0) | (question.name.endsWith('bad.check') ? 2 : 0),
-        questions: q.questions,
-      } as dnsPacket.Packet),
-      rinfo.port,
-      rinfo.address,
-    );
+    return dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: (q.flags ?? 0) | (question.name.endsWith('bad.check') ? 2 : 0),
+      questions: q.questions,
+    } as dnsPacket.Packet);
   });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, seen, close: () => new Promise<void>((r) => socket.close(() => r())) };
+  return { ...backend, seen };
 }
 
 describe('newServer{checkFunction=...}', () => {

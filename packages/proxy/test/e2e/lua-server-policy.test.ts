@@ -2,31 +2,13 @@
  * Server policies written in Lua (newServerPolicy, setServerPolicyLua,
  * setPoolServerPolicyLua) with real backends and real Lua.
  */
-import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { udpQuery } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
 
 /** A backend answering every A query with `address`. */
-async function backend(address: string) {
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (msg, rinfo) => {
-    const q = dnsPacket.decode(msg);
-    socket.send(
-      dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: (q.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE,
-        questions: q.questions,
-        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: address }],
-      } as dnsPacket.Packet),
-      rinfo.port,
-      rinfo.address,
-    );
-  });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, close: () => new Promise<void>((r) => socket.close(() => r())) };
-}
+const backend = (address: string): Promise<TestBackend> => startUdpBackend((msg) => answerWithA(dnsPacket.decode(msg), address));
 
 describe('Lua server policies', () => {
   const backends: Array<Awaited<ReturnType<typeof backend>>> = [];

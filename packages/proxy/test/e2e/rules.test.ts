@@ -1,33 +1,27 @@
-import dgram from 'node:dgram';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpBackend } from '../support/test-backends.js';
 
-/** A backend that answers everything with `address` and remembers the RD bit of what it got. */
+/** A backend that answers everything with `address` (NXDOMAIN for names starting with "nx") and remembers the RD bit of what it got. */
 async function recordingBackend(address: string) {
-  const socket = dgram.createSocket('udp4');
   const seen: Array<{ name: string; rd: boolean }> = [];
-  socket.on('message', (msg, rinfo) => {
+  const backend = await startUdpBackend((msg) => {
     const q = dnsPacket.decode(msg);
     seen.push({ name: q.questions![0]!.name, rd: ((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0 });
-    const rcode = q.questions![0]!.name.startsWith('nx') ? 'NXDOMAIN' : 'NOERROR';
-    socket.send(
-      dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: (q.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE | (rcode === 'NXDOMAIN' ? 3 : 0),
-        questions: q.questions,
-        answers: rcode === 'NOERROR' ? [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: address }] : [],
-      } as dnsPacket.Packet),
-      rinfo.port,
-      rinfo.address,
-    );
+    if (!q.questions![0]!.name.startsWith('nx')) return answerWithA(q, address);
+    return dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: (q.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE | 3,
+      questions: q.questions,
+      answers: [],
+    } as dnsPacket.Packet);
   });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, seen, close: () => new Promise<void>((r) => socket.close(() => r())) };
+  return { ...backend, seen };
 }
 
 describe('rules from a Lua configuration', () => {

@@ -7,9 +7,9 @@
  */
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
-import { udpExchange, waitFor } from '../support/dns-client.js';
+import { tcpExchange, udpExchange } from '../support/dns-client.js';
+import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import net from 'node:net';
 
 const CONFIG = (port: number | string): string => `setLocal("127.0.0.1:${port}")
 setServFailWhenNoServer(true)
@@ -41,28 +41,6 @@ function query(flags: number, edns?: { payload: number; do: boolean; cookie?: bo
   return q;
 }
 
-function tcpExchange(port: number, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let buf = Buffer.alloc(0);
-    socket.on('connect', () => {
-      const f = Buffer.alloc(2 + payload.length);
-      f.writeUInt16BE(payload.length, 0);
-      payload.copy(f, 2);
-      socket.write(f);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        socket.end();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error('closed without an answer')));
-  });
-}
-
 const RD = 0x0100;
 const AD = 0x0020;
 const CD = 0x0010;
@@ -84,15 +62,7 @@ describeDnsdist('SERVFAIL when no server is up, as dnsdist', () => {
     dnsdistPort = await freePort();
     dnsdist = spawnDnsdist(CONFIG(dnsdistPort));
     proxy = await startProxy(CONFIG('${PORT}'));
-    let ready = false;
-    const poll = async (): Promise<void> => {
-      while (!ready && !dnsdist.exited()) {
-        if (await udpExchange(dnsdistPort, query(RD), 200)) ready = true;
-      }
-    };
-    void poll();
-    await waitFor('dnsdist answering', () => ready || dnsdist.exited(), 20000);
-    if (!ready) throw new Error(`dnsdist did not start: ${dnsdist.output()}`);
+    await waitForDnsdistAnswer(dnsdist, dnsdistPort, query(RD));
   }, 30000);
   afterAll(async () => {
     await proxy?.stop();

@@ -5,12 +5,12 @@
  * with Debian's dnsdist 1.7.3 relaying the same backend's answers; without
  * truncateTC, and over TCP, the answer passes as it is.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
-import { udpExchange, waitFor } from '../support/dns-client.js';
+import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
+import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const TC = 0x0200;
 
@@ -42,39 +42,6 @@ function tcAnswer(query: Buffer): Buffer {
   });
 }
 
-async function tcBackend(): Promise<{ port: number; close(): Promise<void> }> {
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    // Health checks and queries alike.
-    udp.send(tcAnswer(msg), rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
-  const tcp = net.createServer((socket) => {
-    socket.on('error', () => socket.destroy());
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const a = tcAnswer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-        const f = Buffer.alloc(2 + a.length);
-        f.writeUInt16BE(a.length, 0);
-        a.copy(f, 2);
-        socket.write(f);
-      }
-    });
-  });
-  await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', () => r()));
-  return {
-    port,
-    close: async () => {
-      udp.close();
-      await new Promise<void>((r) => tcp.close(() => r()));
-    },
-  };
-}
-
 function query(name: string, edns: boolean): Buffer {
   return dnsPacket.encode({
     type: 'query',
@@ -85,53 +52,25 @@ function query(name: string, edns: boolean): Buffer {
   });
 }
 
-function tcpExchange(port: number, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let buf = Buffer.alloc(0);
-    socket.on('connect', () => {
-      const f = Buffer.alloc(2 + payload.length);
-      f.writeUInt16BE(payload.length, 0);
-      payload.copy(f, 2);
-      socket.write(f);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        socket.end();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
-    });
-    socket.on('error', reject);
-  });
-}
-
 const config = (port: number | string, backend: number, truncate: boolean): string => `setLocal("127.0.0.1:${port}")
 newServer{address="127.0.0.1:${backend}"}
 ${truncate ? 'truncateTC(true)' : ''}
 `;
 
 describeDnsdist('truncateTC, as dnsdist', () => {
-  let backend: Awaited<ReturnType<typeof tcBackend>>;
+  let backend: TestBackend;
   let dnsdist: SpawnedDnsdist;
   let dnsdistPort: number;
   let ours: RunningProxy;
   let oursPlain: RunningProxy;
 
   beforeAll(async () => {
-    backend = await tcBackend();
+    backend = await startUdpTcpBackend(tcAnswer);
     dnsdistPort = await freePort();
     dnsdist = spawnDnsdist(config(dnsdistPort, backend.port, true));
     ours = await startProxy(config('${PORT}', backend.port, true));
     oursPlain = await startProxy(config('${PORT}', backend.port, false));
-    let ready = false;
-    void (async () => {
-      while (!ready && !dnsdist.exited()) {
-        if (await udpExchange(dnsdistPort, query('ready.tc.test', false), 200)) ready = true;
-      }
-    })();
-    await waitFor('dnsdist answering', () => ready || dnsdist.exited(), 20000);
-    if (!ready) throw new Error(`dnsdist did not start: ${dnsdist.output()}`);
+    await waitForDnsdistAnswer(dnsdist, dnsdistPort, query('ready.tc.test', false));
     await waitFor('our backend up', () => ours.app.proxy.servers[0]!.isUp() && oursPlain.app.proxy.servers[0]!.isUp());
   }, 30000);
   afterAll(async () => {

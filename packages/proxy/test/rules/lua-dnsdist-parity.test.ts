@@ -4,12 +4,12 @@
  * (RCODE, header flags, answer records). Covers the return conventions,
  * failures, and dq fields read from Lua.
  */
-import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { freePort, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
 import { encodeQuery, udpExchange, type Answer } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
 
 const RULES = `
 local function code(c, s) return function(dq) return c, s end end
@@ -133,26 +133,14 @@ function summary(raw: Buffer | undefined): unknown {
 }
 
 describeDnsdist('Lua rule functions: dnsdist-ts answers as dnsdist 1.7.3 does', () => {
-  let backend: dgram.Socket;
+  let backend: TestBackend;
   let dnsdist: RunningDnsdist;
   let dnsdistPort: number;
   let proxy: RunningProxy;
 
   beforeAll(async () => {
-    backend = dgram.createSocket('udp4');
-    backend.on('message', (msg, from) => {
-      const q = dnsPacket.decode(msg);
-      const answer = dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: (q.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE,
-        questions: q.questions,
-        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: '192.0.2.1' }],
-      } as dnsPacket.Packet);
-      backend.send(answer, from.port, from.address);
-    });
-    await new Promise<void>((resolve) => backend.bind(0, '127.0.0.1', resolve));
-    const server = `newServer{address="127.0.0.1:${backend.address().port}"}:setUp()\n`;
+    backend = await startUdpBackend((msg) => answerWithA(dnsPacket.decode(msg), '192.0.2.1'));
+    const server = `newServer{address="127.0.0.1:${backend.port}"}:setUp()\n`;
     dnsdistPort = await freePort();
     const consolePort = await freePort();
     dnsdist = await startDnsdist(
@@ -164,7 +152,7 @@ describeDnsdist('Lua rule functions: dnsdist-ts answers as dnsdist 1.7.3 does', 
   afterAll(async () => {
     await dnsdist?.stop();
     await proxy?.stop();
-    backend?.close();
+    await backend?.close();
   });
 
   it.each(NAMES)('%s.parity', async (name) => {

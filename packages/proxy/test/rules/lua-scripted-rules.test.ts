@@ -4,32 +4,20 @@
  * checked side by side against Debian's dnsdist 1.7.3 (return codes, the
  * optional string, failures logged with SERVFAIL, dq fields).
  */
-import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, udpQuery } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpBackend } from '../support/test-backends.js';
 
 /** A backend answering A queries with `address` (TTL 60), remembering what it got. */
 async function recordingBackend(address: string) {
-  const socket = dgram.createSocket('udp4');
   const seen: Array<{ name: string; rd: boolean }> = [];
-  socket.on('message', (msg, rinfo) => {
+  const backend = await startUdpBackend((msg) => {
     const q = dnsPacket.decode(msg);
     seen.push({ name: q.questions![0]!.name, rd: ((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED) !== 0 });
-    socket.send(
-      dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: (q.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE,
-        questions: q.questions,
-        answers: [{ type: 'A', name: q.questions![0]!.name, ttl: 60, data: address }],
-      } as dnsPacket.Packet),
-      rinfo.port,
-      rinfo.address,
-    );
+    return answerWithA(q, address);
   });
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  return { port: socket.address().port, seen, close: () => new Promise<void>((r) => socket.close(() => r())) };
+  return { ...backend, seen };
 }
 
 const CONFIG = `

@@ -94,6 +94,29 @@ export function tcpQueries(port: number, queries: Buffer[], timeoutMs = 3000): P
   });
 }
 
+/** Send raw bytes framed on a new TCP connection; resolves with the bytes of the first answer, rejects if the connection closes first. */
+export function tcpExchange(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    socket.on('connect', () => {
+      const f = Buffer.alloc(2 + payload.length);
+      f.writeUInt16BE(payload.length, 0);
+      payload.copy(f, 2);
+      socket.write(f);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        socket.end();
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error('closed without an answer')));
+  });
+}
+
 export function tcpQuery(port: number, name: string, opts: QueryOptions = {}): Promise<Answer> {
   return tcpQueries(port, [encodeQuery(name, opts)], opts.timeoutMs ?? 3000).then((a) => a[0]!);
 }

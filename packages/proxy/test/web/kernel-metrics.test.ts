@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { BpfMap, MapType } from '@dnsdist-ts/bpf';
-import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
 import { splitXdpStats } from '../../src/metrics/xdp-stats-split.js';
@@ -37,16 +37,7 @@ describeBpf('kernel figures in /metrics', () => {
 
   beforeAll(async () => {
     mkdirSync(dir);
-    filter = new BPFFilter({
-      external: true,
-      maps: {
-        ipv4: { maxItems: 16, pinnedPath: `${dir}/addr-v4` },
-        ipv6: { maxItems: 16, pinnedPath: `${dir}/addr-v6` },
-        qnames: { maxItems: 16, pinnedPath: `${dir}/qnames` },
-        cidr4: { maxItems: 16, pinnedPath: `${dir}/cidr4` },
-        cidr6: { maxItems: 16, pinnedPath: `${dir}/cidr6` },
-      },
-    });
+    filter = new BPFFilter(pinnedExternalOptions(dir, 16));
     filter.block('192.0.2.1', MatchAction.Drop);
     filter.block('2001:db8::1', MatchAction.Truncate);
     filter.blockQName('Evil.Example', 255, MatchAction.Drop);

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { mkdirSync, rmSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { udpQuery } from '../support/dns-client.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
@@ -177,16 +177,7 @@ describeBpf('a scrape of many kernel entries', () => {
 
   beforeAll(async () => {
     mkdirSync(dir);
-    filter = new BPFFilter({
-      external: true,
-      maps: {
-        ipv4: { maxItems: ENTRIES, pinnedPath: `${dir}/addr-v4` },
-        ipv6: { maxItems: 16, pinnedPath: `${dir}/addr-v6` },
-        qnames: { maxItems: 16, pinnedPath: `${dir}/qnames` },
-        cidr4: { maxItems: 16, pinnedPath: `${dir}/cidr4` },
-        cidr6: { maxItems: 16, pinnedPath: `${dir}/cidr6` },
-      },
-    });
+    filter = new BPFFilter(pinnedExternalOptions(dir, { ipv4: ENTRIES, ipv6: 16, qnames: 16, cidr4: 16, cidr6: 16 }));
     for (let i = 0; i < ENTRIES; i++) filter.block(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, MatchAction.Drop);
     // Three entries with hits, as the XDP program would have counted them.
     const map = filter.map('ipv4')!;

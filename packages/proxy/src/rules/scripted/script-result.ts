@@ -13,6 +13,12 @@ export class ScriptResult {
     this.text = undefined;
     return this;
   }
+
+  /** The text as a Delay's milliseconds (parsed as dnsdist does, leading integer); undefined when it is not a non-negative number. */
+  delayMs(): number | undefined {
+    const ms = Number.parseInt(this.text ?? '', 10);
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  }
 }
 
 /**

@@ -80,8 +80,8 @@ export class ScriptedAction implements QueryAction {
         dq.pool = r.text ?? '';
         return code;
       case DNSAction.Delay: {
-        const ms = Number.parseInt(r.text ?? '', 10);
-        if (Number.isFinite(ms) && ms >= 0) dq.delayMs = ms;
+        const ms = r.delayMs();
+        if (ms !== undefined) dq.delayMs = ms;
         else this.#log(`LuaAction returned DNSAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
         return code;
       }

@@ -30,8 +30,8 @@ export class ScriptedResponseAction implements ResponseAction {
     }
     const code = r.code as DNSResponseActionCode;
     if (code === DNSResponseAction.Delay) {
-      const ms = Number.parseInt(r.text ?? '', 10);
-      if (Number.isFinite(ms) && ms >= 0) dr.delayMs = ms;
+      const ms = r.delayMs();
+      if (ms !== undefined) dr.delayMs = ms;
       else this.#log(`LuaResponseAction returned DNSResponseAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
     }
     return code;
