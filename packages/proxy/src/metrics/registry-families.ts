@@ -151,6 +151,11 @@ export function processMetricsRegistry(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry, prefix: PROCESS_METRICS_PREFIX });
+    // Three of prom-client's gauges end in _total, which promtool flags and dnsdist's own
+    // test_Prometheus.py refuses; their per-type families (nodejs_active_handles{type}, …) stay.
+    for (const gauge of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      processRegistry.removeSingleMetric(`${PROCESS_METRICS_PREFIX}${gauge}`);
+    }
   }
   return processRegistry;
 }

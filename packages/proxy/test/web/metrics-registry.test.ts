@@ -88,11 +88,13 @@ describe('/metrics from the prom-client registry', () => {
       ['dnsdist_ts_process_resident_memory_bytes', 'gauge'],
       ['dnsdist_ts_nodejs_heap_size_used_bytes', 'gauge'],
       ['dnsdist_ts_nodejs_gc_duration_seconds', 'histogram'],
-      ['dnsdist_ts_nodejs_active_handles_total', 'gauge'],
+      ['dnsdist_ts_nodejs_active_handles', 'gauge'],
     ] as const) {
       expect({ name, type: families.get(name)?.type }).toEqual({ name, type });
     }
     expect(families.get('dnsdist_ts_process_resident_memory_bytes')!.samples[0]!.value).toBeGreaterThan(1e6);
+    // prom-client's three gauges named …_total are left out (promtool and dnsdist's test_Prometheus.py refuse them).
+    expect([...families.keys()].filter((n) => /^dnsdist_ts_nodejs_active_\w+_total$/.test(n))).toEqual([]);
   });
 
   it('compresses with gzip when the scraper accepts it, the same exposition once decompressed', async () => {
