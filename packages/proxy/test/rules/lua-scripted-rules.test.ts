@@ -81,7 +81,7 @@ addAction("tags.lua.", LuaAction(function(dq)
 end))
 addAction(TagRule("colour", "blue"), RCodeAction(DNSRCode.NXDOMAIN))
 addAction("skipcache.lua.", LuaAction(function(dq) dq.skipCache = true return DNSAction.None end))
-addAction("dqspoof.lua.", LuaAction(function(dq) dq:spoof({"192.0.2.33", "2001:db8::33"}) return DNSAction.HeaderModify end))
+addAction("dqspoof.lua.", LuaAction(function(dq) dq:spoof({newCA("192.0.2.33"), newCA("2001:db8::33")}) return DNSAction.HeaderModify end))
 
 -- LuaRule
 addAction(LuaRule(function(dq) return dq.qname:toString() == "rule.lua." end), RCodeAction(DNSRCode.REFUSED))
