@@ -1,9 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
 import { BPFFilter } from '@dnsdist-ts/bpf-filter';
-import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { DefaultBpfFilterRegistry } from '../../src/ebpf/default-bpf-filter-registry.js';
+import { loadConfigurationOutput } from '../support/proxy-harness.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../../test/support/dnsdist.js';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { pinnedFilterLua17, rawEntries } from './ebpf-fixtures.js';
@@ -26,21 +24,7 @@ const config = (dir: string) => `
   print("STATS>" .. bpf:getStats() .. "<STATS")
 `;
 
-/** Run a configuration through dnsdist-ts as --check-config does: load it, print() captured, then release everything. */
-async function runOurs(text: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'dts-ebpf-interop-'));
-  const out: string[] = [];
-  const file = join(dir, 'dnsdist.conf');
-  writeFileSync(file, text);
-  const app = new DnsdistApp({ configFile: file, output: (l) => out.push(l), quiet: true });
-  try {
-    await app.loadConfiguration();
-  } finally {
-    await app.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return out;
-}
+const runOurs = loadConfigurationOutput;
 
 describeBpf('eBPF configuration shared with dnsdist', () => {
   describeDnsdist('the same Lua through dnsdist 1.7.3 and dnsdist-ts', () => {

@@ -5,10 +5,7 @@
  * with an error naming the input (docs/configuration.md, "Addresses and
  * netmasks").
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DnsdistApp } from '../../src/app/dnsdist-app.js';
+import { loadConfigurationOutput } from '../support/proxy-harness.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../../test/support/dnsdist.js';
 
 /** Both accept these with the same canonical mask. */
@@ -81,20 +78,7 @@ function results(output: string[], count: number): Map<number, [boolean, string]
   return map;
 }
 
-async function runOurs(text: string): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'dts-address-parity-'));
-  const out: string[] = [];
-  const file = join(dir, 'dnsdist.conf');
-  writeFileSync(file, text);
-  const app = new DnsdistApp({ configFile: file, output: (l) => out.push(l), quiet: true });
-  try {
-    await app.loadConfiguration();
-  } finally {
-    await app.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return out;
-}
+const runOurs = loadConfigurationOutput;
 
 describeDnsdist('newNMG():addMask input through dnsdist 1.7.3 and dnsdist-ts', () => {
   const inputs = [...SAME_ACCEPTED, ...SAME_REFUSED, ...REFUSED_HERE];

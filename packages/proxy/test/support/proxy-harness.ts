@@ -71,3 +71,22 @@ async function startProxyOnce(config: string, vars: Record<string, string | numb
 export async function startDemo(): Promise<DemoServer> {
   return startDemoServer('127.0.0.1', 0);
 }
+
+/**
+ * Run a configuration through dnsdist-ts as --check-config does: load it,
+ * capture what it prints, then release everything. Resolves with the lines.
+ */
+export async function loadConfigurationOutput(text: string): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'dts-load-'));
+  const out: string[] = [];
+  const file = join(dir, 'dnsdist.conf');
+  writeFileSync(file, text);
+  const app = new DnsdistApp({ configFile: file, output: (l) => out.push(l), quiet: true });
+  try {
+    await app.loadConfiguration();
+  } finally {
+    await app.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
