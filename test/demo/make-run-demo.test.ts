@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeRequires } from '../support/require.js';
+import { makeTraversable } from '../support/traversable.js';
 import { bpf } from '../support/require-bpf.js';
 import { dig, dnsperf } from '../support/requirements.js';
 import { startInPrivateNamespaces, type PrivateNamespace } from '../support/private-namespaces.js';
@@ -114,6 +115,12 @@ describeRequires('make run without kernel enforcement: the demo still answers an
       /^Kernel enforcement off: this process cannot create BPF maps: not root \(uid 65534\), EPERM; run as root; the proxy enforces dynamic blocks itself$/m,
     ],
   ];
+  // The run as nobody must reach the scripts and the built CLI, wherever the checkout is.
+  let restoreModes: () => void = () => {};
+  beforeAll(() => {
+    restoreModes = makeTraversable();
+  });
+  afterAll(() => restoreModes());
   it.each(cases)(
     '%s',
     async (_name, opts, off) => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { BIN, requireBuiltCli } from '../cli/cli-process.js';
 import { runWithoutBpffs } from '../../../../test/support/no-bpffs.js';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
+import { makeTraversable } from '../../../../test/support/traversable.js';
 
 describeBpf('bpfUnavailable(dir): whether kernel enforcement can work here, and why not', () => {
   let dir: string;
@@ -26,13 +27,19 @@ describeBpf('bpfUnavailable(dir): whether kernel enforcement can work here, and 
     return /^verdict: (.*)$/m.exec(r.stdout)?.[1];
   };
 
+  let restoreModes: () => void = () => {};
   beforeAll(() => {
     requireBuiltCli();
+    // The unprivileged run must reach bin/dnsdist-ts and the built CLI, wherever the checkout is.
+    restoreModes = makeTraversable();
     dir = mkdtempSync(join(tmpdir(), 'dts-avail-'));
     chmodSync(dir, 0o755); // the unprivileged run reads the configuration too
     conf = join(dir, 'avail.conf');
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    restoreModes();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('is nil for root with bpffs, and pins nothing', () => {
     expect(verdict([])).toBe('nil');
