@@ -63,9 +63,9 @@ export interface FrontendCounters {
 export class QueryProcessor {
   readonly #ctx: QueryPathContext;
   readonly #pool = new QueryContextPool();
-  /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
   /** Reads a TC=1 backend answer for truncateTC (rare: not the query's view). */
   readonly #answerView = new DnsQueryView();
+  /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
   readonly #dr = new DNSResponse(Buffer.alloc(0), 0, undefined as unknown as DNSQuestion, undefined, 0);
 
   constructor(ctx: QueryPathContext) {
