@@ -12,6 +12,9 @@ export interface HitFoldSlicer {
   checkpoint(): Promise<void>;
 }
 
+/** How much longer than a fold pass the pause before the next one is (a pass takes ~1/10 of the time). */
+export const FOLD_PAUSE_FACTOR = 9;
+
 function sameKernelBlock(a: KernelBlock, b: KernelBlock): boolean {
   return a.kind === b.kind && a.action === b.action;
 }
@@ -40,6 +43,8 @@ export class KernelMirror {
   readonly #backed = new ExpiryQueue<DynBlock>();
   #hitErrorLogged = false;
   #folding = false;
+  /** performance.now() before which no new fold pass starts (see foldHitsIfDue). */
+  #nextFoldAt = 0;
 
   constructor(counters: ProxyCounters, log: Logger) {
     this.#counters = counters;
@@ -216,6 +221,7 @@ export class KernelMirror {
   async foldHits(slicer: HitFoldSlicer): Promise<boolean> {
     if (this.#folding) return false;
     this.#folding = true;
+    const started = performance.now();
     try {
       let n = 0;
       for (const block of this.#backed.keys()) {
@@ -225,7 +231,22 @@ export class KernelMirror {
       return true;
     } finally {
       this.#folding = false;
+      const ended = performance.now();
+      this.#nextFoldAt = ended + FOLD_PAUSE_FACTOR * (ended - started);
     }
+  }
+
+  /**
+   * Start a {@link foldHits} pass (and return it) unless one runs or the
+   * last one ended too recently: the pause after a pass is
+   * {@link FOLD_PAUSE_FACTOR} times its length, so with a few thousand
+   * copies hits are read every tick, and with 100,000 (a pass of a few
+   * hundred milliseconds) every few seconds, the reads taking about a
+   * tenth of the event loop's time.
+   */
+  foldHitsIfDue(now: number, slicer: HitFoldSlicer): Promise<boolean> | undefined {
+    if (this.#folding || now < this.#nextFoldAt) return undefined;
+    return this.foldHits(slicer);
   }
 
   #readHits(kb: KernelBlock): number | undefined {

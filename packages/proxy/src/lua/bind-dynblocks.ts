@@ -123,14 +123,14 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
   DefaultBpfFilterRegistry.forProxy(proxy).onChange((sink) => blocks.setKernelSink(sink));
 
   // Block housekeeping (kernel copies of expired blocks, the purge: O(expired)) runs every tick, and a
-  // pass over the kernel hit counters starts, read in slices so that many kernel copies never hold the loop.
+  // pass over the kernel hit counters starts when due, read in slices so that many copies never hold the loop.
   proxy.addTickHook((now) => {
     try {
       blocks.tick(now);
     } catch (err) {
       log.error(`Error in the dynamic block maintenance: ${(err as Error).message}`);
     }
-    blocks.kernel.foldHits(new EventLoopSlicer()).catch((err: unknown) => {
+    blocks.kernel.foldHitsIfDue(now, new EventLoopSlicer())?.catch((err: unknown) => {
       log.error(`Error reading the kernel hits of dynamic blocks: ${(err as Error).message}`);
     });
   });

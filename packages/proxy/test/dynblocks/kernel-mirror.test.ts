@@ -248,6 +248,10 @@ describe('kernel copies: lifetime and counters', () => {
     expect(sink.hitReads).toBe(1000);
     expect(checkpoints).toBeGreaterThanOrEqual(10);
     expect(w.counters.dynBlocked).toBe(5);
+    // The next pass waits FOLD_PAUSE_FACTOR times as long as this one took; one started when due reads again.
+    sink.hit('address:10.1.0.7', 1);
+    expect(await w.blocks.kernel.foldHitsIfDue(performance.now() + 3_600_000, { checkpoint: () => Promise.resolve() })).toBe(true);
+    expect(w.counters.dynBlocked).toBe(6);
   });
 
   it('clearDynBlocks and a sink change take every copy out', () => {
