@@ -14,6 +14,7 @@ import {
   encodeLegacyQNameValue,
 } from './counter-action-value.js';
 import { openFilterMap } from './filter-map-opener.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { ExpiryStore } from './expiry-store.js';
 import { nowNs, type MonotonicNs } from './monotonic-clock.js';
 import { MapFormat, QTYPE_ANY_1X, type FilterMapKind } from './map-format.js';
@@ -67,6 +68,11 @@ function ipv4KeyToText(k: Buffer): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
+/** A map key as an ExpiryQueue key: one character per byte. */
+function deadlineKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
 /** One entry of the filter, as `entries()` lists it for metrics and APIs. */
 export type BPFFilterEntry =
   | { kind: 'ipv4' | 'ipv6'; address: string; action: MatchAction; counter: bigint }
@@ -85,6 +91,8 @@ export type ExpiringEntry = BPFFilterEntry & { until: MonotonicNs };
 interface HeldMap {
   map: BpfMap;
   expiry: ExpiryStore;
+  /** The expiry store's deadlines by key (latin1 string of the key bytes), so a purge visits only what lapsed. */
+  deadlines: ExpiryQueue<string, MonotonicNs>;
   maxItems: number;
   /** Entries we know of, the soft cap's count (as dnsdist's d_count). */
   count: number;
@@ -122,12 +130,18 @@ export class BPFFilter {
         [FilterMapKind, NonNullable<BPFFilterOptions['maps'][FilterMapKind]>]
       >) {
         const { map } = openFilterMap(kind, this.format, opts, plan);
-        const held: HeldMap = { map, expiry: ExpiryStore.forMap(map, opts.pinnedPath, plan), maxItems: opts.maxItems, count: 0 };
+        const held: HeldMap = {
+          map,
+          expiry: ExpiryStore.forMap(map, opts.pinnedPath, plan),
+          deadlines: new ExpiryQueue(),
+          maxItems: opts.maxItems,
+          count: 0,
+        };
         this.#maps[kind] = held;
         held.count = map.count();
       }
-      // Blocks that lapsed while no process was running go now, not never.
-      this.purgeExpired();
+      // Blocks that lapsed while no process was running go now, not never; the rest are queued by deadline.
+      this.#purgeAll(nowNs());
       own?.commit();
     } catch (err) {
       own?.undo();
@@ -421,8 +435,13 @@ export class BPFFilter {
         held.map.update(key, value(old ? old.readBigUInt64LE(0) : 0n));
       }
       // A new entry has no expiry record to clear (purgeExpired drops orphans).
-      if (until !== undefined) held.expiry.set(key, until);
-      else if (existed) held.expiry.delete(key);
+      if (until !== undefined) {
+        held.expiry.set(key, until);
+        held.deadlines.schedule(deadlineKey(key), until);
+      } else if (existed) {
+        held.expiry.delete(key);
+        held.deadlines.cancel(deadlineKey(key));
+      }
     } catch (err) {
       if (err instanceof BPFFilterError) throw err;
       if (err instanceof BpfMapFullError) throw new BPFFilterError(`Table full when trying to block ${what}`, what);
@@ -433,28 +452,60 @@ export class BPFFilter {
 
   private forget(held: HeldMap, key: Buffer): void {
     held.expiry.delete(key);
+    held.deadlines.cancel(deadlineKey(key));
     held.count = Math.max(0, held.count - 1);
   }
 
   /**
    * Remove every entry whose expiry has passed (from the kernel map and
-   * the expiry store), and expiry records whose entry is gone. Returns how
-   * many entries were removed. Runs on open; callers run it periodically.
+   * the expiry store); returns how many entries were removed. Callers run
+   * it periodically: it costs O(lapsed), the entries still in force are
+   * not looked at. A lapsed entry's record is read again first, so a
+   * deadline another process moved (or removed, making the entry
+   * permanent) is honoured.
    */
   purgeExpired(now: MonotonicNs = nowNs()): number {
     let removed = 0;
+    for (const held of Object.values(this.#maps)) {
+      if (!held) continue;
+      for (const [k] of held.deadlines.takeExpired(now)) {
+        const key = Buffer.from(k, 'latin1');
+        const until = held.expiry.get(key);
+        if (until === undefined) continue;
+        if (until > now) {
+          held.deadlines.schedule(k, until);
+          continue;
+        }
+        if (held.map.delete(key)) {
+          removed++;
+          this.forget(held, key);
+        } else {
+          held.expiry.delete(key);
+        }
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * The full pass on open: every expiry record is read; lapsed entries
+   * and records whose entry is gone are removed, the rest queued by
+   * deadline.
+   */
+  #purgeAll(now: MonotonicNs): void {
     for (const held of Object.values(this.#maps)) {
       if (!held) continue;
       for (const [key, until] of held.expiry.all()) {
         if (!held.map.has(key)) {
           held.expiry.delete(key);
         } else if (until <= now) {
-          if (held.map.delete(key)) removed++;
+          held.map.delete(key);
           this.forget(held, key);
+        } else {
+          held.deadlines.schedule(deadlineKey(key), until);
         }
       }
     }
-    return removed;
   }
 
   /** Entries that carry an expiry, with it: what a restart re-arms. */

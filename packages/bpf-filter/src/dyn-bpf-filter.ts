@@ -1,6 +1,7 @@
 import { NetmaskGroup, parseAddress, formatAddress, type IpAddress } from '@dnsdist-ts/dns';
 import type { BPFFilter } from './bpf-filter.js';
 import { BPFFilterError } from './bpf-filter-error.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { MatchAction } from './match-action.js';
 import { nowNs, secondsFromNow, secondsLeft, type MonotonicNs } from './monotonic-clock.js';
 
@@ -21,6 +22,8 @@ export interface DynBPFFilterStat {
 export class DynBPFFilter {
   readonly filter: BPFFilter;
   readonly #until = new Map<string, { addr: IpAddress; until: MonotonicNs }>();
+  /** The same addresses by deadline: purgeExpired (often called every second) visits only the lapsed ones. */
+  readonly #deadlines = new ExpiryQueue<string, MonotonicNs>();
   readonly #excluded = new NetmaskGroup();
 
   constructor(filter: BPFFilter) {
@@ -29,6 +32,7 @@ export class DynBPFFilter {
     for (const e of filter.expiringEntries()) {
       if (e.kind !== 'ipv4' && e.kind !== 'ipv6') continue;
       this.#until.set(e.address, { addr: parseAddress(e.address), until: e.until });
+      this.#deadlines.schedule(e.address, e.until);
     }
   }
 
@@ -47,18 +51,21 @@ export class DynBPFFilter {
       if (until > known.until) {
         this.filter.block(addr, MatchAction.Drop, { until });
         known.until = until;
+        this.#deadlines.schedule(text, until);
       }
       return false;
     }
     this.filter.block(addr, MatchAction.Drop, { until });
     this.#until.set(text, { addr, until });
+    this.#deadlines.schedule(text, until);
     return true;
   }
 
   /** Remove lapsed blocks from the kernel (dnsdist leaves this to the user's maintenance()). */
   purgeExpired(now: MonotonicNs = nowNs()): void {
-    for (const [text, e] of this.#until) {
-      if (e.until > now) continue;
+    for (const [text] of this.#deadlines.takeExpired(now)) {
+      const e = this.#until.get(text);
+      if (e === undefined) continue;
       this.#until.delete(text);
       if (this.filter.isBlocked(e.addr)) this.filter.unblock(e.addr);
     }

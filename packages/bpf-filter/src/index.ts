@@ -23,6 +23,7 @@ export { InternalSocketFilter } from './internal-socket-filter.js';
 export { DynBPFFilter, type DynBPFFilterStat } from './dyn-bpf-filter.js';
 export { nowNs, secondsFromNow, secondsLeft, type MonotonicNs } from './monotonic-clock.js';
 export { ExpiryStore, EXPIRY_SUFFIX } from './expiry-store.js';
+export { ExpiryQueue, type Deadline } from './expiry-queue.js';
 export type { BlockOptions, ExpiringEntry } from './bpf-filter.js';
 export {
   NameIndex,

@@ -7,10 +7,10 @@ import { describeBpf, uniqueName } from '../../../test/support/require-bpf.js';
 
 describeBpf('expiring blocks across restarts (no stale kernel blocks)', () => {
   let dir: string;
-  const open = () =>
+  const open = (ipv4MaxItems = 16) =>
     BPFFilter.fromArgs([
       {
-        ipv4MaxItems: 16,
+        ipv4MaxItems,
         ipv4PinnedPath: `${dir}/addr-v4`,
         ipv6MaxItems: 16,
         ipv6PinnedPath: `${dir}/addr-v6`,
@@ -77,6 +77,52 @@ describeBpf('expiring blocks across restarts (no stale kernel blocks)', () => {
       expect(f.isBlocked('192.0.2.20')).toBe(true);
     } finally {
       f.close();
+    }
+  });
+
+  it('a purge reads only the lapsed entries, not the 4,000 still in force (counts calls on the map)', () => {
+    const f = open(5000);
+    try {
+      const now = nowNs();
+      for (let i = 0; i < 4000; i++) f.block(`10.0.${i >> 8}.${i & 255}`, MatchAction.Drop, { until: secondsFromNow(600, now) });
+      f.block('192.0.2.1', MatchAction.Drop, { until: secondsFromNow(1, now) });
+      f.block('192.0.2.2', MatchAction.Drop, { until: secondsFromNow(2, now) });
+      const map = f.map('ipv4')!;
+      let calls = 0;
+      for (const m of ['lookupInto', 'delete', 'dump', 'dumpRaw'] as const) {
+        const original = map[m].bind(map) as (...a: unknown[]) => unknown;
+        (map as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+          calls++;
+          return original(...a);
+        };
+      }
+      expect(f.purgeExpired(secondsFromNow(3, now))).toBe(2);
+      expect(calls).toBe(2);
+      expect(f.isBlocked('192.0.2.1')).toBe(false);
+      calls = 0;
+      expect(f.purgeExpired(secondsFromNow(4, now))).toBe(0);
+      expect(calls).toBe(0);
+      expect(f.expiringEntries()).toHaveLength(4000);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('a deadline another process moved is honoured by the purge', () => {
+    const a = open();
+    const b = open();
+    try {
+      const now = nowNs();
+      a.block('192.0.2.30', MatchAction.Drop, { until: secondsFromNow(1, now) });
+      // The other process extends it (as a second proxy on the same pins would).
+      b.block('192.0.2.30', MatchAction.Drop, { until: secondsFromNow(60, now) });
+      expect(a.purgeExpired(secondsFromNow(2, now))).toBe(0);
+      expect(a.isBlocked('192.0.2.30')).toBe(true);
+      expect(a.purgeExpired(secondsFromNow(61, now))).toBe(1);
+      expect(a.isBlocked('192.0.2.30')).toBe(false);
+    } finally {
+      a.close();
+      b.close();
     }
   });
 

@@ -302,6 +302,91 @@ static Napi::Value MapDump(const Napi::CallbackInfo &info)
 }
 
 /*
+ * Cursor layout, owned by the caller between calls: byte 0 is the state,
+ * bytes 8.. the resume point (the batch token, or the last key returned by
+ * a key walk). The buffer must hold 8 + max(8, key size) bytes.
+ */
+enum dump_cursor_state {
+	CURSOR_START = 0,
+	CURSOR_BATCH = 1,
+	CURSOR_WALK = 2,
+	CURSOR_DONE = 3,
+};
+
+/*
+ * dumpChunk(fd, keySize, valueSize, cursor, keysOut, valuesOut, max) -> count.
+ * Reads at most `max` entries after the cursor's resume point into the
+ * packed output buffers and moves the cursor on; the state becomes DONE
+ * once the map is exhausted (the last chunk may be empty). Returns -1 when
+ * one hash bucket holds more than `max` entries (nothing read, cursor
+ * unchanged: call again with more room). Maps without lookup_batch (LPM
+ * tries, older kernels) are walked with get_next_key from the last key
+ * returned; an entry deleted between two calls restarts that walk at the
+ * first key, as the kernel's get_next_key does for a missing key.
+ */
+static Napi::Value MapDumpChunk(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	int fd = arg_int(info, 0);
+	size_t ks = arg_u32(info, 1), vs = arg_u32(info, 2);
+	Bytes cursor = arg_bytes(info, 3), keys = arg_bytes(info, 4), values = arg_bytes(info, 5);
+	uint32_t max = arg_u32(info, 6);
+	size_t token_len = ks < 8 ? 8 : ks;
+	if (!cursor.ok || cursor.len < 8 + token_len || !keys.ok || !values.ok || max == 0 ||
+	    keys.len < ks * (size_t)max || values.len < vs * (size_t)max) {
+		Napi::TypeError::New(env, "dumpChunk: cursor or output buffers too small").ThrowAsJavaScriptException();
+		return env.Undefined();
+	}
+	uint8_t *state = cursor.data, *resume = cursor.data + 8;
+	if (*state == CURSOR_DONE)
+		return Napi::Number::New(env, 0);
+	if (*state == CURSOR_START || *state == CURSOR_BATCH) {
+		std::vector<uint8_t> out_batch(token_len);
+		uint32_t n = max;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int r = bpf_map_lookup_batch(fd, *state == CURSOR_START ? nullptr : resume, out_batch.data(),
+					     keys.data, values.data, &n, &opts);
+		int err = r ? errno : 0;
+		if (r && *state == CURSOR_START && batch_unsupported(err)) {
+			*state = CURSOR_WALK;
+			memset(resume, 0, token_len);
+			cursor.data[1] = 1; /* walk from the first key */
+		} else if (r && err == ENOSPC && n == 0) {
+			return Napi::Number::New(env, -1);
+		} else if (r && err != ENOENT && err != ENOSPC) {
+			return throw_errno(env, "batch lookup", err);
+		} else {
+			if (r && err == ENOENT)
+				*state = CURSOR_DONE;
+			else {
+				*state = CURSOR_BATCH;
+				memcpy(resume, out_batch.data(), token_len);
+			}
+			return Napi::Number::New(env, n);
+		}
+	}
+	/* Key walk: byte 1 set means no key returned yet. */
+	std::vector<uint8_t> next(ks);
+	uint32_t total = 0;
+	while (total < max) {
+		bool from_start = cursor.data[1] != 0;
+		if (bpf_map_get_next_key(fd, from_start ? nullptr : resume, next.data())) {
+			if (errno != ENOENT)
+				return throw_errno(env, "iterate entries", errno);
+			*state = CURSOR_DONE;
+			break;
+		}
+		cursor.data[1] = 0;
+		memcpy(resume, next.data(), ks);
+		if (bpf_map_lookup_elem(fd, next.data(), values.data + total * vs))
+			continue; /* deleted meanwhile */
+		memcpy(keys.data + total * ks, next.data(), ks);
+		total++;
+	}
+	return Napi::Number::New(env, total);
+}
+
+/*
  * deleteBatch(fd, keys, count) -> {count, batched}: how many were deleted.
  * The kernel stops at the first absent key; absent keys are skipped and the
  * rest deleted one by one, so the result does not depend on which path ran.
@@ -369,6 +454,7 @@ void init_map_ops(Napi::Env env, Napi::Object exports)
 	exports.Set("mapKeys", Napi::Function::New(env, MapKeys));
 	exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch));
 	exports.Set("mapDump", Napi::Function::New(env, MapDump));
+	exports.Set("mapDumpChunk", Napi::Function::New(env, MapDumpChunk));
 	exports.Set("mapDeleteBatch", Napi::Function::New(env, MapDeleteBatch));
 	exports.Set("numPossibleCpus", Napi::Function::New(env, NumPossibleCpus));
 }

@@ -334,6 +334,26 @@ export class BpfMap implements BpfMapLike {
     return call('batch lookup', this.label, () => native().mapDump(this.fd, this.keySize, this.valueBufferSize, capacity));
   }
 
+  /**
+   * A resumable dump: each `next()` reads at most `chunkEntries` entries
+   * (one lookup_batch, or a bounded key walk where the map type has none)
+   * and returns them, so a caller can read a large map between event-loop
+   * turns instead of holding the loop for one whole dump. Entries written
+   * or deleted between two chunks may or may not be listed; one present
+   * throughout is listed once (batch path). The buffers of a chunk are
+   * reused by the next one.
+   */
+  dumpCursor(chunkEntries = 4096): MapDumpCursor {
+    return new MapDumpCursor(
+      this,
+      (cursor, keys, values, max) =>
+        call('batch lookup', this.label, () =>
+          this.#n.mapDumpChunk(this.fd, this.keySize, this.valueBufferSize, cursor, keys, values, max),
+        ),
+      chunkEntries,
+    );
+  }
+
   deleteBatch(keys: ReadonlyArray<Uint8Array>): number {
     const n = keys.length;
     if (n === 0) return 0;
@@ -374,5 +394,70 @@ export class BpfMap implements BpfMapLike {
       target: this.label,
       hint: `encode ${what}s in the map's layout (${want} bytes)`,
     });
+  }
+}
+
+/** The addon's cursor state once the map is exhausted (map-ops.cc). */
+const CURSOR_DONE = 3;
+
+/** Reads one chunk into the packed buffers; -1 when one bucket needs more room than `max`. */
+type ChunkReader = (cursor: Buffer, keys: Buffer, values: Buffer, max: number) => number;
+
+/** One chunk of a {@link MapDumpCursor}: `count` packed keys and values, valid until the next call. */
+export interface MapDumpChunk {
+  readonly keys: Buffer;
+  readonly values: Buffer;
+  readonly count: number;
+}
+
+/** Where a chunked dump of one map stands (see {@link BpfMap.dumpCursor}). */
+export class MapDumpCursor {
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly #read: ChunkReader;
+  /** State byte, then the resume token or last key (the addon's layout). */
+  readonly #cursor: Buffer;
+  #max: number;
+  #keys: Buffer;
+  #values: Buffer;
+  #done = false;
+
+  constructor(map: Pick<BpfMap, 'keySize' | 'valueBufferSize'>, read: ChunkReader, chunkEntries: number) {
+    if (!Number.isInteger(chunkEntries) || chunkEntries <= 0) {
+      throw new BpfError(`dump cursor: chunk size must be a positive integer, got ${chunkEntries}`, {
+        code: 'EINVAL',
+        op: 'batch lookup',
+        target: 'dumpCursor',
+        hint: 'pass the number of entries to read per call',
+      });
+    }
+    this.keySize = map.keySize;
+    this.valueSize = map.valueBufferSize;
+    this.#read = read;
+    this.#cursor = Buffer.alloc(8 + Math.max(8, map.keySize));
+    this.#max = chunkEntries;
+    this.#keys = Buffer.allocUnsafe(chunkEntries * map.keySize);
+    this.#values = Buffer.allocUnsafe(chunkEntries * map.valueBufferSize);
+  }
+
+  /** Whether the map has been read to its end. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** The next chunk (possibly empty at the end), or undefined once the map has been read to its end. */
+  next(): MapDumpChunk | undefined {
+    if (this.#done) return undefined;
+    for (;;) {
+      const n = this.#read(this.#cursor, this.#keys, this.#values, this.#max);
+      if (n >= 0) {
+        this.#done = this.#cursor[0] === CURSOR_DONE;
+        return { keys: this.#keys.subarray(0, n * this.keySize), values: this.#values.subarray(0, n * this.valueSize), count: n };
+      }
+      // One hash bucket holds more entries than a chunk: make room for it and read it again.
+      this.#max *= 2;
+      this.#keys = Buffer.allocUnsafe(this.#max * this.keySize);
+      this.#values = Buffer.allocUnsafe(this.#max * this.valueSize);
+    }
   }
 }

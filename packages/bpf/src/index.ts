@@ -3,7 +3,7 @@
  * CRUD, iteration, batch ops, per-CPU values), ELF objects, XDP and
  * socket-filter attachment, and BPF_PROG_TEST_RUN. Knows nothing of DNS.
  */
-export { BpfMap, type MapSpec, type MapInfo, type MapExpectation } from './bpf-map.js';
+export { BpfMap, MapDumpCursor, type MapDumpChunk, type MapSpec, type MapInfo, type MapExpectation } from './bpf-map.js';
 export { BpfObject, type ObjectMapDescription } from './bpf-object.js';
 export { BpfProgram, XdpAction, type TestRunResult } from './bpf-program.js';
 export type { BpfMapLike } from './map-like.js';

@@ -65,6 +65,15 @@ export interface NativeBinding {
     valueSize: number,
     capacity: number,
   ): { keys: Buffer; values: Buffer; count: number; batched: boolean };
+  mapDumpChunk(
+    fd: number,
+    keySize: number,
+    valueSize: number,
+    cursor: Uint8Array,
+    keys: Uint8Array,
+    values: Uint8Array,
+    max: number,
+  ): number;
   mapDeleteBatch(fd: number, keys: Uint8Array, count: number): { count: number; batched: boolean };
   numPossibleCpus(): number;
   objectOpen(path: string): unknown;

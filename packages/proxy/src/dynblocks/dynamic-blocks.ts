@@ -1,3 +1,4 @@
+import { ExpiryQueue } from '@dnsdist-ts/bpf-filter';
 import type { DNSName } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { Logger } from '../server/logger.js';
@@ -52,6 +53,8 @@ export class DynamicBlocks {
   purgeIntervalSeconds = 60;
   readonly #log: Logger;
   #lastPurge: number;
+  /** Every block in the tables by deadline, so the purge takes the expired ones without visiting the rest. */
+  readonly #expiry = new ExpiryQueue<DynBlock>();
 
   constructor(counters: ProxyCounters, log: Logger, now: number = performance.now()) {
     this.#log = log;
@@ -155,6 +158,7 @@ export class DynamicBlocks {
       block = create();
     }
     block.blocks = count;
+    this.#expiry.schedule(block, block.until);
     return block;
   }
 
@@ -171,30 +175,43 @@ export class DynamicBlocks {
     this.kernel.releaseAll();
     this.clients.clear();
     this.suffixes.clear();
+    this.#expiry.clear();
   }
 
-  /** Remove expired entries (and their kernel copies) from both tables; returns how many went. */
+  /** Remove one block now, with its kernel copy (the block API's DELETE). */
+  remove(block: DynBlock): void {
+    this.kernel.release(block);
+    if (block.range) this.clients.delete(block.range);
+    else this.suffixes.delete(block.domain!);
+    this.#expiry.cancel(block);
+  }
+
+  /**
+   * Remove expired entries (and their kernel copies) from both tables;
+   * returns how many went. Costs O(expired): blocks still in force are
+   * not visited.
+   */
   purgeExpired(now: number): number {
     let removed = 0;
-    for (const b of [...this.clients.values()]) {
-      if (now < b.until) continue;
+    for (const [b] of this.#expiry.takeExpired(now)) {
+      // Replaced in its table since it was scheduled (an insertion after clear, say): not ours to remove.
+      const held = b.range ? this.clients.get(b.range) : this.suffixes.get(b.domain!);
+      if (held !== b) continue;
       this.kernel.release(b);
-      this.clients.delete(b.range!);
-      removed++;
-    }
-    for (const b of [...this.suffixes.values()]) {
-      if (now < b.until) continue;
-      this.kernel.release(b);
-      this.suffixes.delete(b.domain!);
+      if (b.range) this.clients.delete(b.range);
+      else this.suffixes.delete(b.domain!);
       removed++;
     }
     return removed;
   }
 
   /**
-   * The once-a-second housekeeping: kernel hits counted and expired
-   * kernel copies taken out; expired entries purged every
-   * `purgeIntervalSeconds` (dnsdist's maintenance-thread purge).
+   * The once-a-second housekeeping: kernel copies of expired blocks taken
+   * out, and expired entries purged every `purgeIntervalSeconds`
+   * (dnsdist's maintenance-thread purge). Both take the expired blocks
+   * from deadline queues, so a tick costs O(expired), however many blocks
+   * are in force; kernel hits are folded in separately
+   * ({@link KernelMirror.foldHits}).
    */
   tick(now: number): void {
     this.kernel.tick(now);
@@ -229,6 +246,7 @@ export class DynamicBlocks {
       if (this.suffixes.get(name)) return false;
       block = new DynBlock(name, spec);
       this.suffixes.set(block);
+      this.#expiry.schedule(block, block.until);
     } else {
       const range =
         kb.kind === 'address'
@@ -237,6 +255,7 @@ export class DynamicBlocks {
       if (this.clients.get(range)) return false;
       block = new DynBlock(range, spec);
       this.clients.set(block);
+      this.#expiry.schedule(block, block.until);
     }
     this.kernel.adopt(block, kb);
     return true;

@@ -1,9 +1,19 @@
+import { ExpiryQueue } from '@dnsdist-ts/bpf-filter';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { Logger } from '../server/logger.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 import type { DynBlock } from './dyn-block.js';
 import type { KernelBlock, KernelBlockAction, KernelBlockSink } from './kernel-block-sink.js';
 import { DEFAULT_KERNEL_OPTIONS, type KernelOptions } from './kernel-options.js';
+
+/** What a {@link KernelMirror.foldHits} pass gives the event loop back through (an EventLoopSlicer). */
+export interface HitFoldSlicer {
+  /** Resolves when the pass may go on (at once, or after letting the event loop run). */
+  checkpoint(): Promise<void>;
+}
+
+/** How much longer than a fold pass the pause before the next one is (a pass takes ~1/10 of the time). */
+export const FOLD_PAUSE_FACTOR = 9;
 
 function sameKernelBlock(a: KernelBlock, b: KernelBlock): boolean {
   return a.kind === b.kind && a.action === b.action;
@@ -20,16 +30,21 @@ function sameKernelBlock(a: KernelBlock, b: KernelBlock): boolean {
  * extensions (ranges, suffixes, Allow as pass). Unlike dnsdist, copies
  * leave when their block expires (at the next one-second tick), on
  * clearDynBlocks() and when the block turns ineligible, and kernel hits
- * count in `dyn-blocked` and the block's `blocks` as they happen.
+ * count in `dyn-blocked` and the block's `blocks` as they happen (folded
+ * in by a pass of their own, {@link KernelMirror.foldHits}, and whenever a block is
+ * shown or leaves).
  */
 export class KernelMirror {
   options: KernelOptions = DEFAULT_KERNEL_OPTIONS;
   readonly #counters: ProxyCounters;
   readonly #log: Logger;
   #sink: KernelBlockSink | undefined;
-  /** Blocks with a kernel copy. */
-  readonly #backed = new Set<DynBlock>();
+  /** Blocks with a kernel copy, by their block's deadline: the copy leaves when it passes. */
+  readonly #backed = new ExpiryQueue<DynBlock>();
   #hitErrorLogged = false;
+  #folding = false;
+  /** performance.now() before which no new fold pass starts (see foldHitsIfDue). */
+  #nextFoldAt = 0;
 
   constructor(counters: ProxyCounters, log: Logger) {
     this.#counters = counters;
@@ -95,6 +110,7 @@ export class KernelMirror {
         return false;
       }
       if (sameKernelBlock(have, want)) {
+        this.#backed.schedule(block, block.until);
         if (have.until !== want.until) {
           // A refresh of an entry the kernel already has: only the deadline (kept by the sink for restarts) moves.
           try {
@@ -130,7 +146,7 @@ export class KernelMirror {
     }
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
-    this.#backed.add(block);
+    this.#backed.schedule(block, block.until);
     return true;
   }
 
@@ -139,7 +155,7 @@ export class KernelMirror {
     const kb = block.kernel;
     if (!kb) return;
     this.collectHits(block);
-    this.#backed.delete(block);
+    this.#backed.cancel(block);
     block.kernel = undefined;
     block.kernelHitsSeen = 0;
     try {
@@ -151,14 +167,14 @@ export class KernelMirror {
 
   /** Take every copy out of the kernel (clearDynBlocks, sink change). */
   releaseAll(): void {
-    for (const block of [...this.#backed]) this.release(block);
+    for (const block of [...this.#backed.keys()]) this.release(block);
   }
 
   /** Record a block the kernel already holds (adopted from a previous run). */
   adopt(block: DynBlock, kb: KernelBlock): void {
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
-    this.#backed.add(block);
+    this.#backed.schedule(block, block.until);
   }
 
   /** Add the kernel hits since the last read to the block's `blocks` and to `dyn-blocked`. */
@@ -177,15 +193,60 @@ export class KernelMirror {
   }
 
   /**
-   * The once-a-second pass: count new kernel hits, and take out copies
-   * whose block has expired (so a kernel entry outlives its block by at
-   * most a second, not a purge interval).
+   * The once-a-second pass: take out the copies whose block has expired
+   * (so a kernel entry outlives its block by at most a second, not a
+   * purge interval), counting their last hits. Only the expired blocks
+   * are visited.
    */
   tick(now: number): void {
-    for (const block of this.#backed) {
-      if (now < block.until) this.collectHits(block);
+    for (const [block] of this.#backed.takeExpired(now)) {
+      // The block was extended without a kernel refresh reaching here: keep the copy until the new deadline.
+      if (now < block.until) this.#backed.schedule(block, block.until);
       else this.release(block);
     }
+  }
+
+  /** Fold the new kernel hits of every block with a copy into it and `dyn-blocked`, in one go. */
+  collectAllHits(): void {
+    for (const block of this.#backed.keys()) this.collectHits(block);
+  }
+
+  /**
+   * {@link collectAllHits} in slices: one counter read per block, with
+   * the event loop let run whenever `slicer` says so, so 100,000 copies
+   * cost DNS no more than a slice. A pass already running makes this a
+   * no-op (returns false). Blocks added or released meanwhile are handled
+   * by the iteration (a released block has already had its hits counted).
+   */
+  async foldHits(slicer: HitFoldSlicer): Promise<boolean> {
+    if (this.#folding) return false;
+    this.#folding = true;
+    const started = performance.now();
+    try {
+      let n = 0;
+      for (const block of this.#backed.keys()) {
+        this.collectHits(block);
+        if ((++n & 63) === 0) await slicer.checkpoint();
+      }
+      return true;
+    } finally {
+      this.#folding = false;
+      const ended = performance.now();
+      this.#nextFoldAt = ended + FOLD_PAUSE_FACTOR * (ended - started);
+    }
+  }
+
+  /**
+   * Start a {@link foldHits} pass (and return it) unless one runs or the
+   * last one ended too recently: the pause after a pass is
+   * {@link FOLD_PAUSE_FACTOR} times its length, so with a few thousand
+   * copies hits are read every tick, and with 100,000 (a pass of a few
+   * hundred milliseconds) every few seconds, the reads taking about a
+   * tenth of the event loop's time.
+   */
+  foldHitsIfDue(now: number, slicer: HitFoldSlicer): Promise<boolean> | undefined {
+    if (this.#folding || now < this.#nextFoldAt) return undefined;
+    return this.foldHits(slicer);
   }
 
   #readHits(kb: KernelBlock): number | undefined {

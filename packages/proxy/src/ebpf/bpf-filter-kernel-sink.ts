@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import {
   cidrKey,
   decodeCounterAction,
+  ExpiryQueue,
   ExpiryStore,
   ipv4Key,
   ipv6Key,
@@ -60,6 +61,9 @@ function describe(block: KernelBlock): string {
   }
 }
 
+/** A map whose values start with a u64 hit counter. */
+type CounterMap = { lookupInto(k: Uint8Array, out: Uint8Array): boolean };
+
 /** The open suffix map with its expiry records. */
 interface SuffixMaps {
   map: SuffixMap;
@@ -82,8 +86,10 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
   readonly filter: BPFFilter;
   readonly #failures: KernelInsertFailureLog;
   readonly #warn: (line: string) => void;
-  /** Entries this sink is responsible for ("kind:key hex") and their deadlines. */
-  readonly #owned = new Map<string, MonotonicNs>();
+  /** Entries this sink is responsible for ("kind:key hex"), by deadline: a purge visits only the lapsed ones. */
+  readonly #owned = new ExpiryQueue<string, MonotonicNs>();
+  /** Where each kernel copy's hit counter is (its map and key), worked out once per copy. */
+  readonly #counterKeys = new WeakMap<KernelBlock, { map: CounterMap; key: Buffer }>();
   readonly #inherited: KernelBlock[] = [];
   readonly #suffixPath: string | undefined;
   #suffixes: SuffixMaps | undefined;
@@ -112,7 +118,7 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
       for (const [key, until] of s.expiry.all()) {
         const v = s.map.map.lookup(key);
         if (!v) continue;
-        this.#owned.set(`suffix:${key.toString('hex')}`, until);
+        this.#owned.schedule(`suffix:${key.toString('hex')}`, until);
         const name = DNSName.fromWire(v, 16).name;
         this.#inherited.push({ kind: 'suffix', name, action: KERNEL_ACTION[v[8]!] ?? 'drop', until: performanceFromMonotonicNs(until) });
       }
@@ -124,11 +130,11 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
     const action = KERNEL_ACTION[e.action] ?? 'drop';
     if (e.kind === 'ipv4' || e.kind === 'ipv6') {
       const address = parseAddress(e.address).bytes;
-      this.#owned.set(this.#addressKey(address).owned, e.until);
+      this.#owned.schedule(this.#addressKey(address).owned, e.until);
       this.#inherited.push({ kind: 'address', address, action, until });
     } else if (e.kind === 'cidr4' || e.kind === 'cidr6') {
       const nm = Netmask.fromString(e.range);
-      this.#owned.set(`${e.kind}:${cidrKey(nm.network(), nm.bits).toString('hex')}`, e.until);
+      this.#owned.schedule(`${e.kind}:${cidrKey(nm.network(), nm.bits).toString('hex')}`, e.until);
       this.#inherited.push({ kind: 'range', network: nm.network(), prefix: nm.bits, action, until });
     }
   }
@@ -187,7 +193,7 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
             if (existing) return this.#permanentEnforces(existing, block);
           }
           this.filter.block(k.ip, action, { until });
-          this.#owned.set(k.owned, until);
+          this.#owned.schedule(k.owned, until);
           return true;
         }
         case 'range': {
@@ -208,7 +214,7 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
             if (existing) return this.#permanentEnforces(existing, block);
           }
           this.filter.addRangeRule(r.text, action, true, { until });
-          this.#owned.set(owned, until);
+          this.#owned.schedule(owned, until);
           return true;
         }
         case 'suffix': {
@@ -222,7 +228,7 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
           // Deadline first: a crash between the two leaves an orphan record (purged), never a permanent block.
           s.expiry.set(key, until);
           s.map.block(block.name, action);
-          this.#owned.set(owned, until);
+          this.#owned.schedule(owned, until);
           return true;
         }
       }
@@ -254,20 +260,20 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
       switch (block.kind) {
         case 'address': {
           const k = this.#addressKey(block.address);
-          if (!this.#owned.delete(k.owned)) return;
+          if (!this.#owned.cancel(k.owned)) return;
           if (this.filter.isBlocked(k.ip)) this.filter.unblock(k.ip);
           return;
         }
         case 'range': {
           const r = rangeOf(block.network, block.prefix);
           const kind = r.family === 4 ? 'cidr4' : 'cidr6';
-          if (!this.#owned.delete(`${kind}:${r.key.toString('hex')}`)) return;
+          if (!this.#owned.cancel(`${kind}:${r.key.toString('hex')}`)) return;
           if (this.filter.map(kind)?.has(r.key)) this.filter.rmRangeRule(r.text);
           return;
         }
         case 'suffix': {
           const key = suffixKey(block.name.toWireLowerCase());
-          if (!this.#owned.delete(`suffix:${key.toString('hex')}`)) return;
+          if (!this.#owned.cancel(`suffix:${key.toString('hex')}`)) return;
           const s = this.#suffixes;
           s?.map.map.delete(key);
           s?.expiry.delete(key);
@@ -282,25 +288,41 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
   hits(block: KernelBlock): number {
     if (this.#closed) return 0;
     try {
-      switch (block.kind) {
-        case 'address': {
-          const k = this.#addressKey(block.address);
-          return this.#counter(this.filter.map(k.kind), k.key);
-        }
-        case 'range': {
-          const r = rangeOf(block.network, block.prefix);
-          return this.#counter(this.filter.map(r.family === 4 ? 'cidr4' : 'cidr6'), r.key);
-        }
-        case 'suffix':
-          return this.#counter(this.#suffixes?.map.map, suffixKey(block.name.toWireLowerCase()));
+      let at = this.#counterKeys.get(block);
+      if (at === undefined) {
+        at = this.#counterKey(block);
+        if (at === undefined) return 0;
+        this.#counterKeys.set(block, at);
       }
+      return at.map.lookupInto(at.key, this.#value) ? Number(this.#value.readBigUInt64LE(0)) : 0;
     } catch {
       return 0;
     }
   }
 
-  #counter(map: { lookupInto(k: Uint8Array, out: Uint8Array): boolean } | undefined, key: Buffer): number {
-    return map?.lookupInto(key, this.#value) ? Number(this.#value.readBigUInt64LE(0)) : 0;
+  /** The map and key holding a copy's counter (read once a second for every copy: worked out once). */
+  #counterKey(block: KernelBlock): { map: CounterMap; key: Buffer } | undefined {
+    let map: CounterMap | undefined;
+    let key: Buffer;
+    switch (block.kind) {
+      case 'address': {
+        const k = this.#addressKey(block.address);
+        map = this.filter.map(k.kind);
+        key = k.key;
+        break;
+      }
+      case 'range': {
+        const r = rangeOf(block.network, block.prefix);
+        map = this.filter.map(r.family === 4 ? 'cidr4' : 'cidr6');
+        key = r.key;
+        break;
+      }
+      case 'suffix':
+        map = this.#suffixes?.map.map;
+        key = suffixKey(block.name.toWireLowerCase());
+        break;
+    }
+    return map === undefined ? undefined : { map, key };
   }
 
   /**
@@ -309,29 +331,41 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
    * it at the end of a dynamic block.
    */
   disownAddress(address: IpAddress): void {
-    this.#owned.delete(this.#addressKey(address.bytes).owned);
+    this.#owned.cancel(this.#addressKey(address.bytes).owned);
   }
 
   /** As disownAddress, for a range rule ("192.0.2.0/24"). */
   disownRange(range: string): void {
     const nm = Netmask.fromString(range);
-    this.#owned.delete(`${nm.family === 4 ? 'cidr4' : 'cidr6'}:${cidrKey(nm.network(), nm.bits).toString('hex')}`);
+    this.#owned.cancel(`${nm.family === 4 ? 'cidr4' : 'cidr6'}:${cidrKey(nm.network(), nm.bits).toString('hex')}`);
   }
 
   /**
    * Remove every lapsed timed entry: the filter's (its expiry store) and
    * the suffix map's. The engine removes its blocks at expiry itself; this
-   * catches the rest (inherited entries, an engine that stopped).
+   * catches the rest (inherited entries, an engine that stopped). Costs
+   * O(lapsed): both sides take them from deadline queues.
    */
   purgeExpired(now: MonotonicNs = nowNs()): number {
     if (this.#closed) return 0;
-    for (const [k, until] of this.#owned) if (until <= now) this.#owned.delete(k);
-    let removed = this.filter.purgeExpired(now);
+    let removed = 0;
     const s = this.#suffixes;
-    if (s) removed += this.#purgeSuffixes(s, now);
-    return removed;
+    for (const [owned] of this.#owned.takeExpired(now)) {
+      // Addresses and ranges are the filter's to remove (its own deadline queue, below).
+      if (s === undefined || !owned.startsWith('suffix:')) continue;
+      const key = Buffer.from(owned.slice('suffix:'.length), 'hex');
+      const until = s.expiry.get(key);
+      if (until !== undefined && until > now) {
+        this.#owned.schedule(owned, until);
+        continue;
+      }
+      if (s.map.map.delete(key)) removed++;
+      s.expiry.delete(key);
+    }
+    return removed + this.filter.purgeExpired(now);
   }
 
+  /** On open: every suffix expiry record is read, and lapsed entries and orphan records removed. */
   #purgeSuffixes(s: SuffixMaps, now: MonotonicNs): number {
     let removed = 0;
     for (const [key, until] of s.expiry.all()) {

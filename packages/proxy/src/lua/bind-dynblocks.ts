@@ -21,6 +21,7 @@ import {
 } from '../dynblocks/index.js';
 import type { BlockScopeGuard } from '../dynblocks/index.js';
 import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
+import { EventLoopSlicer } from '../metrics/event-loop-slicer.js';
 import { SocketAddress } from '../query/client-address.js';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { Rings } from '../rings/index.js';
@@ -121,13 +122,17 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
   // setDefaultBPFFilter publishes its kernel sink here; eligible blocks are mirrored into it from then on.
   DefaultBpfFilterRegistry.forProxy(proxy).onChange((sink) => blocks.setKernelSink(sink));
 
-  // Block housekeeping (kernel hits, kernel copies of expired blocks, the purge) runs every tick.
+  // Block housekeeping (kernel copies of expired blocks, the purge: O(expired)) runs every tick, and a
+  // pass over the kernel hit counters starts when due, read in slices so that many copies never hold the loop.
   proxy.addTickHook((now) => {
     try {
       blocks.tick(now);
     } catch (err) {
       log.error(`Error in the dynamic block maintenance: ${(err as Error).message}`);
     }
+    blocks.kernel.foldHitsIfDue(now, new EventLoopSlicer())?.catch((err: unknown) => {
+      log.error(`Error reading the kernel hits of dynamic blocks: ${(err as Error).message}`);
+    });
   });
 
   const groups = new Set<DynBlockRulesGroup>();

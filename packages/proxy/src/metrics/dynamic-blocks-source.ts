@@ -39,6 +39,7 @@ export type DynamicBlocksEngine = Pick<
   | 'activeClientBlocks'
   | 'activeSuffixBlocks'
   | 'addOrRefreshClientBlock'
+  | 'remove'
   | 'addOrRefreshSuffixBlock'
 >;
 
@@ -154,15 +155,13 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
       const name = DNSName.fromString(target).toLowerCase();
       const b = e.suffixes.get(name);
       if (!b) return false;
-      e.kernel.release(b);
-      e.suffixes.delete(name);
+      e.remove(b);
       return true;
     }
     const range = clientRange(kind, target);
     const b = e.clients.get(range);
     if (!b) return false;
-    e.kernel.release(b);
-    e.clients.delete(range);
+    e.remove(b);
     return true;
   }
 

@@ -30,6 +30,8 @@ export class FakeKernelSink implements KernelBlockSink {
   readonly counters = new Map<string, number>();
   /** When each key was first inserted (performance.now()). */
   readonly insertedAt = new Map<string, number>();
+  /** How many times a hit counter was read (each is one kernel lookup for the real sink). */
+  hitReads = 0;
   refuseInserts = false;
   supported: Partial<Record<KernelBlock['kind'], readonly KernelBlockAction[]>> = {
     address: ['drop', 'truncate', 'pass'],
@@ -61,6 +63,7 @@ export class FakeKernelSink implements KernelBlockSink {
   }
 
   hits(block: KernelBlock): number {
+    this.hitReads++;
     return this.counters.get(kernelKey(block)) ?? 0;
   }
 

@@ -166,11 +166,14 @@ describe('kernel copies: lifetime and counters', () => {
     expect(w.blocks.clients.size).toBe(0);
   });
 
-  it('counts kernel hits into dyn-blocked and the block while it lives, and shows them', () => {
+  it('counts kernel hits into dyn-blocked and the block while it lives (a fold pass), and shows them', async () => {
     const { w, sink } = world();
     addClient(w, '192.0.2.1', DNSAction.Drop);
     sink.hit('address:192.0.2.1', 40);
+    // The tick only handles what expired; the hits come in with the fold pass the proxy starts beside it.
     w.blocks.tick(NOW + 1000);
+    expect(w.counters.dynBlocked).toBe(0);
+    expect(await w.blocks.kernel.foldHits({ checkpoint: () => Promise.resolve() })).toBe(true);
     const b = w.blocks.clients.get(ClientBlockRange.of(parseAddress('192.0.2.1').bytes, 0))!;
     expect(b.blocks).toBe(40);
     expect(w.counters.dynBlocked).toBe(40);
@@ -189,6 +192,66 @@ describe('kernel copies: lifetime and counters', () => {
     sink.hit('address:192.0.2.1', 7);
     w.blocks.tick(NOW + 10_000);
     expect(w.counters.dynBlocked).toBe(50);
+  });
+
+  it('a tick with 10,000 live blocks visits only the expired ones (purge and kernel copies), counting reads', () => {
+    const { w, sink } = world();
+    for (let i = 0; i < 10_000; i++) addClient(w, `10.0.${i >> 8}.${i & 255}`, DNSAction.Drop, { until: NOW + 120_000 });
+    for (let i = 1; i <= 3; i++) addClient(w, `192.0.2.${i}`, DNSAction.Drop, { until: NOW + 500 });
+    // Count every read of a block's deadline, the one thing a pass over the blocks must look at.
+    let reads = 0;
+    for (const b of w.blocks.clients.values()) {
+      let until = b.until;
+      Object.defineProperty(b, 'until', {
+        get: () => {
+          reads++;
+          return until;
+        },
+        set: (v: number) => {
+          until = v;
+        },
+      });
+    }
+    sink.hitReads = 0;
+    // The first tick also runs the purge (its interval has passed since the world's clock started at 0).
+    w.blocks.tick(NOW + 1000);
+    expect(w.blocks.clients.size).toBe(10_000);
+    expect(sink.entries.size).toBe(10_000);
+    expect([...sink.entries.keys()].some((k) => k.startsWith('address:192.0.2.'))).toBe(false);
+    // Three blocks expired: their last hits were read as their copies left, and nothing else was.
+    expect(sink.hitReads).toBe(3);
+    expect(reads).toBeLessThanOrEqual(3 * 4);
+    reads = 0;
+    // Later ticks, one of them with a purge, while all 10,000 are still in force: not one read.
+    w.blocks.tick(NOW + 2000);
+    w.blocks.tick(NOW + 1000 + 60_000);
+    expect(reads).toBe(0);
+    expect(w.blocks.clients.size).toBe(10_000);
+    expect(sink.hitReads).toBe(3);
+  });
+
+  it('the hit fold reads every copy once, giving the loop back between slices', async () => {
+    const { w, sink } = world();
+    for (let i = 0; i < 1000; i++) addClient(w, `10.1.${i >> 8}.${i & 255}`, DNSAction.Drop);
+    sink.hit('address:10.1.0.7', 5);
+    sink.hitReads = 0;
+    let checkpoints = 0;
+    const pass = w.blocks.kernel.foldHits({
+      checkpoint: async () => {
+        checkpoints++;
+        await Promise.resolve();
+      },
+    });
+    // A second pass while one runs is refused rather than doubling the reads.
+    expect(await w.blocks.kernel.foldHits({ checkpoint: () => Promise.resolve() })).toBe(false);
+    expect(await pass).toBe(true);
+    expect(sink.hitReads).toBe(1000);
+    expect(checkpoints).toBeGreaterThanOrEqual(10);
+    expect(w.counters.dynBlocked).toBe(5);
+    // The next pass waits FOLD_PAUSE_FACTOR times as long as this one took; one started when due reads again.
+    sink.hit('address:10.1.0.7', 1);
+    expect(await w.blocks.kernel.foldHitsIfDue(performance.now() + 3_600_000, { checkpoint: () => Promise.resolve() })).toBe(true);
+    expect(w.counters.dynBlocked).toBe(6);
   });
 
   it('clearDynBlocks and a sink change take every copy out', () => {

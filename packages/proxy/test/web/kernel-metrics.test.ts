@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { BpfMap, MapType } from '@dnsdist-ts/bpf';
-import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, encodeCounterAction, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
 import { splitXdpStats } from '../../src/metrics/xdp-stats-split.js';
@@ -145,5 +145,55 @@ describeBpf('kernel figures in /metrics', () => {
       { key: '10.0.0.0/8', hits: 5 },
     ]);
     expect(d.topBlockedNames).toEqual([{ key: 'evil.example.', hits: 2 ** 40 }]);
+  });
+});
+
+describeBpf('the per-entry walk over a large pinned map', () => {
+  const dir = `/sys/fs/bpf/${uniqueName('dtswalk')}`;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads 20,000 entries in chunks between steps, never the whole map in one call', () => {
+    mkdirSync(dir);
+    const filter = new BPFFilter(pinnedExternalOptions(dir, 30_000));
+    try {
+      const map = filter.map('ipv4')!;
+      const n = 20_000;
+      const keys = Buffer.alloc(n * 4);
+      const values = Buffer.alloc(n * map.valueBufferSize);
+      for (let i = 0; i < n; i++) {
+        keys.writeUInt32LE(0x0a000000 + i, i * 4);
+        encodeCounterAction(MatchAction.Drop, BigInt(i)).copy(values, i * map.valueBufferSize);
+      }
+      map.updateBatchRaw(keys, values, n);
+      // A whole-map dump would hold the event loop for the whole read: the walk must not use it.
+      map.dumpRaw = () => {
+        throw new Error('dumpRaw called');
+      };
+      let visited = 0;
+      let inStep = 0;
+      let largestStep = 0;
+      let hits = 0;
+      const odd: string[] = [];
+      const walk = bpfFilterKernelCounters(filter).walkKernelCounters!((kind, key, action, h) => {
+        if (kind !== 'address' || action !== 'drop' || !/^10\.0\.\d+\.\d+$/.test(key)) odd.push(`${kind} ${key} ${action}`);
+        visited++;
+        inStep++;
+        hits += Number(h);
+      });
+      let steps = 0;
+      while (!walk.next().done) {
+        largestStep = Math.max(largestStep, inStep);
+        inStep = 0;
+        steps++;
+      }
+      expect(visited).toBe(n);
+      expect(odd).toEqual([]);
+      expect(hits).toBe((n * (n - 1)) / 2);
+      expect(largestStep).toBeLessThanOrEqual(512);
+      // At least one step per chunk read from the kernel (4,096 entries each), besides the decoding steps.
+      expect(steps).toBeGreaterThanOrEqual(n / 512);
+    } finally {
+      filter.close();
+    }
   });
 });
