@@ -202,10 +202,12 @@ function splice(buf: Uint8Array, end: number, at: number, removed: number, inser
  * - no OPT record: one is added at the end of the message (UDP payload
  *   size `payloadSize`, version 0, no flags) holding just the option;
  * - an OPT record without ECS: the option goes after its other options;
- * - an OPT record with ECS: kept as it is unless `override`; overridden, it
- *   is replaced where it stands when the OPT record is the query's only
- *   record, and otherwise every ECS option is removed and the new one goes
- *   last (dnsdist's slow path for queries carrying records).
+ * - an OPT record with ECS: kept as it is unless `override`. Overridden,
+ *   when the OPT record is the query's only record, the first ECS option is
+ *   rewritten where it stands if the new one has its size, else removed
+ *   and the new one put last (checked against dnsdist 1.7.3); with other
+ *   records, every ECS option is removed and the new one goes last
+ *   (dnsdist's slow path for queries carrying records).
  *
  * Data after the last record is dropped once the message changes. Fills
  * `edit` (length, ednsAdded, ecsAdded) and returns true; false when the
@@ -272,9 +274,13 @@ export function setClientSubnetInQuery(
     messageEnd = splice(buf, messageEnd, rdEnd, 0, option, optionLength);
     newRdEnd = rdEnd + optionLength;
     edit.ecsAdded = true;
+  } else if (u16(buf, 6) === 0 && u16(buf, 8) === 0 && arcount === 1 && 4 + u16(buf, ecs + 2) === optionLength) {
+    buf.set(option.subarray(0, optionLength), ecs);
+    newRdEnd = rdEnd;
   } else if (u16(buf, 6) === 0 && u16(buf, 8) === 0 && arcount === 1) {
     const oldSize = 4 + u16(buf, ecs + 2);
-    messageEnd = splice(buf, messageEnd, ecs, oldSize, option, optionLength);
+    messageEnd = splice(buf, messageEnd, ecs, oldSize, undefined, 0);
+    if (messageEnd >= 0) messageEnd = splice(buf, messageEnd, rdEnd - oldSize, 0, option, optionLength);
     newRdEnd = rdEnd - oldSize + optionLength;
   } else {
     newRdEnd = rdEnd;

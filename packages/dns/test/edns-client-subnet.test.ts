@@ -101,17 +101,25 @@ describe('setClientSubnetInQuery', () => {
     expect(buf.subarray(0, q.length)).toEqual(q);
   });
 
+  it('overrides an option of the same size where it stands in a lone OPT record, and it is not "added"', () => {
+    const q = query([opt([cookie, ecs(24, [192, 0, 2]), cookie])]);
+    const buf = roomy(q);
+    const { option, size } = loopbackOption();
+    expect(setClientSubnetInQuery(buf, q.length, option, size, true, 512, edit)).toBe(true);
+    expect(edit).toMatchObject({ length: q.length, ednsAdded: false, ecsAdded: false });
+    expect(optionsOf(buf.subarray(0, edit.length))).toEqual([cookie, ecs(24, [127, 0, 0]), cookie]);
+  });
+
   it.each([
     ['shorter', ecs(8, [192])],
     ['longer', ecs(32, [192, 0, 2, 1])],
-    ['as long', ecs(24, [192, 0, 2])],
-  ])('overrides a %s option where it stands in a lone OPT record, and it is not "added"', (_what, theirs) => {
+  ])('overrides a %s option by removing it and putting ours last, as dnsdist 1.7.3 does', (_what, theirs) => {
     const q = query([opt([cookie, theirs, cookie])]);
     const buf = roomy(q);
     const { option, size } = loopbackOption();
     expect(setClientSubnetInQuery(buf, q.length, option, size, true, 512, edit)).toBe(true);
     expect(edit).toMatchObject({ ednsAdded: false, ecsAdded: false });
-    expect(optionsOf(buf.subarray(0, edit.length))).toEqual([cookie, ecs(24, [127, 0, 0]), cookie]);
+    expect(optionsOf(buf.subarray(0, edit.length))).toEqual([cookie, cookie, ecs(24, [127, 0, 0])]);
   });
 
   it('with other records, removes every ECS option and puts the new one last (dnsdist slow path)', () => {
