@@ -164,3 +164,42 @@ describeDnsdist('EDNS Client Subnet (useClientSubnet), as dnsdist', () => {
     expect((overridden.additionals![0] as unknown as { options: Option[] }).options.map((o) => o.code)).toEqual([10, 8]);
   });
 });
+
+/** A pool with setECS(true) and its only backend down: the SERVFAIL is made from the query as ECS left it. */
+const noServerConfig = (port: number | string, addEdns: boolean): string => `setLocal("127.0.0.1:${port}")
+newServer{address="127.0.0.1:9", useClientSubnet=true}:setDown()
+getPool(""):setECS(true)
+setServFailWhenNoServer(true)
+setAddEDNSToSelfGeneratedResponses(${addEdns})
+`;
+
+describeDnsdist('EDNS Client Subnet and the no-server SERVFAIL (setAddEDNSToSelfGeneratedResponses), as dnsdist', () => {
+  const running: Array<{ dnsdistPort: number; dnsdist: SpawnedDnsdist; ours: RunningProxy; addEdns: boolean }> = [];
+
+  beforeAll(async () => {
+    for (const addEdns of [true, false]) {
+      const dnsdistPort = await freePort();
+      const dnsdist = spawnDnsdist(noServerConfig(dnsdistPort, addEdns));
+      const ours = await startProxy(noServerConfig('${PORT}', addEdns));
+      running.push({ dnsdistPort, dnsdist, ours, addEdns });
+      await waitForDnsdistAnswer(dnsdist, dnsdistPort, query('ready.ecs.test', undefined));
+    }
+  }, 30000);
+  afterAll(async () => {
+    for (const r of running) {
+      await r.ours.stop();
+      await r.dnsdist.stop();
+    }
+  });
+
+  it('answers the same bytes, with and without EDNS in the query and in the setting', async () => {
+    for (const { dnsdistPort, ours, addEdns } of running) {
+      for (const [shape, options] of SHAPES) {
+        const q = query('servfail.ecs.test', options);
+        const theirs = await udpExchange(dnsdistPort, q);
+        expect(theirs).toBeDefined();
+        expect([addEdns, shape, (await udpExchange(ours.port, q))?.toString('hex')]).toEqual([addEdns, shape, theirs!.toString('hex')]);
+      }
+    }
+  });
+});
