@@ -181,6 +181,11 @@ function shiftRecordPointers(buf: Uint8Array, p: number, end: number, n: number,
   }
 }
 
+/** Copy `src[0..n)` to `dst[at..)`: a byte loop, since a subarray view per call would be an allocation. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
+}
+
 /**
  * Replace `buf[at .. at+removed)` with `insert[0..insertLength)`, moving
  * `buf[at+removed .. end)` along. Returns the new end, or -1 when it would
@@ -190,7 +195,7 @@ function splice(buf: Uint8Array, end: number, at: number, removed: number, inser
   const newEnd = end - removed + insertLength;
   if (newEnd > buf.length || newEnd > MAX_MESSAGE_SIZE) return -1;
   buf.copyWithin(at + insertLength, at + removed, end);
-  if (insert) buf.set(insert.subarray(0, insertLength), at);
+  if (insert) copyInto(buf, at, insert, insertLength);
   return newEnd;
 }
 
@@ -239,7 +244,7 @@ export function setClientSubnetInQuery(
     put16(buf, at + 5, 0);
     put16(buf, at + 7, 0);
     put16(buf, at + 9, optionLength);
-    buf.set(option.subarray(0, optionLength), at + OPT_FIXED_SIZE);
+    copyInto(buf, at + OPT_FIXED_SIZE, option, optionLength);
     put16(buf, 10, arcount + 1);
     edit.length = newEnd;
     edit.ednsAdded = true;
@@ -275,7 +280,7 @@ export function setClientSubnetInQuery(
     newRdEnd = rdEnd + optionLength;
     edit.ecsAdded = true;
   } else if (u16(buf, 6) === 0 && u16(buf, 8) === 0 && arcount === 1 && 4 + u16(buf, ecs + 2) === optionLength) {
-    buf.set(option.subarray(0, optionLength), ecs);
+    copyInto(buf, ecs, option, optionLength);
     newRdEnd = rdEnd;
   } else if (u16(buf, 6) === 0 && u16(buf, 8) === 0 && arcount === 1) {
     const oldSize = 4 + u16(buf, ecs + 2);
