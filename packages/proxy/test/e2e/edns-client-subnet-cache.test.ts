@@ -122,6 +122,32 @@ newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
     expect(sent.options.map((o) => [o.code, Buffer.from(o.data)])).toEqual([[8, Buffer.from([0, 1, 32, 0, 192, 0, 2, 1])]]);
   });
 
+  it('adds the option to a query too big for the pooled buffer to take it in place (the packet grows)', async () => {
+    const name = 'big.scope.test';
+    const padded = dnsPacket.encode({
+      type: 'query',
+      id: 0x0bad,
+      flags: 0,
+      questions: [{ type: 'AAAA', name, class: 'IN' }],
+      additionals: [
+        {
+          type: 'OPT',
+          name: '.',
+          udpPayloadSize: 4096,
+          flags: 0,
+          options: [{ code: 12, data: Buffer.alloc(4040) }],
+        } as unknown as dnsPacket.Answer,
+      ],
+    });
+    expect(padded.length).toBeGreaterThan(4096 - 35);
+    expect(await udpExchange(zeroScope.port, padded)).toBeDefined();
+    const sent = dnsPacket.decode(lastQuery.get(name)!).additionals![0] as unknown as { options: Option[] };
+    expect(sent.options.map((o) => [o.code, o.data.length])).toEqual([
+      [12, 4040],
+      [8, 7],
+    ]);
+  });
+
   it('sends a backend without useClientSubnet the query exactly as the client did', async () => {
     const q = query('plain.test', false);
     await udpExchange(zeroScope.port, q);
