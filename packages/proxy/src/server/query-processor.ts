@@ -5,13 +5,13 @@ import {
   DnsQueryView,
   HeaderFlag,
   makeRcodeResponse,
+  MAX_CLIENT_SUBNET_OPTION_SIZE,
   Rcode,
   removeClientSubnetFromAnswer,
   removeOptRecord,
   replaceSelfGeneratedOpt,
   setClientSubnetInQuery,
   stripTruncatedAnswer,
-  MAX_CLIENT_SUBNET_OPTION_SIZE,
   type NetmaskGroup,
 } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
