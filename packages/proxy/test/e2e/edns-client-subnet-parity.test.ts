@@ -3,12 +3,20 @@
  * with Debian's dnsdist 1.7.3: for each query shape and ECS switch, the
  * query the real backend receives and the answer the client gets back are
  * the same bytes from both (the backend's query ID aside, which each proxy
- * picks). The backend answers with its own ECS option (scope 24) and a
- * cookie whenever the query has EDNS, so what each proxy takes back out of
- * the answer shows.
+ * picks). The backend answers with its own ECS option (scope 24, or 0 for
+ * names starting "zero") and a cookie whenever the query has EDNS, so what
+ * each proxy takes back out of the answer shows. Also side by side: the
+ * no-server SERVFAIL of a setECS(true) pool, and the packet cache's counters
+ * with the zero-scope feature.
  */
 import * as dnsPacket from 'dns-packet';
-import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
+import {
+  describeDnsdist,
+  spawnDnsdist,
+  startDnsdistWithConsole,
+  type DnsdistWithConsole,
+  type SpawnedDnsdist,
+} from '../../../../test/support/dnsdist.js';
 import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
@@ -29,8 +37,9 @@ function backendAnswer(query: Buffer): Buffer {
   if (!name.endsWith('root-servers.net')) received.set(name, Buffer.concat([Buffer.alloc(2), query.subarray(2)]));
   const opt = (q.additionals ?? []).find((r) => r.type === 'OPT') as unknown as { options: Option[] } | undefined;
   const theirEcs = opt?.options.find((o) => o.code === 8);
+  const scope = name.startsWith('zero') ? 0 : 24;
   const options = theirEcs
-    ? [COOKIE, { code: 8, data: Buffer.concat([theirEcs.data.subarray(0, 3), Buffer.from([24]), theirEcs.data.subarray(4)]) }]
+    ? [COOKIE, { code: 8, data: Buffer.concat([theirEcs.data.subarray(0, 3), Buffer.from([scope]), theirEcs.data.subarray(4)]) }]
     : [COOKIE];
   const answer = dnsPacket.encode({
     type: 'response',
@@ -201,5 +210,43 @@ describeDnsdist('EDNS Client Subnet and the no-server SERVFAIL (setAddEDNSToSelf
         expect([addEdns, shape, (await udpExchange(ours.port, q))?.toString('hex')]).toEqual([addEdns, shape, theirs!.toString('hex')]);
       }
     }
+  });
+});
+
+describeDnsdist('EDNS Client Subnet and the packet cache counters (parseECS, zero scope), as dnsdist', () => {
+  let backend: TestBackend;
+  let dnsdist: DnsdistWithConsole;
+  let dnsdistPort: number;
+  let ours: RunningProxy;
+
+  beforeAll(async () => {
+    backend = await startUdpTcpBackend(backendAnswer);
+    dnsdistPort = await freePort();
+    const config = (port: number | string): string => `addLocal("127.0.0.1:${port}")
+pc = newPacketCache(100, {parseECS=true})
+getPool(""):setCache(pc)
+newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
+`;
+    dnsdist = await startDnsdistWithConsole(config(dnsdistPort));
+    ours = await startProxy(config('${PORT}'));
+    await waitFor('our backend up', () => ours.app.proxy.servers[0]!.isUp());
+  }, 30000);
+  afterAll(async () => {
+    await ours?.stop();
+    await dnsdist?.stop();
+    await backend?.close();
+  });
+
+  it('counts the same hits and misses (the lookup without ECS counts its miss in the cache, not in cache-misses)', async () => {
+    for (const name of ['zero.count.test', 'zero.count.test', 'scoped.count.test', 'scoped.count.test']) {
+      for (const port of [dnsdistPort, ours.port]) expect(await udpExchange(port, query(name, undefined))).toBeDefined();
+    }
+    const stats = 'getPool(""):getCache():printStats()';
+    expect(ours.app.runConsoleCommand(stats).trim()).toBe((await dnsdist.run(stats)).trim());
+    // dumpStats() prints two counters per line; keep the cache ones.
+    const cacheCounters = (text: string): string[] => text.match(/cache-(hits|misses)\s+\d+/g)?.map((m) => m.replace(/\s+/, ' ')) ?? [];
+    const theirs = cacheCounters(await dnsdist.run('dumpStats()'));
+    expect(theirs).toHaveLength(2);
+    expect(cacheCounters(ours.app.runConsoleCommand('dumpStats()'))).toEqual(theirs);
   });
 });
