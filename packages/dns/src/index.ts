@@ -73,6 +73,15 @@ export {
   withEdnsOption,
 } from './dns-record-walk.js';
 export {
+  EDNS_OPTION_ECS,
+  MAX_CLIENT_SUBNET_OPTION_SIZE,
+  CLIENT_SUBNET_QUERY_GROWTH,
+  ClientSubnetEdit,
+  writeClientSubnetOption,
+  setClientSubnetInQuery,
+  removeClientSubnetFromAnswer,
+} from './edns-client-subnet.js';
+export {
   SVC_PARAM_KEYS,
   svcRdata,
   svcHints,

@@ -100,6 +100,10 @@ console.log('| configuration | ns per query (JS only) | |');
 console.log('|---|---:|---|');
 await run('forwarding', base);
 await run('cache hits', `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n`);
+// EDNS Client Subnet: the option added to each query and taken out of each answer again.
+const ecsBase = base.replace('healthCheckMode="up"', 'healthCheckMode="up", useClientSubnet=true');
+await run('forwarding, useClientSubnet (ECS added, removed from the answer)', ecsBase);
+await run('cache hits, useClientSubnet, parseECS', `${ecsBase}pc = newPacketCache(10000, {parseECS=true})\ngetPool(""):setCache(pc)\n`);
 await run(
   'rules + rings',
   `${base}setRingBuffersSize(10000, 10)

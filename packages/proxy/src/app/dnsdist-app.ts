@@ -14,6 +14,7 @@ import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
 import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
 import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
+import { registerEcsBindings } from '../lua/bind-ecs.js';
 import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
@@ -106,6 +107,7 @@ export class DnsdistApp {
     registerRuleBindings(this.env, this.rules);
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
     registerMoreRuleBindings(this.env, this.rules, this.stopped);
+    registerEcsBindings(this.env);
     registerIncludeBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);

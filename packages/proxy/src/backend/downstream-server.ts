@@ -30,6 +30,10 @@ export interface DownstreamServerConfig {
   rise: number;
   mustResolve: boolean;
   tcpOnly: boolean;
+  /** newServer{useClientSubnet=true}: queries get the client's subnet as EDNS Client Subnet. */
+  useClientSubnet?: boolean;
+  /** newServer{disableZeroScope=true}: no zero-scope caching for this backend's answers. */
+  disableZeroScope?: boolean;
   /** UDP sockets towards this backend (dnsdist's `sockets`); queries spread over them. */
   sockets: number;
   id: string;

@@ -16,6 +16,12 @@ export class ServerPool<Cache extends PoolCache = PoolCache> {
   #servers: readonly DownstreamServer[] = [];
   policy: ServerPolicy | undefined;
   cache: Cache | undefined;
+  /**
+   * ServerPool:setECS(true): a query for this pool that finds no backend
+   * still gets its ECS option before the cache lookup, so it can be
+   * answered from entries its backends' answers made.
+   */
+  ecs = false;
 
   constructor(name: string) {
     this.name = name;

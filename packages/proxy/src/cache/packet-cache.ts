@@ -48,6 +48,11 @@ export interface CacheInsertOptions {
    * lookup (e.g. the CD bit set for the backend), or the entry would never match.
    */
   queryFlags?: number;
+  /**
+   * Store the entry for every client, whatever ECS subnet the query carries:
+   * the backend answered with scope 0 (dnsdist's zero-scope feature).
+   */
+  withoutSubnet?: boolean;
 }
 
 const HEADER_SIZE = 12;
@@ -105,6 +110,16 @@ export class PacketCache {
 
   get maxEntries(): number {
     return this.settings.maxEntries;
+  }
+
+  /** newPacketCache{parseECS=true}: entries remember and compare the query's ECS subnet. */
+  get parseECS(): boolean {
+    return this.settings.parseECS;
+  }
+
+  /** Does the query carry an ECS option the cache reads (dnsdist's getClientSubnet)? Allocates nothing. */
+  hasClientSubnet(dq: DNSQuestion): boolean {
+    return readClientSubnet(dq.packet, dq.length, dq.view.qnameEnd, this.#subnet);
   }
 
   /** Whether the maintenance tick should keep expired entries while a pool using this cache has no backend up. */
@@ -244,7 +259,9 @@ export class PacketCache {
     storage.set(response.subarray(0, length), 0);
     dq.packet.copy(storage, length, HEADER_SIZE, qnameEnd);
     let subnet: Uint8Array | undefined;
-    if (settings.parseECS && readClientSubnet(dq.packet, dq.length, qnameEnd, this.#subnet)) subnet = Uint8Array.from(this.#subnet);
+    if (settings.parseECS && options?.withoutSubnet !== true && readClientSubnet(dq.packet, dq.length, qnameEnd, this.#subnet)) {
+      subnet = Uint8Array.from(this.#subnet);
+    }
     const now = this.#now();
     const entry = new CacheEntry(
       storage.subarray(0, length),

@@ -246,10 +246,9 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   });
   act('SetEDNSOptionAction', (a) => new SetEDNSOptionAction(a.integer(0), a.bytes(1)));
   rt.registerFunction('TeeAction', (a) => {
-    if (a.optBoolean(1, false)) return env.fail('TeeAction: addECS=true (EDNS Client Subnet) is not supported yet');
     if (!a.isNil(2)) return env.fail('TeeAction: a local source address is not supported yet');
     if (a.optBoolean(3, false)) return env.fail('TeeAction: addProxyProtocol=true is not supported yet');
-    const tee = new TeeAction(a.string(0));
+    const tee = new TeeAction(a.string(0), a.optBoolean(1, false));
     tees.push(tee);
     return new LuaTeeAction(tee);
   });

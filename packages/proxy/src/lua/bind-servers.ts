@@ -66,7 +66,10 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   const checkFunction = checkFunctionFrom(opts.raw('checkFunction'));
   if (checkFunction) config.checkFunction = checkFunction;
   const healthCheckMode = opts.string('healthCheckMode');
-  if (opts.boolean('useClientSubnet')) throw new Error('newServer: useClientSubnet (EDNS Client Subnet) is not supported yet');
+  const useClientSubnet = opts.boolean('useClientSubnet');
+  if (useClientSubnet !== undefined) config.useClientSubnet = useClientSubnet;
+  const disableZeroScope = opts.boolean('disableZeroScope');
+  if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   if (opts.string('source') !== undefined) throw new Error("newServer: 'source' (binding to a local address) is not supported yet");
   if (opts.boolean('setCD')) throw new Error("newServer: 'setCD' is not supported yet");
   opts.rejectUnknown();
@@ -310,9 +313,9 @@ export function registerServerBindings(env: LuaEnvironment): void {
     setCache: (p, a) => {
       p.cache = a.object(0, PacketCache, 'a packet cache (newPacketCache(...))');
     },
-    getECS: () => false,
-    setECS: (_p, a) => {
-      if (a.boolean(0)) env.fail('ServerPool:setECS: EDNS Client Subnet is not supported yet');
+    getECS: (p) => p.ecs,
+    setECS: (p, a) => {
+      p.ecs = a.boolean(0);
     },
   });
   rt.registerFunction('getPool', (args) => proxy.getOrCreatePool(args.string(0)));

@@ -3,6 +3,12 @@ import type { SocketAddress } from './client-address.js';
 
 export type Transport = 'udp' | 'tcp';
 
+/** A subnet to send as EDNS Client Subnet: network-order address bytes (4 or 16), host bits cleared, and its prefix length. */
+export interface ClientSubnet {
+  readonly address: Uint8Array;
+  readonly bits: number;
+}
+
 /**
  * One query on its way through the proxy: dnsdist's DNSQuestion. Rule
  * actions read it and may change it in place (header bits, the pool, tags,
@@ -34,13 +40,28 @@ export class DNSQuestion {
   /** Set from Lua (dq.tempFailureTTL): cache TTL for a SERVFAIL/REFUSED answer instead of the cache's. */
   tempFailureTTL: number | undefined = undefined;
   /**
-   * dnsdist's per-query EDNS Client Subnet switches, settable from Lua. They
-   * take effect only on a backend with useClientSubnet, which dnsdist-ts
-   * refuses for now, so they are kept for scripts to read back.
+   * dnsdist's per-query EDNS Client Subnet switches (SetDisableECSAction,
+   * SetECSOverrideAction, SetECSPrefixLengthAction, Lua). They matter only
+   * when the query goes to a backend with useClientSubnet (or, with no
+   * backend, to a pool with setECS). The query path sets ecsOverride and
+   * ecsPrefixLength from setECSOverride / setECSSourcePrefixV4/V6 when the
+   * query arrives; undefined prefix length means the family's default.
    */
   useECS = true;
   ecsOverride = false;
   ecsPrefixLength: number | undefined = undefined;
+  /** Set by SetECSAction: the subnet sent instead of the client's address and ecsPrefixLength. */
+  ecsSubnet: ClientSubnet | undefined = undefined;
+  /** The ECS option in the query is ours: it is taken out of the answer (dnsdist's ecsAdded). */
+  ecsAdded = false;
+  /**
+   * The query came without ECS and its pool's cache parses ECS: an answer
+   * with scope 0 is cached for every client under `cacheKeyNoECS` (dnsdist's
+   * zero-scope feature).
+   */
+  useZeroScope = false;
+  /** The cache key of the query before its ECS option was added (with useZeroScope). */
+  cacheKeyNoECS = 0;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -95,6 +116,10 @@ export class DNSQuestion {
     this.useECS = true;
     this.ecsOverride = false;
     this.ecsPrefixLength = undefined;
+    this.ecsSubnet = undefined;
+    this.ecsAdded = false;
+    this.useZeroScope = false;
+    this.cacheKeyNoECS = 0;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -30,7 +30,17 @@ export interface QueryCache {
    * `allowExpired` (seconds) serves entries expired at most that long ago.
    */
   lookup(dq: DNSQuestion, key: number, allowExpired?: number): Buffer | undefined;
-  insert(dq: DNSQuestion, key: number, response: Uint8Array, length: number, options?: { tempFailureTTL?: number }): boolean;
+  insert(
+    dq: DNSQuestion,
+    key: number,
+    response: Uint8Array,
+    length: number,
+    options?: { tempFailureTTL?: number; withoutSubnet?: boolean },
+  ): boolean;
+  /** newPacketCache{parseECS=true}: entries remember the query's ECS subnet (needed for the zero-scope feature). */
+  readonly parseECS?: boolean;
+  /** Does the query carry an ECS option the cache would compare? */
+  hasClientSubnet?(dq: DNSQuestion): boolean;
   /** Maintenance: remove expired entries, keeping at most `upTo` of them. */
   purgeExpired?(upTo: number): number;
   readonly keepStaleData?: boolean;

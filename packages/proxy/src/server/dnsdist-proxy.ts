@@ -72,6 +72,11 @@ export class ProxySettings {
   payloadSizeOnSelfGeneratedAnswers = 1232;
   /** setAllowEmptyResponse: pass on NOERROR/NXDOMAIN answers without a question section too. */
   allowEmptyResponse = false;
+  /** setECSSourcePrefixV4 / V6: the prefix lengths of the client subnet sent to backends with useClientSubnet. */
+  ecsSourcePrefixV4 = 24;
+  ecsSourcePrefixV6 = 56;
+  /** setECSOverride: replace a client's own ECS option instead of keeping it. */
+  ecsOverride = false;
   /** truncateTC: strip TC=1 UDP answers from backends down to header and question. */
   truncateTC = false;
   /** Which UDP implementation frontends and backends use. */
@@ -154,6 +159,18 @@ export class DnsdistProxy implements QueryPathContext {
 
   get payloadSizeOnSelfGeneratedAnswers(): number {
     return this.settings.payloadSizeOnSelfGeneratedAnswers;
+  }
+
+  get ecsSourcePrefixV4(): number {
+    return this.settings.ecsSourcePrefixV4;
+  }
+
+  get ecsSourcePrefixV6(): number {
+    return this.settings.ecsSourcePrefixV6;
+  }
+
+  get ecsOverride(): boolean {
+    return this.settings.ecsOverride;
   }
 
   get truncateTC(): boolean {

@@ -1,11 +1,16 @@
 import {
+  CLIENT_SUBNET_QUERY_GROWTH,
+  ClientSubnetEdit,
   DNS_HEADER_SIZE,
   DnsQueryView,
   HeaderFlag,
   makeRcodeResponse,
+  MAX_CLIENT_SUBNET_OPTION_SIZE,
   Rcode,
+  removeClientSubnetFromAnswer,
   removeOptRecord,
   replaceSelfGeneratedOpt,
+  setClientSubnetInQuery,
   stripTruncatedAnswer,
   type NetmaskGroup,
 } from '@dnsdist-ts/dns';
@@ -14,6 +19,7 @@ import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { SocketAddress } from '../query/client-address.js';
+import { writeQueryClientSubnet } from '../query/client-subnet-option.js';
 import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
 import { DNSResponse } from '../query/dns-response.js';
@@ -21,6 +27,7 @@ import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../q
 import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
 import { QueryContextPool } from '../query/query-context-pool.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
+import { ADDED_OPT_PAYLOAD_SIZE } from '../rules/actions/set-edns-option-action.js';
 
 /** What the query path reads of the proxy's configuration and state. */
 export interface QueryPathContext {
@@ -45,6 +52,11 @@ export interface QueryPathContext {
   readonly payloadSizeOnSelfGeneratedAnswers: number;
   /** truncateTC. */
   readonly truncateTC: boolean;
+  /** setECSSourcePrefixV4 / setECSSourcePrefixV6. */
+  readonly ecsSourcePrefixV4: number;
+  readonly ecsSourcePrefixV6: number;
+  /** setECSOverride. */
+  readonly ecsOverride: boolean;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -67,6 +79,9 @@ export class QueryProcessor {
   readonly #answerView = new DnsQueryView();
   /** One response object serves every synchronous answer; a delayed answer keeps its own copy. */
   readonly #dr = new DNSResponse(Buffer.alloc(0), 0, undefined as unknown as DNSQuestion, undefined, 0);
+  /** Scratch space of the ECS rewrite: the option being added, and what the rewrite did. */
+  readonly #ecsOption = new Uint8Array(MAX_CLIENT_SUBNET_OPTION_SIZE);
+  readonly #ecsEdit = new ClientSubnetEdit();
 
   constructor(ctx: QueryPathContext) {
     this.#ctx = ctx;
@@ -122,6 +137,9 @@ export class QueryProcessor {
       return this.#drop(dq, reply);
     }
     dq.origFlags = (dq.packet[2]! << 8) | dq.packet[3]!;
+    // dnsdist gives every query the global ECS settings, which rules and scripts may then change.
+    dq.ecsOverride = ctx.ecsOverride;
+    dq.ecsPrefixLength = remote.family === 4 ? ctx.ecsSourcePrefixV4 : ctx.ecsSourcePrefixV6;
     if (view.qdcount === 0) {
       c.emptyQueries++;
       if (ctx.dropEmptyQueries) return this.#drop(dq, reply);
@@ -140,25 +158,36 @@ export class QueryProcessor {
     if (verdict === QueryVerdict.Respond || (dq.packet[2]! & 0x80) !== 0) return this.#sendSelfAnswered(dq, reply);
 
     const pool = ctx.getPool(dq.pool);
-    let cacheKey = 0;
+    const servers = pool?.servers ?? [];
+    const policy = pool?.policy ?? ctx.defaultPolicy;
+    // As dnsdist 1.7, the backend is chosen before the cache is asked: whether the query carries an ECS
+    // option (and so which entry answers it) depends on the backend, and stale entries are served only
+    // when there is none.
+    const server = servers.length > 0 ? policy.select(servers, dq) : undefined;
     const cache = pool?.cache;
-    if (cache && !dq.skipCache) {
-      cacheKey = cache.computeKey(dq);
-      const stale = ctx.staleCacheEntriesTTL > 0 && pool.countUp() === 0 ? ctx.staleCacheEntriesTTL : 0;
-      const hit = cache.lookup(dq, cacheKey, stale);
-      if (hit) {
-        c.cacheHits++;
-        restoreClientFlags(hit, dq.origFlags);
-        const dr = this.#dr.reset(hit, hit.length, dq, undefined, 0);
-        if (!ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
-        return this.#sendToClient(dr, reply, false);
+    const useCache = cache !== undefined && !dq.skipCache;
+    const allowExpired = server ? 0 : ctx.staleCacheEntriesTTL;
+    let cacheKey = 0;
+    if (dq.useECS && (server ? server.config.useClientSubnet === true : pool?.ecs === true)) {
+      if (useCache && cache.parseECS === true && server?.config.disableZeroScope !== true) {
+        // The zero-scope feature: an answer a backend gave for every subnet is cached under the key of
+        // the query without ECS, so look there first.
+        dq.cacheKeyNoECS = cache.computeKey(dq);
+        const hit = cache.lookup(dq, dq.cacheKeyNoECS, allowExpired);
+        // dnsdist 1.7.3 hands this hit out with the flags stored in the entry, not the client's RD and CD
+        // (test_Caching.py's TestCachingScopeZero expects exactly that).
+        if (hit) return this.#sendCacheHit(dq, hit, reply, false);
+        if (cache.hasClientSubnet?.(dq) !== true) dq.useZeroScope = true;
       }
+      if (!this.#addClientSubnet(dq)) return this.#drop(dq, reply);
+    }
+    if (useCache) {
+      cacheKey = cache.computeKey(dq);
+      const hit = cache.lookup(dq, cacheKey, allowExpired);
+      if (hit) return this.#sendCacheHit(dq, hit, reply);
       c.cacheMisses++;
     }
 
-    const servers = pool?.servers ?? [];
-    const policy = pool?.policy ?? ctx.defaultPolicy;
-    const server = servers.length > 0 ? policy.select(servers, dq) : undefined;
     if (!server) {
       c.noPolicy++;
       if (ctx.servFailWhenNoServer) {
@@ -178,6 +207,39 @@ export class QueryProcessor {
       return this.#drop(dq, reply);
     }
     this.#forward(server, dq, reply, cacheKey);
+  }
+
+  #sendCacheHit(dq: DNSQuestion, hit: Buffer, reply: ReplyChannel, restoreFlags = true): void {
+    this.#ctx.counters.cacheHits++;
+    if (restoreFlags) restoreClientFlags(hit, dq.origFlags);
+    const dr = this.#dr.reset(hit, hit.length, dq, undefined, 0);
+    if (!this.#ctx.rules.processResponse(dr, 'cacheHit')) return this.#drop(dq, reply);
+    this.#sendToClient(dr, reply, false);
+  }
+
+  /**
+   * Give the query its EDNS Client Subnet option (dnsdist's
+   * handleEDNSClientSubnet): SetECSAction's subnet, else the client's
+   * address cut to ecsPrefixLength; an existing option is replaced only
+   * with ecsOverride. Grows the packet only when its buffer lacks the room.
+   * False when the query cannot take the option (it is then dropped).
+   */
+  #addClientSubnet(dq: DNSQuestion): boolean {
+    const size = writeQueryClientSubnet(dq, this.#ecsOption);
+    if (dq.packet.length < dq.length + CLIENT_SUBNET_QUERY_GROWTH) {
+      const grown = Buffer.allocUnsafe(dq.length + CLIENT_SUBNET_QUERY_GROWTH);
+      dq.packet.copy(grown, 0, 0, dq.length);
+      dq.packet = grown;
+    }
+    const edit = this.#ecsEdit;
+    if (!setClientSubnetInQuery(dq.packet, dq.length, this.#ecsOption, size, dq.ecsOverride, ADDED_OPT_PAYLOAD_SIZE, edit)) return false;
+    if (edit.length === dq.length && !edit.ecsAdded) return true;
+    dq.length = edit.length;
+    if (edit.ednsAdded) dq.ednsAdded = true;
+    dq.ecsAdded = edit.ecsAdded;
+    // Later readers (the cache, a SERVFAIL made from the query, response rules) see the query as sent.
+    dq.view.parse(dq.packet, dq.length);
+    return true;
   }
 
   #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
@@ -212,11 +274,20 @@ export class QueryProcessor {
     if (rcode === Rcode.ServFail) c.servfailResponses++;
     const dr = this.#dr.reset(data, length, dq, server, latencyUsec);
     if (!ctx.rules.processResponse(dr, 'response')) return this.#drop(dq, reply);
-    // dnsdist's fixUpResponse: the OPT record SetEDNSOptionAction gave the query is not the client's to see.
-    if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
+    // dnsdist's fixUpResponse: what the query got on its way (an OPT record, an ECS option) is not the client's to see.
+    let zeroScope = false;
+    if (dq.ecsAdded) {
+      const fixed = removeClientSubnetFromAnswer(dr.packet, dr.length, dq.ednsAdded, true, this.#ecsEdit);
+      // An answer that cannot be walked to its OPT record is dropped, as dnsdist cannot parse it either.
+      if (fixed < 0) return this.#drop(dq, reply);
+      dr.length = fixed;
+      zeroScope = dq.useZeroScope && this.#ecsEdit.zeroScope;
+    } else if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
     const cache = ctx.getPool(dq.pool)?.cache;
     if (cache && !dq.skipCache) {
-      cache.insert(dq, cacheKey, dr.packet, dr.length, dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL });
+      const tempFailureTTL = dq.tempFailureTTL;
+      if (zeroScope) cache.insert(dq, dq.cacheKeyNoECS, dr.packet, dr.length, { tempFailureTTL, withoutSubnet: true });
+      else cache.insert(dq, cacheKey, dr.packet, dr.length, tempFailureTTL === undefined ? undefined : { tempFailureTTL });
     }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);

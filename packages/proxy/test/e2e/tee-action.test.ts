@@ -1,7 +1,8 @@
 /**
  * TeeAction through real sockets: UDP queries are copied to a second
  * server (same ID and bytes) whose answers are counted by RCODE; TCP
- * queries are only counted; the query itself goes on to the backend.
+ * queries are only counted; the query itself goes on to the backend. With
+ * addECS the copy carries the client's subnet.
  */
 import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
@@ -39,7 +40,8 @@ describe('TeeAction', () => {
     proxy = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
        newServer{address="127.0.0.1:\${BACKEND}", healthCheckMode="up"}
-       addAction(AllRule(), TeeAction("127.0.0.1:\${TEE}"))`,
+       addAction(AllRule(), TeeAction("127.0.0.1:\${TEE}"))
+       addAction("ecs.tee.test.", TeeAction("127.0.0.1:\${TEE}", true))`,
       { BACKEND: demo.port, TEE: tee.port },
     );
   });
@@ -80,8 +82,20 @@ describe('TeeAction', () => {
     expect(proxy.app.runConsoleCommand('print(getAction(0):getStats()["tcp-drops"])').trim()).toBe('1');
   });
 
+  it('with addECS, the copy carries the client subnet (127.0.0.0/24) in an OPT record added for it, beside the plain copy', async () => {
+    const query = encodeQuery('ecs.tee.test', { id: 0x5151 });
+    const before = tee.got.length;
+    expect(await udpExchange(proxy.port, query)).toBeDefined();
+    await waitFor('both copies at the tee server', () => tee.got.length === before + 2);
+    const copies = tee.got.slice(before).map((b) => b.toString('hex'));
+    // As test_TeeAction.py's testTeeWithECS: the query, an OPT record (payload 512) with ECS 127.0.0.0/24.
+    const withEcs = Buffer.concat([query, Buffer.from([0, 0, 41, 2, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 127, 0, 0])]);
+    withEcs.writeUInt16BE(1, 10);
+    expect(copies.sort()).toEqual([query.toString('hex'), withEcs.toString('hex')].sort());
+  });
+
   it('refuses what it does not support, and getAction out of range', async () => {
-    expect(proxy.app.runConsoleCommand('TeeAction("127.0.0.1", true)')).toMatch(/addECS=true .* not supported yet/);
+    expect(proxy.app.runConsoleCommand('TeeAction("127.0.0.1", false, "127.0.0.2")')).toMatch(/local source address is not supported yet/);
     expect(proxy.app.runConsoleCommand('getAction(7)')).toMatch(/there is no rule 7/);
   });
 });

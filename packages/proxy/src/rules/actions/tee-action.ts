@@ -1,8 +1,20 @@
 import dgram from 'node:dgram';
-import { formatAddress, formatAddressWithPort, parseAddressWithPort, Rcode, type IpAddressWithPort } from '@dnsdist-ts/dns';
+import {
+  CLIENT_SUBNET_QUERY_GROWTH,
+  ClientSubnetEdit,
+  formatAddress,
+  formatAddressWithPort,
+  MAX_CLIENT_SUBNET_OPTION_SIZE,
+  parseAddressWithPort,
+  Rcode,
+  setClientSubnetInQuery,
+  type IpAddressWithPort,
+} from '@dnsdist-ts/dns';
+import { writeQueryClientSubnet } from '../../query/client-subnet-option.js';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { QueryAction } from '../rule-types.js';
+import { ADDED_OPT_PAYLOAD_SIZE } from './set-edns-option-action.js';
 
 /** TeeAction's counters, under dnsdist's names (getStats / printStats). */
 export interface TeeStats {
@@ -24,9 +36,15 @@ export interface TeeStats {
  * RCODE; TCP queries are only counted in tcp-drops. Goes on to the next
  * rule: the query itself is handled as if the rule were not there. The
  * socket is opened on the first copy and closed by `close()`.
+ *
+ * With `addECS`, the copy carries the client's subnet as EDNS Client
+ * Subnet, made as for a backend with useClientSubnet (the query's prefix
+ * length, override switch and SetECSAction subnet); a copy that cannot take
+ * the option is not sent, as in dnsdist.
  */
 export class TeeAction implements QueryAction {
   readonly remote: IpAddressWithPort;
+  readonly addECS: boolean;
   readonly #stats: TeeStats = {
     queries: 0,
     responses: 0,
@@ -42,11 +60,14 @@ export class TeeAction implements QueryAction {
   readonly #remoteText: string;
   #socket: dgram.Socket | undefined;
   #closed = false;
+  readonly #ecsOption = new Uint8Array(MAX_CLIENT_SUBNET_OPTION_SIZE);
+  readonly #ecsEdit = new ClientSubnetEdit();
 
   /** @throws AddressParseError for a remote that is not "ip" or "ip:port" (port 53 by default). */
-  constructor(remote: string) {
+  constructor(remote: string, addECS = false) {
     this.remote = parseAddressWithPort(remote, 53);
     this.#remoteText = formatAddress(this.remote.bytes);
+    this.addECS = addECS;
   }
 
   apply(dq: DNSQuestion): DNSActionCode {
@@ -62,7 +83,20 @@ export class TeeAction implements QueryAction {
       return DNSAction.None;
     }
     // The question's buffer is reused for the next query before the send may complete: send a copy.
-    socket.send(Buffer.from(dq.bytes()), this.remote.port, this.#remoteText, (err) => {
+    let copy: Buffer;
+    if (this.addECS) {
+      copy = Buffer.allocUnsafe(dq.length + CLIENT_SUBNET_QUERY_GROWTH);
+      dq.packet.copy(copy, 0, 0, dq.length);
+      const size = writeQueryClientSubnet(dq, this.#ecsOption);
+      const edit = this.#ecsEdit;
+      if (!setClientSubnetInQuery(copy, dq.length, this.#ecsOption, size, dq.ecsOverride, ADDED_OPT_PAYLOAD_SIZE, edit)) {
+        return DNSAction.None;
+      }
+      copy = copy.subarray(0, edit.length);
+    } else {
+      copy = Buffer.from(dq.bytes());
+    }
+    socket.send(copy, this.remote.port, this.#remoteText, (err) => {
       if (err) stats['send-errors']++;
     });
     return DNSAction.None;
