@@ -16,6 +16,7 @@ import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
 import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
 import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
+import { registerTlsBindings } from '../lua/bind-tls.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
 import { registerWebBindings } from '../lua/bind-web.js';
@@ -101,6 +102,7 @@ export class DnsdistApp {
     registerConstants(this.runtime);
     registerValueBindings(this.env);
     registerListenerBindings(this.env);
+    registerTlsBindings(this.env);
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
@@ -171,10 +173,9 @@ export class DnsdistApp {
 
   async #start(): Promise<void> {
     this.env.configurationDone = true;
-    await this.proxy.start();
-    this.ebpf.listenersStarted();
     const log = this.proxy.log;
-    log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
+    // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
+    // open can use the console at once.
     const con = this.env.console;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
@@ -193,6 +194,14 @@ export class DnsdistApp {
         throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
       });
     }
+    try {
+      await this.proxy.start();
+    } catch (err) {
+      await this.console?.close();
+      throw err;
+    }
+    this.ebpf.listenersStarted();
+    log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
     await this.web.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {

@@ -14,6 +14,7 @@ import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { SocketAddress } from '../query/client-address.js';
+import type { ClientSession } from '../query/client-session.js';
 import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
 import { DNSResponse } from '../query/dns-response.js';
@@ -102,10 +103,12 @@ export class QueryProcessor {
     transport: Transport,
     reply: ReplyChannel,
     frontend: FrontendCounters,
+    session?: ClientSession,
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
     const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
+    dq.session = session;
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.
     if (length < DNS_HEADER_SIZE) {
