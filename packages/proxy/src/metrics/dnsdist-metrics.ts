@@ -206,8 +206,10 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
       return c.tcpNewConnections;
     case 'tcpreusedconnections':
       return c.tcpReusedConnections;
+    case 'tlsresumptions':
+      return c.tlsResumptions;
     default:
-      // No TLS to backends, and no per-connection averages are kept.
+      // No per-connection averages are kept.
       return 0;
   }
 }

@@ -285,6 +285,7 @@ export class DnsdistProxy implements QueryPathContext {
         return false;
       },
     );
+    server.onConnectionFailure = (reason) => this.log.warn(reason);
     this.servers.push(server);
     for (const name of config.pools.length > 0 ? config.pools : ['']) this.getOrCreatePool(name).add(server);
     this.#health.set(server, { state: new HealthState(), nextAt: 0, running: false });
@@ -349,6 +350,8 @@ export class DnsdistProxy implements QueryPathContext {
       const changed = h.state.record(server, ok, initial);
       if (changed !== undefined && this.servers.includes(server)) {
         this.log.warn(`Marking downstream ${server.name} (${server.addressText}) as '${changed ? 'up' : 'down'}'`);
+        if (!changed && server.lastCheckFailure !== undefined)
+          this.log.warn(`Downstream ${server.name} (${server.addressText}): ${server.lastCheckFailure}`);
       }
     } finally {
       h.running = false;

@@ -184,7 +184,7 @@ export class QueryProcessor {
   }
 
   #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
-    if (dq.transport === 'tcp' || server.config.tcpOnly) server.sendTcp(dq, reply, cacheKey);
+    if (dq.transport === 'tcp' || server.streamOnly) server.sendTcp(dq, reply, cacheKey);
     else server.sendUdp(dq, reply, cacheKey);
   }
 

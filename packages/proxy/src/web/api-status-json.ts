@@ -83,7 +83,7 @@ export function serverJson(s: DownstreamServer, id: number): JsonObject {
     tcpReadTimeouts: c.tcpReadTimeouts,
     tcpReusedConnections: c.tcpReusedConnections,
     tcpWriteTimeouts: c.tcpWriteTimeouts,
-    tlsResumptions: 0,
+    tlsResumptions: c.tlsResumptions,
     weight: s.config.weight,
   };
 }
