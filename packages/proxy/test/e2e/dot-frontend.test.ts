@@ -3,7 +3,8 @@
  * openssl s_client and Node's TLS client, on certificates made for the run.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
@@ -13,7 +14,7 @@ import { describeRequires } from '../../../../test/support/require.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
 import { frontendsJson } from '../../src/web/api-status-json.js';
-import { encodeQuery } from '../support/dns-client.js';
+import { encodeQuery, waitFor } from '../support/dns-client.js';
 import { startDemo, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 const run = promisify(execFile);
@@ -307,5 +308,80 @@ describe('addTLSLocal refuses what it cannot use, naming it', () => {
     expect(await fails(`addTLSLocal("127.0.0.1:\${PORT}", "${certs.chain}", "${certs.key}", { provider="boringssl" })`)).toMatch(
       /unknown TLS provider 'boringssl'/,
     );
+  });
+});
+
+describeRequires('DoT frontends: ciphers, key log, ticket key file and its rotation, new certificate files', [opensslCli], () => {
+  let pki: TestPki;
+  let proxy: RunningProxy;
+  let keyLog: string;
+  let tickets: string;
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    const cert = pki.issue('dot.test', ['dot.test']);
+    keyLog = join(pki.dir, 'keys.log');
+    tickets = join(pki.dir, 'tickets.key');
+    writeFileSync(tickets, Buffer.alloc(80, 1));
+    proxy = await startProxy(
+      `addTLSLocal("127.0.0.1:\${PORT}", "\${CERT}", "\${KEY}", { ciphersTLS13="TLS_CHACHA20_POLY1305_SHA256", keyLogFile="\${KEYLOG}",
+         ticketKeyFile="\${TICKETS}", ticketsKeysRotationDelay=60, numberOfTicketsKeys=2 })
+       addAction(AllRule(), SpoofAction("192.0.2.1"))`,
+      { CERT: cert.chain, KEY: cert.key, KEYLOG: keyLog, TICKETS: tickets },
+    );
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    pki?.remove();
+  });
+
+  const cipher = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: proxy.port, ca: readFileSync(pki.caCert), servername: 'dot.test' }, () => {
+        resolve(s.getCipher().name);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+
+  it('negotiates only the TLS 1.3 suites of ciphersTLS13', async () => {
+    expect(await cipher()).toBe('TLS_CHACHA20_POLY1305_SHA256');
+  });
+
+  it('appends the secrets of each handshake to keyLogFile', async () => {
+    await nodeDot(proxy.port, pki, 'www.example.test');
+    const read = (): string => (existsSync(keyLog) ? readFileSync(keyLog, 'utf8') : '');
+    await waitFor('the key log written', () => /CLIENT_HANDSHAKE_TRAFFIC_SECRET [0-9a-f]{64} [0-9a-f]+\n/.test(read()));
+  });
+
+  it('takes its ticket keys from ticketKeyFile, and reloads the file at each rotation', async () => {
+    const ctx = proxy.app.proxy.tlsFrontendConfigs[0]!.tls;
+    expect(proxy.app.runConsoleCommand('showTLSContexts()')).toMatch(
+      /^#\s+Address\s+# ticket keys\s+Rotation delay\s+Next rotation\s*\n0\s+127\.0\.0\.1:\d+\s+1\s+60\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/,
+    );
+    const first = await nodeDot(proxy.port, pki, 'www.example.test');
+    // Another key in the file; the rotation that comes due reloads it: the old key is kept (2 keys), the ticket resumes.
+    writeFileSync(tickets, Buffer.alloc(80, 2));
+    ctx.tick(ctx.nextRotationAt);
+    expect(ctx.ticketKeys.size).toBe(2);
+    expect((await nodeDot(proxy.port, pki, 'www.example.test', { session: first.session! })).reused).toBe(true);
+    writeFileSync(tickets, Buffer.alloc(80, 3));
+    ctx.tick(ctx.nextRotationAt);
+    writeFileSync(tickets, Buffer.alloc(80, 4));
+    ctx.tick(ctx.nextRotationAt);
+    expect((await nodeDot(proxy.port, pki, 'www.example.test', { session: first.session! })).reused).toBe(false);
+  });
+
+  it('switches to other certificate files with getTLSFrontend(n):loadNewCertificatesAndKeys()', async () => {
+    const next = pki.issue('dot.test', ['dot.test']);
+    const before = (await nodeDot(proxy.port, pki, 'www.example.test')).serial;
+    expect(proxy.app.runConsoleCommand(`getTLSFrontend(0):loadNewCertificatesAndKeys("${next.chain}", "${next.key}")`)).toBe('');
+    const after = (await nodeDot(proxy.port, pki, 'www.example.test')).serial;
+    expect(after).not.toBe(before);
+    expect(after.toLowerCase()).toBe(new X509Certificate(readFileSync(next.cert)).serialNumber.toLowerCase());
+    expect(proxy.app.runConsoleCommand(`getTLSFrontend(0):loadNewCertificatesAndKeys("/nonexistent.pem", "${next.key}")`)).toMatch(
+      /loadNewCertificatesAndKeys: unable to read the certificate file '\/nonexistent\.pem'/,
+    );
+    expect((await nodeDot(proxy.port, pki, 'www.example.test')).serial).toBe(after);
   });
 });
