@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import * as dnsPacket from 'dns-packet';
@@ -167,6 +168,25 @@ describeRequires('DoT frontends (addTLSLocal)', [kdig, opensslCli], () => {
       run('openssl', ['s_client', '-connect', `127.0.0.1:${proxy.port}`, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], { timeout: 15_000 }),
     ).rejects.toThrow();
     expect(counters.handshakeFailures.get('unsupportedProtocol')).toBe(before + 1);
+  });
+
+  it('closes a connection that sends plain DNS, or nothing, to the TLS port, and goes on serving', async () => {
+    const closed = (send: Buffer | undefined): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: proxy.port }, () => {
+          if (send) s.write(send);
+        });
+        s.on('data', () => undefined);
+        s.on('error', () => undefined);
+        s.on('close', () => resolve());
+        setTimeout(() => reject(new Error('still open after 10 s')), 10_000).unref();
+      });
+    const q = encodeQuery('www.example.test');
+    const framed = Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
+    // Plain DNS is not a ClientHello: the handshake fails at once. Silence lasts until the TCP receive timeout (2 s).
+    await Promise.all([closed(framed), closed(undefined), closed(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]))]);
+    expect(await kdigTls(proxy.port, pki, 'www.example.test')).toBe('192.0.2.10');
+    await waitFor('the connections counted closed', () => proxy.app.proxy.tlsFrontends[0]!.tcp.currentConnections === 0);
   });
 
   it('says getBind(0):getEffectiveTLSProvider() is the provider asked for', () => {
