@@ -174,8 +174,8 @@ export class DnsdistApp {
   async #start(): Promise<void> {
     this.env.configurationDone = true;
     const log = this.proxy.log;
-    // The console and the webserver listen before the DNS listeners, as in dnsdist: a client that
-    // saw the DNS port open can use them at once.
+    // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
+    // open can use it at once.
     const con = this.env.console;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
@@ -194,15 +194,16 @@ export class DnsdistApp {
         throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
       });
     }
-    await this.web.start();
     try {
       await this.proxy.start();
     } catch (err) {
-      await Promise.all([this.console?.close(), this.web.stop()]);
+      await this.console?.close();
       throw err;
     }
     this.ebpf.listenersStarted();
     log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
+    // The webserver last: "Webserver launched" is the line scripts (and the tests) take for "ready".
+    await this.web.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;
