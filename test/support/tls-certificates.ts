@@ -13,7 +13,7 @@ export interface TestPki {
   readonly caCert: string;
   readonly caKey: string;
   /** Issue (or re-issue: a new key and serial) a server certificate; returns its chain (leaf + CA) and key files. */
-  issue(name: string, altNames: readonly string[]): { chain: string; cert: string; key: string };
+  issue(name: string, altNames: readonly string[], keyType?: 'ec' | 'rsa'): { chain: string; cert: string; key: string };
   remove(): void;
 }
 
@@ -50,7 +50,7 @@ export function makeTestPki(): TestPki {
     dir,
     caCert,
     caKey,
-    issue(name, altNames) {
+    issue(name, altNames, keyType = 'ec') {
       serial++;
       const base = join(dir, `${name}-${serial}`);
       const ext = `${base}.ext`;
@@ -58,23 +58,8 @@ export function makeTestPki(): TestPki {
         ext,
         `subjectAltName=${altNames.map((n) => `DNS:${n}`).join(',')}\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`,
       );
-      openssl(
-        [
-          'req',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          `${base}.key`,
-          '-out',
-          `${base}.csr`,
-          '-subj',
-          `/CN=${name}`,
-        ],
-        dir,
-      );
+      const newKey = keyType === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+      openssl(['req', ...newKey, '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`], dir);
       openssl(
         [
           'x509',

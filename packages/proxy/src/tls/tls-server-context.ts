@@ -35,6 +35,7 @@ interface LoadedCredentials {
 function loadCredentials(pairs: readonly CertificateKeyPair[], ocspFiles: readonly string[]): LoadedCredentials {
   if (pairs.length === 0) throw new TlsConfigError('no certificate and key given: a TLS frontend needs at least one pair', pairs);
   const out: LoadedCredentials = { certs: [], keys: [], leafs: [], ocsp: [] };
+  const types: string[] = [];
   for (const p of pairs) {
     const cert = readFile(p.certFile, 'certificate file');
     let leaf: X509Certificate;
@@ -43,6 +44,17 @@ function loadCredentials(pairs: readonly CertificateKeyPair[], ocspFiles: readon
     } catch (err) {
       throw new TlsConfigError(`the certificate file '${p.certFile}' holds no PEM certificate: ${(err as Error).message}`, p.certFile);
     }
+    // OpenSSL serves one certificate per key type: a second of the same type would replace the first
+    // (dnsdist then silently serves the last one); refused here with the reason.
+    const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
+    const same = types.indexOf(type);
+    if (same >= 0) {
+      throw new TlsConfigError(
+        `the certificates '${pairs[same]!.certFile}' and '${p.certFile}' both have ${type} keys: one certificate per key type (RSA, ECDSA, Ed25519) can be served, give one pair per type`,
+        p.certFile,
+      );
+    }
+    types.push(type);
     out.certs.push(cert);
     out.leafs.push(leaf.raw);
     out.keys.push(

@@ -312,7 +312,7 @@ describe('addTLSLocal refuses what it cannot use, naming it', () => {
     );
   });
 
-  it('an unknown option, a bad minTLSVersion, more certificates than keys, reusePort', async () => {
+  it('an unknown option, a bad minTLSVersion, more certificates than keys, reusePort, two certificates of one key type', async () => {
     expect(await fails(`addTLSLocal("127.0.0.1:\${PORT}", "${certs.chain}", "${certs.key}", { sessionTicket=false })`)).toMatch(
       /unknown option 'sessionTicket'/,
     );
@@ -328,6 +328,10 @@ describe('addTLSLocal refuses what it cannot use, naming it', () => {
     expect(await fails(`addTLSLocal("127.0.0.1:\${PORT}", "${certs.chain}", "${certs.key}", { provider="boringssl" })`)).toMatch(
       /unknown TLS provider 'boringssl'/,
     );
+    const second = pki.issue('bad.test', ['bad.test']);
+    expect(
+      await fails(`addTLSLocal("127.0.0.1:\${PORT}", {"${certs.chain}", "${second.chain}"}, {"${certs.key}", "${second.key}"})`),
+    ).toMatch(/both have ec keys: one certificate per key type \(RSA, ECDSA, Ed25519\) can be served/);
   });
 });
 
@@ -403,5 +407,42 @@ describeRequires('DoT frontends: ciphers, key log, ticket key file and its rotat
       /loadNewCertificatesAndKeys: unable to read the certificate file '\/nonexistent\.pem'/,
     );
     expect((await nodeDot(proxy.port, pki, 'www.example.test')).serial).toBe(after);
+  });
+});
+
+describeRequires('DoT frontends: several certificate/key pairs', [opensslCli], () => {
+  let pki: TestPki;
+  let proxy: RunningProxy;
+  let ec: { chain: string; key: string; cert: string };
+  let rsa: { chain: string; key: string; cert: string };
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    ec = pki.issue('dot.test', ['dot.test'], 'ec');
+    rsa = pki.issue('dot.test', ['dot.test'], 'rsa');
+    proxy = await startProxy(`addTLSLocal("127.0.0.1:\${PORT}", {"\${EC}", "\${RSA}"}, {"\${ECKEY}", "\${RSAKEY}"})`, {
+      EC: ec.chain,
+      RSA: rsa.chain,
+      ECKEY: ec.key,
+      RSAKEY: rsa.key,
+    });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    pki?.remove();
+  });
+
+  const servedKeyType = (sigalgs: string): Promise<string | undefined> =>
+    new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: proxy.port, ca: readFileSync(pki.caCert), servername: 'dot.test', sigalgs }, () => {
+        resolve(new X509Certificate(s.getPeerX509Certificate()!.raw).publicKey.asymmetricKeyType);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+
+  it('serves the pair matching what the client can verify (tables of certificates and keys, paired in order)', async () => {
+    expect(await servedKeyType('ecdsa_secp256r1_sha256')).toBe('ec');
+    expect(await servedKeyType('rsa_pss_rsae_sha256:rsa_pkcs1_sha256')).toBe('rsa');
   });
 });
