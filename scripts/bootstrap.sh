@@ -18,6 +18,7 @@ packages=(
   g++         # the libstdc++ sort replay (test) and the benchmarks' C helpers
   dnsdist     # Debian's dnsdist 1.7.3: interop and parity peer (tests)
   dnsperf bind9-dnsutils knot-dnsutils ethtool  # dnsperf, dig, kdig (tests, benchmarks)
+  openssl     # certificates per TLS test run, OCSP responses, s_client (tests, generateOCSPResponse)
   xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
   chromium    # headless browser for the dashboard test
   prometheus  # promtool checks /metrics and the Grafana queries (test)

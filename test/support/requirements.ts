@@ -53,6 +53,8 @@ export const dnsdist = requirement('dnsdist', 'tool', () => {
 // Tests and benchmarks run these unguarded (a missing one fails loudly); listed so bootstrap is checked for them.
 export const dig = command('dig', 'bind9-dnsutils');
 export const kdig = command('kdig', 'knot-dnsutils');
+/** Certificates per test run, OCSP requests, s_client for stapling and resumption. */
+export const opensslCli = command('openssl', 'openssl');
 export const dnsperf = command('dnsperf', 'dnsperf');
 export const bpftool = command('bpftool', 'bpftool', 'bpf');
 export const promtool = command('promtool', 'prometheus');

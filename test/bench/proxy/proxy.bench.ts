@@ -4,11 +4,16 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,rules,lua,floor,epoll]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,dot,rules,lua,floor,epoll]
  *
  * `--latency-qps` lists the fixed rates latency is measured at (default
  * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
  * a higher one queueing behind the one event-loop thread.
+ *
+ * The `dot` row is DNS over TLS (dnsperf -m dot, persistent connections)
+ * to an addTLSLocal listener on both proxies, with the same certificate and
+ * key, made for the run with the openssl command (RSA 2048, TLS 1.3). Its
+ * backend traffic is plain UDP, as in the `udp` row.
  *
  * The `lua` row runs a LuaRule and a LuaAction (each reading dq.qname) on
  * every query: what Lua-defined logic costs per query.
@@ -40,7 +45,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,rules,lua,floor').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,dot,rules,lua,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const LATENCY_QPS = opt('latency-qps', '5000')
   .split(',')
@@ -52,10 +57,12 @@ const LATENCY_QPS = opt('latency-qps', '5000')
 const rateLabel = (qps: number): string => (qps % 1000 === 0 ? `${qps / 1000}k` : String(qps));
 const BACKEND_PORT = 45301;
 const PROXY_PORT = 45300;
+/** The `dot` row's TLS listener (the UDP/TCP one stays, for the readiness probe). */
+const DOT_PORT = 45302;
 
 interface Scenario {
   name: string;
-  mode: 'udp' | 'tcp';
+  mode: 'udp' | 'tcp' | 'dot';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
   standIn?: 'node-floor' | 'epoll-floor';
@@ -65,6 +72,19 @@ const base = `setLocal("127.0.0.1:${PROXY_PORT}")
 setACL({"127.0.0.0/8"})
 newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
 `;
+let dotFiles: { cert: string; key: string } | undefined;
+
+/** The certificate and key of the `dot` row, made once per run: both proxies serve the same. */
+function dotCertificate(): { cert: string; key: string } {
+  if (dotFiles === undefined) {
+    const cert = join(tmp, 'dot.pem');
+    const key = join(tmp, 'dot.key');
+    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=bench.test']);
+    dotFiles = { cert, key };
+  }
+  return dotFiles;
+}
+
 const scenarios: Scenario[] = [
   { name: 'udp', mode: 'udp', config: base },
   { name: 'floor', mode: 'udp', config: base, standIn: 'node-floor' },
@@ -85,6 +105,14 @@ dbr:setQueryRate(1000000, 10, "Exceeded query rate", 60)
 dbr:setRCodeRate(DNSRCode.NXDOMAIN, 1000000, 10, "Exceeded NXD rate", 60)
 function maintenance() dbr:apply() end
 `,
+  },
+  {
+    name: 'dot',
+    mode: 'dot',
+    get config(): string {
+      const { cert, key } = dotCertificate();
+      return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
+    },
   },
   {
     // Lua-defined logic on every query: a LuaRule and a LuaAction, each reading dq.qname.
@@ -218,7 +246,8 @@ interface Run {
 }
 
 function dnsperf(names: string, mode: string, extra: string[]): string {
-  const r = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(PROXY_PORT), '-d', names, '-m', mode, '-T', '1', ...extra], {
+  const port = mode === 'dot' ? DOT_PORT : PROXY_PORT;
+  const r = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', names, '-m', mode, '-T', '1', ...extra], {
     encoding: 'utf8',
     maxBuffer: 512 * 1024 * 1024,
     timeout: (SECONDS + 30) * 1000,

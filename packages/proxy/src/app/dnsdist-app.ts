@@ -17,6 +17,7 @@ import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
 import { registerEcsBindings } from '../lua/bind-ecs.js';
 import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
+import { registerTlsBindings } from '../lua/bind-tls.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
 import { registerValueBindings } from '../lua/bind-values.js';
 import { registerWebBindings } from '../lua/bind-web.js';
@@ -102,6 +103,7 @@ export class DnsdistApp {
     registerConstants(this.runtime);
     registerValueBindings(this.env);
     registerListenerBindings(this.env);
+    registerTlsBindings(this.env);
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
@@ -173,10 +175,9 @@ export class DnsdistApp {
 
   async #start(): Promise<void> {
     this.env.configurationDone = true;
-    await this.proxy.start();
-    this.ebpf.listenersStarted();
     const log = this.proxy.log;
-    log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
+    // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
+    // open can use it at once.
     const con = this.env.console;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
@@ -195,6 +196,15 @@ export class DnsdistApp {
         throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
       });
     }
+    try {
+      await this.proxy.start();
+    } catch (err) {
+      await this.console?.close();
+      throw err;
+    }
+    this.ebpf.listenersStarted();
+    log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
+    // The webserver last: "Webserver launched" is the line scripts (and the tests) take for "ready".
     await this.web.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {

@@ -7,6 +7,7 @@ import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { InflightQuery, type ReplyChannel } from './inflight-query.js';
 import { QpsLimiter } from '../rules/qps-limiter.js';
 import { TcpBackendPool } from './tcp-backend-pool.js';
+import type { TlsClientContext } from '../tls/tls-client-context.js';
 
 /** newServer's settings, with dnsdist's defaults applied by the caller. */
 export interface DownstreamServerConfig {
@@ -36,6 +37,8 @@ export interface DownstreamServerConfig {
   disableZeroScope?: boolean;
   /** UDP sockets towards this backend (dnsdist's `sockets`); queries spread over them. */
   sockets: number;
+  /** newServer{tls=…}: every query (UDP ones too) and health check goes over TLS. */
+  tls?: TlsClientContext;
   id: string;
 }
 
@@ -90,6 +93,8 @@ export class DownstreamCounters {
   tcpWriteTimeouts = 0;
   tcpNewConnections = 0;
   tcpReusedConnections = 0;
+  /** TLS backends: connections that resumed an earlier session. */
+  tlsResumptions = 0;
 }
 
 /**
@@ -122,6 +127,10 @@ export class DownstreamServer implements DownstreamServerInfo {
   #onAnswer: BackendAnswerHandler;
   #onLost: QueryLostHandler;
   readonly #matches: AnswerMatcher;
+  /** Why the last health check failed, when it is worth telling (a TLS handshake or certificate failure). */
+  lastCheckFailure: string | undefined;
+  /** Where failed connections are reported (the proxy's log); set by its owner. */
+  onConnectionFailure: ((reason: string) => void) | undefined;
   /** Datagrams on the backend sockets that were not an answer we wait for (wrong source, unknown ID, other question). */
   unexpectedAnswers = 0;
 
@@ -141,6 +150,15 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   get name(): string {
     return this.config.name;
+  }
+
+  connectionFailed(reason: string): void {
+    this.onConnectionFailure?.(reason);
+  }
+
+  /** Queries of every client go over TCP (tcpOnly) or TLS. */
+  get streamOnly(): boolean {
+    return this.config.tcpOnly || this.config.tls !== undefined;
   }
 
   get id(): string {

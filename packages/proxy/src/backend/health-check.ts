@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomInt } from 'node:crypto';
 import { DNSName, formatAddress } from '@dnsdist-ts/dns';
 import type { DownstreamServer, DownstreamServerConfig } from './downstream-server.js';
@@ -71,7 +72,9 @@ function checkOverUdp(server: DownstreamServer, query: Buffer): Promise<boolean>
 function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean> {
   const { bytes, port } = server.config.address;
   return new Promise((resolve) => {
-    const socket = net.connect({ host: formatAddress(bytes), port });
+    const host = formatAddress(bytes);
+    const tlsCtx = server.config.tls;
+    const socket = tlsCtx ? tls.connect({ ...tlsCtx.connectOptions(host), port }) : net.connect({ host, port });
     let buf = Buffer.alloc(0);
     let done = false;
     const finish = (ok: boolean): void => {
@@ -82,9 +85,16 @@ function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean>
       resolve(ok);
     };
     const timer = setTimeout(() => finish(false), server.config.checkTimeout);
-    socket.on('error', () => finish(false));
+    let secured = false;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Kept for the log line that marks the backend down: a TLS backend failing its certificate check says why.
+      if (tlsCtx && !secured) server.lastCheckFailure = `TLS connection failed: ${tlsCtx.describeFailure(err)}`;
+      finish(false);
+    });
     socket.on('close', () => finish(false));
-    socket.on('connect', () => {
+    socket.on(tlsCtx ? 'secureConnect' : 'connect', () => {
+      secured = true;
+      server.lastCheckFailure = undefined;
       const frame = Buffer.alloc(query.length + 2);
       frame.writeUInt16BE(query.length, 0);
       query.copy(frame, 2);
@@ -142,7 +152,7 @@ export function runHealthCheck(server: DownstreamServer): Promise<boolean> {
   } catch (err) {
     return Promise.reject(err as Error);
   }
-  return c.tcpOnly ? checkOverTcp(server, query) : checkOverUdp(server, query);
+  return server.streamOnly ? checkOverTcp(server, query) : checkOverUdp(server, query);
 }
 
 /**

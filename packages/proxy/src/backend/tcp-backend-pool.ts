@@ -1,12 +1,16 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { formatAddress } from '@dnsdist-ts/dns';
+import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
+import type { TlsClientContext } from '../tls/tls-client-context.js';
 import type { ReplyChannel } from './inflight-query.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
-  readonly config: { address: { bytes: Uint8Array; port: number } };
+  readonly config: { address: { bytes: Uint8Array; port: number }; tls?: TlsClientContext | undefined };
   readonly counters: {
+    tlsResumptions: number;
     tcpNewConnections: number;
     tcpReusedConnections: number;
     tcpDiedSendingQuery: number;
@@ -18,6 +22,8 @@ interface PoolOwner {
   answered(latencyUsec: number): void;
   tcpQueryFailed(): void;
   answerMatches(data: Buffer, length: number, dq: DNSQuestion): boolean;
+  /** A connection could not be set up (TLS: the handshake or the certificate check failed): why, for the log. */
+  connectionFailed?(reason: string): void;
 }
 
 type TcpAnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
@@ -127,20 +133,40 @@ export class TcpBackendPool {
     // no buffer allocated per read and no stream 'data' event, which is
     // most of what a TCP answer costs in Node. Messages are copied out
     // before the callback returns.
-    const socket = net.connect({
-      host: formatAddress(bytes),
-      port,
-      onread: { buffer: this.#readBuffer, callback: (n: number) => this.#onRead(conn, n) },
-    });
+    const onread = { buffer: this.#readBuffer, callback: (n: number) => this.#onRead(conn, n) };
+    const tlsCtx = this.#owner.config.tls;
+    const host = formatAddress(bytes);
+    // Node reads TLS connections into `onread` too (tls.connect documents it; its types do not).
+    const socket = tlsCtx
+      ? tls.connect({ ...tlsCtx.connectOptions(host), port, onread } as tls.ConnectionOptions)
+      : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     conn.socket = socket;
     this.#owner.counters.tcpNewConnections++;
     this.#connections.push(conn);
-    socket.on('connect', () => {
-      conn.connected = true;
-    });
     const fail = (): void => this.#fail(conn);
-    socket.on('error', fail);
+    if (tlsCtx) {
+      const tlsSocket = socket as tls.TLSSocket;
+      tlsSocket.on('secureConnect', () => {
+        conn.connected = true;
+        if (tlsSocket.isSessionReused()) this.#owner.counters.tlsResumptions++;
+      });
+      tlsSocket.on('session', (session: Buffer) => tlsCtx.rememberSession(session));
+      // Fails closed: a certificate that does not check out ends the connection, and the log says why.
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        if (!conn.connected) {
+          this.#owner.connectionFailed?.(
+            `Error connecting to TLS backend ${new SocketAddress(bytes, port).toStringWithPort()}: ${tlsCtx.describeFailure(err)}`,
+          );
+        }
+        fail();
+      });
+    } else {
+      socket.on('connect', () => {
+        conn.connected = true;
+      });
+      socket.on('error', fail);
+    }
     // The backend closed its side: no answer can come on this connection any more, so it takes no
     // new query, and the ones it still holds go out again on a new one (Node would only report
     // 'close' once our side is shut down too, a window in which a query could be lost on it).

@@ -18,7 +18,14 @@ export class FrontendBind {
     /** "127.0.0.1:53", "[::1]:53": what dnsdist's toString() gives. */
     readonly address: string,
     private readonly owner: BindFilterControl,
+    /** The TLS provider a DoT bind asked for ("openssl", "gnutls"); "" for plain binds. */
+    readonly tlsProvider = '',
   ) {}
+
+  /** getEffectiveTLSProvider(): what the TLS bind runs; OpenSSL underneath whatever name it was given. */
+  getEffectiveTLSProvider(): string {
+    return this.tlsProvider;
+  }
 
   /** SO_ATTACH_BPF with the filter's socket filter (internal-format filters only). */
   attachFilter(filter: BPFFilter): void {

@@ -6,12 +6,24 @@ import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import { PinTransaction, type SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
-import type { FrontendConfig } from '../server/frontend-config.js';
-import { DEFAULT_LOCAL } from '../server/frontend-config.js';
 import { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
 import { EbpfSetupError } from './ebpf-setup-error.js';
 import { FrontendBind, type BindFilterControl } from './frontend-bind.js';
 import { XdpFilterDeployment, xdpPinDirOf, type XdpFilterRequest } from './xdp-filter-deployment.js';
+
+/** One bind as getBind(n) numbers it. */
+interface BindSlot {
+  protocol: 'UDP' | 'TCP';
+  address: string;
+  tls: boolean;
+  /** Index into the running plain (proxy.frontends) or TLS (proxy.tlsFrontends) listeners. */
+  at: number;
+  provider: string;
+}
+
+function addressText(host: string, port: number): string {
+  return new SocketAddress(parseAddress(host).bytes, port).toStringWithPort();
+}
 
 /** How often lapsed timed entries leave the kernel maps (the issue asks for within a second of expiry); also how often the name index guards are checked. */
 const PURGE_INTERVAL_MS = 1000;
@@ -125,21 +137,35 @@ export class ProxyEbpf implements BindFilterControl {
 
   // ---- listening sockets --------------------------------------------------
 
-  /** The listeners, running ones once started, configured ones before. */
-  #listenerAddresses(): string[] {
-    if (this.#started) return this.proxy.frontends.map((f) => f.udp.local.toStringWithPort());
-    const cli = this.proxy.frontendConfigs.filter((f) => f.fromCommandLine);
-    const configs: Array<Pick<FrontendConfig, 'host' | 'port'>> = cli.length > 0 ? cli : this.proxy.frontendConfigs;
-    return (configs.length > 0 ? configs : [DEFAULT_LOCAL]).map((c) =>
-      new SocketAddress(parseAddress(c.host).bytes, c.port).toStringWithPort(),
-    );
+  /**
+   * Every bind in dnsdist's numbering: each plain listener's UDP then TCP
+   * socket, each TLS listener's one socket, in the listener plan's order.
+   * `at` indexes the running plain or TLS listeners.
+   */
+  #binds(): BindSlot[] {
+    const out: BindSlot[] = [];
+    let plain = 0;
+    let tls = 0;
+    for (const slot of this.proxy.listenerPlan()) {
+      if (slot.tls) {
+        const running = this.#started ? this.proxy.tlsFrontends[tls] : undefined;
+        const address = running ? running.tcp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
+        out.push({ protocol: 'TCP', address, tls: true, at: tls++, provider: slot.config.tls.effectiveProvider });
+        continue;
+      }
+      const running = this.#started ? this.proxy.frontends[plain] : undefined;
+      const address = running ? running.udp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
+      out.push({ protocol: 'UDP', address, tls: false, at: plain, provider: '' });
+      out.push({ protocol: 'TCP', address, tls: false, at: plain++, provider: '' });
+    }
+    return out;
   }
 
   /** getBind(n): undefined past the last socket (dnsdist returns nil). */
   bind(index: number): FrontendBind | undefined {
-    const addresses = this.#listenerAddresses();
-    if (!Number.isInteger(index) || index < 0 || index >= addresses.length * 2) return undefined;
-    return new FrontendBind(index, index % 2 === 0 ? 'UDP' : 'TCP', addresses[index >> 1]!, this);
+    if (!Number.isInteger(index) || index < 0) return undefined;
+    const b = this.#binds()[index];
+    return b ? new FrontendBind(index, b.protocol, b.address, this, b.provider) : undefined;
   }
 
   attachFilter(index: number, filter: BPFFilter): void {
@@ -156,7 +182,7 @@ export class ProxyEbpf implements BindFilterControl {
   /** bpf:attachToAllBinds(): every listener, now or at start-up. */
   attachToAllBinds(filter: BPFFilter): void {
     this.#checkAttachable(filter);
-    const n = this.#listenerAddresses().length * 2;
+    const n = this.#binds().length;
     for (let i = 0; i < n; i++) this.attachFilter(i, filter);
   }
 
@@ -171,9 +197,11 @@ export class ProxyEbpf implements BindFilterControl {
 
   /** The OS socket of a running bind. */
   #socket(index: number): SocketLike {
-    const fe = this.proxy.frontends[index >> 1];
-    if (!fe) throw new EbpfSetupError(`no listening socket #${index}`, index);
-    if (index % 2 === 1) return fe.tcp.server;
+    const b = this.#binds()[index];
+    if (!b) throw new EbpfSetupError(`no listening socket #${index}`, index);
+    if (b.tls) return this.proxy.tlsFrontends[b.at]!.tcp.server;
+    const fe = this.proxy.frontends[b.at]!;
+    if (b.protocol === 'TCP') return fe.tcp.server;
     const fd = (fe.udp.endpoint as { fd?: unknown }).fd;
     if (typeof fd === 'number' && fd >= 0) return fd;
     throw new EbpfSetupError(
@@ -216,7 +244,7 @@ export class ProxyEbpf implements BindFilterControl {
   }
 
   #listenerPorts(): number[] {
-    return this.proxy.frontends.map((f) => f.udp.local.port);
+    return [...this.proxy.frontends.map((f) => f.udp.local.port), ...this.proxy.tlsFrontends.map((f) => f.tcp.local.port)];
   }
 
   // ---- lifecycle -------------------------------------------------------------
@@ -231,15 +259,15 @@ export class ProxyEbpf implements BindFilterControl {
     this.#started = true;
     const def = this.defaultFilter.filter;
     const internalDefault = def && !def.external ? def : undefined;
-    for (let i = 0; i < this.proxy.frontends.length * 2; i++) {
+    this.#binds().forEach((b, i) => {
       const choice = this.#bindChoice.get(i);
       const filter = choice === null ? undefined : (choice ?? internalDefault);
-      if (!filter) continue;
+      if (!filter) return;
       this.#apply(i, filter);
       this.proxy.log.debug(
-        `Attaching ${filter === internalDefault ? 'default ' : ''}BPF Filter to ${i % 2 === 0 ? 'UDP' : 'TCP'} frontend ${this.proxy.frontends[i >> 1]!.udp.local.toStringWithPort()}`,
+        `Attaching ${filter === internalDefault ? 'default ' : ''}BPF Filter to ${b.tls ? 'TLS' : b.protocol} frontend ${b.address}`,
       );
-    }
+    });
     for (const d of this.#xdp) d.start(def, this.#listenerPorts(), this.proxy.log);
     this.maintainNameIndexes();
     this.#purgeTimer = setInterval(() => {

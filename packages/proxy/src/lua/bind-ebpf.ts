@@ -134,6 +134,7 @@ export function registerEbpfBindings(env: LuaEnvironment, ebpf: ProxyEbpf): void
     attachFilter: (b, a) => b.attachFilter(bpfArg(a, 0)),
     detachFilter: (b) => b.detachFilter(),
     toString: (b: FrontendBind) => b.toString(),
+    getEffectiveTLSProvider: (b) => b.getEffectiveTLSProvider(),
   });
   rt.registerFunction('getBind', (args) => ebpf.bind(args.integer(0)) ?? null);
 

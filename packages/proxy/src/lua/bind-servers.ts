@@ -12,6 +12,7 @@ import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
 import { checkFunctionFrom } from './lua-check-function.js';
+import { TlsClientContext, defaultTlsClientSettings } from '../tls/tls-client-context.js';
 
 /** A policy as a Lua value: `leastOutstanding`, `roundrobin`, … */
 export class LuaServerPolicy {
@@ -25,6 +26,37 @@ export class LuaServerPolicy {
 }
 
 const WEIGHT_MAX = 2147483647;
+
+/** newServer's outgoing-TLS options: a TlsClientContext when `tls` is set; TLS options without it are refused. */
+function tlsClientFrom(opts: LuaOptions): TlsClientContext | undefined {
+  const provider = opts.string('tls');
+  const given = ['subjectName', 'subjectAddr', 'caStore', 'validateCertificates', 'ciphers', 'ciphersTLS13'].filter((k) => opts.has(k));
+  if (opts.has('dohPath')) throw new Error("newServer: DNS over HTTPS backends ('dohPath') are not supported yet");
+  if (provider === undefined) {
+    if (given.length > 0)
+      throw new Error(`newServer: ${given.map((k) => `'${k}'`).join(', ')} only apply to TLS backends: add tls="openssl"`);
+    return undefined;
+  }
+  const p = provider.toLowerCase();
+  if (p !== 'openssl' && p !== 'gnutls')
+    throw new Error(`newServer: unknown TLS provider '${provider}': use "openssl" (or "gnutls", which runs on OpenSSL here)`);
+  const s = defaultTlsClientSettings(p);
+  s.subjectName = opts.string('subjectName') ?? '';
+  s.subjectAddr = opts.string('subjectAddr') ?? '';
+  s.caStore = opts.string('caStore') ?? '';
+  s.validateCertificates = opts.boolean('validateCertificates') ?? true;
+  s.ciphers = opts.string('ciphers') ?? '';
+  s.ciphersTLS13 = opts.string('ciphersTLS13') ?? '';
+  // Buffer handling of dnsdist's OpenSSL use: nothing to release in Node.
+  opts.accept('releaseBuffers');
+  if (opts.boolean('enableRenegotiation'))
+    throw new Error("newServer: 'enableRenegotiation' is not supported (Node's TLS clients refuse renegotiation)");
+  try {
+    return new TlsClientContext(s);
+  } catch (err) {
+    throw new Error(`newServer: ${(err as Error).message}`);
+  }
+}
 
 /** newServer's argument (string or table) → a complete config with dnsdist's defaults. */
 export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig {
@@ -63,6 +95,8 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     sockets: opts.integer('sockets') ?? 1,
     id: opts.string('id') ?? newServerId(),
   };
+  const tls = tlsClientFrom(opts);
+  if (tls) config.tls = tls;
   const checkFunction = checkFunctionFrom(opts.raw('checkFunction'));
   if (checkFunction) config.checkFunction = checkFunction;
   const healthCheckMode = opts.string('healthCheckMode');

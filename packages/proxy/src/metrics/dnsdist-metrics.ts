@@ -8,7 +8,8 @@
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
-import type { RunningFrontend } from '../server/dnsdist-proxy.js';
+import type { RunningFrontend, RunningTlsFrontend } from '../server/dnsdist-proxy.js';
+import { TLS_VERSION_LABELS } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import { DNSDIST_STATS, prometheusStatName } from './dnsdist-stat-definitions.js';
 import type { MetricsSink } from './metrics-sink.js';
@@ -28,6 +29,8 @@ export interface DnsdistMetricsSources {
   readonly stats: readonly StatEntry[];
   readonly servers: readonly DownstreamServer[];
   readonly frontends: readonly RunningFrontend[];
+  /** addTLSLocal listeners (proto "TCP (DNS over TLS)", with the TLS families). */
+  readonly tlsFrontends?: readonly RunningTlsFrontend[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
   /** Query rules, then response, cache-hit and self-answered response rules (dnsdist's order). */
   readonly rules: Iterable<RuleHitsSource>;
@@ -124,7 +127,7 @@ export function writeDnsdistMetrics(w: MetricsSink, src: DnsdistMetricsSources):
   writeGeneralStats(w, src.stats);
   writeLatencyHistogram(w, src.stats);
   writeServers(w, src.servers);
-  writeFrontends(w, src.frontends);
+  writeFrontends(w, src.frontends, src.tlsFrontends ?? []);
   for (const [suffix, type, help] of DOH_FAMILIES) w.family(`dnsdist_frontend_${suffix}`, type, help);
   writePools(w, src.pools);
   w.family('dnsdist_rule_hits', 'counter', 'Number of hits of that rule');
@@ -203,8 +206,10 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
       return c.tcpNewConnections;
     case 'tcpreusedconnections':
       return c.tcpReusedConnections;
+    case 'tlsresumptions':
+      return c.tlsResumptions;
     default:
-      // No TLS to backends, and no per-connection averages are kept.
+      // No per-connection averages are kept.
       return 0;
   }
 }
@@ -227,12 +232,14 @@ function writeServers(w: MetricsSink, servers: readonly DownstreamServer[]): voi
 /** One listener socket as dnsdist counts frontends: UDP and TCP separately. */
 interface FrontendSocket {
   address: string;
-  proto: 'UDP' | 'TCP';
+  proto: 'UDP' | 'TCP' | 'TCP (DNS over TLS)';
   thread: string;
   values: Record<string, number>;
+  /** TLS listeners: the samples of the tls* families with their extra label. */
+  tls?: RunningTlsFrontend;
 }
 
-function frontendSockets(frontends: readonly RunningFrontend[]): FrontendSocket[] {
+function frontendSockets(frontends: readonly RunningFrontend[], tlsFrontends: readonly RunningTlsFrontend[]): FrontendSocket[] {
   const out: FrontendSocket[] = [];
   // Several listeners on one address and protocol (reusePort) are told apart by a "thread" number.
   const seen = new Map<string, number>();
@@ -252,6 +259,25 @@ function frontendSockets(frontends: readonly RunningFrontend[]): FrontendSocket[
       values: { queries: tcp.queries, responses: tcp.responses, tcpcurrentconnections: tcp.currentConnections },
     });
   }
+  for (const f of tlsFrontends) {
+    const address = f.tcp.local.toStringWithPort();
+    const keys = f.config.tls.ticketKeys;
+    out.push({
+      address,
+      proto: 'TCP (DNS over TLS)',
+      thread: thread(`${address}_DoT`),
+      values: {
+        queries: f.tcp.queries,
+        responses: f.tcp.responses,
+        tcpcurrentconnections: f.tcp.currentConnections,
+        tlsnewsessions: f.tls.counters.newSessions,
+        tlsresumptions: f.tls.counters.resumptions,
+        tlsunknownticketkeys: keys.unknownTicketKeys,
+        tlsinactiveticketkeys: keys.inactiveTicketKeys,
+      },
+      tls: f,
+    });
+  }
   return out;
 }
 
@@ -267,20 +293,32 @@ const TCP_ONLY_FRONTEND = new Set([
   'tcpavgconnectionduration',
 ]);
 
-function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[]): void {
-  const sockets = frontendSockets(frontends);
+function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[], tlsFrontends: readonly RunningTlsFrontend[]): void {
+  const sockets = frontendSockets(frontends, tlsFrontends);
   for (const [suffix, type, help] of FRONTEND_FAMILIES) {
     const name = `dnsdist_frontend_${suffix}`;
     w.family(name, type, help);
-    // TLS families only have samples for DoT/DoH listeners, which dnsdist-ts does not have.
-    if (suffix.startsWith('tls')) continue;
     for (const s of sockets) {
       if (s.proto === 'UDP' && TCP_ONLY_FRONTEND.has(suffix)) continue;
-      w.sample(name, s.values[suffix] ?? 0, [
+      const labels: PrometheusLabels = [
         ['frontend', s.address],
         ['proto', s.proto],
         ['thread', s.thread],
-      ]);
+      ];
+      if (suffix.startsWith('tls')) {
+        // TLS families have samples for TLS listeners only.
+        if (!s.tls) continue;
+        if (suffix === 'tlsqueries') {
+          const q = s.tls.tls.counters.queriesByVersion;
+          TLS_VERSION_LABELS.forEach((v, i) => w.sample(name, q[i]!, [...labels, ['tls', v]]));
+          continue;
+        }
+        if (suffix === 'tlshandshakefailures') {
+          for (const [k, n] of s.tls.tls.counters.handshakeFailures) w.sample(name, n, [...labels, ['error', k]]);
+          continue;
+        }
+      }
+      w.sample(name, s.values[suffix] ?? 0, labels);
     }
   }
 }

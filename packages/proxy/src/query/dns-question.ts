@@ -1,5 +1,6 @@
 import type { DnsQueryView } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
+import type { ClientSession } from './client-session.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -25,6 +26,8 @@ export class DNSQuestion {
   remote: SocketAddress;
   local: SocketAddress;
   transport: Transport;
+  /** The encrypted session the query came in on (DoT); undefined for plain UDP and TCP. */
+  session: ClientSession | undefined = undefined;
   /** Pool the query goes to; "" is the default pool. */
   pool = '';
   /** Set by DelayAction: milliseconds to hold the UDP answer back. */
@@ -106,6 +109,7 @@ export class DNSQuestion {
     this.local = local;
     this.transport = transport;
     this.receivedAt = receivedAt;
+    this.session = undefined;
     this.pool = '';
     this.delayMs = 0;
     this.ednsRcode = 0;

@@ -313,15 +313,15 @@ export class ScriptView {
     return out;
   }
 
-  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP". */
+  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP", "DNS over TLS". */
   getProtocol(): string {
-    return this.question().transport === 'tcp' ? 'Do53 TCP' : 'Do53 UDP';
+    const dq = this.question();
+    return dq.session?.protocolName ?? (dq.transport === 'tcp' ? 'Do53 TCP' : 'Do53 UDP');
   }
 
-  /** No TLS frontends here: always empty, as dnsdist answers for Do53. */
+  /** The SNI the client sent on its TLS connection; empty for Do53 or without SNI, as dnsdist answers. */
   getServerNameIndication(): string {
-    this.question();
-    return '';
+    return this.question().session?.serverName ?? '';
   }
 }
 

@@ -15,7 +15,8 @@ import { ProxyCounters } from '../stats/proxy-counters.js';
 import { DEFAULT_ACL, DEFAULT_LOCAL, type FrontendConfig } from './frontend-config.js';
 import { Logger } from './logger.js';
 import { QueryProcessor, type QueryPathContext } from './query-processor.js';
-import { TcpFrontend } from './tcp-frontend.js';
+import { TcpFrontend, type TcpFrontendOptions } from './tcp-frontend.js';
+import { TlsStreamUpgrade, type TlsFrontendConfig } from './tls-frontend.js';
 import { UdpFrontend } from './udp-frontend.js';
 
 export type CachePool = ServerPool<QueryCache & { toString(): string }>;
@@ -83,6 +84,21 @@ export class ProxySettings {
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
 }
 
+/** dnsdist's listener when the configuration has none. */
+const DEFAULT_FRONTEND: FrontendConfig = {
+  host: DEFAULT_LOCAL.host,
+  port: DEFAULT_LOCAL.port,
+  reusePort: false,
+  tcpListenQueueSize: 511,
+  maxInFlight: 0,
+  maxConcurrentTCPConnections: 0,
+  tcpFastOpenQueueSize: 0,
+  interface: '',
+  cpus: [],
+  fromCommandLine: false,
+  requestedBy: `the default listener (no setLocal or addLocal in the configuration)`,
+};
+
 /** How much earlier than a full checkInterval the tick may start the next health check. */
 const HEALTH_CHECK_SLACK_MS = 100;
 
@@ -91,6 +107,16 @@ export interface RunningFrontend {
   config: FrontendConfig;
   udp: UdpFrontend;
   tcp: TcpFrontend;
+}
+
+/** One listener of the plan: a plain UDP+TCP pair or a DoT listener. */
+export type ListenerSlot = { tls: false; config: FrontendConfig } | { tls: true; config: TlsFrontendConfig };
+
+/** An `addTLSLocal` listener once started. */
+export interface RunningTlsFrontend {
+  config: TlsFrontendConfig;
+  tcp: TcpFrontend;
+  tls: TlsStreamUpgrade;
 }
 
 /**
@@ -108,6 +134,11 @@ export class DnsdistProxy implements QueryPathContext {
   #aclTouched = false;
   readonly frontendConfigs: FrontendConfig[] = [];
   readonly frontends: RunningFrontend[] = [];
+  /** addTLSLocal listeners, in configuration order (getTLSContext(n), getTLSFrontend(n)). */
+  readonly tlsFrontendConfigs: TlsFrontendConfig[] = [];
+  readonly tlsFrontends: RunningTlsFrontend[] = [];
+  /** Every listener in the order the configuration (and -l) added them. */
+  readonly #order: ListenerSlot[] = [];
   readonly servers: DownstreamServer[] = [];
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
@@ -220,13 +251,37 @@ export class DnsdistProxy implements QueryPathContext {
 
   addLocal(config: FrontendConfig): void {
     this.frontendConfigs.push(config);
+    this.#order.push({ tls: false, config });
   }
 
   setLocal(config: FrontendConfig): void {
     for (let i = this.frontendConfigs.length - 1; i >= 0; i--) {
       if (!this.frontendConfigs[i]!.fromCommandLine) this.frontendConfigs.splice(i, 1);
     }
-    this.frontendConfigs.push(config);
+    for (let i = this.#order.length - 1; i >= 0; i--) {
+      const o = this.#order[i]!;
+      if (!o.tls && !o.config.fromCommandLine) this.#order.splice(i, 1);
+    }
+    this.addLocal(config);
+  }
+
+  /**
+   * The listeners to open, in dnsdist's order (its g_frontends, which
+   * getBind(n) and showBinds number): the configuration's in the order
+   * given; with -l, the configuration's plain listeners are replaced by the
+   * -l ones, which come after the TLS ones; with none at all, the default.
+   */
+  listenerPlan(): ListenerSlot[] {
+    const cli = this.#order.filter((o) => !o.tls && o.config.fromCommandLine);
+    if (cli.length > 0) return [...this.#order.filter((o) => o.tls), ...cli];
+    if (this.#order.length > 0) return [...this.#order];
+    return [{ tls: false, config: DEFAULT_FRONTEND }];
+  }
+
+  /** addTLSLocal: a DoT listener (started with the others; its context is usable at once). */
+  addTlsLocal(config: TlsFrontendConfig): void {
+    this.tlsFrontendConfigs.push(config);
+    this.#order.push({ tls: true, config });
   }
 
   // ---- backends ---------------------------------------------------------
@@ -247,6 +302,7 @@ export class DnsdistProxy implements QueryPathContext {
         return false;
       },
     );
+    server.onConnectionFailure = (reason) => this.log.warn(reason);
     this.servers.push(server);
     for (const name of config.pools.length > 0 ? config.pools : ['']) this.getOrCreatePool(name).add(server);
     this.#health.set(server, { state: new HealthState(), nextAt: 0, running: false });
@@ -311,6 +367,8 @@ export class DnsdistProxy implements QueryPathContext {
       const changed = h.state.record(server, ok, initial);
       if (changed !== undefined && this.servers.includes(server)) {
         this.log.warn(`Marking downstream ${server.name} (${server.addressText}) as '${changed ? 'up' : 'down'}'`);
+        if (!changed && server.lastCheckFailure !== undefined)
+          this.log.warn(`Downstream ${server.name} (${server.addressText}): ${server.lastCheckFailure}`);
       }
     } finally {
       h.running = false;
@@ -322,28 +380,15 @@ export class DnsdistProxy implements QueryPathContext {
   /** Bind every listener, open backend sockets, run the first health checks, start the 1 s tick. */
   async start(): Promise<void> {
     this.applyDefaultACLIfEmpty();
-    if (this.frontendConfigs.length === 0) {
-      this.frontendConfigs.push({
-        host: DEFAULT_LOCAL.host,
-        port: DEFAULT_LOCAL.port,
-        reusePort: false,
-        tcpListenQueueSize: 511,
-        maxInFlight: 0,
-        maxConcurrentTCPConnections: 0,
-        tcpFastOpenQueueSize: 0,
-        interface: '',
-        cpus: [],
-        fromCommandLine: false,
-        requestedBy: `the default listener (no setLocal or addLocal in the configuration)`,
-      });
-    }
     // Backends first, with their first health check, so the proxy answers from its first query.
     this.#started = true;
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
-    // -l replaces the configuration's listeners.
-    const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
-    const toStart = cli.length > 0 ? cli : this.frontendConfigs;
-    for (const fc of toStart) {
+    for (const slot of this.listenerPlan()) {
+      if (slot.tls) {
+        await this.#listenTls(slot.config);
+        continue;
+      }
+      const fc = slot.config;
       // A bind error names the configuration line that asked for the listener.
       const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
       const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
@@ -386,17 +431,7 @@ export class DnsdistProxy implements QueryPathContext {
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
       try {
-        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, {
-          maxInFlight: fc.maxInFlight,
-          maxConcurrentConnections: fc.maxConcurrentTCPConnections,
-          idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
-          queryReadDeadlineSeconds: this.settings.tcpQueryReadDeadlineSeconds,
-          listenQueueSize: fc.tcpListenQueueSize,
-          maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
-          maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
-          maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,
-          sendTimeoutSeconds: this.settings.tcpSendTimeoutSeconds,
-        });
+        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, this.#tcpOptions(fc));
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (fc.port === 0 && inUse && attempt < 5) {
@@ -408,6 +443,35 @@ export class DnsdistProxy implements QueryPathContext {
       }
       return { udp, tcp, local };
     }
+  }
+
+  #tcpOptions(fc: FrontendConfig): TcpFrontendOptions {
+    return {
+      maxInFlight: fc.maxInFlight,
+      maxConcurrentConnections: fc.maxConcurrentTCPConnections,
+      idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
+      queryReadDeadlineSeconds: this.settings.tcpQueryReadDeadlineSeconds,
+      listenQueueSize: fc.tcpListenQueueSize,
+      maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
+      maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
+      maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,
+      sendTimeoutSeconds: this.settings.tcpSendTimeoutSeconds,
+    };
+  }
+
+  /** A DoT listener: the TCP query path behind a TLS handshake (which gets the receive timeout too). */
+  async #listenTls(fc: TlsFrontendConfig): Promise<void> {
+    const requestedBy = fc.requestedBy ?? `the TLS listener on ${fc.host}:${fc.port}`;
+    const upgrade = new TlsStreamUpgrade(fc.tls, this.settings.tcpRecvTimeoutSeconds);
+    let tcp: TcpFrontend;
+    try {
+      tcp = await TcpFrontend.listen(fc.host, fc.port, this.processor, this.#tcpOptions(fc), upgrade);
+    } catch (err) {
+      upgrade.close();
+      throw listenError(err, requestedBy, fc.host, fc.port, 'tcp');
+    }
+    this.tlsFrontends.push({ config: fc, tcp, tls: upgrade });
+    this.log.info(`Listening on ${tcp.local.toStringWithPort()} for TLS`);
   }
 
   /** Run `hook` once a second with the tick's performance.now() time; errors are logged, not thrown. */
@@ -426,6 +490,16 @@ export class DnsdistProxy implements QueryPathContext {
       const h = this.#health.get(s);
       if (h && s.availability === 'auto' && !h.running && now >= h.nextAt && s.udpEndpoints.length > 0) {
         void this.#checkHealth(s, false);
+      }
+    }
+    if (this.tlsFrontendConfigs.length > 0) {
+      const wall = Date.now();
+      for (const fc of this.tlsFrontendConfigs) {
+        try {
+          fc.tls.tick(wall);
+        } catch (err) {
+          this.log.error(`Error rotating the TLS ticket keys of ${fc.host}:${fc.port}: ${(err as Error).message}`);
+        }
       }
     }
     if (now >= this.#nextCacheCleaning) {
@@ -469,6 +543,8 @@ export class DnsdistProxy implements QueryPathContext {
     this.#timer = undefined;
     await Promise.all(this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]));
     this.frontends.length = 0;
+    await Promise.all(this.tlsFrontends.map((f) => f.tcp.close().then(() => f.tls.close())));
+    this.tlsFrontends.length = 0;
     await Promise.all(this.servers.map((s) => s.close()));
     this.#started = false;
   }

@@ -20,6 +20,7 @@ import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { SocketAddress } from '../query/client-address.js';
 import { writeQueryClientSubnet } from '../query/client-subnet-option.js';
+import type { ClientSession } from '../query/client-session.js';
 import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
 import { DNSResponse } from '../query/dns-response.js';
@@ -117,10 +118,12 @@ export class QueryProcessor {
     transport: Transport,
     reply: ReplyChannel,
     frontend: FrontendCounters,
+    session?: ClientSession,
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
     const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
+    dq.session = session;
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.
     if (length < DNS_HEADER_SIZE) {
@@ -243,7 +246,7 @@ export class QueryProcessor {
   }
 
   #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
-    if (dq.transport === 'tcp' || server.config.tcpOnly) server.sendTcp(dq, reply, cacheKey);
+    if (dq.transport === 'tcp' || server.streamOnly) server.sendTcp(dq, reply, cacheKey);
     else server.sendUdp(dq, reply, cacheKey);
   }
 

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import { SocketAddress } from '../query/client-address.js';
+import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
 
@@ -31,6 +32,23 @@ export interface TcpFrontendOptions {
   sendTimeoutSeconds?: number;
 }
 
+/**
+ * What turns an accepted TCP connection into the stream queries are read
+ * from: TLS runs its handshake first. The ACL and the connection limits have
+ * been applied to the socket already.
+ */
+export interface StreamUpgrade {
+  /**
+   * Start on `socket`; call `ready` once queries can be read (with the
+   * session queries should carry), or destroy the stream. Every stream made
+   * on top of the socket is passed to `track` first: the connection ends
+   * when the first tracked stream closes.
+   */
+  upgrade(socket: net.Socket, ready: (stream: net.Socket, session: ClientSession) => void, track: (stream: net.Socket) => void): void;
+  /** A whole query was read on a connection of this session (per-session counters). */
+  queryRead(session: ClientSession): void;
+}
+
 function peerBytes(text: string | undefined): Uint8Array | undefined {
   if (!text) return undefined;
   const t = text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text;
@@ -46,6 +64,7 @@ class TcpClientConnection implements ReplyChannel {
   readonly #socket: net.Socket;
   readonly #frontend: TcpFrontend;
   readonly remote: SocketAddress;
+  readonly #session: ClientSession | undefined;
   #buffer: Buffer = Buffer.alloc(0);
   #inFlight = 0;
   #closed = false;
@@ -56,10 +75,11 @@ class TcpClientConnection implements ReplyChannel {
   /** Armed from the first byte of a query still incomplete; see TcpFrontendOptions.queryReadDeadlineSeconds. */
   #readDeadline: NodeJS.Timeout | undefined;
 
-  constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend) {
+  constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend, session: ClientSession | undefined) {
     this.#socket = socket;
     this.remote = remote;
     this.#frontend = frontend;
+    this.#session = session;
     socket.setNoDelay(true);
     socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
     socket.on('timeout', () => {
@@ -89,7 +109,6 @@ class TcpClientConnection implements ReplyChannel {
     socket.on('close', () => {
       this.#closed = true;
       this.#clearReadDeadline();
-      frontend.connectionClosed();
     });
   }
 
@@ -143,7 +162,9 @@ class TcpClientConnection implements ReplyChannel {
       this.#clearReadDeadline();
       this.#inFlight++;
       this.#queries++;
-      this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
+      const session = this.#session;
+      if (session !== undefined) this.#frontend.upgrade?.queryRead(session);
+      this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend, session);
     }
   }
 
@@ -228,6 +249,8 @@ export class TcpFrontend implements FrontendCounters {
   readonly local: SocketAddress;
   readonly processor: QueryProcessor;
   readonly options: TcpFrontendOptions;
+  /** TLS (DoT) listeners: the handshake before the first query. */
+  readonly upgrade: StreamUpgrade | undefined;
   queries = 0;
   responses = 0;
   nonCompliantQueries = 0;
@@ -236,17 +259,32 @@ export class TcpFrontend implements FrontendCounters {
   /** Connections closed because a query did not arrive whole within the read deadline. */
   readDeadlineClosures = 0;
   readonly #connections = new Set<TcpClientConnection>();
+  /** Every open stream, handshakes included (closed at stop). */
+  readonly #streams = new Set<net.Socket>();
   /** Open connections per client address (for maxConnectionsPerClient). */
   readonly #perClient = new Map<string, number>();
 
-  private constructor(server: net.Server, local: SocketAddress, processor: QueryProcessor, options: TcpFrontendOptions) {
+  private constructor(
+    server: net.Server,
+    local: SocketAddress,
+    processor: QueryProcessor,
+    options: TcpFrontendOptions,
+    upgrade: StreamUpgrade | undefined,
+  ) {
     this.server = server;
     this.local = local;
     this.processor = processor;
     this.options = options;
+    this.upgrade = upgrade;
   }
 
-  static listen(host: string, port: number, processor: QueryProcessor, options: TcpFrontendOptions): Promise<TcpFrontend> {
+  static listen(
+    host: string,
+    port: number,
+    processor: QueryProcessor,
+    options: TcpFrontendOptions,
+    upgrade?: StreamUpgrade,
+  ): Promise<TcpFrontend> {
     const server = net.createServer({ pauseOnConnect: false });
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -254,7 +292,7 @@ export class TcpFrontend implements FrontendCounters {
         server.off('error', reject);
         const addr = server.address() as net.AddressInfo;
         const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
-        const fe = new TcpFrontend(server, local, processor, options);
+        const fe = new TcpFrontend(server, local, processor, options, upgrade);
         server.on('connection', (socket) => fe.#accept(socket));
         server.on('error', () => {
           // accept errors (EMFILE…) must not stop the proxy
@@ -285,22 +323,37 @@ export class TcpFrontend implements FrontendCounters {
     }
     this.#perClient.set(client, open + 1);
     this.currentConnections++;
-    const conn = new TcpClientConnection(socket, new SocketAddress(bytes, socket.remotePort ?? 0), this);
-    this.#connections.add(conn);
-    socket.once('close', () => {
-      this.#connections.delete(conn);
+    const remote = new SocketAddress(bytes, socket.remotePort ?? 0);
+    let conn: TcpClientConnection | undefined;
+    const start = (stream: net.Socket, session: ClientSession | undefined): void => {
+      conn = new TcpClientConnection(stream, remote, this, session);
+      this.#connections.add(conn);
+    };
+    let finished = false;
+    const tracked: net.Socket[] = [];
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      for (const t of tracked) this.#streams.delete(t);
+      if (conn) this.#connections.delete(conn);
+      this.currentConnections--;
       const n = (this.#perClient.get(client) ?? 1) - 1;
       if (n > 0) this.#perClient.set(client, n);
       else this.#perClient.delete(client);
-    });
-  }
-
-  connectionClosed(): void {
-    this.currentConnections--;
+    };
+    const track = (stream: net.Socket): void => {
+      tracked.push(stream);
+      this.#streams.add(stream);
+      stream.once('close', finish);
+    };
+    track(socket);
+    if (this.upgrade) this.upgrade.upgrade(socket, start, track);
+    if (!this.upgrade) start(socket, undefined);
   }
 
   close(): Promise<void> {
     for (const c of this.#connections) c.destroy();
+    for (const s of this.#streams) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -9,7 +9,8 @@ import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
 import { DNSDIST_JSON_ONLY_STATS, DNSDIST_STATS } from '../metrics/dnsdist-stat-definitions.js';
-import type { DnsdistProxy, RunningFrontend } from '../server/dnsdist-proxy.js';
+import type { DnsdistProxy, RunningFrontend, RunningTlsFrontend } from '../server/dnsdist-proxy.js';
+import type { TlsHandshakeFailure } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { JsonValue } from './json11-format.js';
 
@@ -82,20 +83,42 @@ export function serverJson(s: DownstreamServer, id: number): JsonObject {
     tcpReadTimeouts: c.tcpReadTimeouts,
     tcpReusedConnections: c.tcpReusedConnections,
     tcpWriteTimeouts: c.tcpWriteTimeouts,
-    tlsResumptions: 0,
+    tlsResumptions: c.tlsResumptions,
     weight: s.config.weight,
   };
 }
 
+/** A TLS listener's counters as the frontend JSON carries them (zeros for plain listeners). */
+interface TlsJsonCounters {
+  queriesByVersion: readonly number[];
+  newSessions: number;
+  resumptions: number;
+  unknownTicketKeys: number;
+  inactiveTicketKeys: number;
+  handshakeFailures: ReadonlyMap<TlsHandshakeFailure, number>;
+}
+
+const NO_TLS: TlsJsonCounters = {
+  queriesByVersion: [0, 0, 0, 0, 0],
+  newSessions: 0,
+  resumptions: 0,
+  unknownTicketKeys: 0,
+  inactiveTicketKeys: 0,
+  handshakeFailures: new Map(),
+};
+
 function frontendJson(
   address: string,
   id: number,
-  udp: boolean,
+  kind: 'UDP' | 'TCP' | 'TCP (DNS over TLS)',
   queries: number,
   responses: number,
   currentConnections: number,
+  t: TlsJsonCounters = NO_TLS,
 ): JsonObject {
-  return {
+  const udp = kind === 'UDP';
+  const hf = (k: TlsHandshakeFailure): number => t.handshakeFailures.get(k) ?? 0;
+  const json: JsonObject = {
     address,
     id,
     queries,
@@ -110,26 +133,64 @@ function frontendJson(
     tcpDownstreamTimeouts: 0,
     tcpGaveUp: 0,
     tcpMaxConcurrentConnections: 0,
-    tls10Queries: 0,
-    tls11Queries: 0,
-    tls12Queries: 0,
-    tls13Queries: 0,
-    tlsInactiveTicketKey: 0,
-    tlsNewSessions: 0,
-    tlsResumptions: 0,
-    tlsUnknownQueries: 0,
-    tlsUnknownTicketKey: 0,
-    type: udp ? 'UDP' : 'TCP',
-    udp,
+    tls10Queries: t.queriesByVersion[0]!,
+    tls11Queries: t.queriesByVersion[1]!,
+    tls12Queries: t.queriesByVersion[2]!,
+    tls13Queries: t.queriesByVersion[3]!,
   };
+  // dnsdist lists the handshake failures of TLS listeners only, between the version and session counters.
+  if (kind === 'TCP (DNS over TLS)') {
+    Object.assign(json, {
+      tlsHandshakeFailuresDHKeyTooSmall: hf('dhKeyTooSmall'),
+      tlsHandshakeFailuresInappropriateFallBack: hf('inappropriateFallBack'),
+      tlsHandshakeFailuresNoSharedCipher: hf('noSharedCipher'),
+      tlsHandshakeFailuresUnknownCipher: hf('unknownCipherType'),
+      tlsHandshakeFailuresUnknownKeyExchangeType: hf('unknownKeyExchangeType'),
+      tlsHandshakeFailuresUnknownProtocol: hf('unknownProtocol'),
+      tlsHandshakeFailuresUnsupportedEC: hf('unsupportedEC'),
+      tlsHandshakeFailuresUnsupportedProtocol: hf('unsupportedProtocol'),
+    });
+  }
+  Object.assign(json, {
+    tlsInactiveTicketKey: t.inactiveTicketKeys,
+    tlsNewSessions: t.newSessions,
+    tlsResumptions: t.resumptions,
+    tlsUnknownQueries: t.queriesByVersion[4]!,
+    tlsUnknownTicketKey: t.unknownTicketKeys,
+    type: kind,
+    udp,
+  });
+  return json;
 }
 
-/** Each listener twice, UDP then TCP, numbered in that order (dnsdist's g_frontends). */
-export function frontendsJson(frontends: readonly RunningFrontend[]): JsonObject[] {
+/** Each listener twice, UDP then TCP, numbered in that order (dnsdist's g_frontends), then the TLS listeners. */
+export function frontendsJson(frontends: readonly RunningFrontend[], tlsFrontends: readonly RunningTlsFrontend[] = []): JsonObject[] {
   const out: JsonObject[] = [];
   for (const f of frontends) {
-    out.push(frontendJson(f.udp.local.toStringWithPort(), out.length, true, f.udp.queries, f.udp.responses, 0));
-    out.push(frontendJson(f.tcp.local.toStringWithPort(), out.length, false, f.tcp.queries, f.tcp.responses, f.tcp.currentConnections));
+    out.push(frontendJson(f.udp.local.toStringWithPort(), out.length, 'UDP', f.udp.queries, f.udp.responses, 0));
+    out.push(frontendJson(f.tcp.local.toStringWithPort(), out.length, 'TCP', f.tcp.queries, f.tcp.responses, f.tcp.currentConnections));
+  }
+  for (const f of tlsFrontends) {
+    const c = f.tls.counters;
+    const keys = f.config.tls.ticketKeys;
+    out.push(
+      frontendJson(
+        f.tcp.local.toStringWithPort(),
+        out.length,
+        'TCP (DNS over TLS)',
+        f.tcp.queries,
+        f.tcp.responses,
+        f.tcp.currentConnections,
+        {
+          queriesByVersion: c.queriesByVersion,
+          newSessions: c.newSessions,
+          resumptions: c.resumptions,
+          unknownTicketKeys: keys.unknownTicketKeys,
+          inactiveTicketKeys: keys.inactiveTicketKeys,
+          handshakeFailures: c.handshakeFailures,
+        },
+      ),
+    );
   }
   return out;
 }
@@ -190,12 +251,13 @@ export function localhostJson(src: ApiSources): JsonObject {
     locals.add(f.udp.local.toStringWithPort());
     locals.add(f.tcp.local.toStringWithPort());
   }
+  for (const f of proxy.tlsFrontends) locals.add(f.tcp.local.toStringWithPort());
   return {
     acl: proxy.aclStrings().join(', '),
     'cache-hit-response-rules': responseRulesJson(src.rules.cacheHit.rules),
     daemon_type: 'dnsdist',
     dohFrontends: [],
-    frontends: frontendsJson(proxy.frontends),
+    frontends: frontendsJson(proxy.frontends, proxy.tlsFrontends),
     local: [...locals].sort().join(', '),
     pools: sortedPools(proxy).map((p, id) => ({ ...poolStatsJson(p), id })),
     'response-rules': responseRulesJson(src.rules.response.rules),

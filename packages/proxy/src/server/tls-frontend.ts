@@ -1,0 +1,177 @@
+import { EventEmitter } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { ClientSession } from '../query/client-session.js';
+import { peekClientHelloSni } from '../tls/client-hello-sni.js';
+import type { TlsServerContext } from '../tls/tls-server-context.js';
+import type { FrontendConfig } from './frontend-config.js';
+import type { StreamUpgrade } from './tcp-frontend.js';
+
+/** One `addTLSLocal` listener as configured: the TCP listener settings and its TLS context. */
+export interface TlsFrontendConfig extends FrontendConfig {
+  readonly tls: TlsServerContext;
+}
+
+/** dnsdist's TLS handshake failure kinds, in the order its metrics and API list them. */
+export const TLS_HANDSHAKE_FAILURES = [
+  'dhKeyTooSmall',
+  'inappropriateFallBack',
+  'noSharedCipher',
+  'unknownCipherType',
+  'unknownKeyExchangeType',
+  'unknownProtocol',
+  'unsupportedEC',
+  'unsupportedProtocol',
+] as const;
+export type TlsHandshakeFailure = (typeof TLS_HANDSHAKE_FAILURES)[number];
+
+/** OpenSSL reasons (as Node names them) behind each failure kind; anything else is not counted, as in dnsdist. */
+const FAILURE_BY_CODE: Readonly<Record<string, TlsHandshakeFailure>> = {
+  ERR_SSL_DH_KEY_TOO_SMALL: 'dhKeyTooSmall',
+  ERR_SSL_INAPPROPRIATE_FALLBACK: 'inappropriateFallBack',
+  ERR_SSL_NO_SHARED_CIPHER: 'noSharedCipher',
+  ERR_SSL_UNKNOWN_CIPHER_TYPE: 'unknownCipherType',
+  ERR_SSL_UNKNOWN_KEY_EXCHANGE_TYPE: 'unknownKeyExchangeType',
+  ERR_SSL_UNKNOWN_PROTOCOL: 'unknownProtocol',
+  ERR_SSL_UNSUPPORTED_ELLIPTIC_CURVE: 'unsupportedEC',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'unsupportedProtocol',
+};
+
+/** Query counters by TLS version: dnsdist's tls10/tls11/tls12/tls13/unknown. */
+export const TLS_VERSION_LABELS = ['tls10', 'tls11', 'tls12', 'tls13', 'unknown'] as const;
+
+function versionIndex(protocol: string | null): number {
+  switch (protocol) {
+    case 'TLSv1':
+      return 0;
+    case 'TLSv1.1':
+      return 1;
+    case 'TLSv1.2':
+      return 2;
+    case 'TLSv1.3':
+      return 3;
+    default:
+      return 4;
+  }
+}
+
+/** The session of one DoT connection. */
+class TlsClientSession implements ClientSession {
+  readonly protocolName = 'DNS over TLS';
+  constructor(
+    readonly serverName: string,
+    /** Index into TLS_VERSION_LABELS. */
+    readonly version: number,
+  ) {}
+}
+
+/** dnsdist's per-frontend TLS counters (tls*-queries, sessions, ticket keys, handshake failures). */
+export class TlsFrontendCounters {
+  /** Queries by TLS version, indexed like TLS_VERSION_LABELS. */
+  readonly queriesByVersion = [0, 0, 0, 0, 0];
+  newSessions = 0;
+  resumptions = 0;
+  readonly handshakeFailures = new Map<TlsHandshakeFailure, number>(TLS_HANDSHAKE_FAILURES.map((k) => [k, 0]));
+}
+
+/**
+ * The TLS side of a DoT listener: wraps each accepted connection (the ACL
+ * and limits already passed) in a server TLSSocket on the context's current
+ * certificates, counts what dnsdist counts, staples OCSP responses, and hands
+ * the decrypted stream to the TCP query path.
+ */
+export class TlsStreamUpgrade implements StreamUpgrade {
+  readonly counters = new TlsFrontendCounters();
+  readonly context: TlsServerContext;
+  readonly #handshakeTimeoutMs: number;
+  /**
+   * What Node's TLSSocket consults as its "server" for OCSP stapling: it
+   * emits OCSPRequest there and reads the context of a connection without SNI
+   * from `_sharedCreds`.
+   */
+  readonly #ocspServer: EventEmitter & { _sharedCreds?: tls.SecureContext };
+  #keyLog: WriteStream | undefined;
+
+  constructor(context: TlsServerContext, handshakeTimeoutSeconds: number) {
+    this.context = context;
+    this.#handshakeTimeoutMs = handshakeTimeoutSeconds * 1000;
+    this.#ocspServer = new EventEmitter();
+    this.#ocspServer.on('OCSPRequest', (cert: Buffer, _issuer: Buffer, done: (err: Error | null, resp?: Buffer) => void) => {
+      done(null, this.context.ocspResponseFor(cert));
+    });
+    const keyLogFile = context.settings.keyLogFile;
+    if (keyLogFile !== '') this.#keyLog = createWriteStream(keyLogFile, { flags: 'a' });
+  }
+
+  upgrade(socket: net.Socket, ready: (stream: net.Socket, session: ClientSession) => void, track: (stream: net.Socket) => void): void {
+    // The ClientHello is read first for its SNI (see peekClientHelloSni), then handed to TLS.
+    let hello: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.#handshakeTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      hello = hello.length === 0 ? chunk : Buffer.concat([hello, chunk]);
+      const peek = peekClientHelloSni(hello);
+      if (!peek.complete) return;
+      socket.off('data', onData);
+      socket.pause();
+      socket.unshift(hello);
+      clearTimeout(timer);
+      this.#startTls(socket, peek.serverName, ready, track);
+    };
+    socket.on('data', onData);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  #startTls(
+    socket: net.Socket,
+    serverName: string,
+    ready: (stream: net.Socket, session: ClientSession) => void,
+    track: (stream: net.Socket) => void,
+  ): void {
+    const secureContext = this.context.secureContext;
+    this.#ocspServer._sharedCreds = secureContext;
+    // What the raw socket has buffered (the ClientHello) goes to TLS first.
+    const stream = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      server: this.#ocspServer as unknown as net.Server,
+    });
+    track(stream);
+    let secured = false;
+    stream.setTimeout(this.#handshakeTimeoutMs);
+    const onTimeout = (): void => {
+      if (!secured) stream.destroy();
+    };
+    stream.on('timeout', onTimeout);
+    // Node reports TLS errors of a socket no tls.Server owns as '_tlsError' (and 'error' only once
+    // control is "released" to a user): both end the connection.
+    stream.on('_tlsError', (err: NodeJS.ErrnoException) => {
+      if (!secured) {
+        const kind = err.code !== undefined ? FAILURE_BY_CODE[err.code] : undefined;
+        if (kind !== undefined) this.counters.handshakeFailures.set(kind, this.counters.handshakeFailures.get(kind)! + 1);
+      }
+      stream.destroy();
+    });
+    stream.on('error', () => stream.destroy());
+    if (this.#keyLog) {
+      const log = this.#keyLog;
+      stream.on('keylog', (line: Buffer) => log.write(line));
+    }
+    stream.once('secure', () => {
+      secured = true;
+      stream.off('timeout', onTimeout);
+      if (stream.isSessionReused()) this.counters.resumptions++;
+      else this.counters.newSessions++;
+      ready(stream, new TlsClientSession(serverName, versionIndex(stream.getProtocol())));
+    });
+  }
+
+  queryRead(session: ClientSession): void {
+    this.counters.queriesByVersion[(session as TlsClientSession).version]!++;
+  }
+
+  close(): void {
+    this.#keyLog?.end();
+  }
+}

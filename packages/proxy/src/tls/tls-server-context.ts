@@ -1,0 +1,207 @@
+import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { TicketKeyRing } from './ticket-key-ring.js';
+import { TlsConfigError } from './tls-config-error.js';
+import { MIN_TLS_VERSIONS, type CertificateKeyPair, type TlsServerSettings } from './tls-server-settings.js';
+
+/** Node's native secure context: the ticket key callback lives there (see installTicketCallback). */
+interface NativeSecureContext {
+  enableTicketKeyCallback(): void;
+  onticketkeycallback?: (name: Buffer, iv: Buffer, encrypt: boolean) => unknown;
+}
+
+/** Node's default TLS 1.3 suites and TLS <= 1.2 ciphers, to fill in the half a configuration leaves out. */
+const DEFAULT_SUITES = tls.DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_'));
+const DEFAULT_CIPHERS = tls.DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_'));
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new TlsConfigError(`unable to read the ${what} '${path}': ${(err as Error).message}`, path);
+  }
+}
+
+/** The certificates, keys and OCSP responses of a context, read from disk in one go. */
+interface LoadedCredentials {
+  certs: Buffer[];
+  keys: Array<{ pem: Buffer; passphrase?: string }>;
+  /** DER of each pair's leaf certificate, to find the OCSP response of the one served. */
+  leafs: Buffer[];
+  ocsp: Buffer[];
+}
+
+function loadCredentials(pairs: readonly CertificateKeyPair[], ocspFiles: readonly string[]): LoadedCredentials {
+  if (pairs.length === 0) throw new TlsConfigError('no certificate and key given: a TLS frontend needs at least one pair', pairs);
+  const out: LoadedCredentials = { certs: [], keys: [], leafs: [], ocsp: [] };
+  const types: string[] = [];
+  for (const p of pairs) {
+    const cert = readFile(p.certFile, 'certificate file');
+    let leaf: X509Certificate;
+    try {
+      leaf = new X509Certificate(cert);
+    } catch (err) {
+      throw new TlsConfigError(`the certificate file '${p.certFile}' holds no PEM certificate: ${(err as Error).message}`, p.certFile);
+    }
+    // OpenSSL serves one certificate per key type: a second of the same type would replace the first
+    // (dnsdist then silently serves the last one); refused here with the reason.
+    const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
+    const same = types.indexOf(type);
+    if (same >= 0) {
+      throw new TlsConfigError(
+        `the certificates '${pairs[same]!.certFile}' and '${p.certFile}' both have ${type} keys: one certificate per key type (RSA, ECDSA, Ed25519) can be served, give one pair per type`,
+        p.certFile,
+      );
+    }
+    types.push(type);
+    out.certs.push(cert);
+    out.leafs.push(leaf.raw);
+    out.keys.push(
+      p.password !== undefined
+        ? { pem: readFile(p.keyFile, 'key file'), passphrase: p.password }
+        : { pem: readFile(p.keyFile, 'key file') },
+    );
+  }
+  for (const f of ocspFiles) out.ocsp.push(readFile(f, 'OCSP response file'));
+  return out;
+}
+
+/** The `ciphers` string Node wants: TLS 1.3 suites and older ciphers together, defaults for the half not given. */
+function cipherString(ciphers: string, suites: string): string | undefined {
+  if (ciphers === '' && suites === '') return undefined;
+  // Node turns TLS 1.3 off when the list names no TLS 1.3 suite (and 1.2 off when it names nothing else).
+  return [suites !== '' ? suites : DEFAULT_SUITES.join(':'), ciphers !== '' ? ciphers : DEFAULT_CIPHERS.join(':')].join(':');
+}
+
+/**
+ * One server-side TLS context: dnsdist's TLSCtx/TLSFrontend state of a DoT
+ * (and later DoH) listener. It owns the certificates (reloadable), the
+ * session ticket keys (rotated by time or by hand) and the OCSP responses to
+ * staple; each new connection takes `secureContext` as it is at accept time,
+ * so a reload never disturbs connections already open.
+ */
+export class TlsServerContext {
+  #settings: TlsServerSettings;
+  #secure: tls.SecureContext;
+  #leafs: Buffer[] = [];
+  #ocsp: Buffer[] = [];
+  readonly ticketKeys: TicketKeyRing;
+  /** Epoch milliseconds of the next automatic ticket key rotation; 0 = none. */
+  nextRotationAt = 0;
+
+  constructor(settings: TlsServerSettings) {
+    this.#settings = settings;
+    this.ticketKeys = new TicketKeyRing(settings.sessionTickets ? settings.numberOfTicketsKeys : 0);
+    this.#rotateKeys();
+    this.#secure = this.#build();
+  }
+
+  get settings(): Readonly<TlsServerSettings> {
+    return this.#settings;
+  }
+
+  /** The context new connections use. */
+  get secureContext(): tls.SecureContext {
+    return this.#secure;
+  }
+
+  /** What a TLS context runs on: OpenSSL through Node, whatever `provider` asked for. */
+  get effectiveProvider(): string {
+    return this.#settings.provider;
+  }
+
+  #build(): tls.SecureContext {
+    const s = this.#settings;
+    const creds = loadCredentials(s.pairs, s.ocspResponseFiles);
+    let ctx: tls.SecureContext;
+    try {
+      const ciphers = cipherString(s.ciphers, s.ciphersTLS13);
+      ctx = tls.createSecureContext({
+        cert: creds.certs,
+        key: creds.keys,
+        minVersion: MIN_TLS_VERSIONS[s.minTLSVersion],
+        honorCipherOrder: s.preferServerCiphers,
+        sessionTimeout: s.sessionTimeout,
+        ...(ciphers !== undefined ? { ciphers } : {}),
+        ...(this.ticketKeys.capacity === 0 ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {}),
+      });
+    } catch (err) {
+      const files = s.pairs.map((p) => `'${p.certFile}'/'${p.keyFile}'`).join(', ');
+      throw new TlsConfigError(`unable to use the certificate and key ${files}: ${(err as Error).message}`, s.pairs);
+    }
+    if (this.ticketKeys.capacity > 0) this.#installTicketCallback(ctx);
+    this.#leafs = creds.leafs;
+    this.#ocsp = creds.ocsp;
+    return ctx;
+  }
+
+  /**
+   * Node keeps one ticket key per context; OpenSSL's ticket key callback,
+   * which Node's native context still exposes, lets several keys decrypt
+   * while one encrypts, as dnsdist's rotation needs.
+   */
+  #installTicketCallback(ctx: tls.SecureContext): void {
+    const native = (ctx as unknown as { context: NativeSecureContext }).context;
+    if (typeof native?.enableTicketKeyCallback !== 'function') {
+      throw new TlsConfigError('this Node.js has no TLS ticket key callback: run with sessionTickets=false', 'sessionTickets');
+    }
+    native.onticketkeycallback = (name, iv, encrypt) => this.ticketKeys.callback(name, iv, encrypt);
+    native.enableTicketKeyCallback();
+  }
+
+  /** reloadCertificates(): read the same files again; on failure the old certificates stay in use. */
+  reloadCertificates(): void {
+    this.#secure = this.#build();
+  }
+
+  /** loadNewCertificatesAndKeys(): switch to other files; on failure nothing changes. */
+  loadNewCertificatesAndKeys(pairs: CertificateKeyPair[]): void {
+    const previous = this.#settings;
+    this.#settings = { ...previous, pairs, ocspResponseFiles: [] };
+    try {
+      this.#secure = this.#build();
+    } catch (err) {
+      this.#settings = previous;
+      throw err;
+    }
+  }
+
+  /** rotateTicketsKey(): a new random key becomes active. */
+  rotateTicketsKey(now = Date.now()): void {
+    this.ticketKeys.rotate();
+    this.#scheduleRotation(now);
+  }
+
+  /** loadTicketsKeys(file): the file's keys are added, its last one active. */
+  loadTicketsKeys(file: string, now = Date.now()): void {
+    this.ticketKeys.loadFile(file);
+    this.#scheduleRotation(now);
+  }
+
+  #rotateKeys(now = Date.now()): void {
+    if (this.ticketKeys.capacity === 0) return;
+    if (this.#settings.ticketKeyFile !== '') this.loadTicketsKeys(this.#settings.ticketKeyFile, now);
+    else this.rotateTicketsKey(now);
+  }
+
+  #scheduleRotation(now: number): void {
+    const delay = this.#settings.ticketsKeysRotationDelay;
+    this.nextRotationAt = delay > 0 && this.ticketKeys.capacity > 0 ? now + delay * 1000 : 0;
+  }
+
+  /** The once-a-second housekeeping: rotate the ticket keys when due (reloading the key file if there is one). */
+  tick(now = Date.now()): void {
+    if (this.nextRotationAt !== 0 && now >= this.nextRotationAt) this.#rotateKeys(now);
+  }
+
+  /** The OCSP response to staple for the certificate served (DER), if one was configured for it. */
+  ocspResponseFor(certificateDer: Buffer | null | undefined): Buffer | undefined {
+    if (this.#ocsp.length === 0) return undefined;
+    if (certificateDer) {
+      const i = this.#leafs.findIndex((l) => l.equals(certificateDer));
+      if (i >= 0) return this.#ocsp[i];
+    }
+    return this.#ocsp[0];
+  }
+}
