@@ -1,5 +1,6 @@
 import type { DnsQueryView } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
+import type { HttpQueryInfo } from './http-query-info.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -41,6 +42,8 @@ export class DNSQuestion {
   useECS = true;
   ecsOverride = false;
   ecsPrefixLength: number | undefined = undefined;
+  /** The HTTP request of a DNS over HTTPS query; undefined for every other transport. */
+  http: HttpQueryInfo | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -95,6 +98,7 @@ export class DNSQuestion {
     this.useECS = true;
     this.ecsOverride = false;
     this.ecsPrefixLength = undefined;
+    this.http = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -313,9 +313,38 @@ export class ScriptView {
     return out;
   }
 
-  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP". */
+  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP", "DNS over HTTPS" (with or without TLS, as 1.7). */
   getProtocol(): string {
-    return this.question().transport === 'tcp' ? 'Do53 TCP' : 'Do53 UDP';
+    const dq = this.question();
+    if (dq.http !== undefined) return 'DNS over HTTPS';
+    return dq.transport === 'tcp' ? 'Do53 TCP' : 'Do53 UDP';
+  }
+
+  /** dq:getHTTPPath() and friends: the DoH request's parts, "" (or no headers) for other transports. */
+  getHTTPPath(): string {
+    return this.question().http?.path ?? '';
+  }
+
+  getHTTPQueryString(): string {
+    return this.question().http?.queryString ?? '';
+  }
+
+  getHTTPHost(): string {
+    return this.question().http?.host ?? '';
+  }
+
+  getHTTPScheme(): string {
+    return this.question().http?.scheme ?? '';
+  }
+
+  getHTTPHeaders(): Map<string, string> {
+    const h = this.question().http?.headers;
+    return h ? new Map(h) : new Map();
+  }
+
+  /** dq:setHTTPResponse(status, body [, contentType]): no effect outside DoH, as in dnsdist. */
+  setHTTPResponse(status: number, body: Buffer, contentType: string): void {
+    this.question().http?.setResponse(status, body, contentType);
   }
 
   /** No TLS frontends here: always empty, as dnsdist answers for Do53. */

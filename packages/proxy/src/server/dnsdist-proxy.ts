@@ -5,6 +5,7 @@ import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
+import type { DohFrontend } from '../doh/doh-frontend.js';
 import { listenError } from '../io/listen-error.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
@@ -103,6 +104,8 @@ export class DnsdistProxy implements QueryPathContext {
   #aclTouched = false;
   readonly frontendConfigs: FrontendConfig[] = [];
   readonly frontends: RunningFrontend[] = [];
+  /** addDOHLocal listeners, in configuration order (getDOHFrontend(n)); started after the plain ones. */
+  readonly dohFrontends: DohFrontend[] = [];
   readonly servers: DownstreamServer[] = [];
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
@@ -305,7 +308,8 @@ export class DnsdistProxy implements QueryPathContext {
   /** Bind every listener, open backend sockets, run the first health checks, start the 1 s tick. */
   async start(): Promise<void> {
     this.applyDefaultACLIfEmpty();
-    if (this.frontendConfigs.length === 0) {
+    // As dnsdist: the default listener only when nothing at all (plain or DoH) is configured.
+    if (this.frontendConfigs.length === 0 && this.dohFrontends.length === 0) {
       this.frontendConfigs.push({
         host: DEFAULT_LOCAL.host,
         port: DEFAULT_LOCAL.port,
@@ -332,6 +336,10 @@ export class DnsdistProxy implements QueryPathContext {
       const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
       this.frontends.push({ config: fc, udp, tcp });
       this.log.info(`Listening on ${local.toStringWithPort()}`);
+    }
+    for (const doh of this.dohFrontends) {
+      await doh.start();
+      this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }
     this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.tick(), 1000);
@@ -415,6 +423,8 @@ export class DnsdistProxy implements QueryPathContext {
       this.#nextCacheCleaning = now + this.settings.cacheCleaningDelaySeconds * 1000;
       this.#cleanCaches();
     }
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const doh of this.dohFrontends) doh.tick(nowSeconds);
     for (const hook of this.#tickHooks) {
       try {
         hook(now);
@@ -450,7 +460,7 @@ export class DnsdistProxy implements QueryPathContext {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.all(this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]));
+    await Promise.all([...this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]), ...this.dohFrontends.map((d) => d.close())]);
     this.frontends.length = 0;
     await Promise.all(this.servers.map((s) => s.close()));
     this.#started = false;
