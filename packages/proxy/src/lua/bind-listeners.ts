@@ -87,5 +87,8 @@ export function registerListenerBindings(env: LuaEnvironment): void {
       rt.print(`${String(i++).padEnd(4)}${addr.padEnd(31)}${'UDP'.padEnd(22)}${f.udp.queries}`);
       rt.print(`${String(i++).padEnd(4)}${addr.padEnd(31)}${'TCP'.padEnd(22)}${f.tcp.queries}`);
     }
+    for (const d of proxy.dohFrontends) {
+      rt.print(`${String(i++).padEnd(4)}${d.local.toStringWithPort().padEnd(31)}${d.protocolName.padEnd(22)}${d.counters.queries}`);
+    }
   });
 }

@@ -11,6 +11,8 @@ import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
 import type { RunningFrontend } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import { DNSDIST_STATS, prometheusStatName } from './dnsdist-stat-definitions.js';
+import type { DohFrontend } from '../doh/doh-frontend.js';
+import { writeDohFamilySamples, writeDohFrontendSamples } from './doh-metrics.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels, PrometheusType } from './prometheus-text-writer.js';
 import type { TopOffenders } from './top-offenders.js';
@@ -28,6 +30,8 @@ export interface DnsdistMetricsSources {
   readonly stats: readonly StatEntry[];
   readonly servers: readonly DownstreamServer[];
   readonly frontends: readonly RunningFrontend[];
+  /** addDOHLocal frontends (none when left out). */
+  readonly dohFrontends?: readonly DohFrontend[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
   /** Query rules, then response, cache-hit and self-answered response rules (dnsdist's order). */
   readonly rules: Iterable<RuleHitsSource>;
@@ -124,8 +128,12 @@ export function writeDnsdistMetrics(w: MetricsSink, src: DnsdistMetricsSources):
   writeGeneralStats(w, src.stats);
   writeLatencyHistogram(w, src.stats);
   writeServers(w, src.servers);
-  writeFrontends(w, src.frontends);
-  for (const [suffix, type, help] of DOH_FAMILIES) w.family(`dnsdist_frontend_${suffix}`, type, help);
+  const doh = src.dohFrontends ?? [];
+  writeFrontends(w, src.frontends, doh);
+  for (const [suffix, type, help] of DOH_FAMILIES) {
+    w.family(`dnsdist_frontend_${suffix}`, type, help);
+    writeDohFamilySamples(w, `dnsdist_frontend_${suffix}`, suffix, doh);
+  }
   writePools(w, src.pools);
   w.family('dnsdist_rule_hits', 'counter', 'Number of hits of that rule');
   for (const r of src.rules) w.sample('dnsdist_rule_hits', r.hits, [['id', r.name !== '' ? r.name : r.uuid]]);
@@ -267,13 +275,16 @@ const TCP_ONLY_FRONTEND = new Set([
   'tcpavgconnectionduration',
 ]);
 
-function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[]): void {
+function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[], doh: readonly DohFrontend[]): void {
   const sockets = frontendSockets(frontends);
   for (const [suffix, type, help] of FRONTEND_FAMILIES) {
     const name = `dnsdist_frontend_${suffix}`;
     w.family(name, type, help);
-    // TLS families only have samples for DoT/DoH listeners, which dnsdist-ts does not have.
-    if (suffix.startsWith('tls')) continue;
+    // TLS families only have samples for DoT/DoH listeners.
+    if (suffix.startsWith('tls')) {
+      writeDohFrontendSamples(w, name, suffix, doh);
+      continue;
+    }
     for (const s of sockets) {
       if (s.proto === 'UDP' && TCP_ONLY_FRONTEND.has(suffix)) continue;
       w.sample(name, s.values[suffix] ?? 0, [
@@ -282,6 +293,7 @@ function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[]): 
         ['thread', s.thread],
       ]);
     }
+    writeDohFrontendSamples(w, name, suffix, doh);
   }
 }
 

@@ -154,6 +154,7 @@ export class MetricsExposition {
       stats: src.stats(),
       servers: src.proxy.servers,
       frontends: src.proxy.frontends,
+      dohFrontends: src.proxy.dohFrontends,
       pools: src.proxy.pools,
       rules: [...r.query.rules, ...r.response.rules, ...r.cacheHit.rules, ...r.selfAnswered.rules],
       topOffenders: src.topOffenders.current(),

@@ -327,6 +327,11 @@ export class DnsdistProxy implements QueryPathContext {
     // Backends first, with their first health check, so the proxy answers from its first query.
     this.#started = true;
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
+    // DoH listeners are bound before the plain ones: whoever waits for the plain port to answer finds them up.
+    for (const doh of this.dohFrontends) {
+      await doh.start();
+      this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+    }
     // -l replaces the configuration's listeners.
     const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
     const toStart = cli.length > 0 ? cli : this.frontendConfigs;
@@ -336,10 +341,6 @@ export class DnsdistProxy implements QueryPathContext {
       const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
       this.frontends.push({ config: fc, udp, tcp });
       this.log.info(`Listening on ${local.toStringWithPort()}`);
-    }
-    for (const doh of this.dohFrontends) {
-      await doh.start();
-      this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }
     this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.tick(), 1000);

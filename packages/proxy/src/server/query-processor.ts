@@ -232,7 +232,14 @@ export class QueryProcessor {
     if (dq.ednsAdded) dr.length = removeOptRecord(dr.packet, dr.length);
     const cache = ctx.getPool(dq.pool)?.cache;
     if (cache && !dq.skipCache) {
-      cache.insert(dq, cacheKey, dr.packet, dr.length, dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL });
+      const opts = dq.tempFailureTTL === undefined ? undefined : { tempFailureTTL: dq.tempFailureTTL };
+      cache.insert(dq, cacheKey, dr.packet, dr.length, opts);
+      if (dq.http?.retriedOverTcp) {
+        // An answer fetched over TCP serves TCP clients too, as dnsdist 1.7.3 caches it (test_DOH's testTruncation).
+        dq.transport = 'tcp';
+        cache.insert(dq, cache.computeKey(dq), dr.packet, dr.length, opts);
+        dq.transport = 'udp';
+      }
     }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);

@@ -12,6 +12,7 @@ import { DNSDIST_JSON_ONLY_STATS, DNSDIST_STATS } from '../metrics/dnsdist-stat-
 import type { DnsdistProxy, RunningFrontend } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { JsonValue } from './json11-format.js';
+import { dohFrontendEntriesJson, dohFrontendsJson } from './api-doh-json.js';
 
 type JsonObject = { [key: string]: JsonValue };
 
@@ -190,12 +191,14 @@ export function localhostJson(src: ApiSources): JsonObject {
     locals.add(f.udp.local.toStringWithPort());
     locals.add(f.tcp.local.toStringWithPort());
   }
+  for (const f of proxy.dohFrontends) locals.add(f.local.toStringWithPort());
+  const plainFrontends = frontendsJson(proxy.frontends);
   return {
     acl: proxy.aclStrings().join(', '),
     'cache-hit-response-rules': responseRulesJson(src.rules.cacheHit.rules),
     daemon_type: 'dnsdist',
-    dohFrontends: [],
-    frontends: frontendsJson(proxy.frontends),
+    dohFrontends: dohFrontendsJson(proxy.dohFrontends),
+    frontends: [...plainFrontends, ...dohFrontendEntriesJson(proxy.dohFrontends, plainFrontends.length)],
     local: [...locals].sort().join(', '),
     pools: sortedPools(proxy).map((p, id) => ({ ...poolStatsJson(p), id })),
     'response-rules': responseRulesJson(src.rules.response.rules),
