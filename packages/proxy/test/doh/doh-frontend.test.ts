@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { encodeQuery, tcpExchange } from '../support/dns-client.js';
 import { curl, dnsParam, kdigHttps, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
-import { formatDohFrontends } from '../../src/doh/doh-console-texts.js';
+import { formatDohFrontends, formatDohResponseCodes } from '../../src/doh/doh-console-texts.js';
 import { localhostJson } from '../../src/web/api-status-json.js';
 import { writeDnsdistMetrics } from '../../src/metrics/dnsdist-metrics.js';
 import { PrometheusTextWriter } from '../../src/metrics/prometheus-text-writer.js';
@@ -197,6 +198,15 @@ describe('addDOHLocal over TLS: HTTP/2 and HTTP/1.1 from curl and kdig', () => {
     expect(c.badRequests).toBeGreaterThanOrEqual(4);
     expect(c.http2.status400).toBeGreaterThanOrEqual(6);
     expect(c.http1.status200).toBeGreaterThanOrEqual(1);
+    const codes = formatDohResponseCodes(proxy.app.proxy.dohFrontends).split('\n');
+    expect(codes.slice(0, 4)).toEqual([
+      '',
+      '- HTTP/1:',
+      '',
+      `${'#'.padEnd(3)} ${'Address'.padEnd(20)} ${['200', '400', '403', '500', '502'].map((h) => h.padEnd(15)).join(' ')} ${'Others'.padEnd(15)}`,
+    ]);
+    expect(codes[4]).toMatch(new RegExp(`^0   127\\.0\\.0\\.1:${port}\\s+${c.http1.status200}\\s`));
+    expect(proxy.app.runConsoleCommand('showBinds()')).toContain(`TCP (DNS over HTTPS)  ${c.queries}`);
     const text = formatDohFrontends(proxy.app.proxy.dohFrontends);
     expect(text.split('\n')[1]).toMatch(
       new RegExp(`^0   127\\.0\\.0\\.1:${port}\\s+${c.httpConnects}\\s+${c.http1.queries}\\s+${c.http2.queries}\\s`),
@@ -401,6 +411,39 @@ describe('certificates of a running DoH frontend', () => {
     } finally {
       await proxy.stop();
       first.cleanup();
+    }
+  });
+});
+
+describe('TLS session tickets of a DoH frontend', () => {
+  /** One TLS 1.2 handshake with openssl s_client, saving or offering a session; "New" or "Reused". */
+  async function handshake(port: number, session: string, mode: 'save' | 'resume'): Promise<string | undefined> {
+    const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', mode === 'save' ? '-sess_out' : '-sess_in', session];
+    const out = await new Promise<string>((resolve) => {
+      const child = execFile('openssl', args, { timeout: 10_000 }, (_err, stdout) => resolve(stdout));
+      child.stdin?.end();
+    });
+    return /^(New|Reused), TLSv1\.2/m.exec(out)?.[1];
+  }
+
+  it('resumes a session from its ticket until rotateTicketsKey(); the ticket count and next rotation are shown', async () => {
+    const cert = await makeCertificate();
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")\naddDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {ticketsKeysRotationDelay=3600})`,
+    );
+    try {
+      const port = proxy.app.proxy.dohFrontends[0]!.local.port;
+      const session = join(cert.dir, 'session.pem');
+      expect(await handshake(port, session, 'save')).toBe('New');
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
+      expect(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getTicketsKeysCount()')).toBe('1\n');
+      proxy.app.runConsoleCommand('getDOHFrontend(0):rotateTicketsKey()');
+      expect(await handshake(port, session, 'resume')).toBe('New');
+      const next = Number(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getNextTicketsKeyRotation()'));
+      expect(next - Date.now() / 1000).toBeGreaterThan(3500);
+    } finally {
+      await proxy.stop();
+      cert.cleanup();
     }
   });
 });
