@@ -354,18 +354,15 @@ export class DohFrontend implements DohResponder {
       this.#readBody(req, ex, remote);
       return;
     }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const param = dnsParameter(target.queryString);
-      if (param.ok) {
-        c.getQueries++;
-        versionCounters.queries++;
-        return this.#dispatch(ex, param.message, remote);
-      }
-      c.badRequests++;
-      return this.#plain(ex, 400, param.reason);
+    // As dnsdist: every method but POST is read as a GET (its query string carries the message).
+    const param = dnsParameter(target.queryString);
+    if (param.ok) {
+      c.getQueries++;
+      versionCounters.queries++;
+      return this.#dispatch(ex, param.message, remote);
     }
     c.badRequests++;
-    this.#plain(ex, 400, 'Unable to parse the request');
+    this.#plain(ex, 400, param.reason);
   }
 
   #readBody(req: DohRequest, ex: DohExchange, remote: SocketAddress): void {
@@ -439,9 +436,16 @@ export class DohFrontend implements DohResponder {
     addContentType: boolean,
     cacheControl = false,
   ): void {
+    const c = this.counters;
+    if (status >= 300 && status < 400) {
+      // A redirect is made as dnsdist's HTTP library makes it: its own short page, no custom headers.
+      c.redirectResponses++;
+      const url = body.toString('latin1');
+      const page = `<!DOCTYPE html><TITLE>Moved</TITLE><P>The document has moved <A HREF="${escapeHtml(url)}">here</A>`;
+      return this.#write(ex, status, { location: url, 'content-type': 'text/html; charset=utf-8' }, Buffer.from(page));
+    }
     const headers: Record<string, string> = {};
     for (const [k, v] of customHeaders) headers[k] = v;
-    const c = this.counters;
     if (status === 200) {
       c.validResponses++;
       if (addContentType)
@@ -451,12 +455,6 @@ export class DohFrontend implements DohResponder {
         if (min >= 0) headers['cache-control'] = `max-age=${min}`;
       }
       return this.#write(ex, status, headers, body);
-    }
-    if (status >= 300 && status < 400) {
-      c.redirectResponses++;
-      headers.location = body.toString('latin1');
-      headers['content-type'] = 'text/plain; charset=utf-8';
-      return this.#write(ex, status, headers, Buffer.from(`moved to ${headers.location}`));
     }
     c.errorResponses++;
     headers['content-type'] = 'text/plain; charset=utf-8';
@@ -478,6 +476,10 @@ export class DohFrontend implements DohResponder {
       this.#log(`DoH frontend ${this.#local.toStringWithPort()}: could not send a response: ${(err as Error).message}`);
     }
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function defaultText(status: number): string {
