@@ -315,7 +315,24 @@ export class DohFrontend implements DohResponder {
 
   // ---- requests ---------------------------------------------------------
 
+  /** A request that breaks something here gets a 500 and a log line; the listener goes on. */
   #onRequest(req: DohRequest, res: DohResponse): void {
+    try {
+      this.#handleRequest(req, res);
+    } catch (err) {
+      this.#log(`DoH frontend ${this.#local.toStringWithPort()}: error handling ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error).message}`);
+      try {
+        if (!res.headersSent) {
+          (res as ServerResponse).writeHead(500, { 'content-type': 'text/plain; charset=utf-8', server: this.config.serverTokens });
+          res.end('Internal Server Error');
+        }
+      } catch {
+        // the client is gone
+      }
+    }
+  }
+
+  #handleRequest(req: DohRequest, res: DohResponse): void {
     const version: 1 | 2 = req.httpVersionMajor >= 2 ? 2 : 1;
     const target = splitTarget(req.url ?? '/');
     const host = (version === 2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? '';

@@ -285,6 +285,18 @@ describe('addDOHLocal without a certificate: DNS over plain HTTP behind a proxy'
     expect(firstData(r.body)).toBe('192.0.2.1');
   });
 
+  it('a dynamic block applies to the client behind the proxy: Refused answers it, Drop gets 403, others pass', async () => {
+    proxy.app.runConsoleCommand('addDynamicBlock("192.0.2.66", "doh test", DNSAction.Refused, 60)');
+    proxy.app.runConsoleCommand('addDynamicBlock("192.0.2.67", "doh test", DNSAction.Drop, 60)');
+    const url = `http://127.0.0.1:${port}/dns-query?dns=${dnsParam(encodeQuery('blocked.test'))}`;
+    const refused = await curl(url, ['--http1.1', '-H', 'X-Forwarded-For: 192.0.2.66']);
+    expect([refused.status, (dnsPacket.decode(refused.body).flags ?? 0) & 0x0f]).toEqual([200, 5]);
+    const dropped = await curl(url, ['--http1.1', '-H', 'X-Forwarded-For: 192.0.2.67']);
+    expect([dropped.status, dropped.body.toString()]).toEqual([403, 'dns query not allowed']);
+    const other = await curl(url, ['--http1.1', '-H', 'X-Forwarded-For: 192.0.2.68']);
+    expect(firstData(other.body)).toBe('192.0.2.1');
+  });
+
   it('an X-Forwarded-For address outside the ACL (or none: the proxy is 127.0.0.1) gets 403', async () => {
     const url = `http://127.0.0.1:${port}/dns-query?dns=${dnsParam(encodeQuery('denied.test'))}`;
     for (const extra of [['-H', 'X-Forwarded-For: 192.0.2.77, 203.0.113.9'], []]) {
