@@ -158,6 +158,8 @@ export class DohFrontend implements DohResponder {
     this.#server = server;
     if (this.config.maxConcurrentTCPConnections > 0) server.maxConnections = this.config.maxConcurrentTCPConnections;
     server.on('connection', (socket: net.Socket) => {
+      // Answers are small and go out at once: Nagle would hold each one for the client's delayed ACK.
+      socket.setNoDelay(true);
       const c = this.counters;
       c.httpConnects++;
       c.currentConnections++;
@@ -320,7 +322,9 @@ export class DohFrontend implements DohResponder {
     try {
       this.#handleRequest(req, res);
     } catch (err) {
-      this.#log(`DoH frontend ${this.#local.toStringWithPort()}: error handling ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error).message}`);
+      this.#log(
+        `DoH frontend ${this.#local.toStringWithPort()}: error handling ${req.method ?? '?'} ${req.url ?? '?'}: ${(err as Error).message}`,
+      );
       try {
         if (!res.headersSent) {
           (res as ServerResponse).writeHead(500, { 'content-type': 'text/plain; charset=utf-8', server: this.config.serverTokens });
