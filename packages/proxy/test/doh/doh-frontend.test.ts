@@ -461,3 +461,63 @@ describe('TLS session tickets of a DoH frontend', () => {
     }
   });
 });
+
+describe('TLS options of a DoH frontend', () => {
+  /** openssl s_client's output for one handshake with `args`. */
+  function sClient(port: number, args: string[]): Promise<string> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        'openssl',
+        ['s_client', '-connect', `127.0.0.1:${port}`, ...args],
+        { timeout: 10_000 },
+        (_err, stdout, stderr) => resolve(`${stdout}${stderr}`),
+      );
+      child.stdin?.end();
+    });
+  }
+
+  it('minTLSVersion refuses older clients, keyLogFile records the secrets, ticketKeyFile and loadTicketsKeys decide which tickets resume', async () => {
+    const cert = await makeCertificate();
+    const keys = join(cert.dir, 'tickets.key');
+    const otherKeys = join(cert.dir, 'other-tickets.key');
+    writeFileSync(keys, Buffer.alloc(160, 1));
+    writeFileSync(otherKeys, Buffer.alloc(80, 2));
+    const keyLog = join(cert.dir, 'keys.log');
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {keyLogFile="${keyLog}", ticketKeyFile="${keys}"})
+       addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {minTLSVersion="tls1.3"})`,
+    );
+    try {
+      const port = proxy.app.proxy.dohFrontends[0]!.local.port;
+      const tls13Only = proxy.app.proxy.dohFrontends[1]!.local.port;
+      expect(await sClient(tls13Only, ['-tls1_2'])).not.toMatch(/^New, TLSv1\.2/m);
+      expect(await sClient(tls13Only, ['-tls1_3'])).toMatch(/^New, TLSv1\.3/m);
+      const session = join(cert.dir, 'session.pem');
+      expect(await sClient(port, ['-tls1_2', '-sess_out', session])).toMatch(/^New, TLSv1\.2/m);
+      expect(readFileSync(keyLog, 'utf8')).toMatch(/^CLIENT_RANDOM [0-9a-f]{64} [0-9a-f]{96}$/m);
+      proxy.app.runConsoleCommand(`getDOHFrontend(0):loadTicketsKeys("${keys}")`);
+      expect(await sClient(port, ['-tls1_2', '-sess_in', session])).toMatch(/^Reused, TLSv1\.2/m);
+      proxy.app.runConsoleCommand(`getDOHFrontend(0):loadTicketsKeys("${otherKeys}")`);
+      expect(await sClient(port, ['-tls1_2', '-sess_in', session])).toMatch(/^New, TLSv1\.2/m);
+      const bad = proxy.app.runConsoleCommand(`getDOHFrontend(0):loadTicketsKeys("${keyLog}")`);
+      expect(bad).toMatch(/must hold keys of 80 bytes each/);
+    } finally {
+      await proxy.stop();
+      cert.cleanup();
+    }
+  });
+
+  it('ignoreTLSConfigurationErrors: a listener whose certificate cannot be loaded is logged and left out', async () => {
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", "/nonexistent/cert.pem", "/nonexistent/key.pem", "/dns-query", {ignoreTLSConfigurationErrors=true})`,
+    );
+    try {
+      expect(proxy.app.proxy.dohFrontends).toHaveLength(0);
+      expect(proxy.output.join('\n')).toMatch(/could not load '\/nonexistent\/cert\.pem'.*ignoreTLSConfigurationErrors/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
