@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
@@ -518,6 +519,33 @@ describe('TLS options of a DoH frontend', () => {
       expect(proxy.output.join('\n')).toMatch(/could not load '\/nonexistent\/cert\.pem'.*ignoreTLSConfigurationErrors/);
     } finally {
       await proxy.stop();
+    }
+  });
+});
+
+describe('idleTimeout of a DoH frontend', () => {
+  it('closes an HTTP/2 connection that sends nothing for idleTimeout seconds, over TLS and plain HTTP', async () => {
+    const cert = await makeCertificate();
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {idleTimeout=1})
+       addDOHLocal("127.0.0.1:0", nil, nil, "/dns-query", {idleTimeout=1})`,
+    );
+    try {
+      for (const [scheme, f] of [
+        ['https', proxy.app.proxy.dohFrontends[0]!],
+        ['http', proxy.app.proxy.dohFrontends[1]!],
+      ] as const) {
+        const session = http2.connect(`${scheme}://127.0.0.1:${f.local.port}`, { rejectUnauthorized: false });
+        session.on('error', () => undefined);
+        await new Promise<void>((resolve) => session.once('connect', () => resolve()));
+        // The server closes it; with the default idleTimeout (30 s) this would outlast the test's timeout.
+        await new Promise<void>((resolve) => session.once('close', () => resolve()));
+        expect(session.closed).toBe(true);
+      }
+    } finally {
+      await proxy.stop();
+      cert.cleanup();
     }
   });
 });
