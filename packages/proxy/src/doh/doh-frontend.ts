@@ -483,9 +483,10 @@ export class DohFrontend implements DohResponder {
   }
 
   #write(ex: DohExchange, status: number, headers: Record<string, string>, body: Buffer): void {
-    (ex.httpVersion === 2 ? this.counters.http2 : this.counters.http1).count(status);
+    // Counted when sent, as dnsdist counts them: a client that went away gets nothing and counts nothing.
     if (ex.done) return;
     ex.done = true;
+    (ex.httpVersion === 2 ? this.counters.http2 : this.counters.http1).count(status);
     headers.server = this.config.serverTokens;
     headers['content-length'] = String(body.length);
     try {
