@@ -490,7 +490,15 @@ export class DohFrontend implements DohResponder {
     headers.server = this.config.serverTokens;
     headers['content-length'] = String(body.length);
     try {
-      // Both Node response kinds take a status, a header object and a body; their TS types differ.
+      if (ex.httpVersion === 2) {
+        // Straight on the stream: through the compatibility response, Node sends the answer's DATA
+        // frame first and ends the stream in a frame (and TLS record) of its own, which clients such
+        // as dnsperf wait on; this way one frame carries both, as with dnsdist.
+        const stream = (ex.res as Http2ServerResponse).stream;
+        stream.respond({ ':status': status, ...headers });
+        stream.end(body);
+        return;
+      }
       const res = ex.res as ServerResponse;
       res.writeHead(status, headers);
       res.end(body);

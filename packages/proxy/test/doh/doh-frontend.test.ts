@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpExchange } from '../support/dns-client.js';
@@ -546,6 +547,80 @@ describe('idleTimeout of a DoH frontend', () => {
     } finally {
       await proxy.stop();
       cert.cleanup();
+    }
+  });
+});
+
+describe('HTTP/2 framing of DoH answers', () => {
+  /**
+   * A stream over `socket` for Node's HTTP/2 client that also parses the frame headers of what the
+   * server sends (Node's client would read a plain socket natively, out of JS's sight).
+   */
+  function frameTap(socket: net.Socket): {
+    stream: Duplex;
+    frames: Array<{ type: number; flags: number; stream: number; length: number }>;
+  } {
+    const frames: Array<{ type: number; flags: number; stream: number; length: number }> = [];
+    const stream = new Duplex({
+      read() {
+        socket.resume();
+      },
+      write(chunk: Buffer, _enc, cb) {
+        socket.write(chunk, () => cb());
+      },
+      final(cb) {
+        socket.end(cb);
+      },
+      destroy(err, cb) {
+        socket.destroy();
+        cb(err);
+      },
+    });
+    socket.on('end', () => stream.push(null));
+    // The connection ends as the test closes the session; what it says then is not under test.
+    socket.on('error', () => stream.destroy());
+    stream.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (!stream.push(chunk)) socket.pause();
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 9) {
+        const length = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + length) break;
+        frames.push({ length, type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff });
+        buf = buf.subarray(9 + length);
+      }
+    });
+    return { stream, frames };
+  }
+
+  it.each([
+    ['a GET answered at once (a rule spoofs it)', 'GET'],
+    ['a POST answered at once', 'POST'],
+  ])('%s: the answer and the end of the stream share one DATA frame, as with dnsdist', async (_what, method) => {
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")\naddAction(AllRule(), SpoofAction("192.0.2.5"))\naddDOHLocal("127.0.0.1:0")`,
+    );
+    try {
+      const port = proxy.app.proxy.dohFrontends[0]!.local.port;
+      const socket = net.connect(port, '127.0.0.1');
+      const { stream, frames } = frameTap(socket);
+      const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => stream });
+      const query = encodeQuery('frames.test', { id: 1 });
+      const req =
+        method === 'GET'
+          ? session.request({ ':path': `/dns-query?dns=${dnsParam(query)}` })
+          : session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
+      req.end(method === 'POST' ? query : undefined);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      await new Promise<void>((resolve) => req.once('end', () => resolve()));
+      session.close();
+      expect(firstData(Buffer.concat(chunks))).toBe('192.0.2.5');
+      const data = frames.filter((f) => f.type === 0 && f.stream === req.id);
+      expect(data).toEqual([{ type: 0, flags: 1, stream: req.id, length: Buffer.concat(chunks).length }]);
+    } finally {
+      await proxy.stop();
     }
   });
 });
