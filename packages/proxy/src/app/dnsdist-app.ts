@@ -3,6 +3,7 @@ import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
+import { registerDohBindings } from '../lua/bind-doh.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
@@ -107,6 +108,7 @@ export class DnsdistApp {
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
     registerRuleBindings(this.env, this.rules);
+    registerDohBindings(this.env);
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
     registerMoreRuleBindings(this.env, this.rules, this.stopped);
     registerEcsBindings(this.env);

@@ -10,8 +10,10 @@ export interface ReplyChannel {
   /**
    * The query will get no answer (dropped, timed out): transport
    * bookkeeping only (TCP closes the client connection, as dnsdist does).
+   * `lost` is true when a forwarded query got no answer from its backend
+   * (timeout, dead connection) rather than being dropped by the proxy.
    */
-  abandon?(dq: DNSQuestion): void;
+  abandon?(dq: DNSQuestion, lost?: boolean): void;
 }
 
 /** Bookkeeping of one query sent to a backend, kept until its answer or its timeout. */

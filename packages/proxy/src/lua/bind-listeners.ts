@@ -90,5 +90,8 @@ export function registerListenerBindings(env: LuaEnvironment): void {
     for (const f of proxy.tlsFrontends) {
       rt.print(`${String(i++).padEnd(4)}${f.tcp.local.toStringWithPort().padEnd(31)}${'TCP (DNS over TLS)'.padEnd(22)}${f.tcp.queries}`);
     }
+    for (const d of proxy.dohFrontends) {
+      rt.print(`${String(i++).padEnd(4)}${d.local.toStringWithPort().padEnd(31)}${d.protocolName.padEnd(22)}${d.counters.queries}`);
+    }
   });
 }

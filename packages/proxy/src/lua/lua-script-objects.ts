@@ -458,6 +458,12 @@ export class LuaScriptObjects {
       },
       getDO: (v) => v.getDO(),
       getProtocol: (v) => v.getProtocol(),
+      getHTTPPath: (v) => v.getHTTPPath(),
+      getHTTPQueryString: (v) => v.getHTTPQueryString(),
+      getHTTPHost: (v) => v.getHTTPHost(),
+      getHTTPScheme: (v) => v.getHTTPScheme(),
+      getHTTPHeaders: (v) => v.getHTTPHeaders(),
+      setHTTPResponse: (v, a) => v.setHTTPResponse(a.integer(0), Buffer.from(a.bytes(1)), a.optString(2, '') ?? ''),
       getServerNameIndication: (v) => v.getServerNameIndication(),
       sendTrap: (v, a) => {
         v.question();

@@ -12,6 +12,8 @@ import type { RunningFrontend, RunningTlsFrontend } from '../server/dnsdist-prox
 import { TLS_VERSION_LABELS } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import { DNSDIST_STATS, prometheusStatName } from './dnsdist-stat-definitions.js';
+import type { DohFrontend } from '../doh/doh-frontend.js';
+import { writeDohFamilySamples, writeDohFrontendSamples } from './doh-metrics.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels, PrometheusType } from './prometheus-text-writer.js';
 import type { TopOffenders } from './top-offenders.js';
@@ -31,6 +33,8 @@ export interface DnsdistMetricsSources {
   readonly frontends: readonly RunningFrontend[];
   /** addTLSLocal listeners (proto "TCP (DNS over TLS)", with the TLS families). */
   readonly tlsFrontends?: readonly RunningTlsFrontend[];
+  /** addDOHLocal frontends (none when left out). */
+  readonly dohFrontends?: readonly DohFrontend[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
   /** Query rules, then response, cache-hit and self-answered response rules (dnsdist's order). */
   readonly rules: Iterable<RuleHitsSource>;
@@ -127,8 +131,12 @@ export function writeDnsdistMetrics(w: MetricsSink, src: DnsdistMetricsSources):
   writeGeneralStats(w, src.stats);
   writeLatencyHistogram(w, src.stats);
   writeServers(w, src.servers);
-  writeFrontends(w, src.frontends, src.tlsFrontends ?? []);
-  for (const [suffix, type, help] of DOH_FAMILIES) w.family(`dnsdist_frontend_${suffix}`, type, help);
+  const doh = src.dohFrontends ?? [];
+  writeFrontends(w, src.frontends, src.tlsFrontends ?? [], doh);
+  for (const [suffix, type, help] of DOH_FAMILIES) {
+    w.family(`dnsdist_frontend_${suffix}`, type, help);
+    writeDohFamilySamples(w, `dnsdist_frontend_${suffix}`, suffix, doh);
+  }
   writePools(w, src.pools);
   w.family('dnsdist_rule_hits', 'counter', 'Number of hits of that rule');
   for (const r of src.rules) w.sample('dnsdist_rule_hits', r.hits, [['id', r.name !== '' ? r.name : r.uuid]]);
@@ -293,7 +301,12 @@ const TCP_ONLY_FRONTEND = new Set([
   'tcpavgconnectionduration',
 ]);
 
-function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[], tlsFrontends: readonly RunningTlsFrontend[]): void {
+function writeFrontends(
+  w: MetricsSink,
+  frontends: readonly RunningFrontend[],
+  tlsFrontends: readonly RunningTlsFrontend[],
+  doh: readonly DohFrontend[],
+): void {
   const sockets = frontendSockets(frontends, tlsFrontends);
   for (const [suffix, type, help] of FRONTEND_FAMILIES) {
     const name = `dnsdist_frontend_${suffix}`;
@@ -320,6 +333,7 @@ function writeFrontends(w: MetricsSink, frontends: readonly RunningFrontend[], t
       }
       w.sample(name, s.values[suffix] ?? 0, labels);
     }
+    writeDohFrontendSamples(w, name, suffix, doh);
   }
 }
 

@@ -155,6 +155,7 @@ export class MetricsExposition {
       servers: src.proxy.servers,
       frontends: src.proxy.frontends,
       tlsFrontends: src.proxy.tlsFrontends,
+      dohFrontends: src.proxy.dohFrontends,
       pools: src.proxy.pools,
       rules: [...r.query.rules, ...r.response.rules, ...r.cacheHit.rules, ...r.selfAnswered.rules],
       topOffenders: src.topOffenders.current(),

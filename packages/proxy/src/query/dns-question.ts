@@ -1,6 +1,7 @@
 import type { DnsQueryView } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
 import type { ClientSession } from './client-session.js';
+import type { HttpQueryInfo } from './http-query-info.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -65,6 +66,8 @@ export class DNSQuestion {
   useZeroScope = false;
   /** The cache key of the query before its ECS option was added (with useZeroScope). */
   cacheKeyNoECS = 0;
+  /** The HTTP request of a DNS over HTTPS query; undefined for every other transport. */
+  http: HttpQueryInfo | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -124,6 +127,7 @@ export class DNSQuestion {
     this.ecsAdded = false;
     this.useZeroScope = false;
     this.cacheKeyNoECS = 0;
+    this.http = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

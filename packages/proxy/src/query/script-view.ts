@@ -313,10 +313,38 @@ export class ScriptView {
     return out;
   }
 
-  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP", "DNS over TLS". */
+  /** dnsdist's protocol names: "Do53 UDP", "Do53 TCP", "DNS over TLS", "DNS over HTTPS" (with or without TLS, as 1.7). */
   getProtocol(): string {
     const dq = this.question();
+    if (dq.http !== undefined) return 'DNS over HTTPS';
     return dq.session?.protocolName ?? (dq.transport === 'tcp' ? 'Do53 TCP' : 'Do53 UDP');
+  }
+
+  /** dq:getHTTPPath() and friends: the DoH request's parts, "" (or no headers) for other transports. */
+  getHTTPPath(): string {
+    return this.question().http?.path ?? '';
+  }
+
+  getHTTPQueryString(): string {
+    return this.question().http?.queryString ?? '';
+  }
+
+  getHTTPHost(): string {
+    return this.question().http?.host ?? '';
+  }
+
+  getHTTPScheme(): string {
+    return this.question().http?.scheme ?? '';
+  }
+
+  getHTTPHeaders(): Map<string, string> {
+    const h = this.question().http?.headers;
+    return h ? new Map(h) : new Map();
+  }
+
+  /** dq:setHTTPResponse(status, body [, contentType]): no effect outside DoH, as in dnsdist. */
+  setHTTPResponse(status: number, body: Buffer, contentType: string): void {
+    this.question().http?.setResponse(status, body, contentType);
   }
 
   /** The SNI the client sent on its TLS connection; empty for Do53 or without SNI, as dnsdist answers. */

@@ -5,6 +5,7 @@ import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
+import type { DohFrontend } from '../doh/doh-frontend.js';
 import { listenError } from '../io/listen-error.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
@@ -139,6 +140,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly tlsFrontends: RunningTlsFrontend[] = [];
   /** Every listener in the order the configuration (and -l) added them. */
   readonly #order: ListenerSlot[] = [];
+  /** addDOHLocal listeners, in configuration order (getDOHFrontend(n)); bound before the plain ones. */
+  readonly dohFrontends: DohFrontend[] = [];
   readonly servers: DownstreamServer[] = [];
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
@@ -275,6 +278,8 @@ export class DnsdistProxy implements QueryPathContext {
     const cli = this.#order.filter((o) => !o.tls && o.config.fromCommandLine);
     if (cli.length > 0) return [...this.#order.filter((o) => o.tls), ...cli];
     if (this.#order.length > 0) return [...this.#order];
+    // As dnsdist: the default listener only when nothing at all (plain, DoT or DoH) is configured.
+    if (this.dohFrontends.length > 0) return [];
     return [{ tls: false, config: DEFAULT_FRONTEND }];
   }
 
@@ -383,6 +388,11 @@ export class DnsdistProxy implements QueryPathContext {
     // Backends first, with their first health check, so the proxy answers from its first query.
     this.#started = true;
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
+    // DoH listeners are bound before the plain ones: whoever waits for the plain port to answer finds them up.
+    for (const doh of this.dohFrontends) {
+      await doh.start();
+      this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+    }
     for (const slot of this.listenerPlan()) {
       if (slot.tls) {
         await this.#listenTls(slot.config);
@@ -506,6 +516,8 @@ export class DnsdistProxy implements QueryPathContext {
       this.#nextCacheCleaning = now + this.settings.cacheCleaningDelaySeconds * 1000;
       this.#cleanCaches();
     }
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const doh of this.dohFrontends) doh.tick(nowSeconds);
     for (const hook of this.#tickHooks) {
       try {
         hook(now);
@@ -541,7 +553,7 @@ export class DnsdistProxy implements QueryPathContext {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.all(this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]));
+    await Promise.all([...this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]), ...this.dohFrontends.map((d) => d.close())]);
     this.frontends.length = 0;
     await Promise.all(this.tlsFrontends.map((f) => f.tcp.close().then(() => f.tls.close())));
     this.tlsFrontends.length = 0;

@@ -23,6 +23,7 @@ import { writeQueryClientSubnet } from '../query/client-subnet-option.js';
 import type { ClientSession } from '../query/client-session.js';
 import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
+import type { HttpQueryInfo } from '../query/http-query-info.js';
 import { DNSResponse } from '../query/dns-response.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
 import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
@@ -108,7 +109,9 @@ export class QueryProcessor {
   /**
    * Handle one query that passed the ACL. `data[0..length)` is only read
    * during the call (it may be a receive buffer reused for the next
-   * datagram): the query is copied into a pooled question.
+   * datagram): the query is copied into a pooled question. A DoH query
+   * comes with its HTTP request, and says whether the DoH layer gave it the
+   * OPT record (removed again from the backend's answer).
    */
   handleQuery(
     data: Uint8Array,
@@ -119,11 +122,17 @@ export class QueryProcessor {
     reply: ReplyChannel,
     frontend: FrontendCounters,
     session?: ClientSession,
+    http: HttpQueryInfo | undefined = undefined,
+    ednsAdded = false,
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
     const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
     dq.session = session;
+    if (http !== undefined) {
+      dq.http = http;
+      dq.ednsAdded = ednsAdded;
+    }
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.
     if (length < DNS_HEADER_SIZE) {
@@ -265,6 +274,13 @@ export class QueryProcessor {
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
+    if (dq.http !== undefined && (data[2]! & TC_BYTE) !== 0 && !dq.http.retriedOverTcp && !server.config.tcpOnly) {
+      // dnsdist 1.7 asks the same backend again over TCP when a DoH query's UDP answer is truncated:
+      // an HTTP client cannot retry over TCP itself.
+      dq.http.retriedOverTcp = true;
+      server.sendTcp(dq, reply, cacheKey);
+      return;
+    }
     // The backend already checked that this answers dq's question (answerMatchesQuestion).
     c.responses++;
     restoreClientFlags(data, dq.origFlags);
@@ -289,8 +305,15 @@ export class QueryProcessor {
     const cache = ctx.getPool(dq.pool)?.cache;
     if (cache && !dq.skipCache) {
       const tempFailureTTL = dq.tempFailureTTL;
+      const opts = tempFailureTTL === undefined ? undefined : { tempFailureTTL };
       if (zeroScope) cache.insert(dq, dq.cacheKeyNoECS, dr.packet, dr.length, { tempFailureTTL, withoutSubnet: true });
-      else cache.insert(dq, cacheKey, dr.packet, dr.length, tempFailureTTL === undefined ? undefined : { tempFailureTTL });
+      else cache.insert(dq, cacheKey, dr.packet, dr.length, opts);
+      if (dq.http?.retriedOverTcp) {
+        // An answer fetched over TCP serves TCP clients too, as dnsdist 1.7.3 caches it (test_DOH's testTruncation).
+        dq.transport = 'tcp';
+        cache.insert(dq, cache.computeKey(dq), dr.packet, dr.length, opts);
+        dq.transport = 'udp';
+      }
     }
     ctx.recorder.recordResponse(dr, coarseNow());
     this.#sendToClient(dr, reply, true);
@@ -301,7 +324,8 @@ export class QueryProcessor {
    * backend connection): tell its transport, release its view.
    */
   queryLost(dq: DNSQuestion, reply: ReplyChannel): void {
-    this.#drop(dq, reply);
+    reply.abandon?.(dq, true);
+    this.#finish(dq);
   }
 
   /**
@@ -329,7 +353,7 @@ export class QueryProcessor {
     const c = this.#ctx.counters;
     c.recordFrontendRcode(dr.packet[3]! & 0x0f);
     if (fromBackend) c.recordLatency((coarseNow() - dq.receivedAt) * 1000);
-    const delay = dq.transport === 'udp' ? Math.max(dq.delayMs, dr.delayMs) : 0;
+    const delay = dq.transport === 'udp' && dq.http === undefined ? Math.max(dq.delayMs, dr.delayMs) : 0;
     if (delay > 0) {
       // The answer may sit in a lent receive buffer or the shared response object: keep a copy.
       const answer = Buffer.from(dr.packet.subarray(0, dr.length));

@@ -13,6 +13,7 @@ import type { DnsdistProxy, RunningFrontend, RunningTlsFrontend } from '../serve
 import type { TlsHandshakeFailure } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { JsonValue } from './json11-format.js';
+import { dohFrontendEntriesJson, dohFrontendsJson } from './api-doh-json.js';
 
 type JsonObject = { [key: string]: JsonValue };
 
@@ -252,12 +253,14 @@ export function localhostJson(src: ApiSources): JsonObject {
     locals.add(f.tcp.local.toStringWithPort());
   }
   for (const f of proxy.tlsFrontends) locals.add(f.tcp.local.toStringWithPort());
+  for (const f of proxy.dohFrontends) locals.add(f.local.toStringWithPort());
+  const plainFrontends = frontendsJson(proxy.frontends, proxy.tlsFrontends);
   return {
     acl: proxy.aclStrings().join(', '),
     'cache-hit-response-rules': responseRulesJson(src.rules.cacheHit.rules),
     daemon_type: 'dnsdist',
-    dohFrontends: [],
-    frontends: frontendsJson(proxy.frontends, proxy.tlsFrontends),
+    dohFrontends: dohFrontendsJson(proxy.dohFrontends),
+    frontends: [...plainFrontends, ...dohFrontendEntriesJson(proxy.dohFrontends, plainFrontends.length)],
     local: [...locals].sort().join(', '),
     pools: sortedPools(proxy).map((p, id) => ({ ...poolStatsJson(p), id })),
     'response-rules': responseRulesJson(src.rules.response.rules),
