@@ -379,6 +379,7 @@ export class DnsdistProxy implements QueryPathContext {
           maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
           maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,
           sendTimeoutSeconds: this.settings.tcpSendTimeoutSeconds,
+          reusePort: fc.reusePort,
         });
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';

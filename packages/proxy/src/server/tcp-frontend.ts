@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
+import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
@@ -29,6 +30,8 @@ export interface TcpFrontendOptions {
   maxConnectionDurationSeconds?: number;
   /** Seconds a client may leave its answers unread before it is dropped (setTCPSendTimeout). */
   sendTimeoutSeconds?: number;
+  /** SO_REUSEPORT: one more listener on an address others listen on too (addLocal reusePort=true, workers). */
+  reusePort?: boolean;
 }
 
 function peerBytes(text: string | undefined): Uint8Array | undefined {
@@ -248,19 +251,24 @@ export class TcpFrontend implements FrontendCounters {
 
   static listen(host: string, port: number, processor: QueryProcessor, options: TcpFrontendOptions): Promise<TcpFrontend> {
     const server = net.createServer({ pauseOnConnect: false });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
-        server.off('error', reject);
-        const addr = server.address() as net.AddressInfo;
-        const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
-        const fe = new TcpFrontend(server, local, processor, options);
-        server.on('connection', (socket) => fe.#accept(socket));
-        server.on('error', () => {
-          // accept errors (EMFILE…) must not stop the proxy
+    const listening = options.reusePort
+      ? listenWithReusePort(server, { host, port, backlog: options.listenQueueSize })
+      : new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-        resolve(fe);
+    return listening.then(() => {
+      const addr = server.address() as net.AddressInfo;
+      const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
+      const fe = new TcpFrontend(server, local, processor, options);
+      server.on('connection', (socket) => fe.#accept(socket));
+      server.on('error', () => {
+        // accept errors (EMFILE…) must not stop the proxy
       });
+      return fe;
     });
   }
 
