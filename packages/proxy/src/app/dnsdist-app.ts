@@ -30,6 +30,12 @@ import { RuleChains } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
 import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
+import { registerWorkerBindings } from '../lua/bind-workers.js';
+import { CounterLayout } from '../workers/counter-layout.js';
+import { WorkerGuards, globalNames, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
+import { WorkerPool } from '../workers/worker-pool.js';
+import { WorkerSettings } from '../workers/worker-settings.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -56,6 +62,14 @@ export interface AppOptions {
    */
   checkConfig?: boolean;
   udpImplementation?: 'auto' | 'native' | 'dgram';
+  /** --workers: data-plane workers (wins over setWorkers() in the configuration). */
+  workers?: number;
+  /**
+   * 'main' (default): the program, which with one worker answers queries
+   * itself and with more is their control plane; 'worker': a data-plane
+   * worker (workers/data-plane-worker.ts), which answers queries only.
+   */
+  role?: 'main' | 'worker';
 }
 
 /**
@@ -79,6 +93,12 @@ export class DnsdistApp {
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
   readonly web: WebService;
+  /** How many data-plane workers (setWorkers, --workers). */
+  readonly workerSettings = new WorkerSettings();
+  /** The data-plane workers, when there are more than one (started by start()). */
+  workers: WorkerPool | undefined;
+  /** Refuses what would mean something else with several workers (not in workers or client mode). */
+  readonly #guards: WorkerGuards | undefined;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
   readonly stopped: Promise<void>;
@@ -96,7 +116,9 @@ export class DnsdistApp {
       else if (!options.quiet) output(line);
     };
     this.runtime = new LuaRuntime(output);
+    const builtins = globalNames(this.runtime);
     this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
+    this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     registerConstants(this.runtime);
     registerValueBindings(this.env);
@@ -126,6 +148,12 @@ export class DnsdistApp {
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
       consoleChanged: () => this.#syncConsole(),
     });
+    registerWorkerBindings(this.env, {
+      settings: this.workerSettings,
+      status: () => this.workers?.status(),
+      restart: (n) => this.workers?.terminate(n) ?? Promise.resolve(),
+    });
+    this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime, builtins);
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
       this.env.console.key = options.consoleKey;
@@ -149,6 +177,9 @@ export class DnsdistApp {
       }
       await Promise.all(this.env.pending);
       this.env.pending.length = 0;
+      if (this.options.role === 'worker') return;
+      this.#guards?.configurationDone(this.workerSettings.count);
+      if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.proxy, this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
     } catch (err) {
       this.ebpf.abandonStartup();
@@ -171,9 +202,15 @@ export class DnsdistApp {
 
   async #start(): Promise<void> {
     this.env.configurationDone = true;
-    await this.proxy.start();
-    this.ebpf.listenersStarted();
+    if (this.options.role === 'worker') {
+      // A data-plane worker answers queries; everything else is the control plane's.
+      await this.proxy.start();
+      return;
+    }
     const log = this.proxy.log;
+    if (this.workerSettings.count > 1) await this.#startWorkers();
+    else await this.proxy.start();
+    this.ebpf.listenersStarted();
     log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
     const con = this.env.console;
     if (con.addresses.length > 0) {
@@ -203,6 +240,27 @@ export class DnsdistApp {
         log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
       }
     };
+  }
+
+  /**
+   * The control plane of N workers: backends and their health checks
+   * here, listeners in the workers. The first worker binds (a bind error
+   * stops start-up naming the listener), the others join on its ports.
+   */
+  async #startWorkers(): Promise<void> {
+    const proxy = this.proxy;
+    await proxy.start(true);
+    const configured = proxy.listenerConfigs().map((fc) => fc.port);
+    mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
+    const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength);
+    this.workers = pool;
+    const bound = await pool.start();
+    // Port 0 became a real port: the control plane shows what the workers bound.
+    proxy.frontends.length = 0;
+    const locals = mirrorWorkerListeners(proxy, bound);
+    pool.sync(new CounterLayout(proxy));
+    for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
+    proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 
   #syncConsole(): void {
@@ -256,7 +314,7 @@ export class DnsdistApp {
   /** Stop everything; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all([this.proxy.stop(), this.console?.close(), this.web.stop()]);
+      await Promise.all([this.workers?.stop(), this.proxy.stop(), this.console?.close(), this.web.stop()]);
       this.#resolveStopped();
     })();
     return this.#stopping;

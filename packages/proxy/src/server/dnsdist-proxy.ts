@@ -302,9 +302,13 @@ export class DnsdistProxy implements QueryPathContext {
 
   // ---- lifecycle --------------------------------------------------------
 
-  /** Bind every listener, open backend sockets, run the first health checks, start the 1 s tick. */
-  async start(): Promise<void> {
-    this.applyDefaultACLIfEmpty();
+  /**
+   * The listeners start() binds, in order: -l's when given (they replace
+   * the configuration's), else the configuration's, else dnsdist's default
+   * (added to frontendConfigs the first time). Data-plane workers adjust
+   * these (SO_REUSEPORT, the port the first worker got) before start().
+   */
+  listenerConfigs(): FrontendConfig[] {
     if (this.frontendConfigs.length === 0) {
       this.frontendConfigs.push({
         host: DEFAULT_LOCAL.host,
@@ -320,22 +324,34 @@ export class DnsdistProxy implements QueryPathContext {
         requestedBy: `the default listener (no setLocal or addLocal in the configuration)`,
       });
     }
+    const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
+    return cli.length > 0 ? cli : this.frontendConfigs;
+  }
+
+  /**
+   * Bind every listener (unless `listenersElsewhere`: data-plane workers
+   * own them), open backend sockets, run the first health checks, start
+   * the 1 s tick.
+   */
+  async start(listenersElsewhere = false): Promise<void> {
+    this.applyDefaultACLIfEmpty();
+    const toStart = this.listenerConfigs();
     // Backends first, with their first health check, so the proxy answers from its first query.
     this.#started = true;
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
-    // -l replaces the configuration's listeners.
-    const cli = this.frontendConfigs.filter((f) => f.fromCommandLine);
-    const toStart = cli.length > 0 ? cli : this.frontendConfigs;
-    for (const fc of toStart) {
+    for (const fc of listenersElsewhere ? [] : toStart) {
       // A bind error names the configuration line that asked for the listener.
       const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
       const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
       this.frontends.push({ config: fc, udp, tcp });
-      this.log.info(`Listening on ${local.toStringWithPort()}`);
+      if (!this.quietListeners) this.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.tick(), 1000);
   }
+
+  /** A data-plane worker binds quietly: the control plane says "Listening on" once per listener. */
+  quietListeners = false;
 
   /**
    * The UDP socket, then the TCP listener on the same port. With port 0 the

@@ -272,6 +272,15 @@ export class TcpFrontend implements FrontendCounters {
     });
   }
 
+  /**
+   * A listener this thread does not own (data-plane workers do): counters
+   * and address only, for what the control plane shows (showBinds, the
+   * API, /metrics). Its server never listens.
+   */
+  static detached(local: SocketAddress, processor: QueryProcessor, options: TcpFrontendOptions): TcpFrontend {
+    return new TcpFrontend(net.createServer(), local, processor, options);
+  }
+
   #accept(socket: net.Socket): void {
     const bytes = peerBytes(socket.remoteAddress);
     if (!bytes || !this.processor.aclAllows(bytes)) {
@@ -309,6 +318,7 @@ export class TcpFrontend implements FrontendCounters {
 
   close(): Promise<void> {
     for (const c of this.#connections) c.destroy();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,0 +1,252 @@
+/**
+ * What a configuration may not (yet) do with more than one data-plane
+ * worker. Each worker runs the configuration in its own Lua state and owns
+ * its own listeners, rings, caches and limiters; the control plane keeps
+ * the console, health checks and dynamic blocks. Some dnsdist functions
+ * would then mean something different from dnsdist's single process (a QPS
+ * limit per worker instead of in total, dynamic blocks computed from the
+ * control plane's empty rings, a console rule added to a chain no query
+ * goes through). Rather than be silently wrong they are refused with N > 1,
+ * naming the function and the line that used it. docs/architecture.md says
+ * which of them are still to come.
+ */
+import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import { LuaScriptError } from '../lua/lua-errors.js';
+import type { LuaRuntime } from '../lua/lua-runtime.js';
+import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+
+/** Functions whose meaning would change with several workers, and why. */
+export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
+  const table: Record<string, string> = {};
+  const rings = 'reads the query and response rings, which each worker keeps for itself (rings read across workers are still to come)';
+  for (const f of [
+    'topClients',
+    'topQueries',
+    'topResponses',
+    'topSlow',
+    'topBandwidth',
+    'showResponseLatency',
+    'grepq',
+    'getResponseRing',
+    'getRespRing',
+    'exceedQRate',
+    'exceedQTypeRate',
+    'exceedServFails',
+    'exceedNXDOMAINs',
+    'exceedRespByterate',
+  ]) {
+    table[f] = rings;
+  }
+  const dyn =
+    'dynamic blocks are computed from the rings and kept in a userspace table that each worker would have for itself (a shared table is still to come)';
+  for (const f of [
+    'dynBlockRulesGroup',
+    'addDynBlocks',
+    'addDynBlockSMT',
+    'addDynamicBlock',
+    'showDynBlocks',
+    'clearDynBlocks',
+    'getDynamicBlocks',
+    'getDynamicBlocksSMT',
+    'setDynBlocksAction',
+    'setDynBlocksFastDetection',
+  ]) {
+    table[f] = dyn;
+  }
+  const qps = 'its limit would apply per worker, not to the total (limits shared across workers are still to come)';
+  for (const f of ['MaxQPSIPRule', 'MaxQPSRule', 'QPSAction', 'QPSPoolAction']) table[f] = qps;
+  table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
+  return table;
+})();
+
+/**
+ * Console functions that stay right in the control plane with workers:
+ * they read the summed counters, the control plane's health state and
+ * settings, or act on the kernel maps every worker shares. Any other
+ * dnsdist function would change only the control plane's copy of the
+ * configuration, so at run time it is refused with N > 1 (run-time changes
+ * applied in every worker are still to come). Constructors (names starting
+ * with a capital: selectors, actions, objects) build values and are allowed.
+ */
+export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
+  'dumpStats',
+  'getStatisticsCounters',
+  'showServers',
+  'getServer',
+  'getServers',
+  'showRules',
+  'showResponseRules',
+  'showCacheHitResponseRules',
+  'showSelfAnsweredResponseRules',
+  'showBinds',
+  'showACL',
+  'showVersion',
+  'showWorkers',
+  'restartWorker',
+  'shutdown',
+  'showConsoleACL',
+  'addConsoleACL',
+  'setConsoleACL',
+  'setConsoleConnectionsLogging',
+  'setConsoleMaximumConcurrentConnections',
+  'setConsoleOutputMaxMsgSize',
+  'setConsoleCommandTimeout',
+  'setKey',
+  'makeKey',
+  'testCrypto',
+  'infolog',
+  'warnlog',
+  'errlog',
+  'vinfolog',
+  'setVerbose',
+  'getVerbose',
+  'setVerboseHealthChecks',
+  'newBPFFilter',
+  'newDynBPFFilter',
+  'bpfUnavailable',
+  'showSecurityStatus',
+  'newCA',
+  'newNMG',
+  'newSuffixMatchNode',
+  'newDNSName',
+  'newQPSLimiter',
+  'showWebserverConfig',
+  'getPool',
+  'showPools',
+]);
+
+/** Where a guarded function was first called. */
+export interface GuardedUse {
+  name: string;
+  file: string;
+  line: number;
+}
+
+const RECORD = '__dnsdist_ts_worker_guard';
+const ORIGINALS = '__dnsdist_ts_worker_guard_originals';
+
+/**
+ * Wraps the runtime's dnsdist functions to note the first configuration
+ * use of each refused one, and, once `refuseAtRuntime()` says so, to
+ * refuse run-time changes. Installed before the configuration runs, since
+ * setWorkers() may come after the functions it affects; `check()` then
+ * decides once the count is known.
+ */
+export class WorkerGuards {
+  readonly #runtime: LuaRuntime;
+  readonly #uses = new Map<string, GuardedUse>();
+  #workers = 1;
+  #configurationDone = false;
+
+  constructor(runtime: LuaRuntime, builtins: ReadonlySet<string>) {
+    this.#runtime = runtime;
+    runtime.registerFunction(RECORD, (a) => {
+      const name = a.string(0);
+      const source = a.optString(1) ?? '?';
+      const use: GuardedUse = { name, file: source.startsWith('@') ? source.slice(1) : source, line: a.optInteger(2) ?? 0 };
+      if (this.#configurationDone) {
+        if (this.#workers > 1) {
+          const why = REFUSED_WITH_WORKERS[name] ?? 'it would change only the control plane, not the workers that answer queries';
+          return `${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`;
+        }
+        return undefined;
+      }
+      if (name in REFUSED_WITH_WORKERS && !this.#uses.has(name)) this.#uses.set(name, use);
+      return undefined;
+    });
+    runtime.runString(wrapperScript(builtins), 'worker-guards');
+  }
+
+  /** The configuration's first use of each function refused with several workers. */
+  get uses(): GuardedUse[] {
+    return [...this.#uses.values()];
+  }
+
+  /**
+   * The configuration has run with this many workers. Throws a
+   * LuaScriptError at the first refused use ("file:line: name: …") when
+   * there is more than one; from now on run-time changes are refused too.
+   */
+  configurationDone(workers: number): void {
+    this.#workers = workers;
+    this.#configurationDone = true;
+    if (workers <= 1) {
+      // One worker is today's single loop: the configuration's functions go back to what they were.
+      this.#runtime.runString(RESTORE, 'worker-guards');
+      return;
+    }
+    const first = this.uses[0];
+    if (first) {
+      throw new LuaScriptError(
+        `${first.file}:${first.line}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
+        first.file,
+      );
+    }
+  }
+}
+
+/**
+ * Lua that replaces dnsdist functions (globals not in `builtins`) with a
+ * tail call through the recorder: the refused ones, and every one not
+ * allowed at run time. The originals are kept in ORIGINALS so a single
+ * worker gets them back untouched. A proper tail call keeps the caller's
+ * line in the binding's own error messages.
+ */
+function wrapperScript(builtins: ReadonlySet<string>): string {
+  const skip = luaSet([...builtins, RECORD, ORIGINALS]);
+  const refused = luaSet(Object.keys(REFUSED_WITH_WORKERS));
+  const allow = luaSet([...RUNTIME_ALLOWED_WITH_WORKERS]);
+  return `
+local record, getinfo, skip, refused, allow = ${RECORD}, debug.getinfo, ${skip}, ${refused}, ${allow}
+local originals = {}
+${ORIGINALS} = originals
+for name, value in pairs(_G) do
+  if type(value) == 'function' and not skip[name] then
+    local constructor = name:sub(1, 1):match('%u') ~= nil
+    if refused[name] or not (allow[name] or constructor) then originals[name] = value end
+  end
+end
+for name, f in pairs(originals) do
+  _G[name] = function(...)
+    local info = getinfo(2, 'Sl')
+    local refusal = record(name, info and info.source or '?', info and info.currentline or 0)
+    if refusal then error(refusal, 2) end
+    return f(...)
+  end
+end
+`;
+}
+
+const RESTORE = `for name, f in pairs(${ORIGINALS}) do _G[name] = f end ${ORIGINALS} = nil ${RECORD} = nil`;
+
+function luaSet(names: string[]): string {
+  return `{${names.map((n) => `[${JSON.stringify(n)}]=true`).join(',')}}`;
+}
+
+/** The global names a fresh runtime has (Lua's own libraries, print, the prelude): never wrapped. */
+export function globalNames(runtime: LuaRuntime): Set<string> {
+  const [names] = runtime.runString('local t = {} for k in pairs(_G) do t[#t + 1] = k end return table.concat(t, "\\n")', 'globals');
+  return new Set(String(names).split('\n'));
+}
+
+/**
+ * Settings made through objects rather than functions that would mean
+ * something else with several workers: a backend's qps= limit (per worker,
+ * not in total) and a socket filter on the listeners (the sockets live in
+ * the workers). Throws naming the setting and what to do.
+ */
+export function refuseWorkerIncompatibleObjects(proxy: DnsdistProxy, ebpf: ProxyEbpf, workers: number): void {
+  for (const s of proxy.servers) {
+    if (s.config.qps > 0) {
+      throw new Error(
+        `newServer: the qps=${s.config.qps} limit of ${s.name} would apply per worker with ${workers} data-plane workers, not to the total; run with one worker or see docs/architecture.md`,
+      );
+    }
+  }
+  const def = ebpf.defaultFilter.filter;
+  if (def && !def.external) {
+    throw new Error(
+      `setDefaultBPFFilter: a socket filter on the listeners is not yet supported with ${workers} data-plane workers (the sockets live in the workers); pin the filter's maps for the XDP filter, run with one worker, or see docs/architecture.md`,
+    );
+  }
+}
