@@ -32,7 +32,7 @@ import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
 import { CounterLayout } from '../workers/counter-layout.js';
-import { WorkerGuards, globalNames, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { WorkerGuards, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
@@ -116,7 +116,7 @@ export class DnsdistApp {
       else if (!options.quiet) output(line);
     };
     this.runtime = new LuaRuntime(output);
-    const builtins = globalNames(this.runtime);
+    this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
     this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -153,7 +153,7 @@ export class DnsdistApp {
       status: () => this.workers?.status(),
       restart: (n) => this.workers?.terminate(n) ?? Promise.resolve(),
     });
-    this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime, builtins);
+
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
       this.env.console.key = options.consoleKey;
@@ -178,7 +178,7 @@ export class DnsdistApp {
       await Promise.all(this.env.pending);
       this.env.pending.length = 0;
       if (this.options.role === 'worker') return;
-      this.#guards?.configurationDone(this.workerSettings.count);
+      this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
       if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.proxy, this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
     } catch (err) {

@@ -156,9 +156,23 @@ export class LuaRuntime {
     return 'userdata';
   }
 
+  /**
+   * Wraps every global function registered from now on (the worker guards
+   * note which ones the configuration uses; workers/worker-guards.ts).
+   */
+  bindingWrapper: ((name: string, fn: LuaBinding) => LuaBinding) | undefined;
+
+  /** "file:line: " of the Lua line calling the binding that runs now ("" when unknown), as luaL_where says it. */
+  callerPosition(): string {
+    lauxlib.luaL_where(this.L, 1);
+    const where = lua.lua_tojsstring(this.L, -1);
+    lua.lua_pop(this.L, 1);
+    return where;
+  }
+
   /** Register a global function. */
   registerFunction(name: string, fn: LuaBinding): void {
-    this.#pushBinding(name, fn);
+    this.#pushBinding(name, this.bindingWrapper ? this.bindingWrapper(name, fn) : fn);
     lua.lua_setglobal(this.L, to_luastring(name));
   }
 

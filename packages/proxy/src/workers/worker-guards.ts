@@ -11,8 +11,8 @@
  * which of them are still to come.
  */
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
-import { LuaScriptError } from '../lua/lua-errors.js';
-import type { LuaRuntime } from '../lua/lua-runtime.js';
+import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
+import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 
 /** Functions whose meaning would change with several workers, and why. */
@@ -118,19 +118,17 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
 /** Where a guarded function was first called. */
 export interface GuardedUse {
   name: string;
-  file: string;
-  line: number;
+  /** "file:line" as Lua positions errors. */
+  where: string;
 }
 
-const RECORD = '__dnsdist_ts_worker_guard';
-const ORIGINALS = '__dnsdist_ts_worker_guard_originals';
-
 /**
- * Wraps the runtime's dnsdist functions to note the first configuration
- * use of each refused one, and, once `refuseAtRuntime()` says so, to
- * refuse run-time changes. Installed before the configuration runs, since
- * setWorkers() may come after the functions it affects; `check()` then
- * decides once the count is known.
+ * Wraps the runtime's dnsdist functions, as they are registered, to note
+ * the configuration's first use of each refused one and, with several
+ * workers, to refuse at run time every change the workers would not see.
+ * Installed before the bindings are registered, since setWorkers() may come
+ * after the functions it affects; configurationDone() then decides once the
+ * count is known. With one worker the wrappers only pass calls through.
  */
 export class WorkerGuards {
   readonly #runtime: LuaRuntime;
@@ -138,23 +136,24 @@ export class WorkerGuards {
   #workers = 1;
   #configurationDone = false;
 
-  constructor(runtime: LuaRuntime, builtins: ReadonlySet<string>) {
+  constructor(runtime: LuaRuntime) {
     this.#runtime = runtime;
-    runtime.registerFunction(RECORD, (a) => {
-      const name = a.string(0);
-      const source = a.optString(1) ?? '?';
-      const use: GuardedUse = { name, file: source.startsWith('@') ? source.slice(1) : source, line: a.optInteger(2) ?? 0 };
-      if (this.#configurationDone) {
-        if (this.#workers > 1) {
-          const why = REFUSED_WITH_WORKERS[name] ?? 'it would change only the control plane, not the workers that answer queries';
-          return `${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`;
-        }
-        return undefined;
+    runtime.bindingWrapper = (name, fn) => this.#wrap(name, fn);
+  }
+
+  #wrap(name: string, fn: LuaBinding): LuaBinding {
+    const refused = name in REFUSED_WITH_WORKERS;
+    const constructor = /^[A-Z]/.test(name);
+    if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) return fn;
+    return (args) => {
+      if (!this.#configurationDone) {
+        if (refused && !this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
+      } else if (this.#workers > 1) {
+        const why = REFUSED_WITH_WORKERS[name] ?? 'it would change only the control plane, not the workers that answer queries';
+        throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`);
       }
-      if (name in REFUSED_WITH_WORKERS && !this.#uses.has(name)) this.#uses.set(name, use);
-      return undefined;
-    });
-    runtime.runString(wrapperScript(builtins), 'worker-guards');
+      return fn(args);
+    };
   }
 
   /** The configuration's first use of each function refused with several workers. */
@@ -165,68 +164,20 @@ export class WorkerGuards {
   /**
    * The configuration has run with this many workers. Throws a
    * LuaScriptError at the first refused use ("file:line: name: …") when
-   * there is more than one; from now on run-time changes are refused too.
+   * there is more than one; from then on run-time changes are refused too.
    */
-  configurationDone(workers: number): void {
+  configurationDone(workers: number, chunk: string): void {
     this.#workers = workers;
     this.#configurationDone = true;
-    if (workers <= 1) {
-      // One worker is today's single loop: the configuration's functions go back to what they were.
-      this.#runtime.runString(RESTORE, 'worker-guards');
-      return;
-    }
+    if (workers <= 1) return;
     const first = this.uses[0];
     if (first) {
       throw new LuaScriptError(
-        `${first.file}:${first.line}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
-        first.file,
+        `${first.where}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
+        chunk,
       );
     }
   }
-}
-
-/**
- * Lua that replaces dnsdist functions (globals not in `builtins`) with a
- * tail call through the recorder: the refused ones, and every one not
- * allowed at run time. The originals are kept in ORIGINALS so a single
- * worker gets them back untouched. A proper tail call keeps the caller's
- * line in the binding's own error messages.
- */
-function wrapperScript(builtins: ReadonlySet<string>): string {
-  const skip = luaSet([...builtins, RECORD, ORIGINALS]);
-  const refused = luaSet(Object.keys(REFUSED_WITH_WORKERS));
-  const allow = luaSet([...RUNTIME_ALLOWED_WITH_WORKERS]);
-  return `
-local record, getinfo, skip, refused, allow = ${RECORD}, debug.getinfo, ${skip}, ${refused}, ${allow}
-local originals = {}
-${ORIGINALS} = originals
-for name, value in pairs(_G) do
-  if type(value) == 'function' and not skip[name] then
-    local constructor = name:sub(1, 1):match('%u') ~= nil
-    if refused[name] or not (allow[name] or constructor) then originals[name] = value end
-  end
-end
-for name, f in pairs(originals) do
-  _G[name] = function(...)
-    local info = getinfo(2, 'Sl')
-    local refusal = record(name, info and info.source or '?', info and info.currentline or 0)
-    if refusal then error(refusal, 2) end
-    return f(...)
-  end
-end
-`;
-}
-
-const RESTORE = `for name, f in pairs(${ORIGINALS}) do _G[name] = f end ${ORIGINALS} = nil ${RECORD} = nil`;
-
-function luaSet(names: string[]): string {
-  return `{${names.map((n) => `[${JSON.stringify(n)}]=true`).join(',')}}`;
-}
-
-/** The global names a fresh runtime has (Lua's own libraries, print, the prelude): never wrapped. */
-export function globalNames(runtime: LuaRuntime): Set<string> {
-  const [names] = runtime.runString('local t = {} for k in pairs(_G) do t[#t + 1] = k end return table.concat(t, "\\n")', 'globals');
-  return new Set(String(names).split('\n'));
 }
 
 /**

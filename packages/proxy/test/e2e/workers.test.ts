@@ -1,0 +1,208 @@
+/**
+ * Data-plane workers (--workers N, setWorkers(n)): N worker threads each
+ * run the configuration and own SO_REUSEPORT UDP and TCP listeners; the
+ * main thread is the control plane. Checked with two workers: both answer
+ * (each worker's own query count), the control plane shows the totals
+ * (dumpStats, showServers, showRules, showBinds), a backend set down at
+ * the console is down in every worker, a worker that dies is logged and
+ * restarted while the proxy keeps answering, and what would mean
+ * something else with two workers is refused naming the function and line.
+ * One worker stays today's single event loop. The workers run the built
+ * code (dist/): `make` first.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as dnsPacket from 'dns-packet';
+import { DnsdistApp } from '../../src/app/dnsdist-app.js';
+import { LuaScriptError } from '../../src/lua/lua-errors.js';
+import { requireBuiltCli } from '../cli/cli-process.js';
+import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
+import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+
+const CONFIG = `
+newServer{address="127.0.0.1:\${BACKEND}"}
+setLocal("127.0.0.1:\${PORT}")
+setServFailWhenNoServer(true)
+addAction("spoofed.example.", SpoofAction("192.0.2.99"))
+`;
+
+/** `n` UDP queries from `n` sockets (source ports): the kernel spreads them over the workers' sockets. */
+async function udpBurst(port: number, prefix: string, n: number): Promise<Array<string | undefined>> {
+  const answers = await Promise.all(Array.from({ length: n }, (_, i) => udpQuery(port, `${prefix}${i}.example.`)));
+  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
+}
+
+/** Probe until it says yes (each probe is a round of queries: there is no event for "every worker saw it"). */
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+function statValue(dump: string, name: string): number {
+  const m = new RegExp(`(?:^|\\s)${name}\\s+(\\d+)`).exec(dump);
+  if (!m) throw new Error(`${name} not in dumpStats():\n${dump}`);
+  return Number(m[1]);
+}
+
+describe('two data-plane workers', () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port }, { workers: 2 });
+  }, 30_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('answers UDP and TCP in both workers, the control plane showing the totals', async () => {
+    const pool = proxy.app.workers!;
+    expect(pool.count).toBe(2);
+    expect(proxy.output).toContain(`Listening on 127.0.0.1:${proxy.port}`);
+    const udp = await udpBurst(proxy.port, 'u', 32);
+    expect(udp).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+    const tcp = await Promise.all(Array.from({ length: 16 }, (_, i) => tcpQuery(proxy.port, `t${i}.example.`)));
+    for (const a of tcp) expect(a.answers?.[0]?.data).toBe('192.0.2.7');
+    const rule = await Promise.all(Array.from({ length: 8 }, () => udpQuery(proxy.port, 'spoofed.example.')));
+    for (const a of rule) expect(a?.answers?.[0]?.data).toBe('192.0.2.99');
+
+    // Each worker counted its own share; the shares add up to every query sent.
+    await waitFor('both workers to publish their counts', () => {
+      const s = pool.status();
+      return s.every((w) => w.queries > 0) && s[0]!.queries + s[1]!.queries === 56;
+    });
+    await waitFor('the control plane to sum them', () => proxy.app.proxy.counters.queries === 56);
+    const dump = proxy.app.runConsoleCommand('dumpStats()');
+    expect(statValue(dump, 'queries')).toBe(56);
+    expect(statValue(dump, 'responses')).toBe(48);
+    expect(statValue(dump, 'self-answered')).toBe(8);
+    expect(proxy.app.runConsoleCommand('showServers()')).toMatch(/^0 .* up .* 48 /m);
+    expect(proxy.app.runConsoleCommand('showRules()')).toMatch(/^0 +8 qname in spoofed\.example\. /m);
+    const binds = proxy.app.runConsoleCommand('showBinds()');
+    expect(binds).toMatch(new RegExp(`^0 +127\\.0\\.0\\.1:${proxy.port} +UDP +40$`, 'm'));
+    expect(binds).toMatch(new RegExp(`^1 +127\\.0\\.0\\.1:${proxy.port} +TCP +16$`, 'm'));
+    expect(proxy.app.runConsoleCommand('showWorkers()')).toMatch(/^1 +\d+ +running +0 +\d+$/m);
+  });
+
+  it('refuses console changes that only the control plane would see, and ring readers', () => {
+    expect(proxy.app.runConsoleCommand('addAction(AllRule(), DropAction())')).toMatch(
+      /^Error: .*addAction: refused with 2 data-plane workers: it would change only the control plane/,
+    );
+    expect(proxy.app.runConsoleCommand('topClients()')).toMatch(
+      /topClients: refused with 2 data-plane workers: reads the query and response rings/,
+    );
+    // Nothing was added: every query still reaches the backend.
+    expect(proxy.app.rules.query.size).toBe(1);
+  });
+
+  it('sets a backend down in every worker from the console, and up again', async () => {
+    proxy.app.runConsoleCommand('getServer(0):setDown()');
+    await until('both workers to answer SERVFAIL with the backend down', async () =>
+      (await udpBurst(proxy.port, 'down', 16)).every((a) => a === 'SERVFAIL '),
+    );
+    proxy.app.runConsoleCommand('getServer(0):setAuto()');
+    await until('both workers to see the backend up again', async () =>
+      (await udpBurst(proxy.port, 'up', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
+    );
+  });
+
+  it('logs and restarts a worker that dies; the other answers meanwhile and the totals keep what it counted', async () => {
+    const pool = proxy.app.workers!;
+    await waitFor(
+      'the counters to settle',
+      () => proxy.app.proxy.counters.queries === pool.status()[0]!.queries + pool.status()[1]!.queries,
+    );
+    const before = proxy.app.proxy.counters.queries;
+    const oldThread = pool.status()[1]!.threadId;
+    // Queries in flight in a dying worker die with it; once it is gone, worker 0 answers everything meanwhile.
+    await pool.terminate(1);
+    expect(await udpBurst(proxy.port, 'k', 16)).toEqual(Array(16).fill('NOERROR 192.0.2.7'));
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    expect(proxy.output.join('\n')).toMatch(new RegExp(`Data-plane worker 1 \\(thread ${oldThread}\\) exited with code 1; restarting it`));
+    expect(pool.status()[1]!.restarts).toBe(1);
+    // The new worker has its sockets again: both answer.
+    await until('the new worker to answer', async () => {
+      await udpBurst(proxy.port, 'r', 16);
+      await new Promise((r) => setTimeout(r, 250)); // two publication intervals: its count reaches the control plane
+      return pool.status()[1]!.queries > 0;
+    });
+    await waitFor('the totals to include everything', () => proxy.app.proxy.counters.queries >= before + 32);
+  }, 30_000);
+});
+
+describe('refusals with several workers', () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'dts-workers-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function load(text: string, workers?: number): Promise<void> {
+    const file = join(dir, 'dnsdist.conf');
+    writeFileSync(file, text);
+    const app = new DnsdistApp({ configFile: file, output: () => {}, quiet: true, ...(workers ? { workers } : {}) });
+    try {
+      await app.loadConfiguration();
+    } finally {
+      await app.stop();
+    }
+  }
+
+  it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
+    const text = 'setLocal("127.0.0.1:53")\nlocal g = dynBlockRulesGroup()\naddAction(AllRule(), QPSAction(10))\n';
+    const err = await load(text, 2).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LuaScriptError);
+    expect((err as Error).message).toMatch(
+      /dnsdist\.conf:2: dynBlockRulesGroup: not supported with 2 data-plane workers: dynamic blocks are computed from the rings/,
+    );
+    // setWorkers() in the configuration counts too, wherever it comes.
+    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: dynBlockRulesGroup: not supported with 3 data-plane workers/);
+    await expect(load('addAction(AllRule(), QPSAction(10))\nsetWorkers(2)\n')).rejects.toThrow(
+      /:1: QPSAction: not supported with 2 .*per worker, not to the total/,
+    );
+    await expect(load('newServer{address="127.0.0.1:9", qps=5}\n', 2)).rejects.toThrow(/newServer: the qps=5 limit .* per worker/);
+    // One worker: all of it is fine.
+    await load(text);
+    await load(text, 1);
+  });
+
+  it('refuses a worker count that is not an integer from 1 to 128', async () => {
+    await expect(load('setWorkers(0)\n')).rejects.toThrow(
+      /:1: setWorkers: the number of data-plane workers must be an integer from 1 to 128, got 0/,
+    );
+    await expect(load('setWorkers(1.5)\n')).rejects.toThrow(/got 1\.5/);
+  });
+});
+
+describe('one worker (the default)', () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port });
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it('answers in the one event loop, with its own sockets, and console changes apply as before', async () => {
+    expect(proxy.app.workers).toBeUndefined();
+    expect(proxy.app.proxy.frontends[0]!.udp.endpoint.localPort).toBe(proxy.port);
+    expect(proxy.app.runConsoleCommand('showWorkers()')).toMatch(/^One event loop answers every query/);
+    expect((await udpQuery(proxy.port, 'a.example.'))?.answers?.[0]?.data).toBe('192.0.2.7');
+    expect(proxy.app.proxy.counters.queries).toBe(1);
+    expect(proxy.app.runConsoleCommand('addAction("dropped.example.", DropAction())')).toBe('');
+    expect(proxy.app.rules.query.size).toBe(2);
+    expect(proxy.app.runConsoleCommand('topClients()')).toMatch(/127\.0\.0\.1/);
+  });
+});
