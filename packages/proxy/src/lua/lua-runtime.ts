@@ -157,7 +157,8 @@ export class LuaRuntime {
   }
 
   /**
-   * Wraps every global function registered from now on (the worker guards
+   * Wraps every global function and object method registered from now on
+   * ("name", "Class:method"; the worker guards
    * note which ones the configuration uses; workers/worker-guards.ts).
    */
   bindingWrapper: ((name: string, fn: LuaBinding) => LuaBinding) | undefined;
@@ -199,13 +200,14 @@ export class LuaRuntime {
     lauxlib.luaL_newmetatable(L, mtName);
     lua.lua_newtable(L);
     for (const [method, impl] of Object.entries(methods)) {
-      this.#pushBinding(`${name}:${method}`, (args) => {
+      const call: LuaBinding = (args) => {
         const self = args.values[0];
         if (!(self instanceof ctor)) {
           throw new LuaBindingError(`${name}:${method}: call it with ':' on a ${name} (obj:${method}(...))`);
         }
         return impl(self, new LuaArgs(`${name}:${method}`, args.values.slice(1)));
-      });
+      };
+      this.#pushBinding(`${name}:${method}`, this.bindingWrapper ? this.bindingWrapper(`${name}:${method}`, call) : call);
       lua.lua_setfield(L, -2, to_luastring(method));
     }
     lua.lua_setfield(L, -2, to_luastring('__index'));

@@ -60,13 +60,15 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
 })();
 
 /**
- * Console functions that stay right in the control plane with workers:
+ * Functions that stay right in the control plane with workers:
  * they read the summed counters, the control plane's health state and
  * settings, or act on the kernel maps every worker shares. Any other
  * dnsdist function would change only the control plane's copy of the
- * configuration, so at run time it is refused with N > 1 (run-time changes
- * applied in every worker are still to come). Constructors (names starting
- * with a capital: selectors, actions, objects) build values and are allowed.
+ * configuration, so at run time (console, maintenance()) it is refused with
+ * N > 1 (run-time changes applied in every worker are still to come).
+ * getPool() is refused: pools and their caches are per worker. Constructors
+ * (names starting with a capital: selectors, actions) build values and are
+ * allowed; the methods of objects are checked by class (below).
  */
 export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'dumpStats',
@@ -111,8 +113,40 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'newDNSName',
   'newQPSLimiter',
   'showWebserverConfig',
-  'getPool',
   'showPools',
+]);
+
+/**
+ * Objects whose methods stay right at run time with workers: kernel maps
+ * every worker shares, immutable values, and the DNS header a health
+ * check's checkFunction gets (health checks run in the control plane).
+ */
+export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
+  'BPFFilter',
+  'DynBPFFilter',
+  'ComboAddress',
+  'DNSName',
+  'DNSHeader',
+  'DNSRule',
+  'DNSAction',
+  'DNSResponseAction',
+  'DNSDistRuleAction',
+  'ServerPolicy',
+  'SVCRecordParameters',
+]);
+
+/** Backend methods that stay right: up/down is decided in the control plane and followed by every worker. */
+export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
+  'Server:setUp',
+  'Server:setDown',
+  'Server:setAuto',
+  'Server:isUp',
+  'Server:getName',
+  'Server:getNameWithAddr',
+  'Server:getOutstanding',
+  'Server:getLatency',
+  'Server:getPools',
+  'Server:getID',
 ]);
 
 /** Where a guarded function was first called. */
@@ -142,6 +176,19 @@ export class WorkerGuards {
   }
 
   #wrap(name: string, fn: LuaBinding): LuaBinding {
+    const colon = name.indexOf(':');
+    if (colon >= 0) {
+      // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
+      if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
+      return (args) => {
+        if (this.#configurationDone && this.#workers > 1) {
+          throw new LuaBindingError(
+            `${name}: refused with ${this.#workers} data-plane workers: it would change or read only the control plane's copy of the object, not the workers' (see docs/architecture.md)`,
+          );
+        }
+        return fn(args);
+      };
+    }
     const refused = name in REFUSED_WITH_WORKERS;
     const constructor = /^[A-Z]/.test(name);
     if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) return fn;
