@@ -10,7 +10,8 @@
  * One worker stays today's single event loop. The workers run the built
  * code (dist/): `make` first.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
@@ -18,7 +19,7 @@ import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { LuaScriptError } from '../../src/lua/lua-errors.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const CONFIG = `
@@ -26,6 +27,8 @@ newServer{address="127.0.0.1:\${BACKEND}"}
 setLocal("127.0.0.1:\${PORT}")
 setServFailWhenNoServer(true)
 addAction("spoofed.example.", SpoofAction("192.0.2.99"))
+webserver("127.0.0.1:\${WEB}")
+setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
 `;
 
 /** `n` UDP queries from `n` sockets (source ports): the kernel spreads them over the workers' sockets. */
@@ -38,6 +41,11 @@ async function udpBurst(port: number, prefix: string, n: number): Promise<Array<
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The webserver's port, as the configuration file says it. */
+function webPort(p: RunningProxy): number {
+  return Number(/webserver\("127\.0\.0\.1:(\d+)"\)/.exec(readFileSync(p.configFile, 'utf8'))![1]);
 }
 
 function statValue(dump: string, name: string): number {
@@ -53,7 +61,7 @@ describe('two data-plane workers', () => {
   beforeAll(async () => {
     requireBuiltCli();
     backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
-    proxy = await startProxy(CONFIG, { BACKEND: backend.port }, { workers: 2 });
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port, WEB: await freePort() }, { workers: 2 });
   }, 30_000);
 
   afterAll(async () => {
@@ -88,6 +96,12 @@ describe('two data-plane workers', () => {
     expect(binds).toMatch(new RegExp(`^0 +127\\.0\\.0\\.1:${proxy.port} +UDP +40$`, 'm'));
     expect(binds).toMatch(new RegExp(`^1 +127\\.0\\.0\\.1:${proxy.port} +TCP +16$`, 'm'));
     expect(proxy.app.runConsoleCommand('showWorkers()')).toMatch(/^1 +\d+ +running +0 +\d+$/m);
+    // /metrics (served by the control plane) shows the same totals.
+    const metrics = await (await fetch(`http://127.0.0.1:${webPort(proxy)}/metrics`, { headers: { 'X-API-Key': 'test-key' } })).text();
+    expect(metrics).toMatch(/^dnsdist_queries 56$/m);
+    expect(metrics).toMatch(
+      new RegExp(`^dnsdist_frontend_queries\\{frontend="127\\.0\\.0\\.1:${proxy.port}",proto="UDP",thread="0"\\} 40$`, 'm'),
+    );
   });
 
   it('refuses console changes that only the control plane would see, and ring readers', () => {
@@ -117,6 +131,21 @@ describe('two data-plane workers', () => {
     await until('both workers to see the backend up again', async () =>
       (await udpBurst(proxy.port, 'up', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
+  });
+
+  it('answers while the control plane is busy: a console command holding the main thread for 3 s does not delay DNS', async () => {
+    // dig is started first (its process runs on its own), then the control plane's thread is held
+    // synchronously; dig gives up after 2 s, so an answer means a worker answered meanwhile. The
+    // name is one a rule answers: the test's backend runs on this (held) thread.
+    const dig = spawn('dig', ['+tries=1', '+time=2', '+short', '-p', String(proxy.port), '@127.0.0.1', 'spoofed.example.', 'A'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    dig.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => dig.once('exit', (code) => resolve(code)));
+    expect(proxy.app.runConsoleCommand('local t = os.time() while os.time() - t < 3 do end')).toBe('');
+    expect(await exited).toBe(0);
+    expect(out.trim()).toBe('192.0.2.99');
   });
 
   it('logs and restarts a worker that dies; the other answers meanwhile and the totals keep what it counted', async () => {
@@ -194,7 +223,7 @@ describe('one worker (the default)', () => {
 
   beforeAll(async () => {
     backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
-    proxy = await startProxy(CONFIG, { BACKEND: backend.port });
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port, WEB: await freePort() });
   });
 
   afterAll(async () => {
