@@ -11,6 +11,7 @@
  * code (dist/): `make` first.
  */
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,6 +208,26 @@ describe('refusals with several workers', () => {
     // One worker: all of it is fine.
     await load(text);
     await load(text, 1);
+  });
+
+  it('stops start-up when the first worker cannot bind a listener, naming the configuration line that asked for it', async () => {
+    requireBuiltCli();
+    const held = dgram.createSocket('udp4');
+    await new Promise<void>((r) => held.bind(0, '127.0.0.1', () => r()));
+    const file = join(dir, 'held.conf');
+    writeFileSync(file, `setLocal("127.0.0.1:${held.address().port}")\n`);
+    const app = new DnsdistApp({ configFile: file, output: () => {}, workers: 2 });
+    try {
+      await app.loadConfiguration();
+      await expect(app.start()).rejects.toThrow(
+        new RegExp(
+          `^setLocal\\("127\\.0\\.0\\.1:${held.address().port}"\\): cannot listen on 127\\.0\\.0\\.1:\\d+/udp: address already in use`,
+        ),
+      );
+    } finally {
+      await app.stop();
+      held.close();
+    }
   });
 
   it('refuses a worker count that is not an integer from 1 to 128', async () => {
