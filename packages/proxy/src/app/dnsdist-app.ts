@@ -32,7 +32,7 @@ import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
 import { CounterLayout } from '../workers/counter-layout.js';
-import { WorkerGuards, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
@@ -259,6 +259,7 @@ export class DnsdistApp {
     proxy.frontends.length = 0;
     const locals = mirrorWorkerListeners(proxy, bound);
     pool.sync(new CounterLayout(proxy));
+    refuseBlockApiWithWorkers(this.web.providers, pool.count);
     for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
@@ -287,6 +288,8 @@ export class DnsdistApp {
     } catch (err) {
       const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
       return `Error: ${msg}\n`;
+    } finally {
+      this.workers?.configurationMayHaveChanged();
     }
   }
 
@@ -298,11 +301,13 @@ export class DnsdistApp {
    * once `signal` is aborted.
    */
   runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
-    return this.runtime.runConsoleCommandSliced(line, formatConsoleResult, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
-      limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
-    });
+    return this.runtime
+      .runConsoleCommandSliced(line, formatConsoleResult, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
+        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+      })
+      .finally(() => this.workers?.configurationMayHaveChanged());
   }
 
   /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */

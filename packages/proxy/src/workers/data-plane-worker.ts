@@ -36,6 +36,7 @@ async function run(): Promise<void> {
   app.proxy.quietListeners = true;
   await app.loadConfiguration();
   applyServerStates(app, start.serversUp);
+  app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {
     fc.reusePort = true;
     if (start.ports) fc.port = start.ports[i]!;
@@ -55,6 +56,7 @@ async function run(): Promise<void> {
   }
   port.on('message', (m: ControlToWorker) => {
     if (m.type === 'servers') applyServerStates(app, m.up);
+    else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
   started = true;

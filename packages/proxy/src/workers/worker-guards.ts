@@ -13,6 +13,7 @@
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import type { ObservabilityProviders } from '../metrics/observability-providers.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 
 /** Functions whose meaning would change with several workers, and why. */
@@ -82,6 +83,11 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'showSelfAnsweredResponseRules',
   'showBinds',
   'showACL',
+  // The workers follow the control plane's ACL (WorkerPool sends it on change).
+  'setACL',
+  'addACL',
+  'rmACL',
+  'setACLFromFile',
   'showVersion',
   'showWorkers',
   'restartWorker',
@@ -247,4 +253,43 @@ export function refuseWorkerIncompatibleObjects(proxy: DnsdistProxy, ebpf: Proxy
       `setDefaultBPFFilter: a socket filter on the listeners is not yet supported with ${workers} data-plane workers (the sockets live in the workers); pin the filter's maps for the XDP filter, run with one worker, or see docs/architecture.md`,
     );
   }
+}
+
+/** Something dnsdist-ts cannot yet do with several data-plane workers; the message says what and where to read more. */
+export class NotWithWorkersError extends Error {
+  readonly what: string;
+  readonly workers: number;
+  constructor(what: string, workers: number, why: string) {
+    super(`${what}: not supported with ${workers} data-plane workers: ${why}; run with one worker or see docs/architecture.md`);
+    this.name = 'NotWithWorkersError';
+    this.what = what;
+    this.workers = workers;
+  }
+}
+
+/**
+ * The block API (POST/DELETE) would add blocks to the control plane's
+ * userspace table, which the workers do not read: its engine refuses with
+ * NotWithWorkersError (answered as 400 with the message). Listing blocks
+ * stays available.
+ */
+export function refuseBlockApiWithWorkers(providers: ObservabilityProviders, workers: number): void {
+  const source = providers.dynBlocks;
+  if (!source) return;
+  const refuse = (): never => {
+    throw new NotWithWorkersError(
+      'the block API',
+      workers,
+      'its blocks would go to a userspace table the workers do not read (a shared table is still to come)',
+    );
+  };
+  providers.dynBlocks = Object.assign(
+    {
+      activeBlocks: () => source.activeBlocks(),
+      nmgSize: () => source.nmgSize(),
+    },
+    source.activeBlockCounts ? { activeBlockCounts: () => source.activeBlockCounts!() } : {},
+    source.engineStats ? { engineStats: () => source.engineStats!() } : {},
+    { addBlock: refuse, removeBlock: refuse },
+  );
 }

@@ -11,6 +11,8 @@ export interface WorkerStart {
   ports: number[] | undefined;
   /** Backend up/down as the control plane decides it, by proxy.servers index. */
   serversUp: boolean[];
+  /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
+  acl: string[];
   /** Every worker's counter row (CounterLayout), rowLength doubles each. */
   counters: SharedArrayBuffer;
   rowLength: number;
@@ -21,4 +23,4 @@ export type WorkerToControl =
   | { type: 'failed'; message: string }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string };
 
-export type ControlToWorker = { type: 'servers'; up: boolean[] } | { type: 'stop' };
+export type ControlToWorker = { type: 'servers'; up: boolean[] } | { type: 'acl'; masks: string[] } | { type: 'stop' };

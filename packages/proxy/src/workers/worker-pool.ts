@@ -66,6 +66,9 @@ export class WorkerPool {
   readonly #retired: Float64Array;
   #ports: number[] | undefined;
   #serversUp: boolean[] = [];
+  /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
+  #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
+  #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
 
@@ -100,6 +103,7 @@ export class WorkerPool {
    */
   async start(): Promise<WorkerListenerInfo> {
     this.#serversUp = this.#proxy.servers.map((s) => s.isUp());
+    this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
     const first = await this.#spawn(0);
     this.#ports = first.ports;
     await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)));
@@ -118,11 +122,31 @@ export class WorkerPool {
       this.#slots.map((s) => s.row),
       this.#retired,
     );
+    this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
       this.#serversUp = up;
       this.#broadcast({ type: 'servers', up });
     }
+  }
+
+  /**
+   * A console command ran (or an API call): compare the ACL in full at
+   * the next sync, since a mask removed and another added keep its size.
+   */
+  configurationMayHaveChanged(): void {
+    this.#aclCheckDue = true;
+  }
+
+  /** The console and the API change the control plane's ACL: the workers get it within a sync. */
+  #syncAcl(): void {
+    const acl = this.#proxy.acl;
+    if (!this.#aclCheckDue && acl === this.#acl.group && acl.size() === this.#acl.size) return;
+    this.#aclCheckDue = false;
+    const masks = this.#proxy.aclStrings();
+    const changed = masks.length !== this.#acl.masks.length || masks.some((m, i) => m !== this.#acl.masks[i]);
+    this.#acl = { group: acl, size: acl.size(), masks };
+    if (changed) this.#broadcast({ type: 'acl', masks });
   }
 
   #broadcast(m: ControlToWorker): void {
@@ -138,6 +162,7 @@ export class WorkerPool {
       options,
       ports: this.#ports,
       serversUp: this.#serversUp,
+      acl: this.#acl.masks,
       counters: this.#buffer,
       rowLength: this.#rowLength,
     };

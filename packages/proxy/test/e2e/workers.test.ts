@@ -30,6 +30,7 @@ setServFailWhenNoServer(true)
 addAction("spoofed.example.", SpoofAction("192.0.2.99"))
 webserver("127.0.0.1:\${WEB}")
 setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
+setAPIWritable(true)
 `;
 
 /** `n` UDP queries from `n` sockets (source ports): the kernel spreads them over the workers' sockets. */
@@ -132,6 +133,24 @@ describe('two data-plane workers', () => {
     await until('both workers to see the backend up again', async () =>
       (await udpBurst(proxy.port, 'up', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
+  });
+
+  it('applies ACL changes made at the console in every worker, and refuses the block API', async () => {
+    expect(proxy.app.runConsoleCommand('setACL({"192.0.2.0/24"})')).toBe('');
+    await until('both workers to drop queries from 127.0.0.1', async () =>
+      (await udpBurst(proxy.port, 'acl', 16)).every((a) => a === undefined),
+    );
+    expect(proxy.app.runConsoleCommand('addACL("127.0.0.0/8")')).toBe('');
+    await until('both workers to answer 127.0.0.1 again', async () =>
+      (await udpBurst(proxy.port, 'acl2', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
+    );
+    const res = await fetch(`http://127.0.0.1:${webPort(proxy)}/api/v1/servers/localhost/blocks`, {
+      method: 'POST',
+      headers: { 'X-API-Key': 'test-key', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'address', target: '198.51.100.1', action: 'Drop', seconds: 60, reason: 'test' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^the block API: not supported with 2 data-plane workers/);
   });
 
   it('answers while the control plane is busy: a console command holding the main thread for 3 s does not delay DNS', async () => {
