@@ -36,6 +36,7 @@ import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObject
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
+import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -70,6 +71,8 @@ export interface AppOptions {
    * worker (workers/data-plane-worker.ts), which answers queries only.
    */
   role?: 'main' | 'worker';
+  /** A worker's shared rate-limiter buckets (workers/shared-token-buckets.ts), from the control plane. */
+  qpsBuckets?: SharedArrayBuffer;
 }
 
 /**
@@ -95,6 +98,8 @@ export class DnsdistApp {
   readonly web: WebService;
   /** How many data-plane workers (setWorkers, --workers). */
   readonly workerSettings = new WorkerSettings();
+  /** Rate limiters (QPSAction, MaxQPSRule, newServer{qps=…}…) the configuration created: one shared bucket each with workers. */
+  qpsLimiterCount = 0;
   /** The data-plane workers, when there are more than one (started by start()). */
   workers: WorkerPool | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
@@ -170,16 +175,20 @@ export class DnsdistApp {
    */
   async loadConfiguration(): Promise<void> {
     try {
-      this.runtime.runFile(this.options.configFile);
-      for (const b of this.options.backends ?? []) {
-        const cfg = serverConfigFrom(b);
-        this.env.pending.push(this.proxy.addServer(cfg));
-      }
+      // Rate limiters the configuration creates: shared by every worker (a worker), counted to size the buffer (main).
+      const buckets = this.options.qpsBuckets ? new SharedTokenBuckets(this.options.qpsBuckets) : undefined;
+      this.qpsLimiterCount = withConfigurationLimiters(buckets, () => {
+        this.runtime.runFile(this.options.configFile);
+        for (const b of this.options.backends ?? []) {
+          const cfg = serverConfigFrom(b);
+          this.env.pending.push(this.proxy.addServer(cfg));
+        }
+      });
       await Promise.all(this.env.pending);
       this.env.pending.length = 0;
       if (this.options.role === 'worker') return;
       this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
-      if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.proxy, this.ebpf, this.workerSettings.count);
+      if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
     } catch (err) {
       this.ebpf.abandonStartup();
@@ -252,7 +261,7 @@ export class DnsdistApp {
     await proxy.start(true);
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
-    const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength);
+    const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.

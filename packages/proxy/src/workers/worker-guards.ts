@@ -14,7 +14,6 @@ import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
 import type { ObservabilityProviders } from '../metrics/observability-providers.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
@@ -54,8 +53,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   ]) {
     table[f] = dyn;
   }
-  const qps = 'its limit would apply per worker, not to the total (limits shared across workers are still to come)';
-  for (const f of ['MaxQPSIPRule', 'MaxQPSRule', 'QPSAction', 'QPSPoolAction']) table[f] = qps;
+  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts).
+  table['MaxQPSIPRule'] = 'its per-client limits would apply per worker, not to the total (a shared per-client table is still to come)';
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
   return table;
 })();
@@ -235,18 +234,10 @@ export class WorkerGuards {
 
 /**
  * Settings made through objects rather than functions that would mean
- * something else with several workers: a backend's qps= limit (per worker,
- * not in total) and a socket filter on the listeners (the sockets live in
- * the workers). Throws naming the setting and what to do.
+ * something else with several workers: a socket filter on the listeners
+ * (the sockets live in the workers). Throws naming the setting and what to do.
  */
-export function refuseWorkerIncompatibleObjects(proxy: DnsdistProxy, ebpf: ProxyEbpf, workers: number): void {
-  for (const s of proxy.servers) {
-    if (s.config.qps > 0) {
-      throw new Error(
-        `newServer: the qps=${s.config.qps} limit of ${s.name} would apply per worker with ${workers} data-plane workers, not to the total; run with one worker or see docs/architecture.md`,
-      );
-    }
-  }
+export function refuseWorkerIncompatibleObjects(ebpf: ProxyEbpf, workers: number): void {
   const def = ebpf.defaultFilter.filter;
   if (def && !def.external) {
     throw new Error(

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { CounterLayout } from './counter-layout.js';
+import { SharedTokenBuckets } from './shared-token-buckets.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
@@ -64,6 +65,8 @@ export class WorkerPool {
   readonly #rowLength: number;
   #layout: CounterLayout | undefined;
   readonly #retired: Float64Array;
+  /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
+  readonly #qpsBuckets: SharedArrayBuffer;
   #ports: number[] | undefined;
   #serversUp: boolean[] = [];
   /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
@@ -77,13 +80,14 @@ export class WorkerPool {
    * plane's proxy once its listener mirrors exist (same listeners, servers
    * and rules as each worker's).
    */
-  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, rowLength: number) {
+  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, rowLength: number, qpsLimiters: number) {
     this.count = count;
     this.#proxy = proxy;
     this.#options = options;
     this.#rowLength = rowLength;
     this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
     this.#retired = new Float64Array(rowLength);
+    this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -159,7 +163,7 @@ export class WorkerPool {
     const { output: _output, ...options } = this.#options;
     const data: WorkerStart = {
       index,
-      options,
+      options: { ...options, qpsBuckets: this.#qpsBuckets },
       ports: this.#ports,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,

@@ -28,6 +28,7 @@ newServer{address="127.0.0.1:\${BACKEND}"}
 setLocal("127.0.0.1:\${PORT}")
 setServFailWhenNoServer(true)
 addAction("spoofed.example.", SpoofAction("192.0.2.99"))
+addAction(AndRule({QNameRule("limited.example."), MaxQPSRule(1, 4)}), SpoofAction("192.0.2.50"))
 webserver("127.0.0.1:\${WEB}")
 setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
 setAPIWritable(true)
@@ -121,7 +122,7 @@ describe('two data-plane workers', () => {
     expect(proxy.app.runConsoleCommand('getPool("")')).toMatch(/getPool: refused with 2 data-plane workers/);
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
     // Nothing was added: every query still reaches the backend.
-    expect(proxy.app.rules.query.size).toBe(1);
+    expect(proxy.app.rules.query.size).toBe(2);
   });
 
   it('sets a backend down in every worker from the console, and up again', async () => {
@@ -133,6 +134,15 @@ describe('two data-plane workers', () => {
     await until('both workers to see the backend up again', async () =>
       (await udpBurst(proxy.port, 'up', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
+  });
+
+  it('applies a rate limit to the total across workers, not per worker', async () => {
+    // MaxQPSRule(1, 4): four at once, then one a second. Per worker, two workers would let about eight through.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => udpQuery(proxy.port, 'limited.example.')));
+    const limited = answers.filter((a) => a?.answers?.[0]?.data === '192.0.2.50').length;
+    expect(limited).toBeGreaterThanOrEqual(4);
+    expect(limited).toBeLessThanOrEqual(6);
+    await waitFor('both workers to publish their counts', () => proxy.app.workers!.status().every((w) => w.queries > 0));
   });
 
   it('applies ACL changes made at the console in every worker, and refuses the block API', async () => {
@@ -209,7 +219,7 @@ describe('refusals with several workers', () => {
   }
 
   it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
-    const text = 'setLocal("127.0.0.1:53")\nlocal g = dynBlockRulesGroup()\naddAction(AllRule(), QPSAction(10))\n';
+    const text = 'setLocal("127.0.0.1:53")\nlocal g = dynBlockRulesGroup()\naddAction(MaxQPSIPRule(10), DropAction())\n';
     const err = await load(text, 2).then(
       () => undefined,
       (e: unknown) => e,
@@ -220,10 +230,14 @@ describe('refusals with several workers', () => {
     );
     // setWorkers() in the configuration counts too, wherever it comes.
     await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: dynBlockRulesGroup: not supported with 3 data-plane workers/);
-    await expect(load('addAction(AllRule(), QPSAction(10))\nsetWorkers(2)\n')).rejects.toThrow(
-      /:1: QPSAction: not supported with 2 .*per worker, not to the total/,
+    await expect(load('addAction(MaxQPSIPRule(10), DropAction())\nsetWorkers(2)\n')).rejects.toThrow(
+      /:1: MaxQPSIPRule: not supported with 2 .*per worker, not to the total/,
     );
-    await expect(load('newServer{address="127.0.0.1:9", qps=5}\n', 2)).rejects.toThrow(/newServer: the qps=5 limit .* per worker/);
+    // The other rate limits are shared by the workers: accepted.
+    await load(
+      'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\n',
+      2,
+    );
     // One worker: all of it is fine.
     await load(text);
     await load(text, 1);
@@ -278,7 +292,7 @@ describe('one worker (the default)', () => {
     expect((await udpQuery(proxy.port, 'a.example.'))?.answers?.[0]?.data).toBe('192.0.2.7');
     expect(proxy.app.proxy.counters.queries).toBe(1);
     expect(proxy.app.runConsoleCommand('addAction("dropped.example.", DropAction())')).toBe('');
-    expect(proxy.app.rules.query.size).toBe(2);
+    expect(proxy.app.rules.query.size).toBe(3);
     expect(proxy.app.runConsoleCommand('topClients()')).toMatch(/127\.0\.0\.1/);
   });
 });
