@@ -9,7 +9,8 @@
         "native/bind-socket.cc",
         "native/udp-socket.cc",
         "native/privileges.cc",
-        "native/sd-notify.cc"
+        "native/sd-notify.cc",
+        "native/tcp-listen.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "privileges.h"
 #include "sd-notify.h"
+#include "tcp-listen.h"
 #include "udp-socket.h"
 
 static Napi::Value ErrnoName(const Napi::CallbackInfo &info)
@@ -23,6 +24,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("lookupUser", Napi::Function::New(env, dtsudp::LookupUser, "lookupUser"));
 	exports.Set("lookupGroup", Napi::Function::New(env, dtsudp::LookupGroup, "lookupGroup"));
 	exports.Set("switchIds", Napi::Function::New(env, dtsudp::SwitchIds, "switchIds"));
+	exports.Set("openTcpListener", Napi::Function::New(env, dtsudp::OpenTcpListener, "openTcpListener"));
 	exports.Set("sdNotify", Napi::Function::New(env, dtsudp::SdNotify, "sdNotify"));
 	exports.Set("maxBatch", Napi::Number::New(env, dtsudp::kMaxBatch));
 	exports.Set("statCount", Napi::Number::New(env, dtsudp::kStatCount));

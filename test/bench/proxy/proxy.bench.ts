@@ -4,7 +4,14 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,dot,rules,lua,floor,epoll]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,dot,rules,lua,floor,epoll] [--workers 1,2]
+ *
+ * `--workers` lists the listener counts compared (default 1): with N,
+ * dnsdist gets its listener N times with reusePort=true (N receiver
+ * threads) and dnsdist-ts `--workers N` (N data-plane worker threads, each
+ * with its own SO_REUSEPORT listener). Rows with N > 1 say "×N"; the
+ * stand-ins and the `rules` row (its dynBlockRulesGroup is refused with
+ * several workers) run only with N = 1.
  *
  * `--latency-qps` lists the fixed rates latency is measured at (default
  * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
@@ -52,6 +59,13 @@ const LATENCY_QPS = opt('latency-qps', '5000')
   .map((q) => {
     const n = Number(q);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--latency-qps: '${q}' is not a positive integer rate`);
+    return n;
+  });
+const WORKERS = opt('workers', '1')
+  .split(',')
+  .map((w) => {
+    const n = Number(w);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--workers: '${w}' is not a positive integer`);
     return n;
   });
 const rateLabel = (qps: number): string => (qps % 1000 === 0 ? `${qps / 1000}k` : String(qps));
@@ -185,13 +199,15 @@ function answers(port: number): Promise<boolean> {
 
 type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor';
 
-function spawnProxy(kind: Kind, conf: string): ChildProcess {
+function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
     case 'dnsdist':
       return spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
     case 'dnsdist-ts':
       // As users start it: bin/dnsdist-ts execs node with the proxy's V8 flags (same pid).
-      return spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', '-C', conf], { stdio: 'ignore' });
+      return spawn(join(root, 'bin/dnsdist-ts'), ['--supervised', ...(workers > 1 ? ['--workers', String(workers)] : []), '-C', conf], {
+        stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'],
+      });
     case 'node-floor':
       // With the proxy's V8 flags too; tsx compiles at load, nothing at run time.
       return spawn(
@@ -204,19 +220,47 @@ function spawnProxy(kind: Kind, conf: string): ChildProcess {
   }
 }
 
-async function startProxy(kind: Kind, config: string): Promise<ChildProcess> {
+/** Resolve once dnsdist-ts logs that its workers all listen (its stdout is piped for this and drained after). */
+function allWorkersListening(child: ChildProcess, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error('dnsdist-ts: its workers did not all listen within 15 s')),
+      Math.max(0, deadline - Date.now()),
+    );
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/data-plane workers answer queries/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+/** dnsdist's way to N receiver threads: the listener N times with reusePort=true. */
+function withListeners(config: string, n: number): string {
+  if (n === 1) return config;
+  const local = `"127.0.0.1:${PROXY_PORT}", {reusePort=true}`;
+  const lines = [`setLocal(${local})`, ...Array.from({ length: n - 1 }, () => `addLocal(${local})`)];
+  return config.replace(`setLocal("127.0.0.1:${PROXY_PORT}")`, lines.join('\n'));
+}
+
+async function startProxy(kind: Kind, config: string, workers: number): Promise<ChildProcess> {
   // A proxy left over from another run would answer in this one's place and be measured instead.
   if (!(await udpPortFree(PROXY_PORT))) {
     throw new Error(`another process holds 127.0.0.1:${PROXY_PORT}/udp: stop it (fuser -k ${PROXY_PORT}/udp) and rerun`);
   }
   const conf = join(tmp, `${kind}.conf`);
-  writeFileSync(conf, config);
-  const child = spawnProxy(kind, conf);
+  writeFileSync(conf, kind === 'dnsdist' ? withListeners(config, workers) : config);
+  const child = spawnProxy(kind, conf, workers);
   const deadline = Date.now() + 15000;
   // Wait for an answer or the child's exit; an exited child fails even if something else answered.
   while (child.exitCode === null && !(await answers(PROXY_PORT))) {
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
+  // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
+  if (kind === 'dnsdist-ts' && workers > 1) await allWorkersListening(child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }
@@ -255,8 +299,8 @@ function dnsperf(names: string, mode: string, extra: string[]): string {
   return r.stdout;
 }
 
-async function measure(kind: Kind, sc: Scenario, names: string): Promise<Run> {
-  const child = await startProxy(kind, sc.config);
+async function measure(kind: Kind, sc: Scenario, names: string, workers: number): Promise<Run> {
+  const child = await startProxy(kind, sc.config, workers);
   try {
     // Warm-up (JIT, caches), then the saturating run.
     dnsperf(names, sc.mode, ['-l', '1', '-c', '20', '-q', '300']);
@@ -309,14 +353,20 @@ async function main(): Promise<void> {
   console.log(`| scenario | dnsdist qps | dnsdist-ts qps | ratio | dnsdist µs CPU/q | dnsdist-ts µs CPU/q | ${latencyHeads.join(' | ')} |`);
   console.log(`|---|---:|---:|---:|---:|---:|${LATENCY_QPS.map(() => '---:|---:|---:|').join('')}`);
   try {
-    for (const sc of scenarios.filter((s) => ONLY.includes(s.name))) {
+    const rows = WORKERS.flatMap((workers) =>
+      scenarios
+        .filter((s) => ONLY.includes(s.name) && (workers === 1 || (!s.standIn && s.name !== 'rules')))
+        .map((sc) => ({ sc, workers })),
+    );
+    for (const { sc, workers } of rows) {
+      const label = workers > 1 ? `${sc.name} ×${workers}` : sc.name;
       const runs: Record<string, Run[]> = { dnsdist: [], 'dnsdist-ts': [] };
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
           try {
-            runs[kind]!.push(await measure(kind === 'dnsdist-ts' && sc.standIn ? sc.standIn : kind, sc, names));
+            runs[kind]!.push(await measure(kind === 'dnsdist-ts' && sc.standIn ? sc.standIn : kind, sc, names, workers));
           } catch (err) {
-            console.error(`${sc.name} / ${kind}: ${(err as Error).message.split('\n')[0]}`);
+            console.error(`${label} / ${kind}: ${(err as Error).message.split('\n')[0]}`);
           }
         }
       }
@@ -324,7 +374,7 @@ async function main(): Promise<void> {
       const t = runs['dnsdist-ts']!;
       if (d.length === 0 || t.length === 0) {
         console.log(
-          `| ${sc.name} | ${d.length ? median(d.map((x) => x.qps)).toFixed(0) : 'failed'} | ${t.length ? median(t.map((x) => x.qps)).toFixed(0) : 'failed'} | - | | |${LATENCY_QPS.map(() => ' | | |').join('')}`,
+          `| ${label} | ${d.length ? median(d.map((x) => x.qps)).toFixed(0) : 'failed'} | ${t.length ? median(t.map((x) => x.qps)).toFixed(0) : 'failed'} | - | | |${LATENCY_QPS.map(() => ' | | |').join('')}`,
         );
         continue;
       }
@@ -335,7 +385,7 @@ async function main(): Promise<void> {
         return `${m(d, (l) => l.p50Ms).toFixed(3)} / ${m(d, (l) => l.p99Ms).toFixed(3)} | ${m(t, (l) => l.p50Ms).toFixed(3)} / ${m(t, (l) => l.p99Ms).toFixed(3)} | ${m(d, (l) => l.cpuUsPerQuery).toFixed(1)} / ${m(t, (l) => l.cpuUsPerQuery).toFixed(1)}`;
       });
       console.log(
-        `| ${sc.name} | ${dq.toFixed(0)} | ${tq.toFixed(0)} | ${(tq / dq).toFixed(2)}× | ${median(d.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(t.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${latencyCells.join(' | ')} |`,
+        `| ${label} | ${dq.toFixed(0)} | ${tq.toFixed(0)} | ${(tq / dq).toFixed(2)}× | ${median(d.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${median(t.map((x) => x.cpuUsPerQuery)).toFixed(1)} | ${latencyCells.join(' | ')} |`,
       );
     }
   } finally {

@@ -33,6 +33,13 @@ import { RuleChains } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
 import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
+import { registerWorkerBindings } from '../lua/bind-workers.js';
+import { CounterLayout } from '../workers/counter-layout.js';
+import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
+import { WorkerPool } from '../workers/worker-pool.js';
+import { WorkerSettings } from '../workers/worker-settings.js';
+import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -59,6 +66,16 @@ export interface AppOptions {
    */
   checkConfig?: boolean;
   udpImplementation?: 'auto' | 'native' | 'dgram';
+  /** --workers: data-plane workers (wins over setWorkers() in the configuration). */
+  workers?: number;
+  /**
+   * 'main' (default): the program, which with one worker answers queries
+   * itself and with more is their control plane; 'worker': a data-plane
+   * worker (workers/data-plane-worker.ts), which answers queries only.
+   */
+  role?: 'main' | 'worker';
+  /** A worker's shared rate-limiter buckets (workers/shared-token-buckets.ts), from the control plane. */
+  qpsBuckets?: SharedArrayBuffer;
 }
 
 /**
@@ -82,6 +99,14 @@ export class DnsdistApp {
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
   readonly web: WebService;
+  /** How many data-plane workers (setWorkers, --workers). */
+  readonly workerSettings = new WorkerSettings();
+  /** Rate limiters (QPSAction, MaxQPSRule, newServer{qps=…}…) the configuration created: one shared bucket each with workers. */
+  qpsLimiterCount = 0;
+  /** The data-plane workers, when there are more than one (started by start()). */
+  workers: WorkerPool | undefined;
+  /** Refuses what would mean something else with several workers (not in workers or client mode). */
+  readonly #guards: WorkerGuards | undefined;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
   readonly stopped: Promise<void>;
@@ -99,7 +124,9 @@ export class DnsdistApp {
       else if (!options.quiet) output(line);
     };
     this.runtime = new LuaRuntime(output);
+    this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
     this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
+    this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     registerConstants(this.runtime);
     registerValueBindings(this.env);
@@ -132,6 +159,12 @@ export class DnsdistApp {
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
       consoleChanged: () => this.#syncConsole(),
     });
+    registerWorkerBindings(this.env, {
+      settings: this.workerSettings,
+      status: () => this.workers?.status(),
+      restart: (n) => this.workers?.terminate(n) ?? Promise.resolve(),
+    });
+
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
       this.env.console.key = options.consoleKey;
@@ -148,13 +181,20 @@ export class DnsdistApp {
    */
   async loadConfiguration(): Promise<void> {
     try {
-      this.runtime.runFile(this.options.configFile);
-      for (const b of this.options.backends ?? []) {
-        const cfg = serverConfigFrom(b);
-        this.env.pending.push(this.proxy.addServer(cfg));
-      }
+      // Rate limiters the configuration creates: shared by every worker (a worker), counted to size the buffer (main).
+      const buckets = this.options.qpsBuckets ? new SharedTokenBuckets(this.options.qpsBuckets) : undefined;
+      this.qpsLimiterCount = withConfigurationLimiters(buckets, () => {
+        this.runtime.runFile(this.options.configFile);
+        for (const b of this.options.backends ?? []) {
+          const cfg = serverConfigFrom(b);
+          this.env.pending.push(this.proxy.addServer(cfg));
+        }
+      });
       await Promise.all(this.env.pending);
       this.env.pending.length = 0;
+      if (this.options.role === 'worker') return;
+      this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
+      if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
     } catch (err) {
       this.ebpf.abandonStartup();
@@ -177,6 +217,11 @@ export class DnsdistApp {
 
   async #start(): Promise<void> {
     this.env.configurationDone = true;
+    if (this.options.role === 'worker') {
+      // A data-plane worker answers queries; everything else is the control plane's.
+      await this.proxy.start();
+      return;
+    }
     const log = this.proxy.log;
     // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
     // open can use it at once.
@@ -199,7 +244,8 @@ export class DnsdistApp {
       });
     }
     try {
-      await this.proxy.start();
+      if (this.workerSettings.count > 1) await this.#startWorkers();
+      else await this.proxy.start();
     } catch (err) {
       await this.console?.close();
       throw err;
@@ -217,6 +263,28 @@ export class DnsdistApp {
         log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
       }
     };
+  }
+
+  /**
+   * The control plane of N workers: backends and their health checks
+   * here, listeners in the workers. The first worker binds (a bind error
+   * stops start-up naming the listener), the others join on its ports.
+   */
+  async #startWorkers(): Promise<void> {
+    const proxy = this.proxy;
+    await proxy.start(true);
+    const configured = proxy.listenerConfigs().map((fc) => fc.port);
+    mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
+    const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
+    this.workers = pool;
+    const bound = await pool.start();
+    // Port 0 became a real port: the control plane shows what the workers bound.
+    proxy.frontends.length = 0;
+    const locals = mirrorWorkerListeners(proxy, bound);
+    pool.sync(new CounterLayout(proxy));
+    refuseBlockApiWithWorkers(this.web.providers, pool.count);
+    for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
+    proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 
   #syncConsole(): void {
@@ -243,6 +311,8 @@ export class DnsdistApp {
     } catch (err) {
       const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
       return `Error: ${msg}\n`;
+    } finally {
+      this.workers?.configurationMayHaveChanged();
     }
   }
 
@@ -254,11 +324,13 @@ export class DnsdistApp {
    * once `signal` is aborted.
    */
   runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
-    return this.runtime.runConsoleCommandSliced(line, formatConsoleResult, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
-      limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
-    });
+    return this.runtime
+      .runConsoleCommandSliced(line, formatConsoleResult, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
+        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+      })
+      .finally(() => this.workers?.configurationMayHaveChanged());
   }
 
   /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */
@@ -270,7 +342,7 @@ export class DnsdistApp {
   /** Stop everything; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      await Promise.all([this.proxy.stop(), this.console?.close(), this.web.stop()]);
+      await Promise.all([this.workers?.stop(), this.proxy.stop(), this.console?.close(), this.web.stop()]);
       this.#resolveStopped();
     })();
     return this.#stopping;

@@ -1,3 +1,5 @@
+import { checkWorkerCount } from '../workers/worker-settings.js';
+
 /** dnsdist's command line, parsed. */
 export interface CommandLine {
   config: string;
@@ -17,6 +19,8 @@ export interface CommandLine {
   help: boolean;
   /** Beyond dnsdist: which UDP implementation to use (auto, native, dgram). */
   udpIo: 'auto' | 'native' | 'dgram';
+  /** Beyond dnsdist: data-plane workers (absent: setWorkers() in the configuration, else 1). */
+  workers: number | undefined;
   backends: string[];
 }
 
@@ -57,6 +61,10 @@ export const USAGE = `Syntax: dnsdist-ts [-C,--config file] [-c,--client [IP[:PO
                       Any errors are printed as well.
 --udp-io MODE         UDP implementation: auto (native addon when built),
                       native, dgram
+--workers N           Answer queries in N data-plane worker threads, each
+                      with its own SO_REUSEPORT listeners, the main thread
+                      being the control plane (default: setWorkers() in the
+                      configuration, else 1: one event loop does everything)
 `;
 
 const WITH_VALUE: Record<string, keyof CommandLine> = {
@@ -71,6 +79,7 @@ const WITH_VALUE: Record<string, keyof CommandLine> = {
   '-g': 'gid',
   '--gid': 'gid',
   '--udp-io': 'udpIo',
+  '--workers': 'workers',
 };
 
 /** Parse argv (without node and the script), getopt-style like dnsdist's. */
@@ -91,6 +100,7 @@ export function parseCommandLine(argv: string[]): CommandLine {
     version: false,
     help: false,
     udpIo: 'auto',
+    workers: undefined,
     backends: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -117,6 +127,12 @@ export function parseCommandLine(argv: string[]): CommandLine {
           throw new CommandLineError(`--udp-io must be auto, native or dgram, got '${v}'`);
         }
         cl.udpIo = v;
+      } else if (key === 'workers') {
+        try {
+          cl.workers = checkWorkerCount('--workers', v);
+        } catch (err) {
+          throw new CommandLineError((err as Error).message);
+        }
       } else (cl as unknown as Record<string, unknown>)[key] = v;
       if (key === 'execute') cl.client ??= '';
       continue;

@@ -107,6 +107,7 @@ async function main(): Promise<number> {
     backends: cl.backends,
     verbose: cl.verbose,
     udpImplementation: cl.udpIo,
+    ...(cl.workers !== undefined ? { workers: cl.workers } : {}),
     quiet: cl.checkConfig,
     checkConfig: cl.checkConfig,
   });

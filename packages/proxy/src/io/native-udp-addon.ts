@@ -77,6 +77,14 @@ export interface NativeUdpBinding {
     stats: Float64Array,
   ) => NativeUdpSocket;
   errnoName(errno: number): string;
+  /**
+   * A bound, listening TCP socket (SO_REUSEPORT when asked), for
+   * net.Server.listen({ fd }); throws an errno error with `code` and `op`.
+   */
+  openTcpListener(options: { family: 4 | 6; address: Uint8Array; port: number; reusePort: boolean; backlog: number }): {
+    fd: number;
+    port: number;
+  };
   /** Most datagrams one recvmmsg/sendmmsg may carry (UIO_MAXIOV). */
   maxBatch: number;
   statCount: number;

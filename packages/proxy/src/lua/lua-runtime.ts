@@ -156,9 +156,24 @@ export class LuaRuntime {
     return 'userdata';
   }
 
+  /**
+   * Wraps every global function and object method registered from now on
+   * ("name", "Class:method"; the worker guards
+   * note which ones the configuration uses; workers/worker-guards.ts).
+   */
+  bindingWrapper: ((name: string, fn: LuaBinding) => LuaBinding) | undefined;
+
+  /** "file:line: " of the Lua line calling the binding that runs now ("" when unknown), as luaL_where says it. */
+  callerPosition(): string {
+    lauxlib.luaL_where(this.L, 1);
+    const where = lua.lua_tojsstring(this.L, -1);
+    lua.lua_pop(this.L, 1);
+    return where;
+  }
+
   /** Register a global function. */
   registerFunction(name: string, fn: LuaBinding): void {
-    this.#pushBinding(name, fn);
+    this.#pushBinding(name, this.bindingWrapper ? this.bindingWrapper(name, fn) : fn);
     lua.lua_setglobal(this.L, to_luastring(name));
   }
 
@@ -185,13 +200,14 @@ export class LuaRuntime {
     lauxlib.luaL_newmetatable(L, mtName);
     lua.lua_newtable(L);
     for (const [method, impl] of Object.entries(methods)) {
-      this.#pushBinding(`${name}:${method}`, (args) => {
+      const call: LuaBinding = (args) => {
         const self = args.values[0];
         if (!(self instanceof ctor)) {
           throw new LuaBindingError(`${name}:${method}: call it with ':' on a ${name} (obj:${method}(...))`);
         }
         return impl(self, new LuaArgs(`${name}:${method}`, args.values.slice(1)));
-      });
+      };
+      this.#pushBinding(`${name}:${method}`, this.bindingWrapper ? this.bindingWrapper(`${name}:${method}`, call) : call);
       lua.lua_setfield(L, -2, to_luastring(method));
     }
     lua.lua_setfield(L, -2, to_luastring('__index'));

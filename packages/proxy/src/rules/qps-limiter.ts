@@ -34,11 +34,25 @@ export function takeToken(bucket: TokenBucketState, rate: number, burst: number,
   return false;
 }
 
+/** A bucket shared with other threads (data-plane workers; workers/shared-token-buckets.ts). */
+export interface SharedBucket {
+  take(): boolean;
+  peek(): boolean;
+}
+
 export class QpsLimiter {
+  /**
+   * While a data-plane worker runs its configuration: the shared bucket
+   * each new limiter (on the real clock) takes from instead of its own, so
+   * limits apply to the total across workers.
+   */
+  static sharedBuckets: ((rate: number, burst: number) => SharedBucket | undefined) | undefined;
+
   readonly rate: number;
   readonly burst: number;
   readonly #now: MonotonicClock;
   readonly #bucket: TokenBucketState;
+  readonly #shared: SharedBucket | undefined;
 
   /**
    * @param rate tokens added per second (0 lets nothing through once the initial burst is spent).
@@ -52,15 +66,18 @@ export class QpsLimiter {
     this.burst = checkUint(`${owner}.burst`, burst, MAX_RATE);
     this.#now = now;
     this.#bucket = { tokens: burst, lastSeen: now() };
+    this.#shared = now === performanceClock ? QpsLimiter.sharedBuckets?.(this.rate, this.burst) : undefined;
   }
 
   /** Take a token if there is one: true means under the limit. */
   check(): boolean {
+    if (this.#shared) return this.#shared.take();
     return takeToken(this.#bucket, this.rate, this.burst, this.#now());
   }
 
   /** Would check() pass now? Takes nothing (a policy looking for a server under its limit). */
   peek(): boolean {
+    if (this.#shared) return this.#shared.peek();
     const elapsed = this.#now() - this.#bucket.lastSeen;
     const tokens = this.#bucket.tokens + (elapsed > 0 ? (this.rate * elapsed) / 1000 : 0);
     return Math.min(tokens, this.burst) >= 1;

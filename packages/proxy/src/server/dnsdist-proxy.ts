@@ -382,18 +382,34 @@ export class DnsdistProxy implements QueryPathContext {
 
   // ---- lifecycle --------------------------------------------------------
 
-  /** Bind every listener, open backend sockets, run the first health checks, start the 1 s tick. */
-  async start(): Promise<void> {
+  /**
+   * The plain (UDP and TCP) listeners start() binds, in order: -l's when
+   * given (they replace the configuration's), else the configuration's,
+   * else dnsdist's default (added the first time, so that data-plane
+   * workers can adjust it: SO_REUSEPORT, the port the first worker got).
+   */
+  listenerConfigs(): FrontendConfig[] {
+    if (this.#order.length === 0 && this.dohFrontends.length === 0) this.addLocal({ ...DEFAULT_FRONTEND });
+    return this.listenerPlan().flatMap((slot) => (slot.tls ? [] : [slot.config]));
+  }
+
+  /**
+   * Bind every listener (unless `listenersElsewhere`: data-plane workers
+   * own them), open backend sockets, run the first health checks, start
+   * the 1 s tick.
+   */
+  async start(listenersElsewhere = false): Promise<void> {
     this.applyDefaultACLIfEmpty();
+    this.listenerConfigs();
     // Backends first, with their first health check, so the proxy answers from its first query.
     this.#started = true;
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
     // DoH listeners are bound before the plain ones: whoever waits for the plain port to answer finds them up.
-    for (const doh of this.dohFrontends) {
+    for (const doh of listenersElsewhere ? [] : this.dohFrontends) {
       await doh.start();
       this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }
-    for (const slot of this.listenerPlan()) {
+    for (const slot of listenersElsewhere ? [] : this.listenerPlan()) {
       if (slot.tls) {
         await this.#listenTls(slot.config);
         continue;
@@ -403,11 +419,14 @@ export class DnsdistProxy implements QueryPathContext {
       const requestedBy = fc.requestedBy ?? `the listener on ${new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()}`;
       const { udp, tcp, local } = await this.#listenUdpAndTcp(fc, requestedBy);
       this.frontends.push({ config: fc, udp, tcp });
-      this.log.info(`Listening on ${local.toStringWithPort()}`);
+      if (!this.quietListeners) this.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.tick(), 1000);
   }
+
+  /** A data-plane worker binds quietly: the control plane says "Listening on" once per listener. */
+  quietListeners = false;
 
   /**
    * The UDP socket, then the TCP listener on the same port. With port 0 the
@@ -441,7 +460,7 @@ export class DnsdistProxy implements QueryPathContext {
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
       try {
-        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, this.#tcpOptions(fc));
+        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort });
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (fc.port === 0 && inUse && attempt < 5) {

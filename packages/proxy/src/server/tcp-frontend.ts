@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
+import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
@@ -30,6 +31,8 @@ export interface TcpFrontendOptions {
   maxConnectionDurationSeconds?: number;
   /** Seconds a client may leave its answers unread before it is dropped (setTCPSendTimeout). */
   sendTimeoutSeconds?: number;
+  /** SO_REUSEPORT: one more listener on an address others listen on too (addLocal reusePort=true, workers). */
+  reusePort?: boolean;
 }
 
 /**
@@ -286,20 +289,34 @@ export class TcpFrontend implements FrontendCounters {
     upgrade?: StreamUpgrade,
   ): Promise<TcpFrontend> {
     const server = net.createServer({ pauseOnConnect: false });
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
-        server.off('error', reject);
-        const addr = server.address() as net.AddressInfo;
-        const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
-        const fe = new TcpFrontend(server, local, processor, options, upgrade);
-        server.on('connection', (socket) => fe.#accept(socket));
-        server.on('error', () => {
-          // accept errors (EMFILE…) must not stop the proxy
+    const listening = options.reusePort
+      ? listenWithReusePort(server, { host, port, backlog: options.listenQueueSize })
+      : new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
-        resolve(fe);
+    return listening.then(() => {
+      const addr = server.address() as net.AddressInfo;
+      const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
+      const fe = new TcpFrontend(server, local, processor, options, upgrade);
+      server.on('connection', (socket) => fe.#accept(socket));
+      server.on('error', () => {
+        // accept errors (EMFILE…) must not stop the proxy
       });
+      return fe;
     });
+  }
+
+  /**
+   * A listener this thread does not own (data-plane workers do): counters
+   * and address only, for what the control plane shows (showBinds, the
+   * API, /metrics). Its server never listens.
+   */
+  static detached(local: SocketAddress, processor: QueryProcessor, options: TcpFrontendOptions): TcpFrontend {
+    return new TcpFrontend(net.createServer(), local, processor, options, undefined);
   }
 
   #accept(socket: net.Socket): void {
@@ -354,6 +371,7 @@ export class TcpFrontend implements FrontendCounters {
   close(): Promise<void> {
     for (const c of this.#connections) c.destroy();
     for (const s of this.#streams) s.destroy();
+    if (!this.server.listening) return Promise.resolve();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,0 +1,19 @@
+// A listening TCP socket made here rather than by Node: Node 20's net has
+// no SO_REUSEPORT, and dnsdist's addLocal(addr, {reusePort=true}) repeated
+// means one more listener on the same address. The fd is handed to
+// net.Server.listen({ fd }), which owns (and closes) it from then on.
+#pragma once
+
+#include <napi.h>
+
+namespace dtsudp {
+
+/*
+ * openTcpListener({ family, address, port, reusePort, backlog }) ->
+ * { fd, port }: socket, SO_REUSEADDR (as Node sets it), SO_REUSEPORT when
+ * asked, IPV6_V6ONLY cleared on "::", bind, listen. Throws an errno error
+ * (.code, .op) and leaves nothing open on failure.
+ */
+Napi::Value OpenTcpListener(const Napi::CallbackInfo &info);
+
+} // namespace dtsudp

@@ -1,0 +1,47 @@
+/**
+ * A TCP listening socket with SO_REUSEPORT, made by the native addon and
+ * handed to Node by fd. Node 20's `net` cannot set SO_REUSEPORT, yet
+ * dnsdist's `addLocal(addr, {reusePort=true})` repeated means one more
+ * listener on the same address, and each data-plane worker owns its own
+ * listener on every frontend address (the kernel spreads connections).
+ */
+import net from 'node:net';
+import { parseAddress } from '@dnsdist-ts/dns';
+import { loadNativeUdpAddon } from './native-udp-addon.js';
+
+/** What the listener binds to. */
+export interface ReusePortListenOptions {
+  host: string;
+  port: number;
+  backlog: number;
+}
+
+/**
+ * Bind and listen natively (SO_REUSEADDR + SO_REUSEPORT), then hand the fd
+ * to `server`, which owns and closes it from then on. Rejects with the
+ * addon's errno error (`code`, `op`) or, without the addon, an error
+ * saying how to build it.
+ */
+export function listenWithReusePort(server: net.Server, options: ReusePortListenOptions): Promise<void> {
+  const binding = loadNativeUdpAddon();
+  const parsed = parseAddress(options.host);
+  const address = new Uint8Array(16);
+  address.set(parsed.bytes);
+  const { fd } = binding.openTcpListener({
+    family: parsed.bytes.length === 4 ? 4 : 6,
+    address,
+    port: options.port,
+    reusePort: true,
+    backlog: options.backlog,
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      reject(err);
+    };
+    server.once('error', onError);
+    server.listen({ fd, backlog: options.backlog }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

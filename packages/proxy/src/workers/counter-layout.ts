@@ -1,0 +1,117 @@
+/**
+ * Every counter the control plane shows, as one flat list of slots in an
+ * order each thread derives from its own copy of the configuration:
+ * dnsdist's global statistics, then per backend, per listener, per rule.
+ * A worker copies its values into its row of a SharedArrayBuffer a few
+ * times a second (no lock, no message per query); the control plane adds
+ * the rows up into its own objects, which dumpStats, the API and /metrics
+ * read as they always did.
+ */
+import type { RuleChains } from '../rules/index.js';
+import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+
+/**
+ * How a slot is combined across workers: counters add up and survive a
+ * worker's restart, gauges (in flight now) add up, moving averages are
+ * averaged over the workers that have one.
+ */
+export type SlotKind = 'counter' | 'gauge' | 'mean';
+
+interface Slot {
+  kind: SlotKind;
+  get(): number;
+  set(value: number): void;
+}
+
+/** Row header: [slot count]. */
+const HEADER = 1;
+
+/** The slots of one thread's proxy, in the order every thread lists them. */
+export class CounterLayout {
+  readonly #slots: Slot[] = [];
+
+  constructor(proxy: DnsdistProxy) {
+    const c = proxy.counters as unknown as Record<string, number>;
+    for (const key of Object.keys(c)) {
+      if (typeof c[key] !== 'number') continue;
+      this.#add(key.startsWith('latencyAvg') ? 'mean' : 'counter', c, key);
+    }
+    for (const s of proxy.servers) {
+      const sc = s.counters as unknown as Record<string, number>;
+      for (const key of Object.keys(sc)) this.#add('counter', sc, key);
+      const srv = s as unknown as Record<string, number>;
+      this.#add('counter', srv, 'unexpectedAnswers');
+      this.#add('gauge', srv, 'outstanding');
+      this.#add('mean', srv, 'latencyUsec');
+    }
+    for (const f of proxy.frontends) {
+      const u = f.udp as unknown as Record<string, number>;
+      for (const key of ['queries', 'responses', 'nonCompliantQueries']) this.#add('counter', u, key);
+      const t = f.tcp as unknown as Record<string, number>;
+      for (const key of ['queries', 'responses', 'nonCompliantQueries', 'maxConcurrentConnectionsReached', 'readDeadlineClosures']) {
+        this.#add('counter', t, key);
+      }
+      this.#add('gauge', t, 'currentConnections');
+    }
+    const rules = proxy.rules as Partial<RuleChains>;
+    for (const chain of [rules.query, rules.response, rules.cacheHit, rules.selfAnswered]) {
+      for (const entry of chain?.rules ?? []) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
+    }
+  }
+
+  #add(kind: SlotKind, target: Record<string, number>, key: string): void {
+    this.#slots.push({ kind, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+  }
+
+  /** Slots in a row. */
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Doubles one worker's row takes in the shared buffer. */
+  get rowLength(): number {
+    return HEADER + this.#slots.length;
+  }
+
+  /** Worker side: copy this thread's values into its row. */
+  write(row: Float64Array): void {
+    const slots = this.#slots;
+    for (let i = 0; i < slots.length; i++) row[HEADER + i] = slots[i]!.get();
+    row[0] = slots.length;
+  }
+
+  /** The row's values for slot i, or 0 when the worker has not written a matching row yet. */
+  static value(row: Float64Array, i: number): number {
+    return row[0] === row.length - HEADER ? row[HEADER + i]! : 0;
+  }
+
+  /**
+   * Control-plane side: set this thread's objects to the workers' totals.
+   * `retired` holds the counters of workers that died (added so totals
+   * never go backwards), as a row of the same shape.
+   */
+  sumInto(rows: readonly Float64Array[], retired: Float64Array): void {
+    const slots = this.#slots;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      let total = 0;
+      let n = 0;
+      for (const row of rows) {
+        const v = CounterLayout.value(row, i);
+        total += v;
+        if (v !== 0) n++;
+      }
+      if (slot.kind === 'counter') slot.set(total + retired[HEADER + i]!);
+      else if (slot.kind === 'gauge') slot.set(total);
+      else slot.set(n > 0 ? total / n : 0);
+    }
+  }
+
+  /** A worker's row is gone (it died): keep its counters in `retired`. */
+  retire(row: Float64Array, retired: Float64Array): void {
+    const slots = this.#slots;
+    for (let i = 0; i < slots.length; i++) if (slots[i]!.kind === 'counter') retired[HEADER + i]! += CounterLayout.value(row, i);
+    retired[0] = slots.length;
+    row.fill(0);
+  }
+}

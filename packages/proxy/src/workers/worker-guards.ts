@@ -1,0 +1,288 @@
+/**
+ * What a configuration may not (yet) do with more than one data-plane
+ * worker. Each worker runs the configuration in its own Lua state and owns
+ * its own listeners, rings, caches and limiters; the control plane keeps
+ * the console, health checks and dynamic blocks. Some dnsdist functions
+ * would then mean something different from dnsdist's single process (a QPS
+ * limit per worker instead of in total, dynamic blocks computed from the
+ * control plane's empty rings, a console rule added to a chain no query
+ * goes through). Rather than be silently wrong they are refused with N > 1,
+ * naming the function and the line that used it. docs/architecture.md says
+ * which of them are still to come.
+ */
+import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
+import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import type { ObservabilityProviders } from '../metrics/observability-providers.js';
+
+/** Functions whose meaning would change with several workers, and why. */
+export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
+  const table: Record<string, string> = {};
+  const rings = 'reads the query and response rings, which each worker keeps for itself (rings read across workers are still to come)';
+  for (const f of [
+    'topClients',
+    'topQueries',
+    'topResponses',
+    'topSlow',
+    'topBandwidth',
+    'showResponseLatency',
+    'grepq',
+    'getResponseRing',
+    'getRespRing',
+    'exceedQRate',
+    'exceedQTypeRate',
+    'exceedServFails',
+    'exceedNXDOMAINs',
+    'exceedRespByterate',
+  ]) {
+    table[f] = rings;
+  }
+  const dyn =
+    'dynamic blocks are computed from the rings and kept in a userspace table that each worker would have for itself (a shared table is still to come)';
+  for (const f of [
+    'dynBlockRulesGroup',
+    'addDynBlocks',
+    'addDynBlockSMT',
+    'addDynamicBlock',
+    'showDynBlocks',
+    'clearDynBlocks',
+    'getDynamicBlocks',
+    'getDynamicBlocksSMT',
+    'setDynBlocksAction',
+    'setDynBlocksFastDetection',
+  ]) {
+    table[f] = dyn;
+  }
+  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts).
+  table['MaxQPSIPRule'] = 'its per-client limits would apply per worker, not to the total (a shared per-client table is still to come)';
+  table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
+  table['addTLSLocal'] = 'DNS over TLS listeners are not opened in the workers yet (still to come): run them with one worker';
+  table['addDOHLocal'] = 'DNS over HTTPS listeners are not opened in the workers yet (still to come): run them with one worker';
+  return table;
+})();
+
+/**
+ * Functions that stay right in the control plane with workers:
+ * they read the summed counters, the control plane's health state and
+ * settings, or act on the kernel maps every worker shares. Any other
+ * dnsdist function would change only the control plane's copy of the
+ * configuration, so at run time (console, maintenance()) it is refused with
+ * N > 1 (run-time changes applied in every worker are still to come).
+ * getPool() is refused: pools and their caches are per worker. Constructors
+ * (names starting with a capital: selectors, actions) build values and are
+ * allowed; the methods of objects are checked by class (below).
+ */
+export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
+  'dumpStats',
+  'getStatisticsCounters',
+  'showServers',
+  'getServer',
+  'getServers',
+  'showRules',
+  'showResponseRules',
+  'showCacheHitResponseRules',
+  'showSelfAnsweredResponseRules',
+  'showBinds',
+  'showACL',
+  // The workers follow the control plane's ACL (WorkerPool sends it on change).
+  'setACL',
+  'addACL',
+  'rmACL',
+  'setACLFromFile',
+  'showVersion',
+  'showWorkers',
+  'restartWorker',
+  'shutdown',
+  'showConsoleACL',
+  'addConsoleACL',
+  'setConsoleACL',
+  'setConsoleConnectionsLogging',
+  'setConsoleMaximumConcurrentConnections',
+  'setConsoleOutputMaxMsgSize',
+  'setConsoleCommandTimeout',
+  'setKey',
+  'makeKey',
+  'testCrypto',
+  'infolog',
+  'warnlog',
+  'errlog',
+  'vinfolog',
+  'setVerbose',
+  'getVerbose',
+  'setVerboseHealthChecks',
+  'newBPFFilter',
+  'newDynBPFFilter',
+  'bpfUnavailable',
+  'showSecurityStatus',
+  'newCA',
+  'newNMG',
+  'newSuffixMatchNode',
+  'newDNSName',
+  'newQPSLimiter',
+  'showWebserverConfig',
+  'showPools',
+]);
+
+/**
+ * Objects whose methods stay right at run time with workers: kernel maps
+ * every worker shares, immutable values, and the DNS header a health
+ * check's checkFunction gets (health checks run in the control plane).
+ */
+export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
+  'BPFFilter',
+  'DynBPFFilter',
+  'ComboAddress',
+  'DNSName',
+  'DNSHeader',
+  'DNSRule',
+  'DNSAction',
+  'DNSResponseAction',
+  'DNSDistRuleAction',
+  'ServerPolicy',
+  'SVCRecordParameters',
+]);
+
+/** Backend methods that stay right: up/down is decided in the control plane and followed by every worker. */
+export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
+  'Server:setUp',
+  'Server:setDown',
+  'Server:setAuto',
+  'Server:isUp',
+  'Server:getName',
+  'Server:getNameWithAddr',
+  'Server:getOutstanding',
+  'Server:getLatency',
+  'Server:getPools',
+  'Server:getID',
+]);
+
+/** Where a guarded function was first called. */
+export interface GuardedUse {
+  name: string;
+  /** "file:line" as Lua positions errors. */
+  where: string;
+}
+
+/**
+ * Wraps the runtime's dnsdist functions, as they are registered, to note
+ * the configuration's first use of each refused one and, with several
+ * workers, to refuse at run time every change the workers would not see.
+ * Installed before the bindings are registered, since setWorkers() may come
+ * after the functions it affects; configurationDone() then decides once the
+ * count is known. With one worker the wrappers only pass calls through.
+ */
+export class WorkerGuards {
+  readonly #runtime: LuaRuntime;
+  readonly #uses = new Map<string, GuardedUse>();
+  #workers = 1;
+  #configurationDone = false;
+
+  constructor(runtime: LuaRuntime) {
+    this.#runtime = runtime;
+    runtime.bindingWrapper = (name, fn) => this.#wrap(name, fn);
+  }
+
+  #wrap(name: string, fn: LuaBinding): LuaBinding {
+    const colon = name.indexOf(':');
+    if (colon >= 0) {
+      // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
+      if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
+      return (args) => {
+        if (this.#configurationDone && this.#workers > 1) {
+          throw new LuaBindingError(
+            `${name}: refused with ${this.#workers} data-plane workers: it would change or read only the control plane's copy of the object, not the workers' (see docs/architecture.md)`,
+          );
+        }
+        return fn(args);
+      };
+    }
+    const refused = name in REFUSED_WITH_WORKERS;
+    const constructor = /^[A-Z]/.test(name);
+    if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) return fn;
+    return (args) => {
+      if (!this.#configurationDone) {
+        if (refused && !this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
+      } else if (this.#workers > 1) {
+        const why = REFUSED_WITH_WORKERS[name] ?? 'it would change only the control plane, not the workers that answer queries';
+        throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`);
+      }
+      return fn(args);
+    };
+  }
+
+  /** The configuration's first use of each function refused with several workers. */
+  get uses(): GuardedUse[] {
+    return [...this.#uses.values()];
+  }
+
+  /**
+   * The configuration has run with this many workers. Throws a
+   * LuaScriptError at the first refused use ("file:line: name: …") when
+   * there is more than one; from then on run-time changes are refused too.
+   */
+  configurationDone(workers: number, chunk: string): void {
+    this.#workers = workers;
+    this.#configurationDone = true;
+    if (workers <= 1) return;
+    const first = this.uses[0];
+    if (first) {
+      throw new LuaScriptError(
+        `${first.where}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
+        chunk,
+      );
+    }
+  }
+}
+
+/**
+ * Settings made through objects rather than functions that would mean
+ * something else with several workers: a socket filter on the listeners
+ * (the sockets live in the workers). Throws naming the setting and what to do.
+ */
+export function refuseWorkerIncompatibleObjects(ebpf: ProxyEbpf, workers: number): void {
+  const def = ebpf.defaultFilter.filter;
+  if (def && !def.external) {
+    throw new Error(
+      `setDefaultBPFFilter: a socket filter on the listeners is not yet supported with ${workers} data-plane workers (the sockets live in the workers); pin the filter's maps for the XDP filter, run with one worker, or see docs/architecture.md`,
+    );
+  }
+}
+
+/** Something dnsdist-ts cannot yet do with several data-plane workers; the message says what and where to read more. */
+export class NotWithWorkersError extends Error {
+  readonly what: string;
+  readonly workers: number;
+  constructor(what: string, workers: number, why: string) {
+    super(`${what}: not supported with ${workers} data-plane workers: ${why}; run with one worker or see docs/architecture.md`);
+    this.name = 'NotWithWorkersError';
+    this.what = what;
+    this.workers = workers;
+  }
+}
+
+/**
+ * The block API (POST/DELETE) would add blocks to the control plane's
+ * userspace table, which the workers do not read: its engine refuses with
+ * NotWithWorkersError (answered as 400 with the message). Listing blocks
+ * stays available.
+ */
+export function refuseBlockApiWithWorkers(providers: ObservabilityProviders, workers: number): void {
+  const source = providers.dynBlocks;
+  if (!source) return;
+  const refuse = (): never => {
+    throw new NotWithWorkersError(
+      'the block API',
+      workers,
+      'its blocks would go to a userspace table the workers do not read (a shared table is still to come)',
+    );
+  };
+  providers.dynBlocks = Object.assign(
+    {
+      activeBlocks: () => source.activeBlocks(),
+      nmgSize: () => source.nmgSize(),
+    },
+    source.activeBlockCounts ? { activeBlockCounts: () => source.activeBlockCounts!() } : {},
+    source.engineStats ? { engineStats: () => source.engineStats!() } : {},
+    { addBlock: refuse, removeBlock: refuse },
+  );
+}

@@ -1,0 +1,265 @@
+/**
+ * The control plane's data-plane workers: starts N worker threads (the
+ * first one binds the listeners and says which ports it got, the others
+ * join them with SO_REUSEPORT), sums their counters into the control
+ * plane's objects, tells them which backends are up, and restarts a worker
+ * that dies (logged; its sockets are re-opened by the new one).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AppOptions } from '../app/dnsdist-app.js';
+import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import type { CounterLayout } from './counter-layout.js';
+import { SharedTokenBuckets } from './shared-token-buckets.js';
+import type { WorkerListenerInfo } from './worker-listeners.js';
+import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+
+/** How often the totals and the backend states are refreshed in the control plane. */
+const SYNC_INTERVAL_MS = 100;
+/** A worker that keeps dying is restarted at most this often. */
+const MAX_RESTART_DELAY_MS = 5000;
+
+/** A worker could not start; the message names the listener or the configuration line. */
+export class WorkerStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerStartError';
+  }
+}
+
+/** One worker as showWorkers() lists it. */
+export interface WorkerStatus {
+  index: number;
+  threadId: number;
+  state: 'starting' | 'running' | 'restarting';
+  restarts: number;
+  queries: number;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  threadId: number;
+  state: WorkerStatus['state'];
+  restarts: number;
+  lastRestartAt: number;
+  row: Float64Array;
+}
+
+/**
+ * The worker entry point: next to this file once built; under ts-jest
+ * (sources) the built one in dist/, so `make` must have run.
+ */
+function workerEntry(): URL {
+  const here = new URL('./data-plane-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  return new URL(here.href.replace('/src/workers/', '/dist/workers/'));
+}
+
+export class WorkerPool {
+  readonly count: number;
+  readonly #proxy: DnsdistProxy;
+  readonly #options: AppOptions;
+  readonly #slots: Slot[] = [];
+  readonly #buffer: SharedArrayBuffer;
+  readonly #rowLength: number;
+  #layout: CounterLayout | undefined;
+  readonly #retired: Float64Array;
+  /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
+  readonly #qpsBuckets: SharedArrayBuffer;
+  #ports: number[] | undefined;
+  #serversUp: boolean[] = [];
+  /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
+  #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
+  #aclCheckDue = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  /**
+   * @param rowLength doubles per worker row: the layout of the control
+   * plane's proxy once its listener mirrors exist (same listeners, servers
+   * and rules as each worker's).
+   */
+  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, rowLength: number, qpsLimiters: number) {
+    this.count = count;
+    this.#proxy = proxy;
+    this.#options = options;
+    this.#rowLength = rowLength;
+    this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
+    this.#retired = new Float64Array(rowLength);
+    this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
+    for (let i = 0; i < count; i++) {
+      this.#slots.push({
+        worker: undefined,
+        threadId: 0,
+        state: 'starting',
+        restarts: 0,
+        lastRestartAt: 0,
+        row: new Float64Array(this.#buffer, i * rowLength * 8, rowLength),
+      });
+    }
+  }
+
+  /**
+   * Start the workers: the first binds the listeners (its bind error stops
+   * start-up, naming the listener), then the rest on the same ports.
+   * Resolves with the bound ports once every worker answers.
+   */
+  async start(): Promise<WorkerListenerInfo> {
+    this.#serversUp = this.#proxy.servers.map((s) => s.isUp());
+    this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
+    const first = await this.#spawn(0);
+    this.#ports = first.ports;
+    await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)));
+    return first;
+  }
+
+  /** Begin summing counters into `layout`'s objects and following backend states. */
+  sync(layout: CounterLayout): void {
+    this.#layout = layout;
+    this.#timer = setInterval(() => this.#syncNow(), SYNC_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  #syncNow(): void {
+    this.#layout?.sumInto(
+      this.#slots.map((s) => s.row),
+      this.#retired,
+    );
+    this.#syncAcl();
+    const up = this.#proxy.servers.map((s) => s.isUp());
+    if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
+      this.#serversUp = up;
+      this.#broadcast({ type: 'servers', up });
+    }
+  }
+
+  /**
+   * A console command ran (or an API call): compare the ACL in full at
+   * the next sync, since a mask removed and another added keep its size.
+   */
+  configurationMayHaveChanged(): void {
+    this.#aclCheckDue = true;
+  }
+
+  /** The console and the API change the control plane's ACL: the workers get it within a sync. */
+  #syncAcl(): void {
+    const acl = this.#proxy.acl;
+    if (!this.#aclCheckDue && acl === this.#acl.group && acl.size() === this.#acl.size) return;
+    this.#aclCheckDue = false;
+    const masks = this.#proxy.aclStrings();
+    const changed = masks.length !== this.#acl.masks.length || masks.some((m, i) => m !== this.#acl.masks[i]);
+    this.#acl = { group: acl, size: acl.size(), masks };
+    if (changed) this.#broadcast({ type: 'acl', masks });
+  }
+
+  #broadcast(m: ControlToWorker): void {
+    for (const s of this.#slots) s.worker?.postMessage(m);
+  }
+
+  /** Start worker `index`; resolves when its listeners are bound, rejects with WorkerStartError. */
+  #spawn(index: number): Promise<WorkerListenerInfo> {
+    const slot = this.#slots[index]!;
+    const { output: _output, ...options } = this.#options;
+    const data: WorkerStart = {
+      index,
+      options: { ...options, qpsBuckets: this.#qpsBuckets },
+      ports: this.#ports,
+      serversUp: this.#serversUp,
+      acl: this.#acl.masks,
+      counters: this.#buffer,
+      rowLength: this.#rowLength,
+    };
+    const worker = new Worker(workerEntry(), { workerData: data });
+    slot.worker = worker;
+    slot.threadId = worker.threadId;
+    slot.state = 'starting';
+    const log = this.#proxy.log;
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      let failure: string | undefined;
+      worker.on('message', (m: WorkerToControl) => {
+        if (m.type === 'log') log.sink(m.level, m.line);
+        else if (m.type === 'failed') failure = m.message;
+        else if (m.type === 'listening') {
+          listening = true;
+          slot.state = 'running';
+          resolve({ ports: m.ports, kinds: m.kinds });
+        }
+      });
+      worker.on('error', (err) => {
+        failure ??= err.message;
+      });
+      worker.on('exit', (code) => {
+        if (slot.worker !== worker) return;
+        slot.worker = undefined;
+        if (!listening) {
+          reject(new WorkerStartError(failure ?? `data-plane worker ${index} exited with code ${code} while starting`));
+          return;
+        }
+        if (this.#stopping) return;
+        this.#restart(index, `exited with code ${code}${failure ? ` (${failure})` : ''}`);
+      });
+    });
+  }
+
+  /** A worker died after starting: keep its counters, log, and start another in its place. */
+  #restart(index: number, why: string): void {
+    const slot = this.#slots[index]!;
+    this.#layout?.retire(slot.row, this.#retired);
+    slot.row.fill(0);
+    slot.state = 'restarting';
+    slot.restarts++;
+    const now = Date.now();
+    // A worker that dies again at once is restarted with a growing delay, so a crash loop does not spin a core.
+    const delay = now - slot.lastRestartAt < 10_000 ? Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** Math.min(slot.restarts, 6)) : 0;
+    slot.lastRestartAt = now;
+    this.#proxy.log.error(
+      `Data-plane worker ${index} (thread ${slot.threadId}) ${why}; restarting it${delay > 0 ? ` in ${delay} ms` : ''}`,
+    );
+    const timer = setTimeout(() => {
+      if (this.#stopping) return;
+      this.#spawn(index).then(
+        () => this.#proxy.log.info(`Data-plane worker ${index} restarted (thread ${slot.threadId})`),
+        (err: unknown) => this.#restart(index, `failed to restart: ${(err as Error).message}`),
+      );
+    }, delay);
+    timer.unref();
+  }
+
+  /** End worker `index` as a crash would (restartWorker()): it is logged and restarted. */
+  async terminate(index: number): Promise<void> {
+    const w = this.#slots[index]?.worker;
+    if (w) await w.terminate();
+  }
+
+  /** Each worker's state and the queries it counted (since its last start). */
+  status(): WorkerStatus[] {
+    const queriesSlot = Object.keys(this.#proxy.counters).indexOf('queries');
+    return this.#slots.map((s, index) => ({
+      index,
+      threadId: s.threadId,
+      state: s.state,
+      restarts: s.restarts,
+      queries: s.row[0] === this.#rowLength - 1 && queriesSlot >= 0 ? s.row[1 + queriesSlot]! : 0,
+    }));
+  }
+
+  /** Stop every worker (their sockets close with them). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#syncNow();
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        const w = s.worker;
+        if (!w) return;
+        const gone = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+        w.postMessage({ type: 'stop' } satisfies ControlToWorker);
+        const timer = setTimeout(() => void w.terminate(), 2000);
+        await gone;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
