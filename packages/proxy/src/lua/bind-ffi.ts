@@ -84,7 +84,7 @@ function perThreadScript(env: LuaEnvironment, fn: string, code: string, warn: (l
 /**
  * dnsdist's LuaFFI* functions over the `ffi` compatibility module:
  * LuaFFIAction, LuaFFIRule, LuaFFIResponseAction, their PerThread forms,
- * setServerPolicyLuaFFI(PerThread) and setPoolServerPolicyLuaFFI. Also
+ * setServerPolicyLuaFFI(PerThread) and setPoolServerPolicyLuaFFI(PerThread). Also
  * makes `require("ffi")` work in the configuration and the console.
  *
  * @returns the configuration state's FFI calls (setSuffixMatchRuleFFI uses them).
@@ -115,6 +115,9 @@ export function registerFfiBindings(env: LuaEnvironment): FfiScriptCalls {
   });
   rt.registerFunction('setPoolServerPolicyLuaFFI', (a) => {
     env.proxy.getOrCreatePool(a.string(2)).policy = policy(a.string(0), new FfiScript(calls, a.function(1) as LuaFunctionRef));
+  });
+  rt.registerFunction('setPoolServerPolicyLuaFFIPerThread', (a) => {
+    env.proxy.getOrCreatePool(a.string(2)).policy = policy(a.string(0), threaded('setPoolServerPolicyLuaFFIPerThread', a, 1));
   });
   return calls;
 }

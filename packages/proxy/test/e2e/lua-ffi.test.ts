@@ -122,6 +122,37 @@ describe('LuaFFI* from a configuration', () => {
   });
 });
 
+describe('FFI server policies set from the console', () => {
+  const backends: TestBackend[] = [];
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    backends.push(await backend('192.0.2.11'), await backend('192.0.2.12'));
+    proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       newServer{address="127.0.0.1:\${B1}", healthCheckMode="up"}
+       newServer{address="127.0.0.1:\${B2}", pool="p", healthCheckMode="up"}
+       addAction("pool.ffi.", PoolAction("p"))`,
+      { B1: backends[0]!.port, B2: backends[1]!.port },
+    );
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    for (const b of backends) await b.close();
+  });
+
+  it('setServerPolicyLuaFFI and setPoolServerPolicyLuaFFIPerThread: an index past the list selects no server', async () => {
+    expect(proxy.app.runConsoleCommand('setServerPolicyLuaFFI("none", function(list, dq) return 5 end)')).toBe('');
+    expect(await udpQuery(proxy.port, 'default.ffi', { timeoutMs: 500 })).toBeUndefined();
+    expect(proxy.app.runConsoleCommand('setPoolServerPolicyLuaFFIPerThread("first", "return function(list, dq) return 0 end", "p")')).toBe(
+      '',
+    );
+    expect((await udpQuery(proxy.port, 'pool.ffi'))?.answers?.[0]?.data).toBe('192.0.2.12');
+    expect(proxy.app.runConsoleCommand('setServerPolicyLuaFFI("first", function(list, dq) return 0 end)')).toBe('');
+    expect((await udpQuery(proxy.port, 'default.ffi'))?.answers?.[0]?.data).toBe('192.0.2.11');
+  });
+});
+
 describe('LuaFFI* configuration errors', () => {
   it('PerThread code that does not return a function, or does not run, stops the configuration with the reason', async () => {
     await expect(loadConfigurationOutput('addAction(AllRule(), LuaFFIPerThreadAction("return 42"))')).rejects.toThrow(
