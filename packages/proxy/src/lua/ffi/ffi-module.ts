@@ -55,6 +55,7 @@ export class FfiModule {
   /** Registry ref of the module table. */
   readonly moduleRef: number;
   readonly #ids = new WeakMap<object, number>();
+  #typeByString = new WeakMap<Uint8Array, CType>();
   #nextId = 0x1000;
 
   /**
@@ -303,7 +304,16 @@ export class FfiModule {
 
   /** A type argument: a C type string, a ctype object, or a cdata (its type). */
   #typeArg(L: LuaState, idx: number, fn: string): CType {
-    if (lua.lua_type(L, idx) === lua.LUA_TSTRING) return this.types.parse(lua.lua_tojsstring(L, idx));
+    if (lua.lua_type(L, idx) === lua.LUA_TSTRING) {
+      // A type written in a script is one interned Lua string: after its first use it costs a WeakMap lookup, not a decode and parse.
+      const bytes = lua.lua_tostring(L, idx);
+      let t = this.#typeByString.get(bytes);
+      if (t === undefined) {
+        t = this.types.parse(lua.lua_tojsstring(L, idx));
+        this.#typeByString.set(bytes, t);
+      }
+      return t;
+    }
     const v = this.valueAt(L, idx);
     if (v instanceof CTypeObject) return v.type;
     if (v instanceof CData) return v.type;
@@ -464,6 +474,8 @@ export class FfiModule {
   #cdef(L: LuaState): void {
     const source = lua.lua_tojsstring(L, 1);
     const result = parseCdef(this.types, source);
+    // A typedef may have given an earlier name a new meaning.
+    this.#typeByString = new WeakMap();
     for (const [name, text] of result.functions) this.#declared.set(name, text);
     if (result.constants.size > 0) {
       lua.lua_rawgeti(L, REGISTRY, this.#cRef);

@@ -104,6 +104,7 @@ export class FfiTypes {
 
   defineAlias(name: string, type: CType): void {
     this.#aliases.set(name, type);
+    this.#parsed.clear();
   }
 
   struct(name: string): StructDef | undefined {
