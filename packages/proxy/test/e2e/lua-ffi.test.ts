@@ -141,6 +141,10 @@ describe('FFI server policies set from the console', () => {
     for (const b of backends) await b.close();
   });
 
+  it('require("ffi") works in the console too', () => {
+    expect(proxy.app.runConsoleCommand('require("ffi").sizeof("dnsdist_ffi_raw_value_t")')).toBe('16\n');
+  });
+
   it('setServerPolicyLuaFFI and setPoolServerPolicyLuaFFIPerThread: an index past the list selects no server', async () => {
     expect(proxy.app.runConsoleCommand('setServerPolicyLuaFFI("none", function(list, dq) return 5 end)')).toBe('');
     expect(await udpQuery(proxy.port, 'default.ffi', { timeoutMs: 500 })).toBeUndefined();

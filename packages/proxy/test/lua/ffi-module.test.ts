@@ -268,10 +268,10 @@ describe('ffi module: calls', () => {
     expect(() => rt.runString('return require("ffi").C.dnsdist_ffi_dnsquestion_get_qtype(kept)')).toThrow(
       /only valid during the call that received it/,
     );
-    const unsupported = fn('function(dq) ffi.C.dnsdist_ffi_servers_list_chashed(nil, dq, 0) return true end');
+    const unsupported = fn('function(dq) ffi.C.dnsdist_ffi_dnsquestion_set_restartable(dq) return true end');
     expect(() => calls.callRule(unsupported, makeQuery(), undefined)).toThrow(ScriptCallError);
     expect(() => calls.callRule(unsupported, makeQuery(), undefined)).toThrow(
-      /dnsdist_ffi_servers_list_chashed is not supported by dnsdist-ts/,
+      /dnsdist_ffi_dnsquestion_set_restartable is not supported by dnsdist-ts/,
     );
   });
 
@@ -295,6 +295,30 @@ describe('ffi module: calls', () => {
     expect(calls.callPolicy(policy, servers, makeQuery({ type: 'MX' }))).toBe(servers[0]);
     const past = fn('function(list, dq) return 5 end');
     expect(calls.callPolicy(past, servers, makeQuery())).toBeUndefined();
+  });
+
+  it('servers_list_whashed and chashed pick by the hash they are given among the up servers; none up: the list length', () => {
+    const { rt, calls, fn } = setup();
+    const up = { value: true };
+    const servers = [
+      { name: 'a', id: 'id-a', isUp: () => up.value, config: { weight: 1 } },
+      { name: 'b', id: 'id-b', isUp: () => up.value, config: { weight: 7 } },
+    ] as unknown as DownstreamServer[];
+    const policy = fn(`function(list, dq)
+      local C = ffi.C
+      seen = { tonumber(C.dnsdist_ffi_servers_list_whashed(list, dq, 0)), tonumber(C.dnsdist_ffi_servers_list_whashed(list, dq, 3)),
+        tonumber(C.dnsdist_ffi_servers_list_whashed(list, dq, 8)), tonumber(C.dnsdist_ffi_servers_list_chashed(list, dq, 12345)),
+        tonumber(C.dnsdist_ffi_servers_list_chashed(list, dq, 12345)) }
+      return seen[4]
+    end`);
+    const chosen = calls.callPolicy(policy, servers, makeQuery());
+    const seen = rt.runString('return table.unpack(seen)') as number[];
+    expect(seen.slice(0, 3)).toEqual([0, 1, 0]);
+    expect(seen[3]).toBe(seen[4]);
+    expect(chosen).toBe(servers[seen[3]!]);
+    up.value = false;
+    calls.callPolicy(policy, servers, makeQuery());
+    expect(rt.runString('return table.unpack(seen)')).toEqual([2, 2, 2, 2, 2]);
   });
 
   it('a response handle works with the dnsquestion getters and the dnsresponse TTL helpers', () => {

@@ -8,7 +8,9 @@
  */
 import { lua, type LuaState } from 'fengari';
 import { RCODE_MASK, readFlags } from '@dnsdist-ts/dns';
+import { ConsistentHashPolicy } from '../../backend/policies/consistent-hash.js';
 import { qnameHash } from '../../backend/policies/qname-hash.js';
+import { pickByWeight } from '../../backend/policies/weighted-random.js';
 import { SpoofAction } from '../../rules/actions/spoof-action.js';
 import { SpoofRawAction } from '../../rules/actions/spoof-raw-action.js';
 import type { ScriptView } from '../../query/script-view.js';
@@ -315,14 +317,23 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     ffi.setOut(L, 3, CData.handle('dnsdist_ffi_server_t', h), fn);
     return 0;
   });
-  unsupported(
-    'dnsdist_ffi_servers_list_chashed',
-    'not implemented yet; use setServerPolicy(chashed) or pick with dnsdist_ffi_dnsquestion_get_qname_hash',
-  );
-  unsupported(
-    'dnsdist_ffi_servers_list_whashed',
-    'not implemented yet; use setServerPolicy(whashed) or pick with dnsdist_ffi_dnsquestion_get_qname_hash',
-  );
+  // The chosen server's index, or the list's length (past the end: no server) when none is up.
+  const ring = new ConsistentHashPolicy();
+  f.set('dnsdist_ffi_servers_list_chashed', (L, ffi) => {
+    const fn = 'dnsdist_ffi_servers_list_chashed';
+    const l = list(L, ffi, fn);
+    ffi.handleAt(L, 2, FfiQuestion, DQ, fn);
+    const chosen = ring.selectByHash(l.servers, ffi.integerAt(L, 3, fn) >>> 0);
+    return pushInt(L, chosen ? l.servers.indexOf(chosen) : l.servers.length);
+  });
+  f.set('dnsdist_ffi_servers_list_whashed', (L, ffi) => {
+    const fn = 'dnsdist_ffi_servers_list_whashed';
+    const l = list(L, ffi, fn);
+    ffi.handleAt(L, 2, FfiQuestion, DQ, fn);
+    const h = ffi.integerAt(L, 3, fn) >>> 0;
+    const chosen = pickByWeight(l.servers, (total) => h % total);
+    return pushInt(L, chosen ? l.servers.indexOf(chosen) : l.servers.length);
+  });
   const server = (L: LuaState, ffi: FfiModule, fn: string) => ffi.handleAt(L, 1, FfiServer, 'dnsdist_ffi_server_t', fn).server;
   f.set('dnsdist_ffi_server_get_outstanding', (L, ffi) => pushInt(L, server(L, ffi, 'dnsdist_ffi_server_get_outstanding').outstanding));
   f.set('dnsdist_ffi_server_is_up', (L, ffi) => pushBool(L, server(L, ffi, 'dnsdist_ffi_server_is_up').isUp()));
