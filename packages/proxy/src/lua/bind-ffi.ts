@@ -96,14 +96,26 @@ export function registerFfiBindings(env: LuaEnvironment): FfiScriptCalls {
   const script = (a: LuaArgs): FfiScript => new FfiScript(calls, a.function(0) as LuaFunctionRef);
   const threaded = (fn: string, a: LuaArgs, i = 0): FfiScript => perThreadScript(env, fn, a.string(i), warn);
 
-  rt.registerFunction('LuaFFIAction', (a) => new LuaAction(new ScriptedAction(script(a), warn)));
-  rt.registerFunction('LuaFFIRule', (a) => new LuaRule(new ScriptedRule(script(a), warn)));
-  rt.registerFunction('LuaFFIResponseAction', (a) => new LuaResponseAction(new ScriptedResponseAction(script(a), warn)));
-  rt.registerFunction('LuaFFIPerThreadAction', (a) => new LuaAction(new ScriptedAction(threaded('LuaFFIPerThreadAction', a), warn)));
-  rt.registerFunction('LuaFFIPerThreadRule', (a) => new LuaRule(new ScriptedRule(threaded('LuaFFIPerThreadRule', a), warn)));
+  rt.registerFunction('LuaFFIAction', (a) => new LuaAction(new ScriptedAction(script(a), warn, 'LuaFFIAction')));
+  rt.registerFunction('LuaFFIRule', (a) => new LuaRule(new ScriptedRule(script(a), warn, 'LuaFFIRule')));
+  rt.registerFunction(
+    'LuaFFIResponseAction',
+    (a) => new LuaResponseAction(new ScriptedResponseAction(script(a), warn, 'LuaFFIResponseAction')),
+  );
+  rt.registerFunction(
+    'LuaFFIPerThreadAction',
+    (a) => new LuaAction(new ScriptedAction(threaded('LuaFFIPerThreadAction', a), warn, 'LuaFFIPerThreadAction')),
+  );
+  rt.registerFunction(
+    'LuaFFIPerThreadRule',
+    (a) => new LuaRule(new ScriptedRule(threaded('LuaFFIPerThreadRule', a), warn, 'LuaFFIPerThreadRule')),
+  );
   rt.registerFunction(
     'LuaFFIPerThreadResponseAction',
-    (a) => new LuaResponseAction(new ScriptedResponseAction(threaded('LuaFFIPerThreadResponseAction', a), warn)),
+    (a) =>
+      new LuaResponseAction(
+        new ScriptedResponseAction(threaded('LuaFFIPerThreadResponseAction', a), warn, 'LuaFFIPerThreadResponseAction'),
+      ),
   );
 
   const policy = (name: string, s: FfiScript): ScriptedPolicy => new ScriptedPolicy(name, s, warn);

@@ -102,7 +102,9 @@ describe('LuaFFI* from a configuration', () => {
   it('set_rcode with DNSAction.Refused answers REFUSED; a failing FFI function answers SERVFAIL and is logged with its reason', async () => {
     expect((await udpQuery(proxy.port, 'refused.ffi'))?.rcode).toBe('REFUSED');
     expect((await udpQuery(proxy.port, 'broken.ffi'))?.rcode).toBe('SERVFAIL');
-    expect(proxy.output.join('\n')).toMatch(/ffi\.C\.dnsdist_ffi_no_such_function: missing declaration for symbol/);
+    expect(proxy.output.join('\n')).toMatch(
+      /LuaFFIAction failed inside Lua, returning ServFail: .*ffi\.C\.dnsdist_ffi_no_such_function: missing declaration for symbol/,
+    );
   });
 
   it('the PerThread forms run their code in a Lua state of their own', async () => {
