@@ -199,7 +199,7 @@ describe('ffi module: calls', () => {
     expect(dq.getTag('colour')).toBe('blue');
   });
 
-  it('set_result is the string LuaFFIAction returns with its code; set_rcode writes the header', () => {
+  it('set_result is the string LuaFFIAction returns with its code; set_rcode writes the RCODE and sets QR', () => {
     const { calls, fn } = setup();
     const action = fn(`function(dq)
       local str = "192.0.2.1"
@@ -215,6 +215,8 @@ describe('ffi module: calls', () => {
     expect(out.code).toBe(DNSAction.Spoof);
     expect(out.text).toBe('192.0.2.1');
     expect(dq.packet[3]! & 0x0f).toBe(5);
+    // dnsdist's set_rcode makes the message a response too.
+    expect(dq.packet[2]! & 0x80).toBe(0x80);
   });
 
   it('spoof_raw answers with the raw record data of a dnsdist_ffi_raw_value_t array; spoof_addrs with addresses', () => {

@@ -7,7 +7,7 @@
  * cdata there; `tonumber()` of either works), NULL as nil.
  */
 import { lua, type LuaState } from 'fengari';
-import { RCODE_MASK, readFlags } from '@dnsdist-ts/dns';
+import { HeaderFlag, RCODE_MASK, readFlags } from '@dnsdist-ts/dns';
 import { ConsistentHashPolicy } from '../../backend/policies/consistent-hash.js';
 import { qnameHash } from '../../backend/policies/qname-hash.js';
 import { pickByWeight } from '../../backend/policies/weighted-random.js';
@@ -217,7 +217,9 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     return 0;
   });
   dq('set_rcode', (L, ffi, v, fn) => {
+    // As dnsdist: the message becomes a response too (QR), so HeaderModify answers it instead of forwarding it.
     v.write('rcode', ffi.integerAt(L, 2, fn) & 0x0f);
+    v.header.setFlag(HeaderFlag.QR, true);
     return 0;
   });
   dq('set_len', (L, ffi, v, fn) => {
