@@ -10,7 +10,8 @@
  *
  * `--only` runs the configurations whose label contains the word. The
  * `lua` ones show what a Lua rule costs per call: the call itself, and
- * each field read on top.
+ * each field read on top, and the same reads through the ffi module
+ * (LuaFFIAction) for comparison.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,6 +121,32 @@ await run(
 await run(
   'lua: LuaAction reading dq.qname:toString(), dq.qtype, dq.dh:getRD()',
   `${base}addAction(AllRule(), LuaAction(function(dq) local n = dq.qname:toString() local t = dq.qtype local rd = dq.dh:getRD() return DNSAction.None end))`,
+);
+await run(
+  'lua: LuaAction reading dq.qname:toString(), dq.qtype',
+  `${base}addAction(AllRule(), LuaAction(function(dq) local n = dq.qname:toString() local t = dq.qtype return DNSAction.None end))`,
+);
+await run(
+  'lua: LuaFFIAction reading the qname (get_qname_raw, ffi.string) and qtype',
+  `${base}local ffi = require("ffi")
+local C = ffi.C
+addAction(AllRule(), LuaFFIAction(function(dq)
+  local ptr = ffi.new("const char *[1]")
+  local size = ffi.new("size_t[1]")
+  C.dnsdist_ffi_dnsquestion_get_qname_raw(dq, ptr, size)
+  local n = ffi.string(ptr[0], size[0])
+  local t = C.dnsdist_ffi_dnsquestion_get_qtype(dq)
+  return DNSAction.None
+end))`,
+);
+await run(
+  'lua: LuaFFIAction reading qtype',
+  `${base}local C = require("ffi").C
+addAction(AllRule(), LuaFFIAction(function(dq) local t = C.dnsdist_ffi_dnsquestion_get_qtype(dq) return DNSAction.None end))`,
+);
+await run(
+  'lua: LuaAction reading dq.qtype',
+  `${base}addAction(AllRule(), LuaAction(function(dq) local t = dq.qtype return DNSAction.None end))`,
 );
 await run(
   'lua: LuaRule + LuaAction reading dq.qname (the proxy.bench lua row)',

@@ -1,6 +1,7 @@
 import { CONSOLE_MAC_BYTES, ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
 import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
+import { registerFfiBindings } from '../lua/bind-ffi.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDohBindings } from '../lua/bind-doh.js';
@@ -142,7 +143,8 @@ export class DnsdistApp {
     registerIncludeBindings(this.env);
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
-    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);
+    const ffi = registerFfiBindings(this.env);
+    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());

@@ -28,6 +28,8 @@ import type { Rings } from '../rings/index.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName } from './lua-dns-name.js';
+import type { FfiScriptCalls } from './ffi/ffi-script-calls.js';
+import type { LuaFunctionRef } from './lua-runtime.js';
 
 /** dnsdist takes rates as unsigned integers. */
 function rateArg(a: LuaArgs, i: number): number {
@@ -112,7 +114,7 @@ function blockRecord(b: DynBlock, nowMs: number, epochMs: number): Record<string
  * filter's kernel sink (DefaultBpfFilterRegistry), and runs the tables'
  * housekeeping after each proxy tick. Returns the tables.
  */
-export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guard: BlockScopeGuard): DynamicBlocks {
+export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guard: BlockScopeGuard, ffi?: FfiScriptCalls): DynamicBlocks {
   const rt = env.runtime;
   const proxy = env.proxy;
   const log = proxy.log;
@@ -193,10 +195,21 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
         }),
       );
     },
-    setSuffixMatchRuleFFI: () =>
-      env.fail(
-        'setSuffixMatchRuleFFI: FFI visitors need LuaJIT, which dnsdist-ts does not embed; use setSuffixMatchRule with a Lua visitor',
-      ),
+    setSuffixMatchRuleFFI: (g, a) => {
+      if (!ffi) return env.fail('setSuffixMatchRuleFFI: the ffi module is not available in this Lua state');
+      const action = actionArg(a, 3);
+      const visitor = a.function(4) as LuaFunctionRef;
+      g.setSuffixMatchRule(
+        new DynBlockSuffixRule({
+          seconds: secondsArg(a, 0),
+          reason: a.string(1),
+          blockSeconds: secondsArg(a, 2),
+          action,
+          tag: tagArg(a, 5, action),
+          visitor: (node: StatNode, self: StatNodeStats, children: StatNodeStats) => ffi.callStatVisitor(visitor, node, self, children),
+        }),
+      );
+    },
     setNewBlockInsertedHook: (g, a) => {
       const fn = a.function(0);
       g.newBlockHook = (info) => {

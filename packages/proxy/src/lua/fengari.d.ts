@@ -48,6 +48,9 @@ declare module 'fengari' {
     lua_newuserdata(L: LuaState, size: number): Record<string, unknown>;
     lua_touserdata(L: LuaState, idx: number): Record<string, unknown> | null;
     lua_toboolean(L: LuaState, idx: number): boolean;
+    lua_isnoneornil(L: LuaState, idx: number): boolean;
+    lua_gettable(L: LuaState, idx: number): number;
+    lua_call(L: LuaState, nargs: number, nresults: number): void;
     lua_tonumber(L: LuaState, idx: number): number;
     lua_tointegerx(L: LuaState, idx: number): number | false;
     lua_isinteger(L: LuaState, idx: number): boolean;

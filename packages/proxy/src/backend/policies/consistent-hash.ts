@@ -27,11 +27,15 @@ export class ConsistentHashPolicy implements ServerPolicy {
   }
 
   select(servers: readonly DownstreamServer[], dq: DNSQuestion): DownstreamServer | undefined {
+    return this.selectByHash(servers, qnameHash(dq.view.qname, this.perturbation));
+  }
+
+  /** The up server owning hash `h` on the ring (dnsdist_ffi_servers_list_chashed passes its own hash). */
+  selectByHash(servers: readonly DownstreamServer[], h: number): DownstreamServer | undefined {
     // Pools hand out a new array whenever membership or weights change.
     if (this.#ringFor !== servers) this.#rebuild(servers);
     const n = this.#points.length;
     if (n === 0) return undefined;
-    const h = qnameHash(dq.view.qname, this.perturbation);
     // First point >= h (binary search), then walk forward to an up server.
     let lo = 0;
     let hi = n;

@@ -4,7 +4,7 @@ import { qnameHash } from './qname-hash.js';
 import type { ServerPolicy } from './server-policy.js';
 
 /** Pick among up servers in proportion to their weight, by a number in [0, total weight). */
-function pickByWeight(servers: readonly DownstreamServer[], value: (total: number) => number): DownstreamServer | undefined {
+export function pickByWeight(servers: readonly DownstreamServer[], value: (total: number) => number): DownstreamServer | undefined {
   let total = 0;
   for (const s of servers) if (s.isUp()) total += s.config.weight;
   if (total === 0) return undefined;

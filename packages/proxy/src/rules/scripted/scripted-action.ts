@@ -46,9 +46,12 @@ export function spoofFromString(dq: DNSQuestion, text: string): void {
 export class ScriptedAction implements QueryAction {
   readonly #script: QueryScript;
   readonly #log: ScriptFailureLog;
+  readonly #name: string;
   readonly #result = new ScriptResult();
 
-  constructor(script: QueryScript, log: ScriptFailureLog) {
+  /** @param name the Lua function that made it, for the log lines (dnsdist's texts: "LuaAction failed inside Lua…", "LuaFFI…"). */
+  constructor(script: QueryScript, log: ScriptFailureLog, name = 'LuaAction') {
+    this.#name = name;
     this.#script = script;
     this.#log = log;
   }
@@ -58,7 +61,7 @@ export class ScriptedAction implements QueryAction {
     try {
       this.#script.callQuery(dq, r);
     } catch (err) {
-      this.#log(`LuaAction failed inside Lua, returning ServFail: ${(err as Error).message ?? String(err)}`);
+      this.#log(`${this.#name} failed inside Lua, returning ServFail: ${(err as Error).message ?? String(err)}`);
       return DNSAction.ServFail;
     }
     const code = r.code as DNSActionCode;
@@ -67,13 +70,13 @@ export class ScriptedAction implements QueryAction {
         try {
           spoofFromString(dq, r.text ?? '');
         } catch (err) {
-          this.#log(`LuaAction: cannot spoof with '${r.text ?? ''}': ${(err as Error).message}`);
+          this.#log(`${this.#name}: cannot spoof with '${r.text ?? ''}': ${(err as Error).message}`);
         }
         return code;
       case DNSAction.SpoofRaw:
       case DNSAction.SpoofPacket:
         this.#log(
-          `LuaAction returned DNSAction.${code === DNSAction.SpoofRaw ? 'SpoofRaw' : 'SpoofPacket'}, which dnsdist-ts does not support yet; returning ServFail (use DNSAction.Spoof or dq:spoof())`,
+          `${this.#name} returned DNSAction.${code === DNSAction.SpoofRaw ? 'SpoofRaw' : 'SpoofPacket'}, which dnsdist-ts does not support yet; returning ServFail (use DNSAction.Spoof or dq:spoof())`,
         );
         return DNSAction.ServFail;
       case DNSAction.Pool:
@@ -82,7 +85,7 @@ export class ScriptedAction implements QueryAction {
       case DNSAction.Delay: {
         const ms = r.delayMs();
         if (ms !== undefined) dq.delayMs = ms;
-        else this.#log(`LuaAction returned DNSAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
+        else this.#log(`${this.#name} returned DNSAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
         return code;
       }
       default:

@@ -13,9 +13,12 @@ import { ScriptResult, type ScriptFailureLog } from './script-result.js';
 export class ScriptedResponseAction implements ResponseAction {
   readonly #script: ResponseScript;
   readonly #log: ScriptFailureLog;
+  readonly #name: string;
   readonly #result = new ScriptResult();
 
-  constructor(script: ResponseScript, log: ScriptFailureLog) {
+  /** @param name the Lua function that made it, for the log lines (dnsdist's texts: "LuaResponseAction failed inside Lua…", "LuaFFI…"). */
+  constructor(script: ResponseScript, log: ScriptFailureLog, name = 'LuaResponseAction') {
+    this.#name = name;
     this.#script = script;
     this.#log = log;
   }
@@ -25,14 +28,14 @@ export class ScriptedResponseAction implements ResponseAction {
     try {
       this.#script.callResponse(dr, r);
     } catch (err) {
-      this.#log(`LuaResponseAction failed inside Lua, returning ServFail: ${(err as Error).message ?? String(err)}`);
+      this.#log(`${this.#name} failed inside Lua, returning ServFail: ${(err as Error).message ?? String(err)}`);
       return DNSResponseAction.ServFail;
     }
     const code = r.code as DNSResponseActionCode;
     if (code === DNSResponseAction.Delay) {
       const ms = r.delayMs();
       if (ms !== undefined) dr.delayMs = ms;
-      else this.#log(`LuaResponseAction returned DNSResponseAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
+      else this.#log(`${this.#name} returned DNSResponseAction.Delay with '${r.text ?? ''}', not a number of milliseconds; no delay`);
     }
     return code;
   }

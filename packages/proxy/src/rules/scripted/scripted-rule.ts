@@ -11,8 +11,11 @@ import type { ScriptFailureLog } from './script-result.js';
 export class ScriptedRule implements DNSRule {
   readonly #script: MatchScript;
   readonly #log: ScriptFailureLog;
+  readonly #name: string;
 
-  constructor(script: MatchScript, log: ScriptFailureLog) {
+  /** @param name the Lua function that made it, for the log lines (dnsdist's texts: "LuaRule failed inside Lua…", "LuaFFI…"). */
+  constructor(script: MatchScript, log: ScriptFailureLog, name = 'LuaRule') {
+    this.#name = name;
     this.#script = script;
     this.#log = log;
   }
@@ -21,7 +24,7 @@ export class ScriptedRule implements DNSRule {
     try {
       return this.#script.matchQuery(dq);
     } catch (err) {
-      this.#log(`LuaRule failed inside Lua: ${(err as Error).message ?? String(err)}`);
+      this.#log(`${this.#name} failed inside Lua: ${(err as Error).message ?? String(err)}`);
       return false;
     }
   }
@@ -30,7 +33,7 @@ export class ScriptedRule implements DNSRule {
     try {
       return this.#script.matchResponse(dr);
     } catch (err) {
-      this.#log(`LuaRule failed inside Lua: ${(err as Error).message ?? String(err)}`);
+      this.#log(`${this.#name} failed inside Lua: ${(err as Error).message ?? String(err)}`);
       return false;
     }
   }
