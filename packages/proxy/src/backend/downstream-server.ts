@@ -65,6 +65,16 @@ export type BackendAnswerHandler = (
 /** Is this datagram the answer to that question (QR set, same question, or an acceptable empty answer)? */
 export type AnswerMatcher = (data: Buffer, length: number, dq: DNSQuestion) => boolean;
 
+/** One message of a zone transfer's answer over TCP; `last` when it ends the transfer. */
+export type XfrMessageHandler = (
+  server: DownstreamServer,
+  dq: DNSQuestion,
+  reply: ReplyChannel,
+  data: Buffer,
+  length: number,
+  last: boolean,
+) => void;
+
 /** A forwarded query will get no answer (timeout, reused slot, dead TCP connection). */
 export type QueryLostHandler = (server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel) => void;
 
@@ -121,7 +131,13 @@ export class DownstreamServer implements DownstreamServerInfo {
   /** Datagrams on the backend sockets that were not an answer we wait for (wrong source, unknown ID, other question). */
   unexpectedAnswers = 0;
 
-  constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler, matches: AnswerMatcher) {
+  constructor(
+    config: DownstreamServerConfig,
+    onAnswer: BackendAnswerHandler,
+    onLost: QueryLostHandler,
+    matches: AnswerMatcher,
+    onXfr: XfrMessageHandler = (server, dq, reply, data, length) => onAnswer(server, dq, reply, 0, 0, data, length),
+  ) {
     this.config = config;
     this.addressText = formatAddressWithPort(config.address);
     if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps, undefined, 'newServer');
@@ -132,6 +148,7 @@ export class DownstreamServer implements DownstreamServerInfo {
       this,
       (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
       (dq, reply) => this.#onLost(this, dq, reply),
+      (dq, reply, data, length, last) => onXfr(this, dq, reply, data, length, last),
     );
   }
 
@@ -219,12 +236,15 @@ export class DownstreamServer implements DownstreamServerInfo {
     if (ep.sendErrors !== errorsBefore) this.counters.sendErrors++;
   }
 
-  /** Forward a query over TCP (TCP clients, and every query for tcpOnly backends). */
-  sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+  /**
+   * Forward a query over TCP (TCP clients, and every query for tcpOnly
+   * backends); `xfr` for a zone transfer whose answer may span messages.
+   */
+  sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
     this.#limiter?.check();
     this.counters.queries++;
     this.outstanding++;
-    this.#tcp.send(dq, reply, cacheKey);
+    this.#tcp.send(dq, reply, cacheKey, xfr);
   }
 
   /** Called by the TCP pool when a query will never be answered. */

@@ -12,6 +12,13 @@ export interface ReplyChannel {
    * bookkeeping only (TCP closes the client connection, as dnsdist does).
    */
   abandon?(dq: DNSQuestion): void;
+  /**
+   * The query is a zone transfer (AXFR/IXFR) over TCP: its answer may come
+   * as several messages, each but the last through sendTransferPart, the
+   * last through sendAnswer. Only TCP client connections implement it.
+   */
+  beginTransfer?(dq: DNSQuestion): void;
+  sendTransferPart?(dq: DNSQuestion, data: Buffer, length: number): void;
 }
 
 /** Bookkeeping of one query sent to a backend, kept until its answer or its timeout. */

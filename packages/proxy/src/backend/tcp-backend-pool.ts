@@ -2,6 +2,7 @@ import net from 'node:net';
 import { formatAddress } from '@dnsdist-ts/dns';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { ReplyChannel } from './inflight-query.js';
+import { XfrProgress } from './xfr-progress.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
@@ -22,6 +23,9 @@ interface PoolOwner {
 
 type TcpAnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
 
+/** One message of a zone transfer's answer; `last` when it ends the transfer. */
+type TcpXfrHandler = (dq: DNSQuestion, reply: ReplyChannel, data: Buffer, length: number, last: boolean) => void;
+
 interface Pending {
   origId: number;
   dq: DNSQuestion;
@@ -30,6 +34,8 @@ interface Pending {
   sentAt: number;
   /** Times it was sent again after its connection died (dnsdist retries a query on a new connection). */
   retries: number;
+  /** A zone transfer (AXFR/IXFR from a TCP client): its answer may come in several messages. */
+  xfr: XfrProgress | undefined;
 }
 
 /** Queries one connection carries at once before the pool opens another. */
@@ -86,14 +92,16 @@ export class TcpBackendPool {
   readonly #owner: PoolOwner;
   readonly #onAnswer: TcpAnswerHandler;
   readonly #onLost: (dq: DNSQuestion, reply: ReplyChannel) => void;
+  readonly #onXfr: TcpXfrHandler;
   #connections: BackendConnection[] = [];
   #closed = false;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 
-  constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void) {
+  constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void, onXfr: TcpXfrHandler) {
     this.#owner = owner;
     this.#onAnswer = onAnswer;
     this.#onLost = onLost;
+    this.#onXfr = onXfr;
   }
 
   get connectionCount(): number {
@@ -177,6 +185,7 @@ export class TcpBackendPool {
     // The answer is handed on as its own buffer: the read buffer is reused by the next read.
     const data = Buffer.allocUnsafe(length);
     buf.copy(data, 0, start, start + length);
+    if (p.xfr !== undefined) return this.#onXfrMessage(conn, id, p, p.xfr, data, length);
     if (!this.#owner.answerMatches(data, length, p.dq)) {
       // Not an answer to that question: keep waiting for the real one. But the backend did answer
       // it, with something unusable: sending it again would only repeat that, so it is not retried
@@ -190,6 +199,28 @@ export class TcpBackendPool {
     this.#owner.answered(latencyUsec);
     this.#owner.tcpQueryFailed(); // outstanding--, the query is done
     this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, length);
+  }
+
+  /**
+   * One message of a zone transfer: passed on as it is (its ID restored),
+   * with no question check, response rule or cache (as dnsdist 1.7.3 treats
+   * XFR answers), until the message that ends the transfer.
+   */
+  #onXfrMessage(conn: BackendConnection, id: number, p: Pending, xfr: XfrProgress, data: Buffer, length: number): void {
+    data.writeUInt16BE(p.origId, 0);
+    const last = xfr.onMessage(data, length);
+    // The client already has part of the transfer: it cannot be sent again on another connection.
+    p.retries = MAX_RETRIES;
+    const now = performance.now();
+    if (last) {
+      conn.pending.delete(id);
+      this.#owner.answered((now - p.sentAt) * 1000);
+      this.#owner.tcpQueryFailed(); // outstanding--, the transfer is done
+    } else {
+      // The read timeout runs between messages, not over the whole transfer.
+      p.sentAt = now;
+    }
+    this.#onXfr(p.dq, p.reply, data, length, last);
   }
 
   /**
@@ -212,7 +243,8 @@ export class TcpBackendPool {
       if (p.retries < MAX_RETRIES && !this.#closed) {
         // All of them on one new connection: a pooled one may be the next to be closed by the backend.
         if (fresh === undefined || fresh.dead || fresh.pending.size >= MAX_PIPELINED) fresh = this.#open();
-        this.#write(fresh, p.dq, p.reply, p.cacheKey, p.retries + 1, p.sentAt);
+        p.retries++;
+        this.#write(fresh, p);
         continue;
       }
       counters.tcpGaveUp++;
@@ -222,20 +254,31 @@ export class TcpBackendPool {
     }
   }
 
-  send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+  /** Send a query; `xfr` when it is a zone transfer whose messages go to `reply` one by one. */
+  send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
     if (this.#closed) {
       this.#owner.counters.tcpGaveUp++;
       this.#owner.tcpQueryFailed();
       this.#onLost(dq, reply);
       return;
     }
-    this.#write(this.#pick(), dq, reply, cacheKey, 0, performance.now());
+    const p: Pending = {
+      origId: dq.view.id,
+      dq,
+      reply,
+      cacheKey,
+      sentAt: performance.now(),
+      retries: 0,
+      xfr: xfr ? new XfrProgress() : undefined,
+    };
+    this.#write(this.#pick(), p);
   }
 
-  #write(conn: BackendConnection, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, retries: number, sentAt: number): void {
+  #write(conn: BackendConnection, p: Pending): void {
     const id = conn.allocateId();
+    const dq = p.dq;
     conn.used = true;
-    conn.pending.set(id, { origId: dq.view.id, dq, reply, cacheKey, sentAt, retries });
+    conn.pending.set(id, p);
     const frame = Buffer.allocUnsafe(dq.length + 2);
     frame.writeUInt16BE(dq.length, 0);
     dq.packet.copy(frame, 2, 0, dq.length);

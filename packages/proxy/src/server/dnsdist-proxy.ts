@@ -229,6 +229,7 @@ export class DnsdistProxy implements QueryPathContext {
         this.counters.nonCompliantResponses++;
         return false;
       },
+      (s, dq, reply, data, length, last) => this.processor.handleXfrMessage(dq, reply, data, length, last),
     );
     this.servers.push(server);
     for (const name of config.pools.length > 0 ? config.pools : ['']) this.getOrCreatePool(name).add(server);
