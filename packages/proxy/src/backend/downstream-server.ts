@@ -32,6 +32,11 @@ export interface DownstreamServerConfig {
   tcpOnly: boolean;
   /** UDP sockets towards this backend (dnsdist's `sockets`); queries spread over them. */
   sockets: number;
+  /**
+   * Queries one TCP connection to this backend may carry at once, answered
+   * in any order (dnsdist's out-of-order support); 0 = one at a time.
+   */
+  maxInFlight: number;
   id: string;
 }
 
@@ -96,6 +101,11 @@ export class DownstreamCounters {
   tcpWriteTimeouts = 0;
   tcpNewConnections = 0;
   tcpReusedConnections = 0;
+  /** Most TCP connections open to this backend at once. */
+  tcpMaxConcurrentConnections = 0;
+  /** Moving averages over closed connections (dnsdist: 99/100 weight): queries each carried, and how long it lived (ms). */
+  tcpAvgQueriesPerConnection = 0;
+  tcpAvgConnectionDuration = 0;
 }
 
 /**

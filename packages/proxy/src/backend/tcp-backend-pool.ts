@@ -6,10 +6,13 @@ import { XfrProgress } from './xfr-progress.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
-  readonly config: { address: { bytes: Uint8Array; port: number } };
+  readonly config: { address: { bytes: Uint8Array; port: number }; maxInFlight: number };
   readonly counters: {
     tcpNewConnections: number;
     tcpReusedConnections: number;
+    tcpMaxConcurrentConnections: number;
+    tcpAvgQueriesPerConnection: number;
+    tcpAvgConnectionDuration: number;
     tcpDiedSendingQuery: number;
     tcpDiedReadingResponse: number;
     tcpGaveUp: number;
@@ -38,12 +41,12 @@ interface Pending {
   xfr: XfrProgress | undefined;
 }
 
-/** Queries one connection carries at once before the pool opens another. */
-const MAX_PIPELINED = 100;
-/** Connections per backend. */
-const MAX_CONNECTIONS = 16;
-/** Pending queries on a connection before the pool prefers opening another. */
-const PACK_BEFORE_SPREAD = 32;
+/**
+ * Idle connections kept per backend (dnsdist's default for
+ * setMaxIdleTCPConnectionsPerDownstream); one that goes idle beyond them is
+ * closed.
+ */
+const MAX_IDLE_CONNECTIONS = 10;
 
 /**
  * Times a query whose connection dies before its answer is sent again, each
@@ -65,8 +68,10 @@ class BackendConnection {
   rest: Buffer | undefined;
   connected = false;
   dead = false;
-  used = false;
   corked = false;
+  /** Queries sent on it, and when it was opened: dnsdist's per-connection averages. */
+  queries = 0;
+  readonly openedAt = performance.now();
 
   allocateId(): number {
     for (let i = 0; i < 65536; i++) {
@@ -84,9 +89,11 @@ function uncork(conn: BackendConnection): void {
 }
 
 /**
- * TCP connections to one backend, reused across queries and pipelined:
- * each query gets an ID unique on its connection, answers may come back in
- * any order. A connection that dies fails its pending queries.
+ * TCP connections to one backend, reused across queries. As in dnsdist, a
+ * backend is not assumed to answer out of order: a connection carries one
+ * query at a time unless `newServer{maxInFlight=N}` allows N, in which
+ * case each query gets an ID unique on its connection and answers may come
+ * back in any order. A connection that dies fails its pending queries.
  */
 export class TcpBackendPool {
   readonly #owner: PoolOwner;
@@ -94,6 +101,8 @@ export class TcpBackendPool {
   readonly #onLost: (dq: DNSQuestion, reply: ReplyChannel) => void;
   readonly #onXfr: TcpXfrHandler;
   #connections: BackendConnection[] = [];
+  /** Live connections with nothing pending, the most recently used last. */
+  #idle: BackendConnection[] = [];
   #closed = false;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 
@@ -108,24 +117,62 @@ export class TcpBackendPool {
     return this.#connections.length;
   }
 
+  /** Queries one connection may carry at once: newServer's maxInFlight, 0 meaning one. */
+  #limit(): number {
+    const m = this.#owner.config.maxInFlight;
+    return m > 1 ? m : 1;
+  }
+
   /**
    * The connection for the next query (never one the backend has closed or
-   * that is dying: those are out of #connections). Queries are packed onto few
-   * connections (up to PACK_BEFORE_SPREAD pending each) so that the frames
-   * written in one turn of the event loop leave in one write; a new
-   * connection opens only when every one is that busy.
+   * that is dying: those are out of #connections). With maxInFlight, a busy
+   * connection with room is preferred, the busiest first, so queries pack
+   * onto few connections and the frames written in one turn of the event
+   * loop leave in one write; then an idle one; a new connection opens only
+   * when none can take the query.
    */
   #pick(): BackendConnection {
-    let best: BackendConnection | undefined;
-    for (const c of this.#connections) {
-      if (c.dead || c.pending.size >= MAX_PIPELINED) continue;
-      if (!best || c.pending.size < best.pending.size) best = c;
+    const limit = this.#limit();
+    if (limit > 1) {
+      let best: BackendConnection | undefined;
+      for (const c of this.#connections) {
+        const n = c.pending.size;
+        if (n === 0 || n >= limit || c.dead) continue;
+        if (!best || n > best.pending.size) best = c;
+      }
+      if (best) {
+        this.#owner.counters.tcpReusedConnections++;
+        return best;
+      }
     }
-    if (best && (best.pending.size < PACK_BEFORE_SPREAD || this.#connections.length >= MAX_CONNECTIONS)) {
-      if (best.used) this.#owner.counters.tcpReusedConnections++;
-      return best;
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#owner.counters.tcpReusedConnections++;
+      return idle;
     }
     return this.#open();
+  }
+
+  /** A connection has nothing pending any more: kept for the next query, or closed when enough are idle. */
+  #wentIdle(conn: BackendConnection): void {
+    if (conn.dead) return;
+    if (this.#idle.length < MAX_IDLE_CONNECTIONS) {
+      this.#idle.push(conn);
+      return;
+    }
+    this.#retire(conn);
+    conn.socket.destroy();
+  }
+
+  /** Take a connection out of the pool, accounting dnsdist's per-connection averages. */
+  #retire(conn: BackendConnection): void {
+    conn.dead = true;
+    this.#connections = this.#connections.filter((c) => c !== conn);
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    const c = this.#owner.counters;
+    c.tcpAvgQueriesPerConnection = (99 * c.tcpAvgQueriesPerConnection) / 100 + conn.queries / 100;
+    c.tcpAvgConnectionDuration = (99 * c.tcpAvgConnectionDuration) / 100 + (performance.now() - conn.openedAt) / 100;
   }
 
   #open(): BackendConnection {
@@ -142,8 +189,10 @@ export class TcpBackendPool {
     });
     socket.setNoDelay(true);
     conn.socket = socket;
-    this.#owner.counters.tcpNewConnections++;
+    const counters = this.#owner.counters;
+    counters.tcpNewConnections++;
     this.#connections.push(conn);
+    if (this.#connections.length > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.#connections.length;
     socket.on('connect', () => {
       conn.connected = true;
     });
@@ -194,6 +243,7 @@ export class TcpBackendPool {
       return;
     }
     conn.pending.delete(id);
+    if (conn.pending.size === 0) this.#wentIdle(conn);
     data.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;
     this.#owner.answered(latencyUsec);
@@ -214,6 +264,7 @@ export class TcpBackendPool {
     const now = performance.now();
     if (last) {
       conn.pending.delete(id);
+      if (conn.pending.size === 0) this.#wentIdle(conn);
       this.#owner.answered((now - p.sentAt) * 1000);
       this.#owner.tcpQueryFailed(); // outstanding--, the transfer is done
     } else {
@@ -230,8 +281,7 @@ export class TcpBackendPool {
    */
   #fail(conn: BackendConnection): void {
     if (conn.dead) return;
-    conn.dead = true;
-    this.#connections = this.#connections.filter((c) => c !== conn);
+    this.#retire(conn);
     const pending = [...conn.pending.values()];
     conn.pending.clear();
     conn.socket.destroy();
@@ -242,7 +292,7 @@ export class TcpBackendPool {
       else counters.tcpDiedSendingQuery++;
       if (p.retries < MAX_RETRIES && !this.#closed) {
         // All of them on one new connection: a pooled one may be the next to be closed by the backend.
-        if (fresh === undefined || fresh.dead || fresh.pending.size >= MAX_PIPELINED) fresh = this.#open();
+        if (fresh === undefined || fresh.dead || fresh.pending.size >= this.#limit()) fresh = this.#open();
         p.retries++;
         this.#write(fresh, p);
         continue;
@@ -277,7 +327,7 @@ export class TcpBackendPool {
   #write(conn: BackendConnection, p: Pending): void {
     const id = conn.allocateId();
     const dq = p.dq;
-    conn.used = true;
+    conn.queries++;
     conn.pending.set(id, p);
     const frame = Buffer.allocUnsafe(dq.length + 2);
     frame.writeUInt16BE(dq.length, 0);
@@ -293,18 +343,33 @@ export class TcpBackendPool {
   }
 
   /** Fail queries waiting longer than `timeoutMs`. */
+  /**
+   * Fail queries waiting longer than `timeoutMs`. The connection of such a
+   * query is closed with every query it still carries (as dnsdist does on a
+   * backend read timeout): a backend that answers one query at a time may
+   * still be busy with it, and its late answer must not meet a new query.
+   */
   expireTimeouts(now: number, timeoutMs: number): number {
     let n = 0;
     for (const conn of this.#connections) {
-      for (const [id, p] of conn.pending) {
+      let expired = false;
+      for (const p of conn.pending.values()) {
         if (now - p.sentAt > timeoutMs) {
-          conn.pending.delete(id);
-          this.#owner.counters.tcpReadTimeouts++;
-          this.#owner.counters.drops++;
-          this.#owner.tcpQueryFailed();
-          this.#onLost(p.dq, p.reply);
-          n++;
+          expired = true;
+          break;
         }
+      }
+      if (!expired) continue;
+      this.#retire(conn);
+      conn.socket.destroy();
+      const pending = [...conn.pending.values()];
+      conn.pending.clear();
+      for (const p of pending) {
+        this.#owner.counters.tcpReadTimeouts++;
+        this.#owner.counters.drops++;
+        this.#owner.tcpQueryFailed();
+        this.#onLost(p.dq, p.reply);
+        n++;
       }
     }
     return n;
@@ -314,5 +379,6 @@ export class TcpBackendPool {
     this.#closed = true;
     for (const c of this.#connections) c.socket.destroy();
     this.#connections = [];
+    this.#idle = [];
   }
 }

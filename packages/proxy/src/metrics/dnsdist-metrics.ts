@@ -203,8 +203,14 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
       return c.tcpNewConnections;
     case 'tcpreusedconnections':
       return c.tcpReusedConnections;
+    case 'tcpmaxconcurrentconnections':
+      return c.tcpMaxConcurrentConnections;
+    case 'tcpavgqueriesperconn':
+      return c.tcpAvgQueriesPerConnection;
+    case 'tcpavgconnduration':
+      return c.tcpAvgConnectionDuration;
     default:
-      // No TLS to backends, and no per-connection averages are kept.
+      // No TLS to backends.
       return 0;
   }
 }
