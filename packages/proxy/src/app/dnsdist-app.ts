@@ -3,6 +3,8 @@ import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
+import { registerCarbonBindings } from '../lua/bind-carbon.js';
+import { CarbonExporter } from '../carbon/carbon-exporter.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
@@ -28,6 +30,7 @@ import { LuaRuntime } from '../lua/lua-runtime.js';
 import { Rings } from '../rings/index.js';
 import { RuleChains } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
+import { statsSnapshot } from '../stats/stats-snapshot.js';
 import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 
@@ -79,6 +82,8 @@ export class DnsdistApp {
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
   readonly web: WebService;
+  /** carbonServer(): periodic exports to Carbon (Graphite) servers. */
+  readonly carbon: CarbonExporter;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
   readonly stopped: Promise<void>;
@@ -126,6 +131,18 @@ export class DnsdistApp {
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
       consoleChanged: () => this.#syncConsole(),
     });
+    const proxy = this.proxy;
+    this.carbon = new CarbonExporter(
+      () => ({
+        stats: statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: () => this.dynBlocks.clients.size }),
+        servers: proxy.servers,
+        frontends: proxy.frontends,
+        pools: proxy.pools,
+      }),
+      proxy.log,
+    );
+    proxy.carbon = this.carbon;
+    registerCarbonBindings(this.env, this.carbon);
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
       this.env.console.key = options.consoleKey;
@@ -194,6 +211,7 @@ export class DnsdistApp {
       });
     }
     await this.web.start();
+    this.carbon.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;
@@ -256,6 +274,7 @@ export class DnsdistApp {
   /** Stop everything; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.carbon.stop();
       await Promise.all([this.proxy.stop(), this.console?.close(), this.web.stop()]);
       this.#resolveStopped();
     })();

@@ -82,6 +82,13 @@ export class ProxySettings {
 const HEALTH_CHECK_SLACK_MS = 100;
 
 /** A listener pair once started. */
+/** What /metrics shows of one carbonServer. */
+export interface CarbonEndpointCounters {
+  readonly addressText: string;
+  readonly sent: number;
+  readonly failed: number;
+}
+
 export interface RunningFrontend {
   config: FrontendConfig;
   udp: UdpFrontend;
@@ -103,6 +110,8 @@ export class DnsdistProxy implements QueryPathContext {
   #aclTouched = false;
   readonly frontendConfigs: FrontendConfig[] = [];
   readonly frontends: RunningFrontend[] = [];
+  /** carbonServer() exports, when the application made them (their counters are in /metrics). */
+  carbon: { readonly endpoints: readonly CarbonEndpointCounters[] } | undefined;
   readonly servers: DownstreamServer[] = [];
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
