@@ -27,14 +27,14 @@ export function carbonPrefix(namespace: string, ourname: string, instance: strin
 
 /**
  * A double as C++'s default ostream formatting writes it (`%g`, six
- * significant digits): "0", "12.5", "1.23457e+08". dnsdist's integer
+ * significant digits, exponent form below 1e-4 and from 1e6): "0", "12.5", "1.23457e+08". dnsdist's integer
  * counters are written whole (formatCarbonInteger).
  */
 export function formatCarbonDouble(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
   if (v === 0) return '0';
   const exp = Math.floor(Math.log10(Math.abs(v)));
-  if (exp < -5 || exp >= 6) {
+  if (exp < -4 || exp >= 6) {
     const [mantissa, e] = v.toExponential(5).split('e') as [string, string];
     const m = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
     const n = Number(e);
