@@ -342,7 +342,6 @@ export class TcpBackendPool {
     conn.socket.write(frame);
   }
 
-  /** Fail queries waiting longer than `timeoutMs`. */
   /**
    * Fail queries waiting longer than `timeoutMs`. The connection of such a
    * query is closed with every query it still carries (as dnsdist does on a
