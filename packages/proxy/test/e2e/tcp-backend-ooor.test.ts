@@ -89,7 +89,9 @@ describe('out-of-order TCP to backends (newServer maxInFlight)', () => {
     const backend = await batchingBackend(batch);
     cleanups.push(() => backend.close());
     const proxy = await startProxy(
-      `setLocal("127.0.0.1:\${PORT}"${localOptions}) newServer{address="127.0.0.1:\${B}", healthCheckMode="up"${serverOptions}}`,
+      // The backend holds answers until a batch is complete: on a loaded machine that can take
+      // longer than the default 2 s query timeout, which would close the client's connection.
+      `setUDPTimeout(30) setLocal("127.0.0.1:\${PORT}"${localOptions}) newServer{address="127.0.0.1:\${B}", healthCheckMode="up"${serverOptions}}`,
       { B: backend.port },
     );
     cleanups.push(() => proxy.stop());
