@@ -82,7 +82,7 @@ interface Transfer {
   ended: boolean;
 }
 
-/** Ask one transfer on a new connection; collect messages until the proxy ends the connection (or 3 s pass). */
+/** Ask one transfer on a new connection; collect messages until the proxy ends the connection (or 10 s pass). */
 function transfer(port: number, name: string, type: 'AXFR' | 'IXFR', id: number): Promise<Transfer> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
@@ -91,7 +91,7 @@ function transfer(port: number, name: string, type: 'AXFR' | 'IXFR', id: number)
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ messages, ended: false });
-    }, 3000);
+    }, 10000);
     socket.on('connect', () => socket.write(frame(encodeQuery(name, { type, id }))));
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
