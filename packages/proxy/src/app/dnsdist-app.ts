@@ -5,6 +5,8 @@ import { registerFfiBindings } from '../lua/bind-ffi.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDohBindings } from '../lua/bind-doh.js';
+import { registerCarbonBindings } from '../lua/bind-carbon.js';
+import { CarbonExporter } from '../carbon/carbon-exporter.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
@@ -32,6 +34,7 @@ import { LuaRuntime } from '../lua/lua-runtime.js';
 import { Rings } from '../rings/index.js';
 import { RuleChains } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
+import { statsSnapshot } from '../stats/stats-snapshot.js';
 import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
@@ -108,6 +111,8 @@ export class DnsdistApp {
   workers: WorkerPool | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
+  /** carbonServer(): periodic exports to Carbon (Graphite) servers. */
+  readonly carbon: CarbonExporter;
   #stopping: Promise<void> | undefined;
   /** Resolves when shutdown() is called (from Lua or a signal). */
   readonly stopped: Promise<void>;
@@ -167,6 +172,18 @@ export class DnsdistApp {
       restart: (n) => this.workers?.terminate(n) ?? Promise.resolve(),
     });
 
+    const proxy = this.proxy;
+    this.carbon = new CarbonExporter(
+      () => ({
+        stats: statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: () => this.dynBlocks.clients.size }),
+        servers: proxy.servers,
+        frontends: proxy.frontends,
+        pools: proxy.pools,
+      }),
+      proxy.log,
+    );
+    proxy.carbon = this.carbon;
+    registerCarbonBindings(this.env, this.carbon);
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
       this.env.console.key = options.consoleKey;
@@ -256,6 +273,7 @@ export class DnsdistApp {
     log.info(`ACL allowing queries from: ${this.proxy.aclStrings().join(', ')}`);
     // The webserver last: "Webserver launched" is the line scripts (and the tests) take for "ready".
     await this.web.start();
+    this.carbon.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;
@@ -344,6 +362,7 @@ export class DnsdistApp {
   /** Stop everything; idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.carbon.stop();
       await Promise.all([this.workers?.stop(), this.proxy.stop(), this.console?.close(), this.web.stop()]);
       this.#resolveStopped();
     })();

@@ -39,6 +39,11 @@ export interface DownstreamServerConfig {
   sockets: number;
   /** newServer{tls=…}: every query (UDP ones too) and health check goes over TLS. */
   tls?: TlsClientContext;
+  /**
+   * Queries one TCP connection to this backend may carry at once, answered
+   * in any order (dnsdist's out-of-order support); 0 = one at a time.
+   */
+  maxInFlight: number;
   id: string;
 }
 
@@ -72,6 +77,16 @@ export type BackendAnswerHandler = (
 /** Is this datagram the answer to that question (QR set, same question, or an acceptable empty answer)? */
 export type AnswerMatcher = (data: Buffer, length: number, dq: DNSQuestion) => boolean;
 
+/** One message of a zone transfer's answer over TCP; `last` when it ends the transfer. */
+export type XfrMessageHandler = (
+  server: DownstreamServer,
+  dq: DNSQuestion,
+  reply: ReplyChannel,
+  data: Buffer,
+  length: number,
+  last: boolean,
+) => void;
+
 /** A forwarded query will get no answer (timeout, reused slot, dead TCP connection). */
 export type QueryLostHandler = (server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel) => void;
 
@@ -95,6 +110,11 @@ export class DownstreamCounters {
   tcpReusedConnections = 0;
   /** TLS backends: connections that resumed an earlier session. */
   tlsResumptions = 0;
+  /** Most TCP connections open to this backend at once. */
+  tcpMaxConcurrentConnections = 0;
+  /** Moving averages over closed connections (dnsdist: 99/100 weight): queries each carried, and how long it lived (ms). */
+  tcpAvgQueriesPerConnection = 0;
+  tcpAvgConnectionDuration = 0;
 }
 
 /**
@@ -134,7 +154,13 @@ export class DownstreamServer implements DownstreamServerInfo {
   /** Datagrams on the backend sockets that were not an answer we wait for (wrong source, unknown ID, other question). */
   unexpectedAnswers = 0;
 
-  constructor(config: DownstreamServerConfig, onAnswer: BackendAnswerHandler, onLost: QueryLostHandler, matches: AnswerMatcher) {
+  constructor(
+    config: DownstreamServerConfig,
+    onAnswer: BackendAnswerHandler,
+    onLost: QueryLostHandler,
+    matches: AnswerMatcher,
+    onXfr: XfrMessageHandler = (server, dq, reply, data, length) => onAnswer(server, dq, reply, 0, 0, data, length),
+  ) {
     this.config = config;
     this.addressText = formatAddressWithPort(config.address);
     if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps, undefined, 'newServer');
@@ -145,6 +171,7 @@ export class DownstreamServer implements DownstreamServerInfo {
       this,
       (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
       (dq, reply) => this.#onLost(this, dq, reply),
+      (dq, reply, data, length, last) => onXfr(this, dq, reply, data, length, last),
     );
   }
 
@@ -241,12 +268,15 @@ export class DownstreamServer implements DownstreamServerInfo {
     if (ep.sendErrors !== errorsBefore) this.counters.sendErrors++;
   }
 
-  /** Forward a query over TCP (TCP clients, and every query for tcpOnly backends). */
-  sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+  /**
+   * Forward a query over TCP (TCP clients, and every query for tcpOnly
+   * backends); `xfr` for a zone transfer whose answer may span messages.
+   */
+  sendTcp(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
     this.#limiter?.check();
     this.counters.queries++;
     this.outstanding++;
-    this.#tcp.send(dq, reply, cacheKey);
+    this.#tcp.send(dq, reply, cacheKey, xfr);
   }
 
   /** Called by the TCP pool when a query will never be answered. */

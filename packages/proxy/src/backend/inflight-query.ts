@@ -14,6 +14,13 @@ export interface ReplyChannel {
    * (timeout, dead connection) rather than being dropped by the proxy.
    */
   abandon?(dq: DNSQuestion, lost?: boolean): void;
+  /**
+   * The query is a zone transfer (AXFR/IXFR) over TCP: its answer may come
+   * as several messages, each but the last through sendTransferPart, the
+   * last through sendAnswer. Only TCP client connections implement it.
+   */
+  beginTransfer?(dq: DNSQuestion): void;
+  sendTransferPart?(dq: DNSQuestion, data: Buffer, length: number): void;
 }
 
 /** Bookkeeping of one query sent to a backend, kept until its answer or its timeout. */

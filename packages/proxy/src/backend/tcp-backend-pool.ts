@@ -5,14 +5,18 @@ import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { TlsClientContext } from '../tls/tls-client-context.js';
 import type { ReplyChannel } from './inflight-query.js';
+import { XfrProgress } from './xfr-progress.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
-  readonly config: { address: { bytes: Uint8Array; port: number }; tls?: TlsClientContext | undefined };
+  readonly config: { address: { bytes: Uint8Array; port: number }; maxInFlight: number; tls?: TlsClientContext | undefined };
   readonly counters: {
     tlsResumptions: number;
     tcpNewConnections: number;
     tcpReusedConnections: number;
+    tcpMaxConcurrentConnections: number;
+    tcpAvgQueriesPerConnection: number;
+    tcpAvgConnectionDuration: number;
     tcpDiedSendingQuery: number;
     tcpDiedReadingResponse: number;
     tcpGaveUp: number;
@@ -28,6 +32,9 @@ interface PoolOwner {
 
 type TcpAnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
 
+/** One message of a zone transfer's answer; `last` when it ends the transfer. */
+type TcpXfrHandler = (dq: DNSQuestion, reply: ReplyChannel, data: Buffer, length: number, last: boolean) => void;
+
 interface Pending {
   origId: number;
   dq: DNSQuestion;
@@ -36,14 +43,16 @@ interface Pending {
   sentAt: number;
   /** Times it was sent again after its connection died (dnsdist retries a query on a new connection). */
   retries: number;
+  /** A zone transfer (AXFR/IXFR from a TCP client): its answer may come in several messages. */
+  xfr: XfrProgress | undefined;
 }
 
-/** Queries one connection carries at once before the pool opens another. */
-const MAX_PIPELINED = 100;
-/** Connections per backend. */
-const MAX_CONNECTIONS = 16;
-/** Pending queries on a connection before the pool prefers opening another. */
-const PACK_BEFORE_SPREAD = 32;
+/**
+ * Idle connections kept per backend (dnsdist's default for
+ * setMaxIdleTCPConnectionsPerDownstream); one that goes idle beyond them is
+ * closed.
+ */
+const MAX_IDLE_CONNECTIONS = 10;
 
 /**
  * Times a query whose connection dies before its answer is sent again, each
@@ -65,8 +74,10 @@ class BackendConnection {
   rest: Buffer | undefined;
   connected = false;
   dead = false;
-  used = false;
   corked = false;
+  /** Queries sent on it, and when it was opened: dnsdist's per-connection averages. */
+  queries = 0;
+  readonly openedAt = performance.now();
 
   allocateId(): number {
     for (let i = 0; i < 65536; i++) {
@@ -84,46 +95,90 @@ function uncork(conn: BackendConnection): void {
 }
 
 /**
- * TCP connections to one backend, reused across queries and pipelined:
- * each query gets an ID unique on its connection, answers may come back in
- * any order. A connection that dies fails its pending queries.
+ * TCP connections to one backend, reused across queries. As in dnsdist, a
+ * backend is not assumed to answer out of order: a connection carries one
+ * query at a time unless `newServer{maxInFlight=N}` allows N, in which
+ * case each query gets an ID unique on its connection and answers may come
+ * back in any order. A connection that dies fails its pending queries.
  */
 export class TcpBackendPool {
   readonly #owner: PoolOwner;
   readonly #onAnswer: TcpAnswerHandler;
   readonly #onLost: (dq: DNSQuestion, reply: ReplyChannel) => void;
+  readonly #onXfr: TcpXfrHandler;
   #connections: BackendConnection[] = [];
+  /** Live connections with nothing pending, the most recently used last. */
+  #idle: BackendConnection[] = [];
   #closed = false;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 
-  constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void) {
+  constructor(owner: PoolOwner, onAnswer: TcpAnswerHandler, onLost: (dq: DNSQuestion, reply: ReplyChannel) => void, onXfr: TcpXfrHandler) {
     this.#owner = owner;
     this.#onAnswer = onAnswer;
     this.#onLost = onLost;
+    this.#onXfr = onXfr;
   }
 
   get connectionCount(): number {
     return this.#connections.length;
   }
 
+  /** Queries one connection may carry at once: newServer's maxInFlight, 0 meaning one. */
+  #limit(): number {
+    const m = this.#owner.config.maxInFlight;
+    return m > 1 ? m : 1;
+  }
+
   /**
    * The connection for the next query (never one the backend has closed or
-   * that is dying: those are out of #connections). Queries are packed onto few
-   * connections (up to PACK_BEFORE_SPREAD pending each) so that the frames
-   * written in one turn of the event loop leave in one write; a new
-   * connection opens only when every one is that busy.
+   * that is dying: those are out of #connections). With maxInFlight, a busy
+   * connection with room is preferred, the busiest first, so queries pack
+   * onto few connections and the frames written in one turn of the event
+   * loop leave in one write; then an idle one; a new connection opens only
+   * when none can take the query.
    */
   #pick(): BackendConnection {
-    let best: BackendConnection | undefined;
-    for (const c of this.#connections) {
-      if (c.dead || c.pending.size >= MAX_PIPELINED) continue;
-      if (!best || c.pending.size < best.pending.size) best = c;
+    const limit = this.#limit();
+    if (limit > 1) {
+      let best: BackendConnection | undefined;
+      for (const c of this.#connections) {
+        const n = c.pending.size;
+        if (n === 0 || n >= limit || c.dead) continue;
+        if (!best || n > best.pending.size) best = c;
+      }
+      if (best) {
+        this.#owner.counters.tcpReusedConnections++;
+        return best;
+      }
     }
-    if (best && (best.pending.size < PACK_BEFORE_SPREAD || this.#connections.length >= MAX_CONNECTIONS)) {
-      if (best.used) this.#owner.counters.tcpReusedConnections++;
-      return best;
+    const idle = this.#idle.pop();
+    if (idle !== undefined) {
+      this.#owner.counters.tcpReusedConnections++;
+      return idle;
     }
     return this.#open();
+  }
+
+  /** A connection has nothing pending any more: kept for the next query, or closed when enough are idle. */
+  #wentIdle(conn: BackendConnection): void {
+    if (conn.dead) return;
+    if (this.#idle.length < MAX_IDLE_CONNECTIONS) {
+      this.#idle.push(conn);
+      return;
+    }
+    this.#retire(conn);
+    conn.socket.destroy();
+  }
+
+  /** Take a connection out of the pool, accounting dnsdist's per-connection averages. */
+  #retire(conn: BackendConnection): void {
+    conn.dead = true;
+    this.#connections = this.#connections.filter((c) => c !== conn);
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
+    const c = this.#owner.counters;
+    c.tcpAvgQueriesPerConnection = (99 * c.tcpAvgQueriesPerConnection) / 100 + conn.queries / 100;
+    c.tcpAvgConnectionDuration = (99 * c.tcpAvgConnectionDuration) / 100 + (performance.now() - conn.openedAt) / 100;
   }
 
   #open(): BackendConnection {
@@ -142,8 +197,10 @@ export class TcpBackendPool {
       : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     conn.socket = socket;
-    this.#owner.counters.tcpNewConnections++;
+    const counters = this.#owner.counters;
+    counters.tcpNewConnections++;
     this.#connections.push(conn);
+    if (this.#connections.length > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.#connections.length;
     const fail = (): void => this.#fail(conn);
     if (tlsCtx) {
       const tlsSocket = socket as tls.TLSSocket;
@@ -203,6 +260,7 @@ export class TcpBackendPool {
     // The answer is handed on as its own buffer: the read buffer is reused by the next read.
     const data = Buffer.allocUnsafe(length);
     buf.copy(data, 0, start, start + length);
+    if (p.xfr !== undefined) return this.#onXfrMessage(conn, id, p, p.xfr, data, length);
     if (!this.#owner.answerMatches(data, length, p.dq)) {
       // Not an answer to that question: keep waiting for the real one. But the backend did answer
       // it, with something unusable: sending it again would only repeat that, so it is not retried
@@ -211,11 +269,35 @@ export class TcpBackendPool {
       return;
     }
     conn.pending.delete(id);
+    if (conn.pending.size === 0) this.#wentIdle(conn);
     data.writeUInt16BE(p.origId, 0);
     const latencyUsec = (performance.now() - p.sentAt) * 1000;
     this.#owner.answered(latencyUsec);
     this.#owner.tcpQueryFailed(); // outstanding--, the query is done
     this.#onAnswer(p.dq, p.reply, p.cacheKey, latencyUsec, data, length);
+  }
+
+  /**
+   * One message of a zone transfer: passed on as it is (its ID restored),
+   * with no question check, response rule or cache (as dnsdist 1.7.3 treats
+   * XFR answers), until the message that ends the transfer.
+   */
+  #onXfrMessage(conn: BackendConnection, id: number, p: Pending, xfr: XfrProgress, data: Buffer, length: number): void {
+    data.writeUInt16BE(p.origId, 0);
+    const last = xfr.onMessage(data, length);
+    // The client already has part of the transfer: it cannot be sent again on another connection.
+    p.retries = MAX_RETRIES;
+    const now = performance.now();
+    if (last) {
+      conn.pending.delete(id);
+      if (conn.pending.size === 0) this.#wentIdle(conn);
+      this.#owner.answered((now - p.sentAt) * 1000);
+      this.#owner.tcpQueryFailed(); // outstanding--, the transfer is done
+    } else {
+      // The read timeout runs between messages, not over the whole transfer.
+      p.sentAt = now;
+    }
+    this.#onXfr(p.dq, p.reply, data, length, last);
   }
 
   /**
@@ -225,8 +307,7 @@ export class TcpBackendPool {
    */
   #fail(conn: BackendConnection): void {
     if (conn.dead) return;
-    conn.dead = true;
-    this.#connections = this.#connections.filter((c) => c !== conn);
+    this.#retire(conn);
     const pending = [...conn.pending.values()];
     conn.pending.clear();
     conn.socket.destroy();
@@ -237,8 +318,9 @@ export class TcpBackendPool {
       else counters.tcpDiedSendingQuery++;
       if (p.retries < MAX_RETRIES && !this.#closed) {
         // All of them on one new connection: a pooled one may be the next to be closed by the backend.
-        if (fresh === undefined || fresh.dead || fresh.pending.size >= MAX_PIPELINED) fresh = this.#open();
-        this.#write(fresh, p.dq, p.reply, p.cacheKey, p.retries + 1, p.sentAt);
+        if (fresh === undefined || fresh.dead || fresh.pending.size >= this.#limit()) fresh = this.#open();
+        p.retries++;
+        this.#write(fresh, p);
         continue;
       }
       counters.tcpGaveUp++;
@@ -248,20 +330,31 @@ export class TcpBackendPool {
     }
   }
 
-  send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
+  /** Send a query; `xfr` when it is a zone transfer whose messages go to `reply` one by one. */
+  send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
     if (this.#closed) {
       this.#owner.counters.tcpGaveUp++;
       this.#owner.tcpQueryFailed();
       this.#onLost(dq, reply);
       return;
     }
-    this.#write(this.#pick(), dq, reply, cacheKey, 0, performance.now());
+    const p: Pending = {
+      origId: dq.view.id,
+      dq,
+      reply,
+      cacheKey,
+      sentAt: performance.now(),
+      retries: 0,
+      xfr: xfr ? new XfrProgress() : undefined,
+    };
+    this.#write(this.#pick(), p);
   }
 
-  #write(conn: BackendConnection, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, retries: number, sentAt: number): void {
+  #write(conn: BackendConnection, p: Pending): void {
     const id = conn.allocateId();
-    conn.used = true;
-    conn.pending.set(id, { origId: dq.view.id, dq, reply, cacheKey, sentAt, retries });
+    const dq = p.dq;
+    conn.queries++;
+    conn.pending.set(id, p);
     const frame = Buffer.allocUnsafe(dq.length + 2);
     frame.writeUInt16BE(dq.length, 0);
     dq.packet.copy(frame, 2, 0, dq.length);
@@ -275,19 +368,33 @@ export class TcpBackendPool {
     conn.socket.write(frame);
   }
 
-  /** Fail queries waiting longer than `timeoutMs`. */
+  /**
+   * Fail queries waiting longer than `timeoutMs`. The connection of such a
+   * query is closed with every query it still carries (as dnsdist does on a
+   * backend read timeout): a backend that answers one query at a time may
+   * still be busy with it, and its late answer must not meet a new query.
+   */
   expireTimeouts(now: number, timeoutMs: number): number {
     let n = 0;
     for (const conn of this.#connections) {
-      for (const [id, p] of conn.pending) {
+      let expired = false;
+      for (const p of conn.pending.values()) {
         if (now - p.sentAt > timeoutMs) {
-          conn.pending.delete(id);
-          this.#owner.counters.tcpReadTimeouts++;
-          this.#owner.counters.drops++;
-          this.#owner.tcpQueryFailed();
-          this.#onLost(p.dq, p.reply);
-          n++;
+          expired = true;
+          break;
         }
+      }
+      if (!expired) continue;
+      this.#retire(conn);
+      conn.socket.destroy();
+      const pending = [...conn.pending.values()];
+      conn.pending.clear();
+      for (const p of pending) {
+        this.#owner.counters.tcpReadTimeouts++;
+        this.#owner.counters.drops++;
+        this.#owner.tcpQueryFailed();
+        this.#onLost(p.dq, p.reply);
+        n++;
       }
     }
     return n;
@@ -297,5 +404,6 @@ export class TcpBackendPool {
     this.#closed = true;
     for (const c of this.#connections) c.socket.destroy();
     this.#connections = [];
+    this.#idle = [];
   }
 }

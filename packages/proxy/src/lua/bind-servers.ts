@@ -93,10 +93,16 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     mustResolve: opts.boolean('mustResolve') ?? false,
     tcpOnly: opts.boolean('tcpOnly') ?? false,
     sockets: opts.integer('sockets') ?? 1,
+    maxInFlight: opts.integer('maxInFlight') ?? 0,
     id: opts.string('id') ?? newServerId(),
   };
   const tls = tlsClientFrom(opts);
   if (tls) config.tls = tls;
+  if (config.maxInFlight < 0 || config.maxInFlight > 65535) {
+    throw new Error(
+      `newServer: maxInFlight must be between 0 (one query at a time per TCP connection) and 65535, got ${config.maxInFlight}`,
+    );
+  }
   const checkFunction = checkFunctionFrom(opts.raw('checkFunction'));
   if (checkFunction) config.checkFunction = checkFunction;
   const healthCheckMode = opts.string('healthCheckMode');

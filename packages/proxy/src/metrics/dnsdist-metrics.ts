@@ -216,8 +216,13 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
       return c.tcpReusedConnections;
     case 'tlsresumptions':
       return c.tlsResumptions;
+    case 'tcpmaxconcurrentconnections':
+      return c.tcpMaxConcurrentConnections;
+    case 'tcpavgqueriesperconn':
+      return c.tcpAvgQueriesPerConnection;
+    case 'tcpavgconnduration':
+      return c.tcpAvgConnectionDuration;
     default:
-      // No per-connection averages are kept.
       return 0;
   }
 }

@@ -11,6 +11,23 @@ import type { DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } fr
 import type { KindActionTotals } from './kernel-block-hits.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels } from './prometheus-text-writer.js';
+import type { CarbonEndpointCounters } from '../server/dnsdist-proxy.js';
+
+/** Exports to each carbonServer, written whole or failed (refused, timed out, cut). */
+export function writeCarbonMetrics(w: MetricsSink, endpoints: readonly CarbonEndpointCounters[]): void {
+  const name = 'dnsdist_ts_carbon_exports_total';
+  w.family(name, 'counter', 'Exports of the statistics to each carbonServer, by result (sent whole, or failed)');
+  for (const e of endpoints) {
+    w.sample(name, e.sent, [
+      ['carbon_server', e.addressText],
+      ['result', 'sent'],
+    ]);
+    w.sample(name, e.failed, [
+      ['carbon_server', e.addressText],
+      ['result', 'failed'],
+    ]);
+  }
+}
 
 /** What the scrape measured about itself and its helpers. */
 export interface ScrapeSelfStats {

@@ -17,7 +17,7 @@ import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import type { BpfMapGauges } from './bpf-map-gauges.js';
 import { writeDnsdistMetrics, type RuleHitsSource } from './dnsdist-metrics.js';
-import { writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
+import { writeCarbonMetrics, writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
 import { EventLoopSlicer } from './event-loop-slicer.js';
 import { writeKernelBlockHits } from './kernel-block-hits.js';
 import type { ObservabilityProviders } from './observability-providers.js';
@@ -172,6 +172,7 @@ export class MetricsExposition {
       },
       kernel,
     );
+    writeCarbonMetrics(families, src.proxy.carbon?.endpoints ?? []);
     src.gauges.write(families);
     const familiesText = await this.#registry.render(families);
     await slicer.checkpoint();

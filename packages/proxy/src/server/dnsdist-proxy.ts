@@ -104,6 +104,13 @@ const DEFAULT_FRONTEND: FrontendConfig = {
 const HEALTH_CHECK_SLACK_MS = 100;
 
 /** A listener pair once started. */
+/** What /metrics shows of one carbonServer. */
+export interface CarbonEndpointCounters {
+  readonly addressText: string;
+  readonly sent: number;
+  readonly failed: number;
+}
+
 export interface RunningFrontend {
   config: FrontendConfig;
   udp: UdpFrontend;
@@ -142,6 +149,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly #order: ListenerSlot[] = [];
   /** addDOHLocal listeners, in configuration order (getDOHFrontend(n)); bound before the plain ones. */
   readonly dohFrontends: DohFrontend[] = [];
+  /** carbonServer() exports, when the application made them (their counters are in /metrics). */
+  carbon: { readonly endpoints: readonly CarbonEndpointCounters[] } | undefined;
   readonly servers: DownstreamServer[] = [];
   readonly pools = new Map<string, CachePool>();
   defaultPolicy: ServerPolicy = new LeastOutstandingPolicy();
@@ -306,6 +315,7 @@ export class DnsdistProxy implements QueryPathContext {
         this.counters.nonCompliantResponses++;
         return false;
       },
+      (s, dq, reply, data, length, last) => this.processor.handleXfrMessage(dq, reply, data, length, last),
     );
     server.onConnectionFailure = (reason) => this.log.warn(reason);
     this.servers.push(server);

@@ -15,6 +15,7 @@ import {
   type NetmaskGroup,
 } from '@dnsdist-ts/dns';
 import type { DownstreamServer } from '../backend/downstream-server.js';
+import { isXfrQType } from '../backend/xfr-progress.js';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
@@ -255,8 +256,28 @@ export class QueryProcessor {
   }
 
   #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
-    if (dq.transport === 'tcp' || server.streamOnly) server.sendTcp(dq, reply, cacheKey);
+    if (dq.transport === 'tcp' && isXfrQType(dq.view.qtype) && reply.beginTransfer !== undefined) {
+      reply.beginTransfer(dq);
+      server.sendTcp(dq, reply, cacheKey, true);
+    } else if (dq.transport === 'tcp' || server.streamOnly) server.sendTcp(dq, reply, cacheKey);
     else server.sendUdp(dq, reply, cacheKey);
+  }
+
+  /**
+   * One message of a zone transfer's answer. Passed on as the backend sent
+   * it (its ID restored): dnsdist 1.7.3 runs no response rule and fills no
+   * cache with XFR answers. The last message completes the query.
+   */
+  handleXfrMessage(dq: DNSQuestion, reply: ReplyChannel, data: Buffer, length: number, last: boolean): void {
+    if (!last) {
+      reply.sendTransferPart!(dq, data, length);
+      return;
+    }
+    const c = this.#ctx.counters;
+    c.responses++;
+    c.recordFrontendRcode(data[3]! & 0x0f);
+    reply.sendAnswer(dq, data, length);
+    this.#finish(dq);
   }
 
   /**

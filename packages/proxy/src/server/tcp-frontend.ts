@@ -75,6 +75,8 @@ class TcpClientConnection implements ReplyChannel {
   #queries = 0;
   #draining = false;
   #drainAgain = false;
+  /** A zone transfer was asked on this connection: it reads no further query and ends with the transfer. */
+  #transfer = false;
   /** Armed from the first byte of a query still incomplete; see TcpFrontendOptions.queryReadDeadlineSeconds. */
   #readDeadline: NodeJS.Timeout | undefined;
 
@@ -150,7 +152,13 @@ class TcpClientConnection implements ReplyChannel {
 
   #drainOnce(): void {
     const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
-    while (!this.#closed && this.#buffer.length >= 2 && this.#inFlight < this.#limit() && !this.#socket.writableNeedDrain) {
+    while (
+      !this.#closed &&
+      !this.#transfer &&
+      this.#buffer.length >= 2 &&
+      this.#inFlight < this.#limit() &&
+      !this.#socket.writableNeedDrain
+    ) {
       if (maxQueries > 0 && this.#queries >= maxQueries) {
         // dnsdist stops reading and closes once the answers already owed are sent.
         if (this.#inFlight === 0) this.#socket.end();
@@ -178,7 +186,7 @@ class TcpClientConnection implements ReplyChannel {
    */
   #updateFlow(): void {
     if (this.#closed) return;
-    const wantPause = this.#inFlight >= this.#limit() || this.#socket.writableNeedDrain;
+    const wantPause = this.#transfer || this.#inFlight >= this.#limit() || this.#socket.writableNeedDrain;
     if (wantPause !== this.#paused) {
       this.#paused = wantPause;
       if (wantPause) this.#socket.pause();
@@ -218,8 +226,24 @@ class TcpClientConnection implements ReplyChannel {
     this.#inFlight--;
     if (this.#closed) return;
     const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
-    if (maxQueries > 0 && this.#queries >= maxQueries && this.#inFlight === 0) this.#socket.end();
+    if (this.#transfer) {
+      if (this.#inFlight === 0) this.#socket.end();
+    } else if (maxQueries > 0 && this.#queries >= maxQueries && this.#inFlight === 0) this.#socket.end();
     else this.#drain();
+  }
+
+  beginTransfer(_dq: DNSQuestion): void {
+    // As dnsdist: a connection that carries a zone transfer takes no other query.
+    this.#transfer = true;
+    this.#updateFlow();
+  }
+
+  sendTransferPart(_dq: DNSQuestion, data: Buffer, length: number): void {
+    if (this.#closed) return;
+    const frame = Buffer.allocUnsafe(length + 2);
+    frame.writeUInt16BE(length, 0);
+    data.copy(frame, 2, 0, length);
+    this.#socket.write(frame);
   }
 
   sendAnswer(_dq: DNSQuestion, data: Buffer, length: number): void {

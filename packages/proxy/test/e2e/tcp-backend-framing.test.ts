@@ -89,11 +89,14 @@ describe('TCP backend framing', () => {
   }> {
     const b = await tcpBackend(count, reply);
     cleanups.push(() => b.close());
-    const proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:\${B}", healthCheckMode="up"}`, {
-      B: b.port,
-    });
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:\${B}", healthCheckMode="up", maxInFlight=100}`,
+      {
+        B: b.port,
+      },
+    );
     cleanups.push(() => proxy.stop());
-    // One client connection per query: they share the proxy's backend connection, pipelined.
+    // One client connection per query: they share the proxy's backend connection, pipelined (maxInFlight).
     const answers = await Promise.all(
       Array.from({ length: count }, (_, i) => tcpQuery(proxy.port, `q${i}.framing.test`, { id: 1000 + i })),
     );

@@ -1,0 +1,157 @@
+/**
+ * The Carbon (Graphite plaintext) lines dnsdist 1.7.3 sends: one
+ * `path value timestamp\r\n` line per statistic, backend, frontend and pool
+ * figure, every path under `<namespace>.<ourname>.<instance>.`. The metric
+ * names are dnsdist's, misspellings included (`tcpdiedreaddingresponse`,
+ * `tcpreadimeouts`, `tcpclientimeouts`): Graphite dashboards built for
+ * dnsdist look them up by these paths.
+ */
+import type { DownstreamServer } from '../backend/downstream-server.js';
+import type { ServerPool } from '../backend/server-pool.js';
+import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
+import type { RunningFrontend } from '../server/dnsdist-proxy.js';
+import type { StatEntry } from '../stats/stats-snapshot.js';
+
+/** What one export reads. */
+export interface CarbonSources {
+  readonly stats: readonly StatEntry[];
+  readonly servers: readonly DownstreamServer[];
+  readonly frontends: readonly RunningFrontend[];
+  readonly pools: ReadonlyMap<string, ServerPool<object>>;
+}
+
+/** The path prefix of one carbonServer: `namespace.ourname.instance.`. */
+export function carbonPrefix(namespace: string, ourname: string, instance: string): string {
+  return `${namespace}.${ourname}.${instance}.`;
+}
+
+/**
+ * A double as C++'s default ostream formatting writes it (`%g`, six
+ * significant digits, exponent form below 1e-4 and from 1e6): "0", "12.5", "1.23457e+08". dnsdist's integer
+ * counters are written whole (formatCarbonInteger).
+ */
+export function formatCarbonDouble(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  if (v === 0) return '0';
+  const exp = Math.floor(Math.log10(Math.abs(v)));
+  if (exp < -4 || exp >= 6) {
+    const [mantissa, e] = v.toExponential(5).split('e') as [string, string];
+    const m = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
+    const n = Number(e);
+    return `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+  }
+  return String(Number(v.toPrecision(6)));
+}
+
+/** An integer counter or gauge, written whole as dnsdist writes its 64-bit counters. */
+function formatCarbonInteger(v: number): string {
+  return Number.isFinite(v) ? String(Math.trunc(v)) : '0';
+}
+
+/** Figures dnsdist keeps as doubles (the others are integer counters). */
+const DOUBLE_SERVER_FIGURES = new Set(['latency', 'tcpavgqueriesperconnection', 'tcpavgconnectionduration']);
+
+/** Backend figures, in dnsdist's order. `drops` is the reused-ID count, as dnsdist sends it. */
+const SERVER_FIGURES: ReadonlyArray<readonly [string, (s: DownstreamServer) => number]> = [
+  ['queries', (s) => s.counters.queries],
+  ['responses', (s) => s.counters.responses],
+  ['drops', (s) => s.counters.reuseds],
+  ['latency', (s) => (s.availability === 'down' ? 0 : s.latencyUsec / 1000)],
+  ['senderrors', (s) => s.counters.sendErrors],
+  ['outstanding', (s) => s.outstanding],
+  ['tcpdiedsendingquery', (s) => s.counters.tcpDiedSendingQuery],
+  ['tcpdiedreaddingresponse', (s) => s.counters.tcpDiedReadingResponse],
+  ['tcpgaveup', (s) => s.counters.tcpGaveUp],
+  ['tcpreadimeouts', (s) => s.counters.tcpReadTimeouts],
+  ['tcpwritetimeouts', (s) => s.counters.tcpWriteTimeouts],
+  ['tcpconnecttimeouts', (s) => s.counters.tcpConnectTimeouts],
+  ['tcpcurrentconnections', (s) => s.tcpPool.connectionCount],
+  ['tcpmaxconcurrentconnections', (s) => s.counters.tcpMaxConcurrentConnections],
+  ['tcpnewconnections', (s) => s.counters.tcpNewConnections],
+  ['tcpreusedconnections', (s) => s.counters.tcpReusedConnections],
+  ['tlsresumptions', () => 0],
+  ['tcpavgqueriesperconnection', (s) => s.counters.tcpAvgQueriesPerConnection],
+  ['tcpavgconnectionduration', (s) => s.counters.tcpAvgConnectionDuration],
+];
+
+/** Frontend figures, in dnsdist's order; the TLS ones are 0 (no DoT/DoH listeners). */
+const FRONTEND_FIGURES: readonly string[] = [
+  'queries',
+  'responses',
+  'tcpdiedreadingquery',
+  'tcpdiedsendingresponse',
+  'tcpgaveup',
+  'tcpclientimeouts',
+  'tcpdownstreamtimeouts',
+  'tcpcurrentconnections',
+  'tcpmaxconcurrentconnections',
+  'tcpavgqueriesperconnection',
+  'tcpavgconnectionduration',
+  'tls10-queries',
+  'tls11-queries',
+  'tls12-queries',
+  'tls13-queries',
+  'tls-unknown-queries',
+  'tlsnewsessions',
+  'tlsresumptions',
+  'tlsunknownticketkeys',
+  'tlsinactiveticketkeys',
+];
+
+const CACHE_FIGURES: ReadonlyArray<readonly [string, (c: PacketCacheStats) => number]> = [
+  ['cache-size', (c) => c.maxEntries],
+  ['cache-entries', (c) => c.entries],
+  ['cache-hits', (c) => c.hits],
+  ['cache-misses', (c) => c.misses],
+  ['cache-deferred-inserts', (c) => c.deferredInserts],
+  ['cache-deferred-lookups', (c) => c.deferredLookups],
+  ['cache-lookup-collisions', (c) => c.lookupCollisions],
+  ['cache-insert-collisions', (c) => c.insertCollisions],
+  ['cache-ttl-too-shorts', (c) => c.ttlTooShorts],
+];
+
+/** Dots separate Graphite path components: dnsdist writes them as underscores inside a name. */
+const pathPart = (name: string): string => name.replace(/\./g, '_');
+
+/** Every line of one export, `prefix` from carbonPrefix, `now` in seconds since the epoch. */
+export function carbonLines(src: CarbonSources, prefix: string, now: number): string {
+  const out: string[] = [];
+  const line = (path: string, value: number, isDouble = false): void =>
+    void out.push(`${prefix}${path} ${isDouble ? formatCarbonDouble(value) : formatCarbonInteger(value)} ${now}\r\n`);
+  for (const e of src.stats) line(e.name, e.value, e.isFloat);
+  for (const s of src.servers) {
+    const base = `servers.${pathPart(s.name !== '' ? s.name : s.addressText)}.`;
+    for (const [name, value] of SERVER_FIGURES) line(base + name, value(s), DOUBLE_SERVER_FIGURES.has(name));
+  }
+  // UDP and TCP sockets of a listener are separate frontends; a repeated name gets _1, _2… (dnsdist's rule).
+  const seen = new Map<string, number>();
+  for (const f of src.frontends) {
+    for (const [proto, local, values] of [
+      ['udp', f.udp.local, { queries: f.udp.queries, responses: f.udp.responses }],
+      ['tcp', f.tcp.local, { queries: f.tcp.queries, responses: f.tcp.responses, tcpcurrentconnections: f.tcp.currentConnections }],
+    ] as const) {
+      let name = pathPart(`${local.toStringWithPort()}_${proto}`);
+      const n = seen.get(name);
+      if (n === undefined) seen.set(name, 1);
+      else {
+        seen.set(name, n + 1);
+        name = `${name}_${n}`;
+      }
+      const v = values as Record<string, number>;
+      for (const figure of FRONTEND_FIGURES) line(`frontends.${name}.${figure}`, v[figure] ?? 0);
+    }
+  }
+  // dnsdist keeps pools in a std::map: sorted by name, the default pool ("") first.
+  const pools = [...src.pools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const pool of pools) {
+    const base = `pools.${pool.name === '' ? '_default_' : pathPart(pool.name)}.`;
+    line(`${base}servers`, pool.servers.length);
+    line(`${base}servers-up`, pool.countUp());
+    const cache = pool.cache as { getStats?: () => PacketCacheStats } | undefined;
+    if (cache && typeof cache.getStats === 'function') {
+      const stats = cache.getStats();
+      for (const [name, value] of CACHE_FIGURES) line(base + name, value(stats));
+    }
+  }
+  return out.join('');
+}
