@@ -4,6 +4,8 @@ import { registerConstants } from '../lua/bind-constants.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
+import { registerFleetBindings } from '../lua/bind-fleet.js';
+import { FleetSync } from '../fleet/fleet-sync.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
@@ -75,6 +77,8 @@ export class DnsdistApp {
   readonly dynBlocks: DynamicBlocks;
   /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
   readonly blockScope = new BlockScopeGuard();
+  /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
+  readonly fleet: FleetSync;
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -110,6 +114,9 @@ export class DnsdistApp {
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope);
+    this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
+    registerFleetBindings(this.env, this.fleet);
+    void this.stopped.then(() => this.fleet.stop());
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
@@ -121,6 +128,7 @@ export class DnsdistApp {
     });
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
+    this.web.providers.fleet = this.fleet;
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
@@ -194,6 +202,7 @@ export class DnsdistApp {
       });
     }
     await this.web.start();
+    this.fleet.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;

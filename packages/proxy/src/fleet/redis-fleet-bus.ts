@@ -1,0 +1,225 @@
+/**
+ * The fleet's blocks in Redis: one key per live block (its record as
+ * JSON, expiring with the block: Redis's own clock carries the time left,
+ * so node clocks need not agree), and one pub/sub channel of events
+ * ("add", "del", "clear") for the nodes connected now. A node that
+ * (re)connects reads the keys; a node that is connected follows the
+ * channel.
+ */
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { FleetBlockRecord } from './fleet-block-record.js';
+import type { FleetSyncOptions } from './fleet-sync-options.js';
+
+/** An event on the fleet channel, as published. */
+export type FleetEvent =
+  | { v: 1; op: 'add'; node: string; at: number; ttl: number; block: FleetBlockRecord }
+  | { v: 1; op: 'del'; node: string; at: number; kind: 'net' | 'suffix'; key: string }
+  | { v: 1; op: 'clear'; node: string; at: number };
+
+/** What the bus tells its owner. Handlers must not throw. */
+export interface FleetBusHandlers {
+  /** A message on the channel, unparsed (it comes from other nodes and is checked by the owner). */
+  message(text: string): void;
+  /** Both connections are up and subscribed: time to publish what was missed and read the fleet's blocks. */
+  ready(): void;
+  /** A connection went down or failed to come up; `error` says why when Redis or the socket said. */
+  down(error: Error | undefined): void;
+}
+
+/** One live block as read from Redis: its record text and the milliseconds left. */
+export interface StoredFleetBlock {
+  readonly value: string;
+  readonly ttlMs: number;
+}
+
+// Publish only when the block is new or outlives the stored one: a refresh
+// that does not extend the block is not news, and two nodes blocking the
+// same client keep one key.
+const ADD_SCRIPT = `
+local left = redis.call('PTTL', KEYS[1])
+if left >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+return 1`;
+
+const DEL_SCRIPT = `
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', KEYS[2], ARGV[1])
+return 1`;
+
+/** Reconnection delays: 100 ms doubling to 5 s. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6));
+}
+
+/**
+ * The Redis side of fleet sync: two connections (commands, and the
+ * subscriber pub/sub needs), reconnecting with backoff for as long as the
+ * node runs. Commands fail at once while disconnected (no offline queue):
+ * the owner republishes its blocks when `ready` comes back.
+ */
+export class RedisFleetBus {
+  readonly #opts: FleetSyncOptions;
+  readonly #handlers: FleetBusHandlers;
+  readonly #keyPrefix: string;
+  readonly channel: string;
+  #cmd: Redis | undefined;
+  #sub: Redis | undefined;
+  #cmdReady = false;
+  #subReady = false;
+  #stopped = false;
+
+  constructor(opts: FleetSyncOptions, handlers: FleetBusHandlers) {
+    this.#opts = opts;
+    this.#handlers = handlers;
+    this.#keyPrefix = `${opts.keyPrefix}:${opts.fleet}:block:`;
+    this.channel = `${opts.keyPrefix}:${opts.fleet}:events`;
+  }
+
+  /** Both connections up and subscribed. */
+  get connected(): boolean {
+    return this.#cmdReady && this.#subReady;
+  }
+
+  /** The Redis key of a block id ("net:192.0.2.1/32"). */
+  keyOf(id: string): string {
+    return this.#keyPrefix + id;
+  }
+
+  #redisOptions(): RedisOptions {
+    const o = this.#opts;
+    const options: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: o.connectTimeout * 1000,
+      retryStrategy: (attempt) => (this.#stopped ? null : reconnectDelay(attempt)),
+      // A wrong password is answered the same way on every attempt; the backoff keeps it cheap and the log says why.
+      reconnectOnError: () => false,
+    };
+    if (o.user !== undefined) options.username = o.user;
+    if (o.password !== undefined) options.password = o.password;
+    if (o.tls) {
+      options.tls = {
+        ...(o.tls.caFile !== undefined ? { ca: readFileSync(o.tls.caFile) } : {}),
+        ...(o.tls.serverName !== undefined ? { servername: o.tls.serverName } : {}),
+        ...(o.tls.certFile !== undefined ? { cert: readFileSync(o.tls.certFile) } : {}),
+        ...(o.tls.keyFile !== undefined ? { key: readFileSync(o.tls.keyFile) } : {}),
+      };
+    }
+    return options;
+  }
+
+  /** Connect both connections (in the background: failures are reported through `down` and retried). */
+  start(): void {
+    const cmd = new Redis(this.#opts.url, this.#redisOptions());
+    const sub = new Redis(this.#opts.url, this.#redisOptions());
+    this.#cmd = cmd;
+    this.#sub = sub;
+    cmd.on('ready', () => {
+      this.#cmdReady = true;
+      this.#maybeReady();
+    });
+    sub.on('ready', () => {
+      // ioredis resubscribes on reconnect before 'ready'; the first time, subscribe here.
+      void sub
+        .subscribe(this.channel)
+        .then(() => {
+          this.#subReady = true;
+          this.#maybeReady();
+        })
+        .catch((err: unknown) => this.#handlers.down(err as Error));
+    });
+    sub.on('message', (_channel: string, text: string) => this.#handlers.message(text));
+    for (const [conn, which] of [
+      [cmd, 'cmd'],
+      [sub, 'sub'],
+    ] as const) {
+      conn.on('error', (err: Error) => this.#handlers.down(err));
+      conn.on('close', () => {
+        const was = this.connected;
+        if (which === 'cmd') this.#cmdReady = false;
+        else this.#subReady = false;
+        if (was && !this.#stopped) this.#handlers.down(undefined);
+      });
+      conn.connect().catch(() => {
+        /* reported through 'error' and retried by the retry strategy */
+      });
+    }
+  }
+
+  #maybeReady(): void {
+    if (this.connected && !this.#stopped) this.#handlers.ready();
+  }
+
+  /** Store and announce a block (only if it is new there or lives longer than the stored one). Resolves true when published. */
+  async add(id: string, record: FleetBlockRecord, ttlMs: number, at: number): Promise<boolean> {
+    const event: FleetEvent = { v: 1, op: 'add', node: this.#opts.node, at, ttl: ttlMs, block: record };
+    const n = await this.#command().eval(
+      ADD_SCRIPT,
+      2,
+      this.keyOf(id),
+      this.channel,
+      JSON.stringify(record),
+      String(ttlMs),
+      JSON.stringify(event),
+    );
+    return n === 1;
+  }
+
+  /** Remove a block from the fleet. */
+  async del(kind: 'net' | 'suffix', key: string, at: number): Promise<void> {
+    const event: FleetEvent = { v: 1, op: 'del', node: this.#opts.node, at, kind, key };
+    await this.#command().eval(DEL_SCRIPT, 2, this.keyOf(`${kind}:${key}`), this.channel, JSON.stringify(event));
+  }
+
+  /** Remove every block of the fleet, then tell the nodes to clear theirs. */
+  async clear(at: number): Promise<void> {
+    const cmd = this.#command();
+    let cursor = '0';
+    do {
+      const [next, keys] = await cmd.scan(cursor, 'MATCH', `${this.#keyPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await cmd.unlink(...keys);
+    } while (cursor !== '0');
+    const event: FleetEvent = { v: 1, op: 'clear', node: this.#opts.node, at };
+    await cmd.publish(this.channel, JSON.stringify(event));
+  }
+
+  /** The fleet's live blocks, in batches of about `count`. */
+  async *snapshot(count = 1000): AsyncGenerator<StoredFleetBlock[]> {
+    const cmd = this.#command();
+    let cursor = '0';
+    do {
+      const [next, keys] = await cmd.scan(cursor, 'MATCH', `${this.#keyPrefix}*`, 'COUNT', count);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipe = cmd.pipeline();
+      for (const k of keys) pipe.get(k).pttl(k);
+      const replies = (await pipe.exec()) ?? [];
+      const batch: StoredFleetBlock[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const [getErr, value] = replies[2 * i] ?? [];
+        const [ttlErr, ttl] = replies[2 * i + 1] ?? [];
+        // Gone between SCAN and GET (expired or deleted): nothing to take.
+        if (getErr || ttlErr || typeof value !== 'string' || typeof ttl !== 'number' || ttl <= 0) continue;
+        batch.push({ value, ttlMs: ttl });
+      }
+      yield batch;
+    } while (cursor !== '0');
+  }
+
+  #command(): Redis {
+    const cmd = this.#cmd;
+    if (!cmd || !this.#cmdReady) throw new Error('not connected to Redis');
+    return cmd;
+  }
+
+  /** Close both connections; no reconnection after this. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const conns = [this.#cmd, this.#sub].filter((c): c is Redis => c !== undefined);
+    await Promise.all(conns.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}
