@@ -240,6 +240,12 @@ export class FleetSync implements DynBlockObserver {
   #apply(fb: FleetBlock, quiet: boolean): void {
     const b = this.#blocks;
     const existing = fb.range ? b.clients.get(fb.range) : b.suffixes.get(fb.name!);
+    if (existing?.source === 'restored') {
+      // The kernel maps kept this block across a restart without its reason or origin: the fleet's record has them.
+      existing.reason = fb.reason;
+      existing.origin = fb.origin;
+      existing.source = 'fleet';
+    }
     if (!existing && b.clients.size + b.suffixes.size >= this.#opts!.maxBlocks) {
       throw new FleetRecordError(
         'capacity',
@@ -310,11 +316,13 @@ export class FleetSync implements DynBlockObserver {
     }
     let taken = 0;
     let seen = 0;
+    const live = new Set<string>();
     for await (const batch of bus.snapshot()) {
       for (const stored of batch) {
         seen++;
         try {
           const fb = decodeFleetRecord(stored.value, stored.ttlMs, this.#opts!.maxSeconds, this.#guard);
+          live.add(blockId(fb.kind, fb.range?.toString() ?? fb.name!.toString()));
           if (fb.origin === this.#opts!.node) continue;
           const before = this.#received;
           this.#apply(fb, true);
@@ -326,9 +334,34 @@ export class FleetSync implements DynBlockObserver {
         if (seen % RESYNC_SLICE === 0) await new Promise((r) => setImmediate(r));
       }
     }
+    const stale = this.#dropStaleRestored(live);
     this.#resyncs++;
+    if (stale > 0)
+      this.#log.info(
+        `Fleet sync: removed ${stale} block${stale === 1 ? '' : 's'} restored from the kernel maps that the fleet no longer has`,
+      );
     this.events.emit('resynced', seen);
     this.#log.info(`Fleet sync: read ${seen} live block${seen === 1 ? '' : 's'} of the fleet, ${taken} new or extended here`);
+  }
+
+  /**
+   * Blocks this node restored from its kernel maps at start-up (which keep
+   * no origin) that the fleet no longer holds were lifted while the node
+   * was down (a clearDynBlocks() or a removal elsewhere): keeping them would
+   * enforce a block the fleet dropped.
+   */
+  #dropStaleRestored(live: ReadonlySet<string>): number {
+    let removed = 0;
+    const now = performance.now();
+    for (const blk of [...this.#blocks.activeClientBlocks(now), ...this.#blocks.activeSuffixBlocks(now)]) {
+      if (blk.source !== 'restored') continue;
+      const id = blockId(blk.range ? 'net' : 'suffix', blk.keyText());
+      if (live.has(id)) continue;
+      if (blk.range) this.#blocks.removeClientBlock(blk.range, 'fleet');
+      else this.#blocks.removeSuffixBlock(blk.domain!, 'fleet');
+      removed++;
+    }
+    return removed;
   }
 
   /** For tests and shutdown: resolves once no resynchronisation is running. */

@@ -52,7 +52,9 @@ describeRequires('setDynBlocksSync in a configuration', [redisServer, redisCli],
     await got;
     expect((await udpQuery(b.port, 'www.example.'))?.rcode).toBe('REFUSED');
     expect(b.app.runConsoleCommand('showDynBlocks()')).toMatch(/127\.0\.0\.1\/32 +\d+ +\d+ +false +Send Refused +edge-a +seen on edge-a/);
-    expect(b.output.join('\n')).toContain('Inserting dynamic block for 127.0.0.1/32 for 60 seconds: seen on edge-a (from fleet node edge-a)');
+    expect(b.output.join('\n')).toContain(
+      'Inserting dynamic block for 127.0.0.1/32 for 60 seconds: seen on edge-a (from fleet node edge-a)',
+    );
     expect(b.app.runConsoleCommand('showDynBlocksSync()')).toMatch(/^Fleet "fe\w+", node "edge-b": connected\n.*received 1/s);
 
     const cleared = once(b.app.fleet.events, 'received');
