@@ -13,6 +13,8 @@ import { freePort } from './free-port.js';
 export interface RedisOptions {
   /** requirepass: the default user's password. */
   readonly password?: string;
+  /** Addresses to listen on (default 127.0.0.1): loopback and test-namespace addresses only. */
+  readonly bind?: readonly string[];
   /** TLS only (port 0 for plain), with these PEM files. */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
@@ -31,7 +33,7 @@ export interface RunningRedis {
 }
 
 function startServer(port: number, dir: string, o: RedisOptions): Promise<ChildProcess> {
-  const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
+  const args = ['--bind', ...(o.bind ?? ['127.0.0.1']), '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
   if (o.tls)
     args.push(
       '--port',

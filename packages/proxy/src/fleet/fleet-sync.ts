@@ -65,6 +65,10 @@ export class FleetSync implements DynBlockObserver {
   /** The deadline last published per block, so refreshes that do not extend a block are not sent. */
   readonly #publishedUntil = new WeakMap<DynBlock, number>();
   #resyncing: Promise<void> | undefined;
+  /** Counts clears received: a resynchronisation that sees it change stops applying what it read before. */
+  #removalEpoch = 0;
+  /** Blocks removed by other nodes while a resynchronisation runs: what it read of them is stale. */
+  #removedDuringResync: Set<string> | undefined;
   #resyncAgain = false;
   #lastErrorLogged: string | undefined;
   // counters
@@ -216,8 +220,9 @@ export class FleetSync implements DynBlockObserver {
       else if (e.op === 'del') this.#applyDel(e, text);
       else if (e.op === 'clear') {
         this.#removalsReceived++;
-        this.#log.warn(`Fleet sync: fleet node ${String(e.node)} cleared the dynamic blocks`);
+        this.#removalEpoch++;
         this.#blocks.clear('fleet');
+        this.#log.warn(`Fleet sync: fleet node ${String(e.node)} cleared the dynamic blocks`);
       } else throw new FleetRecordError('malformed', text, `unknown event op ${JSON.stringify(e.op)}`);
       this.events.emit('received', e.op);
     } catch (err) {
@@ -233,6 +238,7 @@ export class FleetSync implements DynBlockObserver {
     // Checked as an insertion would be: a removal cannot name what an insertion could not.
     const fb = decodeFleetRecord({ v: 1, kind: e.kind, key: e.key, action: 'Drop', reason: '', origin: String(e.node) }, 1, 1, this.#guard);
     this.#removalsReceived++;
+    this.#removedDuringResync?.add(blockId(fb.kind, e.key));
     if (fb.range) this.#blocks.removeClientBlock(fb.range, 'fleet');
     else this.#blocks.removeSuffixBlock(fb.name!, 'fleet');
   }
@@ -317,22 +323,42 @@ export class FleetSync implements DynBlockObserver {
     let taken = 0;
     let seen = 0;
     const live = new Set<string>();
-    for await (const batch of bus.snapshot()) {
-      for (const stored of batch) {
-        seen++;
-        try {
-          const fb = decodeFleetRecord(stored.value, stored.ttlMs, this.#opts!.maxSeconds, this.#guard);
-          live.add(blockId(fb.kind, fb.range?.toString() ?? fb.name!.toString()));
-          if (fb.origin === this.#opts!.node) continue;
-          const before = this.#received;
-          this.#apply(fb, true);
-          if (this.#received > before) taken++;
-        } catch (err) {
-          if (err instanceof FleetRecordError) this.#refuse(err);
-          else throw err;
+    const epoch = this.#removalEpoch;
+    const removed = new Set<string>();
+    this.#removedDuringResync = removed;
+    try {
+      for await (const batch of bus.snapshot()) {
+        // A clear arrived while reading: what was read before it is stale. Read again.
+        if (this.#removalEpoch !== epoch) {
+          this.#resyncAgain = true;
+          return;
         }
-        if (seen % RESYNC_SLICE === 0) await new Promise((r) => setImmediate(r));
+        for (const stored of batch) {
+          seen++;
+          try {
+            const fb = decodeFleetRecord(stored.value, stored.ttlMs, this.#opts!.maxSeconds, this.#guard);
+            const id = blockId(fb.kind, fb.range?.toString() ?? fb.name!.toString());
+            if (removed.has(id)) continue;
+            live.add(id);
+            if (fb.origin === this.#opts!.node) continue;
+            const before = this.#received;
+            this.#apply(fb, true);
+            if (this.#received > before) taken++;
+          } catch (err) {
+            if (err instanceof FleetRecordError) this.#refuse(err);
+            else throw err;
+          }
+          if (seen % RESYNC_SLICE === 0) {
+            await new Promise((r) => setImmediate(r));
+            if (this.#removalEpoch !== epoch) {
+              this.#resyncAgain = true;
+              return;
+            }
+          }
+        }
       }
+    } finally {
+      this.#removedDuringResync = undefined;
     }
     const stale = this.#dropStaleRestored(live);
     this.#resyncs++;
@@ -341,7 +367,8 @@ export class FleetSync implements DynBlockObserver {
         `Fleet sync: removed ${stale} block${stale === 1 ? '' : 's'} restored from the kernel maps that the fleet no longer has`,
       );
     this.events.emit('resynced', seen);
-    this.#log.info(`Fleet sync: read ${seen} live block${seen === 1 ? '' : 's'} of the fleet, ${taken} new or extended here`);
+    const ms = Math.round(performance.now() - now);
+    this.#log.info(`Fleet sync: read ${seen} live block${seen === 1 ? '' : 's'} of the fleet in ${ms} ms, ${taken} new or extended here`);
   }
 
   /**

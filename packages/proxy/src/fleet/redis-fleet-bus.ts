@@ -27,6 +27,14 @@ export interface FleetBusHandlers {
   down(error: Error | undefined): void;
 }
 
+/** The scripts defined on the command connection (ioredis adds them as methods). */
+type FleetScripts = Redis & {
+  fleetAdd(key: string, channel: string, record: string, ttlMs: string, event: string): Promise<number>;
+  fleetDel(key: string, channel: string, event: string): Promise<number>;
+  fleetClear(channel: string, pattern: string, event: string): Promise<number>;
+  fleetSnapshot(cursor: string, pattern: string, count: string): Promise<unknown>;
+};
+
 /** One live block as read from Redis: its record text and the milliseconds left. */
 export interface StoredFleetBlock {
   readonly value: string;
@@ -59,6 +67,21 @@ repeat
 until cursor == '0'
 redis.call('PUBLISH', KEYS[1], ARGV[2])
 return 1`;
+
+// One SCAN step and the value and time left of every key it found, as
+// {cursor, value1, pttl1, value2, pttl2, …}.
+const SNAPSHOT_SCRIPT = `
+local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]))
+local out = { r[1] }
+for _, k in ipairs(r[2]) do
+  local v = redis.call('GET', k)
+  local t = redis.call('PTTL', k)
+  if v and t > 0 then
+    out[#out + 1] = v
+    out[#out + 1] = t
+  end
+end
+return out`;
 
 /** Reconnection delays: 100 ms doubling to 5 s. */
 export function reconnectDelay(attempt: number): number {
@@ -109,6 +132,8 @@ export class RedisFleetBus {
       retryStrategy: (attempt) => (this.#stopped ? null : reconnectDelay(attempt)),
       // A wrong password is answered the same way on every attempt; the backoff keeps it cheap and the log says why.
       reconnectOnError: () => false,
+      // Blocks made in one burst (a rules group's pass, a bulk insert) go out in one write.
+      enableAutoPipelining: true,
     };
     if (o.user !== undefined) options.username = o.user;
     if (o.password !== undefined) options.password = o.password;
@@ -129,6 +154,11 @@ export class RedisFleetBus {
     const sub = new Redis(this.#opts.url, this.#redisOptions());
     this.#cmd = cmd;
     this.#sub = sub;
+    // Sent as EVALSHA once Redis knows them (ioredis loads them on first use).
+    cmd.defineCommand('fleetAdd', { numberOfKeys: 2, lua: ADD_SCRIPT });
+    cmd.defineCommand('fleetDel', { numberOfKeys: 2, lua: DEL_SCRIPT });
+    cmd.defineCommand('fleetClear', { numberOfKeys: 1, lua: CLEAR_SCRIPT });
+    cmd.defineCommand('fleetSnapshot', { numberOfKeys: 0, lua: SNAPSHOT_SCRIPT });
     cmd.on('ready', () => {
       this.#cmdReady = true;
       this.#maybeReady();
@@ -168,22 +198,14 @@ export class RedisFleetBus {
   /** Store and announce a block (only if it is new there or lives longer than the stored one). Resolves true when published. */
   async add(id: string, record: FleetBlockRecord, ttlMs: number, at: number): Promise<boolean> {
     const event: FleetEvent = { v: 1, op: 'add', node: this.#opts.node, at, ttl: ttlMs, block: record };
-    const n = await this.#command().eval(
-      ADD_SCRIPT,
-      2,
-      this.keyOf(id),
-      this.channel,
-      JSON.stringify(record),
-      String(ttlMs),
-      JSON.stringify(event),
-    );
+    const n = await this.#scripts().fleetAdd(this.keyOf(id), this.channel, JSON.stringify(record), String(ttlMs), JSON.stringify(event));
     return n === 1;
   }
 
   /** Remove a block from the fleet. */
   async del(kind: 'net' | 'suffix', key: string, at: number): Promise<void> {
     const event: FleetEvent = { v: 1, op: 'del', node: this.#opts.node, at, kind, key };
-    await this.#command().eval(DEL_SCRIPT, 2, this.keyOf(`${kind}:${key}`), this.channel, JSON.stringify(event));
+    await this.#scripts().fleetDel(this.keyOf(`${kind}:${key}`), this.channel, JSON.stringify(event));
   }
 
   /**
@@ -192,30 +214,37 @@ export class RedisFleetBus {
    */
   async clear(at: number): Promise<void> {
     const event: FleetEvent = { v: 1, op: 'clear', node: this.#opts.node, at };
-    await this.#command().eval(CLEAR_SCRIPT, 1, this.channel, `${this.#keyPrefix}*`, JSON.stringify(event));
+    await this.#scripts().fleetClear(this.channel, `${this.#keyPrefix}*`, JSON.stringify(event));
   }
 
-  /** The fleet's live blocks, in batches of about `count`. */
+  /**
+   * The fleet's live blocks, in batches of about `count`: one round trip
+   * per batch (the read runs as a script on the server), the next batch
+   * requested while the owner applies this one.
+   */
   async *snapshot(count = 1000): AsyncGenerator<StoredFleetBlock[]> {
-    const cmd = this.#command();
-    let cursor = '0';
-    do {
-      const [next, keys] = await cmd.scan(cursor, 'MATCH', `${this.#keyPrefix}*`, 'COUNT', count);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const pipe = cmd.pipeline();
-      for (const k of keys) pipe.get(k).pttl(k);
-      const replies = (await pipe.exec()) ?? [];
+    const cmd = this.#scripts();
+    const read = (cursor: string) =>
+      cmd.fleetSnapshot(cursor, `${this.#keyPrefix}*`, String(count)) as Promise<[string, ...Array<string | number>]>;
+    let pending = read('0');
+    for (;;) {
+      const [next, ...flat] = await pending;
+      if (next !== '0') pending = read(next);
       const batch: StoredFleetBlock[] = [];
-      for (let i = 0; i < keys.length; i++) {
-        const [getErr, value] = replies[2 * i] ?? [];
-        const [ttlErr, ttl] = replies[2 * i + 1] ?? [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const value = flat[i];
+        const ttl = flat[i + 1];
         // Gone between SCAN and GET (expired or deleted): nothing to take.
-        if (getErr || ttlErr || typeof value !== 'string' || typeof ttl !== 'number' || ttl <= 0) continue;
+        if (typeof value !== 'string' || typeof ttl !== 'number' || ttl <= 0) continue;
         batch.push({ value, ttlMs: ttl });
       }
       yield batch;
-    } while (cursor !== '0');
+      if (next === '0') return;
+    }
+  }
+
+  #scripts(): FleetScripts {
+    return this.#command() as FleetScripts;
   }
 
   #command(): Redis {

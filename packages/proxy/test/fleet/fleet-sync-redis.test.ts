@@ -213,7 +213,7 @@ describeRequires('fleet-wide dynamic blocks over Redis', [redisServer, redisCli]
     expect(d.blocks.clients.get(range('192.0.2.11/32'))).toBeDefined();
     expect(d.blocks.suffixes.get(DNSName.fromString('later.example.'))).toBeDefined();
     expect(d.blocks.clients.get(range('192.0.2.99/32'))).toBeUndefined();
-    expect(d.lines.join('\n')).toMatch(/Fleet sync: read 3 live blocks of the fleet, 3 new or extended here/);
+    expect(d.lines.join('\n')).toMatch(/Fleet sync: read 3 live blocks of the fleet in \d+ ms, 3 new or extended here/);
   });
 
   it('keeps blocking through a Redis restart, then republishes its own blocks for the nodes that come after', async () => {
@@ -266,6 +266,35 @@ describeRequires('fleet-wide dynamic blocks over Redis', [redisServer, redisCli]
     expect(c.blocks.clients.size).toBe(0);
     expect(Object.fromEntries(c.sync.stats().refused)).toEqual({ malformed: 1, scope: 1 });
     expect(b.lines.join('\n')).toMatch(/refused a block from the bus \(scope\): the fleet bus: refusing to block 0\.0\.0\.0\/0/);
+  });
+
+  it('a clear that arrives while a node reads the fleet’s blocks leaves it with none of them', async () => {
+    const a = await startNode(redis, fleet, 'a');
+    const n = 20_000;
+    const record = (i: number) =>
+      JSON.stringify({
+        v: 1,
+        kind: 'net',
+        key: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`,
+        action: 'Drop',
+        reason: 'bulk',
+        origin: 'a',
+      });
+    redis.cli(
+      'EVAL',
+      `for i = 0, ${n - 1} do redis.call('SET', ARGV[1] .. i, string.format(ARGV[2], math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256), 'PX', 600000) end`,
+      '0',
+      `dnsdist-ts:${fleet}:block:net:bulk-`,
+      record(0).replace('10.0.0.0', '10.%d.%d.%d'),
+    );
+    const d = await startNode(redis, fleet, 'd', {}, false);
+    // Clear as soon as d is connected: its read of 20,000 blocks is under way or about to be.
+    await once(d.sync.events, 'connected');
+    a.blocks.clear('lua');
+    await received(d);
+    while (d.sync.stats().resyncs === 0) await once(d.sync.events, 'resynced');
+    await d.sync.idle();
+    expect(d.blocks.clients.size).toBe(0);
   });
 
   it('refuses blocks beyond maxBlocks', async () => {
