@@ -288,10 +288,15 @@ async function main(): Promise<void> {
 
     // 2. 100,000 blocks on A, then a fresh node.
     const tBulk = performance.now();
-    consoleCommand(
-      a,
-      `for i = 0, ${BULK - 1} do addDynamicBlock(newCA(string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)), "bulk", DNSAction.Drop, 600) end`,
-    );
+    // In steps of 10,000: one console command may not grow the process by 128 MiB (console.md).
+    for (let from = 0; from < BULK; from += 10_000) {
+      const to = Math.min(BULK, from + 10_000) - 1;
+      const out = consoleCommand(
+        a,
+        `for i = ${from}, ${to} do addDynamicBlock(newCA(string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)), "bulk", DNSAction.Drop, 600) end`,
+      );
+      if (out.trim() !== '') throw new Error(`bulk insert ${from}-${to}: ${out}`);
+    }
     const madeMs = performance.now() - tBulk;
     while (Number(redis.cli('--raw', 'DBSIZE').trim()) < BULK) await new Promise((r) => setTimeout(r, 100));
     const storedMs = performance.now() - tBulk;

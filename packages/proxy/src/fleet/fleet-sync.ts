@@ -10,9 +10,20 @@
 import { EventEmitter } from 'node:events';
 import type { BlockScopeGuard, DynamicBlocks, DynBlock, BlockSource, DynBlockObserver, DynBlockSpec } from '../dynblocks/index.js';
 import type { Logger } from '../server/logger.js';
-import { blockId, decodeFleetRecord, FleetRecordError, recordOf, type FleetBlock, type FleetRefusal } from './fleet-block-record.js';
+import {
+  blockId,
+  decodeFleetRecord,
+  FleetRecordError,
+  recordOf,
+  type FleetBlock,
+  type FleetBlockRecord,
+  type FleetRefusal,
+} from './fleet-block-record.js';
 import type { FleetSyncOptions } from './fleet-sync-options.js';
-import { RedisFleetBus } from './redis-fleet-bus.js';
+import { MAX_ADD_BATCH, RedisFleetBus } from './redis-fleet-bus.js';
+
+/** Most blocks one "add" event may carry; a longer event is refused whole. */
+const MAX_EVENT_ITEMS = MAX_ADD_BATCH * 2;
 
 /** Counters and state of fleet sync, for metrics and showDynBlocksSync(). */
 export interface FleetSyncStats {
@@ -47,8 +58,9 @@ const RESYNC_SLICE = 2000;
 
 /**
  * What FleetSync announces on `events` (for tests, and anything that wants to
- * follow the link): 'connected', 'resynced' (count read), 'published' (block
- * id), 'received' (op: add, del, clear), 'refused' (FleetRecordError),
+ * follow the link): 'connected', 'resynced' (count read), 'published' (the
+ * block ids of one batch, how many were news), 'received' (op: add, once per
+ * block, del, clear), 'refused' (FleetRecordError),
  * 'failed' (the error text, each time Redis or the connection fails).
  */
 export type FleetSyncEvent = 'connected' | 'resynced' | 'published' | 'received' | 'refused' | 'failed';
@@ -65,6 +77,10 @@ export class FleetSync implements DynBlockObserver {
   /** The deadline last published per block, so refreshes that do not extend a block are not sent. */
   readonly #publishedUntil = new WeakMap<DynBlock, number>();
   #resyncing: Promise<void> | undefined;
+  /** Publications of this turn of the event loop, sent together at its end. */
+  readonly #pending = new Map<string, { record: FleetBlockRecord; ttlMs: number; block: DynBlock }>();
+  /** The start of this node's own events, which the channel brings back to it. */
+  #selfPrefix = '';
   /** Counts clears received: a resynchronisation that sees it change stops applying what it read before. */
   #removalEpoch = 0;
   /** Blocks removed by other nodes while a resynchronisation runs: what it read of them is stale. */
@@ -102,6 +118,7 @@ export class FleetSync implements DynBlockObserver {
   configure(opts: FleetSyncOptions): void {
     if (this.#opts) throw new Error(`setDynBlocksSync: this node is already in fleet "${this.#opts.fleet}"; restart to change fleets`);
     this.#opts = opts;
+    this.#selfPrefix = `"node":${JSON.stringify(opts.node)},`;
     this.#blocks.observer = this;
     this.#blocks.showOrigin = true;
     if (this.#started) this.#connect();
@@ -161,17 +178,38 @@ export class FleetSync implements DynBlockObserver {
       return;
     }
     this.#publishedUntil.set(block, block.until);
-    bus.add(blockId(record.kind, record.key), record, ttlMs, Date.now()).then(
-      (sent) => {
-        if (sent) this.#published++;
-        this.events.emit('published', blockId(record.kind, record.key), sent);
-      },
-      (err: unknown) => {
-        this.#publishedUntil.delete(block);
-        this.#publishFailures++;
-        this.#noteError(err as Error);
-      },
-    );
+    // Blocks made in one turn of the event loop (a rules group's pass, a bulk insert) travel together.
+    this.#pending.set(blockId(record.kind, record.key), { record, ttlMs, block });
+    if (this.#pending.size === 1) setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    const bus = this.#bus;
+    const all = [...this.#pending].map(([id, p]) => ({ id, ...p }));
+    this.#pending.clear();
+    const failed = (batch: typeof all, err: Error): void => {
+      for (const p of batch) this.#publishedUntil.delete(p.block);
+      this.#publishFailures += batch.length;
+      this.#noteError(err);
+    };
+    for (let i = 0; i < all.length; i += MAX_ADD_BATCH) {
+      const batch = all.slice(i, i + MAX_ADD_BATCH);
+      if (!bus?.connected) {
+        failed(batch, new Error('not connected to Redis'));
+        continue;
+      }
+      bus.add(batch, Date.now()).then(
+        (sent) => {
+          this.#published += sent;
+          this.events.emit(
+            'published',
+            batch.map((p) => p.id),
+            sent,
+          );
+        },
+        (err: unknown) => failed(batch, err as Error),
+      );
+    }
   }
 
   removed(block: DynBlock, source: BlockSource | undefined): void {
@@ -200,6 +238,8 @@ export class FleetSync implements DynBlockObserver {
 
   #onMessage(text: string): void {
     const opts = this.#opts!;
+    // Our own events come back on the channel: recognised without parsing them (a burst of blocks made here is long).
+    if (text.startsWith('{"v":1,"op":"') && text.indexOf(this.#selfPrefix) > 0 && text.indexOf(this.#selfPrefix) < 40) return;
     let e: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(text);
@@ -216,7 +256,7 @@ export class FleetSync implements DynBlockObserver {
     }
     if (typeof e.at === 'number' && Number.isFinite(e.at)) this.#lastLagMs = Math.max(0, Date.now() - e.at);
     try {
-      if (e.op === 'add') this.#apply(decodeFleetRecord(e.block, e.ttl, opts.maxSeconds, this.#guard), false);
+      if (e.op === 'add') this.#applyAdds(e, text);
       else if (e.op === 'del') this.#applyDel(e, text);
       else if (e.op === 'clear') {
         this.#removalsReceived++;
@@ -224,10 +264,28 @@ export class FleetSync implements DynBlockObserver {
         this.#blocks.clear('fleet');
         this.#log.warn(`Fleet sync: fleet node ${String(e.node)} cleared the dynamic blocks`);
       } else throw new FleetRecordError('malformed', text, `unknown event op ${JSON.stringify(e.op)}`);
-      this.events.emit('received', e.op);
+      if (e.op !== 'add') this.events.emit('received', e.op);
     } catch (err) {
       if (err instanceof FleetRecordError) this.#refuse(err);
       else this.#refuse(new FleetRecordError('malformed', text, (err as Error).message));
+    }
+  }
+
+  /** An "add" event: each block checked and applied on its own (one bad block does not cost the others). */
+  #applyAdds(e: Record<string, unknown>, text: string): void {
+    const items = e.items;
+    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_EVENT_ITEMS) {
+      throw new FleetRecordError('malformed', text, `an add event needs 1 to ${MAX_EVENT_ITEMS} items`);
+    }
+    for (const item of items as unknown[]) {
+      try {
+        const o = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+        this.#apply(decodeFleetRecord(o.block, o.ttl, this.#opts!.maxSeconds, this.#guard), false);
+        this.events.emit('received', 'add');
+      } catch (err) {
+        if (err instanceof FleetRecordError) this.#refuse(err);
+        else this.#refuse(new FleetRecordError('malformed', JSON.stringify(item) ?? String(item), (err as Error).message));
+      }
     }
   }
 

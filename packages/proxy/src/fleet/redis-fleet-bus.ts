@@ -13,7 +13,7 @@ import type { FleetSyncOptions } from './fleet-sync-options.js';
 
 /** An event on the fleet channel, as published. */
 export type FleetEvent =
-  | { v: 1; op: 'add'; node: string; at: number; ttl: number; block: FleetBlockRecord }
+  | { v: 1; op: 'add'; node: string; at: number; items: Array<{ ttl: number; block: FleetBlockRecord }> }
   | { v: 1; op: 'del'; node: string; at: number; kind: 'net' | 'suffix'; key: string }
   | { v: 1; op: 'clear'; node: string; at: number };
 
@@ -29,7 +29,7 @@ export interface FleetBusHandlers {
 
 /** The scripts defined on the command connection (ioredis adds them as methods). */
 type FleetScripts = Redis & {
-  fleetAdd(key: string, channel: string, record: string, ttlMs: string, event: string): Promise<number>;
+  fleetAdd(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
   fleetDel(key: string, channel: string, event: string): Promise<number>;
   fleetClear(channel: string, pattern: string, event: string): Promise<number>;
   fleetSnapshot(cursor: string, pattern: string, count: string): Promise<unknown>;
@@ -41,15 +41,30 @@ export interface StoredFleetBlock {
   readonly ttlMs: number;
 }
 
-// Publish only when the block is new or outlives the stored one: a refresh
-// that does not extend the block is not news, and two nodes blocking the
-// same client keep one key.
+// Store and announce a batch of blocks (KEYS: the channel, then one key
+// per block; ARGV: node, time, then record and time left per block). A
+// block is published only when it is new or outlives the stored one: a
+// refresh that does not extend it is not news, and two nodes blocking the
+// same client keep one key. One event carries every block published. The
+// records are JSON this node wrote and node names are plain, so the event
+// is put together as text.
 const ADD_SCRIPT = `
-local left = redis.call('PTTL', KEYS[1])
-if left >= tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('PUBLISH', KEYS[2], ARGV[3])
-return 1`;
+local items = {}
+for i = 2, #KEYS do
+  local record = ARGV[2 * i - 1]
+  local ttl = tonumber(ARGV[2 * i])
+  if redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('SET', KEYS[i], record, 'PX', ttl)
+    items[#items + 1] = '{"ttl":' .. ttl .. ',"block":' .. record .. '}'
+  end
+end
+if #items > 0 then
+  redis.call('PUBLISH', KEYS[1], '{"v":1,"op":"add","node":"' .. ARGV[1] .. '","at":' .. ARGV[2] .. ',"items":[' .. table.concat(items, ',') .. ']}')
+end
+return #items`;
+
+/** Blocks per add script call (and per "add" event): a burst of blocks travels in a few messages. */
+export const MAX_ADD_BATCH = 500;
 
 const DEL_SCRIPT = `
 redis.call('DEL', KEYS[1])
@@ -155,7 +170,7 @@ export class RedisFleetBus {
     this.#cmd = cmd;
     this.#sub = sub;
     // Sent as EVALSHA once Redis knows them (ioredis loads them on first use).
-    cmd.defineCommand('fleetAdd', { numberOfKeys: 2, lua: ADD_SCRIPT });
+    cmd.defineCommand('fleetAdd', { lua: ADD_SCRIPT });
     cmd.defineCommand('fleetDel', { numberOfKeys: 2, lua: DEL_SCRIPT });
     cmd.defineCommand('fleetClear', { numberOfKeys: 1, lua: CLEAR_SCRIPT });
     cmd.defineCommand('fleetSnapshot', { numberOfKeys: 0, lua: SNAPSHOT_SCRIPT });
@@ -195,11 +210,19 @@ export class RedisFleetBus {
     if (this.connected && !this.#stopped) this.#handlers.ready();
   }
 
-  /** Store and announce a block (only if it is new there or lives longer than the stored one). Resolves true when published. */
-  async add(id: string, record: FleetBlockRecord, ttlMs: number, at: number): Promise<boolean> {
-    const event: FleetEvent = { v: 1, op: 'add', node: this.#opts.node, at, ttl: ttlMs, block: record };
-    const n = await this.#scripts().fleetAdd(this.keyOf(id), this.channel, JSON.stringify(record), String(ttlMs), JSON.stringify(event));
-    return n === 1;
+  /**
+   * Store and announce up to {@link MAX_ADD_BATCH} blocks (each only if it
+   * is new there or lives longer than the stored one). Resolves with how
+   * many were published.
+   */
+  async add(
+    blocks: ReadonlyArray<{ readonly id: string; readonly record: FleetBlockRecord; readonly ttlMs: number }>,
+    at: number,
+  ): Promise<number> {
+    const keys = [this.channel, ...blocks.map((b) => this.keyOf(b.id))];
+    const args = [this.#opts.node, String(at)];
+    for (const b of blocks) args.push(JSON.stringify(b.record), String(Math.round(b.ttlMs)));
+    return this.#scripts().fleetAdd(keys.length, ...keys, ...args);
   }
 
   /** Remove a block from the fleet. */

@@ -240,7 +240,7 @@ describeRequires('fleet-wide dynamic blocks over Redis', [redisServer, redisCli]
   it('refuses and counts malformed, absurd and too-wide entries from the bus, stored or published', async () => {
     const b = await startNode(redis, fleet, 'b');
     const channel = `dnsdist-ts:${fleet}:events`;
-    const five = refusals(b, 6);
+    const five = refusals(b, 7);
     const ev = (o: Record<string, unknown>): string => JSON.stringify({ v: 1, node: 'evil', at: Date.now(), ...o });
     const rec = (o: Record<string, unknown>) => ({
       v: 1,
@@ -252,13 +252,28 @@ describeRequires('fleet-wide dynamic blocks over Redis', [redisServer, redisCli]
       ...o,
     });
     redis.cli('PUBLISH', channel, 'this is not json');
-    redis.cli('PUBLISH', channel, ev({ op: 'add', ttl: 60_000, block: rec({ key: '0.0.0.0/0' }) }));
-    redis.cli('PUBLISH', channel, ev({ op: 'add', ttl: 30 * 86400 * 1000, block: rec({}) }));
-    redis.cli('PUBLISH', channel, ev({ op: 'add', ttl: 60_000, block: rec({ action: 'Allow' }) }));
+    // One event, three bad blocks and a good one: each is judged on its own.
+    const got = received(b);
+    redis.cli(
+      'PUBLISH',
+      channel,
+      ev({
+        op: 'add',
+        items: [
+          { ttl: 60_000, block: rec({ key: '0.0.0.0/0' }) },
+          { ttl: 30 * 86400 * 1000, block: rec({}) },
+          { ttl: 60_000, block: rec({ action: 'Allow' }) },
+          { ttl: 60_000, block: rec({ key: '192.0.2.8/32' }) },
+        ],
+      }),
+    );
     redis.cli('PUBLISH', channel, ev({ op: 'explode' }));
     redis.cli('PUBLISH', channel, ev({ op: 'del', kind: 'net', key: '128.0.0.0/1' }));
-    expect((await five).sort()).toEqual(['action', 'duration', 'malformed', 'malformed', 'scope', 'scope']);
-    expect(b.blocks.clients.size).toBe(0);
+    redis.cli('PUBLISH', channel, ev({ op: 'add', items: [] }));
+    expect((await five).sort()).toEqual(['action', 'duration', 'malformed', 'malformed', 'malformed', 'scope', 'scope']);
+    await got;
+    expect([...b.blocks.clients.values()].map((x) => x.keyText())).toEqual(['192.0.2.8/32']);
+    b.blocks.clear('fleet');
     // Stored garbage is refused at the next read of the fleet's keys (a new node).
     redis.cli('SET', `dnsdist-ts:${fleet}:block:net:x`, '{"v":1,"kind":"net"', 'PX', '60000');
     redis.cli('SET', `dnsdist-ts:${fleet}:block:net:8.0.0.0/5`, JSON.stringify(rec({ key: '8.0.0.0/5' })), 'PX', '60000');
