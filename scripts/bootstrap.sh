@@ -22,6 +22,7 @@ packages=(
   xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
   chromium    # headless browser for the dashboard test
   prometheus  # promtool checks /metrics and the Grafana queries (test)
+  redis-server redis-tools  # fleet-wide dynamic blocks (setDynBlocksSync) against a real Redis (tests)
   systemd     # systemd-analyze verify checks packaging/systemd/dnsdist-ts.service (test)
 )
 missing=()
@@ -33,9 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian starts dnsdist and prometheus as services on install; tests start their own
-# dnsdist, and promtool is all we use of prometheus.
-for svc in dnsdist prometheus; do
+# Debian starts dnsdist, prometheus and redis-server as services on install; tests
+# start their own dnsdist and Redis, and promtool is all we use of prometheus.
+for svc in dnsdist prometheus redis-server; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

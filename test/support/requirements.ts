@@ -58,6 +58,9 @@ export const opensslCli = command('openssl', 'openssl');
 export const dnsperf = command('dnsperf', 'dnsperf');
 export const bpftool = command('bpftool', 'bpftool', 'bpf');
 export const promtool = command('promtool', 'prometheus');
+/** Redis, for fleet-wide dynamic blocks (setDynBlocksSync): the server and its CLI. */
+export const redisServer = command('redis-server', 'redis-server');
+export const redisCli = command('redis-cli', 'redis-tools');
 /** Checks the systemd unit in packaging/systemd (test/packaging/systemd-unit.test.ts). */
 export const systemdAnalyze = command('systemd-analyze', 'systemd');
 /** Receives sd_notify datagrams in the readiness test (node cannot bind AF_UNIX datagram sockets). */

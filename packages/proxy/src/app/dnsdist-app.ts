@@ -8,6 +8,8 @@ import { registerDohBindings } from '../lua/bind-doh.js';
 import { registerCarbonBindings } from '../lua/bind-carbon.js';
 import { CarbonExporter } from '../carbon/carbon-exporter.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
+import { registerFleetBindings } from '../lua/bind-fleet.js';
+import { FleetSync } from '../fleet/fleet-sync.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
@@ -99,6 +101,8 @@ export class DnsdistApp {
   readonly dynBlocks: DynamicBlocks;
   /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
   readonly blockScope = new BlockScopeGuard();
+  /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
+  readonly fleet: FleetSync;
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -150,6 +154,9 @@ export class DnsdistApp {
     registerRingBindings(this.env, this.rings);
     const ffi = registerFfiBindings(this.env);
     this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
+    this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
+    registerFleetBindings(this.env, this.fleet);
+    void this.stopped.then(() => this.fleet.stop());
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
@@ -161,6 +168,7 @@ export class DnsdistApp {
     });
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
+    this.web.providers.fleet = this.fleet;
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
@@ -274,6 +282,7 @@ export class DnsdistApp {
     // The webserver last: "Webserver launched" is the line scripts (and the tests) take for "ready".
     await this.web.start();
     this.carbon.start();
+    this.fleet.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;

@@ -349,6 +349,7 @@ export class DynBlockRulesGroup {
       seconds: rule.blockSeconds,
       quiet: this.quiet,
       kernelEligible: true,
+      source: 'rules',
     });
     if (updated) this.#notify(0, target.toString(), rule, warning);
   }
@@ -391,6 +392,7 @@ export class DynBlockRulesGroup {
         seconds: rule.blockSeconds,
         quiet: this.quiet,
         kernelEligible: true,
+        source: 'rules',
       });
       if (updated) this.#notify(1, name.toLowerCase().toString(), { ...rule, reason: spec.reason, action }, false);
     }

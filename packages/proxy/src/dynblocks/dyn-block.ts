@@ -1,6 +1,7 @@
 import type { DNSName } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { ClientBlockRange } from './client-block-range.js';
+import type { BlockSource } from './dyn-block-observer.js';
 import type { KernelBlock } from './kernel-block-sink.js';
 
 /** Tag set on matching queries by a SetTag block (dnsdist 2.0's tagName/tagValue options). */
@@ -18,6 +19,8 @@ export interface DynBlockSpec {
   readonly until: number;
   readonly warning: boolean;
   readonly tag?: DynBlockTag | undefined;
+  /** The fleet node that made the block, when it came from a fleet peer (setDynBlocksSync). */
+  readonly origin?: string | undefined;
 }
 
 /**
@@ -38,6 +41,10 @@ export class DynBlock {
   blocks = 0;
   warning: boolean;
   tag: DynBlockTag | undefined;
+  /** The fleet node that made it, when a fleet peer did; undefined for blocks made here. */
+  origin: string | undefined;
+  /** Who inserted or last refreshed it (undefined: not said, as in tests and older callers). */
+  source: BlockSource | undefined = undefined;
   /** The copy pushed to the kernel sink, while it holds one (dnsdist's `bpf` flag). */
   kernel: KernelBlock | undefined = undefined;
   /** The kernel counter as last read, so only new hits are added to `blocks`. */
@@ -56,6 +63,7 @@ export class DynBlock {
     this.until = spec.until;
     this.warning = spec.warning;
     this.tag = spec.tag;
+    this.origin = spec.origin;
   }
 
   /** dnsdist's `bpf` flag: the kernel enforces a copy of this block. */

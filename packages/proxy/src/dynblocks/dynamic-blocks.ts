@@ -6,6 +6,7 @@ import type { ProxyCounters } from '../stats/proxy-counters.js';
 import { ClientBlockRange } from './client-block-range.js';
 import { ClientBlockTable } from './client-block-table.js';
 import { DynBlock, type DynBlockSpec } from './dyn-block.js';
+import type { BlockSource, DynBlockObserver } from './dyn-block-observer.js';
 import { hasKernelInventory } from './kernel-block-inventory.js';
 import type { KernelBlock, KernelBlockSink } from './kernel-block-sink.js';
 import { KernelMirror } from './kernel-mirror.js';
@@ -23,6 +24,8 @@ export interface BlockInsertOptions {
   readonly kernelEligible: boolean;
   /** The key as the log line shows it, when not the block's own text (addDynBlocks logs bare addresses). */
   readonly logKey?: string;
+  /** Who inserts it, for the observer (a fleet bus shares by source and never re-shares what it received). */
+  readonly source?: BlockSource;
 }
 
 /** Reason given to blocks adopted from a previous run's kernel maps (the maps do not keep reasons). */
@@ -51,6 +54,10 @@ export class DynamicBlocks {
   defaultAction: DNSActionCode = DNSAction.Drop;
   /** setDynBlocksPurgeInterval: seconds between purges of expired entries; 0 never purges. */
   purgeIntervalSeconds = 60;
+  /** Told of insertions, removals and clears (a fleet bus); undefined when nothing follows the tables. */
+  observer: DynBlockObserver | undefined;
+  /** showDynBlocks() adds an Origin column (set when the node is in a fleet). */
+  showOrigin = false;
   readonly #log: Logger;
   #lastPurge: number;
   /** Every block in the tables by deadline, so the purge takes the expired ones without visiting the rest. */
@@ -96,6 +103,8 @@ export class DynamicBlocks {
       fresh || wider !== undefined,
     );
     if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? range.toString(), opts.seconds, wider);
+    block.source = opts.source;
+    this.observer?.inserted(block, opts.source);
     return true;
   }
 
@@ -141,6 +150,8 @@ export class DynamicBlocks {
       fresh || wider !== undefined,
     );
     if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? logName(lower), opts.seconds, wider);
+    block.source = opts.source;
+    this.observer?.inserted(block, opts.source);
     return true;
   }
 
@@ -154,6 +165,7 @@ export class DynamicBlocks {
       block.until = spec.until;
       block.warning = spec.warning;
       block.tag = spec.tag;
+      block.origin = spec.origin;
     } else {
       block = create();
     }
@@ -165,17 +177,41 @@ export class DynamicBlocks {
   #logInsert(spec: DynBlockSpec, kernel: boolean, key: string, seconds: number, wider?: DynBlock): void {
     // dnsdist logs nothing for an entry inside a wider block; ours says which block it sits in.
     const inside = wider ? ` (inside the dynamic block for ${wider.range ? wider.keyText() : logName(wider.domain!)})` : '';
+    const from = spec.origin !== undefined ? ` (from fleet node ${spec.origin})` : '';
     this.#log.warn(
-      `Inserting ${spec.warning ? '(warning) ' : ''}${kernel ? 'eBPF ' : ''}dynamic block for ${key} for ${seconds} seconds: ${spec.reason}${inside}`,
+      `Inserting ${spec.warning ? '(warning) ' : ''}${kernel ? 'eBPF ' : ''}dynamic block for ${key} for ${seconds} seconds: ${spec.reason}${inside}${from}`,
     );
   }
 
   /** clearDynBlocks(): empty both tables and take every kernel copy out (dnsdist leaves those behind). */
-  clear(): void {
+  clear(source?: BlockSource): void {
     this.kernel.releaseAll();
     this.clients.clear();
     this.suffixes.clear();
     this.#expiry.clear();
+    this.observer?.cleared(source);
+  }
+
+  /**
+   * Take out the block on exactly `range` (not a wider one covering it)
+   * and its kernel copy, before its end. Returns the block removed.
+   */
+  removeClientBlock(range: ClientBlockRange, source?: BlockSource): DynBlock | undefined {
+    const b = this.clients.get(range);
+    if (!b) return undefined;
+    this.remove(b);
+    this.observer?.removed(b, source);
+    return b;
+  }
+
+  /** Take out the block on exactly `name` (lower-cased here) and its kernel copy. Returns the block removed. */
+  removeSuffixBlock(name: DNSName, source?: BlockSource): DynBlock | undefined {
+    const lower = name.toLowerCase();
+    const b = this.suffixes.get(lower);
+    if (!b) return undefined;
+    this.remove(b);
+    this.observer?.removed(b, source);
+    return b;
   }
 
   /** Remove one block now, with its kernel copy (the block API's DELETE). */
@@ -257,6 +293,7 @@ export class DynamicBlocks {
       this.clients.set(block);
       this.#expiry.schedule(block, block.until);
     }
+    block.source = 'restored';
     this.kernel.adopt(block, kb);
     return true;
   }

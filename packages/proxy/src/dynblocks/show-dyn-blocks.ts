@@ -15,11 +15,15 @@ export function secondsLeft(until: number, now: number): number {
  * columns `%-24s %8d %8d %-10s %-20s %s`. Blocks counts kernel hits too.
  *
  * When a kernel sink is set, an `eBPF` column (`%-5s`, "*" for blocks the
- * kernel holds) comes before Reason, as in later dnsdist versions; without
- * one the text is exactly 1.7.3's.
+ * kernel holds) comes before Reason, as in later dnsdist versions; when the
+ * node is in a fleet (setDynBlocksSync), an `Origin` column (`%-16s`, the
+ * fleet node that made the block, "local" for this node's) comes before
+ * Reason too. Without either the text is exactly 1.7.3's.
  */
 export function showDynBlocks(blocks: DynamicBlocks, now: number): string {
   const withKernel = blocks.kernel.sink !== undefined;
+  const withOrigin = blocks.showOrigin;
+  const format = `%-24s %8s %8s %-10s %-20s ${withKernel ? '%-5s ' : ''}${withOrigin ? '%-16s ' : ''}%s`;
   const line = (
     what: string,
     seconds: string | number,
@@ -27,12 +31,11 @@ export function showDynBlocks(blocks: DynamicBlocks, now: number): string {
     warning: string,
     action: string,
     bpf: string,
+    origin: string,
     reason: string,
   ): string =>
-    withKernel
-      ? formatPrintf('%-24s %8s %8s %-10s %-20s %-5s %s', [what, seconds, count, warning, action, bpf, reason])
-      : formatPrintf('%-24s %8s %8s %-10s %-20s %s', [what, seconds, count, warning, action, reason]);
-  const out = [line('What', 'Seconds', 'Blocks', 'Warning', 'Action', 'eBPF', 'Reason')];
+    formatPrintf(format, [what, seconds, count, warning, action, ...(withKernel ? [bpf] : []), ...(withOrigin ? [origin] : []), reason]);
+  const out = [line('What', 'Seconds', 'Blocks', 'Warning', 'Action', 'eBPF', 'Origin', 'Reason')];
   const row = (b: DynBlock): string => {
     blocks.kernel.collectHits(b);
     return line(
@@ -42,6 +45,7 @@ export function showDynBlocks(blocks: DynamicBlocks, now: number): string {
       b.warning ? 'true' : 'false',
       dnsActionText(b.effectiveAction(blocks.defaultAction)),
       b.bpf ? '*' : '',
+      b.origin ?? 'local',
       b.reason,
     );
   };

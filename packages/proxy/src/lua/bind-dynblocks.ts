@@ -255,7 +255,7 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
       blocks.addOrRefreshClientBlock(
         range,
         { reason, action, until: now + seconds * 1000, warning: false },
-        { now, seconds, kernelEligible: false, logKey },
+        { now, seconds, kernelEligible: false, logKey, source: 'lua' },
       );
     }
   });
@@ -276,7 +276,7 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
       blocks.addOrRefreshSuffixBlock(
         name,
         { reason, action, until: now + seconds * 1000, warning: false, tag },
-        { now, seconds, kernelEligible: true, logKey: logName(name) },
+        { now, seconds, kernelEligible: true, logKey: logName(name), source: 'lua' },
       );
     }
   });
@@ -299,14 +299,14 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
     blocks.addOrRefreshClientBlock(
       range,
       { reason, action, until: now + seconds * 1000, warning: false, tag },
-      { now, seconds, kernelEligible: true },
+      { now, seconds, kernelEligible: true, source: 'lua' },
     );
   });
 
   rt.registerFunction('showDynBlocks', () => {
     rt.print(showDynBlocks(blocks, performance.now()).replace(/\n$/, ''));
   });
-  rt.registerFunction('clearDynBlocks', () => blocks.clear());
+  rt.registerFunction('clearDynBlocks', () => blocks.clear('lua'));
 
   rt.registerFunction('getDynamicBlocks', () => {
     const now = performance.now();

@@ -7,7 +7,7 @@
  * `_total`, units in the name), which dnsdist's own families predate.
  */
 import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
-import type { DynBlockEngineStats, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
+import type { DynBlockEngineStats, FleetStatsSnapshot, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
 import type { KindActionTotals } from './kernel-block-hits.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels } from './prometheus-text-writer.js';
@@ -67,6 +67,10 @@ export function writeDnsdistTsMetrics(
     w,
     guard(self, 'xdp-stats', () => providers.xdpStats?.xdpStats()),
   );
+  writeFleetStats(
+    w,
+    guard(self, 'fleet', () => providers.fleet?.stats()),
+  );
   w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
   w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
   w.family(
@@ -88,6 +92,46 @@ export function writeDnsdistTsMetrics(
   );
   for (const [reason, n] of self.webserverClosures ?? [])
     w.sample('dnsdist_ts_webserver_closed_connections_total', n, [['reason', reason]]);
+}
+
+/** Fleet sync's families, written only when the node is in a fleet. */
+function writeFleetStats(w: MetricsSink, s: FleetStatsSnapshot | undefined): void {
+  if (!s?.configured) return;
+  const one = (name: string, type: 'gauge' | 'counter', help: string, value: number): void => {
+    w.family(name, type, help);
+    w.sample(name, value);
+  };
+  one(
+    'dnsdist_ts_fleet_connected',
+    'gauge',
+    'Whether this node is connected to the fleet bus (setDynBlocksSync): 1 or 0',
+    s.connected ? 1 : 0,
+  );
+  one('dnsdist_ts_fleet_published_total', 'counter', 'Blocks made here and published to the fleet (new or extended)', s.published);
+  one(
+    'dnsdist_ts_fleet_publish_deferred_total',
+    'counter',
+    'Publications not made at once (bus disconnected or a Redis error); the blocks are published again on reconnection',
+    s.publishFailures,
+  );
+  one('dnsdist_ts_fleet_received_total', 'counter', 'Blocks from other fleet nodes inserted or extended here', s.received);
+  one('dnsdist_ts_fleet_removals_received_total', 'counter', 'Removals and clears from other fleet nodes applied here', s.removalsReceived);
+  w.family('dnsdist_ts_fleet_refused_total', 'counter', 'Blocks and events from the fleet bus refused, by reason');
+  for (const [reason, n] of s.refused) w.sample('dnsdist_ts_fleet_refused_total', n, [['reason', reason]]);
+  one('dnsdist_ts_fleet_resyncs_total', 'counter', "Full reads of the fleet's live blocks (one per connection)", s.resyncs);
+  one(
+    'dnsdist_ts_fleet_disconnects_total',
+    'counter',
+    'Times the connection to the fleet bus was lost or could not be made',
+    s.disconnects,
+  );
+  one(
+    'dnsdist_ts_fleet_lag_seconds',
+    'gauge',
+    "Time from the last received event's publication (its sender's clock) to its arrival here",
+    s.lastLagMs / 1000,
+  );
+  one('dnsdist_ts_fleet_remote_blocks', 'gauge', 'Active blocks here that other fleet nodes made', s.remoteBlocks);
 }
 
 /** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */

@@ -41,6 +41,8 @@ export type DynamicBlocksEngine = Pick<
   | 'addOrRefreshClientBlock'
   | 'remove'
   | 'addOrRefreshSuffixBlock'
+  | 'removeClientBlock'
+  | 'removeSuffixBlock'
 >;
 
 /** A block request's client range (address → /32 or /128; range → its prefix). */
@@ -91,6 +93,7 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
       kernelHits,
       warning: b.warning,
       ebpf: b.bpf,
+      ...(b.origin !== undefined ? { origin: b.origin } : {}),
     };
   }
 
@@ -129,7 +132,7 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     if (action === undefined) throw new Error(`unknown dynamic-block action "${r.action}"`);
     const now = performance.now();
     const spec = { reason: r.reason, action, until: now + r.seconds * 1000, warning: false };
-    const opts = { now, seconds: r.seconds, kernelEligible: true };
+    const opts = { now, seconds: r.seconds, kernelEligible: true, source: 'api' } as const;
     const e = this.#engine;
     let block: DynBlock | undefined;
     if (r.kind === 'name') unsupportedName();
@@ -151,18 +154,8 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
   removeBlock(kind: BlockKind, target: string): boolean {
     const e = this.#engine;
     if (kind === 'name') unsupportedName();
-    if (kind === 'suffix') {
-      const name = DNSName.fromString(target).toLowerCase();
-      const b = e.suffixes.get(name);
-      if (!b) return false;
-      e.remove(b);
-      return true;
-    }
-    const range = clientRange(kind, target);
-    const b = e.clients.get(range);
-    if (!b) return false;
-    e.remove(b);
-    return true;
+    if (kind === 'suffix') return e.removeSuffixBlock(DNSName.fromString(target), 'api') !== undefined;
+    return e.removeClientBlock(clientRange(kind, target), 'api') !== undefined;
   }
 
   engineStats(): DynBlockEngineStats {

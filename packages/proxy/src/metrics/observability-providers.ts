@@ -36,6 +36,8 @@ export interface DynBlockView {
   readonly warning: boolean;
   /** Also enforced by a kernel map entry. */
   readonly ebpf: boolean;
+  /** The fleet node that made the block, when it came from a fleet peer (setDynBlocksSync); absent for local blocks. */
+  readonly origin?: string;
 }
 
 /** The dynamic-block engine's current blocks. */
@@ -157,6 +159,25 @@ export interface XdpStatsProvider {
   xdpStats(): XdpStatsSnapshot;
 }
 
+/** Fleet-wide block sync (setDynBlocksSync), as /metrics reads it. */
+export interface FleetStatsSnapshot {
+  readonly configured: boolean;
+  readonly connected: boolean;
+  readonly published: number;
+  readonly publishFailures: number;
+  readonly received: number;
+  readonly removalsReceived: number;
+  readonly refused: ReadonlyMap<string, number>;
+  readonly resyncs: number;
+  readonly disconnects: number;
+  readonly lastLagMs: number;
+  readonly remoteBlocks: number;
+}
+
+export interface FleetStatsProvider {
+  stats(): FleetStatsSnapshot;
+}
+
 /** The providers the observability surfaces read; all optional. */
 export class ObservabilityProviders {
   /** The dynamic-block engine: block list (and, when it implements them, engine stats and block control). */
@@ -166,6 +187,8 @@ export class ObservabilityProviders {
   /** Kernel maps with per-entry counters (the default BPF filter, the XDP suffix map…). */
   readonly kernelCounters: KernelCounterProvider[] = [];
   xdpStats: XdpStatsProvider | undefined;
+  /** Fleet sync, when the node can join a fleet. */
+  fleet: FleetStatsProvider | undefined;
 
   /** The block list, or none. */
   activeBlocks(): readonly DynBlockView[] {

@@ -18,6 +18,8 @@ export function dynBlockListJson(blocks: readonly DynBlockView[]): JsonObject {
   for (const b of blocks) {
     const entry: JsonObject = { action: b.action, blocks: b.blocks + b.kernelHits, ebpf: b.ebpf, reason: b.reason, seconds: b.seconds };
     if (b.kind === 'netmask') entry.warning = b.warning;
+    // Only for nodes in a fleet, so a lone node's document stays dnsdist's.
+    if (b.origin !== undefined) entry.origin = b.origin;
     out[b.key] = entry;
   }
   return out;

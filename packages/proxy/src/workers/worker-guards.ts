@@ -50,6 +50,7 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
     'getDynamicBlocksSMT',
     'setDynBlocksAction',
     'setDynBlocksFastDetection',
+    'setDynBlocksSync',
   ]) {
     table[f] = dyn;
   }
