@@ -70,6 +70,8 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   if (useClientSubnet !== undefined) config.useClientSubnet = useClientSubnet;
   const disableZeroScope = opts.boolean('disableZeroScope');
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
+  const useProxyProtocol = opts.boolean('useProxyProtocol');
+  if (useProxyProtocol !== undefined) config.useProxyProtocol = useProxyProtocol;
   if (opts.string('source') !== undefined) throw new Error("newServer: 'source' (binding to a local address) is not supported yet");
   if (opts.boolean('setCD')) throw new Error("newServer: 'setCD' is not supported yet");
   opts.rejectUnknown();

@@ -1,4 +1,4 @@
-import type { DnsQueryView } from '@dnsdist-ts/dns';
+import type { DnsQueryView, ProxyProtocolValue } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -62,6 +62,13 @@ export class DNSQuestion {
   useZeroScope = false;
   /** The cache key of the query before its ECS option was added (with useZeroScope). */
   cacheKeyNoECS = 0;
+  /**
+   * The TLVs of the proxy protocol header sent before this query to a
+   * useProxyProtocol backend: those the client's own header carried, then
+   * what SetProxyProtocolValuesAction, SetAdditionalProxyProtocolValueAction
+   * and dq:setProxyProtocolValues made of them.
+   */
+  proxyProtocolValues: ProxyProtocolValue[] | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -120,6 +127,7 @@ export class DNSQuestion {
     this.ecsAdded = false;
     this.useZeroScope = false;
     this.cacheKeyNoECS = 0;
+    this.proxyProtocolValues = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

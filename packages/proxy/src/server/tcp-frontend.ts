@@ -220,6 +220,11 @@ class TcpClientConnection implements ReplyChannel {
     this.#closed = true;
     this.#socket.destroy();
   }
+
+  onClose(fn: () => void): void {
+    if (this.#socket.destroyed) fn();
+    else this.#socket.once('close', fn);
+  }
 }
 
 /** One TCP listener (a `setLocal`/`addLocal` address). */
