@@ -96,8 +96,7 @@ export class ProxiedTcpConnections {
   }
 
   send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {
-    const header = this.#closed ? undefined : makeQueryProxyHeader(dq, true);
-    if (header === undefined) {
+    if (this.#closed || dq.remote.family !== dq.local.family) {
       // Closed, or a client whose addresses mix IPv4 and IPv6 (no header can say it): dropped, as dnsdist does.
       this.#owner.counters.tcpGaveUp++;
       this.#owner.tcpQueryFailed();
@@ -115,7 +114,7 @@ export class ProxiedTcpConnections {
         }
       }
     }
-    conn ??= this.#open(header, client, dq.proxyProtocolValues);
+    conn ??= this.#open(makeQueryProxyHeader(dq, true)!, client, dq.proxyProtocolValues);
     this.#write(conn, { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now(), retries: 0 });
   }
 
