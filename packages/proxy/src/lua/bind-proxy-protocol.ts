@@ -4,8 +4,9 @@
  * lives with the servers (bind-servers.ts), `dq:getProxyProtocolValues()` and
  * `dq:setProxyProtocolValues()` with the script objects.
  */
-import { SetAdditionalProxyProtocolValueAction, SetProxyProtocolValuesAction } from '../rules/index.js';
-import { LuaAction } from './bind-rules.js';
+import { Netmask, NetmaskGroup, PROXY_PROTOCOL_FIXED_SIZE } from '@dnsdist-ts/dns';
+import { ProxyProtocolValueRule, SetAdditionalProxyProtocolValueAction, SetProxyProtocolValuesAction } from '../rules/index.js';
+import { LuaAction, LuaRule } from './bind-rules.js';
 import { proxyProtocolValuesFromTable } from './lua-proxy-protocol-values.js';
 import type { LuaEnvironment } from './lua-environment.js';
 
@@ -19,4 +20,27 @@ export function registerProxyProtocolBindings(env: LuaEnvironment): void {
     'SetAdditionalProxyProtocolValueAction',
     (a) => new LuaAction(new SetAdditionalProxyProtocolValueAction(a.integer(0), a.bytes(1))),
   );
+  rt.registerFunction(
+    'ProxyProtocolValueRule',
+    (a) => new LuaRule(new ProxyProtocolValueRule(a.integer(0), a.isNil(1) ? undefined : a.bytes(1))),
+  );
+
+  const incoming = env.proxy.incomingProxyProtocol;
+  rt.registerFunction('setProxyProtocolACL', (a) => {
+    const acl = new NetmaskGroup();
+    for (const m of a.stringOrStrings(0)) {
+      Netmask.fromString(m.startsWith('!') ? m.slice(1) : m);
+      acl.addMask(m);
+    }
+    incoming.acl = acl;
+  });
+  rt.registerFunction('setProxyProtocolMaximumPayloadSize', (a) => {
+    const n = a.integer(0);
+    if (n < 0) env.fail(`setProxyProtocolMaximumPayloadSize: the size must be a positive number of bytes, got ${n}`);
+    // As dnsdist: never below the header's fixed part.
+    incoming.maxPayloadSize = Math.max(PROXY_PROTOCOL_FIXED_SIZE, n);
+  });
+  rt.registerFunction('setProxyProtocolApplyACLToProxiedClients', (a) => {
+    incoming.applyACLToProxiedClients = a.boolean(0);
+  });
 }

@@ -463,6 +463,11 @@ export class LuaScriptObjects {
         for (const pv of v.question().proxyProtocolValues ?? []) out.set(pv.type, luaStringValue(pv.value));
         return out;
       },
+      addProxyProtocolValue: (v, a) => {
+        const type = a.integer(0);
+        if (type < 0 || type > 255) return a.fail(0, 'a proxy protocol value type from 0 to 255');
+        (v.question().proxyProtocolValues ??= []).push({ type, value: a.bytes(1) });
+      },
       setProxyProtocolValues: (v, a) => {
         v.question().proxyProtocolValues = proxyProtocolValuesFromTable('setProxyProtocolValues', a.table(0));
       },

@@ -69,6 +69,8 @@ export class DNSQuestion {
    * and dq:setProxyProtocolValues made of them.
    */
   proxyProtocolValues: ProxyProtocolValue[] | undefined = undefined;
+  /** When a proxy protocol header named the client: who sent the query (UDP answers go there, not to `remote`). */
+  peer: SocketAddress | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -128,6 +130,7 @@ export class DNSQuestion {
     this.useZeroScope = false;
     this.cacheKeyNoECS = 0;
     this.proxyProtocolValues = undefined;
+    this.peer = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

@@ -73,6 +73,7 @@ export {
   SetAdditionalProxyProtocolValueAction,
   checkProxyProtocolType,
 } from './actions/proxy-protocol-actions.js';
+export { ProxyProtocolValueRule } from './selectors/proxy-protocol-value-rule.js';
 export { NegativeAndSOAAction, type NegativeAndSOAParameters } from './actions/negative-and-soa-action.js';
 
 export { AllowResponseAction } from './response-actions/allow-response-action.js';
