@@ -122,6 +122,9 @@ newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true}
 newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true, tcpOnly=true, pool="tcponly"}
 newServer{address="127.0.0.1:${plainBackend.port}", pool="plain"}
 addAction("plain.example.", PoolAction("plain"))
+addAction("tee.example.", SetAdditionalProxyProtocolValueAction(3, "teed"))
+addAction("tee.example.", TeeAction("127.0.0.1:${backend.port}", false, nil, true))
+addAction("tee.example.", PoolAction("plain"))
 addAction("tcponly.example.", PoolAction("tcponly"))
 addAction("values.example.", SetProxyProtocolValuesAction({ ["1"]="dnsdist", [255]="proxy-protocol" }))
 addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "more"))
@@ -225,6 +228,15 @@ addAction("lua.example.", LuaAction(luaValues))
     expect(seen).toHaveLength(2);
     expect(seen.every((s) => s.header.tcp)).toBe(true);
     expect(backend.connections - before).toBe(2);
+  });
+
+  it("TeeAction with addProxyProtocol=true sends its copy behind a header with the query's values", async () => {
+    const query = encodeQuery('tee.example.', { id: 0x7171 });
+    expect(await udpExchange(proxy.port, query)).toBeDefined();
+    await waitFor('the copy at the proxy-aware server', () => backend.forName('tee.example').length === 1);
+    const [copy] = backend.forName('tee.example');
+    expect(copy!.header).toMatchObject({ tcp: false, destinationPort: proxy.port });
+    expect(tlvs(copy!.header)).toEqual([[3, 'teed']]);
   });
 
   it('sends nothing but the DNS message to a backend without useProxyProtocol', async () => {
