@@ -103,7 +103,8 @@ export class ProxiedTcpConnections {
       this.#onLost(dq, reply);
       return;
     }
-    const client = dq.transport === 'tcp' ? reply : undefined;
+    // A connection can only belong to a client whose end we learn of; any other gets one per query.
+    const client = dq.transport === 'tcp' && reply.onClose !== undefined ? reply : undefined;
     let conn: ProxiedConnection | undefined;
     if (client !== undefined) {
       for (const c of this.#byClient.get(client) ?? []) {

@@ -32,7 +32,8 @@ export class ProxyProtocolValueRule implements DNSRule {
     return this.matches(dr.question);
   }
 
+  /** dnsdist 1.7.3's showRules text (the value itself is not shown). */
   toString(): string {
-    return `proxy protocol value of type ${this.type} matches${this.value === undefined ? '' : ` '${this.value.toString('latin1')}'`}`;
+    return `proxy protocol value of type ${this.type} ${this.value === undefined ? 'is present' : 'matches'}`;
   }
 }
