@@ -90,3 +90,17 @@ export {
   type SvcHint,
   type SvcAnswerOptions,
 } from './svc-record.js';
+export {
+  PROXY_PROTOCOL_V2_SIGNATURE,
+  PROXY_PROTOCOL_FIXED_SIZE,
+  PROXY_PROTOCOL_DEFAULT_MAX_PAYLOAD,
+  ProxyProtocolEncodeError,
+  ProxyProtocolParse,
+  proxyProtocolHeaderSize,
+  makeLocalProxyProtocolHeader,
+  writeProxyProtocolHeader,
+  makeProxyProtocolHeader,
+  parseProxyProtocolHeader,
+  type ProxyProtocolValue,
+  type ProxyProtocolHeader,
+} from './proxy-protocol.js';

@@ -8,6 +8,8 @@ import { InflightQuery, type ReplyChannel } from './inflight-query.js';
 import { QpsLimiter } from '../rules/qps-limiter.js';
 import { TcpBackendPool } from './tcp-backend-pool.js';
 import type { TlsClientContext } from '../tls/tls-client-context.js';
+import { ProxiedDatagram } from './proxy-protocol-payload.js';
+import { ProxiedTcpConnections } from './proxied-tcp-connections.js';
 
 /** newServer's settings, with dnsdist's defaults applied by the caller. */
 export interface DownstreamServerConfig {
@@ -35,6 +37,12 @@ export interface DownstreamServerConfig {
   useClientSubnet?: boolean;
   /** newServer{disableZeroScope=true}: no zero-scope caching for this backend's answers. */
   disableZeroScope?: boolean;
+  /**
+   * newServer{useProxyProtocol=true}: a proxy protocol v2 header before every
+   * UDP query and at the start of every TCP connection (which then carries
+   * only one client connection's queries).
+   */
+  useProxyProtocol?: boolean;
   /** UDP sockets towards this backend (dnsdist's `sockets`); queries spread over them. */
   sockets: number;
   /** newServer{tls=…}: every query (UDP ones too) and health check goes over TLS. */
@@ -144,6 +152,10 @@ export class DownstreamServer implements DownstreamServerInfo {
   /** Oldest slot that may still be in use (see expireTimeouts). */
   #scanFrom = 0;
   #tcp: TcpBackendPool;
+  /** With useProxyProtocol: where each UDP query is assembled behind its header. */
+  #proxied: ProxiedDatagram | undefined;
+  /** With useProxyProtocol: TCP connections owned by one client each, instead of the shared pool. */
+  #proxiedTcp: ProxiedTcpConnections | undefined;
   #onAnswer: BackendAnswerHandler;
   #onLost: QueryLostHandler;
   readonly #matches: AnswerMatcher;
@@ -167,6 +179,14 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.#onAnswer = onAnswer;
     this.#onLost = onLost;
     this.#matches = matches;
+    if (config.useProxyProtocol === true) {
+      this.#proxied = new ProxiedDatagram();
+      this.#proxiedTcp = new ProxiedTcpConnections(
+        this,
+        (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
+        (dq, reply) => this.#onLost(this, dq, reply),
+      );
+    }
     this.#tcp = new TcpBackendPool(
       this,
       (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
@@ -240,6 +260,12 @@ export class DownstreamServer implements DownstreamServerInfo {
       this.#onLost(this, dq, reply);
       return;
     }
+    const proxied = this.#proxied;
+    if (proxied !== undefined && !proxied.prepare(dq, dq.packet, dq.length)) {
+      // No header can say where an IPv6 client reached an IPv4 address (or the reverse): dropped, as dnsdist does.
+      this.#onLost(this, dq, reply);
+      return;
+    }
     this.#limiter?.check();
     const id = this.#nextId;
     this.#nextId = (id + 1) & 0xffff;
@@ -264,7 +290,14 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.counters.queries++;
     const ep = this.#udpEndpoints[id % this.#udpEndpoints.length]!;
     const errorsBefore = ep.sendErrors;
-    ep.send(pkt, dq.length, this.config.address.bytes, this.config.address.port);
+    if (proxied === undefined) ep.send(pkt, dq.length, this.config.address.bytes, this.config.address.port);
+    else {
+      // The ID went into the packet after it was copied behind the header.
+      const at = proxied.length - dq.length;
+      proxied.buffer[at] = pkt[0]!;
+      proxied.buffer[at + 1] = pkt[1]!;
+      ep.send(proxied.buffer, proxied.length, this.config.address.bytes, this.config.address.port);
+    }
     if (ep.sendErrors !== errorsBefore) this.counters.sendErrors++;
   }
 
@@ -276,7 +309,9 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.#limiter?.check();
     this.counters.queries++;
     this.outstanding++;
-    this.#tcp.send(dq, reply, cacheKey, xfr);
+    // Zone transfers to a proxied backend go through the shared pool, without a header (not handled on proxied connections yet).
+    if (this.#proxiedTcp !== undefined && !xfr) this.#proxiedTcp.send(dq, reply, cacheKey);
+    else this.#tcp.send(dq, reply, cacheKey, xfr);
   }
 
   /** Called by the TCP pool when a query will never be answered. */
@@ -334,7 +369,7 @@ export class DownstreamServer implements DownstreamServerInfo {
    * of the slot table only happens while queries are outstanding.
    */
   expireTimeouts(now: number, timeoutMs: number): number {
-    if (this.#slots.length === 0) return this.#tcp.expireTimeouts(now, timeoutMs);
+    if (this.#slots.length === 0) return this.#tcp.expireTimeouts(now, timeoutMs) + (this.#proxiedTcp?.expireTimeouts(now, timeoutMs) ?? 0);
     let expired = 0;
     const slots = this.#slots;
     // IDs are handed out in time order, so walking from the oldest slot that may still be in use
@@ -357,6 +392,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     }
     this.#scanFrom = this.outstanding === 0 ? this.#nextId : i;
     expired += this.#tcp.expireTimeouts(now, timeoutMs);
+    if (this.#proxiedTcp !== undefined) expired += this.#proxiedTcp.expireTimeouts(now, timeoutMs);
     return expired;
   }
 
@@ -375,6 +411,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     // Queries still waiting will never be answered now: account them as dnsdist would at their timeout.
     this.expireTimeouts(Infinity, -1);
     this.#tcp.close();
+    this.#proxiedTcp?.close();
     await Promise.all(this.#udpEndpoints.map((ep) => ep.close()));
     this.#udpEndpoints = [];
   }

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomInt } from 'node:crypto';
-import { DNSName, formatAddress } from '@dnsdist-ts/dns';
+import { DNSName, formatAddress, makeLocalProxyProtocolHeader } from '@dnsdist-ts/dns';
 import type { DownstreamServer, DownstreamServerConfig } from './downstream-server.js';
 
 /** A health-check query: header with RD set, one question. */
@@ -63,7 +63,9 @@ function checkOverUdp(server: DownstreamServer, query: Buffer): Promise<boolean>
         finish(checkAnswerIsHealthy(query, msg, server.config.mustResolve));
       }
     });
-    socket.send(query, port, formatAddress(bytes), (err) => {
+    // A proxy protocol backend expects a header on everything: checks carry a LOCAL one, as dnsdist's do.
+    const datagram = server.config.useProxyProtocol === true ? Buffer.concat([makeLocalProxyProtocolHeader(), query]) : query;
+    socket.send(datagram, port, formatAddress(bytes), (err) => {
       if (err) finish(false);
     });
   });
@@ -98,6 +100,7 @@ function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean>
       const frame = Buffer.alloc(query.length + 2);
       frame.writeUInt16BE(query.length, 0);
       query.copy(frame, 2);
+      if (server.config.useProxyProtocol === true) socket.write(makeLocalProxyProtocolHeader());
       socket.write(frame);
     });
     socket.on('data', (chunk: Buffer) => {

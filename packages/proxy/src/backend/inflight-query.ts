@@ -21,6 +21,12 @@ export interface ReplyChannel {
    */
   beginTransfer?(dq: DNSQuestion): void;
   sendTransferPart?(dq: DNSQuestion, data: Buffer, length: number): void;
+  /**
+   * Call `fn` once when the client's connection closes (at once if it is
+   * closed): what belongs to it, such as a backend connection opened with a
+   * proxy protocol header naming it, goes too. Stream transports only.
+   */
+  onClose?(fn: () => void): void;
 }
 
 /** Bookkeeping of one query sent to a backend, kept until its answer or its timeout. */

@@ -247,8 +247,7 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   act('SetEDNSOptionAction', (a) => new SetEDNSOptionAction(a.integer(0), a.bytes(1)));
   rt.registerFunction('TeeAction', (a) => {
     if (!a.isNil(2)) return env.fail('TeeAction: a local source address is not supported yet');
-    if (a.optBoolean(3, false)) return env.fail('TeeAction: addProxyProtocol=true is not supported yet');
-    const tee = new TeeAction(a.string(0), a.optBoolean(1, false));
+    const tee = new TeeAction(a.string(0), a.optBoolean(1, false), a.optBoolean(3, false));
     tees.push(tee);
     return new LuaTeeAction(tee);
   });

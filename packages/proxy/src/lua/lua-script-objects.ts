@@ -27,6 +27,8 @@ import { SpoofAction } from '../rules/actions/spoof-action.js';
 import { SpoofRawAction } from '../rules/actions/spoof-raw-action.js';
 import { SocketAddress } from '../query/client-address.js';
 import { LuaArgs } from './lua-args.js';
+import { LuaBytes, luaStringValue } from './lua-bytes.js';
+import { proxyProtocolValuesFromTable } from './lua-proxy-protocol-values.js';
 import { LuaDNSName } from './lua-dns-name.js';
 import type { LuaFunctionRef, LuaRuntime } from './lua-runtime.js';
 import { LuaTable } from './lua-table.js';
@@ -455,6 +457,19 @@ export class LuaScriptObjects {
           pairs.push([k, val]);
         }
         v.setTagArray(pairs);
+      },
+      getProxyProtocolValues: (v) => {
+        const out = new Map<number, LuaBytes | string>();
+        for (const pv of v.question().proxyProtocolValues ?? []) out.set(pv.type, luaStringValue(pv.value));
+        return out;
+      },
+      addProxyProtocolValue: (v, a) => {
+        const type = a.integer(0);
+        if (type < 0 || type > 255) return a.fail(0, 'a proxy protocol value type from 0 to 255');
+        (v.question().proxyProtocolValues ??= []).push({ type, value: a.bytes(1) });
+      },
+      setProxyProtocolValues: (v, a) => {
+        v.question().proxyProtocolValues = proxyProtocolValuesFromTable('setProxyProtocolValues', a.table(0));
       },
       getDO: (v) => v.getDO(),
       getProtocol: (v) => v.getProtocol(),

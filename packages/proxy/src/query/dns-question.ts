@@ -1,4 +1,4 @@
-import type { DnsQueryView } from '@dnsdist-ts/dns';
+import type { DnsQueryView, ProxyProtocolValue } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
 import type { ClientSession } from './client-session.js';
 import type { HttpQueryInfo } from './http-query-info.js';
@@ -68,6 +68,15 @@ export class DNSQuestion {
   cacheKeyNoECS = 0;
   /** The HTTP request of a DNS over HTTPS query; undefined for every other transport. */
   http: HttpQueryInfo | undefined = undefined;
+  /**
+   * The TLVs of the proxy protocol header sent before this query to a
+   * useProxyProtocol backend: those the client's own header carried, then
+   * what SetProxyProtocolValuesAction, SetAdditionalProxyProtocolValueAction
+   * and dq:setProxyProtocolValues made of them.
+   */
+  proxyProtocolValues: ProxyProtocolValue[] | undefined = undefined;
+  /** When a proxy protocol header named the client: who sent the query (UDP answers go there, not to `remote`). */
+  peer: SocketAddress | undefined = undefined;
   /** Monotonic receive time in milliseconds (performance.now() clock). */
   receivedAt: number;
   /**
@@ -128,6 +137,8 @@ export class DNSQuestion {
     this.useZeroScope = false;
     this.cacheKeyNoECS = 0;
     this.http = undefined;
+    this.proxyProtocolValues = undefined;
+    this.peer = undefined;
   }
 
   /** The bytes that would go out now (the query, or the answer an action made). */

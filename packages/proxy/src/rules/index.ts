@@ -68,6 +68,12 @@ export { SpoofSVCAction } from './actions/spoof-svc-action.js';
 export { TeeAction, type TeeStats } from './actions/tee-action.js';
 export { SetEDNSOptionAction } from './actions/set-edns-option-action.js';
 export { SetDisableECSAction, SetECSAction, SetECSOverrideAction, SetECSPrefixLengthAction } from './actions/ecs-actions.js';
+export {
+  SetProxyProtocolValuesAction,
+  SetAdditionalProxyProtocolValueAction,
+  checkProxyProtocolType,
+} from './actions/proxy-protocol-actions.js';
+export { ProxyProtocolValueRule } from './selectors/proxy-protocol-value-rule.js';
 export { NegativeAndSOAAction, type NegativeAndSOAParameters } from './actions/negative-and-soa-action.js';
 
 export { AllowResponseAction } from './response-actions/allow-response-action.js';

@@ -1,3 +1,4 @@
+import { IncomingProxyProtocol } from './incoming-proxy-protocol.js';
 import { Netmask, NetmaskGroup, formatAddress, parseAddress } from '@dnsdist-ts/dns';
 import { DownstreamServer, type DownstreamServerConfig } from '../backend/downstream-server.js';
 import { answerMatchesQuestion } from '../backend/answer-matches.js';
@@ -138,6 +139,7 @@ export class DnsdistProxy implements QueryPathContext {
   readonly settings = new ProxySettings();
   readonly log = new Logger();
   acl = new NetmaskGroup();
+  readonly incomingProxyProtocol = new IncomingProxyProtocol();
   /** ACL entries given before the config ran (-a); they suppress the default ACL. */
   #aclTouched = false;
   readonly frontendConfigs: FrontendConfig[] = [];

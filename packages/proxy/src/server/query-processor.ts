@@ -31,6 +31,7 @@ import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
 import { QueryContextPool } from '../query/query-context-pool.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 import { ADDED_OPT_PAYLOAD_SIZE } from '../rules/actions/set-edns-option-action.js';
+import type { IncomingProxyProtocol, ProxiedClient } from './incoming-proxy-protocol.js';
 
 /** What the query path reads of the proxy's configuration and state. */
 export interface QueryPathContext {
@@ -60,6 +61,8 @@ export interface QueryPathContext {
   readonly ecsSourcePrefixV6: number;
   /** setECSOverride. */
   readonly ecsOverride: boolean;
+  /** setProxyProtocolACL and its settings. */
+  readonly incomingProxyProtocol: IncomingProxyProtocol;
 }
 
 /** Per-frontend counters (showBinds, frontend metrics). */
@@ -107,6 +110,53 @@ export class QueryProcessor {
     return false;
   }
 
+  /** Must this sender put a proxy protocol header before its queries (setProxyProtocolACL)? */
+  expectsProxyHeader(address: Uint8Array): boolean {
+    return this.#ctx.incomingProxyProtocol.expectsFrom(address);
+  }
+
+  /**
+   * Read a sender's proxy protocol header (a whole one over UDP; over TCP
+   * `incomplete` asks for more bytes); a refused one is counted as dnsdist
+   * counts it (proxy-protocol-invalid, or acl-drops for a named client
+   * setACL refuses with setProxyProtocolApplyACLToProxiedClients).
+   */
+  readProxyHeader(
+    data: Uint8Array,
+    length: number,
+    peer: SocketAddress,
+    local: SocketAddress,
+    tcp: boolean,
+  ): ProxiedClient | 'incomplete' | undefined {
+    const ctx = this.#ctx;
+    const v = ctx.incomingProxyProtocol.read(data, length, peer, local, tcp, ctx.acl);
+    if (v === 'incomplete') return v;
+    if (v === 'invalid') {
+      ctx.counters.proxyProtocolInvalid++;
+      return undefined;
+    }
+    if (v === 'acl') {
+      ctx.counters.aclDrops++;
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A datagram from a sender that must send a proxy protocol header: read it, then the query behind it. */
+  handleProxiedDatagram(
+    data: Uint8Array,
+    length: number,
+    peer: SocketAddress,
+    local: SocketAddress,
+    reply: ReplyChannel,
+    frontend: FrontendCounters,
+  ): void {
+    const client = this.readProxyHeader(data, length, peer, local, false);
+    if (client === undefined || client === 'incomplete') return;
+    if (length - client.size < DNS_HEADER_SIZE) return this.countTooShort(frontend);
+    this.handleQuery(data.subarray(client.size), length - client.size, client.remote, client.local, 'udp', reply, frontend, undefined, undefined, false, client);
+  }
+
   /**
    * Handle one query that passed the ACL. `data[0..length)` is only read
    * during the call (it may be a receive buffer reused for the next
@@ -125,6 +175,7 @@ export class QueryProcessor {
     session?: ClientSession,
     http: HttpQueryInfo | undefined = undefined,
     ednsAdded = false,
+    proxied?: ProxiedClient,
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
@@ -133,6 +184,11 @@ export class QueryProcessor {
     if (http !== undefined) {
       dq.http = http;
       dq.ednsAdded = ednsAdded;
+    }
+    if (proxied !== undefined) {
+      dq.peer = proxied.peer;
+      // The header's values go on to a useProxyProtocol backend, after what the rules make of them.
+      if (proxied.values.length > 0) dq.proxyProtocolValues = proxied.values.slice();
     }
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.

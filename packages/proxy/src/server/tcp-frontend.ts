@@ -1,3 +1,4 @@
+import type { ProxiedClient } from './incoming-proxy-protocol.js';
 import net from 'node:net';
 import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
@@ -77,6 +78,10 @@ class TcpClientConnection implements ReplyChannel {
   #drainAgain = false;
   /** A zone transfer was asked on this connection: it reads no further query and ends with the transfer. */
   #transfer = false;
+  /** setProxyProtocolACL names this sender: its first bytes are a proxy protocol header. */
+  #awaitingProxyHeader: boolean;
+  /** The client that header named. */
+  #proxied: ProxiedClient | undefined;
   /** Armed from the first byte of a query still incomplete; see TcpFrontendOptions.queryReadDeadlineSeconds. */
   #readDeadline: NodeJS.Timeout | undefined;
 
@@ -85,6 +90,7 @@ class TcpClientConnection implements ReplyChannel {
     this.remote = remote;
     this.#frontend = frontend;
     this.#session = session;
+    this.#awaitingProxyHeader = frontend.processor.expectsProxyHeader(remote.bytes);
     socket.setNoDelay(true);
     socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
     socket.on('timeout', () => {
@@ -119,7 +125,22 @@ class TcpClientConnection implements ReplyChannel {
 
   #onData(chunk: Buffer): void {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#awaitingProxyHeader && !this.#readProxyHeader()) return;
     this.#drain();
+  }
+
+  /** The connection's proxy protocol header (setProxyProtocolACL): false until it is whole; a bad one closes the connection. */
+  #readProxyHeader(): boolean {
+    const v = this.#frontend.processor.readProxyHeader(this.#buffer, this.#buffer.length, this.remote, this.#frontend.local, true);
+    if (v === 'incomplete') return false;
+    if (v === undefined) {
+      this.destroy();
+      return false;
+    }
+    this.#awaitingProxyHeader = false;
+    this.#proxied = v;
+    this.#buffer = this.#buffer.subarray(v.size);
+    return true;
   }
 
   #limit(): number {
@@ -175,7 +196,20 @@ class TcpClientConnection implements ReplyChannel {
       this.#queries++;
       const session = this.#session;
       if (session !== undefined) this.#frontend.upgrade?.queryRead(session);
-      this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend, session);
+      const p = this.#proxied;
+      this.#frontend.processor.handleQuery(
+        packet,
+        len,
+        p?.remote ?? this.remote,
+        p?.local ?? this.#frontend.local,
+        'tcp',
+        this,
+        this.#frontend,
+        session,
+        undefined,
+        false,
+        p,
+      );
     }
   }
 
@@ -267,6 +301,11 @@ class TcpClientConnection implements ReplyChannel {
   destroy(): void {
     this.#closed = true;
     this.#socket.destroy();
+  }
+
+  onClose(fn: () => void): void {
+    if (this.#socket.destroyed) fn();
+    else this.#socket.once('close', fn);
   }
 }
 

@@ -22,13 +22,16 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
       // dnsdist checks the size before the ACL: a short datagram from anyone is noncompliant, not an ACL drop.
       if (length < DNS_HEADER_SIZE) return processor.countTooShort(this);
       if (!processor.aclAllows(from)) return;
+      if (processor.expectsProxyHeader(from))
+        return processor.handleProxiedDatagram(data, length, this.#clients.get(from, fromPort), this.local, this, this);
       processor.handleQuery(data, length, this.#clients.get(from, fromPort), this.local, 'udp', this, this);
     });
   }
 
   sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
     this.responses++;
-    this.endpoint.send(data, length, dq.remote.bytes, dq.remote.port);
+    const to = dq.peer ?? dq.remote;
+    this.endpoint.send(data, length, to.bytes, to.port);
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@ import {
   ClientSubnetEdit,
   formatAddress,
   formatAddressWithPort,
+  makeProxyProtocolHeader,
   MAX_CLIENT_SUBNET_OPTION_SIZE,
   parseAddressWithPort,
   Rcode,
@@ -45,6 +46,8 @@ export interface TeeStats {
 export class TeeAction implements QueryAction {
   readonly remote: IpAddressWithPort;
   readonly addECS: boolean;
+  /** TeeAction's addProxyProtocol: the copy starts with a proxy protocol v2 header, as for a useProxyProtocol backend. */
+  readonly addProxyProtocol: boolean;
   readonly #stats: TeeStats = {
     queries: 0,
     responses: 0,
@@ -64,10 +67,11 @@ export class TeeAction implements QueryAction {
   readonly #ecsEdit = new ClientSubnetEdit();
 
   /** @throws AddressParseError for a remote that is not "ip" or "ip:port" (port 53 by default). */
-  constructor(remote: string, addECS = false) {
+  constructor(remote: string, addECS = false, addProxyProtocol = false) {
     this.remote = parseAddressWithPort(remote, 53);
     this.#remoteText = formatAddress(this.remote.bytes);
     this.addECS = addECS;
+    this.addProxyProtocol = addProxyProtocol;
   }
 
   apply(dq: DNSQuestion): DNSActionCode {
@@ -95,6 +99,13 @@ export class TeeAction implements QueryAction {
       copy = copy.subarray(0, edit.length);
     } else {
       copy = Buffer.from(dq.bytes());
+    }
+    if (this.addProxyProtocol) {
+      // A client whose addresses mix families cannot be described: no copy, as no header can be made.
+      if (dq.remote.family !== dq.local.family) return DNSAction.None;
+      const r = dq.remote;
+      const l = dq.local;
+      copy = Buffer.concat([makeProxyProtocolHeader(false, r.bytes, r.port, l.bytes, l.port, dq.proxyProtocolValues), copy]);
     }
     socket.send(copy, this.remote.port, this.#remoteText, (err) => {
       if (err) stats['send-errors']++;

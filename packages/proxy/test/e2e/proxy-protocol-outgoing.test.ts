@@ -1,0 +1,280 @@
+/**
+ * newServer{useProxyProtocol=true} with a real backend that reads the
+ * proxy protocol header as a PROXY-aware resolver does (it refuses anything
+ * without one): a header before every UDP query, one per TCP connection, a
+ * connection never shared between two clients, the TLVs of the actions, the
+ * LOCAL header of health checks, and no header for a backend without the
+ * option.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/dns';
+import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
+import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+
+interface Seen {
+  transport: 'udp' | 'tcp';
+  header: ProxyProtocolHeader;
+  name: string;
+  /** The TCP connection's number (0 for UDP). */
+  connection: number;
+}
+
+/** A backend that expects a v2 header first on every datagram and every connection. */
+class ProxyAwareBackend {
+  readonly seen: Seen[] = [];
+  localChecks = 0;
+  connections = 0;
+  closedConnections = 0;
+  rejected = 0;
+  #udp = dgram.createSocket('udp4');
+  #tcp = net.createServer((s) => this.#onConnection(s));
+
+  get port(): number {
+    return this.#udp.address().port;
+  }
+
+  async start(): Promise<void> {
+    this.#udp.on('message', (msg, rinfo) => {
+      const h = parseProxyProtocolHeader(msg, msg.length);
+      if (typeof h === 'number') {
+        this.rejected++;
+        return;
+      }
+      const a = this.#answer(msg.subarray(h.size), h, 'udp', 0);
+      if (a) this.#udp.send(a, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => this.#udp.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.#tcp.listen(this.port, '127.0.0.1', () => r()));
+  }
+
+  #onConnection(socket: net.Socket): void {
+    const connection = ++this.connections;
+    let header: ProxyProtocolHeader | undefined;
+    let buf = Buffer.alloc(0);
+    socket.on('error', () => socket.destroy());
+    // Health checks of the tcpOnly backend open and close connections with a LOCAL header: not counted.
+    socket.on('close', () => {
+      if (header !== undefined && !header.local) this.closedConnections++;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (header === undefined) {
+        const h = parseProxyProtocolHeader(buf, buf.length);
+        if (h === -2) return;
+        if (typeof h === 'number') {
+          this.rejected++;
+          socket.destroy();
+          return;
+        }
+        header = h;
+        buf = buf.subarray(h.size);
+      }
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        const a = this.#answer(msg, header, 'tcp', connection);
+        if (!a) continue;
+        socket.write(Buffer.concat([Buffer.from([a.length >> 8, a.length & 0xff]), a]));
+      }
+    });
+  }
+
+  #answer(msg: Buffer, header: ProxyProtocolHeader, transport: 'udp' | 'tcp', connection: number): Buffer | undefined {
+    const q = dnsPacket.decode(msg);
+    if (header.local) this.localChecks++;
+    else this.seen.push({ transport, header, name: q.questions![0]!.name, connection });
+    return answerWithA(q, '192.0.2.53');
+  }
+
+  forName(name: string): Seen[] {
+    return this.seen.filter((s) => s.name === name);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((r) => this.#udp.close(() => r()));
+    await new Promise<void>((r) => this.#tcp.close(() => r()));
+  }
+}
+
+const text = (v: Uint8Array): string => Buffer.from(v).toString();
+const tlvs = (h: ProxyProtocolHeader): [number, string][] => h.values.map((v) => [v.type, text(v.value)]);
+const addr = (b: Uint8Array | undefined): string => [...(b ?? [])].join('.');
+
+describe('outgoing proxy protocol (newServer{useProxyProtocol=true})', () => {
+  let backend: ProxyAwareBackend;
+  let plainBackend: TestBackend;
+  let plainQueries: Buffer[];
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    backend = new ProxyAwareBackend();
+    await backend.start();
+    plainQueries = [];
+    plainBackend = await startUdpTcpBackend((q) => {
+      plainQueries.push(Buffer.from(q));
+      return answerWithA(dnsPacket.decode(q), '192.0.2.54');
+    });
+    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true}
+newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true, tcpOnly=true, pool="tcponly"}
+newServer{address="127.0.0.1:${plainBackend.port}", pool="plain"}
+addAction("plain.example.", PoolAction("plain"))
+addAction("tee.example.", SetAdditionalProxyProtocolValueAction(3, "teed"))
+addAction("tee.example.", TeeAction("127.0.0.1:${backend.port}", false, nil, true))
+addAction("tee.example.", PoolAction("plain"))
+addAction("tcponly.example.", PoolAction("tcponly"))
+addAction("values.example.", SetProxyProtocolValuesAction({ ["1"]="dnsdist", [255]="proxy-protocol" }))
+addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "more"))
+function luaValues(dq)
+  local v = dq:getProxyProtocolValues()
+  v[42] = "bar"
+  dq:setProxyProtocolValues(v)
+  return DNSAction.None
+end
+addAction("lua.example.", SetAdditionalProxyProtocolValueAction(7, "seven"))
+addAction("lua.example.", LuaAction(luaValues))
+`);
+    // Health checks: each proxied backend is up only if its LOCAL-header check was answered.
+    await waitFor('health checks with a LOCAL header', () => backend.localChecks >= 2);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    await plainBackend?.close();
+  });
+
+  it('puts a PROXY header naming the client (UDP, source and destination ports) before every UDP query', async () => {
+    for (let i = 0; i < 2; i++) {
+      const a = await udpExchange(proxy.port, encodeQuery('udp.example.'));
+      expect(a && dnsPacket.decode(a).answers?.[0]).toMatchObject({ data: '192.0.2.53' });
+    }
+    const seen = backend.forName('udp.example');
+    expect(seen).toHaveLength(2);
+    for (const s of seen) {
+      expect(s.transport).toBe('udp');
+      expect(s.header).toMatchObject({ local: false, tcp: false, destinationPort: proxy.port, values: [] });
+      expect(addr(s.header.source)).toBe('127.0.0.1');
+      expect(addr(s.header.destination)).toBe('127.0.0.1');
+      expect(s.header.sourcePort).toBeGreaterThan(0);
+    }
+    expect(backend.rejected).toBe(0);
+  });
+
+  it('over TCP: one header per connection, a client reuses its own connection, another client never does, and it closes with the client', async () => {
+    const before = backend.connections;
+    const closedBefore = backend.closedConnections;
+    const q = (id: number): Buffer => encodeQuery('tcp.example.', { id });
+    const [a1, a2] = await Promise.all([tcpQueries(proxy.port, [q(1), q(2), q(3)]), tcpQueries(proxy.port, [q(4), q(5)])]);
+    expect(a1.map((a) => a.id).sort()).toEqual([1, 2, 3]);
+    expect(a2.map((a) => a.id).sort()).toEqual([4, 5]);
+    const seen = backend.forName('tcp.example');
+    expect(seen).toHaveLength(5);
+    const byConnection = new Map<number, Seen[]>();
+    for (const s of seen) byConnection.set(s.connection, [...(byConnection.get(s.connection) ?? []), s]);
+    // Two clients, two backend connections: each carries only queries of the client its header names.
+    expect(backend.connections - before).toBe(2);
+    expect([...byConnection.values()].map((l) => l.length).sort()).toEqual([2, 3]);
+    for (const list of byConnection.values()) {
+      expect(list[0]!.header).toMatchObject({ tcp: true, destinationPort: proxy.port });
+      expect(new Set(list.map((s) => s.header.sourcePort)).size).toBe(1);
+    }
+    const ports = [...byConnection.values()].map((l) => l[0]!.header.sourcePort);
+    expect(ports[0]).not.toBe(ports[1]);
+    // Both clients hung up: the connections that named them are closed too.
+    await waitFor('backend connections closed with their clients', () => backend.closedConnections - closedBefore === 2);
+  });
+
+  it('sends the TLVs of SetProxyProtocolValuesAction and SetAdditionalProxyProtocolValueAction, over UDP and TCP', async () => {
+    await udpExchange(proxy.port, encodeQuery('values.example.'));
+    await tcpQueries(proxy.port, [encodeQuery('values.example.')]);
+    const seen = backend.forName('values.example');
+    expect(seen.map((s) => s.transport)).toEqual(['udp', 'tcp']);
+    for (const s of seen)
+      expect(tlvs(s.header)).toEqual([
+        [1, 'dnsdist'],
+        [255, 'proxy-protocol'],
+        [2, 'more'],
+      ]);
+  });
+
+  it('lets Lua read and replace the values (dq:getProxyProtocolValues / setProxyProtocolValues)', async () => {
+    await udpExchange(proxy.port, encodeQuery('lua.example.'));
+    expect(tlvs(backend.forName('lua.example')[0]!.header)).toEqual([
+      [7, 'seven'],
+      [42, 'bar'],
+    ]);
+  });
+
+  it('opens another connection when a later query of the same client carries other TLVs', async () => {
+    const before = backend.connections;
+    const answers = await tcpQueries(proxy.port, [encodeQuery('plainvalues.example.', { id: 1 })]).then(async () =>
+      // A fresh client: its first query without TLVs, its second with them.
+      tcpQueriesInOrder(proxy.port, [encodeQuery('seq.example.', { id: 1 }), encodeQuery('values.example.', { id: 2 })]),
+    );
+    expect(answers).toEqual([1, 2]);
+    const conns = backend.seen.filter((s) => s.connection > before && s.name !== 'plainvalues.example');
+    expect(new Set(conns.map((s) => s.connection)).size).toBe(2);
+  });
+
+  it('gives a UDP query to a tcpOnly proxied backend a connection of its own with a TCP header', async () => {
+    const before = backend.connections;
+    await udpExchange(proxy.port, encodeQuery('tcponly.example.'));
+    await udpExchange(proxy.port, encodeQuery('tcponly.example.'));
+    const seen = backend.forName('tcponly.example');
+    expect(seen).toHaveLength(2);
+    expect(seen.every((s) => s.header.tcp)).toBe(true);
+    expect(backend.connections - before).toBe(2);
+  });
+
+  it("TeeAction with addProxyProtocol=true sends its copy behind a header with the query's values", async () => {
+    const query = encodeQuery('tee.example.', { id: 0x7171 });
+    expect(await udpExchange(proxy.port, query)).toBeDefined();
+    await waitFor('the copy at the proxy-aware server', () => backend.forName('tee.example').length === 1);
+    const [copy] = backend.forName('tee.example');
+    expect(copy!.header).toMatchObject({ tcp: false, destinationPort: proxy.port });
+    expect(tlvs(copy!.header)).toEqual([[3, 'teed']]);
+  });
+
+  it('refuses useProxyProtocol with tls: proxied connections would carry the client in clear', async () => {
+    await expect(loadConfigurationOutput('newServer{address="127.0.0.1:853", tls="openssl", useProxyProtocol=true}')).rejects.toThrow(
+      /useProxyProtocol together with tls is not supported yet/,
+    );
+  });
+
+  it('sends nothing but the DNS message to a backend without useProxyProtocol', async () => {
+    const a = await udpExchange(proxy.port, encodeQuery('plain.example.'));
+    expect(a && dnsPacket.decode(a).answers?.[0]).toMatchObject({ data: '192.0.2.54' });
+    const sent = plainQueries.find((q) => dnsPacket.decode(q).questions?.[0]?.name === 'plain.example');
+    expect(sent).toBeDefined();
+    expect(typeof parseProxyProtocolHeader(sent!, sent!.length)).toBe('number');
+  });
+});
+
+/** Queries on one TCP connection, each sent after the previous answer; resolves with the answers' IDs. */
+function tcpQueriesInOrder(port: number, queries: Buffer[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const ids: number[] = [];
+    let buf = Buffer.alloc(0);
+    const send = (q: Buffer): boolean => socket.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]));
+    socket.on('connect', () => send(queries[0]!));
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        ids.push(buf.readUInt16BE(2));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+        if (ids.length === queries.length) {
+          socket.end();
+          resolve(ids);
+          return;
+        }
+        send(queries[ids.length]!);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
