@@ -20,10 +20,11 @@ import { DNSResponse } from '../query/dns-response.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
 import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
 import { QueryContextPool } from '../query/query-context-pool.js';
+import type { SelfGeneratedEdnsSettings } from '../query/self-generated-edns.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 
 /** What the query path reads of the proxy's configuration and state. */
-export interface QueryPathContext {
+export interface QueryPathContext extends SelfGeneratedEdnsSettings {
   readonly counters: ProxyCounters;
   readonly acl: NetmaskGroup;
   readonly rules: RulesEngine;
@@ -39,10 +40,6 @@ export interface QueryPathContext {
   readonly staleCacheEntriesTTL: number;
   /** setAllowEmptyResponse. */
   readonly allowEmptyResponse: boolean;
-  /** setAddEDNSToSelfGeneratedResponses. */
-  readonly addEDNSToSelfGeneratedResponses: boolean;
-  /** setPayloadSizeOnSelfGeneratedAnswers. */
-  readonly payloadSizeOnSelfGeneratedAnswers: number;
   /** truncateTC. */
   readonly truncateTC: boolean;
 }
@@ -106,6 +103,7 @@ export class QueryProcessor {
     const ctx = this.#ctx;
     const c = ctx.counters;
     const dq = this.#pool.acquire(data, length, remote, local, transport, coarseNow());
+    dq.selfGeneratedEdns = ctx;
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.
     if (length < DNS_HEADER_SIZE) {
