@@ -334,6 +334,8 @@ export class DnsdistProxy implements QueryPathContext {
       this.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     this.#lastTick = performance.now();
+    // As dnsdist, the first cleaning comes setCacheCleaningDelay seconds after start, not the default 60.
+    this.#nextCacheCleaning = this.#lastTick + this.settings.cacheCleaningDelaySeconds * 1000;
     this.#timer = setInterval(() => this.tick(), 1000);
   }
 
