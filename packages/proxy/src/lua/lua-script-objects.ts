@@ -273,8 +273,7 @@ export class LuaScriptObjects {
       this.#guard(`${kind}:setTrailingData`, (l) => {
         const view = viewAt(l, 1, kind, 'setTrailingData');
         if (lua.lua_type(l, 2) !== lua.LUA_TSTRING) throw new Error(`${kind}:setTrailingData: argument #1 must be a string`);
-        view.setTrailingData(lua.lua_tostring(l, 2));
-        lua.lua_pushboolean(l, true);
+        lua.lua_pushboolean(l, view.setTrailingData(lua.lua_tostring(l, 2)));
         return 1;
       }),
     );

@@ -56,6 +56,14 @@ addAction("settrail.parity.", LuaAction(function(dq)
   local t = dq:getTrailingData()
   return DNSAction.Spoof, tostring(ok) .. "-" .. t .. "-" .. dq.len .. ".trail."
 end))
+addAction("trailmax.parity.", LuaAction(function(dq)
+  local ok = dq:setTrailingData(string.rep("A", 4096 - dq.len))
+  return DNSAction.Spoof, tostring(ok) .. "-" .. dq.len .. ".trail."
+end))
+addAction("trailover.parity.", LuaAction(function(dq)
+  local ok = dq:setTrailingData(string.rep("A", 4096 - dq.len + 1))
+  return DNSAction.Spoof, tostring(ok) .. "-" .. dq.len .. ".trail."
+end))
 addAction("spoofmulti.parity.", LuaAction(function(dq) dq:spoof({ newCA("192.0.2.1"), newCA("192.0.2.2") }) return DNSAction.HeaderModify end))
 addAction("spoofraw.parity.", LuaAction(function(dq) dq:spoof({ "\\192\\000\\002\\001", "\\192\\000\\002\\002" }) return DNSAction.HeaderModify end))
 addAction("rawcode.parity.", LuaAction(code(DNSAction.SpoofRaw, "\\192\\000\\002\\001,\\192\\000\\002\\002")))
@@ -98,6 +106,8 @@ const NAMES = [
   'opts',
   'gettrail',
   'settrail',
+  'trailmax',
+  'trailover',
   'rule',
   'ruleerror',
   'respservfail',
