@@ -41,11 +41,19 @@ function peerBytes(text: string | undefined): Uint8Array | undefined {
   }
 }
 
+/** The address a connection accepted on a wildcard listener was made to (dnsdist's dq.localaddr). */
+function connectionLocal(socket: net.Socket, listener: SocketAddress): SocketAddress {
+  const bytes = peerBytes(socket.localAddress);
+  return bytes ? new SocketAddress(bytes, socket.localPort ?? listener.port) : listener;
+}
+
 /** One client connection: length-prefixed queries in, answers out in any order. */
 class TcpClientConnection implements ReplyChannel {
   readonly #socket: net.Socket;
   readonly #frontend: TcpFrontend;
   readonly remote: SocketAddress;
+  /** The address the client connected to: the listener's, or for a wildcard listener the connection's own. */
+  readonly local: SocketAddress;
   #buffer: Buffer = Buffer.alloc(0);
   #inFlight = 0;
   #closed = false;
@@ -60,6 +68,7 @@ class TcpClientConnection implements ReplyChannel {
     this.#socket = socket;
     this.remote = remote;
     this.#frontend = frontend;
+    this.local = frontend.local.isWildcard() ? connectionLocal(socket, frontend.local) : frontend.local;
     socket.setNoDelay(true);
     socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
     socket.on('timeout', () => {
@@ -143,7 +152,7 @@ class TcpClientConnection implements ReplyChannel {
       this.#clearReadDeadline();
       this.#inFlight++;
       this.#queries++;
-      this.#frontend.processor.handleQuery(packet, len, this.remote, this.#frontend.local, 'tcp', this, this.#frontend);
+      this.#frontend.processor.handleQuery(packet, len, this.remote, this.local, 'tcp', this, this.#frontend);
     }
   }
 
