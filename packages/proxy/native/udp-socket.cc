@@ -35,6 +35,23 @@ static void *pinned_view(Napi::Env env, Napi::Object obj, const char *key, napi_
 	return static_cast<uint8_t *>(a.ArrayBuffer().Data()) + a.ByteOffset();
 }
 
+/* pinned_view for a view the caller may leave out: nullptr, and no error, when absent. */
+static void *optional_view(Napi::Env env, Napi::Object obj, const char *key, napi_typedarray_type type,
+			   size_t min_bytes, std::vector<Napi::ObjectReference> &keep)
+{
+	if (!obj.Has(key) || obj.Get(key).IsUndefined())
+		return nullptr;
+	return pinned_view(env, obj, key, type, min_bytes, keep);
+}
+
+static bool is_unspecified(const uint8_t *address)
+{
+	for (int i = 0; i < 16; i++)
+		if (address[i])
+			return false;
+	return true;
+}
+
 static uint32_t get_u32(Napi::Object obj, const char *key)
 {
 	Napi::Value v = obj.Get(key);
@@ -85,7 +102,106 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo &info) : Napi::ObjectWrap<UdpSocke
 		return;
 	}
 	fd_ = bound_.fd;
+	if (recv_.destinations && is_unspecified(bound_.address))
+		EnablePktInfo();
 	async_context_ = std::make_unique<Napi::AsyncContext>(env, "dnsdist-ts:NativeUdpEndpoint");
+}
+
+/*
+ * On a wildcard-bound socket, ask for each datagram's destination address
+ * (as dnsdist does, for dq.localaddr and for answering from that address).
+ * An IPv6 socket also serves IPv4 (IPV6_V6ONLY off): both options are
+ * asked for; IP_PKTINFO may be refused there, which only costs the IPv4
+ * destinations.
+ */
+void UdpSocket::EnablePktInfo()
+{
+	int one = 1;
+	bool ok;
+	if (bound_.sock_family == AF_INET) {
+		ok = setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
+	} else {
+		ok = setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+		setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	if (!ok)
+		return;
+	pktinfo_ = true;
+	recv_ctrl_.assign(size_t(recv_.batch) * kPktInfoSpace, 0);
+	send_ctrl_.assign(size_t(send_.batch) * kPktInfoSpace, 0);
+}
+
+/* Copy the destination of receive slot `slot` from its control messages into the shared views. */
+void UdpSocket::ReadDestination(uint32_t slot)
+{
+	msghdr &h = recv_hdrs_[slot].msg_hdr;
+	uint8_t *out = recv_.destinations + 16 * size_t(slot);
+	recv_.destination_families[slot] = 0;
+	for (cmsghdr *c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			in_pktinfo info;
+			memcpy(&info, CMSG_DATA(c), sizeof(info));
+			memset(out, 0, 16);
+			memcpy(out, &info.ipi_addr, 4);
+			recv_.destination_families[slot] = 4;
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			in6_pktinfo info;
+			memcpy(&info, CMSG_DATA(c), sizeof(info));
+			const uint8_t *a = info.ipi6_addr.s6_addr;
+			static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+			if (memcmp(a, mapped, 12) == 0) {
+				memset(out, 0, 16);
+				memcpy(out, a + 12, 4);
+				recv_.destination_families[slot] = 4;
+			} else {
+				memcpy(out, a, 16);
+				recv_.destination_families[slot] = 6;
+			}
+			return;
+		}
+	}
+}
+
+/*
+ * Give send header `h` (send slot `slot`) a control message fixing the
+ * source address of datagram `datagram`, when one was asked for. IPv4
+ * sources use IP_PKTINFO even on an IPv6 socket (the kernel takes it for
+ * IPv4-mapped destinations).
+ */
+void UdpSocket::AttachSource(uint32_t datagram, msghdr &h, uint32_t slot)
+{
+	h.msg_control = nullptr;
+	h.msg_controllen = 0;
+	if (!pktinfo_ || !send_.source_families)
+		return;
+	uint8_t family = send_.source_families[datagram];
+	const uint8_t *src = send_.sources + 16 * size_t(datagram);
+	if (family != 4 && family != 6)
+		return;
+	uint8_t *buf = send_ctrl_.data() + size_t(slot) * kPktInfoSpace;
+	memset(buf, 0, kPktInfoSpace);
+	h.msg_control = buf;
+	if (family == 4) {
+		h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+		cmsghdr *c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+		in_pktinfo info{};
+		memcpy(&info.ipi_spec_dst, src, 4);
+		memcpy(CMSG_DATA(c), &info, sizeof(info));
+	} else {
+		h.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+		cmsghdr *c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+		in6_pktinfo info{};
+		memcpy(info.ipi6_addr.s6_addr, src, 16);
+		memcpy(CMSG_DATA(c), &info, sizeof(info));
+	}
 }
 
 bool UdpSocket::SetUpViews(Napi::Env env, Napi::Object recv, Napi::Object send, Napi::Value stats)
@@ -115,6 +231,13 @@ bool UdpSocket::SetUpViews(Napi::Env env, Napi::Object recv, Napi::Object send, 
 	recv_.families = static_cast<uint8_t *>(pinned_view(env, recv, "families", napi_uint8_array, n, keep_));
 	if (!recv_.arena || !recv_.addresses || !recv_.ports || !recv_.families)
 		return false;
+	recv_.destinations = static_cast<uint8_t *>(optional_view(env, recv, "destinations", napi_uint8_array, 16 * n, keep_));
+	recv_.destination_families =
+		static_cast<uint8_t *>(optional_view(env, recv, "destinationFamilies", napi_uint8_array, n, keep_));
+	if (env.IsExceptionPending())
+		return false;
+	if (!recv_.destination_families)
+		recv_.destinations = nullptr;
 
 	if (!(send_.offsets = static_cast<int32_t *>(pinned_view(env, send, "offsets", napi_int32_array, 4, keep_, &n))))
 		return false;
@@ -132,6 +255,13 @@ bool UdpSocket::SetUpViews(Napi::Env env, Napi::Object recv, Napi::Object send, 
 	send_.families = static_cast<uint8_t *>(pinned_view(env, send, "families", napi_uint8_array, n, keep_));
 	if (!send_.arena || !send_.lengths || !send_.addresses || !send_.ports || !send_.families)
 		return false;
+	send_.sources = static_cast<uint8_t *>(optional_view(env, send, "sources", napi_uint8_array, 16 * n, keep_));
+	send_.source_families =
+		static_cast<uint8_t *>(optional_view(env, send, "sourceFamilies", napi_uint8_array, n, keep_));
+	if (env.IsExceptionPending())
+		return false;
+	if (!send_.sources)
+		send_.source_families = nullptr;
 
 	// The receive headers never change except for the fields the kernel
 	// writes back, so they are wired to their slots once.
@@ -253,8 +383,14 @@ void UdpSocket::RecoverFromPollError(int status)
 void UdpSocket::Drain()
 {
 	for (int round = 0; round < kMaxBatchesPerWakeup && state_ == State::Open; round++) {
-		for (uint32_t i = 0; i < recv_.batch; i++)
-			recv_hdrs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+		for (uint32_t i = 0; i < recv_.batch; i++) {
+			msghdr &h = recv_hdrs_[i].msg_hdr;
+			h.msg_namelen = sizeof(sockaddr_storage);
+			if (pktinfo_) {
+				h.msg_control = recv_ctrl_.data() + size_t(i) * kPktInfoSpace;
+				h.msg_controllen = kPktInfoSpace;
+			}
+		}
 		int n = recvmmsg(fd_, recv_hdrs_.data(), recv_.batch, MSG_DONTWAIT, nullptr);
 		if (n < 0) {
 			int err = errno;
@@ -279,6 +415,8 @@ void UdpSocket::Drain()
 			}
 			recv_.families[i] = family;
 			recv_.lengths[i] = static_cast<int32_t>(recv_hdrs_[i].msg_len);
+			if (pktinfo_)
+				ReadDestination(uint32_t(i));
 			delivered++;
 		}
 		if (delivered) {
@@ -370,8 +508,7 @@ Napi::Value UdpSocket::Flush(const Napi::CallbackInfo &info)
 		h.msg_namelen = name_len;
 		h.msg_iov = &send_iov_[m];
 		h.msg_iovlen = 1;
-		h.msg_control = nullptr;
-		h.msg_controllen = 0;
+		AttachSource(i, h, m);
 		h.msg_flags = 0;
 		m++;
 	}

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct ReceiveViews {
 	uint8_t *addresses; /* 16 bytes per slot */
 	uint16_t *ports;
 	uint8_t *families; /* 4 or 6 */
+	/* Optional (nullptr when not given): the address each datagram was sent
+	 * to, read from IP_PKTINFO/IPV6_PKTINFO on a wildcard-bound socket;
+	 * family 0 when the kernel did not say. */
+	uint8_t *destinations; /* 16 bytes per slot */
+	uint8_t *destination_families;
 };
 
 struct SendViews {
@@ -59,7 +65,17 @@ struct SendViews {
 	uint8_t *addresses;
 	uint16_t *ports;
 	uint8_t *families;
+	/* Optional: the source address each datagram must leave from (family 0:
+	 * the kernel's choice), so an answer on a wildcard-bound socket comes
+	 * from the address the query went to. */
+	uint8_t *sources; /* 16 bytes per datagram */
+	uint8_t *source_families;
 };
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+constexpr size_t kPktInfoSpace = CMSG_SPACE(sizeof(in6_pktinfo)) > CMSG_SPACE(sizeof(in_pktinfo))
+					 ? CMSG_SPACE(sizeof(in6_pktinfo))
+					 : CMSG_SPACE(sizeof(in_pktinfo));
 
 class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 public:
@@ -88,6 +104,9 @@ private:
 	void RejectSend(int err);
 	void BeginClose();
 	void FinishClose();
+	void EnablePktInfo();
+	void ReadDestination(uint32_t slot);
+	void AttachSource(uint32_t datagram, msghdr &h, uint32_t slot);
 
 	State state_ = State::Open;
 	int fd_ = -1;
@@ -116,6 +135,10 @@ private:
 	std::vector<mmsghdr> send_hdrs_;
 	std::vector<iovec> send_iov_;
 	std::vector<sockaddr_storage> send_names_;
+	/* Destination addresses are asked of the kernel (wildcard bind). */
+	bool pktinfo_ = false;
+	std::vector<uint8_t> recv_ctrl_; /* kPktInfoSpace per receive slot */
+	std::vector<uint8_t> send_ctrl_; /* kPktInfoSpace per send slot */
 };
 
 } // namespace dtsudp

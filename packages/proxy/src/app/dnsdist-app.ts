@@ -199,7 +199,7 @@ export class DnsdistApp {
       this.env.console.key = options.consoleKey;
       this.env.console.keyFromCommandLine = true;
     }
-    for (const a of options.acls ?? []) this.proxy.addACL(a);
+    for (const a of options.acls ?? []) this.proxy.addCommandLineACL(a);
     for (const l of options.locals ?? []) this.proxy.addLocal(frontendConfigFrom('-l', l, new LuaOptions('-l', undefined), true));
   }
 

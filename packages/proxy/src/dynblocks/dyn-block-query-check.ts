@@ -3,6 +3,7 @@ import { DNSAction } from '../query/dns-action.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DynBlockCheck } from '../query/query-collaborators.js';
 import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
+import { fixUpQueryTurnedResponseOpt } from '../query/self-generated-edns.js';
 import type { Logger } from '../server/logger.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 import type { DynBlock } from './dyn-block.js';
@@ -25,6 +26,7 @@ export interface PassedQueryObserver {
  * - NoOp: nothing (a warning block, or a NoOp rule).
  * - Nxdomain, Refused: the query becomes the answer (QR and RCODE set).
  * - Truncate: over UDP a TC=1 answer; over TCP nothing, processing goes on.
+ *   Those answers get the self-generated OPT record, as the rules' do.
  * - NoRecurse: RD cleared, the query goes on.
  * - SetTag: the block's tag is set, processing goes on.
  * - Allow (with allowPass): nothing here; the kernel passes.
@@ -82,11 +84,13 @@ export class DynBlockQueryCheck implements DynBlockCheck {
         this.#count(block);
         this.#verbose(dq, bySuffix, 'turned into NXDomain');
         setRcode(dq, Rcode.NXDomain);
+        fixUpQueryTurnedResponseOpt(dq);
         return QueryVerdict.Respond;
       case DNSAction.Refused:
         this.#count(block);
         this.#verbose(dq, bySuffix, 'refused');
         setRcode(dq, Rcode.Refused);
+        fixUpQueryTurnedResponseOpt(dq);
         return QueryVerdict.Respond;
       case DNSAction.Truncate:
         if (dq.transport === 'tcp') {
@@ -99,6 +103,7 @@ export class DynBlockQueryCheck implements DynBlockCheck {
         this.#count(block);
         this.#verbose(dq, bySuffix, 'truncated');
         makeTruncatedResponse(dq.packet, dq.length);
+        fixUpQueryTurnedResponseOpt(dq);
         return QueryVerdict.Respond;
       case DNSAction.NoRecurse:
         this.#count(block);

@@ -22,7 +22,7 @@ import {
   type SuffixVisitorVerdict,
 } from './dyn-block-rule.js';
 import type { DynamicBlocks } from './dynamic-blocks.js';
-import { splitPresentationLabels, StatNode } from './stat-node.js';
+import { responseStatTree } from './response-stat-tree.js';
 
 /** The per-client walks of the rings a rules group needs (Rings has them). */
 export interface ClientCountingRings {
@@ -355,21 +355,7 @@ export class DynBlockRulesGroup {
   }
 
   #applySuffixRule(rule: DynBlockSuffixRule, now: number): void {
-    const root = new StatNode();
-    const cutOff = cutOffFor(now, rule.seconds);
-    const labels = new Map<string, string[]>();
-    this.#rings.forEachResponse((e) => {
-      const t = e.time;
-      if (t > now || t < cutOff) return;
-      const qname = e.qname;
-      let split = labels.get(qname);
-      if (!split) {
-        split = splitPresentationLabels(qname);
-        labels.set(qname, split);
-      }
-      const timedOut = e.timedOut;
-      root.submit(split, timedOut ? -1 : e.rcode, e.size, !timedOut && e.server === null);
-    });
+    const root = responseStatTree(this.#rings, now, cutOffFor(now, rule.seconds));
     if (root.empty) return;
     const toBlock = new Map<string, { fullname: string; verdict: SuffixVisitorVerdict }>();
     root.visit((node, self, children) => {

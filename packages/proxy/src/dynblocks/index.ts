@@ -20,6 +20,7 @@ export {
   type SuffixVisitorVerdict,
 } from './dyn-block-rule.js';
 export { StatNode, splitPresentationLabels, type StatNodeStats } from './stat-node.js';
+export { responseStatTree, type ResponseEntries } from './response-stat-tree.js';
 export { KernelMirror } from './kernel-mirror.js';
 export { DEFAULT_KERNEL_OPTIONS, type KernelOptions } from './kernel-options.js';
 export { hasKernelInventory, type KernelBlockInventory } from './kernel-block-inventory.js';

@@ -51,7 +51,8 @@ class DgramUdpEndpoint implements UdpEndpoint {
       } catch {
         return;
       }
-      handler(msg, msg.length, from, rinfo.port);
+      // Node's dgram cannot tell which local address a datagram went to.
+      handler(msg, msg.length, from, rinfo.port, undefined);
     });
   }
 

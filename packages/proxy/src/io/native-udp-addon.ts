@@ -31,6 +31,13 @@ export interface NativeUdpReceiveViews {
   addresses: Uint8Array;
   ports: Uint16Array;
   families: Uint8Array;
+  /**
+   * Given on a wildcard bind (0.0.0.0, ::): the address each datagram was
+   * sent to (`destinations[16i..]`, family `destinationFamilies[i]`, 0 when
+   * the kernel did not say), from IP_PKTINFO / IPV6_PKTINFO.
+   */
+  destinations?: Uint8Array;
+  destinationFamilies?: Uint8Array;
 }
 
 /** Send-side arrays: datagram i is `lengths[i]` bytes at `arena[offsets[i]]`. */
@@ -41,6 +48,13 @@ export interface NativeUdpSendViews {
   addresses: Uint8Array;
   ports: Uint16Array;
   families: Uint8Array;
+  /**
+   * With destinations on receive (a wildcard bind): the source address
+   * datagram i leaves from (`sources[16i..]`, family `sourceFamilies[i]`;
+   * 0 leaves the choice to the kernel).
+   */
+  sources?: Uint8Array;
+  sourceFamilies?: Uint8Array;
 }
 
 /** What the kernel reports once bound. */

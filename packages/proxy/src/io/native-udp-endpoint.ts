@@ -171,6 +171,10 @@ export class NativeUdpEndpoint implements UdpEndpoint {
   readonly #slotData: Buffer[] = [];
   readonly #fromV4: Uint8Array[] = [];
   readonly #fromV6: Uint8Array[] = [];
+  /** On a wildcard bind: each slot's destination family (0: unknown) and address views; undefined otherwise. */
+  readonly #toFamilies: Uint8Array | undefined;
+  readonly #toV4: Uint8Array[] = [];
+  readonly #toV6: Uint8Array[] = [];
 
   // Send side: filled here, read by the addon on flush.
   readonly #sendArena: Buffer;
@@ -179,6 +183,9 @@ export class NativeUdpEndpoint implements UdpEndpoint {
   readonly #sendAddresses: Uint8Array;
   readonly #sendPorts: Uint16Array;
   readonly #sendFamilies: Uint8Array;
+  /** On a wildcard bind: the source address of each queued datagram (family 0: the kernel's choice). */
+  readonly #sendSources: Uint8Array | undefined;
+  readonly #sendSourceFamilies: Uint8Array | undefined;
   #pending = 0;
   #sendUsed = 0;
 
@@ -209,6 +216,19 @@ export class NativeUdpEndpoint implements UdpEndpoint {
       this.#fromV4.push(recvAddresses.subarray(16 * i, 16 * i + 4));
       this.#fromV6.push(recvAddresses.subarray(16 * i, 16 * i + 16));
     }
+    // A wildcard bind asks the kernel where each datagram went (dnsdist's dq.localaddr) and answers
+    // from there: without it, a host with several addresses would answer from whichever the route picks.
+    const wildcard = local.bytes.every((b) => b === 0) && options.connect === undefined;
+    const recvDestinations = wildcard ? new Uint8Array(sharedBuffer(16 * batch)) : undefined;
+    this.#toFamilies = wildcard ? new Uint8Array(sharedBuffer(batch)) : undefined;
+    if (recvDestinations) {
+      for (let i = 0; i < batch; i++) {
+        this.#toV4.push(recvDestinations.subarray(16 * i, 16 * i + 4));
+        this.#toV6.push(recvDestinations.subarray(16 * i, 16 * i + 16));
+      }
+    }
+    this.#sendSources = wildcard ? new Uint8Array(sharedBuffer(16 * batch)) : undefined;
+    this.#sendSourceFamilies = wildcard ? new Uint8Array(sharedBuffer(batch)) : undefined;
 
     this.#sendArena = Buffer.from(sharedBuffer(Math.max(MAX_UDP_PAYLOAD + 1, batch * slotSize)));
     this.#sendOffsets = new Int32Array(sharedBuffer(4 * batch));
@@ -231,6 +251,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
           addresses: recvAddresses,
           ports: this.#recvPorts,
           families: this.#recvFamilies,
+          ...(recvDestinations ? { destinations: recvDestinations, destinationFamilies: this.#toFamilies } : {}),
         },
         {
           arena: this.#sendArena,
@@ -239,6 +260,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
           addresses: this.#sendAddresses,
           ports: this.#sendPorts,
           families: this.#sendFamilies,
+          ...(this.#sendSources ? { sources: this.#sendSources, sourceFamilies: this.#sendSourceFamilies } : {}),
         },
         this.#stats,
       );
@@ -283,8 +305,11 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     if (this.#closing === undefined) this.#socket.start(this.#onBatch);
   }
 
-  /** Queue `data[0..length)` for `to`:`toPort` (see the module notes for when it leaves). */
-  send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void {
+  /**
+   * Queue `data[0..length)` for `to`:`toPort` (see the module notes for when
+   * it leaves), from `from` on a wildcard bind when given.
+   */
+  send(data: Uint8Array, length: number, to: Uint8Array, toPort: number, from?: Uint8Array): void {
     const toLength = to.length;
     if (this.#closing !== undefined) return this.#reject(EBADF);
     if ((toLength !== 4 && toLength !== 16) || (toPort & 0xffff) !== toPort || length >>> 0 !== length || length > data.length) {
@@ -305,6 +330,16 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     this.#sendAddresses.set(to, 16 * i);
     this.#sendFamilies[i] = toLength === 4 ? 4 : 6;
     this.#sendPorts[i] = toPort;
+    const sourceFamilies = this.#sendSourceFamilies;
+    if (sourceFamilies !== undefined) {
+      const fromLength = from === undefined ? 0 : from.length;
+      if (fromLength === 4 || fromLength === 16) {
+        this.#sendSources!.set(from!, 16 * i);
+        sourceFamilies[i] = fromLength === 4 ? 4 : 6;
+      } else {
+        sourceFamilies[i] = 0;
+      }
+    }
     this.#sendUsed = offset + length;
     this.#pending = i + 1;
     if (this.#inBatch) return;
@@ -388,6 +423,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     const lengths = this.#recvLengths;
     const families = this.#recvFamilies;
     const ports = this.#recvPorts;
+    const toFamilies = this.#toFamilies;
     let failed = false;
     let failure: unknown;
     this.#inBatch = true;
@@ -399,7 +435,9 @@ export class NativeUdpEndpoint implements UdpEndpoint {
       // A handler closed the endpoint: like a closed dgram socket, deliver nothing more.
       if (this.#closing !== undefined) break;
       try {
-        handler(this.#slotData[i]!, length, families[i] === 4 ? this.#fromV4[i]! : this.#fromV6[i]!, ports[i]!);
+        const toFamily = toFamilies === undefined ? 0 : toFamilies[i]!;
+        const to = toFamily === 4 ? this.#toV4[i]! : toFamily === 6 ? this.#toV6[i]! : undefined;
+        handler(this.#slotData[i]!, length, families[i] === 4 ? this.#fromV4[i]! : this.#fromV6[i]!, ports[i]!, to);
       } catch (e) {
         if (!failed) {
           failed = true;

@@ -10,9 +10,12 @@
  * Called once per received datagram. `data[0..length)` and `from` are only
  * valid during the call (they may be views into a shared batch buffer):
  * copy whatever must outlive it. `from` is 4 bytes for IPv4 peers
- * (IPv4-mapped IPv6 peers are unmapped) and 16 for IPv6.
+ * (IPv4-mapped IPv6 peers are unmapped) and 16 for IPv6. `to`, on an
+ * endpoint bound to a wildcard address that can tell (the native one), is
+ * the local address the datagram was sent to (same forms, same lifetime);
+ * undefined otherwise.
  */
-export type UdpDatagramHandler = (data: Buffer, length: number, from: Uint8Array, fromPort: number) => void;
+export type UdpDatagramHandler = (data: Buffer, length: number, from: Uint8Array, fromPort: number, to?: Uint8Array) => void;
 
 export interface UdpEndpointOptions {
   /** Local address to bind, e.g. "127.0.0.1" or "::". */
@@ -46,8 +49,11 @@ export interface UdpEndpoint {
    * before the call returns, so the caller may reuse `data` at once.
    * Implementations may defer the actual syscall until `flush()` or the end
    * of the current receive batch. Send errors are counted, never thrown.
+   * `from` (4 or 16 bytes), on an endpoint that reports `to` on receive, is
+   * the source address to send from (the address the query came to);
+   * otherwise ignored and the kernel picks.
    */
-  send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void;
+  send(data: Uint8Array, length: number, to: Uint8Array, toPort: number, from?: Uint8Array): void;
   /** Push out anything queued by `send`. */
   flush(): void;
   /** Datagrams that could not be sent (EAGAIN, ENOBUFS, unreachable…). */

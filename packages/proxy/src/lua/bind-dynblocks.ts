@@ -12,6 +12,7 @@ import {
   isDefaultActionChoice,
   isDnsAction,
   logName,
+  responseStatTree,
   showDynBlocks,
   type DynBlock,
   type DynBlockTag,
@@ -24,7 +25,7 @@ import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js
 import { EventLoopSlicer } from '../metrics/event-loop-slicer.js';
 import { SocketAddress } from '../query/client-address.js';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
-import type { Rings } from '../rings/index.js';
+import { cutOffFor, type Rings } from '../rings/index.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName } from './lua-dns-name.js';
@@ -236,6 +237,16 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
     g.onRulesChanged = () => fast.refresh();
     groups.add(g);
     return g;
+  });
+
+  // statNodeRespRing(visitor [, seconds]): the suffix-match rule's tree, walked by a console function.
+  rt.registerFunction('statNodeRespRing', (a) => {
+    const visitor = a.function(0);
+    const seconds = a.isNil(1) ? 0 : secondsArg(a, 1);
+    const now = performance.now();
+    responseStatTree(rings, now, cutOffFor(now, seconds)).visit((node, self, children) => {
+      visitor.call(luaStatNode(node), self, children);
+    });
   });
 
   // ---- global block functions --------------------------------------------

@@ -60,7 +60,7 @@ export function registerListenerBindings(env: LuaEnvironment): void {
     proxy.addACL(args.string(0));
   });
   rt.registerFunction('rmACL', (args) => {
-    proxy.acl.deleteMask(args.string(0));
+    proxy.removeACL(args.string(0));
   });
   rt.registerFunction('setACLFromFile', (args) => {
     const file = args.string(0);

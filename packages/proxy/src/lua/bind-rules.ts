@@ -30,6 +30,7 @@ import {
   RCodeRule,
   RDRule,
   RegexRule,
+  RE2Rule,
   RuleChainError,
   SetDisableValidationAction,
   SetNoRecurseAction,
@@ -219,6 +220,7 @@ export function registerRuleBindings(env: LuaEnvironment, chains: RuleChains): v
   sel('TCPRule', (a) => new TCPRule(a.boolean(0)));
   sel('TagRule', (a) => new TagRule(a.string(0), a.optString(1)));
   sel('RegexRule', (a) => new RegexRule(a.string(0)));
+  sel('RE2Rule', (a) => new RE2Rule(a.string(0)));
   sel(
     'SuffixMatchNodeRule',
     (a) => new SuffixMatchNodeRule(a.object(0, SuffixMatchNode, 'a SuffixMatchNode (newSuffixMatchNode())'), a.optBoolean(1, false)),

@@ -13,6 +13,7 @@ import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
 import { checkFunctionFrom } from './lua-check-function.js';
 import { TlsClientContext, defaultTlsClientSettings } from '../tls/tls-client-context.js';
+import { SERVER_WEIGHT_MAX, ServerWeightError } from './server-weight-error.js';
 
 /** A policy as a Lua value: `leastOutstanding`, `roundrobin`, … */
 export class LuaServerPolicy {
@@ -24,8 +25,6 @@ export class LuaServerPolicy {
     return `ServerPolicy "${this.policy.name}"`;
   }
 }
-
-const WEIGHT_MAX = 2147483647;
 
 /** newServer's outgoing-TLS options: a TlsClientContext when `tls` is set; TLS options without it are refused. */
 function tlsClientFrom(opts: LuaOptions): TlsClientContext | undefined {
@@ -58,7 +57,12 @@ function tlsClientFrom(opts: LuaOptions): TlsClientContext | undefined {
   }
 }
 
-/** newServer's argument (string or table) → a complete config with dnsdist's defaults. */
+/**
+ * newServer's argument (string or table) → a complete config with dnsdist's defaults.
+ *
+ * @throws ServerWeightError for a whole-number weight outside 1..2147483647 (newServer logs it and goes on, as dnsdist).
+ * @throws LuaBindingError or Error for any other bad option.
+ */
 export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig {
   const opts = new LuaOptions('newServer', typeof arg === 'string' ? undefined : arg);
   const addressText = typeof arg === 'string' ? arg : opts.string('address');
@@ -73,9 +77,7 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   const checkType = parseQType(checkTypeText);
   if (checkType === undefined) throw new Error(`newServer: unknown checkType '${checkTypeText}'`);
   const weight = opts.integer('weight') ?? 1;
-  if (weight < 1 || weight > WEIGHT_MAX) {
-    throw new Error(`Error creating new server: downstream weight value must be greater than 0 and at most ${WEIGHT_MAX}.`);
-  }
+  if (weight < 1 || weight > SERVER_WEIGHT_MAX) throw new ServerWeightError(weight);
   const config: DownstreamServerConfig = {
     address,
     name: opts.string('name') ?? '',
@@ -210,7 +212,16 @@ export function registerServerBindings(env: LuaEnvironment): void {
     if (env.clientMode) return undefined;
     const arg = args.raw(0);
     if (typeof arg !== 'string' && !(arg instanceof LuaTable)) args.fail(0, 'an address string or an options table');
-    const config = serverConfigFrom(arg as string | LuaTable);
+    let config: DownstreamServerConfig;
+    try {
+      config = serverConfigFrom(arg as string | LuaTable);
+    } catch (err) {
+      if (!(err instanceof ServerWeightError)) throw err;
+      // dnsdist logs the bad weight, makes no server and lets the configuration go on.
+      if (env.configurationDone) rt.print(err.message);
+      proxy.log.error(err.message);
+      return undefined;
+    }
     const healthMode = arg instanceof LuaTable ? arg.get('healthCheckMode') : undefined;
     const pending = proxy.addServer(config);
     const server = proxy.servers[proxy.servers.length - 1]!;

@@ -18,6 +18,7 @@
  */
 import { DNSName } from '@dnsdist-ts/dns';
 import { lauxlib, lua, to_luastring, type JsFunction, type LuaState } from 'fengari';
+import { DNSAction } from '../query/dns-action.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DNSResponse } from '../query/dns-response.js';
 import { NOT_A_FIELD, SCRIPT_HEADER_FLAGS, ScriptHeader, ScriptView } from '../query/script-view.js';
@@ -207,7 +208,11 @@ export class LuaScriptObjects {
     }
     out.code = lua.lua_tonumber(L, base + 1);
     const t2 = lua.lua_type(L, base + 2);
-    if (t2 === lua.LUA_TSTRING || t2 === lua.LUA_TNUMBER) out.text = lua.lua_tojsstring(L, base + 2);
+    if (t2 === lua.LUA_TSTRING || t2 === lua.LUA_TNUMBER) {
+      // LuaAction's raw record data is bytes, not UTF-8 text ("\192\000\002\001").
+      if (out.code === DNSAction.SpoofRaw && fn === 'LuaAction') out.bytes = lua.lua_tostring(L, base + 2);
+      else out.text = lua.lua_tojsstring(L, base + 2);
+    }
     lua.lua_settop(L, base);
   }
 
@@ -270,8 +275,7 @@ export class LuaScriptObjects {
       this.#guard(`${kind}:setTrailingData`, (l) => {
         const view = viewAt(l, 1, kind, 'setTrailingData');
         if (lua.lua_type(l, 2) !== lua.LUA_TSTRING) throw new Error(`${kind}:setTrailingData: argument #1 must be a string`);
-        view.setTrailingData(lua.lua_tostring(l, 2));
-        lua.lua_pushboolean(l, true);
+        lua.lua_pushboolean(l, view.setTrailingData(lua.lua_tostring(l, 2)));
         return 1;
       }),
     );

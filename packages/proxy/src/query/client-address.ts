@@ -32,4 +32,10 @@ export class SocketAddress {
   toString(): string {
     return this.address;
   }
+
+  /** The unspecified address (0.0.0.0 or ::): a listener bound to every local address. */
+  isWildcard(): boolean {
+    for (const b of this.bytes) if (b !== 0) return false;
+    return true;
+  }
 }

@@ -2,6 +2,7 @@ import type { DnsQueryView, ProxyProtocolValue } from '@dnsdist-ts/dns';
 import type { SocketAddress } from './client-address.js';
 import type { ClientSession } from './client-session.js';
 import type { HttpQueryInfo } from './http-query-info.js';
+import { DEFAULT_SELF_GENERATED_EDNS, type SelfGeneratedEdnsSettings } from './self-generated-edns.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -85,6 +86,11 @@ export class DNSQuestion {
    * the rules sent on (dnsdist's origFlags).
    */
   origFlags = 0;
+  /**
+   * The proxy's settings for the OPT record of answers made from this query
+   * (set by the query path; dnsdist's defaults otherwise).
+   */
+  selfGeneratedEdns: SelfGeneratedEdnsSettings = DEFAULT_SELF_GENERATED_EDNS;
   /**
    * The buffer a pooled question owns (the query path reuses questions);
    * `packet` points elsewhere only after an action replaced the packet.

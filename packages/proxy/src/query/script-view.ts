@@ -8,7 +8,7 @@
  * does not read.
  */
 import { DNSName, HeaderFlag, QType, RCODE_MASK, readFlags, readId, skipWireName, writeFlags, writeId } from '@dnsdist-ts/dns';
-import type { DNSQuestion } from './dns-question.js';
+import type { DNSQuestion, Transport } from './dns-question.js';
 import type { DNSResponse } from './dns-response.js';
 
 /** A script touched a field that does not exist or cannot be written; the message says what to do. */
@@ -270,24 +270,31 @@ export class ScriptView {
     return this.packet().subarray(this.messageEnd(), this.packetLength());
   }
 
-  /** dq:setTrailingData(bytes): replace whatever follows the DNS message. Cold path: may allocate. */
-  setTrailingData(data: Uint8Array): void {
+  /**
+   * dq:setTrailingData(bytes): replace whatever follows the DNS message.
+   * False, and nothing changed, when the message and the data would not fit
+   * the largest packet dnsdist handles on the query's transport (4096 bytes
+   * over UDP, 65535 over TCP). Cold path: may allocate.
+   */
+  setTrailingData(data: Uint8Array): boolean {
     const messageEnd = this.messageEnd();
     const dr = this.response();
-    const packet = this.packet();
     const length = messageEnd + data.length;
+    if (length > maxPacketSize(this.question().transport)) return false;
+    const packet = this.packet();
     const target = packet.length >= length ? packet : Buffer.alloc(length);
     if (target !== packet) packet.copy(target, 0, 0, messageEnd);
     target.set(data, messageEnd);
     if (dr) {
       dr.packet = target;
       dr.length = length;
-      return;
+      return true;
     }
     const dq = this.question();
     dq.packet = target;
     dq.length = length;
     dq.view.parse(target, length);
+    return true;
   }
 
   /** The query's EDNS options: code to the values of every occurrence, in order. */
@@ -398,6 +405,11 @@ export const SCRIPT_HEADER_FLAGS: Readonly<Record<string, number>> = {
   AD: HeaderFlag.AD,
   CD: HeaderFlag.CD,
 };
+
+/** dnsdist's DNSQuestion::getMaximumSize: the largest packet a query (or its answer) may grow to. */
+function maxPacketSize(transport: Transport): number {
+  return transport === 'tcp' ? 65535 : 4096;
+}
 
 function booleanValue(key: string, value: unknown): boolean {
   if (typeof value === 'boolean') return value;

@@ -16,6 +16,7 @@ export { QClassRule } from './selectors/qclass-rule.js';
 export { SuffixMatchNodeRule } from './selectors/suffix-match-node-rule.js';
 export { NetmaskGroupRule } from './selectors/netmask-group-rule.js';
 export { RegexRule } from './selectors/regex-rule.js';
+export { RE2Rule } from './selectors/re2-rule.js';
 export { posixEreToJs } from './selectors/posix-regex.js';
 export { MaxQPSIPRule, type MaxQPSIPRuleOptions } from './selectors/max-qps-ip-rule.js';
 export { MaxQPSRule } from './selectors/max-qps-rule.js';

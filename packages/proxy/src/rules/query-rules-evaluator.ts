@@ -17,13 +17,16 @@
  * After the walk, Drop means drop; otherwise a query whose header now has
  * QR=1 has been turned into its answer (its RD/CD bits restored and, when
  * its only record is its OPT record, that record replaced by a fresh one
- * carrying the extended RCODE, as dnsdist's fixUpQueryTurnedResponse does);
+ * carrying the extended RCODE and the self-generated payload size, or removed
+ * when self-generated answers carry no EDNS, as dnsdist's
+ * fixUpQueryTurnedResponse does);
  * anything else goes to a backend.
  */
-import { HeaderFlag, makeTruncatedResponse, RCODE_MASK, Rcode, readFlags, resetQueryTurnedResponseOpt, writeFlags } from '@dnsdist-ts/dns';
+import { HeaderFlag, makeTruncatedResponse, RCODE_MASK, Rcode, readFlags, writeFlags } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { QueryVerdictCode } from '../query/query-verdict.js';
+import { fixUpQueryTurnedResponseOpt } from '../query/self-generated-edns.js';
 import { QueryVerdict } from '../query/query-verdict.js';
 import type { RuleEntry } from './rule-chain.js';
 import type { QueryAction, Selector } from './rule-types.js';
@@ -135,7 +138,7 @@ export function applyQueryRules(
     result.verdict = QueryVerdict.Drop;
   } else if ((readFlags(dq.packet) & HeaderFlag.QR) !== 0) {
     restoreClientFlags(dq, receivedFlags);
-    dq.length = resetQueryTurnedResponseOpt(dq.packet, dq.length, dq.view.questionEnd, dq.ednsRcode);
+    fixUpQueryTurnedResponseOpt(dq);
     result.verdict = QueryVerdict.Respond;
     result.rcode = readFlags(dq.packet) & RCODE_MASK;
   }

@@ -23,10 +23,9 @@ export class RuleArgumentError extends Error {
 export class InvalidRegexError extends Error {
   readonly input: string;
 
-  constructor(input: string, cause: unknown) {
+  constructor(input: string, cause: unknown, how = 'it is matched case-insensitively against the qname without its trailing dot') {
     super(
-      `regular expression "${input}" did not compile (${cause instanceof Error ? cause.message : String(cause)}): ` +
-        'fix the expression; it is matched case-insensitively against the qname without its trailing dot',
+      `regular expression "${input}" did not compile (${cause instanceof Error ? cause.message : String(cause)}): fix the expression; ${how}`,
     );
     this.name = new.target.name;
     this.input = input;

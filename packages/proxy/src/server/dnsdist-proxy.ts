@@ -238,9 +238,30 @@ export class DnsdistProxy implements QueryPathContext {
 
   // ---- ACL ------------------------------------------------------------
 
-  /** addACL / -a: the first explicit entry replaces the default ranges. */
+  /**
+   * addACL from the configuration or the console: added to what is there,
+   * the default ranges included, as dnsdist does (its defaults are in place
+   * before the configuration runs).
+   */
   addACL(mask: string): void {
+    this.#materializeDefaultACL();
     this.acl.addMask(mask);
+  }
+
+  /** rmACL: removes a range, a default one included. */
+  removeACL(mask: string): void {
+    this.#materializeDefaultACL();
+    this.acl.deleteMask(mask);
+  }
+
+  /** -a on the command line: the first one replaces the default ranges, as in dnsdist. */
+  addCommandLineACL(mask: string): void {
+    this.acl.addMask(mask);
+    this.#aclTouched = true;
+  }
+
+  #materializeDefaultACL(): void {
+    this.applyDefaultACLIfEmpty();
     this.#aclTouched = true;
   }
 
@@ -434,6 +455,8 @@ export class DnsdistProxy implements QueryPathContext {
       if (!this.quietListeners) this.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     this.#lastTick = performance.now();
+    // As dnsdist, the first cleaning comes setCacheCleaningDelay seconds after start, not the default 60.
+    this.#nextCacheCleaning = this.#lastTick + this.settings.cacheCleaningDelaySeconds * 1000;
     this.#timer = setInterval(() => this.tick(), 1000);
   }
 

@@ -29,12 +29,13 @@ import { DNSResponse } from '../query/dns-response.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
 import { QueryVerdict, type QueryVerdictCode } from '../query/query-verdict.js';
 import { QueryContextPool } from '../query/query-context-pool.js';
+import type { SelfGeneratedEdnsSettings } from '../query/self-generated-edns.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
 import { ADDED_OPT_PAYLOAD_SIZE } from '../rules/actions/set-edns-option-action.js';
 import type { IncomingProxyProtocol, ProxiedClient } from './incoming-proxy-protocol.js';
 
 /** What the query path reads of the proxy's configuration and state. */
-export interface QueryPathContext {
+export interface QueryPathContext extends SelfGeneratedEdnsSettings {
   readonly counters: ProxyCounters;
   readonly acl: NetmaskGroup;
   readonly rules: RulesEngine;
@@ -50,10 +51,6 @@ export interface QueryPathContext {
   readonly staleCacheEntriesTTL: number;
   /** setAllowEmptyResponse. */
   readonly allowEmptyResponse: boolean;
-  /** setAddEDNSToSelfGeneratedResponses. */
-  readonly addEDNSToSelfGeneratedResponses: boolean;
-  /** setPayloadSizeOnSelfGeneratedAnswers. */
-  readonly payloadSizeOnSelfGeneratedAnswers: number;
   /** truncateTC. */
   readonly truncateTC: boolean;
   /** setECSSourcePrefixV4 / setECSSourcePrefixV6. */
@@ -154,7 +151,19 @@ export class QueryProcessor {
     const client = this.readProxyHeader(data, length, peer, local, false);
     if (client === undefined || client === 'incomplete') return;
     if (length - client.size < DNS_HEADER_SIZE) return this.countTooShort(frontend);
-    this.handleQuery(data.subarray(client.size), length - client.size, client.remote, client.local, 'udp', reply, frontend, undefined, undefined, false, client);
+    this.handleQuery(
+      data.subarray(client.size),
+      length - client.size,
+      client.remote,
+      client.local,
+      'udp',
+      reply,
+      frontend,
+      undefined,
+      undefined,
+      false,
+      client,
+    );
   }
 
   /**
@@ -190,6 +199,7 @@ export class QueryProcessor {
       // The header's values go on to a useProxyProtocol backend, after what the rules make of them.
       if (proxied.values.length > 0) dq.proxyProtocolValues = proxied.values.slice();
     }
+    dq.selfGeneratedEdns = ctx;
     // The accounting of malformed queries follows dnsdist 1.7.3's, checked side by side in
     // test/e2e/malformed-counters-parity.test.ts.
     if (length < DNS_HEADER_SIZE) {

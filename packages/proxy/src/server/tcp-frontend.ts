@@ -63,12 +63,20 @@ function peerBytes(text: string | undefined): Uint8Array | undefined {
   }
 }
 
+/** The address a connection accepted on a wildcard listener was made to (dnsdist's dq.localaddr). */
+function connectionLocal(socket: net.Socket, listener: SocketAddress): SocketAddress {
+  const bytes = peerBytes(socket.localAddress);
+  return bytes ? new SocketAddress(bytes, socket.localPort ?? listener.port) : listener;
+}
+
 /** One client connection: length-prefixed queries in, answers out in any order. */
 class TcpClientConnection implements ReplyChannel {
   readonly #socket: net.Socket;
   readonly #frontend: TcpFrontend;
   readonly remote: SocketAddress;
   readonly #session: ClientSession | undefined;
+  /** The address the client connected to: the listener's, or for a wildcard listener the connection's own. */
+  readonly local: SocketAddress;
   #buffer: Buffer = Buffer.alloc(0);
   #inFlight = 0;
   #closed = false;
@@ -91,6 +99,7 @@ class TcpClientConnection implements ReplyChannel {
     this.#frontend = frontend;
     this.#session = session;
     this.#awaitingProxyHeader = frontend.processor.expectsProxyHeader(remote.bytes);
+    this.local = frontend.local.isWildcard() ? connectionLocal(socket, frontend.local) : frontend.local;
     socket.setNoDelay(true);
     socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
     socket.on('timeout', () => {
@@ -201,7 +210,7 @@ class TcpClientConnection implements ReplyChannel {
         packet,
         len,
         p?.remote ?? this.remote,
-        p?.local ?? this.#frontend.local,
+        p?.local ?? this.local,
         'tcp',
         this,
         this.#frontend,

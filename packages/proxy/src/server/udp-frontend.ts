@@ -1,7 +1,7 @@
 import { DNS_HEADER_SIZE } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
-import type { SocketAddress } from '../query/client-address.js';
+import { SocketAddress } from '../query/client-address.js';
 import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
@@ -11,6 +11,9 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
   readonly endpoint: UdpEndpoint;
   readonly local: SocketAddress;
   readonly #clients = new ClientAddressCache();
+  /** Bound to 0.0.0.0 or ::: the endpoint may tell each query's own local address. */
+  readonly #wildcard: boolean;
+  #lastTo: SocketAddress | undefined;
   queries = 0;
   responses = 0;
   nonCompliantQueries = 0;
@@ -18,23 +21,47 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
   constructor(endpoint: UdpEndpoint, local: SocketAddress, processor: QueryProcessor) {
     this.endpoint = endpoint;
     this.local = local;
-    endpoint.onDatagram((data, length, from, fromPort) => {
+    this.#wildcard = local.isWildcard();
+    endpoint.onDatagram((data, length, from, fromPort, to) => {
       // dnsdist checks the size before the ACL: a short datagram from anyone is noncompliant, not an ACL drop.
       if (length < DNS_HEADER_SIZE) return processor.countTooShort(this);
       if (!processor.aclAllows(from)) return;
+      const local = to === undefined ? this.local : this.#localFor(to);
       if (processor.expectsProxyHeader(from))
-        return processor.handleProxiedDatagram(data, length, this.#clients.get(from, fromPort), this.local, this, this);
-      processor.handleQuery(data, length, this.#clients.get(from, fromPort), this.local, 'udp', this, this);
+        return processor.handleProxiedDatagram(data, length, this.#clients.get(from, fromPort), local, this, this);
+      processor.handleQuery(data, length, this.#clients.get(from, fromPort), local, 'udp', this, this);
     });
   }
 
   sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
     this.responses++;
+    // On a wildcard listener the answer leaves from the address the query came to, as dnsdist's does.
+    // A proxied query's dq.local is the header's, not ours: its answer goes to the sender by route.
     const to = dq.peer ?? dq.remote;
-    this.endpoint.send(data, length, to.bytes, to.port);
+    const source = this.#wildcard && dq.peer === undefined && dq.local !== this.local ? dq.local.bytes : undefined;
+    this.endpoint.send(data, length, to.bytes, to.port, source);
+  }
+
+  /**
+   * The local address a query on the wildcard listener came to. A host has
+   * few addresses and queries come in runs to the same one: the last one
+   * made is kept, so the common case allocates nothing.
+   */
+  #localFor(to: Uint8Array): SocketAddress {
+    const last = this.#lastTo;
+    if (last !== undefined && sameBytes(last.bytes, to)) return last;
+    const made = new SocketAddress(Uint8Array.from(to), this.local.port);
+    this.#lastTo = made;
+    return made;
   }
 
   close(): Promise<void> {
     return this.endpoint.close();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

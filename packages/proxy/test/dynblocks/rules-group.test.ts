@@ -2,6 +2,7 @@ import { NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
 import { DynBlockRateRule, DynBlockRatioRule, DynBlockSuffixRule, type SuffixVisitorVerdict } from '../../src/dynblocks/dyn-block-rule.js';
 import type { NewBlockInfo } from '../../src/dynblocks/dyn-block-rules-group.js';
 import type { StatNodeStats } from '../../src/dynblocks/stat-node.js';
+import { responseStatTree } from '../../src/dynblocks/response-stat-tree.js';
 import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
 import { TestWorld } from './test-clock-world.js';
@@ -336,5 +337,22 @@ describe('DynBlockRulesGroup: hook, quiet, toString', () => {
 describe('parseAddress sanity for the fixtures', () => {
   it('the fixture clients are what the tests think', () => {
     expect(makeQuery({ client: '192.0.2.9' }).remote.bytes).toEqual(parseAddress('192.0.2.9').bytes);
+  });
+});
+
+describe('responseStatTree (statNodeRespRing, the suffix match rule)', () => {
+  it('counts the answers of the window only: none received before the cut-off nor after now', () => {
+    const w = new TestWorld();
+    w.responses(3, NOW - 4000, NOW, { name: 'recent.example' });
+    w.responses(4, NOW - 9000, NOW - 6000, { name: 'older.example' });
+    w.responses(2, NOW + 1000, NOW + 2000, { name: 'future.example' });
+    const names = (cutOff: number): string[] => {
+      const seen: string[] = [];
+      responseStatTree(w.rings, NOW, cutOff).visit((node, self) => seen.push(`${node.fullname}:${self.queries}`));
+      return seen;
+    };
+    expect(names(-Infinity)).toEqual(['older.example.:4', 'recent.example.:3', 'example.:0', ':0']);
+    expect(names(NOW - 5000)).toEqual(['recent.example.:3', 'example.:0', ':0']);
+    expect(names(NOW)).toEqual([':0']);
   });
 });

@@ -56,6 +56,8 @@ addAction(AndRule{makeRule("proba.example.test."), ProbaRule(1.0)}, RCodeAction(
 addAction(AndRule{makeRule("proba.example.test."), ProbaRule(0)}, DropAction())
 addAction(AndRule{makeRule("available.example.test."), PoolAvailableRule("")}, RCodeAction(DNSRCode.NOTAUTH))
 addAction(AndRule{makeRule("unavailable.example.test."), NotRule(PoolAvailableRule("nowhere"))}, RCodeAction(DNSRCode.NOTZONE))
+addAction(RE2Rule("re2-[a-z]+\\\\.Example\\\\.test"), RCodeAction(DNSRCode.NOTAUTH))
+addAction(RE2Rule("(?i)re2ci\\\\.example\\\\.(?P<tld>test)"), RCodeAction(DNSRCode.YXRRSET))
 addResponseAction(ERCodeRule(DNSRCode.NXDOMAIN), SetSkipCacheResponseAction())
 addResponseAction(AndRule{makeRule("www.example.test."), RecordsTypeCountRule(DNSSection.Answer, DNSQType.AAAA, 1, 1)}, DropResponseAction())
 addResponseAction(AndRule{makeRule("nxresp.example.test."), ERCodeRule(DNSRCode.NXDOMAIN)}, DropResponseAction())
@@ -122,6 +124,12 @@ const RD = 0x0100;
 const cookie = { code: 10, data: Buffer.alloc(8, 7) };
 
 const CASES: Case[] = [
+  // RE2Rule: the whole name, in its original case (a name differing only in case is another name).
+  { name: 're2-abc.Example.test' },
+  { name: 're2-abc.example.test' },
+  { name: 'x.re2-abc.Example.test' },
+  { name: 'RE2CI.Example.TEST' },
+  { name: 're2ci.example.test.other' },
   { name: 'raw.example.test', type: 'A' },
   { name: 'raw.example.test', type: 'A', edns: {} },
   { name: 'raw.example.test', type: 'TXT' },

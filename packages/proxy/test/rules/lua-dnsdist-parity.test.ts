@@ -56,8 +56,19 @@ addAction("settrail.parity.", LuaAction(function(dq)
   local t = dq:getTrailingData()
   return DNSAction.Spoof, tostring(ok) .. "-" .. t .. "-" .. dq.len .. ".trail."
 end))
+addAction("trailmax.parity.", LuaAction(function(dq)
+  local ok = dq:setTrailingData(string.rep("A", 4096 - dq.len))
+  return DNSAction.Spoof, tostring(ok) .. "-" .. dq.len .. ".trail."
+end))
+addAction("trailover.parity.", LuaAction(function(dq)
+  local ok = dq:setTrailingData(string.rep("A", 4096 - dq.len + 1))
+  return DNSAction.Spoof, tostring(ok) .. "-" .. dq.len .. ".trail."
+end))
 addAction("spoofmulti.parity.", LuaAction(function(dq) dq:spoof({ newCA("192.0.2.1"), newCA("192.0.2.2") }) return DNSAction.HeaderModify end))
 addAction("spoofraw.parity.", LuaAction(function(dq) dq:spoof({ "\\192\\000\\002\\001", "\\192\\000\\002\\002" }) return DNSAction.HeaderModify end))
+addAction("rawcode.parity.", LuaAction(code(DNSAction.SpoofRaw, "\\192\\000\\002\\001,\\192\\000\\002\\002")))
+addAction("rawcodeaa.parity.", LuaAction(function(dq) dq.dh:setAA(true) return DNSAction.SpoofRaw, "\\192\\000\\002\\003" end))
+addAction("rawcodeempty.parity.", LuaAction(code(DNSAction.SpoofRaw, "")))
 addAction("tags.parity.", LuaAction(function(dq) dq:setTag("k", "v") return DNSAction.None end))
 addAction(TagRule("k", "v"), RCodeAction(DNSRCode.NOTIMP))
 addAction(LuaRule(function(dq) return dq.qname:toString() == "rule.parity." end), RCodeAction(DNSRCode.REFUSED))
@@ -89,9 +100,14 @@ const NAMES = [
   'tags',
   'spoofmulti',
   'spoofraw',
+  'rawcode',
+  'rawcodeaa',
+  'rawcodeempty',
   'opts',
   'gettrail',
   'settrail',
+  'trailmax',
+  'trailover',
   'rule',
   'ruleerror',
   'respservfail',

@@ -24,9 +24,12 @@ import {
   QNameWireLengthRule,
   RecordsCountRule,
   RecordsTypeCountRule,
+  RE2Rule,
   RuleArgumentError,
   TrailingDataRule,
 } from '../../src/rules/index.js';
+import { InvalidRegexError } from '../../src/rules/rule-errors.js';
+import { re2ToJs } from '../../src/rules/selectors/re2-rule.js';
 import { FLAG_CD, FLAG_RD, makeQuery } from './query-fixture.js';
 
 interface OptShape {
@@ -285,5 +288,24 @@ describe('QNameSetRule / PoolOutstandingRule', () => {
     load = 6;
     expect(rule.matches(makeQuery())).toBe(true);
     expect(rule.toString()).toBe("pool 'p' outstanding > 5");
+  });
+});
+
+describe('RE2Rule', () => {
+  it('matches the whole qname without its trailing dot, in its original case', () => {
+    const rule = new RE2Rule('re2-[a-z]+\\.Example\\.test');
+    expect(rule.matches(makeQuery({ name: 're2-abc.Example.test' }))).toBe(true);
+    expect(rule.matches(makeQuery({ name: 're2-abc.example.test' }))).toBe(false);
+    expect(rule.matches(makeQuery({ name: 'x.re2-abc.Example.test' }))).toBe(false);
+    // The last name's result is reused only for the same bytes: the case counts.
+    expect(rule.matches(makeQuery({ name: 're2-abc.Example.test' }))).toBe(true);
+    expect(rule.toString()).toBe('RE2 match: re2-[a-z]+\\.Example\\.test');
+  });
+
+  it('takes RE2 forms JavaScript spells differently: (?i), (?P<name>…), \\A and \\z', () => {
+    expect(re2ToJs('(?i)a(?P<x>b)\\Ac\\z[\\A]')).toEqual({ source: 'a(?<x>b)^c$[\\A]', flags: 'i' });
+    const rule = new RE2Rule('(?i)\\Aci\\.(?P<zone>example)\\z');
+    expect(rule.matches(makeQuery({ name: 'CI.Example' }))).toBe(true);
+    expect(() => new RE2Rule('(unclosed')).toThrow(InvalidRegexError);
   });
 });

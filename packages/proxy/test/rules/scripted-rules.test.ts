@@ -39,7 +39,9 @@ class FakeScript implements QueryScript, ResponseScript, MatchScript {
   #fill(out: ScriptResult): void {
     if (this.failure) throw new Error(this.failure);
     out.code = this.code;
-    out.text = this.text;
+    // As the Lua side fills it: SpoofRaw's string as bytes, any other code's as text.
+    if (this.code === DNSAction.SpoofRaw && this.text !== undefined) out.bytes = Buffer.from(this.text, 'latin1');
+    else out.text = this.text;
   }
 }
 
@@ -171,6 +173,22 @@ describe('ScriptView: what dq / dr show a script', () => {
     expect(dq.view.qname).toBe('t.test.');
   });
 
+  it('trailing data: refused (false, nothing changed) past 4096 bytes in all over UDP, 65535 over TCP, as dnsdist', () => {
+    for (const [transport, max] of [
+      ['udp', 4096],
+      ['tcp', 65535],
+    ] as const) {
+      const dq = makeQuery({ name: 't.test', transport });
+      const v = new ScriptView('DNSQuestion');
+      v.attachQuestion(dq);
+      const room = max - dq.length;
+      expect(v.setTrailingData(Buffer.alloc(room + 1, 0x41))).toBe(false);
+      expect(v.getTrailingData().length).toBe(0);
+      expect(v.setTrailingData(Buffer.alloc(room, 0x41))).toBe(true);
+      expect(v.read('len')).toBe(max);
+    }
+  });
+
   it('ednsOptions lists every option of the OPT record', () => {
     const packet = dnsPacket.encode({
       type: 'query',
@@ -229,9 +247,23 @@ describe('ScriptedAction: what a LuaAction does with the returned values', () =>
     expect(lines).toEqual(['LuaAction failed inside Lua, returning ServFail: boom']);
   });
 
-  it('SpoofRaw is refused with a clear log line, not ignored', () => {
-    expect(new ScriptedAction(new FakeScript(DNSAction.SpoofRaw, '\x01'), log).apply(makeQuery())).toBe(DNSAction.ServFail);
-    expect(lines[0]).toMatch(/DNSAction.SpoofRaw, which dnsdist-ts does not support yet/);
+  it('SpoofRaw answers with one record per comma-separated piece of record data; an empty string spoofs nothing', () => {
+    const dq = makeQuery({ name: 'raw.test' });
+    expect(new ScriptedAction(new FakeScript(DNSAction.SpoofRaw, '\xc0\x00\x02\x01,,\xc0\x00\x02\x02'), log).apply(dq)).toBe(
+      DNSAction.SpoofRaw,
+    );
+    const answers = dnsPacket.decode(dq.bytes()).answers ?? [];
+    expect(answers.map((a) => (a as { data: string }).data).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
+    const untouched = makeQuery({ name: 'raw.test' });
+    const before = Buffer.from(untouched.bytes());
+    expect(new ScriptedAction(new FakeScript(DNSAction.SpoofRaw, ''), log).apply(untouched)).toBe(DNSAction.SpoofRaw);
+    expect(untouched.bytes()).toEqual(before);
+    expect(lines).toEqual([]);
+  });
+
+  it('SpoofPacket (a 1.8 code) is refused with a clear log line, not ignored', () => {
+    expect(new ScriptedAction(new FakeScript(DNSAction.SpoofPacket, '\x01'), log).apply(makeQuery())).toBe(DNSAction.ServFail);
+    expect(lines[0]).toMatch(/DNSAction.SpoofPacket, which dnsdist-ts does not support yet/);
   });
 
   it('is described as dnsdist does', () => {

@@ -3,16 +3,29 @@ import type { DownstreamServer } from '../downstream-server.js';
 import { qnameHash } from './qname-hash.js';
 import type { ServerPolicy } from './server-policy.js';
 
-/** Pick among up servers in proportion to their weight, by a number in [0, total weight). */
+/** dnsdist sums the weights in a C int: the running sum stops at its largest value. */
+const WEIGHT_SUM_MAX = 2147483647;
+
+function addWeight(sum: number, weight: number): number {
+  return weight > WEIGHT_SUM_MAX - sum ? WEIGHT_SUM_MAX : sum + weight;
+}
+
+/**
+ * Pick among up servers in proportion to their weight, by a number in
+ * [0, total weight). As in dnsdist, the running sum of the weights is capped
+ * at 2^31-1: when the weights add up to more, the server that crosses the cap
+ * only gets what is left below it, and the ones after it nothing.
+ */
 export function pickByWeight(servers: readonly DownstreamServer[], value: (total: number) => number): DownstreamServer | undefined {
   let total = 0;
-  for (const s of servers) if (s.isUp()) total += s.config.weight;
+  for (const s of servers) if (s.isUp()) total = addWeight(total, s.config.weight);
   if (total === 0) return undefined;
-  let r = value(total);
+  const r = value(total);
+  let sum = 0;
   for (const s of servers) {
     if (!s.isUp()) continue;
-    r -= s.config.weight;
-    if (r < 0) return s;
+    sum = addWeight(sum, s.config.weight);
+    if (r < sum) return s;
   }
   return undefined;
 }

@@ -1,8 +1,9 @@
-import { buildNegativeSoaAnswer, DNSName, type NegativeSoa, type ResponseHeaderOptions } from '@dnsdist-ts/dns';
+import { buildNegativeSoaAnswer, DNSName, type NegativeSoa, type ResponseHeaderOptions, type SpoofOptions } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { QueryAction } from '../rule-types.js';
 import { checkUint } from '../uint-argument.js';
+import { withSelfGeneratedEdns } from './spoof-options.js';
 
 /** NegativeAndSOAAction's arguments after the first, as names in text or DNSNames. */
 export interface NegativeAndSOAParameters {
@@ -27,7 +28,7 @@ const asName = (n: string | DNSName): DNSName => (typeof n === 'string' ? DNSNam
  */
 export class NegativeAndSOAAction implements QueryAction {
   readonly #soa: NegativeSoa;
-  readonly #options: ResponseHeaderOptions;
+  readonly #options: SpoofOptions;
 
   /**
    * @throws DnsNameError for a name that does not parse.
@@ -51,7 +52,7 @@ export class NegativeAndSOAAction implements QueryAction {
   }
 
   apply(dq: DNSQuestion): DNSActionCode {
-    dq.replacePacket(buildNegativeSoaAnswer(dq.view, this.#soa, this.#options));
+    dq.replacePacket(buildNegativeSoaAnswer(dq.view, this.#soa, withSelfGeneratedEdns(this.#options, dq)));
     return DNSAction.Allow;
   }
 

@@ -1,8 +1,8 @@
-import { buildSpoofedAnswer, formatAddress, parseAddress, QType } from '@dnsdist-ts/dns';
+import { buildSpoofedAnswer, formatAddress, parseAddress, QType, type SpoofOptions } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { QueryAction } from '../rule-types.js';
-import { checkSpoofOptions, type SpoofActionOptions } from './spoof-options.js';
+import { checkSpoofOptions, withSelfGeneratedEdns, type SpoofActionOptions } from './spoof-options.js';
 
 /**
  * dnsdist's SpoofAction(ip | {ips} [, {aa=, ad=, ra=, ttl=}]): answer A
@@ -19,7 +19,7 @@ export class SpoofAction implements QueryAction {
   readonly #forA: Uint8Array[];
   readonly #forAAAA: Uint8Array[];
   readonly #forAny: Uint8Array[];
-  readonly #options: SpoofActionOptions;
+  readonly #options: SpoofOptions;
 
   /**
    * @param addresses one address or a list, as text ("192.0.2.1", "2001:db8::1") or 4/16 network-order bytes.
@@ -39,7 +39,7 @@ export class SpoofAction implements QueryAction {
   apply(dq: DNSQuestion): DNSActionCode {
     const addresses = this.#addressesFor(dq.view.qtype);
     if (addresses.length === 0) return DNSAction.None;
-    dq.replacePacket(buildSpoofedAnswer(dq.view, { addresses }, this.#options));
+    dq.replacePacket(buildSpoofedAnswer(dq.view, { addresses }, withSelfGeneratedEdns(this.#options, dq)));
     return DNSAction.HeaderModify;
   }
 

@@ -1,8 +1,8 @@
-import { buildSpoofedAnswer, DNSName } from '@dnsdist-ts/dns';
+import { buildSpoofedAnswer, DNSName, type SpoofOptions } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { QueryAction } from '../rule-types.js';
-import { checkSpoofOptions, type SpoofActionOptions } from './spoof-options.js';
+import { checkSpoofOptions, withSelfGeneratedEdns, type SpoofActionOptions } from './spoof-options.js';
 
 /**
  * dnsdist's SpoofCNAMEAction(cname [, {aa=, ad=, ra=, ttl=}]): answer any
@@ -11,7 +11,7 @@ import { checkSpoofOptions, type SpoofActionOptions } from './spoof-options.js';
  */
 export class SpoofCNAMEAction implements QueryAction {
   readonly cname: DNSName;
-  readonly #options: SpoofActionOptions;
+  readonly #options: SpoofOptions;
 
   /**
    * @throws DnsNameError when `cname` is a string that is not a valid name.
@@ -23,7 +23,7 @@ export class SpoofCNAMEAction implements QueryAction {
   }
 
   apply(dq: DNSQuestion): DNSActionCode {
-    dq.replacePacket(buildSpoofedAnswer(dq.view, { cname: this.cname }, this.#options));
+    dq.replacePacket(buildSpoofedAnswer(dq.view, { cname: this.cname }, withSelfGeneratedEdns(this.#options, dq)));
     return DNSAction.HeaderModify;
   }
 

@@ -1,9 +1,9 @@
-import { buildSvcAnswer, svcHints, svcRdata, type SvcHint, type SvcRecordParameters } from '@dnsdist-ts/dns';
+import { buildSvcAnswer, svcHints, svcRdata, type SvcHint, type SvcRecordParameters, type SpoofOptions } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../../query/dns-action.js';
 import type { DNSQuestion } from '../../query/dns-question.js';
 import { RuleArgumentError } from '../rule-errors.js';
 import type { QueryAction } from '../rule-types.js';
-import { checkSpoofOptions, type SpoofActionOptions } from './spoof-options.js';
+import { checkSpoofOptions, withSelfGeneratedEdns, type SpoofActionOptions } from './spoof-options.js';
 
 /**
  * dnsdist's SpoofSVCAction({newSVCRecordParameters(...), ...} [, {aa=, ad=, ra=, ttl=}]):
@@ -15,7 +15,7 @@ export class SpoofSVCAction implements QueryAction {
   readonly #rdatas: Buffer[];
   readonly #hints4: SvcHint[];
   readonly #hints6: SvcHint[];
-  readonly #options: SpoofActionOptions;
+  readonly #options: SpoofOptions;
 
   /** @throws RuleArgumentError for no records or a bad TTL; DnsPacketError for parameters that do not encode. */
   constructor(records: readonly SvcRecordParameters[], options: SpoofActionOptions = {}) {
@@ -28,7 +28,7 @@ export class SpoofSVCAction implements QueryAction {
   }
 
   apply(dq: DNSQuestion): DNSActionCode {
-    dq.replacePacket(buildSvcAnswer(dq.view, this.#rdatas, this.#hints4, this.#hints6, this.#options));
+    dq.replacePacket(buildSvcAnswer(dq.view, this.#rdatas, this.#hints4, this.#hints6, withSelfGeneratedEdns(this.#options, dq)));
     return DNSAction.HeaderModify;
   }
 

@@ -7,10 +7,17 @@ export class ScriptResult {
   code = 0;
   /** The optional second value (a pool name, spoofed addresses, a delay); undefined when absent. */
   text: string | undefined = undefined;
+  /**
+   * The second value as the bytes of the Lua string, for the codes that read
+   * bytes rather than text (SpoofRaw); undefined otherwise. Valid until the
+   * next call: copy what is kept.
+   */
+  bytes: Uint8Array | undefined = undefined;
 
   reset(): this {
     this.code = 0;
     this.text = undefined;
+    this.bytes = undefined;
     return this;
   }
 
