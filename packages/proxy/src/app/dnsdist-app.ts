@@ -6,6 +6,8 @@ import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import { registerFleetBindings } from '../lua/bind-fleet.js';
 import { FleetSync } from '../fleet/fleet-sync.js';
+import { registerCrowdSecBindings } from '../lua/bind-crowdsec.js';
+import { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
@@ -79,6 +81,8 @@ export class DnsdistApp {
   readonly blockScope = new BlockScopeGuard();
   /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
   readonly fleet: FleetSync;
+  /** CrowdSec decisions as dynamic blocks (setCrowdSecBouncer); idle unless configured. */
+  readonly crowdsec: CrowdSecBouncer;
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -117,6 +121,9 @@ export class DnsdistApp {
     this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
     registerFleetBindings(this.env, this.fleet);
     void this.stopped.then(() => this.fleet.stop());
+    this.crowdsec = new CrowdSecBouncer(this.dynBlocks, this.blockScope, this.proxy.log);
+    registerCrowdSecBindings(this.env, this.crowdsec);
+    void this.stopped.then(() => this.crowdsec.stop());
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
@@ -129,6 +136,7 @@ export class DnsdistApp {
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
     this.web.providers.fleet = this.fleet;
+    this.web.providers.crowdsec = this.crowdsec;
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
@@ -203,6 +211,7 @@ export class DnsdistApp {
     }
     await this.web.start();
     this.fleet.start();
+    this.crowdsec.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;

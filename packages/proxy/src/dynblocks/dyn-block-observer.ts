@@ -3,11 +3,11 @@ import type { DynBlock } from './dyn-block.js';
 /**
  * Who inserted a block: a rules group, a Lua function (addDynamicBlock,
  * addDynBlocks, addDynBlockSMT, from the configuration, maintenance() or
- * the console), the block API, a fleet peer, or a previous run's kernel
- * maps. A fleet bus uses it to choose what to share and never to share
- * back what it received.
+ * the console), the block API, a fleet peer, the CrowdSec bouncer
+ * (setCrowdSecBouncer), or a previous run's kernel maps. A fleet bus uses
+ * it to choose what to share and never to share back what it received.
  */
-export type BlockSource = 'rules' | 'lua' | 'api' | 'fleet' | 'restored';
+export type BlockSource = 'rules' | 'lua' | 'api' | 'fleet' | 'crowdsec' | 'restored';
 
 /**
  * Told of the changes to the dynamic-block tables that others may want to

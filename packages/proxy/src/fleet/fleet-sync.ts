@@ -315,7 +315,8 @@ export class FleetSync implements DynBlockObserver {
     if (!bus) return;
     const now = performance.now();
     for (const blk of [...this.#blocks.activeClientBlocks(now), ...this.#blocks.activeSuffixBlocks(now)]) {
-      if (blk.origin === undefined && this.#shares(blk.source)) {
+      // Blocks made here: no origin, or the CrowdSec bouncer's (whose origin names the bouncer, not a node).
+      if ((blk.origin === undefined || blk.source === 'crowdsec') && this.#shares(blk.source)) {
         this.#publishedUntil.delete(blk);
         this.#publish(blk, now);
       }
