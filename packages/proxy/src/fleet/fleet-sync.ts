@@ -176,6 +176,8 @@ export class FleetSync implements DynBlockObserver {
 
   removed(block: DynBlock, source: BlockSource | undefined): void {
     if (source === 'fleet' || !this.#bus?.connected) return;
+    // A CrowdSec decision deleted here was never the fleet's unless shared: the other nodes' bouncers see the deletion themselves.
+    if (source === 'crowdsec' && !this.#shares(source)) return;
     const kind = block.range ? 'net' : 'suffix';
     this.#bus.del(kind, block.keyText(), Date.now()).catch((err: unknown) => this.#noteError(err as Error));
   }
