@@ -4,6 +4,7 @@
  * with cscli become and stop being dynamic blocks, the full list is taken
  * at start-up and after an outage, and bad input is refused and counted.
  */
+import { once } from 'node:events';
 import { parseAddress } from '@dnsdist-ts/dns';
 import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
 import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
@@ -176,5 +177,23 @@ describeRequires('the CrowdSec bouncer against a real Local API', [crowdsec, csc
     expect(n.blocks.clients.get(range('192.0.2.61/32'))).toBeDefined();
     expect(n.blocks.clients.get(range('192.0.2.62/32'))).toBeDefined();
     expect(n.lines.join('\n')).toMatch(/connected to the Local API/);
+  });
+
+  it('running on its own, it retries a Local API that is down with backoff and takes the full list when it is back', async () => {
+    lapi.cli('decisions', 'add', '--ip', '192.0.2.70', '--duration', '1h');
+    const n = node(lapi);
+    await lapi.kill();
+    let failures = 0;
+    const twice = new Promise<void>((resolve) => n.bouncer.events.on('failed', () => ++failures === 2 && resolve()));
+    try {
+      n.bouncer.start();
+      await twice; // the first poll at once, the second after the first backoff
+    } finally {
+      await lapi.restart();
+    }
+    await once(n.bouncer.events, 'polled');
+    expect(n.blocks.clients.get(range('192.0.2.70/32'))).toBeDefined();
+    expect(n.lines.filter((l) => l.includes('cannot reach the Local API'))).toHaveLength(1);
+    expect(n.lines.filter((l) => l.includes('connected to the Local API'))).toHaveLength(1);
   });
 });
