@@ -20,6 +20,8 @@ export interface RunningCrowdSec {
   cli(...args: string[]): string;
   /** A new bouncer's API key (`cscli bouncers add`). */
   addBouncer(name: string): string;
+  /** A new machine (watcher) with this password (`cscli machines add`). */
+  addMachine(name: string, password: string): void;
   /** SIGKILL the Local API and resolve once it is gone. */
   kill(): Promise<void>;
   /** Start it again on the same port with the same database. */
@@ -123,6 +125,8 @@ export async function startCrowdSec(): Promise<RunningCrowdSec> {
     url,
     cli,
     addBouncer: (name) => cli('bouncers', 'add', name, '-o', 'raw').trim(),
+    // -f: its credentials go to a file of their own, not over the test machine's that cscli uses.
+    addMachine: (name, password) => void cli('machines', 'add', name, '--password', password, '-f', join(dir, `${name}.yaml`)),
     async kill() {
       child!.kill('SIGKILL');
       await exited(child!);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { VERSION } from '../version.js';
 
 /** Kinds of failure, logged once each until a poll succeeds again. */
 export type LapiErrorKind = 'unreachable' | 'auth' | 'http' | 'timeout' | 'tls' | 'malformed' | 'too-large';
@@ -75,7 +76,7 @@ export class LapiClient {
         url,
         {
           method: 'GET',
-          headers: { 'X-Api-Key': o.apiKey, 'User-Agent': 'dnsdist-ts-bouncer', Accept: 'application/json' },
+          headers: { 'X-Api-Key': o.apiKey, 'User-Agent': `dnsdist-ts/${VERSION}`, Accept: 'application/json' },
           timeout: o.timeout * 1000,
           ...(this.#ca ? { ca: this.#ca } : {}),
         },

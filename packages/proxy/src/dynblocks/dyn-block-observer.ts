@@ -22,3 +22,22 @@ export interface DynBlockObserver {
   /** Every block was taken out (clearDynBlocks). */
   cleared(source: BlockSource | undefined): void;
 }
+
+/** One observer telling `first` then `second` (a fleet bus and a CrowdSec watcher both follow the tables). */
+export function chainObservers(first: DynBlockObserver | undefined, second: DynBlockObserver): DynBlockObserver {
+  if (!first) return second;
+  return {
+    inserted: (b, s) => {
+      first.inserted(b, s);
+      second.inserted(b, s);
+    },
+    removed: (b, s) => {
+      first.removed(b, s);
+      second.removed(b, s);
+    },
+    cleared: (s) => {
+      first.cleared(s);
+      second.cleared(s);
+    },
+  };
+}

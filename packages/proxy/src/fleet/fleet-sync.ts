@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BlockScopeGuard, DynamicBlocks, DynBlock, BlockSource, DynBlockObserver, DynBlockSpec } from '../dynblocks/index.js';
+import { chainObservers } from '../dynblocks/index.js';
 import type { Logger } from '../server/logger.js';
 import { blockId, decodeFleetRecord, FleetRecordError, recordOf, type FleetBlock, type FleetRefusal } from './fleet-block-record.js';
 import type { FleetSyncOptions } from './fleet-sync-options.js';
@@ -102,7 +103,7 @@ export class FleetSync implements DynBlockObserver {
   configure(opts: FleetSyncOptions): void {
     if (this.#opts) throw new Error(`setDynBlocksSync: this node is already in fleet "${this.#opts.fleet}"; restart to change fleets`);
     this.#opts = opts;
-    this.#blocks.observer = this;
+    this.#blocks.observer = chainObservers(this.#blocks.observer, this);
     this.#blocks.showOrigin = true;
     if (this.#started) this.#connect();
   }

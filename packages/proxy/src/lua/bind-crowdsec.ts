@@ -1,10 +1,12 @@
 /**
  * Lua functions of the CrowdSec bouncer: setCrowdSecBouncer{…} polls a
  * CrowdSec Local API and applies its decisions as dynamic blocks,
- * showCrowdSecBouncer() says how it is doing. The CrowdSecBouncer object
- * is built by the application; this file only reads options and calls it.
+ * showCrowdSecBouncer() says how it is doing; setCrowdSecWatcher{…}
+ * reports this node's own blocks to it as alerts. The objects are built
+ * by the application; this file only reads options and calls it.
  */
 import type { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
+import { crowdSecWatcherOptions, type CrowdSecWatcher } from '../crowdsec/crowdsec-watcher.js';
 import { crowdSecBouncerOptions } from '../crowdsec/crowdsec-bouncer-options.js';
 import { LuaBindingError } from './lua-errors.js';
 import { LuaOptions } from './lua-args.js';
@@ -24,8 +26,24 @@ function actionsOption(v: unknown): Map<string, string> | undefined {
   return m;
 }
 
-export function registerCrowdSecBindings(env: LuaEnvironment, bouncer: CrowdSecBouncer): void {
+export function registerCrowdSecBindings(env: LuaEnvironment, bouncer: CrowdSecBouncer, watcher: CrowdSecWatcher): void {
   const rt = env.runtime;
+  rt.registerFunction('setCrowdSecWatcher', (a) => {
+    const o = new LuaOptions('setCrowdSecWatcher', a.table(0));
+    const input = {
+      url: o.string('url'),
+      machineId: o.string('machineId'),
+      password: o.string('password'),
+      share: o.stringOrStrings('share'),
+      decisionType: o.string('decisionType'),
+      scenario: o.string('scenario'),
+      timeout: o.number('timeout'),
+      caFile: o.string('caFile'),
+    };
+    o.rejectUnknown();
+    watcher.configure(crowdSecWatcherOptions(input));
+  });
+
   rt.registerFunction('setCrowdSecBouncer', (a) => {
     const o = new LuaOptions('setCrowdSecBouncer', a.table(0));
     const input = {

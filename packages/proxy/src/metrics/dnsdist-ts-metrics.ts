@@ -64,6 +64,19 @@ export function writeDnsdistTsMetrics(
     w,
     guard(self, 'crowdsec', () => providers.crowdsec?.stats()),
   );
+  const watcher = guard(self, 'crowdsec-watcher', () => providers.crowdsecWatcher?.stats());
+  if (watcher?.configured) {
+    w.family('dnsdist_ts_crowdsec_alerts_sent_total', 'counter', "This node's blocks reported to the CrowdSec Local API as alerts");
+    w.sample('dnsdist_ts_crowdsec_alerts_sent_total', watcher.sent);
+    w.family(
+      'dnsdist_ts_crowdsec_alerts_dropped_total',
+      'counter',
+      'Alerts dropped because the queue for an unreachable Local API was full',
+    );
+    w.sample('dnsdist_ts_crowdsec_alerts_dropped_total', watcher.dropped);
+    w.family('dnsdist_ts_crowdsec_alerts_queued', 'gauge', 'Alerts waiting to be sent to the CrowdSec Local API');
+    w.sample('dnsdist_ts_crowdsec_alerts_queued', watcher.queued);
+  }
   w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
   w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
   w.family(

@@ -195,6 +195,11 @@ export interface CrowdSecStatsProvider {
   stats(): CrowdSecStatsSnapshot;
 }
 
+/** The CrowdSec watcher (setCrowdSecWatcher), as /metrics reads it. */
+export interface CrowdSecWatcherStatsProvider {
+  stats(): { readonly configured: boolean; readonly sent: number; readonly dropped: number; readonly queued: number };
+}
+
 /** The providers the observability surfaces read; all optional. */
 export class ObservabilityProviders {
   /** The dynamic-block engine: block list (and, when it implements them, engine stats and block control). */
@@ -208,6 +213,8 @@ export class ObservabilityProviders {
   fleet: FleetStatsProvider | undefined;
   /** The CrowdSec bouncer, when the node can run one. */
   crowdsec: CrowdSecStatsProvider | undefined;
+  /** The CrowdSec watcher, when the node can run one. */
+  crowdsecWatcher: CrowdSecWatcherStatsProvider | undefined;
 
   /** The block list, or none. */
   activeBlocks(): readonly DynBlockView[] {

@@ -56,7 +56,7 @@ describeRequires('setCrowdSecBouncer in a configuration', [crowdsec, cscli], () 
     }
   });
 
-  it('bad options stop the configuration with the option named; --check-config polls nothing', async () => {
+  it('bad options (bouncer and watcher) stop the configuration with the option named; --check-config polls and sends nothing', async () => {
     await expect(loadConfigurationOutput('setCrowdSecBouncer{url="redis://127.0.0.1:1", apiKey="k"}')).rejects.toThrow(
       /setCrowdSecBouncer: option 'url' must start with http:\/\/ or https:\/\//,
     );
@@ -69,7 +69,18 @@ describeRequires('setCrowdSecBouncer in a configuration', [crowdsec, cscli], () 
     await expect(
       loadConfigurationOutput('setCrowdSecBouncer{url="http://127.0.0.1:1/", apiKey="k", actions={ban="Spoof"}}'),
     ).rejects.toThrow(/setCrowdSecBouncer: option 'actions' maps "ban" to "Spoof"; the actions are "Drop"/);
-    const out = await loadConfigurationOutput('setCrowdSecBouncer{url="http://127.0.0.1:1/", apiKey="k"}');
+    await expect(
+      loadConfigurationOutput('setCrowdSecWatcher{url="http://127.0.0.1:1/", machineId="m", password="p", share={"fleet"}}'),
+    ).rejects.toThrow(/setCrowdSecWatcher: option 'share' has "fleet"; the sources are "rules", "lua", "api"/);
+    await expect(loadConfigurationOutput('setCrowdSecWatcher{url="http://127.0.0.1:1/", machineId="m"}')).rejects.toThrow(
+      /setCrowdSecWatcher: option 'password' is required/,
+    );
+    await expect(
+      loadConfigurationOutput('setCrowdSecWatcher{url="http://127.0.0.1:1/", machineId="m", password="p", scenarios="x"}'),
+    ).rejects.toThrow(/setCrowdSecWatcher: unknown option 'scenarios'/);
+    const out = await loadConfigurationOutput(
+      'setCrowdSecBouncer{url="http://127.0.0.1:1/", apiKey="k"} setCrowdSecWatcher{url="http://127.0.0.1:1/", machineId="m", password="p"}',
+    );
     expect(out.join('\n')).not.toMatch(/CrowdSec/);
   });
 });
