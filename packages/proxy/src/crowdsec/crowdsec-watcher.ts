@@ -161,7 +161,8 @@ export class CrowdSecWatcher implements DynBlockObserver {
     const last = this.#reportedUntil.get(block);
     if (last !== undefined && block.until < last + REREPORT_MS) return;
     const now = performance.now();
-    const seconds = Math.round((block.until - now) / 1000);
+    // Rounded down, so the decision never outlasts the block: a bouncer here reading it back changes nothing.
+    const seconds = Math.floor((block.until - now) / 1000);
     if (seconds <= 0) return;
     this.#reportedUntil.set(block, block.until);
     const single = block.range.isSingleAddress;

@@ -8,6 +8,9 @@ import { parseAddress } from '@dnsdist-ts/dns';
 import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
 import { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
 import type { BlockSource } from '../../src/dynblocks/dyn-block-observer.js';
+import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
+import { CrowdSecBouncer } from '../../src/crowdsec/crowdsec-bouncer.js';
+import { crowdSecBouncerOptions } from '../../src/crowdsec/crowdsec-bouncer-options.js';
 import { CrowdSecWatcher, crowdSecWatcherOptions, type CrowdSecWatcherInput } from '../../src/crowdsec/crowdsec-watcher.js';
 import { DNSAction } from '../../src/query/dns-action.js';
 import { Logger } from '../../src/server/logger.js';
@@ -96,5 +99,22 @@ describeRequires('dnsdist-ts blocks sent to a real CrowdSec Local API', [crowdse
     );
     expect(lines.filter((l) => l.includes('refused the watcher login'))).toHaveLength(1);
     expect((await decisions()).map((d) => d.value)).not.toContain('192.0.2.90');
+  });
+
+  it('a node both watcher and bouncer reads its own decision back without changing its block', async () => {
+    const { blocks, w } = watcher();
+    const log = new Logger();
+    log.sink = () => undefined;
+    const bouncer = new CrowdSecBouncer(blocks, new BlockScopeGuard(), log);
+    bouncer.configure(crowdSecBouncerOptions({ url: lapi.url, apiKey: lapi.addBouncer(uniqueName('wb')), interval: 3600 }));
+    block(blocks, '192.0.2.95', 32, 'rules');
+    const before = blocks.clients.get(ClientBlockRange.of(parseAddress('192.0.2.95').bytes, 0, 32, 128))!;
+    const until = before.until;
+    await w.flush();
+    await bouncer.pollNow();
+    expect(bouncer.stats().active).toBeGreaterThanOrEqual(1);
+    expect(before).toMatchObject({ source: 'rules', origin: undefined, until });
+    expect(w.stats().sent).toBe(1);
+    await bouncer.stop();
   });
 });
