@@ -261,6 +261,13 @@ export class CrowdSecBouncer {
     held.ids.set(d.id, until);
     this.#keyOf.set(d.id, d.key);
     if (d.ttlMs <= 0) return;
+    const existing = this.#blocks.clients.get(d.range);
+    if (existing?.source === 'restored') {
+      // Kept by the kernel maps across a restart without reason or origin: the decision has them, and its deletion must lift it.
+      existing.reason = d.reason;
+      existing.origin = opts.origin;
+      existing.source = 'crowdsec';
+    }
     const spec = { reason: d.reason, action: d.action!, until, warning: false, origin: opts.origin };
     const seconds = Math.round(d.ttlMs / 1000);
     this.#blocks.addOrRefreshClientBlock(d.range, spec, { now, seconds, kernelEligible: true, source: 'crowdsec', quiet: true });

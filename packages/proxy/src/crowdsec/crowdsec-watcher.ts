@@ -125,6 +125,7 @@ export class CrowdSecWatcher implements DynBlockObserver {
   readonly #reportedUntil = new WeakMap<DynBlock, number>();
   #timer: NodeJS.Timeout | undefined;
   #sending = false;
+  #flushing: Promise<void> | undefined;
   #backoffMs = FIRST_BACKOFF_MS;
   #lastLogged: string | undefined;
   #sent = 0;
@@ -152,7 +153,7 @@ export class CrowdSecWatcher implements DynBlockObserver {
   async stop(): Promise<void> {
     this.#started = false;
     clearTimeout(this.#timer);
-    while (this.#sending) await new Promise((r) => setImmediate(r));
+    await this.#flushing;
   }
 
   inserted(block: DynBlock, source: BlockSource | undefined): void {
@@ -211,7 +212,7 @@ export class CrowdSecWatcher implements DynBlockObserver {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#flush();
+      void this.#track(this.#flush());
     }, ms);
     this.#timer.unref();
   }
@@ -220,7 +221,16 @@ export class CrowdSecWatcher implements DynBlockObserver {
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#flush();
+    await this.#flushing;
+    await this.#track(this.#flush());
+  }
+
+  #track(p: Promise<void>): Promise<void> {
+    this.#flushing = p.finally(() => {
+      if (this.#flushing === tracked) this.#flushing = undefined;
+    });
+    const tracked = this.#flushing;
+    return tracked;
   }
 
   async #flush(): Promise<void> {

@@ -74,4 +74,26 @@ describeBpf('CrowdSec decisions enforced by the XDP filter', () => {
       await p.stop();
     }
   });
+
+  it('a ban kept by the kernel maps across a restart is the bouncer’s again, and its deletion lifts it', async () => {
+    const key = lapi.addBouncer(uniqueName('r'));
+    lapi.cli('decisions', 'add', '--ip', peer(2), '--duration', '1h', '--reason', 'kept across restarts');
+    let p = await startProxy(config(key));
+    if (p.app.crowdsec.stats().lastPoll === 0) await once(p.app.crowdsec.events, 'polled');
+    await p.stop();
+    p = await startProxy(config(key));
+    try {
+      if (p.app.crowdsec.stats().lastPoll === 0) await once(p.app.crowdsec.events, 'polled');
+      expect(p.output.join('\n')).toMatch(/Restored 1 dynamic block from the kernel maps/);
+      const run = (line: string) => p.app.runConsoleCommand(line);
+      expect(run('showDynBlocks()')).toMatch(
+        new RegExp(`^${peer(2).replace(/\./g, '\\.')}/32 .* \\* +crowdsec +kept across restarts \\(cscli\\)$`, 'm'),
+      );
+      lapi.cli('decisions', 'delete', '--ip', peer(2));
+      await p.app.crowdsec.pollNow();
+      expect(run('bpf:getStats()').trim()).toBe('');
+    } finally {
+      await p.stop();
+    }
+  });
 });
