@@ -24,7 +24,17 @@ packages=(
   prometheus  # promtool checks /metrics and the Grafana queries (test)
   redis-server redis-tools  # fleet-wide dynamic blocks (setDynBlocksSync) against a real Redis (tests)
   systemd     # systemd-analyze verify checks packaging/systemd/dnsdist-ts.service (test)
+  crowdsec    # the CrowdSec Local API and cscli: the bouncer (setCrowdSecBouncer) against a real LAPI (tests)
 )
+# crowdsec's post-install registers with CrowdSec's online service and fails
+# offline; its README.Debian's way to skip that is a credentials file holding
+# only a comment, made before the install. Tests run their own Local API.
+if ! dpkg-query -W -f='${Status}' crowdsec 2>/dev/null | grep -q 'install ok installed' &&
+  [ ! -s /etc/crowdsec/online_api_credentials.yaml ]; then
+  as_root mkdir -p /etc/crowdsec
+  echo '# no online registration: dnsdist-ts tests run their own Local API (scripts/bootstrap.sh)' |
+    as_root tee /etc/crowdsec/online_api_credentials.yaml >/dev/null
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -34,9 +44,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian starts dnsdist, prometheus and redis-server as services on install; tests
-# start their own dnsdist and Redis, and promtool is all we use of prometheus.
-for svc in dnsdist prometheus redis-server; do
+# Debian starts dnsdist, prometheus, redis-server and crowdsec as services on
+# install; tests start their own dnsdist, Redis and CrowdSec, and promtool is
+# all we use of prometheus.
+for svc in dnsdist prometheus redis-server crowdsec; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

@@ -61,6 +61,9 @@ export const promtool = command('promtool', 'prometheus');
 /** Redis, for fleet-wide dynamic blocks (setDynBlocksSync): the server and its CLI. */
 export const redisServer = command('redis-server', 'redis-server');
 export const redisCli = command('redis-cli', 'redis-tools');
+/** CrowdSec's Local API and its CLI, for the bouncer (setCrowdSecBouncer); scripts/bootstrap.sh installs them offline. */
+export const crowdsec = command('crowdsec', 'crowdsec');
+export const cscli = command('cscli', 'crowdsec');
 /** Checks the systemd unit in packaging/systemd (test/packaging/systemd-unit.test.ts). */
 export const systemdAnalyze = command('systemd-analyze', 'systemd');
 /** Receives sd_notify datagrams in the readiness test (node cannot bind AF_UNIX datagram sockets). */

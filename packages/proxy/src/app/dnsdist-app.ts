@@ -10,6 +10,9 @@ import { CarbonExporter } from '../carbon/carbon-exporter.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import { registerFleetBindings } from '../lua/bind-fleet.js';
 import { FleetSync } from '../fleet/fleet-sync.js';
+import { registerCrowdSecBindings } from '../lua/bind-crowdsec.js';
+import { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
+import { CrowdSecWatcher } from '../crowdsec/crowdsec-watcher.js';
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
@@ -104,6 +107,10 @@ export class DnsdistApp {
   readonly blockScope = new BlockScopeGuard();
   /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
   readonly fleet: FleetSync;
+  /** CrowdSec decisions as dynamic blocks (setCrowdSecBouncer); idle unless configured. */
+  readonly crowdsec: CrowdSecBouncer;
+  /** This node's blocks reported to CrowdSec as alerts (setCrowdSecWatcher); idle unless configured. */
+  readonly crowdsecWatcher: CrowdSecWatcher;
   /** BPF filters, socket filters, the XDP filter and the kernel sink for dynamic blocks. */
   readonly ebpf: ProxyEbpf;
   /** Webserver, API, /metrics, dashboard, and the providers they read (`web.providers`). */
@@ -159,6 +166,10 @@ export class DnsdistApp {
     this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
     registerFleetBindings(this.env, this.fleet);
     void this.stopped.then(() => this.fleet.stop());
+    this.crowdsec = new CrowdSecBouncer(this.dynBlocks, this.blockScope, this.proxy.log);
+    this.crowdsecWatcher = new CrowdSecWatcher(this.dynBlocks, this.proxy.log);
+    registerCrowdSecBindings(this.env, this.crowdsec, this.crowdsecWatcher);
+    void this.stopped.then(() => Promise.all([this.crowdsec.stop(), this.crowdsecWatcher.stop()]));
     this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
@@ -171,6 +182,8 @@ export class DnsdistApp {
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
     this.web.providers.fleet = this.fleet;
+    this.web.providers.crowdsec = this.crowdsec;
+    this.web.providers.crowdsecWatcher = this.crowdsecWatcher;
     registerMiscBindings(this.env, {
       shutdown: () => void this.stop(),
       dynBlockNmgSize: () => this.dynBlocks.clients.size,
@@ -285,6 +298,8 @@ export class DnsdistApp {
     await this.web.start();
     this.carbon.start();
     this.fleet.start();
+    this.crowdsec.start();
+    this.crowdsecWatcher.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (!hasMaintenance()) return;

@@ -6,6 +6,7 @@
 export { DynamicBlocks, RESTORED_REASON, logName, type BlockInsertOptions } from './dynamic-blocks.js';
 export { DynBlock, type DynBlockSpec, type DynBlockTag } from './dyn-block.js';
 export type { BlockSource, DynBlockObserver } from './dyn-block-observer.js';
+export { chainObservers } from './dyn-block-observer.js';
 export { ClientBlockRange, checkBlockMasks } from './client-block-range.js';
 export { ClientBlockTable } from './client-block-table.js';
 export { SuffixBlockTable } from './suffix-block-table.js';

@@ -2,7 +2,14 @@ import { hostname } from 'node:os';
 import type { BlockSource } from '../dynblocks/index.js';
 
 /** Sources a node may share blocks from (setDynBlocksSync's `share`). */
-export const SHAREABLE_SOURCES: readonly BlockSource[] = ['rules', 'lua', 'api'];
+export const SHAREABLE_SOURCES: readonly BlockSource[] = ['rules', 'lua', 'api', 'crowdsec'];
+
+/**
+ * Sources shared when `share` is not given. CrowdSec decisions are not:
+ * every node can poll the Local API itself, which keeps deletions exact;
+ * `share` with "crowdsec" relays them to nodes that cannot reach it.
+ */
+export const DEFAULT_SHARED_SOURCES: readonly BlockSource[] = ['rules', 'lua', 'api'];
 
 /** TLS towards Redis (rediss:// URLs). */
 export interface FleetTlsOptions {
@@ -108,7 +115,7 @@ export function fleetSyncOptions(i: FleetSyncInput): FleetSyncOptions {
       .slice(0, 64);
   if (!isFleetName(node)) throw new FleetOptionError('node', node, `"${node}" must be 1 to 64 letters, digits, '.', '_' or '-'`);
   const share = new Set<BlockSource>();
-  for (const s of i.share ?? SHAREABLE_SOURCES) {
+  for (const s of i.share ?? DEFAULT_SHARED_SOURCES) {
     if (!(SHAREABLE_SOURCES as readonly string[]).includes(s)) {
       throw new FleetOptionError('share', s, `has "${s}"; the sources are ${SHAREABLE_SOURCES.map((x) => `"${x}"`).join(', ')}`);
     }

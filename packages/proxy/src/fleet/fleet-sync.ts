@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { BlockScopeGuard, DynamicBlocks, DynBlock, BlockSource, DynBlockObserver, DynBlockSpec } from '../dynblocks/index.js';
+import { chainObservers } from '../dynblocks/index.js';
 import type { Logger } from '../server/logger.js';
 import {
   blockId,
@@ -119,7 +120,7 @@ export class FleetSync implements DynBlockObserver {
     if (this.#opts) throw new Error(`setDynBlocksSync: this node is already in fleet "${this.#opts.fleet}"; restart to change fleets`);
     this.#opts = opts;
     this.#selfPrefix = `"node":${JSON.stringify(opts.node)},`;
-    this.#blocks.observer = this;
+    this.#blocks.observer = chainObservers(this.#blocks.observer, this);
     this.#blocks.showOrigin = true;
     if (this.#started) this.#connect();
   }
@@ -214,6 +215,8 @@ export class FleetSync implements DynBlockObserver {
 
   removed(block: DynBlock, source: BlockSource | undefined): void {
     if (source === 'fleet' || !this.#bus?.connected) return;
+    // A CrowdSec decision deleted here was never the fleet's unless shared: the other nodes' bouncers see the deletion themselves.
+    if (source === 'crowdsec' && !this.#shares(source)) return;
     const kind = block.range ? 'net' : 'suffix';
     this.#bus.del(kind, block.keyText(), Date.now()).catch((err: unknown) => this.#noteError(err as Error));
   }
@@ -373,7 +376,8 @@ export class FleetSync implements DynBlockObserver {
     if (!bus) return;
     const now = performance.now();
     for (const blk of [...this.#blocks.activeClientBlocks(now), ...this.#blocks.activeSuffixBlocks(now)]) {
-      if (blk.origin === undefined && this.#shares(blk.source)) {
+      // Blocks made here: no origin, or the CrowdSec bouncer's (whose origin names the bouncer, not a node).
+      if ((blk.origin === undefined || blk.source === 'crowdsec') && this.#shares(blk.source)) {
         this.#publishedUntil.delete(blk);
         this.#publish(blk, now);
       }

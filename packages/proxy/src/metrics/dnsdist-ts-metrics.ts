@@ -7,7 +7,13 @@
  * `_total`, units in the name), which dnsdist's own families predate.
  */
 import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
-import type { DynBlockEngineStats, FleetStatsSnapshot, ObservabilityProviders, XdpStatsSnapshot } from './observability-providers.js';
+import type {
+  CrowdSecStatsSnapshot,
+  DynBlockEngineStats,
+  FleetStatsSnapshot,
+  ObservabilityProviders,
+  XdpStatsSnapshot,
+} from './observability-providers.js';
 import type { KindActionTotals } from './kernel-block-hits.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels } from './prometheus-text-writer.js';
@@ -71,6 +77,23 @@ export function writeDnsdistTsMetrics(
     w,
     guard(self, 'fleet', () => providers.fleet?.stats()),
   );
+  writeCrowdSecStats(
+    w,
+    guard(self, 'crowdsec', () => providers.crowdsec?.stats()),
+  );
+  const watcher = guard(self, 'crowdsec-watcher', () => providers.crowdsecWatcher?.stats());
+  if (watcher?.configured) {
+    w.family('dnsdist_ts_crowdsec_alerts_sent_total', 'counter', "This node's blocks reported to the CrowdSec Local API as alerts");
+    w.sample('dnsdist_ts_crowdsec_alerts_sent_total', watcher.sent);
+    w.family(
+      'dnsdist_ts_crowdsec_alerts_dropped_total',
+      'counter',
+      'Alerts dropped because the queue for an unreachable Local API was full',
+    );
+    w.sample('dnsdist_ts_crowdsec_alerts_dropped_total', watcher.dropped);
+    w.family('dnsdist_ts_crowdsec_alerts_queued', 'gauge', 'Alerts waiting to be sent to the CrowdSec Local API');
+    w.sample('dnsdist_ts_crowdsec_alerts_queued', watcher.queued);
+  }
   w.family('dnsdist_ts_scrape_duration_seconds', 'gauge', 'Time the previous scrape of /metrics took to render');
   w.sample('dnsdist_ts_scrape_duration_seconds', self.lastScrapeSeconds);
   w.family(
@@ -132,6 +155,33 @@ function writeFleetStats(w: MetricsSink, s: FleetStatsSnapshot | undefined): voi
     s.lastLagMs / 1000,
   );
   one('dnsdist_ts_fleet_remote_blocks', 'gauge', 'Active blocks here that other fleet nodes made', s.remoteBlocks);
+}
+
+/** The CrowdSec bouncer's families, written only when one is configured. */
+function writeCrowdSecStats(w: MetricsSink, s: CrowdSecStatsSnapshot | undefined): void {
+  if (!s?.configured) return;
+  const one = (name: string, type: 'gauge' | 'counter', help: string, value: number): void => {
+    w.family(name, type, help);
+    w.sample(name, value);
+  };
+  one('dnsdist_ts_crowdsec_connected', 'gauge', 'Whether the last poll of the CrowdSec Local API succeeded: 1 or 0', s.connected ? 1 : 0);
+  one('dnsdist_ts_crowdsec_decisions_applied_total', 'counter', 'CrowdSec decisions applied as dynamic blocks', s.applied);
+  one(
+    'dnsdist_ts_crowdsec_decisions_removed_total',
+    'counter',
+    'Dynamic blocks taken out because CrowdSec deleted their decisions',
+    s.removed,
+  );
+  w.family('dnsdist_ts_crowdsec_decisions_refused_total', 'counter', 'CrowdSec decisions refused, by reason');
+  for (const [reason, n] of s.refused) w.sample('dnsdist_ts_crowdsec_decisions_refused_total', n, [['reason', reason]]);
+  one('dnsdist_ts_crowdsec_poll_failures_total', 'counter', 'Polls of the CrowdSec Local API that failed', s.pollFailures);
+  one(
+    'dnsdist_ts_crowdsec_last_poll_timestamp_seconds',
+    'gauge',
+    'Unix time of the last successful poll of the CrowdSec Local API (0: none yet)',
+    s.lastPoll,
+  );
+  one('dnsdist_ts_crowdsec_active_decisions', 'gauge', 'Addresses and ranges the CrowdSec bouncer holds a live decision for', s.active);
 }
 
 /** Run a provider; a throwing one is counted and reads as absent (a scrape must not fail for one source). */

@@ -178,6 +178,28 @@ export interface FleetStatsProvider {
   stats(): FleetStatsSnapshot;
 }
 
+/** The CrowdSec bouncer (setCrowdSecBouncer), as /metrics reads it. */
+export interface CrowdSecStatsSnapshot {
+  readonly configured: boolean;
+  readonly connected: boolean;
+  readonly applied: number;
+  readonly removed: number;
+  readonly refused: ReadonlyMap<string, number>;
+  readonly pollFailures: number;
+  /** Unix time of the last successful poll, seconds; 0 before the first. */
+  readonly lastPoll: number;
+  readonly active: number;
+}
+
+export interface CrowdSecStatsProvider {
+  stats(): CrowdSecStatsSnapshot;
+}
+
+/** The CrowdSec watcher (setCrowdSecWatcher), as /metrics reads it. */
+export interface CrowdSecWatcherStatsProvider {
+  stats(): { readonly configured: boolean; readonly sent: number; readonly dropped: number; readonly queued: number };
+}
+
 /** The providers the observability surfaces read; all optional. */
 export class ObservabilityProviders {
   /** The dynamic-block engine: block list (and, when it implements them, engine stats and block control). */
@@ -189,6 +211,10 @@ export class ObservabilityProviders {
   xdpStats: XdpStatsProvider | undefined;
   /** Fleet sync, when the node can join a fleet. */
   fleet: FleetStatsProvider | undefined;
+  /** The CrowdSec bouncer, when the node can run one. */
+  crowdsec: CrowdSecStatsProvider | undefined;
+  /** The CrowdSec watcher, when the node can run one. */
+  crowdsecWatcher: CrowdSecWatcherStatsProvider | undefined;
 
   /** The block list, or none. */
   activeBlocks(): readonly DynBlockView[] {

@@ -51,6 +51,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
     'setDynBlocksAction',
     'setDynBlocksFastDetection',
     'setDynBlocksSync',
+    'setCrowdSecBouncer',
+    'setCrowdSecWatcher',
   ]) {
     table[f] = dyn;
   }
