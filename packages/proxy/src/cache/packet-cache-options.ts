@@ -58,6 +58,8 @@ export interface PacketCacheSettings {
   readonly cookieHashing: boolean;
   /** EDNS option codes whose content is not hashed (the cookie unless `cookieHashing`, plus `skipOptions`). */
   readonly optionsToSkip: ReadonlySet<number>;
+  /** Warnings for keys accepted without effect (see IGNORED_WITH_WARNING). */
+  readonly ignoredKeyWarnings: readonly string[];
 }
 
 const UINT32_MAX = 0xffffffff;
@@ -65,6 +67,19 @@ const UINT32_MAX = 0xffffffff;
 const NUMBER_KEYS = ['maxTTL', 'minTTL', 'temporaryFailureTTL', 'staleTTL', 'numberOfShards', 'maxNegativeTTL'] as const;
 const BOOLEAN_KEYS = ['dontAge', 'deferrableInsertLock', 'parseECS', 'keepStaleData', 'cookieHashing'] as const;
 const KNOWN_KEYS: ReadonlySet<string> = new Set<string>([...NUMBER_KEYS, ...BOOLEAN_KEYS, 'skipOptions']);
+
+/**
+ * Keys that are not dnsdist options but that dnsdist 1.7.3 ignores and real
+ * configurations carry (its own regression suite writes `ecsParsing` for
+ * `parseECS`): accepted, with a warning that says so, where any other
+ * unknown key is refused.
+ */
+const IGNORED_WITH_WARNING: ReadonlyMap<string, string> = new Map([
+  [
+    'ecsParsing',
+    "newPacketCache: option 'ecsParsing' is not a dnsdist option and has no effect (dnsdist 1.7.3 ignores it too); did you mean 'parseECS'?",
+  ],
+]);
 
 function readNumber(options: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
   const value = options[key];
@@ -127,7 +142,13 @@ export function resolvePacketCacheSettings(
     throw new PacketCacheSizeError(maxEntries);
   }
   const opts = options as Readonly<Record<string, unknown>>;
+  const ignoredKeyWarnings: string[] = [];
   for (const key of Object.keys(opts)) {
+    const ignored = IGNORED_WITH_WARNING.get(key);
+    if (ignored !== undefined) {
+      ignoredKeyWarnings.push(ignored);
+      continue;
+    }
     if (!KNOWN_KEYS.has(key)) {
       throw new PacketCacheOptionError(
         `newPacketCache: unknown option '${key}'; the options are ${[...KNOWN_KEYS].join(', ')}`,
@@ -157,5 +178,6 @@ export function resolvePacketCacheSettings(
     keepStaleData: readBoolean(opts, 'keepStaleData', false),
     cookieHashing,
     optionsToSkip,
+    ignoredKeyWarnings,
   };
 }

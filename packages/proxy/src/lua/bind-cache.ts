@@ -41,6 +41,7 @@ export function registerCacheBindings(env: LuaEnvironment): void {
     }
     const pc = new PacketCache(a.integer(0), plain);
     if (pc.creationNotice) env.warn(pc.creationNotice);
+    for (const w of pc.settings.ignoredKeyWarnings) env.warn(w);
     return pc;
   });
   rt.registerFunction('setStaleCacheEntriesTTL', (a) => {

@@ -513,6 +513,15 @@ describe('newPacketCache options', () => {
     expect((err as Error).message).toContain("'maxTLL'");
   });
 
+  it("accepts 'ecsParsing', which dnsdist 1.7.3 ignores (its own tests write it for parseECS), with a warning saying so", () => {
+    const pc = new PacketCache(10, { ecsParsing: false } as unknown as PacketCacheOptions);
+    expect(pc.parseECS).toBe(false);
+    expect(pc.settings.ignoredKeyWarnings).toEqual([
+      "newPacketCache: option 'ecsParsing' is not a dnsdist option and has no effect (dnsdist 1.7.3 ignores it too); did you mean 'parseECS'?",
+    ]);
+    expect(new PacketCache(10, {}).settings.ignoredKeyWarnings).toEqual([]);
+  });
+
   it('rejects values of the wrong type, naming the key', () => {
     expect(() => new PacketCache(10, { maxTTL: true } as unknown as PacketCacheOptions)).toThrow(/'maxTTL'/);
     expect(() => new PacketCache(10, { dontAge: 1 } as unknown as PacketCacheOptions)).toThrow(PacketCacheOptionError);
