@@ -4,12 +4,10 @@
  * (RCODE, header flags, answer records). Covers the return conventions,
  * failures, and dq fields read from Lua.
  */
-import * as dnsPacket from 'dns-packet';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
-import { freePort, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
-import { encodeQuery, udpExchange, type Answer } from '../support/dns-client.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
+import { encodeQuery, udpExchange } from '../support/dns-client.js';
+import type { RunningProxy } from '../support/proxy-harness.js';
+import { answerSummary, queryWithOptions, startSideBySide, type SideBySide } from './lua-parity-fixtures.js';
 
 const RULES = `
 local function code(c, s) return function(dq) return c, s end end
@@ -114,68 +112,24 @@ const NAMES = [
   'ttl',
 ];
 
-/** A query whose OPT record carries a cookie (bytes above 0x7f included), NSID, and a second cookie. */
-function queryWithOptions(name: string): Buffer {
-  return dnsPacket.encode({
-    type: 'query',
-    id: 4243,
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: 'A', name, class: 'IN' }],
-    additionals: [
-      {
-        type: 'OPT',
-        name: '.',
-        udpPayloadSize: 1232,
-        flags: 0,
-        options: [
-          { code: 10, data: Buffer.from([0xff, 0x80, 1, 2, 3, 4, 5, 6]) },
-          { code: 3, data: Buffer.alloc(0) },
-          { code: 10, data: Buffer.from([9, 8, 7, 6, 5, 4, 3, 0xc3]) },
-        ],
-      } as unknown as dnsPacket.Answer,
-    ],
-  });
-}
-
-/** What is compared: RCODE, flags, and the answer records (sorted: spoofed address order is shuffled). */
-function summary(raw: Buffer | undefined): unknown {
-  if (!raw) return 'no answer';
-  const m = dnsPacket.decode(raw) as unknown as Answer;
-  return {
-    rcode: m.rcode,
-    flags: (raw[2]! << 8) | raw[3]!,
-    answers: (m.answers ?? []).map((a) => `${a.name} ${a.type} ${a.ttl ?? ''} ${JSON.stringify(a.data)}`).sort(),
-  };
-}
-
 describeDnsdist('Lua rule functions: dnsdist-ts answers as dnsdist 1.7.3 does', () => {
-  let backend: TestBackend;
-  let dnsdist: RunningDnsdist;
+  let sides: SideBySide;
   let dnsdistPort: number;
   let proxy: RunningProxy;
 
   beforeAll(async () => {
-    backend = await startUdpBackend((msg) => answerWithA(dnsPacket.decode(msg), '192.0.2.1'));
-    const server = `newServer{address="127.0.0.1:${backend.port}"}:setUp()\n`;
-    dnsdistPort = await freePort();
-    const consolePort = await freePort();
-    dnsdist = await startDnsdist(
-      `setLocal("127.0.0.1:${dnsdistPort}")\ncontrolSocket("127.0.0.1:${consolePort}")\nsetKey("${Buffer.alloc(32, 3).toString('base64')}")\nsetSecurityPollSuffix("")\n${server}${RULES}`,
-      consolePort,
-    );
-    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")\n${server}${RULES}`);
+    sides = await startSideBySide(RULES);
+    ({ dnsdistPort, proxy } = sides);
   });
   afterAll(async () => {
-    await dnsdist?.stop();
-    await proxy?.stop();
-    await backend?.close();
+    await sides?.stop();
   });
 
   it.each(NAMES)('%s.parity', async (name) => {
     let query = name === 'opts' ? queryWithOptions(`${name}.parity`) : encodeQuery(`${name}.parity`, { id: 4242 });
     if (name.endsWith('trail')) query = Buffer.concat([query, Buffer.from('abc')]);
-    const theirs = summary(await udpExchange(dnsdistPort, query, 3000));
-    const ours = summary(await udpExchange(proxy.port, query, 3000));
+    const theirs = answerSummary(await udpExchange(dnsdistPort, query, 3000));
+    const ours = answerSummary(await udpExchange(proxy.port, query, 3000));
     expect(ours).toEqual(theirs);
   });
 });

@@ -5,12 +5,11 @@
  * into the answer (a spoofed CNAME target), so a getter giving another
  * value, another order or another size shows up as a different answer.
  */
-import * as dnsPacket from 'dns-packet';
+import type * as dnsPacket from 'dns-packet';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
-import { freePort, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
-import { encodeQuery, udpExchange, type Answer } from '../support/dns-client.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
+import { encodeQuery, udpExchange } from '../support/dns-client.js';
+import type { RunningProxy } from '../support/proxy-harness.js';
+import { answerSummary, queryWithOptions, startSideBySide, type SideBySide } from './lua-parity-fixtures.js';
 
 const RULES = `
 local ffi = require("ffi")
@@ -134,68 +133,24 @@ const CASES: Array<{ name: string; type?: dnsPacket.RecordType; trailing?: boole
   { name: 'ttl' },
 ];
 
-/** A query whose OPT record carries two cookies (bytes above 0x7f included) around an NSID. */
-function queryWithOptions(name: string): Buffer {
-  return dnsPacket.encode({
-    type: 'query',
-    id: 4243,
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type: 'A', name, class: 'IN' }],
-    additionals: [
-      {
-        type: 'OPT',
-        name: '.',
-        udpPayloadSize: 1232,
-        flags: 0,
-        options: [
-          { code: 10, data: Buffer.from([0xff, 0x80, 1, 2, 3, 4, 5, 6]) },
-          { code: 3, data: Buffer.alloc(0) },
-          { code: 10, data: Buffer.from([9, 8, 7, 6, 5, 4, 3, 0xc3]) },
-        ],
-      } as unknown as dnsPacket.Answer,
-    ],
-  });
-}
-
-/** What is compared: RCODE, flags, and the answer records (sorted: spoofed address order is shuffled). */
-function summary(raw: Buffer | undefined): unknown {
-  if (!raw) return 'no answer';
-  const m = dnsPacket.decode(raw) as unknown as Answer;
-  return {
-    rcode: m.rcode,
-    flags: (raw[2]! << 8) | raw[3]!,
-    answers: (m.answers ?? []).map((a) => `${a.name} ${a.type} ${a.ttl ?? ''} ${JSON.stringify(a.data)}`).sort(),
-  };
-}
-
 describeDnsdist('LuaFFI* functions: dnsdist-ts answers as dnsdist 1.7.3 (LuaJIT FFI) does', () => {
-  let backend: TestBackend;
-  let dnsdist: RunningDnsdist;
+  let sides: SideBySide;
   let dnsdistPort: number;
   let proxy: RunningProxy;
 
   beforeAll(async () => {
-    backend = await startUdpBackend((msg) => answerWithA(dnsPacket.decode(msg), '192.0.2.1'));
-    const server = `newServer{address="127.0.0.1:${backend.port}"}:setUp()\n`;
-    dnsdistPort = await freePort();
-    const consolePort = await freePort();
-    dnsdist = await startDnsdist(
-      `setLocal("127.0.0.1:${dnsdistPort}")\ncontrolSocket("127.0.0.1:${consolePort}")\nsetKey("${Buffer.alloc(32, 3).toString('base64')}")\nsetSecurityPollSuffix("")\n${server}${RULES}`,
-      consolePort,
-    );
-    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")\n${server}${RULES}`);
+    sides = await startSideBySide(RULES);
+    ({ dnsdistPort, proxy } = sides);
   });
   afterAll(async () => {
-    await dnsdist?.stop();
-    await proxy?.stop();
-    await backend?.close();
+    await sides?.stop();
   });
 
   it.each(CASES)('$name.ffiparity $type', async ({ name, type, trailing, options }) => {
     let query = options ? queryWithOptions(`${name}.ffiparity`) : encodeQuery(`${name}.ffiparity`, { id: 4242, ...(type ? { type } : {}) });
     if (trailing) query = Buffer.concat([query, Buffer.from('abc')]);
-    const theirs = summary(await udpExchange(dnsdistPort, query, 3000));
-    const ours = summary(await udpExchange(proxy.port, query, 3000));
+    const theirs = answerSummary(await udpExchange(dnsdistPort, query, 3000));
+    const ours = answerSummary(await udpExchange(proxy.port, query, 3000));
     expect(ours).toEqual(theirs);
     // The reading functions answer with what they read: a CNAME to it, not a failure both sides share.
     if (['fields', 'opts', 'tags', 'trail'].includes(name)) {
