@@ -10,7 +10,7 @@
  * big-endian u32 (wrapping); the other 20 bytes never change.
  */
 import { randomFillSync } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
+import type Sodium from 'libsodium-wrappers';
 import { CONSOLE_KEY_BYTES } from './console-key.js';
 import { ConsoleDecryptError } from './console-errors.js';
 
@@ -22,10 +22,19 @@ export const CONSOLE_MAC_BYTES = 16;
 const HALF = CONSOLE_NONCE_BYTES / 2;
 
 let sodiumReady: Promise<void> | undefined;
+/** Set once loadConsoleCrypto() resolves; every cipher is made after that (ConsoleCipher.create awaits it). */
+let sodium: typeof Sodium;
 
-/** Wait until libsodium is initialised (done once per process; later calls resolve at once). */
+/**
+ * Load and initialise libsodium (done once per process; later calls resolve
+ * at once). It is imported here rather than at the top: a proxy without a
+ * console, or one nobody connects to yet, starts without it.
+ */
 export function loadConsoleCrypto(): Promise<void> {
-  sodiumReady ??= sodium.ready;
+  sodiumReady ??= import('libsodium-wrappers').then(async (m) => {
+    await m.default.ready;
+    sodium = m.default;
+  });
   return sodiumReady;
 }
 

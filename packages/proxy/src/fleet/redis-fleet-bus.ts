@@ -7,7 +7,8 @@
  * channel.
  */
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { FleetBlockRecord } from './fleet-block-record.js';
 import type { FleetSyncOptions } from './fleet-sync-options.js';
 
@@ -34,6 +35,18 @@ type FleetScripts = Redis & {
   fleetClear(channel: string, pattern: string, event: string): Promise<number>;
   fleetSnapshot(cursor: string, pattern: string, count: string): Promise<unknown>;
 };
+
+/**
+ * ioredis, loaded on the first connection: it is some fifty modules (about
+ * 100 ms of start-up on a loaded machine) that only a configuration with
+ * setFleetSync needs. It is CommonJS, so a synchronous require keeps
+ * start() synchronous.
+ */
+let redisClass: typeof Redis | undefined;
+function loadRedis(): typeof Redis {
+  redisClass ??= (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+  return redisClass;
+}
 
 /** One live block as read from Redis: its record text and the milliseconds left. */
 export interface StoredFleetBlock {
@@ -165,8 +178,9 @@ export class RedisFleetBus {
 
   /** Connect both connections (in the background: failures are reported through `down` and retried). */
   start(): void {
-    const cmd = new Redis(this.#opts.url, this.#redisOptions());
-    const sub = new Redis(this.#opts.url, this.#redisOptions());
+    const RedisClient = loadRedis();
+    const cmd = new RedisClient(this.#opts.url, this.#redisOptions());
+    const sub = new RedisClient(this.#opts.url, this.#redisOptions());
     this.#cmd = cmd;
     this.#sub = sub;
     // Sent as EVALSHA once Redis knows them (ioredis loads them on first use).

@@ -10,7 +10,8 @@
  * `metrics()`, so the samples it formats are those of one reading of the
  * counters (one statsSnapshot for the fifty general families, not fifty).
  */
-import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Metric, Registry } from 'prom-client';
 import type { MetricsSink } from './metrics-sink.js';
 import { isLabelName, isMetricName, PrometheusFormatError, type PrometheusLabels, type PrometheusType } from './prometheus-text-writer.js';
 
@@ -95,9 +96,21 @@ class ScrapeBackedMetric {
   }
 }
 
+/**
+ * prom-client, loaded on the first scrape: with its dependencies it is some
+ * ninety modules (over 100 ms of start-up on a loaded machine) that a proxy
+ * without a webserver, or not yet scraped, never uses. It is CommonJS, so a
+ * synchronous require keeps the callers synchronous.
+ */
+let promClient: typeof import('prom-client') | undefined;
+function loadPromClient(): typeof import('prom-client') {
+  promClient ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+  return promClient;
+}
+
 /** The prom-client registry of the proxy's families. */
 export class FamilyRegistry {
-  readonly registry = new Registry();
+  #registry: Registry | undefined;
   #current: ScrapedFamilies | undefined;
 
   /**
@@ -106,6 +119,12 @@ export class FamilyRegistry {
    * stays the writers' order); a known family missing from this scrape
    * shows its HELP and TYPE without samples.
    */
+  /** The registry itself, created (and prom-client loaded) on first use. */
+  get registry(): Registry {
+    this.#registry ??= new (loadPromClient().Registry)();
+    return this.#registry;
+  }
+
   render(scraped: ScrapedFamilies): Promise<string> {
     for (const f of scraped.families.values()) {
       if (this.registry.getSingleMetric(f.name)) continue;
@@ -149,7 +168,8 @@ let processRegistry: Registry | undefined;
  */
 export function processMetricsRegistry(): Registry {
   if (!processRegistry) {
-    processRegistry = new Registry();
+    const { Registry: PromRegistry, collectDefaultMetrics } = loadPromClient();
+    processRegistry = new PromRegistry();
     collectDefaultMetrics({ register: processRegistry, prefix: PROCESS_METRICS_PREFIX });
     // Three of prom-client's gauges end in _total, which promtool flags and dnsdist's own
     // test_Prometheus.py refuses; their per-type families (nodejs_active_handles{type}, …) stay.
