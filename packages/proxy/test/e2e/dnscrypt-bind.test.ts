@@ -1,0 +1,139 @@
+/**
+ * addDNSCryptBind end to end: a DNSCrypt client (written here from the
+ * protocol, on libsodium's crypto_box) fetches the certificate over UDP,
+ * checks the provider's signature, sends boxed queries over UDP and TCP
+ * through the proxy to a real backend and opens the boxed answers; the
+ * console rotates certificates as an operator would.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as dnsPacket from 'dns-packet';
+import sodium from 'libsodium-wrappers';
+import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+
+const PROVIDER = '2.provider.example';
+
+function udpExchange(port: number, data: Buffer): Promise<Buffer> {
+  const s = createSocket('udp4');
+  return new Promise<Buffer>((resolve, reject) => {
+    s.once('message', (m) => resolve(m));
+    s.once('error', reject);
+    s.send(data, port, '127.0.0.1');
+  }).finally(() => s.close());
+}
+
+function tcpExchange(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+        c.destroy();
+        resolve(got.subarray(2, 2 + got.readUInt16BE(0)));
+      }
+    });
+    c.on('error', reject);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(data.length);
+    c.write(Buffer.concat([len, data]));
+  });
+}
+
+/** The certificates the provider offers, signature-checked. */
+async function fetchCertificates(port: number, providerPublicKey: Uint8Array): Promise<DNSCryptCertificate[]> {
+  const answer = dnsPacket.decode(
+    await udpExchange(port, dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'TXT', name: PROVIDER }] })),
+  );
+  return (answer.answers ?? []).map((rr) => {
+    const cert = decodeCertificate(((rr as dnsPacket.TxtAnswer).data as Buffer[])[0]!);
+    expect(verifyCertificate(cert, providerPublicKey)).toBe(true);
+    return cert;
+  });
+}
+
+async function cryptQuery(port: number, cert: DNSCryptCertificate, name: string, tcp: boolean): Promise<dnsPacket.Packet> {
+  const keys = sodium.crypto_box_keypair();
+  const half = sodium.randombytes_buf(12);
+  const query = dnsPacket.encode({ type: 'query', id: 0x4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+  const plain = Buffer.alloc(Math.max(256 - 68, query.length + 1 + ((64 - ((query.length + 1) % 64)) % 64)));
+  query.copy(plain);
+  plain[query.length] = 0x80;
+  const nonce = Buffer.concat([half, Buffer.alloc(12)]);
+  const box = sodium.crypto_box_easy(plain, nonce, cert.resolverPublicKey, keys.privateKey);
+  const packet = Buffer.concat([cert.clientMagic, keys.publicKey, half, box]);
+  const answer = tcp ? await tcpExchange(port, packet) : await udpExchange(port, packet);
+  expect(answer.subarray(8, 20)).toEqual(Buffer.from(half));
+  const opened = Buffer.from(
+    sodium.crypto_box_open_easy(answer.subarray(32), answer.subarray(8, 32), cert.resolverPublicKey, keys.privateKey),
+  );
+  let end = opened.length - 1;
+  while (opened[end] === 0) end--;
+  expect(opened[end]).toBe(0x80);
+  return dnsPacket.decode(opened.subarray(0, end));
+}
+
+describe('addDNSCryptBind', () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+  let dir: string;
+  let port: number;
+  let providerPublicKey: Uint8Array;
+
+  beforeAll(async () => {
+    await sodium.ready;
+    dir = mkdtempSync(join(tmpdir(), 'dts-dnscrypt-e2e-'));
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.53'));
+    port = await freePort();
+    const now = Math.floor(Date.now() / 1000);
+    proxy = await startProxy(
+      `generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 42, ${now - 60}, ${now + 7200})
+addDNSCryptBind("127.0.0.1:${port}", "${PROVIDER}", "${dir}/r.cert", "${dir}/r.key")
+newServer{address="127.0.0.1:${backend.port}"}
+addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:getProtocol() == "DNSCrypt UDP" and "192.0.2.1" or "192.0.2.2" end))
+`,
+    );
+    providerPublicKey = new Uint8Array(readFileSync(`${dir}/p.pub`));
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the certificate query is answered in clear; boxed queries over UDP and TCP reach the backend and come back boxed', async () => {
+    const [cert] = await fetchCertificates(port, providerPublicKey);
+    expect(cert!.serial).toBe(42);
+    for (const tcp of [false, true]) {
+      const a = await cryptQuery(port, cert!, 'a.example', tcp);
+      expect(a.id).toBe(0x4242);
+      expect((a.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    }
+    expect(((await cryptQuery(port, cert!, 'proto.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.1');
+    expect(((await cryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
+  });
+
+  test('a certificate generated in memory from the console is offered next to the first; an inactive one is no longer offered but still answers', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const [old] = await fetchCertificates(port, providerPublicKey);
+    proxy.app.runConsoleCommand(`getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 43, ${now - 60}, ${now + 7200})`);
+    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):getCertificate(1):getSerial()')).toBe('43\n');
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([42, 43]);
+    proxy.app.runConsoleCommand('getDNSCryptBind(0):markInactive(42)');
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([43]);
+    expect(((await cryptQuery(port, old!, 'a.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(43)')).toMatch(/is active: markInactive\(43\) first/);
+    proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(42)');
+    expect(proxy.app.runConsoleCommand('showDNSCryptBinds()')).toContain(`127.0.0.1:${port}`);
+    expect(proxy.app.runConsoleCommand(`printDNSCryptProviderFingerprint("${dir}/p.pub")`)).toMatch(
+      /^Provider fingerprint is: ([0-9A-F]{4}:){15}[0-9A-F]{4}\n$/,
+    );
+  });
+});
