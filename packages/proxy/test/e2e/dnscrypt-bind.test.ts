@@ -120,6 +120,30 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     expect(((await cryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
   });
 
+  test('garbage, a forged box and a plain query for another name get no answer and break nothing', async () => {
+    const [cert] = await fetchCertificates(port, providerPublicKey);
+    const s = createSocket('udp4');
+    const got: Buffer[] = [];
+    s.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const forged = Buffer.concat([Buffer.from(cert!.clientMagic), Buffer.alloc(200, 0x55)]);
+    const other = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'a.example' }] });
+    for (const d of [Buffer.alloc(100, 0xff), forged, other]) s.send(d, port, '127.0.0.1');
+    // A good query from the same socket afterwards: its answer is the only one that comes.
+    const answered = await cryptQuery(port, cert!, 'a.example', false);
+    expect((answered.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    s.close();
+    expect(got).toEqual([]);
+    const framed = Buffer.concat([Buffer.from([0, forged.length]), forged]);
+    const closed = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write(framed));
+      c.on('data', () => resolve(false));
+      c.on('close', () => resolve(true));
+      c.on('error', () => undefined);
+    });
+    expect(closed).toBe(true);
+  });
+
   test('a certificate generated in memory from the console is offered next to the first; an inactive one is no longer offered but still answers', async () => {
     const now = Math.floor(Date.now() / 1000);
     const [old] = await fetchCertificates(port, providerPublicKey);
@@ -135,5 +159,38 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     expect(proxy.app.runConsoleCommand(`printDNSCryptProviderFingerprint("${dir}/p.pub")`)).toMatch(
       /^Provider fingerprint is: ([0-9A-F]{4}:){15}[0-9A-F]{4}\n$/,
     );
+  });
+});
+
+describe('addDNSCryptBind refuses bad input by name', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await sodium.ready;
+    dir = mkdtempSync(join(tmpdir(), 'dts-dnscrypt-bad-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const keys = (): string => `generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r1.cert", "${dir}/r1.key", 1, 0, 4000000000)
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r2.cert", "${dir}/r2.key", 2, 0, 4000000000, DNSCryptExchangeVersion.VERSION2)
+`;
+
+  // @D stands for the run's directory (the table is built before beforeAll runs).
+  test.each([
+    ['a version-2 certificate', `"@D/r2.cert", "@D/r2.key"`, /exchange version 2 \(XChaCha20-Poly1305\), not supported yet/],
+    ['a key of another certificate', `"@D/r1.cert", "@D/r2.key"`, /r2.key' does not belong to the certificate/],
+    ['a missing file', `"@D/none.cert", "@D/r1.key"`, /could not read the DNSCrypt certificate '.*none.cert'/],
+    ['more certificates than keys', `{"@D/r1.cert", "@D/r2.cert"}, "@D/r1.key"`, /2 certificate file\(s\) but 1 key file\(s\)/],
+    ['an unknown option', `"@D/r1.cert", "@D/r1.key", {doTcp=false}`, /unknown option 'doTcp'/],
+  ])('%s', async (_what, args, error) => {
+    await expect(
+      startProxy(`${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", ${args.replaceAll('@D', dir)})\n`),
+    ).rejects.toThrow(error);
+  });
+
+  test('with several data-plane workers it is refused at its line', async () => {
+    await expect(
+      startProxy(`${keys()}setWorkers(2)\naddDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key")\n`),
+    ).rejects.toThrow(/addDNSCryptBind: not supported with 2 data-plane workers/);
   });
 });
