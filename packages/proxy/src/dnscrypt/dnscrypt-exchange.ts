@@ -7,6 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import { sodium } from './dnscrypt-sodium.js';
 import type { DNSCryptCertificatePair, DNSCryptContext } from './dnscrypt-context.js';
+import { xchachaBeforenm, xchachaOpen, xchachaSeal } from './dnscrypt-xchacha.js';
 
 export const DNSCRYPT_RESOLVER_MAGIC = Buffer.from([0x72, 0x36, 0x66, 0x6e, 0x76, 0x57, 0x6a, 0x38]);
 const HALF_NONCE = 12;
@@ -19,6 +20,8 @@ export const DNSCRYPT_CERTIFICATE_TTL = 7200;
 
 /** What the answer needs from the query: the shared key and the client's half nonce. */
 export interface DNSCryptQueryState {
+  /** The certificate's exchange version: 1 XSalsa20-Poly1305, 2 XChaCha20-Poly1305. */
+  readonly version: 1 | 2;
   readonly sharedKey: Uint8Array;
   readonly clientNonce: Uint8Array;
   /** The encrypted query's size: over UDP the answer may not be larger. */
@@ -43,25 +46,31 @@ export function parseDNSCryptQuery(ctx: DNSCryptContext, packet: Uint8Array, now
 }
 
 function decryptQuery(pair: DNSCryptCertificatePair, packet: Uint8Array): DNSCryptParsed {
-  if (pair.cert.version !== 1) return { kind: 'invalid', reason: 'exchange version 2 (XChaCha20) is not supported yet' };
   const clientKey = packet.subarray(8, 40);
   const nonce = new Uint8Array(24);
   nonce.set(packet.subarray(40, QUERY_HEADER_SIZE));
-  let sharedKey: Uint8Array;
-  let plain: Uint8Array;
+  const version = pair.cert.version;
+  let sharedKey: Uint8Array | undefined;
+  let plain: Uint8Array | undefined;
   try {
-    sharedKey = sodium.crypto_box_beforenm(clientKey, pair.privateKey);
-    plain = sodium.crypto_box_open_easy_afternm(packet.subarray(QUERY_HEADER_SIZE), nonce, sharedKey);
+    if (version === 2) {
+      sharedKey = xchachaBeforenm(clientKey, pair.privateKey);
+      plain = xchachaOpen(packet.subarray(QUERY_HEADER_SIZE), nonce, sharedKey);
+    } else {
+      sharedKey = sodium.crypto_box_beforenm(clientKey, pair.privateKey);
+      plain = sodium.crypto_box_open_easy_afternm(packet.subarray(QUERY_HEADER_SIZE), nonce, sharedKey);
+    }
   } catch {
-    return { kind: 'invalid', reason: 'the box does not open with this certificate key' };
+    plain = undefined;
   }
+  if (plain === undefined || sharedKey === undefined) return { kind: 'invalid', reason: 'the box does not open with this certificate key' };
   let end = plain.length - 1;
   while (end >= 0 && plain[end] === 0) end--;
   if (end < 0 || plain[end] !== 0x80) return { kind: 'invalid', reason: 'bad padding' };
   return {
     kind: 'encrypted',
     query: Buffer.from(plain.buffer, plain.byteOffset, end),
-    state: { sharedKey, clientNonce: Uint8Array.from(packet.subarray(40, QUERY_HEADER_SIZE)), encryptedSize: packet.length },
+    state: { version, sharedKey, clientNonce: Uint8Array.from(packet.subarray(40, QUERY_HEADER_SIZE)), encryptedSize: packet.length },
   };
 }
 
@@ -83,7 +92,8 @@ export function encryptDNSCryptResponse(state: DNSCryptQueryState, response: Uin
   const nonce = new Uint8Array(24);
   nonce.set(state.clientNonce);
   randomFillSync(nonce, HALF_NONCE, HALF_NONCE);
-  const box = sodium.crypto_box_easy_afternm(plain, nonce, state.sharedKey);
+  const box =
+    state.version === 2 ? xchachaSeal(plain, nonce, state.sharedKey) : sodium.crypto_box_easy_afternm(plain, nonce, state.sharedKey);
   const out = Buffer.allocUnsafe(RESPONSE_HEADER_SIZE + box.length);
   DNSCRYPT_RESOLVER_MAGIC.copy(out, 0);
   out.set(nonce, 8);

@@ -94,11 +94,6 @@ export function registerDNSCryptBindings(env: LuaEnvironment): void {
       opts.rejectUnknown();
       const ap = parseAddressWithPort(address, 443);
       const pairs = certs.map((c, i) => loadCertificatePair(c, keys[i]!));
-      for (const p of pairs)
-        if (p.cert.version !== 1)
-          throw new Error(
-            `the certificate of serial ${p.cert.serial} uses exchange version 2 (XChaCha20-Poly1305), not supported yet: generate it with DNSCryptExchangeVersion.VERSION1`,
-          );
       const ctx = new DNSCryptContext(a.string(1), pairs);
       proxy.dnscryptBinds.push(
         new DNSCryptBind(

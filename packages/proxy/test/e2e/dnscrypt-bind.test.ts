@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import sodium from 'libsodium-wrappers';
 import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
+import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '../../src/dnscrypt/dnscrypt-xchacha.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -65,13 +66,15 @@ async function cryptQuery(port: number, cert: DNSCryptCertificate, name: string,
   query.copy(plain);
   plain[query.length] = 0x80;
   const nonce = Buffer.concat([half, Buffer.alloc(12)]);
-  const box = sodium.crypto_box_easy(plain, nonce, cert.resolverPublicKey, keys.privateKey);
+  // Version 2 boxes with our XChaCha20 construction (checked against libsodium's in dnscrypt-xchacha.test.ts).
+  const v2key = cert.version === 2 ? xchachaBeforenm(cert.resolverPublicKey, keys.privateKey) : undefined;
+  const box = v2key ? xchachaSeal(plain, nonce, v2key) : sodium.crypto_box_easy(plain, nonce, cert.resolverPublicKey, keys.privateKey);
   const packet = Buffer.concat([cert.clientMagic, keys.publicKey, half, box]);
   const answer = tcp ? await tcpExchange(port, packet) : await udpExchange(port, packet);
   expect(answer.subarray(8, 20)).toEqual(Buffer.from(half));
-  const opened = Buffer.from(
-    sodium.crypto_box_open_easy(answer.subarray(32), answer.subarray(8, 32), cert.resolverPublicKey, keys.privateKey),
-  );
+  const opened = v2key
+    ? xchachaOpen(answer.subarray(32), answer.subarray(8, 32), v2key)!
+    : Buffer.from(sodium.crypto_box_open_easy(answer.subarray(32), answer.subarray(8, 32), cert.resolverPublicKey, keys.privateKey));
   let end = opened.length - 1;
   while (opened[end] === 0) end--;
   expect(opened[end]).toBe(0x80);
@@ -177,7 +180,6 @@ generateDNSCryptCertificate("${dir}/p.key", "${dir}/r2.cert", "${dir}/r2.key", 2
 
   // @D stands for the run's directory (the table is built before beforeAll runs).
   test.each([
-    ['a version-2 certificate', `"@D/r2.cert", "@D/r2.key"`, /exchange version 2 \(XChaCha20-Poly1305\), not supported yet/],
     ['a key of another certificate', `"@D/r1.cert", "@D/r2.key"`, /r2.key' does not belong to the certificate/],
     ['a missing file', `"@D/none.cert", "@D/r1.key"`, /could not read the DNSCrypt certificate '.*none.cert'/],
     ['more certificates than keys', `{"@D/r1.cert", "@D/r2.cert"}, "@D/r1.key"`, /2 certificate file\(s\) but 1 key file\(s\)/],
@@ -186,6 +188,29 @@ generateDNSCryptCertificate("${dir}/p.key", "${dir}/r2.cert", "${dir}/r2.key", 2
     await expect(
       startProxy(`${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", ${args.replaceAll('@D', dir)})\n`),
     ).rejects.toThrow(error);
+  });
+
+  test('a version-2 (XChaCha20-Poly1305) certificate is offered and its boxes answered, next to a version-1 one', async () => {
+    const backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.54'));
+    const proxy = await startProxy(
+      `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", {"${dir}/r1.cert", "${dir}/r2.cert"}, {"${dir}/r1.key", "${dir}/r2.key"}, {doTCP=false})
+setLocal("127.0.0.1:0")
+newServer{address="127.0.0.1:${backend.port}"}
+`,
+    );
+    try {
+      const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
+      const certs = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));
+      expect(certs.map((c) => [c.serial, c.version])).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
+      for (const cert of certs)
+        expect(((await cryptQuery(port, cert, 'v.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.54');
+    } finally {
+      await proxy.stop();
+      await backend.close();
+    }
   });
 
   test('with several data-plane workers it is refused at its line', async () => {
