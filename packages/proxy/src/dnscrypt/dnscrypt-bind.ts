@@ -29,10 +29,10 @@ export interface DNSCryptBindConfig {
   requestedBy: string;
 }
 
-export class DNSCryptBind implements FrontendCounters {
-  queries = 0;
-  responses = 0;
-  nonCompliantQueries = 0;
+export class DNSCryptBind {
+  /** showBinds' "UDP (DNSCrypt)" and "TCP (DNSCrypt)" rows. */
+  readonly udpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
+  readonly tcpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
   /** Queries that were neither an opening box nor the certificate query (dropped). */
   invalidQueries = 0;
   local: SocketAddress;
@@ -56,7 +56,7 @@ export class DNSCryptBind implements FrontendCounters {
     this.#udp = udp;
     this.local = new SocketAddress(parseAddress(host).bytes, udp.localPort);
     udp.onDatagram((data, length, from, fromPort) => {
-      if (length < DNS_HEADER_SIZE) return processor.countTooShort(this);
+      if (length < DNS_HEADER_SIZE) return processor.countTooShort(this.udpCounters);
       if (!processor.aclAllows(from)) return;
       const remote = this.#clients.get(from, fromPort);
       const parsed = parseDNSCryptQuery(this.context, data.subarray(0, length));
@@ -69,7 +69,7 @@ export class DNSCryptBind implements FrontendCounters {
         return;
       }
       const reply = new UdpBoxReply(this, udp, parsed.state);
-      processor.handleQuery(parsed.query, parsed.query.length, remote, this.local, 'udp', reply, this, UDP_SESSION);
+      processor.handleQuery(parsed.query, parsed.query.length, remote, this.local, 'udp', reply, this.udpCounters, UDP_SESSION);
     });
     if (this.config.doTCP) await this.#listenTcp(processor);
   }
@@ -104,7 +104,7 @@ export class DNSCryptBind implements FrontendCounters {
         const packet = pending.subarray(2, 2 + size);
         pending = pending.subarray(2 + size);
         if (size < DNS_HEADER_SIZE) {
-          processor.countTooShort(this);
+          processor.countTooShort(this.tcpCounters);
           return void socket.destroy();
         }
         const parsed = parseDNSCryptQuery(this.context, packet);
@@ -123,7 +123,7 @@ export class DNSCryptBind implements FrontendCounters {
           this.local,
           'tcp',
           new TcpBoxReply(this, socket, parsed.state),
-          this,
+          this.tcpCounters,
           TCP_SESSION,
         );
       }
@@ -152,7 +152,7 @@ class UdpBoxReply implements ReplyChannel {
   ) {}
 
   sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
-    this.bind.responses++;
+    this.bind.udpCounters.responses++;
     const boxed = encryptDNSCryptResponse(this.state, data.subarray(0, length), false);
     this.udp.send(boxed, boxed.length, dq.remote.bytes, dq.remote.port);
   }
@@ -166,7 +166,7 @@ class TcpBoxReply implements ReplyChannel {
   ) {}
 
   sendAnswer(_dq: DNSQuestion, data: Buffer, length: number): void {
-    this.bind.responses++;
+    this.bind.tcpCounters.responses++;
     writeFramed(this.socket, encryptDNSCryptResponse(this.state, data.subarray(0, length), true));
   }
 

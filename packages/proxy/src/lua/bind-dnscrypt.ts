@@ -107,9 +107,9 @@ export function registerDNSCryptBindings(env: LuaEnvironment): void {
   rt.registerFunction('getDNSCryptBind', (a) => proxy.dnscryptBinds[a.integer(0)]?.context ?? null);
   rt.registerFunction('getDNSCryptBindCount', () => proxy.dnscryptBinds.length);
   rt.registerFunction('showDNSCryptBinds', () => {
-    rt.print(`${'#'.padEnd(3)} ${'Address'.padEnd(20)} ${'Provider Name'.padEnd(30)}`);
+    rt.print(`${'#'.padEnd(3)} ${'Address'.padEnd(20)} ${'Provider Name'.padEnd(20)}`);
     proxy.dnscryptBinds.forEach((b, i) => {
-      rt.print(`${String(i).padEnd(3)} ${b.local.toStringWithPort().padEnd(20)} ${b.context.providerName.padEnd(30)}`);
+      rt.print(`${String(i).padEnd(3)} ${b.local.toStringWithPort().padEnd(20)} ${b.context.providerName.padEnd(20)}`);
     });
   });
 
