@@ -123,6 +123,32 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     expect(((await cryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
   });
 
+  test('the console reads and loads certificates: pairs, their state, a certificate file loaded, reloaded and refused twice', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const run = (c: string): string => proxy.app.runConsoleCommand(c);
+    run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/n.cert", "${dir}/n.key", 50, ${now - 60}, ${now + 600})`);
+    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", false)`);
+    expect(run('local p = getDNSCryptBind(0):getCertificatePairs() return #p, p[#p]:isActive(), p[#p]:getCertificate():getSerial()')).toBe(
+      `${run('return #getDNSCryptBind(0):getCertificatePairs()').trim()}\nfalse\n50\n`,
+    );
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).not.toContain(50);
+    expect(run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key")`)).toMatch(/serial 50 is already loaded/);
+    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", true, true)`);
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toContain(50);
+    const i = Number(run('return #getDNSCryptBind(0):getCertificatePairs() - 1'));
+    expect(run(`return getDNSCryptBind(0):getCertificatePair(${i}):isActive()`)).toBe('true\n');
+    expect(
+      run(
+        `return getDNSCryptBind(0):getCertificate(${i}):getResolverPublicKey() == getDNSCryptBind(0):getCertificate(${i}):getClientMagic()`,
+      ),
+    ).toBe('false\n');
+    expect(run('return getDNSCryptBind(0):getCertificate(99)')).toMatch(/no certificate at index 99/);
+    expect(run('return getDNSCryptBind(7) == nil')).toBe('true\n');
+    run('getDNSCryptBind(0):markInactive(50)');
+    run('getDNSCryptBind(0):removeInactiveCertificate(50)');
+    expect(run('return #getDNSCryptBind(0):getCertificatePairs()')).toBe('1\n');
+  });
+
   test('garbage, a forged box and a plain query for another name get no answer and break nothing', async () => {
     const [cert] = await fetchCertificates(port, providerPublicKey);
     const s = createSocket('udp4');
