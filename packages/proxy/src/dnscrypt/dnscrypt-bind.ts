@@ -27,6 +27,10 @@ export interface DNSCryptBindConfig {
   reusePort: boolean;
   /** The configuration line, for bind errors. */
   requestedBy: string;
+  /** maxConcurrentTCPConnections: connections over it are closed at once (0 = no limit). */
+  maxConcurrentTCPConnections?: number;
+  /** tcpListenQueueSize: the TCP listen backlog. */
+  tcpListenQueueSize?: number;
 }
 
 export class DNSCryptBind {
@@ -77,12 +81,17 @@ export class DNSCryptBind {
   #listenTcp(processor: QueryProcessor): Promise<void> {
     const server = net.createServer((socket) => this.#serve(socket, processor));
     this.#tcp = server;
+    const max = this.config.maxConcurrentTCPConnections ?? 0;
+    if (max > 0) server.maxConnections = max;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.config.host, port: this.local.port, exclusive: !this.config.reusePort }, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      server.listen(
+        { host: this.config.host, port: this.local.port, exclusive: !this.config.reusePort, backlog: this.config.tcpListenQueueSize },
+        () => {
+          server.off('error', reject);
+          resolve();
+        },
+      );
     });
   }
 

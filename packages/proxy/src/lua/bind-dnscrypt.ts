@@ -90,14 +90,29 @@ export function registerDNSCryptBindings(env: LuaEnvironment): void {
       const doTCP = opts.boolean('doTCP') ?? true;
       const reusePort = opts.boolean('reusePort') ?? false;
       // Socket tuning dnsdist applies to every listener; accepted, with no effect here (docs/compatibility.md).
-      opts.accept('tcpFastOpenQueueSize', 'interface', 'cpus', 'maxInFlight', 'tcpListenQueueSize', 'maxConcurrentTCPConnections');
+      const nonNegative = (key: string): number | undefined => {
+        const v = opts.integer(key);
+        if (v !== undefined && v < 0) throw new Error(`option '${key}' must be 0 or more, got ${v}`);
+        return v;
+      };
+      const maxConcurrentTCPConnections = nonNegative('maxConcurrentTCPConnections');
+      const tcpListenQueueSize = nonNegative('tcpListenQueueSize');
+      opts.accept('tcpFastOpenQueueSize', 'interface', 'cpus', 'maxInFlight');
       opts.rejectUnknown();
       const ap = parseAddressWithPort(address, 443);
       const pairs = certs.map((c, i) => loadCertificatePair(c, keys[i]!));
       const ctx = new DNSCryptContext(a.string(1), pairs);
       proxy.dnscryptBinds.push(
         new DNSCryptBind(
-          { host: formatAddress(ap.bytes), port: ap.port, doTCP, reusePort, requestedBy: `${fn}(${JSON.stringify(address)})` },
+          {
+            host: formatAddress(ap.bytes),
+            port: ap.port,
+            doTCP,
+            reusePort,
+            maxConcurrentTCPConnections,
+            tcpListenQueueSize,
+            requestedBy: `${fn}(${JSON.stringify(address)})`,
+          },
           ctx,
         ),
       );

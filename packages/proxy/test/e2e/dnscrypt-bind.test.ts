@@ -246,6 +246,35 @@ newServer{address="127.0.0.1:${backend.port}"}
     }
   });
 
+  test('maxConcurrentTCPConnections: a connection over the limit is closed at once; once the first one goes, a new one is answered', async () => {
+    const backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.55'));
+    const proxy = await startProxy(
+      `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key", {maxConcurrentTCPConnections=1})
+newServer{address="127.0.0.1:${backend.port}"}
+`,
+    );
+    const first = net.connect(proxy.app.proxy.dnscryptBinds[0]!.local.port, '127.0.0.1');
+    try {
+      const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
+      await new Promise((r) => first.once('connect', r));
+      const closed = await new Promise<boolean>((resolve) => {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('data', () => resolve(false));
+        c.on('close', () => resolve(true));
+        c.on('error', () => undefined);
+      });
+      expect(closed).toBe(true);
+      first.destroy();
+      await new Promise((r) => first.once('close', r));
+      const [cert] = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));
+      expect(((await cryptQuery(port, cert!, 'limit.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.55');
+    } finally {
+      first.destroy();
+      await proxy.stop();
+      await backend.close();
+    }
+  });
+
   test('with several data-plane workers it is refused at its line', async () => {
     await expect(
       startProxy(`${keys()}setWorkers(2)\naddDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key")\n`),
