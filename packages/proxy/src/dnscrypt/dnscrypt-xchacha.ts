@@ -51,6 +51,9 @@ export function hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array {
 
 const P1305 = (1n << 130n) - 5n;
 const CLAMP = 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+const HIBIT = 1n << 128n;
+const MASK64 = (1n << 64n) - 1n;
+const MASK128 = (1n << 128n) - 1n;
 
 function le(bytes: Uint8Array): bigint {
   let v = 0n;
@@ -60,33 +63,38 @@ function le(bytes: Uint8Array): bigint {
 
 /** Poly1305 one-time authenticator. */
 export function poly1305(message: Uint8Array, key: Uint8Array): Buffer {
-  const r = le(key.subarray(0, 16)) & CLAMP;
-  const s = le(key.subarray(16, 32));
+  const k = Buffer.from(key.buffer, key.byteOffset, 32);
+  const r = (k.readBigUInt64LE(0) | (k.readBigUInt64LE(8) << 64n)) & CLAMP;
+  const s = k.readBigUInt64LE(16) | (k.readBigUInt64LE(24) << 64n);
+  const m = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  const full = m.length - (m.length % 16);
   let acc = 0n;
-  for (let i = 0; i < message.length; i += 16) {
-    const block = message.subarray(i, Math.min(i + 16, message.length));
-    acc = ((acc + le(block) + (1n << BigInt(8 * block.length))) * r) % P1305;
+  // Whole blocks read as two 64-bit words: far cheaper than building each BigInt byte by byte.
+  for (let i = 0; i < full; i += 16) acc = ((acc + (m.readBigUInt64LE(i) | (m.readBigUInt64LE(i + 8) << 64n)) + HIBIT) * r) % P1305;
+  if (full < m.length) {
+    const last = m.subarray(full);
+    acc = ((acc + le(last) + (1n << BigInt(8 * last.length))) * r) % P1305;
   }
-  let tag = (acc + s) & ((1n << 128n) - 1n);
+  const tag = (acc + s) & MASK128;
   const out = Buffer.alloc(16);
-  for (let i = 0; i < 16; i++) {
-    out[i] = Number(tag & 0xffn);
-    tag >>= 8n;
-  }
+  out.writeBigUInt64LE(tag & MASK64, 0);
+  out.writeBigUInt64LE(tag >> 64n, 8);
   return out;
 }
 
-/** The XChaCha20 keystream XOR of `data`, starting at byte `offset` of the stream. */
-function xchacha20Xor(key: Uint8Array, nonce: Uint8Array, data: Uint8Array, offset: number): Buffer {
+/** The XChaCha20 keystream's first 32 bytes (the Poly1305 key), and `data` XORed with the stream from byte 32. */
+function xchacha20(key: Uint8Array, nonce: Uint8Array, data: Uint8Array): { polyKey: Buffer; out: Buffer } {
   const subkey = hchacha20(key, nonce.subarray(0, 16));
   // OpenSSL's chacha20 IV: 32-bit block counter, then 96 bits of nonce; the 64-bit nonce of the
   // original ChaCha20 is the last 8 bytes with the counter's high word 0.
   const iv = Buffer.alloc(16);
   iv.set(nonce.subarray(16, 24), 8);
   const c = createCipheriv('chacha20', subkey, iv);
-  c.update(Buffer.alloc(offset));
-  return c.update(data);
+  const polyKey = c.update(ZERO32);
+  return { polyKey, out: c.update(data) };
 }
+
+const ZERO32 = Buffer.alloc(32);
 
 /** crypto_box_curve25519xchacha20poly1305_beforenm. */
 export function xchachaBeforenm(publicKey: Uint8Array, privateKey: Uint8Array): Uint8Array {
@@ -95,16 +103,15 @@ export function xchachaBeforenm(publicKey: Uint8Array, privateKey: Uint8Array): 
 
 /** crypto_box_curve25519xchacha20poly1305_easy_afternm: MAC, then ciphertext. */
 export function xchachaSeal(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer {
-  const polyKey = xchacha20Xor(key, nonce, new Uint8Array(32), 0);
-  const cipher = xchacha20Xor(key, nonce, message, 32);
-  return Buffer.concat([poly1305(cipher, polyKey), cipher]);
+  const { polyKey, out } = xchacha20(key, nonce, message);
+  return Buffer.concat([poly1305(out, polyKey), out]);
 }
 
 /** The opened box, or undefined when its MAC does not match. */
 export function xchachaOpen(box: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer | undefined {
   if (box.length < 16) return undefined;
-  const polyKey = xchacha20Xor(key, nonce, new Uint8Array(32), 0);
   const cipher = box.subarray(16);
+  const { polyKey, out } = xchacha20(key, nonce, cipher);
   if (!timingSafeEqual(poly1305(cipher, polyKey), box.subarray(0, 16))) return undefined;
-  return xchacha20Xor(key, nonce, cipher, 32);
+  return out;
 }

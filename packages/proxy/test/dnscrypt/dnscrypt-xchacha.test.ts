@@ -22,6 +22,16 @@ describe('X25519-XChaCha20-Poly1305 boxes (DNSCrypt exchange version 2)', () => 
     expect(xchachaOpen(Buffer.from(BOX, 'hex'), NONCE, key)).toEqual(MESSAGE);
   });
 
+  test('a message of whole 16-byte blocks (no partial Poly1305 block) seals as libsodium does', () => {
+    const key = Buffer.from(KEY, 'hex');
+    const box =
+      '75b42ccadb0bad5a92e701ccaef4e0ac35a8b4158fc3d5801885dd91e6205c4c888c39f706b257bb23133190d997f41ebcf4e33aed5682189d556929a3c38c91' +
+      '9290031a9db3ca3622bc717ba47845ab';
+    const message = Uint8Array.from({ length: 64 }, (_, i) => i);
+    expect(xchachaSeal(message, NONCE, key).toString('hex')).toBe(box);
+    expect(xchachaOpen(Buffer.from(box, 'hex'), NONCE, key)).toEqual(Buffer.from(message));
+  });
+
   test('a changed byte anywhere, or another nonce, and the box does not open', () => {
     const key = xchachaBeforenm(RESOLVER_PK, CLIENT_SK);
     for (const at of [0, 15, 16, 50, 115]) {
