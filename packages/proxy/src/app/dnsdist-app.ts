@@ -24,6 +24,7 @@ import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js
 import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
 import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
 import { registerEcsBindings } from '../lua/bind-ecs.js';
+import { registerDNSCryptBindings } from '../lua/bind-dnscrypt.js';
 import { registerProxyProtocolBindings } from '../lua/bind-proxy-protocol.js';
 import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
@@ -157,6 +158,7 @@ export class DnsdistApp {
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
     registerMoreRuleBindings(this.env, this.rules, this.stopped);
     registerEcsBindings(this.env);
+    registerDNSCryptBindings(this.env);
     registerProxyProtocolBindings(this.env);
     registerIncludeBindings(this.env);
     registerCacheBindings(this.env);

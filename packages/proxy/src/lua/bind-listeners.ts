@@ -93,5 +93,10 @@ export function registerListenerBindings(env: LuaEnvironment): void {
     for (const d of proxy.dohFrontends) {
       rt.print(`${String(i++).padEnd(4)}${d.local.toStringWithPort().padEnd(31)}${d.protocolName.padEnd(22)}${d.counters.queries}`);
     }
+    for (const b of proxy.dnscryptBinds) {
+      const addr = b.local.toStringWithPort().padEnd(31);
+      rt.print(`${String(i++).padEnd(4)}${addr}${'UDP (DNSCrypt)'.padEnd(22)}${b.udpCounters.queries}`);
+      if (b.config.doTCP) rt.print(`${String(i++).padEnd(4)}${addr}${'TCP (DNSCrypt)'.padEnd(22)}${b.tcpCounters.queries}`);
+    }
   });
 }

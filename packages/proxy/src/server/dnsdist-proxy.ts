@@ -8,6 +8,7 @@ import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
 import type { DohFrontend } from '../doh/doh-frontend.js';
 import { listenError } from '../io/listen-error.js';
+import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -151,6 +152,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly #order: ListenerSlot[] = [];
   /** addDOHLocal listeners, in configuration order (getDOHFrontend(n)); bound before the plain ones. */
   readonly dohFrontends: DohFrontend[] = [];
+  /** addDNSCryptBind listeners, in configuration order (getDNSCryptBind(n)). */
+  readonly dnscryptBinds: DNSCryptBind[] = [];
   /** carbonServer() exports, when the application made them (their counters are in /metrics). */
   carbon: { readonly endpoints: readonly CarbonEndpointCounters[] } | undefined;
   readonly servers: DownstreamServer[] = [];
@@ -311,7 +314,7 @@ export class DnsdistProxy implements QueryPathContext {
     if (cli.length > 0) return [...this.#order.filter((o) => o.tls), ...cli];
     if (this.#order.length > 0) return [...this.#order];
     // As dnsdist: the default listener only when nothing at all (plain, DoT or DoH) is configured.
-    if (this.dohFrontends.length > 0) return [];
+    if (this.dohFrontends.length > 0 || this.dnscryptBinds.length > 0) return [];
     return [{ tls: false, config: DEFAULT_FRONTEND }];
   }
 
@@ -422,7 +425,8 @@ export class DnsdistProxy implements QueryPathContext {
    * workers can adjust it: SO_REUSEPORT, the port the first worker got).
    */
   listenerConfigs(): FrontendConfig[] {
-    if (this.#order.length === 0 && this.dohFrontends.length === 0) this.addLocal({ ...DEFAULT_FRONTEND });
+    if (this.#order.length === 0 && this.dohFrontends.length === 0 && this.dnscryptBinds.length === 0)
+      this.addLocal({ ...DEFAULT_FRONTEND });
     return this.listenerPlan().flatMap((slot) => (slot.tls ? [] : [slot.config]));
   }
 
@@ -441,6 +445,14 @@ export class DnsdistProxy implements QueryPathContext {
     for (const doh of listenersElsewhere ? [] : this.dohFrontends) {
       await doh.start();
       this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+    }
+    for (const bind of listenersElsewhere ? [] : this.dnscryptBinds) {
+      try {
+        await bind.start(this.processor, this.settings.udpImplementation, this.settings.tcpRecvTimeoutSeconds);
+      } catch (err) {
+        throw listenError(err, bind.config.requestedBy, bind.config.host, bind.config.port, 'udp');
+      }
+      this.log.info(`Listening on ${bind.local.toStringWithPort()} for DNSCrypt`);
     }
     for (const slot of listenersElsewhere ? [] : this.listenerPlan()) {
       if (slot.tls) {
@@ -607,7 +619,11 @@ export class DnsdistProxy implements QueryPathContext {
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.all([...this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]), ...this.dohFrontends.map((d) => d.close())]);
+    await Promise.all([
+      ...this.frontends.flatMap((f) => [f.udp.close(), f.tcp.close()]),
+      ...this.dohFrontends.map((d) => d.close()),
+      ...this.dnscryptBinds.map((d) => d.close()),
+    ]);
     this.frontends.length = 0;
     await Promise.all(this.tlsFrontends.map((f) => f.tcp.close().then(() => f.tls.close())));
     this.tlsFrontends.length = 0;

@@ -61,6 +61,7 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
   table['addTLSLocal'] = 'DNS over TLS listeners are not opened in the workers yet (still to come): run them with one worker';
   table['addDOHLocal'] = 'DNS over HTTPS listeners are not opened in the workers yet (still to come): run them with one worker';
+  table['addDNSCryptBind'] = 'DNSCrypt listeners are not opened in the workers yet (still to come): run them with one worker';
   return table;
 })();
 

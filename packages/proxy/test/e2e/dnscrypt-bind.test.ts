@@ -1,0 +1,283 @@
+/**
+ * addDNSCryptBind end to end: a DNSCrypt client (written here from the
+ * protocol, on libsodium's crypto_box) fetches the certificate over UDP,
+ * checks the provider's signature, sends boxed queries over UDP and TCP
+ * through the proxy to a real backend and opens the boxed answers; the
+ * console rotates certificates as an operator would.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as dnsPacket from 'dns-packet';
+import sodium from 'libsodium-wrappers';
+import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
+import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '../../src/dnscrypt/dnscrypt-xchacha.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+
+const PROVIDER = '2.provider.example';
+
+function udpExchange(port: number, data: Buffer): Promise<Buffer> {
+  const s = createSocket('udp4');
+  return new Promise<Buffer>((resolve, reject) => {
+    s.once('message', (m) => resolve(m));
+    s.once('error', reject);
+    s.send(data, port, '127.0.0.1');
+  }).finally(() => s.close());
+}
+
+function tcpExchange(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+        c.destroy();
+        resolve(got.subarray(2, 2 + got.readUInt16BE(0)));
+      }
+    });
+    c.on('error', reject);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(data.length);
+    c.write(Buffer.concat([len, data]));
+  });
+}
+
+/** The certificates the provider offers, signature-checked. */
+async function fetchCertificates(port: number, providerPublicKey: Uint8Array): Promise<DNSCryptCertificate[]> {
+  const answer = dnsPacket.decode(
+    await udpExchange(port, dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'TXT', name: PROVIDER }] })),
+  );
+  return (answer.answers ?? []).map((rr) => {
+    const cert = decodeCertificate(((rr as dnsPacket.TxtAnswer).data as Buffer[])[0]!);
+    expect(verifyCertificate(cert, providerPublicKey)).toBe(true);
+    return cert;
+  });
+}
+
+async function cryptQuery(port: number, cert: DNSCryptCertificate, name: string, tcp: boolean): Promise<dnsPacket.Packet> {
+  const keys = sodium.crypto_box_keypair();
+  const half = sodium.randombytes_buf(12);
+  const query = dnsPacket.encode({ type: 'query', id: 0x4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+  const plain = Buffer.alloc(Math.max(256 - 68, query.length + 1 + ((64 - ((query.length + 1) % 64)) % 64)));
+  query.copy(plain);
+  plain[query.length] = 0x80;
+  const nonce = Buffer.concat([half, Buffer.alloc(12)]);
+  // Version 2 boxes with our XChaCha20 construction (checked against libsodium's in dnscrypt-xchacha.test.ts).
+  const v2key = cert.version === 2 ? xchachaBeforenm(cert.resolverPublicKey, keys.privateKey) : undefined;
+  const box = v2key ? xchachaSeal(plain, nonce, v2key) : sodium.crypto_box_easy(plain, nonce, cert.resolverPublicKey, keys.privateKey);
+  const packet = Buffer.concat([cert.clientMagic, keys.publicKey, half, box]);
+  const answer = tcp ? await tcpExchange(port, packet) : await udpExchange(port, packet);
+  expect(answer.subarray(8, 20)).toEqual(Buffer.from(half));
+  const opened = v2key
+    ? xchachaOpen(answer.subarray(32), answer.subarray(8, 32), v2key)!
+    : Buffer.from(sodium.crypto_box_open_easy(answer.subarray(32), answer.subarray(8, 32), cert.resolverPublicKey, keys.privateKey));
+  let end = opened.length - 1;
+  while (opened[end] === 0) end--;
+  expect(opened[end]).toBe(0x80);
+  return dnsPacket.decode(opened.subarray(0, end));
+}
+
+describe('addDNSCryptBind', () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+  let dir: string;
+  let port: number;
+  let providerPublicKey: Uint8Array;
+
+  beforeAll(async () => {
+    await sodium.ready;
+    dir = mkdtempSync(join(tmpdir(), 'dts-dnscrypt-e2e-'));
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.53'));
+    port = await freePort();
+    const now = Math.floor(Date.now() / 1000);
+    proxy = await startProxy(
+      `generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 42, ${now - 60}, ${now + 7200})
+addDNSCryptBind("127.0.0.1:${port}", "${PROVIDER}", "${dir}/r.cert", "${dir}/r.key")
+newServer{address="127.0.0.1:${backend.port}"}
+addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:getProtocol() == "DNSCrypt UDP" and "192.0.2.1" or "192.0.2.2" end))
+`,
+    );
+    providerPublicKey = new Uint8Array(readFileSync(`${dir}/p.pub`));
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the certificate query is answered in clear; boxed queries over UDP and TCP reach the backend and come back boxed', async () => {
+    const [cert] = await fetchCertificates(port, providerPublicKey);
+    expect(cert!.serial).toBe(42);
+    for (const tcp of [false, true]) {
+      const a = await cryptQuery(port, cert!, 'a.example', tcp);
+      expect(a.id).toBe(0x4242);
+      expect((a.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    }
+    expect(((await cryptQuery(port, cert!, 'proto.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.1');
+    expect(((await cryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
+  });
+
+  test('the console reads and loads certificates: pairs, their state, a certificate file loaded, reloaded and refused twice', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const run = (c: string): string => proxy.app.runConsoleCommand(c);
+    run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/n.cert", "${dir}/n.key", 50, ${now - 60}, ${now + 600})`);
+    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", false)`);
+    expect(run('local p = getDNSCryptBind(0):getCertificatePairs() return #p, p[#p]:isActive(), p[#p]:getCertificate():getSerial()')).toBe(
+      `${run('return #getDNSCryptBind(0):getCertificatePairs()').trim()}\nfalse\n50\n`,
+    );
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).not.toContain(50);
+    expect(run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key")`)).toMatch(/serial 50 is already loaded/);
+    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", true, true)`);
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toContain(50);
+    const i = Number(run('return #getDNSCryptBind(0):getCertificatePairs() - 1'));
+    expect(run(`return getDNSCryptBind(0):getCertificatePair(${i}):isActive()`)).toBe('true\n');
+    expect(
+      run(
+        `return getDNSCryptBind(0):getCertificate(${i}):getResolverPublicKey() == getDNSCryptBind(0):getCertificate(${i}):getClientMagic()`,
+      ),
+    ).toBe('false\n');
+    expect(run('return getDNSCryptBind(0):getCertificate(99)')).toMatch(/no certificate at index 99/);
+    expect(run('return getDNSCryptBind(7) == nil')).toBe('true\n');
+    run('getDNSCryptBind(0):markInactive(50)');
+    run('getDNSCryptBind(0):removeInactiveCertificate(50)');
+    expect(run('return #getDNSCryptBind(0):getCertificatePairs()')).toBe('1\n');
+  });
+
+  test('garbage, a forged box and a plain query for another name get no answer and break nothing', async () => {
+    const [cert] = await fetchCertificates(port, providerPublicKey);
+    const s = createSocket('udp4');
+    const got: Buffer[] = [];
+    s.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    const forged = Buffer.concat([Buffer.from(cert!.clientMagic), Buffer.alloc(200, 0x55)]);
+    const other = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'a.example' }] });
+    for (const d of [Buffer.alloc(100, 0xff), forged, other]) s.send(d, port, '127.0.0.1');
+    // A good query from the same socket afterwards: its answer is the only one that comes.
+    const answered = await cryptQuery(port, cert!, 'a.example', false);
+    expect((answered.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    s.close();
+    expect(got).toEqual([]);
+    const framed = Buffer.concat([Buffer.from([0, forged.length]), forged]);
+    const closed = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write(framed));
+      c.on('data', () => resolve(false));
+      c.on('close', () => resolve(true));
+      c.on('error', () => undefined);
+    });
+    expect(closed).toBe(true);
+  });
+
+  test('a certificate generated in memory from the console is offered next to the first; an inactive one is no longer offered but still answers', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const [old] = await fetchCertificates(port, providerPublicKey);
+    proxy.app.runConsoleCommand(`getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 43, ${now - 60}, ${now + 7200})`);
+    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):getCertificate(1):getSerial()')).toBe('43\n');
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([42, 43]);
+    proxy.app.runConsoleCommand('getDNSCryptBind(0):markInactive(42)');
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([43]);
+    expect(((await cryptQuery(port, old!, 'a.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(43)')).toMatch(/is active: markInactive\(43\) first/);
+    proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(42)');
+    // dnsdist 1.7.3's layouts of both tables.
+    const addr = `127.0.0.1:${port}`;
+    expect(proxy.app.runConsoleCommand('showDNSCryptBinds()')).toBe(
+      `#   Address              Provider Name       \n0   ${addr.padEnd(20)} ${PROVIDER.padEnd(20)}\n`,
+    );
+    expect(proxy.app.runConsoleCommand('showBinds()')).toMatch(
+      new RegExp(`\\n0   ${addr} +UDP \\(DNSCrypt\\) +[1-9]\\d*\\n1   ${addr} +TCP \\(DNSCrypt\\) +[1-9]\\d*\\n$`),
+    );
+    expect(proxy.app.runConsoleCommand(`printDNSCryptProviderFingerprint("${dir}/p.pub")`)).toMatch(
+      /^Provider fingerprint is: ([0-9A-F]{4}:){15}[0-9A-F]{4}\n$/,
+    );
+  });
+});
+
+describe('addDNSCryptBind refuses bad input by name', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await sodium.ready;
+    dir = mkdtempSync(join(tmpdir(), 'dts-dnscrypt-bad-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const keys = (): string => `generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r1.cert", "${dir}/r1.key", 1, 0, 4000000000)
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r2.cert", "${dir}/r2.key", 2, 0, 4000000000, DNSCryptExchangeVersion.VERSION2)
+`;
+
+  // @D stands for the run's directory (the table is built before beforeAll runs).
+  test.each([
+    ['a key of another certificate', `"@D/r1.cert", "@D/r2.key"`, /r2.key' does not belong to the certificate/],
+    ['a missing file', `"@D/none.cert", "@D/r1.key"`, /could not read the DNSCrypt certificate '.*none.cert'/],
+    ['more certificates than keys', `{"@D/r1.cert", "@D/r2.cert"}, "@D/r1.key"`, /2 certificate file\(s\) but 1 key file\(s\)/],
+    ['an unknown option', `"@D/r1.cert", "@D/r1.key", {doTcp=false}`, /unknown option 'doTcp'/],
+  ])('%s', async (_what, args, error) => {
+    await expect(
+      startProxy(`${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", ${args.replaceAll('@D', dir)})\n`),
+    ).rejects.toThrow(error);
+  });
+
+  test('a version-2 (XChaCha20-Poly1305) certificate is offered and its boxes answered, next to a version-1 one', async () => {
+    const backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.54'));
+    const proxy = await startProxy(
+      `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", {"${dir}/r1.cert", "${dir}/r2.cert"}, {"${dir}/r1.key", "${dir}/r2.key"}, {doTCP=false})
+setLocal("127.0.0.1:0")
+newServer{address="127.0.0.1:${backend.port}"}
+`,
+    );
+    try {
+      const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
+      const certs = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));
+      expect(certs.map((c) => [c.serial, c.version])).toEqual([
+        [1, 1],
+        [2, 2],
+      ]);
+      for (const cert of certs)
+        expect(((await cryptQuery(port, cert, 'v.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.54');
+    } finally {
+      await proxy.stop();
+      await backend.close();
+    }
+  });
+
+  test('maxConcurrentTCPConnections: a connection over the limit is closed at once; once the first one goes, a new one is answered', async () => {
+    const backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.55'));
+    const proxy = await startProxy(
+      `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key", {maxConcurrentTCPConnections=1})
+newServer{address="127.0.0.1:${backend.port}"}
+`,
+    );
+    const first = net.connect(proxy.app.proxy.dnscryptBinds[0]!.local.port, '127.0.0.1');
+    try {
+      const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
+      await new Promise((r) => first.once('connect', r));
+      const closed = await new Promise<boolean>((resolve) => {
+        const c = net.connect(port, '127.0.0.1');
+        c.on('data', () => resolve(false));
+        c.on('close', () => resolve(true));
+        c.on('error', () => undefined);
+      });
+      expect(closed).toBe(true);
+      first.destroy();
+      await new Promise((r) => first.once('close', r));
+      const [cert] = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));
+      expect(((await cryptQuery(port, cert!, 'limit.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.55');
+    } finally {
+      first.destroy();
+      await proxy.stop();
+      await backend.close();
+    }
+  });
+
+  test('with several data-plane workers it is refused at its line', async () => {
+    await expect(
+      startProxy(`${keys()}setWorkers(2)\naddDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key")\n`),
+    ).rejects.toThrow(/addDNSCryptBind: not supported with 2 data-plane workers/);
+  });
+});
