@@ -58,6 +58,20 @@ describe('addDOHLocal over TLS: HTTP/2 and HTTP/1.1 from curl and kdig', () => {
            dq:getHTTPQueryString(), dq:getHTTPHeaders()["x-seen"] or "-", dq:getProtocol()}, "|"), "text/plain")
          dq.dh:setQR(true)
          return DNSAction.HeaderModify
+       end))
+       local ffi = require("ffi")
+       addAction("ffi.test.", LuaFFIAction(function(dq)
+         local headers = ffi.new("const dnsdist_ffi_http_header_t *[1]")
+         local n = ffi.C.dnsdist_ffi_dnsquestion_get_http_headers(dq, headers)
+         local seen = "-"
+         for i = 0, tonumber(n) - 1 do
+           if ffi.string(headers[0][i].name) == "x-seen" then seen = ffi.string(headers[0][i].value) end
+         end
+         local text = table.concat({ffi.string(ffi.C.dnsdist_ffi_dnsquestion_get_http_scheme(dq)),
+           ffi.string(ffi.C.dnsdist_ffi_dnsquestion_get_http_path(dq)), seen}, "|")
+         ffi.C.dnsdist_ffi_dnsquestion_set_http_response(dq, 200, text, #text, "text/plain")
+         ffi.C.dnsdist_ffi_dnsquestion_set_rcode(dq, DNSRCode.NOERROR)
+         return DNSAction.HeaderModify
        end))`,
       { BE: be.port },
     );
@@ -191,6 +205,13 @@ describe('addDOHLocal over TLS: HTTP/2 and HTTP/1.1 from curl and kdig', () => {
     const r = await curl(`${base}/dns-query?dns=${q}&x=1`, ['--http2', ...tlsArgs, '-H', 'X-Seen: hello']);
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe(`https|doh.test:${port}|/dns-query|?dns=${q}&x=1|hello|DNS over HTTPS`);
+  });
+
+  it('the ffi module reads the DoH request and answers it (dnsdist_ffi_dnsquestion_get_http_*, set_http_response)', async () => {
+    const q = dnsParam(encodeQuery('ffi.test'));
+    const r = await curl(`${base}/dns-query?dns=${q}`, ['--http2', ...tlsArgs, '-H', 'X-Seen: hi']);
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe('https|/dns-query|hi');
   });
 
   it('counts requests as dnsdist does, in showDOHFrontends, the API and the metrics', async () => {

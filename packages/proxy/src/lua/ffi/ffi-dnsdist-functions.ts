@@ -171,11 +171,12 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     dst.store.set(bytes, dst.offset);
     return pushInt(L, bytes.length);
   });
-  for (const part of ['path', 'query_string', 'host', 'scheme']) {
-    // No DoH frontends: dnsdist returns NULL for a query that did not come over DoH.
-    dq(`get_http_${part}`, (L, _ffi, v) => {
-      v.question();
-      lua.lua_pushnil(L);
+  const HTTP_PARTS = { path: 'getHTTPPath', query_string: 'getHTTPQueryString', host: 'getHTTPHost', scheme: 'getHTTPScheme' } as const;
+  for (const [part, getter] of Object.entries(HTTP_PARTS)) {
+    // NULL for a query that did not come over DoH, as dnsdist answers.
+    dq(`get_http_${part}`, (L, ffi, v) => {
+      if (v.question().http === undefined) lua.lua_pushnil(L);
+      else ffi.pushCData(L, CData.cString(v[getter]()));
       return 1;
     });
   }
@@ -192,9 +193,11 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     if (options.length > 0) ffi.setOut(L, 2, ffi.structArray('dnsdist_ffi_ednsoption_t', options), fn);
     return pushInt(L, options.length);
   });
-  dq('get_http_headers', (L, _ffi, v) => {
-    v.question();
-    return pushInt(L, 0);
+  dq('get_http_headers', (L, ffi, v, fn) => {
+    const headers: StructValue[] = [];
+    for (const [name, value] of v.getHTTPHeaders()) headers.push({ name: CData.cString(name), value: CData.cString(value) });
+    if (headers.length > 0) ffi.setOut(L, 2, ffi.structArray('dnsdist_ffi_http_header_t', headers), fn);
+    return pushInt(L, headers.length);
   });
   dq('get_tag_array', (L, ffi, v, fn) => {
     const tags: StructValue[] = [];
@@ -266,9 +269,13 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
       return 0;
     });
   }
-  dq('set_http_response', (_L, _ffi, v) => {
-    // dnsdist ignores it for a query that did not come over DoH, and every query here is Do53.
-    v.question();
+  dq('set_http_response', (L, ffi, v, fn) => {
+    // (dq, statusCode, body, bodyLen, contentType): ignored for a query that did not come over DoH, as in dnsdist.
+    if (v.question().http === undefined) return 0;
+    const status = ffi.integerAt(L, 2, fn);
+    const body = Buffer.from(ffi.bytesAt(L, 3, ffi.integerAt(L, 4, fn), fn));
+    const contentType = lua.lua_isnoneornil(L, 5) ? '' : Buffer.from(ffi.cStringAt(L, 5, fn)).toString('utf8');
+    v.setHTTPResponse(status, body, contentType);
     return 0;
   });
   dq('set_trailing_data', (L, ffi, v, fn) => {
