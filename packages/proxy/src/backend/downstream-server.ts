@@ -35,6 +35,8 @@ export interface DownstreamServerConfig {
   tcpOnly: boolean;
   /** newServer{useClientSubnet=true}: queries get the client's subnet as EDNS Client Subnet. */
   useClientSubnet?: boolean;
+  /** newServer{addXPF=code}: queries carry an XPF record of this RR type naming the client (draft-bellis-dnsop-xpf). */
+  addXPF?: number;
   /** newServer{disableZeroScope=true}: no zero-scope caching for this backend's answers. */
   disableZeroScope?: boolean;
   /**

@@ -110,6 +110,13 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   const healthCheckMode = opts.string('healthCheckMode');
   const useClientSubnet = opts.boolean('useClientSubnet');
   if (useClientSubnet !== undefined) config.useClientSubnet = useClientSubnet;
+  const addXPF = opts.integer('addXPF');
+  if (addXPF !== undefined && addXPF !== 0) {
+    if (addXPF < 1 || addXPF > 65535) {
+      throw new Error(`newServer: addXPF must be the RR type of the XPF record, between 1 and 65535 (0 for none), got ${addXPF}`);
+    }
+    config.addXPF = addXPF;
+  }
   const disableZeroScope = opts.boolean('disableZeroScope');
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   const useProxyProtocol = opts.boolean('useProxyProtocol');
