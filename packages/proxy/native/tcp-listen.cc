@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ Napi::Value OpenTcpListener(const Napi::CallbackInfo &info)
 	if (port > 65535)
 		return throw_type(env, "openTcpListener: port out of range");
 	bool reuse_port = opts.Get("reusePort").ToBoolean();
+	Napi::Value fast_open_value = opts.Get("fastOpenQueueSize");
+	int fast_open = fast_open_value.IsNumber() ? fast_open_value.ToNumber().Int32Value() : 0;
 	int backlog = opts.Get("backlog").ToNumber().Int32Value();
 	if (backlog <= 0)
 		backlog = 511;
@@ -71,6 +74,11 @@ Napi::Value OpenTcpListener(const Napi::CallbackInfo &info)
 	}
 	if (bind(fd, reinterpret_cast<sockaddr *>(&local), len)) {
 		op = "bind";
+		goto fail;
+	}
+	/* The queue of connections whose SYN carried data before the handshake completed. */
+	if (fast_open > 0 && set_one(fd, IPPROTO_TCP, TCP_FASTOPEN, fast_open)) {
+		op = "setsockopt TCP_FASTOPEN";
 		goto fail;
 	}
 	if (listen(fd, backlog)) {

@@ -1,6 +1,7 @@
 /**
- * A TCP listening socket with SO_REUSEPORT, made by the native addon and
- * handed to Node by fd. Node 20's `net` cannot set SO_REUSEPORT, yet
+ * A TCP listening socket with SO_REUSEPORT (or TCP_FASTOPEN), made by the
+ * native addon and handed to Node by fd. Node 20's `net` can set neither
+ * (`tcpFastOpenQueueSize` needs TCP_FASTOPEN before the first SYN), yet
  * dnsdist's `addLocal(addr, {reusePort=true})` repeated means one more
  * listener on the same address, and each data-plane worker owns its own
  * listener on every frontend address (the kernel spreads connections).
@@ -14,6 +15,10 @@ export interface ReusePortListenOptions {
   host: string;
   port: number;
   backlog: number;
+  /** SO_REUSEPORT; true unless said otherwise. */
+  reusePort?: boolean;
+  /** addLocal's tcpFastOpenQueueSize: TCP_FASTOPEN on the listener when above 0. */
+  fastOpenQueueSize?: number;
 }
 
 /**
@@ -31,8 +36,9 @@ export function listenWithReusePort(server: net.Server, options: ReusePortListen
     family: parsed.bytes.length === 4 ? 4 : 6,
     address,
     port: options.port,
-    reusePort: true,
+    reusePort: options.reusePort ?? true,
     backlog: options.backlog,
+    fastOpenQueueSize: options.fastOpenQueueSize ?? 0,
   });
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {

@@ -1,0 +1,83 @@
+/**
+ * TCP Fast Open, checked with the kernel's own counters in a private
+ * network namespace (net.ipv4.tcp_fastopen=3 there, client and server):
+ * addLocal's tcpFastOpenQueueSize makes the listener accept data on the
+ * SYN (TcpExtTCPFastOpenPassive), a listener without it never does.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeRequires, requirement } from '../../../../test/support/require.js';
+import { kdig } from '../../../../test/support/requirements.js';
+import { startInPrivateNamespaces, type PrivateNamespace } from '../../../../test/support/private-namespaces.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
+
+const fastOpenNamespace = requirement('a private network namespace with TCP Fast Open (root, unshare, sysctl, nstat)', 'bpf', () => {
+  if (process.getuid?.() !== 0) return 'not running as root';
+  const r = spawnSync(
+    '/usr/bin/unshare',
+    ['-n', '--', 'sh', '-c', 'sysctl -qw net.ipv4.tcp_fastopen=3 && nstat -saz TcpExtTCPFastOpenPassive'],
+    {
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
+  if (r.error) return `/usr/bin/unshare could not run (apt-get install util-linux): ${r.error.message}`;
+  if (r.status !== 0) return `setting net.ipv4.tcp_fastopen in a private namespace or reading nstat failed: ${r.stderr.trim()}`;
+  return undefined;
+});
+
+describeRequires('TCP Fast Open (tcpFastOpenQueueSize), by the kernel counters', [fastOpenNamespace, kdig], () => {
+  let ns: PrivateNamespace;
+  let dir: string;
+
+  const counter = async (name: string): Promise<number> => {
+    const r = await ns.exec('nstat', ['-saz', name]);
+    const m = new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(r.stdout);
+    if (!m) throw new Error(`nstat printed no ${name}: ${r.stdout}${r.stderr}`);
+    return Number(m[1]);
+  };
+  /** One query over TCP with Fast Open on kdig's side; the first to a server fetches the cookie, later ones send data on the SYN. */
+  const query = async (port: number): Promise<void> => {
+    const r = await ns.exec('kdig', ['+tcp', '+fastopen', '+short', '+timeout=3', '@127.0.0.1', '-p', String(port), 'tfo.example.']);
+    expect(r.stdout.trim()).toBe('192.0.2.1');
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dts-tfo-'));
+    const conf = join(dir, 'dnsdist.conf');
+    writeFileSync(
+      conf,
+      `addLocal("127.0.0.1:5301", {tcpFastOpenQueueSize=16})
+addLocal("127.0.0.1:5302")
+addAction(AllRule(), SpoofAction("192.0.2.1"))
+`,
+    );
+    ns = startInPrivateNamespaces(['sh', '-c', `sysctl -qw net.ipv4.tcp_fastopen=3 && exec bin/dnsdist-ts --supervised -C ${conf}`], {
+      bpffs: 'none',
+      cwd: REPO,
+    });
+    await ns.waitForOutput(/Listening on 127\.0\.0\.1:5302/);
+  });
+
+  afterAll(async () => {
+    await ns?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a listener without tcpFastOpenQueueSize takes no data on the SYN', async () => {
+    const before = await counter('TcpExtTCPFastOpenPassive');
+    for (let i = 0; i < 3; i++) await query(5302);
+    expect(await counter('TcpExtTCPFastOpenPassive')).toBe(before);
+  });
+
+  it('addLocal(addr, {tcpFastOpenQueueSize=16}) accepts queries sent on the SYN once the client has its cookie', async () => {
+    const before = await counter('TcpExtTCPFastOpenPassive');
+    for (let i = 0; i < 3; i++) await query(5301);
+    // The first connection fetches the cookie; the next two carry their query on the SYN.
+    expect((await counter('TcpExtTCPFastOpenPassive')) - before).toBe(2);
+  });
+});
