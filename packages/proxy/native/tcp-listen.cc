@@ -108,3 +108,27 @@ fail:
 }
 
 } // namespace dtsudp
+
+namespace dtsudp {
+
+Napi::Value OpenTcpFastOpenClient(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (info.Length() < 1 || !info[0].IsNumber())
+		return throw_type(env, "openTcpFastOpenClient(family): family 4 or 6 expected");
+	uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+	if (family != 4 && family != 6)
+		return throw_type(env, "openTcpFastOpenClient: family 4 or 6 expected");
+	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return throw_errno(env, "socket", errno);
+	/* connect() then returns at once and the first write goes out on the SYN (with a cookie). */
+	if (set_one(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)) {
+		int err = errno;
+		close(fd);
+		return throw_errno(env, "setsockopt TCP_FASTOPEN_CONNECT", err);
+	}
+	return Napi::Number::New(env, fd);
+}
+
+} // namespace dtsudp

@@ -17,4 +17,11 @@ namespace dtsudp {
  */
 Napi::Value OpenTcpListener(const Napi::CallbackInfo &info);
 
+/*
+ * openTcpFastOpenClient(family) -> fd: an unconnected, non-blocking TCP
+ * socket with TCP_FASTOPEN_CONNECT set, for net.Socket({ fd }).connect().
+ * Throws an errno error and leaves nothing open on failure.
+ */
+Napi::Value OpenTcpFastOpenClient(const Napi::CallbackInfo &info);
+
 } // namespace dtsudp

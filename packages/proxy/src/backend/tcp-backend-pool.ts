@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { formatAddress } from '@dnsdist-ts/dns';
+import { connectWithFastOpen } from '../io/tcp-fast-open-connect.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { TlsClientContext } from '../tls/tls-client-context.js';
@@ -9,7 +10,12 @@ import { XfrProgress } from './xfr-progress.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
-  readonly config: { address: { bytes: Uint8Array; port: number }; maxInFlight: number; tls?: TlsClientContext | undefined };
+  readonly config: {
+    address: { bytes: Uint8Array; port: number };
+    maxInFlight: number;
+    tls?: TlsClientContext | undefined;
+    tcpFastOpen?: boolean;
+  };
   readonly counters: {
     tlsResumptions: number;
     tcpNewConnections: number;
@@ -194,7 +200,9 @@ export class TcpBackendPool {
     // Node reads TLS connections into `onread` too (tls.connect documents it; its types do not).
     const socket = tlsCtx
       ? tls.connect({ ...tlsCtx.connectOptions(host), port, onread } as tls.ConnectionOptions)
-      : net.connect({ host, port, onread });
+      : this.#owner.config.tcpFastOpen === true
+        ? connectWithFastOpen({ host, port, family: bytes.length === 4 ? 4 : 6, onread })
+        : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     conn.socket = socket;
     const counters = this.#owner.counters;

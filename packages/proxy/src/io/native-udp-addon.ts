@@ -107,6 +107,8 @@ export interface NativeUdpBinding {
     fd: number;
     port: number;
   };
+  /** An unconnected non-blocking TCP socket with TCP_FASTOPEN_CONNECT, for net.Socket({ fd }); throws an errno error. */
+  openTcpFastOpenClient(family: 4 | 6): number;
   /** Most datagrams one recvmmsg/sendmmsg may carry (UIO_MAXIOV). */
   maxBatch: number;
   statCount: number;

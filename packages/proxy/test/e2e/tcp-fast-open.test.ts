@@ -2,7 +2,11 @@
  * TCP Fast Open, checked with the kernel's own counters in a private
  * network namespace (net.ipv4.tcp_fastopen=3 there, client and server):
  * addLocal's tcpFastOpenQueueSize makes the listener accept data on the
- * SYN (TcpExtTCPFastOpenPassive), a listener without it never does.
+ * SYN (TcpExtTCPFastOpenPassive), a listener without it never does;
+ * newServer{tcpFastOpen=true} sends queries on the SYN of its backend
+ * connections (TcpExtTCPFastOpenActive), a backend without it never does.
+ * One process is both: clients from 127.0.0.2 and 127.0.0.3 are forwarded
+ * over TCP to its own Fast Open listener, which answers everyone else.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeRequires, requirement } from '../../../../test/support/require.js';
 import { kdig } from '../../../../test/support/requirements.js';
+import { loadConfigurationOutput } from '../support/proxy-harness.js';
 import { startInPrivateNamespaces, type PrivateNamespace } from '../../../../test/support/private-namespaces.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -41,8 +46,19 @@ describeRequires('TCP Fast Open (tcpFastOpenQueueSize), by the kernel counters',
     return Number(m[1]);
   };
   /** One query over TCP with Fast Open on kdig's side; the first to a server fetches the cookie, later ones send data on the SYN. */
-  const query = async (port: number): Promise<void> => {
-    const r = await ns.exec('kdig', ['+tcp', '+fastopen', '+short', '+timeout=3', '@127.0.0.1', '-p', String(port), 'tfo.example.']);
+  const query = async (port: number, source = '127.0.0.1'): Promise<void> => {
+    const r = await ns.exec('kdig', [
+      '-b',
+      source,
+      '+tcp',
+      '+fastopen',
+      '+short',
+      '+timeout=3',
+      '@127.0.0.1',
+      '-p',
+      String(port),
+      'tfo.example.',
+    ]);
     expect(r.stdout.trim()).toBe('192.0.2.1');
   };
 
@@ -53,6 +69,11 @@ describeRequires('TCP Fast Open (tcpFastOpenQueueSize), by the kernel counters',
       conf,
       `addLocal("127.0.0.1:5301", {tcpFastOpenQueueSize=16})
 addLocal("127.0.0.1:5302")
+setMaxTCPQueriesPerConnection(1)
+newServer{address="127.0.0.1:5301", pool="tfo", tcpOnly=true, tcpFastOpen=true, healthCheckMode="up"}
+newServer{address="127.0.0.1:5301", pool="plain", tcpOnly=true, healthCheckMode="up"}
+addAction(NetmaskGroupRule("127.0.0.2/32"), PoolAction("tfo"))
+addAction(NetmaskGroupRule("127.0.0.3/32"), PoolAction("plain"))
 addAction(AllRule(), SpoofAction("192.0.2.1"))
 `,
     );
@@ -79,5 +100,23 @@ addAction(AllRule(), SpoofAction("192.0.2.1"))
     for (let i = 0; i < 3; i++) await query(5301);
     // The first connection fetches the cookie; the next two carry their query on the SYN.
     expect((await counter('TcpExtTCPFastOpenPassive')) - before).toBe(2);
+  });
+
+  it('newServer{tcpFastOpen=true} sends its queries on the SYN of new backend connections; a backend without it does not', async () => {
+    // setMaxTCPQueriesPerConnection(1): the listener closes each backend connection after its answer, so every query opens one.
+    const before = await counter('TcpExtTCPFastOpenActive');
+    for (let i = 0; i < 3; i++) await query(5302, '127.0.0.3', false);
+    expect(await counter('TcpExtTCPFastOpenActive')).toBe(before);
+    for (let i = 0; i < 3; i++) await query(5302, '127.0.0.2', false);
+    // The cookie for 127.0.0.1 may be held already (the kernel keeps it per destination): two or three on the SYN.
+    expect((await counter('TcpExtTCPFastOpenActive')) - before).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('newServer{tcpFastOpen=true} with tls', () => {
+  it('is refused, naming both options and why', async () => {
+    await expect(
+      loadConfigurationOutput('newServer{address="127.0.0.1:853", tls="openssl", validateCertificates=false, tcpFastOpen=true}'),
+    ).rejects.toThrow(/tcpFastOpen together with tls is not supported yet \(TLS connections are made by Node/);
   });
 });
