@@ -46,12 +46,12 @@ describeRequires('TCP Fast Open (tcpFastOpenQueueSize), by the kernel counters',
     return Number(m[1]);
   };
   /** One query over TCP with Fast Open on kdig's side; the first to a server fetches the cookie, later ones send data on the SYN. */
-  const query = async (port: number, source = '127.0.0.1'): Promise<void> => {
+  const query = async (port: number, source = '127.0.0.1', fastOpen = true): Promise<void> => {
     const r = await ns.exec('kdig', [
       '-b',
       source,
       '+tcp',
-      '+fastopen',
+      fastOpen ? '+fastopen' : '+nofastopen',
       '+short',
       '+timeout=3',
       '@127.0.0.1',
