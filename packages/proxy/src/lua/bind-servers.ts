@@ -117,6 +117,13 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     }
     config.addXPF = addXPF;
   }
+  const retries = opts.integer('retries');
+  if (retries !== undefined) {
+    if (retries < 1 || retries > 100) {
+      throw new Error(`newServer: retries is the number of TCP attempts per query, between 1 and 100, got ${retries}`);
+    }
+    config.retries = retries;
+  }
   const tcpFastOpen = opts.boolean('tcpFastOpen');
   if (tcpFastOpen === true) {
     if (tls) {
