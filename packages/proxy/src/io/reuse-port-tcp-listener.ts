@@ -28,18 +28,13 @@ export interface ReusePortListenOptions {
  * saying how to build it.
  */
 export function listenWithReusePort(server: net.Server, options: ReusePortListenOptions): Promise<void> {
-  const binding = loadNativeUdpAddon();
-  const parsed = parseAddress(options.host);
-  const address = new Uint8Array(16);
-  address.set(parsed.bytes);
-  const { fd } = binding.openTcpListener({
-    family: parsed.bytes.length === 4 ? 4 : 6,
-    address,
-    port: options.port,
-    reusePort: options.reusePort ?? true,
-    backlog: options.backlog,
-    fastOpenQueueSize: options.fastOpenQueueSize ?? 0,
-  });
+  let fd: number;
+  try {
+    fd = openNatively(options);
+  } catch (err) {
+    // A rejection like Node's own listen errors, so callers wrap both the same way.
+    return Promise.reject(err as Error);
+  }
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(err);
@@ -50,4 +45,19 @@ export function listenWithReusePort(server: net.Server, options: ReusePortListen
       resolve();
     });
   });
+}
+
+function openNatively(options: ReusePortListenOptions): number {
+  const binding = loadNativeUdpAddon();
+  const parsed = parseAddress(options.host);
+  const address = new Uint8Array(16);
+  address.set(parsed.bytes);
+  return binding.openTcpListener({
+    family: parsed.bytes.length === 4 ? 4 : 6,
+    address,
+    port: options.port,
+    reusePort: options.reusePort ?? true,
+    backlog: options.backlog,
+    fastOpenQueueSize: options.fastOpenQueueSize ?? 0,
+  }).fd;
 }
