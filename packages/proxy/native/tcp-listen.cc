@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ Napi::Value OpenTcpListener(const Napi::CallbackInfo &info)
 	if (port > 65535)
 		return throw_type(env, "openTcpListener: port out of range");
 	bool reuse_port = opts.Get("reusePort").ToBoolean();
+	Napi::Value fast_open_value = opts.Get("fastOpenQueueSize");
+	int fast_open = fast_open_value.IsNumber() ? fast_open_value.ToNumber().Int32Value() : 0;
 	int backlog = opts.Get("backlog").ToNumber().Int32Value();
 	if (backlog <= 0)
 		backlog = 511;
@@ -73,6 +76,11 @@ Napi::Value OpenTcpListener(const Napi::CallbackInfo &info)
 		op = "bind";
 		goto fail;
 	}
+	/* The queue of connections whose SYN carried data before the handshake completed. */
+	if (fast_open > 0 && set_one(fd, IPPROTO_TCP, TCP_FASTOPEN, fast_open)) {
+		op = "setsockopt TCP_FASTOPEN";
+		goto fail;
+	}
 	if (listen(fd, backlog)) {
 		op = "listen";
 		goto fail;
@@ -97,6 +105,30 @@ fail:
 		close(fd);
 		return throw_errno(env, op, err);
 	}
+}
+
+} // namespace dtsudp
+
+namespace dtsudp {
+
+Napi::Value OpenTcpFastOpenClient(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (info.Length() < 1 || !info[0].IsNumber())
+		return throw_type(env, "openTcpFastOpenClient(family): family 4 or 6 expected");
+	uint32_t family = info[0].As<Napi::Number>().Uint32Value();
+	if (family != 4 && family != 6)
+		return throw_type(env, "openTcpFastOpenClient: family 4 or 6 expected");
+	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return throw_errno(env, "socket", errno);
+	/* connect() then returns at once and the first write goes out on the SYN (with a cookie). */
+	if (set_one(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)) {
+		int err = errno;
+		close(fd);
+		return throw_errno(env, "setsockopt TCP_FASTOPEN_CONNECT", err);
+	}
+	return Napi::Number::New(env, fd);
 }
 
 } // namespace dtsudp

@@ -35,6 +35,12 @@ export interface DownstreamServerConfig {
   tcpOnly: boolean;
   /** newServer{useClientSubnet=true}: queries get the client's subnet as EDNS Client Subnet. */
   useClientSubnet?: boolean;
+  /** newServer{addXPF=code}: queries carry an XPF record of this RR type naming the client (draft-bellis-dnsop-xpf). */
+  addXPF?: number;
+  /** newServer{retries=N}: attempts in all, each on a new TCP connection, for a query whose connection dies before its answer. */
+  retries?: number;
+  /** newServer{tcpFastOpen=true}: pooled TCP connections to it send their first query on the SYN (TCP_FASTOPEN_CONNECT). */
+  tcpFastOpen?: boolean;
   /** newServer{disableZeroScope=true}: no zero-scope caching for this backend's answers. */
   disableZeroScope?: boolean;
   /**

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { formatAddress } from '@dnsdist-ts/dns';
+import { connectWithFastOpen } from '../io/tcp-fast-open-connect.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { TlsClientContext } from '../tls/tls-client-context.js';
@@ -9,7 +10,13 @@ import { XfrProgress } from './xfr-progress.js';
 
 /** What the pool needs of its backend. */
 interface PoolOwner {
-  readonly config: { address: { bytes: Uint8Array; port: number }; maxInFlight: number; tls?: TlsClientContext | undefined };
+  readonly config: {
+    address: { bytes: Uint8Array; port: number };
+    maxInFlight: number;
+    tls?: TlsClientContext | undefined;
+    retries?: number;
+    tcpFastOpen?: boolean;
+  };
   readonly counters: {
     tlsResumptions: number;
     tcpNewConnections: number;
@@ -61,6 +68,9 @@ const MAX_IDLE_CONNECTIONS = 10;
  * was on its way: that must not cost the client its answer.
  */
 const MAX_RETRIES = 1;
+
+/** A query that must not be sent again (its answer began, or did not match): above any retry limit. */
+const NO_MORE_RETRIES = Number.MAX_SAFE_INTEGER;
 
 /** Bytes one read from a backend connection may return (the shared read buffer's size). */
 const READ_BUFFER_SIZE = 65536;
@@ -124,6 +134,12 @@ export class TcpBackendPool {
   }
 
   /** Queries one connection may carry at once: newServer's maxInFlight, 0 meaning one. */
+  /** newServer{retries=N}: N attempts in all per query; without it, MAX_RETRIES more after the first. */
+  #maxRetries(): number {
+    const attempts = this.#owner.config.retries;
+    return attempts === undefined ? MAX_RETRIES : Math.max(0, attempts - 1);
+  }
+
   #limit(): number {
     const m = this.#owner.config.maxInFlight;
     return m > 1 ? m : 1;
@@ -194,7 +210,9 @@ export class TcpBackendPool {
     // Node reads TLS connections into `onread` too (tls.connect documents it; its types do not).
     const socket = tlsCtx
       ? tls.connect({ ...tlsCtx.connectOptions(host), port, onread } as tls.ConnectionOptions)
-      : net.connect({ host, port, onread });
+      : this.#owner.config.tcpFastOpen === true
+        ? connectWithFastOpen({ host, port, family: bytes.length === 4 ? 4 : 6, onread })
+        : net.connect({ host, port, onread });
     socket.setNoDelay(true);
     conn.socket = socket;
     const counters = this.#owner.counters;
@@ -265,7 +283,7 @@ export class TcpBackendPool {
       // Not an answer to that question: keep waiting for the real one. But the backend did answer
       // it, with something unusable: sending it again would only repeat that, so it is not retried
       // if this connection dies (as dnsdist gives up on a query whose answer did not match).
-      p.retries = MAX_RETRIES;
+      p.retries = NO_MORE_RETRIES;
       return;
     }
     conn.pending.delete(id);
@@ -286,7 +304,7 @@ export class TcpBackendPool {
     data.writeUInt16BE(p.origId, 0);
     const last = xfr.onMessage(data, length);
     // The client already has part of the transfer: it cannot be sent again on another connection.
-    p.retries = MAX_RETRIES;
+    p.retries = NO_MORE_RETRIES;
     const now = performance.now();
     if (last) {
       conn.pending.delete(id);
@@ -316,7 +334,7 @@ export class TcpBackendPool {
     for (const p of pending) {
       if (conn.connected) counters.tcpDiedReadingResponse++;
       else counters.tcpDiedSendingQuery++;
-      if (p.retries < MAX_RETRIES && !this.#closed) {
+      if (p.retries < this.#maxRetries() && !this.#closed) {
         // All of them on one new connection: a pooled one may be the next to be closed by the backend.
         if (fresh === undefined || fresh.dead || fresh.pending.size >= this.#limit()) fresh = this.#open();
         p.retries++;

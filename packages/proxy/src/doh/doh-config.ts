@@ -37,6 +37,8 @@ export interface DohFrontendConfig {
   urls: string[];
   reusePort: boolean;
   tcpListenQueueSize: number;
+  /** TCP_FASTOPEN queue size of the listener (`tcpFastOpenQueueSize`); 0 = off. */
+  tcpFastOpenQueueSize: number;
   /** Concurrent TCP connections accepted; 0 = unlimited. */
   maxConcurrentTCPConnections: number;
   /** Seconds an HTTP connection may sit idle (`idleTimeout`). */

@@ -8,6 +8,7 @@ import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { parseAddress, parseAddressWithPort, peerAddressBytes } from '@dnsdist-ts/dns';
 import { scanResponseTtls, type ResponseTtlScan } from '../cache/response-ttls.js';
 import { listenError } from '../io/listen-error.js';
+import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { QueryProcessor } from '../server/query-processor.js';
 import { loadCertificatePairs, loadOcspResponses } from './doh-certificates.js';
@@ -170,13 +171,19 @@ export class DohFrontend implements DohResponder {
         this.#sockets.delete(socket);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.config.host, port: this.config.port, backlog: this.config.tcpListenQueueSize }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
+    const { host, port, tcpListenQueueSize: backlog, tcpFastOpenQueueSize: fastOpenQueueSize } = this.config;
+    // Node cannot set TCP_FASTOPEN: with it, the listener is made natively and handed over by fd.
+    await (
+      fastOpenQueueSize > 0
+        ? listenWithReusePort(server, { host, port, backlog, reusePort: false, fastOpenQueueSize })
+        : new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ host, port, backlog }, () => {
+              server.off('error', reject);
+              resolve();
+            });
+          })
+    ).catch((err: unknown) => {
       throw listenError(err, this.config.requestedBy, this.config.host, this.config.port, 'tcp');
     });
     const addr = server.address();

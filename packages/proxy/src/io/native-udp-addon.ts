@@ -95,10 +95,20 @@ export interface NativeUdpBinding {
    * A bound, listening TCP socket (SO_REUSEPORT when asked), for
    * net.Server.listen({ fd }); throws an errno error with `code` and `op`.
    */
-  openTcpListener(options: { family: 4 | 6; address: Uint8Array; port: number; reusePort: boolean; backlog: number }): {
+  openTcpListener(options: {
+    family: 4 | 6;
+    address: Uint8Array;
+    port: number;
+    reusePort: boolean;
+    backlog: number;
+    /** TCP_FASTOPEN queue size; 0 or absent leaves it off. */
+    fastOpenQueueSize?: number;
+  }): {
     fd: number;
     port: number;
   };
+  /** An unconnected non-blocking TCP socket with TCP_FASTOPEN_CONNECT, for net.Socket({ fd }); throws an errno error. */
+  openTcpFastOpenClient(family: 4 | 6): number;
   /** Most datagrams one recvmmsg/sendmmsg may carry (UIO_MAXIOV). */
   maxBatch: number;
   statCount: number;

@@ -1,6 +1,7 @@
 /**
- * A TCP listening socket with SO_REUSEPORT, made by the native addon and
- * handed to Node by fd. Node 20's `net` cannot set SO_REUSEPORT, yet
+ * A TCP listening socket with SO_REUSEPORT (or TCP_FASTOPEN), made by the
+ * native addon and handed to Node by fd. Node 20's `net` can set neither
+ * (`tcpFastOpenQueueSize` needs TCP_FASTOPEN before the first SYN), yet
  * dnsdist's `addLocal(addr, {reusePort=true})` repeated means one more
  * listener on the same address, and each data-plane worker owns its own
  * listener on every frontend address (the kernel spreads connections).
@@ -14,6 +15,10 @@ export interface ReusePortListenOptions {
   host: string;
   port: number;
   backlog: number;
+  /** SO_REUSEPORT; true unless said otherwise. */
+  reusePort?: boolean;
+  /** addLocal's tcpFastOpenQueueSize: TCP_FASTOPEN on the listener when above 0. */
+  fastOpenQueueSize?: number;
 }
 
 /**
@@ -23,17 +28,13 @@ export interface ReusePortListenOptions {
  * saying how to build it.
  */
 export function listenWithReusePort(server: net.Server, options: ReusePortListenOptions): Promise<void> {
-  const binding = loadNativeUdpAddon();
-  const parsed = parseAddress(options.host);
-  const address = new Uint8Array(16);
-  address.set(parsed.bytes);
-  const { fd } = binding.openTcpListener({
-    family: parsed.bytes.length === 4 ? 4 : 6,
-    address,
-    port: options.port,
-    reusePort: true,
-    backlog: options.backlog,
-  });
+  let fd: number;
+  try {
+    fd = openNatively(options);
+  } catch (err) {
+    // A rejection like Node's own listen errors, so callers wrap both the same way.
+    return Promise.reject(err as Error);
+  }
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(err);
@@ -44,4 +45,19 @@ export function listenWithReusePort(server: net.Server, options: ReusePortListen
       resolve();
     });
   });
+}
+
+function openNatively(options: ReusePortListenOptions): number {
+  const binding = loadNativeUdpAddon();
+  const parsed = parseAddress(options.host);
+  const address = new Uint8Array(16);
+  address.set(parsed.bytes);
+  return binding.openTcpListener({
+    family: parsed.bytes.length === 4 ? 4 : 6,
+    address,
+    port: options.port,
+    reusePort: options.reusePort ?? true,
+    backlog: options.backlog,
+    fastOpenQueueSize: options.fastOpenQueueSize ?? 0,
+  }).fd;
 }

@@ -100,6 +100,7 @@ export function dohFrontendConfigFrom(args: LuaArgs, warn: (line: string) => voi
     urls,
     reusePort: o.boolean('reusePort') ?? false,
     tcpListenQueueSize: o.integer('tcpListenQueueSize') ?? 511,
+    tcpFastOpenQueueSize: o.integer('tcpFastOpenQueueSize') ?? 0,
     maxConcurrentTCPConnections: o.integer('maxConcurrentTCPConnections') ?? 0,
     idleTimeoutSeconds: o.integer('idleTimeout') ?? 30,
     serverTokens: o.string('serverTokens') ?? DEFAULT_SERVER_TOKENS,
@@ -114,7 +115,6 @@ export function dohFrontendConfigFrom(args: LuaArgs, warn: (line: string) => voi
   o.integer('internalPipeBufferSize');
   o.integer('numberOfStoredSessions');
   o.boolean('releaseBuffers');
-  o.integer('tcpFastOpenQueueSize');
   o.boolean('keepIncomingHeaders');
   const library = o.string('library');
   if (library !== undefined && library !== 'h2o' && library !== 'nghttp2') {

@@ -110,6 +110,30 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   const healthCheckMode = opts.string('healthCheckMode');
   const useClientSubnet = opts.boolean('useClientSubnet');
   if (useClientSubnet !== undefined) config.useClientSubnet = useClientSubnet;
+  const addXPF = opts.integer('addXPF');
+  if (addXPF !== undefined && addXPF !== 0) {
+    if (addXPF < 1 || addXPF > 65535) {
+      throw new Error(`newServer: addXPF must be the RR type of the XPF record, between 1 and 65535 (0 for none), got ${addXPF}`);
+    }
+    config.addXPF = addXPF;
+  }
+  const retries = opts.integer('retries');
+  if (retries !== undefined) {
+    if (retries < 1 || retries > 100) {
+      throw new Error(`newServer: retries is the number of TCP attempts per query, between 1 and 100, got ${retries}`);
+    }
+    config.retries = retries;
+  }
+  const tcpFastOpen = opts.boolean('tcpFastOpen');
+  if (tcpFastOpen === true) {
+    if (tls) {
+      // Node's TLS client makes its own socket: there is no TCP_FASTOPEN_CONNECT to set on it yet.
+      throw new Error(
+        'newServer: tcpFastOpen together with tls is not supported yet (TLS connections are made by Node, which cannot set TCP_FASTOPEN_CONNECT); use one or the other',
+      );
+    }
+    config.tcpFastOpen = true;
+  }
   const disableZeroScope = opts.boolean('disableZeroScope');
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   const useProxyProtocol = opts.boolean('useProxyProtocol');

@@ -53,6 +53,8 @@ export class DNSQuestion {
    * query arrives; undefined prefix length means the family's default.
    */
   useECS = true;
+  /** dnsdist's dq.addXPF: false keeps the XPF record of an addXPF backend off this query. */
+  addXPF = true;
   ecsOverride = false;
   ecsPrefixLength: number | undefined = undefined;
   /** Set by SetECSAction: the subnet sent instead of the client's address and ecsPrefixLength. */
@@ -136,6 +138,7 @@ export class DNSQuestion {
     this.skipCache = false;
     this.tempFailureTTL = undefined;
     this.useECS = true;
+    this.addXPF = true;
     this.ecsOverride = false;
     this.ecsPrefixLength = undefined;
     this.ecsSubnet = undefined;

@@ -528,6 +528,7 @@ export class DnsdistProxy implements QueryPathContext {
       idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
       queryReadDeadlineSeconds: this.settings.tcpQueryReadDeadlineSeconds,
       listenQueueSize: fc.tcpListenQueueSize,
+      fastOpenQueueSize: fc.tcpFastOpenQueueSize,
       maxConnectionsPerClient: this.settings.maxTCPConnectionsPerClient,
       maxQueriesPerConnection: this.settings.maxTCPQueriesPerConnection,
       maxConnectionDurationSeconds: this.settings.maxTCPConnectionDurationSeconds,

@@ -21,6 +21,7 @@ import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { SocketAddress } from '../query/client-address.js';
 import { writeQueryClientSubnet } from '../query/client-subnet-option.js';
+import { appendXpfRecord, xpfRecordSize } from '../query/xpf-record.js';
 import type { ClientSession } from '../query/client-session.js';
 import { coarseNow } from '../query/coarse-clock.js';
 import type { DNSQuestion, Transport } from '../query/dns-question.js';
@@ -285,6 +286,8 @@ export class QueryProcessor {
       }
       return this.#drop(dq, reply);
     }
+    // After the cache lookup, as dnsdist: the record names this client, so it must not be part of the key.
+    if (server.config.addXPF !== undefined && dq.addXPF) this.#addXpf(server.config.addXPF, dq);
     this.#forward(server, dq, reply, cacheKey);
   }
 
@@ -319,6 +322,20 @@ export class QueryProcessor {
     // Later readers (the cache, a SERVFAIL made from the query, response rules) see the query as sent.
     dq.view.parse(dq.packet, dq.length);
     return true;
+  }
+
+  /** newServer{addXPF=code}: the client's addresses and protocol as an XPF record; a query without room for it goes without. */
+  #addXpf(code: number, dq: DNSQuestion): void {
+    const need = dq.length + xpfRecordSize(dq.remote.family);
+    if (dq.packet.length < need) {
+      const grown = Buffer.allocUnsafe(need);
+      dq.packet.copy(grown, 0, 0, dq.length);
+      dq.packet = grown;
+    }
+    const length = appendXpfRecord(dq.packet, dq.length, code, dq.remote, dq.local, dq.transport !== 'udp');
+    if (length < 0) return;
+    dq.length = length;
+    dq.view.parse(dq.packet, dq.length);
   }
 
   #forward(server: DownstreamServer, dq: DNSQuestion, reply: ReplyChannel, cacheKey: number): void {

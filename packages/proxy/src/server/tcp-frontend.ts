@@ -34,6 +34,8 @@ export interface TcpFrontendOptions {
   sendTimeoutSeconds?: number;
   /** SO_REUSEPORT: one more listener on an address others listen on too (addLocal reusePort=true, workers). */
   reusePort?: boolean;
+  /** addLocal/addTLSLocal tcpFastOpenQueueSize: TCP_FASTOPEN on the listener (clients' data rides on their SYN); 0 = off. */
+  fastOpenQueueSize?: number;
 }
 
 /**
@@ -361,15 +363,23 @@ export class TcpFrontend implements FrontendCounters {
     upgrade?: StreamUpgrade,
   ): Promise<TcpFrontend> {
     const server = net.createServer({ pauseOnConnect: false });
-    const listening = options.reusePort
-      ? listenWithReusePort(server, { host, port, backlog: options.listenQueueSize })
-      : new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
-            server.off('error', reject);
-            resolve();
+    const fastOpenQueueSize = options.fastOpenQueueSize ?? 0;
+    const listening =
+      options.reusePort === true || fastOpenQueueSize > 0
+        ? listenWithReusePort(server, {
+            host,
+            port,
+            backlog: options.listenQueueSize,
+            reusePort: options.reusePort === true,
+            fastOpenQueueSize,
+          })
+        : new Promise<void>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen({ host, port, backlog: options.listenQueueSize, exclusive: true }, () => {
+              server.off('error', reject);
+              resolve();
+            });
           });
-        });
     return listening.then(() => {
       const addr = server.address() as net.AddressInfo;
       const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);

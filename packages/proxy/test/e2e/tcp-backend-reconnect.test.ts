@@ -8,7 +8,7 @@
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries, tcpQuery, waitFor } from '../support/dns-client.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 /** What the backend does with the n-th query (0-based) it reads on a connection. */
 type Behaviour = (socket: net.Socket, queryIndexOnConnection: number, query: dnsPacket.Packet) => void;
@@ -82,9 +82,9 @@ describe('TCP backend connections closed by the backend', () => {
     while (cleanups.length > 0) await cleanups.pop()!();
   });
 
-  async function proxyFor(b: Backend): Promise<RunningProxy> {
+  async function proxyFor(b: Backend, extra = ''): Promise<RunningProxy> {
     cleanups.push(() => b.close());
-    const proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:\${B}", healthCheckMode="up"}`, {
+    const proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:\${B}", healthCheckMode="up"${extra}}`, {
       B: b.port,
     });
     cleanups.push(() => proxy.stop());
@@ -203,6 +203,25 @@ describe('TCP backend connections closed by the backend', () => {
     expect(server.counters.tcpGaveUp).toBe(1);
     expect(server.counters.drops).toBe(1);
     await waitFor('nothing outstanding', () => server.outstanding === 0);
+  });
+
+  it('with newServer{retries=4}, tries a query on four connections in all before giving up', async () => {
+    const b = await tcpBackend((socket) => {
+      socket.destroy();
+    });
+    const proxy = await proxyFor(b, ', retries=4');
+    await expect(tcpQuery(proxy.port, 'four.midquery.test')).rejects.toThrow(/closed after 0 of 1 answers|ECONNRESET/);
+    expect(b.queries).toEqual(Array(4).fill('four.midquery.test'));
+    const server = proxy.app.proxy.servers[0]!;
+    expect(server.counters.tcpDiedReadingResponse).toBe(4);
+    expect(server.counters.tcpGaveUp).toBe(1);
+    await waitFor('nothing outstanding', () => server.outstanding === 0);
+  });
+
+  it('refuses retries outside 1-100, naming the option', async () => {
+    await expect(loadConfigurationOutput('newServer{address="127.0.0.1:53", retries=0}')).rejects.toThrow(
+      /retries is the number of TCP attempts per query/,
+    );
   });
 
   it('does not send again a query the backend answered with an unusable answer before closing', async () => {

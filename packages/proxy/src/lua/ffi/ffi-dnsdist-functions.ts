@@ -137,10 +137,7 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
   dq('get_protocol', (L, _ffi, v) => pushInt(L, v.question().transport === 'tcp' ? 1 : 0));
   dq('get_skip_cache', (L, _ffi, v) => pushBool(L, v.question().skipCache));
   dq('get_use_ecs', (L, _ffi, v) => pushBool(L, v.question().useECS));
-  dq('get_add_xpf', (L, _ffi, v) => {
-    v.question();
-    return pushBool(L, false);
-  });
+  dq('get_add_xpf', (L, _ffi, v) => pushBool(L, v.question().addXPF));
   dq('get_ecs_override', (L, _ffi, v) => pushBool(L, v.question().ecsOverride));
   dq('get_ecs_prefix_length', (L, _ffi, v) => pushInt(L, v.read('ecsPrefixLength') as number));
   dq('is_temp_failure_ttl_set', (L, _ffi, v) => pushBool(L, v.question().tempFailureTTL !== undefined));
