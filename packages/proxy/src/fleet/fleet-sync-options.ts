@@ -37,6 +37,8 @@ export interface FleetSyncOptions {
   readonly share: ReadonlySet<BlockSource>;
   /** Publish warning (NoOp) blocks too. */
   readonly warnings: boolean;
+  /** Which actions are published (their wire names: Drop, Refused, Nxdomain, Truncate, NoOp, NoRecurse); all when not given. */
+  readonly actions: ReadonlySet<string> | undefined;
   /** Longest block accepted from the bus, seconds. */
   readonly maxSeconds: number;
   /** Blocks (both tables) beyond which blocks from the bus are refused. */
@@ -65,6 +67,19 @@ export class FleetOptionError extends Error {
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The actions a shared block may carry, by their wire names (fleet-block-record.ts). */
+export const SHAREABLE_ACTIONS: readonly string[] = ['Drop', 'Refused', 'Nxdomain', 'Truncate', 'NoOp', 'NoRecurse'];
+
+function sharedActions(actions: readonly string[] | undefined): ReadonlySet<string> | undefined {
+  if (actions === undefined) return undefined;
+  for (const a of actions) {
+    if (!SHAREABLE_ACTIONS.includes(a)) {
+      throw new FleetOptionError('actions', a, `has "${a}"; the actions are ${SHAREABLE_ACTIONS.map((x) => `"${x}"`).join(', ')}`);
+    }
+  }
+  return new Set(actions);
+}
+
 /** Whether `s` can be a fleet or node name (they appear in keys and logs). */
 export function isFleetName(s: string): boolean {
   return NAME.test(s);
@@ -79,6 +94,7 @@ export interface FleetSyncInput {
   node?: string | undefined;
   share?: readonly string[] | undefined;
   warnings?: boolean | undefined;
+  actions?: readonly string[] | undefined;
   maxSeconds?: number | undefined;
   maxBlocks?: number | undefined;
   propagateClear?: boolean | undefined;
@@ -141,6 +157,7 @@ export function fleetSyncOptions(i: FleetSyncInput): FleetSyncOptions {
     node,
     share,
     warnings: i.warnings ?? false,
+    actions: sharedActions(i.actions),
     maxSeconds,
     maxBlocks,
     propagateClear: i.propagateClear ?? true,

@@ -172,7 +172,7 @@ export class FleetSync implements DynBlockObserver {
     // A rules group refreshes an ongoing block every second: only news (new, or extended by a second or more) is sent.
     if (last !== undefined && block.until < last + 1000) return;
     const record = recordOf(block, block.effectiveAction(this.#blocks.defaultAction), opts.node);
-    if (!record) return;
+    if (!record || (opts.actions !== undefined && !opts.actions.has(record.action))) return;
     if (!bus?.connected) {
       // Sent when the bus comes back (#republishLocal).
       this.#publishFailures++;

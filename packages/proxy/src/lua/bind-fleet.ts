@@ -37,6 +37,7 @@ export function registerFleetBindings(env: LuaEnvironment, fleet: FleetSync): vo
       fleet: o.string('fleet'),
       node: o.string('node'),
       share: o.stringOrStrings('share'),
+      actions: o.stringOrStrings('actions'),
       warnings: o.boolean('warnings'),
       maxSeconds: o.integer('maxSeconds'),
       maxBlocks: o.integer('maxBlocks'),

@@ -89,6 +89,7 @@ describe('setDynBlocksSync options', () => {
     [{ url: 'redis://x', fleet: 'f', node: 'n/1' }, 'node'],
     [{ url: 'redis://x', fleet: 'f', share: ['rules', 'everything'] }, 'share'],
     [{ url: 'redis://x', fleet: 'f', maxSeconds: 0 }, 'maxSeconds'],
+    [{ url: 'redis://x', fleet: 'f', actions: ['Drop', 'Allow'] }, 'actions'],
     [{ url: 'redis://x', fleet: 'f', tls: { caFile: '/x' } }, 'tls'],
   ])('refuses %j naming option %s', (input, option) => {
     try {

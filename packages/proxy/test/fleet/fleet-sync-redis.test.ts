@@ -312,6 +312,17 @@ describeRequires('fleet-wide dynamic blocks over Redis', [redisServer, redisCli]
     expect(d.blocks.clients.size).toBe(0);
   });
 
+  it('with actions={"Drop"}, publishes Drop blocks only', async () => {
+    const a = await startNode(redis, fleet, 'a', { actions: ['Drop'] });
+    const b = await startNode(redis, fleet, 'b');
+    const got = Promise.all([received(b), once(a.sync.events, 'published')]);
+    block(a, '192.0.2.20', 60, DNSAction.Refused);
+    block(a, '192.0.2.21', 60, DNSAction.Drop);
+    await got;
+    expect([...b.blocks.clients.values()].map((x) => x.keyText())).toEqual(['192.0.2.21/32']);
+    expect(a.sync.stats().published).toBe(1);
+  });
+
   it('refuses blocks beyond maxBlocks', async () => {
     const a = await startNode(redis, fleet, 'a');
     const b = await startNode(redis, fleet, 'b', { maxBlocks: 2 });
