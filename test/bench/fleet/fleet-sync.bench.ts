@@ -234,15 +234,50 @@ function consoleCommand(a: Node, cmd: string): string {
   return r.stdout;
 }
 
+/**
+ * What the run made, taken down in reverse order by cleanUp(): on success,
+ * on a thrown error and on SIGINT/SIGTERM (a bench stopped by `timeout`
+ * must not leave namespaces, veths or pins behind). Each step runs even
+ * if an earlier one fails.
+ */
+const undo: Array<() => unknown> = [];
+let cleaning: Promise<void> | undefined;
+/** Runs the undo steps once; every caller (signal, error, end) waits for that one run. */
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const step of undo.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        process.stderr.write(`clean-up step failed: ${(err as Error).message}\n`);
+      }
+    }
+  })();
+  return cleaning;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().then(() => process.exit(130)));
+}
+
 async function main(): Promise<void> {
-  const vA = createVethPair(1);
-  const vB = createVethPair(1);
-  const vC = createVethPair(1);
-  const vD = createVethPair(1);
+  undo.push(() => rmSync(dir, { recursive: true, force: true }));
+  undo.push(() => rmSync(pins, { recursive: true, force: true }));
+  const veth = (): VethPair => {
+    const v = createVethPair(1);
+    undo.push(() => v.dispose());
+    return v;
+  };
+  const vA = veth();
+  const vB = veth();
+  const vC = veth();
+  const vD = veth();
   const redis = await startRedis({ bind: ['127.0.0.1', vA.hostAddr, vB.hostAddr, vC.hostAddr, vD.hostAddr] });
+  undo.push(() => redis.stop());
   const url = (v: VethPair) => `redis://${v.hostAddr}:${redis.port}`;
   const nodes: Node[] = [];
   const probers: Prober[] = [];
+  undo.push(() => Promise.all(nodes.map(stopNode)));
+  undo.push(() => probers.forEach((p) => p.stop()));
   try {
     const a = startNode('a', vA, url(vA), true);
     const b = startNode('b', vB, url(vB));
@@ -316,13 +351,12 @@ async function main(): Promise<void> {
       `after clearDynBlocks() on A: kernel entries B ${mapEntries('b')}, C ${mapEntries('c')}, D ${mapEntries('d')}; Redis keys ${redis.cli('--raw', 'DBSIZE').trim()}`,
     );
   } finally {
-    for (const p of probers) p.stop();
-    await Promise.all(nodes.map(stopNode));
-    await redis.stop();
-    for (const v of [vA, vB, vC, vD]) v.dispose();
-    rmSync(pins, { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  await cleanUp();
+}
