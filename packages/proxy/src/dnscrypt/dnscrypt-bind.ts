@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { DNS_HEADER_SIZE, parseAddress } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
+import { listenError } from '../io/listen-error.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -56,7 +57,12 @@ export class DNSCryptBind {
   async start(processor: QueryProcessor, udpImplementation: 'auto' | 'native' | 'dgram', idleTimeoutSeconds: number): Promise<void> {
     this.#idleTimeoutMs = idleTimeoutSeconds * 1000;
     const { host, port, reusePort } = this.config;
-    const udp = await createUdpEndpoint({ address: host, port, reusePort }, udpImplementation);
+    let udp: UdpEndpoint;
+    try {
+      udp = await createUdpEndpoint({ address: host, port, reusePort }, udpImplementation);
+    } catch (err) {
+      throw listenError(err, this.config.requestedBy, host, port, 'udp');
+    }
     this.#udp = udp;
     this.local = new SocketAddress(parseAddress(host).bytes, udp.localPort);
     udp.onDatagram((data, length, from, fromPort) => {
@@ -75,7 +81,12 @@ export class DNSCryptBind {
       const reply = new UdpBoxReply(this, udp, parsed.state);
       processor.handleQuery(parsed.query, parsed.query.length, remote, this.local, 'udp', reply, this.udpCounters, UDP_SESSION);
     });
-    if (this.config.doTCP) await this.#listenTcp(processor);
+    if (!this.config.doTCP) return;
+    try {
+      await this.#listenTcp(processor);
+    } catch (err) {
+      throw listenError(err, this.config.requestedBy, host, this.local.port, 'tcp');
+    }
   }
 
   #listenTcp(processor: QueryProcessor): Promise<void> {

@@ -8,7 +8,7 @@ import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpExchange } from '../support/dns-client.js';
 import { curl, dnsParam, kdigHttps, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-backends.js';
+import { answerWithA, listenUdpAndTcp, startUdpBackend, type TestBackend } from '../support/test-backends.js';
 import { formatDohFrontends, formatDohResponseCodes } from '../../src/doh/doh-console-texts.js';
 import { localhostJson } from '../../src/web/api-status-json.js';
 import { writeDnsdistMetrics } from '../../src/metrics/dnsdist-metrics.js';
@@ -373,27 +373,29 @@ describe('addDOHLocal refuses what it cannot do', () => {
 describe('a truncated UDP answer to a DoH query', () => {
   it('is asked again over TCP, and the TCP answer is cached for DoH and TCP clients alike', async () => {
     let tcpQueries = 0;
-    const be = await startUdpBackend((msg) => {
-      const q = dnsPacket.decode(msg);
-      return dnsPacket.encode({
-        type: 'response',
-        id: q.id,
-        flags: dnsPacket.TRUNCATED_RESPONSE,
-        questions: q.questions,
-        answers: [],
-      } as dnsPacket.Packet);
-    });
-    const tcp = net.createServer((socket) => {
-      socket.on('data', (chunk: Buffer) => {
-        tcpQueries++;
-        const a = answerWithA(dnsPacket.decode(chunk.subarray(2, 2 + chunk.readUInt16BE(0))), '192.0.2.9');
-        const frame = Buffer.alloc(2 + a.length);
-        frame.writeUInt16BE(a.length, 0);
-        a.copy(frame, 2);
-        socket.write(frame);
-      });
-    });
-    await new Promise<void>((r) => tcp.listen(be.port, '127.0.0.1', () => r()));
+    const be = await listenUdpAndTcp(
+      (udp, msg, rinfo) => {
+        const q = dnsPacket.decode(msg);
+        const tc = dnsPacket.encode({
+          type: 'response',
+          id: q.id,
+          flags: dnsPacket.TRUNCATED_RESPONSE,
+          questions: q.questions,
+          answers: [],
+        } as dnsPacket.Packet);
+        udp.send(tc, rinfo.port, rinfo.address);
+      },
+      (socket) => {
+        socket.on('data', (chunk: Buffer) => {
+          tcpQueries++;
+          const a = answerWithA(dnsPacket.decode(chunk.subarray(2, 2 + chunk.readUInt16BE(0))), '192.0.2.9');
+          const frame = Buffer.alloc(2 + a.length);
+          frame.writeUInt16BE(a.length, 0);
+          a.copy(frame, 2);
+          socket.write(frame);
+        });
+      },
+    );
     const proxy = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
        newServer{address="127.0.0.1:\${BE}", healthCheckMode="up"}
@@ -420,8 +422,8 @@ describe('a truncated UDP answer to a DoH query', () => {
       expect(tcpQueries).toBe(1);
     } finally {
       await proxy.stop();
-      await be.close();
-      await new Promise<void>((r) => tcp.close(() => r()));
+      await new Promise<void>((r) => be.udp.close(() => r()));
+      await new Promise<void>((r) => be.tcp.close(() => r()));
     }
   });
 });

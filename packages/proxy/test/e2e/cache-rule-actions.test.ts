@@ -5,11 +5,10 @@
  * TTL of a SERVFAIL answer). The backend counts what reaches it, which is
  * what tells a cache hit from a miss.
  */
-import dgram from 'node:dgram';
-import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { tcpQuery, udpQuery } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { listenUdpAndTcp } from '../support/test-backends.js';
 
 /**
  * Answers A 192.0.2.1 (TTL 300), or SERVFAIL for names starting with
@@ -30,26 +29,28 @@ async function countingBackend() {
       answers: fail ? [] : [{ type: 'A', name, ttl: 300, data: '192.0.2.1' }],
     } as dnsPacket.Packet);
   };
-  const socket = dgram.createSocket('udp4');
-  socket.on('message', (msg, rinfo) => socket.send(answer(msg), rinfo.port, rinfo.address));
-  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-  const port = socket.address().port;
-  const server = net.createServer((c) => {
-    let buf = Buffer.alloc(0);
-    c.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const out = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-        const frame = Buffer.alloc(2 + out.length);
-        frame.writeUInt16BE(out.length, 0);
-        out.copy(frame, 2);
-        c.write(frame);
-      }
-    });
-    c.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  const {
+    port,
+    udp: socket,
+    tcp: server,
+  } = await listenUdpAndTcp(
+    (udp, msg, rinfo) => udp.send(answer(msg), rinfo.port, rinfo.address),
+    (c) => {
+      let buf = Buffer.alloc(0);
+      c.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const out = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+          const frame = Buffer.alloc(2 + out.length);
+          frame.writeUInt16BE(out.length, 0);
+          out.copy(frame, 2);
+          c.write(frame);
+        }
+      });
+      c.on('error', () => {});
+    },
+  );
   return {
     port,
     seen,

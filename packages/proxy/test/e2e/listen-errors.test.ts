@@ -5,6 +5,9 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ListenError } from '../../src/io/listen-error.js';
 import { freePort, startProxy } from '../support/proxy-harness.js';
 
@@ -87,6 +90,29 @@ describe('listener bind errors name the function and the address', () => {
       expect(e.code).toBe('EADDRINUSE');
     } finally {
       await busy.release();
+    }
+  });
+
+  it('addDNSCryptBind: the UDP side and the TCP side each named as such', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dts-listen-dnscrypt-'));
+    const now = Math.floor(Date.now() / 1000);
+    const config = (port: number): string => `generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 1, ${now - 60}, ${now + 3600})
+addDNSCryptBind("127.0.0.1:${port}", "2.provider.test", "${dir}/r.cert", "${dir}/r.key")`;
+    try {
+      for (const protocol of ['udp', 'tcp'] as const) {
+        const busy = await occupy(protocol);
+        try {
+          const e = await startError(config(busy.port), {});
+          expect(e.message).toBe(
+            `addDNSCryptBind("127.0.0.1:${busy.port}"): cannot listen on 127.0.0.1:${busy.port}/${protocol}: ${IN_USE}`,
+          );
+        } finally {
+          await busy.release();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -12,7 +12,7 @@ import * as dnsPacket from 'dns-packet';
 import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/dns';
 import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+import { answerWithA, listenUdpAndTcp, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 interface Seen {
   transport: 'udp' | 'tcp';
@@ -29,25 +29,24 @@ class ProxyAwareBackend {
   connections = 0;
   closedConnections = 0;
   rejected = 0;
-  #udp = dgram.createSocket('udp4');
-  #tcp = net.createServer((s) => this.#onConnection(s));
+  #udp!: dgram.Socket;
+  #tcp!: net.Server;
 
   get port(): number {
     return this.#udp.address().port;
   }
 
   async start(): Promise<void> {
-    this.#udp.on('message', (msg, rinfo) => {
+    const onMessage = (udp: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void => {
       const h = parseProxyProtocolHeader(msg, msg.length);
       if (typeof h === 'number') {
         this.rejected++;
         return;
       }
       const a = this.#answer(msg.subarray(h.size), h, 'udp', 0);
-      if (a) this.#udp.send(a, rinfo.port, rinfo.address);
-    });
-    await new Promise<void>((r) => this.#udp.bind(0, '127.0.0.1', () => r()));
-    await new Promise<void>((r) => this.#tcp.listen(this.port, '127.0.0.1', () => r()));
+      if (a) udp.send(a, rinfo.port, rinfo.address);
+    };
+    ({ udp: this.#udp, tcp: this.#tcp } = await listenUdpAndTcp(onMessage, (s) => this.#onConnection(s)));
   }
 
   #onConnection(socket: net.Socket): void {

@@ -5,6 +5,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { freePort } from '../../../../test/support/free-port.js';
 
 /** A backend's answer to one query, raw bytes in and out; undefined sends nothing back. */
 export type AnswerQuery = (query: Buffer) => Buffer | undefined;
@@ -25,31 +26,75 @@ export async function startUdpBackend(answer: AnswerQuery): Promise<TestBackend>
   return { port: socket.address().port, close: () => new Promise<void>((r) => socket.close(() => r())) };
 }
 
+/**
+ * Bind a UDP socket and listen with a TCP server on one loopback port that
+ * both can have. The port comes from freePort (below the ephemeral range):
+ * a UDP port the kernel picks is often held on TCP by some outgoing
+ * connection, and a failed listen is an 'error' event nobody waits for.
+ * A port taken between the check and the bind is tried again with another.
+ */
+export async function listenUdpAndTcp(
+  onMessage: (socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo) => void,
+  onConnection: (socket: net.Socket) => void,
+): Promise<{ port: number; udp: dgram.Socket; tcp: net.Server }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (msg, rinfo) => onMessage(udp, msg, rinfo));
+    const tcp = net.createServer(onConnection);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(port, '127.0.0.1', () => {
+          udp.off('error', reject);
+          resolve();
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, '127.0.0.1', () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      return { port, udp, tcp };
+    } catch (err) {
+      udp.close();
+      tcp.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 10) throw err;
+    }
+  }
+}
+
 /** UDP and TCP (length-prefixed, pipelined queries answered in order) on one free loopback port. */
 export async function startUdpTcpBackend(answer: AnswerQuery): Promise<TestBackend> {
-  const udp = await startUdpBackend(answer);
-  const tcp = net.createServer((socket) => {
-    socket.on('error', () => socket.destroy());
-    let buf = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        buf = buf.subarray(2 + msg.length);
-        const a = answer(msg);
-        if (!a) continue;
-        const frame = Buffer.alloc(2 + a.length);
-        frame.writeUInt16BE(a.length, 0);
-        a.copy(frame, 2);
-        socket.write(frame);
-      }
-    });
-  });
-  await new Promise<void>((r) => tcp.listen(udp.port, '127.0.0.1', () => r()));
+  const { port, udp, tcp } = await listenUdpAndTcp(
+    (socket, msg, rinfo) => {
+      const a = answer(msg);
+      if (a) socket.send(a, rinfo.port, rinfo.address);
+    },
+    (socket) => {
+      socket.on('error', () => socket.destroy());
+      let buf = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buf = Buffer.concat([buf, chunk]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          const a = answer(msg);
+          if (!a) continue;
+          const frame = Buffer.alloc(2 + a.length);
+          frame.writeUInt16BE(a.length, 0);
+          a.copy(frame, 2);
+          socket.write(frame);
+        }
+      });
+    },
+  );
   return {
-    port: udp.port,
+    port,
     close: async () => {
-      await udp.close();
+      await new Promise<void>((r) => udp.close(() => r()));
       await new Promise<void>((r) => tcp.close(() => r()));
     },
   };
