@@ -10,6 +10,8 @@
 #   CONFORMANCE_BIN      binary under test (default: bin/dnsdist-ts; /usr/bin/dnsdist runs the reference)
 #   CONFORMANCE_REGRESS  the runner (default: ../shared/tools/dnsdist-regress.sh from the repository root)
 #   CONFORMANCE_OUT      where the full log and the table are written (default: test-artifacts/conformance)
+#   CONFORMANCE_WORKERS  run dnsdist-ts with --workers N (default: unset, the configuration's count);
+#                        ignored for another CONFORMANCE_BIN
 # Everything dnsdist-regress.sh reads (PYTEST_K, REGRESS_TIMEOUT, ...) is passed through.
 #
 # Prints a Markdown table (file | passed | failed | skipped), as docs/compatibility.md keeps it.
@@ -36,6 +38,17 @@ if [ ! -x "$BIN" ]; then
   exit 2
 fi
 case "$BIN" in /*) ;; *) BIN=$PWD/$BIN ;; esac
+WORKERS=${CONFORMANCE_WORKERS:-}
+if [ -n "$WORKERS" ] && [ "$(basename "$BIN")" = dnsdist-ts ]; then
+  case "$WORKERS" in *[!0-9]* | '') echo "conformance: CONFORMANCE_WORKERS must be a number, got '$WORKERS'" >&2; exit 2 ;; esac
+  # The runner starts the binary itself with dnsdist's arguments: a wrapper adds ours in front.
+  WRAP_DIR=$(mktemp -d /tmp/dts-conformance.XXXXXX)
+  trap 'rm -rf "$WRAP_DIR"' EXIT
+  printf '#!/bin/sh\nexec %q --workers %s "$@"\n' "$BIN" "$WORKERS" > "$WRAP_DIR/dnsdist-ts"
+  chmod 755 "$WRAP_DIR" "$WRAP_DIR/dnsdist-ts"
+  BIN=$WRAP_DIR/dnsdist-ts
+  echo "conformance: dnsdist-ts with --workers $WORKERS" >&2
+fi
 
 mkdir -p "$OUT"
 LOG=$OUT/regress.log
