@@ -4,14 +4,15 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,doh,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
  * threads) and dnsdist-ts `--workers N` (N data-plane worker threads, each
  * with its own SO_REUSEPORT listener). Rows with N > 1 say "×N"; the
- * stand-ins and the `rules` row (its dynBlockRulesGroup is refused with
- * several workers) run only with N = 1.
+ * stand-ins and the `rules`, `dot` and `doh` rows (dynBlockRulesGroup,
+ * addTLSLocal and addDOHLocal are refused with several workers) run only
+ * with N = 1.
  *
  * `--latency-qps` lists the fixed rates latency is measured at (default
  * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
@@ -20,7 +21,13 @@
  * The `dot` row is DNS over TLS (dnsperf -m dot, persistent connections)
  * to an addTLSLocal listener on both proxies, with the same certificate and
  * key, made for the run with the openssl command (RSA 2048, TLS 1.3). Its
- * backend traffic is plain UDP, as in the `udp` row.
+ * backend traffic is plain UDP, as in the `udp` row. The `doh` row is the
+ * same over DNS over HTTPS to an addDOHLocal listener with the same
+ * certificate, loaded by h2load (nghttp2-client: HTTP/2 POSTs of one wire
+ * query over persistent connections, 20 connections of 10 streams; the
+ * fixed-rate runs 5 connections of one stream at a time, latency from its
+ * per-request log). dnsperf 2.10's DoH mode is not used: with more than one
+ * query outstanding per connection it loses most answers (both proxies).
  *
  * The `tcp-ooor` row forwards TCP with `newServer{maxInFlight=100}` for both
  * proxies: up to 100 queries share a backend connection (`tcp` sends one at a
@@ -56,7 +63,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,tcp-ooor,dot,rules,lua,floor').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,tcp-ooor,dot,doh,rules,lua,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const LATENCY_QPS = opt('latency-qps', '5000')
   .split(',')
@@ -77,10 +84,12 @@ const BACKEND_PORT = 45301;
 const PROXY_PORT = 45300;
 /** The `dot` row's TLS listener (the UDP/TCP one stays, for the readiness probe). */
 const DOT_PORT = 45302;
+/** The `doh` row's HTTPS listener. */
+const DOH_PORT = 45303;
 
 interface Scenario {
   name: string;
-  mode: 'udp' | 'tcp' | 'dot';
+  mode: 'udp' | 'tcp' | 'dot' | 'doh';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
   standIn?: 'node-floor' | 'epoll-floor';
@@ -133,6 +142,14 @@ function maintenance() dbr:apply() end
     get config(): string {
       const { cert, key } = dotCertificate();
       return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
+    },
+  },
+  {
+    name: 'doh',
+    mode: 'doh',
+    get config(): string {
+      const { cert, key } = dotCertificate();
+      return `${base}addDOHLocal("127.0.0.1:${DOH_PORT}", "${cert}", "${key}", "/dns-query")\n`;
     },
   },
   {
@@ -297,8 +314,9 @@ interface Run {
 }
 
 function dnsperf(names: string, mode: string, extra: string[]): string {
-  const port = mode === 'dot' ? DOT_PORT : PROXY_PORT;
-  const r = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', names, '-m', mode, '-T', '1', ...extra], {
+  const port = mode === 'dot' ? DOT_PORT : mode === 'doh' ? DOH_PORT : PROXY_PORT;
+  const doh = mode === 'doh' ? ['-O', `doh-uri=https://127.0.0.1:${DOH_PORT}/dns-query`, '-O', 'doh-method=POST'] : [];
+  const r = spawnSync('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', names, '-m', mode, '-T', '1', ...doh, ...extra], {
     encoding: 'utf8',
     maxBuffer: 512 * 1024 * 1024,
     timeout: (SECONDS + 30) * 1000,
@@ -306,8 +324,84 @@ function dnsperf(names: string, mode: string, extra: string[]): string {
   return r.stdout;
 }
 
+/** A DNS query for one name in wire format, the body every h2load request POSTs. */
+function dohQueryFile(): string {
+  const f = join(tmp, 'doh-query.bin');
+  const name = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from('name'),
+    Buffer.from([5]),
+    Buffer.from('bench'),
+    Buffer.from([4]),
+    Buffer.from('test'),
+    Buffer.from([0]),
+  ]);
+  // ID 0 (RFC 8484 asks for it), RD, one question, type A class IN.
+  writeFileSync(f, Buffer.concat([Buffer.from([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), name, Buffer.from([0, 1, 0, 1])]));
+  return f;
+}
+
+/** One h2load run against the `doh` row's listener; `args` sets the load. */
+function h2load(args: string[], seconds: number, logFile?: string): { qps: number; completed: number; latenciesUs: number[] } {
+  const r = spawnSync(
+    'h2load',
+    [
+      ...args,
+      '-D',
+      String(seconds),
+      '-d',
+      dohQueryFile(),
+      '-H',
+      'content-type: application/dns-message',
+      '-H',
+      'accept: application/dns-message',
+      ...(logFile ? ['--log-file', logFile] : []),
+      `https://127.0.0.1:${DOH_PORT}/dns-query`,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: (seconds + 30) * 1000 },
+  );
+  const completed = Number(/requests: .*? (\d+) succeeded/.exec(r.stdout)?.[1] ?? 0);
+  const qps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(r.stdout)?.[1] ?? 0);
+  // The log: start time, HTTP status, request duration in µs, tab-separated, one request a line.
+  const latenciesUs = logFile
+    ? readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.split('\t')[1] === '200')
+        .map((l) => Number(l.split('\t')[2]))
+        .sort((a, b) => a - b)
+    : [];
+  return { qps, completed, latenciesUs };
+}
+
+async function measureDoh(child: ChildProcess): Promise<Run> {
+  h2load(['-c', '20', '-m', '10'], 1);
+  const cpu0 = cpuMicros(child.pid!);
+  const sat = h2load(['-c', '20', '-m', '10'], SECONDS);
+  const cpu1 = cpuMicros(child.pid!);
+  const latency: LatencyRun[] = [];
+  for (const rate of LATENCY_QPS) {
+    // h2load's --rps is per connection: 5 connections share the rate.
+    const perClient = ['-c', '5', '-m', '1', '--rps', String(Math.max(1, Math.round(rate / 5)))];
+    h2load(perClient, 2);
+    const cpu2 = cpuMicros(child.pid!);
+    const log = join(tmp, 'h2load.log');
+    const run = h2load(perClient, LATENCY_SECONDS, log);
+    const cpu3 = cpuMicros(child.pid!);
+    const at = (q: number): number => (run.latenciesUs.length > 0 ? run.latenciesUs[Math.floor(run.latenciesUs.length * q)]! / 1000 : NaN);
+    latency.push({ p50Ms: at(0.5), p99Ms: at(0.99), cpuUsPerQuery: run.completed > 0 ? (cpu3 - cpu2) / run.completed : NaN });
+  }
+  return { qps: sat.qps, cpuUsPerQuery: sat.completed > 0 ? (cpu1 - cpu0) / sat.completed : NaN, latency, lost: 0 };
+}
+
 async function measure(kind: Kind, sc: Scenario, names: string, workers: number): Promise<Run> {
   const child = await startProxy(kind, sc.config, workers);
+  if (sc.mode === 'doh') {
+    try {
+      return await measureDoh(child);
+    } finally {
+      await stop(child);
+    }
+  }
   try {
     // Warm-up (JIT, caches), then the saturating run.
     dnsperf(names, sc.mode, ['-l', '1', '-c', '20', '-q', '300']);
@@ -347,6 +441,9 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** Rows whose configuration several workers refuse (dynBlockRulesGroup, addTLSLocal, addDOHLocal). */
+const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'doh']);
+
 async function main(): Promise<void> {
   const backendBin = buildC('fast-backend');
   const names = namesFile();
@@ -362,7 +459,7 @@ async function main(): Promise<void> {
   try {
     const rows = WORKERS.flatMap((workers) =>
       scenarios
-        .filter((s) => ONLY.includes(s.name) && (workers === 1 || (!s.standIn && s.name !== 'rules')))
+        .filter((s) => ONLY.includes(s.name) && (workers === 1 || (!s.standIn && !ONE_WORKER_ONLY.has(s.name))))
         .map((sc) => ({ sc, workers })),
     );
     for (const { sc, workers } of rows) {
