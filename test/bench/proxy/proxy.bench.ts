@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,doh,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,doh,doh-floor,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -28,6 +28,8 @@
  * fixed-rate runs 5 connections of one stream at a time, latency from its
  * per-request log). dnsperf 2.10's DoH mode is not used: with more than one
  * query outstanding per connection it loses most answers (both proxies).
+ * `doh-floor` (only when asked for) puts node-doh-floor.ts in dnsdist-ts's
+ * columns: Node's HTTP/2 and TLS with only a query-ID remap in JS.
  *
  * The `tcp-ooor` row forwards TCP with `newServer{maxInFlight=100}` for both
  * proxies: up to 100 queries share a backend connection (`tcp` sends one at a
@@ -92,7 +94,7 @@ interface Scenario {
   mode: 'udp' | 'tcp' | 'dot' | 'doh';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
-  standIn?: 'node-floor' | 'epoll-floor';
+  standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor';
 }
 
 const base = `setLocal("127.0.0.1:${PROXY_PORT}")
@@ -147,6 +149,16 @@ function maintenance() dbr:apply() end
   {
     name: 'doh',
     mode: 'doh',
+    get config(): string {
+      const { cert, key } = dotCertificate();
+      return `${base}addDOHLocal("127.0.0.1:${DOH_PORT}", "${cert}", "${key}", "/dns-query")\n`;
+    },
+  },
+  {
+    // Node's HTTP/2 over TLS with only an ID remap in JS, in dnsdist-ts's columns.
+    name: 'doh-floor',
+    mode: 'doh',
+    standIn: 'node-doh-floor',
     get config(): string {
       const { cert, key } = dotCertificate();
       return `${base}addDOHLocal("127.0.0.1:${DOH_PORT}", "${cert}", "${key}", "/dns-query")\n`;
@@ -221,7 +233,7 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor';
+type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor' | 'node-doh-floor';
 
 function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
@@ -241,6 +253,24 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
       );
     case 'epoll-floor':
       return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
+    case 'node-doh-floor': {
+      const { cert, key } = dotCertificate();
+      return spawn(
+        process.execPath,
+        [
+          '--no-memory-reducer',
+          '--import',
+          'tsx',
+          join(here, 'node-doh-floor.ts'),
+          String(PROXY_PORT),
+          String(DOH_PORT),
+          String(BACKEND_PORT),
+          cert,
+          key,
+        ],
+        { stdio: 'ignore', cwd: root },
+      );
+    }
   }
 }
 
