@@ -119,7 +119,7 @@ describe('two data-plane workers', () => {
       /NetmaskGroup:addMask: refused with 2 data-plane workers/,
     );
     expect(proxy.app.runConsoleCommand('getServer(0):addPool("other")')).toMatch(/Server:addPool: refused with 2 data-plane workers/);
-    expect(proxy.app.runConsoleCommand('getPool("")')).toMatch(/getPool: refused with 2 data-plane workers/);
+    expect(proxy.app.runConsoleCommand('getPool(""):setECS(true)')).toMatch(/ServerPool:setECS: refused with 2 data-plane workers/);
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
     // Nothing was added: every query still reaches the backend.
     expect(proxy.app.rules.query.size).toBe(2);
