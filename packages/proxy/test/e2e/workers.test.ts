@@ -114,7 +114,7 @@ describe('two data-plane workers', () => {
     expect(proxy.app.runConsoleCommand('topClients()')).toMatch(
       /topClients: refused with 2 data-plane workers: reads the query and response rings/,
     );
-    // Objects the rules may share (a NetmaskGroup, a pool and its cache) are the control plane's copies: changing them is refused too.
+    // Objects the rules may share (a NetmaskGroup, a pool) are the control plane’s copies: changing them is refused too (a pool’s cache is not: e2e/workers-cache.test.ts).
     expect(proxy.app.runConsoleCommand('newNMG():addMask("10.0.0.0/8")')).toMatch(
       /NetmaskGroup:addMask: refused with 2 data-plane workers/,
     );
