@@ -13,6 +13,8 @@ export {
   formatShardReductionWarning,
   type PacketCacheStats,
 } from './packet-cache-console-texts.js';
+export type { PacketCacheReplicas } from './packet-cache-replicas.js';
+export { formatDumpLine, writePacketCacheDump, appendPacketCacheDump } from './packet-cache-dump.js';
 export { PacketCacheOptionError, PacketCacheSizeError, PacketCacheKeyError } from './packet-cache-errors.js';
 export { CacheEntry } from './cache-entry.js';
 export { computeCacheKey } from './cache-key.js';

@@ -2,7 +2,7 @@
  * `pc:dump(file)`: dnsdist 1.7.3 writes one line per entry to a file that
  * must not exist yet, and tells the console how many it wrote.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { DNSName, qtypeName } from '@dnsdist-ts/dns';
 import type { CacheEntry } from './cache-entry.js';
 
@@ -47,9 +47,26 @@ export function writePacketCacheDump(path: string, lines: Iterable<string>): str
     const e = err as NodeJS.ErrnoException;
     return `Error opening dump file for writing: ${(e.code && STRERROR[e.code]) ?? e.message}\n`;
   }
+  return `Dumped ${writeLines(fd, DUMP_HEADER, lines)} records\n`;
+}
+
+/**
+ * Add `heading` (a comment line) and `lines` to the end of a dump file
+ * writePacketCacheDump created: a data-plane worker adding its copy's
+ * entries. Returns the number of entries written.
+ *
+ * @throws the open or write error (ENOENT when the file is gone).
+ */
+export function appendPacketCacheDump(path: string, heading: string, lines: Iterable<string>): number {
+  // No O_CREAT: a file removed meanwhile is an error, not a new file without its header.
+  return writeLines(openSync(path, constants.O_WRONLY | constants.O_APPEND), heading, lines);
+}
+
+/** Write `first` then `lines` to `fd` in chunks, close it; the number of lines. */
+function writeLines(fd: number, first: string, lines: Iterable<string>): number {
   let count = 0;
   try {
-    let pending = DUMP_HEADER;
+    let pending = first;
     for (const line of lines) {
       pending += line;
       count++;
@@ -62,5 +79,5 @@ export function writePacketCacheDump(path: string, lines: Iterable<string>): str
   } finally {
     closeSync(fd);
   }
-  return `Dumped ${count} records\n`;
+  return count;
 }

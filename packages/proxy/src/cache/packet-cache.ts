@@ -25,6 +25,7 @@ import { formatPacketCacheStats, formatShardReductionNotice, type PacketCacheSta
 import { formatDumpLine, writePacketCacheDump } from './packet-cache-dump.js';
 import { PacketCacheKeyError } from './packet-cache-errors.js';
 import { resolvePacketCacheSettings, type PacketCacheOptions, type PacketCacheSettings } from './packet-cache-options.js';
+import type { PacketCacheReplicas } from './packet-cache-replicas.js';
 import { ageResponseTtls, scanResponseTtls, setResponseTtls, type ResponseTtlScan } from './response-ttls.js';
 
 /** A clock in whole seconds that never goes backwards. */
@@ -93,6 +94,14 @@ export class PacketCache {
   #lookupCollisions = 0;
   #insertCollisions = 0;
   #ttlTooShorts = 0;
+  /**
+   * Set in the control plane of several data-plane workers, where this
+   * object is the configuration's handle on the copies the workers hold
+   * (workers/worker-caches.ts): its statistics are then theirs, summed,
+   * and the console methods act on theirs through it. Unset, the cache is
+   * the one that answers.
+   */
+  replicas: PacketCacheReplicas | undefined;
 
   /**
    * `newPacketCache(maxEntries, options)`.
@@ -362,10 +371,16 @@ export class PacketCache {
   }
 
   isFull(): boolean {
-    return this.getEntriesCount() >= this.settings.maxEntries;
+    const stats = this.getStats();
+    return stats.entries >= stats.maxEntries;
   }
 
   getEntriesCount(): number {
+    if (this.replicas) return this.replicas.getStats().entries;
+    return this.#localEntries();
+  }
+
+  #localEntries(): number {
     let count = 0;
     for (const shard of this.#shards) count += shard.size;
     return count;
@@ -373,11 +388,13 @@ export class PacketCache {
 
   /**
    * `pc:getStats()`. deferredInserts and deferredLookups count lock
-   * contention between dnsdist's threads and are always 0 here.
+   * contention between dnsdist's threads and are always 0 here. With
+   * `replicas`, the workers' copies summed (see PacketCacheReplicas).
    */
   getStats(): PacketCacheStats {
+    if (this.replicas) return this.replicas.getStats();
     return {
-      entries: this.getEntriesCount(),
+      entries: this.#localEntries(),
       maxEntries: this.settings.maxEntries,
       hits: this.#hits,
       misses: this.#misses,
@@ -396,7 +413,8 @@ export class PacketCache {
 
   /** `pc:toString()`: "entries/maxEntries". */
   toString(): string {
-    return `${this.getEntriesCount()}/${this.settings.maxEntries}`;
+    const stats = this.getStats();
+    return `${stats.entries}/${stats.maxEntries}`;
   }
 
   /**
@@ -404,12 +422,13 @@ export class PacketCache {
    * Returns the console text ("Dumped N records" or why the file could not be created).
    */
   dump(path: string): string {
+    return writePacketCacheDump(path, this.dumpLines());
+  }
+
+  /** This copy's entries as `dump` writes them, one line each. */
+  *dumpLines(): Generator<string> {
     const now = this.#now();
-    const shards = this.#shards;
-    function* lines(): Generator<string> {
-      for (const shard of shards) for (const [key, entry] of shard) yield formatDumpLine(entry, key, now);
-    }
-    return writePacketCacheDump(path, lines());
+    for (const shard of this.#shards) for (const [key, entry] of shard) yield formatDumpLine(entry, key, now);
   }
 
   /** dnsdist's cachedValueMatches for a lookup: the entry answers exactly this query. */

@@ -11,14 +11,16 @@ export function registerCacheBindings(env: LuaEnvironment): void {
   rt.defineClass<PacketCache>(PacketCache, 'PacketCache', {
     toString: (pc: PacketCache) => pc.toString(),
     isFull: (pc) => pc.isFull(),
+    // With data-plane workers, pc.replicas carries the change to every worker's copy (workers/worker-caches.ts).
     purgeExpired: (pc, a) => {
-      pc.purgeExpired(a.optInteger(0, 0));
+      (pc.replicas ?? pc).purgeExpired(a.optInteger(0, 0));
     },
     expunge: (pc, a) => {
-      pc.expunge(a.optInteger(0, 0));
+      (pc.replicas ?? pc).expunge(a.optInteger(0, 0));
     },
     expungeByName: (pc, a) => {
-      const n = pc.expungeByName(dnsNameOf(a.raw(0), 'PacketCache:expungeByName'), a.optInteger(1, 255), a.optBoolean(2, false));
+      const name = dnsNameOf(a.raw(0), 'PacketCache:expungeByName');
+      const n = (pc.replicas ?? pc).expungeByName(name, a.optInteger(1, 255), a.optBoolean(2, false));
       rt.print(formatExpungedRecords(n).replace(/\n$/, ''));
     },
     printStats: (pc) => {
@@ -27,7 +29,7 @@ export function registerCacheBindings(env: LuaEnvironment): void {
     getStats: (pc) => new Map(Object.entries(pc.getStats())),
     getEntriesCount: (pc) => pc.getEntriesCount(),
     dump: (pc, a) => {
-      rt.print(pc.dump(a.string(0)).replace(/\n$/, ''));
+      rt.print((pc.replicas ?? pc).dump(a.string(0)).replace(/\n$/, ''));
     },
   });
 

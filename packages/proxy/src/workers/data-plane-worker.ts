@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
+import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -50,12 +51,26 @@ async function run(): Promise<void> {
       level: 'error',
       line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
     });
-  } else {
-    const publish = setInterval(() => layout.write(row), PUBLISH_INTERVAL_MS);
-    void app.stopped.then(() => clearInterval(publish));
   }
+  const caches = new WorkerCacheCopies(configurationCaches(app.proxy.pools.values()), start.caches, start.index, start.workers);
+  if (!caches.matches) {
+    post({
+      type: 'log',
+      level: 'error',
+      line: `Data-plane worker ${start.index}: its packet caches do not match the control plane's (${start.caches.caches}); their statistics are left out`,
+    });
+  }
+  const publish = setInterval(() => {
+    if (layout.rowLength === start.rowLength) layout.write(row);
+    caches.publish();
+  }, PUBLISH_INTERVAL_MS);
+  void app.stopped.then(() => clearInterval(publish));
   port.on('message', (m: ControlToWorker) => {
-    if (m.type === 'servers') applyServerStates(app, m.up);
+    if (m.type === 'cache') {
+      const failure = caches.handle(m);
+      if (failure)
+        post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: PacketCache:${m.operation.op}: ${failure.message}` });
+    } else if (m.type === 'servers') applyServerStates(app, m.up);
     else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });

@@ -72,7 +72,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
  * dnsdist function would change only the control plane's copy of the
  * configuration, so at run time (console, maintenance()) it is refused with
  * N > 1 (run-time changes applied in every worker are still to come).
- * getPool() is refused: pools and their caches are per worker. Constructors
+ * getPool() is allowed for its cache: each PacketCache method acts on, or
+ * sums, every worker's copy (worker-caches.ts). Constructors
  * (names starting with a capital: selectors, actions) build values and are
  * allowed; the methods of objects are checked by class (below).
  */
@@ -125,6 +126,8 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'newQPSLimiter',
   'showWebserverConfig',
   'showPools',
+  // For getPool(n):getCache(): the pool's other methods stay refused (ServerPool is not an allowed class).
+  'getPool',
 ]);
 
 /**
@@ -144,6 +147,8 @@ export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
   'DNSDistRuleAction',
   'ServerPolicy',
   'SVCRecordParameters',
+  // Its statistics are the workers' copies' summed, its console methods act on every copy (worker-caches.ts).
+  'PacketCache',
 ]);
 
 /** Backend methods that stay right: up/down is decided in the control plane and followed by every worker. */
@@ -158,6 +163,8 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'Server:getLatency',
   'Server:getPools',
   'Server:getID',
+  'ServerPool:getCache',
+  'ServerPool:getECS',
 ]);
 
 /** Where a guarded function was first called. */

@@ -1,5 +1,6 @@
 /** What the control plane and its data-plane workers tell each other (postMessage), and what a worker starts with. */
 import type { AppOptions } from '../app/dnsdist-app.js';
+import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -16,6 +17,10 @@ export interface WorkerStart {
   /** Every worker's counter row (CounterLayout), rowLength doubles each. */
   counters: SharedArrayBuffer;
   rowLength: number;
+  /** Every worker's packet-cache statistics and its reply words (worker-caches.ts). */
+  caches: WorkerCacheBuffers;
+  /** How many workers share those buffers. */
+  workers: number;
 }
 
 export type WorkerToControl =
@@ -23,4 +28,4 @@ export type WorkerToControl =
   | { type: 'failed'; message: string }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string };
 
-export type ControlToWorker = { type: 'servers'; up: boolean[] } | { type: 'acl'; masks: string[] } | { type: 'stop' };
+export type ControlToWorker = { type: 'servers'; up: boolean[] } | { type: 'acl'; masks: string[] } | { type: 'stop' } | CacheRequest;

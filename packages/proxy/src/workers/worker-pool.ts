@@ -12,6 +12,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { CounterLayout } from './counter-layout.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
+import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
@@ -67,6 +68,8 @@ export class WorkerPool {
   readonly #retired: Float64Array;
   /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
   readonly #qpsBuckets: SharedArrayBuffer;
+  /** The workers' copies of the configuration's packet caches, which the control plane's copies stand for. */
+  readonly caches: WorkerCaches;
   #ports: number[] | undefined;
   #serversUp: boolean[] = [];
   /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
@@ -88,6 +91,16 @@ export class WorkerPool {
     this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
     this.#retired = new Float64Array(rowLength);
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
+    this.caches = new WorkerCaches(configurationCaches(proxy.pools.values()), count);
+    this.caches.attach({
+      count,
+      post: (index, request) => {
+        const slot = this.#slots[index];
+        if (slot?.state !== 'running' || !slot.worker) return false;
+        slot.worker.postMessage(request satisfies ControlToWorker);
+        return true;
+      },
+    });
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -169,6 +182,8 @@ export class WorkerPool {
       acl: this.#acl.masks,
       counters: this.#buffer,
       rowLength: this.#rowLength,
+      caches: this.caches.buffers,
+      workers: this.count,
     };
     const worker = new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
@@ -207,6 +222,7 @@ export class WorkerPool {
   #restart(index: number, why: string): void {
     const slot = this.#slots[index]!;
     this.#layout?.retire(slot.row, this.#retired);
+    this.caches.retire(index);
     slot.row.fill(0);
     slot.state = 'restarting';
     slot.restarts++;

@@ -114,12 +114,12 @@ describe('two data-plane workers', () => {
     expect(proxy.app.runConsoleCommand('topClients()')).toMatch(
       /topClients: refused with 2 data-plane workers: reads the query and response rings/,
     );
-    // Objects the rules may share (a NetmaskGroup, a pool and its cache) are the control plane's copies: changing them is refused too.
+    // Objects the rules may share (a NetmaskGroup, a pool) are the control plane’s copies: changing them is refused too (a pool’s cache is not: e2e/workers-cache.test.ts).
     expect(proxy.app.runConsoleCommand('newNMG():addMask("10.0.0.0/8")')).toMatch(
       /NetmaskGroup:addMask: refused with 2 data-plane workers/,
     );
     expect(proxy.app.runConsoleCommand('getServer(0):addPool("other")')).toMatch(/Server:addPool: refused with 2 data-plane workers/);
-    expect(proxy.app.runConsoleCommand('getPool("")')).toMatch(/getPool: refused with 2 data-plane workers/);
+    expect(proxy.app.runConsoleCommand('getPool(""):setECS(true)')).toMatch(/ServerPool:setECS: refused with 2 data-plane workers/);
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
     // Nothing was added: every query still reaches the backend.
     expect(proxy.app.rules.query.size).toBe(2);
