@@ -16,6 +16,7 @@ packages=(
   clang llvm libbpf-dev bpftool pkg-config libelf-dev zlib1g-dev make python3
   iproute2 util-linux  # ip, tc, unshare: namespaces, veth pairs, the rate-limited loopback (tests)
   g++         # the libstdc++ sort replay (test) and the benchmarks' C helpers
+  libssl-dev  # the benchmarks' TLS handshake client (test/bench/proxy/tls-handshake-client.c)
   dnsdist     # Debian's dnsdist 1.7.3: interop and parity peer (tests)
   dnsperf bind9-dnsutils knot-dnsutils ethtool  # dnsperf, dig, kdig (tests, benchmarks)
   nghttp2-client  # h2load: the DoH row of the proxy benchmark

@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,doh,doh-floor,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,doh-floor,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -30,6 +30,11 @@
  * query outstanding per connection it loses most answers (both proxies).
  * `doh-floor` (only when asked for) puts node-doh-floor.ts in dnsdist-ts's
  * columns: Node's HTTP/2 and TLS with only a query-ID remap in JS.
+ *
+ * The `dot-handshakes` row is new connections to the `dot` listener:
+ * tls-handshake-client.c (4 threads) connects, completes a full TLS 1.3
+ * handshake (no resumption), asks one query, reads the answer and closes,
+ * in a loop; its columns are exchanges per second and CPU per exchange.
  *
  * The `tcp-ooor` row forwards TCP with `newServer{maxInFlight=100}` for both
  * proxies: up to 100 queries share a backend connection (`tcp` sends one at a
@@ -65,7 +70,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,tcp-ooor,dot,doh,rules,lua,floor').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,rules,lua,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const LATENCY_QPS = opt('latency-qps', '5000')
   .split(',')
@@ -91,7 +96,7 @@ const DOH_PORT = 45303;
 
 interface Scenario {
   name: string;
-  mode: 'udp' | 'tcp' | 'dot' | 'doh';
+  mode: 'udp' | 'tcp' | 'dot' | 'doh' | 'dot-new';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
   standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor';
@@ -147,6 +152,15 @@ function maintenance() dbr:apply() end
     },
   },
   {
+    // A full TLS handshake per query: the new-connection rate of the `dot` listener.
+    name: 'dot-handshakes',
+    mode: 'dot-new',
+    get config(): string {
+      const { cert, key } = dotCertificate();
+      return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
+    },
+  },
+  {
     name: 'doh',
     mode: 'doh',
     get config(): string {
@@ -185,7 +199,7 @@ function buildC(name: string): string {
   let bin = built.get(name);
   if (bin === undefined) {
     bin = join(tmp, name);
-    sh('cc', ['-O2', '-o', bin, join(here, `${name}.c`), '-lpthread']);
+    sh('cc', ['-O2', '-o', bin, join(here, `${name}.c`), '-lpthread', ...(name === 'tls-handshake-client' ? ['-lssl', '-lcrypto'] : [])]);
     built.set(name, bin);
   }
   return bin;
@@ -423,8 +437,38 @@ async function measureDoh(child: ChildProcess): Promise<Run> {
   return { qps: sat.qps, cpuUsPerQuery: sat.completed > 0 ? (cpu1 - cpu0) / sat.completed : NaN, latency, lost: 0 };
 }
 
+/**
+ * The dot-handshakes row: tls-handshake-client.c's threads each connect, handshake in full, ask
+ * one query and close, in a loop. The rate is of completed exchanges; there is no fixed-rate part.
+ */
+function measureHandshakes(child: ChildProcess): Run {
+  const client = buildC('tls-handshake-client');
+  const run = (seconds: number): { rate: number; done: number } => {
+    const out = execFileSync(client, ['127.0.0.1', String(DOT_PORT), '4', String(seconds)], {
+      encoding: 'utf8',
+      timeout: (seconds + 30) * 1000,
+    });
+    const m = /exchanges: (\d+) failed: (\d+) seconds: [\d.]+ rate: ([\d.]+)/.exec(out);
+    if (!m) throw new Error(`tls-handshake-client said: ${out}`);
+    return { rate: Number(m[3]), done: Number(m[1]) };
+  };
+  run(1);
+  const cpu0 = cpuMicros(child.pid!);
+  const r = run(SECONDS);
+  const cpu1 = cpuMicros(child.pid!);
+  const none: LatencyRun = { p50Ms: NaN, p99Ms: NaN, cpuUsPerQuery: NaN };
+  return { qps: r.rate, cpuUsPerQuery: r.done > 0 ? (cpu1 - cpu0) / r.done : NaN, latency: LATENCY_QPS.map(() => none), lost: 0 };
+}
+
 async function measure(kind: Kind, sc: Scenario, names: string, workers: number): Promise<Run> {
   const child = await startProxy(kind, sc.config, workers);
+  if (sc.mode === 'dot-new') {
+    try {
+      return measureHandshakes(child);
+    } finally {
+      await stop(child);
+    }
+  }
   if (sc.mode === 'doh') {
     try {
       return await measureDoh(child);
@@ -472,7 +516,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Rows whose configuration several workers refuse (dynBlockRulesGroup, addTLSLocal, addDOHLocal). */
-const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'doh']);
+const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'dot-handshakes', 'doh', 'doh-floor']);
 
 async function main(): Promise<void> {
   const backendBin = buildC('fast-backend');
