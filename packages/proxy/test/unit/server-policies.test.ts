@@ -275,6 +275,28 @@ describe('chashed', () => {
     for (const q of manyNames(50)) expect(policy.select(servers, q)).toBe(policy.select(servers, q));
   });
 
+  it('shares distinct names in proportion to the weights (points on the ring), whatever the server ids', () => {
+    // Ids as newServer makes them (random UUIDs), fixed here: the ring must not depend on their luck.
+    const idPairs = [
+      ['3f0c5d1e-8a4b-4c2d-9e6f-0a1b2c3d4e5f', 'c81d2e3f-4a5b-4c6d-8e7f-90a1b2c3d4e5'],
+      ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'],
+      ['id-w100', 'id-w300'],
+    ];
+    const qs = manyNames(10_000);
+    const offTarget: string[] = [];
+    for (const [idA, idB] of idPairs) {
+      const policy = new ConsistentHashPolicy();
+      const servers = poolOf(
+        fakeDownstream({ name: 'w100', id: idA, weight: 100 }),
+        fakeDownstream({ name: 'w300', id: idB, weight: 300 }),
+      );
+      const share = shares(qs.map((q) => policy.select(servers, q)!.name)).w100! / qs.length;
+      // 400 points do not split the ring exactly: a 25 % share lands within 8 points of it.
+      if (Math.abs(share - 0.25) > 0.08) offTarget.push(`${idA} + ${idB}: weight 100 of 400 got ${(share * 100).toFixed(1)} %`);
+    }
+    expect(offTarget).toEqual([]);
+  });
+
   it('when a server goes down, only its names move; they come back when it is up again', () => {
     const policy = new ConsistentHashPolicy();
     const b = fakeDownstream({ name: 'b', weight: 50 });
