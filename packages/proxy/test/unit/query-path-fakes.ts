@@ -19,6 +19,7 @@ export interface FakeDownstreamShape {
   /** The server's id (newServer{id=…}, a random UUID by default in the proxy). */
   id?: string;
   port?: number;
+  pools?: string[];
   weight?: number;
   order?: number;
   qps?: number;
@@ -36,11 +37,25 @@ let nextPort = 10_000;
  * unless given: enough for the policies, which read only its state.
  */
 export function fakeDownstream(shape: FakeDownstreamShape = {}, handlers: Partial<DownstreamHandlers> = {}): DownstreamServer {
+  const s = new DownstreamServer(
+    fakeServerConfig(shape),
+    handlers.onAnswer ?? (() => undefined),
+    handlers.onLost ?? (() => undefined),
+    handlers.matches ?? (() => true),
+  );
+  s.availability = shape.up === false ? 'down' : 'up';
+  s.outstanding = shape.outstanding ?? 0;
+  s.latencyUsec = shape.latencyUsec ?? 0;
+  return s;
+}
+
+/** newServer's settings with dnsdist's defaults, on 127.0.0.1 and a port of its own (nothing listens there). */
+export function fakeServerConfig(shape: FakeDownstreamShape = {}): DownstreamServerConfig {
   const port = shape.port ?? nextPort++;
-  const config = {
+  return {
     address: parseAddressWithPort(`127.0.0.1:${port}`, 53),
     name: shape.name ?? `s${port}`,
-    pools: [],
+    pools: shape.pools ?? [],
     weight: shape.weight ?? 1,
     order: shape.order ?? 1,
     qps: shape.qps ?? 0,
@@ -56,23 +71,18 @@ export function fakeDownstream(shape: FakeDownstreamShape = {}, handlers: Partia
     sockets: 1,
     maxInFlight: 0,
     id: shape.id ?? `id-${shape.name ?? port}`,
-  } satisfies DownstreamServerConfig;
-  const s = new DownstreamServer(
-    config,
-    handlers.onAnswer ?? (() => undefined),
-    handlers.onLost ?? (() => undefined),
-    handlers.matches ?? (() => true),
-  );
-  s.availability = shape.up === false ? 'down' : 'up';
-  s.outstanding = shape.outstanding ?? 0;
-  s.latencyUsec = shape.latencyUsec ?? 0;
-  return s;
+  };
 }
 
 export interface DownstreamHandlers {
   onAnswer: ConstructorParameters<typeof DownstreamServer>[1];
   onLost: ConstructorParameters<typeof DownstreamServer>[2];
   matches: ConstructorParameters<typeof DownstreamServer>[3];
+}
+
+/** A query's name as the tests write it: the view's lower-case text without its final dot. */
+export function nameOf(dq: DNSQuestion): string {
+  return dq.view.qname.endsWith('.') ? dq.view.qname.slice(0, -1) : dq.view.qname;
 }
 
 /** One datagram a FakeUdpEndpoint was asked to send (bytes copied at send time). */
@@ -132,11 +142,11 @@ export class RecordingReplyChannel implements ReplyChannel {
   readonly abandoned: Array<{ qname: string; lost: boolean }> = [];
 
   sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
-    this.answers.push({ qname: dq.view.qname, data: Buffer.from(data.subarray(0, length)) });
+    this.answers.push({ qname: nameOf(dq), data: Buffer.from(data.subarray(0, length)) });
   }
 
   abandon(dq: DNSQuestion, lost?: boolean): void {
-    this.abandoned.push({ qname: dq.view.qname, lost: lost === true });
+    this.abandoned.push({ qname: nameOf(dq), lost: lost === true });
   }
 
   /** The only answer sent, decoded. */
@@ -152,11 +162,17 @@ export class RecordingQueryRecorder implements QueryRecorder {
   readonly responses: string[] = [];
 
   recordQuery(dq: DNSQuestion): void {
-    this.queries.push(dq.view.qname);
+    this.queries.push(nameOf(dq));
   }
 
   recordResponse(dr: DNSResponse): void {
-    this.responses.push(dr.question.view.qname);
+    this.responses.push(nameOf(dr.question));
+  }
+
+  /** Rings keep timed-out queries too (grepq's "T.O"). */
+  readonly timeouts: string[] = [];
+  recordTimeout(dq: DNSQuestion, server: DownstreamServer): void {
+    this.timeouts.push(`${nameOf(dq)} ${server.name}`);
   }
 }
 
@@ -167,7 +183,7 @@ export class FakeDynBlocks implements DynBlockCheck {
     this.#blocked = new Map(Object.entries(blocked));
   }
   check(dq: DNSQuestion): QueryVerdictCode {
-    return this.#blocked.get(dq.view.qname) ?? 0;
+    return this.#blocked.get(nameOf(dq)) ?? 0;
   }
 }
 
@@ -182,7 +198,7 @@ export class FakeQueryCache implements QueryCache {
   inserts = 0;
 
   computeKey(dq: DNSQuestion): number {
-    const text = `${dq.view.qname}/${dq.view.qtype}/${dq.transport}`;
+    const text = `${nameOf(dq)}/${dq.view.qtype}/${dq.transport}`;
     let key = this.#keys.get(text);
     if (key === undefined) {
       key = this.#keys.size + 1;
