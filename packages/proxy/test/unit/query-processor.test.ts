@@ -26,7 +26,7 @@ import {
   RuleChains,
   SpoofAction,
 } from '../../src/rules/index.js';
-import { encodeQuery, FLAG_CD, FLAG_RD, type QueryShape } from '../rules/query-fixture.js';
+import { encodeQuery, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, type QueryShape } from '../rules/query-fixture.js';
 import {
   FakeDynBlocks,
   FakeQueryCache,
@@ -77,7 +77,10 @@ class QueryPathUnderTest {
   }
 
   query(shape: QueryShape = {}): void {
-    const packet = encodeQuery(shape);
+    this.raw(encodeQuery(shape));
+  }
+
+  raw(packet: Buffer): void {
     this.proxy.processor.handleQuery(packet, packet.length, CLIENT, LOCAL, 'udp', this.reply, this.frontend);
   }
 }
@@ -392,5 +395,99 @@ describe('QueryProcessor: response rules', () => {
     expect(t.reply.answers.map((a) => a.qname)).toEqual(['cached.example', 'servfail.example']);
     expect(t.reply.abandoned.map((a) => a.qname)).toEqual(['cached.example', 'refused.example']);
     expect(t.counters.cacheHits).toBe(1);
+  });
+});
+
+describe('QueryProcessor: header checks before the rules', () => {
+  it('a query shorter than a header: counted in noncompliant-queries only, dropped', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    t.raw(Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00]));
+    expect(t.counters).toMatchObject({ queries: 0, nonCompliantQueries: 1 });
+    expect(t.frontend).toMatchObject({ queries: 0, nonCompliantQueries: 1 });
+    expect(t.reply.answers).toEqual([]);
+    expect(t.reply.abandoned).toHaveLength(1);
+    expect(b.socket.sent).toHaveLength(0);
+  });
+
+  it('a "query" with QR set: counted in queries and noncompliant-queries, dropped before the rings and the rules', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    t.rules.query.add(new AllRule(), new RCodeAction(REFUSED));
+    const packet = encodeQuery({ name: 'qr.example' });
+    // dns-packet clears QR in a query: set it by hand.
+    packet[2] = packet[2]! | (FLAG_QR >> 8);
+    t.raw(packet);
+    expect(t.counters).toMatchObject({ queries: 1, nonCompliantQueries: 1, ruleRefused: 0 });
+    expect(t.recorder.queries).toEqual([]);
+    expect(t.reply.answers).toEqual([]);
+    expect(b.socket.sent).toHaveLength(0);
+  });
+
+  it('a query without a question: NOTIMP at once, counted in empty-queries; dropped with setDropEmptyQueries(true)', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    t.rules.query.add(new AllRule(), new DropAction());
+    const empty = Buffer.from([0xab, 0xcd, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+    t.raw(empty);
+    const answer = t.reply.answers[0]!.data;
+    expect([...answer]).toEqual([0xab, 0xcd, 0x81, 0x04, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(t.counters).toMatchObject({ queries: 1, emptyQueries: 1, rdQueries: 1, ruleDrop: 0, selfAnswered: 0 });
+    t.proxy.settings.dropEmptyQueries = true;
+    t.raw(empty);
+    expect(t.reply.answers).toHaveLength(1);
+    expect(t.counters.emptyQueries).toBe(2);
+    expect(b.socket.sent).toHaveLength(0);
+  });
+});
+
+describe('QueryProcessor: what the backend sees and the client does not', () => {
+  it('useClientSubnet: the backend gets the client’s /24 as ECS, the client gets the answer without the OPT record it did not send', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    b.server.config.useClientSubnet = true;
+    t.query({ name: 'ecs.example' });
+    const sent = dnsPacket.decode(b.socket.sent[0]!.data);
+    const opt = sent.additionals!.find((r) => r.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+    expect(opt?.options).toEqual([expect.objectContaining({ code: 8, family: 1, sourcePrefixLength: 24, ip: '192.0.2.0' })]);
+    // The backend echoes the option, scope /24.
+    const answer = dnsPacket.encode({
+      type: 'response',
+      id: sent.id,
+      flags: (sent.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE,
+      questions: sent.questions,
+      answers: [{ type: 'A', name: 'ecs.example', ttl: 60, data: '198.51.100.9' }],
+      additionals: [{ ...opt!, options: [{ code: 8, family: 1, sourcePrefixLength: 24, scopePrefixLength: 24, ip: '192.0.2.0' }] }],
+    } as dnsPacket.Packet);
+    b.socket.deliver(answer, ...fromBackend(b));
+    // Byte for byte the backend's answer without the OPT record, with the client's ID.
+    const expected = dnsPacket.encode({
+      type: 'response',
+      id: 0x1234,
+      flags: (sent.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE,
+      questions: sent.questions,
+      answers: [{ type: 'A', name: 'ecs.example', ttl: 60, data: '198.51.100.9' }],
+    });
+    expect(t.reply.answers.map((a) => a.data.toString('hex'))).toEqual([expected.toString('hex')]);
+  });
+
+  it('truncateTC: a TC=1 answer over UDP reaches the client as header and question only', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    const truncated = (sent: Buffer): Buffer => {
+      const a = answerTo(sent);
+      a[2] = a[2]! | (FLAG_TC >> 8);
+      return a;
+    };
+    t.query({ name: 'big.example' });
+    b.socket.deliver(truncated(b.socket.sent[0]!.data), ...fromBackend(b));
+    expect(aRecords(t.reply.answers.map((a) => dnsPacket.decode(a.data))[0]!)).toEqual(['198.51.100.1']);
+    t.proxy.settings.truncateTC = true;
+    t.query({ name: 'big.example' });
+    b.socket.deliver(truncated(b.socket.sent[1]!.data), ...fromBackend(b));
+    const stripped = dnsPacket.decode(t.reply.answers[1]!.data);
+    expect(stripped.flags! & FLAG_TC).toBe(FLAG_TC);
+    expect(stripped.questions![0]!.name).toBe('big.example');
+    expect(stripped.answers).toEqual([]);
   });
 });
