@@ -117,9 +117,15 @@ export class FakeUdpEndpoint implements UdpEndpoint {
 
   async close(): Promise<void> {}
 
+  /** One receive buffer lent to every handler call, as the native endpoint lends its batch buffer. */
+  readonly #receiveBuffer = Buffer.alloc(65535);
+
   deliver(data: Buffer, from: Uint8Array, fromPort: number): void {
     if (this.#handler === undefined) throw new Error('FakeUdpEndpoint: no handler attached');
-    this.#handler(data, data.length, from, fromPort);
+    data.copy(this.#receiveBuffer);
+    this.#handler(this.#receiveBuffer, data.length, from, fromPort);
+    // What the handler did not copy is gone once it returns.
+    this.#receiveBuffer.fill(0xee, 0, data.length);
   }
 
   /** The last query sent, decoded. */
@@ -143,6 +149,16 @@ export class RecordingReplyChannel implements ReplyChannel {
 
   sendAnswer(dq: DNSQuestion, data: Buffer, length: number): void {
     this.answers.push({ qname: nameOf(dq), data: Buffer.from(data.subarray(0, length)) });
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  #waiting: Array<() => void> = [];
+
+  /** Resolves at the next answer sent (delayed answers come from a timer). */
+  nextAnswer(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   abandon(dq: DNSQuestion, lost?: boolean): void {

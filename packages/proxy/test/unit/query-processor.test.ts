@@ -7,7 +7,7 @@
  * RecordingReplyChannel is the client's side, FakeQueryCache the pool's
  * packet cache, RecordingQueryRecorder the rings.
  */
-import { parseAddress } from '@dnsdist-ts/dns';
+import { makeProxyProtocolHeader, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
 import type { DownstreamServer } from '../../src/backend/downstream-server.js';
 import { RoundRobinPolicy } from '../../src/backend/policies/round-robin.js';
@@ -17,8 +17,10 @@ import type { FrontendCounters } from '../../src/server/query-processor.js';
 import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
 import {
   AllRule,
+  DelayAction,
   DropAction,
   DropResponseAction,
+  NetmaskGroupRule,
   NoRecurseAction,
   PoolAction,
   QNameRule,
@@ -489,5 +491,68 @@ describe('QueryProcessor: what the backend sees and the client does not', () => 
     expect(stripped.flags! & FLAG_TC).toBe(FLAG_TC);
     expect(stripped.questions![0]!.name).toBe('big.example');
     expect(stripped.answers).toEqual([]);
+  });
+});
+
+describe('QueryProcessor: DelayAction', () => {
+  it('holds a UDP answer back, intact although the receive buffer it came in was reused meanwhile', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    t.rules.query.add(new QNameRule('slow.example'), new DelayAction(20));
+    t.query({ name: 'slow.example', id: 0x5151 });
+    t.query({ name: 'fast.example', id: 0x5252 });
+    const [slow, fast] = b.socket.sent;
+    b.socket.deliver(answerTo(slow!.data, { address: '198.51.100.51' }), ...fromBackend(b));
+    b.socket.deliver(answerTo(fast!.data, { address: '198.51.100.52' }), ...fromBackend(b));
+    // The undelayed answer went at once; the delayed one is not there yet.
+    expect(t.reply.answers.map((a) => a.qname)).toEqual(['fast.example']);
+    await t.reply.nextAnswer();
+    const delayed = dnsPacket.decode(t.reply.answers[1]!.data);
+    expect([delayed.id, delayed.questions![0]!.name, aRecords(delayed)]).toEqual([0x5151, 'slow.example', ['198.51.100.51']]);
+    expect(t.counters.responses).toBe(2);
+  });
+});
+
+describe('QueryProcessor: incoming proxy protocol', () => {
+  const PROXIED_CLIENT = '203.0.113.9';
+
+  function proxied(query: Buffer, source = PROXIED_CLIENT): Buffer {
+    const header = makeProxyProtocolHeader(false, parseAddress(source).bytes, 1234, parseAddress('127.0.0.1').bytes, 53);
+    return Buffer.concat([header, query]);
+  }
+
+  function setUp(): QueryPathUnderTest {
+    const t = new QueryPathUnderTest();
+    t.proxy.incomingProxyProtocol.acl.addMask('192.0.2.0/24');
+    // Answers REFUSED to the proxied client only: proves which address the rules saw.
+    t.rules.query.add(new NetmaskGroupRule(new NetmaskGroup().addMask(`${PROXIED_CLIENT}/32`)), new RCodeAction(REFUSED));
+    return t;
+  }
+
+  function receive(t: QueryPathUnderTest, datagram: Buffer): void {
+    expect(t.proxy.processor.expectsProxyHeader(CLIENT.bytes)).toBe(true);
+    t.proxy.processor.handleProxiedDatagram(datagram, datagram.length, CLIENT, LOCAL, t.reply, t.frontend);
+  }
+
+  it('a query behind a valid header is handled as coming from the client the header names', () => {
+    const t = setUp();
+    receive(t, proxied(encodeQuery({ name: 'behind.example' })));
+    expect(t.reply.onlyAnswer().rcode).toBe('REFUSED');
+    expect(t.counters).toMatchObject({ queries: 1, proxyProtocolInvalid: 0 });
+  });
+
+  it('a datagram without a valid header is counted in proxy-protocol-invalid and goes no further', () => {
+    const t = setUp();
+    receive(t, encodeQuery({ name: 'bare.example' }));
+    expect(t.reply.answers).toEqual([]);
+    expect(t.counters).toMatchObject({ queries: 0, proxyProtocolInvalid: 1 });
+  });
+
+  it('with setProxyProtocolApplyACLToProxiedClients(true), a named client outside setACL counts in acl-drops', () => {
+    const t = setUp();
+    t.proxy.incomingProxyProtocol.applyACLToProxiedClients = true;
+    receive(t, proxied(encodeQuery({ name: 'outside.example' })));
+    expect(t.reply.answers).toEqual([]);
+    expect(t.counters).toMatchObject({ queries: 0, aclDrops: 1 });
   });
 });
