@@ -258,6 +258,21 @@ describe('whashed', () => {
     expect(qs.map((q) => perturbed.select(servers, q)!.name)).toEqual(after);
   });
 
+  it('setWHashedPertubation with two servers of equal weight splits the names a server had, instead of swapping the servers', () => {
+    const servers = poolOf(fakeDownstream({ name: 'a' }), fakeDownstream({ name: 'b' }));
+    const plain = new WeightedHashedPolicy();
+    const qs = manyNames(1000).filter((q) => plain.select(servers, q)!.name === 'a');
+    const unsplit: string[] = [];
+    for (const perturbation of [1, 2, 12345, 0xdeadbeef]) {
+      const perturbed = new WeightedHashedPolicy();
+      perturbed.perturbation = perturbation;
+      const stayed = qs.filter((q) => perturbed.select(servers, q)!.name === 'a').length / qs.length;
+      // About half of a's names stay: a hash perturbed in its low bit only would keep all or none.
+      if (stayed < 0.3 || stayed > 0.7) unsplit.push(`perturbation ${perturbation}: ${(stayed * 100).toFixed(0)} % stayed`);
+    }
+    expect(unsplit).toEqual([]);
+  });
+
   it('skips down servers and returns none when none is up', () => {
     const policy = new WeightedHashedPolicy();
     const a = fakeDownstream({ name: 'a', up: false });

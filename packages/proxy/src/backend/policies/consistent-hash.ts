@@ -4,22 +4,6 @@ import { qnameHash } from './qname-hash.js';
 import type { ServerPolicy } from './server-policy.js';
 
 /**
- * Where a server's point lands on the ring. The point names of one server
- * differ only in their last characters, which FNV-1a alone leaves clustered
- * (a server of weight 100 next to one of 300 got anywhere from 7 % to 70 % of
- * the names, depending on the ids); murmur3's finalizer spreads them.
- */
-function ringPoint(name: string): number {
-  let h = qnameHash(name, 0);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
  * dnsdist's chashed: consistent hashing of the query name onto a ring where
  * each server holds `weight` points, so adding or removing a server moves
  * only its share of names. The ring is rebuilt when the server set changes.
@@ -34,7 +18,7 @@ export class ConsistentHashPolicy implements ServerPolicy {
   #rebuild(servers: readonly DownstreamServer[]): void {
     const pairs: Array<[number, DownstreamServer]> = [];
     for (const s of servers) {
-      for (let i = 0; i < s.config.weight; i++) pairs.push([ringPoint(`${s.id}-${i}`), s]);
+      for (let i = 0; i < s.config.weight; i++) pairs.push([qnameHash(`${s.id}-${i}`, 0), s]);
     }
     pairs.sort((a, b) => a[0] - b[0]);
     this.#points = Uint32Array.from(pairs.map((p) => p[0]));
