@@ -109,7 +109,14 @@ export class FakeUdpEndpoint implements UdpEndpoint {
     this.#handler = handler;
   }
 
+  /** Count every send as failed (as the real endpoints count EAGAIN, ENOBUFS…). */
+  failSends = false;
+
   send(data: Uint8Array, length: number, to: Uint8Array, toPort: number): void {
+    if (this.failSends) {
+      this.sendErrors++;
+      return;
+    }
     this.sent.push({ data: Buffer.from(data.subarray(0, length)), to: Uint8Array.from(to), toPort });
   }
 
@@ -258,4 +265,22 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A hand-moved performance.now() (the clock the query path and the backends
+ * read through coarseNow): installed over the real one for a test, removed
+ * after it. Milliseconds.
+ */
+export class FakePerformanceClock {
+  now = 1_000;
+
+  install(): void {
+    performance.now = () => this.now;
+  }
+
+  uninstall(): void {
+    // Drops the own property: the prototype's real now() shows through again.
+    delete (performance as { now?: unknown }).now;
+  }
 }

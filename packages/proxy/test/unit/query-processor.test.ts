@@ -31,6 +31,7 @@ import {
 import { encodeQuery, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, type QueryShape } from '../rules/query-fixture.js';
 import {
   FakeDynBlocks,
+  FakePerformanceClock,
   FakeQueryCache,
   fakeServerConfig,
   FakeUdpEndpoint,
@@ -261,6 +262,23 @@ describe('QueryProcessor: a backend’s answer', () => {
     expect(b.server.outstanding).toBe(0);
     expect(b.server.unexpectedAnswers).toBe(0);
     expect(t.recorder.responses).toEqual(['mail.example', 'www.example']);
+  });
+
+  it('its latency, from the query’s arrival to the answer, goes into the latency histogram and averages', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend();
+    const clock = new FakePerformanceClock();
+    clock.install();
+    try {
+      clock.now = 50_000;
+      t.query();
+      clock.now = 50_007;
+      b.socket.deliver(answerTo(b.socket.sent[0]!.data), ...fromBackend(b));
+    } finally {
+      clock.uninstall();
+    }
+    expect(t.counters).toMatchObject({ latency0to1: 0, latency1to10: 1, latencyCount: 1, latencySumMs: 7, latencyAvg100: 70 });
+    expect(b.server.latencyUsec).toBe(7000 / 128);
   });
 
   it('gives the client back its RD bit when a rule cleared it for the backend (NoRecurseAction)', async () => {
