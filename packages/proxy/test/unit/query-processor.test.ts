@@ -574,3 +574,36 @@ describe('QueryProcessor: incoming proxy protocol', () => {
     expect(t.counters).toMatchObject({ queries: 0, aclDrops: 1 });
   });
 });
+
+describe('DnsdistProxy.tick: the once-a-second housekeeping of the query path', () => {
+  it('times out UDP queries older than setUDPTimeout, and meters each backend’s queries per second', async () => {
+    const t = new QueryPathUnderTest();
+    const b = await t.backend({ name: 'b1' });
+    const clock = new FakePerformanceClock();
+    clock.install();
+    try {
+      clock.now = 10_000;
+      t.proxy.tick();
+      t.query({ name: 'one.example' });
+      t.query({ name: 'two.example' });
+      clock.now = 11_000;
+      t.proxy.tick();
+      expect(b.server.queryLoad).toBe(2);
+      // Two seconds is the default timeout: 1.999 s old is not timed out yet.
+      clock.now = 11_999;
+      t.proxy.tick();
+      expect(t.counters.downstreamTimeouts).toBe(0);
+      t.proxy.settings.udpTimeoutSeconds = 1;
+      clock.now = 12_001;
+      t.proxy.tick();
+    } finally {
+      clock.uninstall();
+    }
+    expect(t.counters.downstreamTimeouts).toBe(2);
+    expect(t.reply.abandoned).toEqual([
+      { qname: 'one.example', lost: true },
+      { qname: 'two.example', lost: true },
+    ]);
+    expect(b.server.outstanding).toBe(0);
+  });
+});
