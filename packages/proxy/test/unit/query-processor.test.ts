@@ -589,12 +589,11 @@ describe('DnsdistProxy.tick: the once-a-second housekeeping of the query path', 
       clock.now = 11_000;
       t.proxy.tick();
       expect(b.server.queryLoad).toBe(2);
-      // Two seconds is the default timeout: 1.999 s old is not timed out yet.
-      clock.now = 11_999;
+      // 1.5 s old: within the default 2 s, past a setUDPTimeout(1).
+      clock.now = 11_500;
       t.proxy.tick();
       expect(t.counters.downstreamTimeouts).toBe(0);
       t.proxy.settings.udpTimeoutSeconds = 1;
-      clock.now = 12_001;
       t.proxy.tick();
     } finally {
       clock.uninstall();
