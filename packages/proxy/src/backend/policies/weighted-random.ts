@@ -33,8 +33,15 @@ export function pickByWeight(servers: readonly DownstreamServer[], value: (total
 /** dnsdist's wrandom: random, weighted. */
 export class WeightedRandomPolicy implements ServerPolicy {
   readonly name = 'wrandom';
+  readonly #random: () => number;
+
+  /** @param random a number in [0, 1) per query; Math.random (looked up at each call) unless a test gives a seeded one. */
+  constructor(random: () => number = () => Math.random()) {
+    this.#random = random;
+  }
+
   select(servers: readonly DownstreamServer[], _dq: DNSQuestion): DownstreamServer | undefined {
-    return pickByWeight(servers, (total) => Math.floor(Math.random() * total));
+    return pickByWeight(servers, (total) => Math.floor(this.#random() * total));
   }
 }
 
