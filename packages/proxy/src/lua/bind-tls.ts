@@ -191,10 +191,11 @@ export function registerTlsBindings(env: LuaEnvironment): void {
   });
 
   rt.registerFunction('reloadAllCertificates', () => {
-    // DoT and DoH listeners alike (both read their files with tls/certificate-files.ts); a failure leaves that listener as it was.
+    // DoT, DoH (both read their files with tls/certificate-files.ts) and DNSCrypt listeners; a failure leaves that listener as it was.
     const reloads: Array<[string, () => void]> = [
       ...proxy.tlsFrontendConfigs.map((c): [string, () => void] => [`${c.host}:${c.port}`, () => c.tls.reloadCertificates()]),
       ...proxy.dohFrontends.map((d): [string, () => void] => [d.local.toStringWithPort(), () => d.reloadCertificates()]),
+      ...proxy.dnscryptBinds.map((b): [string, () => void] => [b.local.toStringWithPort(), () => b.context.reloadCertificates()]),
     ];
     for (const [where, reload] of reloads) {
       try {
