@@ -203,6 +203,7 @@ export class DnsdistApp {
         stats: statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: () => this.dynBlocks.clients.size }),
         servers: proxy.servers,
         frontends: proxy.frontends,
+        dnscryptBinds: proxy.dnscryptBinds,
         pools: proxy.pools,
       }),
       proxy.log,

@@ -52,7 +52,8 @@ export class ProxiedDatagram {
     writeProxyProtocolHeader(
       this.#buffer,
       0,
-      false,
+      // The client's transport, not the one to the backend: a DoH query forwarded over UDP says TCP.
+      dq.overTcp(),
       dq.remote.bytes,
       dq.remote.port,
       dq.local.bytes,

@@ -208,11 +208,21 @@ export class TcpBackendPool {
     const tlsCtx = this.#owner.config.tls;
     const host = formatAddress(bytes);
     // Node reads TLS connections into `onread` too (tls.connect documents it; its types do not).
+    const fastOpen = this.#owner.config.tcpFastOpen === true;
+    const family = bytes.length === 4 ? 4 : 6;
+    // With Fast Open, TLS runs over the natively made socket: its ClientHello is the first write, so it rides on the SYN.
     const socket = tlsCtx
-      ? tls.connect({ ...tlsCtx.connectOptions(host), port, onread } as tls.ConnectionOptions)
-      : this.#owner.config.tcpFastOpen === true
-        ? connectWithFastOpen({ host, port, family: bytes.length === 4 ? 4 : 6, onread })
+      ? tls.connect({
+          ...tlsCtx.connectOptions(host),
+          port,
+          onread,
+          ...(fastOpen ? { socket: connectWithFastOpen({ host, port, family }) } : {}),
+        } as tls.ConnectionOptions)
+      : fastOpen
+        ? connectWithFastOpen({ host, port, family, onread })
         : net.connect({ host, port, onread });
+    // Node gives no onread to a TLS socket made over an existing one: its reads come as 'data' chunks.
+    if (tlsCtx && fastOpen) socket.on('data', (chunk: Buffer) => this.#onRead(conn, chunk.length, chunk));
     socket.setNoDelay(true);
     conn.socket = socket;
     const counters = this.#owner.counters;
@@ -250,9 +260,9 @@ export class TcpBackendPool {
     return conn;
   }
 
-  /** Split what a read brought (after what an earlier read left) into length-prefixed messages. */
-  #onRead(conn: BackendConnection, n: number): boolean {
-    let buf = this.#readBuffer;
+  /** Split what a read brought into `src` (the shared read buffer unless said), after what an earlier read left, into length-prefixed messages. */
+  #onRead(conn: BackendConnection, n: number, src: Buffer = this.#readBuffer): boolean {
+    let buf = src;
     let end = n;
     if (conn.rest !== undefined) {
       buf = Buffer.concat([conn.rest, buf.subarray(0, n)]);

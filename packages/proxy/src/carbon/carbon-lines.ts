@@ -9,6 +9,7 @@
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
+import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import type { RunningFrontend } from '../server/dnsdist-proxy.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 
@@ -17,6 +18,8 @@ export interface CarbonSources {
   readonly stats: readonly StatEntry[];
   readonly servers: readonly DownstreamServer[];
   readonly frontends: readonly RunningFrontend[];
+  /** addDNSCryptBind listeners: frontends too, named like the others (`<address>_udp`, `_tcp`). */
+  readonly dnscryptBinds?: readonly DNSCryptBind[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
 }
 
@@ -125,21 +128,41 @@ export function carbonLines(src: CarbonSources, prefix: string, now: number): st
   }
   // UDP and TCP sockets of a listener are separate frontends; a repeated name gets _1, _2… (dnsdist's rule).
   const seen = new Map<string, number>();
+  const sockets: [proto: 'udp' | 'tcp', local: { toStringWithPort(): string }, values: Record<string, number>][] = [];
   for (const f of src.frontends) {
-    for (const [proto, local, values] of [
-      ['udp', f.udp.local, { queries: f.udp.queries, responses: f.udp.responses }],
-      ['tcp', f.tcp.local, { queries: f.tcp.queries, responses: f.tcp.responses, tcpcurrentconnections: f.tcp.currentConnections }],
-    ] as const) {
-      let name = pathPart(`${local.toStringWithPort()}_${proto}`);
-      const n = seen.get(name);
-      if (n === undefined) seen.set(name, 1);
-      else {
-        seen.set(name, n + 1);
-        name = `${name}_${n}`;
-      }
-      const v = values as Record<string, number>;
-      for (const figure of FRONTEND_FIGURES) line(`frontends.${name}.${figure}`, v[figure] ?? 0);
+    sockets.push(['udp', f.udp.local, { queries: f.udp.queries, responses: f.udp.responses }]);
+    sockets.push([
+      'tcp',
+      f.tcp.local,
+      { queries: f.tcp.queries, responses: f.tcp.responses, tcpcurrentconnections: f.tcp.currentConnections },
+    ]);
+  }
+  for (const b of src.dnscryptBinds ?? []) {
+    sockets.push(['udp', b.local, { queries: b.udpCounters.queries, responses: b.udpCounters.responses }]);
+    if (!b.config.doTCP) continue;
+    const t = b.tcpCounters;
+    sockets.push([
+      'tcp',
+      b.local,
+      {
+        queries: t.queries,
+        responses: t.responses,
+        tcpcurrentconnections: b.tcpCurrentConnections,
+        tcpmaxconcurrentconnections: b.tcpMaxConcurrentConnections,
+        tcpavgqueriesperconnection: b.tcpAvgQueriesPerConnection,
+        tcpavgconnectionduration: b.tcpAvgConnectionDuration,
+      },
+    ]);
+  }
+  for (const [proto, local, values] of sockets) {
+    let name = pathPart(`${local.toStringWithPort()}_${proto}`);
+    const n = seen.get(name);
+    if (n === undefined) seen.set(name, 1);
+    else {
+      seen.set(name, n + 1);
+      name = `${name}_${n}`;
     }
+    for (const figure of FRONTEND_FIGURES) line(`frontends.${name}.${figure}`, values[figure] ?? 0, figure.startsWith('tcpavg'));
   }
   // dnsdist keeps pools in a std::map: sorted by name, the default pool ("") first.
   const pools = [...src.pools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -38,6 +38,12 @@ export class DNSCryptBind {
   /** showBinds' "UDP (DNSCrypt)" and "TCP (DNSCrypt)" rows. */
   readonly udpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
   readonly tcpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
+  /** TCP clients connected now, and the most at once (dnsdist's tcpCurrentConnections / tcpMaxConcurrentConnections). */
+  tcpCurrentConnections = 0;
+  tcpMaxConcurrentConnections = 0;
+  /** dnsdist's moving averages over closed TCP connections: queries read on one, and how long it lasted (ms). */
+  tcpAvgQueriesPerConnection = 0;
+  tcpAvgConnectionDuration = 0;
   /** Queries that were neither an opening box nor the certificate query (dropped). */
   invalidQueries = 0;
   local: SocketAddress;
@@ -71,10 +77,12 @@ export class DNSCryptBind {
       const remote = this.#clients.get(from, fromPort);
       const parsed = parseDNSCryptQuery(this.context, data.subarray(0, length));
       if (parsed.kind === 'invalid') {
+        processor.countQueryHandledByListener(this.udpCounters);
         this.invalidQueries++;
         return;
       }
       if (parsed.kind === 'certificate') {
+        processor.countQueryHandledByListener(this.udpCounters);
         udp.send(parsed.answer, parsed.answer.length, remote.bytes, remote.port);
         return;
       }
@@ -111,7 +119,15 @@ export class DNSCryptBind {
     const addr = parseAddress(socket.remoteAddress ?? '0.0.0.0');
     if (!processor.aclAllows(addr.bytes)) return void socket.destroy();
     this.#sockets.add(socket);
-    socket.on('close', () => this.#sockets.delete(socket));
+    if (++this.tcpCurrentConnections > this.tcpMaxConcurrentConnections) this.tcpMaxConcurrentConnections = this.tcpCurrentConnections;
+    const openedAt = performance.now();
+    let queries = 0;
+    socket.on('close', () => {
+      this.#sockets.delete(socket);
+      this.tcpCurrentConnections--;
+      this.tcpAvgQueriesPerConnection = (99 * this.tcpAvgQueriesPerConnection) / 100 + queries / 100;
+      this.tcpAvgConnectionDuration = (99 * this.tcpAvgConnectionDuration) / 100 + (performance.now() - openedAt) / 100;
+    });
     socket.on('error', () => socket.destroy());
     socket.setTimeout(this.#idleTimeoutMs, () => socket.destroy());
     const remote = new SocketAddress(addr.bytes, socket.remotePort ?? 0);
@@ -123,16 +139,19 @@ export class DNSCryptBind {
         if (pending.length < 2 + size) break;
         const packet = pending.subarray(2, 2 + size);
         pending = pending.subarray(2 + size);
+        queries++;
         if (size < DNS_HEADER_SIZE) {
           processor.countTooShort(this.tcpCounters);
           return void socket.destroy();
         }
         const parsed = parseDNSCryptQuery(this.context, packet);
         if (parsed.kind === 'invalid') {
+          processor.countQueryHandledByListener(this.tcpCounters);
           this.invalidQueries++;
           return void socket.destroy();
         }
         if (parsed.kind === 'certificate') {
+          processor.countQueryHandledByListener(this.tcpCounters);
           writeFramed(socket, parsed.answer);
           continue;
         }

@@ -37,17 +37,39 @@ export function loadCertificatePair(certFile: string, keyFile: string): DNSCrypt
   return new DNSCryptCertificatePair(cert, key);
 }
 
+/** A certificate file and its resolver key file, as given to addDNSCryptBind or loadNewCertificate. */
+export interface DNSCryptCertificateFiles {
+  certFile: string;
+  keyFile: string;
+}
+
 export class DNSCryptContext {
   readonly pairs: DNSCryptCertificatePair[] = [];
   /** providerName in wire-comparable form: lower case, with the final dot. */
   readonly providerKey: string;
+  /** Every pair of files loaded so far: what reloadCertificates reads again. */
+  readonly #files: DNSCryptCertificateFiles[];
 
   constructor(
     readonly providerName: string,
     pairs: DNSCryptCertificatePair[],
+    files: readonly DNSCryptCertificateFiles[] = [],
   ) {
     this.providerKey = canonicalName(providerName);
+    this.#files = [...files];
     for (const p of pairs) this.addPair(p);
+  }
+
+  /**
+   * reloadAllCertificates(), as dnsdist's DNSCrypt contexts do it: every
+   * certificate file loaded so far (addDNSCryptBind's, loadNewCertificate's)
+   * is read again and the set replaced by them, all active; certificates
+   * made in memory are dropped. A file that cannot be read changes nothing.
+   */
+  reloadCertificates(): void {
+    const fresh = this.#files.map((f) => loadCertificatePair(f.certFile, f.keyFile));
+    this.pairs.length = 0;
+    this.pairs.push(...fresh);
   }
 
   /** addNewCertificate / loadNewCertificate: a pair with an already-present serial is refused. */
@@ -63,6 +85,7 @@ export class DNSCryptContext {
     const pair = loadCertificatePair(certFile, keyFile);
     if (reload) this.#remove(pair.cert.serial);
     this.addPair(pair, active);
+    this.#files.push({ certFile, keyFile });
   }
 
   /** generateAndLoadInMemoryCertificate(providerKeyFile, serial, begin, end[, version]). */

@@ -11,7 +11,7 @@ import { listenError } from '../io/listen-error.js';
 import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { QueryProcessor } from '../server/query-processor.js';
-import { loadCertificatePairs, loadOcspResponses } from './doh-certificates.js';
+import { loadCertificateFiles, pairCertificateFiles } from '../tls/certificate-files.js';
 import type { DohFrontendConfig } from './doh-config.js';
 import { DohCounters } from './doh-counters.js';
 import { DohExchange, type DohResponder, type DohResponse } from './doh-exchange.js';
@@ -133,9 +133,8 @@ export class DohFrontend implements DohResponder {
   /** The TLS context options from the configured files; throws naming the file at fault. */
   #secureContextOptions(): SecureContextOptions {
     const t = this.config.tls;
-    const pairs = loadCertificatePairs(this.config.certFiles, this.config.keyFiles);
-    const responses = loadOcspResponses(t.ocspResponseFiles);
-    this.#ocsp = new Map(responses.map((r, i) => [pairs.leafDer[i]?.toString('base64') ?? '', r]));
+    const pairs = loadCertificateFiles(pairCertificateFiles(this.config.certFiles, this.config.keyFiles), t.ocspResponseFiles);
+    this.#ocsp = new Map(pairs.ocsp.map((r, i) => [pairs.leafDer[i]?.toString('base64') ?? '', r]));
     let secureOptions = 0;
     if (!t.sessionTickets) secureOptions |= cryptoConstants.SSL_OP_NO_TICKET;
     if (!t.enableRenegotiation) secureOptions |= cryptoConstants.SSL_OP_NO_RENEGOTIATION;
@@ -299,7 +298,7 @@ export class DohFrontend implements DohResponder {
   loadNewCertificatesAndKeys(certFiles: string[], keyFiles: string[]): void {
     if (!this.overTls) throw new Error('loadNewCertificatesAndKeys: this DoH frontend has no TLS (it was created without a certificate)');
     // Checked before anything changes: a bad file leaves the frontend as it was.
-    loadCertificatePairs(certFiles, keyFiles);
+    loadCertificateFiles(pairCertificateFiles(certFiles, keyFiles));
     const before = { certFiles: this.config.certFiles, keyFiles: this.config.keyFiles };
     this.config.certFiles = certFiles;
     this.config.keyFiles = keyFiles;

@@ -101,7 +101,11 @@ export function registerDNSCryptBindings(env: LuaEnvironment): void {
       opts.rejectUnknown();
       const ap = parseAddressWithPort(address, 443);
       const pairs = certs.map((c, i) => loadCertificatePair(c, keys[i]!));
-      const ctx = new DNSCryptContext(a.string(1), pairs);
+      const ctx = new DNSCryptContext(
+        a.string(1),
+        pairs,
+        certs.map((certFile, i) => ({ certFile, keyFile: keys[i]! })),
+      );
       proxy.dnscryptBinds.push(
         new DNSCryptBind(
           {

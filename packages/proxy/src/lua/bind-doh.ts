@@ -1,5 +1,5 @@
 import { formatAddress, parseAddressWithPort } from '@dnsdist-ts/dns';
-import { loadCertificatePairs } from '../doh/doh-certificates.js';
+import { loadCertificateFiles, pairCertificateFiles } from '../tls/certificate-files.js';
 import { DEFAULT_DOH_URL, DEFAULT_SERVER_TOKENS, type DohFrontendConfig, type DohTlsSettings } from '../doh/doh-config.js';
 import { formatDohFrontends, formatDohResponseCodes } from '../doh/doh-console-texts.js';
 import { DohFrontend } from '../doh/doh-frontend.js';
@@ -135,7 +135,7 @@ export function dohFrontendConfigFrom(args: LuaArgs, warn: (line: string) => voi
   if (config.reusePort) warn(`${fn}: reusePort has no effect on DoH listeners (Node 20 cannot set SO_REUSEPORT on TCP listeners)`);
   if (certFiles.length > 0) {
     try {
-      loadCertificatePairs(certFiles, keyFiles);
+      loadCertificateFiles(pairCertificateFiles(certFiles, keyFiles));
     } catch (err) {
       const msg = `Error setting up TLS context for DoH listener on '${address}': ${(err as Error).message}`;
       if (!ignoreTLSErrors) throw new Error(`${fn}: ${msg}`);

@@ -125,15 +125,7 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     config.retries = retries;
   }
   const tcpFastOpen = opts.boolean('tcpFastOpen');
-  if (tcpFastOpen === true) {
-    if (tls) {
-      // Node's TLS client makes its own socket: there is no TCP_FASTOPEN_CONNECT to set on it yet.
-      throw new Error(
-        'newServer: tcpFastOpen together with tls is not supported yet (TLS connections are made by Node, which cannot set TCP_FASTOPEN_CONNECT); use one or the other',
-      );
-    }
-    config.tcpFastOpen = true;
-  }
+  if (tcpFastOpen === true) config.tcpFastOpen = true;
   const disableZeroScope = opts.boolean('disableZeroScope');
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   const useProxyProtocol = opts.boolean('useProxyProtocol');

@@ -191,11 +191,17 @@ export function registerTlsBindings(env: LuaEnvironment): void {
   });
 
   rt.registerFunction('reloadAllCertificates', () => {
-    for (const c of proxy.tlsFrontendConfigs) {
+    // DoT, DoH (both read their files with tls/certificate-files.ts) and DNSCrypt listeners; a failure leaves that listener as it was.
+    const reloads: Array<[string, () => void]> = [
+      ...proxy.tlsFrontendConfigs.map((c): [string, () => void] => [`${c.host}:${c.port}`, () => c.tls.reloadCertificates()]),
+      ...proxy.dohFrontends.map((d): [string, () => void] => [d.local.toStringWithPort(), () => d.reloadCertificates()]),
+      ...proxy.dnscryptBinds.map((b): [string, () => void] => [b.local.toStringWithPort(), () => b.context.reloadCertificates()]),
+    ];
+    for (const [where, reload] of reloads) {
       try {
-        c.tls.reloadCertificates();
+        reload();
       } catch (err) {
-        const line = `Error reloading certificates for frontend ${c.host}:${c.port}: ${(err as Error).message}`;
+        const line = `Error reloading certificates for frontend ${where}: ${(err as Error).message}`;
         proxy.log.error(line);
         if (env.configurationDone) rt.print(line);
       }

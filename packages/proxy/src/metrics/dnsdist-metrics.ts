@@ -13,6 +13,7 @@ import { TLS_VERSION_LABELS } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 import { DNSDIST_STATS, prometheusStatName } from './dnsdist-stat-definitions.js';
 import type { DohFrontend } from '../doh/doh-frontend.js';
+import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { writeDohFamilySamples, writeDohFrontendSamples } from './doh-metrics.js';
 import type { MetricsSink } from './metrics-sink.js';
 import type { PrometheusLabels, PrometheusType } from './prometheus-text-writer.js';
@@ -35,6 +36,8 @@ export interface DnsdistMetricsSources {
   readonly tlsFrontends?: readonly RunningTlsFrontend[];
   /** addDOHLocal frontends (none when left out). */
   readonly dohFrontends?: readonly DohFrontend[];
+  /** addDNSCryptBind listeners (proto "UDP (DNSCrypt)" and "TCP (DNSCrypt)"). */
+  readonly dnscryptBinds?: readonly DNSCryptBind[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
   /** Query rules, then response, cache-hit and self-answered response rules (dnsdist's order). */
   readonly rules: Iterable<RuleHitsSource>;
@@ -132,7 +135,7 @@ export function writeDnsdistMetrics(w: MetricsSink, src: DnsdistMetricsSources):
   writeLatencyHistogram(w, src.stats);
   writeServers(w, src.servers);
   const doh = src.dohFrontends ?? [];
-  writeFrontends(w, src.frontends, src.tlsFrontends ?? [], doh);
+  writeFrontends(w, frontendSockets(src.frontends, src.tlsFrontends ?? [], src.dnscryptBinds ?? []), doh);
   for (const [suffix, type, help] of DOH_FAMILIES) {
     w.family(`dnsdist_frontend_${suffix}`, type, help);
     writeDohFamilySamples(w, `dnsdist_frontend_${suffix}`, suffix, doh);
@@ -245,14 +248,18 @@ function writeServers(w: MetricsSink, servers: readonly DownstreamServer[]): voi
 /** One listener socket as dnsdist counts frontends: UDP and TCP separately. */
 interface FrontendSocket {
   address: string;
-  proto: 'UDP' | 'TCP' | 'TCP (DNS over TLS)';
+  proto: 'UDP' | 'TCP' | 'TCP (DNS over TLS)' | 'UDP (DNSCrypt)' | 'TCP (DNSCrypt)';
   thread: string;
   values: Record<string, number>;
   /** TLS listeners: the samples of the tls* families with their extra label. */
   tls?: RunningTlsFrontend;
 }
 
-function frontendSockets(frontends: readonly RunningFrontend[], tlsFrontends: readonly RunningTlsFrontend[]): FrontendSocket[] {
+function frontendSockets(
+  frontends: readonly RunningFrontend[],
+  tlsFrontends: readonly RunningTlsFrontend[],
+  dnscryptBinds: readonly DNSCryptBind[],
+): FrontendSocket[] {
   const out: FrontendSocket[] = [];
   // Several listeners on one address and protocol (reusePort) are told apart by a "thread" number.
   const seen = new Map<string, number>();
@@ -291,6 +298,31 @@ function frontendSockets(frontends: readonly RunningFrontend[], tlsFrontends: re
       tls: f,
     });
   }
+  for (const b of dnscryptBinds) {
+    const address = b.local.toStringWithPort();
+    const udp = b.udpCounters;
+    out.push({
+      address,
+      proto: 'UDP (DNSCrypt)',
+      thread: thread(`${address}_DNSCryptUDP`),
+      values: { queries: udp.queries, responses: udp.responses },
+    });
+    if (!b.config.doTCP) continue;
+    const tcp = b.tcpCounters;
+    out.push({
+      address,
+      proto: 'TCP (DNSCrypt)',
+      thread: thread(`${address}_DNSCryptTCP`),
+      values: {
+        queries: tcp.queries,
+        responses: tcp.responses,
+        tcpcurrentconnections: b.tcpCurrentConnections,
+        tcpmaxconcurrentconnections: b.tcpMaxConcurrentConnections,
+        tcpavgqueriesperconnection: b.tcpAvgQueriesPerConnection,
+        tcpavgconnectionduration: b.tcpAvgConnectionDuration,
+      },
+    });
+  }
   return out;
 }
 
@@ -306,18 +338,12 @@ const TCP_ONLY_FRONTEND = new Set([
   'tcpavgconnectionduration',
 ]);
 
-function writeFrontends(
-  w: MetricsSink,
-  frontends: readonly RunningFrontend[],
-  tlsFrontends: readonly RunningTlsFrontend[],
-  doh: readonly DohFrontend[],
-): void {
-  const sockets = frontendSockets(frontends, tlsFrontends);
+function writeFrontends(w: MetricsSink, sockets: readonly FrontendSocket[], doh: readonly DohFrontend[]): void {
   for (const [suffix, type, help] of FRONTEND_FAMILIES) {
     const name = `dnsdist_frontend_${suffix}`;
     w.family(name, type, help);
     for (const s of sockets) {
-      if (s.proto === 'UDP' && TCP_ONLY_FRONTEND.has(suffix)) continue;
+      if ((s.proto === 'UDP' || s.proto === 'UDP (DNSCrypt)') && TCP_ONLY_FRONTEND.has(suffix)) continue;
       const labels: PrometheusLabels = [
         ['frontend', s.address],
         ['proto', s.proto],

@@ -156,6 +156,7 @@ export class MetricsExposition {
       frontends: src.proxy.frontends,
       tlsFrontends: src.proxy.tlsFrontends,
       dohFrontends: src.proxy.dohFrontends,
+      dnscryptBinds: src.proxy.dnscryptBinds,
       pools: src.proxy.pools,
       rules: [...r.query.rules, ...r.response.rules, ...r.cacheHit.rules, ...r.selfAnswered.rules],
       topOffenders: src.topOffenders.current(),

@@ -119,6 +119,15 @@ export class DNSQuestion {
   }
 
   /**
+   * Did the client reach us over a stream (TCP, DoT, DoH)? dnsdist's
+   * overTCP: DoH queries travel to backends over UDP, yet they are TCP
+   * queries for the proxy protocol header.
+   */
+  overTcp(): boolean {
+    return this.transport === 'tcp' || this.http !== undefined;
+  }
+
+  /**
    * Make a pooled question describe a new query whose `length` bytes are
    * already in `ownBuffer`. The view is parsed by the caller.
    */

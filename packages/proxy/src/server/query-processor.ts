@@ -101,6 +101,16 @@ export class QueryProcessor {
     frontend.nonCompliantQueries++;
   }
 
+  /**
+   * A query that passed the ACL and is answered or dropped by its listener
+   * before the query path (DNSCrypt's certificate query, a box that does not
+   * open): dnsdist counts it in queries all the same.
+   */
+  countQueryHandledByListener(frontend: FrontendCounters): void {
+    this.#ctx.counters.queries++;
+    frontend.queries++;
+  }
+
   /** ACL check on raw address bytes; counts acl-drops. */
   aclAllows(address: Uint8Array): boolean {
     if (this.#ctx.acl.match(address)) return true;

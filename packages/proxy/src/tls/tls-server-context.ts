@@ -1,6 +1,6 @@
-import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { constants as cryptoConstants } from 'node:crypto';
 import tls from 'node:tls';
+import { loadCertificateFiles } from './certificate-files.js';
 import { TicketKeyRing } from './ticket-key-ring.js';
 import { TlsConfigError } from './tls-config-error.js';
 import { MIN_TLS_VERSIONS, type CertificateKeyPair, type TlsServerSettings } from './tls-server-settings.js';
@@ -14,58 +14,6 @@ interface NativeSecureContext {
 /** Node's default TLS 1.3 suites and TLS <= 1.2 ciphers, to fill in the half a configuration leaves out. */
 const DEFAULT_SUITES = tls.DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_'));
 const DEFAULT_CIPHERS = tls.DEFAULT_CIPHERS.split(':').filter((c) => !c.startsWith('TLS_'));
-
-function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new TlsConfigError(`unable to read the ${what} '${path}': ${(err as Error).message}`, path);
-  }
-}
-
-/** The certificates, keys and OCSP responses of a context, read from disk in one go. */
-interface LoadedCredentials {
-  certs: Buffer[];
-  keys: Array<{ pem: Buffer; passphrase?: string }>;
-  /** DER of each pair's leaf certificate, to find the OCSP response of the one served. */
-  leafs: Buffer[];
-  ocsp: Buffer[];
-}
-
-function loadCredentials(pairs: readonly CertificateKeyPair[], ocspFiles: readonly string[]): LoadedCredentials {
-  if (pairs.length === 0) throw new TlsConfigError('no certificate and key given: a TLS frontend needs at least one pair', pairs);
-  const out: LoadedCredentials = { certs: [], keys: [], leafs: [], ocsp: [] };
-  const types: string[] = [];
-  for (const p of pairs) {
-    const cert = readFile(p.certFile, 'certificate file');
-    let leaf: X509Certificate;
-    try {
-      leaf = new X509Certificate(cert);
-    } catch (err) {
-      throw new TlsConfigError(`the certificate file '${p.certFile}' holds no PEM certificate: ${(err as Error).message}`, p.certFile);
-    }
-    // OpenSSL serves one certificate per key type: a second of the same type would replace the first
-    // (dnsdist then silently serves the last one); refused here with the reason.
-    const type = leaf.publicKey.asymmetricKeyType ?? 'unknown';
-    const same = types.indexOf(type);
-    if (same >= 0) {
-      throw new TlsConfigError(
-        `the certificates '${pairs[same]!.certFile}' and '${p.certFile}' both have ${type} keys: one certificate per key type (RSA, ECDSA, Ed25519) can be served, give one pair per type`,
-        p.certFile,
-      );
-    }
-    types.push(type);
-    out.certs.push(cert);
-    out.leafs.push(leaf.raw);
-    out.keys.push(
-      p.password !== undefined
-        ? { pem: readFile(p.keyFile, 'key file'), passphrase: p.password }
-        : { pem: readFile(p.keyFile, 'key file') },
-    );
-  }
-  for (const f of ocspFiles) out.ocsp.push(readFile(f, 'OCSP response file'));
-  return out;
-}
 
 /** The `ciphers` string Node wants: TLS 1.3 suites and older ciphers together, defaults for the half not given. */
 function cipherString(ciphers: string, suites: string): string | undefined {
@@ -113,7 +61,7 @@ export class TlsServerContext {
 
   #build(): tls.SecureContext {
     const s = this.#settings;
-    const creds = loadCredentials(s.pairs, s.ocspResponseFiles);
+    const creds = loadCertificateFiles(s.pairs, s.ocspResponseFiles);
     let ctx: tls.SecureContext;
     try {
       const ciphers = cipherString(s.ciphers, s.ciphersTLS13);
@@ -131,7 +79,7 @@ export class TlsServerContext {
       throw new TlsConfigError(`unable to use the certificate and key ${files}: ${(err as Error).message}`, s.pairs);
     }
     if (this.ticketKeys.capacity > 0) this.#installTicketCallback(ctx);
-    this.#leafs = creds.leafs;
+    this.#leafs = creds.leafDer;
     this.#ocsp = creds.ocsp;
     return ctx;
   }

@@ -8,6 +8,7 @@
 import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
+import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { DNSDIST_JSON_ONLY_STATS, DNSDIST_STATS } from '../metrics/dnsdist-stat-definitions.js';
 import type { DnsdistProxy, RunningFrontend, RunningTlsFrontend } from '../server/dnsdist-proxy.js';
 import type { TlsHandshakeFailure } from '../server/tls-frontend.js';
@@ -108,16 +109,26 @@ const NO_TLS: TlsJsonCounters = {
   handshakeFailures: new Map(),
 };
 
+/** The TCP figures a listener may keep beyond its current connections. */
+interface TcpJsonFigures {
+  maxConcurrentConnections: number;
+  avgQueriesPerConnection: number;
+  avgConnectionDuration: number;
+}
+
+const NO_TCP_FIGURES: TcpJsonFigures = { maxConcurrentConnections: 0, avgQueriesPerConnection: 0, avgConnectionDuration: 0 };
+
 function frontendJson(
   address: string,
   id: number,
-  kind: 'UDP' | 'TCP' | 'TCP (DNS over TLS)',
+  kind: 'UDP' | 'TCP' | 'TCP (DNS over TLS)' | 'UDP (DNSCrypt)' | 'TCP (DNSCrypt)',
   queries: number,
   responses: number,
   currentConnections: number,
   t: TlsJsonCounters = NO_TLS,
+  tcp: TcpJsonFigures = NO_TCP_FIGURES,
 ): JsonObject {
-  const udp = kind === 'UDP';
+  const udp = kind === 'UDP' || kind === 'UDP (DNSCrypt)';
   const hf = (k: TlsHandshakeFailure): number => t.handshakeFailures.get(k) ?? 0;
   const json: JsonObject = {
     address,
@@ -125,15 +136,15 @@ function frontendJson(
     queries,
     responses,
     tcp: !udp,
-    tcpAvgConnectionDuration: 0,
-    tcpAvgQueriesPerConnection: 0,
+    tcpAvgConnectionDuration: tcp.avgConnectionDuration,
+    tcpAvgQueriesPerConnection: tcp.avgQueriesPerConnection,
     tcpClientTimeouts: 0,
     tcpCurrentConnections: currentConnections,
     tcpDiedReadingQuery: 0,
     tcpDiedSendingResponse: 0,
     tcpDownstreamTimeouts: 0,
     tcpGaveUp: 0,
-    tcpMaxConcurrentConnections: 0,
+    tcpMaxConcurrentConnections: tcp.maxConcurrentConnections,
     tls10Queries: t.queriesByVersion[0]!,
     tls11Queries: t.queriesByVersion[1]!,
     tls12Queries: t.queriesByVersion[2]!,
@@ -191,6 +202,27 @@ export function frontendsJson(frontends: readonly RunningFrontend[], tlsFrontend
           handshakeFailures: c.handshakeFailures,
         },
       ),
+    );
+  }
+  return out;
+}
+
+/** The DNSCrypt listeners' frontends, UDP then TCP (with doTCP) for each, numbered from `firstId`. */
+export function dnscryptFrontendsJson(binds: readonly DNSCryptBind[], firstId: number): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const b of binds) {
+    const address = b.local.toStringWithPort();
+    const u = b.udpCounters;
+    out.push(frontendJson(address, firstId + out.length, 'UDP (DNSCrypt)', u.queries, u.responses, 0));
+    if (!b.config.doTCP) continue;
+    const t = b.tcpCounters;
+    const id = firstId + out.length;
+    out.push(
+      frontendJson(address, id, 'TCP (DNSCrypt)', t.queries, t.responses, b.tcpCurrentConnections, NO_TLS, {
+        maxConcurrentConnections: b.tcpMaxConcurrentConnections,
+        avgQueriesPerConnection: b.tcpAvgQueriesPerConnection,
+        avgConnectionDuration: b.tcpAvgConnectionDuration,
+      }),
     );
   }
   return out;
@@ -254,13 +286,15 @@ export function localhostJson(src: ApiSources): JsonObject {
   }
   for (const f of proxy.tlsFrontends) locals.add(f.tcp.local.toStringWithPort());
   for (const f of proxy.dohFrontends) locals.add(f.local.toStringWithPort());
+  for (const b of proxy.dnscryptBinds) locals.add(b.local.toStringWithPort());
   const plainFrontends = frontendsJson(proxy.frontends, proxy.tlsFrontends);
+  const dohEntries = dohFrontendEntriesJson(proxy.dohFrontends, plainFrontends.length);
   return {
     acl: proxy.aclStrings().join(', '),
     'cache-hit-response-rules': responseRulesJson(src.rules.cacheHit.rules),
     daemon_type: 'dnsdist',
     dohFrontends: dohFrontendsJson(proxy.dohFrontends),
-    frontends: [...plainFrontends, ...dohFrontendEntriesJson(proxy.dohFrontends, plainFrontends.length)],
+    frontends: [...plainFrontends, ...dohEntries, ...dnscryptFrontendsJson(proxy.dnscryptBinds, plainFrontends.length + dohEntries.length)],
     local: [...locals].sort().join(', '),
     pools: sortedPools(proxy).map((p, id) => ({ ...poolStatsJson(p), id })),
     'response-rules': responseRulesJson(src.rules.response.rules),

@@ -441,12 +441,40 @@ describe('certificates of a running DoH frontend', () => {
       proxy.app.runConsoleCommand(`getDOHFrontend(0):loadNewCertificatesAndKeys("${second.cert}", "${second.key}")`);
       expect(await subject()).toBe('second.test');
       const reply = proxy.app.runConsoleCommand(`getDOHFrontend(0):loadNewCertificatesAndKeys("/nonexistent.pem", "${second.key}")`);
-      expect(reply).toMatch(/could not load '\/nonexistent\.pem'/);
+      expect(reply).toMatch(/unable to read the certificate file '\/nonexistent\.pem'/);
       expect(await subject()).toBe('second.test');
       writeFileSync(second.cert, readFileSync(first.cert));
       writeFileSync(second.key, readFileSync(first.key));
       proxy.app.runConsoleCommand('getDOHFrontend(0):reloadCertificates()');
       expect(await subject()).toBe('first.test');
+    } finally {
+      await proxy.stop();
+      first.cleanup();
+    }
+  });
+
+  it('reloadAllCertificates() reloads DoH listeners too; one whose files went bad is logged and keeps serving', async () => {
+    const first = await makeCertificate('first.test');
+    const second = await makeCertificate('second.test', first.dir);
+    const third = await makeCertificate('third.test', first.dir);
+    const proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+addDOHLocal("127.0.0.1:0", "${first.cert}", "${first.key}")
+addDOHLocal("127.0.0.1:0", "${third.cert}", "${third.key}")`);
+    try {
+      const [a, b] = proxy.app.proxy.dohFrontends.map((d) => d.local.port);
+      const subject = async (port: number): Promise<string | undefined> =>
+        /subject: CN=([\w.]+)/.exec((await curl(`https://127.0.0.1:${port}/dns-query`, ['--http2', '-k'])).verbose)?.[1];
+      writeFileSync(first.cert, readFileSync(second.cert));
+      writeFileSync(first.key, readFileSync(second.key));
+      writeFileSync(third.key, 'not a key');
+      const reply = proxy.app.runConsoleCommand('reloadAllCertificates()');
+      expect(await subject(a!)).toBe('second.test');
+      expect(reply).toMatch(
+        new RegExp(
+          `Error reloading certificates for frontend 127\\.0\\.0\\.1:${b}: the key file '.*third\\.test\\.key' holds no PEM private key`,
+        ),
+      );
+      expect(await subject(b!)).toBe('third.test');
     } finally {
       await proxy.stop();
       first.cleanup();
@@ -540,7 +568,9 @@ describe('TLS options of a DoH frontend', () => {
     );
     try {
       expect(proxy.app.proxy.dohFrontends).toHaveLength(0);
-      expect(proxy.output.join('\n')).toMatch(/could not load '\/nonexistent\/cert\.pem'.*ignoreTLSConfigurationErrors/);
+      expect(proxy.output.join('\n')).toMatch(
+        /unable to read the certificate file '\/nonexistent\/cert\.pem'.*ignoreTLSConfigurationErrors/,
+      );
     } finally {
       await proxy.stop();
     }

@@ -239,7 +239,7 @@ describeRequires('DoT frontends (addTLSLocal)', [kdig, opensslCli], () => {
     expect(after).not.toBe(before);
     writeFileSync(cert.key, 'not a key');
     expect(proxy.app.runConsoleCommand('reloadAllCertificates()')).toMatch(
-      /Error reloading certificates for frontend 127\.0\.0\.1:\d+: unable to use the certificate and key/,
+      /Error reloading certificates for frontend 127\.0\.0\.1:\d+: the key file '.*' holds no PEM private key/,
     );
     expect((await nodeDot(proxy.port, pki, 'www.example.test')).serial).toBe(after);
     writeFileSync(cert.key, readFileSync(next.key));

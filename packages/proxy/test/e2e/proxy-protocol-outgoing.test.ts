@@ -11,6 +11,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/dns';
 import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
+import { curl, dnsParam, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, listenUdpAndTcp, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -85,6 +86,15 @@ class ProxyAwareBackend {
     const q = dnsPacket.decode(msg);
     if (header.local) this.localChecks++;
     else this.seen.push({ transport, header, name: q.questions![0]!.name, connection });
+    // Names under truncated. get TC=1 over UDP, so the proxy asks again over TCP.
+    if (transport === 'udp' && q.questions![0]!.name.startsWith('truncated.')) {
+      return dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.TRUNCATED_RESPONSE,
+        questions: q.questions,
+      } as dnsPacket.Packet);
+    }
     return answerWithA(q, '192.0.2.53');
   }
 
@@ -250,6 +260,76 @@ addAction("lua.example.", LuaAction(luaValues))
     const sent = plainQueries.find((q) => dnsPacket.decode(q).questions?.[0]?.name === 'plain.example');
     expect(sent).toBeDefined();
     expect(typeof parseProxyProtocolHeader(sent!, sent!.length)).toBe('number');
+  });
+});
+
+describe('outgoing proxy protocol for DNS over HTTPS clients', () => {
+  let backend: ProxyAwareBackend;
+  let cert: TestCertificate;
+  let proxy: RunningProxy;
+  let port: number;
+  let tlsArgs: string[];
+
+  beforeAll(async () => {
+    backend = new ProxyAwareBackend();
+    await backend.start();
+    cert = await makeCertificate();
+    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true}
+addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {trustForwardedForHeader=true})
+addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "doh"))
+addAction("tee.example.", TeeAction("127.0.0.1:${backend.port}", false, nil, true))
+`);
+    port = proxy.app.proxy.dohFrontends[0]!.local.port;
+    tlsArgs = ['--http2', '--resolve', `doh.test:${port}:127.0.0.1`, '--cacert', cert.cert];
+    await waitFor('the LOCAL-header health check', () => backend.localChecks >= 1);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    cert?.cleanup();
+  });
+
+  const ask = (name: string, headers: string[] = []): ReturnType<typeof curl> =>
+    curl(`https://doh.test:${port}/dns-query?dns=${dnsParam(encodeQuery(name))}`, [...tlsArgs, ...headers]);
+
+  it('the UDP datagram carries a TCP header naming the DoH client, the DoH port and the TLVs (dnsdist: DoH is a TCP query)', async () => {
+    const r = await ask('values.example.');
+    expect(r.status).toBe(200);
+    const [s] = backend.forName('values.example');
+    expect(s!.transport).toBe('udp');
+    expect(s!.header).toMatchObject({ local: false, tcp: true, destinationPort: port });
+    expect([addr(s!.header.source), addr(s!.header.destination)]).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect(tlvs(s!.header)).toEqual([[2, 'doh']]);
+  });
+
+  it('a TC=1 answer over UDP sends the query again over TCP, behind a TCP header naming the same client', async () => {
+    const r = await ask('truncated.example.');
+    expect(r.status).toBe(200);
+    expect(dnsPacket.decode(r.body).answers?.[0]).toMatchObject({ data: '192.0.2.53' });
+    const seen = backend.forName('truncated.example');
+    expect(seen.map((s) => [s.transport, s.header.tcp, s.header.destinationPort])).toEqual([
+      ['udp', true, port],
+      ['tcp', true, port],
+    ]);
+  });
+
+  it('names the X-Forwarded-For client, and drops one whose family differs from the local address', async () => {
+    const mixed = await ask('mixed.example.', ['-H', 'X-Forwarded-For: [::1]:8080', '--max-time', '3']).catch(() => undefined);
+    expect(mixed?.status ?? 0).not.toBe(200);
+    const r = await ask('forwarded.example.', ['-H', 'X-Forwarded-For: 127.0.0.42:8080']);
+    expect(r.status).toBe(200);
+    expect(backend.forName('mixed.example')).toHaveLength(0);
+    const [s] = backend.forName('forwarded.example');
+    expect(s!.header).toMatchObject({ tcp: true, sourcePort: 8080, destinationPort: port });
+    expect(addr(s!.header.source)).toBe('127.0.0.42');
+  });
+
+  it('TeeAction copies no DoH query: counted in tcp-drops as dnsdist does (a DoH query is a TCP query there)', async () => {
+    expect((await ask('tee.example.')).status).toBe(200);
+    expect(backend.forName('tee.example')).toHaveLength(1);
+    expect(proxy.app.runConsoleCommand('print(getAction(1):getStats()["tcp-drops"])').trim()).toBe('1');
   });
 });
 

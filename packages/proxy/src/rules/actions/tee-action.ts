@@ -76,7 +76,8 @@ export class TeeAction implements QueryAction {
 
   apply(dq: DNSQuestion): DNSActionCode {
     const stats = this.#stats;
-    if (dq.transport === 'tcp') {
+    // dnsdist's overTCP: DoH queries (forwarded over UDP) are not copied either.
+    if (dq.overTcp()) {
       stats['tcp-drops']++;
       return DNSAction.None;
     }
