@@ -1,6 +1,6 @@
 /**
- * addDNSCryptBind end to end: a DNSCrypt client (written here from the
- * protocol, on libsodium's crypto_box) fetches the certificate over UDP,
+ * addDNSCryptBind end to end: a DNSCrypt client (test/support/dnscrypt-client.ts,
+ * written from the protocol) fetches the certificate over UDP,
  * checks the provider's signature, sends boxed queries over UDP and TCP
  * through the proxy to a real backend and opens the boxed answers; the
  * console rotates certificates as an operator would.
@@ -12,74 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import sodium from 'libsodium-wrappers';
-import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '../../src/dnscrypt/dnscrypt-xchacha.js';
+import type { DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
+import { dnscryptQuery, fetchDNSCryptCertificates } from '../support/dnscrypt-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const PROVIDER = '2.provider.example';
 
-function udpExchange(port: number, data: Buffer): Promise<Buffer> {
-  const s = createSocket('udp4');
-  return new Promise<Buffer>((resolve, reject) => {
-    s.once('message', (m) => resolve(m));
-    s.once('error', reject);
-    s.send(data, port, '127.0.0.1');
-  }).finally(() => s.close());
-}
-
-function tcpExchange(port: number, data: Buffer): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const c = net.connect(port, '127.0.0.1');
-    let got = Buffer.alloc(0);
-    c.on('data', (d: Buffer) => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
-        c.destroy();
-        resolve(got.subarray(2, 2 + got.readUInt16BE(0)));
-      }
-    });
-    c.on('error', reject);
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(data.length);
-    c.write(Buffer.concat([len, data]));
-  });
-}
-
-/** The certificates the provider offers, signature-checked. */
-async function fetchCertificates(port: number, providerPublicKey: Uint8Array): Promise<DNSCryptCertificate[]> {
-  const answer = dnsPacket.decode(
-    await udpExchange(port, dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'TXT', name: PROVIDER }] })),
-  );
-  return (answer.answers ?? []).map((rr) => {
-    const cert = decodeCertificate(((rr as dnsPacket.TxtAnswer).data as Buffer[])[0]!);
-    expect(verifyCertificate(cert, providerPublicKey)).toBe(true);
-    return cert;
-  });
-}
-
-async function cryptQuery(port: number, cert: DNSCryptCertificate, name: string, tcp: boolean): Promise<dnsPacket.Packet> {
-  const keys = sodium.crypto_box_keypair();
-  const half = sodium.randombytes_buf(12);
-  const query = dnsPacket.encode({ type: 'query', id: 0x4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
-  const plain = Buffer.alloc(Math.max(256 - 68, query.length + 1 + ((64 - ((query.length + 1) % 64)) % 64)));
-  query.copy(plain);
-  plain[query.length] = 0x80;
-  const nonce = Buffer.concat([half, Buffer.alloc(12)]);
-  // Version 2 boxes with our XChaCha20 construction (checked against libsodium's in dnscrypt-xchacha.test.ts).
-  const v2key = cert.version === 2 ? xchachaBeforenm(cert.resolverPublicKey, keys.privateKey) : undefined;
-  const box = v2key ? xchachaSeal(plain, nonce, v2key) : sodium.crypto_box_easy(plain, nonce, cert.resolverPublicKey, keys.privateKey);
-  const packet = Buffer.concat([cert.clientMagic, keys.publicKey, half, box]);
-  const answer = tcp ? await tcpExchange(port, packet) : await udpExchange(port, packet);
-  expect(answer.subarray(8, 20)).toEqual(Buffer.from(half));
-  const opened = v2key
-    ? xchachaOpen(answer.subarray(32), answer.subarray(8, 32), v2key)!
-    : Buffer.from(sodium.crypto_box_open_easy(answer.subarray(32), answer.subarray(8, 32), cert.resolverPublicKey, keys.privateKey));
-  let end = opened.length - 1;
-  while (opened[end] === 0) end--;
-  expect(opened[end]).toBe(0x80);
-  return dnsPacket.decode(opened.subarray(0, end));
-}
+const fetchCertificates = (port: number, providerPublicKey: Uint8Array): Promise<DNSCryptCertificate[]> =>
+  fetchDNSCryptCertificates(port, PROVIDER, providerPublicKey);
 
 describe('addDNSCryptBind', () => {
   let backend: TestBackend;
@@ -115,12 +56,12 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     const [cert] = await fetchCertificates(port, providerPublicKey);
     expect(cert!.serial).toBe(42);
     for (const tcp of [false, true]) {
-      const a = await cryptQuery(port, cert!, 'a.example', tcp);
+      const a = await dnscryptQuery(port, cert!, 'a.example', tcp);
       expect(a.id).toBe(0x4242);
       expect((a.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
     }
-    expect(((await cryptQuery(port, cert!, 'proto.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.1');
-    expect(((await cryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
+    expect(((await dnscryptQuery(port, cert!, 'proto.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.1');
+    expect(((await dnscryptQuery(port, cert!, 'proto.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.2');
   });
 
   test('the console reads and loads certificates: pairs, their state, a certificate file loaded, reloaded and refused twice', async () => {
@@ -159,7 +100,7 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     const other = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'a.example' }] });
     for (const d of [Buffer.alloc(100, 0xff), forged, other]) s.send(d, port, '127.0.0.1');
     // A good query from the same socket afterwards: its answer is the only one that comes.
-    const answered = await cryptQuery(port, cert!, 'a.example', false);
+    const answered = await dnscryptQuery(port, cert!, 'a.example', false);
     expect((answered.answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
     s.close();
     expect(got).toEqual([]);
@@ -181,7 +122,7 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
     expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([42, 43]);
     proxy.app.runConsoleCommand('getDNSCryptBind(0):markInactive(42)');
     expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([43]);
-    expect(((await cryptQuery(port, old!, 'a.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
+    expect(((await dnscryptQuery(port, old!, 'a.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
     expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(43)')).toMatch(/is active: markInactive\(43\) first/);
     proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(42)');
     // dnsdist 1.7.3's layouts of both tables.
@@ -239,7 +180,7 @@ newServer{address="127.0.0.1:${backend.port}"}
         [2, 2],
       ]);
       for (const cert of certs)
-        expect(((await cryptQuery(port, cert, 'v.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.54');
+        expect(((await dnscryptQuery(port, cert, 'v.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.54');
     } finally {
       await proxy.stop();
       await backend.close();
@@ -267,7 +208,7 @@ newServer{address="127.0.0.1:${backend.port}"}
       first.destroy();
       await new Promise((r) => first.once('close', r));
       const [cert] = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));
-      expect(((await cryptQuery(port, cert!, 'limit.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.55');
+      expect(((await dnscryptQuery(port, cert!, 'limit.example', true)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.55');
     } finally {
       first.destroy();
       await proxy.stop();
