@@ -7,9 +7,13 @@
  * nothing is kept between scrapes except the previous scrape's duration
  * and error counts.
  *
- * A scrape runs on the query path's event loop: the large part is written
- * in slices that give the loop back every few milliseconds, and gzip runs
- * on libuv's thread pool, so DNS answers keep flowing during a scrape.
+ * The per-entry family (nearly all of a large scrape) is read and written
+ * on a thread of its own (kernel-entries-thread.ts) when every kernel
+ * provider is a set of BPF filters, as the proxy's are: its allocations and
+ * garbage collections happen on that thread's heap, not on the event loop
+ * that answers DNS. Other providers are walked on the event loop in slices
+ * that give the loop back every few milliseconds. gzip runs on libuv's
+ * thread pool.
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -19,8 +23,9 @@ import type { BpfMapGauges } from './bpf-map-gauges.js';
 import { writeDnsdistMetrics, type RuleHitsSource } from './dnsdist-metrics.js';
 import { writeCarbonMetrics, writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
 import { EventLoopSlicer } from './event-loop-slicer.js';
-import { writeKernelBlockHits } from './kernel-block-hits.js';
-import type { ObservabilityProviders } from './observability-providers.js';
+import { writeKernelBlockHits, type KindActionTotals } from './kernel-block-hits.js';
+import { KernelEntriesThread } from './kernel-entries-thread.js';
+import type { KernelCounterProvider, KernelFilter, ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
 import { FamilyRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
 import type { TopOffendersTracker } from './top-offenders.js';
@@ -106,6 +111,12 @@ export interface MetricsScrape {
 
 const gzipAsync = promisify(gzip);
 
+/** Each provider's filters, when every provider is only filters (the renderer thread can read them); otherwise undefined. */
+function filtersOfAll(providers: readonly KernelCounterProvider[]): KernelFilter[][] | undefined {
+  if (providers.length === 0 || !providers.every((p) => typeof p.kernelFilters === 'function')) return undefined;
+  return providers.map((p) => [...p.kernelFilters!()]);
+}
+
 export class MetricsExposition {
   readonly #src: MetricsExpositionSources;
   readonly #registry = new FamilyRegistry();
@@ -113,9 +124,27 @@ export class MetricsExposition {
   #lastLongestSliceSeconds = 0;
   #lastEntriesSize = 0;
   readonly #providerErrors = new Map<string, number>();
+  #thread = new KernelEntriesThread();
 
   constructor(sources: MetricsExpositionSources) {
     this.#src = sources;
+  }
+
+  /** The per-entry renderer thread (its worker is started by the first scrape that needs it). */
+  get renderThread(): KernelEntriesThread {
+    return this.#thread;
+  }
+
+  /** Use another renderer thread (other timeout or worker, as tests do); the current one is stopped. */
+  async replaceRenderThread(thread: KernelEntriesThread): Promise<void> {
+    const old = this.#thread;
+    this.#thread = thread;
+    await old.close();
+  }
+
+  /** Stop the renderer thread (the webserver stopped); a later scrape starts a new one. */
+  async close(): Promise<void> {
+    await this.#thread.close();
   }
 
   /** The prom-client registry of dnsdist's families and ours (not the process metrics nor the per-entry family). */
@@ -139,14 +168,25 @@ export class MetricsExposition {
   /** Render a scrape, as the UTF-8 bytes the webserver sends. */
   async renderBytes(options: ScrapeOptions = {}): Promise<Buffer> {
     const started = performance.now();
-    const slicer = new EventLoopSlicer();
+    let slicer = new EventLoopSlicer();
     const src = this.#src;
     const onError = (name: string): void => void this.#providerErrors.set(name, (this.#providerErrors.get(name) ?? 0) + 1);
-    const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
-    const kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, {
-      limit: options.kernelEntryLimit,
-      onError,
-    });
+    let kernel: KindActionTotals[];
+    let entryBytes: Buffer;
+    const filters = filtersOfAll(src.providers.kernelCounters);
+    if (filters) {
+      const r = await this.#thread.render(filters, options.kernelEntryLimit);
+      for (const [name] of r.errors) onError(name);
+      kernel = r.totals;
+      entryBytes = r.bytes;
+      // The loop was free while the thread worked: the holds are counted from here.
+      slicer = new EventLoopSlicer();
+    } else {
+      const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
+      kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, { limit: options.kernelEntryLimit, onError });
+      entryBytes = entries.bytes();
+      this.#lastEntriesSize = entryBytes.length;
+    }
     await slicer.checkpoint();
     const families = new ScrapedFamilies();
     const r = src.rules;
@@ -178,8 +218,6 @@ export class MetricsExposition {
     await slicer.checkpoint();
     const processText = await processMetricsText();
     await slicer.checkpoint();
-    const entryBytes = entries.bytes();
-    this.#lastEntriesSize = entryBytes.length;
     const bytes = Buffer.concat([Buffer.from(familiesText, 'utf8'), Buffer.from(processText, 'utf8'), entryBytes]);
     this.#lastScrapeSeconds = (performance.now() - started) / 1000;
     this.#lastLongestSliceSeconds = slicer.longestSliceMs / 1000;
