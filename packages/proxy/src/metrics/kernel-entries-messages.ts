@@ -1,35 +1,52 @@
 /**
- * What the scrape and its per-entry renderer thread (kernel-entries-thread.ts,
- * kernel-entries-worker.ts) say to each other. Plain data: structured clone,
- * the rendered text transferred as an ArrayBuffer (not copied).
+ * What the scrape and its renderer thread (kernel-entries-thread.ts,
+ * kernel-entries-worker.ts) say to each other. A scrape takes two steps:
+ * `render` (the thread reads the maps and writes the per-entry family,
+ * keeping the bytes; the scrape gets the totals its small families need),
+ * then `finish` (the thread puts the scrape's other families before them,
+ * gzips when asked, and writes the body into a shared buffer that the event
+ * loop reuses from one scrape to the next, so a scrape allocates no
+ * megabytes there). `drop` forgets a rendered family that will not be finished.
  */
 import type { FilterMapKind } from '@dnsdist-ts/bpf-filter';
 import type { KindActionTotals } from './kernel-block-hits.js';
 
-/** One BPF filter's maps: fds valid in every thread of the process, open for the whole job. */
+/** One BPF filter's maps: fds valid in every thread of the process, open until the render step answers. */
 export interface FilterMapFds {
   readonly external: boolean;
   readonly maps: ReadonlyArray<readonly [FilterMapKind, number]>;
 }
 
-/** Render `dnsdist_ts_kernel_block_hits_total` over these providers (each a list of filters, in walk order). */
-export interface KernelEntriesJob {
-  readonly id: number;
-  readonly limit: number | undefined;
-  readonly providers: ReadonlyArray<readonly FilterMapFds[]>;
-  /** Bytes the previous scrape's family took: the writer's first buffer. */
-  readonly sizeHint: number;
-}
-
-export type KernelEntriesReply =
+export type ToRenderer =
   | {
+      readonly type: 'render';
       readonly id: number;
-      readonly ok: true;
-      /** The family's text, UTF-8, exactly `length` bytes. */
-      readonly buffer: ArrayBuffer;
+      readonly limit: number | undefined;
+      /** Each provider's filters, in walk order. */
+      readonly providers: ReadonlyArray<readonly FilterMapFds[]>;
+      /** Bytes the previous scrape's family took: the writer's first buffer. */
+      readonly sizeHint: number;
+    }
+  | {
+      readonly type: 'finish';
+      readonly id: number;
+      /** The families that come before the per-entry one. */
+      readonly head: string;
+      readonly gzip: boolean;
+      /** Where to write the body (large enough for it, gzip's worst case included). */
+      readonly target: SharedArrayBuffer;
+    }
+  | { readonly type: 'drop'; readonly id: number };
+
+export type FromRenderer =
+  | {
+      readonly type: 'rendered';
+      readonly id: number;
+      /** Bytes of the per-entry family. */
       readonly length: number;
       readonly totals: KindActionTotals[];
       /** Providers that failed (`kernel-counters-N`) and why; their entries are left out. */
       readonly errors: ReadonlyArray<readonly [string, string]>;
     }
-  | { readonly id: number; readonly ok: false; readonly message: string };
+  | { readonly type: 'finished'; readonly id: number; readonly length: number }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string };

@@ -1,13 +1,14 @@
 /**
  * The per-entry kernel family rendered on a thread of its own (see
- * kernel-entries-worker.ts): the scrape lends the thread duplicates of the
- * filters' map fds, the thread walks the maps and writes the family, and
- * hands the bytes back transferred. What stays on the event loop that
- * answers DNS is a dup per map, one message each way and splicing the bytes
- * into the response.
+ * kernel-entries-worker.ts and the two steps in kernel-entries-messages.ts):
+ * the scrape lends the thread duplicates of the filters' map fds, the thread
+ * walks the maps and writes the family, the scrape adds its other families,
+ * and the thread writes the body (gzipped when asked) into a shared buffer
+ * the event loop reuses. What stays on the event loop that answers DNS is a
+ * dup per map, four small messages, and the socket write.
  *
- * A thread that does not answer within the timeout is terminated, one that
- * dies is noted; either way the scrapes waiting on it fail with
+ * A thread that does not answer a step within the timeout is terminated,
+ * one that dies is noted; either way the scrapes waiting on it fail with
  * KernelEntriesThreadError (answered 500 with the reason) and the next
  * scrape starts a new thread.
  */
@@ -18,13 +19,16 @@ import type { BpfMap } from '@dnsdist-ts/bpf';
 import type { FilterMapKind } from '@dnsdist-ts/bpf-filter';
 import type { CountedFilter } from './bpf-filter-sources.js';
 import type { KindActionTotals } from './kernel-block-hits.js';
-import type { FilterMapFds, KernelEntriesJob, KernelEntriesReply } from './kernel-entries-messages.js';
+import type { FilterMapFds, FromRenderer, ToRenderer } from './kernel-entries-messages.js';
 
 /** The maps of a filter, in the order the event loop's walk reads them. */
 const KINDS: readonly FilterMapKind[] = ['ipv4', 'ipv6', 'qnames', 'cidr4', 'cidr6'];
 
-/** How long a render may take by default: Prometheus's default scrape timeout. */
+/** How long a step may take by default: Prometheus's default scrape timeout. */
 export const DEFAULT_RENDER_TIMEOUT_MS = 10_000;
+
+/** Body buffers kept for the next scrapes (one per scrape served at the same time). */
+const KEPT_BODY_BUFFERS = 2;
 
 /** The renderer thread failed a scrape: timed out, died, or could not start. */
 export class KernelEntriesThreadError extends Error {
@@ -34,28 +38,40 @@ export class KernelEntriesThreadError extends Error {
   }
 }
 
-/** The family as the thread rendered it. */
-export interface KernelEntriesResult {
-  readonly bytes: Buffer;
+/** A scrape's body in a reused buffer: call `release()` once it is written out (or will not be). */
+export interface RenderedBody {
+  readonly body: Buffer;
+  readonly gzip: boolean;
+  readonly release: () => void;
+}
+
+/** The family rendered and held by the thread, waiting for the rest of the scrape. */
+export interface RenderedEntries {
   readonly totals: KindActionTotals[];
   /** Providers that failed (`kernel-counters-N`) with the reason; their entries are left out. */
   readonly errors: ReadonlyArray<readonly [string, string]>;
+  /** Bytes of the family. */
+  readonly length: number;
+  /** The body: `head` (the other families), then the family; gzipped when asked. */
+  finish(head: string, gzip: boolean): Promise<RenderedBody>;
+  /** The scrape will not be finished: the thread forgets the family. */
+  drop(): void;
 }
 
 export interface KernelEntriesThreadOptions {
-  /** Milliseconds a render may take before the thread is terminated (default 10 s). */
+  /** Milliseconds a step may take before the thread is terminated (default 10 s). */
   readonly timeoutMs?: number;
-  /** Start the thread (tests give a thread that hangs or dies); default: kernel-entries-worker.js. */
+  /** Start the thread (tests give a thread that hangs or dies); default: spawnKernelEntriesWorker. */
   readonly spawn?: () => Worker;
 }
 
 interface Pending {
-  readonly resolve: (r: KernelEntriesResult) => void;
+  readonly answered: (reply: FromRenderer) => void;
   readonly reject: (e: Error) => void;
   /** The fd duplicates lent to the thread: closed once it can no longer use them. */
   readonly lent: BpfMap[];
   readonly timer: NodeJS.Timeout;
-  /** The thread the job went to (a job fails with its own thread only). */
+  /** The thread the step went to (a step fails with its own thread only). */
   readonly worker: Worker;
 }
 
@@ -71,6 +87,11 @@ export function spawnKernelEntriesWorker(): Worker {
   return new Worker(workerEntry());
 }
 
+/** Room for `n` bytes after gzip at its worst (stored blocks: 5 bytes per 16 KiB, plus header and trailer). */
+function gzipBound(n: number): number {
+  return n + 5 * Math.ceil(n / 16_384) + 64;
+}
+
 export class KernelEntriesThread {
   readonly #timeoutMs: number;
   readonly #spawn: () => Worker;
@@ -79,6 +100,8 @@ export class KernelEntriesThread {
   #nextId = 1;
   #started = 0;
   #sizeHint = 0;
+  /** Body buffers free for the next scrape; shared, so the thread writes into them and nothing is copied or transferred. */
+  readonly #free: SharedArrayBuffer[] = [];
 
   constructor(options: KernelEntriesThreadOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS;
@@ -96,7 +119,7 @@ export class KernelEntriesThread {
    *
    * @throws KernelEntriesThreadError when the thread times out, dies or cannot start.
    */
-  render(providers: ReadonlyArray<readonly CountedFilter[]>, limit: number | undefined): Promise<KernelEntriesResult> {
+  async render(providers: ReadonlyArray<readonly CountedFilter[]>, limit: number | undefined): Promise<RenderedEntries> {
     const lent: BpfMap[] = [];
     const fds: FilterMapFds[][] = [];
     for (const filters of providers) {
@@ -121,11 +144,66 @@ export class KernelEntriesThread {
     }
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
-    const job: KernelEntriesJob = { id, limit, providers: fds, sizeHint: this.#sizeHint };
-    return new Promise<KernelEntriesResult>((resolve, reject) => {
+    const reply = await this.#ask(worker, { type: 'render', id, limit, providers: fds, sizeHint: this.#sizeHint }, lent);
+    if (reply.type !== 'rendered') throw new KernelEntriesThreadError(`the metrics renderer thread answered ${reply.type} to render`);
+    this.#sizeHint = reply.length;
+    return {
+      totals: reply.totals,
+      errors: reply.errors,
+      length: reply.length,
+      finish: (head, gzip) => this.#finish(worker, id, reply.length, head, gzip),
+      drop: () => {
+        if (this.#worker === worker) worker.postMessage({ type: 'drop', id } satisfies ToRenderer);
+      },
+    };
+  }
+
+  async #finish(worker: Worker, id: number, entries: number, head: string, gzip: boolean): Promise<RenderedBody> {
+    if (this.#worker !== worker)
+      throw new KernelEntriesThreadError('the metrics renderer thread was replaced during the scrape; the next scrape uses the new one');
+    const plain = Buffer.byteLength(head, 'utf8') + entries;
+    const target = this.#acquire(gzip ? gzipBound(plain) : plain);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.#keep(target);
+    };
+    try {
+      const reply = await this.#ask(worker, { type: 'finish', id, head, gzip, target }, []);
+      if (reply.type !== 'finished') throw new KernelEntriesThreadError(`the metrics renderer thread answered ${reply.type} to finish`);
+      return { body: Buffer.from(target, 0, reply.length), gzip, release };
+    } catch (err) {
+      // The thread is gone or failed this step: nothing writes into the buffer any more.
+      release();
+      throw err;
+    }
+  }
+
+  /** A free body buffer of at least `n` bytes, or a new one with room to grow. */
+  #acquire(n: number): SharedArrayBuffer {
+    const i = this.#free.findIndex((b) => b.byteLength >= n);
+    if (i >= 0) return this.#free.splice(i, 1)[0]!;
+    return new SharedArrayBuffer(Math.ceil(n * 1.25));
+  }
+
+  /** Keep a released body buffer for the next scrapes (the largest few). */
+  #keep(b: SharedArrayBuffer): void {
+    this.#free.push(b);
+    this.#free.sort((x, y) => y.byteLength - x.byteLength);
+    this.#free.length = Math.min(this.#free.length, KEPT_BODY_BUFFERS);
+  }
+
+  #ask(worker: Worker, message: ToRenderer, lent: BpfMap[]): Promise<FromRenderer> {
+    return new Promise<FromRenderer>((resolve, reject) => {
       const timer = setTimeout(() => this.#timedOut(worker), this.#timeoutMs);
-      this.#pending.set(id, { resolve, reject, lent, timer, worker });
-      worker.postMessage(job);
+      const answered = (reply: FromRenderer): void => {
+        if (reply.type === 'failed')
+          reject(new KernelEntriesThreadError(`the metrics renderer thread could not render the scrape: ${reply.message}`));
+        else resolve(reply);
+      };
+      this.#pending.set(message.id, { answered, reject, lent, timer, worker });
+      worker.postMessage(message);
     });
   }
 
@@ -145,7 +223,12 @@ export class KernelEntriesThread {
     // The thread must not keep the process alive: the webserver's sockets say whether it runs.
     worker.unref();
     let failure: string | undefined;
-    worker.on('message', (reply: KernelEntriesReply) => this.#answered(reply));
+    worker.on('message', (reply: FromRenderer) => {
+      const p = this.#pending.get(reply.id);
+      if (!p || p.worker !== worker) return;
+      this.#settle(reply.id, p);
+      p.answered(reply);
+    });
     worker.on('error', (err) => {
       failure ??= err.message;
     });
@@ -159,16 +242,6 @@ export class KernelEntriesThread {
     });
     this.#worker = worker;
     return worker;
-  }
-
-  #answered(reply: KernelEntriesReply): void {
-    const p = this.#pending.get(reply.id);
-    if (!p) return;
-    this.#settle(reply.id, p);
-    if (!reply.ok)
-      return p.reject(new KernelEntriesThreadError(`the metrics renderer thread could not render the kernel entries: ${reply.message}`));
-    this.#sizeHint = reply.length;
-    p.resolve({ bytes: Buffer.from(reply.buffer, 0, reply.length), totals: reply.totals, errors: reply.errors });
   }
 
   #settle(id: number, p: Pending): void {
@@ -185,7 +258,7 @@ export class KernelEntriesThread {
     void worker.terminate().finally(() => this.#failAll(worker, message));
   }
 
-  /** Fail the jobs of a thread that can no longer answer (and so no longer reads their fds). */
+  /** Fail the steps of a thread that can no longer answer (and so no longer reads their fds). */
   #failAll(worker: Worker, message: string): void {
     for (const [id, p] of [...this.#pending]) {
       if (p.worker !== worker) continue;

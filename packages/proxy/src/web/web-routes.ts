@@ -84,6 +84,7 @@ export class WebRoutes implements WebRouteTable {
       res.headers['Vary'] = 'Accept-Encoding';
       if (scrape.contentEncoding) res.headers['Content-Encoding'] = scrape.contentEncoding;
       res.body = scrape.body;
+      if (scrape.release) res.release = scrape.release;
     });
     get('/jsonstat', (req, res) => {
       const command = req.getvars.get('command');

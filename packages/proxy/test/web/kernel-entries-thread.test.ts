@@ -6,6 +6,8 @@
  * on /metrics) and is replaced by the next scrape.
  */
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import type { BpfMap } from '@dnsdist-ts/bpf';
 import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
@@ -48,6 +50,20 @@ async function onTheLoop(
   return { text: w.text(), totals, errors };
 }
 
+/** GET /metrics, the body as bytes. */
+function rawGet(port: number, headers: Record<string, string>): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics', headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** A small deterministic generator, so a failing random case can be replayed from its seed. */
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -83,9 +99,12 @@ describeBpf('the per-entry kernel family on its own thread', () => {
   async function expectSame(providers: KernelFilter[][], limit: number | undefined): Promise<string> {
     const want = await onTheLoop(providers, limit);
     const got = await thread.render(providers, limit);
-    expect(got.bytes.toString('utf8')).toBe(want.text);
     expect(got.totals).toEqual(want.totals);
     expect(got.errors.map(([n]) => n)).toEqual(want.errors);
+    const head = '# HELP dnsdist_queries q\n# TYPE dnsdist_queries counter\ndnsdist_queries 1\n';
+    const plain = await got.finish(head, false);
+    expect(plain.body.toString('utf8')).toBe(head + want.text);
+    plain.release();
     return want.text;
   }
 
@@ -140,6 +159,33 @@ describeBpf('the per-entry kernel family on its own thread', () => {
     }
   });
 
+  it('gzips the body on the thread, and reuses the body buffers once released', async () => {
+    const f = filter(true);
+    for (let i = 0; i < 200; i++) f.block(`198.18.0.${i}`, MatchAction.Drop);
+    countAll(f, (i) => BigInt(i));
+    const want = await onTheLoop([[f]], undefined);
+    const zipped = await (await thread.render([[f]], undefined)).finish('head\n', true);
+    expect(zipped.gzip).toBe(true);
+    expect(gunzipSync(zipped.body).toString('utf8')).toBe('head\n' + want.text);
+    const first = zipped.body.buffer;
+    zipped.release();
+    zipped.release(); // twice is harmless
+    const again = await (await thread.render([[f]], undefined)).finish('', false);
+    expect(again.body.buffer).toBe(first);
+    // Held (not released): the next scrape gets a buffer of its own.
+    const third = await (await thread.render([[f]], undefined)).finish('', false);
+    expect(third.body.buffer).not.toBe(first);
+    expect(third.body.toString('utf8')).toBe(want.text);
+    again.release();
+    third.release();
+  });
+
+  it('forgets a rendered family that is dropped, and a finish after that fails clearly', async () => {
+    const r = await thread.render([[]], undefined);
+    r.drop();
+    await expect(r.finish('', false)).rejects.toThrow(/could not render the scrape: no rendered family for scrape \d+/);
+  });
+
   it('closes the fd duplicates it lent once the thread has answered', async () => {
     const f = filter(true);
     f.block('192.0.2.200');
@@ -158,7 +204,14 @@ describeBpf('the per-entry kernel family on its own thread', () => {
       p.app.web.providers.kernelCounters.push(bpfFilterKernelCounters(f));
       const body = (await httpRequest(p.web, '/metrics', { apiKey: 'key' })).body;
       expect(p.app.web.metrics.renderThread.threadsStarted).toBe(1);
-      expect(body).toContain((await onTheLoop([[f]], undefined)).text);
+      const family = (await onTheLoop([[f]], undefined)).text;
+      expect(body).toContain(family);
+      // gzip is done on the thread too; several scrapes in turn reuse the released body buffers.
+      for (let i = 0; i < 3; i++) {
+        const gz = await rawGet(p.web, { 'X-API-Key': 'key', 'Accept-Encoding': 'gzip' });
+        expect(gz.encoding).toBe('gzip');
+        expect(gunzipSync(gz.body).toString('utf8')).toContain(family);
+      }
     } finally {
       await p.stop();
     }
@@ -195,8 +248,8 @@ describe('a renderer thread that hangs or dies', () => {
       await expect(thread.render([[]], undefined)).rejects.toThrow(
         new KernelEntriesThreadError('the metrics renderer thread exited with code 7 during the scrape; the next scrape starts a new one'),
       );
-      const r = await thread.render([[]], undefined);
-      expect(r.bytes.toString('utf8')).toMatch(
+      const r = await (await thread.render([[]], undefined)).finish('', false);
+      expect(r.body.toString('utf8')).toMatch(
         /^# HELP dnsdist_ts_kernel_block_hits_total .*\n# TYPE dnsdist_ts_kernel_block_hits_total counter\n$/,
       );
       expect(thread.threadsStarted).toBe(2);

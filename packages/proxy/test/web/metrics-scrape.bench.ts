@@ -6,19 +6,24 @@
  * goal is no answer delayed by more than 10 ms). Run as root on a bpffs
  * mount:
  *
- *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel]
+ *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel] [thread|loop]
  *
  * `engine` (the default) adds the blocks through the dynamic-block engine,
  * which mirrors them into the default filter's maps; the engine's
  * once-a-second housekeeping then also runs over them (and competes with
  * DNS and the scrape for the event loop). `kernel` writes the entries
  * straight into a BPF filter's pinned maps (filter.block), so what the
- * probe sees is the scrape's own effect.
+ * probe sees is the scrape's own effect. `thread` (the default) is what the
+ * proxy does: the per-entry family is rendered on its renderer thread;
+ * `loop` hides the providers' filters from the scrape, so the family is
+ * walked and written on the event loop as before the renderer thread (the
+ * comparison in docs/benchmarks.md).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
@@ -28,6 +33,7 @@ import { DnsLatencyProbe, type ProbeWindow } from './dns-latency-probe.js';
 
 const BLOCKS = Number(process.argv[2] ?? 100_000);
 const MODE = process.argv[3] === 'kernel' ? 'kernel' : 'engine';
+const WHERE = process.argv[4] === 'loop' ? 'loop' : 'thread';
 const RUNS = 15;
 
 /**
@@ -108,6 +114,16 @@ async function main(): Promise<void> {
       for (let i = 0; i < BLOCKS; i++) filter.block(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, MatchAction.Drop);
       app.web.providers.kernelCounters.push(bpfFilterKernelCounters(filter));
     }
+    if (WHERE === 'loop') {
+      // The same walk without kernelFilters(): the scrape cannot hand it to the thread.
+      const list = app.web.providers.kernelCounters;
+      list.splice(
+        0,
+        list.length,
+        ...list.map((p) => ({ visitKernelCounters: p.visitKernelCounters, walkKernelCounters: p.walkKernelCounters })),
+      );
+    }
+    console.log(`mode ${MODE}, per-entry family on the ${WHERE === 'loop' ? 'event loop' : 'renderer thread'}`);
     console.log(`mode ${MODE}: inserted ${BLOCKS} blocks in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     let kernelEntries = 0;
     for (const provider of app.web.providers.kernelCounters) provider.visitKernelCounters(() => kernelEntries++);
@@ -149,9 +165,13 @@ async function main(): Promise<void> {
       const used = process.cpuUsage(c);
       cpu.push((used.user + used.system) / 1000);
     }
+    // The event loop's garbage-collection pauses during the HTTP scrapes (the renderer thread's are its own).
+    const gcPauses: number[] = [];
+    const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcPauses.push(e.duration)));
     const probe = new DnsLatencyProbe(dnsPort);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await probe.window();
+    gc.observe({ entryTypes: ['gc'] });
     const plain: number[] = [];
     let plainBytes = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -160,6 +180,7 @@ async function main(): Promise<void> {
       plainBytes = s.bytes;
     }
     const duringPlain = await probe.window();
+    gc.disconnect();
     const gzip: number[] = [];
     let gzipBytes = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -187,6 +208,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `gzip scrape:  median ${median(gzip).toFixed(1)} ms, max ${Math.max(...gzip).toFixed(1)} ms, ${(gzipBytes / 1e6).toFixed(2)} MB (${RUNS} runs)`,
+    );
+    console.log(
+      `event-loop GC during plain scrapes: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(1)} ms in all, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
     );
     console.log(probeLine('DNS idle (3 s):      ', idle));
     console.log(probeLine('DNS during plain:    ', duringPlain));
