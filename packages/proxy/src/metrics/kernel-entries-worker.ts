@@ -8,6 +8,7 @@
  * cost are this thread's V8 heap's: its collector never pauses the event
  * loop that answers DNS.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { BpfMap } from '@dnsdist-ts/bpf';
@@ -39,6 +40,9 @@ function provider(filters: readonly FilterMapFds[]): KernelCounterProvider {
     walkKernelCounters: walk,
   };
 }
+
+/** Nice 19. */
+const LOWEST_PRIORITY = 19;
 
 /** Rendered families waiting for their `finish`. */
 const rendered = new Map<number, Buffer>();
@@ -86,6 +90,13 @@ async function handle(m: ToRenderer): Promise<FromRenderer | undefined> {
 
 const port = parentPort;
 if (!port) throw new Error('kernel-entries-worker.js runs as a worker thread (started by KernelEntriesThread)');
+try {
+  // This thread only (Linux's setpriority is per thread): when it and the event loop that answers DNS
+  // both want a core, the event loop gets it, and the renderer weighs little in the process's share.
+  setPriority(LOWEST_PRIORITY);
+} catch {
+  // Not allowed here (a container without the right): the renderer runs at the process's priority.
+}
 port.on('message', (m: ToRenderer) => {
   handle(m).then(
     (reply) => reply && port.postMessage(reply),

@@ -19,7 +19,7 @@
  * walked and written on the event loop as before the renderer thread (the
  * comparison in docs/benchmarks.md).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +65,14 @@ function scrape(port: number, gzip: boolean): Promise<{ ms: number; bytes: numbe
 }
 
 function probeLine(label: string, w: ProbeWindow): string {
-  return `${label} ${w.answered} answers, ${w.lost} lost; delay median ${w.medianMs.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, max ${w.maxMs.toFixed(1)} ms`;
+  return `${label} ${w.answered} answers, ${w.lost} lost; delay median ${w.medianMs.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, max ${w.maxMs.toFixed(1)} ms, ${w.over10Ms} over 10 ms`;
+}
+
+/** User+system CPU of the main thread (the event loop), from /proc (clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function median(xs: number[]): number {
@@ -172,6 +179,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await probe.window();
     gc.observe({ entryTypes: ['gc'] });
+    const mainCpu0 = mainThreadCpuMs();
     const plain: number[] = [];
     let plainBytes = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -180,6 +188,7 @@ async function main(): Promise<void> {
       plainBytes = s.bytes;
     }
     const duringPlain = await probe.window();
+    const mainCpu = mainThreadCpuMs() - mainCpu0;
     gc.disconnect();
     const gzip: number[] = [];
     let gzipBytes = 0;
@@ -211,6 +220,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `event-loop GC during plain scrapes: ${gcPauses.length} pauses, ${gcPauses.reduce((a, b) => a + b, 0).toFixed(1)} ms in all, longest ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
+    );
+    console.log(
+      `event-loop thread CPU during the ${RUNS} plain scrapes: ${mainCpu.toFixed(0)} ms (DNS answers and the scraper's spawns included; 10 ms resolution)`,
     );
     console.log(probeLine('DNS idle (3 s):      ', idle));
     console.log(probeLine('DNS during plain:    ', duringPlain));
