@@ -100,12 +100,18 @@ export class KernelEntriesThread {
   #nextId = 1;
   #started = 0;
   #sizeHint = 0;
+  #made = 0;
   /** Body buffers free for the next scrape; shared, so the thread writes into them and nothing is copied or transferred. */
   readonly #free: SharedArrayBuffer[] = [];
 
   constructor(options: KernelEntriesThreadOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_RENDER_TIMEOUT_MS;
     this.#spawn = options.spawn ?? spawnKernelEntriesWorker;
+  }
+
+  /** Body buffers made so far (they are reused: this stays small over any number of scrapes). */
+  get bodyBuffersMade(): number {
+    return this.#made;
   }
 
   /** Threads started so far (more than one: it was restarted after a timeout or a death). */
@@ -184,6 +190,7 @@ export class KernelEntriesThread {
   #acquire(n: number): SharedArrayBuffer {
     const i = this.#free.findIndex((b) => b.byteLength >= n);
     if (i >= 0) return this.#free.splice(i, 1)[0]!;
+    this.#made++;
     return new SharedArrayBuffer(Math.ceil(n * 1.25));
   }
 

@@ -207,11 +207,15 @@ describeBpf('the per-entry kernel family on its own thread', () => {
       const family = (await onTheLoop([[f]], undefined)).text;
       expect(body).toContain(family);
       // gzip is done on the thread too; several scrapes in turn reuse the released body buffers.
+      const made = p.app.web.metrics.renderThread.bodyBuffersMade;
       for (let i = 0; i < 3; i++) {
         const gz = await rawGet(p.web, { 'X-API-Key': 'key', 'Accept-Encoding': 'gzip' });
         expect(gz.encoding).toBe('gzip');
         expect(gunzipSync(gz.body).toString('utf8')).toContain(family);
+        expect((await rawGet(p.web, { 'X-API-Key': 'key' })).body.toString('utf8')).toContain(family);
       }
+      // Each response gave its buffer back once written: the later scrapes made none.
+      expect(p.app.web.metrics.renderThread.bodyBuffersMade).toBe(made);
     } finally {
       await p.stop();
     }
