@@ -6,7 +6,7 @@
  * goal is no answer delayed by more than 10 ms). Run as root on a bpffs
  * mount:
  *
- *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel] [thread|loop]
+ *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel] [thread|loop] [workers]
  *
  * `engine` (the default) adds the blocks through the dynamic-block engine,
  * which mirrors them into the default filter's maps; the engine's
@@ -34,6 +34,8 @@ import { DnsLatencyProbe, type ProbeWindow } from './dns-latency-probe.js';
 const BLOCKS = Number(process.argv[2] ?? 100_000);
 const MODE = process.argv[3] === 'kernel' ? 'kernel' : 'engine';
 const WHERE = process.argv[4] === 'loop' ? 'loop' : 'thread';
+/** Data-plane workers (`--workers N`): above 1 the query path runs on worker threads and the scrape on the control plane. */
+const WORKERS = Number(process.argv[5] ?? 1);
 const RUNS = 15;
 
 /**
@@ -97,7 +99,12 @@ async function main(): Promise<void> {
       `webserver("127.0.0.1:0")\nsetWebserverConfig({apiKey="key"})\n`,
   );
   let filter: BPFFilter | undefined;
-  const app = new DnsdistApp({ configFile: config, output: () => undefined, udpImplementation: 'dgram' });
+  const app = new DnsdistApp({
+    configFile: config,
+    output: () => undefined,
+    udpImplementation: 'dgram',
+    ...(WORKERS > 1 ? { workers: WORKERS } : {}),
+  });
   try {
     await app.loadConfiguration();
     await app.start();
@@ -130,7 +137,9 @@ async function main(): Promise<void> {
         ...list.map((p) => ({ visitKernelCounters: p.visitKernelCounters, walkKernelCounters: p.walkKernelCounters })),
       );
     }
-    console.log(`mode ${MODE}, per-entry family on the ${WHERE === 'loop' ? 'event loop' : 'renderer thread'}`);
+    console.log(
+      `mode ${MODE}, per-entry family on the ${WHERE === 'loop' ? 'event loop' : 'renderer thread'}, ${WORKERS} data-plane worker(s)`,
+    );
     console.log(`mode ${MODE}: inserted ${BLOCKS} blocks in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     let kernelEntries = 0;
     for (const provider of app.web.providers.kernelCounters) provider.visitKernelCounters(() => kernelEntries++);
@@ -158,6 +167,16 @@ async function main(): Promise<void> {
         `kernel-hit fold pass: ${(performance.now() - t0).toFixed(1)} ms wall, ${((used.user + used.system) / 1000).toFixed(1)} ms CPU, longest slice ${slicer.longestSliceMs.toFixed(1)} ms, ${slicer.yields} yields`,
       );
     }
+    // What a scrape's small families cost on the event loop beyond the per-entry family: counting the active blocks.
+    const counts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      app.web.providers.activeBlockCounts();
+      counts.push(performance.now() - t0);
+    }
+    console.log(
+      `active block counts (one hold per scrape): median ${median(counts).toFixed(1)} ms, max ${Math.max(...counts).toFixed(1)} ms`,
+    );
     const port = app.web.server!.port;
     const renders: number[] = [];
     const slices: number[] = [];
