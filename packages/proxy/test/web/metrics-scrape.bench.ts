@@ -102,8 +102,8 @@ async function main(): Promise<void> {
   const app = new DnsdistApp({
     configFile: config,
     output: () => undefined,
-    udpImplementation: 'dgram',
-    ...(WORKERS > 1 ? { workers: WORKERS } : {}),
+    // Workers share their listener with SO_REUSEPORT, which only the native UDP endpoint has.
+    ...(WORKERS > 1 ? { workers: WORKERS } : { udpImplementation: 'dgram' as const }),
   });
   try {
     await app.loadConfiguration();
