@@ -59,12 +59,15 @@ export class BpfMap implements BpfMapLike {
   /** Pin path this map was opened from or pinned to, if any. */
   pinnedPath: string | undefined;
   #fd: number;
+  /** False for a borrowed fd (see {@link BpfMap.borrow}): never closed from here. */
+  readonly #owned: boolean;
   #scratch: Buffer;
   /** Cached binding: the single-entry paths are hot (one syscall each). */
   readonly #n: NativeBinding = native();
 
-  private constructor(fd: number, info: MapInfo, pinnedPath?: string) {
+  private constructor(fd: number, info: MapInfo, pinnedPath?: string, owned = true) {
     this.#fd = fd;
+    this.#owned = owned;
     this.type = info.type;
     this.keySize = info.keySize;
     this.valueSize = info.valueSize;
@@ -74,7 +77,7 @@ export class BpfMap implements BpfMapLike {
     this.pinnedPath = pinnedPath;
     this.valueBufferSize = isPerCpu(info.type) ? perCpuValueStride(info.valueSize) * native().numPossibleCpus() : info.valueSize;
     this.#scratch = Buffer.alloc(this.valueBufferSize);
-    fdRegistry.register(this, fd, this);
+    if (owned) fdRegistry.register(this, fd, this);
   }
 
   /** Create a new, unpinned map. */
@@ -121,6 +124,21 @@ export class BpfMap implements BpfMapLike {
       throw err;
     }
     return new BpfMap(fd, info, pinnedPath);
+  }
+
+  /**
+   * A view of an fd that someone else owns and keeps open while the view
+   * is used, such as another thread of this process (fds are process-wide):
+   * neither `close()` nor garbage collection closes it, so the owner's fd
+   * number is never closed twice.
+   */
+  static borrow(fd: number): BpfMap {
+    return new BpfMap(
+      fd,
+      call('map info', `fd ${fd}`, () => native().mapInfo(fd)),
+      undefined,
+      false,
+    );
   }
 
   /**
@@ -378,8 +396,10 @@ export class BpfMap implements BpfMapLike {
 
   close(): void {
     if (this.#fd < 0) return;
-    fdRegistry.unregister(this);
-    native().close(this.#fd);
+    if (this.#owned) {
+      fdRegistry.unregister(this);
+      native().close(this.#fd);
+    }
     this.#fd = -1;
   }
 

@@ -308,4 +308,22 @@ describeBpf('BpfMap on the kernel', () => {
     }
     expect(openFds()).toBe(before);
   });
+
+  it('reads through a borrowed fd without ever closing it (the owner, e.g. another thread, keeps it)', () => {
+    const owner = BpfMap.create({ type: MapType.Hash, keySize: 4, valueSize: 8, maxEntries: 4 });
+    try {
+      owner.update(u32(7), u64(42));
+      const before = openFds();
+      const view = BpfMap.borrow(owner.fd);
+      expect(view.keySize).toBe(4);
+      expect(view.lookup(u32(7))?.readBigUInt64LE(0)).toBe(42n);
+      view.close();
+      expect(view.closed).toBe(true);
+      expect(openFds()).toBe(before);
+      expect(owner.lookup(u32(7))?.readBigUInt64LE(0)).toBe(42n);
+      expect(() => BpfMap.borrow(1_000_000)).toThrow(BpfError);
+    } finally {
+      owner.close();
+    }
+  });
 });

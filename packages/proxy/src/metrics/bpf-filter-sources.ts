@@ -13,11 +13,12 @@
  * the scrape gives the event loop back between chunks) and decoded in
  * place: a scrape of 100,000 entries must not build 100,000 objects.
  */
-import { matchActionName, QNAME_BYTES, type BPFFilter, type DynBPFFilter, type FilterMapKind } from '@dnsdist-ts/bpf-filter';
+import { matchActionName, QNAME_BYTES, type DynBPFFilter, type FilterMapKind } from '@dnsdist-ts/bpf-filter';
 import { DNSName, formatAddress } from '@dnsdist-ts/dns';
 import type {
   EbpfBlockListProvider,
   KernelCounterProvider,
+  KernelFilter,
   KernelCounterVisitor,
   RegisteredFilterBlock,
 } from './observability-providers.js';
@@ -25,7 +26,7 @@ import type {
 const ACTIONS = [0, 1, 2].map((a) => matchActionName(a).toLowerCase());
 
 /** The filter members read here. */
-export type CountedFilter = Pick<BPFFilter, 'map' | 'external'>;
+export type CountedFilter = KernelFilter;
 
 /** A u64 counter as a number (exact below 2^53 hits, which no counter reaches). */
 function counterAt(buf: Buffer, at: number): number {
@@ -116,6 +117,7 @@ export function bpfFilterKernelCounters(filter: CountedFilter): KernelCounterPro
       while (!walk.next().done);
     },
     walkKernelCounters: (visit) => walkFilter(filter, visit),
+    kernelFilters: () => [filter],
   };
 }
 

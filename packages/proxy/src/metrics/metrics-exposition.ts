@@ -7,9 +7,13 @@
  * nothing is kept between scrapes except the previous scrape's duration
  * and error counts.
  *
- * A scrape runs on the query path's event loop: the large part is written
- * in slices that give the loop back every few milliseconds, and gzip runs
- * on libuv's thread pool, so DNS answers keep flowing during a scrape.
+ * The per-entry family (nearly all of a large scrape) is read and written
+ * on a thread of its own (kernel-entries-thread.ts) when every kernel
+ * provider is a set of BPF filters, as the proxy's are: its allocations and
+ * garbage collections happen on that thread's heap, not on the event loop
+ * that answers DNS. Other providers are walked on the event loop in slices
+ * that give the loop back every few milliseconds. gzip runs on libuv's
+ * thread pool.
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -19,8 +23,9 @@ import type { BpfMapGauges } from './bpf-map-gauges.js';
 import { writeDnsdistMetrics, type RuleHitsSource } from './dnsdist-metrics.js';
 import { writeCarbonMetrics, writeDnsdistTsMetrics } from './dnsdist-ts-metrics.js';
 import { EventLoopSlicer } from './event-loop-slicer.js';
-import { writeKernelBlockHits } from './kernel-block-hits.js';
-import type { ObservabilityProviders } from './observability-providers.js';
+import { writeKernelBlockHits, type KindActionTotals } from './kernel-block-hits.js';
+import { KernelEntriesThread, type RenderedEntries } from './kernel-entries-thread.js';
+import type { KernelCounterProvider, KernelFilter, ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
 import { FamilyRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
 import type { TopOffendersTracker } from './top-offenders.js';
@@ -102,9 +107,17 @@ export interface MetricsScrape {
   readonly body: Buffer;
   /** `gzip` when the body is compressed. */
   readonly contentEncoding: 'gzip' | undefined;
+  /** The body is a view of a buffer reused by later scrapes: call this once it is written out (or will not be). */
+  readonly release?: () => void;
 }
 
 const gzipAsync = promisify(gzip);
+
+/** Each provider's filters, when every provider is only filters (the renderer thread can read them); otherwise undefined. */
+function filtersOfAll(providers: readonly KernelCounterProvider[]): KernelFilter[][] | undefined {
+  if (providers.length === 0 || !providers.every((p) => typeof p.kernelFilters === 'function')) return undefined;
+  return providers.map((p) => [...p.kernelFilters!()]);
+}
 
 export class MetricsExposition {
   readonly #src: MetricsExpositionSources;
@@ -113,9 +126,27 @@ export class MetricsExposition {
   #lastLongestSliceSeconds = 0;
   #lastEntriesSize = 0;
   readonly #providerErrors = new Map<string, number>();
+  #thread = new KernelEntriesThread();
 
   constructor(sources: MetricsExpositionSources) {
     this.#src = sources;
+  }
+
+  /** The per-entry renderer thread (its worker is started by the first scrape that needs it). */
+  get renderThread(): KernelEntriesThread {
+    return this.#thread;
+  }
+
+  /** Use another renderer thread (other timeout or worker, as tests do); the current one is stopped. */
+  async replaceRenderThread(thread: KernelEntriesThread): Promise<void> {
+    const old = this.#thread;
+    this.#thread = thread;
+    await old.close();
+  }
+
+  /** Stop the renderer thread (the webserver stopped); a later scrape starts a new one. */
+  async close(): Promise<void> {
+    await this.#thread.close();
   }
 
   /** The prom-client registry of dnsdist's families and ours (not the process metrics nor the per-entry family). */
@@ -128,26 +159,68 @@ export class MetricsExposition {
     return (await this.renderBytes(options)).toString('utf8');
   }
 
-  /** A scrape for the webserver: rendered, and compressed when asked. */
+  /** A scrape for the webserver: rendered, and compressed when asked. Call `release` once the body is sent. */
   async scrape(options: ScrapeOptions = {}): Promise<MetricsScrape> {
-    const plain = await this.renderBytes(options);
-    if (!options.gzip) return { body: plain, contentEncoding: undefined };
-    // Level 1: a fifth of the CPU of the default level for a text this repetitive, about as small.
-    return { body: await gzipAsync(plain, { level: 1 }), contentEncoding: 'gzip' };
+    return this.#scrape(options, options.gzip === true);
   }
 
-  /** Render a scrape, as the UTF-8 bytes the webserver sends. */
+  /** Render a scrape, as the UTF-8 bytes the webserver sends (a buffer of the caller's own). */
   async renderBytes(options: ScrapeOptions = {}): Promise<Buffer> {
+    const s = await this.#scrape(options, false);
+    if (!s.release) return s.body;
+    const copy = Buffer.from(s.body);
+    s.release();
+    return copy;
+  }
+
+  async #scrape(options: ScrapeOptions, gzip: boolean): Promise<MetricsScrape> {
     const started = performance.now();
-    const slicer = new EventLoopSlicer();
+    let slicer = new EventLoopSlicer();
     const src = this.#src;
     const onError = (name: string): void => void this.#providerErrors.set(name, (this.#providerErrors.get(name) ?? 0) + 1);
-    const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
-    const kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, {
-      limit: options.kernelEntryLimit,
-      onError,
-    });
+    let kernel: KindActionTotals[];
+    let threaded: RenderedEntries | undefined;
+    let entryBytes: Buffer | undefined;
+    const filters = filtersOfAll(src.providers.kernelCounters);
+    if (filters) {
+      threaded = await this.#thread.render(filters, options.kernelEntryLimit);
+      for (const [name] of threaded.errors) onError(name);
+      kernel = threaded.totals;
+      // The loop was free while the thread worked: the holds are counted from here.
+      slicer = new EventLoopSlicer();
+    } else {
+      const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
+      kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, { limit: options.kernelEntryLimit, onError });
+      entryBytes = entries.bytes();
+      this.#lastEntriesSize = entryBytes.length;
+    }
+    let head: string;
+    try {
+      head = await this.#head(kernel, slicer);
+    } catch (err) {
+      threaded?.drop();
+      throw err;
+    }
+    let scrape: MetricsScrape;
+    if (threaded) {
+      // The thread puts the head before the family it holds (and gzips) in a buffer reused across scrapes.
+      const b = await threaded.finish(head, gzip);
+      scrape = { body: b.body, contentEncoding: gzip ? 'gzip' : undefined, release: b.release };
+      this.#lastScrapeSeconds = (performance.now() - started) / 1000;
+    } else {
+      const plain = Buffer.concat([Buffer.from(head, 'utf8'), entryBytes!]);
+      this.#lastScrapeSeconds = (performance.now() - started) / 1000;
+      // Level 1: a fifth of the CPU of the default level for a text this repetitive, about as small.
+      scrape = gzip ? { body: await gzipAsync(plain, { level: 1 }), contentEncoding: 'gzip' } : { body: plain, contentEncoding: undefined };
+    }
+    this.#lastLongestSliceSeconds = slicer.longestSliceMs / 1000;
+    return scrape;
+  }
+
+  /** Every family but the per-entry one, as text: dnsdist's, ours, the map gauges, then the process metrics. */
+  async #head(kernel: KindActionTotals[], slicer: EventLoopSlicer): Promise<string> {
     await slicer.checkpoint();
+    const src = this.#src;
     const families = new ScrapedFamilies();
     const r = src.rules;
     writeDnsdistMetrics(families, {
@@ -179,12 +252,7 @@ export class MetricsExposition {
     await slicer.checkpoint();
     const processText = await processMetricsText();
     await slicer.checkpoint();
-    const entryBytes = entries.bytes();
-    this.#lastEntriesSize = entryBytes.length;
-    const bytes = Buffer.concat([Buffer.from(familiesText, 'utf8'), Buffer.from(processText, 'utf8'), entryBytes]);
-    this.#lastScrapeSeconds = (performance.now() - started) / 1000;
-    this.#lastLongestSliceSeconds = slicer.longestSliceMs / 1000;
-    return bytes;
+    return familiesText + processText;
   }
 
   /** Seconds of the longest stretch the previous scrape held the event loop. */

@@ -17,6 +17,8 @@
  * ```
  */
 
+import type { BPFFilter } from '@dnsdist-ts/bpf-filter';
+
 /** One active dynamic block, as every surface shows it. */
 export interface DynBlockView {
   /** `netmask`: a client range (dnsdist's address tree); `suffix`: a qname and its sub-names (the suffix tree). */
@@ -145,7 +147,17 @@ export interface KernelCounterProvider {
    * it the scrape visits the provider's entries in one go.
    */
   walkKernelCounters?(visit: KernelCounterVisitor): Iterator<void>;
+  /**
+   * The BPF filters this provider walks, in walk order, when that is all it
+   * reads: the scrape then has their maps read and the per-entry family
+   * written on a thread of its own (kernel-entries-thread.ts), off the event
+   * loop that answers DNS. Optional: without it the walk runs on the event loop.
+   */
+  kernelFilters?(): readonly KernelFilter[];
 }
+
+/** A BPF filter's maps, as a renderer thread reads them. */
+export type KernelFilter = Pick<BPFFilter, 'map' | 'external'>;
 
 /** The XDP program's totals. */
 export interface XdpStatsSnapshot {

@@ -32,6 +32,7 @@ export function ebpfKernelCounters(ebpf: EbpfSide): KernelCounterProvider {
     *walkKernelCounters(visit: KernelCounterVisitor): Generator<void, void, void> {
       for (const f of new Set(ebpf.filters)) yield* walkFilter(f, visit);
     },
+    kernelFilters: () => [...new Set(ebpf.filters)],
   };
 }
 

@@ -28,6 +28,8 @@ export interface WebResponse {
   body: string | Buffer;
   /** Response headers; the webserver's defaults are already in (handlers may replace the whole table). */
   headers: Record<string, string>;
+  /** Called once the body has been written out or the connection closed (a body in a buffer that is reused, as /metrics's). */
+  release?: () => void;
 }
 
 /** A route's code. */

@@ -9,7 +9,14 @@ import { NetmaskGroup } from '@dnsdist-ts/dns';
 import { sortMasks } from '../server/dnsdist-proxy.js';
 import type { Logger } from '../server/logger.js';
 import type { MetricsExposition } from '../metrics/metrics-exposition.js';
-import { acceptsGzip, KERNEL_ENTRIES_PARAMETER, METRICS_CONTENT_TYPE, parseKernelEntryLimit } from '../metrics/metrics-exposition.js';
+import { KernelEntriesThreadError } from '../metrics/kernel-entries-thread.js';
+import {
+  acceptsGzip,
+  KERNEL_ENTRIES_PARAMETER,
+  METRICS_CONTENT_TYPE,
+  parseKernelEntryLimit,
+  type MetricsScrape,
+} from '../metrics/metrics-exposition.js';
 import type { ObservabilityProviders } from '../metrics/observability-providers.js';
 import { allowFromJson, configJson, jsonstatStats, localhostJson, poolJson, statisticsJson, type ApiSources } from './api-status-json.js';
 import { BLOCK_API_PATH, handleBlockApi } from './block-api.js';
@@ -62,11 +69,22 @@ export class WebRoutes implements WebRouteTable {
         res.body = `${(err as Error).message}\n`;
         return;
       }
-      const scrape = await src.metrics.scrape({ kernelEntryLimit, gzip: acceptsGzip(req.headers['accept-encoding']) });
+      let scrape: MetricsScrape;
+      try {
+        scrape = await src.metrics.scrape({ kernelEntryLimit, gzip: acceptsGzip(req.headers['accept-encoding']) });
+      } catch (err) {
+        if (!(err instanceof KernelEntriesThreadError)) throw err;
+        // Say why, so the scraper's log shows more than a bare 500; the next scrape starts a new thread.
+        res.status = 500;
+        res.headers['Content-Type'] = 'text/plain';
+        res.body = `${err.message}\n`;
+        return;
+      }
       res.headers['Content-Type'] = METRICS_CONTENT_TYPE;
       res.headers['Vary'] = 'Accept-Encoding';
       if (scrape.contentEncoding) res.headers['Content-Encoding'] = scrape.contentEncoding;
       res.body = scrape.body;
+      if (scrape.release) res.release = scrape.release;
     });
     get('/jsonstat', (req, res) => {
       const command = req.getvars.get('command');

@@ -129,5 +129,6 @@ export class WebService {
     this.#sampler = undefined;
     await this.#server?.close();
     this.#server = undefined;
+    await this.metrics.close();
   }
 }

@@ -394,10 +394,14 @@ export class Webserver {
    */
   #send(x: Exchange, response: WebResponse): void {
     const { res, req, socket } = x;
+    const release = response.release;
     if (res.headersSent || socket.destroyed) {
       res.destroy();
+      release?.();
       return;
     }
+    // 'close' comes after the last write has completed or was abandoned: the body's memory is free then.
+    if (release) res.once('close', release);
     let out = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : response.body;
     try {
       res.writeHead(response.status, { ...response.headers, Connection: 'close', 'Content-Length': out.length });

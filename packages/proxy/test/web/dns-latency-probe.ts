@@ -17,6 +17,8 @@ export interface ProbeWindow {
   readonly medianMs: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Answers that came more than 10 ms after their query. */
+  readonly over10Ms: number;
 }
 
 // Plain JavaScript: runs under `node -e`. argv: port, query (hex), interval in ms.
@@ -46,7 +48,7 @@ setInterval(() => {
 process.stdin.on('data', () => {
   const s = delays.sort((a, b) => a - b);
   const at = (q) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : 0);
-  process.stdout.write(JSON.stringify({ answered: s.length, lost, medianMs: at(0.5), p99Ms: at(0.99), maxMs: s.length ? s[s.length - 1] : 0 }) + '\\n');
+  process.stdout.write(JSON.stringify({ answered: s.length, lost, medianMs: at(0.5), p99Ms: at(0.99), maxMs: s.length ? s[s.length - 1] : 0, over10Ms: s.filter((d) => d > 10).length }) + '\\n');
   delays = [];
   lost = 0;
 });
