@@ -49,6 +49,7 @@ import { CounterLayout } from '../workers/counter-layout.js';
 import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
+import { ConfigChangeRunner } from '../workers/worker-config-log.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
@@ -124,6 +125,8 @@ export class DnsdistApp {
   workers: WorkerPool | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
+  /** A data-plane worker's runner of the console's configuration changes (workers/worker-config-log.ts). */
+  readonly configChanges: ConfigChangeRunner | undefined;
   /** carbonServer(): periodic exports to Carbon (Graphite) servers. */
   readonly carbon: CarbonExporter;
   #stopping: Promise<void> | undefined;
@@ -144,6 +147,7 @@ export class DnsdistApp {
     };
     this.runtime = new LuaRuntime(output);
     this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
+    this.configChanges = options.role === 'worker' ? new ConfigChangeRunner(this.runtime) : undefined;
     this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -354,14 +358,29 @@ export class DnsdistApp {
    * console socket and the terminal use runConsoleCommandSliced.
    */
   runConsoleCommand(line: string): string {
+    // A sliced command may be between two slices: its note of a change is kept for it.
+    const sliced = this.#guards?.takeChange() ?? false;
+    let failed = true;
+    this.#guards?.beginConsoleCommand();
     try {
-      return this.runtime.runConsoleLine(line, formatConsoleResult, this.#maxReplyBytes());
+      const reply = this.runtime.runConsoleLine(line, formatConsoleResult, this.#maxReplyBytes());
+      failed = false;
+      return reply;
     } catch (err) {
       const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
       return `Error: ${msg}\n`;
     } finally {
+      // The workers run it too; divergences are logged (runConsoleCommandSliced also adds them to the reply).
+      void this.#applyInWorkers(line, failed);
+      if (sliced) this.#guards?.noteChange();
       this.workers?.configurationMayHaveChanged();
     }
+  }
+
+  /** With workers, a console command that changed the configuration runs in each of them too; resolves with the divergences. */
+  #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
+    if (!this.#guards?.takeChange() || !this.workers) return Promise.resolve([]);
+    return this.workers.applyConsoleChange(line, failed, this.env.console.commandTimeoutSeconds * 1000);
   }
 
   /**
@@ -372,11 +391,19 @@ export class DnsdistApp {
    * once `signal` is aborted.
    */
   runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
+    let inWorkers: Promise<string[]> = Promise.resolve([]);
     return this.runtime
       .runConsoleCommandSliced(line, formatConsoleResult, {
         ...(options.signal ? { signal: options.signal } : {}),
         maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
         limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+        onStart: () => this.#guards?.beginConsoleCommand(),
+        onDone: (failed) => (inWorkers = this.#applyInWorkers(line, failed)),
+      })
+      .then(async (reply) => {
+        // The reply waits for the workers: once it is printed, every worker answers with the change.
+        const reports = await inWorkers;
+        return reports.length > 0 ? `${reply}${reports.map((r) => `Error: ${r}\n`).join('')}` : reply;
       })
       .finally(() => this.workers?.configurationMayHaveChanged());
   }

@@ -23,6 +23,16 @@ interface Slot {
   set(value: number): void;
 }
 
+/**
+ * The backends and rules a layout lists: the configuration's, taken before
+ * a restarted worker replays the console's changes, so that its rows line
+ * up with the control plane's (objects added at run time are not summed).
+ */
+export interface LayoutObjects {
+  servers: readonly object[];
+  rules: ReadonlyArray<readonly object[]>;
+}
+
 /** Row header: [slot count]. */
 const HEADER = 1;
 
@@ -30,13 +40,22 @@ const HEADER = 1;
 export class CounterLayout {
   readonly #slots: Slot[] = [];
 
-  constructor(proxy: DnsdistProxy) {
+  /** The backends and rule entries of `proxy` now. */
+  static objectsOf(proxy: DnsdistProxy): LayoutObjects {
+    const rules = proxy.rules as Partial<RuleChains>;
+    return {
+      servers: [...proxy.servers],
+      rules: [rules.query, rules.response, rules.cacheHit, rules.selfAnswered].map((chain) => chain?.rules ?? []),
+    };
+  }
+
+  constructor(proxy: DnsdistProxy, objects: LayoutObjects = CounterLayout.objectsOf(proxy)) {
     const c = proxy.counters as unknown as Record<string, number>;
     for (const key of Object.keys(c)) {
       if (typeof c[key] !== 'number') continue;
       this.#add(key.startsWith('latencyAvg') ? 'mean' : 'counter', c, key);
     }
-    for (const s of proxy.servers) {
+    for (const s of objects.servers as DnsdistProxy['servers']) {
       const sc = s.counters as unknown as Record<string, number>;
       for (const key of Object.keys(sc)) this.#add('counter', sc, key);
       const srv = s as unknown as Record<string, number>;
@@ -53,9 +72,8 @@ export class CounterLayout {
       }
       this.#add('gauge', t, 'currentConnections');
     }
-    const rules = proxy.rules as Partial<RuleChains>;
-    for (const chain of [rules.query, rules.response, rules.cacheHit, rules.selfAnswered]) {
-      for (const entry of chain?.rules ?? []) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
+    for (const chain of objects.rules) {
+      for (const entry of chain) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
     }
   }
 

@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
+import type { ConfigChange } from './worker-config-log.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -25,16 +26,23 @@ async function run(): Promise<void> {
     ...start.options,
     role: 'worker',
     // The control plane printed the configuration's output once; afterwards print() from rules is shown.
+    // A console command run here again prints nothing: the control plane's console showed its output.
     output: (line) => {
-      if (started) post({ type: 'log', level: 'info', line });
+      if (started && !app.runtime.consoleCommandRunning) post({ type: 'log', level: 'info', line });
     },
   });
   // Until it listens, a worker repeats what the control plane logged loading the same configuration: only errors go up.
   app.proxy.log.sink = (level, line) => {
+    if (app.runtime.consoleCommandRunning) return;
     if (started || level === 'error') post({ type: 'log', level, line });
   };
   app.proxy.quietListeners = true;
   await app.loadConfiguration();
+  // The counters' layout is the configuration's, as the control plane's is (objects added at run time are not summed).
+  const layoutObjects = CounterLayout.objectsOf(app.proxy);
+  // The console's changes since start-up, in order, run as the console ran them (after the configuration).
+  app.env.configurationDone = true;
+  for (const change of start.configLog) await runChange(app, change);
   applyServerStates(app, start.serversUp);
   app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {
@@ -42,7 +50,7 @@ async function run(): Promise<void> {
     if (start.ports) fc.port = start.ports[i]!;
   });
   await app.start();
-  const layout = new CounterLayout(app.proxy);
+  const layout = new CounterLayout(app.proxy, layoutObjects);
   const row = new Float64Array(start.counters, start.index * start.rowLength * 8, start.rowLength);
   if (layout.rowLength !== start.rowLength) {
     post({
@@ -57,6 +65,7 @@ async function run(): Promise<void> {
   port.on('message', (m: ControlToWorker) => {
     if (m.type === 'servers') applyServerStates(app, m.up);
     else if (m.type === 'acl') app.proxy.setACL(m.masks);
+    else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
   started = true;
@@ -65,6 +74,12 @@ async function run(): Promise<void> {
     ports: app.proxy.frontends.map((f) => f.udp.local.port),
     kinds: app.proxy.frontends.map((f) => f.udp.endpoint.kind),
   });
+}
+
+/** Run a console command the control plane ran, and say how it went. */
+async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
+  const error = await app.configChanges!.run(change);
+  post({ type: 'ran', id: change.id, error });
 }
 
 /** Backends follow the control plane's health checks and console (setUp/setDown/setAuto). */

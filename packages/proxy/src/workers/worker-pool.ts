@@ -12,6 +12,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { CounterLayout } from './counter-layout.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
+import { WorkerConfigLog } from './worker-config-log.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
@@ -74,6 +75,8 @@ export class WorkerPool {
   #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
+  readonly #configLog = new WorkerConfigLog();
 
   /**
    * @param rowLength doubles per worker row: the layout of the control
@@ -153,6 +156,19 @@ export class WorkerPool {
     if (changed) this.#broadcast({ type: 'acl', masks });
   }
 
+  /**
+   * A console command changed the control plane's configuration: run it in
+   * every worker and log it for workers started later. Resolves once each
+   * worker has run it (or gone), with a report for each that diverged
+   * (also logged as an error).
+   */
+  applyConsoleChange(line: string, failed: boolean, timeoutMs: number): Promise<string[]> {
+    const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
+    const { change, done } = this.#configLog.append(line, failed, timeoutMs, targets);
+    for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
+    return done;
+  }
+
   #broadcast(m: ControlToWorker): void {
     for (const s of this.#slots) s.worker?.postMessage(m);
   }
@@ -169,6 +185,7 @@ export class WorkerPool {
       acl: this.#acl.masks,
       counters: this.#buffer,
       rowLength: this.#rowLength,
+      configLog: [...this.#configLog.entries],
     };
     const worker = new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
@@ -181,7 +198,10 @@ export class WorkerPool {
       worker.on('message', (m: WorkerToControl) => {
         if (m.type === 'log') log.sink(m.level, m.line);
         else if (m.type === 'failed') failure = m.message;
-        else if (m.type === 'listening') {
+        else if (m.type === 'ran') {
+          const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
+          if (report) log.error(report);
+        } else if (m.type === 'listening') {
           listening = true;
           slot.state = 'running';
           resolve({ ports: m.ports, kinds: m.kinds });
@@ -193,6 +213,7 @@ export class WorkerPool {
       worker.on('exit', (code) => {
         if (slot.worker !== worker) return;
         slot.worker = undefined;
+        this.#configLog.gone(index);
         if (!listening) {
           reject(new WorkerStartError(failure ?? `data-plane worker ${index} exited with code ${code} while starting`));
           return;
