@@ -18,6 +18,7 @@
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaBindingError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import type { ClientTableHook } from './shared-client-buckets.js';
 import { REFUSED_AT_RUN_TIME, REFUSED_WITH_WORKERS } from './worker-guards.js';
 
 /** One console command that changed the configuration. */
@@ -30,6 +31,8 @@ export interface ConfigChange {
   failed: boolean;
   /** The console's command timeout (setConsoleCommandTimeout) when it ran, in ms; 0: none. */
   timeoutMs: number;
+  /** Shared tables for the MaxQPSIPRules it created, in order (shared-client-buckets.ts). */
+  clientTables: SharedArrayBuffer[];
 }
 
 /**
@@ -77,8 +80,9 @@ export class WorkerConfigLog {
   }
 
   /** Note a change; `workers` are the indexes it is sent to. Resolves with what diverged, once each has answered or gone. */
-  append(line: string, failed: boolean, timeoutMs: number, workers: readonly number[]): { change: ConfigChange; done: Promise<string[]> } {
-    const change: ConfigChange = { id: this.#nextId++, line, failed, timeoutMs };
+  append(what: Omit<ConfigChange, 'id'>, workers: readonly number[]): { change: ConfigChange; done: Promise<string[]> } {
+    const change: ConfigChange = { id: this.#nextId++, ...what };
+    const { line, timeoutMs } = change;
     this.#entries.push(change);
     if (workers.length === 0) return { change, done: Promise.resolve([]) };
     const done = new Promise<string[]>((resolve) => {
@@ -150,8 +154,11 @@ export class ConfigChangeRunner {
   readonly #runtime: LuaRuntime;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(runtime: LuaRuntime) {
+  readonly #clientTables: ClientTableHook | undefined;
+
+  constructor(runtime: LuaRuntime, clientTables: ClientTableHook | undefined) {
     this.#runtime = runtime;
+    this.#clientTables = clientTables;
     runtime.bindingWrapper = (name, fn) => {
       if (CONTROL_PLANE_ONLY.has(name)) return this.#skipInConsole(fn);
       const refused = REFUSED_WITH_WORKERS[name] ?? REFUSED_AT_RUN_TIME[name];
@@ -182,7 +189,12 @@ export class ConfigChangeRunner {
     let failed = false;
     const reply = await this.#runtime.runConsoleCommandSliced(change.line, () => undefined, {
       limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: change.timeoutMs },
-      onDone: (f) => (failed = f),
+      // Its MaxQPSIPRules count in the tables the control plane made for them.
+      onStart: () => this.#clientTables?.begin(change.clientTables),
+      onDone: (f) => {
+        failed = f;
+        this.#clientTables?.begin();
+      },
     });
     return failed ? reply.replace(/^Error: /, '').trimEnd() : undefined;
   }

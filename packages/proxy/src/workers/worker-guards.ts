@@ -56,8 +56,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   ]) {
     table[f] = dyn;
   }
-  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts).
-  table['MaxQPSIPRule'] = 'its per-client limits would apply per worker, not to the total (a shared per-client table is still to come)';
+  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
+  // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
   table['addTLSLocal'] = 'DNS over TLS listeners are not opened in the workers yet (still to come): run them with one worker';
   table['addDOHLocal'] = 'DNS over HTTPS listeners are not opened in the workers yet (still to come): run them with one worker';

@@ -162,9 +162,9 @@ export class WorkerPool {
    * worker has run it (or gone), with a report for each that diverged
    * (also logged as an error).
    */
-  applyConsoleChange(line: string, failed: boolean, timeoutMs: number): Promise<string[]> {
+  applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
-    const { change, done } = this.#configLog.append(line, failed, timeoutMs, targets);
+    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
     for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
     return done;
   }

@@ -23,6 +23,7 @@ addAction("lua.example.", LuaAction(function(dq)
   if refuseLua or blocked:match(dq.remoteaddr) then return DNSAction.Refused, "" end
   return DNSAction.None, ""
 end))
+addAction(AndRule({QNameRule("ipqps.example."), MaxQPSIPRule(1, 32, 64, 4)}), RCodeAction(DNSRCode.REFUSED))
 function maintenance()
   if changeFromMaintenance then
     changeFromMaintenance = false
@@ -77,6 +78,27 @@ describe('console changes with two data-plane workers', () => {
     await second?.close();
   });
 
+  it("applies MaxQPSIPRule's limit to what a client sends in total, the configuration's and one added at the console", async () => {
+    // MaxQPSIPRule(1, 32, 64, 4): four at once per client, then one a second. Per worker, two workers would let about eight through.
+    const passed = (answers: Array<string | undefined>): number => answers.filter((a) => a?.startsWith('NOERROR')).length;
+    let first: Array<string | undefined> = [];
+    await inBothWorkers(async () => {
+      first = await burst(proxy.port, 'ipqps.example.', 40);
+    });
+    expect(passed(first)).toBeGreaterThanOrEqual(4);
+    expect(passed(first)).toBeLessThanOrEqual(6);
+    expect(await run('addAction(AndRule({QNameRule("ipqps2.example."), MaxQPSIPRule(1, 32, 64, 4)}), RCodeAction(DNSRCode.REFUSED))')).toBe(
+      '',
+    );
+    let second: Array<string | undefined> = [];
+    await inBothWorkers(async () => {
+      second = await burst(proxy.port, 'ipqps2.example.', 40);
+    });
+    expect(passed(second)).toBeGreaterThanOrEqual(4);
+    expect(passed(second)).toBeLessThanOrEqual(6);
+    expect(await run('rmRule(2)')).toBe('');
+  });
+
   it('applies addAction in every worker, printing nothing more than the control plane does', async () => {
     expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
     expect(await run('addAction("refused.example.", RCodeAction(DNSRCode.REFUSED))')).toBe('');
@@ -87,8 +109,8 @@ describe('console changes with two data-plane workers', () => {
   });
 
   it('removes a rule in every worker (rmRule)', async () => {
-    expect(await run('showRules()')).toMatch(/^1 .*refused\.example\./m);
-    expect(await run('rmRule(1)')).toBe('');
+    expect(await run('showRules()')).toMatch(/^2 .*refused\.example\./m);
+    expect(await run('rmRule(2)')).toBe('');
     await inBothWorkers(async () => expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
   });
 

@@ -222,12 +222,9 @@ describe('refusals with several workers', () => {
     );
     // setWorkers() in the configuration counts too, wherever it comes.
     await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: dynBlockRulesGroup: not supported with 3 data-plane workers/);
-    await expect(load('addAction(MaxQPSIPRule(10), DropAction())\nsetWorkers(2)\n')).rejects.toThrow(
-      /:1: MaxQPSIPRule: not supported with 2 .*per worker, not to the total/,
-    );
-    // The other rate limits are shared by the workers: accepted.
+    // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too): accepted.
     await load(
-      'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\n',
+      'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\naddAction(MaxQPSIPRule(10), DropAction())\n',
       2,
     );
     // One worker: all of it is fine.
