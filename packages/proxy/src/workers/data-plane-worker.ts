@@ -20,6 +20,8 @@ const start = workerData as WorkerStart;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
+/** Backend up/down as the control plane last said, by proxy.servers index. */
+let serversUp: boolean[] = [];
 
 async function run(): Promise<void> {
   const app = new DnsdistApp({
@@ -43,7 +45,8 @@ async function run(): Promise<void> {
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);
-  applyServerStates(app, start.serversUp);
+  serversUp = start.serversUp;
+  applyServerStates(app, serversUp);
   app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {
     fc.reusePort = true;
@@ -63,8 +66,10 @@ async function run(): Promise<void> {
     void app.stopped.then(() => clearInterval(publish));
   }
   port.on('message', (m: ControlToWorker) => {
-    if (m.type === 'servers') applyServerStates(app, m.up);
-    else if (m.type === 'acl') app.proxy.setACL(m.masks);
+    if (m.type === 'servers') {
+      serversUp = m.up;
+      applyServerStates(app, m.up);
+    } else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
@@ -79,6 +84,8 @@ async function run(): Promise<void> {
 /** Run a console command the control plane ran, and say how it went. */
 async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
+  // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
+  applyServerStates(app, serversUp);
   post({ type: 'ran', id: change.id, error });
 }
 
