@@ -19,7 +19,7 @@ import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaBindingError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
 import type { ClientTableHook } from './shared-client-buckets.js';
-import { REFUSED_AT_RUN_TIME, REFUSED_WITH_WORKERS } from './worker-guards.js';
+import { refusedAtRunTime } from './worker-guards.js';
 
 /** One console command that changed the configuration. */
 export interface ConfigChange {
@@ -161,7 +161,7 @@ export class ConfigChangeRunner {
     this.#clientTables = clientTables;
     runtime.bindingWrapper = (name, fn) => {
       if (CONTROL_PLANE_ONLY.has(name)) return this.#skipInConsole(fn);
-      const refused = REFUSED_WITH_WORKERS[name] ?? REFUSED_AT_RUN_TIME[name];
+      const refused = refusedAtRunTime(name);
       return refused !== undefined ? this.#refuseInConsole(name, refused, fn) : fn;
     };
   }

@@ -73,6 +73,19 @@ export const REFUSED_AT_RUN_TIME: Readonly<Record<string, string>> = {
   getPool: "pools and their caches are per worker: the control plane's copy is not the one that answers",
 };
 
+/** Objects whose methods are refused at run time even at the console: what they hold is each worker's own. */
+export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {
+  PacketCache: "a packet cache is per worker: the control plane's copy is not the one that answers, and its statistics are not summed",
+  TeeAction: "each worker's TeeAction keeps its own statistics, not summed in the control plane",
+};
+
+/** Why `name` ("f" or "Class:method") is refused at run time with workers even at the console, or undefined. */
+export function refusedAtRunTime(name: string): string | undefined {
+  const colon = name.indexOf(':');
+  if (colon >= 0) return REFUSED_CLASSES_AT_RUN_TIME[name.slice(0, colon)];
+  return REFUSED_WITH_WORKERS[name] ?? REFUSED_AT_RUN_TIME[name];
+}
+
 /**
  * Functions that stay right in the control plane with workers:
  * they read the summed counters, the control plane's health state and
@@ -228,6 +241,9 @@ export class WorkerGuards {
       if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
       return (args) => {
         if (this.#configurationDone && this.#workers > 1) {
+          const refused = REFUSED_CLASSES_AT_RUN_TIME[name.slice(0, colon)];
+          if (refused)
+            throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${refused} (see docs/architecture.md)`);
           if (this.#runtime.consoleCommandRunning) return this.#change(fn, args);
           throw new LuaBindingError(
             `${name}: refused with ${this.#workers} data-plane workers outside the console: it would change or read only the control plane's copy of the object, not the workers' (changes made at the console are applied in every worker; see docs/architecture.md)`,

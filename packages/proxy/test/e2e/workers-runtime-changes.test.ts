@@ -19,6 +19,7 @@ const CONFIG = `
 newServer{address="127.0.0.1:\${BACKEND}"}
 setLocal("127.0.0.1:\${PORT}")
 blocked = newNMG()
+pc = newPacketCache(100)
 addAction("lua.example.", LuaAction(function(dq)
   if refuseLua or blocked:match(dq.remoteaddr) then return DNSAction.Refused, "" end
   return DNSAction.None, ""
@@ -166,6 +167,16 @@ describe('console changes with two data-plane workers', () => {
       /^Error: Data-plane worker 0 diverged from the control plane running console command .*: it failed \(.*not the control plane's total\)/m,
     );
     expect(proxy.output.slice(lines).join('\n')).toMatch(/Data-plane worker 0 diverged/);
+  });
+
+  it('refuses at the console what each worker keeps for itself (a packet cache), in the control plane and in the workers alike', async () => {
+    expect(await run('pc:printStats()')).toMatch(
+      /^Error: .*PacketCache:printStats: refused with 2 data-plane workers: a packet cache is per worker/,
+    );
+    // After a change the command fails the same way in the workers: no divergence to report.
+    const reply = await run('addAction("pc.example.", DropAction()) pc:expunge(0)');
+    expect(reply).toMatch(/^Error: .*PacketCache:expunge: refused/);
+    expect(reply).not.toMatch(/diverged/);
   });
 
   it('keeps maintenance() in the control plane, where a change it makes is refused with a clear error', async () => {
