@@ -10,7 +10,10 @@
  * The workers run the built code (dist/): `make` first.
  */
 import * as dnsPacket from 'dns-packet';
+import { describeDnsdist } from '../../../../test/support/dnsdist.js';
+import { makeKey } from '../../src/console/index.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
+import { freePort, runDnsdistClient } from '../console/dnsdist-process.js';
 import { udpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
@@ -186,5 +189,38 @@ describe('console changes with two data-plane workers', () => {
       /Error during execution of maintenance function: .*addAction: refused with 2 data-plane workers: outside the console/,
     );
     expect(await burst(proxy.port, 'maintenance.example.', 8)).toEqual(Array(8).fill('NOERROR 192.0.2.8'));
+  });
+});
+
+describeDnsdist("dnsdist 1.7.3's console client, with two data-plane workers", () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+  let clientConfig: string;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    const key = makeKey();
+    const consolePort = await freePort();
+    clientConfig = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\n`;
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
+    proxy = await startProxy(
+      `newServer{address="127.0.0.1:\${BACKEND}"}\nsetLocal("127.0.0.1:\${PORT}")\n${clientConfig}`,
+      { BACKEND: backend.port },
+      { workers: 2 },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it("prints a change's output once, and every worker answers with it when the client returns", async () => {
+    const added = await runDnsdistClient(clientConfig, 'addAction("client.example.", RCodeAction(DNSRCode.REFUSED)) print("added")');
+    expect(added.stdout).toBe('added\n');
+    expect(await burst(proxy.port, 'client.example.')).toEqual(Array(32).fill('REFUSED '));
+    const failed = await runDnsdistClient(clientConfig, 'addAction("other.example.", DropAction()) newServer("not an address")');
+    expect(`${failed.stdout}${failed.stderr}`.match(/Error creating new server/g)).toHaveLength(1);
+    expect(`${failed.stdout}${failed.stderr}`).not.toMatch(/diverged/);
   });
 });
