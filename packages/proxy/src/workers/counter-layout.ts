@@ -19,6 +19,8 @@ export type SlotKind = 'counter' | 'gauge' | 'mean';
 
 interface Slot {
   kind: SlotKind;
+  target: object;
+  key: string;
   get(): number;
   set(value: number): void;
 }
@@ -26,11 +28,13 @@ interface Slot {
 /**
  * The backends and rules a layout lists: the configuration's, taken before
  * a restarted worker replays the console's changes, so that its rows line
- * up with the control plane's (objects added at run time are not summed).
+ * up with the control plane's (objects added at run time: run-time-counters.ts).
  */
 export interface LayoutObjects {
   servers: readonly object[];
   rules: ReadonlyArray<readonly object[]>;
+  /** false: only these backends and rules, without the global and per-listener counters (run-time-counters.ts). */
+  withGlobals?: boolean;
 }
 
 /** Row header: [slot count]. */
@@ -51,7 +55,7 @@ export class CounterLayout {
 
   constructor(proxy: DnsdistProxy, objects: LayoutObjects = CounterLayout.objectsOf(proxy)) {
     const c = proxy.counters as unknown as Record<string, number>;
-    for (const key of Object.keys(c)) {
+    for (const key of objects.withGlobals === false ? [] : Object.keys(c)) {
       if (typeof c[key] !== 'number') continue;
       this.#add(key.startsWith('latencyAvg') ? 'mean' : 'counter', c, key);
     }
@@ -63,7 +67,7 @@ export class CounterLayout {
       this.#add('gauge', srv, 'outstanding');
       this.#add('mean', srv, 'latencyUsec');
     }
-    for (const f of proxy.frontends) {
+    for (const f of objects.withGlobals === false ? [] : proxy.frontends) {
       const u = f.udp as unknown as Record<string, number>;
       for (const key of ['queries', 'responses', 'nonCompliantQueries']) this.#add('counter', u, key);
       const t = f.tcp as unknown as Record<string, number>;
@@ -78,7 +82,12 @@ export class CounterLayout {
   }
 
   #add(kind: SlotKind, target: Record<string, number>, key: string): void {
-    this.#slots.push({ kind, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+    this.#slots.push({ kind, target, key, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+  }
+
+  /** Each slot's object and property, in row order: what a slot means when the layout is built again. */
+  identities(): Array<{ kind: SlotKind; target: object; key: string }> {
+    return this.#slots.map(({ kind, target, key }) => ({ kind, target, key }));
   }
 
   /** Slots in a row. */

@@ -10,6 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
+import { RunTimeCounters } from './run-time-counters.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
@@ -22,6 +23,8 @@ const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
 /** Backend up/down as the control plane last said, by proxy.servers index. */
 let serversUp: boolean[] = [];
+/** The counters of backends and rules added at the console (after start-up). */
+let runTime: RunTimeCounters | undefined;
 
 async function run(): Promise<void> {
   const app = new DnsdistApp({
@@ -40,7 +43,7 @@ async function run(): Promise<void> {
   };
   app.proxy.quietListeners = true;
   await app.loadConfiguration();
-  // The counters' layout is the configuration's, as the control plane's is (objects added at run time are not summed).
+  // The counters' layout is the configuration's, as the control plane's is (objects added at run time: run-time-counters.ts).
   const layoutObjects = CounterLayout.objectsOf(app.proxy);
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
@@ -54,6 +57,9 @@ async function run(): Promise<void> {
   });
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
+  runTime = new RunTimeCounters(layoutObjects);
+  runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
+  const runTimeRegion = RunTimeCounters.region(start.runTimeCounters, start.index);
   const row = new Float64Array(start.counters, start.index * start.rowLength * 8, start.rowLength);
   if (layout.rowLength !== start.rowLength) {
     post({
@@ -62,7 +68,10 @@ async function run(): Promise<void> {
       line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
     });
   } else {
-    const publish = setInterval(() => layout.write(row), PUBLISH_INTERVAL_MS);
+    const publish = setInterval(() => {
+      layout.write(row);
+      runTime?.write(runTimeRegion);
+    }, PUBLISH_INTERVAL_MS);
     void app.stopped.then(() => clearInterval(publish));
   }
   port.on('message', (m: ControlToWorker) => {
@@ -86,6 +95,7 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
   // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
   applyServerStates(app, serversUp);
+  runTime?.rebuild(app.proxy, change.id);
   post({ type: 'ran', id: change.id, error });
 }
 

@@ -19,6 +19,8 @@ export interface WorkerStart {
   rowLength: number;
   /** The console commands that changed the configuration so far, replayed in order after the configuration. */
   configLog: ConfigChange[];
+  /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
+  runTimeCounters: SharedArrayBuffer;
 }
 
 export type WorkerToControl =

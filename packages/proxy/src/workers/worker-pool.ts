@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
-import type { CounterLayout } from './counter-layout.js';
+import { CounterLayout } from './counter-layout.js';
+import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
@@ -77,6 +78,9 @@ export class WorkerPool {
   #stopping = false;
   /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
   readonly #configLog = new WorkerConfigLog();
+  /** The counters of backends and rules added at the console: a region per worker. */
+  readonly #runTimeBuffer: SharedArrayBuffer;
+  readonly #runTime: RunTimeCounters;
 
   /**
    * @param rowLength doubles per worker row: the layout of the control
@@ -91,6 +95,8 @@ export class WorkerPool {
     this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
     this.#retired = new Float64Array(rowLength);
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
+    this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
+    this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -129,6 +135,7 @@ export class WorkerPool {
       this.#slots.map((s) => s.row),
       this.#retired,
     );
+    if (this.#layout) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
@@ -165,6 +172,12 @@ export class WorkerPool {
   applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
     const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
+    this.#runTime.rebuild(this.#proxy, change.id);
+    if (this.#runTime.overflow) {
+      this.#proxy.log.error(
+        `The backends and rules added at the console need more than ${RUN_TIME_REGION} counters per worker: theirs are not summed any more`,
+      );
+    }
     for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
     return done;
   }
@@ -186,6 +199,7 @@ export class WorkerPool {
       counters: this.#buffer,
       rowLength: this.#rowLength,
       configLog: [...this.#configLog.entries],
+      runTimeCounters: this.#runTimeBuffer,
     };
     const worker = new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
@@ -228,6 +242,7 @@ export class WorkerPool {
   #restart(index: number, why: string): void {
     const slot = this.#slots[index]!;
     this.#layout?.retire(slot.row, this.#retired);
+    this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
     slot.row.fill(0);
     slot.state = 'restarting';
     slot.restarts++;
