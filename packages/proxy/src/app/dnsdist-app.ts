@@ -49,6 +49,8 @@ import { CounterLayout } from '../workers/counter-layout.js';
 import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
+import { ConfigChangeRunner } from '../workers/worker-config-log.js';
+import { ClientTableHook } from '../workers/shared-client-buckets.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
@@ -87,6 +89,8 @@ export interface AppOptions {
   role?: 'main' | 'worker';
   /** A worker's shared rate-limiter buckets (workers/shared-token-buckets.ts), from the control plane. */
   qpsBuckets?: SharedArrayBuffer;
+  /** A worker's MaxQPSIPRule tables (workers/shared-client-buckets.ts), from the control plane, in creation order. */
+  clientTables?: SharedArrayBuffer[];
 }
 
 /**
@@ -124,6 +128,12 @@ export class DnsdistApp {
   workers: WorkerPool | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
+  /** A data-plane worker's runner of the console's configuration changes (workers/worker-config-log.ts). */
+  readonly configChanges: ConfigChangeRunner | undefined;
+  /** MaxQPSIPRule tables shared by the workers: counted here, taken there (workers/shared-client-buckets.ts). */
+  readonly clientTableHook: ClientTableHook | undefined;
+  /** The tables for the configuration's MaxQPSIPRules (control plane with workers). */
+  clientTables: SharedArrayBuffer[] = [];
   /** carbonServer(): periodic exports to Carbon (Graphite) servers. */
   readonly carbon: CarbonExporter;
   #stopping: Promise<void> | undefined;
@@ -144,6 +154,8 @@ export class DnsdistApp {
     };
     this.runtime = new LuaRuntime(output);
     this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
+    this.clientTableHook = options.clientMode ? undefined : new ClientTableHook();
+    this.configChanges = options.role === 'worker' ? new ConfigChangeRunner(this.runtime, this.clientTableHook) : undefined;
     this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -228,6 +240,7 @@ export class DnsdistApp {
     try {
       // Rate limiters the configuration creates: shared by every worker (a worker), counted to size the buffer (main).
       const buckets = this.options.qpsBuckets ? new SharedTokenBuckets(this.options.qpsBuckets) : undefined;
+      this.clientTableHook?.begin(this.options.clientTables);
       this.qpsLimiterCount = withConfigurationLimiters(buckets, () => {
         this.runtime.runFile(this.options.configFile);
         for (const b of this.options.backends ?? []) {
@@ -237,7 +250,12 @@ export class DnsdistApp {
       });
       await Promise.all(this.env.pending);
       this.env.pending.length = 0;
-      if (this.options.role === 'worker') return;
+      if (this.options.role === 'worker') {
+        this.clientTableHook?.begin();
+        return;
+      }
+      if (this.workerSettings.count > 1) this.clientTables = this.clientTableHook?.newTables() ?? [];
+      else this.clientTableHook?.begin();
       this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
       if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
@@ -324,7 +342,8 @@ export class DnsdistApp {
     await proxy.start(true);
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
-    const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
+    const options = { ...this.options, clientTables: this.clientTables };
+    const pool = new WorkerPool(this.workerSettings.count, proxy, options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.
@@ -355,14 +374,39 @@ export class DnsdistApp {
    * console socket and the terminal use runConsoleCommandSliced.
    */
   runConsoleCommand(line: string): string {
+    // A sliced command may be between two slices: its note of a change is kept for it.
+    const sliced = this.#guards?.takeChange() ?? false;
+    let failed = true;
+    this.#beginConsoleCommand();
     try {
-      return this.runtime.runConsoleLine(line, formatConsoleResult, this.#maxReplyBytes());
+      const reply = this.runtime.runConsoleLine(line, formatConsoleResult, this.#maxReplyBytes());
+      failed = false;
+      return reply;
     } catch (err) {
       const msg = err instanceof LuaScriptError ? err.message : (err as Error).message;
       return `Error: ${msg}\n`;
     } finally {
+      // The workers run it too; divergences are logged (runConsoleCommandSliced also adds them to the reply).
+      void this.#applyInWorkers(line, failed);
+      if (sliced) this.#guards?.noteChange();
       this.workers?.configurationMayHaveChanged();
     }
+  }
+
+  #beginConsoleCommand(): void {
+    this.#guards?.beginConsoleCommand();
+    if (this.workers) this.clientTableHook?.begin();
+  }
+
+  /** With workers, a console command that changed the configuration runs in each of them too; resolves with the divergences. */
+  #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
+    if (!this.#guards?.takeChange() || !this.workers) return Promise.resolve([]);
+    return this.workers.applyConsoleChange(
+      line,
+      failed,
+      this.env.console.commandTimeoutSeconds * 1000,
+      this.clientTableHook?.newTables() ?? [],
+    );
   }
 
   /**
@@ -373,11 +417,19 @@ export class DnsdistApp {
    * once `signal` is aborted.
    */
   runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
+    let inWorkers: Promise<string[]> = Promise.resolve([]);
     return this.runtime
       .runConsoleCommandSliced(line, formatConsoleResult, {
         ...(options.signal ? { signal: options.signal } : {}),
         maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
         limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+        onStart: () => this.#beginConsoleCommand(),
+        onDone: (failed) => (inWorkers = this.#applyInWorkers(line, failed)),
+      })
+      .then(async (reply) => {
+        // The reply waits for the workers: once it is printed, every worker answers with the change.
+        const reports = await inWorkers;
+        return reports.length > 0 ? `${reply}${reports.map((r) => `Error: ${r}\n`).join('')}` : reply;
       })
       .finally(() => this.workers?.configurationMayHaveChanged());
   }

@@ -40,6 +40,14 @@ export interface ConsoleCommandOptions {
   maxReplyBytes?: number;
   /** Time limits; DEFAULT_CONSOLE_COMMAND_LIMITS when absent. */
   limits?: ConsoleCommandLimits;
+  /**
+   * Called once the command has ended, before the next one starts: whether
+   * it failed (an error, its limits, or cancelled). The data-plane workers
+   * are told about a change at that point (workers/worker-config-log.ts).
+   */
+  onDone?: (failed: boolean) => void;
+  /** Called when the command's turn has come, before any of it runs. */
+  onStart?: () => void;
 }
 
 /** A console command stopped because its signal was aborted (its connection closed, or shutdown). */
@@ -162,6 +170,13 @@ export class LuaRuntime {
    * note which ones the configuration uses; workers/worker-guards.ts).
    */
   bindingWrapper: ((name: string, fn: LuaBinding) => LuaBinding) | undefined;
+
+  /**
+   * True while a console command's own Lua runs (not between its slices,
+   * when maintenance() or a health check's Lua may run): the worker guards
+   * let configuration changes through only then.
+   */
+  consoleCommandRunning = false;
 
   /** "file:line: " of the Lua line calling the binding that runs now ("" when unknown), as luaL_where says it. */
   callerPosition(): string {
@@ -421,11 +436,16 @@ export class LuaRuntime {
     if (failure !== undefined) throw failure;
     const previous = this.#printCapture;
     this.#printCapture = reply;
+    const wasRunning = this.consoleCommandRunning;
+    this.consoleCommandRunning = true;
     try {
-      if (lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0) !== lua.LUA_OK) throw this.#popError('console');
+      const status = lua.lua_pcall(L, 0, lua.LUA_MULTRET, 0);
+      this.consoleCommandRunning = wasRunning;
+      if (status !== lua.LUA_OK) throw this.#popError('console');
       this.#appendResults(L, base + 1, reply, formatResult);
       return reply.finish();
     } finally {
+      this.consoleCommandRunning = wasRunning;
       this.#printCapture = previous;
       lua.lua_settop(L, base);
     }
@@ -445,10 +465,12 @@ export class LuaRuntime {
     let endTurn!: () => void;
     this.#consoleTurn = new Promise((resolve) => (endTurn = resolve));
     await previousTurn;
+    options.onStart?.();
     const L = this.L;
     // The coroutine is held by the registry rather than the main stack, which other Lua uses between slices.
     const thread = lua.lua_newthread(L);
     const threadRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    let failed = true;
     try {
       const maxReplyBytes = options.maxReplyBytes ?? 0;
       const failure = this.#loadConsoleChunk(thread, line);
@@ -461,9 +483,12 @@ export class LuaRuntime {
         const previousCapture = this.#printCapture;
         this.#printCapture = reply;
         let status: number;
+        const wasRunning = this.consoleCommandRunning;
+        this.consoleCommandRunning = true;
         try {
           status = lua.lua_resume(thread, L, 0);
         } finally {
+          this.consoleCommandRunning = wasRunning;
           this.#printCapture = previousCapture;
         }
         if (status === lua.LUA_YIELD && budget.yieldedForEventLoop) {
@@ -484,10 +509,12 @@ export class LuaRuntime {
         // The values are turned into text on a turn of their own when the last slice has already run long (one big string.rep, say).
         if (budget.sliceSpent) await nextTurn();
         this.#appendResults(thread, 1, reply, formatResult);
+        failed = false;
         return reply.finish();
       }
     } finally {
       lauxlib.luaL_unref(L, lua.LUA_REGISTRYINDEX, threadRef);
+      options.onDone?.(failed);
       endTurn();
     }
   }

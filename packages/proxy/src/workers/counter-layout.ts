@@ -19,8 +19,22 @@ export type SlotKind = 'counter' | 'gauge' | 'mean';
 
 interface Slot {
   kind: SlotKind;
+  target: object;
+  key: string;
   get(): number;
   set(value: number): void;
+}
+
+/**
+ * The backends and rules a layout lists: the configuration's, taken before
+ * a restarted worker replays the console's changes, so that its rows line
+ * up with the control plane's (objects added at run time: run-time-counters.ts).
+ */
+export interface LayoutObjects {
+  servers: readonly object[];
+  rules: ReadonlyArray<readonly object[]>;
+  /** false: only these backends and rules, without the global and per-listener counters (run-time-counters.ts). */
+  withGlobals?: boolean;
 }
 
 /** Row header: [slot count]. */
@@ -30,13 +44,22 @@ const HEADER = 1;
 export class CounterLayout {
   readonly #slots: Slot[] = [];
 
-  constructor(proxy: DnsdistProxy) {
+  /** The backends and rule entries of `proxy` now. */
+  static objectsOf(proxy: DnsdistProxy): LayoutObjects {
+    const rules = proxy.rules as Partial<RuleChains>;
+    return {
+      servers: [...proxy.servers],
+      rules: [rules.query, rules.response, rules.cacheHit, rules.selfAnswered].map((chain) => chain?.rules ?? []),
+    };
+  }
+
+  constructor(proxy: DnsdistProxy, objects: LayoutObjects = CounterLayout.objectsOf(proxy)) {
     const c = proxy.counters as unknown as Record<string, number>;
-    for (const key of Object.keys(c)) {
+    for (const key of objects.withGlobals === false ? [] : Object.keys(c)) {
       if (typeof c[key] !== 'number') continue;
       this.#add(key.startsWith('latencyAvg') ? 'mean' : 'counter', c, key);
     }
-    for (const s of proxy.servers) {
+    for (const s of objects.servers as DnsdistProxy['servers']) {
       const sc = s.counters as unknown as Record<string, number>;
       for (const key of Object.keys(sc)) this.#add('counter', sc, key);
       const srv = s as unknown as Record<string, number>;
@@ -44,7 +67,7 @@ export class CounterLayout {
       this.#add('gauge', srv, 'outstanding');
       this.#add('mean', srv, 'latencyUsec');
     }
-    for (const f of proxy.frontends) {
+    for (const f of objects.withGlobals === false ? [] : proxy.frontends) {
       const u = f.udp as unknown as Record<string, number>;
       for (const key of ['queries', 'responses', 'nonCompliantQueries']) this.#add('counter', u, key);
       const t = f.tcp as unknown as Record<string, number>;
@@ -53,14 +76,18 @@ export class CounterLayout {
       }
       this.#add('gauge', t, 'currentConnections');
     }
-    const rules = proxy.rules as Partial<RuleChains>;
-    for (const chain of [rules.query, rules.response, rules.cacheHit, rules.selfAnswered]) {
-      for (const entry of chain?.rules ?? []) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
+    for (const chain of objects.rules) {
+      for (const entry of chain) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
     }
   }
 
   #add(kind: SlotKind, target: Record<string, number>, key: string): void {
-    this.#slots.push({ kind, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+    this.#slots.push({ kind, target, key, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+  }
+
+  /** Each slot's object and property, in row order: what a slot means when the layout is built again. */
+  identities(): Array<{ kind: SlotKind; target: object; key: string }> {
+    return this.#slots.map(({ kind, target, key }) => ({ kind, target, key }));
   }
 
   /** Slots in a row. */

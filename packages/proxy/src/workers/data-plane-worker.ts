@@ -10,7 +10,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
+import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
+import type { ConfigChange } from './worker-config-log.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -20,30 +22,45 @@ const start = workerData as WorkerStart;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
+/** Backend up/down as the control plane last said, by proxy.servers index. */
+let serversUp: boolean[] = [];
+/** The counters of backends and rules added at the console (after start-up). */
+let runTime: RunTimeCounters | undefined;
 
 async function run(): Promise<void> {
   const app = new DnsdistApp({
     ...start.options,
     role: 'worker',
     // The control plane printed the configuration's output once; afterwards print() from rules is shown.
+    // A console command run here again prints nothing: the control plane's console showed its output.
     output: (line) => {
-      if (started) post({ type: 'log', level: 'info', line });
+      if (started && !app.runtime.consoleCommandRunning) post({ type: 'log', level: 'info', line });
     },
   });
   // Until it listens, a worker repeats what the control plane logged loading the same configuration: only errors go up.
   app.proxy.log.sink = (level, line) => {
+    if (app.runtime.consoleCommandRunning) return;
     if (started || level === 'error') post({ type: 'log', level, line });
   };
   app.proxy.quietListeners = true;
   await app.loadConfiguration();
-  applyServerStates(app, start.serversUp);
+  // The counters' layout is the configuration's, as the control plane's is (objects added at run time: run-time-counters.ts).
+  const layoutObjects = CounterLayout.objectsOf(app.proxy);
+  // The console's changes since start-up, in order, run as the console ran them (after the configuration).
+  app.env.configurationDone = true;
+  for (const change of start.configLog) await runChange(app, change);
+  serversUp = start.serversUp;
+  applyServerStates(app, serversUp);
   app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {
     fc.reusePort = true;
     if (start.ports) fc.port = start.ports[i]!;
   });
   await app.start();
-  const layout = new CounterLayout(app.proxy);
+  const layout = new CounterLayout(app.proxy, layoutObjects);
+  runTime = new RunTimeCounters(layoutObjects);
+  runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
+  const runTimeRegion = RunTimeCounters.region(start.runTimeCounters, start.index);
   const row = new Float64Array(start.counters, start.index * start.rowLength * 8, start.rowLength);
   if (layout.rowLength !== start.rowLength) {
     post({
@@ -61,7 +78,10 @@ async function run(): Promise<void> {
     });
   }
   const publish = setInterval(() => {
-    if (layout.rowLength === start.rowLength) layout.write(row);
+    if (layout.rowLength === start.rowLength) {
+      layout.write(row);
+      runTime?.write(runTimeRegion);
+    }
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
   void app.stopped.then(() => clearInterval(publish));
@@ -70,8 +90,11 @@ async function run(): Promise<void> {
       const failure = caches.handle(m);
       if (failure)
         post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: PacketCache:${m.operation.op}: ${failure.message}` });
-    } else if (m.type === 'servers') applyServerStates(app, m.up);
-    else if (m.type === 'acl') app.proxy.setACL(m.masks);
+    } else if (m.type === 'servers') {
+      serversUp = m.up;
+      applyServerStates(app, m.up);
+    } else if (m.type === 'acl') app.proxy.setACL(m.masks);
+    else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
   started = true;
@@ -80,6 +103,15 @@ async function run(): Promise<void> {
     ports: app.proxy.frontends.map((f) => f.udp.local.port),
     kinds: app.proxy.frontends.map((f) => f.udp.endpoint.kind),
   });
+}
+
+/** Run a console command the control plane ran, and say how it went. */
+async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
+  const error = await app.configChanges!.run(change);
+  // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
+  applyServerStates(app, serversUp);
+  runTime?.rebuild(app.proxy, change.id);
+  post({ type: 'ran', id: change.id, error });
 }
 
 /** Backends follow the control plane's health checks and console (setUp/setDown/setAuto). */

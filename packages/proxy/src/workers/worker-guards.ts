@@ -12,7 +12,7 @@
  */
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
-import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
 import type { ObservabilityProviders } from '../metrics/observability-providers.js';
 
 /** Functions whose meaning would change with several workers, and why. */
@@ -56,8 +56,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   ]) {
     table[f] = dyn;
   }
-  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts).
-  table['MaxQPSIPRule'] = 'its per-client limits would apply per worker, not to the total (a shared per-client table is still to come)';
+  // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
+  // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
   table['addTLSLocal'] = 'DNS over TLS listeners are not opened in the workers yet (still to come): run them with one worker';
   table['addDOHLocal'] = 'DNS over HTTPS listeners are not opened in the workers yet (still to come): run them with one worker';
@@ -65,13 +65,26 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   return table;
 })();
 
+/** Objects whose methods are refused at run time even at the console: what they hold is each worker's own. */
+export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {
+  TeeAction: "each worker's TeeAction keeps its own statistics, not summed in the control plane",
+};
+
+/** Why `name` ("f" or "Class:method") is refused at run time with workers even at the console, or undefined. */
+export function refusedAtRunTime(name: string): string | undefined {
+  const colon = name.indexOf(':');
+  if (colon >= 0) return REFUSED_CLASSES_AT_RUN_TIME[name.slice(0, colon)];
+  return REFUSED_WITH_WORKERS[name];
+}
+
 /**
  * Functions that stay right in the control plane with workers:
  * they read the summed counters, the control plane's health state and
  * settings, or act on the kernel maps every worker shares. Any other
- * dnsdist function would change only the control plane's copy of the
- * configuration, so at run time (console, maintenance()) it is refused with
- * N > 1 (run-time changes applied in every worker are still to come).
+ * dnsdist function changes the configuration: at the console it runs and
+ * the command is then run in every worker too (worker-config-log.ts);
+ * elsewhere at run time (maintenance(), a health check's Lua) it would
+ * change only the control plane's copy and is refused with N > 1.
  * getPool() is allowed for its cache: each PacketCache method acts on, or
  * sums, every worker's copy (worker-caches.ts). Constructors
  * (names starting with a capital: selectors, actions) build values and are
@@ -167,6 +180,30 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'ServerPool:getECS',
 ]);
 
+/**
+ * f(true) notes the globals (a shallow copy of _G); f(false) says whether
+ * any was set, replaced or removed since, and forgets the copy.
+ */
+const GLOBALS_WATCHER = `
+local noted
+return function(take)
+  if take then
+    noted = {}
+    for k, v in pairs(_G) do noted[k] = v end
+    return false
+  end
+  local before = noted
+  noted = nil
+  if before == nil then return false end
+  for k, v in pairs(_G) do
+    if not rawequal(before[k], v) then return true end
+  end
+  for k in pairs(before) do
+    if rawget(_G, k) == nil then return true end
+  end
+  return false
+end`;
+
 /** Where a guarded function was first called. */
 export interface GuardedUse {
   name: string;
@@ -187,6 +224,8 @@ export class WorkerGuards {
   readonly #uses = new Map<string, GuardedUse>();
   #workers = 1;
   #configurationDone = false;
+  #changed = false;
+  #globals: LuaFunctionRef | undefined;
 
   constructor(runtime: LuaRuntime) {
     this.#runtime = runtime;
@@ -200,8 +239,12 @@ export class WorkerGuards {
       if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
       return (args) => {
         if (this.#configurationDone && this.#workers > 1) {
+          const refused = REFUSED_CLASSES_AT_RUN_TIME[name.slice(0, colon)];
+          if (refused)
+            throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${refused} (see docs/architecture.md)`);
+          if (this.#runtime.consoleCommandRunning) return this.#change(fn, args);
           throw new LuaBindingError(
-            `${name}: refused with ${this.#workers} data-plane workers: it would change or read only the control plane's copy of the object, not the workers' (see docs/architecture.md)`,
+            `${name}: refused with ${this.#workers} data-plane workers outside the console: it would change or read only the control plane's copy of the object, not the workers' (changes made at the console are applied in every worker; see docs/architecture.md)`,
           );
         }
         return fn(args);
@@ -214,11 +257,46 @@ export class WorkerGuards {
       if (!this.#configurationDone) {
         if (refused && !this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
       } else if (this.#workers > 1) {
-        const why = REFUSED_WITH_WORKERS[name] ?? 'it would change only the control plane, not the workers that answer queries';
+        if (!refused && this.#runtime.consoleCommandRunning) return this.#change(fn, args);
+        const why =
+          REFUSED_WITH_WORKERS[name] ??
+          'outside the console (maintenance(), a health check or web handler) it would change only the control plane, not the workers that answer queries; make the change at the console, which applies it in every worker';
         throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`);
       }
       return fn(args);
     };
+  }
+
+  /**
+   * A console command starts: note the Lua globals, since one that only
+   * sets a global (read by a LuaAction, say) changes what the workers'
+   * Lua would see too.
+   */
+  beginConsoleCommand(): void {
+    if (!this.#configurationDone || this.#workers <= 1) return;
+    this.#globals ??= this.#runtime.runString(GLOBALS_WATCHER, 'worker globals watcher')[0] as LuaFunctionRef;
+    this.#globals.call(true);
+  }
+
+  /** A console command changes the configuration: noted, so that it is then run in every worker (worker-config-log.ts). */
+  #change(fn: LuaBinding, args: Parameters<LuaBinding>[0]): ReturnType<LuaBinding> {
+    this.#changed = true;
+    return fn(args);
+  }
+
+  /**
+   * Whether a console command called a function that changes the
+   * configuration since the last call; clears the note.
+   */
+  takeChange(): boolean {
+    const changed = this.#changed || (this.#globals?.call(false)[0] ?? false) === true;
+    this.#changed = false;
+    return changed;
+  }
+
+  /** Note a change again (one taken on behalf of another command). */
+  noteChange(): void {
+    this.#changed = true;
   }
 
   /** The configuration's first use of each function refused with several workers. */

@@ -1,6 +1,7 @@
 /** What the control plane and its data-plane workers tell each other (postMessage), and what a worker starts with. */
 import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
+import type { ConfigChange } from './worker-config-log.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -21,11 +22,23 @@ export interface WorkerStart {
   caches: WorkerCacheBuffers;
   /** How many workers share those buffers. */
   workers: number;
+  /** The console commands that changed the configuration so far, replayed in order after the configuration. */
+  configLog: ConfigChange[];
+  /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
+  runTimeCounters: SharedArrayBuffer;
 }
 
 export type WorkerToControl =
   | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'> }
   | { type: 'failed'; message: string }
-  | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string };
+  | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
+  /** A console change ran here (ConfigChange.id); `error` when it failed. */
+  | { type: 'ran'; id: number; error: string | undefined };
 
-export type ControlToWorker = { type: 'servers'; up: boolean[] } | { type: 'acl'; masks: string[] } | { type: 'stop' } | CacheRequest;
+export type ControlToWorker =
+  | { type: 'servers'; up: boolean[] }
+  | { type: 'acl'; masks: string[] }
+  /** Run this console command, as the control plane did (worker-config-log.ts). */
+  | { type: 'change'; change: ConfigChange }
+  | { type: 'stop' }
+  | CacheRequest;

@@ -10,9 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
-import type { CounterLayout } from './counter-layout.js';
+import { CounterLayout } from './counter-layout.js';
+import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
+import { WorkerConfigLog } from './worker-config-log.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
@@ -77,6 +79,11 @@ export class WorkerPool {
   #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
+  readonly #configLog = new WorkerConfigLog();
+  /** The counters of backends and rules added at the console: a region per worker. */
+  readonly #runTimeBuffer: SharedArrayBuffer;
+  readonly #runTime: RunTimeCounters;
 
   /**
    * @param rowLength doubles per worker row: the layout of the control
@@ -101,6 +108,8 @@ export class WorkerPool {
         return true;
       },
     });
+    this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
+    this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -139,6 +148,7 @@ export class WorkerPool {
       this.#slots.map((s) => s.row),
       this.#retired,
     );
+    if (this.#layout) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
@@ -166,6 +176,25 @@ export class WorkerPool {
     if (changed) this.#broadcast({ type: 'acl', masks });
   }
 
+  /**
+   * A console command changed the control plane's configuration: run it in
+   * every worker and log it for workers started later. Resolves once each
+   * worker has run it (or gone), with a report for each that diverged
+   * (also logged as an error).
+   */
+  applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
+    const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
+    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
+    this.#runTime.rebuild(this.#proxy, change.id);
+    if (this.#runTime.overflow) {
+      this.#proxy.log.error(
+        `The backends and rules added at the console need more than ${RUN_TIME_REGION} counters per worker: theirs are not summed any more`,
+      );
+    }
+    for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
+    return done;
+  }
+
   #broadcast(m: ControlToWorker): void {
     for (const s of this.#slots) s.worker?.postMessage(m);
   }
@@ -184,6 +213,8 @@ export class WorkerPool {
       rowLength: this.#rowLength,
       caches: this.caches.buffers,
       workers: this.count,
+      configLog: [...this.#configLog.entries],
+      runTimeCounters: this.#runTimeBuffer,
     };
     const worker = new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
@@ -196,7 +227,10 @@ export class WorkerPool {
       worker.on('message', (m: WorkerToControl) => {
         if (m.type === 'log') log.sink(m.level, m.line);
         else if (m.type === 'failed') failure = m.message;
-        else if (m.type === 'listening') {
+        else if (m.type === 'ran') {
+          const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
+          if (report) log.error(report);
+        } else if (m.type === 'listening') {
           listening = true;
           slot.state = 'running';
           resolve({ ports: m.ports, kinds: m.kinds });
@@ -208,6 +242,7 @@ export class WorkerPool {
       worker.on('exit', (code) => {
         if (slot.worker !== worker) return;
         slot.worker = undefined;
+        this.#configLog.gone(index);
         if (!listening) {
           reject(new WorkerStartError(failure ?? `data-plane worker ${index} exited with code ${code} while starting`));
           return;
@@ -223,6 +258,7 @@ export class WorkerPool {
     const slot = this.#slots[index]!;
     this.#layout?.retire(slot.row, this.#retired);
     this.caches.retire(index);
+    this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
     slot.row.fill(0);
     slot.state = 'restarting';
     slot.restarts++;

@@ -6,6 +6,27 @@ import type { DNSRule } from '../rule-types.js';
 import { SubnetBuckets } from '../subnet-buckets.js';
 import { checkUint } from '../uint-argument.js';
 
+/**
+ * Per-client buckets every data-plane worker shares (workers/shared-client-buckets.ts):
+ * take() is true within the rate, false over it, undefined when the client
+ * has no room there (the rule's own buckets count it then).
+ */
+export interface SharedClientBuckets {
+  take(address: Uint8Array): boolean | undefined;
+  /** Clients tracked and not expired. */
+  readonly entries: number;
+  clear(): void;
+}
+
+/** What a shared table needs to know of its rule. */
+export interface SharedClientRule {
+  qps: number;
+  burst: number;
+  v4Mask: number;
+  v6Mask: number;
+  expirationMs: number;
+}
+
 export interface MaxQPSIPRuleOptions {
   /** Prefix length IPv4 clients are grouped by. Default 32 (each address on its own). */
   v4Mask?: number;
@@ -34,6 +55,13 @@ export interface MaxQPSIPRuleOptions {
  * `expiration` seconds, oldest first, looking at a bounded share of them.
  */
 export class MaxQPSIPRule implements DNSRule {
+  /**
+   * With data-plane workers: the table a new rule (on the real clock)
+   * counts clients in, shared by every worker, so that its limit applies
+   * to what a client sends in total.
+   */
+  static sharedBuckets: ((rule: SharedClientRule) => SharedClientBuckets | undefined) | undefined;
+
   readonly qps: number;
   readonly burst: number;
   readonly v4Mask: number;
@@ -43,6 +71,7 @@ export class MaxQPSIPRule implements DNSRule {
   readonly #scanFraction: number;
   readonly #now: MonotonicClock;
   readonly #buckets: SubnetBuckets;
+  readonly #shared: SharedClientBuckets | undefined;
   #lastCleanup: number;
 
   /** @throws RuleArgumentError for negative or fractional values, masks over 32/128, or a scanFraction of 0. */
@@ -58,9 +87,22 @@ export class MaxQPSIPRule implements DNSRule {
     this.#now = options.now ?? performanceClock;
     this.#buckets = new SubnetBuckets(this.v4Mask, this.v6Mask);
     this.#lastCleanup = this.#now();
+    this.#shared = options.now
+      ? undefined
+      : MaxQPSIPRule.sharedBuckets?.({
+          qps: this.qps,
+          burst: this.burst,
+          v4Mask: this.v4Mask,
+          v6Mask: this.v6Mask,
+          expirationMs: this.#expirationMs,
+        });
   }
 
   matches(dq: DNSQuestion): boolean {
+    if (this.#shared) {
+      const within = this.#shared.take(dq.remote.bytes);
+      if (within !== undefined) return !within;
+    }
     const now = this.#now();
     this.#cleanupIfDue(now);
     const bucket = this.#buckets.touch(dq.remote.bytes, this.burst, now);
@@ -74,12 +116,13 @@ export class MaxQPSIPRule implements DNSRule {
 
   /** Subnets currently tracked, stale ones not yet cleaned up included. */
   get entriesCount(): number {
-    return this.#buckets.size;
+    return this.#buckets.size + (this.#shared?.entries ?? 0);
   }
 
   /** Forget every subnet (all buckets start full again). */
   clear(): void {
     this.#buckets.clear();
+    this.#shared?.clear();
   }
 
   /**

@@ -1,0 +1,235 @@
+/**
+ * Console commands that change the configuration, with two data-plane
+ * workers: the control plane runs the command (its reply is the console's,
+ * printed once), then every worker runs it in its own Lua state, and a
+ * worker restarted later replays them after the configuration. The console's
+ * reply waits for the workers, so a change is in effect in every worker once
+ * the reply is back: each check below sends from many source ports (the
+ * kernel spreads them over both workers' sockets) right after the reply.
+ * maintenance() stays in the control plane, where changes stay refused.
+ * The workers run the built code (dist/): `make` first.
+ */
+import * as dnsPacket from 'dns-packet';
+import { describeDnsdist } from '../../../../test/support/dnsdist.js';
+import { makeKey } from '../../src/console/index.js';
+import { requireBuiltCli } from '../cli/cli-process.js';
+import { freePort, runDnsdistClient } from '../console/dnsdist-process.js';
+import { udpQuery, waitFor } from '../support/dns-client.js';
+import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+
+const CONFIG = `
+newServer{address="127.0.0.1:\${BACKEND}"}
+setLocal("127.0.0.1:\${PORT}")
+blocked = newNMG()
+tee = TeeAction("127.0.0.1:\${BACKEND}")
+addAction("lua.example.", LuaAction(function(dq)
+  if refuseLua or blocked:match(dq.remoteaddr) then return DNSAction.Refused, "" end
+  return DNSAction.None, ""
+end))
+addAction(AndRule({QNameRule("ipqps.example."), MaxQPSIPRule(1, 32, 64, 4)}), RCodeAction(DNSRCode.REFUSED))
+function maintenance()
+  if changeFromMaintenance then
+    changeFromMaintenance = false
+    addAction("maintenance.example.", DropAction())
+  end
+end
+`;
+
+/** `n` UDP queries for `name` from `n` sockets (source ports); each answer as "RCODE data". */
+async function burst(port: number, name: string, n = 32): Promise<Array<string | undefined>> {
+  const answers = await Promise.all(Array.from({ length: n }, () => udpQuery(port, name)));
+  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
+}
+
+/** Probe until it says yes (a backend's health, the control plane's next sync: no event reaches the test). */
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('console changes with two data-plane workers', () => {
+  let backend: TestBackend;
+  let second: TestBackend;
+  let proxy: RunningProxy;
+  const run = (line: string): Promise<string> => proxy.app.runConsoleCommandSliced(line);
+
+  /** Each worker's query count now, once both have published. */
+  async function perWorker(): Promise<number[]> {
+    await new Promise((r) => setTimeout(r, 250)); // two publication intervals
+    return proxy.app.workers!.status().map((w) => w.queries);
+  }
+
+  /** `check` sent from many ports, and both workers took part. */
+  async function inBothWorkers(check: () => Promise<void>): Promise<void> {
+    const before = await perWorker();
+    await check();
+    const after = await perWorker();
+    expect(after[0]).toBeGreaterThan(before[0]!);
+    expect(after[1]).toBeGreaterThan(before[1]!);
+  }
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
+    second = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.8'));
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port }, { workers: 2 });
+  }, 30_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    await second?.close();
+  });
+
+  it("applies MaxQPSIPRule's limit to what a client sends in total, the configuration's and one added at the console", async () => {
+    // MaxQPSIPRule(1, 32, 64, 4): four at once per client, then one a second. Per worker, two workers would let about eight through.
+    const passed = (answers: Array<string | undefined>): number => answers.filter((a) => a?.startsWith('NOERROR')).length;
+    let first: Array<string | undefined> = [];
+    await inBothWorkers(async () => {
+      first = await burst(proxy.port, 'ipqps.example.', 40);
+    });
+    expect(passed(first)).toBeGreaterThanOrEqual(4);
+    expect(passed(first)).toBeLessThanOrEqual(6);
+    expect(await run('addAction(AndRule({QNameRule("ipqps2.example."), MaxQPSIPRule(1, 32, 64, 4)}), RCodeAction(DNSRCode.REFUSED))')).toBe(
+      '',
+    );
+    let second: Array<string | undefined> = [];
+    await inBothWorkers(async () => {
+      second = await burst(proxy.port, 'ipqps2.example.', 40);
+    });
+    expect(passed(second)).toBeGreaterThanOrEqual(4);
+    expect(passed(second)).toBeLessThanOrEqual(6);
+    expect(await run('rmRule(2)')).toBe('');
+  });
+
+  it('applies addAction in every worker, printing nothing more than the control plane does', async () => {
+    expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+    expect(await run('addAction("refused.example.", RCodeAction(DNSRCode.REFUSED))')).toBe('');
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('REFUSED ')));
+    // The rule's hits in both workers add up in the control plane, as the configuration's rules' do.
+    await waitFor('the rule added at the console to show its hits', () => proxy.app.rules.query.rules[2]?.hits === 32);
+    expect(await run('showRules()')).toMatch(/^2 +32 .*refused\.example\./m);
+    // A command's own output is the control plane's, once.
+    expect(await run('addAction("printed.example.", DropAction()) print("added")')).toBe('added\n');
+    expect(proxy.output.filter((l) => l.includes('added'))).toEqual([]);
+  });
+
+  it('removes a rule in every worker (rmRule)', async () => {
+    expect(await run('showRules()')).toMatch(/^2 .*refused\.example\./m);
+    expect(await run('rmRule(2)')).toBe('');
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
+  });
+
+  it("changes an object the configuration's rules share (NetmaskGroup:addMask) and a Lua global a LuaAction reads", async () => {
+    // NetmaskGroupRule(nmg) takes a copy, as dnsdist's does; a Lua function reads the object itself.
+    expect(await run('blocked:addMask("127.0.0.0/8")')).toBe('');
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
+    expect(await run('blocked:clear()')).toBe('');
+    expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+    // Setting a global calls no dnsdist function, yet the workers' Lua must see it.
+    expect(await run('refuseLua = true')).toBe('');
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
+  });
+
+  it('adds a backend and changes the policy in every worker (newServer + setServerPolicy)', async () => {
+    expect(await run(`newServer{address="127.0.0.1:${second.port}", order=0} setServerPolicy(firstAvailable)`)).toBe('');
+    // The new backend is up once the control plane's first health check says so and its next sync tells the workers.
+    await until('both workers to send to the new backend', async () =>
+      (await burst(proxy.port, 'new.example.')).every((a) => a === 'NOERROR 192.0.2.8'),
+    );
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
+    expect(await run('showServers()')).toMatch(new RegExp(`^\\d+ .*127\\.0\\.0\\.1:${second.port} +up`, 'm'));
+    // Its queries, counted in the workers, show in the control plane.
+    const added = proxy.app.proxy.servers.find((s) => s.addressText === `127.0.0.1:${second.port}`)!;
+    await waitFor('the new backend to show the queries it got', () => added.counters.queries >= 64);
+  });
+
+  it('replays the changes in a restarted worker, whose counters still add up', async () => {
+    const pool = proxy.app.workers!;
+    const oldThread = pool.status()[1]!.threadId;
+    await perWorker();
+    const before = proxy.app.proxy.servers.find((s) => s.addressText === `127.0.0.1:${second.port}`)!.counters.queries;
+    expect(await run('restartWorker(1)')).toBe('');
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    await inBothWorkers(async () => {
+      expect(await burst(proxy.port, 'again.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
+      expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED '));
+      expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
+    });
+    expect(proxy.output.join('\n')).not.toMatch(/statistics are left out|diverged/);
+    // What the backend added at the console counted in the worker that died stays in its total.
+    const added = proxy.app.proxy.servers.find((s) => s.addressText === `127.0.0.1:${second.port}`)!;
+    await waitFor('the new backend to count every query it got', () => added.counters.queries >= before + 64);
+  }, 30_000);
+
+  it('prints an error once, and reports a worker that diverges', async () => {
+    const lines = proxy.output.length;
+    // The first newServer logs its bad weight and goes on (as dnsdist does); the second fails the command.
+    const reply = await run('newServer{address="127.0.0.1:53", weight=0} newServer("not an address")');
+    expect(reply.split('\n').filter((l) => l.startsWith('Error:'))).toHaveLength(1);
+    const logged = proxy.output.slice(lines);
+    expect(logged.filter((l) => /weight value/.test(l))).toHaveLength(1);
+    expect(logged.join('\n')).not.toMatch(/diverged|not an address/);
+    // A command whose outcome depends on the thread: the control plane has the total, each worker its share.
+    await perWorker();
+    const total = proxy.app.proxy.counters.queries;
+    const diverging = await run(
+      `addAction("d.example.", DropAction()) if getStatisticsCounters()["queries"] ~= ${total} then error("not the control plane's total") end`,
+    );
+    expect(diverging).toMatch(
+      /^Error: Data-plane worker 0 diverged from the control plane running console command .*: it failed \(.*not the control plane's total\)/m,
+    );
+    expect(proxy.output.slice(lines).join('\n')).toMatch(/Data-plane worker 0 diverged/);
+  });
+
+  it('refuses at the console what each worker keeps for itself (a TeeAction), in the control plane and in the workers alike', async () => {
+    expect(await run('tee:printStats()')).toMatch(/^Error: .*TeeAction:printStats: refused with 2 data-plane workers: each worker's TeeAction/);
+    // After a change the command fails the same way in the workers: no divergence to report.
+    const reply = await run('addAction("tee.example.", DropAction()) tee:printStats()');
+    expect(reply).toMatch(/^Error: .*TeeAction:printStats: refused/);
+    expect(reply).not.toMatch(/diverged/);
+  });
+
+  it('keeps maintenance() in the control plane, where a change it makes is refused with a clear error', async () => {
+    expect(await run('changeFromMaintenance = true')).toBe('');
+    await waitFor('maintenance() to run', () => proxy.output.some((l) => l.includes('maintenance function')), 5000);
+    expect(proxy.output.join('\n')).toMatch(
+      /Error during execution of maintenance function: .*addAction: refused with 2 data-plane workers: outside the console/,
+    );
+    expect(await burst(proxy.port, 'maintenance.example.', 8)).toEqual(Array(8).fill('NOERROR 192.0.2.8'));
+  });
+});
+
+describeDnsdist("dnsdist 1.7.3's console client, with two data-plane workers", () => {
+  let backend: TestBackend;
+  let proxy: RunningProxy;
+  let clientConfig: string;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    const key = makeKey();
+    const consolePort = await freePort();
+    clientConfig = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${key}")\n`;
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
+    proxy = await startProxy(
+      `newServer{address="127.0.0.1:\${BACKEND}"}\nsetLocal("127.0.0.1:\${PORT}")\n${clientConfig}`,
+      { BACKEND: backend.port },
+      { workers: 2 },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it("prints a change's output once, and every worker answers with it when the client returns", async () => {
+    const added = await runDnsdistClient(clientConfig, 'addAction("client.example.", RCodeAction(DNSRCode.REFUSED)) print("added")');
+    expect(added.stdout).toBe('added\n');
+    expect(await burst(proxy.port, 'client.example.')).toEqual(Array(32).fill('REFUSED '));
+    const failed = await runDnsdistClient(clientConfig, 'addAction("other.example.", DropAction()) newServer("not an address")');
+    expect(`${failed.stdout}${failed.stderr}`.match(/Error creating new server/g)).toHaveLength(1);
+    expect(`${failed.stdout}${failed.stderr}`).not.toMatch(/diverged/);
+  });
+});
