@@ -184,7 +184,9 @@ describe('console changes with two data-plane workers', () => {
   });
 
   it('refuses at the console what each worker keeps for itself (a TeeAction), in the control plane and in the workers alike', async () => {
-    expect(await run('tee:printStats()')).toMatch(/^Error: .*TeeAction:printStats: refused with 2 data-plane workers: each worker's TeeAction/);
+    expect(await run('tee:printStats()')).toMatch(
+      /^Error: .*TeeAction:printStats: refused with 2 data-plane workers: each worker's TeeAction/,
+    );
     // After a change the command fails the same way in the workers: no divergence to report.
     const reply = await run('addAction("tee.example.", DropAction()) tee:printStats()');
     expect(reply).toMatch(/^Error: .*TeeAction:printStats: refused/);
