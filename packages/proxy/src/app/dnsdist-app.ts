@@ -49,6 +49,7 @@ import { CounterLayout } from '../workers/counter-layout.js';
 import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
+import { WorkerStatePull } from '../workers/worker-state-pull.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
@@ -325,6 +326,14 @@ export class DnsdistApp {
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
     const pool = new WorkerPool(this.workerSettings.count, proxy, this.options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
+    // Rings read across workers (worker-state-pull.ts).
+    const state = new WorkerStatePull(pool.count, {
+      rings: this.rings,
+      servers: () => proxy.servers,
+      log: proxy.log,
+    });
+    pool.onWorkerListening = (index, worker) => state.workerStarted(index, worker);
+    void this.stopped.then(() => state.stop());
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.
     proxy.frontends.length = 0;

@@ -11,6 +11,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { takeRingShare } from './worker-rings.js';
+import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -35,6 +37,8 @@ async function run(): Promise<void> {
   };
   app.proxy.quietListeners = true;
   await app.loadConfiguration();
+  // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
+  takeRingShare(app.rings, app.workerSettings.count);
   applyServerStates(app, start.serversUp);
   app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {
@@ -59,6 +63,7 @@ async function run(): Promise<void> {
     else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
+  serveWorkerState(port, start.index, { rings: app.rings, servers: () => app.proxy.servers });
   started = true;
   post({
     type: 'listening',

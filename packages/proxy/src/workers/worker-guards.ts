@@ -18,25 +18,7 @@ import type { ObservabilityProviders } from '../metrics/observability-providers.
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   const table: Record<string, string> = {};
-  const rings = 'reads the query and response rings, which each worker keeps for itself (rings read across workers are still to come)';
-  for (const f of [
-    'topClients',
-    'topQueries',
-    'topResponses',
-    'topSlow',
-    'topBandwidth',
-    'showResponseLatency',
-    'grepq',
-    'getResponseRing',
-    'getRespRing',
-    'exceedQRate',
-    'exceedQTypeRate',
-    'exceedServFails',
-    'exceedNXDOMAINs',
-    'exceedRespByterate',
-  ]) {
-    table[f] = rings;
-  }
+  // The ring readers work across workers (worker-rings.ts).
   const dyn =
     'dynamic blocks are computed from the rings and kept in a userspace table that each worker would have for itself (a shared table is still to come)';
   for (const f of [
@@ -125,6 +107,21 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'newQPSLimiter',
   'showWebserverConfig',
   'showPools',
+  // The rings are read across workers (worker-rings.ts).
+  'topClients',
+  'topQueries',
+  'topResponses',
+  'topSlow',
+  'topBandwidth',
+  'showResponseLatency',
+  'grepq',
+  'getResponseRing',
+  'getRespRing',
+  'exceedQRate',
+  'exceedQTypeRate',
+  'exceedServFails',
+  'exceedNXDOMAINs',
+  'exceedRespByterate',
 ]);
 
 /**

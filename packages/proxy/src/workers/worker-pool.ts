@@ -74,6 +74,8 @@ export class WorkerPool {
   #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
+  onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
   /**
    * @param rowLength doubles per worker row: the layout of the control
@@ -184,6 +186,7 @@ export class WorkerPool {
         else if (m.type === 'listening') {
           listening = true;
           slot.state = 'running';
+          this.onWorkerListening?.(index, worker);
           resolve({ ports: m.ports, kinds: m.kinds });
         }
       });
