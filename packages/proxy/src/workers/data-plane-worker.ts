@@ -4,8 +4,10 @@
  * spreads clients over the workers), and answers queries through the whole
  * query path. Console, webserver, health checks, BPF pins and XDP,
  * maintenance() and dynamic-block groups act only in the control plane:
- * here backends are up or down as the control plane says, and the
- * counters go to this worker's row of the shared buffer.
+ * here backends are up or down as the control plane says, the dynamic
+ * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
+ * read by it on demand (worker-rings.ts), and the counters go to this
+ * worker's row of the shared buffer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
@@ -63,7 +65,7 @@ async function run(): Promise<void> {
     else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
-  serveWorkerState(port, start.index, { rings: app.rings, servers: () => app.proxy.servers });
+  serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
   started = true;
   post({
     type: 'listening',

@@ -1,7 +1,8 @@
 /**
  * The control plane reading state the workers keep for themselves (their
- * rings), at the moment it needs it: a console `topClients`, a group's
- * `apply()`. The readers are synchronous (Lua bindings), so is the
+ * rings, the queries their copies of the dynamic blocks acted on), at the
+ * moment it needs it: a console `topClients`, a group's `apply()`,
+ * `showDynBlocks()`. The readers are synchronous (Lua bindings), so is the
  * pull: the control plane posts a request to every worker, then waits on
  * a SharedArrayBuffer word per worker (Atomics.wait) until the worker has
  * posted its answer on a MessagePort the control plane reads with
@@ -12,13 +13,22 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import type { DynamicBlocks } from '../dynblocks/index.js';
 import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
 import type { Rings } from '../rings/index.js';
 import type { Logger } from '../server/logger.js';
+import {
+  applyDynBlocksMessage,
+  takeBlockHits,
+  WorkerDynBlocks,
+  type BlockHits,
+  type DynBlocksMessage,
+  type PropagationDelays,
+} from './worker-dyn-blocks.js';
 import { ringDelta, WorkerRingsView, type RingDelta, type RingRequest } from './worker-rings.js';
 
 /** How long a reading waits for a worker. */
-const PULL_TIMEOUT_MS = 1000;
+const PULL_TIMEOUT_MS = 2000;
 
 interface ChannelMessage {
   type: 'state-channel';
@@ -35,6 +45,8 @@ interface PullRequest {
 interface PullReply {
   id: number;
   rings: RingDelta;
+  hits: BlockHits[];
+  delays: PropagationDelays;
 }
 
 interface Attached {
@@ -45,20 +57,28 @@ interface Attached {
 /** The control plane's side. */
 export class WorkerStatePull {
   readonly rings: WorkerRingsView;
+  readonly blocks: WorkerDynBlocks;
+  /** Propagation delays of dynamic-block changes, as the workers last reported them (by worker). */
+  readonly delays = new Map<number, PropagationDelays>();
   readonly #flags: Int32Array;
   readonly #attached = new Map<number, Attached>();
   readonly #log: Logger;
   #id = 0;
   #pulledThisTurn = false;
 
-  constructor(count: number, parts: { rings: Rings; servers: () => readonly DownstreamServerInfo[]; log: Logger }) {
+  constructor(
+    count: number,
+    parts: { rings: Rings; dynBlocks: DynamicBlocks; servers: () => readonly DownstreamServerInfo[]; log: Logger },
+  ) {
     this.#flags = new Int32Array(new SharedArrayBuffer(4 * count));
     this.#log = parts.log;
     this.rings = new WorkerRingsView(parts.rings, count, parts.servers);
+    this.blocks = new WorkerDynBlocks(parts.dynBlocks);
     parts.rings.beforeRead = () => this.pull();
+    parts.dynBlocks.beforeRead = () => this.pull();
   }
 
-  /** Worker `index` listens: open its channel. */
+  /** Worker `index` listens: open its channel, send it the dynamic blocks. */
   workerStarted(index: number, worker: Worker): void {
     const { port1, port2 } = new MessageChannel();
     port1.unref();
@@ -72,9 +92,10 @@ export class WorkerStatePull {
       port1.close();
       this.rings.forget(index);
     });
+    this.blocks.workerStarted(index, worker);
   }
 
-  /** Bring the copy of every worker's rings up to date (once per event-loop turn). */
+  /** Bring the copy of every worker's rings and the block counts up to date (once per event-loop turn). */
   pull(): void {
     if (this.#pulledThisTurn) return;
     this.#pulledThisTurn = true;
@@ -105,28 +126,35 @@ export class WorkerStatePull {
         }
       }
       if (!reply) {
-        this.#log.warn(`Data-plane worker ${index} did not answer within ${PULL_TIMEOUT_MS} ms: its rings are left out of this reading`);
+        this.#log.warn(
+          `Data-plane worker ${index} did not answer within ${PULL_TIMEOUT_MS} ms: its rings and block counts are left out of this reading`,
+        );
         continue;
       }
       this.rings.apply(index, reply.rings);
+      this.blocks.addHits(reply.hits);
+      this.delays.set(index, reply.delays);
     }
   }
 
-  stop(): void {}
+  stop(): void {
+    this.blocks.stop();
+  }
 }
 
 /**
- * The worker's side: answers the control plane's pulls. `port` is the
- * worker's parentPort.
+ * The worker's side: answers the control plane's pulls and applies its
+ * dynamic-block changes. `port` is the worker's parentPort.
  */
 export function serveWorkerState(
   port: MessagePort,
   index: number,
-  parts: { rings: Rings; servers: () => readonly DownstreamServerInfo[] },
+  parts: { rings: Rings; dynBlocks: DynamicBlocks; servers: () => readonly DownstreamServerInfo[] },
 ): void {
   let reply: MessagePort | undefined;
   let flags: Int32Array | undefined;
-  port.on('message', (m: ChannelMessage | PullRequest | { type: string }) => {
+  const delays: PropagationDelays = { count: 0, total: 0, max: 0 };
+  port.on('message', (m: ChannelMessage | PullRequest | DynBlocksMessage | { type: string }) => {
     if (m.type === 'state-channel') {
       const c = m as ChannelMessage;
       reply = c.port;
@@ -136,10 +164,14 @@ export function serveWorkerState(
       const answer: PullReply = {
         id: p.id,
         rings: ringDelta(parts.rings, p.rings, parts.servers()),
+        hits: takeBlockHits(parts.dynBlocks),
+        delays: { ...delays },
       };
       reply.postMessage(answer);
       Atomics.store(flags, index, p.id);
       Atomics.notify(flags, index);
+    } else if (m.type === 'dynblocks') {
+      applyDynBlocksMessage(parts.dynBlocks, m as DynBlocksMessage, delays);
     }
   });
 }

@@ -1,15 +1,20 @@
 /**
- * Rings with two data-plane workers: the control plane reads every
- * worker's rings (topClients, topQueries, grepq, exceedQRate, getRespRing
- * show the same as one process for the same traffic). Clients are
+ * Rings and dynamic blocks with two data-plane workers: the control plane
+ * reads every worker's rings (topClients, topQueries, grepq, exceedQRate,
+ * getRespRing show the same as one process for the same traffic), a
+ * dynBlockRulesGroup applied in maintenance() blocks a flooding client in
+ * every worker, blocks added at the console or through the block API reach
+ * every worker and go again on removal or clearDynBlocks, and the queries
+ * each worker blocked are summed (showDynBlocks, dyn-blocked). Clients are
  * loopback addresses 127.0.0.x, each query from its own source port so
  * that SO_REUSEPORT spreads it over the workers. The workers run the
  * built code (dist/): `make` first.
  */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
-import { encodeQuery } from '../support/dns-client.js';
+import { encodeQuery, waitFor } from '../support/dns-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -20,6 +25,12 @@ setRingBuffersSize(1000, 10)
 webserver("127.0.0.1:\${WEB}")
 setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
 setAPIWritable(true)
+local dbr = dynBlockRulesGroup()
+dbr:setQueryRate(25, 2, "Exceeded query rate", 60, DNSAction.Refused)
+dbr:excludeRange({"127.0.0.1/32"})
+function maintenance()
+  dbr:apply()
+end
 `;
 
 /** One UDP query from `source` (a fresh socket, so a fresh source port); its RCODE, or 'timeout'. */
@@ -44,6 +55,11 @@ function queryFrom(source: string, port: number, name: string): Promise<string> 
   });
 }
 
+/** `n` queries from `source`, each from its own port, all at once: their RCODEs. */
+function burst(source: string, port: number, n: number, name = 'q'): Promise<string[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => queryFrom(source, port, `${name}${i}.example.`)));
+}
+
 /** The same traffic for every proxy: four clients with 3, 6, 9 and 12 queries, names by client. */
 async function sendTraffic(port: number): Promise<void> {
   for (const [i, n] of [3, 6, 9, 12].entries()) {
@@ -52,12 +68,39 @@ async function sendTraffic(port: number): Promise<void> {
   }
 }
 
+function webPort(p: RunningProxy): number {
+  return Number(/webserver\("127\.0\.0\.1:(\d+)"\)/.exec(readFileSync(p.configFile, 'utf8'))![1]);
+}
+
+function statValue(dump: string, name: string): number {
+  const m = new RegExp(`(?:^|\\s)${name}\\s+(\\d+)`).exec(dump);
+  if (!m) throw new Error(`${name} not in dumpStats():\n${dump}`);
+  return Number(m[1]);
+}
+
 /** Queries each worker counted: to see that a burst reached both. */
 function perWorker(p: RunningProxy): number[] {
   return p.app.workers!.status().map((w) => w.queries);
 }
 
-describe('rings with two data-plane workers', () => {
+/** A burst that both workers took part in (their own counts grew), with its answers. */
+async function burstOverBothWorkers(p: RunningProxy, source: string, n: number, name: string): Promise<string[]> {
+  for (let attempt = 0; ; attempt++) {
+    const before = perWorker(p);
+    const answers = await burst(source, p.port, n, `${name}${attempt}-`);
+    // Each worker publishes its count every 100 ms: wait until the whole burst is counted.
+    const total = before[0]! + before[1]! + n;
+    await waitFor('the workers to publish their counts', () => perWorker(p).reduce((a, b) => a + b, 0) >= total);
+    const after = perWorker(p);
+    if ((after[0]! > before[0]! && after[1]! > before[1]!) || attempt === 5) {
+      expect(after[0]).toBeGreaterThan(before[0]!);
+      expect(after[1]).toBeGreaterThan(before[1]!);
+      return answers;
+    }
+  }
+}
+
+describe('rings and dynamic blocks with two data-plane workers', () => {
   let backend: TestBackend;
   let workers: RunningProxy;
   let single: RunningProxy;
@@ -81,7 +124,8 @@ describe('rings with two data-plane workers', () => {
     expect(perWorker(workers).every((n) => n > 0)).toBe(true);
     const same = (command: string): string => {
       const got = workers.app.runConsoleCommand(command);
-      expect(got).toBe(single.app.runConsoleCommand(command));
+      // The command in the comparison, so that a difference says which reader it was.
+      expect({ command, output: got }).toEqual({ command, output: single.app.runConsoleCommand(command) });
       return got;
     };
     const top = same('topClients(10)');
@@ -110,5 +154,67 @@ describe('rings with two data-plane workers', () => {
         .sort();
     expect(lines(workers)).toHaveLength(18);
     expect(lines(workers)).toEqual(lines(single));
+  });
+
+  it('blocks a flooding client in every worker with a rule group applied in the control plane', async () => {
+    // Over 25 qps for 2 s: more than 50 queries in 2 s, spread over both workers by source port.
+    const flood = await burst('127.0.0.21', workers.port, 80, 'flood');
+    expect(flood.filter((r) => r === 'NOERROR').length).toBeGreaterThan(50);
+    await waitFor('the group to insert the block', () => /127\.0\.0\.21\/32/.test(workers.app.runConsoleCommand('showDynBlocks()')), 5000);
+    expect(workers.output.join('\n')).toMatch(/Inserting dynamic block for 127\.0\.0\.21\/32 for 60 seconds: Exceeded query rate/);
+    const blocked = await burstOverBothWorkers(workers, '127.0.0.21', 24, 'after');
+    expect(blocked).toEqual(Array(24).fill('REFUSED'));
+    // Another client goes on being answered.
+    expect(await burst('127.0.0.22', workers.port, 8, 'other')).toEqual(Array(8).fill('NOERROR'));
+    // What each worker blocked is summed: the block's count and dyn-blocked.
+    const refused = flood.filter((r) => r === 'REFUSED').length + blocked.length;
+    expect(workers.app.runConsoleCommand('showDynBlocks()')).toMatch(
+      new RegExp(`^127\\.0\\.0\\.21/32 +\\d+ +${refused} false +Send Refused +Exceeded query rate$`, 'm'),
+    );
+    await waitFor('dyn-blocked to be summed', () => workers.app.proxy.counters.dynBlocked === refused);
+    expect(statValue(workers.app.runConsoleCommand('dumpStats()'), 'dyn-blocked')).toBe(refused);
+    // clearDynBlocks takes it out of every worker.
+    expect(workers.app.runConsoleCommand('clearDynBlocks()')).toBe('');
+    const cleared = await burstOverBothWorkers(workers, '127.0.0.21', 8, 'cleared');
+    expect(cleared).toEqual(Array(8).fill('NOERROR'));
+  }, 20_000);
+
+  it('sends console blocks (client and suffix, with their actions) to every worker, and their removal', async () => {
+    expect(workers.app.runConsoleCommand('addDynamicBlock("127.0.0.31", "console", DNSAction.Truncate, 60)')).toBe('');
+    expect(workers.app.runConsoleCommand('addDynBlockSMT({"bad.example."}, "console", 60, DNSAction.Nxdomain)')).toBe('');
+    // Both changes were posted in the console command's turn: the next query in any worker sees them.
+    const truncated = await burstOverBothWorkers(workers, '127.0.0.31', 16, 't');
+    expect(truncated).toEqual(Array(16).fill('NOERROR'));
+    const tc = await new Promise<boolean>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', (m) => {
+        s.close();
+        resolve((dnsPacket.decode(m) as { flag_tc?: boolean }).flag_tc === true);
+      });
+      s.bind(0, '127.0.0.31', () => s.send(encodeQuery('tc.example.'), workers.port, '127.0.0.1'));
+    });
+    expect(tc).toBe(true);
+    const nx = await Promise.all(Array.from({ length: 16 }, () => queryFrom('127.0.0.32', workers.port, 'www.bad.example.')));
+    expect(nx).toEqual(Array(16).fill('NXDOMAIN'));
+    expect(workers.app.runConsoleCommand('showDynBlocks()')).toMatch(/^bad\.example\. +\d+ +16 false +Send NXDomain +console$/m);
+    expect(workers.app.runConsoleCommand('clearDynBlocks()')).toBe('');
+    expect(await Promise.all(Array.from({ length: 8 }, () => queryFrom('127.0.0.32', workers.port, 'www.bad.example.')))).toEqual(
+      Array(8).fill('NOERROR'),
+    );
+  });
+
+  it('adds and removes blocks through the block API in every worker', async () => {
+    const api = `http://127.0.0.1:${webPort(workers)}/api/v1/servers/localhost/blocks`;
+    const headers = { 'X-API-Key': 'test-key', 'Content-Type': 'application/json' };
+    const res = await fetch(api, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ kind: 'address', target: '127.0.0.41', action: 'Refused', seconds: 60, reason: 'api test' }),
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(await burstOverBothWorkers(workers, '127.0.0.41', 16, 'api')).toEqual(Array(16).fill('REFUSED'));
+    const del = await fetch(`${api}?kind=address&target=127.0.0.41`, { method: 'DELETE', headers });
+    expect(del.status).toBeLessThan(300);
+    expect(await burstOverBothWorkers(workers, '127.0.0.41', 16, 'apidel')).toEqual(Array(16).fill('NOERROR'));
   });
 });

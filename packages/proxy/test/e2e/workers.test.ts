@@ -142,7 +142,7 @@ describe('two data-plane workers', () => {
     await waitFor('both workers to publish their counts', () => proxy.app.workers!.status().every((w) => w.queries > 0));
   });
 
-  it('applies ACL changes made at the console in every worker, and refuses the block API', async () => {
+  it('applies ACL changes made at the console in every worker', async () => {
     expect(proxy.app.runConsoleCommand('setACL({"192.0.2.0/24"})')).toBe('');
     await until('both workers to drop queries from 127.0.0.1', async () =>
       (await udpBurst(proxy.port, 'acl', 16)).every((a) => a === undefined),
@@ -151,13 +151,6 @@ describe('two data-plane workers', () => {
     await until('both workers to answer 127.0.0.1 again', async () =>
       (await udpBurst(proxy.port, 'acl2', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
-    const res = await fetch(`http://127.0.0.1:${webPort(proxy)}/api/v1/servers/localhost/blocks`, {
-      method: 'POST',
-      headers: { 'X-API-Key': 'test-key', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ kind: 'address', target: '198.51.100.1', action: 'Drop', seconds: 60, reason: 'test' }),
-    });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/^the block API: not supported with 2 data-plane workers/);
   });
 
   it('answers while the control plane is busy: a console command holding the main thread for 3 s does not delay DNS', async () => {
@@ -216,17 +209,17 @@ describe('refusals with several workers', () => {
   }
 
   it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
-    const text = 'setLocal("127.0.0.1:53")\nlocal g = dynBlockRulesGroup()\naddAction(MaxQPSIPRule(10), DropAction())\n';
+    const text = 'setLocal("127.0.0.1:53")\naddAction(MaxQPSIPRule(10), DropAction())\n';
     const err = await load(text, 2).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(LuaScriptError);
     expect((err as Error).message).toMatch(
-      /dnsdist\.conf:2: dynBlockRulesGroup: not supported with 2 data-plane workers: dynamic blocks are computed from the rings/,
+      /dnsdist\.conf:2: MaxQPSIPRule: not supported with 2 data-plane workers: its per-client limits would apply per worker/,
     );
     // setWorkers() in the configuration counts too, wherever it comes.
-    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: dynBlockRulesGroup: not supported with 3 data-plane workers/);
+    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: MaxQPSIPRule: not supported with 3 data-plane workers/);
     await expect(load('addAction(MaxQPSIPRule(10), DropAction())\nsetWorkers(2)\n')).rejects.toThrow(
       /:1: MaxQPSIPRule: not supported with 2 .*per worker, not to the total/,
     );
