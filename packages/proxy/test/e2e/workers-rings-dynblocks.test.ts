@@ -217,4 +217,15 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
     expect(del.status).toBeLessThan(300);
     expect(await burstOverBothWorkers(workers, '127.0.0.41', 16, 'apidel')).toEqual(Array(16).fill('NOERROR'));
   });
+
+  it('gives a restarted worker the whole block table', async () => {
+    expect(workers.app.runConsoleCommand('addDynamicBlock("127.0.0.51", "before the restart", DNSAction.Refused, 60)')).toBe('');
+    const pool = workers.app.workers!;
+    const oldThread = pool.status()[1]!.threadId;
+    await pool.terminate(1);
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    expect(await burstOverBothWorkers(workers, '127.0.0.51', 16, 'restarted')).toEqual(Array(16).fill('REFUSED'));
+    // The dead worker's rings went with it; the new one's are read from their start.
+    expect(workers.app.runConsoleCommand('topClients(10)')).toMatch(/127\.0\.0\.51/);
+  }, 30_000);
 });
