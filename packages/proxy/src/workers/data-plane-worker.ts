@@ -41,6 +41,8 @@ async function run(): Promise<void> {
   await app.loadConfiguration();
   // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
   takeRingShare(app.rings, app.workerSettings.count);
+  // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
+  app.dynBlocks.observer = undefined;
   applyServerStates(app, start.serversUp);
   app.proxy.setACL(start.acl);
   app.proxy.listenerConfigs().forEach((fc, i) => {

@@ -17,10 +17,8 @@ import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   const table: Record<string, string> = {};
   // The ring readers and dynamic blocks work across workers (worker-rings.ts, worker-dyn-blocks.ts).
-  const dyn = 'its state would be per worker, not shared by the control plane and every worker (still to come)';
-  for (const f of ['setDynBlocksFastDetection', 'setDynBlocksSync', 'setCrowdSecBouncer', 'setCrowdSecWatcher']) {
-    table[f] = dyn;
-  }
+  table['setDynBlocksFastDetection'] =
+    'it watches the queries in the worker that got them, so its rates would be per worker, not the total (still to come)';
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts).
   table['MaxQPSIPRule'] = 'its per-client limits would apply per worker, not to the total (a shared per-client table is still to come)';
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
@@ -117,6 +115,12 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'getDynamicBlocksSMT',
   'setDynBlocksAction',
   'setDynBlocksPurgeInterval',
+  // Fleet sync and CrowdSec act on the control plane's table, which the workers follow.
+  'setDynBlocksSync',
+  'showDynBlocksSync',
+  'setCrowdSecBouncer',
+  'setCrowdSecWatcher',
+  'showCrowdSecBouncer',
 ]);
 
 /**

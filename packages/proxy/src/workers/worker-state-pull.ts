@@ -137,6 +137,15 @@ export class WorkerStatePull {
     }
   }
 
+  /**
+   * How many dynamic-block messages each running worker has applied (a
+   * pull first): a change has reached every worker once each count grew.
+   */
+  blockChangesApplied(): number[] {
+    this.pull();
+    return [...this.#attached.keys()].sort((a, b) => a - b).map((i) => this.delays.get(i)?.count ?? 0);
+  }
+
   stop(): void {
     this.blocks.stop();
   }

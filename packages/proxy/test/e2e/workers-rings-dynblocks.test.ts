@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { encodeQuery, waitFor } from '../support/dns-client.js';
+import { burst, burstOverBothWorkers, perWorker, queryFrom, reachingEveryWorker } from '../support/worker-traffic.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -33,33 +34,6 @@ function maintenance()
 end
 `;
 
-/** One UDP query from `source` (a fresh socket, so a fresh source port); its RCODE, or 'timeout'. */
-function queryFrom(source: string, port: number, name: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      resolve('timeout');
-    }, 2000);
-    socket.on('message', (msg) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve((dnsPacket.decode(msg) as { rcode?: string }).rcode ?? 'NOERROR');
-    });
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      socket.close();
-      reject(err);
-    });
-    socket.bind(0, source, () => socket.send(encodeQuery(name), port, '127.0.0.1'));
-  });
-}
-
-/** `n` queries from `source`, each from its own port, all at once: their RCODEs. */
-function burst(source: string, port: number, n: number, name = 'q'): Promise<string[]> {
-  return Promise.all(Array.from({ length: n }, (_, i) => queryFrom(source, port, `${name}${i}.example.`)));
-}
-
 /** The same traffic for every proxy: four clients with 3, 6, 9 and 12 queries, names by client. */
 async function sendTraffic(port: number): Promise<void> {
   for (const [i, n] of [3, 6, 9, 12].entries()) {
@@ -76,28 +50,6 @@ function statValue(dump: string, name: string): number {
   const m = new RegExp(`(?:^|\\s)${name}\\s+(\\d+)`).exec(dump);
   if (!m) throw new Error(`${name} not in dumpStats():\n${dump}`);
   return Number(m[1]);
-}
-
-/** Queries each worker counted: to see that a burst reached both. */
-function perWorker(p: RunningProxy): number[] {
-  return p.app.workers!.status().map((w) => w.queries);
-}
-
-/** A burst that both workers took part in (their own counts grew), with its answers. */
-async function burstOverBothWorkers(p: RunningProxy, source: string, n: number, name: string): Promise<string[]> {
-  for (let attempt = 0; ; attempt++) {
-    const before = perWorker(p);
-    const answers = await burst(source, p.port, n, `${name}${attempt}-`);
-    // Each worker publishes its count every 100 ms: wait until the whole burst is counted.
-    const total = before[0]! + before[1]! + n;
-    await waitFor('the workers to publish their counts', () => perWorker(p).reduce((a, b) => a + b, 0) >= total);
-    const after = perWorker(p);
-    if ((after[0]! > before[0]! && after[1]! > before[1]!) || attempt === 5) {
-      expect(after[0]).toBeGreaterThan(before[0]!);
-      expect(after[1]).toBeGreaterThan(before[1]!);
-      return answers;
-    }
-  }
 }
 
 describe('rings and dynamic blocks with two data-plane workers', () => {
@@ -174,15 +126,16 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
     await waitFor('dyn-blocked to be summed', () => workers.app.proxy.counters.dynBlocked === refused);
     expect(statValue(workers.app.runConsoleCommand('dumpStats()'), 'dyn-blocked')).toBe(refused);
     // clearDynBlocks takes it out of every worker.
-    expect(workers.app.runConsoleCommand('clearDynBlocks()')).toBe('');
+    expect(await reachingEveryWorker(workers, () => workers.app.runConsoleCommand('clearDynBlocks()'))).toBe('');
     const cleared = await burstOverBothWorkers(workers, '127.0.0.21', 8, 'cleared');
     expect(cleared).toEqual(Array(8).fill('NOERROR'));
   }, 20_000);
 
   it('sends console blocks (client and suffix, with their actions) to every worker, and their removal', async () => {
-    expect(workers.app.runConsoleCommand('addDynamicBlock("127.0.0.31", "console", DNSAction.Truncate, 60)')).toBe('');
-    expect(workers.app.runConsoleCommand('addDynBlockSMT({"bad.example."}, "console", 60, DNSAction.Nxdomain)')).toBe('');
-    // Both changes were posted in the console command's turn: the next query in any worker sees them.
+    await reachingEveryWorker(workers, () => {
+      expect(workers.app.runConsoleCommand('addDynamicBlock("127.0.0.31", "console", DNSAction.Truncate, 60)')).toBe('');
+      expect(workers.app.runConsoleCommand('addDynBlockSMT({"bad.example."}, "console", 60, DNSAction.Nxdomain)')).toBe('');
+    });
     const truncated = await burstOverBothWorkers(workers, '127.0.0.31', 16, 't');
     expect(truncated).toEqual(Array(16).fill('NOERROR'));
     const tc = await new Promise<boolean>((resolve) => {
@@ -197,7 +150,7 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
     const nx = await Promise.all(Array.from({ length: 16 }, () => queryFrom('127.0.0.32', workers.port, 'www.bad.example.')));
     expect(nx).toEqual(Array(16).fill('NXDOMAIN'));
     expect(workers.app.runConsoleCommand('showDynBlocks()')).toMatch(/^bad\.example\. +\d+ +16 false +Send NXDomain +console$/m);
-    expect(workers.app.runConsoleCommand('clearDynBlocks()')).toBe('');
+    expect(await reachingEveryWorker(workers, () => workers.app.runConsoleCommand('clearDynBlocks()'))).toBe('');
     expect(await Promise.all(Array.from({ length: 8 }, () => queryFrom('127.0.0.32', workers.port, 'www.bad.example.')))).toEqual(
       Array(8).fill('NOERROR'),
     );
@@ -206,20 +159,24 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
   it('adds and removes blocks through the block API in every worker', async () => {
     const api = `http://127.0.0.1:${webPort(workers)}/api/v1/servers/localhost/blocks`;
     const headers = { 'X-API-Key': 'test-key', 'Content-Type': 'application/json' };
-    const res = await fetch(api, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ kind: 'address', target: '127.0.0.41', action: 'Refused', seconds: 60, reason: 'api test' }),
-    });
+    const res = await reachingEveryWorker(workers, () =>
+      fetch(api, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ kind: 'address', target: '127.0.0.41', action: 'Refused', seconds: 60, reason: 'api test' }),
+      }),
+    );
     expect(res.status).toBeLessThan(300);
     expect(await burstOverBothWorkers(workers, '127.0.0.41', 16, 'api')).toEqual(Array(16).fill('REFUSED'));
-    const del = await fetch(`${api}?kind=address&target=127.0.0.41`, { method: 'DELETE', headers });
+    const del = await reachingEveryWorker(workers, () => fetch(`${api}?kind=address&target=127.0.0.41`, { method: 'DELETE', headers }));
     expect(del.status).toBeLessThan(300);
     expect(await burstOverBothWorkers(workers, '127.0.0.41', 16, 'apidel')).toEqual(Array(16).fill('NOERROR'));
   });
 
   it('gives a restarted worker the whole block table', async () => {
-    expect(workers.app.runConsoleCommand('addDynamicBlock("127.0.0.51", "before the restart", DNSAction.Refused, 60)')).toBe('');
+    await reachingEveryWorker(workers, () =>
+      workers.app.runConsoleCommand('addDynamicBlock("127.0.0.51", "before the restart", DNSAction.Refused, 60)'),
+    );
     const pool = workers.app.workers!;
     const oldThread = pool.status()[1]!.threadId;
     await pool.terminate(1);
