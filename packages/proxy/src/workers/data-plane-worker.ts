@@ -12,6 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { CounterLayout } from './counter-layout.js';
+import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
 import { serveWorkerState } from './worker-state-pull.js';
@@ -38,6 +39,7 @@ async function run(): Promise<void> {
     if (started || level === 'error') post({ type: 'log', level, line });
   };
   app.proxy.quietListeners = true;
+  keepKernelOutOfWorkerCopy(app.dynBlocks);
   await app.loadConfiguration();
   // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
   takeRingShare(app.rings, app.workerSettings.count);

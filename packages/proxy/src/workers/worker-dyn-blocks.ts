@@ -166,6 +166,18 @@ export class WorkerDynBlocks implements DynBlockObserver {
   }
 }
 
+/**
+ * Make a worker's table a copy only: the control plane alone writes the
+ * kernel maps, so the worker's table never takes the kernel sink the
+ * configuration's setDefaultBPFFilter would give it (it would adopt the
+ * kernel's entries as its own, then delete them from the shared maps when
+ * the control plane's table replaces its own). Call before the
+ * configuration runs.
+ */
+export function keepKernelOutOfWorkerCopy(blocks: DynamicBlocks): void {
+  blocks.setKernelSink = () => {};
+}
+
 /** Propagation delays a worker measured (ms from the control plane's send to the table changed here). */
 export interface PropagationDelays {
   count: number;
