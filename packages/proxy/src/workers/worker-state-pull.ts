@@ -8,7 +8,7 @@
  * posted its answer on a MessagePort the control plane reads with
  * receiveMessageOnPort. A worker answers from its event loop, between two
  * batches of queries; the query path itself pays nothing. A worker that
- * does not answer within PULL_TIMEOUT_MS is left out of that reading
+ * does not answer within `timeoutMs` is left out of that reading
  * (logged). Several readings in one event-loop turn share one pull.
  */
 import { performance } from 'node:perf_hooks';
@@ -26,9 +26,6 @@ import {
   type PropagationDelays,
 } from './worker-dyn-blocks.js';
 import { ringDelta, WorkerRingsView, type RingDelta, type RingRequest } from './worker-rings.js';
-
-/** How long a reading waits for a worker. */
-const PULL_TIMEOUT_MS = 2000;
 
 interface ChannelMessage {
   type: 'state-channel';
@@ -60,6 +57,8 @@ export class WorkerStatePull {
   readonly blocks: WorkerDynBlocks;
   /** Propagation delays of dynamic-block changes, as the workers last reported them (by worker). */
   readonly delays = new Map<number, PropagationDelays>();
+  /** How long a reading waits for a worker (the control plane's thread waits meanwhile; the workers answer queries). */
+  timeoutMs = 2000;
   readonly #flags: Int32Array;
   readonly #attached = new Map<number, Attached>();
   readonly #log: Logger;
@@ -106,7 +105,7 @@ export class WorkerStatePull {
       a.worker.postMessage({ type: 'state-pull', id, rings: this.rings.request(index) } satisfies PullRequest);
       asked.push(index);
     }
-    const deadline = performance.now() + PULL_TIMEOUT_MS;
+    const deadline = performance.now() + this.timeoutMs;
     for (const index of asked) {
       const a = this.#attached.get(index)!;
       for (;;) {
@@ -117,17 +116,19 @@ export class WorkerStatePull {
         Atomics.wait(this.#flags, index, seen, left);
       }
       let reply: PullReply | undefined;
-      // Answers to earlier pulls that timed out are dropped.
       for (let got = receiveMessageOnPort(a.port); got; got = receiveMessageOnPort(a.port)) {
         const m = got.message as PullReply;
         if (m.id === id) {
           reply = m;
           break;
         }
+        // An answer to an earlier pull that timed out: its ring entries come again in this one
+        // (the request's `since` did not move), its block counts (taken from the worker) do not.
+        this.blocks.addHits(m.hits);
       }
       if (!reply) {
         this.#log.warn(
-          `Data-plane worker ${index} did not answer within ${PULL_TIMEOUT_MS} ms: its rings and block counts are left out of this reading`,
+          `Data-plane worker ${index} did not answer within ${this.timeoutMs} ms: its rings and block counts are left out of this reading`,
         );
         continue;
       }

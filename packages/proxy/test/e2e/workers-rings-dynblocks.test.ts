@@ -26,6 +26,8 @@ setRingBuffersSize(1000, 10)
 webserver("127.0.0.1:\${WEB}")
 setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
 setAPIWritable(true)
+-- Holds the worker that gets it until the Lua time budget (1 s) stops it: a worker that does not answer the control plane's pull.
+addAction("stuck.example.", LuaAction(function(dq) while true do end end))
 local dbr = dynBlockRulesGroup()
 dbr:setQueryRate(25, 2, "Exceeded query rate", 60, DNSAction.Refused)
 dbr:excludeRange({"127.0.0.1/32"})
@@ -73,6 +75,8 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
   it('reads every worker rings: the ring readers show what one process shows for the same traffic', async () => {
     await sendTraffic(workers.port);
     await sendTraffic(single.port);
+    // Both workers took part (each publishes its count every 100 ms).
+    await waitFor('the workers to publish their counts', () => perWorker(workers).reduce((a, b) => a + b, 0) === 30);
     expect(perWorker(workers).every((n) => n > 0)).toBe(true);
     const same = (command: string): string => {
       const got = workers.app.runConsoleCommand(command);
@@ -184,5 +188,26 @@ describe('rings and dynamic blocks with two data-plane workers', () => {
     expect(await burstOverBothWorkers(workers, '127.0.0.51', 16, 'restarted')).toEqual(Array(16).fill('REFUSED'));
     // The dead worker's rings went with it; the new one's are read from their start.
     expect(workers.app.runConsoleCommand('topClients(10)')).toMatch(/127\.0\.0\.51/);
+  }, 30_000);
+
+  it('leaves a worker that does not answer out of a reading, logged, and reads its entries at the next one', async () => {
+    // Shorter than the 1 s a LuaAction may run.
+    workers.app.workerState!.timeoutMs = 200;
+    const stuck = queryFrom('127.0.0.81', workers.port, 'stuck.example.');
+    // Readings until one finds the worker that got the query busy (there is no event for "it started"): that one waits 2 s.
+    let top = '';
+    let warning = '';
+    for (const deadline = Date.now() + 5000; warning === '' && Date.now() < deadline;) {
+      const before = workers.output.length;
+      top = workers.app.runConsoleCommand('topClients(100)');
+      warning = workers.output.slice(before).join('\n');
+      if (warning === '') await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warning).toMatch(
+      /^Data-plane worker \d did not answer within 200 ms: its rings and block counts are left out of this reading$/m,
+    );
+    expect(top).not.toMatch(/127\.0\.0\.81/);
+    expect(await stuck).toBe('SERVFAIL');
+    await waitFor('the worker to answer pulls again', () => /127\.0\.0\.81/.test(workers.app.runConsoleCommand('topClients(100)')), 10_000);
   }, 30_000);
 });
