@@ -76,7 +76,11 @@ async function main(): Promise<void> {
   try {
     await app.loadConfiguration();
     await app.start();
-    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     await load(port, '127.0.0.1', 20_000);
     let t0 = performance.now();
     app.runConsoleCommand('topClients(10)');
@@ -126,7 +130,11 @@ async function main(): Promise<void> {
     console.log(
       `addDynamicBlock at the console to the first REFUSED answer (one client, a query at a time): median ${firstRefused[10]!.toFixed(3)} ms, max ${firstRefused[19]!.toFixed(3)} ms`,
     );
-    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await app.stop();
     rmSync(dir, { recursive: true, force: true });
