@@ -46,11 +46,12 @@ import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
 import { CounterLayout } from '../workers/counter-layout.js';
-import { WorkerGuards, refuseBlockApiWithWorkers, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { WorkerGuards, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { ConfigChangeRunner } from '../workers/worker-config-log.js';
 import { ClientTableHook } from '../workers/shared-client-buckets.js';
+import { WorkerStatePull } from '../workers/worker-state-pull.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
@@ -126,6 +127,8 @@ export class DnsdistApp {
   qpsLimiterCount = 0;
   /** The data-plane workers, when there are more than one (started by start()). */
   workers: WorkerPool | undefined;
+  /** With workers: the control plane's copy of their rings and what it sends them of the dynamic blocks. */
+  workerState: WorkerStatePull | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
   /** A data-plane worker's runner of the console's configuration changes (workers/worker-config-log.ts). */
@@ -345,12 +348,21 @@ export class DnsdistApp {
     const options = { ...this.options, clientTables: this.clientTables };
     const pool = new WorkerPool(this.workerSettings.count, proxy, options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
+    // Rings read across workers and the dynamic-block table sent to them (worker-state-pull.ts).
+    const state = new WorkerStatePull(pool.count, {
+      rings: this.rings,
+      dynBlocks: this.dynBlocks,
+      servers: () => proxy.servers,
+      log: proxy.log,
+    });
+    this.workerState = state;
+    pool.onWorkerListening = (index, worker) => state.workerStarted(index, worker);
+    void this.stopped.then(() => state.stop());
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.
     proxy.frontends.length = 0;
     const locals = mirrorWorkerListeners(proxy, bound);
     pool.sync(new CounterLayout(proxy));
-    refuseBlockApiWithWorkers(this.web.providers, pool.count);
     for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }

@@ -298,13 +298,22 @@ export class DynamicBlocks {
     return true;
   }
 
+  /**
+   * Called before the active blocks are listed: with data-plane workers the
+   * control plane adds the queries each worker's copy blocked to `blocks`
+   * here (workers/worker-dyn-blocks.ts). Undefined costs one test.
+   */
+  beforeRead: (() => void) | undefined = undefined;
+
   /** Client blocks still in force at `now`. */
   activeClientBlocks(now: number): DynBlock[] {
+    this.beforeRead?.();
     return [...this.clients.values()].filter((b) => now < b.until);
   }
 
   /** Suffix blocks still in force at `now`. */
   activeSuffixBlocks(now: number): DynBlock[] {
+    this.beforeRead?.();
     return [...this.suffixes.values()].filter((b) => now < b.until);
   }
 }

@@ -4,8 +4,8 @@
  * the legacy exceed*() functions, and the console's top lists and grepq.
  */
 export { Rings, type RingOptions } from './rings.js';
-export { QueryRing } from './query-ring.js';
-export { ResponseRing, TIMEOUT_LATENCY_USEC } from './response-ring.js';
+export { QueryRing, type QueryColumns } from './query-ring.js';
+export { ResponseRing, TIMEOUT_LATENCY_USEC, type ResponseColumns } from './response-ring.js';
 export { QueryEntry, ResponseEntry } from './ring-entry.js';
 export { RingArgumentError } from './ring-argument-error.js';
 export {

@@ -2,6 +2,18 @@ import type { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import { transportCode } from './ring-transport.js';
 
+/** The plain columns of query entries, as a copy of a ring sends them. */
+export interface QueryColumns {
+  readonly time: ArrayLike<number>;
+  readonly seq: ArrayLike<number>;
+  readonly qname: readonly string[];
+  readonly qtype: ArrayLike<number>;
+  readonly size: ArrayLike<number>;
+  readonly flags: ArrayLike<number>;
+  readonly id: ArrayLike<number>;
+  readonly transport: ArrayLike<number>;
+}
+
 /**
  * One shard of the query ring buffer: a fixed-size circular buffer of the
  * latest queries, stored column by column so that inserting a query writes
@@ -74,6 +86,28 @@ export class QueryRing {
     this.id[i] = (packet[0]! << 8) | packet[1]!;
     this.transport[i] = transportCode(dq.transport);
     this.client[i] = dq.remote;
+    this.#next = i + 1 === capacity ? 0 : i + 1;
+    if (this.#count < capacity) this.#count++;
+  }
+
+  /**
+   * Record an entry copied from another ring (the control plane's copy of
+   * a worker's ring): the same columns as {@link QueryRing.push} fills.
+   * `row` is read at index `k` of each column.
+   */
+  append(row: QueryColumns, k: number, client: SocketAddress | null, timeOffset: number): void {
+    const capacity = this.capacity;
+    if (capacity === 0) return;
+    const i = this.#next;
+    this.time[i] = row.time[k]! + timeOffset;
+    this.seq[i] = row.seq[k]!;
+    this.qname[i] = row.qname[k]!;
+    this.qtype[i] = row.qtype[k]!;
+    this.size[i] = row.size[k]!;
+    this.flags[i] = row.flags[k]!;
+    this.id[i] = row.id[k]!;
+    this.transport[i] = row.transport[k]!;
+    this.client[i] = client;
     this.#next = i + 1 === capacity ? 0 : i + 1;
     if (this.#count < capacity) this.#count++;
   }

@@ -11,6 +11,20 @@ import { transportCode } from './ring-transport.js';
  */
 export const TIMEOUT_LATENCY_USEC = 0xffffffff;
 
+/** The plain columns of response entries, as a copy of a ring sends them. */
+export interface ResponseColumns {
+  readonly time: ArrayLike<number>;
+  readonly seq: ArrayLike<number>;
+  readonly qname: readonly string[];
+  readonly qtype: ArrayLike<number>;
+  readonly size: ArrayLike<number>;
+  readonly flags: ArrayLike<number>;
+  readonly id: ArrayLike<number>;
+  readonly ancount: ArrayLike<number>;
+  readonly latency: ArrayLike<number>;
+  readonly transport: ArrayLike<number>;
+}
+
 /**
  * One shard of the response ring buffer: a fixed-size circular buffer of
  * the latest backend answers (and timeouts), stored column by column so
@@ -120,6 +134,31 @@ export class ResponseRing {
     this.transport[i] = transportCode(dq.transport);
     this.client[i] = dq.remote;
     this.server[i] = server ?? null;
+    this.#next = i + 1 === capacity ? 0 : i + 1;
+    if (this.#count < capacity) this.#count++;
+  }
+
+  /**
+   * Record an entry copied from another ring (the control plane's copy of
+   * a worker's ring): the same columns as {@link ResponseRing.push} fills.
+   * `row` is read at index `k` of each column.
+   */
+  append(row: ResponseColumns, k: number, client: SocketAddress | null, server: DownstreamServerInfo | null, timeOffset: number): void {
+    const capacity = this.capacity;
+    if (capacity === 0) return;
+    const i = this.#next;
+    this.time[i] = row.time[k]! + timeOffset;
+    this.seq[i] = row.seq[k]!;
+    this.qname[i] = row.qname[k]!;
+    this.qtype[i] = row.qtype[k]!;
+    this.size[i] = row.size[k]!;
+    this.id[i] = row.id[k]!;
+    this.flags[i] = row.flags[k]!;
+    this.ancount[i] = row.ancount[k]!;
+    this.latency[i] = row.latency[k]!;
+    this.transport[i] = row.transport[k]!;
+    this.client[i] = client;
+    this.server[i] = server;
     this.#next = i + 1 === capacity ? 0 : i + 1;
     if (this.#count < capacity) this.#count++;
   }

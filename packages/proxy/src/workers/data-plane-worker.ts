@@ -4,8 +4,10 @@
  * spreads clients over the workers), and answers queries through the whole
  * query path. Console, webserver, health checks, BPF pins and XDP,
  * maintenance() and dynamic-block groups act only in the control plane:
- * here backends are up or down as the control plane says, and the
- * counters go to this worker's row of the shared buffer.
+ * here backends are up or down as the control plane says, the dynamic
+ * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
+ * read by it on demand (worker-rings.ts), and the counters go to this
+ * worker's row of the shared buffer.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
@@ -13,7 +15,10 @@ import { CounterLayout } from './counter-layout.js';
 import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
+import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { takeRingShare } from './worker-rings.js';
+import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -43,12 +48,17 @@ async function run(): Promise<void> {
     if (started || level === 'error') post({ type: 'log', level, line });
   };
   app.proxy.quietListeners = true;
+  keepKernelOutOfWorkerCopy(app.dynBlocks);
   await app.loadConfiguration();
   // The counters' layout is the configuration's, as the control plane's is (objects added at run time: run-time-counters.ts).
   const layoutObjects = CounterLayout.objectsOf(app.proxy);
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);
+  // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
+  takeRingShare(app.rings, app.workerSettings.count);
+  // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
+  app.dynBlocks.observer = undefined;
   serversUp = start.serversUp;
   applyServerStates(app, serversUp);
   app.proxy.setACL(start.acl);
@@ -97,6 +107,7 @@ async function run(): Promise<void> {
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
+  serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
   started = true;
   post({
     type: 'listening',

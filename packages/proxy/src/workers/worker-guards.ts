@@ -4,58 +4,21 @@
  * its own listeners, rings, caches and limiters; the control plane keeps
  * the console, health checks and dynamic blocks. Some dnsdist functions
  * would then mean something different from dnsdist's single process (a QPS
- * limit per worker instead of in total, dynamic blocks computed from the
- * control plane's empty rings, a console rule added to a chain no query
- * goes through). Rather than be silently wrong they are refused with N > 1,
+ * limit per worker instead of in total, a console rule added to a chain
+ * no query goes through). Rather than be silently wrong they are refused with N > 1,
  * naming the function and the line that used it. docs/architecture.md says
  * which of them are still to come.
  */
 import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
-import type { ObservabilityProviders } from '../metrics/observability-providers.js';
 
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   const table: Record<string, string> = {};
-  const rings = 'reads the query and response rings, which each worker keeps for itself (rings read across workers are still to come)';
-  for (const f of [
-    'topClients',
-    'topQueries',
-    'topResponses',
-    'topSlow',
-    'topBandwidth',
-    'showResponseLatency',
-    'grepq',
-    'getResponseRing',
-    'getRespRing',
-    'exceedQRate',
-    'exceedQTypeRate',
-    'exceedServFails',
-    'exceedNXDOMAINs',
-    'exceedRespByterate',
-  ]) {
-    table[f] = rings;
-  }
-  const dyn =
-    'dynamic blocks are computed from the rings and kept in a userspace table that each worker would have for itself (a shared table is still to come)';
-  for (const f of [
-    'dynBlockRulesGroup',
-    'addDynBlocks',
-    'addDynBlockSMT',
-    'addDynamicBlock',
-    'showDynBlocks',
-    'clearDynBlocks',
-    'getDynamicBlocks',
-    'getDynamicBlocksSMT',
-    'setDynBlocksAction',
-    'setDynBlocksFastDetection',
-    'setDynBlocksSync',
-    'setCrowdSecBouncer',
-    'setCrowdSecWatcher',
-  ]) {
-    table[f] = dyn;
-  }
+  // The ring readers and dynamic blocks work across workers (worker-rings.ts, worker-dyn-blocks.ts).
+  table['setDynBlocksFastDetection'] =
+    'it watches the queries in the worker that got them, so its rates would be per worker, not the total (still to come)';
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
   // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
@@ -141,6 +104,39 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'showPools',
   // For getPool(n):getCache(): the pool's other methods stay refused (ServerPool is not an allowed class).
   'getPool',
+  // The rings are read across workers (worker-rings.ts).
+  'topClients',
+  'topQueries',
+  'topResponses',
+  'topSlow',
+  'topBandwidth',
+  'showResponseLatency',
+  'grepq',
+  'getResponseRing',
+  'getRespRing',
+  'exceedQRate',
+  'exceedQTypeRate',
+  'exceedServFails',
+  'exceedNXDOMAINs',
+  'exceedRespByterate',
+  'statNodeRespRing',
+  // The control plane's block table is the one of record; every change reaches the workers (worker-dyn-blocks.ts).
+  'dynBlockRulesGroup',
+  'addDynBlocks',
+  'addDynBlockSMT',
+  'addDynamicBlock',
+  'showDynBlocks',
+  'clearDynBlocks',
+  'getDynamicBlocks',
+  'getDynamicBlocksSMT',
+  'setDynBlocksAction',
+  'setDynBlocksPurgeInterval',
+  // Fleet sync and CrowdSec act on the control plane's table, which the workers follow.
+  'setDynBlocksSync',
+  'showDynBlocksSync',
+  'setCrowdSecBouncer',
+  'setCrowdSecWatcher',
+  'showCrowdSecBouncer',
 ]);
 
 /**
@@ -155,6 +151,9 @@ export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
   'DNSName',
   'DNSHeader',
   'DNSRule',
+  // Dynamic-block groups are applied in the control plane (maintenance()), over every worker's rings.
+  'DynBlockRulesGroup',
+  'StatNode',
   'DNSAction',
   'DNSResponseAction',
   'DNSDistRuleAction',
@@ -347,31 +346,4 @@ export class NotWithWorkersError extends Error {
     this.what = what;
     this.workers = workers;
   }
-}
-
-/**
- * The block API (POST/DELETE) would add blocks to the control plane's
- * userspace table, which the workers do not read: its engine refuses with
- * NotWithWorkersError (answered as 400 with the message). Listing blocks
- * stays available.
- */
-export function refuseBlockApiWithWorkers(providers: ObservabilityProviders, workers: number): void {
-  const source = providers.dynBlocks;
-  if (!source) return;
-  const refuse = (): never => {
-    throw new NotWithWorkersError(
-      'the block API',
-      workers,
-      'its blocks would go to a userspace table the workers do not read (a shared table is still to come)',
-    );
-  };
-  providers.dynBlocks = Object.assign(
-    {
-      activeBlocks: () => source.activeBlocks(),
-      nmgSize: () => source.nmgSize(),
-    },
-    source.activeBlockCounts ? { activeBlockCounts: () => source.activeBlockCounts!() } : {},
-    source.engineStats ? { engineStats: () => source.engineStats!() } : {},
-    { addBlock: refuse, removeBlock: refuse },
-  );
 }

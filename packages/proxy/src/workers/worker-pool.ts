@@ -84,6 +84,8 @@ export class WorkerPool {
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
+  /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
+  onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
   /**
    * @param rowLength doubles per worker row: the layout of the control
@@ -233,6 +235,7 @@ export class WorkerPool {
         } else if (m.type === 'listening') {
           listening = true;
           slot.state = 'running';
+          this.onWorkerListening?.(index, worker);
           resolve({ ports: m.ports, kinds: m.kinds });
         }
       });

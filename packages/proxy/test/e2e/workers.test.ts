@@ -107,11 +107,11 @@ describe('two data-plane workers', () => {
     );
   });
 
-  it('refuses at the console what reads per-worker state: the rings, a pool and its cache', () => {
-    expect(proxy.app.runConsoleCommand('topClients()')).toMatch(
-      /topClients: refused with 2 data-plane workers: reads the query and response rings/,
+  it('refuses at the console what would act in one worker only (fast dynamic-block detection)', () => {
+    expect(proxy.app.runConsoleCommand('setDynBlocksFastDetection(true)')).toMatch(
+      /setDynBlocksFastDetection: refused with 2 data-plane workers: it watches the queries in the worker that got them/,
     );
-    // A pool's cache is read and acted on in every worker (e2e/workers-cache.test.ts); the pool's other methods are console changes.
+    // The rings and a pool's cache are read across workers (workers-rings-dynblocks, workers-cache tests); other changes are console changes.
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
     // Nothing was added: every query still reaches the backend (changes at the console: workers-runtime-changes.test.ts).
     expect(proxy.app.rules.query.size).toBe(2);
@@ -137,7 +137,7 @@ describe('two data-plane workers', () => {
     await waitFor('both workers to publish their counts', () => proxy.app.workers!.status().every((w) => w.queries > 0));
   });
 
-  it('applies ACL changes made at the console in every worker, and refuses the block API', async () => {
+  it('applies ACL changes made at the console in every worker', async () => {
     expect(proxy.app.runConsoleCommand('setACL({"192.0.2.0/24"})')).toBe('');
     await until('both workers to drop queries from 127.0.0.1', async () =>
       (await udpBurst(proxy.port, 'acl', 16)).every((a) => a === undefined),
@@ -146,13 +146,6 @@ describe('two data-plane workers', () => {
     await until('both workers to answer 127.0.0.1 again', async () =>
       (await udpBurst(proxy.port, 'acl2', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
-    const res = await fetch(`http://127.0.0.1:${webPort(proxy)}/api/v1/servers/localhost/blocks`, {
-      method: 'POST',
-      headers: { 'X-API-Key': 'test-key', 'Content-Type': 'application/json' },
-      body: JSON.stringify({ kind: 'address', target: '198.51.100.1', action: 'Drop', seconds: 60, reason: 'test' }),
-    });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/^the block API: not supported with 2 data-plane workers/);
   });
 
   it('answers while the control plane is busy: a console command holding the main thread for 3 s does not delay DNS', async () => {
@@ -211,18 +204,18 @@ describe('refusals with several workers', () => {
   }
 
   it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
-    const text = 'setLocal("127.0.0.1:53")\nlocal g = dynBlockRulesGroup()\naddAction(MaxQPSIPRule(10), DropAction())\n';
+    const text = 'setLocal("127.0.0.1:53")\nsetDynBlocksFastDetection(true)\n';
     const err = await load(text, 2).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(LuaScriptError);
     expect((err as Error).message).toMatch(
-      /dnsdist\.conf:2: dynBlockRulesGroup: not supported with 2 data-plane workers: dynamic blocks are computed from the rings/,
+      /dnsdist\.conf:2: setDynBlocksFastDetection: not supported with 2 data-plane workers: it watches the queries in the worker that got them/,
     );
     // setWorkers() in the configuration counts too, wherever it comes.
-    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: dynBlockRulesGroup: not supported with 3 data-plane workers/);
-    // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too): accepted.
+    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: setDynBlocksFastDetection: not supported with 3 data-plane workers/);
+    // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too), dynamic blocks work across them: accepted.
     await load(
       'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\naddAction(MaxQPSIPRule(10), DropAction())\n',
       2,
