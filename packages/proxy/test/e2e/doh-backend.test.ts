@@ -1,0 +1,146 @@
+/**
+ * Backends over DNS over HTTPS (newServer{dohPath=…}) against Debian's
+ * dnsdist 1.7.3 as the DoH server (addDOHLocal, certificates made by the
+ * test): UDP and TCP clients' queries are HTTP/2 POSTs on one reused
+ * connection, X-Forwarded-* headers name the client's transport, health
+ * checks go over DoH, the idle-connection limit is applied, and a
+ * certificate that does not check out stops the traffic, is counted and
+ * is named in the log.
+ */
+import { freePort } from '../../../../test/support/free-port.js';
+import { spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
+import { dnsdist, opensslCli } from '../../../../test/support/requirements.js';
+import { describeRequires } from '../../../../test/support/require.js';
+import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
+import { encodeQuery, tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
+import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
+import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+
+describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdist 1.7.3', [dnsdist, opensslCli], () => {
+  let pki: TestPki;
+  let backend: SpawnedDnsdist;
+  let dohPort: number;
+  const proxies: RunningProxy[] = [];
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    const cert = pki.issue('doh-backend.test', ['doh-backend.test']);
+    dohPort = await freePort();
+    const plainPort = await freePort();
+    // The backend tells by its answer which X-Forwarded-Proto it saw (none: 192.0.2.55).
+    backend = spawnDnsdist(
+      `setLocal("127.0.0.1:${plainPort}")
+       addDOHLocal("127.0.0.1:${dohPort}", "${cert.chain}", "${cert.key}", "/dns-query")
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-udp$"), SpoofAction("192.0.2.1"))
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-tcp$"), SpoofAction("192.0.2.2"))
+       addAction(AllRule(), SpoofAction("192.0.2.55"))`,
+    );
+    await waitForDnsdistAnswer(backend, plainPort, encodeQuery('probe.test'));
+  });
+  afterAll(async () => {
+    for (const p of proxies) await p.stop();
+    await backend?.stop();
+    pki?.remove();
+  });
+
+  const proxyWith = async (serverOptions: string, before = ''): Promise<RunningProxy> => {
+    const p = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       ${before}
+       newServer{address="127.0.0.1:${dohPort}", checkName="probe.test.", dohPath="/dns-query", ${serverOptions}}`,
+    );
+    proxies.push(p);
+    return p;
+  };
+  const good = (): string => `tls="openssl", caStore="${pki.caCert}", subjectName="doh-backend.test"`;
+
+  it('sends UDP and TCP queries as HTTP/2 POSTs on one connection, reused for every query', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up"`);
+    const server = p.app.proxy.servers[0]!;
+    const n = 6;
+    for (let i = 0; i < n; i++) {
+      const a = i % 2 === 0 ? await udpQuery(p.port, `u${i}.example`) : await tcpQuery(p.port, `t${i}.example`);
+      expect(a?.answers?.[0]?.data).toBe('192.0.2.55');
+    }
+    expect(server.counters.tcpNewConnections).toBe(1);
+    expect(server.counters.tcpReusedConnections).toBe(n - 1);
+    expect(server.counters.responses).toBe(n);
+    expect(server.dohPool?.connectionCount).toBe(1);
+  });
+
+  it('carries the answer back with the client ID, many queries at once on the one connection', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up"`);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => udpQuery(p.port, `c${i}.example`, { id: 1000 + i })));
+    answers.forEach((a, i) => {
+      expect(a?.id).toBe(1000 + i);
+      expect(a?.answers?.[0]?.data).toBe('192.0.2.55');
+    });
+    expect(p.app.proxy.servers[0]!.dohPool?.connectionCount).toBe(1);
+  });
+
+  it('with addXForwardedHeaders, names the client transport in X-Forwarded-Proto (dns-over-udp, dns-over-tcp)', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up", addXForwardedHeaders=true`);
+    expect((await udpQuery(p.port, 'x1.example'))?.answers?.[0]?.data).toBe('192.0.2.1');
+    expect((await tcpQuery(p.port, 'x2.example')).answers?.[0]?.data).toBe('192.0.2.2');
+  });
+
+  it('health-checks over DoH: the backend is marked up by a check POSTed on a connection of its own', async () => {
+    const p = await proxyWith(good());
+    const server = p.app.proxy.servers[0]!;
+    expect(server.isUp()).toBe(true);
+    expect(server.counters.tcpNewConnections).toBeGreaterThanOrEqual(1);
+    expect((await udpQuery(p.port, 'h.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
+  });
+
+  it('setMaxIdleDoHConnectionsPerDownstream(0): no connection is kept idle, each query opens one', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up"`, 'setMaxIdleDoHConnectionsPerDownstream(0)');
+    const server = p.app.proxy.servers[0]!;
+    for (let i = 0; i < 3; i++) expect((await udpQuery(p.port, `i${i}.example`))?.answers?.[0]?.data).toBe('192.0.2.55');
+    expect(server.counters.tcpNewConnections).toBe(3);
+    expect(server.counters.tcpReusedConnections).toBe(0);
+    expect(server.dohPool?.connectionCount).toBe(0);
+  });
+
+  it('fails closed on a certificate that does not carry subjectName: no answer, counted, and the log says why', async () => {
+    const p = await proxyWith(`tls="openssl", caStore="${pki.caCert}", subjectName="other.test", healthCheckMode="up"`);
+    const server = p.app.proxy.servers[0]!;
+    expect(await udpQuery(p.port, 'f.example', { timeoutMs: 1500 })).toBeUndefined();
+    await waitFor('the failure logged', () => p.output.some((l) => l.includes('certificate validation failed')));
+    expect(p.output.find((l) => l.includes('certificate validation failed'))).toMatch(
+      new RegExp(
+        `Error connecting to DoH backend 127\\.0\\.0\\.1:${dohPort}: certificate validation failed \\(Hostname/IP does not match certificate's altnames`,
+      ),
+    );
+    expect(server.counters.tcpDiedSendingQuery).toBe(1);
+    expect(server.counters.drops).toBe(1);
+    expect(server.counters.responses).toBe(0);
+  });
+
+  it('marks a backend whose certificate is not trusted down after a DoH health check, and says why', async () => {
+    const p = await proxyWith(`tls="openssl", subjectName="doh-backend.test"`);
+    expect(p.app.proxy.servers[0]!.isUp()).toBe(false);
+    expect(p.output.join('\n')).toMatch(
+      /Downstream 127\.0\.0\.1:\d+ \(127\.0\.0\.1:\d+\): TLS connection failed: certificate validation failed/,
+    );
+  });
+
+  it('with validateCertificates=false, accepts the certificate whatever its name', async () => {
+    const p = await proxyWith(`tls="gnutls", subjectName="other.test", validateCertificates=false, healthCheckMode="up"`);
+    expect((await udpQuery(p.port, 'g.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
+  });
+
+  it('refuses addXForwardedHeaders without dohPath, a relative dohPath and bad DoH tuning values, naming them', async () => {
+    await expect(
+      startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:${dohPort}", addXForwardedHeaders=true}`),
+    ).rejects.toThrow(/'addXForwardedHeaders' only applies to DNS over HTTPS backends: add dohPath="\/dns-query"/);
+    await expect(
+      startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:${dohPort}", tls="openssl", dohPath="dns-query"}`),
+    ).rejects.toThrow(/dohPath must be an absolute HTTP path such as "\/dns-query", got "dns-query"/);
+    await expect(startProxy(`setLocal("127.0.0.1:\${PORT}") setMaxIdleDoHConnectionsPerDownstream(-1)`)).rejects.toThrow(
+      /setMaxIdleDoHConnectionsPerDownstream: expected a number of idle connections kept per backend, 0 or more, got -1/,
+    );
+    await expect(startProxy(`setLocal("127.0.0.1:\${PORT}") setDoHDownstreamMaxIdleTime(70000)`)).rejects.toThrow(
+      /setDoHDownstreamMaxIdleTime: expected a number of seconds between 0 and 65535, got 70000/,
+    );
+  });
+});
