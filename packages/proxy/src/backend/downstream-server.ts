@@ -438,6 +438,11 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.#tcp;
   }
 
+  /** Connections open to it now, of every kind (pooled TCP/TLS, proxied, DoH): dnsdist's tcpCurrentConnections. */
+  get tcpCurrentConnections(): number {
+    return this.#tcp.connectionCount + (this.#proxiedTcp?.connectionCount ?? 0) + (this.#doh?.connectionCount ?? 0);
+  }
+
   /** The DoH connections of a dohPath backend; undefined for every other. */
   get dohPool(): DohBackendPool | undefined {
     return this.#doh;

@@ -68,6 +68,29 @@ describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdi
     expect(server.dohPool?.connectionCount).toBe(1);
   });
 
+  it("shows the DoH connection in the API's per-backend TCP counters and in /metrics", async () => {
+    const webPort = await freePort();
+    const p = await proxyWith(
+      `${good()}, healthCheckMode="up"`,
+      `webserver("127.0.0.1:${webPort}") setWebserverConfig({apiKey="doh-key", password="doh-pass"})`,
+    );
+    for (let i = 0; i < 3; i++) expect((await udpQuery(p.port, `api${i}.example`))?.answers?.[0]?.data).toBe('192.0.2.55');
+    const res = await fetch(`http://127.0.0.1:${webPort}/api/v1/servers/localhost`, { headers: { 'X-API-Key': 'doh-key' } });
+    const server = ((await res.json()) as { servers: Array<Record<string, unknown>> }).servers[0]!;
+    expect(server).toMatchObject({
+      tcpNewConnections: 1,
+      tcpReusedConnections: 2,
+      tcpCurrentConnections: 1,
+      tcpMaxConcurrentConnections: 1,
+      tlsResumptions: 0,
+      queries: 3,
+      responses: 3,
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${webPort}/metrics`, { headers: { 'X-API-Key': 'doh-key' } })).text();
+    expect(metrics).toMatch(/^dnsdist_server_tcpcurrentconnections\{server="127_0_0_1:\d+",address="127\.0\.0\.1:\d+"\} 1$/m);
+    expect(metrics).toMatch(/^dnsdist_server_tcpreusedconnections\{server="127_0_0_1:\d+",address="127\.0\.0\.1:\d+"\} 2$/m);
+  });
+
   it('carries the answer back with the client ID, many queries at once on the one connection', async () => {
     const p = await proxyWith(`${good()}, healthCheckMode="up"`);
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => udpQuery(p.port, `c${i}.example`, { id: 1000 + i })));
