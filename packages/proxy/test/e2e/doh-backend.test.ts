@@ -9,11 +9,12 @@
  */
 import { freePort } from '../../../../test/support/free-port.js';
 import { spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
-import { dnsdist, opensslCli } from '../../../../test/support/requirements.js';
+import { dnsdist, kdig, opensslCli } from '../../../../test/support/requirements.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 import { encodeQuery, tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
+import { kdigHttps } from '../support/doh-clients.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdist 1.7.3', [dnsdist, opensslCli], () => {
@@ -165,5 +166,53 @@ describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdi
     await expect(startProxy(`setLocal("127.0.0.1:\${PORT}") setDoHDownstreamMaxIdleTime(70000)`)).rejects.toThrow(
       /setDoHDownstreamMaxIdleTime: expected a number of seconds between 0 and 65535, got 70000/,
     );
+  });
+});
+
+describeRequires('a dnsdist-ts DoH frontend as the DoH backend of another, over plain HTTP/2', [kdig, opensslCli], () => {
+  let pki: TestPki;
+  let front: RunningProxy;
+  let back: RunningProxy;
+
+  beforeAll(async () => {
+    pki = makeTestPki();
+    const cert = pki.issue('doh.test', ['doh.test']);
+    // The backend answers by what X-Forwarded-For/-Proto told it of the client.
+    back = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", nil, nil, "/dns-query")
+       addAction("tc.example.", LuaAction(function(dq) dq.dh:setTC(true) dq.dh:setQR(true) return DNSAction.HeaderModify end))
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-https$"), SpoofAction("192.0.2.7"))
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-udp$"), SpoofAction("192.0.2.8"))
+       addAction(AllRule(), SpoofAction("192.0.2.9"))`,
+    );
+    const backPort = back.app.proxy.dohFrontends[0]!.local.port;
+    front = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", "${cert.chain}", "${cert.key}", "/dns-query")
+       newServer{address="127.0.0.1:${backPort}", dohPath="/dns-query", addXForwardedHeaders=true}`,
+    );
+  });
+  afterAll(async () => {
+    await front?.stop();
+    await back?.stop();
+    pki?.remove();
+  });
+
+  it('is marked up by a health check over h2c, and forwards with the client transport: dns-over-https for a DoH client', async () => {
+    const server = front.app.proxy.servers[0]!;
+    expect(server.isUp()).toBe(true);
+    const out = await kdigHttps(front.app.proxy.dohFrontends[0]!.local.port, 'chain.example', { ca: pki.caCert });
+    expect(out).toMatch(/chain\.example\.\s+\d+\s+IN\s+A\s+192\.0\.2\.7/);
+    expect((await udpQuery(front.port, 'chain2.example'))?.answers?.[0]?.data).toBe('192.0.2.8');
+    expect(server.counters.responses).toBe(2);
+  });
+
+  it("passes a DoH client the backend's truncated answer as it is: a DoH backend is not asked again 'over TCP'", async () => {
+    const server = front.app.proxy.servers[0]!;
+    const before = server.counters.queries;
+    const out = await kdigHttps(front.app.proxy.dohFrontends[0]!.local.port, 'tc.example', { ca: pki.caCert });
+    expect(out).toMatch(/;; Flags: qr tc rd/);
+    expect(server.counters.queries - before).toBe(1);
   });
 });
