@@ -125,6 +125,16 @@ describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdi
     expect(server.dohPool?.connectionCount).toBe(0);
   });
 
+  it('closes a connection idle for setDoHDownstreamMaxIdleTime at the next setDoHDownstreamCleanupInterval pass', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up"`, 'setDoHDownstreamMaxIdleTime(1) setDoHDownstreamCleanupInterval(1)');
+    const server = p.app.proxy.servers[0]!;
+    expect((await udpQuery(p.port, 'idle1.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
+    expect(server.dohPool?.connectionCount).toBe(1);
+    await waitFor('the idle connection closed', () => server.dohPool?.connectionCount === 0, 10_000);
+    expect((await udpQuery(p.port, 'idle2.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
+    expect(server.counters.tcpNewConnections).toBe(2);
+  });
+
   it('fails closed on a certificate that does not carry subjectName: no answer, counted, and the log says why', async () => {
     const p = await proxyWith(`tls="openssl", caStore="${pki.caCert}", subjectName="other.test", healthCheckMode="up"`);
     const server = p.app.proxy.servers[0]!;
