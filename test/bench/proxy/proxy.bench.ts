@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,rules,lua,floor,epoll,doh-backend] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -35,6 +35,14 @@
  * built this way costs before the proxy does any work); `epoll` is
  * epoll-forwarder.c, the same one-thread event-loop shape in C (what the
  * shape costs without Node). `epoll` runs only when asked for.
+ *
+ * The `doh-backend` row (only when asked for: `--only doh-backend`) sends
+ * the UDP load to a DoH backend, `newServer{tls="openssl", dohPath=…}`:
+ * each query becomes an HTTP/2 POST on the proxy's reused connections. The
+ * DoH server is a third process, Debian's dnsdist 1.7.3 with addDOHLocal in
+ * front of the fast backend, the same for both proxies; it shares the CPUs,
+ * so the row compares the proxies' DoH clients under the same load rather
+ * than measuring a ceiling.
  *
  * Everything listens on 127.0.0.1; every process is bounded in time and killed at the end.
  */
@@ -77,6 +85,9 @@ const BACKEND_PORT = 45301;
 const PROXY_PORT = 45300;
 /** The `dot` row's TLS listener (the UDP/TCP one stays, for the readiness probe). */
 const DOT_PORT = 45302;
+/** The `doh-backend` row's DoH server: its DoH listener, and a plain one for the readiness probe. */
+const DOH_SERVER_PORT = 45303;
+const DOH_SERVER_PROBE_PORT = 45304;
 
 interface Scenario {
   name: string;
@@ -84,6 +95,8 @@ interface Scenario {
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
   standIn?: 'node-floor' | 'epoll-floor';
+  /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
+  needsDohServer?: boolean;
 }
 
 const base = `setLocal("127.0.0.1:${PROXY_PORT}")
@@ -134,6 +147,15 @@ function maintenance() dbr:apply() end
       const { cert, key } = dotCertificate();
       return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
     },
+  },
+  {
+    name: 'doh-backend',
+    mode: 'udp',
+    needsDohServer: true,
+    config: `setLocal("127.0.0.1:${PROXY_PORT}")
+setACL({"127.0.0.0/8"})
+newServer{address="127.0.0.1:${DOH_SERVER_PORT}", tls="openssl", validateCertificates=false, dohPath="/dns-query", checkName="bench.test."}
+`,
   },
   {
     // Lua-defined logic on every query: a LuaRule and a LuaAction, each reading dq.qname.
@@ -347,6 +369,29 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+/** The `doh-backend` row's DoH server, started on first use and killed with the backend. */
+let dohServer: ChildProcess | undefined;
+
+async function startDohServer(): Promise<void> {
+  if (dohServer !== undefined) return;
+  const { cert, key } = dotCertificate();
+  const conf = join(tmp, 'doh-server.conf');
+  writeFileSync(
+    conf,
+    `setLocal("127.0.0.1:${DOH_SERVER_PROBE_PORT}")
+setACL({"127.0.0.0/8"})
+newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
+addDOHLocal("127.0.0.1:${DOH_SERVER_PORT}", "${cert}", "${key}", "/dns-query")
+`,
+  );
+  dohServer = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 15000;
+  while (dohServer.exitCode === null && !(await answers(DOH_SERVER_PROBE_PORT))) {
+    if (Date.now() > deadline) throw new Error('the DoH server (dnsdist 1.7.3) did not answer within 15 s');
+  }
+  if (dohServer.exitCode !== null) throw new Error(`the DoH server (dnsdist 1.7.3) exited (${dohServer.exitCode})`);
+}
+
 async function main(): Promise<void> {
   const backendBin = buildC('fast-backend');
   const names = namesFile();
@@ -368,6 +413,7 @@ async function main(): Promise<void> {
     for (const { sc, workers } of rows) {
       const label = workers > 1 ? `${sc.name} ×${workers}` : sc.name;
       const runs: Record<string, Run[]> = { dnsdist: [], 'dnsdist-ts': [] };
+      if (sc.needsDohServer) await startDohServer();
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
           try {
@@ -397,6 +443,7 @@ async function main(): Promise<void> {
     }
   } finally {
     backend.kill('SIGKILL');
+    dohServer?.kill('SIGKILL');
   }
 }
 
