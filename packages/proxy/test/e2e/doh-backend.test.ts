@@ -7,6 +7,9 @@
  * certificate that does not check out stops the traffic, is counted and
  * is named in the log.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as dnsPacket from 'dns-packet';
 import { freePort } from '../../../../test/support/free-port.js';
 import { spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
 import { dnsdist, kdig, opensslCli } from '../../../../test/support/requirements.js';
@@ -14,7 +17,7 @@ import { describeRequires } from '../../../../test/support/require.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 import { encodeQuery, tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
-import { kdigHttps } from '../support/doh-clients.js';
+import { curl, dnsParam, kdigHttps } from '../support/doh-clients.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdist 1.7.3', [dnsdist, opensslCli], () => {
@@ -179,10 +182,14 @@ describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdi
   });
 });
 
+const run = promisify(execFile);
+
 describeRequires('a dnsdist-ts DoH frontend as the DoH backend of another, over plain HTTP/2', [kdig, opensslCli], () => {
   let pki: TestPki;
   let front: RunningProxy;
   let back: RunningProxy;
+  let dotPort: number;
+  let httpPort: number;
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -194,12 +201,18 @@ describeRequires('a dnsdist-ts DoH frontend as the DoH backend of another, over 
        addAction("tc.example.", LuaAction(function(dq) dq.dh:setTC(true) dq.dh:setQR(true) return DNSAction.HeaderModify end))
        addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-https$"), SpoofAction("192.0.2.7"))
        addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-udp$"), SpoofAction("192.0.2.8"))
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-tls$"), SpoofAction("192.0.2.10"))
+       addAction(HTTPHeaderRule("X-Forwarded-Proto", "^dns-over-http$"), SpoofAction("192.0.2.11"))
        addAction(AllRule(), SpoofAction("192.0.2.9"))`,
     );
     const backPort = back.app.proxy.dohFrontends[0]!.local.port;
+    dotPort = await freePort();
+    httpPort = await freePort();
     front = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
        addDOHLocal("127.0.0.1:0", "${cert.chain}", "${cert.key}", "/dns-query")
+       addTLSLocal("127.0.0.1:${dotPort}", "${cert.chain}", "${cert.key}")
+       addDOHLocal("127.0.0.1:${httpPort}", nil, nil, "/dns-query")
        newServer{address="127.0.0.1:${backPort}", dohPath="/dns-query", addXForwardedHeaders=true}`,
     );
   });
@@ -224,5 +237,32 @@ describeRequires('a dnsdist-ts DoH frontend as the DoH backend of another, over 
     const out = await kdigHttps(front.app.proxy.dohFrontends[0]!.local.port, 'tc.example', { ca: pki.caCert });
     expect(out).toMatch(/;; Flags: qr tc rd/);
     expect(server.counters.queries - before).toBe(1);
+  });
+
+  it('names DoT and plain-HTTP DoH clients dns-over-tls and dns-over-http in X-Forwarded-Proto', async () => {
+    const { stdout } = await run(
+      'kdig',
+      [
+        '@127.0.0.1',
+        '-p',
+        String(dotPort),
+        '+tls',
+        `+tls-ca=${pki.caCert}`,
+        '+tls-hostname=doh.test',
+        '+short',
+        '+timeout=3',
+        '+retry=0',
+        'dot.example',
+        'A',
+      ],
+      { timeout: 15_000 },
+    );
+    expect(stdout.trim()).toBe('192.0.2.10');
+    const r = await curl(`http://127.0.0.1:${httpPort}/dns-query?dns=${dnsParam(encodeQuery('http.example'))}`, [
+      '--http2-prior-knowledge',
+    ]);
+    expect(r.status).toBe(200);
+    const answer = dnsPacket.decode(r.body) as { answers?: Array<{ data: unknown }> };
+    expect(answer.answers?.[0]?.data).toBe('192.0.2.11');
   });
 });
