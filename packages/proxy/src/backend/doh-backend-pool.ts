@@ -43,6 +43,7 @@ export interface DohPoolOwner {
     tls?: TlsClientContext | undefined;
     doh?: DohBackendSettings | undefined;
     useProxyProtocol?: boolean | undefined;
+    retries?: number | undefined;
   };
   readonly counters: {
     tlsResumptions: number;
@@ -83,6 +84,8 @@ interface Pending {
   cacheKey: number;
   sentAt: number;
   xfr: boolean;
+  /** Times it was sent again after the backend reset its stream. */
+  retries: number;
 }
 
 /** One HTTP/2 session to the backend. */
@@ -239,7 +242,7 @@ export class DohBackendPool {
   }
 
   send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
-    const p: Pending = { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now(), xfr };
+    const p: Pending = { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now(), xfr, retries: 0 };
     if (this.#closed) return this.#lose(p, 'gaveUp');
     let conn: DohConnection;
     if (this.#owner.config.useProxyProtocol === true) {
@@ -249,6 +252,12 @@ export class DohBackendPool {
       conn = this.#open(header, true);
     } else conn = this.#pick();
     this.#request(conn, p);
+  }
+
+  /** newServer{retries=N}: N attempts in all; without it, one more after the first (as the TCP pool). */
+  #maxRetries(): number {
+    const attempts = this.#owner.config.retries;
+    return attempts === undefined ? 1 : Math.max(0, attempts - 1);
   }
 
   #pick(): DohConnection {
@@ -365,7 +374,16 @@ export class DohBackendPool {
       if (!conn.pending.delete(p)) return;
       if (conn.secured) owner.counters.tcpDiedReadingResponse++;
       else owner.counters.tcpDiedSendingQuery++;
+      const reset = stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !conn.session.destroyed;
+      // As dnsdist: a stream the backend reset with an error marks its connection as not to be used
+      // again, and the query goes again on another connection while it has attempts left.
+      if (reset) conn.dead = true;
       this.#retireIfDone(conn);
+      if (reset && p.retries < this.#maxRetries() && !this.#closed) {
+        p.retries++;
+        this.#request(this.#pick(), p);
+        return;
+      }
       this.#lose(p, 'failed');
     };
     stream.on('error', failed);
