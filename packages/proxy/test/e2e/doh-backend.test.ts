@@ -166,6 +166,14 @@ describeRequires('backends over DNS over HTTPS (newServer{dohPath=…}) to dnsdi
     expect((await udpQuery(p.port, 'g.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
   });
 
+  it('keeps setOutgoingDoHWorkerThreads from the configuration and refuses it at runtime', async () => {
+    const p = await proxyWith(`${good()}, healthCheckMode="up"`, 'setOutgoingDoHWorkerThreads(2)');
+    expect(p.app.proxy.settings.dohClient.workerThreads).toBe(2);
+    expect(p.app.runConsoleCommand('setOutgoingDoHWorkerThreads(4)')).toContain('setOutgoingDoHWorkerThreads cannot be used at runtime!');
+    expect(p.app.proxy.settings.dohClient.workerThreads).toBe(2);
+    expect((await udpQuery(p.port, 'w.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
+  });
+
   it('refuses addXForwardedHeaders without dohPath, a relative dohPath and bad DoH tuning values, naming them', async () => {
     await expect(
       startProxy(`setLocal("127.0.0.1:\${PORT}") newServer{address="127.0.0.1:${dohPort}", addXForwardedHeaders=true}`),
