@@ -244,14 +244,17 @@ export class DohBackendPool {
   send(dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, xfr = false): void {
     const p: Pending = { origId: dq.view.id, dq, reply, cacheKey, sentAt: performance.now(), xfr, retries: 0 };
     if (this.#closed) return this.#lose(p, 'gaveUp');
-    let conn: DohConnection;
-    if (this.#owner.config.useProxyProtocol === true) {
-      const header = makeQueryProxyHeader(dq, dq.transport !== 'udp');
-      // No header can say where an IPv6 client reached an IPv4 address (or the reverse): dropped, as dnsdist does.
-      if (header === undefined) return this.#lose(p, 'gaveUp');
-      conn = this.#open(header, true);
-    } else conn = this.#pick();
+    const conn = this.#connectionFor(dq);
+    // No header can say where an IPv6 client reached an IPv4 address (or the reverse): dropped, as dnsdist does.
+    if (conn === undefined) return this.#lose(p, 'gaveUp');
     this.#request(conn, p);
+  }
+
+  /** With useProxyProtocol, a new connection opening with the client's header; else a shared one. */
+  #connectionFor(dq: DNSQuestion): DohConnection | undefined {
+    if (this.#owner.config.useProxyProtocol !== true) return this.#pick();
+    const header = makeQueryProxyHeader(dq, dq.transport !== 'udp');
+    return header === undefined ? undefined : this.#open(header, true);
   }
 
   /** newServer{retries=N}: N attempts in all; without it, one more after the first (as the TCP pool). */
@@ -381,7 +384,7 @@ export class DohBackendPool {
       this.#retireIfDone(conn);
       if (reset && p.retries < this.#maxRetries() && !this.#closed) {
         p.retries++;
-        this.#request(this.#pick(), p);
+        this.#request(this.#connectionFor(p.dq)!, p);
         return;
       }
       this.#lose(p, 'failed');
