@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,doh-floor,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -50,6 +50,14 @@
  * epoll-forwarder.c, the same one-thread event-loop shape in C (what the
  * shape costs without Node). `epoll` runs only when asked for.
  *
+ * The `doh-backend` row (only when asked for: `--only doh-backend`) sends
+ * the UDP load to a DoH backend, `newServer{tls="openssl", dohPath=…}`:
+ * each query becomes an HTTP/2 POST on the proxy's reused connections. The
+ * DoH server is a third process, Debian's dnsdist 1.7.3 with addDOHLocal in
+ * front of the fast backend, the same for both proxies; it shares the CPUs,
+ * so the row compares the proxies' DoH clients under the same load rather
+ * than measuring a ceiling.
+ *
  * Everything listens on 127.0.0.1; every process is bounded in time and killed at the end.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -93,6 +101,9 @@ const PROXY_PORT = 45300;
 const DOT_PORT = 45302;
 /** The `doh` row's HTTPS listener. */
 const DOH_PORT = 45303;
+/** The `doh-backend` row's DoH server: its DoH listener, and a plain one for the readiness probe. */
+const DOH_SERVER_PORT = 45305;
+const DOH_SERVER_PROBE_PORT = 45306;
 
 interface Scenario {
   name: string;
@@ -100,6 +111,8 @@ interface Scenario {
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
   standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor';
+  /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
+  needsDohServer?: boolean;
 }
 
 const base = `setLocal("127.0.0.1:${PROXY_PORT}")
@@ -177,6 +190,15 @@ function maintenance() dbr:apply() end
       const { cert, key } = dotCertificate();
       return `${base}addDOHLocal("127.0.0.1:${DOH_PORT}", "${cert}", "${key}", "/dns-query")\n`;
     },
+  },
+  {
+    name: 'doh-backend',
+    mode: 'udp',
+    needsDohServer: true,
+    config: `setLocal("127.0.0.1:${PROXY_PORT}")
+setACL({"127.0.0.0/8"})
+newServer{address="127.0.0.1:${DOH_SERVER_PORT}", tls="openssl", validateCertificates=false, dohPath="/dns-query", checkName="bench.test."}
+`,
   },
   {
     // Lua-defined logic on every query: a LuaRule and a LuaAction, each reading dq.qname.
@@ -518,6 +540,29 @@ const median = (xs: number[]): number => {
 /** Rows whose configuration several workers refuse (dynBlockRulesGroup, addTLSLocal, addDOHLocal). */
 const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'dot-handshakes', 'doh', 'doh-floor']);
 
+/** The `doh-backend` row's DoH server, started on first use and killed with the backend. */
+let dohServer: ChildProcess | undefined;
+
+async function startDohServer(): Promise<void> {
+  if (dohServer !== undefined) return;
+  const { cert, key } = dotCertificate();
+  const conf = join(tmp, 'doh-server.conf');
+  writeFileSync(
+    conf,
+    `setLocal("127.0.0.1:${DOH_SERVER_PROBE_PORT}")
+setACL({"127.0.0.0/8"})
+newServer{address="127.0.0.1:${BACKEND_PORT}", checkName="bench.test."}
+addDOHLocal("127.0.0.1:${DOH_SERVER_PORT}", "${cert}", "${key}", "/dns-query")
+`,
+  );
+  dohServer = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 15000;
+  while (dohServer.exitCode === null && !(await answers(DOH_SERVER_PROBE_PORT))) {
+    if (Date.now() > deadline) throw new Error('the DoH server (dnsdist 1.7.3) did not answer within 15 s');
+  }
+  if (dohServer.exitCode !== null) throw new Error(`the DoH server (dnsdist 1.7.3) exited (${dohServer.exitCode})`);
+}
+
 async function main(): Promise<void> {
   const backendBin = buildC('fast-backend');
   const names = namesFile();
@@ -539,6 +584,7 @@ async function main(): Promise<void> {
     for (const { sc, workers } of rows) {
       const label = workers > 1 ? `${sc.name} ×${workers}` : sc.name;
       const runs: Record<string, Run[]> = { dnsdist: [], 'dnsdist-ts': [] };
+      if (sc.needsDohServer) await startDohServer();
       for (let r = 0; r < ROUNDS; r++) {
         for (const kind of ['dnsdist', 'dnsdist-ts'] as const) {
           try {
@@ -568,6 +614,7 @@ async function main(): Promise<void> {
     }
   } finally {
     backend.kill('SIGKILL');
+    dohServer?.kill('SIGKILL');
   }
 }
 

@@ -30,6 +30,7 @@ import { registerIncludeBindings } from '../lua/bind-include.js';
 import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
 import { registerTlsBindings } from '../lua/bind-tls.js';
 import { registerTuningBindings } from '../lua/bind-tuning.js';
+import { registerDohClientBindings } from '../lua/bind-doh-client.js';
 import { registerValueBindings } from '../lua/bind-values.js';
 import { registerWebBindings } from '../lua/bind-web.js';
 import { formatConsoleResult } from '../lua/console-result-format.js';
@@ -168,6 +169,7 @@ export class DnsdistApp {
     registerTlsBindings(this.env);
     registerServerBindings(this.env);
     registerTuningBindings(this.env);
+    registerDohClientBindings(this.env, this.env.proxy.settings.dohClient);
     registerRuleBindings(this.env, this.rules);
     registerDohBindings(this.env);
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));

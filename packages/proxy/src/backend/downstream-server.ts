@@ -10,6 +10,8 @@ import { TcpBackendPool } from './tcp-backend-pool.js';
 import type { TlsClientContext } from '../tls/tls-client-context.js';
 import { ProxiedDatagram } from './proxy-protocol-payload.js';
 import { ProxiedTcpConnections } from './proxied-tcp-connections.js';
+import { DohBackendPool, type DohBackendSettings } from './doh-backend-pool.js';
+import { DohClientTuning } from './doh-client-tuning.js';
 
 /** newServer's settings, with dnsdist's defaults applied by the caller. */
 export interface DownstreamServerConfig {
@@ -53,6 +55,10 @@ export interface DownstreamServerConfig {
   sockets: number;
   /** newServer{tls=…}: every query (UDP ones too) and health check goes over TLS. */
   tls?: TlsClientContext;
+  /** newServer{dohPath=…}: every query (UDP ones too) and health check is an HTTP/2 POST (DNS over HTTPS with tls). */
+  doh?: DohBackendSettings;
+  /** The proxy's outgoing DoH tuning (setMaxIdleDoHConnectionsPerDownstream…); dnsdist's defaults when absent. */
+  dohTuning?: DohClientTuning;
   /**
    * Queries one TCP connection to this backend may carry at once, answered
    * in any order (dnsdist's out-of-order support); 0 = one at a time.
@@ -158,6 +164,8 @@ export class DownstreamServer implements DownstreamServerInfo {
   /** Oldest slot that may still be in use (see expireTimeouts). */
   #scanFrom = 0;
   #tcp: TcpBackendPool;
+  /** With dohPath: the HTTP/2 connections every query goes on. */
+  #doh: DohBackendPool | undefined;
   /** With useProxyProtocol: where each UDP query is assembled behind its header. */
   #proxied: ProxiedDatagram | undefined;
   /** With useProxyProtocol: TCP connections owned by one client each, instead of the shared pool. */
@@ -193,6 +201,15 @@ export class DownstreamServer implements DownstreamServerInfo {
         (dq, reply) => this.#onLost(this, dq, reply),
       );
     }
+    if (config.doh !== undefined) {
+      this.#doh = new DohBackendPool(
+        this,
+        config.dohTuning ?? new DohClientTuning(),
+        (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
+        (dq, reply) => this.#onLost(this, dq, reply),
+        (dq, reply, data, length, last) => onXfr(this, dq, reply, data, length, last),
+      );
+    }
     this.#tcp = new TcpBackendPool(
       this,
       (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
@@ -209,9 +226,9 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.onConnectionFailure?.(reason);
   }
 
-  /** Queries of every client go over TCP (tcpOnly) or TLS. */
+  /** Queries of every client go over TCP (tcpOnly), TLS or DoH. */
   get streamOnly(): boolean {
-    return this.config.tcpOnly || this.config.tls !== undefined;
+    return this.config.tcpOnly || this.config.tls !== undefined || this.config.doh !== undefined;
   }
 
   get id(): string {
@@ -315,6 +332,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.#limiter?.check();
     this.counters.queries++;
     this.outstanding++;
+    if (this.#doh !== undefined) return this.#doh.send(dq, reply, cacheKey, xfr);
     // Zone transfers to a proxied backend go through the shared pool, without a header (not handled on proxied connections yet).
     if (this.#proxiedTcp !== undefined && !xfr) this.#proxiedTcp.send(dq, reply, cacheKey);
     else this.#tcp.send(dq, reply, cacheKey, xfr);
@@ -375,7 +393,13 @@ export class DownstreamServer implements DownstreamServerInfo {
    * of the slot table only happens while queries are outstanding.
    */
   expireTimeouts(now: number, timeoutMs: number): number {
-    if (this.#slots.length === 0) return this.#tcp.expireTimeouts(now, timeoutMs) + (this.#proxiedTcp?.expireTimeouts(now, timeoutMs) ?? 0);
+    if (this.#slots.length === 0) {
+      return (
+        this.#tcp.expireTimeouts(now, timeoutMs) +
+        (this.#proxiedTcp?.expireTimeouts(now, timeoutMs) ?? 0) +
+        (this.#doh?.expireTimeouts(now, timeoutMs) ?? 0)
+      );
+    }
     let expired = 0;
     const slots = this.#slots;
     // IDs are handed out in time order, so walking from the oldest slot that may still be in use
@@ -399,6 +423,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     this.#scanFrom = this.outstanding === 0 ? this.#nextId : i;
     expired += this.#tcp.expireTimeouts(now, timeoutMs);
     if (this.#proxiedTcp !== undefined) expired += this.#proxiedTcp.expireTimeouts(now, timeoutMs);
+    if (this.#doh !== undefined) expired += this.#doh.expireTimeouts(now, timeoutMs);
     return expired;
   }
 
@@ -413,11 +438,22 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.#tcp;
   }
 
+  /** Connections open to it now, of every kind (pooled TCP/TLS, proxied, DoH): dnsdist's tcpCurrentConnections. */
+  get tcpCurrentConnections(): number {
+    return this.#tcp.connectionCount + (this.#proxiedTcp?.connectionCount ?? 0) + (this.#doh?.connectionCount ?? 0);
+  }
+
+  /** The DoH connections of a dohPath backend; undefined for every other. */
+  get dohPool(): DohBackendPool | undefined {
+    return this.#doh;
+  }
+
   async close(): Promise<void> {
     // Queries still waiting will never be answered now: account them as dnsdist would at their timeout.
     this.expireTimeouts(Infinity, -1);
     this.#tcp.close();
     this.#proxiedTcp?.close();
+    this.#doh?.close();
     await Promise.all(this.#udpEndpoints.map((ep) => ep.close()));
     this.#udpEndpoints = [];
   }

@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { randomInt } from 'node:crypto';
 import { DNSName, formatAddress, makeLocalProxyProtocolHeader } from '@dnsdist-ts/dns';
 import type { DownstreamServer, DownstreamServerConfig } from './downstream-server.js';
+import { checkOverDoh } from './doh-health-check.js';
 
 /** A health-check query: header with RD set, one question. */
 export function buildCheckQuery(id: number, name: string, qtype: number, qclass: number): Buffer {
@@ -155,6 +156,7 @@ export function runHealthCheck(server: DownstreamServer): Promise<boolean> {
   } catch (err) {
     return Promise.reject(err as Error);
   }
+  if (c.doh !== undefined) return checkOverDoh(server, query);
   return server.streamOnly ? checkOverTcp(server, query) : checkOverUdp(server, query);
 }
 

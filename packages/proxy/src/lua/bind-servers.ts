@@ -14,6 +14,7 @@ import { LuaTable } from './lua-table.js';
 import { checkFunctionFrom } from './lua-check-function.js';
 import { TlsClientContext, defaultTlsClientSettings } from '../tls/tls-client-context.js';
 import { SERVER_WEIGHT_MAX, ServerWeightError } from './server-weight-error.js';
+import type { DohBackendSettings } from '../backend/doh-backend-pool.js';
 
 /** A policy as a Lua value: `leastOutstanding`, `roundrobin`, … */
 export class LuaServerPolicy {
@@ -30,7 +31,6 @@ export class LuaServerPolicy {
 function tlsClientFrom(opts: LuaOptions): TlsClientContext | undefined {
   const provider = opts.string('tls');
   const given = ['subjectName', 'subjectAddr', 'caStore', 'validateCertificates', 'ciphers', 'ciphersTLS13'].filter((k) => opts.has(k));
-  if (opts.has('dohPath')) throw new Error("newServer: DNS over HTTPS backends ('dohPath') are not supported yet");
   if (provider === undefined) {
     if (given.length > 0)
       throw new Error(`newServer: ${given.map((k) => `'${k}'`).join(', ')} only apply to TLS backends: add tls="openssl"`);
@@ -55,6 +55,21 @@ function tlsClientFrom(opts: LuaOptions): TlsClientContext | undefined {
   } catch (err) {
     throw new Error(`newServer: ${(err as Error).message}`);
   }
+}
+
+/** newServer's DoH options: dohPath makes a DoH backend; addXForwardedHeaders only applies to one. */
+function dohBackendFrom(opts: LuaOptions): DohBackendSettings | undefined {
+  const path = opts.string('dohPath');
+  const xff = opts.boolean('addXForwardedHeaders');
+  if (path === undefined) {
+    if (xff !== undefined)
+      throw new Error('newServer: \'addXForwardedHeaders\' only applies to DNS over HTTPS backends: add dohPath="/dns-query"');
+    return undefined;
+  }
+  if (!path.startsWith('/')) throw new Error(`newServer: dohPath must be an absolute HTTP path such as "/dns-query", got "${path}"`);
+  if ([...path].some((ch) => ch.charCodeAt(0) <= 0x20 || ch.charCodeAt(0) === 0x7f))
+    throw new Error(`newServer: dohPath must not contain spaces or control characters, got ${JSON.stringify(path)}`);
+  return { path, addXForwardedHeaders: xff ?? false };
 }
 
 /**
@@ -100,6 +115,8 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   };
   const tls = tlsClientFrom(opts);
   if (tls) config.tls = tls;
+  const doh = dohBackendFrom(opts);
+  if (doh) config.doh = doh;
   if (config.maxInFlight < 0 || config.maxInFlight > 65535) {
     throw new Error(
       `newServer: maxInFlight must be between 0 (one query at a time per TCP connection) and 65535, got ${config.maxInFlight}`,
@@ -125,12 +142,19 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
     config.retries = retries;
   }
   const tcpFastOpen = opts.boolean('tcpFastOpen');
-  if (tcpFastOpen === true) config.tcpFastOpen = true;
+  if (tcpFastOpen === true) {
+    if (doh)
+      throw new Error(
+        'newServer: tcpFastOpen together with dohPath is not supported yet (DoH connections are made by Node); use one or the other',
+      );
+    config.tcpFastOpen = true;
+  }
   const disableZeroScope = opts.boolean('disableZeroScope');
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   const useProxyProtocol = opts.boolean('useProxyProtocol');
   if (useProxyProtocol !== undefined) config.useProxyProtocol = useProxyProtocol;
-  if (useProxyProtocol && tls) {
+  // Over DoH the header goes inside TLS, before the HTTP/2 preface.
+  if (useProxyProtocol && tls && !doh) {
     // Proxied backend connections are plain TCP today: carrying the client's address in clear to a backend the operator asked to reach over TLS is refused.
     throw new Error(
       'newServer: useProxyProtocol together with tls is not supported yet (proxied connections would go unencrypted); use one or the other',
@@ -238,6 +262,7 @@ export function registerServerBindings(env: LuaEnvironment): void {
       proxy.log.error(err.message);
       return undefined;
     }
+    if (config.doh) config.dohTuning = proxy.settings.dohClient;
     const healthMode = arg instanceof LuaTable ? arg.get('healthCheckMode') : undefined;
     const pending = proxy.addServer(config);
     const server = proxy.servers[proxy.servers.length - 1]!;

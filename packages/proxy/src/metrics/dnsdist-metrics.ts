@@ -212,7 +212,7 @@ function serverValue(s: DownstreamServer, suffix: string): number | undefined {
     case 'tcpwritetimeouts':
       return c.tcpWriteTimeouts;
     case 'tcpcurrentconnections':
-      return s.tcpPool.connectionCount;
+      return s.tcpCurrentConnections;
     case 'tcpnewconnections':
       return c.tcpNewConnections;
     case 'tcpreusedconnections':

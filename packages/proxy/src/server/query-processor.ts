@@ -388,7 +388,7 @@ export class QueryProcessor {
   ): void {
     const ctx = this.#ctx;
     const c = ctx.counters;
-    if (dq.http !== undefined && (data[2]! & TC_BYTE) !== 0 && !dq.http.retriedOverTcp && !server.config.tcpOnly) {
+    if (dq.http !== undefined && (data[2]! & TC_BYTE) !== 0 && !dq.http.retriedOverTcp && !server.streamOnly) {
       // dnsdist 1.7 asks the same backend again over TCP when a DoH query's UDP answer is truncated:
       // an HTTP client cannot retry over TCP itself.
       dq.http.retriedOverTcp = true;

@@ -76,7 +76,7 @@ export function serverJson(s: DownstreamServer, id: number): JsonObject {
     tcpAvgConnectionDuration: c.tcpAvgConnectionDuration,
     tcpAvgQueriesPerConnection: c.tcpAvgQueriesPerConnection,
     tcpConnectTimeouts: c.tcpConnectTimeouts,
-    tcpCurrentConnections: s.tcpPool.connectionCount,
+    tcpCurrentConnections: s.tcpCurrentConnections,
     tcpDiedReadingResponse: c.tcpDiedReadingResponse,
     tcpDiedSendingQuery: c.tcpDiedSendingQuery,
     tcpGaveUp: c.tcpGaveUp,

@@ -91,13 +91,10 @@ describeRequires('backends over TLS (newServer{tls=…}) to dnsdist 1.7.3', [dns
     expect((await udpQuery(p.port, 'g.example'))?.answers?.[0]?.data).toBe('192.0.2.55');
   });
 
-  it('refuses TLS options without tls=, an unreadable caStore and dohPath, naming them', async () => {
+  it('refuses TLS options without tls=, an unreadable caStore and an unknown provider, naming them', async () => {
     await expect(proxyWith(`subjectName="backend.test"`)).rejects.toThrow(/'subjectName' only apply to TLS backends: add tls="openssl"/);
     await expect(proxyWith(`tls="openssl", caStore="/nonexistent/ca.pem"`)).rejects.toThrow(
       /unable to read the CA store '\/nonexistent\/ca\.pem'/,
-    );
-    await expect(proxyWith(`tls="openssl", dohPath="/dns-query"`)).rejects.toThrow(
-      /DNS over HTTPS backends \('dohPath'\) are not supported yet/,
     );
     await expect(proxyWith(`tls="wolfssl"`)).rejects.toThrow(/unknown TLS provider 'wolfssl'/);
   });
