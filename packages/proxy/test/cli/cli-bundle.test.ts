@@ -1,13 +1,13 @@
 /**
  * The single-file bundle of the CLI (scripts/bundle-cli.mjs): bin/dnsdist-ts picks it only
  * while it is fresher than every tsc build, and, run directly, it finds what lies beside the
- * modules it was built from (the native UDP addon, the dashboard, the BPF objects, the worker
- * entry) at run time.
+ * modules it was built from (the native UDP addon, the dashboard, the BPF objects) at run time,
+ * and starts its data-plane workers from the worker bundle made with it.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as dnsPacket from 'dns-packet';
 import { describeBpf } from '../../../../test/support/require-bpf.js';
@@ -107,6 +107,35 @@ describe('the bundled CLI at run time', () => {
         expect(page.status).toBe(200);
         expect(page.body).toMatch(/^<!doctype html>/i);
         expect(output()).not.toMatch(/UDP addon is not built|falling back/i);
+      } finally {
+        child.kill('SIGTERM');
+        expect(await exited(child)).toBe(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await backend.close();
+    }
+  }, 30_000);
+
+  it('starts its data-plane workers from the worker bundle made with it, and they answer', async () => {
+    const workerBundle = join(dirname(BUNDLE), '../workers/data-plane-worker.bundle.js');
+    expect(existsSync(workerBundle)).toBe(true);
+    // The module tree's worker-pool.js starts data-plane-worker.js; only the bundle names the worker bundle.
+    expect(readFileSync(BUNDLE, 'utf8')).toContain('"./data-plane-worker.bundle.js"');
+    const backend = await startUdpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.45'));
+    const dir = mkdtempSync(join(tmpdir(), 'dts-bundle-workers-'));
+    try {
+      const port = await freePort();
+      const conf = join(dir, 'dnsdist.conf');
+      writeFileSync(conf, `newServer{address="127.0.0.1:${backend.port}"}\nsetLocal("127.0.0.1:${port}")\n`);
+      const { child } = await startCli(
+        ['--supervised', '--workers', '2', '-C', conf],
+        /2 data-plane workers answer queries/,
+        20_000,
+        'bin',
+      );
+      try {
+        expect((await udpQuery(port, 'workers.bundle.example.'))?.answers?.[0]?.data).toBe('192.0.2.45');
       } finally {
         child.kill('SIGTERM');
         expect(await exited(child)).toBe(0);
