@@ -7,7 +7,7 @@
  * Needs the build (`make`): the tarballs carry dist/ and the BPF objects.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,8 @@ describe('the packed packages installed with npm install -g into a temporary pre
 
   it('dnsdist-ts --check-config accepts a configuration and rejects a broken one', () => {
     needInstall();
+    // The installed command is the single-file bundle (scripts/bundle-cli.mjs), which finds the other packages' files through Node's resolution.
+    expect(realpathSync(join(prefix, 'bin', 'dnsdist-ts'))).toMatch(/\/@dnsdist-ts\/proxy\/dist\/cli\/dnsdist-ts\.bundle\.js$/);
     const good = join(work, 'good.conf');
     writeFileSync(good, 'setLocal("127.0.0.1:5300")\nnewServer{address="127.0.0.1:5301"}\n');
     expect(run(join(prefix, 'bin', 'dnsdist-ts'), ['--check-config', '-C', good], work)).toBe(`Configuration '${good}' OK!\n`);

@@ -1,15 +1,23 @@
 /**
- * The packet cache key of a query, covering what dnsdist 1.7.3's getKey
- * covers: the header without the ID (flags and counts), the qname folded
- * to lower case, everything after the qname (qtype, qclass and the EDNS
- * OPT record: payload size, DO bit, options) and the transport. The
- * content of EDNS options in `optionsToSkip` is left out (only their code
- * and length count), so that e.g. DNS Cookies do not split the cache.
+ * The packet cache key of a query, dnsdist 1.7.3's getKey value for value:
+ * lookup2 (byte-hash.ts) chained over the header without the ID (flags and
+ * counts), the qname's wire form folded to lower case, everything after
+ * the qname (qtype, qclass and the EDNS OPT record: payload size, DO bit,
+ * options) and a byte for the transport (1 for UDP). The content of EDNS
+ * options in `optionsToSkip` is left out (only their code and length
+ * count), so that e.g. DNS Cookies do not split the cache.
  *
- * The values differ from dnsdist's (its hash function is not reproduced),
- * but the same queries share a key and the same queries differ.
+ * Being dnsdist's key, it collides where dnsdist's does: two queries that
+ * differ only in an option's content (an ECS subnet, with parseECS off) can
+ * share a key, and the cache then answers one with the other's response, as
+ * dnsdist does (its test_Caching.py TestCachingCollisionNoECSParsing relies
+ * on it). Queries whose name, type, class, flags, DO bit or transport
+ * differ are told apart by PacketCache's entry comparison (counted as
+ * lookup/insert collisions). The hash is split exactly where dnsdist
+ * splits it (lookup2's result depends on the split), and the values match
+ * dnsdist's `dumpStats` keys.
  */
-import { HASH_SEED, finishHash, hashBytes, hashValue } from './byte-hash.js';
+import { burtle, burtleByte } from './byte-hash.js';
 
 const HEADER_SIZE = 12;
 /** qtype (2) + qclass (2), then the OPT record: root name (1), type (2), class (2), TTL (4), RDLENGTH (2). */
@@ -29,24 +37,24 @@ function hashAfterQname(hash: number, buf: Uint8Array, length: number, qnameEnd:
   let pos = qnameEnd;
   const plainQueryWithOpt =
     u16(buf, 4) === 1 && u16(buf, 6) === 0 && u16(buf, 8) === 0 && u16(buf, 10) === 1 && pos + QUESTION_TAIL_AND_OPT_HEADER < length;
-  if (!plainQueryWithOpt || optionsToSkip.size === 0) return hashBytes(h, buf, pos, length);
+  if (!plainQueryWithOpt || optionsToSkip.size === 0) return burtle(buf, pos, length, h);
 
-  h = hashBytes(h, buf, pos, pos + QUESTION_TAIL_AND_OPT_HEADER);
+  h = burtle(buf, pos, pos + QUESTION_TAIL_AND_OPT_HEADER, h);
   const rdLength = u16(buf, pos + QUESTION_TAIL_AND_OPT_HEADER - 2);
   pos += QUESTION_TAIL_AND_OPT_HEADER;
-  if (rdLength > length - pos) return hashBytes(h, buf, pos, length);
+  if (rdLength > length - pos) return burtle(buf, pos, length, h);
 
   let rdataRead = 0;
-  while (pos < length && rdLength - rdataRead >= 4 && pos + 4 <= length) {
+  while (pos < length && rdLength - rdataRead >= 4) {
     const code = u16(buf, pos);
     const optionLength = u16(buf, pos + 2);
-    if (optionLength > rdLength - rdataRead - 4) return hashBytes(h, buf, pos, length);
+    if (optionLength > rdLength - rdataRead - 4) return burtle(buf, pos, length, h);
     // A skipped option still counts by code and length, so its presence keeps separating queries.
-    h = hashBytes(h, buf, pos, optionsToSkip.has(code) ? pos + 4 : pos + 4 + optionLength);
+    h = burtle(buf, pos, optionsToSkip.has(code) ? pos + 4 : pos + 4 + optionLength, h);
     pos += 4 + optionLength;
     rdataRead += 4 + optionLength;
   }
-  return pos < length ? hashBytes(h, buf, pos, length) : h;
+  return pos < length ? burtle(buf, pos, length, h) : h;
 }
 
 /**
@@ -65,9 +73,8 @@ export function computeCacheKey(
   overUdp: boolean,
   optionsToSkip: ReadonlySet<number>,
 ): number {
-  let h = hashBytes(HASH_SEED, buf, 2, HEADER_SIZE);
-  h = hashBytes(h, qnameLower, 0, qnameEnd - HEADER_SIZE);
+  let h = burtle(buf, 2, HEADER_SIZE, 0);
+  h = burtle(qnameLower, 0, qnameEnd - HEADER_SIZE, h);
   if (length > qnameEnd) h = hashAfterQname(h, buf, length, qnameEnd, optionsToSkip);
-  h = hashValue(h, overUdp ? 1 : 0);
-  return finishHash(h);
+  return burtleByte(overUdp ? 1 : 0, h);
 }

@@ -50,10 +50,18 @@ interface Slot {
 }
 
 /**
+ * Defined (true) only inside the bundles scripts/bundle-cli.mjs makes: the
+ * CLI bundle then starts the worker bundle made by the same run beside the
+ * worker's module.
+ */
+declare const DNSDIST_TS_BUNDLED: boolean | undefined;
+
+/**
  * The worker entry point: next to this file once built; under ts-jest
  * (sources) the built one in dist/, so `make` must have run.
  */
 function workerEntry(): URL {
+  if (typeof DNSDIST_TS_BUNDLED !== 'undefined' && DNSDIST_TS_BUNDLED) return new URL('./data-plane-worker.bundle.js', import.meta.url);
   const here = new URL('./data-plane-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   return new URL(here.href.replace('/src/workers/', '/dist/workers/'));

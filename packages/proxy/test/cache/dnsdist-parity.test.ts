@@ -65,14 +65,41 @@ function queryBytes(name: string, type: dnsPacket.RecordType, id: number): Buffe
   return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type, class: 'IN' }] });
 }
 
-/** Dump lines keyed by "name type": [seconds left, rcode]. */
-function readDump(file: string): Map<string, [number, number]> {
-  const entries = new Map<string, [number, number]>();
+/** Dump lines keyed by "name type": [seconds left, rcode, cache key]. */
+function readDump(file: string): Map<string, [number, number, number]> {
+  const entries = new Map<string, [number, number, number]>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(\S+) (-?\d+) (\S+) ; rcode (\d+),/.exec(line);
-    if (m) entries.set(`${m[1]} ${m[3]}`, [Number(m[2]), Number(m[4])]);
+    const m = /^(\S+) (-?\d+) (\S+) ; rcode (\d+), key (\d+),/.exec(line);
+    if (m) entries.set(`${m[1]} ${m[3]}`, [Number(m[2]), Number(m[4]), Number(m[5])]);
   }
   return entries;
+}
+
+/** Queries of several shapes (EDNS, ECS, cookies, DO, other flags) for the key comparison. */
+function keyedQueries(firstId: number): Buffer[] {
+  const opt = (options: { code: number; data: Buffer }[], flags = 0, udpPayloadSize = 1232): dnsPacket.Answer =>
+    ({ type: 'OPT', name: '.', udpPayloadSize, flags, options }) as dnsPacket.Answer;
+  const ecs = { code: 8, data: Buffer.from([0, 1, 24, 0, 203, 0, 113]) };
+  const cookie = { code: 10, data: Buffer.from('0123456789abcdef', 'hex') };
+  const shapes: { name: string; type: dnsPacket.RecordType; flags?: number; additionals?: dnsPacket.Answer[] }[] = [
+    { name: 'key-plain.example', type: 'A' },
+    { name: 'Key-Mixed-Case.Example', type: 'AAAA' },
+    { name: 'key-cd.example', type: 'A', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.CHECKING_DISABLED },
+    { name: 'key-edns.example', type: 'A', additionals: [opt([])] },
+    { name: 'key-ecs.example', type: 'A', additionals: [opt([ecs], 0, 512)] },
+    { name: 'key-cookie.example', type: 'TXT', additionals: [opt([cookie])] },
+    { name: 'key-ecs-cookie-do.example', type: 'A', additionals: [opt([ecs, cookie], dnsPacket.DNSSEC_OK)] },
+    { name: `${'long-label-'.repeat(5)}x.key.example`, type: 'MX', additionals: [opt([cookie, ecs])] },
+  ];
+  return shapes.map((s, i) =>
+    dnsPacket.encode({
+      type: 'query',
+      id: firstId + i,
+      flags: s.flags ?? dnsPacket.RECURSION_DESIRED,
+      questions: [{ name: s.name, type: s.type, class: 'IN' }],
+      additionals: s.additionals ?? [],
+    }),
+  );
 }
 
 describeDnsdist('packet cache parity with dnsdist', () => {
@@ -219,5 +246,26 @@ describeDnsdist('packet cache parity with dnsdist', () => {
         ttlTooShorts: before.ttlTooShorts + mine2.ttlTooShorts,
       }),
     );
+  });
+
+  it('keys entries with the same values as dnsdist (its dump prints them)', async () => {
+    const ours = new PacketCache(1000, OPTIONS);
+    const view = new DnsQueryView();
+    const addr = new SocketAddress(Uint8Array.of(127, 0, 0, 1), 5300);
+    await waitForAnswers();
+    for (const bytes of keyedQueries(0x4000)) {
+      await ask(bytes);
+      view.parse(bytes, bytes.length);
+      const dq = new DNSQuestion(bytes, bytes.length, view, addr, addr, 'udp', 0);
+      ours.insert(dq, ours.computeKey(dq), answer(bytes));
+    }
+    const theirsFile = join(dir, 'theirs-keys.dump');
+    const oursFile = join(dir, 'ours-keys.dump');
+    await console(`pc:dump("${theirsFile}")`);
+    ours.dump(oursFile);
+    const theirs = readDump(theirsFile);
+    const mine = readDump(oursFile);
+    expect(mine.size).toBe(keyedQueries(0).length);
+    for (const [entry, [, , key]] of mine) expect([entry, key]).toEqual([entry, theirs.get(entry)?.[2]]);
   });
 });

@@ -1,12 +1,32 @@
 /** Run the built dnsdist-ts CLI (packages/proxy/dist, built by `make`) as a child process. */
 import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** The module tree's entry (tsc's output). */
+export const MAIN = join(ROOT, 'packages/proxy/dist/cli/main.js');
+/** The single-file bundle of the CLI (scripts/bundle-cli.mjs), what the package's bin runs. */
+export const BUNDLE = join(ROOT, 'packages/proxy/dist/cli/dnsdist-ts.bundle.js');
+
+/** The bundle exists and no package's tsc build is newer (bin/dnsdist-ts's rule). */
+export function bundleIsFresh(): boolean {
+  if (!existsSync(BUNDLE)) return false;
+  const bundled = statSync(BUNDLE).mtimeMs;
+  for (const dir of ['packages', 'contrib']) {
+    for (const pkg of readdirSync(join(ROOT, dir))) {
+      const info = join(ROOT, dir, pkg, 'tsconfig.build.tsbuildinfo');
+      if (existsSync(info) && statSync(info).mtimeMs > bundled) return false;
+    }
+  }
+  return true;
+}
+
+/** What the tests run: the bundle when fresh, as bin/dnsdist-ts does, else the module tree. */
+export const CLI = bundleIsFresh() ? BUNDLE : MAIN;
 /** The repository's launcher script (what README and `make run` use). */
-export const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../../bin/dnsdist-ts');
+export const BIN = join(ROOT, 'bin/dnsdist-ts');
 
 export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'make' (or 'pnpm run build') first`);

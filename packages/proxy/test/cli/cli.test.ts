@@ -9,7 +9,7 @@ import { partRequires } from '../../../../test/support/require.js';
 import { dnsdist } from '../../../../test/support/requirements.js';
 import { startDemo, freePort } from '../support/proxy-harness.js';
 import { udpQuery } from '../support/dns-client.js';
-import { CLI, exited, runCli, startCli } from './cli-process.js';
+import { BUNDLE, CLI, MAIN, exited, runCli, startCli } from './cli-process.js';
 
 const KEY = '1wRHxN0j6kHhLv6B2Aaw0OuQ0T4TGxzhL8O3bn0n2kM=';
 
@@ -140,7 +140,11 @@ describe('dnsdist-ts CLI', () => {
 
   it('runs node with --no-memory-reducer from bin/dnsdist-ts and from the package bin', async () => {
     // The flag only works on node's command line (see src/cli/main.ts): check both launchers carry it.
-    expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --no-memory-reducer');
+    const proxyPackage = join(dirname(BUNDLE), '../..');
+    const packageBin = (JSON.parse(readFileSync(join(proxyPackage, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+    expect(join(proxyPackage, packageBin['dnsdist-ts']!)).toBe(BUNDLE);
+    for (const entry of [BUNDLE, MAIN])
+      expect(readFileSync(entry, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --no-memory-reducer');
     const port = await freePort();
     const f = conf('flags.conf', `setLocal("127.0.0.1:${port}")\n`);
     const { child } = await startCli(['--supervised', '-C', f], /Listening on 127\.0\.0\.1:\d+/, 10000, 'bin');
@@ -148,7 +152,8 @@ describe('dnsdist-ts CLI', () => {
       // bin/dnsdist-ts execs node: same pid.
       const argv = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
       expect(argv).toContain('--no-memory-reducer');
-      expect(argv.some((a) => a.endsWith('dist/cli/main.js'))).toBe(true);
+      // The bundle when fresh (always after `make build`), as CLI chooses.
+      expect(argv.some((a) => a.endsWith(CLI === BUNDLE ? 'dist/cli/dnsdist-ts.bundle.js' : 'dist/cli/main.js'))).toBe(true);
       child.kill('SIGTERM');
       expect(await exited(child)).toBe(0);
     } finally {

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// The dnsdist-ts command as one file: packages/proxy/dist/cli/dnsdist-ts.bundle.js (and its
+// data-plane worker as another, dist/workers/data-plane-worker.bundle.js), built by
+// esbuild from the tsc output (dist/cli/main.js and everything it imports statically, fengari and
+// the workspace packages included). Node then reads one module instead of ~470, which halves the
+// start-up time (docs/benchmarks.md, "Start-up time"). `pnpm run build` runs it after tsc;
+// bin/dnsdist-ts falls back to dist/cli/main.js when the bundle is missing or older than a tsc
+// build (docs/development.md).
+//
+// What stays outside, found at run time as before:
+// - files a module locates next to itself through import.meta.url (native addons, BPF objects,
+//   the worker entry, the dashboard): each bundled module's import.meta.url is rewritten to the
+//   URL its own file has in dist/, so those paths do not change. Files of the proxy package are
+//   found relative to the bundle; files of the other workspace packages relative to where
+//   Node resolves that package from the bundle (a workspace symlink in a checkout,
+//   node_modules/@dnsdist-ts/... after `npm install` of the tarballs);
+// - the packages loaded on first use (ioredis, prom-client, libsodium): kept external, so they
+//   still load only when a configuration uses them;
+// - the data-plane workers: the CLI bundle starts dist/workers/data-plane-worker.bundle.js, made
+//   by the same run from dist/workers/data-plane-worker.js (the module tree starts the latter).
+import { readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const proxyDir = join(root, 'packages', 'proxy');
+/** Entry (tsc's output) → bundle. The worker bundle is what the CLI bundle's data-plane workers run. */
+const CLI_BUNDLE = join(proxyDir, 'dist', 'cli', 'dnsdist-ts.bundle.js');
+// The CLI last: its time stamp is what bin/dnsdist-ts compares, so it must not be newer than a worker bundle that failed.
+const BUNDLES = [
+  [join(proxyDir, 'dist', 'workers', 'data-plane-worker.js'), join(proxyDir, 'dist', 'workers', 'data-plane-worker.bundle.js')],
+  [join(proxyDir, 'dist', 'cli', 'main.js'), CLI_BUNDLE],
+];
+const LAZY = ['ioredis', 'prom-client', 'libsodium-wrappers'];
+
+/** The package.json directory owning `file`, and its parsed manifest. */
+function owningPackage(file) {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      return { dir, manifest };
+    } catch {
+      // no package.json here: keep walking up
+    }
+  }
+  throw new Error(`bundle-cli: no package.json above ${file}`);
+}
+
+function posix(path) {
+  return path.split(sep).join('/');
+}
+
+/** The expression that stands for `import.meta.url` in `file` once bundled into `bundlePath`. */
+function moduleUrlExpression(file, bundlePath) {
+  const { dir, manifest } = owningPackage(file);
+  if (dir === proxyDir) {
+    return `new URL(${JSON.stringify(posix(relative(dirname(bundlePath), file)))}, import.meta.url).href`;
+  }
+  // Another workspace package: relative to its main entry, wherever Node finds the package.
+  const main = join(dir, manifest.exports?.['.']?.default ?? manifest.main ?? 'index.js');
+  return `__dtsPackageUrl(${JSON.stringify(manifest.name)}, ${JSON.stringify(posix(relative(dirname(main), file)))})`;
+}
+
+const ownModuleUrls = (bundlePath) => ({
+  name: 'own-module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return { contents: source, loader: 'js' };
+      return { contents: source.replaceAll('import.meta.url', moduleUrlExpression(args.path, bundlePath)), loader: 'js' };
+    });
+  },
+});
+
+// Bundled CommonJS (fengari and its dependencies) calls require(); an ES module has none.
+const banner = [
+  "import { createRequire as __dtsCreateRequire } from 'node:module';",
+  "import { pathToFileURL as __dtsPathToFileURL } from 'node:url';",
+  'const require = __dtsCreateRequire(import.meta.url);',
+  'const __dtsPackageUrl = (name, rel) => new URL(rel, __dtsPathToFileURL(require.resolve(name))).href;',
+].join('\n');
+
+for (const [entry, bundlePath] of BUNDLES) {
+  const started = Date.now();
+  const result = await build({
+    entryPoints: [entry],
+    outfile: bundlePath,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: LAZY,
+    plugins: [ownModuleUrls(bundlePath)],
+    banner: { js: banner },
+    // worker-pool.ts starts the worker bundle only from within a bundle (made by this same run).
+    define: { DNSDIST_TS_BUNDLED: 'true' },
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+    // The workspace packages' built dist/ (through their package.json), not the sources tsconfig's paths point at.
+    tsconfigRaw: {},
+  });
+  if (bundlePath === CLI_BUNDLE) {
+    const text = readFileSync(bundlePath, 'utf8');
+    if (!text.startsWith('#!')) writeFileSync(bundlePath, `#!/usr/bin/env -S node --no-memory-reducer\n${text}`);
+    chmodSync(bundlePath, 0o755);
+  }
+  const inputs = Object.keys(result.metafile.inputs).length;
+  const size = statSync(bundlePath).size;
+  console.log(
+    `bundle-cli: ${posix(relative(root, bundlePath))} (${inputs} modules, ${(size / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`,
+  );
+}
