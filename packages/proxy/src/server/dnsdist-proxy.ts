@@ -3,6 +3,7 @@ import { Netmask, NetmaskGroup, formatAddress, parseAddress } from '@dnsdist-ts/
 import { DownstreamServer, type DownstreamServerConfig } from '../backend/downstream-server.js';
 import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import { HealthState, runHealthCheck } from '../backend/health-check.js';
+import { BalancingFactors } from '../backend/policies/balancing-factors.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
@@ -85,6 +86,8 @@ export class ProxySettings {
   truncateTC = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
+  /** setWeightedBalancingFactor / setConsistentHashingBalancingFactor, read by the policies of every pool. */
+  readonly balancingFactors = new BalancingFactors();
 }
 
 /** dnsdist's listener when the configuration has none. */
