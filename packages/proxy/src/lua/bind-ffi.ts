@@ -1,4 +1,5 @@
 import type { DownstreamServer } from '../backend/downstream-server.js';
+import type { BalancingFactors } from '../backend/policies/balancing-factors.js';
 import { ScriptedPolicy, type PolicyScript } from '../backend/policies/scripted-policy.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DNSResponse } from '../query/dns-response.js';
@@ -49,8 +50,8 @@ class FfiScript implements QueryScript, ResponseScript, MatchScript, PolicyScrip
 }
 
 /** The `ffi` module and the FFI call machinery of one Lua state. */
-function ffiFor(rt: LuaRuntime, warn: (line: string) => void): FfiScriptCalls {
-  return new FfiScriptCalls(new FfiModule(rt.L, dnsdistFfiFunctions(warn)));
+function ffiFor(rt: LuaRuntime, warn: (line: string) => void, factors: BalancingFactors): FfiScriptCalls {
+  return new FfiScriptCalls(new FfiModule(rt.L, dnsdistFfiFunctions(warn, factors)));
 }
 
 /**
@@ -65,7 +66,7 @@ function perThreadScript(env: LuaEnvironment, fn: string, code: string, warn: (l
   const rt = new LuaRuntime((line) => env.runtime.print(line));
   registerConstants(rt);
   rt.setGlobal('EDNSOptionCode', new Map(Object.entries(EDNS_OPTION_CODES)));
-  const calls = ffiFor(rt, warn);
+  const calls = ffiFor(rt, warn, env.proxy.settings.balancingFactors);
   let results: unknown[];
   try {
     results = rt.runString(code, fn);
@@ -92,7 +93,7 @@ function perThreadScript(env: LuaEnvironment, fn: string, code: string, warn: (l
 export function registerFfiBindings(env: LuaEnvironment): FfiScriptCalls {
   const rt = env.runtime;
   const warn = (line: string): void => env.proxy.log.warn(line);
-  const calls = ffiFor(rt, warn);
+  const calls = ffiFor(rt, warn, env.proxy.settings.balancingFactors);
   const script = (a: LuaArgs): FfiScript => new FfiScript(calls, a.function(0) as LuaFunctionRef);
   const threaded = (fn: string, a: LuaArgs, i = 0): FfiScript => perThreadScript(env, fn, a.string(i), warn);
 

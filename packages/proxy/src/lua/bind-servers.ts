@@ -206,9 +206,9 @@ export function registerServerBindings(env: LuaEnvironment): void {
     leastOutstanding: new LuaServerPolicy(new LeastOutstandingPolicy()),
     firstAvailable: new LuaServerPolicy(new FirstAvailablePolicy()),
     roundrobin: new LuaServerPolicy(new RoundRobinPolicy()),
-    wrandom: new LuaServerPolicy(new WeightedRandomPolicy()),
-    whashed: new LuaServerPolicy(new WeightedHashedPolicy()),
-    chashed: new LuaServerPolicy(new ConsistentHashPolicy()),
+    wrandom: new LuaServerPolicy(new WeightedRandomPolicy(proxy.settings.balancingFactors)),
+    whashed: new LuaServerPolicy(new WeightedHashedPolicy(proxy.settings.balancingFactors)),
+    chashed: new LuaServerPolicy(new ConsistentHashPolicy(proxy.settings.balancingFactors)),
   };
   rt.defineClass(LuaServerPolicy, 'ServerPolicy', {});
   for (const [name, p] of Object.entries(policies)) rt.setGlobal(name, p);

@@ -11,8 +11,6 @@ const NO_EFFECT_INTEGER = [
   'setMaxTCPQueuedConnections',
   'setUDPMultipleMessagesVectorSize',
   'setTCPInternalPipeBufferSize',
-  'setWeightedBalancingFactor',
-  'setConsistentHashingBalancingFactor',
   'setSyslogFacility',
   'setTCPFastOpenKey',
 ];
@@ -29,6 +27,13 @@ export function registerTuningBindings(env: LuaEnvironment): void {
   }
   for (const name of NO_EFFECT_BOOLEAN) rt.registerFunction(name, (a) => void a.boolean(0));
 
+  // The bounded-load factors of wrandom/whashed and chashed (BalancingFactors refuses what dnsdist refuses).
+  rt.registerFunction('setWeightedBalancingFactor', (a) => {
+    settings.balancingFactors.weighted = a.number(0);
+  });
+  rt.registerFunction('setConsistentHashingBalancingFactor', (a) => {
+    settings.balancingFactors.consistentHashing = a.number(0);
+  });
   rt.registerFunction('setMaxTCPConnectionsPerClient', (a) => {
     settings.maxTCPConnectionsPerClient = a.integer(0);
   });

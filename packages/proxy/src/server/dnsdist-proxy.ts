@@ -4,6 +4,7 @@ import { DownstreamServer, type DownstreamServerConfig } from '../backend/downst
 import { answerMatchesQuestion } from '../backend/answer-matches.js';
 import { HealthState, runHealthCheck } from '../backend/health-check.js';
 import { DohClientTuning } from '../backend/doh-client-tuning.js';
+import { BalancingFactors } from '../backend/policies/balancing-factors.js';
 import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
 import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { ServerPool } from '../backend/server-pool.js';
@@ -88,6 +89,8 @@ export class ProxySettings {
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
   /** Outgoing DoH: idle connections, idle time, cleanup interval (setMaxIdleDoHConnectionsPerDownstream…). */
   readonly dohClient = new DohClientTuning();
+  /** setWeightedBalancingFactor / setConsistentHashingBalancingFactor, read by the policies of every pool. */
+  readonly balancingFactors = new BalancingFactors();
 }
 
 /** dnsdist's listener when the configuration has none. */

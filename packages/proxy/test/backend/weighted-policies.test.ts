@@ -3,41 +3,10 @@
  * running sum of the weights (a C int): two servers of weight 2,000,000,000
  * do not split the queries evenly, the first gets 2e9 / (2^31-1) of them.
  */
-import { parseAddressWithPort } from '@dnsdist-ts/dns';
-import { DownstreamServer, type DownstreamServerConfig } from '../../src/backend/downstream-server.js';
+import type { DownstreamServer } from '../../src/backend/downstream-server.js';
 import { WeightedRandomPolicy } from '../../src/backend/policies/weighted-random.js';
 import { makeQuery } from '../rules/query-fixture.js';
-
-function server(port: number, weight: number): DownstreamServer {
-  const config = {
-    address: parseAddressWithPort(`127.0.0.1:${port}`, 53),
-    name: `s${port}`,
-    pools: [],
-    weight,
-    order: 1,
-    qps: 0,
-    checkName: 'a.root-servers.net.',
-    checkType: 1,
-    checkClass: 1,
-    checkInterval: 1,
-    checkTimeout: 1000,
-    maxCheckFailures: 1,
-    rise: 1,
-    mustResolve: false,
-    tcpOnly: false,
-    sockets: 1,
-    maxInFlight: 0,
-    id: `id-${port}`,
-  } satisfies DownstreamServerConfig;
-  const s = new DownstreamServer(
-    config,
-    () => undefined,
-    () => undefined,
-    () => true,
-  );
-  s.availability = 'up';
-  return s;
-}
+import { policyTestServer as server } from './server-fixture.js';
 
 /** How often each server is picked when the random number walks [0, 1) in `steps` even steps. */
 function shares(servers: DownstreamServer[], steps: number): number[] {

@@ -8,6 +8,7 @@
 import dnsPacket from 'dns-packet';
 import { LuaRuntime, type LuaFunctionRef } from '../../src/lua/lua-runtime.js';
 import { registerConstants } from '../../src/lua/bind-constants.js';
+import { BalancingFactors } from '../../src/backend/policies/balancing-factors.js';
 import { dnsdistFfiFunctions } from '../../src/lua/ffi/ffi-dnsdist-functions.js';
 import { FfiModule } from '../../src/lua/ffi/ffi-module.js';
 import { FfiScriptCalls } from '../../src/lua/ffi/ffi-script-calls.js';
@@ -24,7 +25,7 @@ function setup() {
   const calls = new FfiScriptCalls(
     new FfiModule(
       rt.L,
-      dnsdistFfiFunctions((l) => warnings.push(l)),
+      dnsdistFfiFunctions((l) => warnings.push(l), new BalancingFactors()),
     ),
   );
   const fn = (code: string): LuaFunctionRef => rt.runString(`local ffi = require("ffi")\nreturn ${code}`)[0] as LuaFunctionRef;

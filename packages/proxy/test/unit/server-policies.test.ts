@@ -190,7 +190,7 @@ describe('roundrobin', () => {
 
 describe('wrandom (seeded random source)', () => {
   it('shares the queries in proportion to the weights of the up servers', () => {
-    const policy = new WeightedRandomPolicy(seededRandom(42));
+    const policy = new WeightedRandomPolicy(undefined, seededRandom(42));
     const servers = poolOf(
       fakeDownstream({ name: 'w1', weight: 1 }),
       fakeDownstream({ name: 'w2', weight: 2 }),
@@ -208,13 +208,13 @@ describe('wrandom (seeded random source)', () => {
 
   it('gives the same sequence for the same seed, another for another seed', () => {
     const servers = poolOf(fakeDownstream({ name: 'a' }), fakeDownstream({ name: 'b' }), fakeDownstream({ name: 'c' }));
-    const first = picks(new WeightedRandomPolicy(seededRandom(7)), servers, 50);
-    expect(picks(new WeightedRandomPolicy(seededRandom(7)), servers, 50)).toEqual(first);
-    expect(picks(new WeightedRandomPolicy(seededRandom(8)), servers, 50)).not.toEqual(first);
+    const first = picks(new WeightedRandomPolicy(undefined, seededRandom(7)), servers, 50);
+    expect(picks(new WeightedRandomPolicy(undefined, seededRandom(7)), servers, 50)).toEqual(first);
+    expect(picks(new WeightedRandomPolicy(undefined, seededRandom(8)), servers, 50)).not.toEqual(first);
   });
 
   it('returns no server when none is up', () => {
-    const policy = new WeightedRandomPolicy(seededRandom(3));
+    const policy = new WeightedRandomPolicy(undefined, seededRandom(3));
     expect(policy.select(poolOf(fakeDownstream({ up: false, weight: 5 })), dq)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import type { DNSQuestion } from '../../query/dns-question.js';
 import type { DownstreamServer } from '../downstream-server.js';
+import { BalancingFactors, loadPerWeight, withinBound } from './balancing-factors.js';
 import { qnameHash } from './qname-hash.js';
 import type { ServerPolicy } from './server-policy.js';
 
@@ -7,13 +8,21 @@ import type { ServerPolicy } from './server-policy.js';
  * dnsdist's chashed: consistent hashing of the query name onto a ring where
  * each server holds `weight` points, so adding or removing a server moves
  * only its share of names. The ring is rebuilt when the server set changes.
+ * With setConsistentHashingBalancingFactor, a server over its bounded-load
+ * limit is passed over like a down one: the name goes to the next eligible
+ * server on the ring (dnsdist's "bounded loads"); none eligible, no server.
  */
 export class ConsistentHashPolicy implements ServerPolicy {
   readonly name = 'chashed';
   perturbation = 0;
+  readonly #factors: BalancingFactors;
   #ringFor: readonly DownstreamServer[] | undefined;
   #points = new Uint32Array(0);
   #owners: DownstreamServer[] = [];
+
+  constructor(factors: BalancingFactors = new BalancingFactors()) {
+    this.#factors = factors;
+  }
 
   #rebuild(servers: readonly DownstreamServer[]): void {
     const pairs: Array<[number, DownstreamServer]> = [];
@@ -30,13 +39,14 @@ export class ConsistentHashPolicy implements ServerPolicy {
     return this.selectByHash(servers, qnameHash(dq.view.qname, this.perturbation));
   }
 
-  /** The up server owning hash `h` on the ring (dnsdist_ffi_servers_list_chashed passes its own hash). */
+  /** The eligible server owning hash `h` on the ring (dnsdist_ffi_servers_list_chashed passes its own hash). */
   selectByHash(servers: readonly DownstreamServer[], h: number): DownstreamServer | undefined {
     // Pools hand out a new array whenever membership or weights change.
     if (this.#ringFor !== servers) this.#rebuild(servers);
     const n = this.#points.length;
     if (n === 0) return undefined;
-    // First point >= h (binary search), then walk forward to an up server.
+    const perWeight = loadPerWeight(servers, this.#factors.consistentHashing);
+    // First point >= h (binary search), then walk forward to an eligible server.
     let lo = 0;
     let hi = n;
     while (lo < hi) {
@@ -46,7 +56,7 @@ export class ConsistentHashPolicy implements ServerPolicy {
     }
     for (let i = 0; i < n; i++) {
       const s = this.#owners[(lo + i) % n]!;
-      if (s.isUp()) return s;
+      if (withinBound(s, perWeight)) return s;
     }
     return undefined;
   }

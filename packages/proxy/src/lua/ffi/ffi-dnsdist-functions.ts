@@ -10,7 +10,8 @@ import { lua, type LuaState } from 'fengari';
 import { HeaderFlag, RCODE_MASK, readFlags } from '@dnsdist-ts/dns';
 import { ConsistentHashPolicy } from '../../backend/policies/consistent-hash.js';
 import { qnameHash } from '../../backend/policies/qname-hash.js';
-import { pickByWeight } from '../../backend/policies/weighted-random.js';
+import type { BalancingFactors } from '../../backend/policies/balancing-factors.js';
+import { pickByWeightHash } from '../../backend/policies/weighted-random.js';
 import { SpoofAction } from '../../rules/actions/spoof-action.js';
 import { SpoofRawAction } from '../../rules/actions/spoof-raw-action.js';
 import type { ScriptView } from '../../query/script-view.js';
@@ -69,7 +70,7 @@ function maskAddress(bytes: Uint8Array, bits: number): Uint8Array {
 }
 
 /** The functions, by name; `warn` reports the ones that cannot have an effect here (logged once each). */
-export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, FfiFunction> {
+export function dnsdistFfiFunctions(warn: (line: string) => void, factors: BalancingFactors): Map<string, FfiFunction> {
   const warned = new Set<string>();
   const once = (fn: string, why: string): void => {
     if (warned.has(fn)) return;
@@ -324,7 +325,7 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     return 0;
   });
   // The chosen server's index, or the list's length (past the end: no server) when none is up.
-  const ring = new ConsistentHashPolicy();
+  const ring = new ConsistentHashPolicy(factors);
   f.set('dnsdist_ffi_servers_list_chashed', (L, ffi) => {
     const fn = 'dnsdist_ffi_servers_list_chashed';
     const l = list(L, ffi, fn);
@@ -337,7 +338,7 @@ export function dnsdistFfiFunctions(warn: (line: string) => void): Map<string, F
     const l = list(L, ffi, fn);
     ffi.handleAt(L, 2, FfiQuestion, DQ, fn);
     const h = ffi.integerAt(L, 3, fn) >>> 0;
-    const chosen = pickByWeight(l.servers, (total) => h % total);
+    const chosen = pickByWeightHash(l.servers, h, factors.weighted);
     return pushInt(L, chosen ? l.servers.indexOf(chosen) : l.servers.length);
   });
   const server = (L: LuaState, ffi: FfiModule, fn: string) => ffi.handleAt(L, 1, FfiServer, 'dnsdist_ffi_server_t', fn).server;
