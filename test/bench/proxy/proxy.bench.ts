@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -98,15 +98,20 @@ const WORKERS = opt('workers', '1')
     return n;
   });
 const rateLabel = (qps: number): string => (qps % 1000 === 0 ? `${qps / 1000}k` : String(qps));
-const BACKEND_PORT = 45301;
-const PROXY_PORT = 45300;
+/** --port-base: the first of the seven loopback ports the run uses (another run on the machine keeps its own). */
+const PORT_BASE = Number(opt('port-base', '45300'));
+if (!Number.isInteger(PORT_BASE) || PORT_BASE < 1024 || PORT_BASE > 65535 - 6) {
+  throw new Error(`--port-base: '${opt('port-base', '')}' is not a port from 1024 to 65529`);
+}
+const BACKEND_PORT = PORT_BASE + 1;
+const PROXY_PORT = PORT_BASE;
 /** The `dot` row's TLS listener (the UDP/TCP one stays, for the readiness probe). */
-const DOT_PORT = 45302;
+const DOT_PORT = PORT_BASE + 2;
 /** The `doh` row's HTTPS listener. */
-const DOH_PORT = 45303;
+const DOH_PORT = PORT_BASE + 3;
 /** The `doh-backend` row's DoH server: its DoH listener, and a plain one for the readiness probe. */
-const DOH_SERVER_PORT = 45305;
-const DOH_SERVER_PROBE_PORT = 45306;
+const DOH_SERVER_PORT = PORT_BASE + 5;
+const DOH_SERVER_PROBE_PORT = PORT_BASE + 6;
 
 interface Scenario {
   name: string;
