@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -35,6 +35,9 @@
  * tls-handshake-client.c (4 threads) connects, completes a full TLS 1.3
  * handshake (no resumption), asks one query, reads the answer and closes,
  * in a loop; its columns are exchanges per second and CPU per exchange.
+ * `dot-handshakes-floor` (only when asked for) puts node-dot-floor.ts in
+ * dnsdist-ts's columns: Node's tls.createServer with only the framing and a
+ * query-ID remap in JS, what a new TLS connection costs Node alone.
  *
  * The `tcp-ooor` row forwards TCP with `newServer{maxInFlight=100}` for both
  * proxies: up to 100 queries share a backend connection (`tcp` sends one at a
@@ -95,22 +98,27 @@ const WORKERS = opt('workers', '1')
     return n;
   });
 const rateLabel = (qps: number): string => (qps % 1000 === 0 ? `${qps / 1000}k` : String(qps));
-const BACKEND_PORT = 45301;
-const PROXY_PORT = 45300;
+/** --port-base: the first of the seven loopback ports the run uses (another run on the machine keeps its own). */
+const PORT_BASE = Number(opt('port-base', '45300'));
+if (!Number.isInteger(PORT_BASE) || PORT_BASE < 1024 || PORT_BASE > 65535 - 6) {
+  throw new Error(`--port-base: '${opt('port-base', '')}' is not a port from 1024 to 65529`);
+}
+const BACKEND_PORT = PORT_BASE + 1;
+const PROXY_PORT = PORT_BASE;
 /** The `dot` row's TLS listener (the UDP/TCP one stays, for the readiness probe). */
-const DOT_PORT = 45302;
+const DOT_PORT = PORT_BASE + 2;
 /** The `doh` row's HTTPS listener. */
-const DOH_PORT = 45303;
+const DOH_PORT = PORT_BASE + 3;
 /** The `doh-backend` row's DoH server: its DoH listener, and a plain one for the readiness probe. */
-const DOH_SERVER_PORT = 45305;
-const DOH_SERVER_PROBE_PORT = 45306;
+const DOH_SERVER_PORT = PORT_BASE + 5;
+const DOH_SERVER_PROBE_PORT = PORT_BASE + 6;
 
 interface Scenario {
   name: string;
   mode: 'udp' | 'tcp' | 'dot' | 'doh' | 'dot-new';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
-  standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor';
+  standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
   /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
   needsDohServer?: boolean;
 }
@@ -168,6 +176,16 @@ function maintenance() dbr:apply() end
     // A full TLS handshake per query: the new-connection rate of the `dot` listener.
     name: 'dot-handshakes',
     mode: 'dot-new',
+    get config(): string {
+      const { cert, key } = dotCertificate();
+      return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
+    },
+  },
+  {
+    // Node's tls.createServer with only framing and an ID remap in JS, in dnsdist-ts's columns.
+    name: 'dot-handshakes-floor',
+    mode: 'dot-new',
+    standIn: 'node-dot-floor',
     get config(): string {
       const { cert, key } = dotCertificate();
       return `${base}addTLSLocal("127.0.0.1:${DOT_PORT}", "${cert}", "${key}")\n`;
@@ -269,7 +287,7 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor' | 'node-doh-floor';
+type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
 
 function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
@@ -289,7 +307,8 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
       );
     case 'epoll-floor':
       return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
-    case 'node-doh-floor': {
+    case 'node-doh-floor':
+    case 'node-dot-floor': {
       const { cert, key } = dotCertificate();
       return spawn(
         process.execPath,
@@ -297,9 +316,9 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
           '--no-memory-reducer',
           '--import',
           'tsx',
-          join(here, 'node-doh-floor.ts'),
+          join(here, `${kind}.ts`),
           String(PROXY_PORT),
-          String(DOH_PORT),
+          String(kind === 'node-doh-floor' ? DOH_PORT : DOT_PORT),
           String(BACKEND_PORT),
           cert,
           key,
@@ -538,7 +557,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Rows whose configuration several workers refuse (dynBlockRulesGroup, addTLSLocal, addDOHLocal). */
-const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'dot-handshakes', 'doh', 'doh-floor']);
+const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'dot-handshakes', 'dot-handshakes-floor', 'doh', 'doh-floor']);
 
 /** The `doh-backend` row's DoH server, started on first use and killed with the backend. */
 let dohServer: ChildProcess | undefined;

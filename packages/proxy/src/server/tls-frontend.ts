@@ -130,13 +130,16 @@ export class TlsStreamUpgrade implements StreamUpgrade {
     track: (stream: net.Socket) => void,
   ): void {
     const secureContext = this.context.secureContext;
-    this.#ocspServer._sharedCreds = secureContext;
+    // Only a context with OCSP responses to staple gets the "server" Node asks for them: with it
+    // Node pauses every handshake for a certificate callback into JavaScript, even when the client
+    // asks for no OCSP status, which costs each new connection for nothing when there is none.
+    const stapling = this.context.hasOcspResponses;
+    if (stapling) this.#ocspServer._sharedCreds = secureContext;
     // What the raw socket has buffered (the ClientHello) goes to TLS first.
-    const stream = new tls.TLSSocket(socket, {
-      isServer: true,
-      secureContext,
-      server: this.#ocspServer as unknown as net.Server,
-    });
+    const stream = new tls.TLSSocket(
+      socket,
+      stapling ? { isServer: true, secureContext, server: this.#ocspServer as unknown as net.Server } : { isServer: true, secureContext },
+    );
     track(stream);
     let secured = false;
     stream.setTimeout(this.#handshakeTimeoutMs);

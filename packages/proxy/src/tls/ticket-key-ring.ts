@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { TlsConfigError } from './tls-config-error.js';
 
@@ -21,6 +21,31 @@ type TicketKeyAnswer = [number, Buffer, Buffer] | [number, Buffer, Buffer, Buffe
 const UNUSED_HMAC = Buffer.alloc(32);
 const UNUSED_AES = Buffer.alloc(16);
 
+/** IVs handed out per ticket, cut from one random block refilled when used up. */
+const IV_SIZE = 16;
+const IV_POOL_SIZE = IV_SIZE * 256;
+
+/**
+ * Fresh random IVs for new tickets. OpenSSL issues two tickets per TLS 1.3
+ * handshake, each asking for an IV: one random fill per 256 of them instead
+ * of a call into OpenSSL's generator and a new Buffer for each. Node copies
+ * the IV out of the callback's answer before the next one is asked for, so a
+ * view into the block is enough.
+ */
+class IvPool {
+  readonly #block = Buffer.allocUnsafe(IV_POOL_SIZE);
+  readonly #views = Array.from({ length: IV_POOL_SIZE / IV_SIZE }, (_, i) => this.#block.subarray(i * IV_SIZE, (i + 1) * IV_SIZE));
+  #next = this.#views.length;
+
+  take(): Buffer {
+    if (this.#next === this.#views.length) {
+      randomFillSync(this.#block);
+      this.#next = 0;
+    }
+    return this.#views[this.#next++]!;
+  }
+}
+
 /**
  * The session ticket keys of one TLS context, newest (active) first. New
  * tickets are encrypted with the active key; a ticket made with an older key
@@ -30,6 +55,7 @@ const UNUSED_AES = Buffer.alloc(16);
  */
 export class TicketKeyRing {
   readonly #keys: TicketKey[] = [];
+  readonly #ivs = new IvPool();
   /** Tickets presented with a key this ring does not hold (dnsdist's tlsUnknownTicketKey). */
   unknownTicketKeys = 0;
   /** Tickets resumed with a key that is held but no longer the active one (tlsInactiveTicketKey). */
@@ -91,7 +117,7 @@ export class TicketKeyRing {
     if (encrypt) {
       const k = this.#keys[0];
       if (k === undefined) return [-1, UNUSED_HMAC, UNUSED_AES];
-      return [1, k.hmac, k.aes, k.name, randomBytes(16)];
+      return [1, k.hmac, k.aes, k.name, this.#ivs.take()];
     }
     for (let i = 0; i < this.#keys.length; i++) {
       const k = this.#keys[i]!;

@@ -143,6 +143,11 @@ export class TlsServerContext {
     if (this.nextRotationAt !== 0 && now >= this.nextRotationAt) this.#rotateKeys(now);
   }
 
+  /** Whether the current certificates have OCSP responses to staple (ocspResponses, generateOCSPResponse). */
+  get hasOcspResponses(): boolean {
+    return this.#ocsp.length > 0;
+  }
+
   /** The OCSP response to staple for the certificate served (DER), if one was configured for it. */
   ocspResponseFor(certificateDer: Buffer | null | undefined): Buffer | undefined {
     if (this.#ocsp.length === 0) return undefined;
