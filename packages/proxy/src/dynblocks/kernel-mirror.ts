@@ -45,6 +45,8 @@ export class KernelMirror {
   #folding = false;
   /** performance.now() before which no new fold pass starts (see foldHitsIfDue). */
   #nextFoldAt = 0;
+  /** Told when a block's kernel copy appears or goes (the engine's running counts follow `bpf`). */
+  onCopyChange: ((block: DynBlock) => void) | undefined = undefined;
 
   constructor(counters: ProxyCounters, log: Logger) {
     this.#counters = counters;
@@ -147,6 +149,7 @@ export class KernelMirror {
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
     this.#backed.schedule(block, block.until);
+    this.onCopyChange?.(block);
     return true;
   }
 
@@ -158,6 +161,7 @@ export class KernelMirror {
     this.#backed.cancel(block);
     block.kernel = undefined;
     block.kernelHitsSeen = 0;
+    this.onCopyChange?.(block);
     try {
       this.#sink?.remove(kb);
     } catch (err) {
@@ -175,6 +179,7 @@ export class KernelMirror {
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
     this.#backed.schedule(block, block.until);
+    this.onCopyChange?.(block);
   }
 
   /** Add the kernel hits since the last read to the block's `blocks` and to `dyn-blocked`. */

@@ -38,6 +38,7 @@ export type DynamicBlocksEngine = Pick<
   | 'defaultAction'
   | 'activeClientBlocks'
   | 'activeSuffixBlocks'
+  | 'activeBlockCounts'
   | 'addOrRefreshClientBlock'
   | 'remove'
   | 'addOrRefreshSuffixBlock'
@@ -107,23 +108,9 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     return this.#engine.clients.size;
   }
 
+  /** The engine's running counts: O(1) per scrape, not a visit of every block. */
   activeBlockCounts(): ActiveBlockCounts {
-    const now = performance.now();
-    let netmaskKernel = 0;
-    let netmaskUserspace = 0;
-    let suffixKernel = 0;
-    let suffixUserspace = 0;
-    for (const b of this.#engine.clients.values()) {
-      if (!(now < b.until)) continue;
-      if (b.bpf) netmaskKernel++;
-      else netmaskUserspace++;
-    }
-    for (const b of this.#engine.suffixes.values()) {
-      if (!(now < b.until)) continue;
-      if (b.bpf) suffixKernel++;
-      else suffixUserspace++;
-    }
-    return { netmaskKernel, netmaskUserspace, suffixKernel, suffixUserspace };
+    return this.#engine.activeBlockCounts(performance.now());
   }
 
   /** @throws BlockScopeError for a range or suffix wider than the guard allows. */
