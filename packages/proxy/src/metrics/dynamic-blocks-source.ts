@@ -110,7 +110,13 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
 
   /** The engine's running counts: O(1) per scrape, not a visit of every block. */
   activeBlockCounts(): ActiveBlockCounts {
-    return this.#engine.activeBlockCounts(performance.now());
+    const c = this.#engine.activeBlockCounts(performance.now());
+    return {
+      netmaskKernel: c.netmaskKernel,
+      netmaskUserspace: c.netmaskUserspace,
+      suffixKernel: c.suffixKernel,
+      suffixUserspace: c.suffixUserspace,
+    };
   }
 
   /** @throws BlockScopeError for a range or suffix wider than the guard allows. */

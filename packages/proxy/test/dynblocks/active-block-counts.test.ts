@@ -16,9 +16,17 @@ import { TestWorld } from './test-clock-world.js';
 
 /** What the scrape computed before the running counts: every block visited. */
 function fullScan(blocks: DynamicBlocks, now: number): ActiveBlockTally {
-  const c = { netmaskKernel: 0, netmaskUserspace: 0, suffixKernel: 0, suffixUserspace: 0 };
-  for (const b of blocks.clients.values()) if (now < b.until) c[b.bpf ? 'netmaskKernel' : 'netmaskUserspace']++;
-  for (const b of blocks.suffixes.values()) if (now < b.until) c[b.bpf ? 'suffixKernel' : 'suffixUserspace']++;
+  const c = { netmaskKernel: 0, netmaskUserspace: 0, suffixKernel: 0, suffixUserspace: 0, remote: 0 };
+  for (const b of blocks.clients.values()) {
+    if (!(now < b.until)) continue;
+    c[b.bpf ? 'netmaskKernel' : 'netmaskUserspace']++;
+    if (b.origin !== undefined) c.remote++;
+  }
+  for (const b of blocks.suffixes.values()) {
+    if (!(now < b.until)) continue;
+    c[b.bpf ? 'suffixKernel' : 'suffixUserspace']++;
+    if (b.origin !== undefined) c.remote++;
+  }
   return c;
 }
 
@@ -48,11 +56,12 @@ describe('running counts of the blocks in force', () => {
     const sink0 = sinks[0]!;
     e.setKernelSink(sink0, 0);
     let now = 1000;
-    const seen = { kernel: 0, expired: 0, removed: 0 };
+    const seen = { kernel: 0, remote: 0, expired: 0, removed: 0 };
     for (let step = 0; step < 3000; step++) {
       const op = rnd();
       const until = now + Math.floor(rnd() * 6000) - 500;
-      const spec = { reason: 'r', action: pick(ACTIONS), until, warning: rnd() < 0.15 };
+      // A block from a fleet peer has an origin; a refresh from here takes it away, one from a peer sets it.
+      const spec = { reason: 'r', action: pick(ACTIONS), until, warning: rnd() < 0.15, origin: rnd() < 0.3 ? 'peer' : undefined };
       const opts = { now, seconds: 5, kernelEligible: rnd() < 0.8, quiet: true };
       if (op < 0.35) {
         const range = ClientBlockRange.of(parseAddress(`192.0.2.${Math.floor(rnd() * 24)}`).bytes, 0, pick([32, 32, 30, 24]), 128);
@@ -85,10 +94,12 @@ describe('running counts of the blocks in force', () => {
         const expected = fullScan(e, now);
         expect({ step, ...e.activeBlockCounts(now) }).toEqual({ step, ...expected });
         seen.kernel += expected.netmaskKernel + expected.suffixKernel;
+        seen.remote += expected.remote;
       }
     }
     // The walk went through kernel copies, expiries and removals, not just empty tables.
     expect(seen.kernel).toBeGreaterThan(0);
+    expect(seen.remote).toBeGreaterThan(0);
     expect(seen.expired).toBeGreaterThan(0);
     expect(seen.removed).toBeGreaterThan(0);
   });
