@@ -12,6 +12,20 @@ export interface HitFoldSlicer {
   checkpoint(): Promise<void>;
 }
 
+/**
+ * How long one slice of a fold pass may hold the event loop (the budget of
+ * the EventLoopSlicer the proxy gives it): the pass is background work, and
+ * DNS answers must not wait for it more than a couple of milliseconds.
+ */
+export const HIT_FOLD_SLICE_MS = 2;
+
+/**
+ * Counter reads between two checks of the slice's budget: a read is a
+ * syscall of a few microseconds when the machine is idle, many more under
+ * load, so the check comes every few dozen microseconds.
+ */
+export const HIT_FOLD_CHECK_EVERY = 16;
+
 /** How much longer than a fold pass the pause before the next one is (a pass takes ~1/10 of the time). */
 export const FOLD_PAUSE_FACTOR = 9;
 
@@ -231,7 +245,7 @@ export class KernelMirror {
       let n = 0;
       for (const block of this.#backed.keys()) {
         this.collectHits(block);
-        if ((++n & 63) === 0) await slicer.checkpoint();
+        if (++n % HIT_FOLD_CHECK_EVERY === 0) await slicer.checkpoint();
       }
       return true;
     } finally {

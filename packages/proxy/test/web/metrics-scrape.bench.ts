@@ -27,6 +27,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
+import { HIT_FOLD_SLICE_MS } from '../../src/dynblocks/kernel-mirror.js';
 import { EventLoopSlicer } from '../../src/metrics/event-loop-slicer.js';
 import { freePort } from '../support/proxy-harness.js';
 import { DnsLatencyProbe, type ProbeWindow } from './dns-latency-probe.js';
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
     );
     const mirror = app.dynBlocks.kernel as { foldHits?: (s: EventLoopSlicer) => Promise<boolean> };
     if (mirror.foldHits) {
-      const slicer = new EventLoopSlicer();
+      const slicer = new EventLoopSlicer(HIT_FOLD_SLICE_MS);
       const c = process.cpuUsage();
       const t0 = performance.now();
       await mirror.foldHits(slicer);
