@@ -39,6 +39,7 @@ export type DynamicBlocksEngine = Pick<
   | 'activeClientBlocks'
   | 'activeSuffixBlocks'
   | 'activeBlockCounts'
+  | 'beforeRead'
   | 'addOrRefreshClientBlock'
   | 'remove'
   | 'addOrRefreshSuffixBlock'
@@ -102,6 +103,18 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     const now = performance.now();
     const e = this.#engine;
     return [...e.activeClientBlocks(now), ...e.activeSuffixBlocks(now)].map((b) => this.#view(b, now));
+  }
+
+  /** Only blocks with hits get a view: with 100,000 idle blocks the sample costs a pass over them, not 100,000 views. */
+  activeBlocksWithHits(): DynBlockView[] {
+    const now = performance.now();
+    const e = this.#engine;
+    e.beforeRead?.();
+    const out: DynBlockView[] = [];
+    // The view's blocks + kernelHits is max(blocks - kernelHitsSeen, 0) + kernelHitsSeen: positive when either is.
+    for (const b of e.clients.values()) if (now < b.until && (b.blocks > 0 || b.kernelHitsSeen > 0)) out.push(this.#view(b, now));
+    for (const b of e.suffixes.values()) if (now < b.until && (b.blocks > 0 || b.kernelHitsSeen > 0)) out.push(this.#view(b, now));
+    return out;
   }
 
   nmgSize(): number {
