@@ -49,6 +49,8 @@ export class DynBlock {
   kernel: KernelBlock | undefined = undefined;
   /** The kernel counter as last read, so only new hits are added to `blocks`. */
   kernelHitsSeen = 0;
+  /** Which of the engine's running counts of blocks in force holds it (ActiveBlockCounter); -1 for none. */
+  countedAs = -1;
 
   constructor(key: ClientBlockRange | DNSName, spec: DynBlockSpec) {
     if ('prefix' in key) {

@@ -3,6 +3,7 @@ import type { DNSName } from '@dnsdist-ts/dns';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import type { Logger } from '../server/logger.js';
 import type { ProxyCounters } from '../stats/proxy-counters.js';
+import { ActiveBlockCounter, type ActiveBlockTally } from './active-block-counter.js';
 import { ClientBlockRange } from './client-block-range.js';
 import { ClientBlockTable } from './client-block-table.js';
 import { DynBlock, type DynBlockSpec } from './dyn-block.js';
@@ -62,11 +63,22 @@ export class DynamicBlocks {
   #lastPurge: number;
   /** Every block in the tables by deadline, so the purge takes the expired ones without visiting the rest. */
   readonly #expiry = new ExpiryQueue<DynBlock>();
+  /** The blocks in force, counted as they change (a scrape reads them without visiting 100,000 blocks). */
+  readonly #active = new ActiveBlockCounter();
 
   constructor(counters: ProxyCounters, log: Logger, now: number = performance.now()) {
     this.#log = log;
     this.kernel = new KernelMirror(counters, log);
+    this.kernel.onCopyChange = (b) => this.#active.refile(b);
     this.#lastPurge = now;
+  }
+
+  /**
+   * The blocks in force at `now` by table and by kernel copy, equal to a
+   * scan of both tables, in O(blocks expired since the last call).
+   */
+  activeBlockCounts(now: number): ActiveBlockTally {
+    return this.#active.counts(now);
   }
 
   /**
@@ -102,6 +114,7 @@ export class DynamicBlocks {
       opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined,
       fresh || wider !== undefined,
     );
+    this.#active.file(block);
     if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? range.toString(), opts.seconds, wider);
     block.source = opts.source;
     this.observer?.inserted(block, opts.source);
@@ -149,6 +162,7 @@ export class DynamicBlocks {
       opts.kernelEligible ? block.effectiveAction(this.defaultAction) : undefined,
       fresh || wider !== undefined,
     );
+    this.#active.file(block);
     if ((fresh || wider) && !opts.quiet) this.#logInsert(spec, kernel, opts.logKey ?? logName(lower), opts.seconds, wider);
     block.source = opts.source;
     this.observer?.inserted(block, opts.source);
@@ -186,6 +200,7 @@ export class DynamicBlocks {
   /** clearDynBlocks(): empty both tables and take every kernel copy out (dnsdist leaves those behind). */
   clear(source?: BlockSource): void {
     this.kernel.releaseAll();
+    this.#active.clear([...this.clients.values(), ...this.suffixes.values()]);
     this.clients.clear();
     this.suffixes.clear();
     this.#expiry.clear();
@@ -220,6 +235,7 @@ export class DynamicBlocks {
     if (block.range) this.clients.delete(block.range);
     else this.suffixes.delete(block.domain!);
     this.#expiry.cancel(block);
+    this.#active.forget(block);
   }
 
   /**
@@ -236,6 +252,7 @@ export class DynamicBlocks {
       this.kernel.release(b);
       if (b.range) this.clients.delete(b.range);
       else this.suffixes.delete(b.domain!);
+      this.#active.forget(b);
       removed++;
     }
     return removed;
@@ -295,6 +312,7 @@ export class DynamicBlocks {
     }
     block.source = 'restored';
     this.kernel.adopt(block, kb);
+    this.#active.file(block);
     return true;
   }
 

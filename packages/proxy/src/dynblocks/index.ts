@@ -23,6 +23,7 @@ export {
 export { StatNode, splitPresentationLabels, type StatNodeStats } from './stat-node.js';
 export { responseStatTree, type ResponseEntries } from './response-stat-tree.js';
 export { KernelMirror } from './kernel-mirror.js';
+export { ActiveBlockCounter, type ActiveBlockTally } from './active-block-counter.js';
 export { DEFAULT_KERNEL_OPTIONS, type KernelOptions } from './kernel-options.js';
 export { hasKernelInventory, type KernelBlockInventory } from './kernel-block-inventory.js';
 export type { KernelBlock, KernelBlockAction, KernelBlockSink } from './kernel-block-sink.js';

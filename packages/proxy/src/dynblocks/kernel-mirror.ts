@@ -12,6 +12,20 @@ export interface HitFoldSlicer {
   checkpoint(): Promise<void>;
 }
 
+/**
+ * How long one slice of a fold pass may hold the event loop (the budget of
+ * the EventLoopSlicer the proxy gives it): the pass is background work, and
+ * DNS answers must not wait for it more than a couple of milliseconds.
+ */
+export const HIT_FOLD_SLICE_MS = 2;
+
+/**
+ * Counter reads between two checks of the slice's budget: a read is a
+ * syscall of a few microseconds when the machine is idle, many more under
+ * load, so the check comes every few dozen microseconds.
+ */
+export const HIT_FOLD_CHECK_EVERY = 16;
+
 /** How much longer than a fold pass the pause before the next one is (a pass takes ~1/10 of the time). */
 export const FOLD_PAUSE_FACTOR = 9;
 
@@ -45,6 +59,8 @@ export class KernelMirror {
   #folding = false;
   /** performance.now() before which no new fold pass starts (see foldHitsIfDue). */
   #nextFoldAt = 0;
+  /** Told when a block's kernel copy appears or goes (the engine's running counts follow `bpf`). */
+  onCopyChange: ((block: DynBlock) => void) | undefined = undefined;
 
   constructor(counters: ProxyCounters, log: Logger) {
     this.#counters = counters;
@@ -147,6 +163,7 @@ export class KernelMirror {
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
     this.#backed.schedule(block, block.until);
+    this.onCopyChange?.(block);
     return true;
   }
 
@@ -158,6 +175,7 @@ export class KernelMirror {
     this.#backed.cancel(block);
     block.kernel = undefined;
     block.kernelHitsSeen = 0;
+    this.onCopyChange?.(block);
     try {
       this.#sink?.remove(kb);
     } catch (err) {
@@ -175,6 +193,7 @@ export class KernelMirror {
     block.kernel = kb;
     block.kernelHitsSeen = this.#readHits(kb) ?? 0;
     this.#backed.schedule(block, block.until);
+    this.onCopyChange?.(block);
   }
 
   /** Add the kernel hits since the last read to the block's `blocks` and to `dyn-blocked`. */
@@ -226,7 +245,7 @@ export class KernelMirror {
       let n = 0;
       for (const block of this.#backed.keys()) {
         this.collectHits(block);
-        if ((++n & 63) === 0) await slicer.checkpoint();
+        if (++n % HIT_FOLD_CHECK_EVERY === 0) await slicer.checkpoint();
       }
       return true;
     } finally {

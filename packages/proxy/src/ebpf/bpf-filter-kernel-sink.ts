@@ -294,7 +294,10 @@ export class BpfFilterKernelSink implements KernelBlockSink, KernelBlockInventor
         if (at === undefined) return 0;
         this.#counterKeys.set(block, at);
       }
-      return at.map.lookupInto(at.key, this.#value) ? Number(this.#value.readBigUInt64LE(0)) : 0;
+      if (!at.map.lookupInto(at.key, this.#value)) return 0;
+      // Two 32-bit halves rather than readBigUInt64LE: no BigInt per read (100,000 reads per fold pass).
+      const v = this.#value;
+      return v.readUInt32LE(0) + v.readUInt32LE(4) * 0x1_0000_0000;
     } catch {
       return 0;
     }

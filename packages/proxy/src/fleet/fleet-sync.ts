@@ -459,10 +459,8 @@ export class FleetSync implements DynBlockObserver {
   }
 
   stats(): FleetSyncStats {
-    const now = performance.now();
-    let remote = 0;
-    for (const b of this.#blocks.activeClientBlocks(now)) if (b.origin !== undefined) remote++;
-    for (const b of this.#blocks.activeSuffixBlocks(now)) if (b.origin !== undefined) remote++;
+    // The engine's running count: each scrape asks, and a scan of 100,000 blocks would hold the event loop.
+    const remote = this.#blocks.activeBlockCounts(performance.now()).remote;
     return {
       configured: this.#opts !== undefined,
       connected: this.#bus?.connected ?? false,

@@ -21,6 +21,7 @@ import {
   type SuffixVisitorVerdict,
 } from '../dynblocks/index.js';
 import type { BlockScopeGuard } from '../dynblocks/index.js';
+import { HIT_FOLD_SLICE_MS } from '../dynblocks/kernel-mirror.js';
 import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
 import { EventLoopSlicer } from '../metrics/event-loop-slicer.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -133,7 +134,7 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
     } catch (err) {
       log.error(`Error in the dynamic block maintenance: ${(err as Error).message}`);
     }
-    blocks.kernel.foldHitsIfDue(now, new EventLoopSlicer())?.catch((err: unknown) => {
+    blocks.kernel.foldHitsIfDue(now, new EventLoopSlicer(HIT_FOLD_SLICE_MS))?.catch((err: unknown) => {
       log.error(`Error reading the kernel hits of dynamic blocks: ${(err as Error).message}`);
     });
   });

@@ -38,6 +38,8 @@ export type DynamicBlocksEngine = Pick<
   | 'defaultAction'
   | 'activeClientBlocks'
   | 'activeSuffixBlocks'
+  | 'activeBlockCounts'
+  | 'beforeRead'
   | 'addOrRefreshClientBlock'
   | 'remove'
   | 'addOrRefreshSuffixBlock'
@@ -103,27 +105,31 @@ export class DynamicBlocksSource implements DynBlockListProvider, BlockControl, 
     return [...e.activeClientBlocks(now), ...e.activeSuffixBlocks(now)].map((b) => this.#view(b, now));
   }
 
+  /** Only blocks with hits get a view: with 100,000 idle blocks the sample costs a pass over them, not 100,000 views. */
+  activeBlocksWithHits(): DynBlockView[] {
+    const now = performance.now();
+    const e = this.#engine;
+    e.beforeRead?.();
+    const out: DynBlockView[] = [];
+    // The view's blocks + kernelHits is max(blocks - kernelHitsSeen, 0) + kernelHitsSeen: positive when either is.
+    for (const b of e.clients.values()) if (now < b.until && (b.blocks > 0 || b.kernelHitsSeen > 0)) out.push(this.#view(b, now));
+    for (const b of e.suffixes.values()) if (now < b.until && (b.blocks > 0 || b.kernelHitsSeen > 0)) out.push(this.#view(b, now));
+    return out;
+  }
+
   nmgSize(): number {
     return this.#engine.clients.size;
   }
 
+  /** The engine's running counts: O(1) per scrape, not a visit of every block. */
   activeBlockCounts(): ActiveBlockCounts {
-    const now = performance.now();
-    let netmaskKernel = 0;
-    let netmaskUserspace = 0;
-    let suffixKernel = 0;
-    let suffixUserspace = 0;
-    for (const b of this.#engine.clients.values()) {
-      if (!(now < b.until)) continue;
-      if (b.bpf) netmaskKernel++;
-      else netmaskUserspace++;
-    }
-    for (const b of this.#engine.suffixes.values()) {
-      if (!(now < b.until)) continue;
-      if (b.bpf) suffixKernel++;
-      else suffixUserspace++;
-    }
-    return { netmaskKernel, netmaskUserspace, suffixKernel, suffixUserspace };
+    const c = this.#engine.activeBlockCounts(performance.now());
+    return {
+      netmaskKernel: c.netmaskKernel,
+      netmaskUserspace: c.netmaskUserspace,
+      suffixKernel: c.suffixKernel,
+      suffixUserspace: c.suffixUserspace,
+    };
   }
 
   /** @throws BlockScopeError for a range or suffix wider than the guard allows. */

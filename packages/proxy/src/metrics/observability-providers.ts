@@ -50,6 +50,12 @@ export interface DynBlockListProvider {
   nmgSize(): number;
   /** Active blocks counted by kind and enforcement, without listing them (a scrape with 100,000 blocks needs only this). */
   activeBlockCounts?(): ActiveBlockCounts;
+  /**
+   * The active blocks that have acted on at least one query (`blocks +
+   * kernelHits > 0`), without a view of every idle one: what the top
+   * offenders sample every 10 s.
+   */
+  activeBlocksWithHits?(): readonly DynBlockView[];
 }
 
 /** How many blocks are in force, by kind and by where they are enforced. */
@@ -235,6 +241,13 @@ export class ObservabilityProviders {
 
   nmgSize(): number {
     return this.dynBlocks?.nmgSize() ?? 0;
+  }
+
+  /** The active blocks with hits (filtered from the list when the engine cannot list them itself). */
+  activeBlocksWithHits(): readonly DynBlockView[] {
+    const d = this.dynBlocks;
+    if (d && typeof d.activeBlocksWithHits === 'function') return d.activeBlocksWithHits();
+    return this.activeBlocks().filter((b) => b.blocks + b.kernelHits > 0);
   }
 
   /** Active blocks by kind and enforcement (counted from the list when the engine cannot count them itself). */

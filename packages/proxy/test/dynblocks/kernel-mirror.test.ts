@@ -3,6 +3,7 @@ import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
 import type { DynBlockSpec } from '../../src/dynblocks/dyn-block.js';
 import { DynBlockRateRule } from '../../src/dynblocks/dyn-block-rule.js';
 import { RESTORED_REASON } from '../../src/dynblocks/dynamic-blocks.js';
+import { HIT_FOLD_CHECK_EVERY } from '../../src/dynblocks/kernel-mirror.js';
 import { showDynBlocks } from '../../src/dynblocks/show-dyn-blocks.js';
 import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
@@ -252,6 +253,25 @@ describe('kernel copies: lifetime and counters', () => {
     sink.hit('address:10.1.0.7', 1);
     expect(await w.blocks.kernel.foldHitsIfDue(performance.now() + 3_600_000, { checkpoint: () => Promise.resolve() })).toBe(true);
     expect(w.counters.dynBlocked).toBe(6);
+  });
+
+  it('the hit fold checks its slice budget every HIT_FOLD_CHECK_EVERY reads, so a slice stays short under load', async () => {
+    const { w, sink } = world();
+    for (let i = 0; i < 1000; i++) addClient(w, `10.2.${i >> 8}.${i & 255}`, DNSAction.Drop);
+    sink.hitReads = 0;
+    let last = 0;
+    let longest = 0;
+    await w.blocks.kernel.foldHits({
+      checkpoint: () => {
+        longest = Math.max(longest, sink.hitReads - last);
+        last = sink.hitReads;
+        return Promise.resolve();
+      },
+    });
+    longest = Math.max(longest, sink.hitReads - last);
+    expect(sink.hitReads).toBe(1000);
+    expect(longest).toBeLessThanOrEqual(HIT_FOLD_CHECK_EVERY);
+    expect(HIT_FOLD_CHECK_EVERY).toBeLessThanOrEqual(16);
   });
 
   it('clearDynBlocks and a sink change take every copy out', () => {

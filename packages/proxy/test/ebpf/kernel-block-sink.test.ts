@@ -84,6 +84,10 @@ describeBpf('KernelBlockSink over the default BPF filter', () => {
     // Hits are the map counters, which the kernel programs increment.
     const m = BpfMap.openPinned(`${dir}/addr-v4`);
     const v = m.lookup(ipv4Key(v4('192.0.2.1')))!;
+    // Above 2^32 first: the counter is a u64 and both halves count.
+    v.writeBigUInt64LE(2n ** 32n + 9n, 0);
+    m.update(ipv4Key(v4('192.0.2.1')), v);
+    expect(sink.hits(blocks[0]!)).toBe(2 ** 32 + 9);
     v.writeBigUInt64LE(7n, 0);
     m.update(ipv4Key(v4('192.0.2.1')), v);
     m.close();
