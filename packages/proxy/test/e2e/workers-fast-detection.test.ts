@@ -142,4 +142,14 @@ describe('fast dynamic-block detection with two data-plane workers', () => {
     expect(candidates()).toEqual(before);
     expect(proxy.app.runConsoleCommand('setDynBlocksFastDetection(true)')).toBe('');
   }, 20_000);
+
+  it('gives a restarted worker the settings: it reports again', async () => {
+    const pool = proxy.app.workers!;
+    const oldThread = pool.status()[1]!.threadId;
+    await pool.terminate(1);
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    const before = candidates();
+    expect(await burstOverBothWorkers(proxy, '127.0.0.66', 16, 'restarted')).toEqual(Array(16).fill('NOERROR'));
+    await waitFor('both workers to report the client', () => candidates().every((n, i) => n > before[i]!));
+  }, 30_000);
 });
