@@ -8,7 +8,9 @@
  * (XDP filter attached in native mode) at 2,000 qps for 1.5 s; the rule
  * allows 200 queries a second, so query #201 crosses it (100 ms in).
  * Run as root: `pnpm exec tsx test/bench/flood/time-to-block.bench.ts`
- * (BENCH_RUNS=7 by default).
+ * (BENCH_RUNS=7 by default). BENCH_WORKERS=2 runs dnsdist-ts with two
+ * data-plane workers (the flood comes from one source port: it reaches
+ * one worker; dnsdist 1.7.3 is left out). Needs `make` (the workers run dist/).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { createVethPair } from '../../support/netns.js';
 import { uniqueName } from '../../support/require-bpf.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const RATE = 2000;
 const THRESHOLD = 200;
 const passObject = fileURLToPath(new URL('../../../contrib/xdp-filter/test/fixtures/xdp-pass.bpf.o', import.meta.url));
@@ -32,7 +35,8 @@ const root = `/sys/fs/bpf/${uniqueName('dtsbt')}`;
 execFileSync('ip', ['-n', veth.ns, 'link', 'set', 'dev', veth.peerIf, 'xdpdrv', 'obj', passObject, 'sec', 'xdp']);
 
 async function once(fast: boolean, action: 'Drop' | 'Refused', run: number): Promise<TimeToBlock | undefined> {
-  const proxy: RunningProxy = await startProxy(`
+  const proxy: RunningProxy = await startProxy(
+    `
     setLocal("${veth.hostAddr}:\${PORT}")
     setACL({"${veth.hostAddr}/24"})
     addAction(AllRule(), SpoofAction("192.0.2.99"))
@@ -43,7 +47,10 @@ async function once(fast: boolean, action: 'Drop' | 'Refused', run: number): Pro
     dbr:setQueryRate(${THRESHOLD}, 1, "flood", 30, DNSAction.${action})
     ${fast ? 'setDynBlocksFastDetection(true)' : ''}
     function maintenance() dbr:apply(); applied = true end
-  `);
+  `,
+    {},
+    WORKERS > 1 ? { workers: WORKERS } : {},
+  );
   try {
     // A deployment has run maintenance() long before a flood comes: start after its first pass, at a random point of its second.
     while (proxy.app.runtime.runString('return applied')[0] !== true) await new Promise((r) => setTimeout(r, 10));
@@ -51,6 +58,8 @@ async function once(fast: boolean, action: 'Drop' | 'Refused', run: number): Pro
     const r = await runFlood({ server: veth.hostAddr, port: proxy.port, source: veth.peerAddrs[1]!, rate: RATE, seconds: 1.5 }, veth);
     if (action === 'Refused') return timeToBlock(r, THRESHOLD, 'R');
     // Queries read by the proxy and not answered were dropped in userspace (queued before the block): the kernel's first drop follows them.
+    // With workers, their counts reach the control plane every 100 ms.
+    if (WORKERS > 1) await new Promise((r) => setTimeout(r, 300));
     const userspaceDrops = proxy.app.proxy.frontends[0]!.udp.queries - (outcomes(r).A ?? 0);
     return timeToBlock(r, THRESHOLD, '-', userspaceDrops);
   } finally {
@@ -104,10 +113,10 @@ async function onceDnsdist(action: 'Drop' | 'Refused', run: number): Promise<Tim
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 try {
   console.log(
-    `time to block, ${RATE} qps flood, threshold ${THRESHOLD}/s (crossed ${((THRESHOLD / RATE) * 1000).toFixed(0)} ms in), ${RUNS} runs`,
+    `time to block, ${RATE} qps flood, threshold ${THRESHOLD}/s (crossed ${((THRESHOLD / RATE) * 1000).toFixed(0)} ms in), ${RUNS} runs${WORKERS > 1 ? `, ${WORKERS} data-plane workers` : ''}`,
   );
   console.log('detection      blocked by                  after crossing: median   max   | after first query: median');
-  for (const mode of ['dnsdist 1.7.3', 'maintenance()', 'fast'] as const) {
+  for (const mode of WORKERS > 1 ? (['maintenance()', 'fast'] as const) : (['dnsdist 1.7.3', 'maintenance()', 'fast'] as const)) {
     for (const action of ['Drop', 'Refused'] as const) {
       const xs: TimeToBlock[] = [];
       for (let i = 0; i < RUNS; i++) {

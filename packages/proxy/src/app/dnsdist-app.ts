@@ -13,7 +13,7 @@ import { FleetSync } from '../fleet/fleet-sync.js';
 import { registerCrowdSecBindings } from '../lua/bind-crowdsec.js';
 import { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
 import { CrowdSecWatcher } from '../crowdsec/crowdsec-watcher.js';
-import type { DynamicBlocks } from '../dynblocks/index.js';
+import type { DynamicBlocks, DynBlockQueryCheck, FastDetector } from '../dynblocks/index.js';
 import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
@@ -53,6 +53,7 @@ import { WorkerPool } from '../workers/worker-pool.js';
 import { ConfigChangeRunner } from '../workers/worker-config-log.js';
 import { ClientTableHook } from '../workers/shared-client-buckets.js';
 import { WorkerStatePull } from '../workers/worker-state-pull.js';
+import { WorkerFastDetection } from '../workers/worker-fast-detection.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
@@ -110,6 +111,10 @@ export class DnsdistApp {
   console: ConsoleServer | undefined;
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
+  /** setDynBlocksFastDetection's detector and the per-query check it watches from (workers/worker-fast-detection.ts). */
+  readonly fastDetection: { readonly detector: FastDetector; readonly check: DynBlockQueryCheck };
+  /** With workers: their fast-detection candidates, turned into passes here. */
+  workerFastDetection: WorkerFastDetection | undefined;
   /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
   readonly blockScope = new BlockScopeGuard();
   /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
@@ -181,7 +186,9 @@ export class DnsdistApp {
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     const ffi = registerFfiBindings(this.env);
-    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
+    const dyn = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
+    this.dynBlocks = dyn.blocks;
+    this.fastDetection = { detector: dyn.fast, check: dyn.check };
     this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
     registerFleetBindings(this.env, this.fleet);
     void this.stopped.then(() => this.fleet.stop());
@@ -358,7 +365,12 @@ export class DnsdistApp {
       log: proxy.log,
     });
     this.workerState = state;
-    pool.onWorkerListening = (index, worker) => state.workerStarted(index, worker);
+    const fast = new WorkerFastDetection(this.fastDetection.detector, pool.count, () => state.pull());
+    this.workerFastDetection = fast;
+    pool.onWorkerListening = (index, worker) => {
+      state.workerStarted(index, worker);
+      fast.workerStarted(index, worker);
+    };
     void this.stopped.then(() => state.stop());
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.

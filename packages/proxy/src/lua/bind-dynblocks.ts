@@ -114,9 +114,16 @@ function blockRecord(b: DynBlock, nowMs: number, epochMs: number): Record<string
  *
  * Installs the per-query check on the proxy, follows the default BPF
  * filter's kernel sink (DefaultBpfFilterRegistry), and runs the tables'
- * housekeeping after each proxy tick. Returns the tables.
+ * housekeeping after each proxy tick. Returns the tables, the fast
+ * detector and the per-query check it observes for (data-plane workers
+ * install theirs as the control plane says: workers/worker-fast-detection.ts).
  */
-export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guard: BlockScopeGuard, ffi?: FfiScriptCalls): DynamicBlocks {
+export function registerDynBlockBindings(
+  env: LuaEnvironment,
+  rings: Rings,
+  guard: BlockScopeGuard,
+  ffi?: FfiScriptCalls,
+): { blocks: DynamicBlocks; fast: FastDetector; check: DynBlockQueryCheck } {
   const rt = env.runtime;
   const proxy = env.proxy;
   const log = proxy.log;
@@ -368,9 +375,9 @@ export function registerDynBlockBindings(env: LuaEnvironment, rings: Rings, guar
   });
   rt.registerFunction('setDynBlocksFastDetection', (a) => {
     const enabled = a.boolean(0);
-    if (!enabled) fast.close();
+    fast.enabled = enabled;
     check.observer = enabled ? fast : undefined;
   });
 
-  return blocks;
+  return { blocks, fast, check };
 }

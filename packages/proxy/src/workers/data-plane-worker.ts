@@ -18,6 +18,7 @@ import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
+import { serveFastDetection } from './worker-fast-detection.js';
 import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -108,6 +109,7 @@ async function run(): Promise<void> {
     else if (m.type === 'stop') void app.stop().then(() => port.close());
   });
   serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
+  serveFastDetection(port, app.fastDetection.detector, app.fastDetection.check, start.workers);
   started = true;
   post({
     type: 'listening',

@@ -16,9 +16,8 @@ import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   const table: Record<string, string> = {};
-  // The ring readers and dynamic blocks work across workers (worker-rings.ts, worker-dyn-blocks.ts).
-  table['setDynBlocksFastDetection'] =
-    'it watches the queries in the worker that got them, so its rates would be per worker, not the total (still to come)';
+  // The ring readers, dynamic blocks and their fast detection work across workers (worker-rings.ts,
+  // worker-dyn-blocks.ts, worker-fast-detection.ts).
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
   // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
@@ -131,6 +130,8 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'getDynamicBlocksSMT',
   'setDynBlocksAction',
   'setDynBlocksPurgeInterval',
+  // The workers report candidates to the control plane's detector, which follows its setting (worker-fast-detection.ts).
+  'setDynBlocksFastDetection',
   // Fleet sync and CrowdSec act on the control plane's table, which the workers follow.
   'setDynBlocksSync',
   'showDynBlocksSync',

@@ -44,4 +44,49 @@ describe('FastDetector', () => {
     expect(errors).toEqual([]);
     fast.close();
   });
+
+  it("in a data-plane worker, follows the control plane's rate divided among the workers and reports instead of running a pass", () => {
+    const w = new TestWorld();
+    const g = w.group();
+    g.setQueryRate(rule(1000));
+    g.apply(0);
+    const fast = new FastDetector(
+      () => [g],
+      (e) => {
+        throw e;
+      },
+    );
+    const settings: unknown[] = [];
+    fast.onSettingsChanged = () => settings.push(fast.settings);
+    fast.enabled = true;
+    // This Lua state's group: 1000/s over 50 ms, the 51st query.
+    expect(fast.threshold).toBe(51);
+    expect(fast.settings).toEqual({ enabled: true, rate: 1000, v4Bits: 32 });
+    let reports = 0;
+    // The control plane's group allows 400/s, shared by 2 workers: 10 per bucket here, the 11th triggers.
+    fast.follow({ rate: 400, v4Bits: 24, divisor: 2, onCandidate: () => reports++ });
+    expect(fast.threshold).toBe(11);
+    const at = performance.now();
+    // A /24 is one client for the control plane's group: two addresses in it add up.
+    for (let i = 0; i < 5; i++) fast.observe(makeQuery({ client: '192.0.2.1', at }));
+    for (let i = 0; i < 5; i++) fast.observe(makeQuery({ client: '192.0.2.200', at }));
+    expect(reports).toBe(0);
+    fast.observe(makeQuery({ client: '192.0.2.7', at }));
+    // Reported at once (one message), no pass run here: the groups are applied in the control plane.
+    expect(reports).toBe(1);
+    expect(fast.passes).toBe(1);
+    expect(w.clientTable(performance.now())).toEqual({});
+    // Another client over its share within 50 ms: its report waits for the interval (one message per 50 ms).
+    for (let i = 0; i < 11; i++) fast.observe(makeQuery({ client: '198.51.100.1', at }));
+    expect(reports).toBe(1);
+    fast.close();
+    // No group in use in the control plane: no trigger, and a requested pass does nothing.
+    fast.follow({ rate: Infinity, v4Bits: 32, divisor: 2, onCandidate: () => reports++ });
+    expect(fast.threshold).toBe(Infinity);
+    fast.requestPass();
+    expect(fast.passes).toBe(1);
+    // Switching off is a settings change too (the control plane sends it to its workers).
+    fast.enabled = false;
+    expect(settings.at(-1)).toEqual({ enabled: false, rate: 1000, v4Bits: 32 });
+  });
 });

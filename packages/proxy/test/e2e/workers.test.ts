@@ -107,9 +107,9 @@ describe('two data-plane workers', () => {
     );
   });
 
-  it('refuses at the console what would act in one worker only (fast dynamic-block detection)', () => {
-    expect(proxy.app.runConsoleCommand('setDynBlocksFastDetection(true)')).toMatch(
-      /setDynBlocksFastDetection: refused with 2 data-plane workers: it watches the queries in the worker that got them/,
+  it('refuses at the console what would act in one worker only (a socket filter on a listener)', () => {
+    expect(proxy.app.runConsoleCommand('getBind(0)')).toMatch(
+      /getBind: refused with 2 data-plane workers: the listening sockets live in the workers/,
     );
     // The rings and a pool's cache are read across workers (workers-rings-dynblocks, workers-cache tests); other changes are console changes.
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
@@ -204,20 +204,21 @@ describe('refusals with several workers', () => {
   }
 
   it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
-    const text = 'setLocal("127.0.0.1:53")\nsetDynBlocksFastDetection(true)\n';
+    const text = 'setLocal("127.0.0.1:53")\ngetBind(0)\n';
     const err = await load(text, 2).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(LuaScriptError);
     expect((err as Error).message).toMatch(
-      /dnsdist\.conf:2: setDynBlocksFastDetection: not supported with 2 data-plane workers: it watches the queries in the worker that got them/,
+      /dnsdist\.conf:2: getBind: not supported with 2 data-plane workers: the listening sockets live in the workers/,
     );
     // setWorkers() in the configuration counts too, wherever it comes.
-    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: setDynBlocksFastDetection: not supported with 3 data-plane workers/);
-    // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too), dynamic blocks work across them: accepted.
+    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: getBind: not supported with 3 data-plane workers/);
+    // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too), dynamic blocks and their fast
+    // detection work across them: accepted.
     await load(
-      'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\naddAction(MaxQPSIPRule(10), DropAction())\n',
+      'newServer{address="127.0.0.1:9", qps=5}\naddAction(AllRule(), QPSAction(10))\naddAction(MaxQPSRule(5), PoolAction(""))\naddAction(MaxQPSIPRule(10), DropAction())\nsetDynBlocksFastDetection(true)\n',
       2,
     );
     // One worker: all of it is fine.
