@@ -18,6 +18,7 @@ import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
+import { encryptedListenerPorts, shareEncryptedListeners } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -66,6 +67,7 @@ async function run(): Promise<void> {
     fc.reusePort = true;
     if (start.ports) fc.port = start.ports[i]!;
   });
+  shareEncryptedListeners(app.proxy, start.encryptedPorts);
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);
@@ -113,6 +115,7 @@ async function run(): Promise<void> {
     type: 'listening',
     ports: app.proxy.frontends.map((f) => f.udp.local.port),
     kinds: app.proxy.frontends.map((f) => f.udp.endpoint.kind),
+    encrypted: encryptedListenerPorts(app.proxy),
   });
 }
 
