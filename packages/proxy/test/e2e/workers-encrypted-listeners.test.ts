@@ -27,7 +27,8 @@ const exec = promisify(execFile);
 const curlCli = command('curl', 'curl');
 
 const CONFIG = `
-newServer{address="127.0.0.1:\${BACKEND}"}
+-- Health checks wait longer than on a quiet machine: a backend marked down under load would fail the answers.
+newServer{address="127.0.0.1:\${BACKEND}", checkTimeout=3000, maxCheckFailures=5}
 setLocal("127.0.0.1:\${PORT}")
 addTLSLocal("127.0.0.1:0", "\${CERT}", "\${KEY}")
 addDOHLocal("127.0.0.1:0", "\${CERT}", "\${KEY}", "/dns-query")
@@ -116,6 +117,9 @@ describeRequires('DoT and DoH listeners with two data-plane workers', [kdig, cur
     const answers = await Promise.all(
       Array.from({ length: 24 }, () => curl(`https://127.0.0.1:${dohPort}/dns-query?dns=${q}`, ['--http2', '-k'])),
     );
+    // On failure, what the proxy logged (a backend marked down, say) says why.
+    if (answers.some((a) => a.status !== 200))
+      throw new Error(`HTTP ${answers.map((a) => a.status).join(' ')}\n${proxy.output.join('\n')}`);
     for (const a of answers) {
       expect(a.status).toBe(200);
       const answer = dnsPacket.decode(a.body).answers?.[0];
@@ -177,4 +181,29 @@ describeRequires('DoT and DoH listeners with two data-plane workers', [kdig, cur
     // The control plane did not log the console's view functions as changes to replay.
     expect(proxy.app.runConsoleCommand('showTLSContexts()')).toMatch(/^0 +127\.0\.0\.1:\d+ +/m);
   });
+
+  it('reopens the listeners on the shared ports in a restarted worker, which replays the reload', async () => {
+    const pool = proxy.app.workers!;
+    const oldThread = pool.status()[1]!.threadId;
+    const served = await servedFingerprint(dohPort, ['h2']);
+    await pool.terminate(1);
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    const before = await perWorker();
+    const q = dnsParam(encodeQuery('restarted.example.'));
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, () => curl(`https://127.0.0.1:${dohPort}/dns-query?dns=${q}`, ['--http2', '-k'])),
+    );
+    if (answers.some((a) => a.status !== 200))
+      throw new Error(
+        `HTTP ${answers.map((a) => a.status).join(' ')} ${JSON.stringify(pool.status())}\n${proxy.output.join('\n')}\n${await run('dumpStats()')}`,
+      );
+    const dot = await Promise.all(Array.from({ length: 16 }, (_, i) => kdigTls(dotPort, `r${i}.example.`)));
+    expect(dot).toEqual(Array(16).fill('192.0.2.7'));
+    const after = await perWorker();
+    expect(after[0]).toBeGreaterThan(before[0]!);
+    expect(after[1]).toBeGreaterThan(before[1]!);
+    // The new worker serves the certificate the console reloaded, not the configuration's first one.
+    const fingerprints = new Set(await Promise.all(Array.from({ length: 16 }, () => servedFingerprint(dohPort, ['h2']))));
+    expect(fingerprints).toEqual(new Set([served]));
+  }, 60_000);
 });
