@@ -10,9 +10,10 @@
  * dnsdist gets its listener N times with reusePort=true (N receiver
  * threads) and dnsdist-ts `--workers N` (N data-plane worker threads, each
  * with its own SO_REUSEPORT listener). Rows with N > 1 say "×N"; the
- * stand-ins and the `rules`, `dot` and `doh` rows (dynBlockRulesGroup,
- * addTLSLocal and addDOHLocal are refused with several workers) run only
- * with N = 1.
+ * stand-ins and the `rules` row (dynBlockRulesGroup is refused with
+ * several workers) run only with N = 1. The `dot` and `doh` rows with N > 1
+ * give dnsdist its addTLSLocal / addDOHLocal N times with reusePort=true;
+ * dnsdist-ts opens them in each worker.
  *
  * `--latency-qps` lists the fixed rates latency is measured at (default
  * 5000): a low rate shows per-wake-up costs (one query per event-loop turn),
@@ -347,12 +348,20 @@ function allWorkersListening(child: ChildProcess, deadline: number): Promise<voi
   });
 }
 
-/** dnsdist's way to N receiver threads: the listener N times with reusePort=true. */
+/**
+ * dnsdist's way to N receiver threads: the listener N times with
+ * reusePort=true; its DoT and DoH listeners too (a DoH listener is one
+ * thread of its own in dnsdist 1.7).
+ */
 function withListeners(config: string, n: number): string {
   if (n === 1) return config;
   const local = `"127.0.0.1:${PROXY_PORT}", {reusePort=true}`;
   const lines = [`setLocal(${local})`, ...Array.from({ length: n - 1 }, () => `addLocal(${local})`)];
-  return config.replace(`setLocal("127.0.0.1:${PROXY_PORT}")`, lines.join('\n'));
+  return config
+    .replace(`setLocal("127.0.0.1:${PROXY_PORT}")`, lines.join('\n'))
+    .replace(/^(add(?:TLS|DOH)Local\(.*)\)$/gm, (_, call: string) =>
+      Array.from({ length: n }, () => `${call}, {reusePort=true})`).join('\n'),
+    );
 }
 
 async function startProxy(kind: Kind, config: string, workers: number): Promise<ChildProcess> {
@@ -556,8 +565,8 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-/** Rows whose configuration several workers refuse (dynBlockRulesGroup, addTLSLocal, addDOHLocal). */
-const ONE_WORKER_ONLY = new Set(['rules', 'dot', 'dot-handshakes', 'dot-handshakes-floor', 'doh', 'doh-floor']);
+/** Rows that stand in for one event loop (the floors): never run with several workers. */
+const ONE_WORKER_ONLY = new Set(['doh-floor', 'dot-handshakes-floor']);
 
 /** The `doh-backend` row's DoH server, started on first use and killed with the backend. */
 let dohServer: ChildProcess | undefined;

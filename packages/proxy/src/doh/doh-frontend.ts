@@ -125,6 +125,14 @@ export class DohFrontend implements DohResponder {
     return this.#local;
   }
 
+  /**
+   * The control plane's copy of a frontend data-plane workers serve: it
+   * binds nothing and shows the port the workers bound (port 0 made real).
+   */
+  boundElsewhere(port: number): void {
+    this.#local = new SocketAddress(this.#local.bytes, port);
+  }
+
   /** dnsdist's protocol name for this frontend's listener (showBinds, metrics). */
   get protocolName(): string {
     return this.overTls ? 'TCP (DNS over HTTPS)' : 'TCP (DNS over HTTP)';
@@ -171,10 +179,11 @@ export class DohFrontend implements DohResponder {
       });
     });
     const { host, port, tcpListenQueueSize: backlog, tcpFastOpenQueueSize: fastOpenQueueSize } = this.config;
-    // Node cannot set TCP_FASTOPEN: with it, the listener is made natively and handed over by fd.
+    // Node cannot set TCP_FASTOPEN or SO_REUSEPORT (data-plane workers): with either, the listener is made natively and handed over by fd.
+    const reusePort = this.config.reusePort;
     await (
-      fastOpenQueueSize > 0
-        ? listenWithReusePort(server, { host, port, backlog, reusePort: false, fastOpenQueueSize })
+      fastOpenQueueSize > 0 || reusePort
+        ? listenWithReusePort(server, { host, port, backlog, reusePort, fastOpenQueueSize })
         : new Promise<void>((resolve, reject) => {
             server.once('error', reject);
             server.listen({ host, port, backlog }, () => {
@@ -289,9 +298,10 @@ export class DohFrontend implements DohResponder {
 
   /** reloadCertificates(): read the certificate and key files again; new connections use them. */
   reloadCertificates(): void {
-    const s = this.#server;
-    if (!this.overTls || !s) return;
-    (s as Http2SecureServer).setSecureContext(this.#secureContextOptions());
+    if (!this.overTls) return;
+    // Read even when not listening (the control plane's copy with workers): a bad file fails there as in the workers.
+    const options = this.#secureContextOptions();
+    (this.#server as Http2SecureServer | undefined)?.setSecureContext(options);
   }
 
   /** loadNewCertificatesAndKeys(certs, keys): serve these files from now on. */

@@ -132,7 +132,6 @@ export function dohFrontendConfigFrom(args: LuaArgs, warn: (line: string) => voi
   if (additional !== undefined && stringList(fn, "option 'additionalAddresses'", additional).length > 0) {
     throw new Error(`${fn}: 'additionalAddresses' is not supported yet; add one addDOHLocal per address`);
   }
-  if (config.reusePort) warn(`${fn}: reusePort has no effect on DoH listeners (Node 20 cannot set SO_REUSEPORT on TCP listeners)`);
   if (certFiles.length > 0) {
     try {
       loadCertificateFiles(pairCertificateFiles(certFiles, keyFiles));

@@ -450,7 +450,7 @@ export class DnsdistProxy implements QueryPathContext {
     // DoH listeners are bound before the plain ones: whoever waits for the plain port to answer finds them up.
     for (const doh of listenersElsewhere ? [] : this.dohFrontends) {
       await doh.start();
-      this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+      if (!this.quietListeners) this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }
     for (const bind of listenersElsewhere ? [] : this.dnscryptBinds) {
       try {
@@ -548,13 +548,13 @@ export class DnsdistProxy implements QueryPathContext {
     const upgrade = new TlsStreamUpgrade(fc.tls, this.settings.tcpRecvTimeoutSeconds);
     let tcp: TcpFrontend;
     try {
-      tcp = await TcpFrontend.listen(fc.host, fc.port, this.processor, this.#tcpOptions(fc), upgrade);
+      tcp = await TcpFrontend.listen(fc.host, fc.port, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort }, upgrade);
     } catch (err) {
       upgrade.close();
       throw listenError(err, requestedBy, fc.host, fc.port, 'tcp');
     }
     this.tlsFrontends.push({ config: fc, tcp, tls: upgrade });
-    this.log.info(`Listening on ${tcp.local.toStringWithPort()} for TLS`);
+    if (!this.quietListeners) this.log.info(`Listening on ${tcp.local.toStringWithPort()} for TLS`);
   }
 
   /** Run `hook` once a second with the tick's performance.now() time; errors are logged, not thrown. */

@@ -93,7 +93,8 @@ export class TlsStreamUpgrade implements StreamUpgrade {
   readonly #ocspServer: EventEmitter & { _sharedCreds?: tls.SecureContext };
   #keyLog: WriteStream | undefined;
 
-  constructor(context: TlsServerContext, handshakeTimeoutSeconds: number) {
+  /** @param keyLog false for the control plane's copy of a listener data-plane workers serve (it opens no file). */
+  constructor(context: TlsServerContext, handshakeTimeoutSeconds: number, keyLog = true) {
     this.context = context;
     this.#handshakeTimeoutMs = handshakeTimeoutSeconds * 1000;
     this.#ocspServer = new EventEmitter();
@@ -101,7 +102,7 @@ export class TlsStreamUpgrade implements StreamUpgrade {
       done(null, this.context.ocspResponseFor(cert));
     });
     const keyLogFile = context.settings.keyLogFile;
-    if (keyLogFile !== '') this.#keyLog = createWriteStream(keyLogFile, { flags: 'a' });
+    if (keyLog && keyLogFile !== '') this.#keyLog = createWriteStream(keyLogFile, { flags: 'a' });
   }
 
   upgrade(socket: net.Socket, ready: (stream: net.Socket, session: ClientSession) => void, track: (stream: net.Socket) => void): void {

@@ -1,7 +1,8 @@
 /**
  * Every counter the control plane shows, as one flat list of slots in an
  * order each thread derives from its own copy of the configuration:
- * dnsdist's global statistics, then per backend, per listener, per rule.
+ * dnsdist's global statistics, then per backend, per listener (plain, DoT
+ * with its TLS counters, DoH with its HTTP counters), per rule.
  * A worker copies its values into its row of a SharedArrayBuffer a few
  * times a second (no lock, no message per query); the control plane adds
  * the rows up into its own objects, which dumpStats, the API and /metrics
@@ -13,9 +14,9 @@ import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 /**
  * How a slot is combined across workers: counters add up and survive a
  * worker's restart, gauges (in flight now) add up, moving averages are
- * averaged over the workers that have one.
+ * averaged over the workers that have one, high-water marks take the highest.
  */
-export type SlotKind = 'counter' | 'gauge' | 'mean';
+export type SlotKind = 'counter' | 'gauge' | 'mean' | 'max';
 
 interface Slot {
   kind: SlotKind;
@@ -70,11 +71,42 @@ export class CounterLayout {
     for (const f of objects.withGlobals === false ? [] : proxy.frontends) {
       const u = f.udp as unknown as Record<string, number>;
       for (const key of ['queries', 'responses', 'nonCompliantQueries']) this.#add('counter', u, key);
-      const t = f.tcp as unknown as Record<string, number>;
-      for (const key of ['queries', 'responses', 'nonCompliantQueries', 'maxConcurrentConnectionsReached', 'readDeadlineClosures']) {
-        this.#add('counter', t, key);
+      this.#addTcp(f.tcp as unknown as Record<string, number>);
+    }
+    for (const f of objects.withGlobals === false ? [] : proxy.tlsFrontends) {
+      this.#addTcp(f.tcp as unknown as Record<string, number>);
+      const tc = f.tls.counters;
+      tc.queriesByVersion.forEach((_, i) =>
+        this.#addSlot(
+          'counter',
+          tc,
+          `queriesByVersion.${i}`,
+          () => tc.queriesByVersion[i]!,
+          (v) => (tc.queriesByVersion[i] = v),
+        ),
+      );
+      this.#add('counter', tc as unknown as Record<string, number>, 'newSessions');
+      this.#add('counter', tc as unknown as Record<string, number>, 'resumptions');
+      for (const kind of tc.handshakeFailures.keys()) {
+        this.#addSlot(
+          'counter',
+          tc,
+          `handshakeFailures.${kind}`,
+          () => tc.handshakeFailures.get(kind) ?? 0,
+          (v) => tc.handshakeFailures.set(kind, v),
+        );
       }
-      this.#add('gauge', t, 'currentConnections');
+    }
+    for (const d of objects.withGlobals === false ? [] : proxy.dohFrontends) {
+      const dc = d.counters as unknown as Record<string, number>;
+      for (const key of Object.keys(dc)) {
+        if (typeof dc[key] !== 'number') continue;
+        this.#add(key === 'currentConnections' ? 'gauge' : key === 'maxConcurrentConnections' ? 'max' : 'counter', dc, key);
+      }
+      for (const version of [d.counters.http1, d.counters.http2]) {
+        const vc = version as unknown as Record<string, number>;
+        for (const key of Object.keys(vc)) if (typeof vc[key] === 'number') this.#add('counter', vc, key);
+      }
     }
     for (const chain of objects.rules) {
       for (const entry of chain) this.#add('counter', entry as unknown as Record<string, number>, 'hits');
@@ -83,6 +115,19 @@ export class CounterLayout {
 
   #add(kind: SlotKind, target: Record<string, number>, key: string): void {
     this.#slots.push({ kind, target, key, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
+  }
+
+  /** A slot whose value is not a plain property (an array element, a map entry); `key` names it. */
+  #addSlot(kind: SlotKind, target: object, key: string, get: () => number, set: (v: number) => void): void {
+    this.#slots.push({ kind, target, key, get, set });
+  }
+
+  /** A TCP listener's counters (plain or DoT). */
+  #addTcp(t: Record<string, number>): void {
+    for (const key of ['queries', 'responses', 'nonCompliantQueries', 'maxConcurrentConnectionsReached', 'readDeadlineClosures']) {
+      this.#add('counter', t, key);
+    }
+    this.#add('gauge', t, 'currentConnections');
   }
 
   /** Each slot's object and property, in row order: what a slot means when the layout is built again. */
@@ -123,12 +168,15 @@ export class CounterLayout {
       const slot = slots[i]!;
       let total = 0;
       let n = 0;
+      let max = 0;
       for (const row of rows) {
         const v = CounterLayout.value(row, i);
         total += v;
+        if (v > max) max = v;
         if (v !== 0) n++;
       }
       if (slot.kind === 'counter') slot.set(total + retired[HEADER + i]!);
+      else if (slot.kind === 'max') slot.set(Math.max(max, retired[HEADER + i]!));
       else if (slot.kind === 'gauge') slot.set(total);
       else slot.set(n > 0 ? total / n : 0);
     }
@@ -137,7 +185,11 @@ export class CounterLayout {
   /** A worker's row is gone (it died): keep its counters in `retired`. */
   retire(row: Float64Array, retired: Float64Array): void {
     const slots = this.#slots;
-    for (let i = 0; i < slots.length; i++) if (slots[i]!.kind === 'counter') retired[HEADER + i]! += CounterLayout.value(row, i);
+    for (let i = 0; i < slots.length; i++) {
+      const kind = slots[i]!.kind;
+      if (kind === 'counter') retired[HEADER + i]! += CounterLayout.value(row, i);
+      else if (kind === 'max') retired[HEADER + i] = Math.max(retired[HEADER + i]!, CounterLayout.value(row, i));
+    }
     retired[0] = slots.length;
     row.fill(0);
   }

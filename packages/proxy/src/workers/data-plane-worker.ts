@@ -19,6 +19,7 @@ import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
 import { serveFastDetection } from './worker-fast-detection.js';
+import { encryptedListenerPorts, shareEncryptedListeners } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
@@ -67,6 +68,7 @@ async function run(): Promise<void> {
     fc.reusePort = true;
     if (start.ports) fc.port = start.ports[i]!;
   });
+  shareEncryptedListeners(app.proxy, start.encryptedPorts);
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);
@@ -115,6 +117,7 @@ async function run(): Promise<void> {
     type: 'listening',
     ports: app.proxy.frontends.map((f) => f.udp.local.port),
     kinds: app.proxy.frontends.map((f) => f.udp.endpoint.kind),
+    encrypted: encryptedListenerPorts(app.proxy),
   });
 }
 

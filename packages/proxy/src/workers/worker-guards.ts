@@ -21,8 +21,7 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
   // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
   table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
-  table['addTLSLocal'] = 'DNS over TLS listeners are not opened in the workers yet (still to come): run them with one worker';
-  table['addDOHLocal'] = 'DNS over HTTPS listeners are not opened in the workers yet (still to come): run them with one worker';
+  // addTLSLocal and addDOHLocal listeners are opened in every worker with SO_REUSEPORT (worker-listeners.ts).
   table['addDNSCryptBind'] = 'DNSCrypt listeners are not opened in the workers yet (still to come): run them with one worker';
   return table;
 })();
@@ -101,6 +100,17 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'newQPSLimiter',
   'showWebserverConfig',
   'showPools',
+  // DoT and DoH listeners: their counters are the workers' summed (counter-layout.ts); their reloads, being
+  // console changes, run in every worker.
+  'showTLSContexts',
+  'showTLSErrorCounters',
+  'getTLSContext',
+  'getTLSFrontend',
+  'getTLSFrontendCount',
+  'getDOHFrontend',
+  'getDOHFrontendCount',
+  'showDOHFrontends',
+  'showDOHResponseCodes',
   // For getPool(n):getCache(): the pool's other methods stay refused (ServerPool is not an allowed class).
   'getPool',
   // The rings are read across workers (worker-rings.ts).
@@ -178,6 +188,10 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'Server:getID',
   'ServerPool:getCache',
   'ServerPool:getECS',
+  'TLSFrontend:getAddressAndPort',
+  'TLSFrontend:toString',
+  'DOHFrontend:getAddressAndPort',
+  'DOHFrontend:getTLSContext',
 ]);
 
 /**

@@ -10,6 +10,7 @@ import type { UdpDatagramHandler, UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DnsdistProxy, RunningFrontend } from '../server/dnsdist-proxy.js';
 import { TcpFrontend } from '../server/tcp-frontend.js';
+import { TlsStreamUpgrade } from '../server/tls-frontend.js';
 import { UdpFrontend } from '../server/udp-frontend.js';
 
 /** A UDP endpoint the workers hold: nothing is received or sent here. */
@@ -42,6 +43,40 @@ export interface WorkerListenerInfo {
   ports: number[];
   /** UDP implementation per listener. */
   kinds: Array<'dgram' | 'native'>;
+  /** Bound port per addTLSLocal listener (tlsFrontendConfigs order); absent: as configured. */
+  tlsPorts?: number[];
+  /** Bound port per addDOHLocal listener (dohFrontends order); absent: as configured. */
+  dohPorts?: number[];
+}
+
+/** The ports a worker bound for its DoT and DoH listeners, to share with the other workers. */
+export interface EncryptedListenerPorts {
+  tls: number[];
+  doh: number[];
+}
+
+/**
+ * Worker side, before start(): every DoT and DoH listener is opened with
+ * SO_REUSEPORT, on the ports the first worker got when given (port 0 made
+ * one real port all workers share), as the plain listeners are.
+ */
+export function shareEncryptedListeners(proxy: DnsdistProxy, ports: EncryptedListenerPorts | undefined): void {
+  proxy.tlsFrontendConfigs.forEach((fc, i) => {
+    fc.reusePort = true;
+    if (ports) fc.port = ports.tls[i]!;
+  });
+  proxy.dohFrontends.forEach((doh, i) => {
+    doh.config.reusePort = true;
+    if (ports) doh.config.port = ports.doh[i]!;
+  });
+}
+
+/** Worker side, once started: the ports its DoT and DoH listeners got. */
+export function encryptedListenerPorts(proxy: DnsdistProxy): EncryptedListenerPorts {
+  return {
+    tls: proxy.tlsFrontendConfigs.map((fc) => proxy.tlsFrontends.find((r) => r.config === fc)?.tcp.local.port ?? fc.port),
+    doh: proxy.dohFrontends.map((d) => d.local.port),
+  };
 }
 
 /** Add the workers' listeners to the control plane's proxy.frontends; returns their addresses. */
@@ -61,5 +96,33 @@ export function mirrorWorkerListeners(proxy: DnsdistProxy, info: WorkerListenerI
     proxy.frontends.push(fe);
     out.push(local);
   });
+  mirrorEncryptedListeners(proxy, info);
   return out;
+}
+
+/**
+ * The control plane's DoT and DoH listeners: no socket, the workers' port,
+ * and the objects whose counters the workers' are summed into (CounterLayout),
+ * so that showTLSContexts, showDOHFrontends, the API and /metrics read them as
+ * with one worker. Their "Listening on" lines are logged here.
+ */
+function mirrorEncryptedListeners(proxy: DnsdistProxy, info: WorkerListenerInfo): void {
+  proxy.tlsFrontends.length = 0;
+  proxy.tlsFrontendConfigs.forEach((config, i) => {
+    if (info.tlsPorts) config.port = info.tlsPorts[i]!;
+    const local = new SocketAddress(parseAddress(config.host).bytes, config.port);
+    const tcp = TcpFrontend.detached(local, proxy.processor, {
+      maxInFlight: config.maxInFlight,
+      maxConcurrentConnections: config.maxConcurrentTCPConnections,
+      idleTimeoutSeconds: proxy.settings.tcpRecvTimeoutSeconds,
+      listenQueueSize: config.tcpListenQueueSize,
+    });
+    proxy.tlsFrontends.push({ config, tcp, tls: new TlsStreamUpgrade(config.tls, proxy.settings.tcpRecvTimeoutSeconds, false) });
+    if (info.tlsPorts) proxy.log.info(`Listening on ${local.toStringWithPort()} for TLS`);
+  });
+  proxy.dohFrontends.forEach((doh, i) => {
+    if (!info.dohPorts) return;
+    doh.boundElsewhere(info.dohPorts[i]!);
+    proxy.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+  });
 }

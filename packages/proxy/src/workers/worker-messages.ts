@@ -2,6 +2,7 @@
 import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
+import type { EncryptedListenerPorts } from './worker-listeners.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -11,6 +12,8 @@ export interface WorkerStart {
   options: AppOptions & { output?: never };
   /** Port per listener (listenerConfigs() order) once the first worker bound them; absent: as configured. */
   ports: number[] | undefined;
+  /** The DoT and DoH listeners' ports once the first worker bound them; absent: as configured. */
+  encryptedPorts?: EncryptedListenerPorts;
   /** Backend up/down as the control plane decides it, by proxy.servers index. */
   serversUp: boolean[];
   /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
@@ -29,7 +32,7 @@ export interface WorkerStart {
 }
 
 export type WorkerToControl =
-  | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'> }
+  | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'>; encrypted: EncryptedListenerPorts }
   | { type: 'failed'; message: string }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */

@@ -15,7 +15,7 @@ import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
-import type { WorkerListenerInfo } from './worker-listeners.js';
+import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
 import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
@@ -81,6 +81,8 @@ export class WorkerPool {
   /** The workers' copies of the configuration's packet caches, which the control plane's copies stand for. */
   readonly caches: WorkerCaches;
   #ports: number[] | undefined;
+  /** The DoT and DoH listeners' ports, once the first worker bound them. */
+  #encryptedPorts: EncryptedListenerPorts | undefined;
   #serversUp: boolean[] = [];
   /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
   #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
@@ -142,6 +144,7 @@ export class WorkerPool {
     this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
     const first = await this.#spawn(0);
     this.#ports = first.ports;
+    this.#encryptedPorts = first.tlsPorts && first.dohPorts ? { tls: first.tlsPorts, doh: first.dohPorts } : undefined;
     await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)));
     return first;
   }
@@ -217,6 +220,7 @@ export class WorkerPool {
       index,
       options: { ...options, qpsBuckets: this.#qpsBuckets },
       ports: this.#ports,
+      encryptedPorts: this.#encryptedPorts,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,
       counters: this.#buffer,
@@ -244,7 +248,7 @@ export class WorkerPool {
           listening = true;
           slot.state = 'running';
           this.onWorkerListening?.(index, worker);
-          resolve({ ports: m.ports, kinds: m.kinds });
+          resolve({ ports: m.ports, kinds: m.kinds, tlsPorts: m.encrypted.tls, dohPorts: m.encrypted.doh });
         }
       });
       worker.on('error', (err) => {

@@ -9,6 +9,8 @@ import { RuleChains } from '../../src/rules/index.js';
 import { Rings } from '../../src/rings/index.js';
 import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
+import { DohFrontend } from '../../src/doh/doh-frontend.js';
+import type { DohFrontendConfig } from '../../src/doh/doh-config.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());
@@ -56,6 +58,42 @@ describe('CounterLayout', () => {
     l1.write(rows[1]!);
     lc.sumInto(rows, retired);
     expect(control.counters.queries).toBe(13);
+    await Promise.all([w0.stop(), w1.stop(), control.stop()]);
+  });
+
+  it('sums DoH frontends’ counters, keeping the highest worker’s maximum of concurrent connections', async () => {
+    const withDoh = async (): Promise<DnsdistProxy> => {
+      const p = await proxyWithOneServer();
+      // Never started: only its counters are read and written.
+      p.dohFrontends.push(
+        new DohFrontend({ host: '127.0.0.1', port: 0, certFiles: [] } as unknown as DohFrontendConfig, p.processor, () => {}),
+      );
+      return p;
+    };
+    const [w0, w1, control] = await Promise.all([withDoh(), withDoh(), withDoh()]);
+    const [l0, l1, lc] = [new CounterLayout(w0), new CounterLayout(w1), new CounterLayout(control)];
+    expect(lc.size).toBeGreaterThan(new CounterLayout(await proxyWithOneServer()).size);
+    const rows = [new Float64Array(lc.rowLength), new Float64Array(lc.rowLength)];
+    const retired = new Float64Array(lc.rowLength);
+    const [d0, d1, dc] = [w0, w1, control].map((p) => p.dohFrontends[0]!.counters);
+    d0!.http2.status200 = 4;
+    d1!.http2.status200 = 6;
+    d0!.currentConnections = 2;
+    d1!.currentConnections = 1;
+    d0!.maxConcurrentConnections = 3;
+    d1!.maxConcurrentConnections = 5;
+    l0.write(rows[0]!);
+    l1.write(rows[1]!);
+    lc.sumInto(rows, retired);
+    expect(dc!.http2.status200).toBe(10);
+    expect(dc!.currentConnections).toBe(3);
+    expect(dc!.maxConcurrentConnections).toBe(5);
+    // Worker 1 dies: its maximum is kept, its connections are gone.
+    lc.retire(rows[1]!, retired);
+    lc.sumInto(rows, retired);
+    expect(dc!.maxConcurrentConnections).toBe(5);
+    expect(dc!.currentConnections).toBe(2);
+    expect(dc!.http2.status200).toBe(10);
     await Promise.all([w0.stop(), w1.stop(), control.stop()]);
   });
 });
