@@ -148,7 +148,8 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     const tlsCtx = this.owner.config.tls;
     const host = formatAddress(bytes);
     // Node reads TLS connections into `onread` too (tls.connect documents it; its types do not).
-    const fastOpen = this.owner.config.tcpFastOpen === true;
+    // A proxied connection (with a preface) stays plain TCP: dnsdist opens those with Fast Open too, not done here yet.
+    const fastOpen = this.owner.config.tcpFastOpen === true && preface === undefined;
     const family = bytes.length === 4 ? 4 : 6;
     // With Fast Open, TLS runs over the natively made socket: its ClientHello is the first write, so it rides on the SYN.
     const socket = tlsCtx
