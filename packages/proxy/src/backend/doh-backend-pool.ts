@@ -27,6 +27,7 @@ import type { TlsClientContext } from '../tls/tls-client-context.js';
 import type { DohClientTuning } from './doh-client-tuning.js';
 import type { ReplyChannel } from './inflight-query.js';
 import { makeQueryProxyHeader } from './proxy-protocol-payload.js';
+import type { AnswerHandler, LostHandler, PendingQuery, StreamBackendOwner, XfrHandler } from './stream-backend-owner.js';
 
 /** newServer's DoH options. */
 export interface DohBackendSettings {
@@ -37,7 +38,7 @@ export interface DohBackendSettings {
 }
 
 /** What the pool needs of its backend. */
-export interface DohPoolOwner {
+export interface DohPoolOwner extends StreamBackendOwner {
   readonly config: {
     address: IpAddressWithPort;
     tls?: TlsClientContext | undefined;
@@ -45,28 +46,7 @@ export interface DohPoolOwner {
     useProxyProtocol?: boolean | undefined;
     retries?: number | undefined;
   };
-  readonly counters: {
-    tlsResumptions: number;
-    tcpNewConnections: number;
-    tcpReusedConnections: number;
-    tcpMaxConcurrentConnections: number;
-    tcpAvgQueriesPerConnection: number;
-    tcpAvgConnectionDuration: number;
-    tcpDiedSendingQuery: number;
-    tcpDiedReadingResponse: number;
-    tcpGaveUp: number;
-    tcpReadTimeouts: number;
-    drops: number;
-  };
-  answered(latencyUsec: number): void;
-  tcpQueryFailed(): void;
-  answerMatches(data: Buffer, length: number, dq: DNSQuestion): boolean;
-  connectionFailed?(reason: string): void;
 }
-
-type AnswerHandler = (dq: DNSQuestion, reply: ReplyChannel, cacheKey: number, latencyUsec: number, data: Buffer, length: number) => void;
-type LostHandler = (dq: DNSQuestion, reply: ReplyChannel) => void;
-type XfrHandler = (dq: DNSQuestion, reply: ReplyChannel, data: Buffer, length: number, last: boolean) => void;
 
 /** dnsdist's user-agent names its HTTP/2 library; ours names the project. */
 export const DOH_CLIENT_USER_AGENT = 'dnsdist-ts';
@@ -77,15 +57,8 @@ const INITIAL_WINDOW_SIZE = 16 * 1024 * 1024;
 /** A DNS message is at most 65,535 bytes: a longer body is not an answer. */
 const MAX_BODY = 65535;
 
-interface Pending {
-  origId: number;
-  dq: DNSQuestion;
-  reply: ReplyChannel;
-  cacheKey: number;
-  sentAt: number;
+interface Pending extends PendingQuery {
   xfr: boolean;
-  /** Times it was sent again after the backend reset its stream. */
-  retries: number;
 }
 
 /** One HTTP/2 session to the backend. */

@@ -8,6 +8,7 @@ import { makeLocalProxyProtocolHeader } from '@dnsdist-ts/dns';
 import { connectDoh, dohAuthority, dohRequestHeaders } from './doh-backend-pool.js';
 import type { DownstreamServer } from './downstream-server.js';
 import { checkAnswerIsHealthy } from './health-check.js';
+import { settleCheckOnce } from './health-check-outcome.js';
 
 export function checkOverDoh(server: DownstreamServer, query: Buffer): Promise<boolean> {
   const config = server.config;
@@ -17,15 +18,7 @@ export function checkOverDoh(server: DownstreamServer, query: Buffer): Promise<b
     const { session, socket } = connectDoh(config.address, tlsCtx, preface);
     server.counters.tcpNewConnections++;
     let secured = false;
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), config.checkTimeout);
+    const finish = settleCheckOnce(config.checkTimeout, () => session.destroy(), resolve);
     socket.once(tlsCtx !== undefined ? 'secureConnect' : 'connect', () => {
       secured = true;
       server.lastCheckFailure = undefined;

@@ -199,6 +199,7 @@ export class DownstreamServer implements DownstreamServerInfo {
         this,
         (dq, reply, cacheKey, latencyUsec, data, length) => this.#onAnswer(this, dq, reply, cacheKey, latencyUsec, data, length),
         (dq, reply) => this.#onLost(this, dq, reply),
+        (dq, reply, data, length, last) => onXfr(this, dq, reply, data, length, last),
       );
     }
     if (config.doh !== undefined) {

@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { DNSName, formatAddress, makeLocalProxyProtocolHeader } from '@dnsdist-ts/dns';
 import type { DownstreamServer, DownstreamServerConfig } from './downstream-server.js';
 import { checkOverDoh } from './doh-health-check.js';
+import { settleCheckOnce } from './health-check-outcome.js';
 
 /** A health-check query: header with RD set, one question. */
 export function buildCheckQuery(id: number, name: string, qtype: number, qclass: number): Buffer {
@@ -45,19 +46,14 @@ function checkOverUdp(server: DownstreamServer, query: Buffer): Promise<boolean>
   const { bytes, port } = server.config.address;
   return new Promise((resolve) => {
     const socket = dgram.createSocket(bytes.length === 4 ? 'udp4' : 'udp6');
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
+    const close = (): void => {
       try {
         socket.close();
       } catch {
         // already closed
       }
-      resolve(ok);
     };
-    const timer = setTimeout(() => finish(false), server.config.checkTimeout);
+    const finish = settleCheckOnce(server.config.checkTimeout, close, resolve);
     socket.on('error', () => finish(false));
     socket.on('message', (msg) => {
       if (msg.length >= 2 && msg.readUInt16BE(0) === query.readUInt16BE(0)) {
@@ -79,15 +75,7 @@ function checkOverTcp(server: DownstreamServer, query: Buffer): Promise<boolean>
     const tlsCtx = server.config.tls;
     const socket = tlsCtx ? tls.connect({ ...tlsCtx.connectOptions(host), port }) : net.connect({ host, port });
     let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), server.config.checkTimeout);
+    const finish = settleCheckOnce(server.config.checkTimeout, () => socket.destroy(), resolve);
     let secured = false;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // Kept for the log line that marks the backend down: a TLS backend failing its certificate check says why.

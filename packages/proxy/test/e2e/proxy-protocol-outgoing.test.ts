@@ -95,6 +95,8 @@ class ProxyAwareBackend {
         questions: q.questions,
       } as dnsPacket.Packet);
     }
+    // Names under silent. get no answer (read timeouts).
+    if (q.questions![0]!.name.startsWith('silent.')) return undefined;
     return answerWithA(q, '192.0.2.53');
   }
 
@@ -357,3 +359,33 @@ function tcpQueriesInOrder(port: number, queries: Buffer[]): Promise<number[]> {
     socket.on('error', reject);
   });
 }
+
+describe('outgoing proxy protocol: a read timeout', () => {
+  let backend: ProxyAwareBackend;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    backend = new ProxyAwareBackend();
+    await backend.start();
+    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+setUDPTimeout(1)
+newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true, tcpOnly=true}
+`);
+    await waitFor('the LOCAL-header health check', () => backend.localChecks >= 1);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+  });
+
+  it("closes the proxied connection of a UDP client's query that timed out (as dnsdist closes a backend connection on a read timeout)", async () => {
+    const server = proxy.app.proxy.servers[0]!;
+    const closedBefore = backend.closedConnections;
+    expect(await udpExchange(proxy.port, encodeQuery('silent.example.'), 500)).toBeUndefined();
+    await waitFor('the query at the backend', () => backend.forName('silent.example').length === 1);
+    await waitFor('the read timeout', () => server.counters.tcpReadTimeouts === 1, 10000);
+    await waitFor('the timed-out connection closed', () => backend.closedConnections - closedBefore === 1);
+    expect(server.tcpCurrentConnections).toBe(0);
+  });
+});
