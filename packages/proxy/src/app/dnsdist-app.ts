@@ -18,6 +18,8 @@ import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
+import { wireDynamicBlocks, type DynBlockWiring } from './dyn-block-wiring.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
@@ -110,6 +112,10 @@ export class DnsdistApp {
   console: ConsoleServer | undefined;
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
+  /** The dynamic blocks with the per-query check, the rules groups and the fast detector. */
+  readonly dynBlockWiring: DynBlockWiring;
+  /** setDefaultBPFFilter's filter and kernel sink: set by `ebpf`, followed by the dynamic blocks. */
+  readonly defaultBpfFilter: DefaultBpfFilterRegistry;
   /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
   readonly blockScope = new BlockScopeGuard();
   /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
@@ -181,7 +187,10 @@ export class DnsdistApp {
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     const ffi = registerFfiBindings(this.env);
-    this.dynBlocks = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
+    this.defaultBpfFilter = new DefaultBpfFilterRegistry(this.proxy.log);
+    this.dynBlockWiring = wireDynamicBlocks(this.proxy, this.defaultBpfFilter);
+    this.dynBlocks = this.dynBlockWiring.blocks;
+    registerDynBlockBindings(this.env, this.dynBlockWiring, this.rings, this.blockScope, ffi);
     this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
     registerFleetBindings(this.env, this.fleet);
     void this.stopped.then(() => this.fleet.stop());
@@ -189,7 +198,7 @@ export class DnsdistApp {
     this.crowdsecWatcher = new CrowdSecWatcher(this.dynBlocks, this.proxy.log);
     registerCrowdSecBindings(this.env, this.crowdsec, this.crowdsecWatcher);
     void this.stopped.then(() => Promise.all([this.crowdsec.stop(), this.crowdsecWatcher.stop()]));
-    this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
+    this.ebpf = new ProxyEbpf(this.proxy, this.defaultBpfFilter, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
     registerEbpfBindings(this.env, this.ebpf);
