@@ -1,4 +1,4 @@
-import { CONSOLE_MAC_BYTES, ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { CONSOLE_MAC_BYTES, ConsoleServer, ConsoleSettings, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
 import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { registerFfiBindings } from '../lua/bind-ffi.js';
@@ -110,6 +110,8 @@ export class DnsdistApp {
   readonly rules: RuleChains;
   readonly rings = new Rings();
   console: ConsoleServer | undefined;
+  /** The console as configured (controlSocket, setKey, …, -k); the Lua bindings fill it, `console` runs from it. */
+  readonly consoleSettings = new ConsoleSettings();
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
   /** The dynamic blocks with the per-query check, the rules groups and the fast detector. */
@@ -166,7 +168,7 @@ export class DnsdistApp {
     this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
     this.clientTableHook = options.clientMode ? undefined : new ClientTableHook();
     this.configChanges = options.role === 'worker' ? new ConfigChangeRunner(this.runtime, this.clientTableHook) : undefined;
-    this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
+    this.env = new LuaEnvironment(this.runtime, this.proxy, this.consoleSettings, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     registerConstants(this.runtime);
@@ -205,7 +207,7 @@ export class DnsdistApp {
     this.web = new WebService({
       proxy: this.proxy,
       rules: this.rules,
-      controlSocket: () => this.env.console.addresses.at(-1) ?? '127.0.0.1:5199',
+      controlSocket: () => this.consoleSettings.addresses.at(-1) ?? '127.0.0.1:5199',
     });
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
@@ -238,8 +240,8 @@ export class DnsdistApp {
     registerCarbonBindings(this.env, this.carbon);
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
-      this.env.console.key = options.consoleKey;
-      this.env.console.keyFromCommandLine = true;
+      this.consoleSettings.key = options.consoleKey;
+      this.consoleSettings.keyFromCommandLine = true;
     }
     for (const a of options.acls ?? []) this.proxy.addCommandLineACL(a);
     for (const l of options.locals ?? []) this.proxy.addLocal(frontendConfigFrom('-l', l, new LuaOptions('-l', undefined), true));
@@ -302,19 +304,15 @@ export class DnsdistApp {
     const log = this.proxy.log;
     // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
     // open can use it at once.
-    const con = this.env.console;
+    const con = this.consoleSettings;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
       const address = con.addresses[con.addresses.length - 1]!;
       const where = parseConsoleAddress(address);
       this.console = await ConsoleServer.listen({
         address,
-        key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
+        ...con.serverOptions(),
         runner: (line, run) => this.runConsoleCommandSliced(line, run),
-        acl: con.acl,
-        maxConcurrentConnections: con.maxConcurrentConnections,
-        maxMessageSize: con.maxMessageSize,
-        logConnections: con.logConnections,
         log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
       }).catch((err: unknown) => {
         throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
@@ -381,14 +379,8 @@ export class DnsdistApp {
   #syncConsole(): void {
     const c = this.console;
     if (!c) return;
-    const con = this.env.console;
-    Object.assign(c, {
-      key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
-      acl: con.acl,
-      maxConcurrentConnections: con.maxConcurrentConnections,
-      maxMessageSize: con.maxMessageSize,
-      logConnections: con.logConnections,
-    });
+    // The server reads these on each accept or frame: a change applies from the next one.
+    Object.assign(c, this.consoleSettings.serverOptions());
   }
 
   /**
@@ -427,7 +419,7 @@ export class DnsdistApp {
     return this.workers.applyConsoleChange(
       line,
       failed,
-      this.env.console.commandTimeoutSeconds * 1000,
+      this.consoleSettings.commandTimeoutSeconds * 1000,
       this.clientTableHook?.newTables() ?? [],
     );
   }
@@ -445,7 +437,7 @@ export class DnsdistApp {
       .runConsoleCommandSliced(line, formatConsoleResult, {
         ...(options.signal ? { signal: options.signal } : {}),
         maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
-        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.consoleSettings.commandTimeoutSeconds * 1000 },
         onStart: () => this.#beginConsoleCommand(),
         onDone: (failed) => (inWorkers = this.#applyInWorkers(line, failed)),
       })
@@ -459,7 +451,7 @@ export class DnsdistApp {
 
   /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */
   #maxReplyBytes(): number {
-    const max = this.env.console.maxMessageSize;
+    const max = this.consoleSettings.maxMessageSize;
     return max > 0 ? Math.max(1, max - CONSOLE_MAC_BYTES) : 0;
   }
 
