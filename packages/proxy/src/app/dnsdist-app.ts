@@ -1,4 +1,4 @@
-import { CONSOLE_MAC_BYTES, ConsoleServer, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { CONSOLE_MAC_BYTES, ConsoleServer, ConsoleSettings, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
 import { listenError } from '../io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { registerFfiBindings } from '../lua/bind-ffi.js';
@@ -18,6 +18,8 @@ import { BlockScopeGuard } from '../dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
 import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
+import { wireDynamicBlocks, type DynBlockWiring } from './dyn-block-wiring.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
 import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
@@ -109,12 +111,18 @@ export class DnsdistApp {
   readonly rules: RuleChains;
   readonly rings = new Rings();
   console: ConsoleServer | undefined;
+  /** The console as configured (controlSocket, setKey, …, -k); the Lua bindings fill it, `console` runs from it. */
+  readonly consoleSettings = new ConsoleSettings();
   /** Dynamic blocks: the tables, the per-query check, rules groups and their kernel copies. */
   readonly dynBlocks: DynamicBlocks;
   /** setDynBlocksFastDetection's detector and the per-query check it watches from (workers/worker-fast-detection.ts). */
   readonly fastDetection: { readonly detector: FastDetector; readonly check: DynBlockQueryCheck };
   /** With workers: their fast-detection candidates, turned into passes here. */
   workerFastDetection: WorkerFastDetection | undefined;
+  /** The dynamic blocks with the per-query check, the rules groups and the fast detector. */
+  readonly dynBlockWiring: DynBlockWiring;
+  /** setDefaultBPFFilter's filter and kernel sink: set by `ebpf`, followed by the dynamic blocks. */
+  readonly defaultBpfFilter: DefaultBpfFilterRegistry;
   /** How wide a block from outside the configuration may be: the block API, the console, later a fleet bus. */
   readonly blockScope = new BlockScopeGuard();
   /** Fleet-wide dynamic blocks over Redis (setDynBlocksSync); idle unless configured. */
@@ -165,7 +173,7 @@ export class DnsdistApp {
     this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
     this.clientTableHook = options.clientMode ? undefined : new ClientTableHook();
     this.configChanges = options.role === 'worker' ? new ConfigChangeRunner(this.runtime, this.clientTableHook) : undefined;
-    this.env = new LuaEnvironment(this.runtime, this.proxy, options.clientMode ?? false);
+    this.env = new LuaEnvironment(this.runtime, this.proxy, this.consoleSettings, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
     registerConstants(this.runtime);
@@ -186,9 +194,11 @@ export class DnsdistApp {
     registerCacheBindings(this.env);
     registerRingBindings(this.env, this.rings);
     const ffi = registerFfiBindings(this.env);
-    const dyn = registerDynBlockBindings(this.env, this.rings, this.blockScope, ffi);
-    this.dynBlocks = dyn.blocks;
-    this.fastDetection = { detector: dyn.fast, check: dyn.check };
+    this.defaultBpfFilter = new DefaultBpfFilterRegistry(this.proxy.log);
+    this.dynBlockWiring = wireDynamicBlocks(this.proxy, this.defaultBpfFilter);
+    this.dynBlocks = this.dynBlockWiring.blocks;
+    registerDynBlockBindings(this.env, this.dynBlockWiring, this.rings, this.blockScope, ffi);
+    this.fastDetection = { detector: this.dynBlockWiring.fast, check: this.dynBlockWiring.check };
     this.fleet = new FleetSync(this.dynBlocks, this.blockScope, this.proxy.log);
     registerFleetBindings(this.env, this.fleet);
     void this.stopped.then(() => this.fleet.stop());
@@ -196,14 +206,14 @@ export class DnsdistApp {
     this.crowdsecWatcher = new CrowdSecWatcher(this.dynBlocks, this.proxy.log);
     registerCrowdSecBindings(this.env, this.crowdsec, this.crowdsecWatcher);
     void this.stopped.then(() => Promise.all([this.crowdsec.stop(), this.crowdsecWatcher.stop()]));
-    this.ebpf = new ProxyEbpf(this.proxy, { checkConfig: options.checkConfig ?? false });
+    this.ebpf = new ProxyEbpf(this.proxy, this.defaultBpfFilter, { checkConfig: options.checkConfig ?? false });
     // At stop the XDP filters are detached and the maps released (the pins stay for the next run).
     void this.stopped.then(() => this.ebpf.stop());
     registerEbpfBindings(this.env, this.ebpf);
     this.web = new WebService({
       proxy: this.proxy,
       rules: this.rules,
-      controlSocket: () => this.env.console.addresses.at(-1) ?? '127.0.0.1:5199',
+      controlSocket: () => this.consoleSettings.addresses.at(-1) ?? '127.0.0.1:5199',
     });
     registerWebBindings(this.env, this.web);
     connectProxyObservability(this.web.providers, { dynBlocks: this.dynBlocks, ebpf: this.ebpf, blockScope: this.blockScope });
@@ -236,8 +246,8 @@ export class DnsdistApp {
     registerCarbonBindings(this.env, this.carbon);
     if (options.consoleKey !== undefined) {
       parseConsoleKey(options.consoleKey, '-k');
-      this.env.console.key = options.consoleKey;
-      this.env.console.keyFromCommandLine = true;
+      this.consoleSettings.key = options.consoleKey;
+      this.consoleSettings.keyFromCommandLine = true;
     }
     for (const a of options.acls ?? []) this.proxy.addCommandLineACL(a);
     for (const l of options.locals ?? []) this.proxy.addLocal(frontendConfigFrom('-l', l, new LuaOptions('-l', undefined), true));
@@ -300,19 +310,15 @@ export class DnsdistApp {
     const log = this.proxy.log;
     // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
     // open can use it at once.
-    const con = this.env.console;
+    const con = this.consoleSettings;
     if (con.addresses.length > 0) {
       log.info(`Console ACL allowing connections from: ${sortMasks(con.acl.toStrings()).join(', ')}`);
       const address = con.addresses[con.addresses.length - 1]!;
       const where = parseConsoleAddress(address);
       this.console = await ConsoleServer.listen({
         address,
-        key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
+        ...con.serverOptions(),
         runner: (line, run) => this.runConsoleCommandSliced(line, run),
-        acl: con.acl,
-        maxConcurrentConnections: con.maxConcurrentConnections,
-        maxMessageSize: con.maxMessageSize,
-        logConnections: con.logConnections,
         log: (level, message) => (level === 'verbose' ? log.debug(message) : level === 'error' ? log.error(message) : log.info(message)),
       }).catch((err: unknown) => {
         throw listenError(err, `controlSocket(${JSON.stringify(address)})`, where.host, where.port, 'tcp');
@@ -384,14 +390,8 @@ export class DnsdistApp {
   #syncConsole(): void {
     const c = this.console;
     if (!c) return;
-    const con = this.env.console;
-    Object.assign(c, {
-      key: con.key !== undefined ? parseConsoleKey(con.key) : undefined,
-      acl: con.acl,
-      maxConcurrentConnections: con.maxConcurrentConnections,
-      maxMessageSize: con.maxMessageSize,
-      logConnections: con.logConnections,
-    });
+    // The server reads these on each accept or frame: a change applies from the next one.
+    Object.assign(c, this.consoleSettings.serverOptions());
   }
 
   /**
@@ -430,7 +430,7 @@ export class DnsdistApp {
     return this.workers.applyConsoleChange(
       line,
       failed,
-      this.env.console.commandTimeoutSeconds * 1000,
+      this.consoleSettings.commandTimeoutSeconds * 1000,
       this.clientTableHook?.newTables() ?? [],
     );
   }
@@ -448,7 +448,7 @@ export class DnsdistApp {
       .runConsoleCommandSliced(line, formatConsoleResult, {
         ...(options.signal ? { signal: options.signal } : {}),
         maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
-        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.env.console.commandTimeoutSeconds * 1000 },
+        limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: this.consoleSettings.commandTimeoutSeconds * 1000 },
         onStart: () => this.#beginConsoleCommand(),
         onDone: (failed) => (inWorkers = this.#applyInWorkers(line, failed)),
       })
@@ -462,7 +462,7 @@ export class DnsdistApp {
 
   /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */
   #maxReplyBytes(): number {
-    const max = this.env.console.maxMessageSize;
+    const max = this.consoleSettings.maxMessageSize;
     return max > 0 ? Math.max(1, max - CONSOLE_MAC_BYTES) : 0;
   }
 

@@ -35,7 +35,7 @@ async function runClient(cl: CommandLine): Promise<number> {
     // A client can still work from -c ADDR and -k KEY without a readable configuration.
     if (!(cl.client && cl.setKey)) throw err;
   }
-  const con = app.env.console;
+  const con = app.consoleSettings;
   const address = cl.client !== undefined && cl.client !== '' ? cl.client : con.addresses[con.addresses.length - 1];
   if (!address) fatal(`No console address: use controlSocket() in ${cl.config} or -c IP[:PORT]`);
   const keyText = cl.setKey ?? con.key;

@@ -35,6 +35,7 @@ export {
 export type { ConsoleLog, ConsoleLogLevel, ConsoleRunner, ConsoleRunOptions } from './console-hooks.js';
 export { capConsoleReply, ConsoleReplyBuilder, consoleReplyCutNote } from './console-reply.js';
 export { CONSOLE_KEY_BYTES, isValidConsoleKey, makeKey, parseConsoleKey } from './console-key.js';
+export { ConsoleSettings, type ConsoleLiveOptions } from './console-settings.js';
 export {
   ConsoleServer,
   DEFAULT_CONSOLE_HANDSHAKE_TIMEOUT_MS,

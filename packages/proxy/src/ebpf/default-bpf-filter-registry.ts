@@ -7,16 +7,17 @@ import { KernelInsertFailureLog } from './kernel-insert-failure-log.js';
 /** Called with the sink over the new default filter (undefined when it is unset). */
 export type DefaultFilterListener = (sink: KernelBlockSink | undefined, filter: BPFFilter | undefined) => void;
 
-const REGISTRIES = new WeakMap<object, DefaultBpfFilterRegistry>();
-
 /**
  * The default BPF filter (`setDefaultBPFFilter`) and the KernelBlockSink
- * over it, published for the dynamic-block engine. One per proxy, found
- * with `DefaultBpfFilterRegistry.forProxy(proxy)`, so the engine and the
- * eBPF bindings need not know each other:
+ * over it, published for the dynamic-block engine. The composition root
+ * (app/dnsdist-app.ts) makes one and gives it to both ProxyEbpf, which
+ * sets it, and the dynamic blocks, which follow it, so that those two
+ * need not know each other:
  *
  * ```ts
- * DefaultBpfFilterRegistry.forProxy(proxy).onChange((sink) => (engine.kernelSink = sink));
+ * const registry = new DefaultBpfFilterRegistry(proxy.log);
+ * registry.onChange((sink) => blocks.setKernelSink(sink));
+ * const ebpf = new ProxyEbpf(proxy, registry);
  * ```
  */
 export class DefaultBpfFilterRegistry {
@@ -30,16 +31,6 @@ export class DefaultBpfFilterRegistry {
   constructor(log: Pick<Logger, 'warn'>) {
     this.#log = log;
     this.failures = new KernelInsertFailureLog((line) => log.warn(line));
-  }
-
-  /** The registry of a proxy (created on first use, logging to the proxy's log). */
-  static forProxy(proxy: { log: Pick<Logger, 'warn'> }): DefaultBpfFilterRegistry {
-    let r = REGISTRIES.get(proxy);
-    if (!r) {
-      r = new DefaultBpfFilterRegistry(proxy.log);
-      REGISTRIES.set(proxy, r);
-    }
-    return r;
   }
 
   get filter(): BPFFilter | undefined {

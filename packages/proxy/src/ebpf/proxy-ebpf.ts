@@ -6,7 +6,7 @@ import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import { PinTransaction, type SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
-import { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
+import type { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
 import { EbpfSetupError } from './ebpf-setup-error.js';
 import { FrontendBind, type BindFilterControl } from './frontend-bind.js';
 import { XdpFilterDeployment, xdpPinDirOf, type XdpFilterRequest } from './xdp-filter-deployment.js';
@@ -35,7 +35,8 @@ export interface ProxyEbpfOptions {
 
 /**
  * The proxy's eBPF side: BPF filters created by the configuration, the
- * default filter and its KernelBlockSink (through DefaultBpfFilterRegistry),
+ * default filter and its KernelBlockSink (through the DefaultBpfFilterRegistry
+ * it is given, which the dynamic blocks follow),
  * socket filters on the listeners, registered DynBPFFilters, the XDP
  * filter deployments, the once-a-second removal of lapsed kernel entries,
  * and the XDP filter's name index guards (one per pin directory holding
@@ -71,9 +72,9 @@ export class ProxyEbpf implements BindFilterControl {
   readonly #startupPins: PinTransaction;
   #configured = false;
 
-  constructor(proxy: DnsdistProxy, options: ProxyEbpfOptions = {}) {
+  constructor(proxy: DnsdistProxy, defaultFilter: DefaultBpfFilterRegistry, options: ProxyEbpfOptions = {}) {
     this.proxy = proxy;
-    this.defaultFilter = DefaultBpfFilterRegistry.forProxy(proxy);
+    this.defaultFilter = defaultFilter;
     this.#startupPins = new PinTransaction({ dryRun: options.checkConfig ?? false });
     this.#indexGuards = new NameIndexMaintainer(proxy.log);
   }

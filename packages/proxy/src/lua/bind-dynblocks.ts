@@ -2,28 +2,25 @@ import { DNSName, NetmaskGroup, parseAddressWithPort } from '@dnsdist-ts/dns';
 import {
   ClientBlockRange,
   DEFAULT_ACTION_REFUSED_TEXT,
-  DynamicBlocks,
-  DynBlockQueryCheck,
   DynBlockRateRule,
   DynBlockRatioRule,
   DynBlockRulesGroup,
   DynBlockSuffixRule,
-  FastDetector,
   isDefaultActionChoice,
   isDnsAction,
   logName,
   responseStatTree,
   showDynBlocks,
+  type DynamicBlocks,
   type DynBlock,
+  type DynBlockQueryCheck,
   type DynBlockTag,
+  type FastDetector,
   type StatNode,
   type StatNodeStats,
   type SuffixVisitorVerdict,
 } from '../dynblocks/index.js';
 import type { BlockScopeGuard } from '../dynblocks/index.js';
-import { HIT_FOLD_SLICE_MS } from '../dynblocks/kernel-mirror.js';
-import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
-import { EventLoopSlicer } from '../metrics/event-loop-slicer.js';
 import { SocketAddress } from '../query/client-address.js';
 import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
 import { cutOffFor, type Rings } from '../rings/index.js';
@@ -32,6 +29,15 @@ import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName } from './lua-dns-name.js';
 import type { FfiScriptCalls } from './ffi/ffi-script-calls.js';
 import type { LuaFunctionRef } from './lua-runtime.js';
+
+/** The dynamic-block objects the bindings act on (the application makes them: app/dyn-block-wiring.ts). */
+export interface DynBlockBindingTargets {
+  readonly blocks: DynamicBlocks;
+  readonly check: DynBlockQueryCheck;
+  /** Where dynBlockRulesGroup() adds the groups it makes (the fast detector reads them). */
+  readonly groups: Set<DynBlockRulesGroup>;
+  readonly fast: FastDetector;
+}
 
 /** dnsdist takes rates as unsigned integers. */
 function rateArg(a: LuaArgs, i: number): number {
@@ -112,45 +118,21 @@ function blockRecord(b: DynBlock, nowMs: number, epochMs: number): Record<string
  * script) go through `guard`; rules groups do not (their masks are the
  * configuration itself).
  *
- * Installs the per-query check on the proxy, follows the default BPF
- * filter's kernel sink (DefaultBpfFilterRegistry), and runs the tables'
- * housekeeping after each proxy tick. Returns the tables, the fast
- * detector and the per-query check it observes for (data-plane workers
- * install theirs as the control plane says: workers/worker-fast-detection.ts).
+ * The tables, the per-query check, the fast detector and the housekeeping
+ * are the application's (app/dyn-block-wiring.ts): `dyn` is what they are;
+ * the groups made here are added to `dyn.groups`.
  */
 export function registerDynBlockBindings(
   env: LuaEnvironment,
+  dyn: DynBlockBindingTargets,
   rings: Rings,
   guard: BlockScopeGuard,
   ffi?: FfiScriptCalls,
-): { blocks: DynamicBlocks; fast: FastDetector; check: DynBlockQueryCheck } {
+): void {
   const rt = env.runtime;
   const proxy = env.proxy;
   const log = proxy.log;
-  const blocks = new DynamicBlocks(proxy.counters, log);
-  const check = new DynBlockQueryCheck(blocks, proxy.counters, log);
-  proxy.dynBlocks = check;
-  // setDefaultBPFFilter publishes its kernel sink here; eligible blocks are mirrored into it from then on.
-  DefaultBpfFilterRegistry.forProxy(proxy).onChange((sink) => blocks.setKernelSink(sink));
-
-  // Block housekeeping (kernel copies of expired blocks, the purge: O(expired)) runs every tick, and a
-  // pass over the kernel hit counters starts when due, read in slices so that many copies never hold the loop.
-  proxy.addTickHook((now) => {
-    try {
-      blocks.tick(now);
-    } catch (err) {
-      log.error(`Error in the dynamic block maintenance: ${(err as Error).message}`);
-    }
-    blocks.kernel.foldHitsIfDue(now, new EventLoopSlicer(HIT_FOLD_SLICE_MS))?.catch((err: unknown) => {
-      log.error(`Error reading the kernel hits of dynamic blocks: ${(err as Error).message}`);
-    });
-  });
-
-  const groups = new Set<DynBlockRulesGroup>();
-  const fast = new FastDetector(
-    () => groups,
-    (err) => log.warn(`Error in a fast dynamic block pass: ${err.message}`),
-  );
+  const { blocks, check, groups, fast } = dyn;
 
   // ---- the rules group --------------------------------------------------
   const rateRule = (a: LuaArgs, first: number): DynBlockRateRule => {
@@ -378,6 +360,4 @@ export function registerDynBlockBindings(
     fast.enabled = enabled;
     check.observer = enabled ? fast : undefined;
   });
-
-  return { blocks, fast, check };
 }
