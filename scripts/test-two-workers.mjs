@@ -103,7 +103,17 @@ console.log(`two workers: ${files.length} files (${SINGLE_WORKER_ONLY.size} list
 const jest = join(ROOT, 'node_modules/jest/bin/jest.js');
 const r = spawnSync(
   process.execPath,
-  ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', jest, ...process.argv.slice(2), '--runTestsByPath', ...files],
+  // Starting N workers (each loads the configuration in its own Lua state) takes longer than one event loop:
+  // a longer default timeout for tests and hooks that name none.
+  [
+    '--experimental-vm-modules',
+    '--disable-warning=ExperimentalWarning',
+    jest,
+    '--testTimeout=60000',
+    ...process.argv.slice(2),
+    '--runTestsByPath',
+    ...files,
+  ],
   { cwd: ROOT, stdio: 'inherit', env: { ...process.env, DNSDIST_TS_TEST_WORKERS: '2' } },
 );
 process.exit(r.status ?? 1);
