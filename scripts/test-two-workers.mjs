@@ -83,6 +83,10 @@ export const SINGLE_WORKER_ONLY = new Map([
     'packages/proxy/test/e2e/cache-cleaning.test.ts',
     "per-worker: counts the entries of one packet cache and sets backends down on the control plane's objects directly",
   ],
+  [
+    'packages/proxy/test/e2e/proxy-protocol-outgoing.test.ts',
+    "per-worker: a client's TCP connections on two workers get two proxied backend connections, not one reused; refused: addDOHLocal",
+  ],
   ['packages/proxy/test/e2e/malformed-counters-parity.test.ts', 'counter lag: /jsonstat snapshots around each malformed query'],
 ]);
 
