@@ -56,8 +56,11 @@ check: typecheck lint
 # every requirement, tools included, and fails a run that skipped anything (.ci/run sets both).
 test: build check test-only
 
+# Then the proxy's end-to-end files again with two data-plane workers (scripts/test-two-workers.mjs lists the
+# files that need one worker, with the reason).
 test-only:
 	pnpm run test
+	pnpm run test:two-workers
 
 run: build
 	scripts/run-demo.sh

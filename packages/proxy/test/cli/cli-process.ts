@@ -3,6 +3,7 @@ import { spawnSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { withTestWorkers } from '../support/test-workers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** The module tree's entry (tsc's output). */
@@ -41,6 +42,8 @@ export function runCli(args: string[], timeoutMs = 20000): { status: number; std
 /**
  * Start the CLI in the background; resolves once `ready` appears in its
  * output. `launcher` 'bin' starts it through bin/dnsdist-ts instead of node.
+ * DNSDIST_TS_TEST_WORKERS=N adds `--workers N` when `args` start a server
+ * without a count (test-workers.ts).
  */
 export function startCli(
   args: string[],
@@ -49,6 +52,7 @@ export function startCli(
   launcher: 'node' | 'bin' = 'node',
 ): Promise<{ child: ChildProcess; output: () => string }> {
   requireBuiltCli();
+  args = withTestWorkers(args);
   const child =
     launcher === 'bin'
       ? spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { describeDnsdist, spawnDnsdist } from '../../../../test/support/dnsdist.js';
 import { udpQuery } from '../support/dns-client.js';
 import { freePort, loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { oneWorker, type OneWorkerReason } from '../support/test-workers.js';
 
 /** A Carbon server: each connection's bytes, delivered when the sender closes it. */
 async function carbonListener() {
@@ -67,8 +68,8 @@ describe('carbonServer', () => {
     while (cleanups.length > 0) await cleanups.pop()!();
   });
 
-  async function start(config: string, vars: Record<string, number>): Promise<RunningProxy> {
-    const proxy = await startProxy(config, vars);
+  async function start(config: string, vars: Record<string, number>, oneWorkerFor?: OneWorkerReason): Promise<RunningProxy> {
+    const proxy = await startProxy(config, vars, oneWorkerFor ? oneWorker(oneWorkerFor) : {});
     cleanups.push(() => proxy.stop());
     return proxy;
   }
@@ -149,7 +150,8 @@ carbonServer("127.0.0.1:${carbon}", "side", 1, "ns", "inst")
 `;
       const dnsdist = spawnDnsdist(config(await freePort(), theirs.port));
       cleanups.push(() => dnsdist.stop());
-      await start(config(0, ours.port).replace('setLocal("127.0.0.1:0")', 'setLocal("127.0.0.1:${PORT}")'), {});
+      // cache-size: dnsdist's one cache, where each worker has its own (shown as N × the size).
+      await start(config(0, ours.port).replace('setLocal("127.0.0.1:0")', 'setLocal("127.0.0.1:${PORT}")'), {}, 'per-worker-cache');
       const a = parseExport(await ours.next(1));
       const b = parseExport(await theirs.next(1));
       // The two listen on different ports: frontend paths are compared without theirs.

@@ -9,6 +9,7 @@
 import * as dnsPacket from 'dns-packet';
 import { udpExchange, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { oneWorker } from '../support/test-workers.js';
 import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 type Option = { code: number; data: Buffer };
@@ -81,6 +82,8 @@ addAction(RDRule(), SetECSAction("192.0.2.1/32"))
 addAction(RDRule(), SetNoRecurseAction())
 addAction("plain.test.", PoolAction("plain"))
 `,
+      {},
+      oneWorker('per-worker-cache'),
     );
     poolEcs = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
@@ -88,6 +91,8 @@ pc = newPacketCache(100)
 getPool(""):setCache(pc)
 newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
 `,
+      {},
+      oneWorker('per-worker-cache'),
     );
     await waitFor('backends up', () => zeroScope.app.proxy.servers.every((s) => s.isUp()) && poolEcs.app.proxy.servers[0]!.isUp());
   });

@@ -20,6 +20,7 @@ import {
 import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { oneWorker } from '../support/test-workers.js';
 import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 type Option = { code: number; data: Buffer };
@@ -228,7 +229,7 @@ getPool(""):setCache(pc)
 newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
 `;
     dnsdist = await startDnsdistWithConsole(config(dnsdistPort));
-    ours = await startProxy(config('${PORT}'));
+    ours = await startProxy(config('${PORT}'), {}, oneWorker('per-worker-cache'));
     await waitFor('our backend up', () => ours.app.proxy.servers[0]!.isUp());
   }, 30000);
   afterAll(async () => {

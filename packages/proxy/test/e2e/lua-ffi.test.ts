@@ -148,13 +148,14 @@ describe('FFI server policies set from the console', () => {
   });
 
   it('setServerPolicyLuaFFI and setPoolServerPolicyLuaFFIPerThread: an index past the list selects no server', async () => {
-    expect(proxy.app.runConsoleCommand('setServerPolicyLuaFFI("none", function(list, dq) return 5 end)')).toBe('');
+    // The console's own path: its reply waits until every worker runs the change (runConsoleCommand does not wait).
+    expect(await proxy.app.runConsoleCommandSliced('setServerPolicyLuaFFI("none", function(list, dq) return 5 end)')).toBe('');
     expect(await udpQuery(proxy.port, 'default.ffi', { timeoutMs: 500 })).toBeUndefined();
-    expect(proxy.app.runConsoleCommand('setPoolServerPolicyLuaFFIPerThread("first", "return function(list, dq) return 0 end", "p")')).toBe(
-      '',
-    );
+    expect(
+      await proxy.app.runConsoleCommandSliced('setPoolServerPolicyLuaFFIPerThread("first", "return function(list, dq) return 0 end", "p")'),
+    ).toBe('');
     expect((await udpQuery(proxy.port, 'pool.ffi'))?.answers?.[0]?.data).toBe('192.0.2.12');
-    expect(proxy.app.runConsoleCommand('setServerPolicyLuaFFI("first", function(list, dq) return 0 end)')).toBe('');
+    expect(await proxy.app.runConsoleCommandSliced('setServerPolicyLuaFFI("first", function(list, dq) return 0 end)')).toBe('');
     expect((await udpQuery(proxy.port, 'default.ffi'))?.answers?.[0]?.data).toBe('192.0.2.11');
   });
 });

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { makeProxyProtocolHeader, type ProxyProtocolValue } from '@dnsdist-ts/dns';
-import { encodeQuery } from '../support/dns-client.js';
+import { encodeQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 const SRC = Uint8Array.from([192, 0, 2, 8]);
@@ -88,6 +88,9 @@ addAction(NetmaskGroupRule("192.0.2.0/24"), RCodeAction(DNSRCode.NXDOMAIN))
   });
 
   const counters = (): { proxyProtocolInvalid: number; aclDrops: number } => proxy.app.proxy.counters;
+  // With workers the control plane sums their counters a few times a second: wait for the count expected.
+  const counted = (what: 'proxyProtocolInvalid' | 'aclDrops', before: number, n: number): Promise<void> =>
+    waitFor(`${what} to grow by ${n}`, () => counters()[what] - before === n);
 
   it('over UDP: rules and Lua see the client and values the header names, the answer returns to the sender', async () => {
     const a = await udpSend(proxy.port, Buffer.concat([header(false), encodeQuery('who.example.', { type: 'CNAME' })]));
@@ -108,7 +111,7 @@ addAction(NetmaskGroupRule("192.0.2.0/24"), RCodeAction(DNSRCode.NXDOMAIN))
     expect(await udpSend(proxy.port, Buffer.concat([bad, encodeQuery('who.example.')]))).toBeUndefined();
     const big = header(false, [{ type: 9, value: Buffer.alloc(600) }]);
     expect(await udpSend(proxy.port, Buffer.concat([big, encodeQuery('who.example.')]))).toBeUndefined();
-    expect(counters().proxyProtocolInvalid - before).toBe(3);
+    await counted('proxyProtocolInvalid', before, 3);
   });
 
   it('over TCP: one header opens the connection, every query on it is the named client', async () => {
@@ -123,20 +126,21 @@ addAction(NetmaskGroupRule("192.0.2.0/24"), RCodeAction(DNSRCode.NXDOMAIN))
   it('over TCP: a connection without a valid header is closed and counted', async () => {
     const before = counters().proxyProtocolInvalid;
     expect(await tcpSession(proxy.port, Buffer.alloc(0), [encodeQuery('who.example.')])).toBe('closed');
-    expect(counters().proxyProtocolInvalid - before).toBe(1);
+    await counted('proxyProtocolInvalid', before, 1);
   });
 
   it('with setProxyProtocolApplyACLToProxiedClients(true) the named client must pass setACL too (acl-drops)', async () => {
     const outside = Uint8Array.from([203, 0, 113, 1]);
     const query = Buffer.concat([header(false, foo, outside), encodeQuery('who.example.', { type: 'CNAME' })]);
     expect(cname(await udpSend(proxy.port, query))).toMatch(/^src-203\.0\.113\.1-/);
-    proxy.app.proxy.incomingProxyProtocol.applyACLToProxiedClients = true;
+    // Through the console, whose reply waits until every worker has the change.
+    expect(await proxy.app.runConsoleCommandSliced('setProxyProtocolApplyACLToProxiedClients(true)')).toBe('');
     try {
       const before = counters().aclDrops;
       expect(await udpSend(proxy.port, query)).toBeUndefined();
-      expect(counters().aclDrops - before).toBe(1);
+      await counted('aclDrops', before, 1);
     } finally {
-      proxy.app.proxy.incomingProxyProtocol.applyACLToProxiedClients = false;
+      await proxy.app.runConsoleCommandSliced('setProxyProtocolApplyACLToProxiedClients(false)');
     }
   });
 });

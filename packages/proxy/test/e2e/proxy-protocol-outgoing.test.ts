@@ -13,6 +13,7 @@ import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/
 import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
 import { curl, dnsParam, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { oneWorker } from '../support/test-workers.js';
 import { answerWithA, listenUdpAndTcp, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 interface Seen {
@@ -276,12 +277,16 @@ describe('outgoing proxy protocol for DNS over HTTPS clients', () => {
     backend = new ProxyAwareBackend();
     await backend.start();
     cert = await makeCertificate();
-    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+    proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
 newServer{address="127.0.0.1:${backend.port}", useProxyProtocol=true}
 addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {trustForwardedForHeader=true})
 addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "doh"))
 addAction("tee.example.", TeeAction("127.0.0.1:${backend.port}", false, nil, true))
-`);
+`,
+      {},
+      oneWorker('refused-addDOHLocal'),
+    );
     port = proxy.app.proxy.dohFrontends[0]!.local.port;
     tlsArgs = ['--http2', '--resolve', `doh.test:${port}:127.0.0.1`, '--cacert', cert.cert];
     await waitFor('the LOCAL-header health check', () => backend.localChecks >= 1);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { tcpQuery, waitFor, type Answer } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { oneWorker } from '../support/test-workers.js';
 
 interface ReceivedQuery {
   id: number;
@@ -94,6 +95,8 @@ describe('TCP backend framing', () => {
       {
         B: b.port,
       },
+      // The backend expects every query on one connection: with workers each has its own.
+      oneWorker('per-worker-connections'),
     );
     cleanups.push(() => proxy.stop());
     // One client connection per query: they share the proxy's backend connection, pipelined (maxInFlight).

@@ -260,7 +260,8 @@ describe('one worker (the default)', () => {
 
   beforeAll(async () => {
     backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
-    proxy = await startProxy(CONFIG, { BACKEND: backend.port, WEB: await freePort() });
+    // The default itself, whatever DNSDIST_TS_TEST_WORKERS asks of the other tests.
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port, WEB: await freePort() }, { workers: undefined });
   });
 
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnsdistApp, type AppOptions } from '../../src/app/dnsdist-app.js';
 import { startDemoServer, type DemoServer } from '../../src/demo/demo-authoritative-server.js';
+import { testWorkerCount } from './test-workers.js';
 
 export interface RunningProxy {
   app: DnsdistApp;
@@ -21,7 +22,8 @@ import { freePort } from '../../../../test/support/free-port.js';
 
 /**
  * Run a config. `${PORT}` in the text is replaced by the proxy's listen
- * port, other `${NAME}` by `vars`.
+ * port, other `${NAME}` by `vars`. DNSDIST_TS_TEST_WORKERS=N (test-workers.ts)
+ * runs it with N data-plane workers unless `options.workers` says otherwise.
  */
 export async function startProxy(
   config: string,
@@ -47,7 +49,14 @@ async function startProxyOnce(config: string, vars: Record<string, string | numb
   const configFile = join(dir, 'dnsdist.conf');
   writeFileSync(configFile, text);
   const output: string[] = [];
-  const app = new DnsdistApp({ configFile, output: (l) => output.push(l), udpImplementation: 'auto', ...options });
+  const workers = testWorkerCount();
+  const app = new DnsdistApp({
+    configFile,
+    output: (l) => output.push(l),
+    udpImplementation: 'auto',
+    ...(workers !== undefined ? { workers } : {}),
+    ...options,
+  });
   try {
     await app.loadConfiguration();
     await app.start();

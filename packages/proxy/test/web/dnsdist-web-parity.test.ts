@@ -20,6 +20,7 @@ import { httpRequest, type HttpResult, type RequestOptions } from './http-client
 import { labelNamesByFamily, parsePrometheusText, type MetricFamily } from './prometheus-text-parser.js';
 import { AUTH_MATRIX } from './auth-matrix.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
+import { oneWorker } from '../support/test-workers.js';
 
 /** The configuration both run; ${…} are filled per side. */
 const CONFIG = `
@@ -126,7 +127,12 @@ describeDnsdist('webserver, API and metrics against dnsdist 1.7.3', () => {
         fill(CONFIG, { PORT: theirs.dns, WEB: theirs.web, BACKEND: demo.port, APIDIR: theirDir }),
       consolePort,
     );
-    ours = await startWebProxy(CONFIG.replace('setLocal("127.0.0.1:${PORT}")\n', ''), { WEB: 0, BACKEND: demo.port, APIDIR: ourDir });
+    // The cache counters are compared with dnsdist's one shared cache.
+    ours = await startWebProxy(
+      CONFIG.replace('setLocal("127.0.0.1:${PORT}")\n', ''),
+      { WEB: 0, BACKEND: demo.port, APIDIR: ourDir },
+      oneWorker('per-worker-cache'),
+    );
     Object.assign(mine, { name: 'dnsdist-ts', dns: ours.port, web: ours.web, apiDir: ourDir });
     await sendTraffic(theirs.dns);
     await sendTraffic(mine.dns);

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * `make test`'s second pass over the proxy's end-to-end files: the same files
+ * run again with DNSDIST_TS_TEST_WORKERS=2, every proxy they start answering in
+ * two data-plane workers (packages/proxy/test/support/test-workers.ts), since
+ * dnsdist's behaviour must not depend on the worker count.
+ *
+ * The files that cannot run with two workers today are listed below, each with
+ * its reason (docs/development.md has the table); they still run with one
+ * worker in the first pass. A listed file that no longer exists fails the run,
+ * so that the list cannot go stale. Extra arguments go to jest.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Folders whose every test file runs with two workers (minus the exceptions). */
+export const TWO_WORKER_FOLDERS = ['packages/proxy/test/e2e'];
+
+/** Files outside those folders that start a proxy and run with two workers too. */
+export const TWO_WORKER_FILES = [];
+
+/**
+ * Files that run with one worker only, and why (docs/development.md has the
+ * table). "refused": the file is about a function still refused with workers
+ * (worker-guards.ts REFUSED_WITH_WORKERS). "per-worker": the test asserts
+ * dnsdist's one-process figure for something each worker keeps apart today.
+ * "counter lag": the test compares counter snapshots around one exchange,
+ * while with workers the control plane sums the workers' counters a few times
+ * a second and no event says when a sum includes a given query. Single tests
+ * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
+ */
+export const SINGLE_WORKER_ONLY = new Map([
+  ['packages/proxy/test/e2e/dot-frontend.test.ts', 'refused: addTLSLocal (DoT listeners are not opened in the workers yet)'],
+  ['packages/proxy/test/e2e/dnscrypt-bind.test.ts', 'refused: addDNSCryptBind'],
+  ['packages/proxy/test/e2e/dnscrypt-metrics-parity.test.ts', 'refused: addDNSCryptBind'],
+  [
+    'packages/proxy/test/e2e/doh-backend.test.ts',
+    'refused: addDOHLocal; per-worker: each worker opens its own DoH connections to a backend',
+  ],
+  [
+    'packages/proxy/test/e2e/tcp-backend-ooor.test.ts',
+    'per-worker: each worker opens its own TCP connections to a backend (new/reused counts)',
+  ],
+  [
+    'packages/proxy/test/e2e/tcp-backend-reconnect.test.ts',
+    'per-worker: pooled TCP connections are per worker; counter lag: exact backend counters right after each exchange',
+  ],
+  [
+    'packages/proxy/test/e2e/listen-errors.test.ts',
+    "differs: a worker's bind error reaches start() as a WorkerStartError with the same text, not a ListenError (requestedBy, protocol, code); refused: addDNSCryptBind",
+  ],
+  [
+    'packages/proxy/test/e2e/dot-backend.test.ts',
+    'per-worker: each worker opens its own DoT connections to a backend (new/reused, resumptions)',
+  ],
+  [
+    'packages/proxy/test/e2e/tee-action.test.ts',
+    "per-worker: each worker's TeeAction keeps its own statistics (TeeAction methods are refused at run time with workers)",
+  ],
+  [
+    'packages/proxy/test/e2e/doh-backend-broken-answers.test.ts',
+    'per-worker: each worker opens its own DoH connections to a backend (new/reused/died counts)',
+  ],
+  ['packages/proxy/test/e2e/dnscrypt-reload.test.ts', 'refused: addDNSCryptBind'],
+  [
+    'packages/proxy/test/e2e/answer-flags.test.ts',
+    "per-worker: counts the backend's queries around cache hits (one packet cache per worker)",
+  ],
+  ['packages/proxy/test/e2e/forwarding.test.ts', 'counter lag: counter deltas around a few queries, read at once'],
+  [
+    'packages/proxy/test/e2e/lua-server-policy.test.ts',
+    "per-worker: reads Lua globals a server policy sets, which live in the worker's Lua state (each worker runs the configuration in its own)",
+  ],
+  [
+    'packages/proxy/test/e2e/cache-and-rings.test.ts',
+    'per-worker: exact cache hit/miss counts of one packet cache; counter lag: counters read right after the answers',
+  ],
+  [
+    'packages/proxy/test/e2e/cache-cleaning.test.ts',
+    "per-worker: counts the entries of one packet cache and sets backends down on the control plane's objects directly",
+  ],
+  [
+    'packages/proxy/test/e2e/proxy-protocol-outgoing.test.ts',
+    "per-worker: a client's TCP connections on two workers get two proxied backend connections, not one reused; refused: addDOHLocal",
+  ],
+  [
+    'packages/proxy/test/e2e/tcp-backend-xfr.test.ts',
+    'per-worker: counts one backend connection reused after a transfer; the next query may land in the other worker',
+  ],
+  ['packages/proxy/test/e2e/malformed-counters-parity.test.ts', 'counter lag: /jsonstat snapshots around each malformed query'],
+]);
+
+function testFiles(folder) {
+  return readdirSync(join(ROOT, folder), { recursive: true })
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join(folder, f))
+    .sort();
+}
+
+const stale = [...SINGLE_WORKER_ONLY.keys(), ...TWO_WORKER_FILES].filter((f) => !existsSync(join(ROOT, f)));
+if (stale.length > 0) {
+  console.error(`scripts/test-two-workers.mjs lists files that do not exist: ${stale.join(', ')}`);
+  process.exit(2);
+}
+const files = [...TWO_WORKER_FOLDERS.flatMap(testFiles), ...TWO_WORKER_FILES].filter((f) => !SINGLE_WORKER_ONLY.has(f));
+console.log(`two workers: ${files.length} files (${SINGLE_WORKER_ONLY.size} listed as one worker only, see docs/development.md)`);
+const jest = join(ROOT, 'node_modules/jest/bin/jest.js');
+const r = spawnSync(
+  process.execPath,
+  // Starting N workers (each loads the configuration in its own Lua state) takes longer than one event loop:
+  // a longer default timeout for tests and hooks that name none.
+  [
+    '--experimental-vm-modules',
+    '--disable-warning=ExperimentalWarning',
+    jest,
+    '--testTimeout=60000',
+    ...process.argv.slice(2),
+    '--runTestsByPath',
+    ...files,
+  ],
+  { cwd: ROOT, stdio: 'inherit', env: { ...process.env, DNSDIST_TS_TEST_WORKERS: '2' } },
+);
+process.exit(r.status ?? 1);
