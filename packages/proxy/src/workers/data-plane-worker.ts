@@ -31,6 +31,18 @@ let started = false;
 let serversUp: boolean[] = [];
 /** The counters of backends and rules added at the console (after start-up). */
 let runTime: RunTimeCounters | undefined;
+/** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
+let handle: ((m: ControlToWorker) => void) | undefined;
+const early: ControlToWorker[] = [];
+/** The ports the first worker bound (bindAfterFirst), when they come. */
+let bindPorts: ((ports: number[]) => void) | undefined;
+port.on('message', (m: ControlToWorker) => {
+  if (m.type === 'bind') bindPorts?.(m.ports);
+  else if (handle) handle(m);
+  // Stopped before listening (another worker failed to start): nothing here to close.
+  else if (m.type === 'stop') process.exit(0);
+  else early.push(m);
+});
 
 async function run(): Promise<void> {
   const app = new DnsdistApp({
@@ -62,9 +74,16 @@ async function run(): Promise<void> {
   serversUp = start.serversUp;
   applyServerStates(app, serversUp);
   app.proxy.setACL(start.acl);
+  // The first worker binds first: port 0 becomes a real port, which the others then share.
+  const ports = start.bindAfterFirst
+    ? await new Promise<number[]>((resolve) => {
+        bindPorts = resolve;
+        post({ type: 'loaded' });
+      })
+    : start.ports;
   app.proxy.listenerConfigs().forEach((fc, i) => {
     fc.reusePort = true;
-    if (start.ports) fc.port = start.ports[i]!;
+    if (ports) fc.port = ports[i]!;
   });
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
@@ -95,7 +114,7 @@ async function run(): Promise<void> {
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
   void app.stopped.then(() => clearInterval(publish));
-  port.on('message', (m: ControlToWorker) => {
+  handle = (m) => {
     if (m.type === 'cache') {
       const failure = caches.handle(m);
       if (failure)
@@ -106,7 +125,8 @@ async function run(): Promise<void> {
     } else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
-  });
+  };
+  for (const m of early.splice(0)) handle(m);
   serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
   started = true;
   post({

@@ -11,6 +11,12 @@ export interface WorkerStart {
   options: AppOptions & { output?: never };
   /** Port per listener (listenerConfigs() order) once the first worker bound them; absent: as configured. */
   ports: number[] | undefined;
+  /**
+   * Start-up, workers after the first: load and run the configuration
+   * alongside it, then post 'loaded' and bind once a 'bind' message brings
+   * the ports it bound.
+   */
+  bindAfterFirst: boolean;
   /** Backend up/down as the control plane decides it, by proxy.servers index. */
   serversUp: boolean[];
   /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
@@ -30,6 +36,8 @@ export interface WorkerStart {
 
 export type WorkerToControl =
   | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'> }
+  /** The configuration ran (bindAfterFirst): waiting for the 'bind' message. */
+  | { type: 'loaded' }
   | { type: 'failed'; message: string }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
@@ -38,6 +46,8 @@ export type WorkerToControl =
 export type ControlToWorker =
   | { type: 'servers'; up: boolean[] }
   | { type: 'acl'; masks: string[] }
+  /** Bind the listeners on these ports (listenerConfigs() order): the ones the first worker bound. */
+  | { type: 'bind'; ports: number[] }
   /** Run this console command, as the control plane did (worker-config-log.ts). */
   | { type: 'change'; change: ConfigChange }
   | { type: 'stop' }

@@ -1,7 +1,8 @@
 /**
- * The control plane's data-plane workers: starts N worker threads (the
- * first one binds the listeners and says which ports it got, the others
- * join them with SO_REUSEPORT), sums their counters into the control
+ * The control plane's data-plane workers: starts N worker threads at once
+ * (each loads and runs the configuration; the first binds the listeners
+ * and says which ports it got, the others then join them with
+ * SO_REUSEPORT), sums their counters into the control
  * plane's objects, tells them which backends are up, and restarts a worker
  * that dies (logged; its sockets are re-opened by the new one).
  */
@@ -47,6 +48,8 @@ interface Slot {
   restarts: number;
   lastRestartAt: number;
   row: Float64Array;
+  /** Start-up: its configuration ran and it waits for the first worker's ports. */
+  awaitingPorts: boolean;
 }
 
 /**
@@ -127,23 +130,40 @@ export class WorkerPool {
         state: 'starting',
         restarts: 0,
         lastRestartAt: 0,
+        awaitingPorts: false,
         row: new Float64Array(this.#buffer, i * rowLength * 8, rowLength),
       });
     }
   }
 
   /**
-   * Start the workers: the first binds the listeners (its bind error stops
-   * start-up, naming the listener), then the rest on the same ports.
-   * Resolves with the bound ports once every worker answers.
+   * Start the workers, all at once: each loads the modules and runs the
+   * configuration in parallel; the first binds the listeners (its bind
+   * error stops start-up, naming the listener), the rest then bind the
+   * same ports. Resolves with the bound ports once every worker answers;
+   * a worker failing stops the others and start-up, with its error.
    */
   async start(): Promise<WorkerListenerInfo> {
     this.#serversUp = this.#proxy.servers.map((s) => s.isUp());
     this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
-    const first = await this.#spawn(0);
-    this.#ports = first.ports;
-    await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)));
-    return first;
+    try {
+      const bound = await Promise.all(this.#slots.map((_, i) => this.#spawn(i)));
+      return bound[0]!;
+    } catch (err) {
+      // The others may still be loading or waiting for ports that will not come.
+      this.#stopping = true;
+      await Promise.all(this.#slots.map((s) => s.worker?.terminate()));
+      throw err;
+    }
+  }
+
+  /** The first worker's ports are known: the workers waiting for them bind. */
+  #releasePorts(): void {
+    for (const s of this.#slots) {
+      if (!s.awaitingPorts || !s.worker || !this.#ports) continue;
+      s.awaitingPorts = false;
+      s.worker.postMessage({ type: 'bind', ports: this.#ports } satisfies ControlToWorker);
+    }
   }
 
   /** Begin summing counters into `layout`'s objects and following backend states. */
@@ -217,6 +237,8 @@ export class WorkerPool {
       index,
       options: { ...options, qpsBuckets: this.#qpsBuckets },
       ports: this.#ports,
+      // A restarted worker (or one started after the first bound) has the ports at once.
+      bindAfterFirst: index > 0 && this.#ports === undefined,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,
       counters: this.#buffer,
@@ -230,6 +252,7 @@ export class WorkerPool {
     slot.worker = worker;
     slot.threadId = worker.threadId;
     slot.state = 'starting';
+    slot.awaitingPorts = false;
     const log = this.#proxy.log;
     return new Promise((resolve, reject) => {
       let listening = false;
@@ -240,8 +263,15 @@ export class WorkerPool {
         else if (m.type === 'ran') {
           const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
           if (report) log.error(report);
+        } else if (m.type === 'loaded') {
+          slot.awaitingPorts = true;
+          this.#releasePorts();
         } else if (m.type === 'listening') {
           listening = true;
+          if (this.#ports === undefined) {
+            this.#ports = m.ports;
+            this.#releasePorts();
+          }
           slot.state = 'running';
           this.onWorkerListening?.(index, worker);
           resolve({ ports: m.ports, kinds: m.kinds });
