@@ -16,14 +16,15 @@ import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
-import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
 import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
 
-const start = workerData as WorkerStart;
+/** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
+let start: WorkerStart;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
@@ -37,7 +38,8 @@ const early: ControlToWorker[] = [];
 /** The ports the first worker bound (bindAfterFirst), when they come. */
 let bindPorts: ((ports: number[]) => void) | undefined;
 port.on('message', (m: ControlToWorker) => {
-  if (m.type === 'bind') bindPorts?.(m.ports);
+  if (m.type === 'start') begin(m.start);
+  else if (m.type === 'bind') bindPorts?.(m.ports);
   else if (handle) handle(m);
   // Stopped before listening (another worker failed to start): nothing here to close.
   else if (m.type === 'stop') process.exit(0);
@@ -152,7 +154,12 @@ function applyServerStates(app: DnsdistApp, up: boolean[]): void {
   });
 }
 
-run().catch((err: unknown) => {
-  post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-});
+function begin(given: WorkerStart): void {
+  start = given;
+  run().catch((err: unknown) => {
+    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+}
+
+if (workerData !== PRELAUNCHED) begin(workerData as WorkerStart);

@@ -34,6 +34,9 @@ export interface WorkerStart {
   runTimeCounters: SharedArrayBuffer;
 }
 
+/** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
+export const PRELAUNCHED = 'prelaunched';
+
 export type WorkerToControl =
   | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'> }
   /** The configuration ran (bindAfterFirst): waiting for the 'bind' message. */
@@ -44,6 +47,8 @@ export type WorkerToControl =
   | { type: 'ran'; id: number; error: string | undefined };
 
 export type ControlToWorker =
+  /** To a prelaunched worker: what it would have had as workerData. */
+  | { type: 'start'; start: WorkerStart }
   | { type: 'servers'; up: boolean[] }
   | { type: 'acl'; masks: string[] }
   /** Bind the listeners on these ports (listenerConfigs() order): the ones the first worker bound. */

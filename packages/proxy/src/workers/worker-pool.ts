@@ -17,7 +17,7 @@ import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { WorkerListenerInfo } from './worker-listeners.js';
-import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
 const SYNC_INTERVAL_MS = 100;
@@ -68,6 +68,41 @@ function workerEntry(): URL {
   const here = new URL('./data-plane-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   return new URL(here.href.replace('/src/workers/', '/dist/workers/'));
+}
+
+/** Threads started by prelaunchWorkers() and not yet taken by a pool; `gone`: exited meanwhile. */
+const prelaunched: Array<{ worker: Worker; gone: boolean }> = [];
+
+/**
+ * The worker count is known before the configuration is read (--workers N
+ * on the command line): start the threads now, so that loading their
+ * modules overlaps the control plane loading its own configuration.
+ * WorkerPool.start() hands them their WorkerStart and ends those it did
+ * not take.
+ */
+export function prelaunchWorkers(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const entry = { worker: new Worker(workerEntry(), { workerData: PRELAUNCHED }), gone: false };
+    // One that fails to load is not taken: the pool starts a fresh one, whose failure it reports.
+    entry.worker.on('error', () => {});
+    entry.worker.once('exit', () => (entry.gone = true));
+    // Until taken, they keep nothing alive (a configuration error ends the process as without them).
+    entry.worker.unref();
+    prelaunched.push(entry);
+  }
+}
+
+function takePrelaunched(): Worker | undefined {
+  for (let entry = prelaunched.shift(); entry; entry = prelaunched.shift()) {
+    if (entry.gone) continue;
+    entry.worker.ref();
+    return entry.worker;
+  }
+  return undefined;
+}
+
+function endPrelaunched(): void {
+  for (const { worker } of prelaunched.splice(0)) void worker.terminate();
 }
 
 export class WorkerPool {
@@ -148,8 +183,10 @@ export class WorkerPool {
     this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
     try {
       const bound = await Promise.all(this.#slots.map((_, i) => this.#spawn(i)));
+      endPrelaunched();
       return bound[0]!;
     } catch (err) {
+      endPrelaunched();
       // The others may still be loading or waiting for ports that will not come.
       this.#stopping = true;
       await Promise.all(this.#slots.map((s) => s.worker?.terminate()));
@@ -248,7 +285,8 @@ export class WorkerPool {
       configLog: [...this.#configLog.entries],
       runTimeCounters: this.#runTimeBuffer,
     };
-    const worker = new Worker(workerEntry(), { workerData: data });
+    const early = takePrelaunched();
+    const worker = early ?? new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
     slot.threadId = worker.threadId;
     slot.state = 'starting';
@@ -291,6 +329,7 @@ export class WorkerPool {
         if (this.#stopping) return;
         this.#restart(index, `exited with code ${code}${failure ? ` (${failure})` : ''}`);
       });
+      if (early) worker.postMessage({ type: 'start', start: data } satisfies ControlToWorker);
     });
   }
 
