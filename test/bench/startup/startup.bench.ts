@@ -18,6 +18,12 @@
  * `--bin` runs another build; `--before` adds one more (another worktree's
  * bin/dnsdist-ts) for a before/after comparison, run by run interleaved
  * with the others; `--reference ''` skips dnsdist.
+ *
+ * Data-plane workers (`--workers 1,2`, the default; `--workers ''` skips):
+ * the small configuration run with `--workers N` (dnsdist-ts only), timed
+ * from spawn to the first answer and to "N data-plane workers answer
+ * queries" (every worker listens; with N = 1 the first answer stands for
+ * it). `--workers-only` skips the configurations above.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -36,6 +42,11 @@ const BIN = option('--bin', fileURLToPath(new URL('../../../bin/dnsdist-ts', imp
 const BEFORE = option('--before', '');
 const REFERENCE = option('--reference', '/usr/bin/dnsdist');
 const RUNS = Number(option('--runs', '7'));
+const WORKERS = option('--workers', '1,2')
+  .split(',')
+  .filter((w) => w !== '')
+  .map(Number);
+const WORKERS_ONLY = argv.includes('--workers-only');
 const SHIPPED = fileURLToPath(new URL('../../../conf/dnsdist.conf', import.meta.url));
 const ANSWER_TIMEOUT_MS = 30_000;
 
@@ -116,12 +127,31 @@ async function checkConfigMs(bin: string, file: string): Promise<number> {
 }
 
 async function firstAnswerMs(bin: string, file: string, listen: number): Promise<number> {
+  return (await startupMs(bin, file, listen, undefined)).answer;
+}
+
+/**
+ * Spawn to first answer and, with `workers`, spawn to the line saying that
+ * many data-plane workers answer (each listens).
+ */
+async function startupMs(bin: string, file: string, listen: number, workers: number | undefined): Promise<{ answer: number; all: number }> {
   const probe = dgram.createSocket('udp4');
   await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
   const t0 = performance.now();
-  const child = spawn(bin, ['--supervised', '--disable-syslog', '-C', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['--supervised', '--disable-syslog', '-C', file, ...(workers !== undefined ? ['--workers', String(workers)] : [])];
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let out = '';
+  const readyLine = `${workers ?? 1} data-plane workers answer queries`;
+  const allListening = new Promise<number>((resolve) => {
+    if (workers === undefined || workers < 2) return;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(readyLine)) resolve(performance.now() - t0);
+    });
+  });
+  child.stdout.resume();
   let id = 0;
   const exited = new Promise<never>((_, reject) =>
     child.on('exit', (c) => reject(new Error(`${bin} exited ${c} before answering: ${err}`))),
@@ -132,7 +162,9 @@ async function firstAnswerMs(bin: string, file: string, listen: number): Promise
     setTimeout(() => reject(new Error(`${bin}: no answer in ${ANSWER_TIMEOUT_MS} ms: ${err}`)), ANSWER_TIMEOUT_MS).unref(),
   );
   try {
-    return await Promise.race([answered, exited, timeout]);
+    const answer = await Promise.race([answered, exited, timeout]);
+    const all = workers !== undefined && workers > 1 ? await Promise.race([allListening, exited, timeout]) : answer;
+    return { answer, all };
   } finally {
     clearInterval(timer);
     child.removeAllListeners('exit');
@@ -159,7 +191,7 @@ async function main(): Promise<void> {
       .join(' ')}; bin ${BIN}`,
   );
   try {
-    for (const cfg of CONFIGS) {
+    for (const cfg of WORKERS_ONLY ? [] : CONFIGS) {
       const checks = binaries.map((): number[] => []);
       const answers = binaries.map((): number[] => []);
       // Runs interleave the binaries, so that a change in load hits them alike.
@@ -175,6 +207,26 @@ async function main(): Promise<void> {
       for (const [b, [label]] of binaries.entries()) {
         console.log(
           `${cfg.name.padEnd(18)} ${label.padEnd(20)} check-config ${summary(checks[b]!)}   first answer ${summary(answers[b]!)}`,
+        );
+      }
+    }
+    const tsBinaries = binaries.filter(([label]) => label.startsWith('dnsdist-ts'));
+    for (const n of WORKERS) {
+      const answers = tsBinaries.map((): number[] => []);
+      const alls = tsBinaries.map((): number[] => []);
+      for (let i = 0; i < RUNS; i++) {
+        for (const [b, [, bin]] of tsBinaries.entries()) {
+          const listen = await freePort();
+          const file = join(dir, `workers-${n}-${b}-${i}.conf`);
+          writeFileSync(file, await CONFIGS[0]!.text(listen, backend.port));
+          const t = await startupMs(bin, file, listen, n);
+          answers[b]!.push(t.answer);
+          alls[b]!.push(t.all);
+        }
+      }
+      for (const [b, [label]] of tsBinaries.entries()) {
+        console.log(
+          `${`--workers ${n}`.padEnd(18)} ${label.padEnd(20)} first answer ${summary(answers[b]!)}   all ${n} answer ${summary(alls[b]!)}`,
         );
       }
     }

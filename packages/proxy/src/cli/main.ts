@@ -18,6 +18,7 @@ import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console/index.js';
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
+import { prelaunchWorkers } from '../workers/worker-pool.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
 import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';
 import { ServiceNotifier } from './service-notify.js';
@@ -81,6 +82,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (cl.client !== undefined) return runClient(cl);
+  // The data-plane workers' threads load their modules while the configuration is read (worker-pool.ts).
+  if (cl.workers !== undefined && cl.workers > 1 && !cl.checkConfig) prelaunchWorkers(cl.workers);
 
   try {
     readFileSync(cl.config);

@@ -16,16 +16,17 @@ import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
-import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 import { takeRingShare } from './worker-rings.js';
 import { serveFastDetection } from './worker-fast-detection.js';
-import { encryptedListenerPorts, shareEncryptedListeners } from './worker-listeners.js';
+import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListenerPorts } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
 
-const start = workerData as WorkerStart;
+/** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
+let start: WorkerStart;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
@@ -33,6 +34,19 @@ let started = false;
 let serversUp: boolean[] = [];
 /** The counters of backends and rules added at the console (after start-up). */
 let runTime: RunTimeCounters | undefined;
+/** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
+let handle: ((m: ControlToWorker) => void) | undefined;
+const early: ControlToWorker[] = [];
+/** The ports the first worker bound (bindAfterFirst), when they come. */
+let bindPorts: ((bound: { ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }) => void) | undefined;
+port.on('message', (m: ControlToWorker) => {
+  if (m.type === 'start') begin(m.start);
+  else if (m.type === 'bind') bindPorts?.(m);
+  else if (handle) handle(m);
+  // Stopped before listening (another worker failed to start): nothing here to close.
+  else if (m.type === 'stop') process.exit(0);
+  else early.push(m);
+});
 
 async function run(): Promise<void> {
   const app = new DnsdistApp({
@@ -64,11 +78,18 @@ async function run(): Promise<void> {
   serversUp = start.serversUp;
   applyServerStates(app, serversUp);
   app.proxy.setACL(start.acl);
+  // The first worker binds first: port 0 becomes a real port, which the others then share.
+  const bound = start.bindAfterFirst
+    ? await new Promise<{ ports: number[] | undefined; encryptedPorts: EncryptedListenerPorts | undefined }>((resolve) => {
+        bindPorts = resolve;
+        post({ type: 'loaded' });
+      })
+    : { ports: start.ports, encryptedPorts: start.encryptedPorts };
   app.proxy.listenerConfigs().forEach((fc, i) => {
     fc.reusePort = true;
-    if (start.ports) fc.port = start.ports[i]!;
+    if (bound.ports) fc.port = bound.ports[i]!;
   });
-  shareEncryptedListeners(app.proxy, start.encryptedPorts);
+  shareEncryptedListeners(app.proxy, bound.encryptedPorts);
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);
@@ -98,7 +119,7 @@ async function run(): Promise<void> {
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
   void app.stopped.then(() => clearInterval(publish));
-  port.on('message', (m: ControlToWorker) => {
+  handle = (m) => {
     if (m.type === 'cache') {
       const failure = caches.handle(m);
       if (failure)
@@ -109,7 +130,8 @@ async function run(): Promise<void> {
     } else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'stop') void app.stop().then(() => port.close());
-  });
+  };
+  for (const m of early.splice(0)) handle(m);
   serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
   serveFastDetection(port, app.fastDetection.detector, app.fastDetection.check, start.workers);
   started = true;
@@ -137,7 +159,12 @@ function applyServerStates(app: DnsdistApp, up: boolean[]): void {
   });
 }
 
-run().catch((err: unknown) => {
-  post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-  process.exit(1);
-});
+function begin(given: WorkerStart): void {
+  start = given;
+  run().catch((err: unknown) => {
+    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  });
+}
+
+if (workerData !== PRELAUNCHED) begin(workerData as WorkerStart);

@@ -14,6 +14,12 @@ export interface WorkerStart {
   ports: number[] | undefined;
   /** The DoT and DoH listeners' ports once the first worker bound them; absent: as configured. */
   encryptedPorts?: EncryptedListenerPorts;
+  /**
+   * Start-up, workers after the first: load and run the configuration
+   * alongside it, then post 'loaded' and bind once a 'bind' message brings
+   * the ports it bound.
+   */
+  bindAfterFirst: boolean;
   /** Backend up/down as the control plane decides it, by proxy.servers index. */
   serversUp: boolean[];
   /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
@@ -31,16 +37,25 @@ export interface WorkerStart {
   runTimeCounters: SharedArrayBuffer;
 }
 
+/** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
+export const PRELAUNCHED = 'prelaunched';
+
 export type WorkerToControl =
   | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'>; encrypted: EncryptedListenerPorts }
+  /** The configuration ran (bindAfterFirst): waiting for the 'bind' message. */
+  | { type: 'loaded' }
   | { type: 'failed'; message: string }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
   | { type: 'ran'; id: number; error: string | undefined };
 
 export type ControlToWorker =
+  /** To a prelaunched worker: what it would have had as workerData. */
+  | { type: 'start'; start: WorkerStart }
   | { type: 'servers'; up: boolean[] }
   | { type: 'acl'; masks: string[] }
+  /** Bind the listeners on these ports (listenerConfigs() order): the ones the first worker bound. */
+  | { type: 'bind'; ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }
   /** Run this console command, as the control plane did (worker-config-log.ts). */
   | { type: 'change'; change: ConfigChange }
   | { type: 'stop' }

@@ -1,7 +1,8 @@
 /**
- * The control plane's data-plane workers: starts N worker threads (the
- * first one binds the listeners and says which ports it got, the others
- * join them with SO_REUSEPORT), sums their counters into the control
+ * The control plane's data-plane workers: starts N worker threads at once
+ * (each loads and runs the configuration; the first binds the listeners
+ * and says which ports it got, the others then join them with
+ * SO_REUSEPORT), sums their counters into the control
  * plane's objects, tells them which backends are up, and restarts a worker
  * that dies (logged; its sockets are re-opened by the new one).
  */
@@ -16,7 +17,7 @@ import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
-import type { ControlToWorker, WorkerStart, WorkerToControl } from './worker-messages.js';
+import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
 const SYNC_INTERVAL_MS = 100;
@@ -47,6 +48,8 @@ interface Slot {
   restarts: number;
   lastRestartAt: number;
   row: Float64Array;
+  /** Start-up: its configuration ran and it waits for the first worker's ports. */
+  awaitingPorts: boolean;
 }
 
 /**
@@ -65,6 +68,41 @@ function workerEntry(): URL {
   const here = new URL('./data-plane-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
   return new URL(here.href.replace('/src/workers/', '/dist/workers/'));
+}
+
+/** Threads started by prelaunchWorkers() and not yet taken by a pool; `gone`: exited meanwhile. */
+const prelaunched: Array<{ worker: Worker; gone: boolean }> = [];
+
+/**
+ * The worker count is known before the configuration is read (--workers N
+ * on the command line): start the threads now, so that loading their
+ * modules overlaps the control plane loading its own configuration.
+ * WorkerPool.start() hands them their WorkerStart and ends those it did
+ * not take.
+ */
+export function prelaunchWorkers(count: number): void {
+  for (let i = 0; i < count; i++) {
+    const entry = { worker: new Worker(workerEntry(), { workerData: PRELAUNCHED }), gone: false };
+    // One that fails to load is not taken: the pool starts a fresh one, whose failure it reports.
+    entry.worker.on('error', () => {});
+    entry.worker.once('exit', () => (entry.gone = true));
+    // Until taken, they keep nothing alive (a configuration error ends the process as without them).
+    entry.worker.unref();
+    prelaunched.push(entry);
+  }
+}
+
+function takePrelaunched(): Worker | undefined {
+  for (let entry = prelaunched.shift(); entry; entry = prelaunched.shift()) {
+    if (entry.gone) continue;
+    entry.worker.ref();
+    return entry.worker;
+  }
+  return undefined;
+}
+
+function endPrelaunched(): void {
+  for (const { worker } of prelaunched.splice(0)) void worker.terminate();
 }
 
 export class WorkerPool {
@@ -129,24 +167,42 @@ export class WorkerPool {
         state: 'starting',
         restarts: 0,
         lastRestartAt: 0,
+        awaitingPorts: false,
         row: new Float64Array(this.#buffer, i * rowLength * 8, rowLength),
       });
     }
   }
 
   /**
-   * Start the workers: the first binds the listeners (its bind error stops
-   * start-up, naming the listener), then the rest on the same ports.
-   * Resolves with the bound ports once every worker answers.
+   * Start the workers, all at once: each loads the modules and runs the
+   * configuration in parallel; the first binds the listeners (its bind
+   * error stops start-up, naming the listener), the rest then bind the
+   * same ports. Resolves with the bound ports once every worker answers;
+   * a worker failing stops the others and start-up, with its error.
    */
   async start(): Promise<WorkerListenerInfo> {
     this.#serversUp = this.#proxy.servers.map((s) => s.isUp());
     this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
-    const first = await this.#spawn(0);
-    this.#ports = first.ports;
-    this.#encryptedPorts = first.tlsPorts && first.dohPorts ? { tls: first.tlsPorts, doh: first.dohPorts } : undefined;
-    await Promise.all(this.#slots.slice(1).map((_, i) => this.#spawn(i + 1)));
-    return first;
+    try {
+      const bound = await Promise.all(this.#slots.map((_, i) => this.#spawn(i)));
+      endPrelaunched();
+      return bound[0]!;
+    } catch (err) {
+      endPrelaunched();
+      // The others may still be loading or waiting for ports that will not come.
+      this.#stopping = true;
+      await Promise.all(this.#slots.map((s) => s.worker?.terminate()));
+      throw err;
+    }
+  }
+
+  /** The first worker's ports are known: the workers waiting for them bind. */
+  #releasePorts(): void {
+    for (const s of this.#slots) {
+      if (!s.awaitingPorts || !s.worker || !this.#ports) continue;
+      s.awaitingPorts = false;
+      s.worker.postMessage({ type: 'bind', ports: this.#ports, encryptedPorts: this.#encryptedPorts } satisfies ControlToWorker);
+    }
   }
 
   /** Begin summing counters into `layout`'s objects and following backend states. */
@@ -221,6 +277,8 @@ export class WorkerPool {
       options: { ...options, qpsBuckets: this.#qpsBuckets },
       ports: this.#ports,
       encryptedPorts: this.#encryptedPorts,
+      // A restarted worker (or one started after the first bound) has the ports at once.
+      bindAfterFirst: index > 0 && this.#ports === undefined,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,
       counters: this.#buffer,
@@ -230,10 +288,12 @@ export class WorkerPool {
       configLog: [...this.#configLog.entries],
       runTimeCounters: this.#runTimeBuffer,
     };
-    const worker = new Worker(workerEntry(), { workerData: data });
+    const early = takePrelaunched();
+    const worker = early ?? new Worker(workerEntry(), { workerData: data });
     slot.worker = worker;
     slot.threadId = worker.threadId;
     slot.state = 'starting';
+    slot.awaitingPorts = false;
     const log = this.#proxy.log;
     return new Promise((resolve, reject) => {
       let listening = false;
@@ -244,8 +304,16 @@ export class WorkerPool {
         else if (m.type === 'ran') {
           const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
           if (report) log.error(report);
+        } else if (m.type === 'loaded') {
+          slot.awaitingPorts = true;
+          this.#releasePorts();
         } else if (m.type === 'listening') {
           listening = true;
+          if (this.#ports === undefined) {
+            this.#ports = m.ports;
+            this.#encryptedPorts = m.encrypted;
+            this.#releasePorts();
+          }
           slot.state = 'running';
           this.onWorkerListening?.(index, worker);
           resolve({ ports: m.ports, kinds: m.kinds, tlsPorts: m.encrypted.tls, dohPorts: m.encrypted.doh });
@@ -265,6 +333,7 @@ export class WorkerPool {
         if (this.#stopping) return;
         this.#restart(index, `exited with code ${code}${failure ? ` (${failure})` : ''}`);
       });
+      if (early) worker.postMessage({ type: 'start', start: data } satisfies ControlToWorker);
     });
   }
 

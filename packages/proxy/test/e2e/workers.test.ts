@@ -254,6 +254,42 @@ describe('refusals with several workers', () => {
   });
 });
 
+describe('start-up with two workers', () => {
+  let dir: string;
+  let backend: TestBackend;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dts-workers-start-'));
+    backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.8'));
+  });
+  afterAll(async () => {
+    await backend?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads both workers at once and binds the second on the port the first got for port 0', async () => {
+    requireBuiltCli();
+    const file = join(dir, 'port0.conf');
+    writeFileSync(file, `newServer{address="127.0.0.1:${backend.port}"}\nsetLocal("127.0.0.1:0")\n`);
+    const app = new DnsdistApp({ configFile: file, output: () => {}, workers: 2 });
+    try {
+      await app.loadConfiguration();
+      await app.start();
+      const port = app.proxy.frontends[0]!.udp.local.port;
+      expect(port).not.toBe(0);
+      const pool = app.workers!;
+      expect(pool.status().map((s) => s.state)).toEqual(['running', 'running']);
+      // The kernel spreads source ports over both workers' sockets: each answers on that one port.
+      await until('both workers to answer on the port', async () => {
+        expect(await udpBurst(port, 'p', 16)).toEqual(Array(16).fill('NOERROR 192.0.2.8'));
+        await new Promise((r) => setTimeout(r, 250)); // two publication intervals: the counts reach the control plane
+        return pool.status().every((s) => s.queries > 0);
+      });
+    } finally {
+      await app.stop();
+    }
+  }, 30_000);
+});
+
 describe('one worker (the default)', () => {
   let backend: TestBackend;
   let proxy: RunningProxy;
