@@ -1,38 +1,11 @@
 /**
- * A real DownstreamServer for pure-logic policy tests: no sockets (its send
- * callbacks do nothing), marked up; tests set `outstanding` to stand for
- * queries in flight.
+ * A real DownstreamServer for pure-logic policy tests: no sockets, marked
+ * up; tests set `outstanding` to stand for queries in flight. It is the
+ * query-path fake (unit/query-path-fakes.ts) on a chosen port and weight.
  */
-import { parseAddressWithPort } from '@dnsdist-ts/dns';
-import { DownstreamServer, type DownstreamServerConfig } from '../../src/backend/downstream-server.js';
+import type { DownstreamServer } from '../../src/backend/downstream-server.js';
+import { fakeDownstream } from '../unit/query-path-fakes.js';
 
 export function policyTestServer(port: number, weight: number): DownstreamServer {
-  const config = {
-    address: parseAddressWithPort(`127.0.0.1:${port}`, 53),
-    name: `s${port}`,
-    pools: [],
-    weight,
-    order: 1,
-    qps: 0,
-    checkName: 'a.root-servers.net.',
-    checkType: 1,
-    checkClass: 1,
-    checkInterval: 1,
-    checkTimeout: 1000,
-    maxCheckFailures: 1,
-    rise: 1,
-    mustResolve: false,
-    tcpOnly: false,
-    sockets: 1,
-    maxInFlight: 0,
-    id: `id-${port}`,
-  } satisfies DownstreamServerConfig;
-  const s = new DownstreamServer(
-    config,
-    () => undefined,
-    () => undefined,
-    () => true,
-  );
-  s.availability = 'up';
-  return s;
+  return fakeDownstream({ port, weight });
 }
