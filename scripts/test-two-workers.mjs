@@ -52,10 +52,7 @@ export const SINGLE_WORKER_ONLY = new Map([
     'packages/proxy/test/e2e/tcp-backend-reconnect.test.ts',
     'per-worker: pooled TCP connections are per worker; counter lag: exact backend counters right after each exchange',
   ],
-  [
-    'packages/proxy/test/e2e/listen-errors.test.ts',
-    "differs: a worker's bind error reaches start() as a WorkerStartError with the same text, not a ListenError (requestedBy, protocol, code); refused: addDNSCryptBind",
-  ],
+  ['packages/proxy/test/e2e/listen-errors.test.ts', 'refused: addDNSCryptBind'],
   [
     'packages/proxy/test/e2e/dot-backend.test.ts',
     'per-worker: each worker opens its own DoT connections to a backend (new/reused, resumptions)',

@@ -49,6 +49,8 @@ export class ListenError extends Error {
   readonly address: string;
   readonly protocol: ListenProtocol;
   readonly code: string | undefined;
+  readonly host: string;
+  readonly port: number;
 
   constructor(requestedBy: string, host: string, port: number, protocol: ListenProtocol, cause: unknown) {
     const code = errnoCode(cause);
@@ -61,6 +63,8 @@ export class ListenError extends Error {
     this.address = address;
     this.protocol = protocol;
     this.code = code;
+    this.host = host;
+    this.port = port;
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
+import { ListenError } from '../io/listen-error.js';
 import { CounterLayout } from './counter-layout.js';
 import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
@@ -162,7 +163,11 @@ function applyServerStates(app: DnsdistApp, up: boolean[]): void {
 function begin(given: WorkerStart): void {
   start = given;
   run().catch((err: unknown) => {
-    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    const listen =
+      err instanceof ListenError && err.code !== undefined
+        ? { requestedBy: err.requestedBy, host: err.host, port: err.port, protocol: err.protocol, code: err.code }
+        : undefined;
+    post({ type: 'failed', message: err instanceof Error ? err.message : String(err), ...(listen ? { listen } : {}) });
     process.exit(1);
   });
 }

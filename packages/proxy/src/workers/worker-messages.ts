@@ -44,7 +44,8 @@ export type WorkerToControl =
   | { type: 'listening'; ports: number[]; kinds: Array<'dgram' | 'native'>; encrypted: EncryptedListenerPorts }
   /** The configuration ran (bindAfterFirst): waiting for the 'bind' message. */
   | { type: 'loaded' }
-  | { type: 'failed'; message: string }
+  /** Start-up failed; a listener that could not be bound also comes as its parts, for a ListenError on this side. */
+  | { type: 'failed'; message: string; listen?: ListenFailure }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
   | { type: 'ran'; id: number; error: string | undefined };
@@ -60,3 +61,12 @@ export type ControlToWorker =
   | { type: 'change'; change: ConfigChange }
   | { type: 'stop' }
   | CacheRequest;
+
+/** A ListenError's parts, to make the same error in the control plane. */
+export interface ListenFailure {
+  requestedBy: string;
+  host: string;
+  port: number;
+  protocol: 'udp' | 'tcp';
+  code: string;
+}

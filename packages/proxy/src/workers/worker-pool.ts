@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
+import { ListenError } from '../io/listen-error.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import { CounterLayout } from './counter-layout.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
@@ -17,7 +18,7 @@ import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
-import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
+import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
 const SYNC_INTERVAL_MS = 100;
@@ -298,10 +299,13 @@ export class WorkerPool {
     return new Promise((resolve, reject) => {
       let listening = false;
       let failure: string | undefined;
+      let listenFailure: ListenFailure | undefined;
       worker.on('message', (m: WorkerToControl) => {
         if (m.type === 'log') log.sink(m.level, m.line);
-        else if (m.type === 'failed') failure = m.message;
-        else if (m.type === 'ran') {
+        else if (m.type === 'failed') {
+          failure = m.message;
+          listenFailure = m.listen;
+        } else if (m.type === 'ran') {
           const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
           if (report) log.error(report);
         } else if (m.type === 'loaded') {
@@ -327,7 +331,13 @@ export class WorkerPool {
         slot.worker = undefined;
         this.#configLog.gone(index);
         if (!listening) {
-          reject(new WorkerStartError(failure ?? `data-plane worker ${index} exited with code ${code} while starting`));
+          // A listener that could not be bound is the same ListenError as with one worker (requestedBy, protocol, code).
+          const l = listenFailure;
+          reject(
+            l
+              ? new ListenError(l.requestedBy, l.host, l.port, l.protocol, Object.assign(new Error(failure), { code: l.code }))
+              : new WorkerStartError(failure ?? `data-plane worker ${index} exited with code ${code} while starting`),
+          );
           return;
         }
         if (this.#stopping) return;

@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
+import { ListenError } from '../../src/io/listen-error.js';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { LuaScriptError } from '../../src/lua/lua-errors.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
@@ -235,11 +236,18 @@ describe('refusals with several workers', () => {
     const app = new DnsdistApp({ configFile: file, output: () => {}, workers: 2 });
     try {
       await app.loadConfiguration();
-      await expect(app.start()).rejects.toThrow(
+      const err = await app.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Error).message).toMatch(
         new RegExp(
           `^setLocal\\("127\\.0\\.0\\.1:${held.address().port}"\\): cannot listen on 127\\.0\\.0\\.1:\\d+/udp: address already in use`,
         ),
       );
+      // The same typed error as with one worker (what a caller or the CLI reads from it).
+      expect(err).toBeInstanceOf(ListenError);
+      expect(err).toMatchObject({ requestedBy: `setLocal("127.0.0.1:${held.address().port}")`, protocol: 'udp', code: 'EADDRINUSE' });
     } finally {
       await app.stop();
       held.close();
