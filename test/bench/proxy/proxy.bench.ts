@@ -10,8 +10,7 @@
  * dnsdist gets its listener N times with reusePort=true (N receiver
  * threads) and dnsdist-ts `--workers N` (N data-plane worker threads, each
  * with its own SO_REUSEPORT listener). Rows with N > 1 say "×N"; the
- * stand-ins and the `rules` row (dynBlockRulesGroup is refused with
- * several workers) run only with N = 1. The `dot` and `doh` rows with N > 1
+ * stand-ins (one event loop each) run only with N = 1. The `dot` and `doh` rows with N > 1
  * give dnsdist its addTLSLocal / addDOHLocal N times with reusePort=true;
  * dnsdist-ts opens them in each worker.
  *
@@ -565,9 +564,6 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-/** Rows that stand in for one event loop (the floors): never run with several workers. */
-const ONE_WORKER_ONLY = new Set(['doh-floor', 'dot-handshakes-floor']);
-
 /** The `doh-backend` row's DoH server, started on first use and killed with the backend. */
 let dohServer: ChildProcess | undefined;
 
@@ -605,9 +601,7 @@ async function main(): Promise<void> {
   console.log(`|---|---:|---:|---:|---:|---:|${LATENCY_QPS.map(() => '---:|---:|---:|').join('')}`);
   try {
     const rows = WORKERS.flatMap((workers) =>
-      scenarios
-        .filter((s) => ONLY.includes(s.name) && (workers === 1 || (!s.standIn && !ONE_WORKER_ONLY.has(s.name))))
-        .map((sc) => ({ sc, workers })),
+      scenarios.filter((s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn)).map((sc) => ({ sc, workers })),
     );
     for (const { sc, workers } of rows) {
       const label = workers > 1 ? `${sc.name} ×${workers}` : sc.name;
