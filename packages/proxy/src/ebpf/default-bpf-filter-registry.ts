@@ -46,13 +46,22 @@ export class DefaultBpfFilterRegistry {
     return this.failures.total;
   }
 
-  /** Make `filter` the default (undefined: none) and tell the listeners. */
+  /**
+   * Make `filter` the default (undefined: none) and tell the listeners.
+   * The old sink stays open until every listener has heard: they take
+   * their entries out of the old filter through it, so nothing is left
+   * behind in a filter that is no longer the default.
+   */
   set(filter: BPFFilter | undefined): void {
     if (filter === this.#filter) return;
-    this.#sink?.close();
+    const old = this.#sink;
     this.#filter = filter;
     this.#sink = filter ? new BpfFilterKernelSink(filter, this.failures, (line) => this.#log.warn(line)) : undefined;
-    for (const l of this.#listeners) l(this.#sink, filter);
+    try {
+      for (const l of this.#listeners) l(this.#sink, filter);
+    } finally {
+      old?.close();
+    }
   }
 
   /** Listen for changes; `listener` is also called at once with the current sink. Returns the unsubscribe function. */

@@ -40,10 +40,14 @@ describeBpf('the dynamic blocks as the application wires them, without Lua', () 
       proxy.tick();
       expect(entries(filter)).toEqual(['192.0.2.1: 0']);
 
-      // setDefaultBPFFilter(nil): later blocks are userspace only.
+      // setDefaultBPFFilter(nil): the blocks leave the filter that is no
+      // longer the default (nothing stale stays in its maps) and later
+      // blocks are userspace only.
       registry.set(undefined);
+      expect(entries(filter)).toEqual([]);
       block('192.0.2.3', 60_000);
-      expect(entries(filter)).toEqual(['192.0.2.1: 0']);
+      expect(entries(filter)).toEqual([]);
+      expect(dyn.blocks.activeClientBlocks(performance.now()).map((b) => b.keyText())).toContainEqual(expect.stringContaining('192.0.2.1'));
       expect(dyn.blocks.activeClientBlocks(performance.now()).map((b) => b.keyText())).toContainEqual(expect.stringContaining('192.0.2.3'));
     } finally {
       registry.close();
