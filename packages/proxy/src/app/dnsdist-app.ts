@@ -237,6 +237,8 @@ export class DnsdistApp {
         stats: statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: () => this.dynBlocks.clients.size }),
         servers: proxy.servers,
         frontends: proxy.frontends,
+        tlsFrontends: proxy.tlsFrontends,
+        dohFrontends: proxy.dohFrontends,
         dnscryptBinds: proxy.dnscryptBinds,
         pools: proxy.pools,
       }),

@@ -10,7 +10,9 @@ import type { DownstreamServer } from '../backend/downstream-server.js';
 import type { ServerPool } from '../backend/server-pool.js';
 import type { PacketCacheStats } from '../cache/packet-cache-console-texts.js';
 import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
-import type { RunningFrontend } from '../server/dnsdist-proxy.js';
+import type { DohFrontend } from '../doh/doh-frontend.js';
+import type { RunningFrontend, RunningTlsFrontend } from '../server/dnsdist-proxy.js';
+import type { TlsHandshakeFailure } from '../server/tls-frontend.js';
 import type { StatEntry } from '../stats/stats-snapshot.js';
 
 /** What one export reads. */
@@ -18,6 +20,10 @@ export interface CarbonSources {
   readonly stats: readonly StatEntry[];
   readonly servers: readonly DownstreamServer[];
   readonly frontends: readonly RunningFrontend[];
+  /** addTLSLocal listeners: `<address>_tcp` frontends with the TLS figures and handshake failures. */
+  readonly tlsFrontends?: readonly RunningTlsFrontend[];
+  /** addDOHLocal listeners (with or without TLS): `<address>_tcp` frontends, as the DoT ones. */
+  readonly dohFrontends?: readonly DohFrontend[];
   /** addDNSCryptBind listeners: frontends too, named like the others (`<address>_udp`, `_tcp`). */
   readonly dnscryptBinds?: readonly DNSCryptBind[];
   readonly pools: ReadonlyMap<string, ServerPool<object>>;
@@ -77,7 +83,7 @@ const SERVER_FIGURES: ReadonlyArray<readonly [string, (s: DownstreamServer) => n
   ['tcpavgconnectionduration', (s) => s.counters.tcpAvgConnectionDuration],
 ];
 
-/** Frontend figures, in dnsdist's order; the TLS ones are 0 (no DoT/DoH listeners). */
+/** Frontend figures, in dnsdist's order; the TLS ones are 0 but for DoT and DoH listeners. */
 const FRONTEND_FIGURES: readonly string[] = [
   'queries',
   'responses',
@@ -100,6 +106,28 @@ const FRONTEND_FIGURES: readonly string[] = [
   'tlsunknownticketkeys',
   'tlsinactiveticketkeys',
 ];
+
+/** The handshake failures dnsdist adds after the frontend figures of a DoT or DoH listener, in its order. */
+const TLS_FAILURE_FIGURES: ReadonlyArray<readonly [string, TlsHandshakeFailure]> = [
+  ['tlsdhkeytoosmall', 'dhKeyTooSmall'],
+  ['tlsinappropriatefallback', 'inappropriateFallBack'],
+  ['tlsnosharedcipher', 'noSharedCipher'],
+  ['tlsunknownciphertype', 'unknownCipherType'],
+  ['tlsunknownkeyexchangetype', 'unknownKeyExchangeType'],
+  ['tlsunknownprotocol', 'unknownProtocol'],
+  ['tlsunsupportedec', 'unsupportedEC'],
+  ['tlsunsupportedprotocol', 'unsupportedProtocol'],
+];
+
+/** One listener socket as Carbon names it; `tlsFailures` only for DoT and DoH listeners. */
+interface CarbonFrontend {
+  proto: 'udp' | 'tcp';
+  local: { toStringWithPort(): string };
+  values: Record<string, number>;
+  tlsFailures?: ReadonlyMap<TlsHandshakeFailure, number>;
+}
+
+const NO_FAILURES: ReadonlyMap<TlsHandshakeFailure, number> = new Map();
 
 const CACHE_FIGURES: ReadonlyArray<readonly [string, (c: PacketCacheStats) => number]> = [
   ['cache-size', (c) => c.maxEntries],
@@ -128,33 +156,7 @@ export function carbonLines(src: CarbonSources, prefix: string, now: number): st
   }
   // UDP and TCP sockets of a listener are separate frontends; a repeated name gets _1, _2… (dnsdist's rule).
   const seen = new Map<string, number>();
-  const sockets: [proto: 'udp' | 'tcp', local: { toStringWithPort(): string }, values: Record<string, number>][] = [];
-  for (const f of src.frontends) {
-    sockets.push(['udp', f.udp.local, { queries: f.udp.queries, responses: f.udp.responses }]);
-    sockets.push([
-      'tcp',
-      f.tcp.local,
-      { queries: f.tcp.queries, responses: f.tcp.responses, tcpcurrentconnections: f.tcp.currentConnections },
-    ]);
-  }
-  for (const b of src.dnscryptBinds ?? []) {
-    sockets.push(['udp', b.local, { queries: b.udpCounters.queries, responses: b.udpCounters.responses }]);
-    if (!b.config.doTCP) continue;
-    const t = b.tcpCounters;
-    sockets.push([
-      'tcp',
-      b.local,
-      {
-        queries: t.queries,
-        responses: t.responses,
-        tcpcurrentconnections: b.tcpCurrentConnections,
-        tcpmaxconcurrentconnections: b.tcpMaxConcurrentConnections,
-        tcpavgqueriesperconnection: b.tcpAvgQueriesPerConnection,
-        tcpavgconnectionduration: b.tcpAvgConnectionDuration,
-      },
-    ]);
-  }
-  for (const [proto, local, values] of sockets) {
+  for (const { proto, local, values, tlsFailures } of carbonFrontends(src)) {
     let name = pathPart(`${local.toStringWithPort()}_${proto}`);
     const n = seen.get(name);
     if (n === undefined) seen.set(name, 1);
@@ -163,6 +165,8 @@ export function carbonLines(src: CarbonSources, prefix: string, now: number): st
       name = `${name}_${n}`;
     }
     for (const figure of FRONTEND_FIGURES) line(`frontends.${name}.${figure}`, values[figure] ?? 0, figure.startsWith('tcpavg'));
+    if (tlsFailures === undefined) continue;
+    for (const [figure, kind] of TLS_FAILURE_FIGURES) line(`frontends.${name}.${figure}`, tlsFailures.get(kind) ?? 0);
   }
   // dnsdist keeps pools in a std::map: sorted by name, the default pool ("") first.
   const pools = [...src.pools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -177,4 +181,86 @@ export function carbonLines(src: CarbonSources, prefix: string, now: number): st
     }
   }
   return out.join('');
+}
+
+/**
+ * Every listener socket in the order the API lists them: plain UDP and TCP,
+ * DoT, DoH, DNSCrypt. dnsdist 1.7.3 names DoT and DoH listeners `_tcp` like
+ * a plain TCP socket.
+ */
+function carbonFrontends(src: CarbonSources): CarbonFrontend[] {
+  const out: CarbonFrontend[] = [];
+  for (const f of src.frontends) {
+    out.push({ proto: 'udp', local: f.udp.local, values: { queries: f.udp.queries, responses: f.udp.responses } });
+    const t = f.tcp;
+    out.push({
+      proto: 'tcp',
+      local: t.local,
+      values: { queries: t.queries, responses: t.responses, tcpcurrentconnections: t.currentConnections },
+    });
+  }
+  for (const f of src.tlsFrontends ?? []) {
+    const c = f.tls.counters;
+    const keys = f.config.tls.ticketKeys;
+    const [tls10, tls11, tls12, tls13, unknown] = c.queriesByVersion;
+    out.push({
+      proto: 'tcp',
+      local: f.tcp.local,
+      values: {
+        queries: f.tcp.queries,
+        responses: f.tcp.responses,
+        tcpcurrentconnections: f.tcp.currentConnections,
+        'tls10-queries': tls10 ?? 0,
+        'tls11-queries': tls11 ?? 0,
+        'tls12-queries': tls12 ?? 0,
+        'tls13-queries': tls13 ?? 0,
+        'tls-unknown-queries': unknown ?? 0,
+        tlsnewsessions: c.newSessions,
+        tlsresumptions: c.resumptions,
+        tlsunknownticketkeys: keys.unknownTicketKeys,
+        tlsinactiveticketkeys: keys.inactiveTicketKeys,
+      },
+      tlsFailures: c.handshakeFailures,
+    });
+  }
+  for (const f of src.dohFrontends ?? []) {
+    const c = f.counters;
+    out.push({
+      proto: 'tcp',
+      local: f.local,
+      values: {
+        queries: c.queries,
+        responses: c.responses,
+        tcpcurrentconnections: c.currentConnections,
+        tcpmaxconcurrentconnections: c.maxConcurrentConnections,
+        'tls10-queries': c.tls10Queries,
+        'tls11-queries': c.tls11Queries,
+        'tls12-queries': c.tls12Queries,
+        'tls13-queries': c.tls13Queries,
+        'tls-unknown-queries': c.tlsUnknownQueries,
+        tlsnewsessions: c.tlsNewSessions,
+        tlsresumptions: c.tlsResumptions,
+      },
+      // Handshake failures are not counted per DoH listener here (the API shows 0 too); dnsdist still sends the lines.
+      tlsFailures: NO_FAILURES,
+    });
+  }
+  for (const b of src.dnscryptBinds ?? []) {
+    out.push({ proto: 'udp', local: b.local, values: { queries: b.udpCounters.queries, responses: b.udpCounters.responses } });
+    if (!b.config.doTCP) continue;
+    const t = b.tcpCounters;
+    out.push({
+      proto: 'tcp',
+      local: b.local,
+      values: {
+        queries: t.queries,
+        responses: t.responses,
+        tcpcurrentconnections: b.tcpCurrentConnections,
+        tcpmaxconcurrentconnections: b.tcpMaxConcurrentConnections,
+        tcpavgqueriesperconnection: b.tcpAvgQueriesPerConnection,
+        tcpavgconnectionduration: b.tcpAvgConnectionDuration,
+      },
+    });
+  }
+  return out;
 }

@@ -153,13 +153,7 @@ export function serverConfigFrom(arg: string | LuaTable): DownstreamServerConfig
   if (disableZeroScope !== undefined) config.disableZeroScope = disableZeroScope;
   const useProxyProtocol = opts.boolean('useProxyProtocol');
   if (useProxyProtocol !== undefined) config.useProxyProtocol = useProxyProtocol;
-  // Over DoH the header goes inside TLS, before the HTTP/2 preface.
-  if (useProxyProtocol && tls && !doh) {
-    // Proxied backend connections are plain TCP today: carrying the client's address in clear to a backend the operator asked to reach over TLS is refused.
-    throw new Error(
-      'newServer: useProxyProtocol together with tls is not supported yet (proxied connections would go unencrypted); use one or the other',
-    );
-  }
+  // With tls the header goes inside TLS, as dnsdist sends it: first on a DoT connection, before the HTTP/2 preface on a DoH one.
   if (opts.string('source') !== undefined) throw new Error("newServer: 'source' (binding to a local address) is not supported yet");
   if (opts.boolean('setCD')) throw new Error("newServer: 'setCD' is not supported yet");
   opts.rejectUnknown();

@@ -20,11 +20,19 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   // worker-dyn-blocks.ts, worker-fast-detection.ts).
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
   // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
-  table['getBind'] = 'the listening sockets live in the workers: a socket filter per listener is still to come';
   // addTLSLocal and addDOHLocal listeners are opened in every worker with SO_REUSEPORT (worker-listeners.ts).
   table['addDNSCryptBind'] = 'DNSCrypt listeners are not opened in the workers yet (still to come): run them with one worker';
   return table;
 })();
+
+/**
+ * Methods refused with workers in the configuration and at run time alike:
+ * getBind(n) itself only names a listener (its address, its TLS provider).
+ */
+export const REFUSED_METHODS_WITH_WORKERS: Readonly<Record<string, string>> = {
+  'ClientState:attachFilter': 'the listening sockets live in the workers: a socket filter per listener is still to come',
+  'ClientState:detachFilter': 'the listening sockets live in the workers: a socket filter per listener is still to come',
+};
 
 /** Objects whose methods are refused at run time even at the console: what they hold is each worker's own. */
 export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {
@@ -62,6 +70,8 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'showCacheHitResponseRules',
   'showSelfAnsweredResponseRules',
   'showBinds',
+  // It names a listener (address, TLS provider) as the configuration gave it; its filter methods stay refused.
+  'getBind',
   'showACL',
   // The workers follow the control plane's ACL (WorkerPool sends it on change).
   'setACL',
@@ -188,6 +198,8 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'Server:getID',
   'ServerPool:getCache',
   'ServerPool:getECS',
+  'ClientState:toString',
+  'ClientState:getEffectiveTLSProvider',
   'TLSFrontend:getAddressAndPort',
   'TLSFrontend:toString',
   'DOHFrontend:getAddressAndPort',
@@ -251,7 +263,15 @@ export class WorkerGuards {
     if (colon >= 0) {
       // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
       if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
+      const refusedMethod = REFUSED_METHODS_WITH_WORKERS[name];
       return (args) => {
+        if (refusedMethod !== undefined && !this.#configurationDone) {
+          if (!this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
+        } else if (refusedMethod !== undefined && this.#workers > 1) {
+          throw new LuaBindingError(
+            `${name}: refused with ${this.#workers} data-plane workers: ${refusedMethod} (see docs/architecture.md)`,
+          );
+        }
         if (this.#configurationDone && this.#workers > 1) {
           const refused = REFUSED_CLASSES_AT_RUN_TIME[name.slice(0, colon)];
           if (refused)
@@ -330,7 +350,7 @@ export class WorkerGuards {
     const first = this.uses[0];
     if (first) {
       throw new LuaScriptError(
-        `${first.where}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
+        `${first.where}: ${first.name}: not supported with ${workers} data-plane workers: ${REFUSED_WITH_WORKERS[first.name] ?? REFUSED_METHODS_WITH_WORKERS[first.name]}; run with one worker (--workers 1, setWorkers(1)) or see docs/architecture.md`,
         chunk,
       );
     }

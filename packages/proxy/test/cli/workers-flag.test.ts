@@ -24,10 +24,12 @@ describe('--workers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dts-workers-cli-'));
     try {
       const conf = join(dir, 'dnsdist.conf');
-      writeFileSync(conf, 'setWorkers(2)\nnewServer{address="127.0.0.1:9"}\ngetBind(0)\n');
+      writeFileSync(conf, 'setWorkers(2)\nnewServer{address="127.0.0.1:9"}\ngetBind(0):detachFilter()\n');
       const refused = runCli(['--check-config', '-C', conf]);
       expect(refused.status).toBe(1);
-      expect(refused.stdout).toMatch(/^Fatal Lua error: .*dnsdist\.conf:3: getBind: not supported with 2 data-plane workers/m);
+      expect(refused.stdout).toMatch(
+        /^Fatal Lua error: .*dnsdist\.conf:3: ClientState:detachFilter: not supported with 2 data-plane workers/m,
+      );
       const one = runCli(['--check-config', '--workers', '1', '-C', conf]);
       expect(one.stdout).toBe(`Configuration '${conf}' OK!\n`);
       expect(one.status).toBe(0);

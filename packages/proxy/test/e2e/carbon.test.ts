@@ -5,10 +5,13 @@
  * same configuration (same paths, same values for everything that is not
  * about the process itself).
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
+import tls from 'node:tls';
 import { describeDnsdist, spawnDnsdist } from '../../../../test/support/dnsdist.js';
-import { udpQuery } from '../support/dns-client.js';
+import { encodeQuery, udpQuery } from '../support/dns-client.js';
+import { kdigHttps, makeCertificate } from '../support/doh-clients.js';
 import { freePort, loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { oneWorker, type OneWorkerReason } from '../support/test-workers.js';
 
@@ -57,6 +60,39 @@ function parseExport(text: string): Map<string, string> {
     out.set(parts[0]!, parts[1]!);
   }
   return out;
+}
+
+/** One query over DoT to 127.0.0.1:`port`, the server checked against `ca` as doh.test; resolves with the answer's length. */
+function dotQuery(port: number, ca: string, name: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const q = encodeQuery(name);
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: readFileSync(ca), servername: 'doh.test' }, () => {
+      socket.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]));
+    });
+    let buf = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        socket.end();
+        resolve(buf.readUInt16BE(0));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** Frontend paths with each listener's port replaced by its rank (P0, P1…), for two processes listening on different ports. */
+function byListenerRank(m: Map<string, string>): Map<string, string> {
+  const ranks = new Map<string, number>();
+  return new Map(
+    [...m].map(([k, v]) => [
+      k.replace(/127_0_0_1:(\d+)_(udp|tcp)/, (_, port: string, proto: string) => {
+        if (!ranks.has(port)) ranks.set(port, ranks.size);
+        return `127_0_0_1:P${ranks.get(port)}_${proto}`;
+      }),
+      v,
+    ]),
+  );
 }
 
 /** Process-level figures: they differ between two processes by nature. */
@@ -162,6 +198,68 @@ carbonServer("127.0.0.1:${carbon}", "side", 1, "ns", "inst")
       expect([...na.keys()].sort()).toEqual([...nb.keys()].sort());
       const values = (m: Map<string, string>) => Object.fromEntries([...m].filter(([k]) => !PROCESS_FIGURE.test(k)));
       expect(values(na)).toEqual(values(nb));
+    });
+
+    it('sends the same frontend paths for DoT and DoH listeners, and the same query, answer and TLS figures for one query each', async () => {
+      const cert = await makeCertificate('doh.test');
+      const ours = await carbonListener();
+      const theirs = await carbonListener();
+      cleanups.push(
+        async () => cert.cleanup(),
+        () => ours.close(),
+        () => theirs.close(),
+      );
+      const config = (p: {
+        listen: number;
+        dot: number;
+        doh: number;
+        h2c: number;
+        carbon: number;
+      }): string => `setLocal("127.0.0.1:${p.listen}")
+addTLSLocal("127.0.0.1:${p.dot}", "${cert.cert}", "${cert.key}")
+addDOHLocal("127.0.0.1:${p.doh}", "${cert.cert}", "${cert.key}", "/dns-query")
+addDOHLocal("127.0.0.1:${p.h2c}")
+addAction(AllRule(), SpoofAction("192.0.2.1"))
+carbonServer("127.0.0.1:${p.carbon}", "side", 1, "ns", "inst")
+`;
+      const ports = async (carbon: number) => ({
+        listen: await freePort(),
+        dot: await freePort(),
+        doh: await freePort(),
+        h2c: await freePort(),
+        carbon,
+      });
+      const theirPorts = await ports(theirs.port);
+      const dnsdist = spawnDnsdist(config(theirPorts));
+      cleanups.push(() => dnsdist.stop());
+      const ourPorts = await ports(ours.port);
+      await start(config(ourPorts), {});
+      // A first export: the listeners are open (dnsdist starts its Carbon thread after binding them).
+      await ours.next(1);
+      await theirs.next(1);
+      const figures = async (p: typeof ourPorts, carbon: Awaited<ReturnType<typeof carbonListener>>): Promise<Map<string, string>> => {
+        expect(await dotQuery(p.dot, cert.cert, 'dot.carbon.test')).toBeGreaterThan(12);
+        expect(await kdigHttps(p.doh, 'doh.carbon.test', { ca: cert.cert })).toContain('192.0.2.1');
+        // An export gathered before the answers may still be on its way (and the workers' counters are summed once a tick).
+        const dotQueries = `ns.side.inst.frontends.127_0_0_1:${p.dot}_tcp.queries`;
+        const dohQueries = `ns.side.inst.frontends.127_0_0_1:${p.doh}_tcp.queries`;
+        let m = new Map<string, string>();
+        for (let i = 0; i < 5 && !(m.get(dotQueries) === '1' && m.get(dohQueries) === '1'); i++) {
+          m = parseExport(await carbon.next(carbon.exports.length + 1));
+        }
+        return byListenerRank(m);
+      };
+      const [a, b] = await Promise.all([figures(ourPorts, ours), figures(theirPorts, theirs)]);
+      const frontendPaths = (m: Map<string, string>): string[] => [...m.keys()].filter((k) => k.includes('.frontends.')).sort();
+      expect(frontendPaths(a)).toEqual(frontendPaths(b));
+      // P1 is the DoT listener, P2 the DoH one (dnsdist's order: the configuration's).
+      const compared =
+        /\.frontends\.127_0_0_1:P[12]_tcp\.(queries|responses|tls1[0-3]-queries|tls-unknown-queries|tlsnewsessions|tlsresumptions|tlsunknownticketkeys|tlsinactiveticketkeys|tls[a-z]+(small|fallback|cipher|type|protocol|ec))$/;
+      const pick = (m: Map<string, string>) => Object.fromEntries([...m].filter(([k]) => compared.test(k)));
+      expect(Object.keys(pick(a)).length).toBe(2 * 19);
+      expect(pick(a)).toEqual(pick(b));
+      expect(a.get('ns.side.inst.frontends.127_0_0_1:P1_tcp.tls13-queries')).toBe('1');
+      expect(a.get('ns.side.inst.frontends.127_0_0_1:P2_tcp.tlsnewsessions')).toBe('1');
     });
   });
 });

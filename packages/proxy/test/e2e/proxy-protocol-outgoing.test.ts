@@ -7,12 +7,14 @@
  * option.
  */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import * as dnsPacket from 'dns-packet';
 import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/dns';
 import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
 import { curl, dnsParam, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
-import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { oneWorker } from '../support/test-workers.js';
 import { answerWithA, listenUdpAndTcp, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -31,8 +33,10 @@ class ProxyAwareBackend {
   connections = 0;
   closedConnections = 0;
   rejected = 0;
+  tlsErrors = 0;
   #udp!: dgram.Socket;
   #tcp!: net.Server;
+  #tls: tls.Server | undefined;
 
   get port(): number {
     return this.#udp.address().port;
@@ -49,6 +53,16 @@ class ProxyAwareBackend {
       if (a) udp.send(a, rinfo.port, rinfo.address);
     };
     ({ udp: this.#udp, tcp: this.#tcp } = await listenUdpAndTcp(onMessage, (s) => this.#onConnection(s)));
+  }
+
+  /** A DoT listener too, whose connections must carry the header inside TLS; returns its port. */
+  async startTls(cert: TestCertificate): Promise<number> {
+    const server = tls.createServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (s) => this.#onConnection(s));
+    // A header sent before the ClientHello is no TLS record: the handshake fails, and is counted.
+    server.on('tlsClientError', () => this.tlsErrors++);
+    this.#tls = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return (server.address() as net.AddressInfo).port;
   }
 
   #onConnection(socket: net.Socket): void {
@@ -108,6 +122,8 @@ class ProxyAwareBackend {
   async close(): Promise<void> {
     await new Promise<void>((r) => this.#udp.close(() => r()));
     await new Promise<void>((r) => this.#tcp.close(() => r()));
+    const server = this.#tls;
+    if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
   }
 }
 
@@ -251,18 +267,61 @@ addAction("lua.example.", LuaAction(luaValues))
     expect(tlvs(copy!.header)).toEqual([[3, 'teed']]);
   });
 
-  it('refuses useProxyProtocol with tls: proxied connections would carry the client in clear', async () => {
-    await expect(loadConfigurationOutput('newServer{address="127.0.0.1:853", tls="openssl", useProxyProtocol=true}')).rejects.toThrow(
-      /useProxyProtocol together with tls is not supported yet/,
-    );
-  });
-
   it('sends nothing but the DNS message to a backend without useProxyProtocol', async () => {
     const a = await udpExchange(proxy.port, encodeQuery('plain.example.'));
     expect(a && dnsPacket.decode(a).answers?.[0]).toMatchObject({ data: '192.0.2.54' });
     const sent = plainQueries.find((q) => dnsPacket.decode(q).questions?.[0]?.name === 'plain.example');
     expect(sent).toBeDefined();
     expect(typeof parseProxyProtocolHeader(sent!, sent!.length)).toBe('number');
+  });
+});
+
+describe('outgoing proxy protocol to a DoT backend (newServer{useProxyProtocol=true, tls=…})', () => {
+  let backend: ProxyAwareBackend;
+  let cert: TestCertificate;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    backend = new ProxyAwareBackend();
+    await backend.start();
+    cert = await makeCertificate('dot.test');
+    const dotPort = await backend.startTls(cert);
+    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+newServer{address="127.0.0.1:${dotPort}", tls="openssl", subjectName="dot.test", caStore="${cert.cert}", useProxyProtocol=true}
+addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "dot"))
+`);
+    // The health check reaches the backend over TLS, behind a LOCAL header.
+    await waitFor('the LOCAL-header health check over TLS', () => backend.localChecks >= 1);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.close();
+    cert?.cleanup();
+  });
+
+  it('sends the header inside TLS, once per connection, naming the TCP client; its queries reuse the connection', async () => {
+    const before = backend.connections;
+    const q = (id: number): Buffer => encodeQuery('dot.example.', { id });
+    const answers = await tcpQueries(proxy.port, [q(1), q(2)]);
+    expect(answers.map((a) => a.id).sort()).toEqual([1, 2]);
+    const seen = backend.forName('dot.example');
+    expect(seen).toHaveLength(2);
+    expect(new Set(seen.map((s) => s.connection)).size).toBe(1);
+    expect(seen[0]!.connection).toBeGreaterThan(before);
+    expect(seen[0]!.header).toMatchObject({ local: false, tcp: true, destinationPort: proxy.port });
+    expect(addr(seen[0]!.header.source)).toBe('127.0.0.1');
+    expect(backend.tlsErrors).toBe(0);
+    expect(backend.rejected).toBe(0);
+  });
+
+  it("carries a UDP client's query and the actions' TLVs behind a TCP header on a connection of its own", async () => {
+    const a = await udpExchange(proxy.port, encodeQuery('values.example.'));
+    expect(a && dnsPacket.decode(a).answers?.[0]).toMatchObject({ data: '192.0.2.53' });
+    const [s] = backend.forName('values.example');
+    expect(s!.header).toMatchObject({ tcp: true, destinationPort: proxy.port });
+    expect(tlvs(s!.header)).toEqual([[2, 'dot']]);
+    expect(backend.tlsErrors).toBe(0);
   });
 });
 

@@ -109,9 +109,12 @@ describe('two data-plane workers', () => {
   });
 
   it('refuses at the console what would act in one worker only (a socket filter on a listener)', () => {
-    expect(proxy.app.runConsoleCommand('getBind(0)')).toMatch(
-      /getBind: refused with 2 data-plane workers: the listening sockets live in the workers/,
+    expect(proxy.app.runConsoleCommand('getBind(0):detachFilter()')).toMatch(
+      /ClientState:detachFilter: refused with 2 data-plane workers: the listening sockets live in the workers/,
     );
+    // getBind(n) itself names the listener, as test_TLS.py's getBind(0):getEffectiveTLSProvider() reads it.
+    expect(proxy.app.runConsoleCommand('getBind(1):toString()')).toBe(`127.0.0.1:${proxy.port}\n`);
+    expect(proxy.app.runConsoleCommand('getBind(0):getEffectiveTLSProvider()')).toBe('\n');
     // The rings and a pool's cache are read across workers (workers-rings-dynblocks, workers-cache tests); other changes are console changes.
     expect(proxy.app.runConsoleCommand('getServer(0):getName()')).toBe('127.0.0.1:' + String(backend.port) + '\n');
     // Nothing was added: every query still reaches the backend (changes at the console: workers-runtime-changes.test.ts).
@@ -205,17 +208,17 @@ describe('refusals with several workers', () => {
   }
 
   it('stops start-up at the first function that would mean something else, naming file, line and why', async () => {
-    const text = 'setLocal("127.0.0.1:53")\ngetBind(0)\n';
+    const text = 'setLocal("127.0.0.1:53")\ngetBind(0):detachFilter()\n';
     const err = await load(text, 2).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(LuaScriptError);
     expect((err as Error).message).toMatch(
-      /dnsdist\.conf:2: getBind: not supported with 2 data-plane workers: the listening sockets live in the workers/,
+      /dnsdist\.conf:2: ClientState:detachFilter: not supported with 2 data-plane workers: the listening sockets live in the workers/,
     );
     // setWorkers() in the configuration counts too, wherever it comes.
-    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: getBind: not supported with 3 data-plane workers/);
+    await expect(load(`${text}setWorkers(3)\n`)).rejects.toThrow(/:2: ClientState:detachFilter: not supported with 3 data-plane workers/);
     // Rate limits are shared by the workers (MaxQPSIPRule's per-client table too), dynamic blocks and their fast
     // detection work across them: accepted.
     await load(
