@@ -8,6 +8,11 @@
  * its wait time is what other processes took from it. On a quiet machine
  * wall ≈ CPU; at load 15 on 2 cores the wall gap is mostly waiting, and
  * the CPU figure is the one that compares across runs.
+ *
+ * The kernel brings a running thread's CPU time up to date only at its
+ * scheduler tick (4 ms here) or when the thread sleeps, so after a gap
+ * longer than 2 ms the sampler sleeps 50 µs (Atomics.wait) before reading:
+ * the figure is then exact to the read, not a tick behind.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -32,6 +37,7 @@ export interface HoldWindow {
 export class EventLoopHoldSampler {
   readonly #fd: number;
   readonly #buf = Buffer.alloc(128);
+  readonly #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #timer: NodeJS.Timeout | undefined;
   #lastWall = 0;
   #lastCpu = 0;
@@ -51,8 +57,9 @@ export class EventLoopHoldSampler {
     this.#fd = openSync(`/proc/self/task/${process.pid}/schedstat`, 'r');
   }
 
-  /** [ns on CPU, ns waiting for one], read with pread (no new fd per turn). */
-  #read(): [number, number] {
+  /** [ms on CPU, ms waiting for one], read with pread (no new fd per turn); `exact`: sleep first, see above. */
+  #read(exact = false): [number, number] {
+    if (exact) Atomics.wait(this.#sleeper, 0, 0, 0.05);
     const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
     const [cpu = '0', wait = '0'] = this.#buf.toString('latin1', 0, n).split(' ');
     return [Number(cpu) / 1e6, Number(wait) / 1e6];
@@ -62,14 +69,14 @@ export class EventLoopHoldSampler {
   start(): void {
     this.stopTimer();
     this.#gaps = this.#longestWall = this.#longestWallCpu = this.#longestWallWait = this.#longestCpu = this.#over5 = this.#over10 = 0;
-    [this.#lastCpu, this.#lastWait] = this.#read();
+    [this.#lastCpu, this.#lastWait] = this.#read(true);
     this.#startCpu = this.#lastCpu;
     this.#startWait = this.#lastWait;
     this.#lastWall = performance.now();
     const tick = (): void => {
       const now = performance.now();
-      const [cpu, wait] = this.#read();
       const wall = now - this.#lastWall;
+      const [cpu, wait] = this.#read(wall > 2);
       const c = cpu - this.#lastCpu;
       this.#gaps++;
       if (wall > this.#longestWall) {
@@ -90,7 +97,7 @@ export class EventLoopHoldSampler {
 
   /** The window so far; the sampler keeps running until stop(). */
   window(): HoldWindow {
-    const [cpu, wait] = this.#read();
+    const [cpu, wait] = this.#read(true);
     return {
       gaps: this.#gaps,
       longestWallMs: this.#longestWall,
