@@ -27,7 +27,7 @@ import { writeKernelBlockHits, type KindActionTotals } from './kernel-block-hits
 import { KernelEntriesThread, type RenderedEntries } from './kernel-entries-thread.js';
 import type { KernelCounterProvider, KernelFilter, ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
-import { FamilyRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
+import { FamilyRegistry, processMetricsRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
 import type { TopOffendersTracker } from './top-offenders.js';
 
 /** The rule chains, in the order dnsdist lists their rules' hits. */
@@ -147,6 +147,16 @@ export class MetricsExposition {
   /** Stop the renderer thread (the webserver stopped); a later scrape starts a new one. */
   async close(): Promise<void> {
     await this.#thread.close();
+  }
+
+  /**
+   * Load prom-client and install the process metrics' collectors now (the
+   * webserver is starting), so that the first scrape does not hold the
+   * event loop for the module loading.
+   */
+  prepare(): void {
+    void this.#registry.registry;
+    processMetricsRegistry();
   }
 
   /** The prom-client registry of dnsdist's families and ours (not the process metrics nor the per-entry family). */
