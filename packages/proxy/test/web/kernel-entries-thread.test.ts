@@ -132,6 +132,14 @@ describeBpf('the per-entry kernel family on its own thread', () => {
     await expectSame([[ext], [ext, legacy]], undefined);
     await expectSame([[ext], [legacy]], 2);
     await expectSame([[]], undefined);
+    // A provider without filters beside one with (as the proxy's own provider beside a filter registered
+    // by hand): the same text as the merge of the two, and errors named by each provider's own index.
+    await expectSame([[], [ext, legacy]], undefined);
+    await expectSame([[ext, legacy], []], 3);
+    const closed = filter(true);
+    closed.block('192.0.2.99');
+    closed.close();
+    await expectSame([[], [closed], [ext]], undefined);
   });
 
   it('matches the event loop on random maps (seeded)', async () => {
