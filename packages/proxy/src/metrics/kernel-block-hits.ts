@@ -28,6 +28,8 @@ export interface KernelBlockHitsOptions {
   readonly limit?: number | undefined;
   /** A provider failed (its entries are left out; the scrape goes on). */
   readonly onError: (provider: string, err: unknown) => void;
+  /** Each provider's name in errors; default `kernel-counters-N`, N its index. */
+  readonly names?: readonly string[];
 }
 
 /** One entry kept for merging or for the top-`limit` selection. */
@@ -70,6 +72,7 @@ export async function writeKernelBlockHits(
     t.hits += typeof hits === 'number' ? hits : Number(hits);
   };
   const top = options.limit === undefined ? undefined : new TopEntries(options.limit);
+  const nameOf = (i: number): string => options.names?.[i] ?? `kernel-counters-${i}`;
   let seq = 0;
   const take: KernelCounterVisitor = (kind, key, action, hits, qtype) => {
     count(kind, action, hits);
@@ -79,14 +82,14 @@ export async function writeKernelBlockHits(
 
   if (providers.length === 1) {
     // The common case: one source, whose entries are unique; written as they are read.
-    await walk(providers[0]!, 'kernel-counters-0', take, slicer, options.onError);
+    await walk(providers[0]!, nameOf(0), take, slicer, options.onError);
   } else if (providers.length > 1) {
     // Two sources may hold the same entry (a filter registered twice): one sample per label set.
     const merged = new Map<string, Entry>();
     for (const [i, p] of providers.entries()) {
       await walk(
         p,
-        `kernel-counters-${i}`,
+        nameOf(i),
         (kind, key, action, hits, qtype) => {
           const id = `${kind}\u0000${key}\u0000${action}\u0000${qtype ?? ''}`;
           const prev = merged.get(id);

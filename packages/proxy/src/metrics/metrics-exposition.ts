@@ -27,7 +27,7 @@ import { writeKernelBlockHits, type KindActionTotals } from './kernel-block-hits
 import { KernelEntriesThread, type RenderedEntries } from './kernel-entries-thread.js';
 import type { KernelCounterProvider, KernelFilter, ObservabilityProviders } from './observability-providers.js';
 import { PrometheusTextWriter } from './prometheus-text-writer.js';
-import { FamilyRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
+import { FamilyRegistry, processMetricsRegistry, processMetricsText, ScrapedFamilies } from './registry-families.js';
 import type { TopOffendersTracker } from './top-offenders.js';
 
 /** The rule chains, in the order dnsdist lists their rules' hits. */
@@ -149,6 +149,16 @@ export class MetricsExposition {
     await this.#thread.close();
   }
 
+  /**
+   * Load prom-client and install the process metrics' collectors now (the
+   * webserver is starting), so that the first scrape does not hold the
+   * event loop for the module loading.
+   */
+  prepare(): void {
+    void this.#registry.registry;
+    processMetricsRegistry();
+  }
+
   /** The prom-client registry of dnsdist's families and ours (not the process metrics nor the per-entry family). */
   get registry(): FamilyRegistry {
     return this.#registry;
@@ -175,7 +185,8 @@ export class MetricsExposition {
 
   async #scrape(options: ScrapeOptions, gzip: boolean): Promise<MetricsScrape> {
     const started = performance.now();
-    let slicer = new EventLoopSlicer();
+    // Counts the loop's holds only: the waits for the renderer thread and for gzip are not holds.
+    const slicer = new EventLoopSlicer();
     const src = this.#src;
     const onError = (name: string): void => void this.#providerErrors.set(name, (this.#providerErrors.get(name) ?? 0) + 1);
     let kernel: KindActionTotals[];
@@ -183,11 +194,9 @@ export class MetricsExposition {
     let entryBytes: Buffer | undefined;
     const filters = filtersOfAll(src.providers.kernelCounters);
     if (filters) {
-      threaded = await this.#thread.render(filters, options.kernelEntryLimit);
+      threaded = await slicer.wait(this.#thread.render(filters, options.kernelEntryLimit));
       for (const [name] of threaded.errors) onError(name);
       kernel = threaded.totals;
-      // The loop was free while the thread worked: the holds are counted from here.
-      slicer = new EventLoopSlicer();
     } else {
       const entries = new PrometheusTextWriter(this.#lastEntriesSize + this.#lastEntriesSize / 8);
       kernel = await writeKernelBlockHits(entries, src.providers.kernelCounters, slicer, { limit: options.kernelEntryLimit, onError });
@@ -204,14 +213,16 @@ export class MetricsExposition {
     let scrape: MetricsScrape;
     if (threaded) {
       // The thread puts the head before the family it holds (and gzips) in a buffer reused across scrapes.
-      const b = await threaded.finish(head, gzip);
+      const b = await slicer.wait(threaded.finish(head, gzip));
       scrape = { body: b.body, contentEncoding: gzip ? 'gzip' : undefined, release: b.release };
       this.#lastScrapeSeconds = (performance.now() - started) / 1000;
     } else {
       const plain = Buffer.concat([Buffer.from(head, 'utf8'), entryBytes!]);
       this.#lastScrapeSeconds = (performance.now() - started) / 1000;
       // Level 1: a fifth of the CPU of the default level for a text this repetitive, about as small.
-      scrape = gzip ? { body: await gzipAsync(plain, { level: 1 }), contentEncoding: 'gzip' } : { body: plain, contentEncoding: undefined };
+      scrape = gzip
+        ? { body: await slicer.wait(gzipAsync(plain, { level: 1 })), contentEncoding: 'gzip' }
+        : { body: plain, contentEncoding: undefined };
     }
     this.#lastLongestSliceSeconds = slicer.longestSliceMs / 1000;
     return scrape;
@@ -248,8 +259,11 @@ export class MetricsExposition {
     );
     writeCarbonMetrics(families, src.proxy.carbon?.endpoints ?? []);
     src.gauges.write(families);
+    // Three stages of a millisecond or two each (reading the counters, prom-client formatting them, the
+    // process metrics), each its own turn: together they held the loop for up to 5 ms of CPU.
+    await slicer.yield();
     const familiesText = await this.#registry.render(families);
-    await slicer.checkpoint();
+    await slicer.yield();
     const processText = await processMetricsText();
     await slicer.checkpoint();
     return familiesText + processText;

@@ -97,15 +97,22 @@ class ScrapeBackedMetric {
 }
 
 /**
- * prom-client, loaded on the first scrape: with its dependencies it is some
- * ninety modules (over 100 ms of start-up on a loaded machine) that a proxy
- * without a webserver, or not yet scraped, never uses. It is CommonJS, so a
- * synchronous require keeps the callers synchronous.
+ * prom-client, loaded when the webserver starts (MetricsExposition.prepare)
+ * or else on first use: with its dependencies it is some ninety modules,
+ * 45–150 ms of one synchronous hold of the event loop, which a proxy
+ * without a webserver never pays and a scrape must not (it was the longest
+ * hold of the first scrape). It is CommonJS, so a synchronous require keeps
+ * the callers synchronous.
  */
 let promClient: typeof import('prom-client') | undefined;
 function loadPromClient(): typeof import('prom-client') {
   promClient ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
   return promClient;
+}
+
+/** Has prom-client been loaded in this process (module instance)? */
+export function promClientLoaded(): boolean {
+  return promClient !== undefined;
 }
 
 /** The prom-client registry of the proxy's families. */

@@ -111,6 +111,8 @@ export class WebService {
     const log = this.#proxy.log;
     await this.#server?.close();
     this.#server = undefined;
+    // Before the first request can come: the first scrape would otherwise load prom-client.
+    this.metrics.prepare();
     try {
       this.#server = await Webserver.listen(address, { config: this.config, routes: this.routes, log, closures: this.closures });
     } catch (err) {

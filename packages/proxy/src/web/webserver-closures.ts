@@ -15,6 +15,8 @@ export type WebCloseReason =
   | 'body_too_large'
   /** The client closed or reset the connection before its request was complete. */
   | 'client_aborted'
+  /** The client took no bytes of the response for the send deadline (sendStallMs). */
+  | 'send_timeout'
   /** Not HTTP, an unusable request target, or headers over node's 16 KiB (400/431). */
   | 'malformed_request'
   /** A handler threw, or left a response HTTP cannot carry (500). */
@@ -33,6 +35,7 @@ export const WEB_CLOSE_REASONS: readonly WebCloseReason[] = [
   'handler_error',
   'connection_limit',
   'not_allowed',
+  'send_timeout',
 ];
 
 export class WebserverClosures {

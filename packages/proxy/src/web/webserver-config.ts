@@ -1,7 +1,7 @@
 import { NetmaskGroup } from '@dnsdist-ts/dns';
 import { sortMasks } from '../server/dnsdist-proxy.js';
 import type { CredentialsHolder } from './credentials.js';
-import { DEFAULT_BODY_DEADLINE_MS, DEFAULT_HEADER_DEADLINE_MS } from './webserver-limits.js';
+import { DEFAULT_BODY_DEADLINE_MS, DEFAULT_HEADER_DEADLINE_MS, DEFAULT_SEND_STALL_MS } from './webserver-limits.js';
 
 /** dnsdist's default webserver ACL (since 1.5.0): loopback only. */
 export const DEFAULT_WEBSERVER_ACL = '127.0.0.1, ::1';
@@ -38,6 +38,8 @@ export class WebserverConfig {
   headerDeadlineMs = DEFAULT_HEADER_DEADLINE_MS;
   /** Milliseconds from the headers to the body being complete (408 after); as headerDeadlineMs, TypeScript only. */
   bodyDeadlineMs = DEFAULT_BODY_DEADLINE_MS;
+  /** Milliseconds a response may wait for the client to take its next bytes before it is closed; as headerDeadlineMs, TypeScript only. */
+  sendStallMs = DEFAULT_SEND_STALL_MS;
 
   /** showWebserverConfig()'s text, as dnsdist 1.7.3 prints it. */
   describe(): string {

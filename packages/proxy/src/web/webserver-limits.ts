@@ -35,6 +35,13 @@ export const DEFAULT_HEADER_DEADLINE_MS = 10_000;
 export const DEFAULT_BODY_DEADLINE_MS = 10_000;
 
 /**
+ * While a response is written: a client that takes no bytes of it for
+ * this long is closed, freeing the body it holds (an 8.5 MB `/metrics`
+ * buffer) and its slot. Prometheus's default scrape timeout is 10 s.
+ */
+export const DEFAULT_SEND_STALL_MS = 10_000;
+
+/**
  * After answering a request whose body was not read (401, 405, 404, 413,
  * 408), the connection stays open this long, unread, so the client gets to
  * read the answer before the close; closing a socket with unread input

@@ -19,6 +19,7 @@ import type net from 'node:net';
 import { formatAddress, formatAddressWithPort, peerAddressBytes, type IpAddressWithPort } from '@dnsdist-ts/dns';
 import type { Logger } from '../server/logger.js';
 import { isAuthorized } from './web-authorization.js';
+import { writeResponseBody } from './response-body-writer.js';
 import { readRequestBody } from './web-body-reader.js';
 import type { WebHandler, WebRequest, WebResponse } from './web-exchange.js';
 import type { WebserverClosures } from './webserver-closures.js';
@@ -413,7 +414,13 @@ export class Webserver {
       res.writeHead(500, { ...defaultHeaders(this.#options.config), Connection: 'close', 'Content-Length': 0 });
     }
     if (req.complete || !announcesBody(req)) {
-      res.end(out);
+      const stallMs = this.#options.config.sendStallMs;
+      writeResponseBody(res, out, stallMs, () => {
+        this.#options.closures.count('send_timeout');
+        this.#options.log.info(
+          `Webserver response to "${x.path}" for ${x.peer} closed: the client took no bytes for ${stallMs} ms (${out.length}-byte body)`,
+        );
+      });
       return;
     }
     if (out.length > 0) res.write(out);

@@ -132,6 +132,14 @@ describeBpf('the per-entry kernel family on its own thread', () => {
     await expectSame([[ext], [ext, legacy]], undefined);
     await expectSame([[ext], [legacy]], 2);
     await expectSame([[]], undefined);
+    // A provider without filters beside one with (as the proxy's own provider beside a filter registered
+    // by hand): the same text as the merge of the two, and errors named by each provider's own index.
+    await expectSame([[], [ext, legacy]], undefined);
+    await expectSame([[ext, legacy], []], 3);
+    const closed = filter(true);
+    closed.block('192.0.2.99');
+    closed.close();
+    await expectSame([[], [closed], [ext]], undefined);
   });
 
   it('matches the event loop on random maps (seeded)', async () => {
@@ -281,6 +289,44 @@ describe('a renderer thread that hangs or dies', () => {
       expect(ok.status).toBe(200);
       expect(ok.body).toContain('# TYPE dnsdist_ts_kernel_block_hits_total counter\n');
       expect(ok.body).toContain('dnsdist_queries ');
+    } finally {
+      await p.stop();
+    }
+  });
+});
+
+describe('the longest slice a scrape reports', () => {
+  const FINISH_DELAY_MS = 2000;
+  /** A thread that renders an empty family at once and takes FINISH_DELAY_MS to assemble the body. */
+  const slowFinish = (): Worker =>
+    new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.on('message', (m) => {
+         if (m.type === 'render') parentPort.postMessage({ type: 'rendered', id: m.id, length: 0, totals: [], errors: [] });
+         if (m.type === 'finish') setTimeout(() => {
+           const head = Buffer.from(m.head, 'utf8');
+           new Uint8Array(m.target).set(head);
+           parentPort.postMessage({ type: 'finished', id: m.id, length: head.length });
+         }, ${FINISH_DELAY_MS});
+       });`,
+      { eval: true },
+    );
+
+  it('leaves out the time the event loop was free while the renderer thread worked', async () => {
+    const p: RunningWebProxy = await startWebProxy(`webserver("127.0.0.1:0")\nsetWebserverConfig({apiKey="key"})\n`);
+    try {
+      p.app.web.providers.kernelCounters.push({ visitKernelCounters: () => undefined, kernelFilters: () => [] });
+      await p.app.web.metrics.replaceRenderThread(new KernelEntriesThread({ spawn: slowFinish }));
+      const s = await p.app.web.metrics.scrape();
+      expect(s.body.toString('utf8')).toContain('dnsdist_queries ');
+      s.release?.();
+      const second = await httpRequest(p.web, '/metrics', { apiKey: 'key' });
+      // The first scrape's figures, as the second reports them: it lasted the thread's two seconds,
+      // and held the loop for a small part of that (its own families), not for the wait.
+      expect(Number(/^dnsdist_ts_scrape_duration_seconds (\S+)$/m.exec(second.body)![1])).toBeGreaterThanOrEqual(FINISH_DELAY_MS / 1000);
+      const slice = Number(/^dnsdist_ts_scrape_longest_slice_seconds (\S+)$/m.exec(second.body)![1]);
+      expect(slice).toBeGreaterThan(0);
+      expect(slice).toBeLessThan(FINISH_DELAY_MS / 1000 / 2);
     } finally {
       await p.stop();
     }
