@@ -6,13 +6,15 @@
  * maintenance() and dynamic-block groups act only in the control plane:
  * here backends are up or down as the control plane says, the dynamic
  * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
- * read by it on demand (worker-rings.ts), and the counters go to this
- * worker's row of the shared buffer.
+ * read by it on demand (worker-rings.ts), and the counters live in this
+ * worker's region of a shared buffer (live-counters.ts) or are copied to
+ * its row of another (counter-layout.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ListenError } from '../io/listen-error.js';
 import { CounterLayout } from './counter-layout.js';
+import { LiveCounters } from './live-counters.js';
 import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
@@ -102,6 +104,16 @@ async function run(): Promise<void> {
       type: 'log',
       level: 'error',
       line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
+    });
+  }
+  const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
+  const liveRegions = live.regions(start.liveCounters, start.workers);
+  if (liveRegions) live.attachWorker(liveRegions, start.index);
+  else {
+    post({
+      type: 'log',
+      level: 'error',
+      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global and backend statistics are left out`,
     });
   }
   const caches = new WorkerCacheCopies(configurationCaches(app.proxy.pools.values()), start.caches, start.index, start.workers);

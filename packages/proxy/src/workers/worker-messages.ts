@@ -35,6 +35,8 @@ export interface WorkerStart {
   configLog: ConfigChange[];
   /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
   runTimeCounters: SharedArrayBuffer;
+  /** Every worker's region of the counters read live, then the control plane's base region (live-counters.ts). */
+  liveCounters: SharedArrayBuffer;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
