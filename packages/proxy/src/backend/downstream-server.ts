@@ -83,6 +83,8 @@ export interface CheckQuestion {
 export type CheckQueryFunction = (question: CheckQuestion, header: Buffer) => CheckQuestion;
 
 export type Availability = 'auto' | 'up' | 'down';
+/** Availability by its number in a backend's state word. */
+const AVAILABILITY: readonly Availability[] = ['auto', 'up', 'down'];
 
 /** Called with the answer to a forwarded query, before its slot is reused. */
 export type BackendAnswerHandler = (
@@ -176,9 +178,14 @@ export class DownstreamServer implements DownstreamServerInfo {
   readonly config: DownstreamServerConfig;
   readonly addressText: string;
   readonly counters = new DownstreamCounters();
-  availability: Availability = 'auto';
-  /** Health-check verdict, used when availability is auto. */
-  upStatus = false;
+  /**
+   * Up/down state: [availability (0 auto, 1 up, 2 down), health-check verdict (0/1)]. With
+   * data-plane workers the control plane's is shared memory the workers' copies read
+   * (workers/shared-backend-states.ts): a verdict or setDown() is theirs at once.
+   */
+  #state: Int32Array<ArrayBufferLike> = new Int32Array(2);
+  /** Whether #state is another thread's (shareState). */
+  #stateShared = false;
   /** In-flight queries (UDP and TCP). */
   declare outstanding: number;
   /** Moving average of the answer latency, µs (dnsdist: 127/128 EWMA). */
@@ -253,6 +260,43 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.config.name;
   }
 
+  /** 'up' or 'down' forced (setUp/setDown), or 'auto': the health check decides. */
+  get availability(): Availability {
+    return AVAILABILITY[this.#state[0]!]!;
+  }
+
+  set availability(value: Availability) {
+    const n = AVAILABILITY.indexOf(value);
+    if (n < 0) throw new TypeError(`backend ${this.name}: availability "${String(value)}" is none of auto, up, down`);
+    // A worker's copy follows the control plane's state: a console command replayed there does not overwrite it.
+    if (!this.#stateShared) this.#state[0] = n;
+  }
+
+  /** Health-check verdict, used when availability is auto. */
+  get upStatus(): boolean {
+    return this.#state[1] === 1;
+  }
+
+  set upStatus(value: boolean) {
+    if (!this.#stateShared) this.#state[1] = value ? 1 : 0;
+  }
+
+  /**
+   * Keep the up/down state in `cells` (two words) from now on: with `carry`, what
+   * this backend has now goes there first (the thread that decides); without, the
+   * backend follows what is there (a data-plane worker).
+   */
+  shareState(cells: Int32Array, carry: boolean): void {
+    if (carry) cells.set(this.#state);
+    this.#state = cells;
+    this.#stateShared = !carry;
+  }
+
+  /** Whether this backend follows another thread's up/down state (shareState without carry). */
+  get followsSharedState(): boolean {
+    return this.#stateShared;
+  }
+
   connectionFailed(reason: string): void {
     this.onConnectionFailure?.(reason);
   }
@@ -268,7 +312,8 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   /** Is the backend selectable now? */
   isUp(): boolean {
-    return this.availability === 'up' || (this.availability === 'auto' && this.upStatus);
+    const a = this.#state[0];
+    return a === 1 || (a === 0 && this.#state[1] === 1);
   }
 
   /** The state column of showServers(): "up"/"down" when forced, "UP"/"DOWN"... as dnsdist prints it. */

@@ -14,6 +14,7 @@ import { ListenError } from '../io/listen-error.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import { CounterLayout } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
+import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
@@ -138,6 +139,8 @@ export class WorkerPool {
   readonly #live: LiveCounters;
   readonly #liveBuffer: SharedArrayBuffer;
   readonly #liveRegions: Float64Array[];
+  /** The configuration's backends' up/down state, which the workers' copies read (shared-backend-states.ts). */
+  readonly #backendStates: SharedArrayBuffer;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -170,6 +173,8 @@ export class WorkerPool {
     this.#liveBuffer = this.#live.createBuffer(count);
     this.#liveRegions = this.#live.regions(this.#liveBuffer, count)!;
     this.#live.attachControlPlane(this.#liveRegions);
+    this.#backendStates = SharedBackendStates.create(proxy.servers);
+    SharedBackendStates.attach(this.#backendStates, proxy.servers, true);
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -298,6 +303,7 @@ export class WorkerPool {
       configLog: [...this.#configLog.entries],
       runTimeCounters: this.#runTimeBuffer,
       liveCounters: this.#liveBuffer,
+      backendStates: this.#backendStates,
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });

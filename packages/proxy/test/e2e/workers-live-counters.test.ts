@@ -3,7 +3,9 @@
  * at once: a LuaAction in either worker sees the total of every worker
  * (getStatisticsCounters(), Server:getOutstanding()), and the control
  * plane's dumpStats, showServers, API and /jsonstat include every query
- * answered so far, with no wait for a periodic sum (workers/live-counters.ts).
+ * answered so far, with no wait for a periodic sum (workers/live-counters.ts);
+ * a backend set down or up at the console is so in every worker from the
+ * next query on (workers/shared-backend-states.ts).
  * The workers run the built code (dist/): `make` first.
  */
 import dgram from 'node:dgram';
@@ -16,6 +18,7 @@ import { answerWithA, type TestBackend } from '../support/test-backends.js';
 const CONFIG = `
 newServer{address="127.0.0.1:\${BACKEND}"}
 setLocal("127.0.0.1:\${PORT}")
+setServFailWhenNoServer(true)
 webserver("127.0.0.1:\${WEB}")
 setWebserverConfig({apiKey="test-key", acl="127.0.0.0/8"})
 -- The total number of queries so far, as an address: 192.0.2.<queries>.
@@ -114,5 +117,18 @@ describe('statistics read live across two data-plane workers', () => {
     backend.release();
     for (const a of await Promise.all(held)) expect(a?.answers?.[0]?.data).toBe('192.0.2.7');
     expect(proxy.app.runConsoleCommand('getServer(0):getOutstanding()')).toBe('0\n');
+  });
+
+  it('a backend set down, then up, at the console is so in both workers for the very next queries', async () => {
+    const burst = async (prefix: string): Promise<string[]> =>
+      (await Promise.all(Array.from({ length: 16 }, (_, i) => udpQuery(proxy.port, `${prefix}${i}.example.`)))).map(
+        (a) => `${a?.rcode ?? 'none'} ${String(a?.answers?.[0]?.data ?? '')}`,
+      );
+    proxy.app.runConsoleCommand('getServer(0):setDown()');
+    expect(await burst('down')).toEqual(Array(16).fill('SERVFAIL '));
+    proxy.app.runConsoleCommand('getServer(0):setUp()');
+    expect(await burst('up')).toEqual(Array(16).fill('NOERROR 192.0.2.7'));
+    proxy.app.runConsoleCommand('getServer(0):setAuto()');
+    expect(proxy.app.workers!.status().every((w) => w.queries > 0)).toBe(true);
   });
 });
