@@ -28,9 +28,10 @@ export const TWO_WORKER_FILES = [];
  * table). "refused": the file is about a function still refused with workers
  * (worker-guards.ts REFUSED_WITH_WORKERS). "per-worker": the test asserts
  * dnsdist's one-process figure for something each worker keeps apart today.
- * "counter lag": the test compares counter snapshots around one exchange,
- * while with workers the control plane sums the workers' counters a few times
- * a second and no event says when a sum includes a given query. Single tests
+ * "counter lag": the test compares counter snapshots around one exchange of
+ * counters the control plane still sums a few times a second (listeners,
+ * rules, TLS/DoH; the global and backend counters are read live,
+ * workers/live-counters.ts) and no event says when a sum includes a query. Single tests
  * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
  */
 export const SINGLE_WORKER_ONLY = new Map([
@@ -70,7 +71,6 @@ export const SINGLE_WORKER_ONLY = new Map([
     'packages/proxy/test/e2e/answer-flags.test.ts',
     "per-worker: counts the backend's queries around cache hits (one packet cache per worker)",
   ],
-  ['packages/proxy/test/e2e/forwarding.test.ts', 'counter lag: counter deltas around a few queries, read at once'],
   [
     'packages/proxy/test/e2e/lua-server-policy.test.ts',
     "per-worker: reads Lua globals a server policy sets, which live in the worker's Lua state (each worker runs the configuration in its own)",

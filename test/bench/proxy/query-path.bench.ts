@@ -11,7 +11,9 @@
  * `--only` runs the configurations whose label contains the word. The
  * `lua` ones show what a Lua rule costs per call: the call itself, and
  * each field read on top, and the same reads through the ffi module
- * (LuaFFIAction) for comparison.
+ * (LuaFFIAction) for comparison. `--shared-counters` puts the global and
+ * backend counters in a SharedArrayBuffer region as a data-plane worker's
+ * are (workers/live-counters.ts), to compare with their own array.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,10 +22,13 @@ import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
 import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/proxy/src/io/udp-endpoint.js';
 import { SocketAddress } from '../../../packages/proxy/src/query/client-address.js';
 import { UdpFrontend } from '../../../packages/proxy/src/server/udp-frontend.js';
+import { CounterLayout } from '../../../packages/proxy/src/workers/counter-layout.js';
+import { LiveCounters } from '../../../packages/proxy/src/workers/live-counters.js';
 
 const argv = process.argv.slice(2);
 const QUERIES = Number(argv[argv.indexOf('--queries') + 1] || 2_000_000);
 const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const SHARED_COUNTERS = argv.includes('--shared-counters');
 
 /** An endpoint whose sends land in a callback and whose receives are driven by the benchmark. */
 class MemoryEndpoint implements UdpEndpoint {
@@ -63,6 +68,10 @@ async function run(label: string, config: string): Promise<void> {
   const app = new DnsdistApp({ configFile: file, output: () => {} });
   await app.loadConfiguration();
   const proxy = app.proxy;
+  if (SHARED_COUNTERS) {
+    const live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
+    live.attachWorker(live.regions(live.createBuffer(2), 2)!, 0);
+  }
   const server = proxy.servers[0]!;
   server.availability = 'up';
   const backendEp = new MemoryEndpoint();

@@ -12,6 +12,7 @@ import { ProxiedDatagram } from './proxy-protocol-payload.js';
 import { ProxiedTcpConnections } from './proxied-tcp-connections.js';
 import { DohBackendPool, type DohBackendSettings } from './doh-backend-pool.js';
 import { DohClientTuning } from './doh-client-tuning.js';
+import { CellSet } from '../stats/counter-cells.js';
 
 /** newServer's settings, with dnsdist's defaults applied by the caller. */
 export interface DownstreamServerConfig {
@@ -82,6 +83,8 @@ export interface CheckQuestion {
 export type CheckQueryFunction = (question: CheckQuestion, header: Buffer) => CheckQuestion;
 
 export type Availability = 'auto' | 'up' | 'down';
+/** Availability by its number in a backend's state word. */
+const AVAILABILITY: readonly Availability[] = ['auto', 'up', 'down'];
 
 /** Called with the answer to a forwarded query, before its slot is reused. */
 export type BackendAnswerHandler = (
@@ -112,29 +115,57 @@ export type QueryLostHandler = (server: DownstreamServer, dq: DNSQuestion, reply
 
 const ID_SPACE = 65536;
 
+/** A backend's own counters beside DownstreamCounters, in cells like them. */
+const SERVER_CELLS = new CellSet({ unexpectedAnswers: 'counter', outstanding: 'gauge', latencyUsec: 'mean' });
+
 /** Per-backend counters, as showServers() and the metrics show them. */
+/** The backend counters' names and how they add up across data-plane workers (counter-cells.ts). */
+const COUNTER_CELLS = new CellSet({
+  queries: 'counter',
+  responses: 'counter',
+  drops: 'counter',
+  sendErrors: 'counter',
+  reuseds: 'counter',
+  tcpDiedSendingQuery: 'counter',
+  tcpDiedReadingResponse: 'counter',
+  tcpGaveUp: 'counter',
+  tcpConnectTimeouts: 'counter',
+  tcpReadTimeouts: 'counter',
+  tcpWriteTimeouts: 'counter',
+  tcpNewConnections: 'counter',
+  tcpReusedConnections: 'counter',
+  tlsResumptions: 'counter',
+  tcpMaxConcurrentConnections: 'max',
+  tcpAvgQueriesPerConnection: 'mean',
+  tcpAvgConnectionDuration: 'mean',
+});
+
 export class DownstreamCounters {
-  queries = 0;
-  responses = 0;
+  declare queries: number;
+  declare responses: number;
   /** Queries that timed out (or whose slot was reused before an answer). */
-  drops = 0;
-  sendErrors = 0;
-  reuseds = 0;
-  tcpDiedSendingQuery = 0;
-  tcpDiedReadingResponse = 0;
-  tcpGaveUp = 0;
-  tcpConnectTimeouts = 0;
-  tcpReadTimeouts = 0;
-  tcpWriteTimeouts = 0;
-  tcpNewConnections = 0;
-  tcpReusedConnections = 0;
+  declare drops: number;
+  declare sendErrors: number;
+  declare reuseds: number;
+  declare tcpDiedSendingQuery: number;
+  declare tcpDiedReadingResponse: number;
+  declare tcpGaveUp: number;
+  declare tcpConnectTimeouts: number;
+  declare tcpReadTimeouts: number;
+  declare tcpWriteTimeouts: number;
+  declare tcpNewConnections: number;
+  declare tcpReusedConnections: number;
   /** TLS backends: connections that resumed an earlier session. */
-  tlsResumptions = 0;
+  declare tlsResumptions: number;
   /** Most TCP connections open to this backend at once. */
-  tcpMaxConcurrentConnections = 0;
+  declare tcpMaxConcurrentConnections: number;
   /** Moving averages over closed connections (dnsdist: 99/100 weight): queries each carried, and how long it lived (ms). */
-  tcpAvgQueriesPerConnection = 0;
-  tcpAvgConnectionDuration = 0;
+  declare tcpAvgQueriesPerConnection: number;
+  declare tcpAvgConnectionDuration: number;
+
+  constructor() {
+    COUNTER_CELLS.install(this);
+  }
 }
 
 /**
@@ -147,13 +178,18 @@ export class DownstreamServer implements DownstreamServerInfo {
   readonly config: DownstreamServerConfig;
   readonly addressText: string;
   readonly counters = new DownstreamCounters();
-  availability: Availability = 'auto';
-  /** Health-check verdict, used when availability is auto. */
-  upStatus = false;
+  /**
+   * Up/down state: [availability (0 auto, 1 up, 2 down), health-check verdict (0/1)]. With
+   * data-plane workers the control plane's is shared memory the workers' copies read
+   * (workers/shared-backend-states.ts): a verdict or setDown() is theirs at once.
+   */
+  #state: Int32Array<ArrayBufferLike> = new Int32Array(2);
+  /** Whether #state is another thread's (shareState). */
+  #stateShared = false;
   /** In-flight queries (UDP and TCP). */
-  outstanding = 0;
+  declare outstanding: number;
   /** Moving average of the answer latency, µs (dnsdist: 127/128 EWMA). */
-  latencyUsec = 0;
+  declare latencyUsec: number;
   /** Queries-per-second meter for showServers (updated by the maintenance tick). */
   queryLoad = 0;
   #lastQueries = 0;
@@ -178,7 +214,7 @@ export class DownstreamServer implements DownstreamServerInfo {
   /** Where failed connections are reported (the proxy's log); set by its owner. */
   onConnectionFailure: ((reason: string) => void) | undefined;
   /** Datagrams on the backend sockets that were not an answer we wait for (wrong source, unknown ID, other question). */
-  unexpectedAnswers = 0;
+  declare unexpectedAnswers: number;
 
   constructor(
     config: DownstreamServerConfig,
@@ -187,6 +223,7 @@ export class DownstreamServer implements DownstreamServerInfo {
     matches: AnswerMatcher,
     onXfr: XfrMessageHandler = (server, dq, reply, data, length) => onAnswer(server, dq, reply, 0, 0, data, length),
   ) {
+    SERVER_CELLS.install(this);
     this.config = config;
     this.addressText = formatAddressWithPort(config.address);
     if (config.qps > 0) this.#limiter = new QpsLimiter(config.qps, config.qps, undefined, 'newServer');
@@ -223,6 +260,43 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.config.name;
   }
 
+  /** 'up' or 'down' forced (setUp/setDown), or 'auto': the health check decides. */
+  get availability(): Availability {
+    return AVAILABILITY[this.#state[0]!]!;
+  }
+
+  set availability(value: Availability) {
+    const n = AVAILABILITY.indexOf(value);
+    if (n < 0) throw new TypeError(`backend ${this.name}: availability "${String(value)}" is none of auto, up, down`);
+    // A worker's copy follows the control plane's state: a console command replayed there does not overwrite it.
+    if (!this.#stateShared) this.#state[0] = n;
+  }
+
+  /** Health-check verdict, used when availability is auto. */
+  get upStatus(): boolean {
+    return this.#state[1] === 1;
+  }
+
+  set upStatus(value: boolean) {
+    if (!this.#stateShared) this.#state[1] = value ? 1 : 0;
+  }
+
+  /**
+   * Keep the up/down state in `cells` (two words) from now on: with `carry`, what
+   * this backend has now goes there first (the thread that decides); without, the
+   * backend follows what is there (a data-plane worker).
+   */
+  shareState(cells: Int32Array, carry: boolean): void {
+    if (carry) cells.set(this.#state);
+    this.#state = cells;
+    this.#stateShared = !carry;
+  }
+
+  /** Whether this backend follows another thread's up/down state (shareState without carry). */
+  get followsSharedState(): boolean {
+    return this.#stateShared;
+  }
+
   connectionFailed(reason: string): void {
     this.onConnectionFailure?.(reason);
   }
@@ -238,7 +312,8 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   /** Is the backend selectable now? */
   isUp(): boolean {
-    return this.availability === 'up' || (this.availability === 'auto' && this.upStatus);
+    const a = this.#state[0];
+    return a === 1 || (a === 0 && this.#state[1] === 1);
   }
 
   /** The state column of showServers(): "up"/"down" when forced, "UP"/"DOWN"... as dnsdist prints it. */

@@ -1,5 +1,6 @@
 import { Netmask, NetmaskGroup } from '@dnsdist-ts/dns';
 import { makeKey, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
+import { statisticsOf } from '../stats/counter-cells.js';
 import { formatDumpStats, statsSnapshot } from '../stats/stats-snapshot.js';
 import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
 import type { LuaEnvironment } from './lua-environment.js';
@@ -21,7 +22,9 @@ export function registerMiscBindings(env: LuaEnvironment, hooks: MiscHooks): voi
   rt.registerFunction('showVersion', () => {
     rt.print(`dnsdist ${COMPATIBLE_DNSDIST_VERSION} (dnsdist-ts ${VERSION})`);
   });
-  const snapshot = () => statsSnapshot({ counters: proxy.counters, startedAt: proxy.startedAt, dynBlockNmgSize: hooks.dynBlockNmgSize });
+  // In a data-plane worker (a LuaAction), the totals over every worker, as in dnsdist's one process.
+  const snapshot = () =>
+    statsSnapshot({ counters: statisticsOf(proxy.counters), startedAt: proxy.startedAt, dynBlockNmgSize: hooks.dynBlockNmgSize });
   rt.registerFunction('dumpStats', () => {
     rt.print(formatDumpStats(snapshot()).replace(/\n$/, ''));
   });

@@ -8,6 +8,7 @@ import type { ServerPolicy } from '../backend/policies/server-policy.js';
 import { WeightedHashedPolicy, WeightedRandomPolicy } from '../backend/policies/weighted-random.js';
 import { ServerPool } from '../backend/server-pool.js';
 import { PacketCache } from '../cache/index.js';
+import { statisticsOf } from '../stats/counter-cells.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
@@ -225,8 +226,9 @@ export function registerServerBindings(env: LuaEnvironment): void {
     isUp: (s) => s.isUp(),
     getName: (s) => s.name,
     getNameWithAddr: (s) => `${s.name} (${s.addressText})`,
-    getOutstanding: (s) => s.outstanding,
-    getLatency: (s) => s.latencyUsec / 1000,
+    // In a data-plane worker, over every worker (stats/counter-cells.ts).
+    getOutstanding: (s) => statisticsOf(s).outstanding,
+    getLatency: (s) => statisticsOf(s).latencyUsec / 1000,
     setQPS: (s, a) => s.setQps(a.integer(0)),
     addPool: (s, a) => {
       const name = a.string(0);

@@ -1,48 +1,96 @@
+import { CellSet } from './counter-cells.js';
+
+/** The counters' names and how they add up across data-plane workers. */
+const CELL_SET = new CellSet({
+  queries: 'counter',
+  rdQueries: 'counter',
+  emptyQueries: 'counter',
+  responses: 'counter',
+  servfailResponses: 'counter',
+  aclDrops: 'counter',
+  ruleDrop: 'counter',
+  ruleNXDomain: 'counter',
+  ruleRefused: 'counter',
+  ruleServFail: 'counter',
+  ruleTruncated: 'counter',
+  selfAnswered: 'counter',
+  downstreamTimeouts: 'counter',
+  downstreamSendErrors: 'counter',
+  truncFail: 'counter',
+  noPolicy: 'counter',
+  cacheHits: 'counter',
+  cacheMisses: 'counter',
+  dynBlocked: 'counter',
+  nonCompliantQueries: 'counter',
+  nonCompliantResponses: 'counter',
+  frontendNoError: 'counter',
+  frontendNXDomain: 'counter',
+  frontendServFail: 'counter',
+  proxyProtocolInvalid: 'counter',
+  latency0to1: 'counter',
+  latency1to10: 'counter',
+  latency10to50: 'counter',
+  latency50to100: 'counter',
+  latency100to1000: 'counter',
+  latencySlow: 'counter',
+  latencySumMs: 'counter',
+  latencyCount: 'counter',
+  latencyAvg100: 'mean',
+  latencyAvg1000: 'mean',
+  latencyAvg10000: 'mean',
+  latencyAvg1000000: 'mean',
+});
+
 /**
  * The proxy's global counters (dnsdist's `g_stats`), as plain numbers: the
  * query path increments fields directly (a few ns), and everything that
- * shows them (dumpStats, the API, Prometheus) reads them when asked.
+ * shows them (dumpStats, the API, Prometheus) reads them when asked. They
+ * live in cells (counter-cells.ts), which data-plane workers share.
  */
 export class ProxyCounters {
-  queries = 0;
-  rdQueries = 0;
-  emptyQueries = 0;
-  responses = 0;
-  servfailResponses = 0;
-  aclDrops = 0;
-  ruleDrop = 0;
-  ruleNXDomain = 0;
-  ruleRefused = 0;
-  ruleServFail = 0;
-  ruleTruncated = 0;
-  selfAnswered = 0;
-  downstreamTimeouts = 0;
-  downstreamSendErrors = 0;
-  truncFail = 0;
-  noPolicy = 0;
-  cacheHits = 0;
-  cacheMisses = 0;
-  dynBlocked = 0;
-  nonCompliantQueries = 0;
-  nonCompliantResponses = 0;
-  frontendNoError = 0;
-  frontendNXDomain = 0;
-  frontendServFail = 0;
-  proxyProtocolInvalid = 0;
+  declare queries: number;
+  declare rdQueries: number;
+  declare emptyQueries: number;
+  declare responses: number;
+  declare servfailResponses: number;
+  declare aclDrops: number;
+  declare ruleDrop: number;
+  declare ruleNXDomain: number;
+  declare ruleRefused: number;
+  declare ruleServFail: number;
+  declare ruleTruncated: number;
+  declare selfAnswered: number;
+  declare downstreamTimeouts: number;
+  declare downstreamSendErrors: number;
+  declare truncFail: number;
+  declare noPolicy: number;
+  declare cacheHits: number;
+  declare cacheMisses: number;
+  declare dynBlocked: number;
+  declare nonCompliantQueries: number;
+  declare nonCompliantResponses: number;
+  declare frontendNoError: number;
+  declare frontendNXDomain: number;
+  declare frontendServFail: number;
+  declare proxyProtocolInvalid: number;
   /** Latency histogram buckets, in ms: [0,1), [1,10), [10,50), [50,100), [100,1000), slow. */
-  latency0to1 = 0;
-  latency1to10 = 0;
-  latency10to50 = 0;
-  latency50to100 = 0;
-  latency100to1000 = 0;
-  latencySlow = 0;
-  latencySumMs = 0;
-  latencyCount = 0;
+  declare latency0to1: number;
+  declare latency1to10: number;
+  declare latency10to50: number;
+  declare latency50to100: number;
+  declare latency100to1000: number;
+  declare latencySlow: number;
+  declare latencySumMs: number;
+  declare latencyCount: number;
   /** Moving averages of the answer latency in µs over ~100, 1000, 10000 and 1000000 answers. */
-  latencyAvg100 = 0;
-  latencyAvg1000 = 0;
-  latencyAvg10000 = 0;
-  latencyAvg1000000 = 0;
+  declare latencyAvg100: number;
+  declare latencyAvg1000: number;
+  declare latencyAvg10000: number;
+  declare latencyAvg1000000: number;
+
+  constructor() {
+    CELL_SET.install(this);
+  }
 
   /** Account one answer sent to a client after `usec` µs, as dnsdist's doLatencyStats does. */
   recordLatency(usec: number): void {

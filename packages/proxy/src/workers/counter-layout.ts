@@ -1,14 +1,17 @@
 /**
- * Every counter the control plane shows, as one flat list of slots in an
- * order each thread derives from its own copy of the configuration:
- * dnsdist's global statistics, then per backend, per listener (plain, DoT
- * with its TLS counters, DoH with its HTTP counters), per rule.
+ * The counters the control plane shows that are not read live
+ * (live-counters.ts has the global statistics and the configuration's
+ * backends), as one flat list of slots in an order each thread derives
+ * from its own copy of the configuration: per listener (plain, DoT with
+ * its TLS counters, DoH with its HTTP counters), per rule, and the
+ * backends added at the console (run-time-counters.ts).
  * A worker copies its values into its row of a SharedArrayBuffer a few
  * times a second (no lock, no message per query); the control plane adds
  * the rows up into its own objects, which dumpStats, the API and /metrics
  * read as they always did.
  */
 import type { RuleChains } from '../rules/index.js';
+import { cellSetOf } from '../stats/counter-cells.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 
 /**
@@ -44,6 +47,8 @@ const HEADER = 1;
 /** The slots of one thread's proxy, in the order every thread lists them. */
 export class CounterLayout {
   readonly #slots: Slot[] = [];
+  /** The configuration's objects with cells are shared live (live-counters.ts), not copied. */
+  readonly #skipCells: boolean;
 
   /** The backends and rule entries of `proxy` now. */
   static objectsOf(proxy: DnsdistProxy): LayoutObjects {
@@ -55,6 +60,7 @@ export class CounterLayout {
   }
 
   constructor(proxy: DnsdistProxy, objects: LayoutObjects = CounterLayout.objectsOf(proxy)) {
+    this.#skipCells = objects.withGlobals !== false;
     const c = proxy.counters as unknown as Record<string, number>;
     for (const key of objects.withGlobals === false ? [] : Object.keys(c)) {
       if (typeof c[key] !== 'number') continue;
@@ -114,6 +120,7 @@ export class CounterLayout {
   }
 
   #add(kind: SlotKind, target: Record<string, number>, key: string): void {
+    if (this.#skipCells && cellSetOf(target)) return;
     this.#slots.push({ kind, target, key, get: () => target[key] ?? 0, set: (v) => (target[key] = v) });
   }
 

@@ -6,13 +6,16 @@
  * maintenance() and dynamic-block groups act only in the control plane:
  * here backends are up or down as the control plane says, the dynamic
  * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
- * read by it on demand (worker-rings.ts), and the counters go to this
- * worker's row of the shared buffer.
+ * read by it on demand (worker-rings.ts), and the counters live in this
+ * worker's region of a shared buffer (live-counters.ts) or are copied to
+ * its row of another (counter-layout.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ListenError } from '../io/listen-error.js';
 import { CounterLayout } from './counter-layout.js';
+import { LiveCounters } from './live-counters.js';
+import { SharedBackendStates } from './shared-backend-states.js';
 import { RunTimeCounters } from './run-time-counters.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
@@ -78,6 +81,14 @@ async function run(): Promise<void> {
   app.dynBlocks.observer = undefined;
   serversUp = start.serversUp;
   applyServerStates(app, serversUp);
+  // The configuration's backends read the control plane's up/down state itself from now on.
+  if (!SharedBackendStates.attach(start.backendStates, layoutObjects.servers as DnsdistApp['proxy']['servers'], false)) {
+    post({
+      type: 'log',
+      level: 'error',
+      line: `Data-plane worker ${start.index}: its backends do not match the control plane's; their state follows it within 100 ms`,
+    });
+  }
   app.proxy.setACL(start.acl);
   // The first worker binds first: port 0 becomes a real port, which the others then share.
   const bound = start.bindAfterFirst
@@ -102,6 +113,16 @@ async function run(): Promise<void> {
       type: 'log',
       level: 'error',
       line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
+    });
+  }
+  const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
+  const liveRegions = live.regions(start.liveCounters, start.workers);
+  if (liveRegions) live.attachWorker(liveRegions, start.index);
+  else {
+    post({
+      type: 'log',
+      level: 'error',
+      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global and backend statistics are left out`,
     });
   }
   const caches = new WorkerCacheCopies(configurationCaches(app.proxy.pools.values()), start.caches, start.index, start.workers);
@@ -153,10 +174,10 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   post({ type: 'ran', id: change.id, error });
 }
 
-/** Backends follow the control plane's health checks and console (setUp/setDown/setAuto). */
+/** Backends added at the console follow the control plane's health checks and console (setUp/setDown/setAuto); the configuration's read its state (shared-backend-states.ts). */
 function applyServerStates(app: DnsdistApp, up: boolean[]): void {
   app.proxy.servers.forEach((s, i) => {
-    if (i < up.length) s.availability = up[i] ? 'up' : 'down';
+    if (i < up.length && !s.followsSharedState) s.availability = up[i] ? 'up' : 'down';
   });
 }
 

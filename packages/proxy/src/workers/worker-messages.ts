@@ -35,6 +35,10 @@ export interface WorkerStart {
   configLog: ConfigChange[];
   /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
   runTimeCounters: SharedArrayBuffer;
+  /** Every worker's region of the counters read live, then the control plane's base region (live-counters.ts). */
+  liveCounters: SharedArrayBuffer;
+  /** The configuration's backends' up/down state, as the control plane decides it (shared-backend-states.ts). */
+  backendStates: SharedArrayBuffer;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */

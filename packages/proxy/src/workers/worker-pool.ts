@@ -13,6 +13,8 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '../io/listen-error.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import { CounterLayout } from './counter-layout.js';
+import { LiveCounters } from './live-counters.js';
+import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
@@ -133,6 +135,12 @@ export class WorkerPool {
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
+  /** The global and the configuration's backend counters, each worker's region read live (live-counters.ts). */
+  readonly #live: LiveCounters;
+  readonly #liveBuffer: SharedArrayBuffer;
+  readonly #liveRegions: Float64Array[];
+  /** The configuration's backends' up/down state, which the workers' copies read (shared-backend-states.ts). */
+  readonly #backendStates: SharedArrayBuffer;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -161,6 +169,12 @@ export class WorkerPool {
     });
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
+    this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
+    this.#liveBuffer = this.#live.createBuffer(count);
+    this.#liveRegions = this.#live.regions(this.#liveBuffer, count)!;
+    this.#live.attachControlPlane(this.#liveRegions);
+    this.#backendStates = SharedBackendStates.create(proxy.servers);
+    SharedBackendStates.attach(this.#backendStates, proxy.servers, true);
     for (let i = 0; i < count; i++) {
       this.#slots.push({
         worker: undefined,
@@ -288,6 +302,8 @@ export class WorkerPool {
       workers: this.count,
       configLog: [...this.#configLog.entries],
       runTimeCounters: this.#runTimeBuffer,
+      liveCounters: this.#liveBuffer,
+      backendStates: this.#backendStates,
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });
@@ -351,6 +367,7 @@ export class WorkerPool {
   #restart(index: number, why: string): void {
     const slot = this.#slots[index]!;
     this.#layout?.retire(slot.row, this.#retired);
+    this.#live.retire(this.#liveRegions, index);
     this.caches.retire(index);
     this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
     slot.row.fill(0);
@@ -381,13 +398,12 @@ export class WorkerPool {
 
   /** Each worker's state and the queries it counted (since its last start). */
   status(): WorkerStatus[] {
-    const queriesSlot = Object.keys(this.#proxy.counters).indexOf('queries');
     return this.#slots.map((s, index) => ({
       index,
       threadId: s.threadId,
       state: s.state,
       restarts: s.restarts,
-      queries: s.row[0] === this.#rowLength - 1 && queriesSlot >= 0 ? s.row[1 + queriesSlot]! : 0,
+      queries: this.#live.workerValue(this.#liveRegions, index, this.#proxy.counters, 'queries'),
     }));
   }
 

@@ -103,7 +103,6 @@ describe('backends: policies, health, timeouts', () => {
          newServer{address="127.0.0.1:\${B1}", order=1, healthCheckMode="up"}
          setServerPolicy(firstAvailable)`,
         { B1: b1.port, B2: b2.port },
-        oneWorker('backend-state-lag'),
       ),
     );
     for (let i = 0; i < 3; i++) expect((await udpQuery(proxy.port, `n${i}.test`))?.answers?.[0]?.data).toBe('192.0.2.1');
@@ -135,7 +134,6 @@ describe('backends: policies, health, timeouts', () => {
         `setLocal("127.0.0.1:\${PORT}")
          newServer{address="127.0.0.1:\${B}", name="flappy", checkName="example.test.", checkInterval=1, checkTimeout=200}`,
         { B: port },
-        oneWorker('backend-state-lag'),
       ),
     );
     const server = proxy.app.proxy.servers[0]!;

@@ -49,8 +49,6 @@ export const ONE_WORKER_REASONS = {
   'per-worker-client-connections':
     'setMaxTCPConnectionsPerClient is enforced per worker today: two connections of one client on two workers are both accepted',
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
-  'backend-state-lag':
-    "the workers follow the control plane's up/down verdict of a health check at the next sync (100 ms): a query right after the verdict may still see the old state",
 } as const;
 
 export type OneWorkerReason = keyof typeof ONE_WORKER_REASONS;
