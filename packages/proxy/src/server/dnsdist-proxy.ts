@@ -20,6 +20,7 @@ import { ProxyCounters } from '../stats/proxy-counters.js';
 import { DEFAULT_ACL, DEFAULT_LOCAL, type FrontendConfig } from './frontend-config.js';
 import { Logger } from './logger.js';
 import { QueryProcessor, type QueryPathContext } from './query-processor.js';
+import { LocalProcessWideCounts, type ListenerConnectionCount, type ProcessWideCounts } from './process-wide-counts.js';
 import { TcpFrontend, type TcpFrontendOptions } from './tcp-frontend.js';
 import { TlsStreamUpgrade, type TlsFrontendConfig } from './tls-frontend.js';
 import { UdpFrontend } from './udp-frontend.js';
@@ -144,6 +145,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly counters = new ProxyCounters();
   readonly startedAt = Date.now();
   readonly settings = new ProxySettings();
+  /** What dnsdist counts once per process (roundrobin position, TCP connections); shared by the workers when there are several. */
+  processWide: ProcessWideCounts = new LocalProcessWideCounts();
   readonly log = new Logger();
   acl = new NetmaskGroup();
   readonly incomingProxyProtocol = new IncomingProxyProtocol();
@@ -513,7 +516,10 @@ export class DnsdistProxy implements QueryPathContext {
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
       try {
-        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort });
+        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, {
+          ...this.#tcpOptions(fc, this.processWide.listenerConnections('plain', this.listenerConfigs().indexOf(fc))),
+          reusePort: fc.reusePort,
+        });
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (fc.port === 0 && inUse && attempt < 5) {
@@ -527,8 +533,10 @@ export class DnsdistProxy implements QueryPathContext {
     }
   }
 
-  #tcpOptions(fc: FrontendConfig): TcpFrontendOptions {
+  #tcpOptions(fc: FrontendConfig, sharedConnections: ListenerConnectionCount | undefined): TcpFrontendOptions {
     return {
+      sharedConnections,
+      clientConnections: this.processWide.clientConnections,
       maxInFlight: fc.maxInFlight,
       maxConcurrentConnections: fc.maxConcurrentTCPConnections,
       idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
@@ -548,7 +556,14 @@ export class DnsdistProxy implements QueryPathContext {
     const upgrade = new TlsStreamUpgrade(fc.tls, this.settings.tcpRecvTimeoutSeconds);
     let tcp: TcpFrontend;
     try {
-      tcp = await TcpFrontend.listen(fc.host, fc.port, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort }, upgrade);
+      const shared = this.processWide.listenerConnections('tls', this.tlsFrontendConfigs.indexOf(fc));
+      tcp = await TcpFrontend.listen(
+        fc.host,
+        fc.port,
+        this.processor,
+        { ...this.#tcpOptions(fc, shared), reusePort: fc.reusePort },
+        upgrade,
+      );
     } catch (err) {
       upgrade.close();
       throw listenError(err, requestedBy, fc.host, fc.port, 'tcp');
