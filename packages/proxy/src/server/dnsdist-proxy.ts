@@ -68,6 +68,12 @@ export class ProxySettings {
   cacheCleaningPercentage = 100;
   /** setMaxTCPConnectionsPerClient: concurrent TCP connections from one client address (0 = no limit). */
   maxTCPConnectionsPerClient = 0;
+  /**
+   * setMaxTCPClientThreads: dnsdist's TCP worker threads. With data-plane
+   * workers, only the first this many accept TCP and DoT connections (0 =
+   * not set: every worker); with one event loop it changes nothing.
+   */
+  maxTCPClientThreads = 0;
   /** setMaxTCPQueriesPerConnection: queries served on one TCP connection before it is closed (0 = no limit). */
   maxTCPQueriesPerConnection = 0;
   /** setMaxTCPConnectionDuration: seconds a TCP connection may live (0 = no limit). */
@@ -147,6 +153,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly settings = new ProxySettings();
   /** What dnsdist counts once per process (roundrobin position, TCP connections); shared by the workers when there are several. */
   processWide: ProcessWideCounts = new LocalProcessWideCounts();
+  /** False in a data-plane worker past setMaxTCPClientThreads: its TCP and DoT listeners are not opened (the others take the connections). */
+  acceptsTcp = true;
   readonly log = new Logger();
   acl = new NetmaskGroup();
   readonly incomingProxyProtocol = new IncomingProxyProtocol();
@@ -516,10 +524,10 @@ export class DnsdistProxy implements QueryPathContext {
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
       try {
-        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, {
-          ...this.#tcpOptions(fc, this.processWide.listenerConnections('plain', this.listenerConfigs().indexOf(fc))),
-          reusePort: fc.reusePort,
-        });
+        const options = this.#tcpOptions(fc, this.processWide.listenerConnections('plain', this.listenerConfigs().indexOf(fc)));
+        tcp = this.acceptsTcp
+          ? await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, { ...options, reusePort: fc.reusePort })
+          : TcpFrontend.detached(local, this.processor, options);
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (fc.port === 0 && inUse && attempt < 5) {
@@ -556,14 +564,10 @@ export class DnsdistProxy implements QueryPathContext {
     const upgrade = new TlsStreamUpgrade(fc.tls, this.settings.tcpRecvTimeoutSeconds);
     let tcp: TcpFrontend;
     try {
-      const shared = this.processWide.listenerConnections('tls', this.tlsFrontendConfigs.indexOf(fc));
-      tcp = await TcpFrontend.listen(
-        fc.host,
-        fc.port,
-        this.processor,
-        { ...this.#tcpOptions(fc, shared), reusePort: fc.reusePort },
-        upgrade,
-      );
+      const options = this.#tcpOptions(fc, this.processWide.listenerConnections('tls', this.tlsFrontendConfigs.indexOf(fc)));
+      tcp = this.acceptsTcp
+        ? await TcpFrontend.listen(fc.host, fc.port, this.processor, { ...options, reusePort: fc.reusePort }, upgrade)
+        : TcpFrontend.detached(new SocketAddress(parseAddress(fc.host).bytes, fc.port), this.processor, options);
     } catch (err) {
       upgrade.close();
       throw listenError(err, requestedBy, fc.host, fc.port, 'tcp');

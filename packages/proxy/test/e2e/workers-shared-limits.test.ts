@@ -7,7 +7,10 @@
  * other worker accept that client again. (The limits themselves, and the
  * roundrobin position, are checked by e2e/tcp-limits.test.ts and
  * e2e/backends.test.ts, which run with two workers in `make test`'s second
- * pass.) The workers run the built code (dist/): `make` first.
+ * pass.) setMaxTCPClientThreads(n) leaves TCP to the first n workers, as
+ * dnsdist's TCP worker threads, so that per-thread Lua state (a
+ * LuaFFIPerThread policy's counter) sees every TCP query as it would there.
+ * The workers run the built code (dist/): `make` first.
  */
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
@@ -74,4 +77,49 @@ describe('TCP connection limits across two workers', () => {
       again.destroy();
     }
   }, 40_000);
+});
+
+describe('setMaxTCPClientThreads(1) with two workers', () => {
+  let backends: TestBackend[];
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    backends = [
+      await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.1')),
+      await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.2')),
+    ];
+    // dnsdist's TestRoutingLuaFFIPerThreadRoundRobinLB: a per-thread policy's counter, one TCP thread.
+    proxy = await startProxy(
+      `newServer{address="127.0.0.1:\${B1}", healthCheckMode="up"}
+       newServer{address="127.0.0.1:\${B2}", healthCheckMode="up"}
+       setLocal("127.0.0.1:\${PORT}")
+       setMaxTCPClientThreads(1)
+       setServerPolicyLuaFFIPerThread("luaffiroundrobin", [[
+         local ffi = require("ffi")
+         local counter = 0
+         return function(servers_list, dq)
+           counter = counter + 1
+           return counter % tonumber(ffi.C.dnsdist_ffi_servers_list_get_count(servers_list))
+         end
+       ]])`,
+      { B1: backends[0]!.port, B2: backends[1]!.port },
+      { workers: 2 },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    await proxy?.stop();
+    for (const b of backends ?? []) await b.close();
+  });
+
+  it("only the first worker takes TCP connections, so a per-thread policy's turns hold over TCP as with dnsdist's one TCP thread", async () => {
+    const pool = proxy.app.workers!;
+    // Each query on a new connection (source port): the kernel would spread them over two listening workers.
+    const seen: string[] = [];
+    for (let i = 0; i < 10; i++) seen.push(String((await tcpQuery(proxy.port, `tcp${i}.example.`)).answers?.[0]?.data));
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `192.0.2.${((i + 1) % 2) + 1}`));
+    await waitFor('the first worker counted them', () => pool.status()[0]!.queries === 10);
+    expect(pool.status()[1]!.queries).toBe(0);
+  });
 });
