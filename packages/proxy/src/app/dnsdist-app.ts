@@ -57,6 +57,7 @@ import { ClientTableHook } from '../workers/shared-client-buckets.js';
 import { WorkerStatePull } from '../workers/worker-state-pull.js';
 import { WorkerFastDetection } from '../workers/worker-fast-detection.js';
 import { WorkerSettings } from '../workers/worker-settings.js';
+import { SharedProcessWideCounts } from '../workers/shared-process-counts.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
 
 /** What the command line contributes before the configuration runs. */
@@ -96,6 +97,8 @@ export interface AppOptions {
   qpsBuckets?: SharedArrayBuffer;
   /** A worker's MaxQPSIPRule tables (workers/shared-client-buckets.ts), from the control plane, in creation order. */
   clientTables?: SharedArrayBuffer[];
+  /** A worker's share of the process-wide counts (workers/shared-process-counts.ts): roundrobin, TCP connections. */
+  processCounts?: { buffer: SharedArrayBuffer; workers: number; worker: number };
 }
 
 /**
@@ -162,6 +165,9 @@ export class DnsdistApp {
     this.options = options;
     this.proxy = new DnsdistProxy((counters) => new RuleChains(counters), this.rings);
     this.rules = this.proxy.rules as RuleChains;
+    const pc = options.processCounts;
+    // Before the bindings: the roundrobin policy takes its position from it.
+    if (pc) this.proxy.processWide = new SharedProcessWideCounts(pc.buffer, pc.workers, pc.worker);
     if (options.verbose) this.proxy.log.verbose = true;
     if (options.udpImplementation) this.proxy.settings.udpImplementation = options.udpImplementation;
     const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));

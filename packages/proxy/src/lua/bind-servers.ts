@@ -200,7 +200,7 @@ export function registerServerBindings(env: LuaEnvironment): void {
   const policies = {
     leastOutstanding: new LuaServerPolicy(new LeastOutstandingPolicy()),
     firstAvailable: new LuaServerPolicy(new FirstAvailablePolicy()),
-    roundrobin: new LuaServerPolicy(new RoundRobinPolicy()),
+    roundrobin: new LuaServerPolicy(new RoundRobinPolicy(proxy.processWide.roundRobinPosition)),
     wrandom: new LuaServerPolicy(new WeightedRandomPolicy(proxy.settings.balancingFactors)),
     whashed: new LuaServerPolicy(new WeightedHashedPolicy(proxy.settings.balancingFactors)),
     chashed: new LuaServerPolicy(new ConsistentHashPolicy(proxy.settings.balancingFactors)),

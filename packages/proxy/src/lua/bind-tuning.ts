@@ -7,7 +7,6 @@ import type { LuaEnvironment } from './lua-environment.js';
  * each is listed with its effect in docs/compatibility.md.
  */
 const NO_EFFECT_INTEGER = [
-  'setMaxTCPClientThreads',
   'setMaxTCPQueuedConnections',
   'setUDPMultipleMessagesVectorSize',
   'setTCPInternalPipeBufferSize',
@@ -33,6 +32,10 @@ export function registerTuningBindings(env: LuaEnvironment): void {
   });
   rt.registerFunction('setConsistentHashingBalancingFactor', (a) => {
     settings.balancingFactors.consistentHashing = a.number(0);
+  });
+  // With data-plane workers: how many of them take TCP connections (dnsdist's TCP worker threads).
+  rt.registerFunction('setMaxTCPClientThreads', (a) => {
+    settings.maxTCPClientThreads = a.integer(0);
   });
   rt.registerFunction('setMaxTCPConnectionsPerClient', (a) => {
     settings.maxTCPConnectionsPerClient = a.integer(0);

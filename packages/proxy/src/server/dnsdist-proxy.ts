@@ -20,6 +20,7 @@ import { ProxyCounters } from '../stats/proxy-counters.js';
 import { DEFAULT_ACL, DEFAULT_LOCAL, type FrontendConfig } from './frontend-config.js';
 import { Logger } from './logger.js';
 import { QueryProcessor, type QueryPathContext } from './query-processor.js';
+import { LocalProcessWideCounts, type ListenerConnectionCount, type ProcessWideCounts } from './process-wide-counts.js';
 import { TcpFrontend, type TcpFrontendOptions } from './tcp-frontend.js';
 import { TlsStreamUpgrade, type TlsFrontendConfig } from './tls-frontend.js';
 import { UdpFrontend } from './udp-frontend.js';
@@ -67,6 +68,12 @@ export class ProxySettings {
   cacheCleaningPercentage = 100;
   /** setMaxTCPConnectionsPerClient: concurrent TCP connections from one client address (0 = no limit). */
   maxTCPConnectionsPerClient = 0;
+  /**
+   * setMaxTCPClientThreads: dnsdist's TCP worker threads. With data-plane
+   * workers, only the first this many accept TCP and DoT connections (0 =
+   * not set: every worker); with one event loop it changes nothing.
+   */
+  maxTCPClientThreads = 0;
   /** setMaxTCPQueriesPerConnection: queries served on one TCP connection before it is closed (0 = no limit). */
   maxTCPQueriesPerConnection = 0;
   /** setMaxTCPConnectionDuration: seconds a TCP connection may live (0 = no limit). */
@@ -144,6 +151,10 @@ export class DnsdistProxy implements QueryPathContext {
   readonly counters = new ProxyCounters();
   readonly startedAt = Date.now();
   readonly settings = new ProxySettings();
+  /** What dnsdist counts once per process (roundrobin position, TCP connections); shared by the workers when there are several. */
+  processWide: ProcessWideCounts = new LocalProcessWideCounts();
+  /** False in a data-plane worker past setMaxTCPClientThreads: its TCP and DoT listeners are not opened (the others take the connections). */
+  acceptsTcp = true;
   readonly log = new Logger();
   acl = new NetmaskGroup();
   readonly incomingProxyProtocol = new IncomingProxyProtocol();
@@ -513,7 +524,10 @@ export class DnsdistProxy implements QueryPathContext {
       const udp = new UdpFrontend(endpoint, local, this.processor);
       let tcp: TcpFrontend;
       try {
-        tcp = await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort });
+        const options = this.#tcpOptions(fc, this.processWide.listenerConnections('plain', this.listenerConfigs().indexOf(fc)));
+        tcp = this.acceptsTcp
+          ? await TcpFrontend.listen(fc.host, endpoint.localPort, this.processor, { ...options, reusePort: fc.reusePort })
+          : TcpFrontend.detached(local, this.processor, options);
       } catch (err) {
         const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (fc.port === 0 && inUse && attempt < 5) {
@@ -527,8 +541,10 @@ export class DnsdistProxy implements QueryPathContext {
     }
   }
 
-  #tcpOptions(fc: FrontendConfig): TcpFrontendOptions {
+  #tcpOptions(fc: FrontendConfig, sharedConnections: ListenerConnectionCount | undefined): TcpFrontendOptions {
     return {
+      sharedConnections,
+      clientConnections: this.processWide.clientConnections,
       maxInFlight: fc.maxInFlight,
       maxConcurrentConnections: fc.maxConcurrentTCPConnections,
       idleTimeoutSeconds: this.settings.tcpRecvTimeoutSeconds,
@@ -548,7 +564,10 @@ export class DnsdistProxy implements QueryPathContext {
     const upgrade = new TlsStreamUpgrade(fc.tls, this.settings.tcpRecvTimeoutSeconds);
     let tcp: TcpFrontend;
     try {
-      tcp = await TcpFrontend.listen(fc.host, fc.port, this.processor, { ...this.#tcpOptions(fc), reusePort: fc.reusePort }, upgrade);
+      const options = this.#tcpOptions(fc, this.processWide.listenerConnections('tls', this.tlsFrontendConfigs.indexOf(fc)));
+      tcp = this.acceptsTcp
+        ? await TcpFrontend.listen(fc.host, fc.port, this.processor, { ...options, reusePort: fc.reusePort }, upgrade)
+        : TcpFrontend.detached(new SocketAddress(parseAddress(fc.host).bytes, fc.port), this.processor, options);
     } catch (err) {
       upgrade.close();
       throw listenError(err, requestedBy, fc.host, fc.port, 'tcp');

@@ -6,6 +6,7 @@ import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
+import { LocalClientConnectionCounts, REFUSED, type ClientConnectionCounts, type ListenerConnectionCount } from './process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
 
 export interface TcpFrontendOptions {
@@ -26,6 +27,10 @@ export interface TcpFrontendOptions {
   listenQueueSize: number;
   /** Concurrent connections from one client address; 0 = unlimited (setMaxTCPConnectionsPerClient). */
   maxConnectionsPerClient?: number;
+  /** Where connections per client are counted: the process's, over every listener; absent: this listener's own. */
+  clientConnections?: ClientConnectionCounts;
+  /** With data-plane workers: this listener's connections in every worker, which maxConcurrentConnections applies to. */
+  sharedConnections?: ListenerConnectionCount;
   /** Queries read from one connection before it is closed; 0 = unlimited (setMaxTCPQueriesPerConnection). */
   maxQueriesPerConnection?: number;
   /** Seconds a connection may live; 0 = unlimited (setMaxTCPConnectionDuration). */
@@ -339,7 +344,7 @@ export class TcpFrontend implements FrontendCounters {
   /** Every open stream, handshakes included (closed at stop). */
   readonly #streams = new Set<net.Socket>();
   /** Open connections per client address (for maxConnectionsPerClient). */
-  readonly #perClient = new Map<string, number>();
+  readonly #perClient: ClientConnectionCounts;
 
   private constructor(
     server: net.Server,
@@ -353,6 +358,7 @@ export class TcpFrontend implements FrontendCounters {
     this.processor = processor;
     this.options = options;
     this.upgrade = upgrade;
+    this.#perClient = options.clientConnections ?? new LocalClientConnectionCounts();
   }
 
   static listen(
@@ -408,19 +414,18 @@ export class TcpFrontend implements FrontendCounters {
       return;
     }
     const max = this.options.maxConcurrentConnections;
-    if (max > 0 && this.currentConnections >= max) {
+    const shared = max > 0 ? this.options.sharedConnections : undefined;
+    if (shared ? !shared.acquire(max) : max > 0 && this.currentConnections >= max) {
       this.maxConcurrentConnectionsReached++;
       socket.destroy();
       return;
     }
-    const perClientMax = this.options.maxConnectionsPerClient ?? 0;
-    const client = socket.remoteAddress ?? '';
-    const open = this.#perClient.get(client) ?? 0;
-    if (perClientMax > 0 && open >= perClientMax) {
+    const handle = this.#perClient.acquire(bytes, this.options.maxConnectionsPerClient ?? 0);
+    if (handle === REFUSED) {
+      shared?.release();
       socket.destroy();
       return;
     }
-    this.#perClient.set(client, open + 1);
     this.currentConnections++;
     const remote = new SocketAddress(bytes, socket.remotePort ?? 0);
     let conn: TcpClientConnection | undefined;
@@ -436,9 +441,8 @@ export class TcpFrontend implements FrontendCounters {
       for (const t of tracked) this.#streams.delete(t);
       if (conn) this.#connections.delete(conn);
       this.currentConnections--;
-      const n = (this.#perClient.get(client) ?? 1) - 1;
-      if (n > 0) this.#perClient.set(client, n);
-      else this.#perClient.delete(client);
+      shared?.release();
+      this.#perClient.release(bytes, handle);
     };
     const track = (stream: net.Socket): void => {
       tracked.push(stream);

@@ -102,6 +102,9 @@ async function run(): Promise<void> {
     if (bound.ports) fc.port = bound.ports[i]!;
   });
   shareEncryptedListeners(app.proxy, bound.encryptedPorts);
+  // setMaxTCPClientThreads(n): as dnsdist's TCP worker threads, the first n workers take TCP and DoT connections.
+  const tcpThreads = app.proxy.settings.maxTCPClientThreads;
+  app.proxy.acceptsTcp = tcpThreads <= 0 || start.index < tcpThreads;
   await app.start();
   const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);

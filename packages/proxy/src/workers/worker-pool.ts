@@ -16,6 +16,7 @@ import { CounterLayout } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
+import { SharedProcessWideCounts } from './shared-process-counts.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
@@ -119,6 +120,8 @@ export class WorkerPool {
   readonly #retired: Float64Array;
   /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
   readonly #qpsBuckets: SharedArrayBuffer;
+  /** The roundrobin position and the TCP connection counts, once for the process (shared-process-counts.ts). */
+  readonly #processCounts: SharedArrayBuffer;
   /** The workers' copies of the configuration's packet caches, which the control plane's copies stand for. */
   readonly caches: WorkerCaches;
   #ports: number[] | undefined;
@@ -157,6 +160,7 @@ export class WorkerPool {
     this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
     this.#retired = new Float64Array(rowLength);
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
+    this.#processCounts = SharedProcessWideCounts.allocate(count);
     this.caches = new WorkerCaches(configurationCaches(proxy.pools.values()), count);
     this.caches.attach({
       count,
@@ -289,7 +293,11 @@ export class WorkerPool {
     const { output: _output, ...options } = this.#options;
     const data: WorkerStart = {
       index,
-      options: { ...options, qpsBuckets: this.#qpsBuckets },
+      options: {
+        ...options,
+        qpsBuckets: this.#qpsBuckets,
+        processCounts: { buffer: this.#processCounts, workers: this.count, worker: index },
+      },
       ports: this.#ports,
       encryptedPorts: this.#encryptedPorts,
       // A restarted worker (or one started after the first bound) has the ports at once.
@@ -369,6 +377,8 @@ export class WorkerPool {
     this.#layout?.retire(slot.row, this.#retired);
     this.#live.retire(this.#liveRegions, index);
     this.caches.retire(index);
+    // Its connections closed with it: they leave the per-client and per-listener counts.
+    SharedProcessWideCounts.releaseWorker(this.#processCounts, this.count, index);
     this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
     slot.row.fill(0);
     slot.state = 'restarting';

@@ -2,7 +2,6 @@ import net from 'node:net';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
 import { encodeQuery, tcpQueries, tcpQuery, waitFor } from '../support/dns-client.js';
 import { startDemo, startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { oneWorker } from '../support/test-workers.js';
 
 describe('TCP limits and thread tuning from dnsdist configurations', () => {
   let demo: DemoServer;
@@ -21,7 +20,6 @@ describe('TCP limits and thread tuning from dnsdist configurations', () => {
        setUDPMultipleMessagesVectorSize(32)
        truncateTC(true)`,
       { DEMO: demo.port },
-      oneWorker('per-worker-client-connections'),
     );
   });
   afterAll(async () => {
@@ -35,20 +33,69 @@ describe('TCP limits and thread tuning from dnsdist configurations', () => {
     ).rejects.toThrow(/connection closed after 2 of 3 answers/);
   });
 
-  it('refuses a second concurrent connection from the same client', async () => {
+  it('refuses every further concurrent connection from the same client, whichever worker takes it', async () => {
     const tcp = proxy.app.proxy.frontends[0]!.tcp;
     await waitFor('earlier connections closed', () => tcp.currentConnections === 0);
-    const first = net.connect({ host: '127.0.0.1', port: proxy.port });
-    await new Promise((r) => first.once('connect', r));
-    await waitFor('first connection accepted', () => tcp.currentConnections === 1);
+    const first = await heldConnection(proxy.port);
     try {
-      await expect(tcpQuery(proxy.port, 'www.example.test')).rejects.toThrow(/connection closed|ECONNRESET/);
+      // Each attempt is a new source port: with workers the kernel spreads them, and the count is the process's.
+      for (let i = 0; i < 6; i++) await expect(tcpQuery(proxy.port, 'www.example.test')).rejects.toThrow(/connection closed|ECONNRESET/);
     } finally {
       first.destroy();
     }
     // Once the first is gone, a new one is served.
     await waitFor('first connection closed', () => tcp.currentConnections === 0);
     expect((await tcpQuery(proxy.port, 'www.example.test')).answers?.[0]?.data).toBe('192.0.2.10');
+  });
+});
+
+/** A TCP connection that had one query answered (so the proxy accepted and counted it), left open. */
+async function heldConnection(port: number): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  const q = encodeQuery('www.example.test');
+  const frame = Buffer.alloc(q.length + 2);
+  frame.writeUInt16BE(q.length, 0);
+  q.copy(frame, 2);
+  socket.write(frame);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('data', () => resolve());
+    socket.once('close', () => reject(new Error('the proxy closed a connection it should have accepted')));
+  });
+  return socket;
+}
+
+describe('maxConcurrentTCPConnections (addLocal/setLocal)', () => {
+  let demo: DemoServer;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    demo = await startDemo();
+    proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}", {maxConcurrentTCPConnections=2})
+       newServer{address="127.0.0.1:\${DEMO}", checkName="example.test."}`,
+      { DEMO: demo.port },
+    );
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await demo?.close();
+  });
+
+  it("refuses every connection past the listener's limit, whichever worker takes it, and serves again once one closes", async () => {
+    const tcp = proxy.app.proxy.frontends[0]!.tcp;
+    const held = [await heldConnection(proxy.port), await heldConnection(proxy.port)];
+    try {
+      for (let i = 0; i < 6; i++) await expect(tcpQuery(proxy.port, 'www.example.test')).rejects.toThrow(/connection closed|ECONNRESET/);
+      // With workers the control plane sums their counters a few times a second.
+      await waitFor('the refusals counted', () => tcp.maxConcurrentConnectionsReached === 6);
+      held.pop()!.destroy();
+      await waitFor('one connection closed', () => tcp.currentConnections === 1);
+      expect((await tcpQuery(proxy.port, 'www.example.test')).answers?.[0]?.data).toBe('192.0.2.10');
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 });
 

@@ -44,10 +44,7 @@ export const ONE_WORKER_REASONS = {
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
   'per-worker-cache':
     "each worker has its own packet cache: hits depend on which worker got the query, and getStats/printStats show the workers' summed capacity",
-  'per-worker-roundrobin': 'each worker keeps its own roundrobin position, so N queries are not spread exactly evenly across workers',
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
-  'per-worker-client-connections':
-    'setMaxTCPConnectionsPerClient is enforced per worker today: two connections of one client on two workers are both accepted',
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
 } as const;
 

@@ -163,7 +163,30 @@ describe('roundrobin', () => {
     const servers = poolOf(fakeDownstream({ name: 'a' }), b, fakeDownstream({ name: 'c' }));
     expect(picks(policy, servers, 4)).toEqual(['a', 'c', 'a', 'c']);
     b.availability = 'up';
-    expect(picks(policy, servers, 3)).toEqual(['a', 'b', 'c']);
+    // As dnsdist's counter: the position goes on (four queries so far), taken modulo the servers up.
+    expect(picks(policy, servers, 3)).toEqual(['b', 'c', 'a']);
+  });
+
+  it('policies given the same position (one per data-plane worker) take turns as one policy would', () => {
+    const position = new Uint32Array(new SharedArrayBuffer(4));
+    const first = new RoundRobinPolicy(position);
+    const second = new RoundRobinPolicy(position);
+    const servers = poolOf(fakeDownstream({ name: 'a' }), fakeDownstream({ name: 'b' }));
+    expect([...picks(first, servers, 3), ...picks(second, servers, 3), ...picks(first, servers, 1)]).toEqual([
+      'a',
+      'b',
+      'a',
+      'b',
+      'a',
+      'b',
+      'a',
+    ]);
+  });
+
+  it('the position wraps at 2^32 without skipping a turn', () => {
+    const position = new Uint32Array([2 ** 32 - 2]);
+    const servers = poolOf(fakeDownstream({ name: 'a' }), fakeDownstream({ name: 'b' }));
+    expect(picks(new RoundRobinPolicy(position), servers, 4)).toEqual(['a', 'b', 'a', 'b']);
   });
 
   it('with no server up, cycles over all of them (setRoundRobinFailOnNoServer(false), the default)', () => {
