@@ -14,6 +14,7 @@ import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ListenError } from '../io/listen-error.js';
 import { CounterLayout } from './counter-layout.js';
 import { RunTimeCounters } from './run-time-counters.js';
+import { WorkerCacheSharing } from './worker-cache-sharing.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
@@ -104,7 +105,10 @@ async function run(): Promise<void> {
       line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
     });
   }
-  const caches = new WorkerCacheCopies(configurationCaches(app.proxy.pools.values()), start.caches, start.index, start.workers);
+  const cacheList = configurationCaches(app.proxy.pools.values());
+  const caches = new WorkerCacheCopies(cacheList, start.caches, start.index, start.workers);
+  // One cache across the workers: each copy takes the others' inserts (a copy unlike the control plane's stays apart).
+  const sharing = caches.matches && start.workers > 1 ? new WorkerCacheSharing(cacheList, start.caches.sharing) : undefined;
   if (!caches.matches) {
     post({
       type: 'log',
@@ -119,7 +123,10 @@ async function run(): Promise<void> {
     }
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
-  void app.stopped.then(() => clearInterval(publish));
+  void app.stopped.then(() => {
+    clearInterval(publish);
+    sharing?.close();
+  });
   handle = (m) => {
     if (m.type === 'cache') {
       const failure = caches.handle(m);
