@@ -186,12 +186,18 @@ export class PacketCache {
    * returned buffer.
    */
   lookup(dq: DNSQuestion, key: number, allowExpired = 0): Buffer | undefined {
-    const entry = this.#shards[key % this.#shards.length]!.get(key);
+    const shard = this.#shards[key % this.#shards.length]!;
+    let entry = shard.get(key);
+    let now = 0;
+    // With workers, an entry another worker stored (before its client had the answer) may not be adopted yet: take it now.
+    if (this.replication !== undefined && (entry === undefined || entry.validity <= (now = this.#now())) && this.replication.catchUp()) {
+      entry = shard.get(key);
+    }
     if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
-    const now = this.#now();
+    now = this.#now();
     let stale = false;
     if (entry.validity <= now) {
       if (now - entry.validity >= allowExpired) {

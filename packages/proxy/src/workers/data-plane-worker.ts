@@ -108,7 +108,8 @@ async function run(): Promise<void> {
   const cacheList = configurationCaches(app.proxy.pools.values());
   const caches = new WorkerCacheCopies(cacheList, start.caches, start.index, start.workers);
   // One cache across the workers: each copy takes the others' inserts (a copy unlike the control plane's stays apart).
-  const sharing = caches.matches && start.workers > 1 ? new WorkerCacheSharing(cacheList, start.caches.sharing) : undefined;
+  const sharing =
+    caches.matches && start.workers > 1 ? new WorkerCacheSharing(cacheList, start.caches.sharing, start.index, start.workers) : undefined;
   if (!caches.matches) {
     post({
       type: 'log',
@@ -121,6 +122,8 @@ async function run(): Promise<void> {
       layout.write(row);
       runTime?.write(runTimeRegion);
     }
+    // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
+    sharing?.catchUp();
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
   void app.stopped.then(() => {

@@ -26,7 +26,6 @@
  * thread that ran the same configuration.
  */
 import { DNSName } from '@dnsdist-ts/dns';
-import { randomUUID } from 'node:crypto';
 import {
   appendPacketCacheDump,
   PacketCache,
@@ -34,7 +33,7 @@ import {
   type PacketCacheReplicas,
   type PacketCacheStats,
 } from '../cache/index.js';
-import type { CacheSharingBuffers } from './worker-cache-sharing.js';
+import { sharingBuffers, type CacheSharingBuffers } from './worker-cache-sharing.js';
 
 /** Per cache in a worker's row: counters first (kept when a worker dies), then the entry count (a gauge). */
 const COUNTERS = ['hits', 'misses', 'lookupCollisions', 'insertCollisions', 'ttlTooShorts'] as const;
@@ -131,7 +130,7 @@ export class WorkerCaches {
       caches: caches.length,
       stats: new SharedArrayBuffer(workers * len * 8),
       replies: new SharedArrayBuffer(Replies.bytes(workers)),
-      sharing: { channel: `dnsdist-ts-packet-caches-${randomUUID()}`, generations: new SharedArrayBuffer(Math.max(1, caches.length) * 4) },
+      sharing: sharingBuffers(workers, caches.length),
     };
     this.#generations = new Int32Array(this.buffers.sharing.generations);
     for (let i = 0; i < workers; i++) this.#rows.push(new Float64Array(this.buffers.stats, i * len * 8, len));

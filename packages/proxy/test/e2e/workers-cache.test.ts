@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
-import { udpQuery, waitFor } from '../support/dns-client.js';
+import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -72,14 +72,25 @@ describe('packet caches with two data-plane workers', () => {
   it('a name one worker fetched is a cache hit in the other worker: the backend is asked once', async () => {
     await ask('shared.example', 1);
     expect(asked.get('shared.example')).toBe(1);
-    // The worker that missed stored the answer; the other worker's copy takes it too.
-    await bothHold(1);
-    // 16 sockets: the kernel sends some to each worker, and each answers from its copy.
+    // At once, 16 sockets: the kernel sends some to each worker. The worker that missed stored the answer before
+    // sending it, and the other worker's copy takes it before it would forward the query: each answers from its copy.
     await ask('shared.example', 16);
     expect(asked.get('shared.example')).toBe(1);
+    await bothHold(1);
     await waitFor('both workers to count their hits', () => perWorker().every((w) => w !== undefined && w.hits > 0));
     await waitFor('every hit to be published', () => perWorker().reduce((n, w) => n + w!.hits, 0) === 16);
     expect(perWorker().reduce((n, w) => n + w!.misses, 0)).toBe(1);
+  });
+
+  it('an answer one worker fetched over TCP is a hit for TCP connections the other worker takes', async () => {
+    expect((await tcpQuery(proxy.port, 'tcp.example')).answers?.[0]?.data).toBe('192.0.2.7');
+    // A new connection (source port) each time: the kernel gives some to each worker.
+    for (let i = 0; i < 12; i++) expect((await tcpQuery(proxy.port, 'tcp.example')).answers?.[0]?.data).toBe('192.0.2.7');
+    expect(asked.get('tcp.example')).toBe(1);
+    await bothHold(2);
+    await waitFor('every hit to be published', () => perWorker().reduce((n, w) => n + w!.hits, 0) === 16 + 12);
+    expect(perWorker().every((w) => w!.hits > 0)).toBe(true);
+    expect(run('pc:expungeByName("tcp.example.")')).toBe('Expunged 1 records\n');
   });
 
   it('sums every worker’s hits and misses and counts the entries once in printStats, getStats, toString, showPools, dumpStats, the API and /metrics', async () => {
@@ -87,8 +98,9 @@ describe('packet caches with two data-plane workers', () => {
     for (let i = 0; i < 20; i++) await ask(`c${i}.example`, 1);
     await bothHold(21);
     await Promise.all(Array.from({ length: 20 }, (_, i) => ask(`c${i}.example`, 7)));
-    const sent = 17 + 160;
-    const misses = 21;
+    // With the two tests before: 17 queries (1 miss) for shared.example, 13 over TCP (1 miss, expunged since).
+    const sent = 17 + 13 + 160;
+    const misses = 22;
     await waitFor('the summed statistics to count every query', () => {
       const s = stats();
       return field(s, 'Hits') + field(s, 'Misses') === sent;
