@@ -42,8 +42,7 @@ export const ONE_WORKER_REASONS = {
   'refused-getBind': 'getBind (socket filters per listener) is still refused with workers',
   'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
-  'per-worker-cache':
-    "each worker has its own packet cache: hits depend on which worker got the query, and getStats/printStats show the workers' summed capacity",
+  'counter-lag': "the control plane sums the workers' counters every 100 ms, and the test compares counters right after its traffic",
   'per-worker-roundrobin': 'each worker keeps its own roundrobin position, so N queries are not spread exactly evenly across workers',
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
   'per-worker-client-connections':
