@@ -68,20 +68,13 @@ export const SINGLE_WORKER_ONLY = new Map([
   ],
   ['packages/proxy/test/e2e/dnscrypt-reload.test.ts', 'refused: addDNSCryptBind'],
   [
-    'packages/proxy/test/e2e/answer-flags.test.ts',
-    "per-worker: counts the backend's queries around cache hits (one packet cache per worker)",
-  ],
-  [
     'packages/proxy/test/e2e/lua-server-policy.test.ts',
     "per-worker: reads Lua globals a server policy sets, which live in the worker's Lua state (each worker runs the configuration in its own)",
   ],
-  [
-    'packages/proxy/test/e2e/cache-and-rings.test.ts',
-    'per-worker: exact cache hit/miss counts of one packet cache; counter lag: counters read right after the answers',
-  ],
+  ['packages/proxy/test/e2e/cache-and-rings.test.ts', 'counter lag: cache hit/miss counters read right after the answers'],
   [
     'packages/proxy/test/e2e/cache-cleaning.test.ts',
-    "per-worker: counts the entries of one packet cache and sets backends down on the control plane's objects directly",
+    "sets backends down on the control plane's objects directly; counter lag: entry counts read right after the answers",
   ],
   [
     'packages/proxy/test/e2e/proxy-protocol-outgoing.test.ts',

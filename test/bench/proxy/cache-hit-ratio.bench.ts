@@ -1,11 +1,11 @@
 /**
- * Packet-cache hit ratio with data-plane workers: per-worker caches
- * (dnsdist-ts `--workers N`, each worker its own copy) against one cache
- * that sees every query (`--workers 1`: what one shared cache would see, the
- * same queries in the same order), on the proxy benchmark's `cache` row
- * workload or a long-tail one. Prints hits, misses (= queries the backend
- * got) and the hit ratio, read from the control plane's summed statistics
- * (the API's pool entry) after the load.
+ * Packet-cache hit ratio with data-plane workers: the workers' cache
+ * (dnsdist-ts `--workers N`: one copy per worker, sharing their entries,
+ * workers/worker-cache-sharing.ts) against one cache in one thread that
+ * sees every query (`--workers 1`, the same queries in the same order), on
+ * the proxy benchmark's `cache` row workload or a long-tail one. Prints
+ * hits, misses (= queries the backend got) and the hit ratio, read from the
+ * control plane's summed statistics (the API's pool entry) after the load.
  *
  *   pnpm exec tsx test/bench/proxy/cache-hit-ratio.bench.ts [--workers 1,2] [--seconds 8]
  *     [--workload bench|zipf] [--names 100000] [--skew 1.0] [--lines 200000] [--passes 2]
@@ -17,7 +17,8 @@
  * writes `--lines` queries drawn from `--names` names with popularity
  * ∝ 1/rank^skew, in random order, and sends the file `--passes` times
  * (the same queries for every worker count, however fast it answers): the
- * long tail where a name is asked a few times and each worker misses it once.
+ * long tail where a name is asked a few times (with a copy per worker and
+ * nothing shared, each worker would miss it once).
  *
  * Everything listens on 127.0.0.1 (ports 45310-45312); every process is
  * bounded in time and killed at the end.
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
       const { sent, stats } = await measure(names, workers);
       const ratio = stats.cacheHits / Math.max(1, stats.cacheHits + stats.cacheMisses);
       console.log(
-        `| ${workers} | ${workers === 1 ? 'one (what a shared cache sees)' : `one per worker (${workers})`} | ${sent} | ${stats.cacheHits} | ${stats.cacheMisses} | ${stats.cacheEntries} | ${(ratio * 100).toFixed(3)} % |`,
+        `| ${workers} | ${workers === 1 ? 'one, one thread' : `shared by ${workers} workers`} | ${sent} | ${stats.cacheHits} | ${stats.cacheMisses} | ${stats.cacheEntries} | ${(ratio * 100).toFixed(3)} % |`,
       );
     }
   } finally {

@@ -14,6 +14,7 @@ export {
   type PacketCacheStats,
 } from './packet-cache-console-texts.js';
 export type { PacketCacheReplicas } from './packet-cache-replicas.js';
+export type { PacketCacheReplication } from './packet-cache-replication.js';
 export { formatDumpLine, writePacketCacheDump, appendPacketCacheDump } from './packet-cache-dump.js';
 export { PacketCacheOptionError, PacketCacheSizeError, PacketCacheKeyError } from './packet-cache-errors.js';
 export { CacheEntry } from './cache-entry.js';

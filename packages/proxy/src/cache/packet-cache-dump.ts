@@ -51,7 +51,7 @@ export function writePacketCacheDump(path: string, lines: Iterable<string>): str
 }
 
 /**
- * Add `heading` (a comment line) and `lines` to the end of a dump file
+ * Add `heading` (a comment line, or '') and `lines` to the end of a dump file
  * writePacketCacheDump created: a data-plane worker adding its copy's
  * entries. Returns the number of entries written.
  *

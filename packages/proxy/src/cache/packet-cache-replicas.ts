@@ -9,16 +9,16 @@ import type { PacketCacheStats } from './packet-cache-console-texts.js';
 
 export interface PacketCacheReplicas {
   /**
-   * Every copy's counters and entries added up; maxEntries is the
-   * configured size times the number of copies (what they hold together).
+   * Every copy's counters added up; the entries are the fullest copy's
+   * (the copies share their entries: one cache of maxEntries).
    */
   getStats(): PacketCacheStats;
-  /** `pc:expunge(upTo)` on every copy (each keeps at most `upTo`); the number removed in all. */
+  /** `pc:expunge(upTo)` on every copy (each keeps at most `upTo`); the most any copy removed. */
   expunge(upTo: number): number;
-  /** `pc:expungeByName(...)` on every copy; the number removed in all. */
+  /** `pc:expungeByName(...)` on every copy; the most any copy removed. */
   expungeByName(name: DNSName, qtype: number, suffixMatch: boolean): number;
-  /** `pc:purgeExpired(upTo)` on every copy; the number removed in all. */
+  /** `pc:purgeExpired(upTo)` on every copy; the most any copy removed. */
   purgeExpired(upTo: number): number;
-  /** `pc:dump(file)`: every copy's entries in one file; the console text. */
+  /** `pc:dump(file)`: one copy's entries; the console text. */
   dump(path: string): string;
 }

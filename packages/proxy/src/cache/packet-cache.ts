@@ -26,6 +26,7 @@ import { formatDumpLine, writePacketCacheDump } from './packet-cache-dump.js';
 import { PacketCacheKeyError } from './packet-cache-errors.js';
 import { resolvePacketCacheSettings, type PacketCacheOptions, type PacketCacheSettings } from './packet-cache-options.js';
 import type { PacketCacheReplicas } from './packet-cache-replicas.js';
+import type { PacketCacheReplication } from './packet-cache-replication.js';
 import { ageResponseTtls, scanResponseTtls, setResponseTtls, type ResponseTtlScan } from './response-ttls.js';
 
 /** A clock in whole seconds that never goes backwards. */
@@ -102,6 +103,12 @@ export class PacketCache {
    * the one that answers.
    */
   replicas: PacketCacheReplicas | undefined;
+  /**
+   * Set in each data-plane worker of several (workers/worker-cache-sharing.ts):
+   * told of every entry this copy stores, which the other workers' copies
+   * then adopt(). Unset with one worker: insert() pays one test for it.
+   */
+  replication: PacketCacheReplication | undefined;
 
   /**
    * `newPacketCache(maxEntries, options)`.
@@ -179,12 +186,18 @@ export class PacketCache {
    * returned buffer.
    */
   lookup(dq: DNSQuestion, key: number, allowExpired = 0): Buffer | undefined {
-    const entry = this.#shards[key % this.#shards.length]!.get(key);
+    const shard = this.#shards[key % this.#shards.length]!;
+    let entry = shard.get(key);
+    let now = 0;
+    // With workers, an entry another worker stored (before its client had the answer) may not be adopted yet: take it now.
+    if (this.replication !== undefined && (entry === undefined || entry.validity <= (now = this.#now())) && this.replication.catchUp()) {
+      entry = shard.get(key);
+    }
     if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
-    const now = this.#now();
+    now = this.#now();
     let stale = false;
     if (entry.validity <= now) {
       if (now - entry.validity >= allowExpired) {
@@ -291,6 +304,27 @@ export class PacketCache {
         this.#insertCollisions++;
         return false;
       }
+      if (entry.validity <= existing.validity) return false;
+    }
+    shard.set(key, entry);
+    this.replication?.inserted(key, entry);
+    return true;
+  }
+
+  /**
+   * Store an entry another copy of this cache stored (a data-plane worker's
+   * insert, shared with the others): the rules of insert() for a full shard
+   * and an existing entry, without counting a collision (the copy that
+   * inserted it counted its own). An entry already expired is not stored.
+   * Returns whether it was stored.
+   */
+  adopt(key: number, entry: CacheEntry, now: number = this.#now()): boolean {
+    if (entry.validity <= now) return false;
+    const shard = this.#shards[key % this.#shards.length]!;
+    if (shard.size >= this.#maxPerShard) return false;
+    const existing = shard.get(key);
+    if (existing !== undefined) {
+      if (existing.validity > now && !this.#sameQuery(existing, entry)) return false;
       if (entry.validity <= existing.validity) return false;
     }
     shard.set(key, entry);

@@ -17,6 +17,7 @@ import { CounterLayout } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RunTimeCounters } from './run-time-counters.js';
+import { WorkerCacheSharing } from './worker-cache-sharing.js';
 import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
@@ -128,7 +129,11 @@ async function run(): Promise<void> {
       line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global and backend statistics are left out`,
     });
   }
-  const caches = new WorkerCacheCopies(configurationCaches(app.proxy.pools.values()), start.caches, start.index, start.workers);
+  const cacheList = configurationCaches(app.proxy.pools.values());
+  const caches = new WorkerCacheCopies(cacheList, start.caches, start.index, start.workers);
+  // One cache across the workers: each copy takes the others' inserts (a copy unlike the control plane's stays apart).
+  const sharing =
+    caches.matches && start.workers > 1 ? new WorkerCacheSharing(cacheList, start.caches.sharing, start.index, start.workers) : undefined;
   if (!caches.matches) {
     post({
       type: 'log',
@@ -141,9 +146,14 @@ async function run(): Promise<void> {
       layout.write(row);
       runTime?.write(runTimeRegion);
     }
+    // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
+    sharing?.catchUp();
     caches.publish();
   }, PUBLISH_INTERVAL_MS);
-  void app.stopped.then(() => clearInterval(publish));
+  void app.stopped.then(() => {
+    clearInterval(publish);
+    sharing?.close();
+  });
   handle = (m) => {
     if (m.type === 'cache') {
       const failure = caches.handle(m);

@@ -1,20 +1,25 @@
 /**
  * Packet caches with several data-plane workers. Each worker runs the
  * configuration, so it holds its own copy of every packet cache the
- * configuration attaches to a pool; the control plane's copies answer no
- * query. This file makes the control plane's copy of each cache stand for
- * the workers' copies (PacketCache.replicas):
+ * configuration attaches to a pool, and the copies share their entries
+ * (worker-cache-sharing.ts): together they are one cache, as dnsdist's.
+ * The control plane's copies answer no query. This file makes the control
+ * plane's copy of each cache stand for the workers' (PacketCache.replicas):
  *
  * - statistics: each worker copies its caches' counters and entry counts
  *   into its row of a SharedArrayBuffer (every 100 ms, as the other
  *   counters, and after each console operation); the control plane adds
- *   the rows up when asked, so `pc:getStats()`, `printStats()`,
- *   `toString()`, `showPools()`, the API and /metrics show totals. A
- *   worker that dies leaves its counters behind, so totals never go back.
+ *   up the counters when asked, so `pc:getStats()`, `printStats()`,
+ *   `toString()`, `showPools()`, the API and /metrics show totals. The
+ *   entries are the fullest copy's (the copies hold the same entries),
+ *   out of the configured maxEntries. A worker that dies leaves its
+ *   counters behind, so totals never go back.
  * - console methods (`expunge`, `expungeByName`, `purgeExpired`, `dump`):
  *   sent to every running worker (postMessage) and waited for on a reply
  *   word each worker sets (Atomics.wait: the console prints one result, as
  *   dnsdist does, and once it returns no worker serves what was removed).
+ *   The number removed is the most any copy removed (what one cache lost);
+ *   `dump` writes one copy.
  *
  * The caches are matched across threads by position: the distinct caches
  * of the pools, in the pools' creation order, which is the same in every
@@ -28,6 +33,7 @@ import {
   type PacketCacheReplicas,
   type PacketCacheStats,
 } from '../cache/index.js';
+import { sharingBuffers, type CacheSharingBuffers } from './worker-cache-sharing.js';
 
 /** Per cache in a worker's row: counters first (kept when a worker dies), then the entry count (a gauge). */
 const COUNTERS = ['hits', 'misses', 'lookupCollisions', 'insertCollisions', 'ttlTooShorts'] as const;
@@ -58,6 +64,8 @@ export interface WorkerCacheBuffers {
   caches: number;
   stats: SharedArrayBuffer;
   replies: SharedArrayBuffer;
+  /** How the workers' copies share their entries. */
+  sharing: CacheSharingBuffers;
 }
 
 /** A worker did not carry out a cache operation; says which, and what became of its copy. */
@@ -111,6 +119,7 @@ export class WorkerCaches {
   readonly #rows: Float64Array[] = [];
   readonly #retired: Float64Array;
   readonly #replies: Replies;
+  readonly #generations: Int32Array;
   #link: WorkerLink | undefined;
   #seq = 0;
 
@@ -121,7 +130,9 @@ export class WorkerCaches {
       caches: caches.length,
       stats: new SharedArrayBuffer(workers * len * 8),
       replies: new SharedArrayBuffer(Replies.bytes(workers)),
+      sharing: sharingBuffers(workers, caches.length),
     };
+    this.#generations = new Int32Array(this.buffers.sharing.generations);
     for (let i = 0; i < workers; i++) this.#rows.push(new Float64Array(this.buffers.stats, i * len * 8, len));
     this.#retired = new Float64Array(len);
     this.#replies = new Replies(this.buffers.replies, workers);
@@ -145,18 +156,19 @@ export class WorkerCaches {
     row.fill(0);
   }
 
-  /** Cache `i`'s statistics, every worker's copy added up. */
+  /** Cache `i`'s statistics: every worker's counters added up, the fullest copy's entries. */
   stats(i: number): PacketCacheStats {
     const sum = new Float64Array(FIELDS);
     const base = HEADER + i * FIELDS;
     for (const row of this.#rows) {
       if (row[0] !== this.caches.length) continue;
-      for (let f = 0; f < FIELDS; f++) sum[f]! += row[base + f]!;
+      for (let f = 0; f < COUNTERS.length; f++) sum[f]! += row[base + f]!;
+      sum[ENTRIES] = Math.max(sum[ENTRIES]!, row[base + ENTRIES]!);
     }
     for (let f = 0; f < COUNTERS.length; f++) sum[f]! += this.#retired[base + f]!;
     return {
       entries: sum[ENTRIES]!,
-      maxEntries: this.caches[i]!.maxEntries * this.#rows.length,
+      maxEntries: this.caches[i]!.maxEntries,
       hits: sum[0]!,
       misses: sum[1]!,
       deferredInserts: 0,
@@ -167,28 +179,46 @@ export class WorkerCaches {
     };
   }
 
+  /** Cache `i`'s statistics as each worker's copy last published them (undefined: nothing published); for tests and diagnostics. */
+  workerStats(i: number): Array<Pick<PacketCacheStats, 'entries' | 'hits' | 'misses'> | undefined> {
+    const base = HEADER + i * FIELDS;
+    return this.#rows.map((row) =>
+      row[0] !== this.caches.length ? undefined : { hits: row[base]!, misses: row[base + 1]!, entries: row[base + ENTRIES]! },
+    );
+  }
+
   #replicasOf(i: number): PacketCacheReplicas {
+    // Entries inserted before an expunge and still on their way to the other workers are dropped on arrival.
+    const expunging = (): void => void Atomics.add(this.#generations, i, 1);
     return {
       getStats: () => this.stats(i),
-      expunge: (upTo) => this.everyWorker('PacketCache:expunge', i, { op: 'expunge', upTo }),
+      expunge: (upTo) => {
+        expunging();
+        return this.everyWorker('PacketCache:expunge', i, { op: 'expunge', upTo });
+      },
       purgeExpired: (upTo) => this.everyWorker('PacketCache:purgeExpired', i, { op: 'purgeExpired', upTo }),
-      expungeByName: (name: DNSName, qtype, suffixMatch) =>
-        this.everyWorker('PacketCache:expungeByName', i, { op: 'expungeByName', name: name.toWire(), qtype, suffixMatch }),
+      expungeByName: (name: DNSName, qtype, suffixMatch) => {
+        expunging();
+        return this.everyWorker('PacketCache:expungeByName', i, { op: 'expungeByName', name: name.toWire(), qtype, suffixMatch });
+      },
       dump: (path) => {
-        // The file and its header as dnsdist writes them (and its error text when it cannot be created), then each worker's entries.
+        // The file and its header as dnsdist writes them (and its error text when it cannot be created), then one copy's entries.
         const created = writePacketCacheDump(path, []);
         if (!created.startsWith('Dumped ')) return created;
-        let total = 0;
-        for (let w = 0; w < this.#rows.length; w++) total += this.#call('PacketCache:dump', w, i, { op: 'dump', path }) ?? 0;
-        return `Dumped ${total} records\n`;
+        for (let w = 0; w < this.#rows.length; w++) {
+          const dumped = this.#call('PacketCache:dump', w, i, { op: 'dump', path });
+          if (dumped !== undefined) return `Dumped ${dumped} records\n`;
+        }
+        return created;
       },
     };
   }
 
   /**
    * Carry out `operation` on every running worker's copy of cache `i`, all
-   * at once; the sum of their results. A worker that is restarting is
-   * skipped (its new copy starts empty).
+   * at once; the largest of their results (the copies hold the same
+   * entries: what one cache lost). A worker that is restarting is skipped
+   * (its new copy starts empty).
    *
    * @throws WorkerCacheOperationError when a worker fails or does not answer in time.
    */
@@ -198,9 +228,9 @@ export class WorkerCaches {
       const seq = this.#send(w, i, operation);
       if (seq !== undefined) pending.push({ worker: w, seq });
     }
-    let total = 0;
-    for (const p of pending) total += this.#await(what, p.worker, p.seq);
-    return total;
+    let most = 0;
+    for (const p of pending) most = Math.max(most, this.#await(what, p.worker, p.seq));
+    return most;
   }
 
   /** One worker, waited for; undefined when it is not running. */
@@ -313,7 +343,7 @@ export class WorkerCacheCopies {
       case 'expungeByName':
         return cache.expungeByName(DNSName.fromWire(operation.name).name, operation.qtype, operation.suffixMatch);
       case 'dump':
-        return appendPacketCacheDump(operation.path, `; data-plane worker ${this.#index}\n`, cache.dumpLines());
+        return appendPacketCacheDump(operation.path, '', cache.dumpLines());
     }
   }
 }

@@ -186,8 +186,7 @@ carbonServer("127.0.0.1:${carbon}", "side", 1, "ns", "inst")
 `;
       const dnsdist = spawnDnsdist(config(await freePort(), theirs.port));
       cleanups.push(() => dnsdist.stop());
-      // cache-size: dnsdist's one cache, where each worker has its own (shown as N × the size).
-      await start(config(0, ours.port).replace('setLocal("127.0.0.1:0")', 'setLocal("127.0.0.1:${PORT}")'), {}, 'per-worker-cache');
+      await start(config(0, ours.port).replace('setLocal("127.0.0.1:0")', 'setLocal("127.0.0.1:${PORT}")'), {});
       const a = parseExport(await ours.next(1));
       const b = parseExport(await theirs.next(1));
       // The two listen on different ports: frontend paths are compared without theirs.

@@ -83,7 +83,6 @@ addAction(RDRule(), SetNoRecurseAction())
 addAction("plain.test.", PoolAction("plain"))
 `,
       {},
-      oneWorker('per-worker-cache'),
     );
     poolEcs = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
@@ -92,7 +91,8 @@ getPool(""):setCache(pc)
 newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
 `,
       {},
-      oneWorker('per-worker-cache'),
+      // Its last test sets the pool's ECS on the control plane's objects from TypeScript, then queries.
+      oneWorker('control-plane-object'),
     );
     await waitFor('backends up', () => zeroScope.app.proxy.servers.every((s) => s.isUp()) && poolEcs.app.proxy.servers[0]!.isUp());
   });

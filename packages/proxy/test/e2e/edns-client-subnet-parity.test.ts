@@ -20,7 +20,6 @@ import {
 import { tcpExchange, udpExchange, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
-import { oneWorker } from '../support/test-workers.js';
 import { startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 type Option = { code: number; data: Buffer };
@@ -229,7 +228,7 @@ getPool(""):setCache(pc)
 newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
 `;
     dnsdist = await startDnsdistWithConsole(config(dnsdistPort));
-    ours = await startProxy(config('${PORT}'), {}, oneWorker('per-worker-cache'));
+    ours = await startProxy(config('${PORT}'), {});
     await waitFor('our backend up', () => ours.app.proxy.servers[0]!.isUp());
   }, 30000);
   afterAll(async () => {
@@ -243,11 +242,15 @@ newServer{address="127.0.0.1:${backend.port}", useClientSubnet=true}
       for (const port of [dnsdistPort, ours.port]) expect(await udpExchange(port, query(name, undefined))).toBeDefined();
     }
     const stats = 'getPool(""):getCache():printStats()';
-    expect(ours.app.runConsoleCommand(stats).trim()).toBe((await dnsdist.run(stats)).trim());
+    const theirStats = (await dnsdist.run(stats)).trim();
+    // With workers the control plane sums their counters every 100 ms: wait for the last query's.
+    await waitFor('our cache statistics to count every query', () => ours.app.runConsoleCommand(stats).trim() === theirStats);
+    expect(ours.app.runConsoleCommand(stats).trim()).toBe(theirStats);
     // dumpStats() prints two counters per line; keep the cache ones.
     const cacheCounters = (text: string): string[] => text.match(/cache-(hits|misses)\s+\d+/g)?.map((m) => m.replace(/\s+/, ' ')) ?? [];
     const theirs = cacheCounters(await dnsdist.run('dumpStats()'));
     expect(theirs).toHaveLength(2);
+    await waitFor('our cache counters', () => cacheCounters(ours.app.runConsoleCommand('dumpStats()')).join() === theirs.join());
     expect(cacheCounters(ours.app.runConsoleCommand('dumpStats()'))).toEqual(theirs);
   });
 });

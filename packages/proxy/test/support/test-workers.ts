@@ -42,8 +42,9 @@ export const ONE_WORKER_REASONS = {
   'refused-getBind': 'getBind(n):attachFilter/detachFilter (socket filters per listener) are still refused with workers',
   'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
-  'per-worker-cache':
-    "each worker has its own packet cache: hits depend on which worker got the query, and getStats/printStats show the workers' summed capacity",
+  'counter-lag': "the control plane sums some counters (the packet caches') every 100 ms, and the test compares them right after its traffic",
+  'control-plane-object':
+    "the test changes the control plane's objects directly from TypeScript (not through Lua or the console), which the workers' copies do not see",
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
 } as const;

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
+import { oneWorker } from '../support/test-workers.js';
 import { freePort as freeTcpPort, runDnsdistClient, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
 import { udpQuery } from '../support/dns-client.js';
 import { startDemo } from '../support/proxy-harness.js';
@@ -20,7 +21,6 @@ import { httpRequest, type HttpResult, type RequestOptions } from './http-client
 import { labelNamesByFamily, parsePrometheusText, type MetricFamily } from './prometheus-text-parser.js';
 import { AUTH_MATRIX } from './auth-matrix.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
-import { oneWorker } from '../support/test-workers.js';
 
 /** The configuration both run; ${…} are filled per side. */
 const CONFIG = `
@@ -127,11 +127,10 @@ describeDnsdist('webserver, API and metrics against dnsdist 1.7.3', () => {
         fill(CONFIG, { PORT: theirs.dns, WEB: theirs.web, BACKEND: demo.port, APIDIR: theirDir }),
       consolePort,
     );
-    // The cache counters are compared with dnsdist's one shared cache.
     ours = await startWebProxy(
       CONFIG.replace('setLocal("127.0.0.1:${PORT}")\n', ''),
       { WEB: 0, BACKEND: demo.port, APIDIR: ourDir },
-      oneWorker('per-worker-cache'),
+      oneWorker('counter-lag'),
     );
     Object.assign(mine, { name: 'dnsdist-ts', dns: ours.port, web: ours.web, apiDir: ourDir });
     await sendTraffic(theirs.dns);

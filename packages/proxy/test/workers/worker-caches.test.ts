@@ -60,20 +60,25 @@ describe('WorkerCaches', () => {
     expect(configurationCaches([{ cache: y }, {}, { cache: x }, { cache: y }, { cache: 'not a packet cache' }])).toEqual([y, x]);
   });
 
-  it('sums every copy’s counters and entries into the control plane’s statistics (maxEntries: the copies together)', () => {
-    const { control, copies, workers } = setup();
+  it('sums every copy’s counters into the control plane’s statistics; the entries are the fullest copy’s, of the configured maxEntries', () => {
+    const { control, copies, workers, wc } = setup();
     fill(copies[0]![0]!, 'a.example');
     fill(copies[0]![0]!, 'b.example');
     fill(copies[1]![0]!, 'a.example');
     copies[1]![0]!.lookup(query('a.example', 'A'), copies[1]![0]!.computeKey(query('a.example', 'A')));
     fill(copies[1]![1]!, 'other.example');
     // Nothing published yet: zeros, not the control plane's own (empty) copy.
-    expect(control[0]!.getStats()).toMatchObject({ hits: 0, misses: 0, entries: 0, maxEntries: 200 });
+    expect(control[0]!.getStats()).toMatchObject({ hits: 0, misses: 0, entries: 0, maxEntries: 100 });
     for (const w of workers) w.publish();
-    expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 3, maxEntries: 200 });
-    expect(control[0]!.toString()).toBe('3/200');
-    expect(control[0]!.printStats()).toMatch(/^Entries: 3\/200\nHits: 1\nMisses: 3\n/);
-    expect(control[1]!.getStats()).toMatchObject({ hits: 0, misses: 1, entries: 1, maxEntries: 100 });
+    // The copies share their entries (worker-cache-sharing.ts): one cache, counted once.
+    expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 2, maxEntries: 100 });
+    expect(control[0]!.toString()).toBe('2/100');
+    expect(control[0]!.printStats()).toMatch(/^Entries: 2\/100\nHits: 1\nMisses: 3\n/);
+    expect(control[1]!.getStats()).toMatchObject({ hits: 0, misses: 1, entries: 1, maxEntries: 50 });
+    expect(wc.workerStats(0)).toEqual([
+      { hits: 0, misses: 2, entries: 2 },
+      { hits: 1, misses: 1, entries: 1 },
+    ]);
   });
 
   it('keeps a dead worker’s hits and misses in the totals, not its entries', () => {
@@ -84,17 +89,17 @@ describe('WorkerCaches', () => {
     expect(control[0]!.getStats()).toMatchObject({ misses: 1, entries: 0 });
   });
 
-  it('expunges a name from every running copy and counts what each removed', () => {
+  it('expunges a name from every running copy and says what one cache lost (the most any copy removed)', () => {
     const { control, copies, running } = setup();
     for (const c of copies) {
       fill(c[0]!, 'gone.example');
       fill(c[0]!, 'kept.example');
     }
     const byName = control[0]!.replicas!.expungeByName(DNSName.fromString('GONE.example.'), QType.ANY, false);
-    expect(byName).toBe(2);
+    expect(byName).toBe(1);
     for (const c of copies) expect(c[0]!.getEntriesCount()).toBe(1);
     // Published at once: the control plane's count is already right.
-    expect(control[0]!.getEntriesCount()).toBe(2);
+    expect(control[0]!.getEntriesCount()).toBe(1);
     // A worker that is restarting is skipped (its successor starts empty).
     running[1] = false;
     expect(control[0]!.replicas!.expunge(0)).toBe(1);
@@ -108,30 +113,34 @@ describe('WorkerCaches', () => {
       fill(c[0]!, 'long.example', 1000);
     }
     clock.advance(20);
-    expect(control[0]!.replicas!.purgeExpired(0)).toBe(2);
-    expect(control[0]!.getEntriesCount()).toBe(2);
+    expect(control[0]!.replicas!.purgeExpired(0)).toBe(1);
+    expect(control[0]!.getEntriesCount()).toBe(1);
   });
 
-  it('dumps every copy into one file after dnsdist’s header, a comment before each worker’s entries', () => {
-    const { control, copies } = setup();
+  it('dumps one copy after dnsdist’s header (the copies hold the same entries); a copy that is not running is passed over', () => {
+    const { control, copies, running } = setup();
     fill(copies[0]![0]!, 'zero.example');
     fill(copies[1]![0]!, 'one.example');
     fill(copies[1]![0]!, 'two.example');
     const dir = mkdtempSync(join(tmpdir(), 'dts-wc-'));
     try {
       const file = join(dir, 'dump');
-      expect(control[0]!.replicas!.dump(file)).toBe('Dumped 3 records\n');
+      expect(control[0]!.replicas!.dump(file)).toBe('Dumped 1 records\n');
       const lines = readFileSync(file, 'utf8').split('\n');
-      expect(lines.slice(0, 4)).toEqual(["; dnsdist's packet cache dump follows", ';', '; data-plane worker 0', lines[3]]);
-      expect(lines[3]).toMatch(/^zero\.example\. 300 A ; rcode 0, key \d+, length \d+, received over UDP 1, added \d+$/);
-      expect(lines[4]).toBe('; data-plane worker 1');
+      expect(lines.slice(0, 2)).toEqual(["; dnsdist's packet cache dump follows", ';']);
+      expect(lines[2]).toMatch(/^zero\.example\. 300 A ; rcode 0, key \d+, length \d+, received over UDP 1, added \d+$/);
+      expect(lines.slice(3)).toEqual(['']);
+      expect(control[0]!.replicas!.dump(file)).toBe('Error opening dump file for writing: File exists\n');
+      running[0] = false;
+      const second = join(dir, 'second');
+      expect(control[0]!.replicas!.dump(second)).toBe('Dumped 2 records\n');
       expect(
-        lines
-          .slice(5, 7)
+        readFileSync(second, 'utf8')
+          .split('\n')
+          .slice(2, 4)
           .map((l) => l.split(' ')[0])
           .sort(),
       ).toEqual(['one.example.', 'two.example.']);
-      expect(control[0]!.replicas!.dump(file)).toBe('Error opening dump file for writing: File exists\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
