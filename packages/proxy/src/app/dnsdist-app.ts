@@ -53,6 +53,7 @@ import { WorkerGuards, refuseWorkerIncompatibleObjects } from '../workers/worker
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { ConfigChangeRunner } from '../workers/worker-config-log.js';
+import { WorkerLuaGlobals } from '../workers/worker-lua-globals.js';
 import { ClientTableHook } from '../workers/shared-client-buckets.js';
 import { WorkerStatePull } from '../workers/worker-state-pull.js';
 import { WorkerFastDetection } from '../workers/worker-fast-detection.js';
@@ -148,6 +149,10 @@ export class DnsdistApp {
   workerState: WorkerStatePull | undefined;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
+  /** With workers: the control plane's Lua globals that changed, copied to them (workers/worker-lua-globals.ts). */
+  #luaGlobals: WorkerLuaGlobals | undefined;
+  /** Console commands begun and not ended: their globals are looked at when they end, not by a tick between two slices. */
+  #consoleCommandsRunning = 0;
   /** A data-plane worker's runner of the console's configuration changes (workers/worker-config-log.ts). */
   readonly configChanges: ConfigChangeRunner | undefined;
   /** MaxQPSIPRule tables shared by the workers: counted here, taken there (workers/shared-client-buckets.ts). */
@@ -316,6 +321,8 @@ export class DnsdistApp {
       return;
     }
     const log = this.proxy.log;
+    // What the configuration left in the Lua globals is what each worker has too: changes from now on are copied.
+    if (this.workerSettings.count > 1) this.#luaGlobals = new WorkerLuaGlobals(this.runtime);
     // The console listens before the DNS listeners, as in dnsdist: a client that saw the DNS port
     // open can use it at once.
     const con = this.consoleSettings;
@@ -349,11 +356,18 @@ export class DnsdistApp {
     this.crowdsecWatcher.start();
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
-      if (!hasMaintenance()) return;
-      try {
-        this.runtime.callGlobal('maintenance');
-      } catch (err) {
-        log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
+      if (hasMaintenance()) {
+        try {
+          this.runtime.callGlobal('maintenance');
+        } catch (err) {
+          log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
+        }
+      }
+      // maintenance(), a health check's or the webserver's Lua may have set globals: the workers get them.
+      if (this.#luaGlobals && this.workers && this.#consoleCommandsRunning === 0) {
+        const diff = this.#luaGlobals.diff();
+        for (const line of this.#luaGlobals.warnings(diff)) log.warn(line);
+        void this.workers.sendLuaGlobals(diff.changed);
       }
     };
   }
@@ -371,6 +385,7 @@ export class DnsdistApp {
     const options = { ...this.options, clientTables: this.clientTables };
     const pool = new WorkerPool(this.workerSettings.count, proxy, options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
+    pool.luaGlobals = this.#luaGlobals;
     // Rings read across workers and the dynamic-block table sent to them (worker-state-pull.ts).
     const state = new WorkerStatePull(pool.count, {
       rings: this.rings,
@@ -428,19 +443,36 @@ export class DnsdistApp {
   }
 
   #beginConsoleCommand(): void {
+    this.#consoleCommandsRunning++;
     this.#guards?.beginConsoleCommand();
     if (this.workers) this.clientTableHook?.begin();
   }
 
-  /** With workers, a console command that changed the configuration runs in each of them too; resolves with the divergences. */
+  /**
+   * With workers, a console command that changed the configuration runs in
+   * each of them too, and the Lua globals it changed are copied to them
+   * (a function or userdata cannot be: a command that assigned one runs
+   * in the workers as well). Resolves with the divergences once the
+   * workers have both.
+   */
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
-    if (!this.#guards?.takeChange() || !this.workers) return Promise.resolve([]);
-    return this.workers.applyConsoleChange(
-      line,
-      failed,
-      this.consoleSettings.commandTimeoutSeconds * 1000,
-      this.clientTableHook?.newTables() ?? [],
-    );
+    this.#consoleCommandsRunning = Math.max(0, this.#consoleCommandsRunning - 1);
+    const changed = this.#guards?.takeChange() ?? false;
+    if (!this.workers) return Promise.resolve([]);
+    const globals = this.#luaGlobals?.diff();
+    if (!changed && !globals?.changed.length && !globals?.uncopiable.length) return Promise.resolve([]);
+    const ran =
+      changed || (globals?.uncopiable.length ?? 0) > 0
+        ? this.workers.applyConsoleChange(
+            line,
+            failed,
+            this.consoleSettings.commandTimeoutSeconds * 1000,
+            this.clientTableHook?.newTables() ?? [],
+          )
+        : Promise.resolve([]);
+    // Sent after the command: a worker sets them once it has run it, so the control plane's values win.
+    const copied = this.workers.sendLuaGlobals(globals?.changed ?? []);
+    return Promise.all([ran, copied]).then(([reports]) => reports);
   }
 
   /**

@@ -69,6 +69,9 @@ declare module 'fengari' {
     lua_next(L: LuaState, idx: number): number;
     lua_setmetatable(L: LuaState, idx: number): void;
     lua_getmetatable(L: LuaState, idx: number): boolean;
+    lua_topointer(L: LuaState, idx: number): object | null;
+    lua_pushglobaltable(L: LuaState): void;
+    lua_checkstack(L: LuaState, n: number): boolean;
     lua_pcall(L: LuaState, nargs: number, nresults: number, msgh: number): number;
     lua_error(L: LuaState): never;
     lua_atnativeerror(L: LuaState, f: JsFunction): JsFunction | undefined;

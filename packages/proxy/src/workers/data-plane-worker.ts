@@ -6,9 +6,10 @@
  * maintenance() and dynamic-block groups act only in the control plane:
  * here backends are up or down as the control plane says, the dynamic
  * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
- * read by it on demand (worker-rings.ts), and the counters live in this
- * worker's region of a shared buffer (live-counters.ts) or are copied to
- * its row of another (counter-layout.ts).
+ * read by it on demand (worker-rings.ts), the Lua globals that the control
+ * plane's Lua changes are copied here (worker-lua-globals.ts), and the
+ * counters live in this worker's region of a shared buffer
+ * (live-counters.ts) or are copied to its row of another (counter-layout.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
@@ -26,6 +27,8 @@ import { takeRingShare } from './worker-rings.js';
 import { serveFastDetection } from './worker-fast-detection.js';
 import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListenerPorts } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
+import { applyLuaGlobals } from './worker-lua-globals.js';
+import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -76,6 +79,7 @@ async function run(): Promise<void> {
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);
+  setLuaGlobals(app, start.luaGlobals);
   // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
   takeRingShare(app.rings, app.workerSettings.count);
   // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
@@ -164,7 +168,9 @@ async function run(): Promise<void> {
       applyServerStates(app, m.up);
     } else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
-    else if (m.type === 'stop') void app.stop().then(() => port.close());
+    else if (m.type === 'luaGlobals') {
+      void app.configChanges!.afterChanges(() => setLuaGlobals(app, m.changes)).then(() => post({ type: 'luaGlobalsSet', id: m.id }));
+    } else if (m.type === 'stop') void app.stop().then(() => port.close());
   };
   for (const m of early.splice(0)) handle(m);
   serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
@@ -185,6 +191,12 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   applyServerStates(app, serversUp);
   runTime?.rebuild(app.proxy, change.id);
   post({ type: 'ran', id: change.id, error });
+}
+
+/** The control plane's Lua globals, here (worker-lua-globals.ts); a value that cannot be read back is an error in the log. */
+function setLuaGlobals(app: DnsdistApp, changes: LuaGlobalChange[]): void {
+  for (const error of applyLuaGlobals(app.runtime, changes))
+    post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: ${error}` });
 }
 
 /** Backends added at the console follow the control plane's health checks and console (setUp/setDown/setAuto); the configuration's read its state (shared-backend-states.ts). */

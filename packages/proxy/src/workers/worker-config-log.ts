@@ -13,7 +13,8 @@
  * maintenance() stays where dnsdist runs it, once a second in one place:
  * the control plane. Changes made from it (or from any Lua the control
  * plane runs outside a console command) stay refused, since only text can
- * be run again elsewhere and a function's effects cannot.
+ * be run again elsewhere and a function's effects cannot; the Lua globals
+ * it sets are copied to the workers (worker-lua-globals.ts).
  */
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaBindingError } from '../lua/lua-errors.js';
@@ -176,6 +177,13 @@ export class ConfigChangeRunner {
       if (this.#runtime.consoleCommandRunning) throw new LuaBindingError(`${name}: refused with data-plane workers: ${why}`);
       return fn(args);
     };
+  }
+
+  /** Run `fn` once the changes given before it have run (Lua globals are set after the commands sent before them). */
+  afterChanges<T>(fn: () => T): Promise<T> {
+    const result = this.#queue.then(fn);
+    this.#queue = result.catch(() => undefined);
+    return result;
   }
 
   /** Run `change` after those given before it; resolves with its error text, or undefined when it succeeded. */

@@ -3,6 +3,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
+import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -33,6 +34,8 @@ export interface WorkerStart {
   workers: number;
   /** The console commands that changed the configuration so far, replayed in order after the configuration. */
   configLog: ConfigChange[];
+  /** The Lua globals the control plane changed since the configuration ran (worker-lua-globals.ts), set after the replay. */
+  luaGlobals: LuaGlobalChange[];
   /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
   runTimeCounters: SharedArrayBuffer;
   /** Every worker's region of the counters read live, then the control plane's base region (live-counters.ts). */
@@ -52,7 +55,9 @@ export type WorkerToControl =
   | { type: 'failed'; message: string; listen?: ListenFailure }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
-  | { type: 'ran'; id: number; error: string | undefined };
+  | { type: 'ran'; id: number; error: string | undefined }
+  /** The Lua globals of message `id` are set here. */
+  | { type: 'luaGlobalsSet'; id: number };
 
 export type ControlToWorker =
   /** To a prelaunched worker: what it would have had as workerData. */
@@ -63,6 +68,8 @@ export type ControlToWorker =
   | { type: 'bind'; ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }
   /** Run this console command, as the control plane did (worker-config-log.ts). */
   | { type: 'change'; change: ConfigChange }
+  /** Set these Lua globals, after the console commands sent before (worker-lua-globals.ts). */
+  | { type: 'luaGlobals'; id: number; changes: LuaGlobalChange[] }
   | { type: 'stop' }
   | CacheRequest;
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '../io/listen-error.js';
+import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import { CounterLayout } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
@@ -21,6 +22,7 @@ import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
+import type { WorkerLuaGlobals } from './worker-lua-globals.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
@@ -135,6 +137,8 @@ export class WorkerPool {
   #stopping = false;
   /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
   readonly #configLog = new WorkerConfigLog();
+  /** The control plane's Lua globals that changed, copied to every worker (set by the app once the configuration ran). */
+  luaGlobals: WorkerLuaGlobals | undefined;
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
@@ -283,6 +287,15 @@ export class WorkerPool {
     return done;
   }
 
+  /** Lua globals changed in the control plane: set them in every worker; resolves once each has (or has gone). */
+  sendLuaGlobals(changes: LuaGlobalChange[]): Promise<void> {
+    if (!this.luaGlobals || changes.length === 0) return Promise.resolve();
+    const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
+    const { id, done } = this.luaGlobals.send(changes, targets);
+    for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'luaGlobals', id, changes } satisfies ControlToWorker);
+    return done;
+  }
+
   #broadcast(m: ControlToWorker): void {
     for (const s of this.#slots) s.worker?.postMessage(m);
   }
@@ -309,6 +322,7 @@ export class WorkerPool {
       caches: this.caches.buffers,
       workers: this.count,
       configLog: [...this.#configLog.entries],
+      luaGlobals: this.luaGlobals?.current() ?? [],
       runTimeCounters: this.#runTimeBuffer,
       liveCounters: this.#liveBuffer,
       backendStates: this.#backendStates,
@@ -332,6 +346,8 @@ export class WorkerPool {
         } else if (m.type === 'ran') {
           const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
           if (report) log.error(report);
+        } else if (m.type === 'luaGlobalsSet') {
+          this.luaGlobals?.applied(index, m.id);
         } else if (m.type === 'loaded') {
           slot.awaitingPorts = true;
           this.#releasePorts();
@@ -354,6 +370,7 @@ export class WorkerPool {
         if (slot.worker !== worker) return;
         slot.worker = undefined;
         this.#configLog.gone(index);
+        this.luaGlobals?.gone(index);
         if (!listening) {
           // A listener that could not be bound is the same ListenError as with one worker (requestedBy, protocol, code).
           const l = listenFailure;
