@@ -426,13 +426,16 @@ export class DnsdistApp {
 
   /** With workers, a console command that changed the configuration runs in each of them too; resolves with the divergences. */
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
-    if (!this.#guards?.takeChange() || !this.workers) return Promise.resolve([]);
-    return this.workers.applyConsoleChange(
+    // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
+    const keys = this.workers?.keys.delivered() ?? Promise.resolve();
+    if (!this.#guards?.takeChange() || !this.workers) return keys.then(() => []);
+    const reports = this.workers.applyConsoleChange(
       line,
       failed,
       this.consoleSettings.commandTimeoutSeconds * 1000,
       this.clientTableHook?.newTables() ?? [],
     );
+    return keys.then(() => reports);
   }
 
   /**

@@ -22,6 +22,7 @@ import { takeRingShare } from './worker-rings.js';
 import { serveFastDetection } from './worker-fast-detection.js';
 import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListenerPorts } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
+import { applyWorkerKeys } from './worker-keys.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -72,6 +73,8 @@ async function run(): Promise<void> {
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);
+  // The control plane's DNSCrypt certificates, not the ones this Lua state made (worker-keys.ts).
+  applyWorkerKeys(app.proxy, start.keys);
   // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
   takeRingShare(app.rings, app.workerSettings.count);
   // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
@@ -130,7 +133,10 @@ async function run(): Promise<void> {
       applyServerStates(app, m.up);
     } else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
-    else if (m.type === 'stop') void app.stop().then(() => port.close());
+    else if (m.type === 'keys') {
+      applyWorkerKeys(app.proxy, m.keys);
+      post({ type: 'keys-applied', seq: m.seq });
+    } else if (m.type === 'stop') void app.stop().then(() => port.close());
   };
   for (const m of early.splice(0)) handle(m);
   serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });

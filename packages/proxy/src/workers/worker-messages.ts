@@ -3,6 +3,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
+import type { WorkerKeys } from './worker-keys.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -35,6 +36,8 @@ export interface WorkerStart {
   configLog: ConfigChange[];
   /** Each worker's region for the counters of objects added at the console (run-time-counters.ts). */
   runTimeCounters: SharedArrayBuffer;
+  /** The control plane's key material, which the worker uses in place of its own (worker-keys.ts). */
+  keys: WorkerKeys;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
@@ -48,7 +51,9 @@ export type WorkerToControl =
   | { type: 'failed'; message: string; listen?: ListenFailure }
   | { type: 'log'; level: 'info' | 'warning' | 'error' | 'verbose'; line: string }
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
-  | { type: 'ran'; id: number; error: string | undefined };
+  | { type: 'ran'; id: number; error: string | undefined }
+  /** The key material numbered `seq` is in use here. */
+  | { type: 'keys-applied'; seq: number };
 
 export type ControlToWorker =
   /** To a prelaunched worker: what it would have had as workerData. */
@@ -59,6 +64,8 @@ export type ControlToWorker =
   | { type: 'bind'; ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }
   /** Run this console command, as the control plane did (worker-config-log.ts). */
   | { type: 'change'; change: ConfigChange }
+  /** The control plane's key material changed: use this set from now on (worker-keys.ts). */
+  | { type: 'keys'; seq: number; keys: WorkerKeys }
   | { type: 'stop' }
   | CacheRequest;
 

@@ -18,6 +18,7 @@ import { SharedTokenBuckets } from './shared-token-buckets.js';
 import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
+import { WorkerKeyDistribution } from './worker-keys.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
@@ -133,6 +134,8 @@ export class WorkerPool {
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
+  /** The control plane's DNSCrypt certificates, sent to every worker when they change. */
+  readonly keys: WorkerKeyDistribution;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -159,6 +162,9 @@ export class WorkerPool {
         return true;
       },
     });
+    this.keys = new WorkerKeyDistribution(proxy, (seq, keys) =>
+      this.#slots.flatMap((s, i) => (s.worker ? (s.worker.postMessage({ type: 'keys', seq, keys } satisfies ControlToWorker), [i]) : [])),
+    );
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
     for (let i = 0; i < count; i++) {
@@ -288,6 +294,7 @@ export class WorkerPool {
       workers: this.count,
       configLog: [...this.#configLog.entries],
       runTimeCounters: this.#runTimeBuffer,
+      keys: this.keys.snapshot(),
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });
@@ -308,7 +315,8 @@ export class WorkerPool {
         } else if (m.type === 'ran') {
           const report = this.#configLog.ran(index, this.#configLog.find(m.id), m.error);
           if (report) log.error(report);
-        } else if (m.type === 'loaded') {
+        } else if (m.type === 'keys-applied') this.keys.applied(index, m.seq);
+        else if (m.type === 'loaded') {
           slot.awaitingPorts = true;
           this.#releasePorts();
         } else if (m.type === 'listening') {
@@ -320,7 +328,13 @@ export class WorkerPool {
           }
           slot.state = 'running';
           this.onWorkerListening?.(index, worker);
-          resolve({ ports: m.ports, kinds: m.kinds, tlsPorts: m.encrypted.tls, dohPorts: m.encrypted.doh });
+          resolve({
+            ports: m.ports,
+            kinds: m.kinds,
+            tlsPorts: m.encrypted.tls,
+            dohPorts: m.encrypted.doh,
+            dnscryptPorts: m.encrypted.dnscrypt,
+          });
         }
       });
       worker.on('error', (err) => {
@@ -330,6 +344,7 @@ export class WorkerPool {
         if (slot.worker !== worker) return;
         slot.worker = undefined;
         this.#configLog.gone(index);
+        this.keys.gone(index);
         if (!listening) {
           // A listener that could not be bound is the same ListenError as with one worker (requestedBy, protocol, code).
           const l = listenFailure;

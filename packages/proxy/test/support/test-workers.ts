@@ -38,7 +38,6 @@ export const ONE_WORKER_REASONS = {
   /** worker-guards.ts refuses it with workers today: the test is about the function itself. */
   'refused-addDOHLocal': 'addDOHLocal is still refused with workers (DoH listeners are not opened in the workers yet)',
   'refused-addTLSLocal': 'addTLSLocal is still refused with workers (DoT listeners are not opened in the workers yet)',
-  'refused-addDNSCryptBind': 'addDNSCryptBind is still refused with workers',
   'refused-getBind': 'getBind (socket filters per listener) is still refused with workers',
   'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
@@ -48,6 +47,8 @@ export const ONE_WORKER_REASONS = {
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
   'per-worker-client-connections':
     'setMaxTCPConnectionsPerClient is enforced per worker today: two connections of one client on two workers are both accepted',
+  'per-worker-listener-limit':
+    "a listener's maxConcurrentTCPConnections is enforced per worker today: a second connection on another worker is accepted",
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
   'backend-state-lag':
     "the workers follow the control plane's up/down verdict of a health check at the next sync (100 ms): a query right after the verdict may still see the old state",
