@@ -458,9 +458,11 @@ export class DnsdistApp {
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
     this.#consoleCommandsRunning = Math.max(0, this.#consoleCommandsRunning - 1);
     const changed = this.#guards?.takeChange() ?? false;
-    if (!this.workers) return Promise.resolve([]);
+    // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
+    const keys = this.workers?.keys.delivered() ?? Promise.resolve();
+    if (!this.workers) return keys.then(() => []);
     const globals = this.#luaGlobals?.diff();
-    if (!changed && !globals?.changed.length && !globals?.uncopiable.length) return Promise.resolve([]);
+    if (!changed && !globals?.changed.length && !globals?.uncopiable.length) return keys.then(() => []);
     const ran =
       changed || (globals?.uncopiable.length ?? 0) > 0
         ? this.workers.applyConsoleChange(
@@ -472,7 +474,7 @@ export class DnsdistApp {
         : Promise.resolve([]);
     // Sent after the command: a worker sets them once it has run it, so the control plane's values win.
     const copied = this.workers.sendLuaGlobals(globals?.changed ?? []);
-    return Promise.all([ran, copied]).then(([reports]) => reports);
+    return Promise.all([ran, copied, keys]).then(([reports]) => reports);
   }
 
   /**

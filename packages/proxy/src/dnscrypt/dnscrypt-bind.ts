@@ -8,6 +8,7 @@ import net from 'node:net';
 import { DNS_HEADER_SIZE, parseAddress } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import { listenError } from '../io/listen-error.js';
+import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
@@ -102,15 +103,16 @@ export class DNSCryptBind {
     this.#tcp = server;
     const max = this.config.maxConcurrentTCPConnections ?? 0;
     if (max > 0) server.maxConnections = max;
+    // Node 20's net cannot set SO_REUSEPORT (reusePort=true, data-plane workers): the native addon opens the socket.
+    if (this.config.reusePort) {
+      return listenWithReusePort(server, { host: this.config.host, port: this.local.port, backlog: this.config.tcpListenQueueSize ?? 511 });
+    }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(
-        { host: this.config.host, port: this.local.port, exclusive: !this.config.reusePort, backlog: this.config.tcpListenQueueSize },
-        () => {
-          server.off('error', reject);
-          resolve();
-        },
-      );
+      server.listen({ host: this.config.host, port: this.local.port, exclusive: true, backlog: this.config.tcpListenQueueSize }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
   }
 

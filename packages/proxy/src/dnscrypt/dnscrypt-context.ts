@@ -49,6 +49,12 @@ export class DNSCryptContext {
   readonly providerKey: string;
   /** Every pair of files loaded so far: what reloadCertificates reads again. */
   readonly #files: DNSCryptCertificateFiles[];
+  /**
+   * Told after every change of the certificates (loaded, generated, marked,
+   * removed, reloaded): with data-plane workers, the control plane sends
+   * them the new set (workers/worker-keys.ts).
+   */
+  onChange: (() => void) | undefined;
 
   constructor(
     readonly providerName: string,
@@ -70,6 +76,13 @@ export class DNSCryptContext {
     const fresh = this.#files.map((f) => loadCertificatePair(f.certFile, f.keyFile));
     this.pairs.length = 0;
     this.pairs.push(...fresh);
+    this.onChange?.();
+  }
+
+  /** A data-plane worker takes the control plane's certificates and keys in place of its own. */
+  replacePairs(pairs: readonly DNSCryptCertificatePair[]): void {
+    this.pairs.length = 0;
+    this.pairs.push(...pairs);
   }
 
   /** addNewCertificate / loadNewCertificate: a pair with an already-present serial is refused. */
@@ -78,6 +91,7 @@ export class DNSCryptContext {
       throw new DNSCryptError(`a DNSCrypt certificate with serial ${pair.cert.serial} is already loaded`, String(pair.cert.serial));
     pair.active = active;
     this.pairs.push(pair);
+    this.onChange?.();
   }
 
   /** loadNewCertificate(certFile, keyFile[, active[, reload]]). */
@@ -114,10 +128,12 @@ export class DNSCryptContext {
 
   markActive(serial: number): void {
     this.#find(serial).active = true;
+    this.onChange?.();
   }
 
   markInactive(serial: number): void {
     this.#find(serial).active = false;
+    this.onChange?.();
   }
 
   /** removeInactiveCertificate: only an inactive certificate may be removed. */
@@ -126,6 +142,7 @@ export class DNSCryptContext {
     if (p.active)
       throw new DNSCryptError(`the DNSCrypt certificate with serial ${serial} is active: markInactive(${serial}) first`, String(serial));
     this.#remove(serial);
+    this.onChange?.();
   }
 
   /**

@@ -3,7 +3,7 @@
  * (live-counters.ts has the global statistics and the configuration's
  * backends), as one flat list of slots in an order each thread derives
  * from its own copy of the configuration: per listener (plain, DoT with
- * its TLS counters, DoH with its HTTP counters), per rule, and the
+ * its TLS counters, DoH with its HTTP counters, DNSCrypt), per rule, and the
  * backends added at the console (run-time-counters.ts).
  * A worker copies its values into its row of a SharedArrayBuffer a few
  * times a second (no lock, no message per query); the control plane adds
@@ -113,6 +113,18 @@ export class CounterLayout {
         const vc = version as unknown as Record<string, number>;
         for (const key of Object.keys(vc)) if (typeof vc[key] === 'number') this.#add('counter', vc, key);
       }
+    }
+    for (const b of objects.withGlobals === false ? [] : proxy.dnscryptBinds) {
+      for (const fc of [b.udpCounters, b.tcpCounters]) {
+        for (const key of ['queries', 'responses', 'nonCompliantQueries'])
+          this.#add('counter', fc as unknown as Record<string, number>, key);
+      }
+      const bc = b as unknown as Record<string, number>;
+      this.#add('counter', bc, 'invalidQueries');
+      this.#add('gauge', bc, 'tcpCurrentConnections');
+      this.#add('max', bc, 'tcpMaxConcurrentConnections');
+      this.#add('mean', bc, 'tcpAvgQueriesPerConnection');
+      this.#add('mean', bc, 'tcpAvgConnectionDuration');
     }
     for (const chain of objects.rules) {
       for (const entry of chain) this.#add('counter', entry as unknown as Record<string, number>, 'hits');

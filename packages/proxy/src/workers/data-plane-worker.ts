@@ -29,6 +29,7 @@ import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListener
 import { serveWorkerState } from './worker-state-pull.js';
 import { applyLuaGlobals } from './worker-lua-globals.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
+import { applyWorkerKeys } from './worker-keys.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -80,6 +81,8 @@ async function run(): Promise<void> {
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);
   setLuaGlobals(app, start.luaGlobals);
+  // The control plane's DNSCrypt certificates, not the ones this Lua state made (worker-keys.ts).
+  applyWorkerKeys(app.proxy, start.keys);
   // The configured ring size is the process's: each worker keeps its share (worker-rings.ts).
   takeRingShare(app.rings, app.workerSettings.count);
   // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
@@ -170,6 +173,9 @@ async function run(): Promise<void> {
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'luaGlobals') {
       void app.configChanges!.afterChanges(() => setLuaGlobals(app, m.changes)).then(() => post({ type: 'luaGlobalsSet', id: m.id }));
+    } else if (m.type === 'keys') {
+      applyWorkerKeys(app.proxy, m.keys);
+      post({ type: 'keys-applied', seq: m.seq });
     } else if (m.type === 'stop') void app.stop().then(() => port.close());
   };
   for (const m of early.splice(0)) handle(m);

@@ -57,7 +57,22 @@ export const CONTROL_PLANE_ONLY: ReadonlySet<string> = new Set([
   'setWebserverConfig',
   'setAPIWritable',
   'carbonServer',
+  // The DNSCrypt certificates are the control plane's, sent to the workers as they change (worker-keys.ts).
+  'DNSCryptContext:loadNewCertificate',
+  'DNSCryptContext:addNewCertificate',
+  'DNSCryptContext:generateAndLoadInMemoryCertificate',
+  'DNSCryptContext:markActive',
+  'DNSCryptContext:markInactive',
+  'DNSCryptContext:removeInactiveCertificate',
 ]);
+
+/**
+ * What a worker never does, not even running the configuration: write the
+ * DNSCrypt key and certificate files, which the control plane wrote before
+ * the workers ran it (a worker writing them again would replace the keys
+ * the control plane loaded with new ones).
+ */
+export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set(['generateDNSCryptProviderKeys', 'generateDNSCryptCertificate']);
 
 /** How long the console waits for the workers beyond the command's own timeout before it replies without them. */
 const ACK_GRACE_MS = 5000;
@@ -161,6 +176,7 @@ export class ConfigChangeRunner {
     this.#runtime = runtime;
     this.#clientTables = clientTables;
     runtime.bindingWrapper = (name, fn) => {
+      if (CONTROL_PLANE_FILES.has(name)) return () => undefined;
       if (CONTROL_PLANE_ONLY.has(name)) return this.#skipInConsole(fn);
       const refused = refusedAtRunTime(name);
       return refused !== undefined ? this.#refuseInConsole(name, refused, fn) : fn;

@@ -20,8 +20,8 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
   // worker-dyn-blocks.ts, worker-fast-detection.ts).
   // QPSAction, MaxQPSRule, QPSPoolAction and newServer{qps=…} share one bucket across workers (shared-token-buckets.ts),
   // MaxQPSIPRule a per-client table (shared-client-buckets.ts).
-  // addTLSLocal and addDOHLocal listeners are opened in every worker with SO_REUSEPORT (worker-listeners.ts).
-  table['addDNSCryptBind'] = 'DNSCrypt listeners are not opened in the workers yet (still to come): run them with one worker';
+  // addTLSLocal, addDOHLocal and addDNSCryptBind listeners are opened in every worker with SO_REUSEPORT
+  // (worker-listeners.ts); the DNSCrypt certificates are the control plane's (worker-keys.ts).
   return table;
 })();
 
@@ -121,6 +121,14 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'getDOHFrontendCount',
   'showDOHFrontends',
   'showDOHResponseCodes',
+  // DNSCrypt: the files are written once, here; the certificates are the control plane's, sent to every worker
+  // whenever they change (worker-keys.ts), from the console or from maintenance().
+  'generateDNSCryptProviderKeys',
+  'generateDNSCryptCertificate',
+  'printDNSCryptProviderFingerprint',
+  'getDNSCryptBind',
+  'getDNSCryptBindCount',
+  'showDNSCryptBinds',
   // For getPool(n):getCache(): the pool's other methods stay refused (ServerPool is not an allowed class).
   'getPool',
   // The rings are read across workers (worker-rings.ts).
@@ -182,6 +190,10 @@ export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
   'SVCRecordParameters',
   // Its statistics are the workers' copies' summed, its console methods act on every copy (worker-caches.ts).
   'PacketCache',
+  // The control plane's certificates are the workers' (worker-keys.ts).
+  'DNSCryptContext',
+  'DNSCryptCertificatePair',
+  'DNSCryptCert',
 ]);
 
 /** Backend methods that stay right: up/down is decided in the control plane and followed by every worker. */

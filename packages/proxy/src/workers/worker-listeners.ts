@@ -47,12 +47,15 @@ export interface WorkerListenerInfo {
   tlsPorts?: number[];
   /** Bound port per addDOHLocal listener (dohFrontends order); absent: as configured. */
   dohPorts?: number[];
+  /** Bound port per addDNSCryptBind listener (dnscryptBinds order); absent: as configured. */
+  dnscryptPorts?: number[];
 }
 
 /** The ports a worker bound for its DoT and DoH listeners, to share with the other workers. */
 export interface EncryptedListenerPorts {
   tls: number[];
   doh: number[];
+  dnscrypt: number[];
 }
 
 /**
@@ -69,6 +72,11 @@ export function shareEncryptedListeners(proxy: DnsdistProxy, ports: EncryptedLis
     doh.config.reusePort = true;
     if (ports) doh.config.port = ports.doh[i]!;
   });
+  // DNSCrypt listeners too: their certificates are the control plane's (worker-keys.ts).
+  proxy.dnscryptBinds.forEach((bind, i) => {
+    bind.config.reusePort = true;
+    if (ports) bind.config.port = ports.dnscrypt[i]!;
+  });
 }
 
 /** Worker side, once started: the ports its DoT and DoH listeners got. */
@@ -76,6 +84,7 @@ export function encryptedListenerPorts(proxy: DnsdistProxy): EncryptedListenerPo
   return {
     tls: proxy.tlsFrontendConfigs.map((fc) => proxy.tlsFrontends.find((r) => r.config === fc)?.tcp.local.port ?? fc.port),
     doh: proxy.dohFrontends.map((d) => d.local.port),
+    dnscrypt: proxy.dnscryptBinds.map((b) => b.local.port),
   };
 }
 
@@ -101,7 +110,7 @@ export function mirrorWorkerListeners(proxy: DnsdistProxy, info: WorkerListenerI
 }
 
 /**
- * The control plane's DoT and DoH listeners: no socket, the workers' port,
+ * The control plane's DoT, DoH and DNSCrypt listeners: no socket, the workers' port,
  * and the objects whose counters the workers' are summed into (CounterLayout),
  * so that showTLSContexts, showDOHFrontends, the API and /metrics read them as
  * with one worker. Their "Listening on" lines are logged here.
@@ -124,5 +133,10 @@ function mirrorEncryptedListeners(proxy: DnsdistProxy, info: WorkerListenerInfo)
     if (!info.dohPorts) return;
     doh.boundElsewhere(info.dohPorts[i]!);
     proxy.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
+  });
+  proxy.dnscryptBinds.forEach((bind, i) => {
+    if (!info.dnscryptPorts) return;
+    bind.local = new SocketAddress(parseAddress(bind.config.host).bytes, info.dnscryptPorts[i]!);
+    proxy.log.info(`Listening on ${bind.local.toStringWithPort()} for DNSCrypt`);
   });
 }

@@ -4,6 +4,7 @@ import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
+import type { WorkerKeys } from './worker-keys.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -42,6 +43,8 @@ export interface WorkerStart {
   liveCounters: SharedArrayBuffer;
   /** The configuration's backends' up/down state, as the control plane decides it (shared-backend-states.ts). */
   backendStates: SharedArrayBuffer;
+  /** The control plane's key material, which the worker uses in place of its own (worker-keys.ts). */
+  keys: WorkerKeys;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
@@ -57,7 +60,9 @@ export type WorkerToControl =
   /** A console change ran here (ConfigChange.id); `error` when it failed. */
   | { type: 'ran'; id: number; error: string | undefined }
   /** The Lua globals of message `id` are set here. */
-  | { type: 'luaGlobalsSet'; id: number };
+  | { type: 'luaGlobalsSet'; id: number }
+  /** The key material numbered `seq` is in use here. */
+  | { type: 'keys-applied'; seq: number };
 
 export type ControlToWorker =
   /** To a prelaunched worker: what it would have had as workerData. */
@@ -70,6 +75,8 @@ export type ControlToWorker =
   | { type: 'change'; change: ConfigChange }
   /** Set these Lua globals, after the console commands sent before (worker-lua-globals.ts). */
   | { type: 'luaGlobals'; id: number; changes: LuaGlobalChange[] }
+  /** The control plane's key material changed: use this set from now on (worker-keys.ts). */
+  | { type: 'keys'; seq: number; keys: WorkerKeys }
   | { type: 'stop' }
   | CacheRequest;
 

@@ -23,6 +23,7 @@ import { configurationCaches, WorkerCaches } from './worker-caches.js';
 import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
 import type { WorkerLuaGlobals } from './worker-lua-globals.js';
+import { WorkerKeyDistribution } from './worker-keys.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
@@ -148,6 +149,8 @@ export class WorkerPool {
   readonly #liveRegions: Float64Array[];
   /** The configuration's backends' up/down state, which the workers' copies read (shared-backend-states.ts). */
   readonly #backendStates: SharedArrayBuffer;
+  /** The control plane's DNSCrypt certificates, sent to every worker when they change. */
+  readonly keys: WorkerKeyDistribution;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -175,6 +178,9 @@ export class WorkerPool {
         return true;
       },
     });
+    this.keys = new WorkerKeyDistribution(proxy, (seq, keys) =>
+      this.#slots.flatMap((s, i) => (s.worker ? (s.worker.postMessage({ type: 'keys', seq, keys } satisfies ControlToWorker), [i]) : [])),
+    );
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
     this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
@@ -326,6 +332,7 @@ export class WorkerPool {
       runTimeCounters: this.#runTimeBuffer,
       liveCounters: this.#liveBuffer,
       backendStates: this.#backendStates,
+      keys: this.keys.snapshot(),
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });
@@ -348,7 +355,8 @@ export class WorkerPool {
           if (report) log.error(report);
         } else if (m.type === 'luaGlobalsSet') {
           this.luaGlobals?.applied(index, m.id);
-        } else if (m.type === 'loaded') {
+        } else if (m.type === 'keys-applied') this.keys.applied(index, m.seq);
+        else if (m.type === 'loaded') {
           slot.awaitingPorts = true;
           this.#releasePorts();
         } else if (m.type === 'listening') {
@@ -360,7 +368,13 @@ export class WorkerPool {
           }
           slot.state = 'running';
           this.onWorkerListening?.(index, worker);
-          resolve({ ports: m.ports, kinds: m.kinds, tlsPorts: m.encrypted.tls, dohPorts: m.encrypted.doh });
+          resolve({
+            ports: m.ports,
+            kinds: m.kinds,
+            tlsPorts: m.encrypted.tls,
+            dohPorts: m.encrypted.doh,
+            dnscryptPorts: m.encrypted.dnscrypt,
+          });
         }
       });
       worker.on('error', (err) => {
@@ -371,6 +385,7 @@ export class WorkerPool {
         slot.worker = undefined;
         this.#configLog.gone(index);
         this.luaGlobals?.gone(index);
+        this.keys.gone(index);
         if (!listening) {
           // A listener that could not be bound is the same ListenError as with one worker (requestedBy, protocol, code).
           const l = listenFailure;

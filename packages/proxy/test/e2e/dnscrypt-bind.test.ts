@@ -16,6 +16,7 @@ import type { DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificat
 import { dnscryptQuery, fetchDNSCryptCertificates } from '../support/dnscrypt-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
+import { oneWorker } from '../support/test-workers.js';
 
 const PROVIDER = '2.provider.example';
 
@@ -66,28 +67,28 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
 
   test('the console reads and loads certificates: pairs, their state, a certificate file loaded, reloaded and refused twice', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const run = (c: string): string => proxy.app.runConsoleCommand(c);
-    run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/n.cert", "${dir}/n.key", 50, ${now - 60}, ${now + 600})`);
-    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", false)`);
-    expect(run('local p = getDNSCryptBind(0):getCertificatePairs() return #p, p[#p]:isActive(), p[#p]:getCertificate():getSerial()')).toBe(
-      `${run('return #getDNSCryptBind(0):getCertificatePairs()').trim()}\nfalse\n50\n`,
-    );
-    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).not.toContain(50);
-    expect(run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key")`)).toMatch(/serial 50 is already loaded/);
-    run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", true, true)`);
-    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toContain(50);
-    const i = Number(run('return #getDNSCryptBind(0):getCertificatePairs() - 1'));
-    expect(run(`return getDNSCryptBind(0):getCertificatePair(${i}):isActive()`)).toBe('true\n');
+    const run = (c: string): Promise<string> => proxy.app.runConsoleCommandSliced(c);
+    await run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/n.cert", "${dir}/n.key", 50, ${now - 60}, ${now + 600})`);
+    await run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", false)`);
     expect(
-      run(
+      await run('local p = getDNSCryptBind(0):getCertificatePairs() return #p, p[#p]:isActive(), p[#p]:getCertificate():getSerial()'),
+    ).toBe(`${(await run('return #getDNSCryptBind(0):getCertificatePairs()')).trim()}\nfalse\n50\n`);
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).not.toContain(50);
+    expect(await run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key")`)).toMatch(/serial 50 is already loaded/);
+    await run(`getDNSCryptBind(0):loadNewCertificate("${dir}/n.cert", "${dir}/n.key", true, true)`);
+    expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toContain(50);
+    const i = Number(await run('return #getDNSCryptBind(0):getCertificatePairs() - 1'));
+    expect(await run(`return getDNSCryptBind(0):getCertificatePair(${i}):isActive()`)).toBe('true\n');
+    expect(
+      await run(
         `return getDNSCryptBind(0):getCertificate(${i}):getResolverPublicKey() == getDNSCryptBind(0):getCertificate(${i}):getClientMagic()`,
       ),
     ).toBe('false\n');
-    expect(run('return getDNSCryptBind(0):getCertificate(99)')).toMatch(/no certificate at index 99/);
-    expect(run('return getDNSCryptBind(7) == nil')).toBe('true\n');
-    run('getDNSCryptBind(0):markInactive(50)');
-    run('getDNSCryptBind(0):removeInactiveCertificate(50)');
-    expect(run('return #getDNSCryptBind(0):getCertificatePairs()')).toBe('1\n');
+    expect(await run('return getDNSCryptBind(0):getCertificate(99)')).toMatch(/no certificate at index 99/);
+    expect(await run('return getDNSCryptBind(7) == nil')).toBe('true\n');
+    await run('getDNSCryptBind(0):markInactive(50)');
+    await run('getDNSCryptBind(0):removeInactiveCertificate(50)');
+    expect(await run('return #getDNSCryptBind(0):getCertificatePairs()')).toBe('1\n');
   });
 
   test('garbage, a forged box and a plain query for another name get no answer and break nothing', async () => {
@@ -117,23 +118,27 @@ addAction("proto.example.", LuaAction(function(dq) return DNSAction.Spoof, dq:ge
   test('a certificate generated in memory from the console is offered next to the first; an inactive one is no longer offered but still answers', async () => {
     const now = Math.floor(Date.now() / 1000);
     const [old] = await fetchCertificates(port, providerPublicKey);
-    proxy.app.runConsoleCommand(`getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 43, ${now - 60}, ${now + 7200})`);
-    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):getCertificate(1):getSerial()')).toBe('43\n');
+    await proxy.app.runConsoleCommandSliced(
+      `getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 43, ${now - 60}, ${now + 7200})`,
+    );
+    expect(await proxy.app.runConsoleCommandSliced('getDNSCryptBind(0):getCertificate(1):getSerial()')).toBe('43\n');
     expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([42, 43]);
-    proxy.app.runConsoleCommand('getDNSCryptBind(0):markInactive(42)');
+    await proxy.app.runConsoleCommandSliced('getDNSCryptBind(0):markInactive(42)');
     expect((await fetchCertificates(port, providerPublicKey)).map((c) => c.serial)).toEqual([43]);
     expect(((await dnscryptQuery(port, old!, 'a.example', false)).answers![0] as dnsPacket.StringAnswer).data).toBe('192.0.2.53');
-    expect(proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(43)')).toMatch(/is active: markInactive\(43\) first/);
-    proxy.app.runConsoleCommand('getDNSCryptBind(0):removeInactiveCertificate(42)');
+    expect(await proxy.app.runConsoleCommandSliced('getDNSCryptBind(0):removeInactiveCertificate(43)')).toMatch(
+      /is active: markInactive\(43\) first/,
+    );
+    await proxy.app.runConsoleCommandSliced('getDNSCryptBind(0):removeInactiveCertificate(42)');
     // dnsdist 1.7.3's layouts of both tables.
     const addr = `127.0.0.1:${port}`;
-    expect(proxy.app.runConsoleCommand('showDNSCryptBinds()')).toBe(
+    expect(await proxy.app.runConsoleCommandSliced('showDNSCryptBinds()')).toBe(
       `#   Address              Provider Name       \n0   ${addr.padEnd(20)} ${PROVIDER.padEnd(20)}\n`,
     );
-    expect(proxy.app.runConsoleCommand('showBinds()')).toMatch(
+    expect(await proxy.app.runConsoleCommandSliced('showBinds()')).toMatch(
       new RegExp(`\\n0   ${addr} +UDP \\(DNSCrypt\\) +[1-9]\\d*\\n1   ${addr} +TCP \\(DNSCrypt\\) +[1-9]\\d*\\n$`),
     );
-    expect(proxy.app.runConsoleCommand(`printDNSCryptProviderFingerprint("${dir}/p.pub")`)).toMatch(
+    expect(await proxy.app.runConsoleCommandSliced(`printDNSCryptProviderFingerprint("${dir}/p.pub")`)).toMatch(
       /^Provider fingerprint is: ([0-9A-F]{4}:){15}[0-9A-F]{4}\n$/,
     );
   });
@@ -193,6 +198,8 @@ newServer{address="127.0.0.1:${backend.port}"}
       `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key", {maxConcurrentTCPConnections=1})
 newServer{address="127.0.0.1:${backend.port}"}
 `,
+      {},
+      oneWorker('per-worker-listener-limit'),
     );
     const first = net.connect(proxy.app.proxy.dnscryptBinds[0]!.local.port, '127.0.0.1');
     try {
@@ -214,11 +221,5 @@ newServer{address="127.0.0.1:${backend.port}"}
       await proxy.stop();
       await backend.close();
     }
-  });
-
-  test('with several data-plane workers it is refused at its line', async () => {
-    await expect(
-      startProxy(`${keys()}setWorkers(2)\naddDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key")\n`),
-    ).rejects.toThrow(/addDNSCryptBind: not supported with 2 data-plane workers/);
   });
 });

@@ -38,20 +38,20 @@ addAction(AllRule(), SpoofAction("192.0.2.1"))
   it('reads the files again (a renewed certificate is served, in-memory ones are dropped); bad files change nothing', async () => {
     const providerKey = new Uint8Array(readFileSync(`${dir}/p.pub`));
     const serials = async (): Promise<number[]> => (await fetchDNSCryptCertificates(port, PROVIDER, providerKey)).map((c) => c.serial);
-    const run = (c: string): string => proxy.app.runConsoleCommand(c);
+    const run = (c: string): Promise<string> => proxy.app.runConsoleCommandSliced(c);
     const now = Math.floor(Date.now() / 1000);
     expect(await serials()).toEqual([1]);
-    run(`getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 9, ${now - 60}, ${now + 600})`);
+    await run(`getDNSCryptBind(0):generateAndLoadInMemoryCertificate("${dir}/p.key", 9, ${now - 60}, ${now + 600})`);
     expect(await serials()).toEqual([1, 9]);
     // The certificate renewed in place, as a cron job would.
-    run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 2, ${now - 60}, ${now + 7200})`);
-    expect(run('reloadAllCertificates()')).toBe('');
+    await run(`generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 2, ${now - 60}, ${now + 7200})`);
+    expect(await run('reloadAllCertificates()')).toBe('');
     expect(await serials()).toEqual([2]);
     const [cert] = await fetchDNSCryptCertificates(port, PROVIDER, providerKey);
     const a = await dnscryptQuery(port, cert!, 'after-reload.example', false);
     expect((a.answers?.[0] as dnsPacket.StringAnswer | undefined)?.data).toBe('192.0.2.1');
     writeFileSync(`${dir}/r.cert`, 'half-written');
-    expect(run('reloadAllCertificates()')).toMatch(
+    expect(await run('reloadAllCertificates()')).toMatch(
       new RegExp(`Error reloading certificates for frontend 127\\.0\\.0\\.1:${port}: .*r\\.cert`),
     );
     expect(await serials()).toEqual([2]);

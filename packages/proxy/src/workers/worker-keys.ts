@@ -1,0 +1,128 @@
+/**
+ * Key material the control plane owns and every data-plane worker uses:
+ * each addDNSCryptBind's resolver certificates with their private keys.
+ * Each worker runs the configuration in its own Lua state, so left alone
+ * each would generate its own certificates (generateAndLoadInMemoryCertificate,
+ * a rotation in maintenance()) and a client would get a different
+ * certificate depending on the worker that answered. Instead the control
+ * plane's set is the one of record: a worker starts with it (WorkerStart.keys)
+ * and is sent the whole set again after every change the control plane
+ * makes (console, maintenance(), reloadAllCertificates), which it takes in
+ * place of its own; the console's reply waits until every worker says it has.
+ */
+import { DNSCryptCertificatePair } from '../dnscrypt/dnscrypt-context.js';
+import { decodeCertificate } from '../dnscrypt/dnscrypt-certificate.js';
+import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+
+/** One resolver certificate as it travels to the workers. */
+export interface DNSCryptPairKeys {
+  /** The certificate's 124 wire bytes. */
+  cert: Uint8Array;
+  /** The resolver's X25519 private key. */
+  key: Uint8Array;
+  active: boolean;
+}
+
+/** The control plane's key material, by listener. */
+export interface WorkerKeys {
+  /** Per addDNSCryptBind (configuration order): its certificates, in order. */
+  dnscrypt: DNSCryptPairKeys[][];
+}
+
+/** The control plane's key material now. */
+export function workerKeysOf(proxy: DnsdistProxy): WorkerKeys {
+  return {
+    dnscrypt: proxy.dnscryptBinds.map((b) =>
+      b.context.pairs.map((p) => ({ cert: Uint8Array.from(p.wire), key: Uint8Array.from(p.privateKey), active: p.active })),
+    ),
+  };
+}
+
+/**
+ * Worker side: take the control plane's key material in place of what this
+ * worker's configuration made. Throws when the listeners do not match (the
+ * configuration changed on disk between the two loads).
+ */
+export function applyWorkerKeys(proxy: DnsdistProxy, keys: WorkerKeys): void {
+  if (keys.dnscrypt.length !== proxy.dnscryptBinds.length) {
+    throw new Error(
+      `the control plane has ${keys.dnscrypt.length} DNSCrypt listener(s), this worker's configuration ${proxy.dnscryptBinds.length}: restart the whole process`,
+    );
+  }
+  proxy.dnscryptBinds.forEach((bind, i) => {
+    const pairs = keys.dnscrypt[i]!.map((k) => {
+      const pair = new DNSCryptCertificatePair(decodeCertificate(k.cert), Uint8Array.from(k.key));
+      pair.active = k.active;
+      return pair;
+    });
+    bind.context.replacePairs(pairs);
+  });
+}
+
+/** How long the console waits for the workers to take new keys before it replies without them. */
+const DELIVERY_GRACE_MS = 5000;
+
+interface Delivery {
+  seq: number;
+  pending: Set<number>;
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+/**
+ * Control-plane side: sends the key material to the workers whenever it
+ * changes, and says when every worker has it. Each message carries the
+ * whole set, so only the latest one matters.
+ */
+export class WorkerKeyDistribution {
+  readonly #proxy: DnsdistProxy;
+  /** Posts to every worker there is now; returns their indexes. */
+  readonly #post: (seq: number, keys: WorkerKeys) => number[];
+  #seq = 0;
+  #latest: Delivery | undefined;
+
+  constructor(proxy: DnsdistProxy, post: (seq: number, keys: WorkerKeys) => number[]) {
+    this.#proxy = proxy;
+    this.#post = post;
+    for (const b of proxy.dnscryptBinds) b.context.onChange = () => this.send();
+  }
+
+  /** The set now, for a worker being started. */
+  snapshot(): WorkerKeys {
+    return workerKeysOf(this.#proxy);
+  }
+
+  /** Send the whole set to every worker (posted at once, so ahead of any later message to them). */
+  send(): void {
+    const seq = ++this.#seq;
+    const targets = this.#post(seq, workerKeysOf(this.#proxy));
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const delivery: Delivery = { seq, pending: new Set(targets), done, resolve };
+    this.#latest?.resolve();
+    this.#latest = delivery;
+    if (delivery.pending.size === 0) return resolve();
+    setTimeout(resolve, DELIVERY_GRACE_MS).unref();
+  }
+
+  /** Worker `index` has taken the set numbered `seq`. */
+  applied(index: number, seq: number): void {
+    const d = this.#latest;
+    if (d && seq >= d.seq) this.#settle(d, index);
+  }
+
+  /** Worker `index` exited: nothing is waited for from it (its successor starts with the set of record). */
+  gone(index: number): void {
+    if (this.#latest) this.#settle(this.#latest, index);
+  }
+
+  /** Resolves once every worker has the latest set (or DELIVERY_GRACE_MS passed). */
+  delivered(): Promise<void> {
+    return this.#latest?.done ?? Promise.resolve();
+  }
+
+  #settle(d: Delivery, index: number): void {
+    d.pending.delete(index);
+    if (d.pending.size === 0) d.resolve();
+  }
+}
