@@ -42,7 +42,8 @@ export const ONE_WORKER_REASONS = {
   'refused-getBind': 'getBind(n):attachFilter/detachFilter (socket filters per listener) are still refused with workers',
   'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
-  'counter-lag': "the control plane sums some counters (the packet caches') every 100 ms, and the test compares them right after its traffic",
+  'counter-lag':
+    "the control plane sums some counters (the packet caches') every 100 ms, and the test compares them right after its traffic",
   'control-plane-object':
     "the test changes the control plane's objects directly from TypeScript (not through Lua or the console), which the workers' copies do not see",
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
