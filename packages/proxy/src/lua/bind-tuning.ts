@@ -33,9 +33,10 @@ export function registerTuningBindings(env: LuaEnvironment): void {
   rt.registerFunction('setConsistentHashingBalancingFactor', (a) => {
     settings.balancingFactors.consistentHashing = a.number(0);
   });
-  // With data-plane workers: how many of them take TCP connections (dnsdist's TCP worker threads).
+  // With data-plane workers: how many of them take TCP connections (dnsdist's TCP worker threads), fixed once they listen.
   rt.registerFunction('setMaxTCPClientThreads', (a) => {
-    settings.maxTCPClientThreads = a.integer(0);
+    const n = a.integer(0);
+    if (env.configOnly('setMaxTCPClientThreads')) settings.maxTCPClientThreads = n;
   });
   rt.registerFunction('setMaxTCPConnectionsPerClient', (a) => {
     settings.maxTCPConnectionsPerClient = a.integer(0);

@@ -122,4 +122,9 @@ describe('setMaxTCPClientThreads(1) with two workers', () => {
     await waitFor('the first worker counted them', () => pool.status()[0]!.queries === 10);
     expect(pool.status()[1]!.queries).toBe(0);
   });
+
+  it('cannot be changed once the workers listen, as in dnsdist', () => {
+    expect(proxy.app.runConsoleCommand('setMaxTCPClientThreads(2)')).toMatch(/setMaxTCPClientThreads cannot be used at runtime!/);
+    expect(proxy.app.proxy.settings.maxTCPClientThreads).toBe(1);
+  });
 });

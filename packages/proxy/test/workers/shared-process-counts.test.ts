@@ -6,6 +6,8 @@
  * connections leave the totals (releaseWorker); the roundrobin position
  * is one word of the same buffer.
  */
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { NOT_COUNTED, REFUSED } from '../../src/server/process-wide-counts.js';
 import { SharedProcessWideCounts } from '../../src/workers/shared-process-counts.js';
 
@@ -91,6 +93,46 @@ describe('SharedProcessWideCounts', () => {
     expect(refused).toBe(0);
     expect(w0.clientConnections.acquire(v4('10.0.0.0'), 1)).toBeGreaterThanOrEqual(0);
   });
+
+  it('never lets two threads racing for the same client and listener past the limits (real worker threads)', async () => {
+    // The threads run the built module (dist/): `make` first.
+    const built = new URL('../../dist/workers/shared-process-counts.js', import.meta.url);
+    if (!existsSync(built)) throw new Error(`${built.pathname} is missing: run make first`);
+    const buffer = SharedProcessWideCounts.allocate(2);
+    // [0]: connections held now (client), [1]: the most seen at once, [2]: listener held now, [3]: its most.
+    const probe = new Int32Array(new SharedArrayBuffer(16));
+    const code = `
+      const { workerData: d } = require('node:worker_threads');
+      import(d.module).then(({ SharedProcessWideCounts }) => {
+        const counts = new SharedProcessWideCounts(d.buffer, 2, d.worker);
+        const listener = counts.listenerConnections('plain', 0);
+        const client = new Uint8Array([192, 0, 2, 1]);
+        const probe = new Int32Array(d.probe);
+        const bump = (i) => { const n = Atomics.add(probe, i, 1) + 1; for (let m = Atomics.load(probe, i + 1); n > m && Atomics.compareExchange(probe, i + 1, m, n) !== m; m = Atomics.load(probe, i + 1)); };
+        for (let i = 0; i < 200000; i++) {
+          const h = counts.clientConnections.acquire(client, 2);
+          if (h >= 0) { bump(0); Atomics.sub(probe, 0, 1); counts.clientConnections.release(client, h); }
+          if (listener.acquire(3)) { bump(2); Atomics.sub(probe, 2, 1); listener.release(); }
+        }
+        process.exit(0);
+      });`;
+    const run = (worker: number): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const w = new Worker(code, { eval: true, workerData: { module: built.href, buffer, probe: probe.buffer, worker } });
+        w.once('error', reject);
+        w.once('exit', resolve);
+      });
+    expect(await Promise.all([run(0), run(1)])).toEqual([0, 0]);
+    expect(Atomics.load(probe, 1)).toBeLessThanOrEqual(2);
+    expect(Atomics.load(probe, 3)).toBeLessThanOrEqual(3);
+    // Everything released: the totals are back to 0, so the limits are whole again.
+    expect(SharedProcessWideCounts.listenerTotal(buffer, 2, 'plain', 0)).toBe(0);
+    const view = new SharedProcessWideCounts(buffer, 2, 0);
+    expect(
+      [view.clientConnections.acquire(v4('192.0.2.1'), 2), view.clientConnections.acquire(v4('192.0.2.1'), 2)].every((h) => h >= 0),
+    ).toBe(true);
+    expect(view.clientConnections.acquire(v4('192.0.2.1'), 2)).toBe(REFUSED);
+  }, 60_000);
 
   it('shares the roundrobin position, and refuses a buffer of another size', () => {
     const { w0, w1 } = twoWorkers();
