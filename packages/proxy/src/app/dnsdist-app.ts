@@ -426,7 +426,7 @@ export class DnsdistApp {
 
   /** With workers, a console command that changed the configuration runs in each of them too; resolves with the divergences. */
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
-    // New DNSCrypt certificates or ticket keys went to the workers as the command made them: the reply waits until they use them.
+    // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
     const keys = this.workers?.keys.delivered() ?? Promise.resolve();
     if (!this.#guards?.takeChange() || !this.workers) return keys.then(() => []);
     const reports = this.workers.applyConsoleChange(

@@ -134,7 +134,7 @@ export class WorkerPool {
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
-  /** The control plane's DNSCrypt certificates and TLS ticket keys, sent to every worker when they change (worker-keys.ts). */
+  /** The control plane's DNSCrypt certificates, sent to every worker when they change. */
   readonly keys: WorkerKeyDistribution;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
