@@ -96,6 +96,14 @@ export class DohFrontend implements DohResponder {
   responsesMap: readonly DohResponseMapEntry[] = [];
   /** Seconds since the epoch of the next automatic tickets key rotation; 0 when none is planned. */
   nextTicketsKeyRotation = 0;
+  /** Told after the tickets key changes: with data-plane workers, the control plane sends it to them (workers/worker-keys.ts). */
+  onTicketKeysChange: (() => void) | undefined;
+  /** The tickets key (Node's 48-byte form) set by rotation, a key file or the control plane; undefined: Node's own. */
+  #ticketKeys: Buffer | undefined;
+  /** A data-plane worker's frontend: the control plane's key is used and rotated there, not here. */
+  #followed = false;
+  /** The control plane's copy with workers: it makes and rotates the key the workers use (ownTicketKeys). */
+  #owned = false;
   #local: SocketAddress;
   readonly #processor: QueryProcessor;
   readonly #log: (line: string) => void;
@@ -156,7 +164,8 @@ export class DohFrontend implements DohResponder {
       secureOptions,
     };
     if (ciphers !== '') opts.ciphers = ciphers;
-    if (t.ticketKeyFile !== undefined) opts.ticketKeys = ticketKeysFromFile(t.ticketKeyFile);
+    if (this.#ticketKeys !== undefined) opts.ticketKeys = this.#ticketKeys;
+    else if (t.ticketKeyFile !== undefined) opts.ticketKeys = ticketKeysFromFile(t.ticketKeyFile);
     return opts;
   }
 
@@ -272,23 +281,50 @@ export class DohFrontend implements DohResponder {
 
   /** Called once a second: rotate the tickets key when its time has come. */
   tick(nowSeconds: number): void {
+    if (this.#followed) return;
     if (this.nextTicketsKeyRotation > 0 && nowSeconds >= this.nextTicketsKeyRotation) this.rotateTicketsKey();
   }
 
   /** rotateTicketsKey(): a new random key encrypts tickets from now on. */
   rotateTicketsKey(): void {
-    const s = this.#server;
-    if (!this.overTls || !s) return;
-    (s as Http2SecureServer).setTicketKeys(randomBytes(48));
+    if (!this.overTls || (!this.#server && !this.#owned)) return;
+    this.#setTicketKeys(randomBytes(48));
     this.#scheduleRotation();
   }
 
   /** loadTicketsKeys(file): the last key of a dnsdist ticket key file becomes the active one. */
   loadTicketsKeys(file: string): void {
-    const s = this.#server;
-    if (!this.overTls || !s) return;
-    (s as Http2SecureServer).setTicketKeys(ticketKeysFromFile(file));
+    if (!this.overTls || (!this.#server && !this.#owned)) return;
+    this.#setTicketKeys(ticketKeysFromFile(file));
     this.#scheduleRotation();
+  }
+
+  #setTicketKeys(keys: Buffer): void {
+    this.#ticketKeys = keys;
+    (this.#server as Http2SecureServer | undefined)?.setTicketKeys(keys);
+    this.onTicketKeysChange?.();
+  }
+
+  /** The control plane's copy owns the tickets key the workers use: made now (or read from the key file), rotated on time here. */
+  ownTicketKeys(): void {
+    if (!this.overTls || !this.config.tls.sessionTickets || this.#owned) return;
+    this.#owned = true;
+    const file = this.config.tls.ticketKeyFile;
+    this.#ticketKeys = file !== undefined ? ticketKeysFromFile(file) : randomBytes(48);
+    if (file === undefined) this.#scheduleRotation();
+  }
+
+  /** The tickets key the workers are given (Node's 48-byte form), if this frontend owns one. */
+  get ownedTicketKeys(): Buffer | undefined {
+    return this.#owned ? this.#ticketKeys : undefined;
+  }
+
+  /** A data-plane worker: use the control plane's tickets key and never rotate it here. */
+  followTicketKeys(keys: Uint8Array): void {
+    this.#followed = true;
+    this.nextTicketsKeyRotation = 0;
+    this.#ticketKeys = Buffer.from(keys);
+    (this.#server as Http2SecureServer | undefined)?.setTicketKeys(this.#ticketKeys);
   }
 
   /** Tickets keys in use: Node's TLS keeps exactly one. */

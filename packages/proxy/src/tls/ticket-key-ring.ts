@@ -61,7 +61,24 @@ export class TicketKeyRing {
   /** Tickets resumed with a key that is held but no longer the active one (tlsInactiveTicketKey). */
   inactiveTicketKeys = 0;
 
+  /** Told after rotate() and loadFile(): with data-plane workers, the control plane sends its keys to them (workers/worker-keys.ts). */
+  onChange: (() => void) | undefined;
+
   constructor(readonly capacity: number) {}
+
+  /** The keys, newest (active) first, each as 64 bytes: name, AES key, HMAC key. */
+  export(): Buffer[] {
+    return this.#keys.map((k) => Buffer.concat([k.name, k.aes, k.hmac]));
+  }
+
+  /** Hold exactly these keys (export()'s form), newest first: a data-plane worker takes the control plane's. */
+  replace(keys: readonly Uint8Array[]): void {
+    this.#keys.length = 0;
+    for (const k of keys.slice(0, this.capacity)) {
+      const b = Buffer.from(k);
+      this.#keys.push({ name: b.subarray(0, 16), aes: b.subarray(16, 32), hmac: b.subarray(32, 64) });
+    }
+  }
 
   get size(): number {
     return this.#keys.length;
@@ -70,6 +87,7 @@ export class TicketKeyRing {
   /** A fresh random key becomes the active one. */
   rotate(): void {
     this.#push({ name: randomBytes(16), aes: randomBytes(16), hmac: randomBytes(32) });
+    this.onChange?.();
   }
 
   /**
@@ -99,6 +117,7 @@ export class TicketKeyRing {
         hmac: Buffer.from(rec.subarray(48, 80)),
       });
     }
+    this.onChange?.();
   }
 
   #push(key: TicketKey): void {

@@ -37,6 +37,8 @@ export class TlsServerContext {
   readonly ticketKeys: TicketKeyRing;
   /** Epoch milliseconds of the next automatic ticket key rotation; 0 = none. */
   nextRotationAt = 0;
+  /** A data-plane worker's context: its ticket keys are the control plane's, which rotates them (workers/worker-keys.ts). */
+  #followed = false;
 
   constructor(settings: TlsServerSettings) {
     this.#settings = settings;
@@ -140,7 +142,15 @@ export class TlsServerContext {
 
   /** The once-a-second housekeeping: rotate the ticket keys when due (reloading the key file if there is one). */
   tick(now = Date.now()): void {
+    if (this.#followed) return;
     if (this.nextRotationAt !== 0 && now >= this.nextRotationAt) this.#rotateKeys(now);
+  }
+
+  /** A data-plane worker: use the control plane's ticket keys (export()'s form) and never rotate them here. */
+  followTicketKeys(keys: readonly Uint8Array[]): void {
+    this.#followed = true;
+    this.nextRotationAt = 0;
+    this.ticketKeys.replace(keys);
   }
 
   /** Whether the current certificates have OCSP responses to staple (ocspResponses, generateOCSPResponse). */

@@ -93,6 +93,9 @@ export class CounterLayout {
       );
       this.#add('counter', tc as unknown as Record<string, number>, 'newSessions');
       this.#add('counter', tc as unknown as Record<string, number>, 'resumptions');
+      const ring = f.config.tls.ticketKeys as unknown as Record<string, number>;
+      this.#add('counter', ring, 'unknownTicketKeys');
+      this.#add('counter', ring, 'inactiveTicketKeys');
       for (const kind of tc.handshakeFailures.keys()) {
         this.#addSlot(
           'counter',

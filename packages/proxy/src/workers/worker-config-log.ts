@@ -64,6 +64,15 @@ export const CONTROL_PLANE_ONLY: ReadonlySet<string> = new Set([
   'DNSCryptContext:markActive',
   'DNSCryptContext:markInactive',
   'DNSCryptContext:removeInactiveCertificate',
+  // So are the TLS session ticket keys.
+  'TLSContext:rotateTicketsKey',
+  'TLSContext:loadTicketsKeys',
+  'TLSFrontend:rotateTicketsKey',
+  'TLSFrontend:loadTicketsKeys',
+  'DOHFrontend:rotateTicketsKey',
+  'DOHFrontend:loadTicketsKeys',
+  'TLSCtx:rotateTicketsKey',
+  'TLSCtx:loadTicketsKeys',
 ]);
 
 /**

@@ -216,6 +216,18 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'TLSFrontend:toString',
   'DOHFrontend:getAddressAndPort',
   'DOHFrontend:getTLSContext',
+  // Ticket keys are the control plane's, sent to every worker when they change (worker-keys.ts).
+  'TLSContext:rotateTicketsKey',
+  'TLSContext:loadTicketsKeys',
+  'TLSFrontend:rotateTicketsKey',
+  'TLSFrontend:loadTicketsKeys',
+  'DOHFrontend:rotateTicketsKey',
+  'DOHFrontend:loadTicketsKeys',
+  'TLSCtx:rotateTicketsKey',
+  'TLSCtx:loadTicketsKeys',
+  'TLSCtx:getTicketsKeysCount',
+  'TLSCtx:getTicketsKeyRotationDelay',
+  'TLSCtx:getNextTicketsKeyRotation',
 ]);
 
 /**

@@ -1,14 +1,17 @@
 /**
  * Key material the control plane owns and every data-plane worker uses:
- * each addDNSCryptBind's resolver certificates with their private keys.
- * Each worker runs the configuration in its own Lua state, so left alone
- * each would generate its own certificates (generateAndLoadInMemoryCertificate,
- * a rotation in maintenance()) and a client would get a different
- * certificate depending on the worker that answered. Instead the control
- * plane's set is the one of record: a worker starts with it (WorkerStart.keys)
- * and is sent the whole set again after every change the control plane
- * makes (console, maintenance(), reloadAllCertificates), which it takes in
- * place of its own; the console's reply waits until every worker says it has.
+ * each addDNSCryptBind's resolver certificates with their private keys, and
+ * the TLS session ticket keys of every DoT and DoH listener. Each worker
+ * runs the configuration in its own Lua state, so left alone each would
+ * make its own (generateAndLoadInMemoryCertificate, random ticket keys, a
+ * rotation by time or in maintenance()) and a client would get a different
+ * certificate, or a full handshake instead of a resumption, depending on
+ * the worker that answered. Instead the control plane's keys are the ones
+ * of record: a worker starts with them (WorkerStart.keys) and is sent the
+ * whole set again after every change the control plane makes (console,
+ * maintenance(), automatic ticket rotation, reloadAllCertificates), which
+ * it takes in place of its own; the console's reply waits until every
+ * worker says it has. Workers never rotate ticket keys themselves.
  */
 import { DNSCryptCertificatePair } from '../dnscrypt/dnscrypt-context.js';
 import { decodeCertificate } from '../dnscrypt/dnscrypt-certificate.js';
@@ -27,6 +30,10 @@ export interface DNSCryptPairKeys {
 export interface WorkerKeys {
   /** Per addDNSCryptBind (configuration order): its certificates, in order. */
   dnscrypt: DNSCryptPairKeys[][];
+  /** Per addTLSLocal (tlsFrontendConfigs order): its ticket keys, newest first, 64 bytes each (TicketKeyRing.export). */
+  tls: Uint8Array[][];
+  /** Per addDOHLocal (dohFrontends order): its tickets key (Node's 48-byte form), or null (no TLS, no tickets). */
+  doh: Array<Uint8Array | null>;
 }
 
 /** The control plane's key material now. */
@@ -35,6 +42,11 @@ export function workerKeysOf(proxy: DnsdistProxy): WorkerKeys {
     dnscrypt: proxy.dnscryptBinds.map((b) =>
       b.context.pairs.map((p) => ({ cert: Uint8Array.from(p.wire), key: Uint8Array.from(p.privateKey), active: p.active })),
     ),
+    tls: proxy.tlsFrontendConfigs.map((fc) => fc.tls.ticketKeys.export().map((k) => Uint8Array.from(k))),
+    doh: proxy.dohFrontends.map((d) => {
+      const k = d.ownedTicketKeys;
+      return k ? Uint8Array.from(k) : null;
+    }),
   };
 }
 
@@ -44,11 +56,16 @@ export function workerKeysOf(proxy: DnsdistProxy): WorkerKeys {
  * configuration changed on disk between the two loads).
  */
 export function applyWorkerKeys(proxy: DnsdistProxy, keys: WorkerKeys): void {
-  if (keys.dnscrypt.length !== proxy.dnscryptBinds.length) {
-    throw new Error(
-      `the control plane has ${keys.dnscrypt.length} DNSCrypt listener(s), this worker's configuration ${proxy.dnscryptBinds.length}: restart the whole process`,
-    );
-  }
+  const mismatch = (what: string, theirs: number, ours: number): Error =>
+    new Error(`the control plane has ${theirs} ${what} listener(s), this worker's configuration ${ours}: restart the whole process`);
+  if (keys.dnscrypt.length !== proxy.dnscryptBinds.length) throw mismatch('DNSCrypt', keys.dnscrypt.length, proxy.dnscryptBinds.length);
+  if (keys.tls.length !== proxy.tlsFrontendConfigs.length) throw mismatch('DoT', keys.tls.length, proxy.tlsFrontendConfigs.length);
+  if (keys.doh.length !== proxy.dohFrontends.length) throw mismatch('DoH', keys.doh.length, proxy.dohFrontends.length);
+  proxy.tlsFrontendConfigs.forEach((fc, i) => fc.tls.followTicketKeys(keys.tls[i]!));
+  proxy.dohFrontends.forEach((d, i) => {
+    const k = keys.doh[i];
+    if (k) d.followTicketKeys(k);
+  });
   proxy.dnscryptBinds.forEach((bind, i) => {
     const pairs = keys.dnscrypt[i]!.map((k) => {
       const pair = new DNSCryptCertificatePair(decodeCertificate(k.cert), Uint8Array.from(k.key));
@@ -85,6 +102,11 @@ export class WorkerKeyDistribution {
     this.#proxy = proxy;
     this.#post = post;
     for (const b of proxy.dnscryptBinds) b.context.onChange = () => this.send();
+    for (const fc of proxy.tlsFrontendConfigs) fc.tls.ticketKeys.onChange = () => this.send();
+    for (const d of proxy.dohFrontends) {
+      d.ownTicketKeys();
+      d.onTicketKeysChange = () => this.send();
+    }
   }
 
   /** The set now, for a worker being started. */

@@ -14,6 +14,7 @@ import { generateProviderKeys } from '../../src/dnscrypt/dnscrypt-provider-keys.
 import { Rings } from '../../src/rings/index.js';
 import { RuleChains } from '../../src/rules/index.js';
 import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
+import { TicketKeyRing } from '../../src/tls/ticket-key-ring.js';
 import { applyWorkerKeys, WorkerKeyDistribution, type WorkerKeys } from '../../src/workers/worker-keys.js';
 
 function proxyWithDNSCrypt(): DnsdistProxy {
@@ -71,9 +72,25 @@ describe('worker keys', () => {
     expect(delivered).toBe(true);
   });
 
+  it("a worker's ticket key ring, given the control plane's keys, opens the tickets the control plane's active key made", () => {
+    const [control, worker] = [new TicketKeyRing(5), new TicketKeyRing(5)];
+    let changes = 0;
+    control.onChange = () => changes++;
+    control.rotate();
+    control.rotate();
+    worker.rotate();
+    expect(changes).toBe(2);
+    const [, hmac, aes, name] = control.callback(Buffer.alloc(16), Buffer.alloc(16), true) as unknown as [number, Buffer, Buffer, Buffer];
+    expect(worker.callback(name, Buffer.alloc(16), false)[0]).toBe(0);
+    worker.replace(control.export());
+    expect(worker.callback(name, Buffer.alloc(16), false)).toEqual([1, hmac, aes]);
+    expect(worker.export()).toEqual(control.export());
+    expect(changes).toBe(2);
+  });
+
   it('refuses a set for other listeners than the worker has, naming both counts', () => {
     const worker = proxyWithDNSCrypt();
-    expect(() => applyWorkerKeys(worker, { dnscrypt: [] })).toThrow(
+    expect(() => applyWorkerKeys(worker, { dnscrypt: [], tls: [], doh: [] })).toThrow(
       /control plane has 0 DNSCrypt listener\(s\), this worker's configuration 1/,
     );
   });
