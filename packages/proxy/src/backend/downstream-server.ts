@@ -262,6 +262,8 @@ export class DownstreamServer implements DownstreamServerInfo {
 
   /** 'up' or 'down' forced (setUp/setDown), or 'auto': the health check decides. */
   get availability(): Availability {
+    // A worker's copy is forced up or down by the control plane's verdict, as if set so: it runs no health check of its own.
+    if (this.#stateShared) return this.isUp() ? 'up' : 'down';
     return AVAILABILITY[this.#state[0]!]!;
   }
 
