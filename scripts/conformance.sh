@@ -12,6 +12,8 @@
 #   CONFORMANCE_OUT      where the full log and the table are written (default: test-artifacts/conformance)
 #   CONFORMANCE_WORKERS  run dnsdist-ts with --workers N (default: unset, the configuration's count);
 #                        ignored for another CONFORMANCE_BIN
+#   CONFORMANCE_STARTUP_DELAY  seconds the harness waits after starting the binary, instead of its fixed 2 s
+#                        (scripts/regress_startup_delay.py; a loaded machine needs 4-6)
 # Everything dnsdist-regress.sh reads (PYTEST_K, REGRESS_TIMEOUT, ...) is passed through.
 #
 # Prints a Markdown table (file | passed | failed | skipped), as docs/compatibility.md keeps it.
@@ -48,6 +50,16 @@ if [ -n "$WORKERS" ] && [ "$(basename "$BIN")" = dnsdist-ts ]; then
   chmod 755 "$WRAP_DIR" "$WRAP_DIR/dnsdist-ts"
   BIN=$WRAP_DIR/dnsdist-ts
   echo "conformance: dnsdist-ts with --workers $WORKERS" >&2
+fi
+
+DELAY=${CONFORMANCE_STARTUP_DELAY:-}
+if [ -n "$DELAY" ]; then
+  case "$DELAY" in *[!0-9.]* | '' | .) echo "conformance: CONFORMANCE_STARTUP_DELAY must be a number of seconds, got '$DELAY'" >&2; exit 2 ;; esac
+  # A pytest plugin (scripts/regress_startup_delay.py) raises the harness's wait; the runner passes PYTEST_ARGS to pytest.
+  export CONFORMANCE_STARTUP_DELAY=$DELAY
+  export PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTEST_ARGS="${PYTEST_ARGS:+$PYTEST_ARGS }-p regress_startup_delay"
+  echo "conformance: start-up wait raised to $DELAY s" >&2
 fi
 
 mkdir -p "$OUT"

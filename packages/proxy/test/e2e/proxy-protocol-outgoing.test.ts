@@ -12,9 +12,10 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as dnsPacket from 'dns-packet';
 import { parseProxyProtocolHeader, type ProxyProtocolHeader } from '@dnsdist-ts/dns';
-import { encodeQuery, tcpQueries, udpExchange, waitFor } from '../support/dns-client.js';
+import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
+import { encodeQuery, tcpQueries, udpExchange, udpQuery, waitFor } from '../support/dns-client.js';
 import { curl, dnsParam, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { oneWorker } from '../support/test-workers.js';
 import { answerWithA, listenUdpAndTcp, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
@@ -322,6 +323,42 @@ addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "dot"))
     expect(s!.header).toMatchObject({ tcp: true, destinationPort: proxy.port });
     expect(tlvs(s!.header)).toEqual([[2, 'dot']]);
     expect(backend.tlsErrors).toBe(0);
+  });
+});
+
+describeDnsdist('outgoing proxy protocol to a dnsdist 1.7.3 DoT frontend that accepts it', () => {
+  let cert: TestCertificate;
+  let dnsdist: SpawnedDnsdist;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    cert = await makeCertificate('dot.test');
+    const dotPort = await freePort();
+    // 1.7.3 reads the header inside TLS (setProxyProtocolACL) and answers by the TLV it carries.
+    dnsdist = spawnDnsdist(`setLocal("127.0.0.1:${await freePort()}")
+setProxyProtocolACL({"127.0.0.0/8"})
+addTLSLocal("127.0.0.1:${dotPort}", "${cert.cert}", "${cert.key}")
+addAction(ProxyProtocolValueRule(2, "dot"), SpoofAction("192.0.2.77"))
+addAction(AllRule(), SpoofAction("192.0.2.1"))
+`);
+    await waitFor('dnsdist 1.7.3 listening for TLS', () => dnsdist.output().includes(`127.0.0.1:${dotPort} for TLS`), 15_000);
+    proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")
+newServer{address="127.0.0.1:${dotPort}", tls="openssl", subjectName="dot.test", caStore="${cert.cert}", useProxyProtocol=true}
+addAction(AllRule(), SetAdditionalProxyProtocolValueAction(2, "dot"))
+`);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await dnsdist?.stop();
+    cert?.cleanup();
+  });
+
+  it('is answered by the TLV dnsdist 1.7.3 read from the header, for UDP and TCP clients', async () => {
+    const a = await udpQuery(proxy.port, 'udp.dot.example.', { timeoutMs: 5000 });
+    expect(a?.answers?.[0]?.data).toBe('192.0.2.77');
+    const [t] = await tcpQueries(proxy.port, [encodeQuery('tcp.dot.example.')], 5000);
+    expect(t?.answers?.[0]?.data).toBe('192.0.2.77');
   });
 });
 
