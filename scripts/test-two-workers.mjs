@@ -37,7 +37,7 @@ export const TWO_WORKER_FILES = [];
 export const SINGLE_WORKER_ONLY = new Map([
   [
     'packages/proxy/test/e2e/dot-frontend.test.ts',
-    'per worker: TLS ticket keys and resumption (a client resuming on another worker makes a full handshake), counters read at once',
+    'per worker: TLS ticket keys and resumption (a client resuming on another worker makes a full handshake), counters read at once; getBind refused',
   ],
   [
     'packages/proxy/test/e2e/doh-backend.test.ts',
