@@ -146,6 +146,13 @@ describeBpf('internal mode with two data-plane workers: every worker attaches th
     expect(await udpBurst(blocked)).toEqual(Array(16).fill('timeout'));
   }, 60_000);
 
+  it("a dynamic block added at the console lands in the control plane's map, which both workers' sockets read", async () => {
+    expect(proxy.app.runConsoleCommand('addDynamicBlock("127.0.0.3", "sf test", DNSAction.Drop, 60)')).toBe('');
+    expect(await udpBurst('127.0.0.3')).toEqual(Array(16).fill('timeout'));
+    // Dropped by the kernel (counted in the map), not by the workers' copies of the block table.
+    expect(Number(/127\.0\.0\.3: (\d+)/.exec(proxy.app.runConsoleCommand('bpf:getStats()'))?.[1])).toBe(16);
+  });
+
   it('a restarted worker attaches the socket filters of record', async () => {
     const oldThread = pool().status()[1]!.threadId;
     expect(await proxy.app.runConsoleCommandSliced('restartWorker(1)')).toBe('');
