@@ -360,6 +360,14 @@ export class BPFFilter {
     this.socketFilter().detach(sock);
   }
 
+  /**
+   * Internal mode only: the descriptor of the socket filter program (loaded
+   * now if need be), for a worker thread of this process to attach it.
+   */
+  get socketProgramFd(): number {
+    return this.socketFilter().program.fd;
+  }
+
   private socketFilter(): InternalSocketFilter {
     if (this.external) {
       throw new BPFFilterError(

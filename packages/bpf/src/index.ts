@@ -20,7 +20,7 @@ export {
   type XdpAttachedMode,
   type XdpStatus,
 } from './xdp-attachment.js';
-export { attachSocketFilter, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
+export { attachSocketFilter, attachSocketFilterFd, detachSocketFilter, socketFd, type SocketLike } from './socket-filter.js';
 export {
   BPFFS_ROOT,
   BPFFS_MOUNT_COMMAND,

@@ -31,6 +31,16 @@ export function attachSocketFilter(sock: SocketLike, prog: BpfProgram): void {
   call('socket filter attach', `fd ${fd}`, () => native().sockAttach(fd, prog.fd));
 }
 
+/**
+ * SO_ATTACH_BPF with a program given by its descriptor number: a
+ * worker_threads worker attaches the program its process's main thread
+ * loaded (threads share the descriptor table).
+ */
+export function attachSocketFilterFd(sock: SocketLike, progFd: number): void {
+  const fd = socketFd(sock);
+  call('socket filter attach', `fd ${fd}`, () => native().sockAttach(fd, progFd));
+}
+
 /** SO_DETACH_BPF: remove the socket's filter. */
 export function detachSocketFilter(sock: SocketLike): void {
   const fd = socketFd(sock);

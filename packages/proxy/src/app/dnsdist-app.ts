@@ -49,7 +49,7 @@ import { connectProxyObservability } from '../web/proxy-observability.js';
 import { WebService } from '../web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
 import { CounterLayout } from '../workers/counter-layout.js';
-import { WorkerGuards, refuseWorkerIncompatibleObjects } from '../workers/worker-guards.js';
+import { WorkerGuards } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
 import { ConfigChangeRunner } from '../workers/worker-config-log.js';
@@ -292,7 +292,6 @@ export class DnsdistApp {
       if (this.workerSettings.count > 1) this.clientTables = this.clientTableHook?.newTables() ?? [];
       else this.clientTableHook?.begin();
       this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
-      if (this.workerSettings.count > 1) refuseWorkerIncompatibleObjects(this.ebpf, this.workerSettings.count);
       this.ebpf.configurationLoaded();
     } catch (err) {
       this.ebpf.abandonStartup();
@@ -401,6 +400,8 @@ export class DnsdistApp {
       fast.workerStarted(index, worker);
     };
     void this.stopped.then(() => state.stop());
+    // The socket filters are the control plane's, the sockets the workers' (worker-socket-filters.ts).
+    this.ebpf.sendSocketFiltersTo((plan) => pool.socketFilters.send(plan));
     const bound = await pool.start();
     // Port 0 became a real port: the control plane shows what the workers bound.
     proxy.frontends.length = 0;
@@ -459,7 +460,8 @@ export class DnsdistApp {
     this.#consoleCommandsRunning = Math.max(0, this.#consoleCommandsRunning - 1);
     const changed = this.#guards?.takeChange() ?? false;
     // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
-    const keys = this.workers?.keys.delivered() ?? Promise.resolve();
+    // So do socket filters attached or detached (getBind(n):attachFilter…): the reply waits until the workers' sockets have them.
+    const keys = this.workers ? Promise.all([this.workers.keys.delivered(), this.workers.socketFilters.delivered()]) : Promise.resolve();
     if (!this.workers) return keys.then(() => []);
     const globals = this.#luaGlobals?.diff();
     if (!changed && !globals?.changed.length && !globals?.uncopiable.length) return keys.then(() => []);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BPFFilter, NAME_INDEX_PIN, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
 import { NameIndexMaintainer } from '@dnsdist-ts/xdp-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
-import { PinTransaction, type SocketLike } from '@dnsdist-ts/bpf';
+import { PinTransaction, attachSocketFilterFd, detachSocketFilter, type SocketLike } from '@dnsdist-ts/bpf';
 import { SocketAddress } from '../query/client-address.js';
 import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
 import type { DefaultBpfFilterRegistry } from './default-bpf-filter-registry.js';
@@ -63,6 +63,10 @@ export class ProxyEbpf implements BindFilterControl {
   readonly #bindChoice = new Map<number, BPFFilter | null>();
   /** What is attached to each running socket now. */
   readonly #attached = new Map<number, BPFFilter>();
+  /** With data-plane workers: where the plan of socket filters goes (the sockets are the workers'). */
+  #workerPlan: ((plan: (number | null)[]) => void) | undefined;
+  /** A data-plane worker: the program descriptor attached to each of its sockets, as the control plane said. */
+  readonly #attachedFds = new Map<number, number>();
   readonly #xdp: XdpFilterDeployment[] = [];
   readonly #indexGuards: NameIndexMaintainer;
   #purgeTimer: NodeJS.Timeout | undefined;
@@ -143,19 +147,19 @@ export class ProxyEbpf implements BindFilterControl {
    * socket, each TLS listener's one socket, in the listener plan's order.
    * `at` indexes the running plain or TLS listeners.
    */
-  #binds(): BindSlot[] {
+  #binds(running = this.#started): BindSlot[] {
     const out: BindSlot[] = [];
     let plain = 0;
     let tls = 0;
     for (const slot of this.proxy.listenerPlan()) {
       if (slot.tls) {
-        const running = this.#started ? this.proxy.tlsFrontends[tls] : undefined;
-        const address = running ? running.tcp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
+        const tlsFe = running ? this.proxy.tlsFrontends[tls] : undefined;
+        const address = tlsFe ? tlsFe.tcp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
         out.push({ protocol: 'TCP', address, tls: true, at: tls++, provider: slot.config.tls.effectiveProvider });
         continue;
       }
-      const running = this.#started ? this.proxy.frontends[plain] : undefined;
-      const address = running ? running.udp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
+      const fe = running ? this.proxy.frontends[plain] : undefined;
+      const address = fe ? fe.udp.local.toStringWithPort() : addressText(slot.config.host, slot.config.port);
       out.push({ protocol: 'UDP', address, tls: false, at: plain, provider: '' });
       out.push({ protocol: 'TCP', address, tls: false, at: plain++, provider: '' });
     }
@@ -198,7 +202,7 @@ export class ProxyEbpf implements BindFilterControl {
 
   /** The OS socket of a running bind. */
   #socket(index: number): SocketLike {
-    const b = this.#binds()[index];
+    const b = this.#binds(true)[index];
     if (!b) throw new EbpfSetupError(`no listening socket #${index}`, index);
     if (b.tls) return this.proxy.tlsFrontends[b.at]!.tcp.server;
     const fe = this.proxy.frontends[b.at]!;
@@ -214,6 +218,12 @@ export class ProxyEbpf implements BindFilterControl {
   #apply(index: number, filter: BPFFilter | undefined): void {
     const current = this.#attached.get(index);
     if (current === filter) return;
+    if (this.#workerPlan) {
+      if (filter) this.#attached.set(index, filter);
+      else this.#attached.delete(index);
+      this.#workerPlan(this.#plan());
+      return;
+    }
     const sock = this.#socket(index);
     if (current) {
       current.detach(sock);
@@ -223,6 +233,48 @@ export class ProxyEbpf implements BindFilterControl {
       filter.attach(sock);
       this.#attached.set(index, filter);
     }
+  }
+
+  /**
+   * With data-plane workers: the sockets are the workers', which follow
+   * the plan `send` gets (worker-socket-filters.ts) whenever it changes.
+   * Set before the listeners start.
+   */
+  sendSocketFiltersTo(send: (plan: (number | null)[]) => void): void {
+    this.#workerPlan = send;
+  }
+
+  /** Per bind: the program descriptor of its socket filter, or null. */
+  #plan(): (number | null)[] {
+    return this.#binds(false).map((_, i) => this.#attached.get(i)?.socketProgramFd ?? null);
+  }
+
+  /**
+   * A data-plane worker: attach to (or detach from) this worker's own
+   * sockets the programs the control plane's filters loaded, by descriptor
+   * (worker threads share the descriptor table). Returns an error line per
+   * bind that could not follow the plan.
+   */
+  applyProgramPlan(plan: readonly (number | null)[]): string[] {
+    const errors: string[] = [];
+    this.#binds(true).forEach((b, i) => {
+      const want = plan[i] ?? undefined;
+      // A worker past setMaxTCPClientThreads has no TCP listening socket.
+      if (b.protocol === 'TCP' && !this.proxy.acceptsTcp) return;
+      if (this.#attachedFds.get(i) === want) return;
+      try {
+        const sock = this.#socket(i);
+        if (want === undefined) detachSocketFilter(sock);
+        else attachSocketFilterFd(sock, want);
+        if (want === undefined) this.#attachedFds.delete(i);
+        else this.#attachedFds.set(i, want);
+      } catch (err) {
+        errors.push(
+          `${want === undefined ? 'detaching the' : 'attaching a'} BPF filter on ${b.protocol} frontend ${b.address}: ${(err as Error).message}`,
+        );
+      }
+    });
+    return errors;
   }
 
   /** The filter attached to a running bind, if any. */
@@ -260,15 +312,24 @@ export class ProxyEbpf implements BindFilterControl {
     this.#started = true;
     const def = this.defaultFilter.filter;
     const internalDefault = def && !def.external ? def : undefined;
+    // With workers, the plan goes to them once, complete.
+    const send = this.#workerPlan;
+    this.#workerPlan = undefined;
+    const apply = (i: number, filter: BPFFilter) => {
+      if (!send) return this.#apply(i, filter);
+      this.#attached.set(i, filter);
+    };
     this.#binds().forEach((b, i) => {
       const choice = this.#bindChoice.get(i);
       const filter = choice === null ? undefined : (choice ?? internalDefault);
       if (!filter) return;
-      this.#apply(i, filter);
+      apply(i, filter);
       this.proxy.log.debug(
         `Attaching ${filter === internalDefault ? 'default ' : ''}BPF Filter to ${b.tls ? 'TLS' : b.protocol} frontend ${b.address}`,
       );
     });
+    this.#workerPlan = send;
+    if (send && this.#attached.size > 0) send(this.#plan());
     for (const d of this.#xdp) d.start(def, this.#listenerPorts(), this.proxy.log);
     this.maintainNameIndexes();
     this.#purgeTimer = setInterval(() => {

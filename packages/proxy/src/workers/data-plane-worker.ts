@@ -30,6 +30,7 @@ import { serveWorkerState } from './worker-state-pull.js';
 import { applyLuaGlobals } from './worker-lua-globals.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import { applyWorkerKeys } from './worker-keys.js';
+import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
 
 /** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
 const PUBLISH_INTERVAL_MS = 100;
@@ -114,6 +115,8 @@ async function run(): Promise<void> {
   const tcpThreads = app.proxy.settings.maxTCPClientThreads;
   app.proxy.acceptsTcp = tcpThreads <= 0 || start.index < tcpThreads;
   await app.start();
+  // The control plane's socket filters on this worker's own sockets (a restarted worker's too).
+  followSocketFilters(app, start.socketFilters);
   const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);
   runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
@@ -173,6 +176,9 @@ async function run(): Promise<void> {
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'luaGlobals') {
       void app.configChanges!.afterChanges(() => setLuaGlobals(app, m.changes)).then(() => post({ type: 'luaGlobalsSet', id: m.id }));
+    } else if (m.type === 'socketFilters') {
+      followSocketFilters(app, m.plan);
+      post({ type: 'socketFilters-applied', seq: m.seq });
     } else if (m.type === 'keys') {
       applyWorkerKeys(app.proxy, m.keys);
       post({ type: 'keys-applied', seq: m.seq });
@@ -210,6 +216,12 @@ function applyServerStates(app: DnsdistApp, up: boolean[]): void {
   app.proxy.servers.forEach((s, i) => {
     if (i < up.length && !s.followsSharedState) s.availability = up[i] ? 'up' : 'down';
   });
+}
+
+/** Attach the control plane's socket filter programs as `plan` says; a bind that cannot is an error in the log. */
+function followSocketFilters(app: DnsdistApp, plan: SocketFilterPlan): void {
+  for (const error of applySocketFilterPlan(app.ebpf, plan))
+    post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: ${error}` });
 }
 
 function begin(given: WorkerStart): void {

@@ -9,7 +9,6 @@
  * naming the function and the line that used it. docs/architecture.md says
  * which of them are still to come.
  */
-import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
 
@@ -27,12 +26,9 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
 
 /**
  * Methods refused with workers in the configuration and at run time alike:
- * getBind(n) itself only names a listener (its address, its TLS provider).
+ * none today (getBind(n):attachFilter/detachFilter act in every worker, worker-socket-filters.ts).
  */
-export const REFUSED_METHODS_WITH_WORKERS: Readonly<Record<string, string>> = {
-  'ClientState:attachFilter': 'the listening sockets live in the workers: a socket filter per listener is still to come',
-  'ClientState:detachFilter': 'the listening sockets live in the workers: a socket filter per listener is still to come',
-};
+export const REFUSED_METHODS_WITH_WORKERS: Readonly<Record<string, string>> = {};
 
 /** Objects whose methods are refused at run time even at the console: what they hold is each worker's own. */
 export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {
@@ -70,7 +66,7 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'showCacheHitResponseRules',
   'showSelfAnsweredResponseRules',
   'showBinds',
-  // It names a listener (address, TLS provider) as the configuration gave it; its filter methods stay refused.
+  // It names a listener (address, TLS provider); its socket filter is attached in every worker (worker-socket-filters.ts).
   'getBind',
   'showACL',
   // The workers follow the control plane's ACL (WorkerPool sends it on change).
@@ -211,6 +207,9 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'ServerPool:getCache',
   'ServerPool:getECS',
   'ClientState:toString',
+  // The control plane's filters, attached by every worker to its own sockets (worker-socket-filters.ts).
+  'ClientState:attachFilter',
+  'ClientState:detachFilter',
   'ClientState:getEffectiveTLSProvider',
   'TLSFrontend:getAddressAndPort',
   'TLSFrontend:toString',
@@ -378,20 +377,6 @@ export class WorkerGuards {
         chunk,
       );
     }
-  }
-}
-
-/**
- * Settings made through objects rather than functions that would mean
- * something else with several workers: a socket filter on the listeners
- * (the sockets live in the workers). Throws naming the setting and what to do.
- */
-export function refuseWorkerIncompatibleObjects(ebpf: ProxyEbpf, workers: number): void {
-  const def = ebpf.defaultFilter.filter;
-  if (def && !def.external) {
-    throw new Error(
-      `setDefaultBPFFilter: a socket filter on the listeners is not yet supported with ${workers} data-plane workers (the sockets live in the workers); pin the filter's maps for the XDP filter, run with one worker, or see docs/architecture.md`,
-    );
   }
 }
 

@@ -5,6 +5,7 @@ import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import type { WorkerKeys } from './worker-keys.js';
+import type { SocketFilterPlan } from './worker-socket-filters.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
@@ -45,6 +46,8 @@ export interface WorkerStart {
   backendStates: SharedArrayBuffer;
   /** The control plane's key material, which the worker uses in place of its own (worker-keys.ts). */
   keys: WorkerKeys;
+  /** The socket filter programs to attach to this worker's listeners (worker-socket-filters.ts). */
+  socketFilters: SocketFilterPlan;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
@@ -62,7 +65,9 @@ export type WorkerToControl =
   /** The Lua globals of message `id` are set here. */
   | { type: 'luaGlobalsSet'; id: number }
   /** The key material numbered `seq` is in use here. */
-  | { type: 'keys-applied'; seq: number };
+  | { type: 'keys-applied'; seq: number }
+  /** The socket filter plan numbered `seq` is followed here. */
+  | { type: 'socketFilters-applied'; seq: number };
 
 export type ControlToWorker =
   /** To a prelaunched worker: what it would have had as workerData. */
@@ -77,6 +82,8 @@ export type ControlToWorker =
   | { type: 'luaGlobals'; id: number; changes: LuaGlobalChange[] }
   /** The control plane's key material changed: use this set from now on (worker-keys.ts). */
   | { type: 'keys'; seq: number; keys: WorkerKeys }
+  /** Attach these socket filter programs to the listeners from now on (worker-socket-filters.ts). */
+  | { type: 'socketFilters'; seq: number; plan: SocketFilterPlan }
   | { type: 'stop' }
   | CacheRequest;
 

@@ -24,6 +24,7 @@ import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
 import type { WorkerLuaGlobals } from './worker-lua-globals.js';
 import { WorkerKeyDistribution } from './worker-keys.js';
+import { WorkerSocketFilters } from './worker-socket-filters.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
 /** How often the totals and the backend states are refreshed in the control plane. */
@@ -151,6 +152,8 @@ export class WorkerPool {
   readonly #backendStates: SharedArrayBuffer;
   /** The control plane's DNSCrypt certificates, sent to every worker when they change. */
   readonly keys: WorkerKeyDistribution;
+  /** Which socket filter program goes on which listener, sent to every worker when it changes. */
+  readonly socketFilters: WorkerSocketFilters;
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -180,6 +183,11 @@ export class WorkerPool {
     });
     this.keys = new WorkerKeyDistribution(proxy, (seq, keys) =>
       this.#slots.flatMap((s, i) => (s.worker ? (s.worker.postMessage({ type: 'keys', seq, keys } satisfies ControlToWorker), [i]) : [])),
+    );
+    this.socketFilters = new WorkerSocketFilters((seq, plan) =>
+      this.#slots.flatMap((s, i) =>
+        s.worker ? (s.worker.postMessage({ type: 'socketFilters', seq, plan } satisfies ControlToWorker), [i]) : [],
+      ),
     );
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
@@ -333,6 +341,7 @@ export class WorkerPool {
       liveCounters: this.#liveBuffer,
       backendStates: this.#backendStates,
       keys: this.keys.snapshot(),
+      socketFilters: this.socketFilters.snapshot(),
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });
@@ -356,6 +365,7 @@ export class WorkerPool {
         } else if (m.type === 'luaGlobalsSet') {
           this.luaGlobals?.applied(index, m.id);
         } else if (m.type === 'keys-applied') this.keys.applied(index, m.seq);
+        else if (m.type === 'socketFilters-applied') this.socketFilters.applied(index, m.seq);
         else if (m.type === 'loaded') {
           slot.awaitingPorts = true;
           this.#releasePorts();
@@ -386,6 +396,7 @@ export class WorkerPool {
         this.#configLog.gone(index);
         this.luaGlobals?.gone(index);
         this.keys.gone(index);
+        this.socketFilters.gone(index);
         if (!listening) {
           // A listener that could not be bound is the same ListenError as with one worker (requestedBy, protocol, code).
           const l = listenFailure;

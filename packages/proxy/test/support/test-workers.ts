@@ -39,7 +39,6 @@ export const ONE_WORKER_REASONS = {
   'refused-addDOHLocal': 'addDOHLocal is still refused with workers (DoH listeners are not opened in the workers yet)',
   'refused-addTLSLocal': 'addTLSLocal is still refused with workers (DoT listeners are not opened in the workers yet)',
   'refused-addDNSCryptBind': 'addDNSCryptBind is still refused with workers',
-  'refused-getBind': 'getBind(n):attachFilter/detachFilter (socket filters per listener) are still refused with workers',
   'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
   'counter-lag':
