@@ -35,7 +35,7 @@ export const TWO_WORKER_FILES = [];
  * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
  */
 export const SINGLE_WORKER_ONLY = new Map([
-  ['packages/proxy/test/e2e/dot-frontend.test.ts', 'counter lag: TLS counters and handshake failures read at once; refused: getBind'],
+  ['packages/proxy/test/e2e/dot-frontend.test.ts', 'counter lag: TLS counters and handshake failures read at once'],
   [
     'packages/proxy/test/e2e/doh-backend.test.ts',
     'refused: addDOHLocal; per-worker: each worker opens its own DoH connections to a backend',
