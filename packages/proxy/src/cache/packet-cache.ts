@@ -106,7 +106,8 @@ export class PacketCache {
   /**
    * Set in each data-plane worker of several (workers/worker-cache-sharing.ts):
    * told of every entry this copy stores, which the other workers' copies
-   * then adopt(). Unset with one worker: insert() pays one test for it.
+   * then adopt(), and asked on a miss for what they stored. Unset with
+   * one worker: lookup() and insert() pay one test for it.
    */
   replication: PacketCacheReplication | undefined;
 
@@ -188,16 +189,16 @@ export class PacketCache {
   lookup(dq: DNSQuestion, key: number, allowExpired = 0): Buffer | undefined {
     const shard = this.#shards[key % this.#shards.length]!;
     let entry = shard.get(key);
-    let now = 0;
+    const replication = this.replication;
     // With workers, an entry another worker stored (before its client had the answer) may not be adopted yet: take it now.
-    if (this.replication !== undefined && (entry === undefined || entry.validity <= (now = this.#now())) && this.replication.catchUp()) {
+    if (replication !== undefined && (entry === undefined || entry.validity <= this.#now()) && replication.catchUp()) {
       entry = shard.get(key);
     }
     if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
-    now = this.#now();
+    const now = this.#now();
     let stale = false;
     if (entry.validity <= now) {
       if (now - entry.validity >= allowExpired) {

@@ -143,7 +143,9 @@ async function run(): Promise<void> {
   const caches = new WorkerCacheCopies(cacheList, start.caches, start.index, start.workers);
   // One cache across the workers: each copy takes the others' inserts (a copy unlike the control plane's stays apart).
   const sharing =
-    caches.matches && start.workers > 1 ? new WorkerCacheSharing(cacheList, start.caches.sharing, start.index, start.workers) : undefined;
+    caches.matches && cacheList.length > 0 && start.workers > 1
+      ? new WorkerCacheSharing(cacheList, start.caches.sharing, start.index, start.workers)
+      : undefined;
   if (!caches.matches) {
     post({
       type: 'log',

@@ -57,10 +57,10 @@ export interface CacheSharingBuffers {
   generations: SharedArrayBuffer;
 }
 
-/** The rings' buffer for `workers` workers. */
+/** The rings' buffer for `workers` workers (none without a cache: nothing is shared). */
 export function sharingBuffers(workers: number, caches: number): CacheSharingBuffers {
   return {
-    rings: new SharedArrayBuffer(workers * (8 + RING_BYTES)),
+    rings: new SharedArrayBuffer(caches > 0 ? workers * (8 + RING_BYTES) : 0),
     generations: new SharedArrayBuffer(Math.max(1, caches) * 4),
   };
 }
