@@ -1,5 +1,5 @@
 /** dnsdist's packet cache: newPacketCache(), getPool(n):setCache(pc) and the pc:* console methods. */
-export { PacketCache, monotonicSeconds, type SecondsClock, type CacheInsertOptions } from './packet-cache.js';
+export { PacketCache, PACKET_CACHE_COUNTERS, monotonicSeconds, type SecondsClock, type CacheInsertOptions } from './packet-cache.js';
 export {
   resolvePacketCacheSettings,
   EDNS_COOKIE_OPTION,

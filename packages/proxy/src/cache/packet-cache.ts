@@ -81,6 +81,9 @@ function queryFlagsOf(dq: DNSQuestion): number {
   return (dq.packet[2]! << 8) | dq.packet[3]!;
 }
 
+/** The counters a packet cache keeps, in the order of its counter slots. */
+export const PACKET_CACHE_COUNTERS = ['hits', 'misses', 'lookupCollisions', 'insertCollisions', 'ttlTooShorts'] as const;
+
 export class PacketCache {
   /** Every option, resolved. */
   readonly settings: PacketCacheSettings;
@@ -90,11 +93,13 @@ export class PacketCache {
   /** Scratch space of the hot path, reused by every call. */
   readonly #scan: ResponseTtlScan = { minTtl: -1, soaInAuthority: false };
   readonly #subnet = new Uint8Array(CLIENT_SUBNET_SIZE);
-  #hits = 0;
-  #misses = 0;
-  #lookupCollisions = 0;
-  #insertCollisions = 0;
-  #ttlTooShorts = 0;
+  /**
+   * hits, misses, lookup collisions, insert collisions, TTLs too short
+   * (the PACKET_CACHE_COUNTERS order). Its own array, or with data-plane
+   * workers this worker's slots in shared memory, which the control plane
+   * adds up when it reads (workers/worker-caches.ts): no copy lags them.
+   */
+  #counts: Float64Array<ArrayBufferLike> = new Float64Array(PACKET_CACHE_COUNTERS.length);
   /**
    * Set in the control plane of several data-plane workers, where this
    * object is the configuration's handle on the copies the workers hold
@@ -195,20 +200,20 @@ export class PacketCache {
       entry = shard.get(key);
     }
     if (entry === undefined) {
-      this.#misses++;
+      this.#counts[1]!++;
       return undefined;
     }
     const now = this.#now();
     let stale = false;
     if (entry.validity <= now) {
       if (now - entry.validity >= allowExpired) {
-        this.#misses++;
+        this.#counts[1]!++;
         return undefined;
       }
       stale = true;
     }
     if (!this.#matches(entry, dq, queryFlagsOf(dq))) {
-      this.#lookupCollisions++;
+      this.#counts[2]!++;
       return undefined;
     }
 
@@ -222,7 +227,7 @@ export class PacketCache {
     out[0] = packet[0]!;
     out[1] = packet[1]!;
     if (length === HEADER_SIZE) {
-      this.#hits++;
+      this.#counts[0]!++;
       return out;
     }
     // The client sees its own spelling of the name (0x20 case randomisation survives a hit).
@@ -231,7 +236,7 @@ export class PacketCache {
       if (stale) setResponseTtls(out, length, this.settings.staleTTL);
       else ageResponseTtls(out, length, now - entry.added);
     }
-    this.#hits++;
+    this.#counts[0]!++;
     return out;
   }
 
@@ -267,7 +272,7 @@ export class PacketCache {
       if (rcode === RCODE_NXDOMAIN || (rcode === RCODE_NOERROR && scan.soaInAuthority)) ttl = Math.min(ttl, settings.maxNegativeTTL);
       else if (ttl > settings.maxTTL) ttl = settings.maxTTL;
       if (ttl < settings.minTTL) {
-        this.#ttlTooShorts++;
+        this.#counts[4]!++;
         return false;
       }
     }
@@ -302,7 +307,7 @@ export class PacketCache {
     const existing = shard.get(key);
     if (existing !== undefined) {
       if (existing.validity > now && !this.#sameQuery(existing, entry)) {
-        this.#insertCollisions++;
+        this.#counts[3]!++;
         return false;
       }
       if (entry.validity <= existing.validity) return false;
@@ -422,6 +427,18 @@ export class PacketCache {
   }
 
   /**
+   * Keep the counters in `slots` from now on (PACKET_CACHE_COUNTERS.length
+   * numbers, e.g. a worker's row of a SharedArrayBuffer), carrying the
+   * current values over.
+   */
+  countInto(slots: Float64Array): void {
+    if (slots.length !== PACKET_CACHE_COUNTERS.length)
+      throw new RangeError(`PacketCache.countInto: ${slots.length} slots for ${PACKET_CACHE_COUNTERS.length} counters`);
+    slots.set(this.#counts);
+    this.#counts = slots;
+  }
+
+  /**
    * `pc:getStats()`. deferredInserts and deferredLookups count lock
    * contention between dnsdist's threads and are always 0 here. With
    * `replicas`, the workers' copies summed (see PacketCacheReplicas).
@@ -431,13 +448,13 @@ export class PacketCache {
     return {
       entries: this.#localEntries(),
       maxEntries: this.settings.maxEntries,
-      hits: this.#hits,
-      misses: this.#misses,
+      hits: this.#counts[0]!,
+      misses: this.#counts[1]!,
       deferredInserts: 0,
       deferredLookups: 0,
-      lookupCollisions: this.#lookupCollisions,
-      insertCollisions: this.#insertCollisions,
-      ttlTooShorts: this.#ttlTooShorts,
+      lookupCollisions: this.#counts[2]!,
+      insertCollisions: this.#counts[3]!,
+      ttlTooShorts: this.#counts[4]!,
     };
   }
 

@@ -6,10 +6,10 @@
  * The control plane's copies answer no query. This file makes the control
  * plane's copy of each cache stand for the workers' (PacketCache.replicas):
  *
- * - statistics: each worker copies its caches' counters and entry counts
- *   into its row of a SharedArrayBuffer (every 100 ms, as the other
- *   counters, and after each console operation); the control plane adds
- *   up the counters when asked, so `pc:getStats()`, `printStats()`,
+ * - statistics: each worker's caches keep their counters in its row of a
+ *   SharedArrayBuffer (PacketCache.countInto) and copy their entry counts
+ *   there (every 100 ms, and after each console operation); the control
+ *   plane adds the rows up when asked, so the counters are current and `pc:getStats()`, `printStats()`,
  *   `toString()`, `showPools()`, the API and /metrics show totals. The
  *   entries are the fullest copy's (the copies hold the same entries),
  *   out of the configured maxEntries. A worker that dies leaves its
@@ -28,6 +28,7 @@
 import { DNSName } from '@dnsdist-ts/dns';
 import {
   appendPacketCacheDump,
+  PACKET_CACHE_COUNTERS,
   PacketCache,
   writePacketCacheDump,
   type PacketCacheReplicas,
@@ -36,7 +37,7 @@ import {
 import { sharingBuffers, type CacheSharingBuffers } from './worker-cache-sharing.js';
 
 /** Per cache in a worker's row: counters first (kept when a worker dies), then the entry count (a gauge). */
-const COUNTERS = ['hits', 'misses', 'lookupCollisions', 'insertCollisions', 'ttlTooShorts'] as const;
+const COUNTERS = PACKET_CACHE_COUNTERS;
 const ENTRIES = COUNTERS.length;
 const FIELDS = COUNTERS.length + 1;
 /** Row header: [cache count], so a row written by a worker with other caches is told apart and left out. */
@@ -287,6 +288,12 @@ export class WorkerCacheCopies {
     // A worker whose configuration made other caches publishes nothing (the control plane would add up the wrong caches).
     this.#row = caches.length === buffers.caches ? new Float64Array(buffers.stats, index * len * 8, len) : undefined;
     this.#replies = new Replies(buffers.replies, workers);
+    const row = this.#row;
+    if (row) {
+      // The counters live in the row itself: the control plane's sum is current at every read, not at the next publish.
+      caches.forEach((cache, c) => cache.countInto(row.subarray(HEADER + c * FIELDS, HEADER + c * FIELDS + COUNTERS.length)));
+      row[0] = caches.length;
+    }
   }
 
   /** False when this worker's caches do not match the control plane's (its statistics are left out). */
@@ -294,20 +301,11 @@ export class WorkerCacheCopies {
     return this.#row !== undefined;
   }
 
-  /** Copy every cache's counters and entry count into this worker's row. */
+  /** Copy every cache's entry count into this worker's row (its counters are there already: countInto). */
   publish(): void {
     const row = this.#row;
     if (!row) return;
-    for (let c = 0; c < this.#caches.length; c++) {
-      const s = this.#caches[c]!.getStats();
-      const base = HEADER + c * FIELDS;
-      row[base] = s.hits;
-      row[base + 1] = s.misses;
-      row[base + 2] = s.lookupCollisions;
-      row[base + 3] = s.insertCollisions;
-      row[base + 4] = s.ttlTooShorts;
-      row[base + ENTRIES] = s.entries;
-    }
+    for (let c = 0; c < this.#caches.length; c++) row[HEADER + c * FIELDS + ENTRIES] = this.#caches[c]!.getStats().entries;
     row[0] = this.#caches.length;
   }
 

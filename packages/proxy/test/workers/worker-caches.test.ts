@@ -67,8 +67,8 @@ describe('WorkerCaches', () => {
     fill(copies[1]![0]!, 'a.example');
     copies[1]![0]!.lookup(query('a.example', 'A'), copies[1]![0]!.computeKey(query('a.example', 'A')));
     fill(copies[1]![1]!, 'other.example');
-    // Nothing published yet: zeros, not the control plane's own (empty) copy.
-    expect(control[0]!.getStats()).toMatchObject({ hits: 0, misses: 0, entries: 0, maxEntries: 100 });
+    // The counters live in the workers' rows: current before any publish; the entry counts come with the publish.
+    expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 0, maxEntries: 100 });
     for (const w of workers) w.publish();
     // The copies share their entries (worker-cache-sharing.ts): one cache, counted once.
     expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 2, maxEntries: 100 });
