@@ -81,7 +81,6 @@ export const SINGLE_WORKER_ONLY = new Map([
     'packages/proxy/test/e2e/tcp-backend-xfr.test.ts',
     'per-worker: counts one backend connection reused after a transfer; the next query may land in the other worker',
   ],
-  ['packages/proxy/test/e2e/malformed-counters-parity.test.ts', 'counter lag: /jsonstat snapshots around each malformed query'],
 ]);
 
 function testFiles(folder) {
