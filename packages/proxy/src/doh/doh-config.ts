@@ -8,9 +8,9 @@ export interface DohTlsSettings {
   minVersion: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
   /** `sessionTickets`: resumption with tickets. */
   sessionTickets: boolean;
-  /** `numberOfTicketsKeys` (accepted; Node keeps one tickets key, see docs/transports.md). */
+  /** `numberOfTicketsKeys`: ticket keys kept, the newest encrypting, all decrypting. */
   numberOfTicketsKeys: number;
-  /** `ticketKeyFile`: keys in dnsdist's format (80 bytes each), the last one used. */
+  /** `ticketKeyFile`: keys in dnsdist's format (80 bytes each), all added, the last one active. */
   ticketKeyFile: string | undefined;
   /** `ticketsKeysRotationDelay` in seconds; 0: no automatic rotation. */
   ticketsKeysRotationDelay: number;

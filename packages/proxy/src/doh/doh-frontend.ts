@@ -1,10 +1,10 @@
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2SecureServer } from 'node:http2';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
-import { randomBytes, constants as cryptoConstants } from 'node:crypto';
-import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { constants as cryptoConstants } from 'node:crypto';
+import type { SecureContext, SecureContextOptions, TLSSocket } from 'node:tls';
 import { parseAddress, parseAddressWithPort, peerAddressBytes } from '@dnsdist-ts/dns';
 import { scanResponseTtls, type ResponseTtlScan } from '../cache/response-ttls.js';
 import { listenError } from '../io/listen-error.js';
@@ -12,6 +12,8 @@ import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { QueryProcessor } from '../server/query-processor.js';
 import { loadCertificateFiles, pairCertificateFiles } from '../tls/certificate-files.js';
+import { TicketKeyRing } from '../tls/ticket-key-ring.js';
+import { installTicketKeyCallback } from '../tls/ticket-key-callback.js';
 import type { DohFrontendConfig } from './doh-config.js';
 import { DohCounters } from './doh-counters.js';
 import { DohExchange, type DohResponder, type DohResponse } from './doh-exchange.js';
@@ -23,8 +25,6 @@ type DohRequest = IncomingMessage | Http2ServerRequest;
 
 /** The largest POST body read: a DNS message is at most 65,535 bytes. */
 const MAX_BODY = 65535;
-/** dnsdist's ticket key file: 16-byte name, 32-byte cipher key, 32-byte HMAC key per key. */
-const DNSDIST_TICKET_KEY_SIZE = 80;
 
 /** The OPT record a DoH query without one gets (payload 4096), so that UDP can carry large answers. */
 const ADDED_OPT = Buffer.from([0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0]);
@@ -96,13 +96,17 @@ export class DohFrontend implements DohResponder {
   responsesMap: readonly DohResponseMapEntry[] = [];
   /** Seconds since the epoch of the next automatic tickets key rotation; 0 when none is planned. */
   nextTicketsKeyRotation = 0;
-  /** Told after the tickets key changes: with data-plane workers, the control plane sends it to them (workers/worker-keys.ts). */
+  /** Told after the tickets keys change: with data-plane workers, the control plane sends them to them (workers/worker-keys.ts). */
   onTicketKeysChange: (() => void) | undefined;
-  /** The tickets key (Node's 48-byte form) set by rotation, a key file or the control plane; undefined: Node's own. */
-  #ticketKeys: Buffer | undefined;
-  /** A data-plane worker's frontend: the control plane's key is used and rotated there, not here. */
+  /**
+   * The session ticket keys, newest (active) first, as a DoT listener keeps
+   * them: up to numberOfTicketsKeys, all decrypting (empty without TLS or
+   * with sessionTickets=false).
+   */
+  readonly ticketKeys: TicketKeyRing;
+  /** A data-plane worker's frontend: the control plane's keys are used and rotated there, not here. */
   #followed = false;
-  /** The control plane's copy with workers: it makes and rotates the key the workers use (ownTicketKeys). */
+  /** The control plane's copy with workers: it makes and rotates the keys the workers use (ownTicketKeys). */
   #owned = false;
   #local: SocketAddress;
   readonly #processor: QueryProcessor;
@@ -122,6 +126,13 @@ export class DohFrontend implements DohResponder {
     this.#processor = processor;
     this.#log = log;
     this.#local = new SocketAddress(parseAddress(config.host).bytes, config.port);
+    const t = config.tls;
+    this.ticketKeys = new TicketKeyRing(config.certFiles.length > 0 && t.sessionTickets ? Math.max(0, t.numberOfTicketsKeys) : 0);
+    if (this.ticketKeys.capacity > 0) {
+      if (t.ticketKeyFile !== undefined) this.ticketKeys.loadFile(t.ticketKeyFile);
+      else this.ticketKeys.rotate();
+    }
+    this.ticketKeys.onChange = () => this.onTicketKeysChange?.();
   }
 
   get overTls(): boolean {
@@ -152,7 +163,7 @@ export class DohFrontend implements DohResponder {
     const pairs = loadCertificateFiles(pairCertificateFiles(this.config.certFiles, this.config.keyFiles), t.ocspResponseFiles);
     this.#ocsp = new Map(pairs.ocsp.map((r, i) => [pairs.leafDer[i]?.toString('base64') ?? '', r]));
     let secureOptions = 0;
-    if (!t.sessionTickets) secureOptions |= cryptoConstants.SSL_OP_NO_TICKET;
+    if (this.ticketKeys.capacity === 0) secureOptions |= cryptoConstants.SSL_OP_NO_TICKET;
     if (!t.enableRenegotiation) secureOptions |= cryptoConstants.SSL_OP_NO_RENEGOTIATION;
     const ciphers = [t.ciphers, t.ciphersTLS13].filter((c) => c !== undefined).join(':');
     const opts: SecureContextOptions = {
@@ -164,9 +175,20 @@ export class DohFrontend implements DohResponder {
       secureOptions,
     };
     if (ciphers !== '') opts.ciphers = ciphers;
-    if (this.#ticketKeys !== undefined) opts.ticketKeys = this.#ticketKeys;
-    else if (t.ticketKeyFile !== undefined) opts.ticketKeys = ticketKeysFromFile(t.ticketKeyFile);
     return opts;
+  }
+
+  /**
+   * The HTTP/2 server keeps one ticket key of its own; the ring's callback on
+   * the context it built (again after each setSecureContext) lets every
+   * key in the ring decrypt, as on a DoT listener.
+   */
+  #installTicketKeys(server: Http2SecureServer): void {
+    if (this.ticketKeys.capacity === 0) return;
+    const creds = (server as unknown as { _sharedCreds?: SecureContext })._sharedCreds;
+    if (creds === undefined)
+      throw new Error('this Node.js HTTP/2 server has no TLS context to install the ticket keys on: run with sessionTickets=false');
+    installTicketKeyCallback(creds, this.ticketKeys);
   }
 
   /** Bind and start serving. */
@@ -215,6 +237,7 @@ export class DohFrontend implements DohResponder {
       allowHTTP1: true,
       settings: { maxConcurrentStreams: 100 },
     });
+    this.#installTicketKeys(server);
     server.on('request', (req: DohRequest, res: DohResponse) => this.#onRequest(req, res));
     server.on('tlsClientError', () => this.counters.tlsHandshakeFailures++);
     server.setTimeout(this.config.idleTimeoutSeconds * 1000);
@@ -285,51 +308,42 @@ export class DohFrontend implements DohResponder {
     if (this.nextTicketsKeyRotation > 0 && nowSeconds >= this.nextTicketsKeyRotation) this.rotateTicketsKey();
   }
 
-  /** rotateTicketsKey(): a new random key encrypts tickets from now on. */
+  /** rotateTicketsKey(): a new random key encrypts tickets from now on; older ones still decrypt until pushed out. */
   rotateTicketsKey(): void {
-    if (!this.overTls || (!this.#server && !this.#owned)) return;
-    this.#setTicketKeys(randomBytes(48));
+    if (this.ticketKeys.capacity === 0) return;
+    this.ticketKeys.rotate();
     this.#scheduleRotation();
   }
 
-  /** loadTicketsKeys(file): the last key of a dnsdist ticket key file becomes the active one. */
+  /** loadTicketsKeys(file): the keys of a dnsdist ticket key file are added, its last one active. */
   loadTicketsKeys(file: string): void {
-    if (!this.overTls || (!this.#server && !this.#owned)) return;
-    this.#setTicketKeys(ticketKeysFromFile(file));
+    if (this.ticketKeys.capacity === 0) return;
+    this.ticketKeys.loadFile(file);
     this.#scheduleRotation();
   }
 
-  #setTicketKeys(keys: Buffer): void {
-    this.#ticketKeys = keys;
-    (this.#server as Http2SecureServer | undefined)?.setTicketKeys(keys);
-    this.onTicketKeysChange?.();
-  }
-
-  /** The control plane's copy owns the tickets key the workers use: made now (or read from the key file), rotated on time here. */
+  /** The control plane's copy owns the tickets keys the workers use, rotated on time here. */
   ownTicketKeys(): void {
-    if (!this.overTls || !this.config.tls.sessionTickets || this.#owned) return;
+    if (this.ticketKeys.capacity === 0 || this.#owned) return;
     this.#owned = true;
-    const file = this.config.tls.ticketKeyFile;
-    this.#ticketKeys = file !== undefined ? ticketKeysFromFile(file) : randomBytes(48);
-    if (file === undefined) this.#scheduleRotation();
+    if (this.config.tls.ticketKeyFile === undefined) this.#scheduleRotation();
   }
 
-  /** The tickets key the workers are given (Node's 48-byte form), if this frontend owns one. */
-  get ownedTicketKeys(): Buffer | undefined {
-    return this.#owned ? this.#ticketKeys : undefined;
+  /** The tickets keys the workers are given (TicketKeyRing.export's form, newest first), if this frontend owns them. */
+  get ownedTicketKeys(): Buffer[] | undefined {
+    return this.#owned ? this.ticketKeys.export() : undefined;
   }
 
-  /** A data-plane worker: use the control plane's tickets key and never rotate it here. */
-  followTicketKeys(keys: Uint8Array): void {
+  /** A data-plane worker: use the control plane's tickets keys and never rotate them here. */
+  followTicketKeys(keys: readonly Uint8Array[]): void {
     this.#followed = true;
     this.nextTicketsKeyRotation = 0;
-    this.#ticketKeys = Buffer.from(keys);
-    (this.#server as Http2SecureServer | undefined)?.setTicketKeys(this.#ticketKeys);
+    this.ticketKeys.replace(keys);
   }
 
-  /** Tickets keys in use: Node's TLS keeps exactly one. */
+  /** Tickets keys held now. */
   get ticketsKeysCount(): number {
-    return this.overTls && this.config.tls.sessionTickets ? 1 : 0;
+    return this.ticketKeys.size;
   }
 
   /** reloadCertificates(): read the certificate and key files again; new connections use them. */
@@ -337,7 +351,11 @@ export class DohFrontend implements DohResponder {
     if (!this.overTls) return;
     // Read even when not listening (the control plane's copy with workers): a bad file fails there as in the workers.
     const options = this.#secureContextOptions();
-    (this.#server as Http2SecureServer | undefined)?.setSecureContext(options);
+    const server = this.#server as Http2SecureServer | undefined;
+    if (server) {
+      server.setSecureContext(options);
+      this.#installTicketKeys(server);
+    }
   }
 
   /** loadNewCertificatesAndKeys(certs, keys): serve these files from now on. */
@@ -575,29 +593,6 @@ function defaultText(status: number): string {
     default:
       return 'Internal Server Error';
   }
-}
-
-/**
- * Node's TLS keeps one tickets key of 48 bytes (name, HMAC secret, AES
- * key); dnsdist's files hold 80-byte keys (name, AES-256 key, HMAC key).
- * The last key of the file is used, cut down to Node's sizes: tickets from
- * dnsdist itself cannot be resumed, tickets from every dnsdist-ts sharing
- * the file can.
- */
-export function ticketKeysFromFile(file: string): Buffer {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (err) {
-    throw new Error(`could not read the TLS tickets key file '${file}': ${(err as Error).message}`);
-  }
-  if (data.length === 0 || data.length % DNSDIST_TICKET_KEY_SIZE !== 0) {
-    throw new Error(
-      `the TLS tickets key file '${file}' holds ${data.length} bytes: it must hold keys of ${DNSDIST_TICKET_KEY_SIZE} bytes each (dnsdist's format)`,
-    );
-  }
-  const key = data.subarray(data.length - DNSDIST_TICKET_KEY_SIZE);
-  return Buffer.concat([key.subarray(0, 16), key.subarray(48, 64), key.subarray(16, 32)]);
 }
 
 export type { Http2ServerResponse };

@@ -1,15 +1,10 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import tls from 'node:tls';
 import { loadCertificateFiles } from './certificate-files.js';
+import { installTicketKeyCallback } from './ticket-key-callback.js';
 import { TicketKeyRing } from './ticket-key-ring.js';
 import { TlsConfigError } from './tls-config-error.js';
 import { MIN_TLS_VERSIONS, type CertificateKeyPair, type TlsServerSettings } from './tls-server-settings.js';
-
-/** Node's native secure context: the ticket key callback lives there (see installTicketCallback). */
-interface NativeSecureContext {
-  enableTicketKeyCallback(): void;
-  onticketkeycallback?: (name: Buffer, iv: Buffer, encrypt: boolean) => unknown;
-}
 
 /** Node's default TLS 1.3 suites and TLS <= 1.2 ciphers, to fill in the half a configuration leaves out. */
 const DEFAULT_SUITES = tls.DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_'));
@@ -80,24 +75,10 @@ export class TlsServerContext {
       const files = s.pairs.map((p) => `'${p.certFile}'/'${p.keyFile}'`).join(', ');
       throw new TlsConfigError(`unable to use the certificate and key ${files}: ${(err as Error).message}`, s.pairs);
     }
-    if (this.ticketKeys.capacity > 0) this.#installTicketCallback(ctx);
+    if (this.ticketKeys.capacity > 0) installTicketKeyCallback(ctx, this.ticketKeys);
     this.#leafs = creds.leafDer;
     this.#ocsp = creds.ocsp;
     return ctx;
-  }
-
-  /**
-   * Node keeps one ticket key per context; OpenSSL's ticket key callback,
-   * which Node's native context still exposes, lets several keys decrypt
-   * while one encrypts, as dnsdist's rotation needs.
-   */
-  #installTicketCallback(ctx: tls.SecureContext): void {
-    const native = (ctx as unknown as { context: NativeSecureContext }).context;
-    if (typeof native?.enableTicketKeyCallback !== 'function') {
-      throw new TlsConfigError('this Node.js has no TLS ticket key callback: run with sessionTickets=false', 'sessionTickets');
-    }
-    native.onticketkeycallback = (name, iv, encrypt) => this.ticketKeys.callback(name, iv, encrypt);
-    native.enableTicketKeyCallback();
   }
 
   /** reloadCertificates(): read the same files again; on failure the old certificates stay in use. */

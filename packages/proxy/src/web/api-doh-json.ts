@@ -66,11 +66,11 @@ export function dohFrontendEntriesJson(frontends: readonly DohFrontend[], firstI
       tlsHandshakeFailuresUnknownProtocol: 0,
       tlsHandshakeFailuresUnsupportedEC: 0,
       tlsHandshakeFailuresUnsupportedProtocol: 0,
-      tlsInactiveTicketKey: 0,
+      tlsInactiveTicketKey: f.ticketKeys.inactiveTicketKeys,
       tlsNewSessions: c.tlsNewSessions,
       tlsResumptions: c.tlsResumptions,
       tlsUnknownQueries: c.tlsUnknownQueries,
-      tlsUnknownTicketKey: 0,
+      tlsUnknownTicketKey: f.ticketKeys.unknownTicketKeys,
       type: f.protocolName,
       udp: false,
     };

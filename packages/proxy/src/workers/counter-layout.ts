@@ -116,6 +116,9 @@ export class CounterLayout {
         const vc = version as unknown as Record<string, number>;
         for (const key of Object.keys(vc)) if (typeof vc[key] === 'number') this.#add('counter', vc, key);
       }
+      const ring = d.ticketKeys as unknown as Record<string, number>;
+      this.#add('counter', ring, 'unknownTicketKeys');
+      this.#add('counter', ring, 'inactiveTicketKeys');
     }
     for (const b of objects.withGlobals === false ? [] : proxy.dnscryptBinds) {
       for (const fc of [b.udpCounters, b.tcpCounters]) {

@@ -32,8 +32,8 @@ export interface WorkerKeys {
   dnscrypt: DNSCryptPairKeys[][];
   /** Per addTLSLocal (tlsFrontendConfigs order): its ticket keys, newest first, 64 bytes each (TicketKeyRing.export). */
   tls: Uint8Array[][];
-  /** Per addDOHLocal (dohFrontends order): its tickets key (Node's 48-byte form), or null (no TLS, no tickets). */
-  doh: Array<Uint8Array | null>;
+  /** Per addDOHLocal (dohFrontends order): its ticket keys as for tls, empty without TLS or tickets. */
+  doh: Uint8Array[][];
 }
 
 /** The control plane's key material now. */
@@ -43,10 +43,7 @@ export function workerKeysOf(proxy: DnsdistProxy): WorkerKeys {
       b.context.pairs.map((p) => ({ cert: Uint8Array.from(p.wire), key: Uint8Array.from(p.privateKey), active: p.active })),
     ),
     tls: proxy.tlsFrontendConfigs.map((fc) => fc.tls.ticketKeys.export().map((k) => Uint8Array.from(k))),
-    doh: proxy.dohFrontends.map((d) => {
-      const k = d.ownedTicketKeys;
-      return k ? Uint8Array.from(k) : null;
-    }),
+    doh: proxy.dohFrontends.map((d) => (d.ownedTicketKeys ?? []).map((k) => Uint8Array.from(k))),
   };
 }
 
@@ -62,10 +59,7 @@ export function applyWorkerKeys(proxy: DnsdistProxy, keys: WorkerKeys): void {
   if (keys.tls.length !== proxy.tlsFrontendConfigs.length) throw mismatch('DoT', keys.tls.length, proxy.tlsFrontendConfigs.length);
   if (keys.doh.length !== proxy.dohFrontends.length) throw mismatch('DoH', keys.doh.length, proxy.dohFrontends.length);
   proxy.tlsFrontendConfigs.forEach((fc, i) => fc.tls.followTicketKeys(keys.tls[i]!));
-  proxy.dohFrontends.forEach((d, i) => {
-    const k = keys.doh[i];
-    if (k) d.followTicketKeys(k);
-  });
+  proxy.dohFrontends.forEach((d, i) => d.followTicketKeys(keys.doh[i]!));
   proxy.dnscryptBinds.forEach((bind, i) => {
     const pairs = keys.dnscrypt[i]!.map((k) => {
       const pair = new DNSCryptCertificatePair(decodeCertificate(k.cert), Uint8Array.from(k.key));

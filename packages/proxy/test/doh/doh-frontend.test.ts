@@ -493,21 +493,50 @@ describe('TLS session tickets of a DoH frontend', () => {
     return /^(New|Reused), TLSv1\.2/m.exec(out)?.[1];
   }
 
-  it('resumes a session from its ticket until rotateTicketsKey(); the ticket count and next rotation are shown', async () => {
+  it('resumes a session after rotateTicketsKey() until numberOfTicketsKeys rotations push its key out; the ticket count and next rotation are shown', async () => {
     const cert = await makeCertificate();
     const proxy = await startProxy(
-      `setLocal("127.0.0.1:\${PORT}")\naddDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {ticketsKeysRotationDelay=3600})`,
+      `setLocal("127.0.0.1:\${PORT}")\naddDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {ticketsKeysRotationDelay=3600, numberOfTicketsKeys=3})`,
+    );
+    try {
+      const frontend = proxy.app.proxy.dohFrontends[0]!;
+      const port = frontend.local.port;
+      const session = join(cert.dir, 'session.pem');
+      const rotate = (): string => proxy.app.runConsoleCommand('getDOHFrontend(0):rotateTicketsKey()');
+      expect(await handshake(port, session, 'save')).toBe('New');
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
+      expect(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getTicketsKeysCount()')).toBe('1\n');
+      rotate();
+      // The ticket's key is no longer active but still held: it resumes (TLS 1.2 keeps offering the old ticket).
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
+      rotate();
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
+      expect(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getTicketsKeysCount()')).toBe('3\n');
+      expect(frontend.ticketKeys.inactiveTicketKeys).toBe(2);
+      // A third rotation pushes the ticket's key out of the three kept.
+      rotate();
+      expect(await handshake(port, session, 'resume')).toBe('New');
+      expect(frontend.ticketKeys.unknownTicketKeys).toBe(1);
+      const next = Number(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getNextTicketsKeyRotation()'));
+      expect(next - Date.now() / 1000).toBeGreaterThan(3500);
+    } finally {
+      await proxy.stop();
+      cert.cleanup();
+    }
+  });
+
+  it('keeps tickets working across reloadCertificates(): the ring stays on the new TLS context', async () => {
+    const cert = await makeCertificate();
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")\naddDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query")`,
     );
     try {
       const port = proxy.app.proxy.dohFrontends[0]!.local.port;
       const session = join(cert.dir, 'session.pem');
       expect(await handshake(port, session, 'save')).toBe('New');
-      expect(await handshake(port, session, 'resume')).toBe('Reused');
-      expect(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getTicketsKeysCount()')).toBe('1\n');
+      proxy.app.runConsoleCommand('reloadAllCertificates()');
       proxy.app.runConsoleCommand('getDOHFrontend(0):rotateTicketsKey()');
-      expect(await handshake(port, session, 'resume')).toBe('New');
-      const next = Number(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getNextTicketsKeyRotation()'));
-      expect(next - Date.now() / 1000).toBeGreaterThan(3500);
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
     } finally {
       await proxy.stop();
       cert.cleanup();
@@ -534,7 +563,8 @@ describe('TLS options of a DoH frontend', () => {
     const keys = join(cert.dir, 'tickets.key');
     const otherKeys = join(cert.dir, 'other-tickets.key');
     writeFileSync(keys, Buffer.alloc(160, 1));
-    writeFileSync(otherKeys, Buffer.alloc(80, 2));
+    // Five distinct keys: loading them pushes every older key out of the five kept.
+    writeFileSync(otherKeys, Buffer.concat([2, 3, 4, 5, 6].map((v) => Buffer.alloc(80, v))));
     const keyLog = join(cert.dir, 'keys.log');
     const proxy = await startProxy(
       `setLocal("127.0.0.1:\${PORT}")
@@ -554,7 +584,7 @@ describe('TLS options of a DoH frontend', () => {
       proxy.app.runConsoleCommand(`getDOHFrontend(0):loadTicketsKeys("${otherKeys}")`);
       expect(await sClient(port, ['-tls1_2', '-sess_in', session])).toMatch(/^New, TLSv1\.2/m);
       const bad = proxy.app.runConsoleCommand(`getDOHFrontend(0):loadTicketsKeys("${keyLog}")`);
-      expect(bad).toMatch(/must hold keys of 80 bytes each/);
+      expect(bad).toMatch(/not a whole number of 80-byte keys/);
     } finally {
       await proxy.stop();
       cert.cleanup();

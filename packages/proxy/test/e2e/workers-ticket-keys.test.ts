@@ -86,12 +86,12 @@ describeRequires('TLS session ticket keys shared by two data-plane workers', [op
     return first.session!;
   }
 
-  /** New connections offering `session`, in batches, until both workers answered some: every one must resume. */
-  async function resumesOnBothWorkers(port: number, kind: 'dot' | 'doh', session: Buffer): Promise<void> {
+  /** New connections offering `session`, in batches, until both workers answered some: every one must resume (or none, `resumes` false). */
+  async function resumesOnBothWorkers(port: number, kind: 'dot' | 'doh', session: Buffer, resumes = true): Promise<void> {
     const before = await perWorker();
     for (let batch = 0; batch < 10; batch++) {
       const results = await Promise.all(Array.from({ length: 12 }, () => exchange(port, kind, session)));
-      expect(results.map((r) => [r.reused, r.answered])).toEqual(Array(12).fill([true, true]));
+      expect(results.map((r) => [r.reused, r.answered])).toEqual(Array(12).fill([resumes, true]));
       const now = await perWorker();
       if (now[0]! > before[0]! && now[1]! > before[1]!) return;
     }
@@ -137,6 +137,18 @@ addAction(AllRule(), SpoofAction("192.0.2.9"))
     await resumesOnBothWorkers(dot, 'dot', await freshSession(dot, 'dot'));
     await resumesOnBothWorkers(dot, 'dot', old);
     await resumesOnBothWorkers(doh, 'doh', await freshSession(doh, 'doh'));
+  });
+
+  it('a DoH session resumes on both workers after rotateTicketsKey(), and on neither once five rotations (numberOfTicketsKeys) pushed its key out', async () => {
+    const old = await freshSession(doh, 'doh');
+    expect(await run('getDOHFrontend(0):rotateTicketsKey()')).toBe('');
+    await resumesOnBothWorkers(doh, 'doh', old);
+    for (let i = 0; i < 4; i++) expect(await run('getDOHFrontend(0):rotateTicketsKey()')).toBe('');
+    expect(await run('getDOHFrontend(0):getTLSContext():getTicketsKeysCount()')).toBe('5\n');
+    await resumesOnBothWorkers(doh, 'doh', old, false);
+    // The workers' counts of both kinds of ticket, summed in the control plane.
+    const ring = proxy.app.proxy.dohFrontends[0]!.ticketKeys;
+    await waitFor('the ticket key counters summed', () => ring.inactiveTicketKeys >= 12 && ring.unknownTicketKeys >= 12);
   });
 
   it('keys rotated by time in the control plane reach both workers, which never rotate on their own', async () => {
