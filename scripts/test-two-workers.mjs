@@ -30,7 +30,7 @@ export const TWO_WORKER_FILES = [];
  * dnsdist's one-process figure for something each worker keeps apart today.
  * "counter lag": the test compares counter snapshots around one exchange of
  * counters the control plane still sums a few times a second (listeners,
- * rules, TLS/DoH; the global and backend counters are read live,
+ * TLS/DoH; the global, backend and rule counters are read live,
  * workers/live-counters.ts) and no event says when a sum includes a query. Single tests
  * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
  */

@@ -11,9 +11,9 @@
  * `--only` runs the configurations whose label contains the word. The
  * `lua` ones show what a Lua rule costs per call: the call itself, and
  * each field read on top, and the same reads through the ffi module
- * (LuaFFIAction) for comparison. `--shared-counters` puts the global and
- * backend counters in a SharedArrayBuffer region as a data-plane worker's
- * are (workers/live-counters.ts), to compare with their own array.
+ * (LuaFFIAction) for comparison. `--shared-counters` puts the global,
+ * backend and rule counters in a SharedArrayBuffer region as a data-plane
+ * worker's are (workers/live-counters.ts), to compare with their own array.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

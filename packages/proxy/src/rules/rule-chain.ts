@@ -8,6 +8,7 @@
  * so a walk in progress (an action that edits the chain, say) keeps
  * iterating the list it started with, as dnsdist's copy-on-write state does.
  */
+import { CellSet } from '../stats/counter-cells.js';
 import { RuleChainError } from './rule-errors.js';
 import { makeRuleUuid, parseRuleUuid } from './rule-uuid.js';
 
@@ -46,6 +47,28 @@ export interface ShowRulesOptions {
 
 let creationCounter = 0;
 
+/** A rule's match count lives in a cell, so that with workers every thread reads the total at once (workers/live-counters.ts). */
+const RULE_CELLS = new CellSet({ hits: 'counter' });
+
+/** The entries newRuleEntry makes: one class, so `rule.hits++` stays a field-speed store. */
+class CountedRuleEntry<S extends Describable, A extends Describable> implements RuleEntry<S, A> {
+  readonly selector: S;
+  readonly action: A;
+  readonly name: string;
+  readonly uuid: string;
+  readonly creationOrder: number;
+  declare hits: number;
+
+  constructor(selector: S, action: A, name: string, uuid: string, creationOrder: number) {
+    this.selector = selector;
+    this.action = action;
+    this.name = name;
+    this.uuid = uuid;
+    this.creationOrder = creationOrder;
+    RULE_CELLS.install(this);
+  }
+}
+
 /**
  * A rule not yet in any chain (dnsdist's newRuleAction), for `setRules`.
  *
@@ -56,14 +79,7 @@ export function newRuleEntry<S extends Describable, A extends Describable>(
   action: A,
   options: RuleOptions = {},
 ): RuleEntry<S, A> {
-  return {
-    selector,
-    action,
-    name: options.name ?? '',
-    uuid: makeRuleUuid(options.uuid),
-    creationOrder: creationCounter++,
-    hits: 0,
-  };
+  return new CountedRuleEntry(selector, action, options.name ?? '', makeRuleUuid(options.uuid), creationCounter++);
 }
 
 /** Left-align in `width` characters, never cutting (boost::format's %-Ns). */

@@ -1,10 +1,10 @@
 /**
  * The counters the control plane shows that are not read live
  * (live-counters.ts has the global statistics and the configuration's
- * backends), as one flat list of slots in an order each thread derives
- * from its own copy of the configuration: per listener (plain, DoT with
- * its TLS counters, DoH with its HTTP counters, DNSCrypt), per rule, and the
- * backends added at the console (run-time-counters.ts).
+ * backends and rules), as one flat list of slots in an order each thread
+ * derives from its own copy of the configuration: per listener (plain, DoT
+ * with its TLS counters, DoH with its HTTP counters, DNSCrypt), and the
+ * backends and rules added at the console (run-time-counters.ts).
  * A worker copies its values into its row of a SharedArrayBuffer a few
  * times a second (no lock, no message per query); the control plane adds
  * the rows up into its own objects, which dumpStats, the API and /metrics

@@ -1,6 +1,6 @@
 /**
  * The counters every reader sees as one process's, at once: the global
- * statistics and the configuration's backends' counters live in a
+ * statistics and the configuration's backends' and rules' counters live in a
  * SharedArrayBuffer, not copied there. Each data-plane worker's counters
  * are its own region of it (its objects' cells point there,
  * stats/counter-cells.ts): the query path stores into it as into any
@@ -35,11 +35,12 @@ export class LiveCounters {
 
   /**
    * The objects with cells among the configuration's (the global counters,
-   * each backend's), in the order every thread lists them. Backends added
-   * at the console are not among them: theirs are copied (run-time-counters.ts).
+   * each backend's, each rule's), in the order every thread lists them.
+   * Backends and rules added at the console are not among them: theirs are
+   * copied (run-time-counters.ts).
    */
   static targetsOf(proxy: DnsdistProxy, objects: LayoutObjects): object[] {
-    return [proxy.counters, ...(objects.servers as DnsdistProxy['servers']).flatMap((s) => [s.counters, s])];
+    return [proxy.counters, ...(objects.servers as DnsdistProxy['servers']).flatMap((s) => [s.counters, s]), ...objects.rules.flat()];
   }
 
   constructor(targets: object[]) {

@@ -3,7 +3,8 @@
  * at once: a LuaAction in either worker sees the total of every worker
  * (getStatisticsCounters(), Server:getOutstanding()), and the control
  * plane's dumpStats, showServers, API and /jsonstat include every query
- * answered so far, with no wait for a periodic sum (workers/live-counters.ts);
+ * answered so far, with no wait for a periodic sum (workers/live-counters.ts),
+ * and so do showRules(), the API's rules and /metrics' dnsdist_rule_hits;
  * a backend set down or up at the console is so in every worker from the
  * next query on (workers/shared-backend-states.ts).
  * The workers run the built code (dist/): `make` first.
@@ -29,6 +30,8 @@ end))
 addAction("outstanding.example.", LuaAction(function(dq)
   return DNSAction.Spoof, "198.51.100." .. tostring(getServer(0):getOutstanding())
 end))
+addAction("nx.example.", RCodeAction(DNSRCode.NXDOMAIN), {name="nx-rule"})
+addResponseAction("fwdrule.example.", AllowResponseAction(), {name="fwd-rule"})
 `;
 
 /** A UDP backend that keeps its answers to hold*.example. until release() (the others are answered at once). */
@@ -129,6 +132,30 @@ describe('statistics read live across two data-plane workers', () => {
     proxy.app.runConsoleCommand('getServer(0):setUp()');
     expect(await burst('up')).toEqual(Array(16).fill('NOERROR 192.0.2.7'));
     proxy.app.runConsoleCommand('getServer(0):setAuto()');
+    expect(proxy.app.workers!.status().every((w) => w.queries > 0)).toBe(true);
+  });
+
+  it("showRules(), the API's rules and /metrics count every matching query of both workers, read at once", async () => {
+    const n = 20;
+    const [nx, fwd] = await Promise.all([
+      Promise.all(Array.from({ length: n }, () => udpQuery(proxy.port, 'nx.example.'))),
+      Promise.all(Array.from({ length: n }, (_, i) => udpQuery(proxy.port, `q${i}.fwdrule.example.`))),
+    ]);
+    expect(nx.map((a) => a?.rcode)).toEqual(Array(n).fill('NXDOMAIN'));
+    expect(fwd.map((a) => a?.answers?.[0]?.data)).toEqual(Array(n).fill('192.0.2.7'));
+    // No wait: each answer was counted before it was sent, in whichever worker sent it.
+    expect(proxy.app.runConsoleCommand('showRules()')).toMatch(new RegExp(`^2 +nx-rule +${n} `, 'm'));
+    expect(proxy.app.runConsoleCommand('showResponseRules()')).toMatch(new RegExp(`^0 +fwd-rule +${n} `, 'm'));
+    const headers = { 'X-API-Key': 'test-key' };
+    const localhost = (await (await fetch(`http://127.0.0.1:${web}/api/v1/servers/localhost`, { headers })).json()) as {
+      rules: Array<{ matches: number }>;
+      'response-rules': Array<{ name: string; matches: number }>;
+    };
+    expect(localhost.rules[2]?.matches).toBe(n);
+    expect(localhost['response-rules'][0]).toMatchObject({ name: 'fwd-rule', matches: n });
+    const metrics = await (await fetch(`http://127.0.0.1:${web}/metrics`, { headers })).text();
+    expect(metrics).toMatch(new RegExp(`^dnsdist_rule_hits\\{id="nx-rule"\\} ${n}$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^dnsdist_rule_hits\\{id="fwd-rule"\\} ${n}$`, 'm'));
     expect(proxy.app.workers!.status().every((w) => w.queries > 0)).toBe(true);
   });
 });

@@ -5,10 +5,11 @@
  * worker's statisticsOf() at once; counters and gauges add up, moving
  * averages are averaged over the workers that have one, high-water marks
  * take the highest; a dead worker's counters stay in the totals; the
- * control plane's own writes count; the objects keep fast properties.
+ * control plane's own writes count; the objects keep fast properties; the
+ * configuration's rules' match counts add up the same way.
  */
 import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
-import { RuleChains } from '../../src/rules/index.js';
+import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '../../src/rules/index.js';
 import { Rings } from '../../src/rings/index.js';
 import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { LiveCounters } from '../../src/workers/live-counters.js';
@@ -20,6 +21,9 @@ async function proxyWithOneServer(): Promise<DnsdistProxy> {
   await p.addServer(serverConfigFrom('127.0.0.1:9'));
   return p;
 }
+
+/** The proxy's rules as the RuleChains these proxies are built with. */
+const chains = (p: DnsdistProxy): RuleChains => p.rules as RuleChains;
 
 const live = (p: DnsdistProxy): LiveCounters => new LiveCounters(LiveCounters.targetsOf(p, CounterLayout.objectsOf(p)));
 
@@ -106,5 +110,27 @@ describe('LiveCounters', () => {
     // The accessors are shared by the class: two backends' counter objects have the same property descriptors' functions.
     const d = (o: object) => Object.getOwnPropertyDescriptor(o, 'queries')!;
     expect(d(w0!.servers[0]!.counters).get).toBe(d(w0!.servers[1]!.counters).get);
+  });
+
+  it("adds up the configuration's rules' match counts (every chain) at once", async () => {
+    const [w0, w1, control] = (proxies = await Promise.all([proxyWithOneServer(), proxyWithOneServer(), proxyWithOneServer()]));
+    for (const p of [w0!, w1!, control!]) {
+      chains(p).query.add(new AllRule(), new NoneAction(), { name: 'q' });
+      chains(p).response.add(new AllRule(), new AllowResponseAction(), { name: 'r' });
+    }
+    const [l0, l1, lc] = [live(w0!), live(w1!), live(control!)];
+    const buffer = lc.createBuffer(2);
+    lc.attachControlPlane(lc.regions(buffer, 2)!);
+    l0.attachWorker(l0.regions(buffer, 2)!, 0);
+    l1.attachWorker(l1.regions(buffer, 2)!, 1);
+    chains(w0!).query.rules[0]!.hits += 2;
+    chains(w1!).query.rules[0]!.hits += 5;
+    chains(w1!).response.rules[0]!.hits++;
+    expect(chains(control!).query.rules[0]!.hits).toBe(7);
+    expect(chains(control!).response.rules[0]!.hits).toBe(1);
+    expect(chains(control!).query.show()).toMatch(/^0 +q +7 /m);
+    // A dead worker's matches stay in the total.
+    lc.retire(lc.regions(buffer, 2)!, 0);
+    expect(chains(control!).query.rules[0]!.hits).toBe(7);
   });
 });
