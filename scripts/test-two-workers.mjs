@@ -57,10 +57,6 @@ export const SINGLE_WORKER_ONLY = new Map([
     'per-worker: each worker opens its own DoT connections to a backend (new/reused, resumptions)',
   ],
   [
-    'packages/proxy/test/e2e/tee-action.test.ts',
-    "per-worker: each worker's TeeAction keeps its own statistics (TeeAction methods are refused at run time with workers)",
-  ],
-  [
     'packages/proxy/test/e2e/doh-backend-broken-answers.test.ts',
     'per-worker: each worker opens its own DoH connections to a backend (new/reused/died counts)',
   ],

@@ -42,7 +42,7 @@ import { LuaScriptError } from '../lua/lua-errors.js';
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaRuntime } from '../lua/lua-runtime.js';
 import { Rings } from '../rings/index.js';
-import { RuleChains } from '../rules/index.js';
+import { RuleChains, type TeeActions } from '../rules/index.js';
 import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
 import { statsSnapshot } from '../stats/stats-snapshot.js';
 import { connectProxyObservability } from '../web/proxy-observability.js';
@@ -147,6 +147,8 @@ export class DnsdistApp {
   workers: WorkerPool | undefined;
   /** With workers: the control plane's copy of their rings and what it sends them of the dynamic blocks. */
   workerState: WorkerStatePull | undefined;
+  /** The TeeActions the configuration and the console created, in order (summed over the workers, tee-actions.ts). */
+  readonly tees: TeeActions;
   /** Refuses what would mean something else with several workers (not in workers or client mode). */
   readonly #guards: WorkerGuards | undefined;
   /** With workers: the control plane's Lua globals that changed, copied to them (workers/worker-lua-globals.ts). */
@@ -197,7 +199,7 @@ export class DnsdistApp {
     registerRuleBindings(this.env, this.rules);
     registerDohBindings(this.env);
     registerScriptedPolicyBindings(this.env, registerScriptedRuleBindings(this.env));
-    registerMoreRuleBindings(this.env, this.rules, this.stopped);
+    this.tees = registerMoreRuleBindings(this.env, this.rules, this.stopped);
     registerEcsBindings(this.env);
     registerDNSCryptBindings(this.env);
     registerProxyProtocolBindings(this.env);
@@ -391,6 +393,7 @@ export class DnsdistApp {
       dynBlocks: this.dynBlocks,
       servers: () => proxy.servers,
       log: proxy.log,
+      tees: this.tees,
     });
     this.workerState = state;
     const fast = new WorkerFastDetection(this.fastDetection.detector, pool.count, () => state.pull());

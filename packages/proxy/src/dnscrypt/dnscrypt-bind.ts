@@ -15,6 +15,7 @@ import { SocketAddress } from '../query/client-address.js';
 import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
+import type { ListenerConnectionCount } from '../server/process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from '../server/query-processor.js';
 import type { DNSCryptContext } from './dnscrypt-context.js';
 import { encryptDNSCryptResponse, parseDNSCryptQuery, type DNSCryptQueryState } from './dnscrypt-exchange.js';
@@ -53,6 +54,11 @@ export class DNSCryptBind {
   readonly #clients = new ClientAddressCache();
   readonly #sockets = new Set<net.Socket>();
   #idleTimeoutMs = 2000;
+  /**
+   * With data-plane workers: this listener's TCP connections in every
+   * worker, which maxConcurrentTCPConnections applies to (set before start).
+   */
+  sharedConnections: ListenerConnectionCount | undefined;
 
   constructor(
     readonly config: DNSCryptBindConfig,
@@ -102,7 +108,7 @@ export class DNSCryptBind {
     const server = net.createServer((socket) => this.#serve(socket, processor));
     this.#tcp = server;
     const max = this.config.maxConcurrentTCPConnections ?? 0;
-    if (max > 0) server.maxConnections = max;
+    if (max > 0 && !this.sharedConnections) server.maxConnections = max;
     // Node 20's net cannot set SO_REUSEPORT (reusePort=true, data-plane workers): the native addon opens the socket.
     if (this.config.reusePort) {
       return listenWithReusePort(server, { host: this.config.host, port: this.local.port, backlog: this.config.tcpListenQueueSize ?? 511 });
@@ -120,6 +126,10 @@ export class DNSCryptBind {
   #serve(socket: net.Socket, processor: QueryProcessor): void {
     const addr = parseAddress(socket.remoteAddress ?? '0.0.0.0');
     if (!processor.aclAllows(addr.bytes)) return void socket.destroy();
+    const max = this.config.maxConcurrentTCPConnections ?? 0;
+    const shared = max > 0 ? this.sharedConnections : undefined;
+    if (shared && !shared.acquire(max)) return void socket.destroy();
+    if (shared) socket.once('close', () => shared.release());
     this.#sockets.add(socket);
     if (++this.tcpCurrentConnections > this.tcpMaxConcurrentConnections) this.tcpMaxConcurrentConnections = this.tcpCurrentConnections;
     const openedAt = performance.now();

@@ -28,6 +28,8 @@ import {
   SpoofRawAction,
   SpoofSVCAction,
   TeeAction,
+  TeeActions,
+  formatTeeStats,
   TrailingDataRule,
   type DNSRule,
   type QueryAction,
@@ -159,19 +161,18 @@ function headerOptions(
 /**
  * @param chains the rule chains (getAction reads the query chain).
  * @param stopped settles when the proxy stops: TeeAction sockets are closed then.
+ * @returns the TeeActions created, in order (their counters are summed over the workers, tee-actions.ts).
  */
-export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains, stopped: Promise<void>): void {
+export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains, stopped: Promise<void>): TeeActions {
   const rt = env.runtime;
+  const tees = new TeeActions();
   rt.defineClass(LuaTeeAction, 'TeeAction', {
-    getStats: (t) => new Map(Object.entries(t.tee.getStats())),
+    getStats: (t) => new Map(Object.entries(tees.statsOf(t.tee))),
     printStats: (t) => {
-      rt.print(t.tee.printStats().replace(/\n$/, ''));
+      rt.print(formatTeeStats(tees.statsOf(t.tee)).replace(/\n$/, ''));
     },
   });
-  const tees: TeeAction[] = [];
-  void stopped.then(() => {
-    for (const t of tees) t.close();
-  });
+  void stopped.then(() => tees.closeAll());
   const sel = (name: string, make: (a: LuaArgs) => DNSRule): void => rt.registerFunction(name, (a) => new LuaRule(make(a)));
   const act = (name: string, make: (a: LuaArgs) => QueryAction): void => rt.registerFunction(name, (a) => new LuaAction(make(a)));
   const ract = (name: string, make: (a: LuaArgs) => ResponseAction): void =>
@@ -248,7 +249,7 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
   rt.registerFunction('TeeAction', (a) => {
     if (!a.isNil(2)) return env.fail('TeeAction: a local source address is not supported yet');
     const tee = new TeeAction(a.string(0), a.optBoolean(1, false), a.optBoolean(3, false));
-    tees.push(tee);
+    tees.add(tee);
     return new LuaTeeAction(tee);
   });
   rt.registerFunction('getAction', (a) => {
@@ -289,4 +290,5 @@ export function registerMoreRuleBindings(env: LuaEnvironment, chains: RuleChains
 
   // ---- response actions -------------------------------------------------
   ract('SetSkipCacheResponseAction', () => new SetSkipCacheResponseAction());
+  return tees;
 }

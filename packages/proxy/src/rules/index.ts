@@ -66,7 +66,8 @@ export { SetTempFailureCacheTTLAction } from './actions/set-temp-failure-cache-t
 export { ERCodeAction } from './actions/ercode-action.js';
 export { ContinueAction } from './actions/continue-action.js';
 export { SpoofSVCAction } from './actions/spoof-svc-action.js';
-export { TeeAction, type TeeStats } from './actions/tee-action.js';
+export { TeeAction, formatTeeStats, type TeeStats } from './actions/tee-action.js';
+export { TeeActions, sumTeeStats } from './actions/tee-actions.js';
 export { SetEDNSOptionAction } from './actions/set-edns-option-action.js';
 export { SetDisableECSAction, SetECSAction, SetECSOverrideAction, SetECSPrefixLengthAction } from './actions/ecs-actions.js';
 export {

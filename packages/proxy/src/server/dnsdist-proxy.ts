@@ -464,6 +464,7 @@ export class DnsdistProxy implements QueryPathContext {
       if (!this.quietListeners) this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }
     for (const bind of listenersElsewhere ? [] : this.dnscryptBinds) {
+      bind.sharedConnections = this.processWide.listenerConnections('dnscrypt', this.dnscryptBinds.indexOf(bind));
       try {
         await bind.start(this.processor, this.settings.udpImplementation, this.settings.tcpRecvTimeoutSeconds);
       } catch (err) {

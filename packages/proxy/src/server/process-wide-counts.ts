@@ -32,16 +32,20 @@ export interface ListenerConnectionCount {
   release(): void;
 }
 
+/** The listeners counted for the process, by kind (each numbered in its own list). */
+export type ListenerKind = 'plain' | 'tls' | 'dnscrypt';
+
 export interface ProcessWideCounts {
   /** The roundrobin policy's next position (element 0), advanced with Atomics.add. */
   readonly roundRobinPosition: Uint32Array;
   readonly clientConnections: ClientConnectionCounts;
   /**
    * The count for a TCP listener: `kind` 'plain' is the listenerConfigs()
-   * index, 'tls' the addTLSLocal index. undefined: the listener is the
-   * process's only copy and counts its own connections.
+   * index, 'tls' the addTLSLocal index, 'dnscrypt' the addDNSCryptBind
+   * index. undefined: the listener is the process's only copy and counts
+   * its own connections.
    */
-  listenerConnections(kind: 'plain' | 'tls', index: number): ListenerConnectionCount | undefined;
+  listenerConnections(kind: ListenerKind, index: number): ListenerConnectionCount | undefined;
 }
 
 function clientKey(client: Uint8Array): string {

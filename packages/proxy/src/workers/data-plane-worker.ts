@@ -187,7 +187,12 @@ async function run(): Promise<void> {
     } else if (m.type === 'stop') void app.stop().then(() => port.close());
   };
   for (const m of early.splice(0)) handle(m);
-  serveWorkerState(port, start.index, { rings: app.rings, dynBlocks: app.dynBlocks, servers: () => app.proxy.servers });
+  serveWorkerState(port, start.index, {
+    rings: app.rings,
+    dynBlocks: app.dynBlocks,
+    servers: () => app.proxy.servers,
+    tees: app.tees,
+  });
   serveFastDetection(port, app.fastDetection.detector, app.fastDetection.check, start.workers);
   started = true;
   post({

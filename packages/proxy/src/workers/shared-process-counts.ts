@@ -27,13 +27,15 @@ import {
   REFUSED,
   type ClientConnectionCounts,
   type ListenerConnectionCount,
+  type ListenerKind,
   type ProcessWideCounts,
 } from '../server/process-wide-counts.js';
 
 const HEADER_WORDS = 16;
-/** TCP listeners counted across workers per kind (addLocal/setLocal, addTLSLocal): later ones count per worker. */
+/** TCP listeners counted across workers per kind (addLocal/setLocal, addTLSLocal, addDNSCryptBind): later ones count per worker. */
 export const LISTENERS_PER_KIND = 128;
-const LISTENERS = 2 * LISTENERS_PER_KIND;
+const KIND_OFFSET: Readonly<Record<ListenerKind, number>> = { plain: 0, tls: 1, dnscrypt: 2 };
+const LISTENERS = 3 * LISTENERS_PER_KIND;
 /** Clients with TCP connections open at once that the table holds. */
 export const CLIENT_SLOTS = 65536;
 const MAX_PROBES = 32;
@@ -249,9 +251,9 @@ export class SharedProcessWideCounts implements ProcessWideCounts {
     return new SharedArrayBuffer(SharedProcessWideCounts.bytes(workers));
   }
 
-  listenerConnections(kind: 'plain' | 'tls', index: number): ListenerConnectionCount | undefined {
+  listenerConnections(kind: ListenerKind, index: number): ListenerConnectionCount | undefined {
     if (index < 0 || index >= LISTENERS_PER_KIND) return undefined;
-    const listener = (kind === 'tls' ? LISTENERS_PER_KIND : 0) + index;
+    const listener = KIND_OFFSET[kind] * LISTENERS_PER_KIND + index;
     return new SharedListenerCount(this.#words, HEADER_WORDS + listener * listenerWords(this.#workers), this.#worker);
   }
 
@@ -277,10 +279,7 @@ export class SharedProcessWideCounts implements ProcessWideCounts {
   }
 
   /** A listener's open connections over every worker (tests, diagnostics). */
-  static listenerTotal(buffer: SharedArrayBuffer, workers: number, kind: 'plain' | 'tls', index: number): number {
-    return Atomics.load(
-      new Int32Array(buffer),
-      HEADER_WORDS + ((kind === 'tls' ? LISTENERS_PER_KIND : 0) + index) * listenerWords(workers),
-    );
+  static listenerTotal(buffer: SharedArrayBuffer, workers: number, kind: ListenerKind, index: number): number {
+    return Atomics.load(new Int32Array(buffer), HEADER_WORDS + (KIND_OFFSET[kind] * LISTENERS_PER_KIND + index) * listenerWords(workers));
   }
 }

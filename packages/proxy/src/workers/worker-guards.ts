@@ -31,9 +31,7 @@ export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
 export const REFUSED_METHODS_WITH_WORKERS: Readonly<Record<string, string>> = {};
 
 /** Objects whose methods are refused at run time even at the console: what they hold is each worker's own. */
-export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {
-  TeeAction: "each worker's TeeAction keeps its own statistics, not summed in the control plane",
-};
+export const REFUSED_CLASSES_AT_RUN_TIME: Readonly<Record<string, string>> = {};
 
 /** Why `name` ("f" or "Class:method") is refused at run time with workers even at the console, or undefined. */
 export function refusedAtRunTime(name: string): string | undefined {
@@ -125,6 +123,8 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'getDNSCryptBind',
   'getDNSCryptBindCount',
   'showDNSCryptBinds',
+  // It reads the query rules' action: a TeeAction's statistics are the workers' summed (tee-actions.ts).
+  'getAction',
   // For getPool(n):getCache(): the pool's other methods stay refused (ServerPool is not an allowed class).
   'getPool',
   // The rings are read across workers (worker-rings.ts).
@@ -186,6 +186,8 @@ export const RUNTIME_ALLOWED_CLASSES: ReadonlySet<string> = new Set([
   'SVCRecordParameters',
   // Its statistics are the workers' copies' summed, its console methods act on every copy (worker-caches.ts).
   'PacketCache',
+  // Its statistics are the workers' copies' summed (tee-actions.ts, worker-state-pull.ts).
+  'TeeAction',
   // The control plane's certificates are the workers' (worker-keys.ts).
   'DNSCryptContext',
   'DNSCryptCertificatePair',

@@ -16,6 +16,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import type { DynamicBlocks } from '../dynblocks/index.js';
 import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
 import type { Rings } from '../rings/index.js';
+import type { TeeActions, TeeStats } from '../rules/index.js';
 import type { Logger } from '../server/logger.js';
 import {
   applyDynBlocksMessage,
@@ -44,6 +45,8 @@ interface PullReply {
   rings: RingDelta;
   hits: BlockHits[];
   delays: PropagationDelays;
+  /** Every TeeAction's counters, by creation position (tee-actions.ts). */
+  tees: TeeStats[];
 }
 
 interface Attached {
@@ -57,6 +60,8 @@ export class WorkerStatePull {
   readonly blocks: WorkerDynBlocks;
   /** Propagation delays of dynamic-block changes, as the workers last reported them (by worker). */
   readonly delays = new Map<number, PropagationDelays>();
+  /** Each TeeAction's counters, as the workers last reported them (by worker, then by creation position). */
+  readonly tees = new Map<number, TeeStats[]>();
   /** How long a reading waits for a worker (the control plane's thread waits meanwhile; the workers answer queries). */
   timeoutMs = 2000;
   readonly #flags: Int32Array;
@@ -67,7 +72,13 @@ export class WorkerStatePull {
 
   constructor(
     count: number,
-    parts: { rings: Rings; dynBlocks: DynamicBlocks; servers: () => readonly DownstreamServerInfo[]; log: Logger },
+    parts: {
+      rings: Rings;
+      dynBlocks: DynamicBlocks;
+      servers: () => readonly DownstreamServerInfo[];
+      log: Logger;
+      tees?: TeeActions;
+    },
   ) {
     this.#flags = new Int32Array(new SharedArrayBuffer(4 * count));
     this.#log = parts.log;
@@ -75,6 +86,12 @@ export class WorkerStatePull {
     this.blocks = new WorkerDynBlocks(parts.dynBlocks);
     parts.rings.beforeRead = () => this.pull();
     parts.dynBlocks.beforeRead = () => this.pull();
+    if (parts.tees) {
+      parts.tees.workers = (position) => {
+        this.pull();
+        return [...this.tees.values()].flatMap((list) => list[position] ?? []);
+      };
+    }
   }
 
   /** Worker `index` listens: open its channel, send it the dynamic blocks. */
@@ -90,6 +107,7 @@ export class WorkerStatePull {
       this.#attached.delete(index);
       port1.close();
       this.rings.forget(index);
+      this.tees.delete(index);
     });
     this.blocks.workerStarted(index, worker);
   }
@@ -135,6 +153,7 @@ export class WorkerStatePull {
       this.rings.apply(index, reply.rings);
       this.blocks.addHits(reply.hits);
       this.delays.set(index, reply.delays);
+      this.tees.set(index, reply.tees);
     }
   }
 
@@ -159,7 +178,7 @@ export class WorkerStatePull {
 export function serveWorkerState(
   port: MessagePort,
   index: number,
-  parts: { rings: Rings; dynBlocks: DynamicBlocks; servers: () => readonly DownstreamServerInfo[] },
+  parts: { rings: Rings; dynBlocks: DynamicBlocks; servers: () => readonly DownstreamServerInfo[]; tees?: TeeActions },
 ): void {
   let reply: MessagePort | undefined;
   let flags: Int32Array | undefined;
@@ -176,6 +195,7 @@ export function serveWorkerState(
         rings: ringDelta(parts.rings, p.rings, parts.servers()),
         hits: takeBlockHits(parts.dynBlocks),
         delays: { ...delays },
+        tees: parts.tees?.snapshot() ?? [],
       };
       reply.postMessage(answer);
       Atomics.store(flags, index, p.id);

@@ -16,7 +16,6 @@ import type { DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificat
 import { dnscryptQuery, fetchDNSCryptCertificates } from '../support/dnscrypt-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
-import { oneWorker } from '../support/test-workers.js';
 
 const PROVIDER = '2.provider.example';
 
@@ -192,26 +191,38 @@ newServer{address="127.0.0.1:${backend.port}"}
     }
   });
 
-  test('maxConcurrentTCPConnections: a connection over the limit is closed at once; once the first one goes, a new one is answered', async () => {
+  test('maxConcurrentTCPConnections: a connection over the limit is closed at once, on either of two workers; once the first one goes, a new one is answered', async () => {
     const backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.55'));
     const proxy = await startProxy(
       `${keys()}addDNSCryptBind("127.0.0.1:\${PORT}", "${PROVIDER}", "${dir}/r1.cert", "${dir}/r1.key", {maxConcurrentTCPConnections=1})
 newServer{address="127.0.0.1:${backend.port}"}
 `,
       {},
-      oneWorker('per-worker-listener-limit'),
+      // The limit is the listener's in total: connections the kernel hands to the other worker count against it too.
+      { workers: 2 },
     );
     const first = net.connect(proxy.app.proxy.dnscryptBinds[0]!.local.port, '127.0.0.1');
     try {
       const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
       await new Promise((r) => first.once('connect', r));
-      const closed = await new Promise<boolean>((resolve) => {
-        const c = net.connect(port, '127.0.0.1');
-        c.on('data', () => resolve(false));
-        c.on('close', () => resolve(true));
-        c.on('error', () => undefined);
-      });
-      expect(closed).toBe(true);
+      // Each from its own source port, spread over both workers' sockets; one answered (its certificate query) was let in.
+      const certificateQuery = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ type: 'TXT', name: PROVIDER }] });
+      const closed = await Promise.all(
+        Array.from(
+          { length: 8 },
+          () =>
+            new Promise<boolean>((resolve) => {
+              const c = net.connect(port, '127.0.0.1', () => c.write(certificateQuery));
+              c.on('data', () => {
+                resolve(false);
+                c.destroy();
+              });
+              c.on('close', () => resolve(true));
+              c.on('error', () => undefined);
+            }),
+        ),
+      );
+      expect(closed).toEqual(Array(8).fill(true));
       first.destroy();
       await new Promise((r) => first.once('close', r));
       const [cert] = await fetchCertificates(port, new Uint8Array(readFileSync(`${dir}/p.pub`)));

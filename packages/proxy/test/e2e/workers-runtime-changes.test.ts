@@ -185,14 +185,18 @@ describe('console changes with two data-plane workers', () => {
     expect(proxy.output.slice(lines).join('\n')).toMatch(/Data-plane worker 0 diverged/);
   });
 
-  it('refuses at the console what each worker keeps for itself (a TeeAction), in the control plane and in the workers alike', async () => {
-    expect(await run('tee:printStats()')).toMatch(
-      /^Error: .*TeeAction:printStats: refused with 2 data-plane workers: each worker's TeeAction/,
-    );
-    // After a change the command fails the same way in the workers: no divergence to report.
-    const reply = await run('addAction("tee.example.", DropAction()) tee:printStats()');
-    expect(reply).toMatch(/^Error: .*TeeAction:printStats: refused/);
-    expect(reply).not.toMatch(/diverged/);
+  it("reads a TeeAction's statistics at the console as the total over both workers, by its variable and by getAction(n)", async () => {
+    // The tee the configuration made goes into a rule in every worker; its copies go to the backend, which answers them.
+    expect(await run('addAction("tee.example.", tee)')).toBe('');
+    const teeLine = (await run('showRules()')).split('\n').find((l) => l.includes('tee to'));
+    const rule = Number(/^\s*(\d+)/.exec(teeLine ?? '')?.[1]);
+    await inBothWorkers(async () => expect((await burst(proxy.port, 'tee.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true));
+    expect(await run('print(tee:getStats()["queries"])')).toBe('32\n');
+    await until('the 32 copies answered', async () => (await run('tee:printStats()')).includes('responses\t32\n'));
+    const stats = await run('tee:printStats()');
+    expect(stats).toContain('queries\t32\n');
+    expect(stats).toContain('noerrors\t32\n');
+    expect(await run(`getAction(${rule}):printStats()`)).toBe(stats);
   });
 
   it('keeps maintenance() in the control plane, where a change it makes is refused with a clear error', async () => {

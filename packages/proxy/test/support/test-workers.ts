@@ -46,8 +46,6 @@ export const ONE_WORKER_REASONS = {
   'control-plane-object':
     "the test changes the control plane's objects directly from TypeScript (not through Lua or the console), which the workers' copies do not see",
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
-  'per-worker-listener-limit':
-    "a DNSCrypt listener's maxConcurrentTCPConnections is enforced per worker today: a second connection on another worker is accepted",
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
 } as const;
 

@@ -31,6 +31,14 @@ export interface TeeStats {
   'tcp-drops': number;
 }
 
+/** dnsdist's printStats text: one "name\tvalue" line per counter, sorted by name. */
+export function formatTeeStats(stats: TeeStats): string {
+  return Object.entries(stats)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}\t${v}\n`)
+    .join('');
+}
+
 /**
  * dnsdist's TeeAction(remote): send a copy of every UDP query (same ID,
  * same bytes) to `remote` over UDP and count the answers that come back by
@@ -121,10 +129,7 @@ export class TeeAction implements QueryAction {
 
   /** dnsdist's printStats text: one "name\tvalue" line per counter, sorted by name. */
   printStats(): string {
-    return Object.entries(this.#stats)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${k}\t${v}\n`)
-      .join('');
+    return formatTeeStats(this.#stats);
   }
 
   /** Stop teeing and release the socket; later queries count as send errors. */
