@@ -18,7 +18,7 @@
 //   still load only when a configuration uses them;
 // - the data-plane workers: the CLI bundle starts dist/workers/data-plane-worker.bundle.js, made
 //   by the same run from dist/workers/data-plane-worker.js (the module tree starts the latter).
-import { readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,7 +28,11 @@ const proxyDir = join(root, 'packages', 'proxy');
 /** Entry (tsc's output) → bundle. The worker bundle is what the CLI bundle's data-plane workers run. */
 const CLI_BUNDLE = join(proxyDir, 'dist', 'cli', 'dnsdist-ts.bundle.js');
 // The CLI last: its time stamp is what bin/dnsdist-ts compares, so it must not be newer than a worker bundle that failed.
+// Each also as CommonJS (.cjs), which dist/cli/dnsdist-ts-cached.js runs through V8's code cache
+// (src/cli/code-cache.ts: Node 20 has no compile cache for ES modules); made before the ES ones.
 const BUNDLES = [
+  [join(proxyDir, 'dist', 'workers', 'data-plane-worker.js'), join(proxyDir, 'dist', 'workers', 'data-plane-worker.bundle.cjs')],
+  [join(proxyDir, 'dist', 'cli', 'main.js'), join(proxyDir, 'dist', 'cli', 'dnsdist-ts.bundle.cjs')],
   [join(proxyDir, 'dist', 'workers', 'data-plane-worker.js'), join(proxyDir, 'dist', 'workers', 'data-plane-worker.bundle.js')],
   [join(proxyDir, 'dist', 'cli', 'main.js'), CLI_BUNDLE],
 ];
@@ -74,28 +78,65 @@ const ownModuleUrls = (bundlePath) => ({
   },
 });
 
+// CommonJS cannot hold a top-level await, and dnscrypt/dnscrypt-sodium.ts has the only one: in the
+// CommonJS bundles it only re-exports libsodium, and their entry (cjsEntry) runs the program once
+// libsodium is ready. libsodium is bundled there: every start loads it (the DNSCrypt modules import
+// it statically), and inside the bundle its 1 MB are compiled from V8's code cache too.
+const sodiumWithoutAwait = {
+  name: 'sodium-without-top-level-await',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dnscrypt[\\/]dnscrypt-sodium\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!/^await sodium\.ready;$/m.test(source)) throw new Error(`bundle-cli: ${args.path} no longer awaits sodium.ready as expected`);
+      return { contents: source.replace(/^await sodium\.ready;$/m, ''), loader: 'js' };
+    });
+  },
+};
+
+const SODIUM_MODULE = join(proxyDir, 'dist', 'dnscrypt', 'dnscrypt-sodium.js');
+/** The CommonJS bundles' entry: `entry` (made a lazily run module by esbuild) once libsodium is ready. */
+function cjsEntry(entry) {
+  return {
+    contents: [
+      `import { sodium } from ${JSON.stringify(SODIUM_MODULE)};`,
+      `void sodium.ready.then(() => import(${JSON.stringify(entry)}));`,
+    ].join('\n'),
+    resolveDir: dirname(entry),
+    sourcefile: 'code-cache-entry.js',
+    loader: 'js',
+  };
+}
+
 // Bundled CommonJS (fengari and its dependencies) calls require(); an ES module has none.
-const banner = [
+const esmBanner = [
   "import { createRequire as __dtsCreateRequire } from 'node:module';",
   "import { pathToFileURL as __dtsPathToFileURL } from 'node:url';",
   'const require = __dtsCreateRequire(import.meta.url);',
   'const __dtsPackageUrl = (name, rel) => new URL(rel, __dtsPathToFileURL(require.resolve(name))).href;',
 ].join('\n');
+// CommonJS has require() but no import.meta: `import.meta.url` is defined as the file's URL.
+const cjsBanner = [
+  "const __dtsImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  "const __dtsPackageUrl = (name, rel) => new URL(rel, require('node:url').pathToFileURL(require.resolve(name))).href;",
+].join('\n');
 
 for (const [entry, bundlePath] of BUNDLES) {
   const started = Date.now();
+  const cjs = bundlePath.endsWith('.cjs');
   const result = await build({
-    entryPoints: [entry],
+    ...(cjs ? { stdin: cjsEntry(entry) } : { entryPoints: [entry] }),
     outfile: bundlePath,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: cjs ? 'cjs' : 'esm',
     target: 'node20',
-    external: LAZY,
-    plugins: [ownModuleUrls(bundlePath)],
-    banner: { js: banner },
+    external: cjs ? LAZY.filter((name) => name !== 'libsodium-wrappers') : LAZY,
+    plugins: cjs ? [sodiumWithoutAwait, ownModuleUrls(bundlePath)] : [ownModuleUrls(bundlePath)],
+    banner: { js: cjs ? cjsBanner : esmBanner },
     // worker-pool.ts starts the worker bundle only from within a bundle (made by this same run).
-    define: { DNSDIST_TS_BUNDLED: 'true' },
+    define: cjs
+      ? { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'true', 'import.meta.url': '__dtsImportMetaUrl' }
+      : { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'false' },
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
@@ -107,6 +148,8 @@ for (const [entry, bundlePath] of BUNDLES) {
     if (!text.startsWith('#!')) writeFileSync(bundlePath, `#!/usr/bin/env -S node --no-memory-reducer\n${text}`);
     chmodSync(bundlePath, 0o755);
   }
+  // A cache made for the previous bundle would be rejected anyway (its key hashes the text).
+  if (cjs) rmSync(`${bundlePath}.v8cache`, { force: true });
   const inputs = Object.keys(result.metafile.inputs).length;
   const size = statSync(bundlePath).size;
   console.log(

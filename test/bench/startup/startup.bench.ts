@@ -115,26 +115,48 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function checkConfigMs(bin: string, file: string): Promise<number> {
+/** CPU time (user + sys, every thread) a live process has used so far, in ms (/proc/PID/stat). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall time, and CPU time (user + sys, from /usr/bin/time, the load-independent figure) of one --check-config. */
+async function checkConfigMs(bin: string, file: string): Promise<{ ms: number; cpu: number }> {
+  const timed = existsSync('/usr/bin/time');
   const t0 = performance.now();
-  const child = spawn(bin, ['--check-config', '-C', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = ['--check-config', '-C', file];
+  const child = timed
+    ? spawn('/usr/bin/time', ['-f', 'cpu %U %S', bin, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(bin, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`${bin} --check-config -C ${file} exited ${code}: ${err}`);
-  return ms;
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
+  return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
-async function firstAnswerMs(bin: string, file: string, listen: number): Promise<number> {
-  return (await startupMs(bin, file, listen, undefined)).answer;
+async function firstAnswerMs(bin: string, file: string, listen: number): Promise<{ ms: number; cpu: number }> {
+  const t = await startupMs(bin, file, listen, undefined);
+  return { ms: t.answer, cpu: t.cpu };
 }
 
 /**
  * Spawn to first answer and, with `workers`, spawn to the line saying that
  * many data-plane workers answer (each listens).
  */
-async function startupMs(bin: string, file: string, listen: number, workers: number | undefined): Promise<{ answer: number; all: number }> {
+async function startupMs(
+  bin: string,
+  file: string,
+  listen: number,
+  workers: number | undefined,
+): Promise<{ answer: number; all: number; cpu: number }> {
   const probe = dgram.createSocket('udp4');
   await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
   const t0 = performance.now();
@@ -164,7 +186,8 @@ async function startupMs(bin: string, file: string, listen: number, workers: num
   try {
     const answer = await Promise.race([answered, exited, timeout]);
     const all = workers !== undefined && workers > 1 ? await Promise.race([allListening, exited, timeout]) : answer;
-    return { answer, all };
+    // bin/dnsdist-ts execs node, so the child is the proxy: its CPU time (all threads) up to now.
+    return { answer, all, cpu: cpuMsOf(child.pid) };
   } finally {
     clearInterval(timer);
     child.removeAllListeners('exit');
@@ -173,6 +196,10 @@ async function startupMs(bin: string, file: string, listen: number, workers: num
     await gone;
     probe.close();
   }
+}
+
+function cpuSummary(xs: number[]): string {
+  return xs.some(Number.isNaN) ? '' : ` cpu ${median(xs).toFixed(0)} ms`;
 }
 
 function summary(xs: number[]): string {
@@ -194,19 +221,25 @@ async function main(): Promise<void> {
     for (const cfg of WORKERS_ONLY ? [] : CONFIGS) {
       const checks = binaries.map((): number[] => []);
       const answers = binaries.map((): number[] => []);
+      const checkCpu = binaries.map((): number[] => []);
+      const answerCpu = binaries.map((): number[] => []);
       // Runs interleave the binaries, so that a change in load hits them alike.
       for (let i = 0; i < RUNS; i++) {
         for (const [b, [, bin]] of binaries.entries()) {
           const listen = await freePort();
           const file = join(dir, `${cfg.name.replace(/\W/g, '_')}-${b}-${i}.conf`);
           writeFileSync(file, await cfg.text(listen, backend.port));
-          checks[b]!.push(await checkConfigMs(bin, file));
-          answers[b]!.push(await firstAnswerMs(bin, file, listen));
+          const c = await checkConfigMs(bin, file);
+          checks[b]!.push(c.ms);
+          checkCpu[b]!.push(c.cpu);
+          const a = await firstAnswerMs(bin, file, listen);
+          answers[b]!.push(a.ms);
+          answerCpu[b]!.push(a.cpu);
         }
       }
       for (const [b, [label]] of binaries.entries()) {
         console.log(
-          `${cfg.name.padEnd(18)} ${label.padEnd(20)} check-config ${summary(checks[b]!)}   first answer ${summary(answers[b]!)}`,
+          `${cfg.name.padEnd(18)} ${label.padEnd(20)} check-config ${summary(checks[b]!)}${cpuSummary(checkCpu[b]!)}   first answer ${summary(answers[b]!)}${cpuSummary(answerCpu[b]!)}`,
         );
       }
     }
@@ -214,6 +247,7 @@ async function main(): Promise<void> {
     for (const n of WORKERS) {
       const answers = tsBinaries.map((): number[] => []);
       const alls = tsBinaries.map((): number[] => []);
+      const cpus = tsBinaries.map((): number[] => []);
       for (let i = 0; i < RUNS; i++) {
         for (const [b, [, bin]] of tsBinaries.entries()) {
           const listen = await freePort();
@@ -222,11 +256,12 @@ async function main(): Promise<void> {
           const t = await startupMs(bin, file, listen, n);
           answers[b]!.push(t.answer);
           alls[b]!.push(t.all);
+          cpus[b]!.push(t.cpu);
         }
       }
       for (const [b, [label]] of tsBinaries.entries()) {
         console.log(
-          `${`--workers ${n}`.padEnd(18)} ${label.padEnd(20)} first answer ${summary(answers[b]!)}   all ${n} answer ${summary(alls[b]!)}`,
+          `${`--workers ${n}`.padEnd(18)} ${label.padEnd(20)} first answer ${summary(answers[b]!)}   all ${n} answer ${summary(alls[b]!)}${cpuSummary(cpus[b]!)}`,
         );
       }
     }

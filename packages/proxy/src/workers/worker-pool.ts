@@ -66,12 +66,16 @@ interface Slot {
  * worker's module.
  */
 declare const DNSDIST_TS_BUNDLED: boolean | undefined;
+/** Defined (true) only in the CommonJS bundles: their workers start through the code-cache loader. */
+declare const DNSDIST_TS_CODE_CACHE: boolean | undefined;
 
 /**
  * The worker entry point: next to this file once built; under ts-jest
  * (sources) the built one in dist/, so `make` must have run.
  */
 function workerEntry(): URL {
+  if (typeof DNSDIST_TS_CODE_CACHE !== 'undefined' && DNSDIST_TS_CODE_CACHE)
+    return new URL('./data-plane-worker-cached.js', import.meta.url);
   if (typeof DNSDIST_TS_BUNDLED !== 'undefined' && DNSDIST_TS_BUNDLED) return new URL('./data-plane-worker.bundle.js', import.meta.url);
   const here = new URL('./data-plane-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;

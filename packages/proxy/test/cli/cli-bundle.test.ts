@@ -75,6 +75,18 @@ describe('bin/dnsdist-ts choosing between the bundle and the module tree', () =>
     utimesSync(join(root, 'contrib/xdp-filter/tsconfig.build.tsbuildinfo'), 3_000_000, 3_000_000);
     expect(launch()).toBe('stub: module tree --check-config -C x.conf\n');
   });
+
+  it('runs the CommonJS bundle through the code-cache entry when that bundle was made too, and not once the bundles are stale', () => {
+    writeBundle(2_000_000);
+    writeFileSync(join(root, 'packages/proxy/dist/cli/dnsdist-ts.bundle.cjs'), '');
+    writeFileSync(
+      join(root, 'packages/proxy/dist/cli/dnsdist-ts-cached.js'),
+      "console.log('stub: cached', process.argv.slice(2).join(' '));\n",
+    );
+    expect(launch()).toBe('stub: cached --check-config -C x.conf\n');
+    utimesSync(join(root, 'packages/dns/tsconfig.build.tsbuildinfo'), 3_000_000, 3_000_000);
+    expect(launch()).toBe('stub: module tree --check-config -C x.conf\n');
+  });
 });
 
 describe('the bundled CLI at run time', () => {
