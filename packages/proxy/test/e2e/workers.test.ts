@@ -88,10 +88,11 @@ describe('two data-plane workers', () => {
       const s = pool.status();
       return s.every((w) => w.queries > 0) && s[0]!.queries + s[1]!.queries === 56;
     });
-    // The global and backend counters are read live (dumpStats below); the listeners' and rules' are copied a few times a second.
-    await waitFor('the control plane to sum the rules and listeners', () =>
-      /^0 +8 qname/m.test(proxy.app.runConsoleCommand('showRules()')),
-    );
+    // The global, backend and rule counters are read live (dumpStats, showRules below); the listeners' are copied a few times a second.
+    await waitFor('the control plane to sum the listeners', () => {
+      const b = proxy.app.runConsoleCommand('showBinds()');
+      return / UDP +40$/m.test(b) && / TCP +16$/m.test(b);
+    });
     const dump = proxy.app.runConsoleCommand('dumpStats()');
     expect(statValue(dump, 'queries')).toBe(56);
     expect(statValue(dump, 'responses')).toBe(48);
