@@ -11,8 +11,8 @@ BPF_SRCS := $(shell find packages contrib test -name '*.bpf.c' -not -path '*/nod
 BPF_OBJS := $(BPF_SRCS:.bpf.c=.bpf.o)
 ADDON := packages/bpf/build/Release/dnsdist_bpf.node
 ADDON_SRCS := $(wildcard packages/bpf/native/*) packages/bpf/binding.gyp
-PROXY_ADDON := packages/proxy/build/Release/dnsdist_udp.node
-PROXY_ADDON_SRCS := $(wildcard packages/proxy/native/*) packages/proxy/binding.gyp
+PROXY_ADDON := packages/dataplane/build/Release/dnsdist_udp.node
+PROXY_ADDON_SRCS := $(wildcard packages/dataplane/native/*) packages/dataplane/binding.gyp
 
 .PHONY: all bootstrap build native bpf layouts ts check lint typecheck test test-only run demo-attack pack bench bench-bpf bench-bpf-filter bench-xdp bench-xdp-flood bench-proxy conformance clean
 
@@ -27,7 +27,7 @@ native: $(ADDON) $(PROXY_ADDON)
 $(ADDON): $(ADDON_SRCS)
 	cd packages/bpf && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
 $(PROXY_ADDON): $(PROXY_ADDON_SRCS)
-	cd packages/proxy && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
+	cd packages/dataplane && ./node_modules/.bin/node-gyp rebuild --nodedir="$(NODE_PREFIX)" --loglevel=warn
 
 bpf: $(BPF_OBJS)
 # clang lists the headers each object includes (-MMD, into foo.bpf.d): a change
@@ -75,7 +75,7 @@ demo-attack:
 	scripts/demo-attack.sh
 
 # npm tarballs of the CLI package and the workspace packages it depends on (docs/install.md).
-PACKED := packages/dns packages/bpf packages/bpf-filter contrib/xdp-filter packages/proxy
+PACKED := packages/dns packages/bpf packages/bpf-filter contrib/xdp-filter packages/dataplane packages/console packages/dynblocks packages/ebpf packages/web packages/integrations packages/proxy
 pack: build
 	rm -rf dist-packages && mkdir -p dist-packages
 	for p in $(PACKED); do (cd $$p && pnpm pack --pack-destination $(CURDIR)/dist-packages) || exit 1; done

@@ -1,29 +1,50 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Dependencies run one way (docs/architecture.md, "The code"). The query path answers queries and
-// knows the rest of the program only through interfaces (query/query-collaborators.ts); the Lua layer
-// is the configuration language over objects the composition root (app/dnsdist-app.ts) builds.
+// Dependencies run one way (docs/architecture.md, "The packages"): each package may import only the
+// packages below it (LAYERS, written by scripts/split-proxy-packages.mjs), by name, and nothing from
+// contrib/ except what it lists. Inside packages/proxy, only the composition root and its peers
+// (COMPOSERS) use the Lua layer and app/.
+const LAYERS = {
+  dataplane: { may: [], contrib: [] },
+  console: { may: [], contrib: [] },
+  dynblocks: { may: ['dataplane'], contrib: [] },
+  ebpf: { may: ['dataplane', 'dynblocks'], contrib: ['xdp-filter'] },
+  web: { may: ['dataplane', 'dynblocks'], contrib: [] },
+  integrations: { may: ['dataplane', 'dynblocks'], contrib: [] },
+  proxy: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations'], contrib: [] },
+};
+const CONTRIB = ['xdp-filter'];
 const PROXY_SRC = 'packages/proxy/src';
-const QUERY_PATH = ['server', 'backend', 'rules', 'cache', 'io', 'query', 'rings', 'stats'];
-const ABOVE_QUERY_PATH = [
-  'web',
-  'metrics',
-  'console',
-  'ebpf',
-  'dynblocks',
-  'lua',
-  'app',
-  'cli',
-  'workers',
-  'fleet',
-  'crowdsec',
-  'carbon',
-  'demo',
-];
-/** Folders that may import lua/ and app/: the composition root, the command line, the data-plane workers. */
 const COMPOSERS = ['app', 'cli', 'workers', 'lua'];
 const folderImport = (folders) => `^(\\.\\./)+(${folders.join('|')})/`;
+/** The patterns that keep package `name` from importing what is above it or beside it. */
+function packagePatterns(name) {
+  const { may, contrib } = LAYERS[name];
+  const others = Object.keys(LAYERS).filter((p) => p !== name && !may.includes(p));
+  const patterns = [
+    {
+      regex: `^(\\.\\./)+(${Object.keys(LAYERS).join('|')})/src/`,
+      message: 'Import another package by its name (@dnsdist-ts/<package>/<folder>/<file>.js), never by a relative path.',
+    },
+  ];
+  if (others.length)
+    patterns.push({
+      regex: `^@dnsdist-ts/(${others.join('|')})(/|$)`,
+      message: `Package ${name} may import ${may.length ? 'only ' + may.join(', ') : 'no other package of the proxy'} (docs/architecture.md, "The packages"): declare an interface below (dataplane's query/query-collaborators.ts) and let the composition root plug the implementation in.`,
+    });
+  const denied = CONTRIB.filter((c) => !contrib.includes(c));
+  if (denied.length)
+    patterns.push({
+      regex: `^@dnsdist-ts/(${denied.join('|')})(/|$)`,
+      message: 'Nothing but the ebpf package depends on contrib/: import what it re-exports from @dnsdist-ts/ebpf.',
+    });
+  return patterns;
+}
+const luaPattern = {
+  regex: folderImport(['lua', 'app']),
+  message: 'Only app/, cli/ and workers/ use the Lua layer and the composition root: take the object as a parameter instead.',
+};
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/build/**', 'coverage/**', 'test-artifacts/**'] },
@@ -38,38 +59,13 @@ export default tseslint.config(
       ],
     },
   },
+  ...Object.keys(LAYERS).map((name) => ({
+    files: [`packages/${name}/src/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: packagePatterns(name) }] },
+  })),
   {
     files: [`${PROXY_SRC}/**/*.ts`],
     ignores: COMPOSERS.map((d) => `${PROXY_SRC}/${d}/**`),
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: folderImport(['lua', 'app']),
-              message: 'Only app/, cli/ and workers/ use the Lua layer and the composition root: take the object as a parameter instead.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: QUERY_PATH.map((d) => `${PROXY_SRC}/${d}/**/*.ts`),
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: folderImport(ABOVE_QUERY_PATH),
-              message:
-                'The query path imports nothing from the control plane: declare an interface in query/query-collaborators.ts and let app/ plug the implementation in.',
-            },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [...packagePatterns('proxy'), luaPattern] }] },
   },
 );

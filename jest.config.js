@@ -14,6 +14,7 @@ export default {
   },
   moduleNameMapper: {
     '^@dnsdist-ts/xdp-filter$': '<rootDir>/contrib/xdp-filter/src/index.ts',
+    '^@dnsdist-ts/([a-z-]+)/(.+)\\.js$': '<rootDir>/packages/$1/src/$2',
     '^@dnsdist-ts/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -93,7 +93,7 @@ const sodiumWithoutAwait = {
   },
 };
 
-const SODIUM_MODULE = join(proxyDir, 'dist', 'dnscrypt', 'dnscrypt-sodium.js');
+const SODIUM_MODULE = join(root, 'packages', 'dataplane', 'dist', 'dnscrypt', 'dnscrypt-sodium.js');
 /** The CommonJS bundles' entry: `entry` (made a lazily run module by esbuild) once libsodium is ready. */
 function cjsEntry(entry) {
   return {

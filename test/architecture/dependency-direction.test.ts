@@ -2,49 +2,67 @@ import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 
 /**
- * The one-way dependency rules of docs/architecture.md ("The code"), as
- * eslint.config.js enforces them: the query path imports nothing from the
- * control plane, and only app/, cli/ and workers/ import lua/ and app/.
- * `pnpm run lint` checks the tree; this checks that the rules would catch
- * a violation at all.
+ * The one-way dependency rules of docs/architecture.md ("The packages"), as
+ * eslint.config.js enforces them: each package imports only the packages below
+ * it, by name; only the ebpf package imports contrib/; inside packages/proxy
+ * only app/, cli/, workers/ (and lua/ itself) import lua/ and app/.
+ * `pnpm run lint` checks the tree; this checks that the rules would catch a
+ * violation at all.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const eslint = new ESLint({ cwd: root });
 
 async function restrictedImports(file: string, from: string): Promise<string[]> {
   const code = `import type { X } from '${from}';\nexport type Y = X;\n`;
-  const [result] = await eslint.lintText(code, { filePath: `${root}/packages/proxy/src/${file}` });
+  const [result] = await eslint.lintText(code, { filePath: `${root}/packages/${file}` });
   return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
 describe('dependency direction (eslint no-restricted-imports)', () => {
   it.each([
-    ['server/probe.ts', '../dynblocks/index.js'],
-    ['query/probe.ts', '../web/web-service.js'],
-    ['rules/probe.ts', '../metrics/event-loop-slicer.js'],
-    ['rules/actions/probe.ts', '../../lua/lua-environment.js'],
-    ['backend/policies/probe.ts', '../../ebpf/proxy-ebpf.js'],
-    ['io/probe.ts', '../console/index.js'],
-    ['rings/probe.ts', '../app/dnsdist-app.js'],
-  ])('refuses %s importing %s (the query path knows the control plane only through interfaces)', async (file, from) => {
-    expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('The query path imports nothing from the control plane')]);
+    ['dataplane/src/server/probe.ts', '@dnsdist-ts/dynblocks/dynblocks/index.js'],
+    ['dataplane/src/query/probe.ts', '@dnsdist-ts/web/web/web-service.js'],
+    ['dataplane/src/rules/probe.ts', '@dnsdist-ts/web/metrics/event-loop-slicer.js'],
+    ['dataplane/src/rules/actions/probe.ts', '@dnsdist-ts/proxy'],
+    ['dataplane/src/backend/policies/probe.ts', '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js'],
+    ['dataplane/src/io/probe.ts', '@dnsdist-ts/console/console/index.js'],
+    ['dynblocks/src/dynblocks/probe.ts', '@dnsdist-ts/web/metrics/index.js'],
+    ['web/src/web/probe.ts', '@dnsdist-ts/ebpf'],
+    ['console/src/console/probe.ts', '@dnsdist-ts/dataplane/query/dns-question.js'],
+    ['ebpf/src/ebpf/probe.ts', '@dnsdist-ts/proxy'],
+  ])('refuses %s importing %s (a package imports only the packages below it)', async (file, from) => {
+    expect(await restrictedImports(file, from)).toEqual([expect.stringMatching(/Package [a-z]+ may import (only|no other)/)]);
   });
 
   it.each([
-    ['dynblocks/probe.ts', '../lua/lua-environment.js'],
-    ['ebpf/probe.ts', '../app/dnsdist-app.js'],
-    ['web/probe.ts', '../lua/lua-runtime.js'],
-  ])('refuses %s importing %s (only the composition root and its peers use the Lua layer)', async (file, from) => {
-    expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Only app/, cli/ and workers/')]);
+    ['dataplane/src/server/probe.ts', '../../../web/src/web/web-service.js'],
+    ['web/src/metrics/probe.ts', '../../../dataplane/src/query/dns-question.js'],
+  ])('refuses %s importing %s (another package by a relative path)', async (file, from) => {
+    expect(await restrictedImports(file, from)).toContainEqual(expect.stringContaining('Import another package by its name'));
   });
 
   it.each([
-    ['server/probe.ts', '../query/query-collaborators.js'],
-    ['rules/actions/probe.ts', '../../query/dns-question.js'],
-    ['dynblocks/probe.ts', '../query/dns-question.js'],
-    ['app/probe.ts', '../lua/lua-environment.js'],
-    ['workers/probe.ts', '../lua/lua-runtime.js'],
-    ['cli/probe.ts', '../app/dnsdist-app.js'],
+    ['dataplane/src/io/probe.ts', '@dnsdist-ts/xdp-filter'],
+    ['proxy/src/lua/probe.ts', '@dnsdist-ts/xdp-filter'],
+  ])('refuses %s importing %s (only the ebpf package depends on contrib/)', async (file, from) => {
+    expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Nothing but the ebpf package depends on contrib/')]);
+  });
+
+  it.each([['proxy/src/demo/probe.ts', '../lua/lua-environment.js']])(
+    'refuses %s importing %s (only the composition root and its peers use the Lua layer)',
+    async (file, from) => {
+      expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Only app/, cli/ and workers/')]);
+    },
+  );
+
+  it.each([
+    ['dataplane/src/server/probe.ts', '../query/query-collaborators.js'],
+    ['dynblocks/src/dynblocks/probe.ts', '@dnsdist-ts/dataplane/query/dns-question.js'],
+    ['web/src/metrics/probe.ts', '@dnsdist-ts/dynblocks/dynblocks/index.js'],
+    ['ebpf/src/ebpf/probe.ts', '@dnsdist-ts/xdp-filter'],
+    ['proxy/src/app/probe.ts', '../lua/lua-environment.js'],
+    ['proxy/src/workers/probe.ts', '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js'],
+    ['proxy/src/cli/probe.ts', '../app/dnsdist-app.js'],
   ])('lets %s import %s', async (file, from) => {
     expect(await restrictedImports(file, from)).toEqual([]);
   });

@@ -20,7 +20,19 @@ import type { DemoServer } from '../../packages/proxy/src/demo/demo-authoritativ
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The CLI package and every workspace package it depends on, directly or not. */
-const PACKAGES = ['packages/dns', 'packages/bpf', 'packages/bpf-filter', 'contrib/xdp-filter', 'packages/proxy'];
+const PACKAGES = [
+  'packages/dns',
+  'packages/bpf',
+  'packages/bpf-filter',
+  'contrib/xdp-filter',
+  'packages/dataplane',
+  'packages/console',
+  'packages/dynblocks',
+  'packages/ebpf',
+  'packages/web',
+  'packages/integrations',
+  'packages/proxy',
+];
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
 
 let work: string;
@@ -81,7 +93,7 @@ describe('the packed packages installed with npm install -g into a temporary pre
   it('built the native addons at install time and ship the BPF objects prebuilt', () => {
     needInstall();
     expect(readdirSync(join(installed('@dnsdist-ts/bpf'), 'build', 'Release'))).toContain('dnsdist_bpf.node');
-    expect(readdirSync(join(installed('@dnsdist-ts/proxy'), 'build', 'Release'))).toContain('dnsdist_udp.node');
+    expect(readdirSync(join(installed('@dnsdist-ts/dataplane'), 'build', 'Release'))).toContain('dnsdist_udp.node');
     for (const [pkg, obj] of [
       ['@dnsdist-ts/bpf-filter', 'bpf/socket-filter.bpf.o'],
       ['@dnsdist-ts/xdp-filter', 'bpf/xdp-filter.bpf.o'],
@@ -178,7 +190,7 @@ describe('the packed packages installed with npm install -g into a temporary pre
     });
     expect(noLibbpf.status).toBe(1);
     expect(noLibbpf.stderr).toContain('Debian packages: libbpf-dev.');
-    expect(readFileSync(join(root, 'packages/proxy/scripts/build-addon.mjs'), 'utf8')).toBe(
+    expect(readFileSync(join(root, 'packages/dataplane/scripts/build-addon.mjs'), 'utf8')).toBe(
       readFileSync(join(root, 'packages/bpf/scripts/build-addon.mjs'), 'utf8'),
     );
   });

@@ -9,7 +9,7 @@
  * In the source tree (tsconfig.build.json present) it does nothing:
  * `make native` builds the addons there.
  *
- * packages/bpf and packages/proxy each ship a copy (test/packaging checks
+ * packages/bpf and packages/dataplane each ship a copy (test/packaging checks
  * they are the same).
  */
 import { spawnSync } from 'node:child_process';

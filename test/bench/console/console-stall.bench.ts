@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeKey } from '../../../packages/proxy/src/console/index.js';
+import { makeKey } from '../../../packages/console/src/console/index.js';
 
 const argv = process.argv.slice(2);
 const BIN = argv.includes('--bin') ? argv[argv.indexOf('--bin') + 1]! : fileURLToPath(new URL('../../../bin/dnsdist-ts', import.meta.url));

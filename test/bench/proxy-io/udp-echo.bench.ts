@@ -17,7 +17,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNativeUdpEndpoint, nativeUdpAvailable } from '../../../packages/proxy/src/io/native-udp-endpoint.js';
+import { createNativeUdpEndpoint, nativeUdpAvailable } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
 const SECONDS = Math.min(10, Number(process.env.BENCH_SECONDS ?? 5));
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);

@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { DnsQueryView } from '../../../packages/dns/src/index.js';
-import { computeCacheKey } from '../../../packages/proxy/src/cache/cache-key.js';
+import { computeCacheKey } from '../../../packages/dataplane/src/cache/cache-key.js';
 
 const argv = process.argv.slice(2);
 const KEYS = Number(argv[argv.indexOf('--keys') + 1] || 5_000_000);

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http2, { type ServerHttp2Stream } from 'node:http2';
-import { createNativeUdpEndpoint } from '../../../packages/proxy/src/io/native-udp-endpoint.js';
+import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
 const [udpPort, dohPort, backendPort] = process.argv.slice(2, 5).map(Number);
 const [certFile, keyFile] = process.argv.slice(5, 7);

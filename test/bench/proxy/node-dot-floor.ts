@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { createNativeUdpEndpoint } from '../../../packages/proxy/src/io/native-udp-endpoint.js';
+import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
 const [udpPort, dotPort, backendPort] = process.argv.slice(2, 5).map(Number);
 const [certFile, keyFile] = process.argv.slice(5, 7);

@@ -8,7 +8,7 @@
  *
  *   node --import tsx test/bench/proxy/node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT
  */
-import { createNativeUdpEndpoint } from '../../../packages/proxy/src/io/native-udp-endpoint.js';
+import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
 const listenPort = Number(process.argv[2]);
 const backendPort = Number(process.argv[3]);

@@ -19,9 +19,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
-import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/proxy/src/io/udp-endpoint.js';
-import { SocketAddress } from '../../../packages/proxy/src/query/client-address.js';
-import { UdpFrontend } from '../../../packages/proxy/src/server/udp-frontend.js';
+import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/dataplane/src/io/udp-endpoint.js';
+import { SocketAddress } from '../../../packages/dataplane/src/query/client-address.js';
+import { UdpFrontend } from '../../../packages/dataplane/src/server/udp-frontend.js';
 import { CounterLayout } from '../../../packages/proxy/src/workers/counter-layout.js';
 import { LiveCounters } from '../../../packages/proxy/src/workers/live-counters.js';
 

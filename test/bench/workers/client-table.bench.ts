@@ -7,7 +7,7 @@
  *   pnpm exec tsx test/bench/workers/client-table.bench.ts [--queries N]
  */
 import { makeQuery } from '../../../packages/proxy/test/rules/query-fixture.js';
-import { MaxQPSIPRule } from '../../../packages/proxy/src/rules/index.js';
+import { MaxQPSIPRule } from '../../../packages/dataplane/src/rules/index.js';
 import { ClientTableHook, SharedClientTable } from '../../../packages/proxy/src/workers/shared-client-buckets.js';
 
 const argv = process.argv.slice(2);

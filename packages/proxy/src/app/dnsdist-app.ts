@@ -1,24 +1,30 @@
-import { CONSOLE_MAC_BYTES, ConsoleServer, ConsoleSettings, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
-import { listenError } from '../io/listen-error.js';
+import {
+  CONSOLE_MAC_BYTES,
+  ConsoleServer,
+  ConsoleSettings,
+  parseConsoleAddress,
+  parseConsoleKey,
+} from '@dnsdist-ts/console/console/index.js';
+import { listenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { registerFfiBindings } from '../lua/bind-ffi.js';
 import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
 import { registerCacheBindings } from '../lua/bind-cache.js';
 import { registerDohBindings } from '../lua/bind-doh.js';
 import { registerCarbonBindings } from '../lua/bind-carbon.js';
-import { CarbonExporter } from '../carbon/carbon-exporter.js';
+import { CarbonExporter } from '@dnsdist-ts/integrations/carbon/carbon-exporter.js';
 import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
 import { registerFleetBindings } from '../lua/bind-fleet.js';
-import { FleetSync } from '../fleet/fleet-sync.js';
+import { FleetSync } from '@dnsdist-ts/integrations/fleet/fleet-sync.js';
 import { registerCrowdSecBindings } from '../lua/bind-crowdsec.js';
-import { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
-import { CrowdSecWatcher } from '../crowdsec/crowdsec-watcher.js';
-import type { DynamicBlocks, DynBlockQueryCheck, FastDetector } from '../dynblocks/index.js';
-import { BlockScopeGuard } from '../dynblocks/index.js';
+import { CrowdSecBouncer } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer.js';
+import { CrowdSecWatcher } from '@dnsdist-ts/integrations/crowdsec/crowdsec-watcher.js';
+import type { DynamicBlocks, DynBlockQueryCheck, FastDetector } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
 import { registerMiscBindings } from '../lua/bind-misc.js';
 import { registerEbpfBindings } from '../lua/bind-ebpf.js';
-import { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
-import { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
+import { ProxyEbpf } from '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js';
+import { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
 import { wireDynamicBlocks, type DynBlockWiring } from './dyn-block-wiring.js';
 import { registerRingBindings } from '../lua/bind-rings.js';
 import { registerRuleBindings } from '../lua/bind-rules.js';
@@ -41,12 +47,12 @@ import { LuaEnvironment } from '../lua/lua-environment.js';
 import { LuaScriptError } from '../lua/lua-errors.js';
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaRuntime } from '../lua/lua-runtime.js';
-import { Rings } from '../rings/index.js';
-import { RuleChains, type TeeActions } from '../rules/index.js';
-import { DnsdistProxy, sortMasks } from '../server/dnsdist-proxy.js';
-import { statsSnapshot } from '../stats/stats-snapshot.js';
-import { connectProxyObservability } from '../web/proxy-observability.js';
-import { WebService } from '../web/web-service.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
+import { RuleChains, type TeeActions } from '@dnsdist-ts/dataplane/rules/index.js';
+import { DnsdistProxy, sortMasks } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { statsSnapshot } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
+import { connectProxyObservability } from '@dnsdist-ts/web/web/proxy-observability.js';
+import { WebService } from '@dnsdist-ts/web/web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
 import { CounterLayout } from '../workers/counter-layout.js';
 import { WorkerGuards } from '../workers/worker-guards.js';

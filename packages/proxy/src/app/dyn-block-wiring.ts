@@ -1,8 +1,8 @@
-import { DynamicBlocks, DynBlockQueryCheck, FastDetector, type DynBlockRulesGroup } from '../dynblocks/index.js';
-import type { DefaultBpfFilterRegistry } from '../ebpf/default-bpf-filter-registry.js';
-import { HIT_FOLD_SLICE_MS } from '../dynblocks/kernel-mirror.js';
-import { EventLoopSlicer } from '../metrics/event-loop-slicer.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import { DynamicBlocks, DynBlockQueryCheck, FastDetector, type DynBlockRulesGroup } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import type { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
+import { HIT_FOLD_SLICE_MS } from '@dnsdist-ts/dynblocks/dynblocks/kernel-mirror.js';
+import { EventLoopSlicer } from '@dnsdist-ts/web/metrics/event-loop-slicer.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 
 /** The dynamic-block objects one program runs with, made by wireDynamicBlocks. */
 export interface DynBlockWiring {

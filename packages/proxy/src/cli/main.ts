@@ -15,9 +15,9 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DnsdistApp } from '../app/dnsdist-app.js';
-import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '../console/index.js';
+import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '@dnsdist-ts/console/console/index.js';
 import { LuaScriptError } from '../lua/lua-errors.js';
-import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '../version.js';
+import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '@dnsdist-ts/dataplane/version.js';
 import { prelaunchWorkers } from '../workers/worker-pool.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
 import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';

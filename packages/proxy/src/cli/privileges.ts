@@ -11,7 +11,7 @@
  * without ambient capabilities, the process keeps none, as dnsdist does.
  */
 import { readFileSync } from 'node:fs';
-import { loadNativeUdpAddon } from '../io/native-udp-addon.js';
+import { loadNativeUdpAddon } from '@dnsdist-ts/dataplane/io/native-udp-addon.js';
 
 /** -u or -g cannot be honoured; says which option, its value and what to do. */
 export class PrivilegeError extends Error {

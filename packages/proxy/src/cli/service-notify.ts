@@ -4,7 +4,7 @@
  * when a stop begins. The datagram goes through the UDP addon (node cannot
  * send on AF_UNIX datagram sockets).
  */
-import { loadNativeUdpAddon } from '../io/native-udp-addon.js';
+import { loadNativeUdpAddon } from '@dnsdist-ts/dataplane/io/native-udp-addon.js';
 
 interface NotifyBinding {
   sdNotify(socketPath: string, message: string): void;

@@ -1,4 +1,4 @@
-import { formatExpungedRecords, PacketCache } from '../cache/index.js';
+import { formatExpungedRecords, PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { dnsNameOf } from './lua-dns-name.js';
 import { LuaTable } from './lua-table.js';

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { parseAddressWithPort } from '@dnsdist-ts/dns';
-import type { CarbonExporter } from '../carbon/carbon-exporter.js';
+import type { CarbonExporter } from '@dnsdist-ts/integrations/carbon/carbon-exporter.js';
 import type { LuaEnvironment } from './lua-environment.js';
 
 /** Carbon's plaintext port. */

@@ -1,5 +1,5 @@
 import { QType } from '@dnsdist-ts/dns';
-import { DNSAction, DNSResponseAction } from '../query/dns-action.js';
+import { DNSAction, DNSResponseAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import type { LuaRuntime } from './lua-runtime.js';
 
 /** The constant tables dnsdist configurations use: DNSQType, DNSRCode, DNSClass, DNSOpcode, DNSAction… */

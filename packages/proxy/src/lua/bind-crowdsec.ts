@@ -5,9 +5,9 @@
  * reports this node's own blocks to it as alerts. The objects are built
  * by the application; this file only reads options and calls it.
  */
-import type { CrowdSecBouncer } from '../crowdsec/crowdsec-bouncer.js';
-import { crowdSecWatcherOptions, type CrowdSecWatcher } from '../crowdsec/crowdsec-watcher.js';
-import { crowdSecBouncerOptions } from '../crowdsec/crowdsec-bouncer-options.js';
+import type { CrowdSecBouncer } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer.js';
+import { crowdSecWatcherOptions, type CrowdSecWatcher } from '@dnsdist-ts/integrations/crowdsec/crowdsec-watcher.js';
+import { crowdSecBouncerOptions } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer-options.js';
 import { LuaBindingError } from './lua-errors.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

@@ -3,15 +3,20 @@
  * addDNSCryptBind and the console's view of its certificates.
  */
 import { parseAddressWithPort, formatAddress } from '@dnsdist-ts/dns';
-import { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
+import { DNSCryptBind } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-bind.js';
 import {
   DNSCryptExchangeVersion,
   encodeCertificate,
   generateCertificate,
   type DNSCryptCertificate,
   type DNSCryptExchangeVersionCode,
-} from '../dnscrypt/dnscrypt-certificate.js';
-import { DNSCryptCertificatePair, DNSCryptContext, loadCertificatePair, RESOLVER_PRIVATE_KEY_SIZE } from '../dnscrypt/dnscrypt-context.js';
+} from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import {
+  DNSCryptCertificatePair,
+  DNSCryptContext,
+  loadCertificatePair,
+  RESOLVER_PRIVATE_KEY_SIZE,
+} from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
 import {
   generateProviderKeys,
   PROVIDER_PRIVATE_KEY_SIZE,
@@ -19,7 +24,7 @@ import {
   providerFingerprint,
   readExactFile,
   writeKeyFile,
-} from '../dnscrypt/dnscrypt-provider-keys.js';
+} from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-provider-keys.js';
 import { LuaBytes } from './lua-bytes.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

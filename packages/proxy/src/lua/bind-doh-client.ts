@@ -1,4 +1,4 @@
-import { DohTuningError, type DohClientTuning } from '../backend/doh-client-tuning.js';
+import { DohTuningError, type DohClientTuning } from '@dnsdist-ts/dataplane/backend/doh-client-tuning.js';
 import type { LuaEnvironment } from './lua-environment.js';
 
 /**

@@ -1,13 +1,18 @@
 import { formatAddress, parseAddressWithPort } from '@dnsdist-ts/dns';
-import { loadCertificateFiles, pairCertificateFiles } from '../tls/certificate-files.js';
-import { DEFAULT_DOH_URL, DEFAULT_SERVER_TOKENS, type DohFrontendConfig, type DohTlsSettings } from '../doh/doh-config.js';
-import { formatDohFrontends, formatDohResponseCodes } from '../doh/doh-console-texts.js';
-import { DohFrontend } from '../doh/doh-frontend.js';
-import { DohResponseMapEntry } from '../doh/doh-response-map.js';
-import { HTTPStatusAction } from '../rules/actions/http-status-action.js';
-import { HTTPHeaderRule } from '../rules/selectors/http-header-rule.js';
-import { HTTPPathRegexRule } from '../rules/selectors/http-path-regex-rule.js';
-import { HTTPPathRule } from '../rules/selectors/http-path-rule.js';
+import { loadCertificateFiles, pairCertificateFiles } from '@dnsdist-ts/dataplane/tls/certificate-files.js';
+import {
+  DEFAULT_DOH_URL,
+  DEFAULT_SERVER_TOKENS,
+  type DohFrontendConfig,
+  type DohTlsSettings,
+} from '@dnsdist-ts/dataplane/doh/doh-config.js';
+import { formatDohFrontends, formatDohResponseCodes } from '@dnsdist-ts/dataplane/doh/doh-console-texts.js';
+import { DohFrontend } from '@dnsdist-ts/dataplane/doh/doh-frontend.js';
+import { DohResponseMapEntry } from '@dnsdist-ts/dataplane/doh/doh-response-map.js';
+import { HTTPStatusAction } from '@dnsdist-ts/dataplane/rules/actions/http-status-action.js';
+import { HTTPHeaderRule } from '@dnsdist-ts/dataplane/rules/selectors/http-header-rule.js';
+import { HTTPPathRegexRule } from '@dnsdist-ts/dataplane/rules/selectors/http-path-regex-rule.js';
+import { HTTPPathRule } from '@dnsdist-ts/dataplane/rules/selectors/http-path-rule.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import { LuaAction, LuaRule } from './bind-rules.js';
 import type { LuaEnvironment } from './lua-environment.js';

@@ -19,11 +19,11 @@ import {
   type StatNode,
   type StatNodeStats,
   type SuffixVisitorVerdict,
-} from '../dynblocks/index.js';
-import type { BlockScopeGuard } from '../dynblocks/index.js';
-import { SocketAddress } from '../query/client-address.js';
-import { DNSAction, type DNSActionCode } from '../query/dns-action.js';
-import { cutOffFor, type Rings } from '../rings/index.js';
+} from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import type { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { cutOffFor, type Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName } from './lua-dns-name.js';

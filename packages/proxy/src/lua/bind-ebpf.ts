@@ -1,11 +1,11 @@
 import { BPFFilter, DynBPFFilter } from '@dnsdist-ts/bpf-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import type { XdpMode } from '@dnsdist-ts/bpf';
-import { DEFAULT_PIN_DIR } from '@dnsdist-ts/xdp-filter';
-import { bpfUnavailable } from '../ebpf/bpf-availability.js';
-import { FrontendBind } from '../ebpf/frontend-bind.js';
-import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
-import { SocketAddress } from '../query/client-address.js';
+import { DEFAULT_PIN_DIR } from '@dnsdist-ts/ebpf';
+import { bpfUnavailable } from '@dnsdist-ts/ebpf/ebpf/bpf-availability.js';
+import { FrontendBind } from '@dnsdist-ts/ebpf/ebpf/frontend-bind.js';
+import type { ProxyEbpf } from '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import { LuaBindingError } from './lua-errors.js';
 import type { LuaEnvironment } from './lua-environment.js';

@@ -4,7 +4,13 @@
  * `ServerPool:setECS` live with the servers and pools (bind-servers.ts).
  */
 import { Netmask } from '@dnsdist-ts/dns';
-import { SetDisableECSAction, SetECSAction, SetECSOverrideAction, SetECSPrefixLengthAction, type QueryAction } from '../rules/index.js';
+import {
+  SetDisableECSAction,
+  SetECSAction,
+  SetECSOverrideAction,
+  SetECSPrefixLengthAction,
+  type QueryAction,
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { LuaAction } from './bind-rules.js';
 import type { LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

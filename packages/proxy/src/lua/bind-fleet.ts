@@ -4,8 +4,8 @@
  * The FleetSync object is built by the application; this file only reads
  * options and calls it.
  */
-import type { FleetSync } from '../fleet/fleet-sync.js';
-import { fleetSyncOptions, type FleetTlsOptions } from '../fleet/fleet-sync-options.js';
+import type { FleetSync } from '@dnsdist-ts/integrations/fleet/fleet-sync.js';
+import { fleetSyncOptions, type FleetTlsOptions } from '@dnsdist-ts/integrations/fleet/fleet-sync-options.js';
 import { LuaBindingError } from './lua-errors.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

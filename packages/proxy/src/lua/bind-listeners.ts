@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseAddressWithPort, Netmask, formatAddress } from '@dnsdist-ts/dns';
-import type { FrontendConfig } from '../server/frontend-config.js';
+import type { FrontendConfig } from '@dnsdist-ts/dataplane/server/frontend-config.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 

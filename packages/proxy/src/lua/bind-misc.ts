@@ -1,8 +1,8 @@
 import { Netmask, NetmaskGroup } from '@dnsdist-ts/dns';
-import { makeKey, parseConsoleAddress, parseConsoleKey } from '../console/index.js';
-import { statisticsOf } from '../stats/counter-cells.js';
-import { formatDumpStats, statsSnapshot } from '../stats/stats-snapshot.js';
-import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../version.js';
+import { makeKey, parseConsoleAddress, parseConsoleKey } from '@dnsdist-ts/console/console/index.js';
+import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { formatDumpStats, statsSnapshot } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
+import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '@dnsdist-ts/dataplane/version.js';
 import type { LuaEnvironment } from './lua-environment.js';
 
 /** What the misc bindings need from the application around them. */

@@ -5,7 +5,11 @@
  * `dq:setProxyProtocolValues()` with the script objects.
  */
 import { Netmask, NetmaskGroup, PROXY_PROTOCOL_FIXED_SIZE } from '@dnsdist-ts/dns';
-import { ProxyProtocolValueRule, SetAdditionalProxyProtocolValueAction, SetProxyProtocolValuesAction } from '../rules/index.js';
+import {
+  ProxyProtocolValueRule,
+  SetAdditionalProxyProtocolValueAction,
+  SetProxyProtocolValuesAction,
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { LuaAction, LuaRule } from './bind-rules.js';
 import { proxyProtocolValuesFromTable } from './lua-proxy-protocol-values.js';
 import type { LuaEnvironment } from './lua-environment.js';

@@ -1,6 +1,6 @@
 import { parseAddress } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../query/client-address.js';
-import type { Rings } from '../rings/index.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import type { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 

@@ -35,7 +35,7 @@ import {
   type QueryAction,
   type ResponseAction,
   type RuleChains,
-} from '../rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { DNSName, parseAddress, SVC_PARAM_KEYS, type SvcRecordParameters } from '@dnsdist-ts/dns';
 import { LuaAction, LuaResponseAction, LuaRule } from './bind-rules.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';

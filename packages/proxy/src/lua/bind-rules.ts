@@ -48,7 +48,7 @@ import {
   type RuleChain,
   type RuleChains,
   type RuleEntry,
-} from '../rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName } from './lua-dns-name.js';

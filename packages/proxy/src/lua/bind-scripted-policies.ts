@@ -1,6 +1,6 @@
-import { DownstreamServer } from '../backend/downstream-server.js';
-import { ScriptedPolicy, type PolicyScript } from '../backend/policies/scripted-policy.js';
-import type { DNSQuestion } from '../query/dns-question.js';
+import { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { ScriptedPolicy, type PolicyScript } from '@dnsdist-ts/dataplane/backend/policies/scripted-policy.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
 import { LuaServerPolicy } from './bind-servers.js';
 import type { LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

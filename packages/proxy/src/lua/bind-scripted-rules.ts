@@ -1,10 +1,10 @@
-import type { DNSQuestion } from '../query/dns-question.js';
-import type { DNSResponse } from '../query/dns-response.js';
-import { ScriptedAction } from '../rules/scripted/scripted-action.js';
-import type { MatchScript, QueryScript, ResponseScript } from '../rules/scripted/script-function.js';
-import type { ScriptResult } from '../rules/scripted/script-result.js';
-import { ScriptedResponseAction } from '../rules/scripted/scripted-response-action.js';
-import { ScriptedRule } from '../rules/scripted/scripted-rule.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import type { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import { ScriptedAction } from '@dnsdist-ts/dataplane/rules/scripted/scripted-action.js';
+import type { MatchScript, QueryScript, ResponseScript } from '@dnsdist-ts/dataplane/rules/scripted/script-function.js';
+import type { ScriptResult } from '@dnsdist-ts/dataplane/rules/scripted/script-result.js';
+import { ScriptedResponseAction } from '@dnsdist-ts/dataplane/rules/scripted/scripted-response-action.js';
+import { ScriptedRule } from '@dnsdist-ts/dataplane/rules/scripted/scripted-rule.js';
 import { LuaAction as LuaActionValue, LuaResponseAction as LuaResponseActionValue, LuaRule as LuaRuleValue } from './bind-rules.js';
 import type { LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

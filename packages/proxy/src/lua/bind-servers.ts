@@ -1,21 +1,21 @@
 import { formatAddressWithPort, parseAddressWithPort, parseQType } from '@dnsdist-ts/dns';
-import { DownstreamServer, newServerId, type DownstreamServerConfig } from '../backend/downstream-server.js';
-import { ConsistentHashPolicy } from '../backend/policies/consistent-hash.js';
-import { FirstAvailablePolicy } from '../backend/policies/first-available.js';
-import { LeastOutstandingPolicy } from '../backend/policies/least-outstanding.js';
-import { RoundRobinPolicy } from '../backend/policies/round-robin.js';
-import type { ServerPolicy } from '../backend/policies/server-policy.js';
-import { WeightedHashedPolicy, WeightedRandomPolicy } from '../backend/policies/weighted-random.js';
-import { ServerPool } from '../backend/server-pool.js';
-import { PacketCache } from '../cache/index.js';
-import { statisticsOf } from '../stats/counter-cells.js';
+import { DownstreamServer, newServerId, type DownstreamServerConfig } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { ConsistentHashPolicy } from '@dnsdist-ts/dataplane/backend/policies/consistent-hash.js';
+import { FirstAvailablePolicy } from '@dnsdist-ts/dataplane/backend/policies/first-available.js';
+import { LeastOutstandingPolicy } from '@dnsdist-ts/dataplane/backend/policies/least-outstanding.js';
+import { RoundRobinPolicy } from '@dnsdist-ts/dataplane/backend/policies/round-robin.js';
+import type { ServerPolicy } from '@dnsdist-ts/dataplane/backend/policies/server-policy.js';
+import { WeightedHashedPolicy, WeightedRandomPolicy } from '@dnsdist-ts/dataplane/backend/policies/weighted-random.js';
+import { ServerPool } from '@dnsdist-ts/dataplane/backend/server-pool.js';
+import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
+import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import { LuaOptions } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaTable } from './lua-table.js';
 import { checkFunctionFrom } from './lua-check-function.js';
-import { TlsClientContext, defaultTlsClientSettings } from '../tls/tls-client-context.js';
+import { TlsClientContext, defaultTlsClientSettings } from '@dnsdist-ts/dataplane/tls/tls-client-context.js';
 import { SERVER_WEIGHT_MAX, ServerWeightError } from './server-weight-error.js';
-import type { DohBackendSettings } from '../backend/doh-backend-pool.js';
+import type { DohBackendSettings } from '@dnsdist-ts/dataplane/backend/doh-backend-pool.js';
 
 /** A policy as a Lua value: `leastOutstanding`, `roundrobin`, … */
 export class LuaServerPolicy {

@@ -1,16 +1,16 @@
 import { formatAddress, parseAddress, parseAddressWithPort } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../query/client-address.js';
-import { SNIRule } from '../rules/selectors/sni-rule.js';
-import type { TlsFrontendConfig } from '../server/tls-frontend.js';
-import { generateOcspResponse } from '../tls/ocsp-response-generator.js';
-import { TlsServerContext } from '../tls/tls-server-context.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { SNIRule } from '@dnsdist-ts/dataplane/rules/selectors/sni-rule.js';
+import type { TlsFrontendConfig } from '@dnsdist-ts/dataplane/server/tls-frontend.js';
+import { generateOcspResponse } from '@dnsdist-ts/dataplane/tls/ocsp-response-generator.js';
+import { TlsServerContext } from '@dnsdist-ts/dataplane/tls/tls-server-context.js';
 import {
   MIN_TLS_VERSIONS,
   defaultTlsServerSettings,
   type CertificateKeyPair,
   type MinTlsVersion,
   type TlsServerSettings,
-} from '../tls/tls-server-settings.js';
+} from '@dnsdist-ts/dataplane/tls/tls-server-settings.js';
 import { LuaRule } from './bind-rules.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';

@@ -1,5 +1,5 @@
 import { DNSName, NetmaskGroup, parseAddressWithPort, SuffixMatchNode } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../query/client-address.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaDNSName, dnsNameOf } from './lua-dns-name.js';
 import { LuaTable } from './lua-table.js';

@@ -5,11 +5,11 @@
  * A thin layer over WebService: argument checks and dnsdist's messages.
  */
 import { parseAddressWithPort } from '@dnsdist-ts/dns';
-import { parseGaugeKey } from '../metrics/bpf-map-gauge.js';
-import { CredentialsHolder, DEFAULT_WORK_FACTOR, hashPassword } from '../web/credentials.js';
-import type { WebRequest, WebResponse } from '../web/web-exchange.js';
-import type { WebService } from '../web/web-service.js';
-import { parseWebserverAcl } from '../web/webserver-config.js';
+import { parseGaugeKey } from '@dnsdist-ts/web/metrics/bpf-map-gauge.js';
+import { CredentialsHolder, DEFAULT_WORK_FACTOR, hashPassword } from '@dnsdist-ts/web/web/credentials.js';
+import type { WebRequest, WebResponse } from '@dnsdist-ts/web/web/web-exchange.js';
+import type { WebService } from '@dnsdist-ts/web/web/web-service.js';
+import { parseWebserverAcl } from '@dnsdist-ts/web/web/webserver-config.js';
 import { LuaOptions, type LuaArgs } from './lua-args.js';
 import type { LuaEnvironment } from './lua-environment.js';
 import { LuaBindingError } from './lua-errors.js';

@@ -1,5 +1,5 @@
-import { DownstreamServer } from '../backend/downstream-server.js';
-import { SocketAddress } from '../query/client-address.js';
+import { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
 import { LuaRuntime } from './lua-runtime.js';
 import { LuaTable } from './lua-table.js';
 

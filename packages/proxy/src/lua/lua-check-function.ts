@@ -1,6 +1,6 @@
 import { DNSName } from '@dnsdist-ts/dns';
-import type { CheckQueryFunction } from '../backend/downstream-server.js';
-import { ScriptHeader } from '../query/script-view.js';
+import type { CheckQueryFunction } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { ScriptHeader } from '@dnsdist-ts/dataplane/query/script-view.js';
 import { LuaDNSName } from './lua-dns-name.js';
 import { LuaFunctionRef } from './lua-runtime.js';
 

@@ -1,5 +1,5 @@
-import type { ConsoleSettings } from '../console/console-settings.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import type { ConsoleSettings } from '@dnsdist-ts/console/console/console-settings.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { LuaBindingError } from './lua-errors.js';
 import type { LuaRuntime } from './lua-runtime.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
-import { capConsoleReply, ConsoleReplyBuilder } from '../console/console-reply.js';
+import { capConsoleReply, ConsoleReplyBuilder } from '@dnsdist-ts/console/console/console-reply.js';
 import { ConsoleTimeBudget, DEFAULT_CONSOLE_COMMAND_LIMITS, type ConsoleCommandLimits } from './console-time-budget.js';
 import { LuaBytes, luaStringValue } from './lua-bytes.js';
 import { LuaArgs } from './lua-args.js';

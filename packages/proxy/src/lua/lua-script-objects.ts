@@ -18,15 +18,15 @@
  */
 import { DNSName } from '@dnsdist-ts/dns';
 import { lauxlib, lua, to_luastring, type JsFunction, type LuaState } from 'fengari';
-import { DNSAction } from '../query/dns-action.js';
-import type { DNSQuestion } from '../query/dns-question.js';
-import type { DNSResponse } from '../query/dns-response.js';
-import { NOT_A_FIELD, SCRIPT_HEADER_FLAGS, ScriptHeader, ScriptView } from '../query/script-view.js';
-import { spoofFromString } from '../rules/scripted/scripted-action.js';
-import { ScriptCallError, type ScriptResult } from '../rules/scripted/script-result.js';
-import { SpoofAction } from '../rules/actions/spoof-action.js';
-import { SpoofRawAction } from '../rules/actions/spoof-raw-action.js';
-import { SocketAddress } from '../query/client-address.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import type { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import { NOT_A_FIELD, SCRIPT_HEADER_FLAGS, ScriptHeader, ScriptView } from '@dnsdist-ts/dataplane/query/script-view.js';
+import { spoofFromString } from '@dnsdist-ts/dataplane/rules/scripted/scripted-action.js';
+import { ScriptCallError, type ScriptResult } from '@dnsdist-ts/dataplane/rules/scripted/script-result.js';
+import { SpoofAction } from '@dnsdist-ts/dataplane/rules/actions/spoof-action.js';
+import { SpoofRawAction } from '@dnsdist-ts/dataplane/rules/actions/spoof-raw-action.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
 import { LuaArgs } from './lua-args.js';
 import { LuaBytes, luaStringValue } from './lua-bytes.js';
 import { proxyProtocolValuesFromTable } from './lua-proxy-protocol-values.js';

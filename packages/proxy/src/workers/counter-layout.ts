@@ -10,9 +10,9 @@
  * the rows up into its own objects, which dumpStats, the API and /metrics
  * read as they always did.
  */
-import type { RuleChains } from '../rules/index.js';
-import { cellSetOf } from '../stats/counter-cells.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import type { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { cellSetOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 
 /**
  * How a slot is combined across workers: counters add up and survive a

@@ -13,7 +13,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
-import { ListenError } from '../io/listen-error.js';
+import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { CounterLayout } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';

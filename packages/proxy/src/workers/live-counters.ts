@@ -19,8 +19,8 @@
  * a torn one; a worker increments before it answers, so a client that has
  * its answer reads a total that includes it.
  */
-import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '../stats/counter-cells.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import type { LayoutObjects } from './counter-layout.js';
 
 /** Region header: [cell count]. */

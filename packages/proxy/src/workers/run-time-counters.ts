@@ -10,7 +10,7 @@
  * only once both are at the same change, keeping the last sum it made
  * meanwhile, and keeps a dead worker's counters so totals never go back.
  */
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { CounterLayout, type LayoutObjects } from './counter-layout.js';
 
 /** Doubles each worker's region holds: room for about 150 backends or 2,000 rules added at run time. */

@@ -8,7 +8,7 @@
  * configuration's order. Backends added at the console follow the control
  * plane through the 'servers' message instead (worker-pool.ts).
  */
-import type { DownstreamServer } from '../backend/downstream-server.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
 
 /** Words per backend: availability, health-check verdict. */
 const WORDS = 2;

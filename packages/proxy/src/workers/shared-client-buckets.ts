@@ -14,8 +14,8 @@
  * MAX_PROBES (the table is full of live clients) is counted by the
  * worker's own buckets instead (the caller's fallback).
  */
-import type { SharedClientBuckets, SharedClientRule } from '../rules/selectors/max-qps-ip-rule.js';
-import { MaxQPSIPRule } from '../rules/selectors/max-qps-ip-rule.js';
+import type { SharedClientBuckets, SharedClientRule } from '@dnsdist-ts/dataplane/rules/selectors/max-qps-ip-rule.js';
+import { MaxQPSIPRule } from '@dnsdist-ts/dataplane/rules/selectors/max-qps-ip-rule.js';
 
 const SLOT_BYTES = 32;
 const SLOT_INTS = SLOT_BYTES / 4;

@@ -29,7 +29,7 @@ import {
   type ListenerConnectionCount,
   type ListenerKind,
   type ProcessWideCounts,
-} from '../server/process-wide-counts.js';
+} from '@dnsdist-ts/dataplane/server/process-wide-counts.js';
 
 const HEADER_WORDS = 16;
 /** TCP listeners counted across workers per kind (addLocal/setLocal, addTLSLocal, addDNSCryptBind): later ones count per worker. */

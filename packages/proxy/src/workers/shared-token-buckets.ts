@@ -11,7 +11,7 @@
  * one interval (1/rate s) on. That is a token bucket of `burst` tokens
  * refilled at `rate` per second, starting full, as dnsdist's QPSLimiter.
  */
-import { QpsLimiter, type SharedBucket } from '../rules/qps-limiter.js';
+import { QpsLimiter, type SharedBucket } from '@dnsdist-ts/dataplane/rules/qps-limiter.js';
 
 /** Microseconds since the epoch, the same in every thread of the process. */
 function nowMicros(): bigint {

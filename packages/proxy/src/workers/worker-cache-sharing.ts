@@ -28,7 +28,7 @@
  * before that and not yet adopted elsewhere is dropped when read, so an
  * expunged entry does not come back from another worker's ring.
  */
-import { CacheEntry, CLIENT_SUBNET_SIZE, type PacketCache, type PacketCacheReplication } from '../cache/index.js';
+import { CacheEntry, CLIENT_SUBNET_SIZE, type PacketCache, type PacketCacheReplication } from '@dnsdist-ts/dataplane/cache/index.js';
 
 /** Bytes of each worker's ring (a power of two: positions are uint32 counters, offsets their low bits). */
 export const RING_BYTES = 4 * 1024 * 1024;

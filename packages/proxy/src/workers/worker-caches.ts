@@ -33,7 +33,7 @@ import {
   writePacketCacheDump,
   type PacketCacheReplicas,
   type PacketCacheStats,
-} from '../cache/index.js';
+} from '@dnsdist-ts/dataplane/cache/index.js';
 import { sharingBuffers, type CacheSharingBuffers } from './worker-cache-sharing.js';
 
 /** Per cache in a worker's row: counters first (kept when a worker dies), then the entry count (a gauge). */

@@ -14,8 +14,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { DNSName } from '@dnsdist-ts/dns';
-import { chainObservers, ClientBlockRange, type DynamicBlocks, type DynBlock, type DynBlockObserver } from '../dynblocks/index.js';
-import type { DNSActionCode } from '../query/dns-action.js';
+import {
+  chainObservers,
+  ClientBlockRange,
+  type DynamicBlocks,
+  type DynBlock,
+  type DynBlockObserver,
+} from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import type { DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
 
 /** A block's key: a client range (network, prefix, port, port bits) or a suffix (wire form). */
 export type BlockKeyWire = { range: [Uint8Array, number, number, number] } | { suffix: Uint8Array };

@@ -24,8 +24,8 @@
  * increment per query.
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import type { PassedQueryObserver } from '../dynblocks/dyn-block-query-check.js';
-import type { FastDetectionSettings, FastDetector } from '../dynblocks/fast-detector.js';
+import type { PassedQueryObserver } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-query-check.js';
+import type { FastDetectionSettings, FastDetector } from '@dnsdist-ts/dynblocks/dynblocks/fast-detector.js';
 
 /** Control plane → worker: the settings to follow. */
 export interface FastDetectionMessage extends FastDetectionSettings {

@@ -13,9 +13,9 @@
  * it takes in place of its own; the console's reply waits until every
  * worker says it has. Workers never rotate ticket keys themselves.
  */
-import { DNSCryptCertificatePair } from '../dnscrypt/dnscrypt-context.js';
-import { decodeCertificate } from '../dnscrypt/dnscrypt-certificate.js';
-import type { DnsdistProxy } from '../server/dnsdist-proxy.js';
+import { DNSCryptCertificatePair } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
+import { decodeCertificate } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 
 /** One resolver certificate as it travels to the workers. */
 export interface DNSCryptPairKeys {

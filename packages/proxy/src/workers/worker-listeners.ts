@@ -6,12 +6,12 @@
  * as they read the listeners of a single loop.
  */
 import { parseAddress } from '@dnsdist-ts/dns';
-import type { UdpDatagramHandler, UdpEndpoint } from '../io/udp-endpoint.js';
-import { SocketAddress } from '../query/client-address.js';
-import type { DnsdistProxy, RunningFrontend } from '../server/dnsdist-proxy.js';
-import { TcpFrontend } from '../server/tcp-frontend.js';
-import { TlsStreamUpgrade } from '../server/tls-frontend.js';
-import { UdpFrontend } from '../server/udp-frontend.js';
+import type { UdpDatagramHandler, UdpEndpoint } from '@dnsdist-ts/dataplane/io/udp-endpoint.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import type { DnsdistProxy, RunningFrontend } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { TcpFrontend } from '@dnsdist-ts/dataplane/server/tcp-frontend.js';
+import { TlsStreamUpgrade } from '@dnsdist-ts/dataplane/server/tls-frontend.js';
+import { UdpFrontend } from '@dnsdist-ts/dataplane/server/udp-frontend.js';
 
 /** A UDP endpoint the workers hold: nothing is received or sent here. */
 class WorkerOwnedUdpEndpoint implements UdpEndpoint {

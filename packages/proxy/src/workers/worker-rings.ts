@@ -13,9 +13,9 @@
  * process holds what the configuration asked for, in as many shards.
  */
 import { performance } from 'node:perf_hooks';
-import { SocketAddress } from '../query/client-address.js';
-import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
-import { QueryRing, ResponseRing, type QueryColumns, type ResponseColumns, type Rings } from '../rings/index.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import type { DownstreamServerInfo } from '@dnsdist-ts/dataplane/query/downstream-server-info.js';
+import { QueryRing, ResponseRing, type QueryColumns, type ResponseColumns, type Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 
 /** One worker's share of setRingBuffersSize(capacity, shards). */
 export function ringShareOfWorker(capacity: number, shards: number, workers: number): { capacity: number; shards: number } {

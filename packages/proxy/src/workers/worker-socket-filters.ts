@@ -10,7 +10,7 @@
  * whole plan, so only the latest one matters; a worker started later (a
  * restart) starts with the plan of record.
  */
-import type { ProxyEbpf } from '../ebpf/proxy-ebpf.js';
+import type { ProxyEbpf } from '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js';
 
 /** Per bind, in getBind(n) numbering: the socket filter program's descriptor, or null for none. */
 export type SocketFilterPlan = (number | null)[];

@@ -13,11 +13,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
-import type { DynamicBlocks } from '../dynblocks/index.js';
-import type { DownstreamServerInfo } from '../query/downstream-server-info.js';
-import type { Rings } from '../rings/index.js';
-import type { TeeActions, TeeStats } from '../rules/index.js';
-import type { Logger } from '../server/logger.js';
+import type { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import type { DownstreamServerInfo } from '@dnsdist-ts/dataplane/query/downstream-server-info.js';
+import type { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
+import type { TeeActions, TeeStats } from '@dnsdist-ts/dataplane/rules/index.js';
+import type { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
 import {
   applyDynBlocksMessage,
   takeBlockHits,

@@ -7,11 +7,11 @@
  * values refused are checked side by side with Debian's dnsdist 1.7.3.
  */
 import { dnsdistCheckConfig, describeDnsdist } from '../../../../test/support/dnsdist.js';
-import type { DownstreamServer } from '../../src/backend/downstream-server.js';
-import { BalancingFactorError, BalancingFactors } from '../../src/backend/policies/balancing-factors.js';
-import { ConsistentHashPolicy } from '../../src/backend/policies/consistent-hash.js';
-import { WeightedHashedPolicy, WeightedRandomPolicy } from '../../src/backend/policies/weighted-random.js';
-import type { ServerPolicy } from '../../src/backend/policies/server-policy.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { BalancingFactorError, BalancingFactors } from '@dnsdist-ts/dataplane/backend/policies/balancing-factors.js';
+import { ConsistentHashPolicy } from '@dnsdist-ts/dataplane/backend/policies/consistent-hash.js';
+import { WeightedHashedPolicy, WeightedRandomPolicy } from '@dnsdist-ts/dataplane/backend/policies/weighted-random.js';
+import type { ServerPolicy } from '@dnsdist-ts/dataplane/backend/policies/server-policy.js';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { makeQuery } from '../rules/query-fixture.js';
 import { policyTestServer as server } from './server-fixture.js';

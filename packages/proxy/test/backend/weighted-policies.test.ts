@@ -3,8 +3,8 @@
  * running sum of the weights (a C int): two servers of weight 2,000,000,000
  * do not split the queries evenly, the first gets 2e9 / (2^31-1) of them.
  */
-import type { DownstreamServer } from '../../src/backend/downstream-server.js';
-import { WeightedRandomPolicy } from '../../src/backend/policies/weighted-random.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { WeightedRandomPolicy } from '@dnsdist-ts/dataplane/backend/policies/weighted-random.js';
 import { makeQuery } from '../rules/query-fixture.js';
 import { policyTestServer as server } from './server-fixture.js';
 

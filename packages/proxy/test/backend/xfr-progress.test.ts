@@ -3,7 +3,7 @@
  * pure logic on messages built with dns-packet, an independent encoder.
  */
 import * as dnsPacket from 'dns-packet';
-import { XfrProgress } from '../../src/backend/xfr-progress.js';
+import { XfrProgress } from '@dnsdist-ts/dataplane/backend/xfr-progress.js';
 
 const zone = 'zone.test';
 const soa = (serial: number, cls: 'IN' | 'CH' = 'IN'): dnsPacket.Answer =>

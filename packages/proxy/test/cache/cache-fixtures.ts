@@ -5,8 +5,8 @@
  */
 import dnsPacket from 'dns-packet';
 import { DnsQueryView } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { DNSQuestion, type Transport } from '../../src/query/dns-question.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSQuestion, type Transport } from '@dnsdist-ts/dataplane/query/dns-question.js';
 
 export type RecordType = dnsPacket.RecordType;
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { PacketCache } from '../../src/cache/index.js';
-import { burtle, burtleByte } from '../../src/cache/byte-hash.js';
+import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
+import { burtle, burtleByte } from '@dnsdist-ts/dataplane/cache/byte-hash.js';
 import { a, decode, query, response } from './cache-fixtures.js';
 
 const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,20}$/);

@@ -9,7 +9,7 @@ import {
   PacketCacheSizeError,
   formatExpungedRecords,
   type PacketCacheOptions,
-} from '../../src/cache/index.js';
+} from '@dnsdist-ts/dataplane/cache/index.js';
 import { CD, RD, Rcode, TC, TestClock, a, decode, query, rcodeOf, response, soa, ttls } from './cache-fixtures.js';
 
 function cache(options: PacketCacheOptions = {}, maxEntries = 100): { pc: PacketCache; clock: TestClock } {

@@ -1,6 +1,6 @@
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
-import { ageResponseTtls, scanResponseTtls, setResponseTtls, type ResponseTtlScan } from '../../src/cache/index.js';
+import { ageResponseTtls, scanResponseTtls, setResponseTtls, type ResponseTtlScan } from '@dnsdist-ts/dataplane/cache/index.js';
 import { a, soa } from './cache-fixtures.js';
 
 function encode(parts: { answers?: dnsPacket.Answer[]; authorities?: dnsPacket.Answer[]; additionals?: dnsPacket.Answer[] }): Buffer {

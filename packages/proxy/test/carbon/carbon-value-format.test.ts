@@ -2,7 +2,7 @@
  * Carbon values as dnsdist writes them: its doubles through C++'s default
  * ostream format (six significant digits, exponent form below 1e-4 and from 1e6).
  */
-import { formatCarbonDouble } from '../../src/carbon/carbon-lines.js';
+import { formatCarbonDouble } from '@dnsdist-ts/integrations/carbon/carbon-lines.js';
 
 describe('formatCarbonDouble', () => {
   it.each([

@@ -9,7 +9,7 @@ import {
   makeKey,
   parseConsoleKey,
   type ConsoleRunner,
-} from '../../src/console/index.js';
+} from '@dnsdist-ts/console/console/index.js';
 
 const keyText = makeKey();
 const key = parseConsoleKey(keyText);

@@ -4,7 +4,7 @@
  * their replies are cut at the maximum message size.
  */
 import { lua } from 'fengari';
-import { ConsoleClient, makeKey } from '../../src/console/index.js';
+import { ConsoleClient, makeKey } from '@dnsdist-ts/console/console/index.js';
 import { udpQuery } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 

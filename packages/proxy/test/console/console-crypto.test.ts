@@ -6,7 +6,7 @@ import {
   incrementConsoleNonce,
   mergeConsoleNonces,
   newConsoleNonce,
-} from '../../src/console/index.js';
+} from '@dnsdist-ts/console/console/index.js';
 
 const key = Buffer.alloc(32, 7);
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
-import { ConsoleClient, makeKey } from '../../src/console/index.js';
+import { ConsoleClient, makeKey } from '@dnsdist-ts/console/console/index.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { freePort, startDnsdist, type RunningDnsdist } from './dnsdist-process.js';
 

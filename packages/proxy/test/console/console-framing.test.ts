@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { ConsoleFrameReader, ConsoleFrameTooLargeError, encodeConsoleFrame, CONSOLE_PING_FRAME } from '../../src/console/index.js';
+import {
+  ConsoleFrameReader,
+  ConsoleFrameTooLargeError,
+  encodeConsoleFrame,
+  CONSOLE_PING_FRAME,
+} from '@dnsdist-ts/console/console/index.js';
 
 describe('console framing', () => {
   it('prefixes the payload with its big-endian length', () => {

@@ -1,4 +1,4 @@
-import { CONSOLE_KEY_BYTES, ConsoleKeyError, isValidConsoleKey, makeKey, parseConsoleKey } from '../../src/console/index.js';
+import { CONSOLE_KEY_BYTES, ConsoleKeyError, isValidConsoleKey, makeKey, parseConsoleKey } from '@dnsdist-ts/console/console/index.js';
 
 describe('console keys', () => {
   it('decodes what makeKey() produces into 32 bytes', () => {

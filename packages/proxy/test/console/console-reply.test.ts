@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { capConsoleReply, ConsoleReplyBuilder, consoleReplyCutNote } from '../../src/console/index.js';
+import { capConsoleReply, ConsoleReplyBuilder, consoleReplyCutNote } from '@dnsdist-ts/console/console/index.js';
 
 const bytes = (s: string): number => Buffer.byteLength(s);
 

@@ -9,7 +9,7 @@ import {
   makeKey,
   parseConsoleKey,
   type ConsoleServerOptions,
-} from '../../src/console/index.js';
+} from '@dnsdist-ts/console/console/index.js';
 import { LogRecorder } from './log-recorder.js';
 import { RawConsolePeer } from './raw-console-peer.js';
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleClient, makeKey } from '../../src/console/index.js';
+import { ConsoleClient, makeKey } from '@dnsdist-ts/console/console/index.js';
 import { exited, startCli } from '../cli/cli-process.js';
 import { udpQuery } from '../support/dns-client.js';
 import { freePort as freeUdpPort } from '../support/proxy-harness.js';

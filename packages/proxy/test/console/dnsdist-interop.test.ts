@@ -7,7 +7,7 @@ import {
   makeKey,
   parseConsoleKey,
   type ConsoleRunner,
-} from '../../src/console/index.js';
+} from '@dnsdist-ts/console/console/index.js';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { LogRecorder } from './log-recorder.js';
 import { freePort, runDnsdistClient, startDnsdist, type RunningDnsdist } from './dnsdist-process.js';

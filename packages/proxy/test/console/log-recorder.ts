@@ -1,5 +1,5 @@
 /** Collects a ConsoleServer's log lines and lets a test wait for one (the event, instead of a sleep). */
-import type { ConsoleLog, ConsoleLogLevel } from '../../src/console/index.js';
+import type { ConsoleLog, ConsoleLogLevel } from '@dnsdist-ts/console/console/index.js';
 
 export class LogRecorder {
   readonly lines: { level: ConsoleLogLevel; message: string }[] = [];

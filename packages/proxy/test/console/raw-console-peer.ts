@@ -4,7 +4,7 @@
  * the server answers.
  */
 import { connect, type Socket } from 'node:net';
-import { ConsoleCipher, ConsoleFrameReader, CONSOLE_NONCE_BYTES, newConsoleNonce } from '../../src/console/index.js';
+import { ConsoleCipher, ConsoleFrameReader, CONSOLE_NONCE_BYTES, newConsoleNonce } from '@dnsdist-ts/console/console/index.js';
 
 export class RawConsolePeer {
   readonly socket: Socket;

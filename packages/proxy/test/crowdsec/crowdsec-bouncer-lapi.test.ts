@@ -6,15 +6,15 @@
  */
 import { once } from 'node:events';
 import { parseAddress } from '@dnsdist-ts/dns';
-import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
-import { showDynBlocks } from '../../src/dynblocks/show-dyn-blocks.js';
-import { CrowdSecBouncer } from '../../src/crowdsec/crowdsec-bouncer.js';
-import { crowdSecBouncerOptions, type CrowdSecBouncerInput } from '../../src/crowdsec/crowdsec-bouncer-options.js';
-import { DNSAction } from '../../src/query/dns-action.js';
-import { Logger } from '../../src/server/logger.js';
-import { ProxyCounters } from '../../src/stats/proxy-counters.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/block-scope-guard.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import { showDynBlocks } from '@dnsdist-ts/dynblocks/dynblocks/show-dyn-blocks.js';
+import { CrowdSecBouncer } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer.js';
+import { crowdSecBouncerOptions, type CrowdSecBouncerInput } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer-options.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
+import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { uniqueName } from '../../../../test/support/require-bpf.js';
 import { startCrowdSec, type RunningCrowdSec } from '../../../../test/support/crowdsec.js';

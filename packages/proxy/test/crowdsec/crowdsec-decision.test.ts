@@ -2,10 +2,10 @@
  * Pure logic: setCrowdSecBouncer's options and the checks a decision from
  * the Local API goes through (no Local API needed).
  */
-import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
-import { crowdSecBouncerOptions, DEFAULT_DECISION_ACTIONS } from '../../src/crowdsec/crowdsec-bouncer-options.js';
-import { checkDecision, DecisionError, parseGoDuration } from '../../src/crowdsec/crowdsec-decision.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/block-scope-guard.js';
+import { crowdSecBouncerOptions, DEFAULT_DECISION_ACTIONS } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer-options.js';
+import { checkDecision, DecisionError, parseGoDuration } from '@dnsdist-ts/integrations/crowdsec/crowdsec-decision.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 
 const guard = new BlockScopeGuard();
 const check = (d: Record<string, unknown>, deleted = false) => checkDecision(d, deleted, DEFAULT_DECISION_ACTIONS, 86400, guard);

@@ -5,16 +5,16 @@
  * gives a clear error and the alerts wait for the next attempt.
  */
 import { parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
-import type { BlockSource } from '../../src/dynblocks/dyn-block-observer.js';
-import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
-import { CrowdSecBouncer } from '../../src/crowdsec/crowdsec-bouncer.js';
-import { crowdSecBouncerOptions } from '../../src/crowdsec/crowdsec-bouncer-options.js';
-import { CrowdSecWatcher, crowdSecWatcherOptions, type CrowdSecWatcherInput } from '../../src/crowdsec/crowdsec-watcher.js';
-import { DNSAction } from '../../src/query/dns-action.js';
-import { Logger } from '../../src/server/logger.js';
-import { ProxyCounters } from '../../src/stats/proxy-counters.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import type { BlockSource } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-observer.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/block-scope-guard.js';
+import { CrowdSecBouncer } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer.js';
+import { crowdSecBouncerOptions } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer-options.js';
+import { CrowdSecWatcher, crowdSecWatcherOptions, type CrowdSecWatcherInput } from '@dnsdist-ts/integrations/crowdsec/crowdsec-watcher.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
+import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { uniqueName } from '../../../../test/support/require-bpf.js';
 import { startCrowdSec, type RunningCrowdSec } from '../../../../test/support/crowdsec.js';

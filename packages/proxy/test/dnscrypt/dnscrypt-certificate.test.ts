@@ -12,10 +12,10 @@ import {
   signCertificate,
   sodiumReady,
   verifyCertificate,
-} from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { loadCertificatePair } from '../../src/dnscrypt/dnscrypt-context.js';
-import { generateProviderKeys, providerFingerprint } from '../../src/dnscrypt/dnscrypt-provider-keys.js';
-import { DNSCryptError } from '../../src/dnscrypt/dnscrypt-errors.js';
+} from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import { loadCertificatePair } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
+import { generateProviderKeys, providerFingerprint } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-provider-keys.js';
+import { DNSCryptError } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-errors.js';
 
 let dir: string;
 beforeAll(async () => {

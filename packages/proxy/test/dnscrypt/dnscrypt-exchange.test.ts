@@ -1,12 +1,12 @@
 import sodium from 'libsodium-wrappers';
-import { generateCertificate, sodiumReady } from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { DNSCryptCertificatePair, DNSCryptContext } from '../../src/dnscrypt/dnscrypt-context.js';
+import { generateCertificate, sodiumReady } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import { DNSCryptCertificatePair, DNSCryptContext } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
 import {
   DNSCRYPT_RESOLVER_MAGIC,
   encryptDNSCryptResponse,
   parseDNSCryptQuery,
   type DNSCryptQueryState,
-} from '../../src/dnscrypt/dnscrypt-exchange.js';
+} from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-exchange.js';
 
 /** A minimal DNSCrypt client (the protocol's client side, written from the spec for this test). */
 class TestClient {

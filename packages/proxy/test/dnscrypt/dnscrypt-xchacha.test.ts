@@ -1,5 +1,5 @@
-import { sodiumReady } from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '../../src/dnscrypt/dnscrypt-xchacha.js';
+import { sodiumReady } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-xchacha.js';
 
 // Known values from the system libsodium 1.0.18 (crypto_box_curve25519xchacha20poly1305_beforenm and
 // _easy_afternm through ctypes): client secret key 00..1f, resolver secret key 20..3f, nonce 64..7b.

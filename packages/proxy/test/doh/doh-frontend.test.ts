@@ -9,10 +9,10 @@ import { encodeQuery, tcpExchange } from '../support/dns-client.js';
 import { curl, dnsParam, kdigHttps, makeCertificate, type TestCertificate } from '../support/doh-clients.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, listenUdpAndTcp, startUdpBackend, type TestBackend } from '../support/test-backends.js';
-import { formatDohFrontends, formatDohResponseCodes } from '../../src/doh/doh-console-texts.js';
-import { localhostJson } from '../../src/web/api-status-json.js';
-import { writeDnsdistMetrics } from '../../src/metrics/dnsdist-metrics.js';
-import { PrometheusTextWriter } from '../../src/metrics/prometheus-text-writer.js';
+import { formatDohFrontends, formatDohResponseCodes } from '@dnsdist-ts/dataplane/doh/doh-console-texts.js';
+import { localhostJson } from '@dnsdist-ts/web/web/api-status-json.js';
+import { writeDnsdistMetrics } from '@dnsdist-ts/web/metrics/dnsdist-metrics.js';
+import { PrometheusTextWriter } from '@dnsdist-ts/web/metrics/prometheus-text-writer.js';
 
 /** Backend: every name gets 192.0.2.1 (TTL 60); records what it was asked. */
 async function backend(seen: Buffer[]): Promise<TestBackend> {

@@ -1,6 +1,6 @@
-import { dnsParameter, matchPath, splitTarget } from '../../src/doh/doh-paths.js';
-import { wellFormedQuestion } from '../../src/doh/dns-question-check.js';
-import { DohResponseMapEntry } from '../../src/doh/doh-response-map.js';
+import { dnsParameter, matchPath, splitTarget } from '@dnsdist-ts/dataplane/doh/doh-paths.js';
+import { wellFormedQuestion } from '@dnsdist-ts/dataplane/doh/dns-question-check.js';
+import { DohResponseMapEntry } from '@dnsdist-ts/dataplane/doh/doh-response-map.js';
 
 describe('DoH paths (pure logic)', () => {
   it.each([

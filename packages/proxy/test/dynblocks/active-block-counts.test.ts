@@ -5,12 +5,12 @@
  * clears. Pure logic: the kernel is the in-memory FakeKernelSink.
  */
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import type { ActiveBlockTally } from '../../src/dynblocks/active-block-counter.js';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import type { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
-import { DEFAULT_KERNEL_OPTIONS } from '../../src/dynblocks/kernel-options.js';
-import { DynamicBlocksSource } from '../../src/metrics/dynamic-blocks-source.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import type { ActiveBlockTally } from '@dnsdist-ts/dynblocks/dynblocks/active-block-counter.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import type { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import { DEFAULT_KERNEL_OPTIONS } from '@dnsdist-ts/dynblocks/dynblocks/kernel-options.js';
+import { DynamicBlocksSource } from '@dnsdist-ts/web/metrics/dynamic-blocks-source.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { FakeKernelSink } from './fake-kernel-sink.js';
 import { TestWorld } from './test-clock-world.js';
 

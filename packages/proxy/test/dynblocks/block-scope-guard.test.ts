@@ -3,7 +3,7 @@
  * through under the default and operator-set limits.
  */
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { BlockScopeError, BlockScopeGuard, ClientBlockRange, DEFAULT_BLOCK_SCOPE_LIMITS } from '../../src/dynblocks/index.js';
+import { BlockScopeError, BlockScopeGuard, ClientBlockRange, DEFAULT_BLOCK_SCOPE_LIMITS } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
 
 const v4 = (a: string, bits: number, portBits = 0) => ClientBlockRange.of(parseAddress(a).bytes, 0, bits, 128, portBits);
 const v6 = (a: string, bits: number) => ClientBlockRange.of(parseAddress(a).bytes, 0, 32, bits);

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import { ClientBlockTable } from '../../src/dynblocks/client-block-table.js';
-import { DynBlock } from '../../src/dynblocks/dyn-block.js';
-import { SuffixBlockTable } from '../../src/dynblocks/suffix-block-table.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import { ClientBlockTable } from '@dnsdist-ts/dynblocks/dynblocks/client-block-table.js';
+import { DynBlock } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block.js';
+import { SuffixBlockTable } from '@dnsdist-ts/dynblocks/dynblocks/suffix-block-table.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { collectionsDuring } from '../rings/gc-watch.js';
 
 const spec = (reason: string) => ({ reason, action: DNSAction.Drop, until: 1000, warning: false });

@@ -1,11 +1,11 @@
 import { BPFFilter } from '@dnsdist-ts/bpf-filter';
 import { wireDynamicBlocks } from '../../src/app/dyn-block-wiring.js';
-import { ClientBlockRange } from '../../src/dynblocks/index.js';
-import { DefaultBpfFilterRegistry } from '../../src/ebpf/default-bpf-filter-registry.js';
-import { DNSAction } from '../../src/query/dns-action.js';
-import { Rings } from '../../src/rings/index.js';
-import { RuleChains } from '../../src/rules/index.js';
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
+import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { describeBpf } from '../../../../test/support/require-bpf.js';
 import { waitFor } from '../support/dns-client.js';
 

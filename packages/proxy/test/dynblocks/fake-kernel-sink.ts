@@ -6,8 +6,8 @@
  * BPF maps is tested with the eBPF bindings.
  */
 import { formatAddress } from '@dnsdist-ts/dns';
-import type { KernelBlockInventory } from '../../src/dynblocks/kernel-block-inventory.js';
-import type { KernelBlock, KernelBlockAction, KernelBlockSink } from '../../src/dynblocks/kernel-block-sink.js';
+import type { KernelBlockInventory } from '@dnsdist-ts/dynblocks/dynblocks/kernel-block-inventory.js';
+import type { KernelBlock, KernelBlockAction, KernelBlockSink } from '@dnsdist-ts/dynblocks/dynblocks/kernel-block-sink.js';
 
 /** The key a kernel map would use for a block: "address:192.0.2.1", "range:10.0.0.0/8", "suffix:bad.example.". */
 export function kernelKey(b: KernelBlock): string {

@@ -1,6 +1,6 @@
-import { DynBlockRateRule } from '../../src/dynblocks/dyn-block-rule.js';
-import { FastDetector } from '../../src/dynblocks/fast-detector.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { DynBlockRateRule } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-rule.js';
+import { FastDetector } from '@dnsdist-ts/dynblocks/dynblocks/fast-detector.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { waitFor } from '../support/dns-client.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
 import { TestWorld } from './test-clock-world.js';

@@ -1,11 +1,11 @@
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import type { DynBlockSpec } from '../../src/dynblocks/dyn-block.js';
-import { DynBlockRateRule } from '../../src/dynblocks/dyn-block-rule.js';
-import { RESTORED_REASON } from '../../src/dynblocks/dynamic-blocks.js';
-import { HIT_FOLD_CHECK_EVERY } from '../../src/dynblocks/kernel-mirror.js';
-import { showDynBlocks } from '../../src/dynblocks/show-dyn-blocks.js';
-import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import type { DynBlockSpec } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block.js';
+import { DynBlockRateRule } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-rule.js';
+import { RESTORED_REASON } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import { HIT_FOLD_CHECK_EVERY } from '@dnsdist-ts/dynblocks/dynblocks/kernel-mirror.js';
+import { showDynBlocks } from '@dnsdist-ts/dynblocks/dynblocks/show-dyn-blocks.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
 import { FakeKernelSink, FakeKernelSinkWithInventory } from './fake-kernel-sink.js';
 import { TestWorld } from './test-clock-world.js';

@@ -1,8 +1,8 @@
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import type { DynBlockSpec } from '../../src/dynblocks/dyn-block.js';
-import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
-import { QueryVerdict } from '../../src/query/query-verdict.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import type { DynBlockSpec } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { QueryVerdict } from '@dnsdist-ts/dataplane/query/query-verdict.js';
 import { collectionsDuring } from '../rings/gc-watch.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
 import { FakeKernelSink } from './fake-kernel-sink.js';

@@ -1,9 +1,14 @@
 import { NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
-import { DynBlockRateRule, DynBlockRatioRule, DynBlockSuffixRule, type SuffixVisitorVerdict } from '../../src/dynblocks/dyn-block-rule.js';
-import type { NewBlockInfo } from '../../src/dynblocks/dyn-block-rules-group.js';
-import type { StatNodeStats } from '../../src/dynblocks/stat-node.js';
-import { responseStatTree } from '../../src/dynblocks/response-stat-tree.js';
-import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
+import {
+  DynBlockRateRule,
+  DynBlockRatioRule,
+  DynBlockSuffixRule,
+  type SuffixVisitorVerdict,
+} from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-rule.js';
+import type { NewBlockInfo } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-rules-group.js';
+import type { StatNodeStats } from '@dnsdist-ts/dynblocks/dynblocks/stat-node.js';
+import { responseStatTree } from '@dnsdist-ts/dynblocks/dynblocks/response-stat-tree.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { makeQuery } from '../rings/ring-fixtures.js';
 import { TestWorld } from './test-clock-world.js';
 

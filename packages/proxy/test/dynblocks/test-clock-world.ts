@@ -3,13 +3,13 @@
  * the per-query check, fed with real parsed queries and answers at times
  * the test chooses (an injected clock: nothing reads the wall clock).
  */
-import { Rings } from '../../src/rings/index.js';
-import { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
-import { DynBlockQueryCheck } from '../../src/dynblocks/dyn-block-query-check.js';
-import { DynBlockRulesGroup } from '../../src/dynblocks/dyn-block-rules-group.js';
-import { Logger } from '../../src/server/logger.js';
-import { ProxyCounters } from '../../src/stats/proxy-counters.js';
-import type { Transport } from '../../src/query/dns-question.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
+import { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import { DynBlockQueryCheck } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-query-check.js';
+import { DynBlockRulesGroup } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block-rules-group.js';
+import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
+import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
+import type { Transport } from '@dnsdist-ts/dataplane/query/dns-question.js';
 import { makeQuery, makeResponse } from '../rings/ring-fixtures.js';
 
 export interface TrafficShape {

@@ -5,7 +5,7 @@
  * even while the pool has no backend up, unless the cache keeps stale data.
  */
 import * as dnsPacket from 'dns-packet';
-import type { PacketCache } from '../../src/cache/index.js';
+import type { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
 import { udpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { startUdpBackend, type TestBackend } from '../support/test-backends.js';

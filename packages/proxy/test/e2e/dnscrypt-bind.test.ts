@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import sodium from 'libsodium-wrappers';
-import type { DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
+import type { DNSCryptCertificate } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
 import { dnscryptQuery, fetchDNSCryptCertificates } from '../support/dnscrypt-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';

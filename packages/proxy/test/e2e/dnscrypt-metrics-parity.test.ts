@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
-import { carbonLines } from '../../src/carbon/carbon-lines.js';
+import { carbonLines } from '@dnsdist-ts/integrations/carbon/carbon-lines.js';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { freePort, startDnsdist, type RunningDnsdist } from '../console/dnsdist-process.js';
 import { dnscryptQuery, fetchDNSCryptCertificates } from '../support/dnscrypt-client.js';

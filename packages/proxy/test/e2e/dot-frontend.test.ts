@@ -14,7 +14,7 @@ import { kdig, opensslCli } from '../../../../test/support/requirements.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
-import { frontendsJson } from '../../src/web/api-status-json.js';
+import { frontendsJson } from '@dnsdist-ts/web/web/api-status-json.js';
 import { encodeQuery, waitFor } from '../support/dns-client.js';
 import { startDemo, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListenError } from '../../src/io/listen-error.js';
+import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { freePort, startProxy } from '../support/proxy-harness.js';
 
 /** Hold a UDP or TCP port on `host` until released. */

@@ -3,7 +3,7 @@
  * version: tools (dnsdist's regression tests among them) check that the
  * line starts with "dnsdist ".
  */
-import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '../../src/version.js';
+import { COMPATIBLE_DNSDIST_VERSION, VERSION } from '@dnsdist-ts/dataplane/version.js';
 import { startProxy } from '../support/proxy-harness.js';
 
 describe('showVersion()', () => {

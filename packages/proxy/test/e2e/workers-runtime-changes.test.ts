@@ -11,7 +11,7 @@
  */
 import * as dnsPacket from 'dns-packet';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
-import { makeKey } from '../../src/console/index.js';
+import { makeKey } from '@dnsdist-ts/console/console/index.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { freePort, runDnsdistClient } from '../console/dnsdist-process.js';
 import { udpQuery, waitFor } from '../support/dns-client.js';

@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
-import { ListenError } from '../../src/io/listen-error.js';
+import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';

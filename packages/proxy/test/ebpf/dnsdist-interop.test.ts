@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { BPFFilter } from '@dnsdist-ts/bpf-filter';
-import { DefaultBpfFilterRegistry } from '../../src/ebpf/default-bpf-filter-registry.js';
+import { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
 import { loadConfigurationOutput } from '../support/proxy-harness.js';
 import { describeDnsdist, dnsdistCheckConfig } from '../../../../test/support/dnsdist.js';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';

@@ -3,9 +3,9 @@ import { BpfMap } from '@dnsdist-ts/bpf';
 import { BPFFilter, cidrKey, ipv4Key, ipv6Key, nowNs, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { SuffixMap, XdpFilter, suffixKey } from '@dnsdist-ts/xdp-filter';
 import { DNSName } from '@dnsdist-ts/dns';
-import type { KernelBlock } from '../../src/dynblocks/kernel-block-sink.js';
-import { DefaultBpfFilterRegistry } from '../../src/ebpf/default-bpf-filter-registry.js';
-import { monotonicNsFromPerformance } from '../../src/ebpf/monotonic-deadline.js';
+import type { KernelBlock } from '@dnsdist-ts/dynblocks/dynblocks/kernel-block-sink.js';
+import { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
+import { monotonicNsFromPerformance } from '@dnsdist-ts/ebpf/ebpf/monotonic-deadline.js';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { waitFor } from '../support/dns-client.js';
 

@@ -2,10 +2,10 @@
  * Pure logic: the fleet record's checks and setDynBlocksSync's options.
  * What arrives from the bus is untrusted; these are the refusals.
  */
-import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
-import { decodeFleetRecord, FleetRecordError, parseClientRange } from '../../src/fleet/fleet-block-record.js';
-import { FleetOptionError, fleetSyncOptions } from '../../src/fleet/fleet-sync-options.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/block-scope-guard.js';
+import { decodeFleetRecord, FleetRecordError, parseClientRange } from '@dnsdist-ts/integrations/fleet/fleet-block-record.js';
+import { FleetOptionError, fleetSyncOptions } from '@dnsdist-ts/integrations/fleet/fleet-sync-options.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 
 const guard = new BlockScopeGuard();
 const rec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({

@@ -5,15 +5,15 @@
  */
 import { once } from 'node:events';
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { BlockScopeGuard } from '../../src/dynblocks/block-scope-guard.js';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import { DynamicBlocks } from '../../src/dynblocks/dynamic-blocks.js';
-import { showDynBlocks } from '../../src/dynblocks/show-dyn-blocks.js';
-import { FleetSync } from '../../src/fleet/fleet-sync.js';
-import { fleetSyncOptions, type FleetSyncInput } from '../../src/fleet/fleet-sync-options.js';
-import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
-import { Logger } from '../../src/server/logger.js';
-import { ProxyCounters } from '../../src/stats/proxy-counters.js';
+import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/block-scope-guard.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import { DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/dynamic-blocks.js';
+import { showDynBlocks } from '@dnsdist-ts/dynblocks/dynblocks/show-dyn-blocks.js';
+import { FleetSync } from '@dnsdist-ts/integrations/fleet/fleet-sync.js';
+import { fleetSyncOptions, type FleetSyncInput } from '@dnsdist-ts/integrations/fleet/fleet-sync-options.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
+import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { uniqueName } from '../../../../test/support/require-bpf.js';
 import { startRedis, type RunningRedis } from '../../../../test/support/redis.js';

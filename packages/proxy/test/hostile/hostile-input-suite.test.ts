@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startCli } from '../cli/cli-process.js';
-import { ConsoleClient } from '../../src/console/console-client.js';
+import { ConsoleClient } from '@dnsdist-ts/console/console/console-client.js';
 import { freePort, startDemo } from '../support/proxy-harness.js';
 import { encodeQuery, tcpQuery, udpExchange } from '../support/dns-client.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';

@@ -3,8 +3,8 @@
  * differ from the native one (connecting to a peer).
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { createDgramUdpEndpoint } from '../../src/io/dgram-udp-endpoint.js';
-import type { UdpEndpoint } from '../../src/io/udp-endpoint.js';
+import { createDgramUdpEndpoint } from '@dnsdist-ts/dataplane/io/dgram-udp-endpoint.js';
+import type { UdpEndpoint } from '@dnsdist-ts/dataplane/io/udp-endpoint.js';
 import { waitFor } from '../support/dns-client.js';
 
 describe('DgramUdpEndpoint', () => {

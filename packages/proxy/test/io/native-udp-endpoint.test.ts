@@ -23,13 +23,13 @@ import {
   NativeUdpOptionError,
   type NativeUdpEndpoint,
   type NativeUdpEndpointTuning,
-} from '../../src/io/native-udp-endpoint.js';
-import { nativeUdpAddonPath } from '../../src/io/native-udp-addon.js';
-import type { UdpEndpointOptions } from '../../src/io/udp-endpoint.js';
+} from '@dnsdist-ts/dataplane/io/native-udp-endpoint.js';
+import { nativeUdpAddonPath } from '@dnsdist-ts/dataplane/io/native-udp-addon.js';
+import type { UdpEndpointOptions } from '@dnsdist-ts/dataplane/io/udp-endpoint.js';
 import { waitFor } from '../support/dns-client.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const endpointModule = fileURLToPath(new URL('../../src/io/native-udp-endpoint.ts', import.meta.url));
+const endpointModule = fileURLToPath(new URL('../../../dataplane/src/io/native-udp-endpoint.ts', import.meta.url));
 const sockDropFixture = fileURLToPath(new URL('../../../bpf/test/fixtures/xdp-drop-src.bpf.o', import.meta.url));
 const LOOP4 = Uint8Array.of(127, 0, 0, 1);
 const LOOP6 = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);

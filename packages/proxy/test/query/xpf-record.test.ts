@@ -1,6 +1,6 @@
 /** The XPF record of newServer{addXPF=code}, byte for byte (draft-bellis-dnsop-xpf, as dnsdist 1.7 writes it). */
-import { SocketAddress } from '../../src/query/client-address.js';
-import { appendXpfRecord, xpfRecordSize } from '../../src/query/xpf-record.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { appendXpfRecord, xpfRecordSize } from '@dnsdist-ts/dataplane/query/xpf-record.js';
 
 // A query for "a." type A with ARCOUNT 0.
 const query = Buffer.from('12340100000100000000000001610000010001', 'hex');

@@ -1,8 +1,8 @@
 import { QType } from '@dnsdist-ts/dns';
-import { cutOffFor, rateExceeded } from '../../src/rings/client-counting.js';
-import { EXACT_CLIENT_MASKS, validateClientMasks } from '../../src/rings/client-range.js';
-import { RingArgumentError } from '../../src/rings/ring-argument-error.js';
-import { Rings } from '../../src/rings/rings.js';
+import { cutOffFor, rateExceeded } from '@dnsdist-ts/dataplane/rings/client-counting.js';
+import { EXACT_CLIENT_MASKS, validateClientMasks } from '@dnsdist-ts/dataplane/rings/client-range.js';
+import { RingArgumentError } from '@dnsdist-ts/dataplane/rings/ring-argument-error.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
 import { makeQuery, makeResponse } from './ring-fixtures.js';
 
 const NOW = 100_000;

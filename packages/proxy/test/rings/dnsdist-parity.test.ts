@@ -10,10 +10,10 @@ import { performance } from 'node:perf_hooks';
 import dnsPacket from 'dns-packet';
 import { DnsQueryView } from '@dnsdist-ts/dns';
 import { describeDnsdist } from '../../../../test/support/dnsdist.js';
-import { DNSQuestion } from '../../src/query/dns-question.js';
-import { DNSResponse } from '../../src/query/dns-response.js';
-import type { DownstreamServerInfo } from '../../src/query/downstream-server-info.js';
-import { Rings } from '../../src/rings/rings.js';
+import { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import type { DownstreamServerInfo } from '@dnsdist-ts/dataplane/query/downstream-server-info.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
 import { freePort, startDnsdistPeer, type DnsdistPeer } from './dnsdist-peer.js';
 import { queryPacket, socketAddress } from './ring-fixtures.js';
 

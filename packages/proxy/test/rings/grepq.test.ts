@@ -1,4 +1,4 @@
-import { Rings } from '../../src/rings/rings.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
 import { AA, BACKEND, RD, TC, makeQuery, makeResponse } from './ring-fixtures.js';
 
 const NOW = 10_000;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describeRequires } from '../../../../test/support/require.js';
 import { gxx } from '../../../../test/support/requirements.js';
-import { stdPartialSort, stdSort } from '../../src/rings/libstdcxx-sort.js';
+import { stdPartialSort, stdSort } from '@dnsdist-ts/dataplane/rings/libstdcxx-sort.js';
 
 const PROGRAM = String.raw`
 #include <algorithm>

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { formatFixed, formatPrintf } from '../../src/rings/printf-format.js';
+import { formatFixed, formatPrintf } from '@dnsdist-ts/dataplane/rings/printf-format.js';
 
 describe('formatFixed', () => {
   it('rounds exact ties to even, like glibc printf', () => {

@@ -1,4 +1,4 @@
-import { compareWireReversed, lowerCaseWire, trimToLabels } from '../../src/rings/qname-text.js';
+import { compareWireReversed, lowerCaseWire, trimToLabels } from '@dnsdist-ts/dataplane/rings/qname-text.js';
 
 describe('trimToLabels', () => {
   it('keeps the last N labels', () => {

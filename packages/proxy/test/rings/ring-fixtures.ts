@@ -4,10 +4,10 @@
  */
 import dnsPacket from 'dns-packet';
 import { DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { DNSQuestion, type Transport } from '../../src/query/dns-question.js';
-import { DNSResponse } from '../../src/query/dns-response.js';
-import type { DownstreamServerInfo } from '../../src/query/downstream-server-info.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSQuestion, type Transport } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import type { DownstreamServerInfo } from '@dnsdist-ts/dataplane/query/downstream-server-info.js';
 
 export const RD = 0x0100;
 export const TC = 0x0200;

@@ -1,7 +1,7 @@
-import { Rings } from '../../src/rings/rings.js';
-import { RingArgumentError } from '../../src/rings/ring-argument-error.js';
-import { TIMEOUT_LATENCY_USEC } from '../../src/rings/response-ring.js';
-import type { QueryEntry, ResponseEntry } from '../../src/rings/ring-entry.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
+import { RingArgumentError } from '@dnsdist-ts/dataplane/rings/ring-argument-error.js';
+import { TIMEOUT_LATENCY_USEC } from '@dnsdist-ts/dataplane/rings/response-ring.js';
+import type { QueryEntry, ResponseEntry } from '@dnsdist-ts/dataplane/rings/ring-entry.js';
 import { collectionsDuring } from './gc-watch.js';
 import { AA, BACKEND, RD, TC, makeQuery, makeResponse } from './ring-fixtures.js';
 

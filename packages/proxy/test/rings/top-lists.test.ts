@@ -1,5 +1,5 @@
-import { Rings } from '../../src/rings/rings.js';
-import { RingArgumentError } from '../../src/rings/ring-argument-error.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
+import { RingArgumentError } from '@dnsdist-ts/dataplane/rings/ring-argument-error.js';
 import { BACKEND, makeQuery, makeResponse } from './ring-fixtures.js';
 
 /** One expected table line, built by hand: "%4d  %-40s %4d %4.1f%%". */

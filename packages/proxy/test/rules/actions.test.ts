@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DNSName } from '@dnsdist-ts/dns';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import {
   AllowAction,
   DelayAction,
@@ -19,7 +19,7 @@ import {
   SpoofAction,
   SpoofCNAMEAction,
   TCAction,
-} from '../../src/rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { decode, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, flagsOf, makeQuery } from './query-fixture.js';
 
 describe('simple query actions', () => {

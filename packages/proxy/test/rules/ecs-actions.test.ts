@@ -6,15 +6,15 @@
  * and their Lua names, the 1.7 ones with dnsdist's deprecation warning.
  */
 import { Netmask } from '@dnsdist-ts/dns';
-import { writeQueryClientSubnet } from '../../src/query/client-subnet-option.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { writeQueryClientSubnet } from '@dnsdist-ts/dataplane/query/client-subnet-option.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import {
   RuleArgumentError,
   SetDisableECSAction,
   SetECSAction,
   SetECSOverrideAction,
   SetECSPrefixLengthAction,
-} from '../../src/rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { startProxy } from '../support/proxy-harness.js';
 import { makeQuery } from './query-fixture.js';
 

@@ -5,11 +5,11 @@
  */
 import { DNSName, DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { DNSAction } from '../../src/query/dns-action.js';
-import { DNSQuestion } from '../../src/query/dns-question.js';
-import { DNSResponse } from '../../src/query/dns-response.js';
-import { QueryVerdict } from '../../src/query/query-verdict.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import { QueryVerdict } from '@dnsdist-ts/dataplane/query/query-verdict.js';
 import {
   AllRule,
   applyQueryRules,
@@ -30,7 +30,7 @@ import {
   SpoofSVCAction,
   type QueryAction,
   type Selector,
-} from '../../src/rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { decode, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, flagsOf, makeQuery, makeResponse } from './query-fixture.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);

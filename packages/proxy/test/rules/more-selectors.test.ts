@@ -7,9 +7,9 @@
  */
 import { DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { DNSQuestion } from '../../src/query/dns-question.js';
-import { DNSResponse } from '../../src/query/dns-response.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
 import {
   DNSSECRule,
   DSTPortRule,
@@ -27,9 +27,9 @@ import {
   RE2Rule,
   RuleArgumentError,
   TrailingDataRule,
-} from '../../src/rules/index.js';
-import { InvalidRegexError } from '../../src/rules/rule-errors.js';
-import { re2ToJs } from '../../src/rules/selectors/re2-rule.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
+import { InvalidRegexError } from '@dnsdist-ts/dataplane/rules/rule-errors.js';
+import { re2ToJs } from '@dnsdist-ts/dataplane/rules/selectors/re2-rule.js';
 import { FLAG_CD, FLAG_RD, makeQuery } from './query-fixture.js';
 
 interface OptShape {

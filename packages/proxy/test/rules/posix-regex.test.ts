@@ -1,4 +1,4 @@
-import { posixEreToJs } from '../../src/rules/index.js';
+import { posixEreToJs } from '@dnsdist-ts/dataplane/rules/index.js';
 
 describe('posixEreToJs', () => {
   it('expands POSIX character classes inside brackets', () => {

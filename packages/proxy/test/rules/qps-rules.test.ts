@@ -1,5 +1,5 @@
-import { DNSAction } from '../../src/query/dns-action.js';
-import { MaxQPSIPRule, MaxQPSRule, QPSAction, QPSPoolAction, QpsLimiter, RuleArgumentError } from '../../src/rules/index.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { MaxQPSIPRule, MaxQPSRule, QPSAction, QPSPoolAction, QpsLimiter, RuleArgumentError } from '@dnsdist-ts/dataplane/rules/index.js';
 import { makeQuery, ManualClock } from './query-fixture.js';
 
 describe('QpsLimiter', () => {

@@ -5,9 +5,9 @@
  */
 import { DNSName, DnsQueryView, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { DNSQuestion, type Transport } from '../../src/query/dns-question.js';
-import { DNSResponse } from '../../src/query/dns-response.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { DNSQuestion, type Transport } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
 
 export const FLAG_QR = 0x8000;
 export const FLAG_AA = 0x0400;

@@ -1,6 +1,6 @@
-import { DNSAction, type DNSActionCode } from '../../src/query/dns-action.js';
-import type { DNSQuestion } from '../../src/query/dns-question.js';
-import { QueryVerdict } from '../../src/query/query-verdict.js';
+import { DNSAction, type DNSActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { QueryVerdict } from '@dnsdist-ts/dataplane/query/query-verdict.js';
 import {
   AllowAction,
   AllRule,
@@ -22,8 +22,8 @@ import {
   SpoofAction,
   TagRule,
   TCAction,
-} from '../../src/rules/index.js';
-import type { QueryAction, Selector } from '../../src/rules/rule-types.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
+import type { QueryAction, Selector } from '@dnsdist-ts/dataplane/rules/rule-types.js';
 import { decode, FLAG_AA, FLAG_AD, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, flagsOf, makeQuery } from './query-fixture.js';
 
 /** What a Lua action does: return a bare code and leave the work to the walk. */

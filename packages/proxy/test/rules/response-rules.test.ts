@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DNSResponseAction, type DNSResponseActionCode } from '../../src/query/dns-action.js';
-import type { DNSResponse } from '../../src/query/dns-response.js';
+import { DNSResponseAction, type DNSResponseActionCode } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import type { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
 import {
   AllowResponseAction,
   AllRule,
@@ -15,8 +15,8 @@ import {
   RuleChains,
   SetTagResponseAction,
   TagRule,
-} from '../../src/rules/index.js';
-import type { ResponseAction, ResponseSelector } from '../../src/rules/rule-types.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
+import type { ResponseAction, ResponseSelector } from '@dnsdist-ts/dataplane/rules/rule-types.js';
 import { decode, makeQuery, makeResponse } from './query-fixture.js';
 
 class CodeResponseAction implements ResponseAction {

@@ -9,8 +9,8 @@ import {
   RuleChain,
   RuleChainError,
   TCAction,
-} from '../../src/rules/index.js';
-import type { QueryAction, Selector } from '../../src/rules/rule-types.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
+import type { QueryAction, Selector } from '@dnsdist-ts/dataplane/rules/rule-types.js';
 
 const UUID = '123e4567-e89b-12d3-a456-426655440000';
 

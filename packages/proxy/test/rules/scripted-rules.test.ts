@@ -5,15 +5,15 @@
  * in-memory stand-ins (FakeScript), standing for a Lua function.
  */
 import dnsPacket from 'dns-packet';
-import { DNSResponse } from '../../src/query/dns-response.js';
-import { DNSAction, DNSResponseAction } from '../../src/query/dns-action.js';
-import type { DNSQuestion } from '../../src/query/dns-question.js';
-import { NOT_A_FIELD, ScriptFieldError, ScriptView } from '../../src/query/script-view.js';
-import type { MatchScript, QueryScript, ResponseScript } from '../../src/rules/scripted/script-function.js';
-import type { ScriptResult } from '../../src/rules/scripted/script-result.js';
-import { ScriptedAction } from '../../src/rules/scripted/scripted-action.js';
-import { ScriptedResponseAction } from '../../src/rules/scripted/scripted-response-action.js';
-import { ScriptedRule } from '../../src/rules/scripted/scripted-rule.js';
+import { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import { DNSAction, DNSResponseAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import { NOT_A_FIELD, ScriptFieldError, ScriptView } from '@dnsdist-ts/dataplane/query/script-view.js';
+import type { MatchScript, QueryScript, ResponseScript } from '@dnsdist-ts/dataplane/rules/scripted/script-function.js';
+import type { ScriptResult } from '@dnsdist-ts/dataplane/rules/scripted/script-result.js';
+import { ScriptedAction } from '@dnsdist-ts/dataplane/rules/scripted/scripted-action.js';
+import { ScriptedResponseAction } from '@dnsdist-ts/dataplane/rules/scripted/scripted-response-action.js';
+import { ScriptedRule } from '@dnsdist-ts/dataplane/rules/scripted/scripted-rule.js';
 import { decode, FLAG_QR, flagsOf, makeQuery, makeResponse } from './query-fixture.js';
 
 /** A stand-in for a Lua function: returns fixed values, or throws. */

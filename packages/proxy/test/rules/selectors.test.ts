@@ -17,8 +17,8 @@ import {
   SuffixMatchNodeRule,
   TCPRule,
   TagRule,
-} from '../../src/rules/index.js';
-import type { Selector } from '../../src/rules/rule-types.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
+import type { Selector } from '@dnsdist-ts/dataplane/rules/rule-types.js';
 import { FLAG_CD, FLAG_RD, makeQuery, makeResponse } from './query-fixture.js';
 
 describe('AllRule', () => {

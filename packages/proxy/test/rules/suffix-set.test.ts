@@ -1,6 +1,6 @@
 import { DNSName, DnsQueryView, SuffixMatchNode } from '@dnsdist-ts/dns';
 import fc from 'fast-check';
-import { SuffixSet } from '../../src/rules/index.js';
+import { SuffixSet } from '@dnsdist-ts/dataplane/rules/index.js';
 
 /** The lower-cased qname text the packet view produces for `name`. */
 function viewText(name: DNSName): string {

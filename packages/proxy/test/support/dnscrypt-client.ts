@@ -8,8 +8,8 @@ import { createSocket } from 'node:dgram';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import sodium from 'libsodium-wrappers';
-import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '../../src/dnscrypt/dnscrypt-xchacha.js';
+import { decodeCertificate, verifyCertificate, type DNSCryptCertificate } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import { xchachaBeforenm, xchachaOpen, xchachaSeal } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-xchacha.js';
 
 function udpExchange(port: number, data: Buffer): Promise<Buffer> {
   const s = createSocket('udp4');

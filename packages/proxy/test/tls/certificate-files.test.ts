@@ -6,8 +6,8 @@
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCertificateFiles, pairCertificateFiles } from '../../src/tls/certificate-files.js';
-import { TlsConfigError } from '../../src/tls/tls-config-error.js';
+import { loadCertificateFiles, pairCertificateFiles } from '@dnsdist-ts/dataplane/tls/certificate-files.js';
+import { TlsConfigError } from '@dnsdist-ts/dataplane/tls/tls-config-error.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 
 describe('loadCertificateFiles / pairCertificateFiles', () => {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import fc from 'fast-check';
-import { MAX_CLIENT_HELLO_RECORD, peekClientHelloSni } from '../../src/tls/client-hello-sni.js';
+import { MAX_CLIENT_HELLO_RECORD, peekClientHelloSni } from '@dnsdist-ts/dataplane/tls/client-hello-sni.js';
 
 /** The first bytes a real TLS client (Node's OpenSSL) sends: its ClientHello record. */
 async function clientHello(servername: string | undefined): Promise<Buffer> {

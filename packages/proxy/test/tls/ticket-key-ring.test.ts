@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { defaultTlsServerSettings } from '../../src/tls/tls-server-settings.js';
-import { TlsServerContext } from '../../src/tls/tls-server-context.js';
+import { defaultTlsServerSettings } from '@dnsdist-ts/dataplane/tls/tls-server-settings.js';
+import { TlsServerContext } from '@dnsdist-ts/dataplane/tls/tls-server-context.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
 
 describe('TicketKeyRing through a TLS server context', () => {

@@ -4,7 +4,7 @@
  * the real answer and counted as non-compliant by the proxy.
  */
 import dnsPacket from 'dns-packet';
-import { answerMatchesQuestion } from '../../src/backend/answer-matches.js';
+import { answerMatchesQuestion } from '@dnsdist-ts/dataplane/backend/answer-matches.js';
 import { makeQuery } from '../rules/query-fixture.js';
 
 const dq = makeQuery({ name: 'www.Example.com', type: 'AAAA' });

@@ -4,8 +4,8 @@
  * latency, send errors. The query path around it is left out: its answer
  * and loss handlers only record.
  */
-import type { DownstreamServer } from '../../src/backend/downstream-server.js';
-import type { DNSQuestion } from '../../src/query/dns-question.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
 import { makeQuery } from '../rules/query-fixture.js';
 import dnsPacket from 'dns-packet';
 import { fakeDownstream, FakePerformanceClock, FakeUdpEndpoint, RecordingReplyChannel, nameOf } from './query-path-fakes.js';

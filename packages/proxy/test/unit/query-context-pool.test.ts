@@ -6,8 +6,8 @@
  * to DNSQuestion later without a reset fails here.
  */
 import { parseAddress } from '@dnsdist-ts/dns';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { QueryContextPool } from '../../src/query/query-context-pool.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { QueryContextPool } from '@dnsdist-ts/dataplane/query/query-context-pool.js';
 import { encodeQuery } from '../rules/query-fixture.js';
 
 const REMOTE = new SocketAddress(parseAddress('192.0.2.1').bytes, 40000);

@@ -5,13 +5,13 @@
  */
 import { parseAddressWithPort } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
-import { DownstreamServer, type DownstreamServerConfig } from '../../src/backend/downstream-server.js';
-import type { ReplyChannel } from '../../src/backend/inflight-query.js';
-import type { UdpDatagramHandler, UdpEndpoint } from '../../src/io/udp-endpoint.js';
-import type { DNSQuestion } from '../../src/query/dns-question.js';
-import type { DNSResponse } from '../../src/query/dns-response.js';
-import type { DynBlockCheck, QueryCache, QueryRecorder } from '../../src/query/query-collaborators.js';
-import type { QueryVerdictCode } from '../../src/query/query-verdict.js';
+import { DownstreamServer, type DownstreamServerConfig } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import type { ReplyChannel } from '@dnsdist-ts/dataplane/backend/inflight-query.js';
+import type { UdpDatagramHandler, UdpEndpoint } from '@dnsdist-ts/dataplane/io/udp-endpoint.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import type { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import type { DynBlockCheck, QueryCache, QueryRecorder } from '@dnsdist-ts/dataplane/query/query-collaborators.js';
+import type { QueryVerdictCode } from '@dnsdist-ts/dataplane/query/query-verdict.js';
 
 /** A backend as the policies see it: settings, health, load. No socket unless one is attached. */
 export interface FakeDownstreamShape {

@@ -9,12 +9,12 @@
  */
 import { makeProxyProtocolHeader, NetmaskGroup, parseAddress } from '@dnsdist-ts/dns';
 import dnsPacket from 'dns-packet';
-import type { DownstreamServer } from '../../src/backend/downstream-server.js';
-import { RoundRobinPolicy } from '../../src/backend/policies/round-robin.js';
-import { SocketAddress } from '../../src/query/client-address.js';
-import { QueryVerdict } from '../../src/query/query-verdict.js';
-import type { FrontendCounters } from '../../src/server/query-processor.js';
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { RoundRobinPolicy } from '@dnsdist-ts/dataplane/backend/policies/round-robin.js';
+import { SocketAddress } from '@dnsdist-ts/dataplane/query/client-address.js';
+import { QueryVerdict } from '@dnsdist-ts/dataplane/query/query-verdict.js';
+import type { FrontendCounters } from '@dnsdist-ts/dataplane/server/query-processor.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import {
   AllRule,
   DelayAction,
@@ -27,7 +27,7 @@ import {
   RCodeAction,
   RuleChains,
   SpoofAction,
-} from '../../src/rules/index.js';
+} from '@dnsdist-ts/dataplane/rules/index.js';
 import { encodeQuery, FLAG_CD, FLAG_QR, FLAG_RD, FLAG_TC, type QueryShape } from '../rules/query-fixture.js';
 import {
   FakeDynBlocks,

@@ -6,16 +6,16 @@
  * set by hand (fakeDownstream): no socket, no health check. The weighted
  * ones are checked statistically, wrandom with a seeded random source.
  */
-import type { DownstreamServer } from '../../src/backend/downstream-server.js';
-import { ConsistentHashPolicy } from '../../src/backend/policies/consistent-hash.js';
-import { FirstAvailablePolicy } from '../../src/backend/policies/first-available.js';
-import { LeastOutstandingPolicy } from '../../src/backend/policies/least-outstanding.js';
-import { RoundRobinPolicy } from '../../src/backend/policies/round-robin.js';
-import { ScriptedPolicy } from '../../src/backend/policies/scripted-policy.js';
-import type { ServerPolicy } from '../../src/backend/policies/server-policy.js';
-import { WeightedHashedPolicy, WeightedRandomPolicy } from '../../src/backend/policies/weighted-random.js';
-import { ServerPool } from '../../src/backend/server-pool.js';
-import type { DNSQuestion } from '../../src/query/dns-question.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { ConsistentHashPolicy } from '@dnsdist-ts/dataplane/backend/policies/consistent-hash.js';
+import { FirstAvailablePolicy } from '@dnsdist-ts/dataplane/backend/policies/first-available.js';
+import { LeastOutstandingPolicy } from '@dnsdist-ts/dataplane/backend/policies/least-outstanding.js';
+import { RoundRobinPolicy } from '@dnsdist-ts/dataplane/backend/policies/round-robin.js';
+import { ScriptedPolicy } from '@dnsdist-ts/dataplane/backend/policies/scripted-policy.js';
+import type { ServerPolicy } from '@dnsdist-ts/dataplane/backend/policies/server-policy.js';
+import { WeightedHashedPolicy, WeightedRandomPolicy } from '@dnsdist-ts/dataplane/backend/policies/weighted-random.js';
+import { ServerPool } from '@dnsdist-ts/dataplane/backend/server-pool.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
 import { makeQuery } from '../rules/query-fixture.js';
 import { fakeDownstream, FakeUdpEndpoint, seededRandom } from './query-path-fakes.js';
 

@@ -4,7 +4,7 @@
  * edited, so that a policy keying on the array (chashed's ring) sees every
  * change.
  */
-import { ServerPool } from '../../src/backend/server-pool.js';
+import { ServerPool } from '@dnsdist-ts/dataplane/backend/server-pool.js';
 import { fakeDownstream } from './query-path-fakes.js';
 
 describe('ServerPool', () => {

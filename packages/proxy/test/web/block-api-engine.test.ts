@@ -4,7 +4,7 @@
  * when removed.
  */
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
-import { BLOCK_API_PATH } from '../../src/web/block-api.js';
+import { BLOCK_API_PATH } from '@dnsdist-ts/web/web/block-api.js';
 import { startDemo } from '../support/proxy-harness.js';
 import { getJson, httpRequest } from './http-client.js';
 import { queryFrom } from './source-query.js';

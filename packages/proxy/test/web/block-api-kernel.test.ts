@@ -10,7 +10,7 @@ import { cidrKey, decodeCounterAction, ipv4Key, MatchAction } from '@dnsdist-ts/
 import { parseAddress } from '@dnsdist-ts/dns';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
-import { BLOCK_API_PATH } from '../../src/web/block-api.js';
+import { BLOCK_API_PATH } from '@dnsdist-ts/web/web/block-api.js';
 import { startDemo } from '../support/proxy-harness.js';
 import { getJson, httpRequest } from './http-client.js';
 import { parsePrometheusText } from './prometheus-text-parser.js';

@@ -3,7 +3,7 @@
  * dynamic-block families of /metrics, with an engine plugged into the
  * providers (see memory-block-engine.ts).
  */
-import { BLOCK_API_PATH } from '../../src/web/block-api.js';
+import { BLOCK_API_PATH } from '@dnsdist-ts/web/web/block-api.js';
 import { httpRequest, getJson } from './http-client.js';
 import { MemoryBlockEngine } from './memory-block-engine.js';
 import { parsePrometheusText } from './prometheus-text-parser.js';

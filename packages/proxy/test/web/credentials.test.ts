@@ -1,4 +1,4 @@
-import { CredentialsHolder, hashPassword, HashPasswordError, parseHashedPassword } from '../../src/web/credentials.js';
+import { CredentialsHolder, hashPassword, HashPasswordError, parseHashedPassword } from '@dnsdist-ts/web/web/credentials.js';
 
 describe('credentials', () => {
   // Produced by Debian's dnsdist 1.7.3: hashPassword("secret").

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
-import { BLOCK_API_PATH } from '../../src/web/block-api.js';
+import { BLOCK_API_PATH } from '@dnsdist-ts/web/web/block-api.js';
 import { udpQuery } from '../support/dns-client.js';
 import { startDemo } from '../support/proxy-harness.js';
 import { describeBrowser, launchBrowser, type BrowserPage } from './headless-chromium.js';

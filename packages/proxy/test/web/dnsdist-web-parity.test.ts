@@ -16,7 +16,7 @@ import { freePort as freeTcpPort, runDnsdistClient, startDnsdist, type RunningDn
 import { udpQuery } from '../support/dns-client.js';
 import { startDemo } from '../support/proxy-harness.js';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
-import { CredentialsHolder } from '../../src/web/credentials.js';
+import { CredentialsHolder } from '@dnsdist-ts/web/web/credentials.js';
 import { httpRequest, type HttpResult, type RequestOptions } from './http-client.js';
 import { labelNamesByFamily, parsePrometheusText, type MetricFamily } from './prometheus-text-parser.js';
 import { AUTH_MATRIX } from './auth-matrix.js';

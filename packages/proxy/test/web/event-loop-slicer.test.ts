@@ -4,7 +4,7 @@
  * reports must be time the scrape held the loop, not time it waited for
  * its renderer thread or for gzip on libuv's pool while the loop was free.
  */
-import { EventLoopSlicer } from '../../src/metrics/event-loop-slicer.js';
+import { EventLoopSlicer } from '@dnsdist-ts/web/metrics/event-loop-slicer.js';
 
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1_000;

@@ -1,4 +1,4 @@
-import { formatJson11 } from '../../src/web/json11-format.js';
+import { formatJson11 } from '@dnsdist-ts/web/web/json11-format.js';
 
 describe('formatJson11', () => {
   it('writes JSON as dnsdist’s json11 does: sorted keys, ", " and ": "', () => {

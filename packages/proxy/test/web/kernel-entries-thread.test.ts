@@ -12,12 +12,12 @@ import { Worker } from 'node:worker_threads';
 import type { BpfMap } from '@dnsdist-ts/bpf';
 import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
 import { describeBpf } from '../../../../test/support/require-bpf.js';
-import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
-import { EventLoopSlicer } from '../../src/metrics/event-loop-slicer.js';
-import { writeKernelBlockHits } from '../../src/metrics/kernel-block-hits.js';
-import { KernelEntriesThread, KernelEntriesThreadError, spawnKernelEntriesWorker } from '../../src/metrics/kernel-entries-thread.js';
-import type { KernelCounterProvider, KernelFilter } from '../../src/metrics/observability-providers.js';
-import { PrometheusTextWriter } from '../../src/metrics/prometheus-text-writer.js';
+import { bpfFilterKernelCounters } from '@dnsdist-ts/web/metrics/bpf-filter-sources.js';
+import { EventLoopSlicer } from '@dnsdist-ts/web/metrics/event-loop-slicer.js';
+import { writeKernelBlockHits } from '@dnsdist-ts/web/metrics/kernel-block-hits.js';
+import { KernelEntriesThread, KernelEntriesThreadError, spawnKernelEntriesWorker } from '@dnsdist-ts/web/metrics/kernel-entries-thread.js';
+import type { KernelCounterProvider, KernelFilter } from '@dnsdist-ts/web/metrics/observability-providers.js';
+import { PrometheusTextWriter } from '@dnsdist-ts/web/metrics/prometheus-text-writer.js';
 import { httpRequest } from './http-client.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
 

@@ -13,7 +13,7 @@ import type {
   DynBlockEngineStatsProvider,
   DynBlockListProvider,
   DynBlockView,
-} from '../../src/metrics/observability-providers.js';
+} from '@dnsdist-ts/web/metrics/observability-providers.js';
 
 const ACTION_TEXT: Record<string, string> = {
   Drop: 'Drop',

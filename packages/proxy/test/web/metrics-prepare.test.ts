@@ -4,7 +4,7 @@
  * scrape, and not at all by a proxy without a webserver. Module state is
  * per test file, so this file checks it before anything here scrapes.
  */
-import { promClientLoaded } from '../../src/metrics/registry-families.js';
+import { promClientLoaded } from '@dnsdist-ts/web/metrics/registry-families.js';
 import { startProxy } from '../support/proxy-harness.js';
 import { startWebProxy } from './web-harness.js';
 

@@ -11,10 +11,10 @@ import { gunzipSync } from 'node:zlib';
 import { BPFFilter, MatchAction, pinnedExternalOptions } from '@dnsdist-ts/bpf-filter';
 import { describeBpf, uniqueName } from '../../../../test/support/require-bpf.js';
 import { udpQuery } from '../support/dns-client.js';
-import { bpfFilterKernelCounters } from '../../src/metrics/bpf-filter-sources.js';
-import { acceptsGzip, parseKernelEntryLimit } from '../../src/metrics/metrics-exposition.js';
-import { PrometheusFormatError } from '../../src/metrics/prometheus-text-writer.js';
-import { FamilyRegistry, ScrapedFamilies } from '../../src/metrics/registry-families.js';
+import { bpfFilterKernelCounters } from '@dnsdist-ts/web/metrics/bpf-filter-sources.js';
+import { acceptsGzip, parseKernelEntryLimit } from '@dnsdist-ts/web/metrics/metrics-exposition.js';
+import { PrometheusFormatError } from '@dnsdist-ts/web/metrics/prometheus-text-writer.js';
+import { FamilyRegistry, ScrapedFamilies } from '@dnsdist-ts/web/metrics/registry-families.js';
 import { parsePrometheusText, type MetricFamily } from './prometheus-text-parser.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
 

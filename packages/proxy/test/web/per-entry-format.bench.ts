@@ -7,8 +7,8 @@
  *
  *     pnpm exec tsx packages/proxy/test/web/per-entry-format.bench.ts [entries]
  */
-import { PrometheusTextWriter } from '../../src/metrics/prometheus-text-writer.js';
-import { FamilyRegistry, ScrapedFamilies } from '../../src/metrics/registry-families.js';
+import { PrometheusTextWriter } from '@dnsdist-ts/web/metrics/prometheus-text-writer.js';
+import { FamilyRegistry, ScrapedFamilies } from '@dnsdist-ts/web/metrics/registry-families.js';
 
 const ENTRIES = Number(process.argv[2] ?? 100_000);
 const RUNS = 7;

@@ -1,4 +1,9 @@
-import { formatDouble, formatSampleValue, PrometheusFormatError, PrometheusTextWriter } from '../../src/metrics/prometheus-text-writer.js';
+import {
+  formatDouble,
+  formatSampleValue,
+  PrometheusFormatError,
+  PrometheusTextWriter,
+} from '@dnsdist-ts/web/metrics/prometheus-text-writer.js';
 import { parsePrometheusText } from './prometheus-text-parser.js';
 
 describe('PrometheusTextWriter', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { TopK } from '../../src/web/top-k.js';
+import { TopK } from '@dnsdist-ts/web/web/top-k.js';
 
 describe('TopK', () => {
   it('keeps the k highest scores, highest first, as a full sort would', () => {

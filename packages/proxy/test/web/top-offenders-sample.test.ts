@@ -5,11 +5,11 @@
  * when sampling every block. Pure logic: the kernel is the FakeKernelSink.
  */
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange } from '../../src/dynblocks/client-block-range.js';
-import { DynBlock } from '../../src/dynblocks/dyn-block.js';
-import { DynamicBlocksSource } from '../../src/metrics/dynamic-blocks-source.js';
-import { TopOffendersTracker } from '../../src/metrics/top-offenders.js';
-import { DNSAction } from '../../src/query/dns-action.js';
+import { ClientBlockRange } from '@dnsdist-ts/dynblocks/dynblocks/client-block-range.js';
+import { DynBlock } from '@dnsdist-ts/dynblocks/dynblocks/dyn-block.js';
+import { DynamicBlocksSource } from '@dnsdist-ts/web/metrics/dynamic-blocks-source.js';
+import { TopOffendersTracker } from '@dnsdist-ts/web/metrics/top-offenders.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { FakeKernelSink } from '../dynblocks/fake-kernel-sink.js';
 import { TestWorld } from '../dynblocks/test-clock-world.js';
 

@@ -1,5 +1,5 @@
-import type { DynBlockView } from '../../src/metrics/observability-providers.js';
-import { TopOffendersTracker } from '../../src/metrics/top-offenders.js';
+import type { DynBlockView } from '@dnsdist-ts/web/metrics/observability-providers.js';
+import { TopOffendersTracker } from '@dnsdist-ts/web/metrics/top-offenders.js';
 
 function block(key: string, hits: number, reason = 'r', kind: 'netmask' | 'suffix' = 'netmask'): DynBlockView {
   return { kind, key, reason, action: 'Drop', seconds: 60, blocks: hits, kernelHits: 0, warning: false, ebpf: false };

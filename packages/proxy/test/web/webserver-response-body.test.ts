@@ -10,8 +10,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { BODY_PIECE_BYTES, writeResponseBody } from '../../src/web/response-body-writer.js';
-import type { WebResponse } from '../../src/web/web-exchange.js';
+import { BODY_PIECE_BYTES, writeResponseBody } from '@dnsdist-ts/web/web/response-body-writer.js';
+import type { WebResponse } from '@dnsdist-ts/web/web/web-exchange.js';
 import { startWebProxy, type RunningWebProxy } from './web-harness.js';
 
 const CONFIG = `webserver("127.0.0.1:0")\nsetWebserverConfig({apiKey="key"})\n`;

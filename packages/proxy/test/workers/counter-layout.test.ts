@@ -5,13 +5,13 @@
  * never go back. The global and configured backends' counters are read
  * live instead (live-counters.test.ts).
  */
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
-import { RuleChains } from '../../src/rules/index.js';
-import { Rings } from '../../src/rings/index.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
-import { DohFrontend } from '../../src/doh/doh-frontend.js';
-import type { DohFrontendConfig } from '../../src/doh/doh-config.js';
+import { DohFrontend } from '@dnsdist-ts/dataplane/doh/doh-frontend.js';
+import type { DohFrontendConfig } from '@dnsdist-ts/dataplane/doh/doh-config.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());

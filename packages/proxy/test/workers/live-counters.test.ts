@@ -8,13 +8,13 @@
  * control plane's own writes count; the objects keep fast properties; the
  * configuration's rules' match counts add up the same way.
  */
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
-import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '../../src/rules/index.js';
-import { Rings } from '../../src/rings/index.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { LiveCounters } from '../../src/workers/live-counters.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
-import { statisticsOf } from '../../src/stats/counter-cells.js';
+import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());

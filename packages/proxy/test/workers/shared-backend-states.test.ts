@@ -5,9 +5,9 @@
  * once; it reads as forced (so it runs no health check of its own) and a
  * command replayed in the worker does not overwrite the control plane's state.
  */
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
-import { RuleChains } from '../../src/rules/index.js';
-import { Rings } from '../../src/rings/index.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
 import { SharedBackendStates } from '../../src/workers/shared-backend-states.js';
 

@@ -5,7 +5,7 @@
  * to the rule's own buckets, and the rules a configuration creates take
  * the control plane's tables in creation order (ClientTableHook).
  */
-import { MaxQPSIPRule } from '../../src/rules/index.js';
+import { MaxQPSIPRule } from '@dnsdist-ts/dataplane/rules/index.js';
 import { ClientTableHook, SharedClientTable } from '../../src/workers/shared-client-buckets.js';
 import { makeQuery } from '../rules/query-fixture.js';
 

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { NOT_COUNTED, REFUSED } from '../../src/server/process-wide-counts.js';
+import { NOT_COUNTED, REFUSED } from '@dnsdist-ts/dataplane/server/process-wide-counts.js';
 import { SharedProcessWideCounts } from '../../src/workers/shared-process-counts.js';
 
 const v4 = (a: string): Uint8Array => Uint8Array.from(a.split('.').map(Number));

@@ -4,7 +4,7 @@
  * burst 0 lets nothing through; two views of one buffer (as two workers
  * have) take from the same bucket.
  */
-import { QpsLimiter } from '../../src/rules/qps-limiter.js';
+import { QpsLimiter } from '@dnsdist-ts/dataplane/rules/qps-limiter.js';
 import { SharedTokenBuckets, withConfigurationLimiters } from '../../src/workers/shared-token-buckets.js';
 
 describe('SharedTokenBuckets', () => {

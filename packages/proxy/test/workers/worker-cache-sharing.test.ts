@@ -4,7 +4,7 @@
  * two copies of one cache, each with its sharing end. Between real
  * threads: test/e2e/workers-cache.test.ts.
  */
-import { PacketCache } from '../../src/cache/index.js';
+import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
 import { RING_BYTES, sharingBuffers, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
 import { TestClock, a, query, response, ttls, type QueryOptions } from '../cache/cache-fixtures.js';
 

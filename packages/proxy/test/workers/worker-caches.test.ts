@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DNSName, QType } from '@dnsdist-ts/dns';
-import { PacketCache } from '../../src/cache/index.js';
+import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
 import {
   configurationCaches,
   WorkerCacheCopies,

@@ -10,10 +10,10 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { DNSName, parseAddress } from '@dnsdist-ts/dns';
-import { ClientBlockRange, DynamicBlocks } from '../../src/dynblocks/index.js';
-import { DNSAction } from '../../src/query/dns-action.js';
-import { Logger } from '../../src/server/logger.js';
-import { ProxyCounters } from '../../src/stats/proxy-counters.js';
+import { ClientBlockRange, DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
+import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
+import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
+import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
 import { applyDynBlocksMessage, takeBlockHits, WorkerDynBlocks, type DynBlocksMessage } from '../../src/workers/worker-dyn-blocks.js';
 import { waitFor } from '../support/dns-client.js';
 

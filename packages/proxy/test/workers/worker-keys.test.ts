@@ -7,14 +7,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DNSCryptBind } from '../../src/dnscrypt/dnscrypt-bind.js';
-import { sodiumReady } from '../../src/dnscrypt/dnscrypt-certificate.js';
-import { DNSCryptContext } from '../../src/dnscrypt/dnscrypt-context.js';
-import { generateProviderKeys } from '../../src/dnscrypt/dnscrypt-provider-keys.js';
-import { Rings } from '../../src/rings/index.js';
-import { RuleChains } from '../../src/rules/index.js';
-import { DnsdistProxy } from '../../src/server/dnsdist-proxy.js';
-import { TicketKeyRing } from '../../src/tls/ticket-key-ring.js';
+import { DNSCryptBind } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-bind.js';
+import { sodiumReady } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
+import { DNSCryptContext } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
+import { generateProviderKeys } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-provider-keys.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
+import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
+import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { TicketKeyRing } from '@dnsdist-ts/dataplane/tls/ticket-key-ring.js';
 import { applyWorkerKeys, WorkerKeyDistribution, type WorkerKeys } from '../../src/workers/worker-keys.js';
 
 function proxyWithDNSCrypt(): DnsdistProxy {

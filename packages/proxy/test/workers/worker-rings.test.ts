@@ -4,7 +4,7 @@
  * passed by hand. The copy must hold exactly the worker's entries after
  * incremental pulls, rings that wrapped between two pulls included.
  */
-import { Rings } from '../../src/rings/rings.js';
+import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
 import { ringDelta, ringShareOfWorker, takeRingShare, WorkerRingsView } from '../../src/workers/worker-rings.js';
 import { BACKEND, makeQuery, makeResponse } from '../rings/ring-fixtures.js';
 

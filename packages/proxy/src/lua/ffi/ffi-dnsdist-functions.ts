@@ -8,13 +8,13 @@
  */
 import { lua, type LuaState } from 'fengari';
 import { HeaderFlag, RCODE_MASK, readFlags } from '@dnsdist-ts/dns';
-import { ConsistentHashPolicy } from '../../backend/policies/consistent-hash.js';
-import { qnameHash } from '../../backend/policies/qname-hash.js';
-import type { BalancingFactors } from '../../backend/policies/balancing-factors.js';
-import { pickByWeightHash } from '../../backend/policies/weighted-random.js';
-import { SpoofAction } from '../../rules/actions/spoof-action.js';
-import { SpoofRawAction } from '../../rules/actions/spoof-raw-action.js';
-import type { ScriptView } from '../../query/script-view.js';
+import { ConsistentHashPolicy } from '@dnsdist-ts/dataplane/backend/policies/consistent-hash.js';
+import { qnameHash } from '@dnsdist-ts/dataplane/backend/policies/qname-hash.js';
+import type { BalancingFactors } from '@dnsdist-ts/dataplane/backend/policies/balancing-factors.js';
+import { pickByWeightHash } from '@dnsdist-ts/dataplane/backend/policies/weighted-random.js';
+import { SpoofAction } from '@dnsdist-ts/dataplane/rules/actions/spoof-action.js';
+import { SpoofRawAction } from '@dnsdist-ts/dataplane/rules/actions/spoof-raw-action.js';
+import type { ScriptView } from '@dnsdist-ts/dataplane/query/script-view.js';
 import { CData, type StructValue } from './ffi-cdata.js';
 import { FfiQuestion, FfiServer, FfiServersList } from './ffi-handles.js';
 import type { FfiFunction, FfiModule } from './ffi-module.js';

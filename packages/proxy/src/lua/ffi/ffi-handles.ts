@@ -3,8 +3,8 @@
  * `dnsdist_ffi_dnsquestion_t *` (also passed as `dnsdist_ffi_dnsresponse_t *`
  * to response functions), a policy's servers list and its servers.
  */
-import type { DownstreamServer } from '../../backend/downstream-server.js';
-import { ScriptView } from '../../query/script-view.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import { ScriptView } from '@dnsdist-ts/dataplane/query/script-view.js';
 
 /** The question (or response) an FFI function was called with, and what the call set on it. */
 export class FfiQuestion {

@@ -6,11 +6,11 @@
  * per state and kind, pointed at the current query for the call only.
  */
 import { lauxlib, lua, to_luastring, type LuaState } from 'fengari';
-import type { DownstreamServer } from '../../backend/downstream-server.js';
-import type { StatNode, StatNodeStats } from '../../dynblocks/stat-node.js';
-import type { DNSQuestion } from '../../query/dns-question.js';
-import type { DNSResponse } from '../../query/dns-response.js';
-import { ScriptCallError, type ScriptResult } from '../../rules/scripted/script-result.js';
+import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
+import type { StatNode, StatNodeStats } from '@dnsdist-ts/dynblocks/dynblocks/stat-node.js';
+import type { DNSQuestion } from '@dnsdist-ts/dataplane/query/dns-question.js';
+import type { DNSResponse } from '@dnsdist-ts/dataplane/query/dns-response.js';
+import { ScriptCallError, type ScriptResult } from '@dnsdist-ts/dataplane/rules/scripted/script-result.js';
 import { RULE_CALL_TIME_LIMIT_MS } from '../lua-script-objects.js';
 import type { LuaFunctionRef } from '../lua-runtime.js';
 import { CData } from './ffi-cdata.js';

@@ -4,7 +4,7 @@
  * the reason the visitor may set when it returns true.
  */
 import { lua, type LuaState } from 'fengari';
-import type { StatNode, StatNodeStats } from '../../dynblocks/stat-node.js';
+import type { StatNode, StatNodeStats } from '@dnsdist-ts/dynblocks/dynblocks/stat-node.js';
 import { CData } from './ffi-cdata.js';
 import type { FfiFunction, FfiModule } from './ffi-module.js';
 
