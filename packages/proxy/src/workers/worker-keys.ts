@@ -16,6 +16,7 @@
 import { DNSCryptCertificatePair } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-context.js';
 import { decodeCertificate } from '@dnsdist-ts/dataplane/dnscrypt/dnscrypt-certificate.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import { LatestDelivery } from './latest-delivery.js';
 
 /** One resolver certificate as it travels to the workers. */
 export interface DNSCryptPairKeys {
@@ -70,16 +71,6 @@ export function applyWorkerKeys(proxy: DnsdistProxy, keys: WorkerKeys): void {
   });
 }
 
-/** How long the console waits for the workers to take new keys before it replies without them. */
-const DELIVERY_GRACE_MS = 5000;
-
-interface Delivery {
-  seq: number;
-  pending: Set<number>;
-  done: Promise<void>;
-  resolve: () => void;
-}
-
 /**
  * Control-plane side: sends the key material to the workers whenever it
  * changes, and says when every worker has it. Each message carries the
@@ -89,8 +80,7 @@ export class WorkerKeyDistribution {
   readonly #proxy: DnsdistProxy;
   /** Posts to every worker there is now; returns their indexes. */
   readonly #post: (seq: number, keys: WorkerKeys) => number[];
-  #seq = 0;
-  #latest: Delivery | undefined;
+  readonly #delivery = new LatestDelivery();
 
   constructor(proxy: DnsdistProxy, post: (seq: number, keys: WorkerKeys) => number[]) {
     this.#proxy = proxy;
@@ -110,35 +100,21 @@ export class WorkerKeyDistribution {
 
   /** Send the whole set to every worker (posted at once, so ahead of any later message to them). */
   send(): void {
-    const seq = ++this.#seq;
-    const targets = this.#post(seq, workerKeysOf(this.#proxy));
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
-    const delivery: Delivery = { seq, pending: new Set(targets), done, resolve };
-    this.#latest?.resolve();
-    this.#latest = delivery;
-    if (delivery.pending.size === 0) return resolve();
-    setTimeout(resolve, DELIVERY_GRACE_MS).unref();
+    this.#delivery.send((seq) => this.#post(seq, workerKeysOf(this.#proxy)));
   }
 
   /** Worker `index` has taken the set numbered `seq`. */
   applied(index: number, seq: number): void {
-    const d = this.#latest;
-    if (d && seq >= d.seq) this.#settle(d, index);
+    this.#delivery.applied(index, seq);
   }
 
   /** Worker `index` exited: nothing is waited for from it (its successor starts with the set of record). */
   gone(index: number): void {
-    if (this.#latest) this.#settle(this.#latest, index);
+    this.#delivery.gone(index);
   }
 
   /** Resolves once every worker has the latest set (or DELIVERY_GRACE_MS passed). */
   delivered(): Promise<void> {
-    return this.#latest?.done ?? Promise.resolve();
-  }
-
-  #settle(d: Delivery, index: number): void {
-    d.pending.delete(index);
-    if (d.pending.size === 0) d.resolve();
+    return this.#delivery.delivered();
   }
 }
