@@ -62,9 +62,9 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
 
   it('drops a client above the rate in the kernel, keeps answering one below it, and lifts the block on time', async () => {
     const dir = `${root}/rate`;
-    // 6 s, not less: the block must outlive the first tick after the flood's last query (which
-    // folds the kernel hits into it) even when a loaded machine stretches the flood.
-    const proxy = await startProxy(config(dir, RATE_RULE('Drop', 6)));
+    // 10 s, not less: the block must outlive the first tick after the flood's last query (which
+    // folds the kernel hits into it) even when a loaded machine (a full CI run) stretches the flood.
+    const proxy = await startProxy(config(dir, RATE_RULE('Drop', 10)));
     try {
       const before = udpQueries(proxy);
       const [attack, legit] = await Promise.all([flood(proxy, peer(1), 400, 2), flood(proxy, peer(0), 20, 2)]);
@@ -80,13 +80,13 @@ describeBpf('dynamic blocks enforced in the kernel: XDP on a veth pair', () => {
       expect(hits).toBeGreaterThanOrEqual(o['-']! - 50);
       expect(udpQueries(proxy) - before).toBeLessThanOrEqual(legit.sent + o.A! + 50);
       // Kernel hits count as the block's blocks (and in dyn-blocked) while it is live.
-      await waitFor('kernel hits in showDynBlocks', () => shownBlocks(proxy, `${peer(1)}/32`) >= hits, 3000);
+      await waitFor('kernel hits in showDynBlocks', () => shownBlocks(proxy, `${peer(1)}/32`) >= hits, 5000);
       expect(proxy.app.proxy.counters.dynBlocked).toBeGreaterThanOrEqual(hits);
       expect(rawEntry(`${dir}/addr-v4`, v4key(peer(1)))?.[8]).toBe(1);
 
       // The block lifts on time: the kernel entry goes within a second of its deadline, and the client is answered again.
       const deadline = rawEntry(`${dir}/addr-v4-expiry`, v4key(peer(1)))!.readBigUInt64LE(0);
-      await waitFor('the kernel entry to go', () => rawEntry(`${dir}/addr-v4`, v4key(peer(1))) === undefined, 9000);
+      await waitFor('the kernel entry to go', () => rawEntry(`${dir}/addr-v4`, v4key(peer(1))) === undefined, 13000);
       const lateMs = Number(nowNs() - deadline) / 1e6;
       expect(lateMs).toBeGreaterThanOrEqual(0);
       expect(lateMs).toBeLessThan(1100);
