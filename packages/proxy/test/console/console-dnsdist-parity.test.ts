@@ -41,11 +41,20 @@ describeDnsdist('console replies next to dnsdist', () => {
   const clients: ConsoleClient[] = [];
 
   beforeAll(async () => {
-    dnsdistConsole = await freePort();
-    dnsdist = await startDnsdist(
-      [`setLocal("127.0.0.1:${await freePort()}")`, `controlSocket("127.0.0.1:${dnsdistConsole}")`, `setKey("${keyText}")`].join('\n'),
-      dnsdistConsole,
-    );
+    // freePort() checks a port is free, not that it stays so: another test file can take it before
+    // dnsdist binds it. dnsdist then exits naming the address; start it again on other ports.
+    for (let attempt = 1; ; attempt++) {
+      dnsdistConsole = await freePort();
+      try {
+        dnsdist = await startDnsdist(
+          [`setLocal("127.0.0.1:${await freePort()}")`, `controlSocket("127.0.0.1:${dnsdistConsole}")`, `setKey("${keyText}")`].join('\n'),
+          dnsdistConsole,
+        );
+        break;
+      } catch (err) {
+        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+      }
+    }
     proxy = await startProxy(`setLocal("127.0.0.1:\${PORT}")\ncontrolSocket("127.0.0.1:0")\nsetKey("${keyText}")`);
   });
   afterAll(async () => {
