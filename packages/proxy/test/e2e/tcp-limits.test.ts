@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { DemoServer } from '../../src/demo/demo-authoritative-server.js';
 import { encodeQuery, tcpQueries, tcpQuery, waitFor } from '../support/dns-client.js';
+import { heldConnection } from '../support/held-connection.js';
 import { startDemo, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 describe('TCP limits and thread tuning from dnsdist configurations', () => {
@@ -48,23 +49,6 @@ describe('TCP limits and thread tuning from dnsdist configurations', () => {
     expect((await tcpQuery(proxy.port, 'www.example.test')).answers?.[0]?.data).toBe('192.0.2.10');
   });
 });
-
-/** A TCP connection that had one query answered (so the proxy accepted and counted it), left open. */
-async function heldConnection(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  await new Promise((r) => socket.once('connect', r));
-  const q = encodeQuery('www.example.test');
-  const frame = Buffer.alloc(q.length + 2);
-  frame.writeUInt16BE(q.length, 0);
-  q.copy(frame, 2);
-  socket.write(frame);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('data', () => resolve());
-    socket.once('close', () => reject(new Error('the proxy closed a connection it should have accepted')));
-  });
-  return socket;
-}
 
 describe('maxConcurrentTCPConnections (addLocal/setLocal)', () => {
   let demo: DemoServer;

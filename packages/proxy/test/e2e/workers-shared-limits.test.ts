@@ -12,29 +12,12 @@
  * LuaFFIPerThread policy's counter) sees every TCP query as it would there.
  * The workers run the built code (dist/): `make` first.
  */
-import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
-import { encodeQuery, tcpQuery, waitFor } from '../support/dns-client.js';
+import { tcpQuery, waitFor } from '../support/dns-client.js';
+import { heldConnection } from '../support/held-connection.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
-
-/** A TCP connection that had one query answered (so a worker accepted and counted it), left open. */
-async function heldConnection(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  await new Promise((r) => socket.once('connect', r));
-  const q = encodeQuery('held.example.');
-  const frame = Buffer.alloc(q.length + 2);
-  frame.writeUInt16BE(q.length, 0);
-  q.copy(frame, 2);
-  socket.write(frame);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('data', () => resolve());
-    socket.once('close', () => reject(new Error('the proxy closed a connection it should have accepted')));
-  });
-  return socket;
-}
 
 describe('TCP connection limits across two workers', () => {
   let backend: TestBackend;
@@ -59,7 +42,7 @@ describe('TCP connection limits across two workers', () => {
 
   it('a worker that dies takes its connections off the per-client and per-listener counts', async () => {
     const pool = proxy.app.workers!;
-    const held = await heldConnection(proxy.port);
+    const held = await heldConnection(proxy.port, 'held.example.');
     const closed = new Promise((r) => held.once('close', r));
     // Counted once for the process: a second connection is refused in either worker.
     for (let i = 0; i < 4; i++) await expect(tcpQuery(proxy.port, 'refused.example.')).rejects.toThrow(/connection closed|ECONNRESET/);
@@ -70,7 +53,7 @@ describe('TCP connection limits across two workers', () => {
     await closed;
     await waitFor('both restarts', () => pool.status().every((s, i) => s.state === 'running' && s.threadId !== threads[i]), 20_000);
     // Its count is back to 0: one connection is accepted again, and it counts (a second is refused).
-    const again = await heldConnection(proxy.port);
+    const again = await heldConnection(proxy.port, 'held.example.');
     try {
       for (let i = 0; i < 4; i++) await expect(tcpQuery(proxy.port, 'refused.example.')).rejects.toThrow(/connection closed|ECONNRESET/);
     } finally {
