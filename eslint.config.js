@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Dependencies run one way (docs/architecture.md, "The packages"): each package may import only the
-// packages below it (LAYERS, written by scripts/split-proxy-packages.mjs), by name, and nothing from
+// packages below it (LAYERS), by name, and nothing from
 // contrib/ except what it lists. Inside packages/proxy, only the composition root and its peers
 // (COMPOSERS) use the Lua layer and app/.
 const LAYERS = {
