@@ -36,6 +36,11 @@ export class CurlScraper {
   #buffered = '';
   readonly #waiting: Array<(line: { out?: string; error?: string }) => void> = [];
 
+  /** The child process's pid (the bench may pin it to a CPU of its own). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   constructor() {
     this.#child = spawn(process.execPath, ['-e', SCRAPER_SOURCE], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.#child.stdout!.setEncoding('utf8');

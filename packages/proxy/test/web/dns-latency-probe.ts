@@ -61,6 +61,11 @@ export class DnsLatencyProbe {
   #waiting: ((w: ProbeWindow) => void) | undefined;
 
   /** Start probing `port` on 127.0.0.1 with an A query every `intervalMs`. */
+  /** The child process's pid (the bench may pin it to a CPU of its own). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   constructor(port: number, intervalMs = 2) {
     const query = encodeQuery('probe.example', { id: 0 }).toString('hex');
     this.#child = spawn(process.execPath, ['-e', PROBE_SOURCE, String(port), query, String(intervalMs)], {

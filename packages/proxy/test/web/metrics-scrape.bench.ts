@@ -6,7 +6,7 @@
  * goal is no answer delayed by more than 10 ms). Run as root on a bpffs
  * mount:
  *
- *     pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel] [thread|loop] [workers]
+ *     [SCRAPE_BENCH_CLIENT_CPU=1] pnpm exec tsx packages/proxy/test/web/metrics-scrape.bench.ts [blocks] [engine|kernel] [thread|loop] [workers]
  *
  * `engine` (the default) adds the blocks through the dynamic-block engine,
  * which mirrors them into the default filter's maps; the engine's
@@ -25,8 +25,9 @@
  * loop's holds as CPU time (event-loop-holds.ts), which a loaded machine
  * does not inflate: the wall-clock figures include waiting for a core.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { BPFFilter, MatchAction } from '@dnsdist-ts/bpf-filter';
@@ -45,6 +46,25 @@ const WHERE = process.argv[4] === 'loop' ? 'loop' : 'thread';
 /** Data-plane workers (`--workers N`): above 1 the query path runs on worker threads and the scrape on the control plane. */
 const WORKERS = Number(process.argv[5] ?? 1);
 const RUNS = 15;
+/**
+ * `SCRAPE_BENCH_CLIENT_CPU=n`: the probe and the scraper (curl included) run on CPU n and the proxy's
+ * threads on the others, as a Prometheus server and DNS clients on other hosts would; unset, all
+ * share every CPU and the proxy's event loop also waits for the clients' turns.
+ */
+const CLIENT_CPU = process.env.SCRAPE_BENCH_CLIENT_CPU;
+
+function pinClients(pids: readonly number[]): string {
+  if (CLIENT_CPU === undefined) return 'clients and proxy share every CPU';
+  const cpus = availableParallelism();
+  if (!/^\d+$/.test(CLIENT_CPU) || Number(CLIENT_CPU) >= cpus || cpus < 2) {
+    throw new Error(`SCRAPE_BENCH_CLIENT_CPU=${CLIENT_CPU}: give one CPU number below ${cpus} (needs 2 CPUs or more)`);
+  }
+  const others = [...Array(cpus).keys()].filter((c) => c !== Number(CLIENT_CPU)).join(',');
+  // -a: every thread that exists now; threads started later inherit their creator's affinity.
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', CLIENT_CPU, String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
+  return `probe and scraper on CPU ${CLIENT_CPU}, the proxy on CPU ${others}`;
+}
 
 function probeLine(label: string, w: ProbeWindow): string {
   return `${label} ${w.answered} answers, ${w.lost} lost; delay median ${w.medianMs.toFixed(2)} ms, p99 ${w.p99Ms.toFixed(2)} ms, max ${w.maxMs.toFixed(1)} ms, ${w.over10Ms} over 10 ms`;
@@ -195,6 +215,7 @@ async function main(): Promise<void> {
     const gc = new PerformanceObserver((list) => list.getEntries().forEach((e) => gcPauses.push(e.duration)));
     const probe = new DnsLatencyProbe(dnsPort);
     const curl = new CurlScraper();
+    const pinning = pinClients([probe.pid, curl.pid]);
     const url = `http://127.0.0.1:${port}/metrics`;
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await probe.window();
@@ -236,7 +257,7 @@ async function main(): Promise<void> {
       `load average: ${(await import('node:os'))
         .loadavg()
         .map((x) => x.toFixed(2))
-        .join(' ')} on ${(await import('node:os')).cpus().length} CPUs`,
+        .join(' ')} on ${(await import('node:os')).cpus().length} CPUs; ${pinning}`,
     );
     console.log(
       `HTTP scrape:  median ${median(plain).toFixed(1)} ms, max ${Math.max(...plain).toFixed(1)} ms, ${(plainBytes / 1e6).toFixed(2)} MB (${RUNS} runs)`,
