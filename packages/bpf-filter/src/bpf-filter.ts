@@ -1,9 +1,10 @@
 import { dirname } from 'node:path';
-import type { BpfMap, SocketLike } from '@dnsdist-ts/bpf';
+import type { SocketLike } from '@dnsdist-ts/bpf';
 import { InternalSocketFilter } from './internal-socket-filter.js';
-import { BpfBusyError, BpfError, BpfMapFullError, PinTransaction } from '@dnsdist-ts/bpf';
+import { BpfBusyError, BpfError, BpfMap, BpfMapFullError, PinTransaction } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
-import { parseBPFFilterArgs, type BPFFilterOptions } from './bpf-filter-options.js';
+import { parseBPFFilterArgs, type BPFFilterOptions, type FilterMapOptions } from './bpf-filter-options.js';
+import type { FilterMapHandles } from './filter-map-handles.js';
 import { ipv4Key, ipv6Key } from './address-key.js';
 import { cidrFromKey, cidrKey } from './cidr-key.js';
 import {
@@ -17,7 +18,7 @@ import { openFilterMap } from './filter-map-opener.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { ExpiryStore } from './expiry-store.js';
 import { nowNs, type MonotonicNs } from './monotonic-clock.js';
-import { MapFormat, QTYPE_ANY_1X, type FilterMapKind } from './map-format.js';
+import { formatName, MapFormat, mapLayout, QTYPE_ANY_1X, type FilterMapKind } from './map-format.js';
 import { isMatchAction, MatchAction, matchActionName } from './match-action.js';
 import { externalQNameKey, legacyQNameKey, wireFromQNameKey, wireToText } from './qname-key.js';
 import { NameIndex } from './name-index.js';
@@ -98,6 +99,39 @@ interface HeldMap {
   count: number;
 }
 
+/** A filter map of this process's own, and its expiry store, pinned or planned as `opts` says. */
+function openWithExpiry(
+  kind: FilterMapKind,
+  format: MapFormat,
+  opts: FilterMapOptions,
+  plan: PinTransaction,
+): { map: BpfMap; expiry: ExpiryStore } {
+  const { map } = openFilterMap(kind, format, opts, plan);
+  try {
+    return { map, expiry: ExpiryStore.forMap(map, opts.pinnedPath, plan) };
+  } catch (err) {
+    map.close();
+    throw err;
+  }
+}
+
+/** Another thread's filter map of `kind` and its expiry map, on fds of our own, checked against `format`'s layout. */
+function adoptFilterMap(kind: FilterMapKind, format: MapFormat, shared: FilterMapHandles): { map: BpfMap; expiry: ExpiryStore } {
+  const entry = shared.maps.find(([k]) => k === kind);
+  if (!entry) throw new BPFFilterError(`the filter to share has no ${kind} map`, kind);
+  const map = BpfMap.borrow(entry[1]).duplicate();
+  try {
+    const layout = mapLayout(format, kind);
+    if (!layout || map.type !== layout.type || map.keySize !== layout.keySize || map.valueSize !== layout.valueSize) {
+      throw new BPFFilterError(`the ${kind} map to share (fd ${entry[1]}) is not a ${formatName(format)} ${kind} map`, entry[1]);
+    }
+    return { map, expiry: ExpiryStore.sharing(entry[2], map) };
+  } catch (err) {
+    map.close();
+    throw err;
+  }
+}
+
 /**
  * dnsdist's BPFFilter: address, qname/qtype and range maps in dnsdist's
  * byte layouts, optionally pinned so that an external XDP program (ours or
@@ -119,35 +153,57 @@ export class BPFFilter {
    * own pins once all its maps are open and checked, and a failure leaves
    * nothing behind: no map, pin or directory of its making.
    */
-  constructor(options: BPFFilterOptions, pins?: PinTransaction) {
+  constructor(options: BPFFilterOptions, pins?: PinTransaction, shared?: FilterMapHandles) {
     this.options = options;
     this.format = options.external ? MapFormat.WithActions : MapFormat.Legacy;
-    const own = pins === undefined ? new PinTransaction() : undefined;
-    const plan = pins ?? own!;
-    this.#dryRun = plan.dryRun;
+    const own = pins === undefined && shared === undefined ? new PinTransaction() : undefined;
+    const plan = pins ?? own;
+    this.#dryRun = plan?.dryRun ?? false;
     try {
       for (const [kind, opts] of Object.entries(options.maps) as Array<
         [FilterMapKind, NonNullable<BPFFilterOptions['maps'][FilterMapKind]>]
       >) {
-        const { map } = openFilterMap(kind, this.format, opts, plan);
-        const held: HeldMap = {
-          map,
-          expiry: ExpiryStore.forMap(map, opts.pinnedPath, plan),
-          deadlines: new ExpiryQueue(),
-          maxItems: opts.maxItems,
-          count: 0,
-        };
+        const { map, expiry } = shared ? adoptFilterMap(kind, this.format, shared) : openWithExpiry(kind, this.format, opts, plan!);
+        const held: HeldMap = { map, expiry, deadlines: new ExpiryQueue(), maxItems: opts.maxItems, count: 0 };
         this.#maps[kind] = held;
         held.count = map.count();
       }
+      if (shared && shared.maps.length !== Object.keys(this.#maps).length) {
+        throw new BPFFilterError(
+          `the filter to share has ${shared.maps.map(([k]) => k).join(', ')} maps, this one ${Object.keys(this.#maps).join(', ')}`,
+          shared,
+        );
+      }
       // Blocks that lapsed while no process was running go now, not never; the rest are queued by deadline.
-      this.#purgeAll(nowNs());
+      // Shared maps are the owner's to purge: it ran this pass when it opened them.
+      if (!shared) this.#purgeAll(nowNs());
       own?.commit();
     } catch (err) {
       own?.undo();
       this.close();
       throw err;
     }
+  }
+
+  /**
+   * The filter another thread of this process opened, over the same kernel
+   * maps (see {@link FilterMapHandles}); each fd is duplicated, so this
+   * filter's close() leaves the owner's open. No pin is made or planned.
+   * Throws BPFFilterError when `options` does not describe those maps.
+   */
+  static sharing(options: BPFFilterOptions, shared: FilterMapHandles): BPFFilter {
+    if (options.external !== shared.external) {
+      throw new BPFFilterError(`the filter to share is ${shared.external ? '' : 'not '}external, this one is the other way`, shared);
+    }
+    return new BPFFilter(options, undefined, shared);
+  }
+
+  /** This filter's maps as fds, for another thread of the process to share them (BPFFilter.sharing). */
+  handles(): FilterMapHandles {
+    return {
+      external: this.external,
+      maps: (Object.entries(this.#maps) as Array<[FilterMapKind, HeldMap]>).map(([kind, h]) => [kind, h.map.fd, h.expiry.fd] as const),
+    };
   }
 
   /** newBPFFilter(...) with any of its three call forms; `pins` as for the constructor. */

@@ -1,4 +1,4 @@
-import { MapType, PinTransaction, type BpfMap } from '@dnsdist-ts/bpf';
+import { BpfMap, MapType, PinTransaction } from '@dnsdist-ts/bpf';
 import { BPFFilterError } from './bpf-filter-error.js';
 import type { MonotonicNs } from './monotonic-clock.js';
 
@@ -55,6 +55,27 @@ export class ExpiryStore {
       }
     });
     return new ExpiryStore(map);
+  }
+
+  /**
+   * The expiry map another thread of this process opened (fd `fd`), on a
+   * duplicate of that fd, checked against `dataMap` as forMap checks a pinned one.
+   */
+  static sharing(fd: number, dataMap: BpfMap): ExpiryStore {
+    const map = BpfMap.borrow(fd).duplicate();
+    if (map.type !== MapType.Hash || map.keySize !== dataMap.keySize || map.valueSize !== 8) {
+      map.close();
+      throw new BPFFilterError(
+        `the expiry map to share (fd ${fd}) does not match its filter map (key ${dataMap.keySize} B, value 8 B expected)`,
+        fd,
+      );
+    }
+    return new ExpiryStore(map);
+  }
+
+  /** The expiry map's fd (for another thread to share it: ExpiryStore.sharing). */
+  get fd(): number {
+    return this.#map.fd;
   }
 
   set(key: Uint8Array, until: MonotonicNs): void {

@@ -5,6 +5,7 @@
  * filter for the legacy format.
  */
 export { BPFFilter, type BPFFilterEntry } from './bpf-filter.js';
+export type { FilterMapHandles } from './filter-map-handles.js';
 export {
   parseBPFFilterArgs,
   pinnedExternalOptions,

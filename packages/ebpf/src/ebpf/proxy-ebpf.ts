@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPFFilter, NAME_INDEX_PIN, type DynBPFFilter } from '@dnsdist-ts/bpf-filter';
+import { BPFFilter, NAME_INDEX_PIN, parseBPFFilterArgs, type DynBPFFilter, type FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { NameIndexMaintainer } from '@dnsdist-ts/xdp-filter';
 import { parseAddress, type IpAddress } from '@dnsdist-ts/dns';
 import { PinTransaction, attachSocketFilterFd, detachSocketFilter, type SocketLike } from '@dnsdist-ts/bpf';
@@ -75,6 +75,10 @@ export class ProxyEbpf implements BindFilterControl {
   /** The configuration's pins, planned while it runs, made by configurationLoaded(). */
   readonly #startupPins: PinTransaction;
   #configured = false;
+  /** shareFilters(): the maps the next filters take, the next one's position, the filters created since. */
+  #sharedGiven: readonly FilterMapHandles[] = [];
+  #sharedNext = 0;
+  #createdSinceShare: BPFFilter[] = [];
 
   constructor(proxy: DnsdistProxy, defaultFilter: DefaultBpfFilterRegistry, options: ProxyEbpfOptions = {}) {
     this.proxy = proxy;
@@ -89,9 +93,37 @@ export class ProxyEbpf implements BindFilterControl {
    * (from the console) the filter pins its maps at once.
    */
   createFilter(args: readonly unknown[]): BPFFilter {
-    const f = this.#configured ? BPFFilter.fromArgs(args) : BPFFilter.fromArgs(args, this.#startupPins);
+    const shared = this.#sharedGiven[this.#sharedNext];
+    let f: BPFFilter;
+    if (shared) {
+      this.#sharedNext++;
+      f = BPFFilter.sharing(parseBPFFilterArgs(args), shared);
+    } else {
+      f = this.#configured ? BPFFilter.fromArgs(args) : BPFFilter.fromArgs(args, this.#startupPins);
+    }
     this.#filters.add(f);
+    this.#createdSinceShare.push(f);
     return f;
+  }
+
+  /**
+   * With data-plane workers, one set of kernel maps per `newBPFFilter`:
+   * from now on, the filters created take the maps in `given`, in order
+   * (a worker running the configuration or a console change, given the
+   * control plane's filters: see {@link takeSharedFilters}); past the end
+   * of `given` (or with none) they create their own, as with one process.
+   */
+  shareFilters(given: readonly FilterMapHandles[] = []): void {
+    this.#sharedGiven = given;
+    this.#sharedNext = 0;
+    this.#createdSinceShare = [];
+  }
+
+  /** The control plane: the handles of the filters created since shareFilters(), in order, for the workers; starts again. */
+  takeSharedFilters(): FilterMapHandles[] {
+    const handles = this.#createdSinceShare.map((f) => f.handles());
+    this.shareFilters();
+    return handles;
   }
 
   /**

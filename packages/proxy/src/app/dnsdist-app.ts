@@ -5,6 +5,7 @@ import {
   parseConsoleAddress,
   parseConsoleKey,
 } from '@dnsdist-ts/console/console/index.js';
+import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { listenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { registerConstants } from '../lua/bind-constants.js';
 import { registerFfiBindings } from '../lua/bind-ffi.js';
@@ -104,6 +105,8 @@ export interface AppOptions {
   qpsBuckets?: SharedArrayBuffer;
   /** A worker's MaxQPSIPRule tables (workers/shared-client-buckets.ts), from the control plane, in creation order. */
   clientTables?: SharedArrayBuffer[];
+  /** A worker's BPF filters: the control plane's maps for the configuration's newBPFFilter calls, in order. */
+  bpfFilters?: FilterMapHandles[];
   /** A worker's share of the process-wide counts (workers/shared-process-counts.ts): roundrobin, TCP connections. */
   processCounts?: { buffer: SharedArrayBuffer; workers: number; worker: number };
 }
@@ -167,6 +170,8 @@ export class DnsdistApp {
   readonly clientTableHook: ClientTableHook | undefined;
   /** The tables for the configuration's MaxQPSIPRules (control plane with workers). */
   clientTables: SharedArrayBuffer[] = [];
+  /** The maps of the configuration's BPF filters, which the workers take for theirs (control plane with workers). */
+  bpfFilters: FilterMapHandles[] = [];
   /** carbonServer(): periodic exports to Carbon (Graphite) servers. */
   readonly carbon: CarbonExporter;
   #stopping: Promise<void> | undefined;
@@ -191,7 +196,10 @@ export class DnsdistApp {
     this.runtime = new LuaRuntime(output);
     this.#guards = options.role === 'worker' || options.clientMode ? undefined : new WorkerGuards(this.runtime);
     this.clientTableHook = options.clientMode ? undefined : new ClientTableHook();
-    this.configChanges = options.role === 'worker' ? new ConfigChangeRunner(this.runtime, this.clientTableHook) : undefined;
+    this.configChanges =
+      options.role === 'worker'
+        ? new ConfigChangeRunner(this.runtime, this.clientTableHook, { shareFilters: (given) => this.ebpf.shareFilters(given) })
+        : undefined;
     this.env = new LuaEnvironment(this.runtime, this.proxy, this.consoleSettings, options.clientMode ?? false);
     this.workerSettings.fromCommandLine = options.workers;
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -284,6 +292,7 @@ export class DnsdistApp {
       // Rate limiters the configuration creates: shared by every worker (a worker), counted to size the buffer (main).
       const buckets = this.options.qpsBuckets ? new SharedTokenBuckets(this.options.qpsBuckets) : undefined;
       this.clientTableHook?.begin(this.options.clientTables);
+      this.ebpf.shareFilters(this.options.bpfFilters);
       this.qpsLimiterCount = withConfigurationLimiters(buckets, () => {
         this.runtime.runFile(this.options.configFile);
         for (const b of this.options.backends ?? []) {
@@ -295,10 +304,14 @@ export class DnsdistApp {
       this.env.pending.length = 0;
       if (this.options.role === 'worker') {
         this.clientTableHook?.begin();
+        this.ebpf.shareFilters();
         return;
       }
       if (this.workerSettings.count > 1) this.clientTables = this.clientTableHook?.newTables() ?? [];
       else this.clientTableHook?.begin();
+      // Unpinned filters too: a worker's newBPFFilter takes these maps instead of making copies nothing reads.
+      if (this.workerSettings.count > 1) this.bpfFilters = this.ebpf.takeSharedFilters();
+      else this.ebpf.shareFilters();
       this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
       this.ebpf.configurationLoaded();
     } catch (err) {
@@ -389,7 +402,7 @@ export class DnsdistApp {
     await proxy.start(true);
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
-    const options = { ...this.options, clientTables: this.clientTables };
+    const options = { ...this.options, clientTables: this.clientTables, bpfFilters: this.bpfFilters };
     const pool = new WorkerPool(this.workerSettings.count, proxy, options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
     this.workers = pool;
     pool.luaGlobals = this.#luaGlobals;
@@ -455,7 +468,10 @@ export class DnsdistApp {
   #beginConsoleCommand(): void {
     this.#consoleCommandsRunning++;
     this.#guards?.beginConsoleCommand();
-    if (this.workers) this.clientTableHook?.begin();
+    if (this.workers) {
+      this.clientTableHook?.begin();
+      this.ebpf.shareFilters();
+    }
   }
 
   /**
@@ -481,6 +497,7 @@ export class DnsdistApp {
             failed,
             this.consoleSettings.commandTimeoutSeconds * 1000,
             this.clientTableHook?.newTables() ?? [],
+            this.ebpf.takeSharedFilters(),
           )
         : Promise.resolve([]);
     // Sent after the command: a worker sets them once it has run it, so the control plane's values win.

@@ -19,8 +19,14 @@
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaBindingError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import type { ClientTableHook } from './shared-client-buckets.js';
 import { refusedAtRunTime } from './worker-guards.js';
+
+/** Where a worker's newBPFFilter calls find the control plane's maps (ProxyEbpf.shareFilters). */
+export interface SharedFilterHook {
+  shareFilters(given?: readonly FilterMapHandles[]): void;
+}
 
 /** One console command that changed the configuration. */
 export interface ConfigChange {
@@ -34,6 +40,8 @@ export interface ConfigChange {
   timeoutMs: number;
   /** Shared tables for the MaxQPSIPRules it created, in order (shared-client-buckets.ts). */
   clientTables: SharedArrayBuffer[];
+  /** The kernel maps of the BPF filters it created in the control plane, in order (ProxyEbpf.shareFilters). */
+  bpfFilters?: FilterMapHandles[];
 }
 
 /**
@@ -180,10 +188,12 @@ export class ConfigChangeRunner {
   #queue: Promise<unknown> = Promise.resolve();
 
   readonly #clientTables: ClientTableHook | undefined;
+  readonly #filters: SharedFilterHook | undefined;
 
-  constructor(runtime: LuaRuntime, clientTables: ClientTableHook | undefined) {
+  constructor(runtime: LuaRuntime, clientTables: ClientTableHook | undefined, filters?: SharedFilterHook) {
     this.#runtime = runtime;
     this.#clientTables = clientTables;
+    this.#filters = filters;
     runtime.bindingWrapper = (name, fn) => {
       if (CONTROL_PLANE_FILES.has(name)) return () => undefined;
       if (CONTROL_PLANE_ONLY.has(name)) return this.#skipInConsole(fn);
@@ -223,10 +233,15 @@ export class ConfigChangeRunner {
     const reply = await this.#runtime.runConsoleCommandSliced(change.line, () => undefined, {
       limits: { ...DEFAULT_CONSOLE_COMMAND_LIMITS, timeoutMs: change.timeoutMs },
       // Its MaxQPSIPRules count in the tables the control plane made for them.
-      onStart: () => this.#clientTables?.begin(change.clientTables),
+      // Its newBPFFilter calls take the control plane's maps.
+      onStart: () => {
+        this.#clientTables?.begin(change.clientTables);
+        this.#filters?.shareFilters(change.bpfFilters);
+      },
       onDone: (f) => {
         failed = f;
         this.#clientTables?.begin();
+        this.#filters?.shareFilters();
       },
     });
     return failed ? reply.replace(/^Error: /, '').trimEnd() : undefined;

@@ -6,6 +6,7 @@
  * plane's objects, tells them which backends are up, and restarts a worker
  * that dies (logged; its sockets are re-opened by the new one).
  */
+import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -292,9 +293,15 @@ export class WorkerPool {
    * worker has run it (or gone), with a report for each that diverged
    * (also logged as an error).
    */
-  applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
+  applyConsoleChange(
+    line: string,
+    failed: boolean,
+    timeoutMs: number,
+    clientTables: SharedArrayBuffer[],
+    bpfFilters: FilterMapHandles[] = [],
+  ): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
-    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
+    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables, bpfFilters }, targets);
     this.#runTime.rebuild(this.#proxy, change.id);
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
