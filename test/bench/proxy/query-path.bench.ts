@@ -18,6 +18,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
 import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/dataplane/src/io/udp-endpoint.js';
 import { SocketAddress } from '../../../packages/dataplane/src/query/client-address.js';
@@ -25,10 +26,21 @@ import { UdpFrontend } from '../../../packages/dataplane/src/server/udp-frontend
 import { CounterLayout } from '../../../packages/proxy/src/workers/counter-layout.js';
 import { LiveCounters } from '../../../packages/proxy/src/workers/live-counters.js';
 
-const argv = process.argv.slice(2);
-const QUERIES = Number(argv[argv.indexOf('--queries') + 1] || 2_000_000);
-const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
-const SHARED_COUNTERS = argv.includes('--shared-counters');
+// parseArgs rather than indexOf: `--only lua` without `--queries` used to read
+// the count from the word after index -1 (`--only`) and print NaN ns per query.
+const { values: args } = parseArgs({
+  options: {
+    queries: { type: 'string', default: '2000000' },
+    only: { type: 'string' },
+    'shared-counters': { type: 'boolean', default: false },
+  },
+});
+const QUERIES = Number(args.queries);
+if (!Number.isSafeInteger(QUERIES) || QUERIES <= 0) {
+  throw new Error(`--queries ${args.queries}: expected a positive whole number of queries, e.g. --queries 2000000`);
+}
+const ONLY = args.only;
+const SHARED_COUNTERS = args['shared-counters'];
 
 /** An endpoint whose sends land in a callback and whose receives are driven by the benchmark. */
 class MemoryEndpoint implements UdpEndpoint {

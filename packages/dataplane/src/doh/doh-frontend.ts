@@ -227,7 +227,7 @@ export class DohFrontend implements DohResponder {
     });
     const addr = server.address();
     if (addr && typeof addr === 'object') this.#local = new SocketAddress(this.#local.bytes, addr.port);
-    if (this.overTls && this.config.tls.ticketKeyFile === undefined) this.#scheduleRotation();
+    if (this.overTls) this.#scheduleRotation();
   }
 
   #makeTlsServer(): Http2SecureServer {
@@ -302,10 +302,20 @@ export class DohFrontend implements DohResponder {
     this.nextTicketsKeyRotation = delay > 0 ? Math.floor(Date.now() / 1000) + delay : 0;
   }
 
-  /** Called once a second: rotate the tickets key when its time has come. */
+  /**
+   * Called once a second: when the rotation is due, a new random tickets key,
+   * or the ticketKeyFile read again, as a DoT listener does. A key file that
+   * cannot be read is logged and tried again at the next tick, the keys held kept.
+   */
   tick(nowSeconds: number): void {
     if (this.#followed) return;
-    if (this.nextTicketsKeyRotation > 0 && nowSeconds >= this.nextTicketsKeyRotation) this.rotateTicketsKey();
+    if (this.nextTicketsKeyRotation === 0 || nowSeconds < this.nextTicketsKeyRotation || this.ticketKeys.capacity === 0) return;
+    try {
+      this.ticketKeys.rotateOrReload(this.config.tls.ticketKeyFile);
+      this.#scheduleRotation();
+    } catch (err) {
+      this.#log(`Error rotating the TLS ticket keys of DoH frontend ${this.#local.toStringWithPort()}: ${(err as Error).message}`);
+    }
   }
 
   /** rotateTicketsKey(): a new random key encrypts tickets from now on; older ones still decrypt until pushed out. */
@@ -326,7 +336,7 @@ export class DohFrontend implements DohResponder {
   ownTicketKeys(): void {
     if (this.ticketKeys.capacity === 0 || this.#owned) return;
     this.#owned = true;
-    if (this.config.tls.ticketKeyFile === undefined) this.#scheduleRotation();
+    this.#scheduleRotation();
   }
 
   /** The tickets keys the workers are given (TicketKeyRing.export's form, newest first), if this frontend owns them. */

@@ -91,6 +91,17 @@ export class TicketKeyRing {
   }
 
   /**
+   * The rotation that comes due every ticketsKeysRotationDelay, the same for
+   * DoT and DoH listeners: with a ticketKeyFile the file is read again (an
+   * external tool may have written new keys to it), else a fresh random key
+   * becomes active. A file that cannot be used changes nothing and throws.
+   */
+  rotateOrReload(ticketKeyFile: string | undefined): void {
+    if (ticketKeyFile === undefined || ticketKeyFile === '') this.rotate();
+    else this.loadFile(ticketKeyFile);
+  }
+
+  /**
    * Add the keys of a dnsdist ticket key file (80-byte records), each in
    * turn becoming the active one, so the file's last key ends up active.
    * Nothing changes when the file cannot be used.

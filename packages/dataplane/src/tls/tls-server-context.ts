@@ -112,8 +112,8 @@ export class TlsServerContext {
 
   #rotateKeys(now = Date.now()): void {
     if (this.ticketKeys.capacity === 0) return;
-    if (this.#settings.ticketKeyFile !== '') this.loadTicketsKeys(this.#settings.ticketKeyFile, now);
-    else this.rotateTicketsKey(now);
+    this.ticketKeys.rotateOrReload(this.#settings.ticketKeyFile);
+    this.#scheduleRotation(now);
   }
 
   #scheduleRotation(now: number): void {

@@ -525,6 +525,46 @@ describe('TLS session tickets of a DoH frontend', () => {
     }
   });
 
+  it('takes its ticket keys from ticketKeyFile, and reloads the file at each rotation, as a DoT listener does', async () => {
+    const cert = await makeCertificate();
+    const keys = join(cert.dir, 'tickets.key');
+    writeFileSync(keys, Buffer.alloc(80, 1));
+    const proxy = await startProxy(
+      `setLocal("127.0.0.1:\${PORT}")
+       addDOHLocal("127.0.0.1:0", "${cert.cert}", "${cert.key}", "/dns-query", {ticketKeyFile="${keys}", ticketsKeysRotationDelay=60, numberOfTicketsKeys=2})`,
+    );
+    try {
+      const frontend = proxy.app.proxy.dohFrontends[0]!;
+      const port = frontend.local.port;
+      const session = join(cert.dir, 'session.pem');
+      const activeKeyName = (): Buffer => frontend.ticketKeys.export()[0]!.subarray(0, 16);
+      const next = Number(proxy.app.runConsoleCommand('getDOHFrontend(0):getTLSContext():getNextTicketsKeyRotation()'));
+      expect(next - Date.now() / 1000).toBeGreaterThan(50);
+      expect(await handshake(port, session, 'save')).toBe('New');
+      // Another key in the file; the rotation that comes due reads it: the file's key is active, the old one kept.
+      writeFileSync(keys, Buffer.alloc(80, 2));
+      frontend.tick(frontend.nextTicketsKeyRotation);
+      expect(frontend.ticketKeys.size).toBe(2);
+      expect(activeKeyName()).toEqual(Buffer.alloc(16, 2));
+      expect(await handshake(port, session, 'resume')).toBe('Reused');
+      // A file gone bad at rotation time is logged; the keys stay and it is read again at the next tick.
+      writeFileSync(keys, 'not a key');
+      frontend.tick(frontend.nextTicketsKeyRotation);
+      expect(proxy.output.join('\n')).toMatch(
+        /Error rotating the TLS ticket keys of DoH frontend 127\.0\.0\.1:\d+: the tickets key file .* holds 9 bytes/,
+      );
+      expect(activeKeyName()).toEqual(Buffer.alloc(16, 2));
+      writeFileSync(keys, Buffer.alloc(80, 3));
+      frontend.tick(frontend.nextTicketsKeyRotation);
+      // Two keys kept: the session's key (1) is pushed out.
+      expect(activeKeyName()).toEqual(Buffer.alloc(16, 3));
+      expect(await handshake(port, session, 'resume')).toBe('New');
+    } finally {
+      await proxy.stop();
+      cert.cleanup();
+    }
+  });
+
   it('keeps tickets working across reloadCertificates(): the ring stays on the new TLS context', async () => {
     const cert = await makeCertificate();
     const proxy = await startProxy(
