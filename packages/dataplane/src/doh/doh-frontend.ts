@@ -10,6 +10,7 @@ import { scanResponseTtls, type ResponseTtlScan } from '../cache/response-ttls.j
 import { listenError } from '../io/listen-error.js';
 import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
+import type { ListenerConnectionCount } from '../server/process-wide-counts.js';
 import type { QueryProcessor } from '../server/query-processor.js';
 import { loadCertificateFiles, pairCertificateFiles } from '../tls/certificate-files.js';
 import { TicketKeyRing } from '../tls/ticket-key-ring.js';
@@ -96,6 +97,11 @@ export class DohFrontend implements DohResponder {
   responsesMap: readonly DohResponseMapEntry[] = [];
   /** Seconds since the epoch of the next automatic tickets key rotation; 0 when none is planned. */
   nextTicketsKeyRotation = 0;
+  /**
+   * With data-plane workers: this listener's connections in every worker,
+   * which maxConcurrentTCPConnections applies to (set before start).
+   */
+  sharedConnections: ListenerConnectionCount | undefined;
   /** Told after the tickets keys change: with data-plane workers, the control plane sends them to them (workers/worker-keys.ts). */
   onTicketKeysChange: (() => void) | undefined;
   /**
@@ -111,7 +117,9 @@ export class DohFrontend implements DohResponder {
   #local: SocketAddress;
   readonly #processor: QueryProcessor;
   readonly #log: (line: string) => void;
-  #server: Http2SecureServer | net.Server | undefined;
+  /** The listening socket: it counts connections before TLS or HTTP sees them, and hands them on (#tls, #h2c, #h1). */
+  #server: net.Server | undefined;
+  #tls: Http2SecureServer | undefined;
   #h2c: http2.Http2Server | undefined;
   #h1: http.Server | undefined;
   #ocsp: Map<string, Buffer> = new Map();
@@ -193,22 +201,39 @@ export class DohFrontend implements DohResponder {
 
   /** Bind and start serving. */
   async start(): Promise<void> {
-    const server = this.overTls ? this.#makeTlsServer() : this.#makePlainServer();
-    this.#server = server;
-    if (this.config.maxConcurrentTCPConnections > 0) server.maxConnections = this.config.maxConcurrentTCPConnections;
-    server.on('connection', (socket: net.Socket) => {
+    const max = this.config.maxConcurrentTCPConnections;
+    // With workers the limit is the listener's over all of them; alone, Node refuses past it before 'connection'.
+    const shared = max > 0 ? this.sharedConnections : undefined;
+    let handOn: (socket: net.Socket) => void;
+    if (this.overTls) {
+      const tls = this.#makeTlsServer();
+      this.#tls = tls;
+      // A TLS server takes connections emitted to it as its own: the handshake starts only once the limit let one in.
+      handOn = (socket) => tls.emit('connection', socket);
+    } else {
+      handOn = this.#plainHandler();
+    }
+    const server = net.createServer((socket) => {
+      // As dnsdist's, a refused connection is closed at accept and counted nowhere (not even in httpConnects).
+      if (shared && !shared.acquire(max)) return void socket.destroy();
       // Answers are small and go out at once: Nagle would hold each one for the client's delayed ACK.
       socket.setNoDelay(true);
       const c = this.counters;
       c.httpConnects++;
       c.currentConnections++;
-      if (c.currentConnections > c.maxConcurrentConnections) c.maxConcurrentConnections = c.currentConnections;
+      // dnsdist's most-at-once is the listener's: with workers, the total they hold (the control plane keeps the largest any saw).
+      const open = shared ? shared.open : c.currentConnections;
+      if (open > c.maxConcurrentConnections) c.maxConcurrentConnections = open;
       this.#sockets.add(socket);
       socket.once('close', () => {
         c.currentConnections--;
+        shared?.release();
         this.#sockets.delete(socket);
       });
+      handOn(socket);
     });
+    this.#server = server;
+    if (max > 0 && !shared) server.maxConnections = max;
     const { host, port, tcpListenQueueSize: backlog, tcpFastOpenQueueSize: fastOpenQueueSize } = this.config;
     // Node cannot set TCP_FASTOPEN or SO_REUSEPORT (data-plane workers): with either, the listener is made natively and handed over by fd.
     const reusePort = this.config.reusePort;
@@ -261,11 +286,11 @@ export class DohFrontend implements DohResponder {
   }
 
   /**
-   * DNS over plain HTTP: a TCP listener that hands each connection to an
-   * HTTP/2 server when it opens with the HTTP/2 preface (prior knowledge,
-   * as reverse proxies speak it) and to an HTTP/1.1 server otherwise.
+   * DNS over plain HTTP: each connection goes to an HTTP/2 server when it
+   * opens with the HTTP/2 preface (prior knowledge, as reverse proxies
+   * speak it) and to an HTTP/1.1 server otherwise.
    */
-  #makePlainServer(): net.Server {
+  #plainHandler(): (socket: net.Socket) => void {
     const onRequest = (req: DohRequest, res: DohResponse): void => this.#onRequest(req, res);
     const h2c = http2.createServer({ settings: { maxConcurrentStreams: 100 } }, onRequest);
     h2c.setTimeout(this.config.idleTimeoutSeconds * 1000);
@@ -277,7 +302,7 @@ export class DohFrontend implements DohResponder {
     });
     this.#h2c = h2c;
     this.#h1 = h1;
-    return net.createServer((socket) => {
+    return (socket) => {
       socket.on('error', () => socket.destroy());
       socket.once('data', (first: Buffer) => {
         socket.pause();
@@ -294,7 +319,7 @@ export class DohFrontend implements DohResponder {
         h2c.emit('connection', prependedStream(socket, first));
         this.#pendingPeer = undefined;
       });
-    });
+    };
   }
 
   #scheduleRotation(): void {
@@ -361,7 +386,7 @@ export class DohFrontend implements DohResponder {
     if (!this.overTls) return;
     // Read even when not listening (the control plane's copy with workers): a bad file fails there as in the workers.
     const options = this.#secureContextOptions();
-    const server = this.#server as Http2SecureServer | undefined;
+    const server = this.#tls;
     if (server) {
       server.setSecureContext(options);
       this.#installTicketKeys(server);
@@ -391,6 +416,7 @@ export class DohFrontend implements DohResponder {
     this.#server = undefined;
     for (const sock of this.#sockets) sock.destroy();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+    this.#tls?.close();
     this.#h2c?.close();
     this.#h1?.close();
   }

@@ -460,6 +460,7 @@ export class DnsdistProxy implements QueryPathContext {
     await Promise.all(this.servers.map((s) => this.#startServer(s, true)));
     // DoH listeners are bound before the plain ones: whoever waits for the plain port to answer finds them up.
     for (const doh of listenersElsewhere ? [] : this.dohFrontends) {
+      doh.sharedConnections = this.processWide.listenerConnections('doh', this.dohFrontends.indexOf(doh));
       await doh.start();
       if (!this.quietListeners) this.log.info(`Listening on ${doh.local.toStringWithPort()} for DoH`);
     }

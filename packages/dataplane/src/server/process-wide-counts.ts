@@ -30,10 +30,12 @@ export interface ListenerConnectionCount {
   /** One more connection unless `max` are open: false (nothing counted) when they are. */
   acquire(max: number): boolean;
   release(): void;
+  /** Connections open now over every copy of the listener (its most-at-once figure). */
+  readonly open: number;
 }
 
 /** The listeners counted for the process, by kind (each numbered in its own list). */
-export type ListenerKind = 'plain' | 'tls' | 'dnscrypt';
+export type ListenerKind = 'plain' | 'tls' | 'dnscrypt' | 'doh';
 
 export interface ProcessWideCounts {
   /** The roundrobin policy's next position (element 0), advanced with Atomics.add. */
@@ -42,7 +44,7 @@ export interface ProcessWideCounts {
   /**
    * The count for a TCP listener: `kind` 'plain' is the listenerConfigs()
    * index, 'tls' the addTLSLocal index, 'dnscrypt' the addDNSCryptBind
-   * index. undefined: the listener is the process's only copy and counts
+   * index, 'doh' the addDOHLocal index. undefined: the listener is the process's only copy and counts
    * its own connections.
    */
   listenerConnections(kind: ListenerKind, index: number): ListenerConnectionCount | undefined;

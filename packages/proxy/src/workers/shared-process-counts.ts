@@ -32,10 +32,10 @@ import {
 } from '@dnsdist-ts/dataplane/server/process-wide-counts.js';
 
 const HEADER_WORDS = 16;
-/** TCP listeners counted across workers per kind (addLocal/setLocal, addTLSLocal, addDNSCryptBind): later ones count per worker. */
+/** TCP listeners counted across workers per kind (addLocal/setLocal, addTLSLocal, addDNSCryptBind, addDOHLocal): later ones count per worker. */
 export const LISTENERS_PER_KIND = 128;
-const KIND_OFFSET: Readonly<Record<ListenerKind, number>> = { plain: 0, tls: 1, dnscrypt: 2 };
-const LISTENERS = 3 * LISTENERS_PER_KIND;
+const KIND_OFFSET: Readonly<Record<ListenerKind, number>> = { plain: 0, tls: 1, dnscrypt: 2, doh: 3 };
+const LISTENERS = Object.keys(KIND_OFFSET).length * LISTENERS_PER_KIND;
 /** Clients with TCP connections open at once that the table holds. */
 export const CLIENT_SLOTS = 65536;
 const MAX_PROBES = 32;
@@ -93,6 +93,10 @@ class SharedListenerCount implements ListenerConnectionCount {
   release(): void {
     Atomics.sub(this.#words, this.#share, 1);
     Atomics.sub(this.#words, this.#base, 1);
+  }
+
+  get open(): number {
+    return Atomics.load(this.#words, this.#base);
   }
 }
 

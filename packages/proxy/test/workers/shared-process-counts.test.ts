@@ -62,6 +62,18 @@ describe('SharedProcessWideCounts', () => {
     expect(w0.listenerConnections('plain', 128)).toBeUndefined();
   });
 
+  it("counts an addDOHLocal listener apart from the others, shows its total open, and takes a dead worker's share off it", () => {
+    const { buffer, w0, w1 } = twoWorkers();
+    const [a, b] = [w0.listenerConnections('doh', 0)!, w1.listenerConnections('doh', 0)!];
+    expect(w0.listenerConnections('plain', 0)!.acquire(1)).toBe(true);
+    expect([a.acquire(2), b.acquire(2), a.acquire(2), b.acquire(2)]).toEqual([true, true, false, false]);
+    expect([a.open, b.open]).toEqual([2, 2]);
+    SharedProcessWideCounts.releaseWorker(buffer, 2, 0);
+    expect(SharedProcessWideCounts.listenerTotal(buffer, 2, 'doh', 0)).toBe(1);
+    expect(b.open).toBe(1);
+    expect(w0.listenerConnections('doh', 128)).toBeUndefined();
+  });
+
   it("takes a dead worker's connections off the totals, leaving the other worker's", () => {
     const { buffer, w0, w1 } = twoWorkers();
     const client = v4('198.51.100.7');
