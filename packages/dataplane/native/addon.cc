@@ -25,6 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("lookupGroup", Napi::Function::New(env, dtsudp::LookupGroup, "lookupGroup"));
 	exports.Set("switchIds", Napi::Function::New(env, dtsudp::SwitchIds, "switchIds"));
 	exports.Set("openTcpListener", Napi::Function::New(env, dtsudp::OpenTcpListener, "openTcpListener"));
+	exports.Set("dupFd", Napi::Function::New(env, dtsudp::DupFd, "dupFd"));
 	exports.Set("openTcpFastOpenClient", Napi::Function::New(env, dtsudp::OpenTcpFastOpenClient, "openTcpFastOpenClient"));
 	exports.Set("sdNotify", Napi::Function::New(env, dtsudp::SdNotify, "sdNotify"));
 	exports.Set("maxBatch", Napi::Number::New(env, dtsudp::kMaxBatch));

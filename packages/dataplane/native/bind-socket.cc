@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -70,6 +71,35 @@ BoundSocket open_bound_socket(const BindRequest &req)
 		return fail(s, "bind");
 
 	len = sizeof(local);
+	if (getsockname(s.fd, reinterpret_cast<sockaddr *>(&local), &len))
+		return fail(s, "getsockname");
+	s.family = from_sockaddr(&local, s.address, &s.port);
+	s.receive_buffer = get_int(s.fd, SOL_SOCKET, SO_RCVBUF);
+	s.send_buffer = get_int(s.fd, SOL_SOCKET, SO_SNDBUF);
+	return s;
+}
+
+BoundSocket adopt_bound_socket(int fd)
+{
+	BoundSocket s{};
+	s.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s.fd < 0)
+		return fail(s, "fcntl F_DUPFD_CLOEXEC");
+	int flags = fcntl(s.fd, F_GETFL);
+	if (flags < 0 || fcntl(s.fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return fail(s, "fcntl O_NONBLOCK");
+	int type = get_int(s.fd, SOL_SOCKET, SO_TYPE);
+	if (type != SOCK_DGRAM) {
+		errno = type < 0 ? errno : ENOTSUP;
+		return fail(s, "adopt (not a UDP socket)");
+	}
+	s.sock_family = get_int(s.fd, SOL_SOCKET, SO_DOMAIN);
+	if (s.sock_family != AF_INET && s.sock_family != AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return fail(s, "adopt (not an IP socket)");
+	}
+	sockaddr_storage local;
+	socklen_t len = sizeof(local);
 	if (getsockname(s.fd, reinterpret_cast<sockaddr *>(&local), &len))
 		return fail(s, "getsockname");
 	s.family = from_sockaddr(&local, s.address, &s.port);

@@ -37,4 +37,14 @@ struct BoundSocket {
  */
 BoundSocket open_bound_socket(const BindRequest &req);
 
+/*
+ * A bound UDP socket this process already has (fd, which stays the
+ * caller's): a duplicate of it, non-blocking and close-on-exec, described
+ * as open_bound_socket describes the socket it binds. A data-plane worker
+ * started again takes the socket its predecessor bound this way, instead
+ * of binding again (which the kernel refuses once the process has
+ * switched user: SO_REUSEPORT groups belong to the user who bound first).
+ */
+BoundSocket adopt_bound_socket(int fd);
+
 } // namespace dtsudp

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -128,6 +129,17 @@ Napi::Value OpenTcpFastOpenClient(const Napi::CallbackInfo &info)
 		close(fd);
 		return throw_errno(env, "setsockopt TCP_FASTOPEN_CONNECT", err);
 	}
+	return Napi::Number::New(env, fd);
+}
+
+Napi::Value DupFd(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	if (info.Length() < 1 || !info[0].IsNumber())
+		return throw_type(env, "dupFd(fd): a number expected");
+	int fd = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return throw_errno(env, "fcntl F_DUPFD_CLOEXEC", errno);
 	return Napi::Number::New(env, fd);
 }
 

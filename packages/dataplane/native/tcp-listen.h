@@ -24,4 +24,11 @@ Napi::Value OpenTcpListener(const Napi::CallbackInfo &info);
  */
 Napi::Value OpenTcpFastOpenClient(const Napi::CallbackInfo &info);
 
+/*
+ * dupFd(fd) -> fd: a close-on-exec duplicate of a socket this process has,
+ * so that a listener outlives the thread that bound it (the control plane
+ * keeps one for a data-plane worker started again). Throws an errno error.
+ */
+Napi::Value DupFd(const Napi::CallbackInfo &info);
+
 } // namespace dtsudp

@@ -82,6 +82,19 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo &info) : Napi::ObjectWrap<UdpSocke
 		return;
 
 	Napi::Object opts = info[0].As<Napi::Object>();
+	Napi::Value adopt = opts.Get("adoptFd");
+	if (adopt.IsNumber()) {
+		bound_ = adopt_bound_socket(adopt.As<Napi::Number>().Int32Value());
+		if (bound_.fd < 0) {
+			throw_errno(env, bound_.op, bound_.err);
+			return;
+		}
+		fd_ = bound_.fd;
+		if (recv_.destinations && is_unspecified(bound_.address))
+			EnablePktInfo();
+		async_context_ = std::make_unique<Napi::AsyncContext>(env, "dnsdist-ts:NativeUdpEndpoint");
+		return;
+	}
 	BindRequest req{};
 	req.family = static_cast<uint8_t>(get_u32(opts, "family"));
 	Napi::Value addr = opts.Get("address");

@@ -16,6 +16,8 @@ export interface NativeUdpBindOptions {
   reusePort: boolean;
   receiveBufferSize: number;
   sendBufferSize: number;
+  /** Take this bound UDP socket of the process (a duplicate of it) instead of binding one. */
+  adoptFd?: number;
 }
 
 /**
@@ -107,6 +109,8 @@ export interface NativeUdpBinding {
     fd: number;
     port: number;
   };
+  /** A close-on-exec duplicate of an fd of this process; throws an errno error. */
+  dupFd(fd: number): number;
   /** An unconnected non-blocking TCP socket with TCP_FASTOPEN_CONNECT, for net.Socket({ fd }); throws an errno error. */
   openTcpFastOpenClient(family: 4 | 6): number;
   /** Most datagrams one recvmmsg/sendmmsg may carry (UIO_MAXIOV). */

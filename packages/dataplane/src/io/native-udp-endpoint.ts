@@ -23,6 +23,7 @@
  *   is rethrown and surfaces as an uncaught exception, as it would from a
  *   `dgram` 'message' listener.
  */
+import { listeningSocketHandover } from './listening-socket-handover.js';
 import { enterBatchDispatch, flushAfterBatch, inBatchDispatch, leaveBatchDispatch } from './batch-dispatch-scope.js';
 import { resetCoarseClock } from '../query/coarse-clock.js';
 import { constants as osConstants } from 'node:os';
@@ -241,9 +242,20 @@ export class NativeUdpEndpoint implements UdpEndpoint {
 
     const address = new Uint8Array(16);
     address.set(local.bytes);
+    // A listener of a data-plane worker started again takes the socket its predecessor bound (listening-socket-handover.ts).
+    const handover = options.reusePort === true && options.connect === undefined ? listeningSocketHandover() : undefined;
+    const adoptFd = handover?.take('udp', options.address, port);
     try {
       this.#socket = new binding.UdpSocket(
-        { family: local.family, address, port, reusePort: options.reusePort === true, receiveBufferSize, sendBufferSize },
+        {
+          family: local.family,
+          address,
+          port,
+          reusePort: options.reusePort === true,
+          receiveBufferSize,
+          sendBufferSize,
+          ...(adoptFd !== undefined ? { adoptFd } : {}),
+        },
         {
           arena: new Uint8Array(recvArena),
           slotSize,
@@ -274,6 +286,7 @@ export class NativeUdpEndpoint implements UdpEndpoint {
     this.receiveBufferSize = info.receiveBufferSize;
     this.sendBufferSize = info.sendBufferSize;
     this.#fd = info.fd;
+    handover?.bound('udp', options.address, this.localPort, info.fd);
   }
 
   #connect(peer: { address: string; port: number }): void {

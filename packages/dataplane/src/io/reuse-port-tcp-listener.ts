@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { parseAddress } from '@dnsdist-ts/dns';
+import { listeningSocketHandover } from './listening-socket-handover.js';
 import { loadNativeUdpAddon } from './native-udp-addon.js';
 
 /** What the listener binds to. */
@@ -29,8 +30,11 @@ export interface ReusePortListenOptions {
  */
 export function listenWithReusePort(server: net.Server, options: ReusePortListenOptions): Promise<void> {
   let fd: number;
+  // A listener of a data-plane worker started again takes the socket its predecessor bound (listening-socket-handover.ts).
+  const handover = options.reusePort !== false ? listeningSocketHandover() : undefined;
   try {
-    fd = openNatively(options);
+    const inherited = handover?.take('tcp', options.host, options.port);
+    fd = inherited !== undefined ? loadNativeUdpAddon().dupFd(inherited) : openNatively(options);
   } catch (err) {
     // A rejection like Node's own listen errors, so callers wrap both the same way.
     return Promise.reject(err as Error);
@@ -42,6 +46,7 @@ export function listenWithReusePort(server: net.Server, options: ReusePortListen
     server.once('error', onError);
     server.listen({ fd, backlog: options.backlog }, () => {
       server.off('error', onError);
+      handover?.bound('tcp', options.host, (server.address() as net.AddressInfo).port, fd);
       resolve();
     });
   });

@@ -11,6 +11,8 @@
  * counters live in this worker's region of a shared buffer
  * (live-counters.ts) or are copied to its row of another (counter-layout.ts).
  */
+import { setListeningSocketHandover } from '@dnsdist-ts/dataplane/io/listening-socket-handover.js';
+import { WorkerSocketHandover } from './worker-socket-handover.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
@@ -59,6 +61,10 @@ port.on('message', (m: ControlToWorker) => {
 });
 
 async function run(): Promise<void> {
+  // Listeners take the sockets a worker in this slot bound before, and the control plane keeps the ones bound here.
+  setListeningSocketHandover(
+    new WorkerSocketHandover(start.listeningSockets ?? [], (name, fd) => post({ type: 'listening-socket', name, fd })),
+  );
   const app = new DnsdistApp({
     ...start.options,
     role: 'worker',

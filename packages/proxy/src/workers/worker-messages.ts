@@ -48,6 +48,8 @@ export interface WorkerStart {
   keys: WorkerKeys;
   /** The socket filter programs to attach to this worker's listeners (worker-socket-filters.ts). */
   socketFilters: SocketFilterPlan;
+  /** The listening sockets a worker in this slot bound before, by name, to take instead of binding (worker-socket-handover.ts). */
+  listeningSockets: Array<[string, number]>;
 }
 
 /** A prelaunched worker's workerData (worker-pool.ts prelaunchWorkers): its WorkerStart comes in a 'start' message. */
@@ -67,7 +69,9 @@ export type WorkerToControl =
   /** The key material numbered `seq` is in use here. */
   | { type: 'keys-applied'; seq: number }
   /** The socket filter plan numbered `seq` is followed here. */
-  | { type: 'socketFilters-applied'; seq: number };
+  | { type: 'socketFilters-applied'; seq: number }
+  /** A listening socket bound here, for a worker started in this one's place (worker-socket-handover.ts); the fd is the control plane's. */
+  | { type: 'listening-socket'; name: string; fd: number };
 
 export type ControlToWorker =
   /** To a prelaunched worker: what it would have had as workerData. */

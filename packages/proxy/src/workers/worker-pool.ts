@@ -25,6 +25,7 @@ import { WorkerConfigLog } from './worker-config-log.js';
 import type { EncryptedListenerPorts, WorkerListenerInfo } from './worker-listeners.js';
 import type { WorkerLuaGlobals } from './worker-lua-globals.js';
 import { WorkerKeyDistribution } from './worker-keys.js';
+import { HeldListeningSockets } from './worker-socket-handover.js';
 import { WorkerSocketFilters } from './worker-socket-filters.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
@@ -159,6 +160,10 @@ export class WorkerPool {
   readonly keys: WorkerKeyDistribution;
   /** Which socket filter program goes on which listener, sent to every worker when it changes. */
   readonly socketFilters: WorkerSocketFilters;
+  /** Each slot's listening sockets, for a worker started in its place (worker-socket-handover.ts). */
+  readonly #listeningSockets: HeldListeningSockets;
+  /** Who binds the listeners at start-up (-u switches user afterwards). */
+  readonly #bindingUid = process.geteuid?.();
   /** Told when a worker (a restarted one too) listens, before any query reaches it from the control plane's side. */
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
@@ -194,6 +199,7 @@ export class WorkerPool {
         s.worker ? (s.worker.postMessage({ type: 'socketFilters', seq, plan } satisfies ControlToWorker), [i]) : [],
       ),
     );
+    this.#listeningSockets = new HeldListeningSockets(count);
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
     this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
@@ -353,6 +359,7 @@ export class WorkerPool {
       backendStates: this.#backendStates,
       keys: this.keys.snapshot(),
       socketFilters: this.socketFilters.snapshot(),
+      listeningSockets: this.#listeningSockets.inherited(index),
     };
     const early = takePrelaunched();
     const worker = early ?? new Worker(workerEntry(), { workerData: data });
@@ -377,6 +384,7 @@ export class WorkerPool {
           this.luaGlobals?.applied(index, m.id);
         } else if (m.type === 'keys-applied') this.keys.applied(index, m.seq);
         else if (m.type === 'socketFilters-applied') this.socketFilters.applied(index, m.seq);
+        else if (m.type === 'listening-socket') this.#listeningSockets.keep(index, m.name, m.fd);
         else if (m.type === 'loaded') {
           slot.awaitingPorts = true;
           this.#releasePorts();
@@ -441,6 +449,10 @@ export class WorkerPool {
     // A worker that dies again at once is restarted with a growing delay, so a crash loop does not spin a core.
     const delay = now - slot.lastRestartAt < 10_000 ? Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** Math.min(slot.restarts, 6)) : 0;
     slot.lastRestartAt = now;
+    // Sockets kept open hold this slot's share of the clients until the next worker reads them. So they are kept only
+    // when it could not bind them again: after -u switched user (the SO_REUSEPORT groups are the first binder's), and
+    // not through a crash loop's waits. Otherwise they close, and the kernel spreads those clients over the others.
+    if (delay > 0 || process.geteuid?.() === this.#bindingUid) this.#listeningSockets.release(index);
     this.#proxy.log.error(
       `Data-plane worker ${index} (thread ${slot.threadId}) ${why}; restarting it${delay > 0 ? ` in ${delay} ms` : ''}`,
     );
@@ -448,7 +460,11 @@ export class WorkerPool {
       if (this.#stopping) return;
       this.#spawn(index).then(
         () => this.#proxy.log.info(`Data-plane worker ${index} restarted (thread ${slot.threadId})`),
-        (err: unknown) => this.#restart(index, `failed to restart: ${(err as Error).message}`),
+        (err: unknown) => {
+          // Sockets no worker reads would hold this slot's share of the clients until a start succeeds.
+          this.#listeningSockets.release(index);
+          this.#restart(index, `failed to restart: ${(err as Error).message}`);
+        },
       );
     }, delay);
     timer.unref();
@@ -487,5 +503,6 @@ export class WorkerPool {
         clearTimeout(timer);
       }),
     );
+    this.#listeningSockets.closeAll();
   }
 }

@@ -4,7 +4,7 @@
  * the supervisor grants (the systemd unit's AmbientCapabilities) kept.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,4 +162,62 @@ describeBpf('-u/-g under the systemd unit’s capabilities', () => {
       await backend.close();
     }
   });
+});
+
+describeBpf('-u with data-plane workers', () => {
+  it('a worker restarted after the switch to nobody takes the sockets its predecessor bound on port 53, and answers', async () => {
+    const conf = join(dir, 'workers.conf');
+    const key = 'MXNeLFWHUe4363BBKrY06cAsH8NWNb+Se2eXU5+Bb74=';
+    // Port 53 in a network namespace of the test's own, so nothing else can hold it; answered by a rule, no backend.
+    writeFileSync(
+      conf,
+      `setLocal("127.0.0.1:53")\ncontrolSocket("127.0.0.1:5199")\nsetKey("${key}")\naddAction(AllRule(), SpoofAction("192.0.2.53"))\n`,
+    );
+    // A worker started again runs the configuration again, as the user it runs as: readable by nogroup, as Debian's
+    // /etc/dnsdist/dnsdist.conf (0640 root:_dnsdist) is by -g _dnsdist.
+    const nogroup = Number(spawnSync('getent', ['group', 'nogroup'], { encoding: 'utf8' }).stdout.split(':')[2]);
+    chmodSync(dir, 0o750);
+    chownSync(dir, 0, nogroup);
+    chmodSync(conf, 0o640);
+    chownSync(conf, 0, nogroup);
+    const args = [process.execPath, CLI, '--supervised', '-C', conf, '--workers', '2', '-u', 'nobody', '-g', 'nogroup'];
+    const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const inNs = (cmd: string[]) =>
+      spawnSync('nsenter', [`--net=/proc/${child.pid}/ns/net`, '--', ...cmd], { encoding: 'utf8', timeout: 10_000 });
+    const consoleCommand = (cmd: string) => inNs([process.execPath, CLI, '-C', conf, '-e', cmd]).stdout;
+    const dig = (sport: number) =>
+      inNs([
+        'dig',
+        '+short',
+        '+time=2',
+        '+tries=1',
+        '-b',
+        `127.0.0.1#${sport}`,
+        '@127.0.0.1',
+        '-p',
+        '53',
+        'www.example.test.',
+        'A',
+      ]).stdout.trim();
+    try {
+      await waitFor('dnsdist-ts to accept console connections', () => out.includes('Accepting control connections'), 20_000);
+      await waitFor('the switch to nobody', () => /^Uid:\t(\d+)\t/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] !== '0');
+      expect(dig(20001)).toBe('192.0.2.53');
+      expect(consoleCommand('restartWorker(1)')).toBe('');
+      await waitFor('worker 1 to restart', () => /restarted \(thread/.test(out) || /failed to restart/.test(out), 20_000);
+      // Binding again as nobody is what the kernel refuses (EADDRINUSE: the SO_REUSEPORT group is root's).
+      expect(out).not.toMatch(/failed to restart/);
+      expect(consoleCommand('showWorkers()')).toMatch(/^1\s+\d+\s+running\s+1\s/m);
+      // Sixteen source ports: the kernel's SO_REUSEPORT hash sends some to each worker's socket, the restarted one's too.
+      for (let i = 0; i < 16; i++) expect(dig(20010 + i)).toBe('192.0.2.53');
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
+    }
+  }, 60_000);
 });
