@@ -292,9 +292,15 @@ export class WorkerPool {
    * worker has run it (or gone), with a report for each that diverged
    * (also logged as an error).
    */
-  applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
+  applyConsoleChange(
+    line: string,
+    failed: boolean,
+    timeoutMs: number,
+    clientTables: SharedArrayBuffer[],
+    source?: string,
+  ): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
-    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
+    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables, ...(source ? { source } : {}) }, targets);
     this.#runTime.rebuild(this.#proxy, change.id);
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
