@@ -40,7 +40,14 @@ export interface ObjectGlobals {
 }
 
 /** Getters whose result, in the same maintenance() run, is written as the getter call (a worker's own object). */
-export const OBJECT_GETTERS: ReadonlySet<string> = new Set(['getServer', 'getPool', 'getAction']);
+export const OBJECT_GETTERS: ReadonlySet<string> = new Set([
+  'getServer',
+  'getPool',
+  'getAction',
+  'getBind',
+  'getTLSFrontend',
+  'getDOHFrontend',
+]);
 
 /**
  * Constructors whose objects are not made again in the workers, and why:
