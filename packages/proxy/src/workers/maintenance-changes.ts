@@ -100,6 +100,8 @@ function refusal(name: string, position: number, why: string, workers: number): 
 export class MaintenanceChanges {
   readonly #globals: ObjectGlobals;
   readonly #origins = new WeakMap<object, Origin>();
+  /** The getter call that last returned an object (a worker's own object, by position or name). */
+  readonly #got = new WeakMap<object, Origin>();
   /** Objects a method changed outside the run that made them, and the method. */
   readonly #changedBy = new WeakMap<object, string>();
   /** The globals holding an object that every worker holds as well, by name. */
@@ -147,13 +149,7 @@ export class MaintenanceChanges {
 
   /** Getter `name` returned `result`. */
   got(name: string, values: readonly LuaValue[], result: unknown): void {
-    if (typeof result === 'object' && result !== null && !this.#origins.has(result)) {
-      this.#origins.set(result, { kind: 'got', name, values, run: this.#run, after: [] });
-    } else if (typeof result === 'object' && result !== null) {
-      // The same object (a server, a pool) got again: now reachable by this call.
-      const o = this.#origins.get(result)!;
-      if (o.kind === 'got') this.#origins.set(result, { ...o, name, values, run: this.#run });
-    }
+    if (typeof result === 'object' && result !== null) this.#got.set(result, { kind: 'got', name, values, run: this.#run, after: [] });
   }
 
   /** Method `name` ("Class:m") was called on `self` outside a recorded run (the configuration, the console). */
@@ -179,7 +175,8 @@ export class MaintenanceChanges {
   methodText(name: string, values: readonly LuaValue[], workers: number): string {
     const self = values[0];
     const origin = typeof self === 'object' && self !== null ? this.#origins.get(self) : undefined;
-    if (origin?.kind === 'made' && origin.run === this.#run && this.#sharedName(self as object) === undefined) {
+    const got = typeof self === 'object' && self !== null ? this.#got.get(self) : undefined;
+    if (origin?.run === this.#run && got?.run !== this.#run && this.#sharedName(self as object) === undefined) {
       const method = name.slice(name.indexOf(':') + 1);
       const text = luaCallText(method, values.slice(1), this.#objectText);
       if (typeof text !== 'string') throw refusal(name, text.position, text.why, workers);
@@ -205,12 +202,11 @@ export class MaintenanceChanges {
     const name = this.#sharedName(obj);
     if (name !== undefined) return name;
     const kind = obj.constructor?.name ?? 'object';
+    const got = this.#got.get(obj);
+    if (got?.run === this.#run) return this.#originCall(got);
     const origin = this.#origins.get(obj);
+    if (!origin && got) throw new CannotRebuildError(`got by ${got.name}() before this maintenance() run: call it again`);
     if (!origin) throw new CannotRebuildError(`a ${kind} whose origin is not known`);
-    if (origin.kind === 'got') {
-      if (origin.run !== this.#run) throw new CannotRebuildError(`got by ${origin.name}() before this maintenance() run: call it again`);
-      return this.#originCall(origin);
-    }
     if (self) {
       throw new CannotRebuildError(`made by ${origin.name}() and not held in a global: the workers would change a copy, not their own`);
     }

@@ -280,7 +280,7 @@ export class WorkerGuards {
   #changed = false;
   #globals: LuaFunctionRef | undefined;
   /** maintenance()'s changes, as text for the workers; where objects came from. */
-  readonly #maintenance: MaintenanceChanges;
+  #maintenance: MaintenanceChanges;
 
   constructor(runtime: LuaRuntime) {
     this.#runtime = runtime;
@@ -418,7 +418,11 @@ export class WorkerGuards {
   configurationDone(workers: number, chunk: string): void {
     this.#workers = workers;
     this.#configurationDone = true;
-    if (workers <= 1) return;
+    if (workers <= 1) {
+      // Nothing is recorded with one worker: the configuration's notes go.
+      this.#maintenance = new MaintenanceChanges(this.#runtime);
+      return;
+    }
     this.#maintenance.syncGlobals();
     const first = this.uses[0];
     if (first) {

@@ -32,6 +32,10 @@ function standIn(): { rt: LuaRuntime; guards: WorkerGuards; calls: string[] } {
   rt.registerFunction('NetmaskGroupRule', (a) => new StandInRule(`nmg ${(a.raw(0) as StandInGroup).masks.join(',')}`));
   rt.registerFunction('newNMG', () => new StandInGroup());
   rt.registerFunction('getServer', (a) => servers[a.number(0)]);
+  // A getter whose object a constructor made (as a pool holds what the configuration made).
+  let group: StandInGroup | undefined;
+  rt.registerFunction('keepGroup', (a) => void (group = a.raw(0) as StandInGroup));
+  rt.registerFunction('getPool', () => group);
   rt.registerFunction('addAction', (a) => void calls.push(`addAction ${(a.raw(0) as StandInRule).what}`));
   rt.registerFunction('setSetting', () => void calls.push('setSetting'));
   return { rt, guards, calls };
@@ -102,6 +106,10 @@ describe("maintenance()'s changes written for the workers", () => {
 
   it('writes an object got in this run as the getter call, and refuses one got before', () => {
     expect(recorded('function maintenance() getServer(1):setWeight(3) end').text).toEqual(['getServer(1):setWeight(3)']);
+    // The getter wins over the constructor call that made the object: the worker changes its own.
+    expect(recorded('keepGroup(newNMG()) function maintenance() getPool("x"):addMask("10.0.0.0/8") end').text).toEqual([
+      'getPool("x"):addMask("10.0.0.0/8")',
+    ]);
     expect(refusal('local s = getServer(1) function maintenance() s:setWeight(3) end')).toMatch(
       /Server:setWeight: refused in maintenance\(\) with 2 data-plane workers: the object it is called on \(got by getServer\(\) before this maintenance\(\) run: call it again\)/,
     );
