@@ -22,13 +22,18 @@ newServer{address="127.0.0.1:\${SECOND}", order=2}
 setServerPolicy(roundrobin)
 setLocal("127.0.0.1:\${PORT}")
 refusing = RCodeAction(DNSRCode.REFUSED)
+blocked = newNMG()
+addAction("nmg.example.", LuaAction(function(dq)
+  if blocked:match(dq.remoteaddr) then return DNSAction.Refused, "" end
+  return DNSAction.None, ""
+end))
 function maintenance()
   local step = nextStep
   nextStep = nil
   if step == "add" then
     addAction(QNameRule("x.example."), RCodeAction(DNSRCode.REFUSED))
   elseif step == "remove" then
-    rmRule(0)
+    rmRule(1)
   elseif step == "nested" then
     addAction(AndRule({QNameRule("nested.example."), QTypeRule(DNSQType.A)}), SpoofAction({"192.0.2.99"}, {ttl=60}))
     addAction({"global.example.", "global2.example."}, refusing)
@@ -36,6 +41,10 @@ function maintenance()
     setServerPolicy(firstAvailable)
   elseif step == "down" then
     getServer(0):setDown()
+  elseif step == "nmg" then
+    blocked:addMask("127.0.0.0/8")
+  elseif step == "server" then
+    newServer{address="127.0.0.1:\${THIRD}", order=0}
   elseif step == "lua" then
     addAction(QNameRule("lua.example."), LuaAction(function() return DNSAction.Refused, "" end))
   end
@@ -57,6 +66,7 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10
 describe('maintenance() changes with two data-plane workers', () => {
   let backend: TestBackend;
   let second: TestBackend;
+  let third: TestBackend;
   let proxy: RunningProxy;
   const run = (line: string): Promise<string> => proxy.app.runConsoleCommandSliced(line);
   const all = (answers: Array<string | undefined>, expected: string): boolean => answers.every((a) => a === expected);
@@ -85,7 +95,8 @@ describe('maintenance() changes with two data-plane workers', () => {
     requireBuiltCli();
     backend = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.7'));
     second = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.8'));
-    proxy = await startProxy(CONFIG, { BACKEND: backend.port, SECOND: second.port }, { workers: 2 });
+    third = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.9'));
+    proxy = await startProxy(CONFIG, { BACKEND: backend.port, SECOND: second.port, THIRD: third.port }, { workers: 2 });
     // Both backends up in both workers: roundrobin answers from each.
     await until('both backends to answer', async () => {
       const answers = await burst(proxy.port, 'start.example.');
@@ -97,6 +108,7 @@ describe('maintenance() changes with two data-plane workers', () => {
     await proxy?.stop();
     await backend?.close();
     await second?.close();
+    await third?.close();
   });
 
   it('a rule maintenance() adds (addAction(QNameRule, RCodeAction)) is applied in both workers, once', async () => {
@@ -106,12 +118,12 @@ describe('maintenance() changes with two data-plane workers', () => {
     await inBothWorkers(async () => expect(await burst(proxy.port, 'x.example.')).toEqual(Array(32).fill('REFUSED ')));
     expect((await run('showRules()')).match(/x\.example\./g)).toHaveLength(1);
     // The rule's hits in both workers add up in the control plane, as a console rule's do.
-    await waitFor('the rule to count the hits of both workers', () => (proxy.app.rules.query.rules[0]?.hits ?? 0) >= 64);
+    await waitFor('the rule to count the hits of both workers', () => (proxy.app.rules.query.rules[1]?.hits ?? 0) >= 64);
     expect(proxy.output.join('\n')).not.toMatch(/diverged|refused in maintenance/);
   });
 
   it('a rule maintenance() removes (rmRule) is gone in both workers', async () => {
-    expect(await run('showRules()')).toMatch(/^0 .*x\.example\./m);
+    expect(await run('showRules()')).toMatch(/^1 .*x\.example\./m);
     await step('remove');
     await until('the rule gone from the workers', async () =>
       (await burst(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR')),
@@ -141,6 +153,21 @@ describe('maintenance() changes with two data-plane workers', () => {
     await inBothWorkers(async () => expect(await burst(proxy.port, 'down.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
   });
 
+  it("changes an object held in a global the configuration's LuaAction reads (NetmaskGroup:addMask) in both workers", async () => {
+    expect((await burst(proxy.port, 'nmg.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true);
+    await step('nmg');
+    await until('the mask in the workers', async () => all(await burst(proxy.port, 'nmg.example.'), 'REFUSED '));
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED ')));
+  });
+
+  it('a backend maintenance() adds (newServer{…}) is used by both workers', async () => {
+    await step('server');
+    // Up once the control plane's first health check says so and the workers follow.
+    await until('the new backend in the workers', async () => all(await burst(proxy.port, 'new.example.'), 'NOERROR 192.0.2.9'));
+    await inBothWorkers(async () => expect(await burst(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9')));
+    expect(await run('showServers()')).toMatch(new RegExp(`^\\d+ .*127\\.0\\.0\\.1:${third.port} +up`, 'm'));
+  });
+
   it('refuses a change whose argument is made with a Lua function, naming the function and the argument', async () => {
     const lines = proxy.output.length;
     await step('lua');
@@ -157,7 +184,8 @@ describe('maintenance() changes with two data-plane workers', () => {
     expect(await run('restartWorker(1)')).toBe('');
     await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
     await inBothWorkers(async () => {
-      expect((await burst(proxy.port, 'x.example.')).every((a) => a === 'NOERROR 192.0.2.8')).toBe(true);
+      expect((await burst(proxy.port, 'x.example.')).every((a) => a === 'NOERROR 192.0.2.9')).toBe(true);
+      expect(await burst(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED '));
       expect(await burst(proxy.port, 'nested.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.99'));
       expect(await burst(proxy.port, 'global2.example.')).toEqual(Array(32).fill('REFUSED '));
     });
