@@ -49,6 +49,18 @@ export const OBJECT_GETTERS: ReadonlySet<string> = new Set([
   'getDOHFrontend',
 ]);
 
+/** Methods that only read their object: in maintenance() they run in the control plane alone, and are not sent. */
+export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
+  'NetmaskGroup:match',
+  'NetmaskGroup:size',
+  'NetmaskGroup:toString',
+  'SuffixMatchNode:check',
+  'SuffixMatchNode:toString',
+  'DNSNameSet:check',
+  'DNSNameSet:size',
+  'DNSNameSet:empty',
+]);
+
 /**
  * Constructors whose objects are not made again in the workers, and why:
  * each thread pairs them with shared state by the order they are created,

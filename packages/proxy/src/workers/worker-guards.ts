@@ -11,7 +11,7 @@
  */
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
-import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS } from './maintenance-changes.js';
+import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS, READ_ONLY_METHODS } from './maintenance-changes.js';
 
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
@@ -294,9 +294,10 @@ export class WorkerGuards {
       // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
       if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
       const refusedMethod = REFUSED_METHODS_WITH_WORKERS[name];
+      const reads = READ_ONLY_METHODS.has(name);
       return (args) => {
         // An object a method changes is not made again from its constructor call (maintenance-changes.ts).
-        if (!this.#configurationDone || (this.#workers > 1 && !this.#maintenance.recording))
+        if (!reads && (!this.#configurationDone || (this.#workers > 1 && !this.#maintenance.recording)))
           this.#maintenance.changed(args.values[0], name);
         if (refusedMethod !== undefined && !this.#configurationDone) {
           if (!this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
@@ -310,6 +311,8 @@ export class WorkerGuards {
           if (refused)
             throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${refused} (see docs/architecture.md)`);
           if (this.#runtime.consoleCommandRunning) return this.#change(fn, args);
+          // A read in maintenance(): the control plane's copy is the workers' (their changes are the same), nothing to send.
+          if (this.#maintenance.recording && reads) return fn(args);
           if (this.#maintenance.recording) return this.#record(this.#maintenance.methodText(name, args.values, this.#workers), fn, args);
           throw new LuaBindingError(
             `${name}: refused with ${this.#workers} data-plane workers outside the console and maintenance(): it would change or read only the control plane's copy of the object, not the workers' (changes made at the console or in maintenance() are applied in every worker; see docs/architecture.md)`,

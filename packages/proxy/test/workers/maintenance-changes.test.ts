@@ -23,7 +23,10 @@ function standIn(): { rt: LuaRuntime; guards: WorkerGuards; calls: string[] } {
   const guards = new WorkerGuards(rt);
   const calls: string[] = [];
   rt.defineClass(StandInRule, 'DNSRule', {});
-  rt.defineClass(StandInGroup, 'NetmaskGroup', { addMask: (self, a) => void self.masks.push(a.string(0)) });
+  rt.defineClass(StandInGroup, 'NetmaskGroup', {
+    addMask: (self, a) => void self.masks.push(a.string(0)),
+    size: (self) => self.masks.length,
+  });
   rt.defineClass(StandInServer, 'Server', { setWeight: (self, a) => void calls.push(`server ${self.index} weight ${a.number(0)}`) });
   const servers = [new StandInServer(0), new StandInServer(1)];
   rt.registerFunction('QNameRule', (a) => new StandInRule(`qname ${a.string(0)}`));
@@ -85,6 +88,18 @@ describe("maintenance()'s changes written for the workers", () => {
         addAction(NetmaskGroupRule(blocked))
       end`);
     expect(text).toEqual(['addAction(kept)', 'blocked:addMask("10.0.0.0/8")', 'addAction(NetmaskGroupRule(blocked))']);
+  });
+
+  it('runs a method that only reads in the control plane alone, sending nothing', () => {
+    const { text, failure } = recorded(`
+      blocked = newNMG()
+      local hidden = newNMG()
+      function maintenance()
+        if blocked:size() == 0 and hidden:size() == 0 then blocked:addMask("10.0.0.0/8") end
+        addAction(NetmaskGroupRule(hidden))
+      end`);
+    expect(failure).toBeUndefined();
+    expect(text).toEqual(['blocked:addMask("10.0.0.0/8")', 'addAction(NetmaskGroupRule(newNMG()))']);
   });
 
   it('makes an object made in this run again with the methods called on it since', () => {
