@@ -53,7 +53,8 @@ export function refusedAtRunTime(name: string): string | undefined {
  * getPool() is allowed for its cache: each PacketCache method acts on, or
  * sums, every worker's copy (worker-caches.ts). Constructors
  * (names starting with a capital: selectors, actions) build values and are
- * allowed; the methods of objects are checked by class (below).
+ * allowed, as are the new… makers but newServer (maintenance-changes.ts
+ * isObjectMaker); the methods of objects are checked by class (below).
  */
 export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'dumpStats',
@@ -322,7 +323,8 @@ export class WorkerGuards {
       };
     }
     const refused = name in REFUSED_WITH_WORKERS;
-    const constructor = /^[A-Z]/.test(name);
+    // Selectors, actions and the new… makers (newRuleAction, newPacketCache, …; not newServer) build values.
+    const constructor = isObjectMaker(name);
     if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) {
       // Where objects come from, so that maintenance() can pass them to a change the workers make again.
       const note = isObjectMaker(name) ? 'made' : OBJECT_GETTERS.has(name) ? 'got' : undefined;

@@ -45,6 +45,8 @@ function maintenance()
     blocked:addMask("127.0.0.0/8")
   elseif step == "server" then
     newServer{address="127.0.0.1:\${THIRD}", order=0}
+  elseif step == "setRules" then
+    setRules({newRuleAction(QNameRule("rules.example."), RCodeAction(DNSRCode.NXDOMAIN), {name="only"})})
   elseif step == "lua" then
     addAction(QNameRule("lua.example."), LuaAction(function() return DNSAction.Refused, "" end))
   end
@@ -191,4 +193,15 @@ describe('maintenance() changes with two data-plane workers', () => {
     });
     expect(proxy.output.join('\n')).not.toMatch(/diverged/);
   }, 30_000);
+
+  it('replaces the rules in both workers (setRules with newRuleAction)', async () => {
+    await step('setRules');
+    await until('the new rules in the workers', async () => all(await burst(proxy.port, 'rules.example.'), 'NXDOMAIN '));
+    await inBothWorkers(async () => {
+      expect(await burst(proxy.port, 'rules.example.')).toEqual(Array(32).fill('NXDOMAIN '));
+      // The rules maintenance() and the configuration added are gone.
+      expect(await burst(proxy.port, 'global2.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9'));
+    });
+    expect(proxy.output.join('\n')).not.toMatch(/diverged/);
+  });
 });
