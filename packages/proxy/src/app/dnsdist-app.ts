@@ -377,10 +377,23 @@ export class DnsdistApp {
     const hasMaintenance = () => this.runtime.hasFunction('maintenance');
     this.proxy.onTick = () => {
       if (hasMaintenance()) {
+        // With workers, the changes it makes are recorded and run in every worker after it (maintenance-changes.ts).
+        const recording = this.#guards?.beginMaintenance() ?? false;
         try {
           this.runtime.callGlobal('maintenance');
         } catch (err) {
           log.error(`Error during execution of maintenance function: ${(err as Error).message}`);
+        }
+        const calls = recording ? this.#guards!.maintenanceDone() : [];
+        if (calls.length > 0 && this.workers) {
+          void this.workers.applyConsoleChange(
+            calls.join('\n'),
+            false,
+            this.consoleSettings.commandTimeoutSeconds * 1000,
+            [],
+            [],
+            'maintenance()',
+          );
         }
       }
       // maintenance(), a health check's or the webserver's Lua may have set globals: the workers get them.
@@ -484,6 +497,7 @@ export class DnsdistApp {
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
     this.#consoleCommandsRunning = Math.max(0, this.#consoleCommandsRunning - 1);
     const changed = this.#guards?.takeChange() ?? false;
+    this.#guards?.consoleCommandEnded();
     // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
     // So do socket filters attached or detached (getBind(n):attachFilter…): the reply waits until the workers' sockets have them.
     const keys = this.workers ? Promise.all([this.workers.keys.delivered(), this.workers.socketFilters.delivered()]) : Promise.resolve();

@@ -198,6 +198,32 @@ export class LuaRuntime {
     lua.lua_setglobal(this.L, to_luastring(name));
   }
 
+  /** The globals that hold an object of a defined class, by name (cold path: the worker guards' note of what the workers hold). */
+  objectGlobals(): Map<string, object> {
+    const L = this.L;
+    const found = new Map<string, object>();
+    lua.lua_pushglobaltable(L);
+    lua.lua_pushnil(L);
+    while (lua.lua_next(L, -2) !== 0) {
+      if (lua.lua_type(L, -2) === lua.LUA_TSTRING && lua.lua_type(L, -1) === lua.LUA_TUSERDATA) {
+        const obj = lua.lua_touserdata(L, -1)?.[OBJECT_SLOT] as object | undefined;
+        if (obj !== undefined) found.set(lua.lua_tojsstring(L, -2), obj);
+      }
+      lua.lua_pop(L, 1);
+    }
+    lua.lua_pop(L, 1);
+    return found;
+  }
+
+  /** The object of a defined class global `name` holds now, or undefined. */
+  globalObject(name: string): object | undefined {
+    const L = this.L;
+    lua.lua_getglobal(L, to_luastring(name));
+    const obj = lua.lua_type(L, -1) === lua.LUA_TUSERDATA ? (lua.lua_touserdata(L, -1)?.[OBJECT_SLOT] as object | undefined) : undefined;
+    lua.lua_pop(L, 1);
+    return obj;
+  }
+
   /** Is a global a function? (dnsdist calls `maintenance()` only when the config defines it.) */
   hasFunction(name: string): boolean {
     const t = lua.lua_getglobal(this.L, to_luastring(name));

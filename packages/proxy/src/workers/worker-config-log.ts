@@ -11,10 +11,11 @@
  * added to the console's reply.
  *
  * maintenance() stays where dnsdist runs it, once a second in one place:
- * the control plane. Changes made from it (or from any Lua the control
- * plane runs outside a console command) stay refused, since only text can
- * be run again elsewhere and a function's effects cannot; the Lua globals
- * it sets are copied to the workers (worker-lua-globals.ts).
+ * the control plane. The changes it makes are recorded as the Lua text of
+ * each call (maintenance-changes.ts) and logged and sent here like a
+ * console command; the Lua globals it sets are copied to the workers
+ * (worker-lua-globals.ts). Changes from other Lua the control plane runs
+ * (a health check's) stay refused.
  */
 import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
 import { LuaBindingError } from '../lua/lua-errors.js';
@@ -42,6 +43,8 @@ export interface ConfigChange {
   clientTables: SharedArrayBuffer[];
   /** The kernel maps of the BPF filters it created in the control plane, in order (ProxyEbpf.shareFilters). */
   bpfFilters?: FilterMapHandles[];
+  /** Where the text comes from when not a console command: "maintenance()" (its recorded calls, maintenance-changes.ts). */
+  source?: string;
 }
 
 /**
@@ -125,7 +128,7 @@ export class WorkerConfigLog {
         () => {
           if (!this.#waiting.delete(change.id)) return;
           for (const w of waiting.pending) {
-            waiting.reports.push(`data-plane worker ${w} has not confirmed console command ${JSON.stringify(line)} yet`);
+            waiting.reports.push(`data-plane worker ${w} has not confirmed ${changeKind(change)} ${JSON.stringify(line)} yet`);
           }
           resolve(waiting.reports);
         },
@@ -168,10 +171,15 @@ export class WorkerConfigLog {
   }
 }
 
+/** "console command", or the calls of "maintenance()". */
+function changeKind(change: ConfigChange): string {
+  return change.source ? `the calls of ${change.source}` : 'console command';
+}
+
 /** Why worker `worker`'s outcome of `change` is not the control plane's, or undefined when it is the same. */
 export function divergence(worker: number, change: ConfigChange, error: string | undefined): string | undefined {
   if ((error !== undefined) === change.failed) return undefined;
-  const what = `Data-plane worker ${worker} diverged from the control plane running console command ${JSON.stringify(change.line)}`;
+  const what = `Data-plane worker ${worker} diverged from the control plane running ${changeKind(change)} ${JSON.stringify(change.line)}`;
   return error !== undefined
     ? `${what}: it failed (${error}) where the control plane did not; its configuration now differs, restart it (restartWorker(${worker}))`
     : `${what}: it succeeded where the control plane failed; its configuration now differs, restart it (restartWorker(${worker}))`;

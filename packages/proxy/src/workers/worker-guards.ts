@@ -11,6 +11,7 @@
  */
 import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
 import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
+import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS, READ_ONLY_METHODS } from './maintenance-changes.js';
 
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
@@ -46,12 +47,14 @@ export function refusedAtRunTime(name: string): string | undefined {
  * settings, or act on the kernel maps every worker shares. Any other
  * dnsdist function changes the configuration: at the console it runs and
  * the command is then run in every worker too (worker-config-log.ts);
- * elsewhere at run time (maintenance(), a health check's Lua) it would
- * change only the control plane's copy and is refused with N > 1.
+ * from maintenance() it is recorded and sent to every worker
+ * (maintenance-changes.ts); elsewhere at run time (a health check's Lua)
+ * it would change only the control plane's copy and is refused with N > 1.
  * getPool() is allowed for its cache: each PacketCache method acts on, or
  * sums, every worker's copy (worker-caches.ts). Constructors
  * (names starting with a capital: selectors, actions) build values and are
- * allowed; the methods of objects are checked by class (below).
+ * allowed, as are the new… makers but newServer (maintenance-changes.ts
+ * isObjectMaker); the methods of objects are checked by class (below).
  */
 export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'dumpStats',
@@ -277,9 +280,12 @@ export class WorkerGuards {
   #configurationDone = false;
   #changed = false;
   #globals: LuaFunctionRef | undefined;
+  /** maintenance()'s changes, as text for the workers; where objects came from. */
+  #maintenance: MaintenanceChanges;
 
   constructor(runtime: LuaRuntime) {
     this.#runtime = runtime;
+    this.#maintenance = new MaintenanceChanges(runtime);
     runtime.bindingWrapper = (name, fn) => this.#wrap(name, fn);
   }
 
@@ -289,7 +295,11 @@ export class WorkerGuards {
       // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
       if (RUNTIME_ALLOWED_CLASSES.has(name.slice(0, colon)) || RUNTIME_ALLOWED_METHODS.has(name)) return fn;
       const refusedMethod = REFUSED_METHODS_WITH_WORKERS[name];
+      const reads = READ_ONLY_METHODS.has(name);
       return (args) => {
+        // An object a method changes is not made again from its constructor call (maintenance-changes.ts).
+        if (!reads && (!this.#configurationDone || (this.#workers > 1 && !this.#maintenance.recording)))
+          this.#maintenance.changed(args.values[0], name);
         if (refusedMethod !== undefined && !this.#configurationDone) {
           if (!this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
         } else if (refusedMethod !== undefined && this.#workers > 1) {
@@ -302,24 +312,39 @@ export class WorkerGuards {
           if (refused)
             throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${refused} (see docs/architecture.md)`);
           if (this.#runtime.consoleCommandRunning) return this.#change(fn, args);
+          // A read in maintenance(): the control plane's copy is the workers' (their changes are the same), nothing to send.
+          if (this.#maintenance.recording && reads) return fn(args);
+          if (this.#maintenance.recording) return this.#record(this.#maintenance.methodText(name, args.values, this.#workers), fn, args);
           throw new LuaBindingError(
-            `${name}: refused with ${this.#workers} data-plane workers outside the console: it would change or read only the control plane's copy of the object, not the workers' (changes made at the console are applied in every worker; see docs/architecture.md)`,
+            `${name}: refused with ${this.#workers} data-plane workers outside the console and maintenance(): it would change or read only the control plane's copy of the object, not the workers' (changes made at the console or in maintenance() are applied in every worker; see docs/architecture.md)`,
           );
         }
         return fn(args);
       };
     }
     const refused = name in REFUSED_WITH_WORKERS;
-    const constructor = /^[A-Z]/.test(name);
-    if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) return fn;
+    // Selectors, actions and the new… makers (newRuleAction, newPacketCache, …; not newServer) build values.
+    const constructor = isObjectMaker(name);
+    if (!refused && (constructor || RUNTIME_ALLOWED_WITH_WORKERS.has(name))) {
+      // Where objects come from, so that maintenance() can pass them to a change the workers make again.
+      const note = isObjectMaker(name) ? 'made' : OBJECT_GETTERS.has(name) ? 'got' : undefined;
+      if (note === undefined) return fn;
+      return (args) => {
+        const result = fn(args);
+        if (!this.#configurationDone || this.#workers > 1) this.#maintenance[note](name, args.values, result);
+        return result;
+      };
+    }
     return (args) => {
       if (!this.#configurationDone) {
         if (refused && !this.#uses.has(name)) this.#uses.set(name, { name, where: this.#runtime.callerPosition().replace(/: $/, '') });
       } else if (this.#workers > 1) {
         if (!refused && this.#runtime.consoleCommandRunning) return this.#change(fn, args);
+        if (!refused && this.#maintenance.recording)
+          return this.#record(this.#maintenance.callText(name, args.values, this.#workers), fn, args);
         const why =
           REFUSED_WITH_WORKERS[name] ??
-          'outside the console (maintenance(), a health check or web handler) it would change only the control plane, not the workers that answer queries; make the change at the console, which applies it in every worker';
+          'outside the console and maintenance() (a health check or web handler) it would change only the control plane, not the workers that answer queries; make the change at the console or in maintenance(), which apply it in every worker';
         throw new LuaBindingError(`${name}: refused with ${this.#workers} data-plane workers: ${why} (see docs/architecture.md)`);
       }
       return fn(args);
@@ -335,6 +360,33 @@ export class WorkerGuards {
     if (!this.#configurationDone || this.#workers <= 1) return;
     this.#globals ??= this.#runtime.runString(GLOBALS_WATCHER, 'worker globals watcher')[0] as LuaFunctionRef;
     this.#globals.call(true);
+  }
+
+  /** A call maintenance() makes, written as `text` for the workers: run here, then recorded (a call that fails is not). */
+  #record(text: string, fn: LuaBinding, args: Parameters<LuaBinding>[0]): ReturnType<LuaBinding> {
+    const result = fn(args);
+    this.#maintenance.add(text);
+    return result;
+  }
+
+  /**
+   * maintenance() is about to run: with several workers, its changes are
+   * recorded until maintenanceDone(). Returns whether they are.
+   */
+  beginMaintenance(): boolean {
+    if (!this.#configurationDone || this.#workers <= 1) return false;
+    this.#maintenance.begin();
+    return true;
+  }
+
+  /** maintenance() returned (or failed): the calls it made that change the configuration, as Lua statements, in order. */
+  maintenanceDone(): string[] {
+    return this.#maintenance.end();
+  }
+
+  /** A console command ended: the globals it set are the workers' too (it runs there as well). */
+  consoleCommandEnded(): void {
+    if (this.#configurationDone && this.#workers > 1) this.#maintenance.syncGlobals();
   }
 
   /** A console command changes the configuration: noted, so that it is then run in every worker (worker-config-log.ts). */
@@ -371,7 +423,12 @@ export class WorkerGuards {
   configurationDone(workers: number, chunk: string): void {
     this.#workers = workers;
     this.#configurationDone = true;
-    if (workers <= 1) return;
+    if (workers <= 1) {
+      // Nothing is recorded with one worker: the configuration's notes go.
+      this.#maintenance = new MaintenanceChanges(this.#runtime);
+      return;
+    }
+    this.#maintenance.syncGlobals();
     const first = this.uses[0];
     if (first) {
       throw new LuaScriptError(

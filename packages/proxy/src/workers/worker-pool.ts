@@ -305,9 +305,13 @@ export class WorkerPool {
     timeoutMs: number,
     clientTables: SharedArrayBuffer[],
     bpfFilters: FilterMapHandles[] = [],
+    source?: string,
   ): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
-    const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables, bpfFilters }, targets);
+    const { change, done } = this.#configLog.append(
+      { line, failed, timeoutMs, clientTables, bpfFilters, ...(source ? { source } : {}) },
+      targets,
+    );
     this.#runTime.rebuild(this.#proxy, change.id);
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
