@@ -83,8 +83,8 @@ describe('WorkerCacheSharing', () => {
     expect(names(copyB)).toEqual(['new.example.']);
   });
 
-  it('keeps maxEntries over the whole cache: a full copy adopts nothing more; an expired entry is not adopted', () => {
-    const { clock, copyA, copyB, sharingB, store, names } = setup(2, { numberOfShards: 1 });
+  it('keeps maxEntries over the whole cache: a full copy adopts nothing more', () => {
+    const { copyA, copyB, sharingB, store, names } = setup(2, { numberOfShards: 1 });
     store(copyB, 'b1.example');
     store(copyB, 'b2.example');
     store(copyA, 'a1.example');
@@ -92,10 +92,28 @@ describe('WorkerCacheSharing', () => {
     expect(copyB.getEntriesCount()).toBe(2);
     copyB.expunge();
     store(copyA, 'a2.example');
-    store(copyA, 'short.example', {}, 5);
-    clock.advance(10);
     expect(sharingB.catchUp()).toBe(1);
     expect(names(copyB)).toEqual(['a2.example.']);
+  });
+
+  it('adopts an entry that expired before it was read, as the inserting copy keeps it: served stale, then cleaned', () => {
+    const { clock, copyA, copyB, sharingB, store, names } = setup(100, { staleTTL: 60 });
+    store(copyA, 'short.example', {}, 5);
+    store(copyA, 'zero.example', {}, 0);
+    const entries = new Float64Array(1);
+    copyB.countEntriesInto(entries);
+    clock.advance(10);
+    expect(sharingB.catchUp()).toBe(2);
+    expect(names(copyB)).toEqual(['short.example.', 'zero.example.']);
+    expect(entries[0]).toBe(2);
+    // What dnsdist's one cache does with it: a miss while a backend is up, a stale answer while none is.
+    for (const name of ['short.example', 'zero.example']) {
+      const dq = query(name, 'A');
+      expect(copyB.lookup(dq, copyB.computeKey(dq))).toBeUndefined();
+      expect(ttls(copyB.lookup(dq, copyB.computeKey(dq), 600)!)).toEqual([60]);
+    }
+    expect(copyB.purgeExpired(0)).toBe(2);
+    expect(entries[0]).toBe(0);
   });
 
   it('does not replace an entry living longer, and counts no collision for another copy’s insert', () => {
