@@ -13,13 +13,13 @@ import { udpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { startUdpBackend, type TestBackend } from '../support/test-backends.js';
 
-/** The backend's answer: 192.0.2.9 with TTL 0 for names starting with "zero", 2 otherwise; counts what it was asked. */
+/** The backend's answer: 192.0.2.9 with TTL 0 for names starting with "zero", 300 for "long", 2 otherwise; counts what it was asked. */
 function startCountingBackend(asked: Map<string, number>): Promise<TestBackend> {
   return startUdpBackend((q) => {
     const query = dnsPacket.decode(q);
     const name = query.questions![0]!.name;
     asked.set(name, (asked.get(name) ?? 0) + 1);
-    const ttl = name.startsWith('zero') ? 0 : 2;
+    const ttl = name.startsWith('zero') ? 0 : name.startsWith('long') ? 300 : 2;
     return dnsPacket.encode({
       type: 'response',
       id: query.id,
@@ -144,11 +144,27 @@ getPool(""):setCache(pc)
     await backend?.close();
   });
 
+  it('a worker that starts after the other stored entries (restartWorker) answers them from its copy: the backend is asked once', async () => {
+    // The workers start one after the other and each answers as soon as it listens: the harness's first query may
+    // be stored by the first before the second starts, and the kernel may hand the next one to the second.
+    const names = Array.from({ length: 6 }, (_, i) => `long${i}.example`);
+    for (const name of names) expect((await udpQuery(proxy.port, name))?.answers?.[0]?.data).toBe('192.0.2.9');
+    const pool = proxy.app.workers!;
+    const oldThread = pool.status()[1]!.threadId;
+    expect(proxy.app.runConsoleCommand('restartWorker(1)')).toBe('');
+    await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
+    for (const name of names) {
+      expect((await askFromManyPorts(proxy.port, name, 8)).map((a) => a?.answers?.[0]?.data)).toEqual(Array(8).fill('192.0.2.9'));
+      expect(asked.get(name)).toBe(1);
+    }
+  }, 30_000);
+
   it('serves an entry stored already expired (TTL 0) stale from every worker once the pool has no backend up', async () => {
     // Stored by the worker that asked the backend, expired at once: the other worker's copy must hold it as well,
     // since dnsdist's one cache serves it stale to any thread until the cleaning removes it.
+    const entries = Number(proxy.app.runConsoleCommand('pc:getEntriesCount()'));
     expect((await udpQuery(proxy.port, 'zero.example'))?.answers?.[0]?.ttl).toBe(0);
-    expect(Number(proxy.app.runConsoleCommand('pc:getEntriesCount()'))).toBe(1);
+    expect(Number(proxy.app.runConsoleCommand('pc:getEntriesCount()'))).toBe(entries + 1);
     proxy.app.runConsoleCommand('getServer(0):setDown()');
     const answers = await askFromManyPorts(proxy.port, 'zero.example', 8);
     expect(answers.map((a) => a?.answers?.[0]?.ttl)).toEqual(Array(8).fill(60));

@@ -5,7 +5,7 @@
  * threads: test/e2e/workers-cache.test.ts.
  */
 import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
-import { RING_BYTES, sharingBuffers, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
+import { RING_BYTES, sharingBuffers, startOfLap, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
 import { TestClock, a, query, response, ttls, type QueryOptions } from '../cache/cache-fixtures.js';
 
 const ecs = (address: number[], bits: number): { code: number; data: Buffer } => ({
@@ -114,6 +114,48 @@ describe('WorkerCacheSharing', () => {
     }
     expect(copyB.purgeExpired(0)).toBe(2);
     expect(entries[0]).toBe(0);
+  });
+
+  it('a copy that starts after another stored entries takes them up (the workers start one after the other; a restarted one), not those expunged meanwhile', () => {
+    const clock = new TestClock();
+    const shared = sharingBuffers(2, 1);
+    const copyA = new PacketCache(100, {}, clock.now);
+    new WorkerCacheSharing([copyA], shared, 0, 2);
+    const store = (name: string): void => {
+      const dq = query(name, 'A');
+      copyA.insert(dq, copyA.computeKey(dq), response(dq, { answers: [a(name, 300)] }));
+    };
+    store('expunged.example');
+    // The console's expunge raises the generation before the running workers drop their entries.
+    Atomics.add(new Int32Array(shared.generations), 0, 1);
+    store('early.example');
+    // Worker B starts (or restarts) only now, and the kernel gives it a client that asked A.
+    const copyB = new PacketCache(100, {}, clock.now);
+    const sharingB = new WorkerCacheSharing([copyB], shared, 1, 2);
+    const lookupB = (name: string): Buffer | undefined => {
+      const dq = query(name, 'A');
+      return copyB.lookup(dq, copyB.computeKey(dq));
+    };
+    expect(lookupB('early.example')).toBeDefined();
+    expect(lookupB('expunged.example')).toBeUndefined();
+    expect(sharingB.adopted).toBe(1);
+    expect(copyB.getStats()).toMatchObject({ hits: 1, misses: 1, entries: 1 });
+    // B stores an entry, dies and is restarted: its successor takes up what B wrote in its own ring, as A did.
+    const dq = query('mine.example', 'A');
+    copyB.insert(dq, copyB.computeKey(dq), response(dq, { answers: [a('mine.example', 300)] }));
+    const successor = new PacketCache(100, {}, clock.now);
+    // Its own ring at once; the other's at its first miss or its first 100 ms tick.
+    new WorkerCacheSharing([successor], shared, 1, 2).catchUp();
+    expect([...successor.dumpLines()].map((l) => l.split(' ')[0]).sort()).toEqual(['early.example.', 'mine.example.']);
+  });
+
+  it('starts reading a ring at its current lap, or at its end when the writer is about to come round', () => {
+    expect(startOfLap(0)).toBe(0);
+    expect(startOfLap(5000)).toBe(0);
+    expect(startOfLap(3 * RING_BYTES + 5000)).toBe(3 * RING_BYTES);
+    // Positions are uint32 counters: past 2^32 the lap starts again at 0.
+    expect(startOfLap((2 ** 32 + 5000) >>> 0)).toBe(0);
+    expect(startOfLap(2 * RING_BYTES - 100)).toBe(2 * RING_BYTES - 100);
   });
 
   it('does not replace an entry living longer, and counts no collision for another copy’s insert', () => {
