@@ -101,6 +101,14 @@ export class PacketCache {
    */
   #counts: Float64Array<ArrayBufferLike> = new Float64Array(PACKET_CACHE_COUNTERS.length);
   /**
+   * With data-plane workers, this worker's entry-count cell in shared
+   * memory (countEntriesInto), kept equal to the entries at every change:
+   * the control plane reads it at any moment, and the regression tests read
+   * the count right after the query that stored an entry. Unset with one
+   * worker, where getStats() counts the shards.
+   */
+  #entriesCell: Float64Array<ArrayBufferLike> | undefined;
+  /**
    * Set in the control plane of several data-plane workers, where this
    * object is the configuration's handle on the copies the workers hold
    * (workers/worker-caches.ts): its statistics are then theirs, summed,
@@ -313,6 +321,7 @@ export class PacketCache {
       if (entry.validity <= existing.validity) return false;
     }
     shard.set(key, entry);
+    if (existing === undefined && this.#entriesCell !== undefined) this.#entriesCell[0]!++;
     this.replication?.inserted(key, entry);
     return true;
   }
@@ -321,11 +330,14 @@ export class PacketCache {
    * Store an entry another copy of this cache stored (a data-plane worker's
    * insert, shared with the others): the rules of insert() for a full shard
    * and an existing entry, without counting a collision (the copy that
-   * inserted it counted its own). An entry already expired is not stored.
+   * inserted it counted its own). An entry already expired is stored too,
+   * as the inserting copy keeps it: it is served stale while its pool has
+   * no backend up (an answer with TTL 0 is expired as it is stored, and
+   * one whose last second ran out before this copy read the ring), and the
+   * cache cleaning removes it as from the inserting copy.
    * Returns whether it was stored.
    */
   adopt(key: number, entry: CacheEntry, now: number = this.#now()): boolean {
-    if (entry.validity <= now) return false;
     const shard = this.#shards[key % this.#shards.length]!;
     if (shard.size >= this.#maxPerShard) return false;
     const existing = shard.get(key);
@@ -334,6 +346,7 @@ export class PacketCache {
       if (entry.validity <= existing.validity) return false;
     }
     shard.set(key, entry);
+    if (existing === undefined && this.#entriesCell !== undefined) this.#entriesCell[0]!++;
     return true;
   }
 
@@ -358,6 +371,7 @@ export class PacketCache {
         }
       }
     }
+    this.#recountEntries();
     return removed;
   }
 
@@ -384,6 +398,7 @@ export class PacketCache {
         removed++;
       }
     }
+    this.#recountEntries();
     return removed;
   }
 
@@ -407,6 +422,7 @@ export class PacketCache {
         }
       }
     }
+    this.#recountEntries();
     return removed;
   }
 
@@ -418,6 +434,22 @@ export class PacketCache {
   getEntriesCount(): number {
     if (this.replicas) return this.replicas.getStats().entries;
     return this.#localEntries();
+  }
+
+  /**
+   * Keep this copy's entry count in `cell` (one number, e.g. a worker's
+   * cell of a SharedArrayBuffer) from now on, current at every insert,
+   * adoption and removal.
+   */
+  countEntriesInto(cell: Float64Array): void {
+    if (cell.length !== 1) throw new RangeError(`PacketCache.countEntriesInto: ${cell.length} cells for one entry count`);
+    this.#entriesCell = cell;
+    cell[0] = this.#localEntries();
+  }
+
+  /** After a removal of many entries: the count from the shards (a cold path). */
+  #recountEntries(): void {
+    if (this.#entriesCell !== undefined) this.#entriesCell[0] = this.#localEntries();
   }
 
   #localEntries(): number {

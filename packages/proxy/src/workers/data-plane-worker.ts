@@ -166,7 +166,6 @@ async function run(): Promise<void> {
     }
     // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
     sharing?.catchUp();
-    caches.publish();
   }, PUBLISH_INTERVAL_MS);
   void app.stopped.then(() => {
     clearInterval(publish);

@@ -23,6 +23,9 @@
  * that the writer has not come round to it meanwhile (a torn record is
  * dropped, never adopted).
  *
+ * A worker that starts (or restarts) after another has stored entries reads
+ * that ring from the start of its current lap (startOfLap).
+ *
  * The console's expunge and expungeByName (control plane) raise the cache's
  * generation in shared memory before asking the workers: an entry stored
  * before that and not yet adopted elsewhere is dropped when read, so an
@@ -75,6 +78,24 @@ class Ring {
   }
 }
 
+/**
+ * Where a worker that starts reads another's ring from: the records of the
+ * ring's current lap, all intact (the ring's offset 0 always starts a
+ * record). The workers start one after the other and each answers as soon
+ * as it listens, so the first may store entries before the last starts;
+ * the last then adopts them, as it adopts any other, and the cache is one
+ * cache from the start (a client whose queries the kernel moves to the new
+ * worker keeps its hits). A restarted worker takes up the same records,
+ * and those of its own ring, which its predecessor wrote (entries expunged
+ * since are refused by their generation). When the
+ * writer is about to wrap (what it writes next may reach the lap's first
+ * records), the reader starts at the end, with an empty copy.
+ */
+export function startOfLap(end: number): number {
+  const offset = end & MASK;
+  return offset + IN_FLIGHT > RING_BYTES ? end : (end - offset) >>> 0;
+}
+
 /** A worker's end: its copies' inserts go into its ring; the other workers' rings are read into its copies. */
 export class WorkerCacheSharing {
   readonly #caches: readonly PacketCache[];
@@ -102,13 +123,15 @@ export class WorkerCacheSharing {
       if (w === index) continue;
       const ring = new Ring(buffers.rings, w);
       this.#others.push(ring);
-      // What was written before this worker started (a restarted worker) stays unread: its copy starts empty.
-      this.#read.push(Atomics.load(ring.end, 0) >>> 0);
+      this.#read.push(startOfLap(Atomics.load(ring.end, 0) >>> 0));
     }
     this.#replication = caches.map((_, i) => ({
       inserted: (key: number, entry: CacheEntry) => this.#write(i, key, entry),
       catchUp: () => this.catchUp() > 0,
     }));
+    // A restarted worker's predecessor wrote its own ring: those entries are the cache's too (the others hold them).
+    const ownEnd = Atomics.load(this.#own.end, 0) >>> 0;
+    this.#readRecords(this.#own, startOfLap(ownEnd), ownEnd);
     caches.forEach((cache, i) => {
       cache.replication = this.#replication[i];
     });
@@ -157,7 +180,7 @@ export class WorkerCacheSharing {
     for (let r = 0; r < this.#others.length; r++) {
       const ring = this.#others[r]!;
       const end = Atomics.load(ring.end, 0) >>> 0;
-      let pos = this.#read[r]!;
+      const pos = this.#read[r]!;
       if (pos === end) continue;
       if ((end - pos) >>> 0 > RING_BYTES - IN_FLIGHT) {
         // A whole ring behind: the oldest records are being overwritten. Skip to the end.
@@ -165,18 +188,24 @@ export class WorkerCacheSharing {
         this.#read[r] = end;
         continue;
       }
-      while (pos !== end) {
-        const size = this.#readRecord(ring, pos);
-        if (size === 0) {
-          // Overwritten while read, or malformed: skip what is left.
-          this.lost++;
-          pos = end;
-          break;
-        }
-        if (size > 0) adopted++;
-        pos = (pos + Math.abs(size)) >>> 0;
+      adopted += this.#readRecords(ring, pos, end);
+      this.#read[r] = end;
+    }
+    return adopted;
+  }
+
+  /** Adopt the records of `ring` from `pos` to `end`; the number adopted. */
+  #readRecords(ring: Ring, pos: number, end: number): number {
+    let adopted = 0;
+    while (pos !== end) {
+      const size = this.#readRecord(ring, pos);
+      if (size === 0) {
+        // Overwritten while read, or malformed: skip what is left.
+        this.lost++;
+        break;
       }
-      this.#read[r] = pos;
+      if (size > 0) adopted++;
+      pos = (pos + Math.abs(size)) >>> 0;
     }
     return adopted;
   }

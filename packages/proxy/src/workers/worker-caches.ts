@@ -6,10 +6,11 @@
  * The control plane's copies answer no query. This file makes the control
  * plane's copy of each cache stand for the workers' (PacketCache.replicas):
  *
- * - statistics: each worker's caches keep their counters in its row of a
- *   SharedArrayBuffer (PacketCache.countInto) and copy their entry counts
- *   there (every 100 ms, and after each console operation); the control
- *   plane adds the rows up when asked, so the counters are current and `pc:getStats()`, `printStats()`,
+ * - statistics: each worker's caches keep their counters and their entry
+ *   count in its row of a SharedArrayBuffer (PacketCache.countInto,
+ *   countEntriesInto: written by the query path itself, at every change);
+ *   the control plane adds the rows up when asked, so the figures are
+ *   current when a client has its answer, and `pc:getStats()`, `printStats()`,
  *   `toString()`, `showPools()`, the API and /metrics show totals. The
  *   entries are the fullest copy's (the copies hold the same entries),
  *   out of the configured maxEntries. A worker that dies leaves its
@@ -290,8 +291,11 @@ export class WorkerCacheCopies {
     this.#replies = new Replies(buffers.replies, workers);
     const row = this.#row;
     if (row) {
-      // The counters live in the row itself: the control plane's sum is current at every read, not at the next publish.
-      caches.forEach((cache, c) => cache.countInto(row.subarray(HEADER + c * FIELDS, HEADER + c * FIELDS + COUNTERS.length)));
+      // The counters and the entry counts live in the row itself: the control plane's sum is current at every read.
+      caches.forEach((cache, c) => {
+        cache.countInto(row.subarray(HEADER + c * FIELDS, HEADER + c * FIELDS + COUNTERS.length));
+        cache.countEntriesInto(row.subarray(HEADER + c * FIELDS + ENTRIES, HEADER + c * FIELDS + ENTRIES + 1));
+      });
       row[0] = caches.length;
     }
   }
@@ -299,14 +303,6 @@ export class WorkerCacheCopies {
   /** False when this worker's caches do not match the control plane's (its statistics are left out). */
   get matches(): boolean {
     return this.#row !== undefined;
-  }
-
-  /** Copy every cache's entry count into this worker's row (its counters are there already: countInto). */
-  publish(): void {
-    const row = this.#row;
-    if (!row) return;
-    for (let c = 0; c < this.#caches.length; c++) row[HEADER + c * FIELDS + ENTRIES] = this.#caches[c]!.getStats().entries;
-    row[0] = this.#caches.length;
   }
 
   /**
@@ -321,7 +317,6 @@ export class WorkerCacheCopies {
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
     }
-    this.publish();
     const words = this.#replies.words;
     this.#replies.values[this.#index] = value;
     Atomics.store(words, this.#index * 2 + 1, failure ? 1 : 0);

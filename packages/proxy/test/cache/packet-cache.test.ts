@@ -406,6 +406,29 @@ describe('PacketCache maintenance', () => {
     expect(pc.getEntriesCount()).toBe(1);
     expect(lookup(pc, query('d.example', 'A'))).toBeDefined();
   });
+
+  it('countEntriesInto keeps the entry count in the given cell at every insert and removal (adoptions: worker-cache-sharing.test.ts)', () => {
+    const { pc, clock } = filled(['a.example', 'b.example'], () => 10);
+    const cell = new Float64Array(1);
+    pc.countEntriesInto(cell);
+    expect(cell[0]).toBe(2);
+    const dq = query('c.example', 'A');
+    fill(pc, dq, response(dq, { answers: [a('c.example', 100)] }));
+    expect(cell[0]).toBe(3);
+    // A longer-lived answer to the same query replaces the entry: still three.
+    pc.insert(dq, pc.computeKey(dq), response(dq, { answers: [a('c.example', 200)] }));
+    expect(cell[0]).toBe(3);
+    clock.advance(10);
+    expect(pc.purgeExpired(0)).toBe(2);
+    expect(cell[0]).toBe(1);
+    expect(pc.expungeByName('c.example.')).toBe(1);
+    expect(cell[0]).toBe(0);
+    pc.insert(dq, pc.computeKey(dq), response(dq, { answers: [a('c.example', 100)] }));
+    expect(cell[0]).toBe(1);
+    pc.expunge();
+    expect(cell[0]).toBe(0);
+    expect(() => pc.countEntriesInto(new Float64Array(2))).toThrow(RangeError);
+  });
 });
 
 describe('PacketCache console output', () => {

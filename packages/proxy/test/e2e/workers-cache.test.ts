@@ -66,7 +66,7 @@ describe('packet caches with two data-plane workers', () => {
   }
 
   const perWorker = () => proxy.app.workers!.caches.workerStats(0);
-  /** Both workers' copies hold `n` entries (each publishes its count every 100 ms). */
+  /** Both workers' copies hold `n` entries (each takes the other's entries within 100 ms; its count is live). */
   const bothHold = (n: number) => waitFor(`both workers' copies to hold ${n} entries`, () => perWorker().every((w) => w?.entries === n));
 
   it('a name one worker fetched is a cache hit in the other worker: the backend is asked once', async () => {
@@ -136,7 +136,7 @@ describe('packet caches with two data-plane workers', () => {
     await bothHold(22);
     expect(run('getPool(""):getCache():expungeByName("gone.example.")')).toBe('Expunged 1 records\n');
     expect(run('pc:expungeByName(newDNSName("gone.example."))')).toBe('Expunged 0 records\n');
-    // Each worker published its count as it expunged.
+    // Each worker's count is live: already down as the console returns.
     expect(perWorker().map((w) => w?.entries)).toEqual([21, 21]);
     // Had a copy kept it, that worker would answer from it: the first query after the expunge reaches the backend.
     await ask('gone.example', 1);

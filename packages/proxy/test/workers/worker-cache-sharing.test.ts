@@ -5,7 +5,7 @@
  * threads: test/e2e/workers-cache.test.ts.
  */
 import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
-import { RING_BYTES, sharingBuffers, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
+import { RING_BYTES, sharingBuffers, startOfLap, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
 import { TestClock, a, query, response, ttls, type QueryOptions } from '../cache/cache-fixtures.js';
 
 const ecs = (address: number[], bits: number): { code: number; data: Buffer } => ({
@@ -83,8 +83,8 @@ describe('WorkerCacheSharing', () => {
     expect(names(copyB)).toEqual(['new.example.']);
   });
 
-  it('keeps maxEntries over the whole cache: a full copy adopts nothing more; an expired entry is not adopted', () => {
-    const { clock, copyA, copyB, sharingB, store, names } = setup(2, { numberOfShards: 1 });
+  it('keeps maxEntries over the whole cache: a full copy adopts nothing more', () => {
+    const { copyA, copyB, sharingB, store, names } = setup(2, { numberOfShards: 1 });
     store(copyB, 'b1.example');
     store(copyB, 'b2.example');
     store(copyA, 'a1.example');
@@ -92,10 +92,70 @@ describe('WorkerCacheSharing', () => {
     expect(copyB.getEntriesCount()).toBe(2);
     copyB.expunge();
     store(copyA, 'a2.example');
-    store(copyA, 'short.example', {}, 5);
-    clock.advance(10);
     expect(sharingB.catchUp()).toBe(1);
     expect(names(copyB)).toEqual(['a2.example.']);
+  });
+
+  it('adopts an entry that expired before it was read, as the inserting copy keeps it: served stale, then cleaned', () => {
+    const { clock, copyA, copyB, sharingB, store, names } = setup(100, { staleTTL: 60 });
+    store(copyA, 'short.example', {}, 5);
+    store(copyA, 'zero.example', {}, 0);
+    const entries = new Float64Array(1);
+    copyB.countEntriesInto(entries);
+    clock.advance(10);
+    expect(sharingB.catchUp()).toBe(2);
+    expect(names(copyB)).toEqual(['short.example.', 'zero.example.']);
+    expect(entries[0]).toBe(2);
+    // What dnsdist's one cache does with it: a miss while a backend is up, a stale answer while none is.
+    for (const name of ['short.example', 'zero.example']) {
+      const dq = query(name, 'A');
+      expect(copyB.lookup(dq, copyB.computeKey(dq))).toBeUndefined();
+      expect(ttls(copyB.lookup(dq, copyB.computeKey(dq), 600)!)).toEqual([60]);
+    }
+    expect(copyB.purgeExpired(0)).toBe(2);
+    expect(entries[0]).toBe(0);
+  });
+
+  it('a copy that starts after another stored entries takes them up (the workers start one after the other; a restarted one), not those expunged meanwhile', () => {
+    const clock = new TestClock();
+    const shared = sharingBuffers(2, 1);
+    const copyA = new PacketCache(100, {}, clock.now);
+    new WorkerCacheSharing([copyA], shared, 0, 2);
+    const store = (name: string): void => {
+      const dq = query(name, 'A');
+      copyA.insert(dq, copyA.computeKey(dq), response(dq, { answers: [a(name, 300)] }));
+    };
+    store('expunged.example');
+    // The console's expunge raises the generation before the running workers drop their entries.
+    Atomics.add(new Int32Array(shared.generations), 0, 1);
+    store('early.example');
+    // Worker B starts (or restarts) only now, and the kernel gives it a client that asked A.
+    const copyB = new PacketCache(100, {}, clock.now);
+    const sharingB = new WorkerCacheSharing([copyB], shared, 1, 2);
+    const lookupB = (name: string): Buffer | undefined => {
+      const dq = query(name, 'A');
+      return copyB.lookup(dq, copyB.computeKey(dq));
+    };
+    expect(lookupB('early.example')).toBeDefined();
+    expect(lookupB('expunged.example')).toBeUndefined();
+    expect(sharingB.adopted).toBe(1);
+    expect(copyB.getStats()).toMatchObject({ hits: 1, misses: 1, entries: 1 });
+    // B stores an entry, dies and is restarted: its successor takes up what B wrote in its own ring, as A did.
+    const dq = query('mine.example', 'A');
+    copyB.insert(dq, copyB.computeKey(dq), response(dq, { answers: [a('mine.example', 300)] }));
+    const successor = new PacketCache(100, {}, clock.now);
+    // Its own ring at once; the other's at its first miss or its first 100 ms tick.
+    new WorkerCacheSharing([successor], shared, 1, 2).catchUp();
+    expect([...successor.dumpLines()].map((l) => l.split(' ')[0]).sort()).toEqual(['early.example.', 'mine.example.']);
+  });
+
+  it('starts reading a ring at its current lap, or at its end when the writer is about to come round', () => {
+    expect(startOfLap(0)).toBe(0);
+    expect(startOfLap(5000)).toBe(0);
+    expect(startOfLap(3 * RING_BYTES + 5000)).toBe(3 * RING_BYTES);
+    // Positions are uint32 counters: past 2^32 the lap starts again at 0.
+    expect(startOfLap((2 ** 32 + 5000) >>> 0)).toBe(0);
+    expect(startOfLap(2 * RING_BYTES - 100)).toBe(2 * RING_BYTES - 100);
   });
 
   it('does not replace an entry living longer, and counts no collision for another copy’s insert', () => {

@@ -61,15 +61,13 @@ describe('WorkerCaches', () => {
   });
 
   it('sums every copy’s counters into the control plane’s statistics; the entries are the fullest copy’s, of the configured maxEntries', () => {
-    const { control, copies, workers, wc } = setup();
+    const { control, copies, wc } = setup();
     fill(copies[0]![0]!, 'a.example');
     fill(copies[0]![0]!, 'b.example');
     fill(copies[1]![0]!, 'a.example');
     copies[1]![0]!.lookup(query('a.example', 'A'), copies[1]![0]!.computeKey(query('a.example', 'A')));
     fill(copies[1]![1]!, 'other.example');
-    // The counters live in the workers' rows: current before any publish; the entry counts come with the publish.
-    expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 0, maxEntries: 100 });
-    for (const w of workers) w.publish();
+    // The counters and the entry counts live in the workers' rows: current at once, nothing to publish.
     // The copies share their entries (worker-cache-sharing.ts): one cache, counted once.
     expect(control[0]!.getStats()).toMatchObject({ hits: 1, misses: 3, entries: 2, maxEntries: 100 });
     expect(control[0]!.toString()).toBe('2/100');
@@ -82,9 +80,8 @@ describe('WorkerCaches', () => {
   });
 
   it('keeps a dead worker’s hits and misses in the totals, not its entries', () => {
-    const { control, copies, workers, wc } = setup();
+    const { control, copies, wc } = setup();
     fill(copies[1]![0]!, 'a.example');
-    for (const w of workers) w.publish();
     wc.retire(1);
     expect(control[0]!.getStats()).toMatchObject({ misses: 1, entries: 0 });
   });
