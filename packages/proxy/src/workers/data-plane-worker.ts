@@ -9,7 +9,8 @@
  * read by it on demand (worker-rings.ts), the Lua globals that the control
  * plane's Lua changes are copied here (worker-lua-globals.ts), and the
  * counters live in this worker's region of a shared buffer
- * (live-counters.ts) or are copied to its row of another (counter-layout.ts).
+ * (live-counters.ts), but for those of backends and rules added at the
+ * console, copied to its region of another (run-time-counters.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
@@ -32,7 +33,7 @@ import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import { applyWorkerKeys } from './worker-keys.js';
 import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
 
-/** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
+/** How often the counters of backends and rules added at the console are copied to the shared buffer (and the cache copies catch up). */
 const PUBLISH_INTERVAL_MS = 100;
 
 /** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
@@ -117,18 +118,9 @@ async function run(): Promise<void> {
   await app.start();
   // The control plane's socket filters on this worker's own sockets (a restarted worker's too).
   followSocketFilters(app, start.socketFilters);
-  const layout = new CounterLayout(app.proxy, layoutObjects);
   runTime = new RunTimeCounters(layoutObjects);
   runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
   const runTimeRegion = RunTimeCounters.region(start.runTimeCounters, start.index);
-  const row = new Float64Array(start.counters, start.index * start.rowLength * 8, start.rowLength);
-  if (layout.rowLength !== start.rowLength) {
-    post({
-      type: 'log',
-      level: 'error',
-      line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
-    });
-  }
   const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
   const liveRegions = live.regions(start.liveCounters, start.workers);
   if (liveRegions) live.attachWorker(liveRegions, start.index);
@@ -136,7 +128,7 @@ async function run(): Promise<void> {
     post({
       type: 'log',
       level: 'error',
-      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global and backend statistics are left out`,
+      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global, backend, rule and listener statistics are left out`,
     });
   }
   const cacheList = configurationCaches(app.proxy.pools.values());
@@ -154,10 +146,7 @@ async function run(): Promise<void> {
     });
   }
   const publish = setInterval(() => {
-    if (layout.rowLength === start.rowLength) {
-      layout.write(row);
-      runTime?.write(runTimeRegion);
-    }
+    runTime?.write(runTimeRegion);
     // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
     sharing?.catchUp();
     caches.publish();

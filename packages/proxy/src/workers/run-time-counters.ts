@@ -1,9 +1,9 @@
 /**
  * The counters of backends and rules added at run time (console changes,
- * worker-config-log.ts), summed across the data-plane workers like the
- * configuration's (counter-layout.ts). The configuration's rows keep their
- * layout for good, so that a restarted worker's rows line up; what the
- * console added since has a region of its own per worker in a second
+ * worker-config-log.ts), copied from the data-plane workers and summed
+ * (counter-layout.ts); the configuration's are read live (live-counters.ts),
+ * whose layout is fixed for good, so that a restarted worker's regions line
+ * up. What the console added has a region of its own per worker in a
  * SharedArrayBuffer: [generation, slot count, values…], laid out again by
  * every thread after each change it runs. The generation is the id of the
  * last change the thread ran: the control plane sums a worker's region
@@ -44,7 +44,7 @@ export class RunTimeCounters {
   rebuild(proxy: DnsdistProxy, generation: number): void {
     const rules = CounterLayout.objectsOf(proxy).rules.map((chain) => chain.filter((e) => !this.#configuration.has(e)));
     const servers = proxy.servers.filter((s) => !this.#configuration.has(s));
-    this.#layout = servers.length + rules.flat().length > 0 ? new CounterLayout(proxy, { servers, rules, withGlobals: false }) : undefined;
+    this.#layout = servers.length + rules.flat().length > 0 ? new CounterLayout({ servers, rules }) : undefined;
     this.#generation = generation;
     this.#rebuiltAt = performance.now();
     this.#last.length = 0;

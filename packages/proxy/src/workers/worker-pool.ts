@@ -2,8 +2,8 @@
  * The control plane's data-plane workers: starts N worker threads at once
  * (each loads and runs the configuration; the first binds the listeners
  * and says which ports it got, the others then join them with
- * SO_REUSEPORT), sums their counters into the control
- * plane's objects, tells them which backends are up, and restarts a worker
+ * SO_REUSEPORT), shares their counters with the control plane's objects
+ * (live-counters.ts), tells them which backends are up, and restarts a worker
  * that dies (logged; its sockets are re-opened by the new one).
  */
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
-import { CounterLayout } from './counter-layout.js';
+import { CounterLayout, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
@@ -27,7 +27,7 @@ import { WorkerKeyDistribution } from './worker-keys.js';
 import { WorkerSocketFilters } from './worker-socket-filters.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
-/** How often the totals and the backend states are refreshed in the control plane. */
+/** How often the totals of backends and rules added at the console, the backend states and the ACL are refreshed. */
 const SYNC_INTERVAL_MS = 100;
 /** A worker that keeps dying is restarted at most this often. */
 const MAX_RESTART_DELAY_MS = 5000;
@@ -55,7 +55,6 @@ interface Slot {
   state: WorkerStatus['state'];
   restarts: number;
   lastRestartAt: number;
-  row: Float64Array;
   /** Start-up: its configuration ran and it waits for the first worker's ports. */
   awaitingPorts: boolean;
 }
@@ -122,10 +121,6 @@ export class WorkerPool {
   readonly #proxy: DnsdistProxy;
   readonly #options: AppOptions;
   readonly #slots: Slot[] = [];
-  readonly #buffer: SharedArrayBuffer;
-  readonly #rowLength: number;
-  #layout: CounterLayout | undefined;
-  readonly #retired: Float64Array;
   /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
   readonly #qpsBuckets: SharedArrayBuffer;
   /** The roundrobin position and the TCP connection counts, once for the process (shared-process-counts.ts). */
@@ -140,6 +135,8 @@ export class WorkerPool {
   #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
   #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
+  /** sync() ran: the control plane's objects are the ones to sum into. */
+  #synced = false;
   #stopping = false;
   /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
   readonly #configLog = new WorkerConfigLog();
@@ -148,8 +145,10 @@ export class WorkerPool {
   /** The counters of backends and rules added at the console: a region per worker. */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
-  /** The global and the configuration's backend counters, each worker's region read live (live-counters.ts). */
+  /** The configuration's counters (global, backends, rules, listeners), each worker's region read live (live-counters.ts). */
   readonly #live: LiveCounters;
+  /** The configuration's backends and rules, as the live counters list them. */
+  readonly #liveObjects: LayoutObjects;
   readonly #liveBuffer: SharedArrayBuffer;
   readonly #liveRegions: Float64Array[];
   /** The configuration's backends' up/down state, which the workers' copies read (shared-backend-states.ts). */
@@ -162,17 +161,13 @@ export class WorkerPool {
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
   /**
-   * @param rowLength doubles per worker row: the layout of the control
-   * plane's proxy once its listener mirrors exist (same listeners, servers
-   * and rules as each worker's).
+   * `proxy` has its listener mirrors already (worker-listeners.ts): the
+   * same listeners, servers and rules as each worker's, in the same order.
    */
-  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, rowLength: number, qpsLimiters: number) {
+  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, qpsLimiters: number) {
     this.count = count;
     this.#proxy = proxy;
     this.#options = options;
-    this.#rowLength = rowLength;
-    this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
-    this.#retired = new Float64Array(rowLength);
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
     this.#processCounts = SharedProcessWideCounts.allocate(count);
     this.caches = new WorkerCaches(configurationCaches(proxy.pools.values()), count);
@@ -195,7 +190,8 @@ export class WorkerPool {
     );
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
-    this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
+    this.#liveObjects = CounterLayout.objectsOf(proxy);
+    this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, this.#liveObjects));
     this.#liveBuffer = this.#live.createBuffer(count);
     this.#liveRegions = this.#live.regions(this.#liveBuffer, count)!;
     this.#live.attachControlPlane(this.#liveRegions);
@@ -209,7 +205,6 @@ export class WorkerPool {
         restarts: 0,
         lastRestartAt: 0,
         awaitingPorts: false,
-        row: new Float64Array(this.#buffer, i * rowLength * 8, rowLength),
       });
     }
   }
@@ -246,19 +241,23 @@ export class WorkerPool {
     }
   }
 
-  /** Begin summing counters into `layout`'s objects and following backend states. */
-  sync(layout: CounterLayout): void {
-    this.#layout = layout;
+  /**
+   * The control plane made its listener mirrors again with the ports the
+   * workers bound: the new objects read the same live counters.
+   */
+  listenersMirrored(): void {
+    this.#live.replaceTargets(LiveCounters.targetsOf(this.#proxy, this.#liveObjects));
+  }
+
+  /** Begin summing the counters of objects added at the console, and following backend states and the ACL. */
+  sync(): void {
+    this.#synced = true;
     this.#timer = setInterval(() => this.#syncNow(), SYNC_INTERVAL_MS);
     this.#timer.unref();
   }
 
   #syncNow(): void {
-    this.#layout?.sumInto(
-      this.#slots.map((s) => s.row),
-      this.#retired,
-    );
-    if (this.#layout) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
+    if (this.#synced) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
@@ -335,8 +334,6 @@ export class WorkerPool {
       bindAfterFirst: index > 0 && this.#ports === undefined,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,
-      counters: this.#buffer,
-      rowLength: this.#rowLength,
       caches: this.caches.buffers,
       workers: this.count,
       configLog: [...this.#configLog.entries],
@@ -421,13 +418,11 @@ export class WorkerPool {
   /** A worker died after starting: keep its counters, log, and start another in its place. */
   #restart(index: number, why: string): void {
     const slot = this.#slots[index]!;
-    this.#layout?.retire(slot.row, this.#retired);
     this.#live.retire(this.#liveRegions, index);
     this.caches.retire(index);
     // Its connections closed with it: they leave the per-client and per-listener counts.
     SharedProcessWideCounts.releaseWorker(this.#processCounts, this.count, index);
     this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
-    slot.row.fill(0);
     slot.state = 'restarting';
     slot.restarts++;
     const now = Date.now();
