@@ -1,9 +1,9 @@
 /**
  * The counters every reader sees as one process's, at once: the global
  * statistics and the configuration's backends', rules' and listeners'
- * counters live in a SharedArrayBuffer, not copied there. Each data-plane worker's counters
- * are its own region of it (its objects' cells point there,
- * stats/counter-cells.ts): the query path stores into it as into any
+ * counters live in a SharedArrayBuffer, not copied there. Each data-plane
+ * worker's counters are its own region of it (its objects' cells point
+ * there, stats/counter-cells.ts): the query path stores into it as into any
  * field, no lock, no atomic, no message. Whoever reads adds the regions up
  * when it reads: the control plane's objects (dumpStats, showBinds, the
  * API, /metrics, getServer(n)) and, in a worker, statisticsOf() of its own
