@@ -12,7 +12,7 @@ import { spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsd
 import { dnsdist, opensslCli } from '../../../../test/support/requirements.js';
 import { describeRequires } from '../../../../test/support/require.js';
 import { makeTestPki, type TestPki } from '../../../../test/support/tls-certificates.js';
-import { encodeQuery, tcpQuery, udpQuery } from '../support/dns-client.js';
+import { encodeQuery, tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { waitForDnsdistAnswer } from '../support/dnsdist-ready.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
@@ -66,6 +66,15 @@ describeRequires('listener and backend TCP counters read live across two data-pl
     expect(server['tcpCurrentConnections']).toBe(1);
     expect(server['tcpMaxConcurrentConnections']).toBe(1);
     expect(proxy.app.proxy.servers[0]!.tcpCurrentConnections).toBe(1);
+  });
+
+  it("a backend connection the backend closes leaves the API's current connections (the worker's gauge goes down)", async () => {
+    // dnsdist 1.7.3 closes a DoT client connection idle for its TCP receive timeout (2 s): the worker retires it.
+    await waitFor('the backend to close the idle connection', () => proxy.app.proxy.servers[0]!.tcpCurrentConnections === 0, 10_000);
+    const server = (await api()).servers[0]!;
+    expect(server['tcpCurrentConnections']).toBe(0);
+    // The most at once stays.
+    expect(server['tcpMaxConcurrentConnections']).toBe(1);
   });
 
   it("a listener's counters in showBinds(), the API and /metrics include every query of both workers at once", async () => {
