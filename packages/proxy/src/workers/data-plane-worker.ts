@@ -9,8 +9,8 @@
  * read by it on demand (worker-rings.ts), the Lua globals that the control
  * plane's Lua changes are copied here (worker-lua-globals.ts), and the
  * counters live in this worker's region of a shared buffer
- * (live-counters.ts), but for those of backends and rules added at the
- * console, copied to its region of another (run-time-counters.ts).
+ * (live-counters.ts; those of backends and rules added at the console in
+ * its region of another, run-time-counters.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
@@ -33,7 +33,7 @@ import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import { applyWorkerKeys } from './worker-keys.js';
 import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
 
-/** How often the counters of backends and rules added at the console are copied to the shared buffer (and the cache copies catch up). */
+/** How often the packet-cache copies catch up with each other and publish their entry counts. */
 const PUBLISH_INTERVAL_MS = 100;
 
 /** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
@@ -43,8 +43,8 @@ const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
 /** Backend up/down as the control plane last said, by proxy.servers index. */
 let serversUp: boolean[] = [];
-/** The counters of backends and rules added at the console (after start-up). */
-let runTime: RunTimeCounters | undefined;
+/** The counters of backends and rules added at the console (after start-up), and this worker's region for them. */
+let runTime: { counters: RunTimeCounters; region: Float64Array } | undefined;
 /** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
 let handle: ((m: ControlToWorker) => void) | undefined;
 const early: ControlToWorker[] = [];
@@ -118,9 +118,8 @@ async function run(): Promise<void> {
   await app.start();
   // The control plane's socket filters on this worker's own sockets (a restarted worker's too).
   followSocketFilters(app, start.socketFilters);
-  runTime = new RunTimeCounters(layoutObjects);
-  runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
-  const runTimeRegion = RunTimeCounters.region(start.runTimeCounters, start.index);
+  runTime = { counters: new RunTimeCounters(layoutObjects), region: RunTimeCounters.region(start.runTimeCounters, start.index) };
+  runTime.counters.workerRan(app.proxy, start.configLog.at(-1)?.id ?? 0, runTime.region);
   const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
   const liveRegions = live.regions(start.liveCounters, start.workers);
   if (liveRegions) live.attachWorker(liveRegions, start.index);
@@ -146,7 +145,6 @@ async function run(): Promise<void> {
     });
   }
   const publish = setInterval(() => {
-    runTime?.write(runTimeRegion);
     // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
     sharing?.catchUp();
     caches.publish();
@@ -197,7 +195,7 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
   // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
   applyServerStates(app, serversUp);
-  runTime?.rebuild(app.proxy, change.id);
+  runTime?.counters.workerRan(app.proxy, change.id, runTime.region);
   post({ type: 'ran', id: change.id, error });
 }
 

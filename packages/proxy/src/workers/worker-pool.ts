@@ -27,7 +27,7 @@ import { WorkerKeyDistribution } from './worker-keys.js';
 import { WorkerSocketFilters } from './worker-socket-filters.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
-/** How often the totals of backends and rules added at the console, the backend states and the ACL are refreshed. */
+/** How often the backend states of backends added at the console and the ACL are looked at. */
 const SYNC_INTERVAL_MS = 100;
 /** A worker that keeps dying is restarted at most this often. */
 const MAX_RESTART_DELAY_MS = 5000;
@@ -135,14 +135,12 @@ export class WorkerPool {
   #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
   #aclCheckDue = false;
   #timer: NodeJS.Timeout | undefined;
-  /** sync() ran: the control plane's objects are the ones to sum into. */
-  #synced = false;
   #stopping = false;
   /** Console commands that changed the configuration: run in every worker, replayed by a restarted one. */
   readonly #configLog = new WorkerConfigLog();
   /** The control plane's Lua globals that changed, copied to every worker (set by the app once the configuration ran). */
   luaGlobals: WorkerLuaGlobals | undefined;
-  /** The counters of backends and rules added at the console: a region per worker. */
+  /** The counters of backends and rules added at the console: a region per worker, read live (run-time-counters.ts). */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
   /** The configuration's counters (global, backends, rules, listeners), each worker's region read live (live-counters.ts). */
@@ -190,6 +188,7 @@ export class WorkerPool {
     );
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
+    this.#runTime.attachControlPlane(Array.from({ length: count }, (_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#liveObjects = CounterLayout.objectsOf(proxy);
     this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, this.#liveObjects));
     this.#liveBuffer = this.#live.createBuffer(count);
@@ -249,15 +248,13 @@ export class WorkerPool {
     this.#live.replaceTargets(LiveCounters.targetsOf(this.#proxy, this.#liveObjects));
   }
 
-  /** Begin summing the counters of objects added at the console, and following backend states and the ACL. */
+  /** Begin following backend states and the ACL. */
   sync(): void {
-    this.#synced = true;
     this.#timer = setInterval(() => this.#syncNow(), SYNC_INTERVAL_MS);
     this.#timer.unref();
   }
 
   #syncNow(): void {
-    if (this.#synced) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
@@ -294,10 +291,10 @@ export class WorkerPool {
   applyConsoleChange(line: string, failed: boolean, timeoutMs: number, clientTables: SharedArrayBuffer[]): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
     const { change, done } = this.#configLog.append({ line, failed, timeoutMs, clientTables }, targets);
-    this.#runTime.rebuild(this.#proxy, change.id);
+    this.#runTime.controlPlaneRan(this.#proxy, change.id);
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
-        `The backends and rules added at the console need more than ${RUN_TIME_REGION} counters per worker: theirs are not summed any more`,
+        `The backends and rules added at the console need more counters than a worker's region holds (${RUN_TIME_REGION >> 1}): theirs are not added up any more`,
       );
     }
     for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
@@ -422,7 +419,7 @@ export class WorkerPool {
     this.caches.retire(index);
     // Its connections closed with it: they leave the per-client and per-listener counts.
     SharedProcessWideCounts.releaseWorker(this.#processCounts, this.count, index);
-    this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
+    this.#runTime.retire(index);
     slot.state = 'restarting';
     slot.restarts++;
     const now = Date.now();
