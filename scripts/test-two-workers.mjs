@@ -30,9 +30,9 @@ export const TWO_WORKER_FILES = [];
  * dnsdist's one-process figure for something each worker keeps apart today.
  * "counter lag": the test compares counter snapshots around one exchange of
  * figures the control plane still gathers a few times a second (the cache's
- * entry counts, the counters of backends and rules added at the console; the
- * configuration's global, backend, rule and listener counters are read live,
- * workers/live-counters.ts) and no event says when a sum includes a query. Single tests
+ * entry counts; the global, backend, rule and listener counters are read
+ * live, workers/live-counters.ts and run-time-counters.ts) and no event says
+ * when a sum includes a query. Single tests
  * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
  */
 export const SINGLE_WORKER_ONLY = new Map([
