@@ -44,7 +44,7 @@ let started = false;
 /** Backend up/down as the control plane last said, by proxy.servers index. */
 let serversUp: boolean[] = [];
 /** The counters of backends and rules added at the console (after start-up), and this worker's region for them. */
-let runTime: { counters: RunTimeCounters; region: Float64Array } | undefined;
+let runTime: { counters: RunTimeCounters; regions: Float64Array[] } | undefined;
 /** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
 let handle: ((m: ControlToWorker) => void) | undefined;
 const early: ControlToWorker[] = [];
@@ -118,8 +118,11 @@ async function run(): Promise<void> {
   await app.start();
   // The control plane's socket filters on this worker's own sockets (a restarted worker's too).
   followSocketFilters(app, start.socketFilters);
-  runTime = { counters: new RunTimeCounters(layoutObjects), region: RunTimeCounters.region(start.runTimeCounters, start.index) };
-  runTime.counters.workerRan(app.proxy, start.configLog.at(-1)?.id ?? 0, runTime.region);
+  runTime = {
+    counters: new RunTimeCounters(layoutObjects),
+    regions: Array.from({ length: start.workers }, (_, i) => RunTimeCounters.region(start.runTimeCounters, i)),
+  };
+  runTime.counters.workerRan(app.proxy, start.configLog.at(-1)?.id ?? 0, runTime.regions, start.index);
   const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
   const liveRegions = live.regions(start.liveCounters, start.workers);
   if (liveRegions) live.attachWorker(liveRegions, start.index);
@@ -195,7 +198,7 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
   // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
   applyServerStates(app, serversUp);
-  runTime?.counters.workerRan(app.proxy, change.id, runTime.region);
+  runTime?.counters.workerRan(app.proxy, change.id, runTime.regions, start.index);
   post({ type: 'ran', id: change.id, error });
 }
 

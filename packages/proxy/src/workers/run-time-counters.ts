@@ -19,7 +19,7 @@
  * a change, whichever worker has run it yet. What dead workers counted and
  * what the control plane itself adds stays per object in the control plane.
  */
-import { cellSetOf, cellsOf, pointCells, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { CounterLayout, type LayoutObjects } from './counter-layout.js';
 
@@ -108,8 +108,14 @@ export class RunTimeCounters {
     for (const target of this.#base.keys()) if (!layout.offsets.has(target)) this.#base.delete(target);
   }
 
-  /** Worker: change `generation` ran here (0: none since start-up); its objects added at run time count in `region` from now on. */
-  workerRan(proxy: DnsdistProxy, generation: number, region: Float64Array): void {
+  /**
+   * Worker `index`: change `generation` ran here (0: none since start-up); its
+   * objects added at run time count in its region of `regions` from now on,
+   * and statisticsOf() of each reads the total over the workers that ran
+   * the same change (a worker a change behind is left out until it runs it).
+   */
+  workerRan(proxy: DnsdistProxy, generation: number, regions: readonly Float64Array[], index: number): void {
+    const region = regions[index]!;
     const objects = this.#objectsAdded(proxy);
     const layout = RunTimeCounters.#layoutOf(objects);
     // What each counted so far, wherever its cells are now.
@@ -123,12 +129,19 @@ export class RunTimeCounters {
       );
     }
     // Objects removed meanwhile (a query still in flight may count on them) leave the region.
-    for (const target of this.#attached) if (!layout.offsets.has(target)) pointCells(target, values.get(target)!);
+    for (const target of this.#attached) {
+      if (layout.offsets.has(target)) continue;
+      pointCells(target, values.get(target)!);
+      setTotalsOf(target, target);
+    }
     this.#overflow = 1 + layout.size > HALF;
     const next = (region[0]! % 2 === 0 ? 1 : 0) as 0 | 1;
     const half = region.subarray(HEADER + next * HALF, HEADER + (next + 1) * HALF);
     if (this.#overflow) {
-      for (const target of objects) pointCells(target, values.get(target)!);
+      for (const target of objects) {
+        pointCells(target, values.get(target)!);
+        setTotalsOf(target, target);
+      }
       this.#attached = [];
       half[0] = -1;
     } else {
@@ -137,11 +150,49 @@ export class RunTimeCounters {
         const cells = half.subarray(offset, offset + values.get(target)!.length);
         cells.set(values.get(target)!);
         pointCells(target, cells);
+        const set = cellSetOf(target)!;
+        const twin = Object.create(Object.getPrototypeOf(target) as object) as object;
+        set.install(twin);
+        pointCells(twin, RunTimeCounters.#sameGeneration(regions, generation, layout.size, offset, set.kinds));
+        setTotalsOf(target, twin);
       }
       this.#attached = objects;
       half[0] = layout.size;
     }
     region[0] = generation * 2 + next;
+  }
+
+  /** A worker's read-only view: cell k is the total of cell `offset` + k over the regions at `generation` with a layout of `size` cells. */
+  static #sameGeneration(
+    regions: readonly Float64Array[],
+    generation: number,
+    size: number,
+    offset: number,
+    kinds: readonly CellKind[],
+  ): CellStore {
+    return new Proxy({} as CellStore, {
+      get: (_, prop) => {
+        if (typeof prop !== 'string') return undefined;
+        const k = Number(prop);
+        let total = 0;
+        let n = 0;
+        let max = 0;
+        for (const region of regions) {
+          const header = region[0]!;
+          const half = HEADER + (header % 2) * HALF;
+          if (Math.floor(header / 2) !== generation || region[half] !== size) continue;
+          const v = region[half + offset + k]!;
+          total += v;
+          if (v > max) max = v;
+          if (v !== 0) n++;
+        }
+        const kind = kinds[k];
+        if (kind === 'counter' || kind === 'gauge') return total;
+        if (kind === 'max') return max;
+        return n > 0 ? total / n : 0;
+      },
+      set: () => true,
+    });
   }
 
   /** Control plane: worker `index` died; its counters (and high-water marks) stay in the totals. */

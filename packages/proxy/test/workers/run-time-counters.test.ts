@@ -6,7 +6,8 @@
  * the control plane (each region is read by its own generation's layout);
  * counters and gauges add up, high-water marks take the highest; a dead
  * worker's counters stay; a removed backend's late counts stay out; the
- * control plane's own writes count.
+ * control plane's own writes count; a worker's statisticsOf() reads the
+ * totals too.
  */
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
@@ -14,6 +15,7 @@ import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { RUN_TIME_REGION, RunTimeCounters } from '../../src/workers/run-time-counters.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
+import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());
@@ -34,16 +36,16 @@ describe('RunTimeCounters', () => {
     const buffer = new SharedArrayBuffer(2 * RUN_TIME_REGION * 8);
     const regions = [RunTimeCounters.region(buffer, 0), RunTimeCounters.region(buffer, 1)];
     rc!.attachControlPlane(regions);
-    r0!.workerRan(w0!, 0, regions[0]!);
-    r1!.workerRan(w1!, 0, regions[1]!);
+    r0!.workerRan(w0!, 0, regions, 0);
+    r1!.workerRan(w1!, 0, regions, 1);
 
     // Change 1, a backend added at the console: the control plane runs it first, then worker 0; worker 1 later.
     const [a0, a1, ac] = await Promise.all([w0!, w1!, control!].map((p) => p.addServer(serverConfigFrom('127.0.0.1:10'))));
     rc!.controlPlaneRan(control!, 1);
-    r0!.workerRan(w0!, 1, regions[0]!);
+    r0!.workerRan(w0!, 1, regions, 0);
     a0!.counters.queries += 3;
     expect(ac!.counters.queries).toBe(3);
-    r1!.workerRan(w1!, 1, regions[1]!);
+    r1!.workerRan(w1!, 1, regions, 1);
     a1!.counters.queries += 4;
     a0!.outstanding = 2;
     a1!.outstanding = 1;
@@ -52,19 +54,22 @@ describe('RunTimeCounters', () => {
     expect(ac!.counters.queries).toBe(7);
     expect(ac!.outstanding).toBe(3);
     expect(ac!.counters.tcpMaxConcurrentConnections).toBe(5);
+    // In a worker, statisticsOf() (Server:getOutstanding() from a LuaAction) reads the same totals.
+    expect(statisticsOf(a0!.counters).queries).toBe(7);
+    expect(statisticsOf(a1!).outstanding).toBe(3);
     // The configuration's backend is not theirs (live-counters.ts).
     expect(control!.servers[0]!.counters.queries).toBe(0);
 
     // Change 2, a rule added: worker 0 lays its region out again, worker 1 is still at change 1. Both keep counting.
     for (const p of [control!, w0!, w1!]) (p.rules as RuleChains).query.add(new AllRule(), new NoneAction(), { name: 'added' });
     rc!.controlPlaneRan(control!, 2);
-    r0!.workerRan(w0!, 2, regions[0]!);
+    r0!.workerRan(w0!, 2, regions, 0);
     a0!.counters.queries++;
     a1!.counters.queries++;
     (w0!.rules as RuleChains).query.rules[0]!.hits += 2;
     expect(ac!.counters.queries).toBe(9);
     expect((control!.rules as RuleChains).query.rules[0]!.hits).toBe(2);
-    r1!.workerRan(w1!, 2, regions[1]!);
+    r1!.workerRan(w1!, 2, regions, 1);
     (w1!.rules as RuleChains).query.rules[0]!.hits++;
     expect((control!.rules as RuleChains).query.rules[0]!.hits).toBe(3);
     expect(ac!.counters.queries).toBe(9);
@@ -85,7 +90,7 @@ describe('RunTimeCounters', () => {
     control!.removeServer(ac!);
     w0!.removeServer(a0!);
     rc!.controlPlaneRan(control!, 3);
-    r0!.workerRan(w0!, 3, regions[0]!);
+    r0!.workerRan(w0!, 3, regions, 0);
     a0!.counters.queries += 100;
     expect(a0!.counters.queries).toBe(104);
     expect((control!.rules as RuleChains).query.rules[0]!.hits).toBe(3);
