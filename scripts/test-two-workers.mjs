@@ -29,20 +29,20 @@ export const TWO_WORKER_FILES = [];
  * (worker-guards.ts REFUSED_WITH_WORKERS). "per-worker": the test asserts
  * dnsdist's one-process figure for something each worker keeps apart today.
  * "counter lag": the test compares counter snapshots around one exchange of
- * counters the control plane still sums a few times a second (listeners,
- * TLS/DoH; the global, backend and rule counters are read live,
- * workers/live-counters.ts) and no event says when a sum includes a query. Single tests
+ * figures the control plane still gathers a few times a second (the cache's
+ * entry counts; the global, backend, rule and listener counters are read
+ * live, workers/live-counters.ts and run-time-counters.ts) and no event says
+ * when a sum includes a query. Single tests
  * that need one worker pass oneWorker(reason) (test/support/test-workers.ts).
  */
 export const SINGLE_WORKER_ONLY = new Map([
-  ['packages/proxy/test/e2e/dot-frontend.test.ts', 'counter lag: TLS counters and handshake failures read at once'],
   [
     'packages/proxy/test/e2e/doh-backend.test.ts',
     'refused: addDOHLocal; per-worker: each worker opens its own DoH connections to a backend',
   ],
   [
     'packages/proxy/test/e2e/dnscrypt-metrics-parity.test.ts',
-    "counter lag: compares the counters with dnsdist's right after the queries; per-worker: the TCP moving averages are each worker's, averaged",
+    "per-worker: the TCP moving averages are each worker's, averaged over the workers that have one",
   ],
   [
     'packages/proxy/test/e2e/tcp-backend-ooor.test.ts',

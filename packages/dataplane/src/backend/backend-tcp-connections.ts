@@ -130,9 +130,11 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
   /** Take a connection out, accounting dnsdist's per-connection averages. */
   protected retire(conn: C): void {
     conn.dead = true;
+    const open = this.#connections.length;
     this.#connections = this.#connections.filter((c) => c !== conn);
     this.forget(conn);
     const c = this.owner.counters;
+    c.tcpCurrentConnections -= open - this.#connections.length;
     c.tcpAvgQueriesPerConnection = (99 * c.tcpAvgQueriesPerConnection) / 100 + conn.queries / 100;
     c.tcpAvgConnectionDuration = (99 * c.tcpAvgConnectionDuration) / 100 + (performance.now() - conn.openedAt) / 100;
   }
@@ -168,6 +170,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     conn.socket = socket;
     const counters = this.owner.counters;
     counters.tcpNewConnections++;
+    counters.tcpCurrentConnections++;
     this.#connections.push(conn);
     if (this.#connections.length > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.#connections.length;
     if (preface !== undefined) socket.write(preface);
@@ -384,6 +387,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
   close(): void {
     this.#closed = true;
     for (const c of this.#connections) c.socket.destroy();
+    this.owner.counters.tcpCurrentConnections -= this.#connections.length;
     this.#connections = [];
   }
 }

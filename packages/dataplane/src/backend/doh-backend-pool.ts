@@ -261,6 +261,7 @@ export class DohBackendPool {
     const conn = new DohConnection(session, socket, single);
     const counters = owner.counters;
     counters.tcpNewConnections++;
+    counters.tcpCurrentConnections++;
     if (single) this.#singles.add(conn);
     else this.#connections.push(conn);
     if (this.connectionCount > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.connectionCount;
@@ -414,6 +415,7 @@ export class DohBackendPool {
     }
     conn.dead = true;
     const c = this.#owner.counters;
+    c.tcpCurrentConnections--;
     c.tcpAvgQueriesPerConnection = (99 * c.tcpAvgQueriesPerConnection) / 100 + conn.queries / 100;
     c.tcpAvgConnectionDuration = (99 * c.tcpAvgConnectionDuration) / 100 + (performance.now() - conn.openedAt) / 100;
   }

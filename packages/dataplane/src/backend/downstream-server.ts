@@ -136,6 +136,7 @@ const COUNTER_CELLS = new CellSet({
   tcpReusedConnections: 'counter',
   tlsResumptions: 'counter',
   tcpMaxConcurrentConnections: 'max',
+  tcpCurrentConnections: 'gauge',
   tcpAvgQueriesPerConnection: 'mean',
   tcpAvgConnectionDuration: 'mean',
 });
@@ -159,6 +160,12 @@ export class DownstreamCounters {
   declare tlsResumptions: number;
   /** Most TCP connections open to this backend at once. */
   declare tcpMaxConcurrentConnections: number;
+  /**
+   * Connections open to it now, of every kind (pooled TCP/TLS, proxied, DoH): dnsdist's
+   * tcpCurrentConnections. Kept by the pools as they open and retire connections, in a cell,
+   * so that with data-plane workers it reads as the sum of every worker's.
+   */
+  declare tcpCurrentConnections: number;
   /** Moving averages over closed connections (dnsdist: 99/100 weight): queries each carried, and how long it lived (ms). */
   declare tcpAvgQueriesPerConnection: number;
   declare tcpAvgConnectionDuration: number;
@@ -516,9 +523,9 @@ export class DownstreamServer implements DownstreamServerInfo {
     return this.#tcp;
   }
 
-  /** Connections open to it now, of every kind (pooled TCP/TLS, proxied, DoH): dnsdist's tcpCurrentConnections. */
+  /** Connections open to it now, of every kind (pooled TCP/TLS, proxied, DoH): dnsdist's tcpCurrentConnections (every worker's). */
   get tcpCurrentConnections(): number {
-    return this.#tcp.connectionCount + (this.#proxiedTcp?.connectionCount ?? 0) + (this.#doh?.connectionCount ?? 0);
+    return this.counters.tcpCurrentConnections;
   }
 
   /** The DoH connections of a dohPath backend; undefined for every other. */

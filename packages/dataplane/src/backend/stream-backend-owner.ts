@@ -12,6 +12,8 @@ export interface StreamBackendOwner {
     tcpNewConnections: number;
     tcpReusedConnections: number;
     tcpMaxConcurrentConnections: number;
+    /** Open now (a gauge: with data-plane workers, the sum of every worker's). */
+    tcpCurrentConnections: number;
     tcpAvgQueriesPerConnection: number;
     tcpAvgConnectionDuration: number;
     tcpDiedSendingQuery: number;

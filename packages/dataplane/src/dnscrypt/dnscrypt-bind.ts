@@ -17,6 +17,7 @@ import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { ListenerConnectionCount } from '../server/process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from '../server/query-processor.js';
+import { CellSet } from '../stats/counter-cells.js';
 import type { DNSCryptContext } from './dnscrypt-context.js';
 import { encryptDNSCryptResponse, parseDNSCryptQuery, type DNSCryptQueryState } from './dnscrypt-exchange.js';
 
@@ -36,18 +37,40 @@ export interface DNSCryptBindConfig {
   tcpListenQueueSize?: number;
 }
 
+/** The UDP or TCP half's query counters, in cells (shared live with data-plane workers: stats/counter-cells.ts). */
+const LISTENER_CELLS = new CellSet({ queries: 'counter', responses: 'counter', nonCompliantQueries: 'counter' });
+
+class DNSCryptListenerCounters implements FrontendCounters {
+  declare queries: number;
+  declare responses: number;
+  declare nonCompliantQueries: number;
+
+  constructor() {
+    LISTENER_CELLS.install(this);
+  }
+}
+
+/** The listener's own counters, in cells like them. */
+const BIND_CELLS = new CellSet({
+  tcpCurrentConnections: 'gauge',
+  tcpMaxConcurrentConnections: 'max',
+  tcpAvgQueriesPerConnection: 'mean',
+  tcpAvgConnectionDuration: 'mean',
+  invalidQueries: 'counter',
+});
+
 export class DNSCryptBind {
   /** showBinds' "UDP (DNSCrypt)" and "TCP (DNSCrypt)" rows. */
-  readonly udpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
-  readonly tcpCounters: FrontendCounters = { queries: 0, responses: 0, nonCompliantQueries: 0 };
+  readonly udpCounters: FrontendCounters = new DNSCryptListenerCounters();
+  readonly tcpCounters: FrontendCounters = new DNSCryptListenerCounters();
   /** TCP clients connected now, and the most at once (dnsdist's tcpCurrentConnections / tcpMaxConcurrentConnections). */
-  tcpCurrentConnections = 0;
-  tcpMaxConcurrentConnections = 0;
+  declare tcpCurrentConnections: number;
+  declare tcpMaxConcurrentConnections: number;
   /** dnsdist's moving averages over closed TCP connections: queries read on one, and how long it lasted (ms). */
-  tcpAvgQueriesPerConnection = 0;
-  tcpAvgConnectionDuration = 0;
+  declare tcpAvgQueriesPerConnection: number;
+  declare tcpAvgConnectionDuration: number;
   /** Queries that were neither an opening box nor the certificate query (dropped). */
-  invalidQueries = 0;
+  declare invalidQueries: number;
   local: SocketAddress;
   #udp: UdpEndpoint | undefined;
   #tcp: net.Server | undefined;
@@ -64,6 +87,7 @@ export class DNSCryptBind {
     readonly config: DNSCryptBindConfig,
     readonly context: DNSCryptContext,
   ) {
+    BIND_CELLS.install(this);
     this.local = new SocketAddress(parseAddress(config.host).bytes, config.port);
   }
 

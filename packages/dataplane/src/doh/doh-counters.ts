@@ -1,12 +1,53 @@
+import { CellSet } from '../stats/counter-cells.js';
+
+/** One HTTP version's counters, in cells (shared live with data-plane workers: stats/counter-cells.ts). */
+const HTTP_VERSION_CELLS = new CellSet({
+  queries: 'counter',
+  status200: 'counter',
+  status400: 'counter',
+  status403: 'counter',
+  status500: 'counter',
+  status502: 'counter',
+  statusOther: 'counter',
+});
+
+/** A DoH frontend's own counters, in cells like them. */
+const DOH_CELLS = new CellSet({
+  queries: 'counter',
+  responses: 'counter',
+  nonCompliantQueries: 'counter',
+  httpConnects: 'counter',
+  currentConnections: 'gauge',
+  maxConcurrentConnections: 'max',
+  getQueries: 'counter',
+  postQueries: 'counter',
+  badRequests: 'counter',
+  validResponses: 'counter',
+  redirectResponses: 'counter',
+  errorResponses: 'counter',
+  tlsNewSessions: 'counter',
+  tlsResumptions: 'counter',
+  tls10Queries: 'counter',
+  tls11Queries: 'counter',
+  tls12Queries: 'counter',
+  tls13Queries: 'counter',
+  tlsUnknownQueries: 'counter',
+  tlsHandshakeFailures: 'counter',
+});
+
 /** Responses by HTTP status for one HTTP version (dnsdist's HTTPVersionStats). */
 export class HttpVersionCounters {
-  queries = 0;
-  status200 = 0;
-  status400 = 0;
-  status403 = 0;
-  status500 = 0;
-  status502 = 0;
-  statusOther = 0;
+  declare queries: number;
+  declare status200: number;
+  declare status400: number;
+  declare status403: number;
+  declare status500: number;
+  declare status502: number;
+  declare statusOther: number;
+
+  constructor() {
+    HTTP_VERSION_CELLS.install(this);
+  }
 
   count(status: number): void {
     switch (status) {
@@ -38,31 +79,35 @@ export class HttpVersionCounters {
  */
 export class DohCounters {
   /** DNS queries handed to the query path, and answers sent (the frontend's queries/responses). */
-  queries = 0;
-  responses = 0;
-  nonCompliantQueries = 0;
+  declare queries: number;
+  declare responses: number;
+  declare nonCompliantQueries: number;
   /** TCP connections accepted. */
-  httpConnects = 0;
-  currentConnections = 0;
-  maxConcurrentConnections = 0;
-  getQueries = 0;
-  postQueries = 0;
+  declare httpConnects: number;
+  declare currentConnections: number;
+  declare maxConcurrentConnections: number;
+  declare getQueries: number;
+  declare postQueries: number;
   /** Requests that could not be turned into a DNS query. */
-  badRequests = 0;
+  declare badRequests: number;
   /** Answers by kind: a DNS answer (200), a redirect (3xx), anything else. */
-  validResponses = 0;
-  redirectResponses = 0;
-  errorResponses = 0;
+  declare validResponses: number;
+  declare redirectResponses: number;
+  declare errorResponses: number;
   readonly http1 = new HttpVersionCounters();
   readonly http2 = new HttpVersionCounters();
-  tlsNewSessions = 0;
-  tlsResumptions = 0;
-  tls10Queries = 0;
-  tls11Queries = 0;
-  tls12Queries = 0;
-  tls13Queries = 0;
-  tlsUnknownQueries = 0;
-  tlsHandshakeFailures = 0;
+  declare tlsNewSessions: number;
+  declare tlsResumptions: number;
+  declare tls10Queries: number;
+  declare tls11Queries: number;
+  declare tls12Queries: number;
+  declare tls13Queries: number;
+  declare tlsUnknownQueries: number;
+  declare tlsHandshakeFailures: number;
+
+  constructor() {
+    DOH_CELLS.install(this);
+  }
 
   /** Count a request's TLS version as dnsdist does (per DoH request, not per connection). */
   countTlsVersion(version: string | null | undefined): void {

@@ -6,6 +6,7 @@ import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { ClientSession } from '../query/client-session.js';
 import type { DNSQuestion } from '../query/dns-question.js';
+import { CellSet } from '../stats/counter-cells.js';
 import { LocalClientConnectionCounts, REFUSED, type ClientConnectionCounts, type ListenerConnectionCount } from './process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
 
@@ -325,6 +326,16 @@ class TcpClientConnection implements ReplyChannel {
   }
 }
 
+/** A TCP listener's counters, in cells (shared live with data-plane workers: counter-cells.ts). */
+const TCP_CELLS = new CellSet({
+  queries: 'counter',
+  responses: 'counter',
+  nonCompliantQueries: 'counter',
+  currentConnections: 'gauge',
+  maxConcurrentConnectionsReached: 'counter',
+  readDeadlineClosures: 'counter',
+});
+
 /** One TCP listener (a `setLocal`/`addLocal` address). */
 export class TcpFrontend implements FrontendCounters {
   readonly server: net.Server;
@@ -333,13 +344,13 @@ export class TcpFrontend implements FrontendCounters {
   readonly options: TcpFrontendOptions;
   /** TLS (DoT) listeners: the handshake before the first query. */
   readonly upgrade: StreamUpgrade | undefined;
-  queries = 0;
-  responses = 0;
-  nonCompliantQueries = 0;
-  currentConnections = 0;
-  maxConcurrentConnectionsReached = 0;
+  declare queries: number;
+  declare responses: number;
+  declare nonCompliantQueries: number;
+  declare currentConnections: number;
+  declare maxConcurrentConnectionsReached: number;
   /** Connections closed because a query did not arrive whole within the read deadline. */
-  readDeadlineClosures = 0;
+  declare readDeadlineClosures: number;
   readonly #connections = new Set<TcpClientConnection>();
   /** Every open stream, handshakes included (closed at stop). */
   readonly #streams = new Set<net.Socket>();
@@ -353,6 +364,7 @@ export class TcpFrontend implements FrontendCounters {
     options: TcpFrontendOptions,
     upgrade: StreamUpgrade | undefined,
   ) {
+    TCP_CELLS.install(this);
     this.server = server;
     this.local = local;
     this.processor = processor;

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { ClientSession } from '../query/client-session.js';
+import { CELLS, CellSet, type CellStore } from '../stats/counter-cells.js';
 import { peekClientHelloSni } from '../tls/client-hello-sni.js';
 import type { TlsServerContext } from '../tls/tls-server-context.js';
 import type { FrontendConfig } from './frontend-config.js';
@@ -66,13 +67,45 @@ class TlsClientSession implements ClientSession {
   ) {}
 }
 
-/** dnsdist's per-frontend TLS counters (tls*-queries, sessions, ticket keys, handshake failures). */
+/** Cell names of the queries by TLS version (TLS_VERSION_LABELS order) and of the handshake failures (TLS_HANDSHAKE_FAILURES order). */
+const VERSION_CELLS = TLS_VERSION_LABELS.map((label) => `${label}Queries`);
+const FAILURE_CELLS = TLS_HANDSHAKE_FAILURES.map((kind) => `handshakeFailure.${kind}`);
+
+/** The TLS counters of a DoT listener, in cells (shared live with data-plane workers: counter-cells.ts): versions first, failures last. */
+const TLS_CELLS = new CellSet(
+  Object.fromEntries([...VERSION_CELLS, 'newSessions', 'resumptions', ...FAILURE_CELLS].map((key) => [key, 'counter' as const])),
+);
+const FIRST_FAILURE_CELL = VERSION_CELLS.length + 2;
+
+/** dnsdist's per-frontend TLS counters (tls*-queries, sessions, handshake failures). */
 export class TlsFrontendCounters {
-  /** Queries by TLS version, indexed like TLS_VERSION_LABELS. */
-  readonly queriesByVersion = [0, 0, 0, 0, 0];
-  newSessions = 0;
-  resumptions = 0;
-  readonly handshakeFailures = new Map<TlsHandshakeFailure, number>(TLS_HANDSHAKE_FAILURES.map((k) => [k, 0]));
+  declare newSessions: number;
+  declare resumptions: number;
+
+  constructor() {
+    TLS_CELLS.install(this);
+  }
+
+  /** Queries by TLS version, indexed like TLS_VERSION_LABELS (a fresh array: for readers). */
+  get queriesByVersion(): readonly number[] {
+    const cells = this as unknown as Record<string, number>;
+    return VERSION_CELLS.map((key) => cells[key]!);
+  }
+
+  /** Handshake failures by kind, in TLS_HANDSHAKE_FAILURES order (a fresh map: for readers). */
+  get handshakeFailures(): ReadonlyMap<TlsHandshakeFailure, number> {
+    const cells = this as unknown as Record<string, number>;
+    return new Map(TLS_HANDSHAKE_FAILURES.map((kind, i) => [kind, cells[FAILURE_CELLS[i]!]!]));
+  }
+
+  /** A query read on a connection of TLS version `version` (a TLS_VERSION_LABELS index: its cell's). */
+  countQuery(version: number): void {
+    (this as unknown as { [CELLS]: CellStore })[CELLS][version]!++;
+  }
+
+  countHandshakeFailure(kind: TlsHandshakeFailure): void {
+    (this as unknown as { [CELLS]: CellStore })[CELLS][FIRST_FAILURE_CELL + TLS_HANDSHAKE_FAILURES.indexOf(kind)]!++;
+  }
 }
 
 /**
@@ -153,7 +186,7 @@ export class TlsStreamUpgrade implements StreamUpgrade {
     stream.on('_tlsError', (err: NodeJS.ErrnoException) => {
       if (!secured) {
         const kind = err.code !== undefined ? FAILURE_BY_CODE[err.code] : undefined;
-        if (kind !== undefined) this.counters.handshakeFailures.set(kind, this.counters.handshakeFailures.get(kind)! + 1);
+        if (kind !== undefined) this.counters.countHandshakeFailure(kind);
       }
       stream.destroy();
     });
@@ -172,7 +205,7 @@ export class TlsStreamUpgrade implements StreamUpgrade {
   }
 
   queryRead(session: ClientSession): void {
-    this.counters.queriesByVersion[(session as TlsClientSession).version]!++;
+    this.counters.countQuery((session as TlsClientSession).version);
   }
 
   close(): void {

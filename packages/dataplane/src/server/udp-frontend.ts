@@ -4,7 +4,11 @@ import type { UdpEndpoint } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
 import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { DNSQuestion } from '../query/dns-question.js';
+import { CellSet } from '../stats/counter-cells.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
+
+/** A UDP listener's counters, in cells (shared live with data-plane workers: counter-cells.ts). */
+const UDP_CELLS = new CellSet({ queries: 'counter', responses: 'counter', nonCompliantQueries: 'counter' });
 
 /** One UDP listener (a `setLocal`/`addLocal` address): datagrams in, answers out. */
 export class UdpFrontend implements ReplyChannel, FrontendCounters {
@@ -14,11 +18,12 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
   /** Bound to 0.0.0.0 or ::: the endpoint may tell each query's own local address. */
   readonly #wildcard: boolean;
   #lastTo: SocketAddress | undefined;
-  queries = 0;
-  responses = 0;
-  nonCompliantQueries = 0;
+  declare queries: number;
+  declare responses: number;
+  declare nonCompliantQueries: number;
 
   constructor(endpoint: UdpEndpoint, local: SocketAddress, processor: QueryProcessor) {
+    UDP_CELLS.install(this);
     this.endpoint = endpoint;
     this.local = local;
     this.#wildcard = local.isWildcard();

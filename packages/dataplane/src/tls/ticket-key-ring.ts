@@ -1,5 +1,6 @@
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CellSet } from '../stats/counter-cells.js';
 import { TlsConfigError } from './tls-config-error.js';
 
 /**
@@ -46,6 +47,9 @@ class IvPool {
   }
 }
 
+/** A ring's counters, in cells (shared live with data-plane workers: stats/counter-cells.ts). */
+const TICKET_CELLS = new CellSet({ unknownTicketKeys: 'counter', inactiveTicketKeys: 'counter' });
+
 /**
  * The session ticket keys of one TLS context, newest (active) first. New
  * tickets are encrypted with the active key; a ticket made with an older key
@@ -57,14 +61,16 @@ export class TicketKeyRing {
   readonly #keys: TicketKey[] = [];
   readonly #ivs = new IvPool();
   /** Tickets presented with a key this ring does not hold (dnsdist's tlsUnknownTicketKey). */
-  unknownTicketKeys = 0;
+  declare unknownTicketKeys: number;
   /** Tickets resumed with a key that is held but no longer the active one (tlsInactiveTicketKey). */
-  inactiveTicketKeys = 0;
+  declare inactiveTicketKeys: number;
 
   /** Told after rotate() and loadFile(): with data-plane workers, the control plane sends its keys to them (workers/worker-keys.ts). */
   onChange: (() => void) | undefined;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number) {
+    TICKET_CELLS.install(this);
+  }
 
   /** The keys, newest (active) first, each as 64 bytes: name, AES key, HMAC key. */
   export(): Buffer[] {

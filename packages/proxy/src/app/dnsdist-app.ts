@@ -55,7 +55,6 @@ import { statsSnapshot } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
 import { connectProxyObservability } from '@dnsdist-ts/web/web/proxy-observability.js';
 import { WebService } from '@dnsdist-ts/web/web/web-service.js';
 import { registerWorkerBindings } from '../lua/bind-workers.js';
-import { CounterLayout } from '../workers/counter-layout.js';
 import { WorkerGuards } from '../workers/worker-guards.js';
 import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
 import { WorkerPool } from '../workers/worker-pool.js';
@@ -416,7 +415,7 @@ export class DnsdistApp {
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
     const options = { ...this.options, clientTables: this.clientTables, bpfFilters: this.bpfFilters };
-    const pool = new WorkerPool(this.workerSettings.count, proxy, options, new CounterLayout(proxy).rowLength, this.qpsLimiterCount);
+    const pool = new WorkerPool(this.workerSettings.count, proxy, options, this.qpsLimiterCount);
     this.workers = pool;
     pool.luaGlobals = this.#luaGlobals;
     // Rings read across workers and the dynamic-block table sent to them (worker-state-pull.ts).
@@ -441,7 +440,8 @@ export class DnsdistApp {
     // Port 0 became a real port: the control plane shows what the workers bound.
     proxy.frontends.length = 0;
     const locals = mirrorWorkerListeners(proxy, bound);
-    pool.sync(new CounterLayout(proxy));
+    pool.listenersMirrored();
+    pool.sync();
     for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }

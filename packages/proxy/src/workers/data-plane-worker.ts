@@ -9,7 +9,8 @@
  * read by it on demand (worker-rings.ts), the Lua globals that the control
  * plane's Lua changes are copied here (worker-lua-globals.ts), and the
  * counters live in this worker's region of a shared buffer
- * (live-counters.ts) or are copied to its row of another (counter-layout.ts).
+ * (live-counters.ts; those of backends and rules added at the console in
+ * its region of another, run-time-counters.ts).
  */
 import { setListeningSocketHandover } from '@dnsdist-ts/dataplane/io/listening-socket-handover.js';
 import { WorkerSocketHandover } from './worker-socket-handover.js';
@@ -34,7 +35,7 @@ import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import { applyWorkerKeys } from './worker-keys.js';
 import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
 
-/** How often the counters are copied to the shared buffer: totals lag the queries by at most this. */
+/** How often the packet-cache copies catch up with each other and publish their entry counts. */
 const PUBLISH_INTERVAL_MS = 100;
 
 /** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
@@ -44,8 +45,8 @@ const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
 /** Backend up/down as the control plane last said, by proxy.servers index. */
 let serversUp: boolean[] = [];
-/** The counters of backends and rules added at the console (after start-up). */
-let runTime: RunTimeCounters | undefined;
+/** The counters of backends and rules added at the console (after start-up), and this worker's region for them. */
+let runTime: { counters: RunTimeCounters; regions: Float64Array[] } | undefined;
 /** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
 let handle: ((m: ControlToWorker) => void) | undefined;
 const early: ControlToWorker[] = [];
@@ -123,18 +124,11 @@ async function run(): Promise<void> {
   await app.start();
   // The control plane's socket filters on this worker's own sockets (a restarted worker's too).
   followSocketFilters(app, start.socketFilters);
-  const layout = new CounterLayout(app.proxy, layoutObjects);
-  runTime = new RunTimeCounters(layoutObjects);
-  runTime.rebuild(app.proxy, start.configLog.at(-1)?.id ?? 0);
-  const runTimeRegion = RunTimeCounters.region(start.runTimeCounters, start.index);
-  const row = new Float64Array(start.counters, start.index * start.rowLength * 8, start.rowLength);
-  if (layout.rowLength !== start.rowLength) {
-    post({
-      type: 'log',
-      level: 'error',
-      line: `Data-plane worker ${start.index}: its counters (${layout.size}) do not match the control plane's (${start.rowLength - 1}); its statistics are left out`,
-    });
-  }
+  runTime = {
+    counters: new RunTimeCounters(layoutObjects),
+    regions: Array.from({ length: start.workers }, (_, i) => RunTimeCounters.region(start.runTimeCounters, i)),
+  };
+  runTime.counters.workerRan(app.proxy, start.configLog.at(-1)?.id ?? 0, runTime.regions, start.index);
   const live = new LiveCounters(LiveCounters.targetsOf(app.proxy, layoutObjects));
   const liveRegions = live.regions(start.liveCounters, start.workers);
   if (liveRegions) live.attachWorker(liveRegions, start.index);
@@ -142,7 +136,7 @@ async function run(): Promise<void> {
     post({
       type: 'log',
       level: 'error',
-      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global and backend statistics are left out`,
+      line: `Data-plane worker ${start.index}: its live counters (${live.size}) do not match the control plane's; its global, backend, rule and listener statistics are left out`,
     });
   }
   const cacheList = configurationCaches(app.proxy.pools.values());
@@ -160,10 +154,6 @@ async function run(): Promise<void> {
     });
   }
   const publish = setInterval(() => {
-    if (layout.rowLength === start.rowLength) {
-      layout.write(row);
-      runTime?.write(runTimeRegion);
-    }
     // The other workers' entries this worker's misses did not take yet: the copies converge, their counts agree.
     sharing?.catchUp();
   }, PUBLISH_INTERVAL_MS);
@@ -213,7 +203,7 @@ async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
   // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
   applyServerStates(app, serversUp);
-  runTime?.rebuild(app.proxy, change.id);
+  runTime?.counters.workerRan(app.proxy, change.id, runTime.regions, start.index);
   post({ type: 'ran', id: change.id, error });
 }
 

@@ -1,12 +1,12 @@
 /**
  * The counters every reader sees as one process's, at once: the global
- * statistics and the configuration's backends' and rules' counters live in a
- * SharedArrayBuffer, not copied there. Each data-plane worker's counters
- * are its own region of it (its objects' cells point there,
- * stats/counter-cells.ts): the query path stores into it as into any
+ * statistics and the configuration's backends', rules' and listeners'
+ * counters live in a SharedArrayBuffer, not copied there. Each data-plane
+ * worker's counters are its own region of it (its objects' cells point
+ * there, stats/counter-cells.ts): the query path stores into it as into any
  * field, no lock, no atomic, no message. Whoever reads adds the regions up
- * when it reads: the control plane's objects (dumpStats, the API,
- * /metrics, getServer(n)) and, in a worker, statisticsOf() of its own
+ * when it reads: the control plane's objects (dumpStats, showBinds, the
+ * API, /metrics, getServer(n)) and, in a worker, statisticsOf() of its own
  * objects (getStatisticsCounters(), Server:getOutstanding() from a
  * LuaAction).
  *
@@ -35,12 +35,33 @@ export class LiveCounters {
 
   /**
    * The objects with cells among the configuration's (the global counters,
-   * each backend's, each rule's), in the order every thread lists them.
-   * Backends and rules added at the console are not among them: theirs are
-   * copied (run-time-counters.ts).
+   * each backend's, each rule's, each listener's), in the order every thread
+   * lists them. Backends and rules added at the console are not among them:
+   * theirs are copied (run-time-counters.ts).
    */
   static targetsOf(proxy: DnsdistProxy, objects: LayoutObjects): object[] {
-    return [proxy.counters, ...(objects.servers as DnsdistProxy['servers']).flatMap((s) => [s.counters, s]), ...objects.rules.flat()];
+    return [
+      proxy.counters,
+      ...(objects.servers as DnsdistProxy['servers']).flatMap((s) => [s.counters, s]),
+      ...objects.rules.flat(),
+      ...LiveCounters.listenerTargetsOf(proxy),
+    ];
+  }
+
+  /**
+   * Every listener's counter objects, in configuration order: plain (UDP
+   * and TCP halves), DoT (TCP half, TLS counters, ticket keys), DoH (its
+   * counters, per HTTP version, ticket keys), DNSCrypt (the listener, its
+   * UDP and TCP halves). A worker lists its listeners, the control plane
+   * its mirrors of them (worker-listeners.ts).
+   */
+  static listenerTargetsOf(proxy: DnsdistProxy): object[] {
+    return [
+      ...proxy.frontends.flatMap((f) => [f.udp, f.tcp]),
+      ...proxy.tlsFrontends.flatMap((f) => [f.tcp, f.tls.counters, f.config.tls.ticketKeys]),
+      ...proxy.dohFrontends.flatMap((d) => [d.counters, d.counters.http1, d.counters.http2, d.ticketKeys]),
+      ...proxy.dnscryptBinds.flatMap((b) => [b, b.udpCounters, b.tcpCounters]),
+    ];
   }
 
   constructor(targets: object[]) {
@@ -108,6 +129,22 @@ export class LiveCounters {
       setTotalsOf(target, twin);
     });
     region[0] = this.size;
+  }
+
+  /**
+   * Control plane: `targets` take the place of the objects listed at the
+   * same positions (the listener mirrors made again once the workers bound
+   * their ports) and read the same totals from now on.
+   */
+  replaceTargets(targets: readonly object[]): void {
+    const before = this.#targets;
+    if (targets.length !== before.length || targets.some((t, i) => cellSetOf(t) !== cellSetOf(before[i]!))) {
+      throw new TypeError('LiveCounters: the new objects are not laid out as the ones they replace');
+    }
+    targets.forEach((target, i) => {
+      if (target !== before[i]) pointCells(target, cellsOf(before[i]!));
+      before[i] = target;
+    });
   }
 
   /** Control plane: worker `index` died; its counters (and high-water marks) join the base region. */

@@ -1,34 +1,53 @@
 /**
  * The counters of backends and rules added at run time (console changes,
- * worker-config-log.ts), summed across the data-plane workers like the
- * configuration's (counter-layout.ts). The configuration's rows keep their
- * layout for good, so that a restarted worker's rows line up; what the
- * console added since has a region of its own per worker in a second
- * SharedArrayBuffer: [generation, slot count, values…], laid out again by
- * every thread after each change it runs. The generation is the id of the
- * last change the thread ran: the control plane sums a worker's region
- * only once both are at the same change, keeping the last sum it made
- * meanwhile, and keeps a dead worker's counters so totals never go back.
+ * worker-config-log.ts), read live like the configuration's
+ * (live-counters.ts): each worker's objects count straight into its region
+ * of a SharedArrayBuffer, and the control plane's objects add the regions up
+ * when read. The configuration's layout is fixed for good (a restarted
+ * worker's region lines up); this one changes with every change a thread
+ * runs, and the workers run a change a moment after the control plane.
+ *
+ * A worker's region: [generation × 2 + half, then two halves of
+ * [cell count, cells…]]. The generation is the id of the last change the
+ * worker ran; after each one it lays its objects out again in the half it is
+ * not using, their values carried over, points their cells there, then
+ * switches to it in one store, so a reader sees either layout whole. The
+ * control plane keeps the layout of every generation a region may still be
+ * at, by its own objects (each thread lists the objects added since the
+ * configuration in the same order), and reads each region by its own
+ * generation's layout: an object that exists in both keeps counting across
+ * a change, whichever worker has run it yet. What dead workers counted and
+ * what the control plane itself adds stays per object in the control plane.
  */
+import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { CounterLayout, type LayoutObjects } from './counter-layout.js';
 
-/** Doubles each worker's region holds: room for about 150 backends or 2,000 rules added at run time. */
-export const RUN_TIME_REGION = 2048;
+/** Doubles each worker's region holds: two halves of about 2,000 cells (about 95 backends or 2,000 rules added at run time). */
+export const RUN_TIME_REGION = 4096;
 
-/** How long the control plane's totals wait for every worker to lay its region out again after a change. */
-const SETTLE_MS = 2000;
+/** Region header: [generation × 2 + the half in use]. */
+const HEADER = 1;
+/** Doubles in a half: [cell count, cells…]. */
+const HALF = (RUN_TIME_REGION - HEADER) >> 1;
+
+/** Where the cells of each object added at run time are in a half, for one generation. */
+interface Layout {
+  size: number;
+  offsets: Map<object, number>;
+}
 
 export class RunTimeCounters {
   readonly #configuration: Set<object>;
-  #layout: CounterLayout | undefined;
-  #generation = 0;
-  /** Control plane: counters of dead workers, by object and property. */
-  readonly #retired = new Map<object, Map<string, number>>();
-  /** Control plane: each worker's last values read at the current generation. */
-  readonly #last: Array<Float64Array | undefined> = [];
   #overflow = false;
-  #rebuiltAt = 0;
+  /** Worker: the objects whose cells are in its region now. */
+  #attached: object[] = [];
+  /** Control plane: the layout of every generation a worker's region may be at (by the control plane's objects). */
+  readonly #layouts = new Map<number, Layout>([[0, { size: 0, offsets: new Map() }]]);
+  /** Control plane: per object, what dead workers counted and what the control plane itself added. */
+  readonly #base = new Map<object, Float64Array>();
+  /** Control plane: every worker's region. */
+  #regions: readonly Float64Array[] = [];
 
   /** @param configuration the configuration's backends and rule entries (CounterLayout.objectsOf before any change). */
   constructor(configuration: LayoutObjects) {
@@ -40,69 +59,197 @@ export class RunTimeCounters {
     return new Float64Array(buffer, index * RUN_TIME_REGION * 8, RUN_TIME_REGION);
   }
 
-  /** The objects added since the configuration, in the proxy's order now; `generation` is the change just run. */
-  rebuild(proxy: DnsdistProxy, generation: number): void {
-    const rules = CounterLayout.objectsOf(proxy).rules.map((chain) => chain.filter((e) => !this.#configuration.has(e)));
-    const servers = proxy.servers.filter((s) => !this.#configuration.has(s));
-    this.#layout = servers.length + rules.flat().length > 0 ? new CounterLayout(proxy, { servers, rules, withGlobals: false }) : undefined;
-    this.#generation = generation;
-    this.#rebuiltAt = performance.now();
-    this.#last.length = 0;
-    this.#overflow = (this.#layout?.rowLength ?? 0) + 1 > RUN_TIME_REGION;
-  }
-
-  /** Whether the objects added at run time need more room than a region has (their counters are then not summed). */
+  /** Whether the objects added at run time need more room than a half has (their counters are then each thread's own). */
   get overflow(): boolean {
     return this.#overflow;
   }
 
-  /** Worker side: publish this thread's values. */
-  write(region: Float64Array): void {
-    const layout = this.#layout;
-    if (!layout || this.#overflow) {
-      region[1] = -1;
-      region[0] = this.#generation;
-      return;
+  /** The objects with cells added since the configuration, in the proxy's order now. */
+  #objectsAdded(proxy: DnsdistProxy): object[] {
+    const rules = CounterLayout.objectsOf(proxy)
+      .rules.flat()
+      .filter((e) => !this.#configuration.has(e));
+    const servers = proxy.servers.filter((s) => !this.#configuration.has(s));
+    return [...servers.flatMap((s) => [s.counters, s]), ...rules];
+  }
+
+  static #layoutOf(objects: readonly object[]): Layout {
+    const offsets = new Map<object, number>();
+    let size = 0;
+    for (const target of objects) {
+      offsets.set(target, size);
+      size += cellSetOf(target)!.keys.length;
     }
-    layout.write(region.subarray(1, 1 + layout.rowLength));
-    region[0] = this.#generation;
+    return { size, offsets };
   }
 
-  /** Control-plane side: set its objects added at run time to the workers' totals (plus those of dead workers). */
-  sumInto(regions: readonly Float64Array[]): void {
-    const layout = this.#layout;
-    if (!layout || this.#overflow) return;
-    const length = layout.rowLength;
-    // Right after a change the workers are a moment behind: the totals wait for them rather than drop (at most SETTLE_MS).
-    const behind = regions.some((region) => region[0] !== this.#generation || region[1] !== length - 1);
-    if (behind && performance.now() - this.#rebuiltAt < SETTLE_MS) return;
-    const rows: Float64Array[] = [];
-    regions.forEach((region, i) => {
-      if (region[0] === this.#generation && region[1] === length - 1) this.#last[i] = region.slice(1, 1 + length);
-      const last = this.#last[i];
-      if (last) rows.push(last);
+  /** Control plane: the workers' regions, read from now on. */
+  attachControlPlane(regions: readonly Float64Array[]): void {
+    this.#regions = regions;
+  }
+
+  /** Control plane: change `generation` ran here; its objects added at run time read every worker's counts from now on. */
+  controlPlaneRan(proxy: DnsdistProxy, generation: number): void {
+    const objects = this.#objectsAdded(proxy);
+    const layout = RunTimeCounters.#layoutOf(objects);
+    this.#overflow = 1 + layout.size > HALF;
+    const atWork = new Set(this.#regions.map((r) => Math.floor(r[0]! / 2)));
+    for (const g of this.#layouts.keys()) if (!atWork.has(g)) this.#layouts.delete(g);
+    this.#layouts.set(generation, layout);
+    for (const target of objects) {
+      if (this.#base.has(target)) continue;
+      const set = cellSetOf(target)!;
+      const own = cellsOf(target);
+      const base = new Float64Array(set.keys.length);
+      for (let i = 0; i < base.length; i++) if (set.kinds[i] !== 'mean') base[i] = own[i]!;
+      this.#base.set(target, base);
+      pointCells(target, this.#summing(target, set.kinds, base));
+    }
+    for (const target of this.#base.keys()) if (!layout.offsets.has(target)) this.#base.delete(target);
+  }
+
+  /**
+   * Worker `index`: change `generation` ran here (0: none since start-up); its
+   * objects added at run time count in its region of `regions` from now on,
+   * and statisticsOf() of each reads the total over the workers that ran
+   * the same change (a worker a change behind is left out until it runs it).
+   */
+  workerRan(proxy: DnsdistProxy, generation: number, regions: readonly Float64Array[], index: number): void {
+    const region = regions[index]!;
+    const objects = this.#objectsAdded(proxy);
+    const layout = RunTimeCounters.#layoutOf(objects);
+    // What each counted so far, wherever its cells are now.
+    const values = new Map<object, Float64Array>();
+    for (const target of new Set([...this.#attached, ...objects])) {
+      const n = cellSetOf(target)!.keys.length;
+      const cells = cellsOf(target);
+      values.set(
+        target,
+        Float64Array.from({ length: n }, (_, i) => cells[i]!),
+      );
+    }
+    // Objects removed meanwhile (a query still in flight may count on them) leave the region.
+    for (const target of this.#attached) {
+      if (layout.offsets.has(target)) continue;
+      pointCells(target, values.get(target)!);
+      setTotalsOf(target, target);
+    }
+    this.#overflow = 1 + layout.size > HALF;
+    const next = (region[0]! % 2 === 0 ? 1 : 0) as 0 | 1;
+    const half = region.subarray(HEADER + next * HALF, HEADER + (next + 1) * HALF);
+    if (this.#overflow) {
+      for (const target of objects) {
+        pointCells(target, values.get(target)!);
+        setTotalsOf(target, target);
+      }
+      this.#attached = [];
+      half[0] = -1;
+    } else {
+      for (const target of objects) {
+        const offset = 1 + layout.offsets.get(target)!;
+        const cells = half.subarray(offset, offset + values.get(target)!.length);
+        cells.set(values.get(target)!);
+        pointCells(target, cells);
+        const set = cellSetOf(target)!;
+        const twin = Object.create(Object.getPrototypeOf(target) as object) as object;
+        set.install(twin);
+        pointCells(twin, RunTimeCounters.#sameGeneration(regions, generation, layout.size, offset, set.kinds));
+        setTotalsOf(target, twin);
+      }
+      this.#attached = objects;
+      half[0] = layout.size;
+    }
+    region[0] = generation * 2 + next;
+  }
+
+  /** A worker's read-only view: cell k is the total of cell `offset` + k over the regions at `generation` with a layout of `size` cells. */
+  static #sameGeneration(
+    regions: readonly Float64Array[],
+    generation: number,
+    size: number,
+    offset: number,
+    kinds: readonly CellKind[],
+  ): CellStore {
+    return new Proxy({} as CellStore, {
+      get: (_, prop) => {
+        if (typeof prop !== 'string') return undefined;
+        const k = Number(prop);
+        let total = 0;
+        let n = 0;
+        let max = 0;
+        for (const region of regions) {
+          const header = region[0]!;
+          const half = HEADER + (header % 2) * HALF;
+          if (Math.floor(header / 2) !== generation || region[half] !== size) continue;
+          const v = region[half + offset + k]!;
+          total += v;
+          if (v > max) max = v;
+          if (v !== 0) n++;
+        }
+        const kind = kinds[k];
+        if (kind === 'counter' || kind === 'gauge') return total;
+        if (kind === 'max') return max;
+        return n > 0 ? total / n : 0;
+      },
+      set: () => true,
     });
-    layout.sumInto(rows, this.#retiredRow(layout));
   }
 
-  /** Control-plane side: worker `index` died; its counters stay in the totals. */
-  retire(index: number, region: Float64Array): void {
-    const layout = this.#layout;
-    const last = region[0] === this.#generation && layout && region[1] === layout.rowLength - 1 ? region.slice(1) : this.#last[index];
-    this.#last[index] = undefined;
+  /** Control plane: worker `index` died; its counters (and high-water marks) stay in the totals. */
+  retire(index: number): void {
+    const region = this.#regions[index];
+    if (!region) return;
+    for (const [target, base] of this.#base) {
+      const kinds = cellSetOf(target)!.kinds;
+      for (let k = 0; k < base.length; k++) {
+        const v = RunTimeCounters.#value(this.#layouts, region, target, k);
+        if (v === undefined) break;
+        if (kinds[k] === 'counter') base[k]! += v;
+        else if (kinds[k] === 'max') base[k] = Math.max(base[k]!, v);
+      }
+    }
     region.fill(0);
-    if (!layout || !last) return;
-    layout.identities().forEach((slot, i) => {
-      if (slot.kind !== 'counter') return;
-      const byKey = this.#retired.get(slot.target) ?? new Map<string, number>();
-      byKey.set(slot.key, (byKey.get(slot.key) ?? 0) + CounterLayout.value(last.subarray(0, layout.rowLength), i));
-      this.#retired.set(slot.target, byKey);
-    });
   }
 
-  #retiredRow(layout: CounterLayout): Float64Array {
-    const row = new Float64Array(layout.rowLength);
-    layout.identities().forEach((slot, i) => (row[1 + i] = this.#retired.get(slot.target)?.get(slot.key) ?? 0));
-    return row;
+  /** Cell k of `target` in `region`, or undefined when the region does not hold it (another layout, or none). */
+  static #value(layouts: ReadonlyMap<number, Layout>, region: Float64Array, target: object, k: number): number | undefined {
+    const header = region[0]!;
+    const layout = layouts.get(Math.floor(header / 2));
+    const offset = layout?.offsets.get(target);
+    if (offset === undefined) return undefined;
+    const half = HEADER + (header % 2) * HALF;
+    if (region[half] !== layout!.size) return undefined;
+    return region[half + 1 + offset + k];
+  }
+
+  #total(target: object, kind: CellKind, base: Float64Array, k: number): number {
+    let total = 0;
+    let n = 0;
+    let max = 0;
+    for (const region of this.#regions) {
+      const v = RunTimeCounters.#value(this.#layouts, region, target, k);
+      if (v === undefined) continue;
+      total += v;
+      if (v > max) max = v;
+      if (v !== 0) n++;
+    }
+    if (kind === 'counter' || kind === 'gauge') return total + base[k]!;
+    if (kind === 'max') return Math.max(max, base[k]!);
+    return n > 0 ? total / n : 0;
+  }
+
+  /** A store whose cell k reads `target`'s total over the workers; a write moves the base by the difference. */
+  #summing(target: object, kinds: readonly CellKind[], base: Float64Array): CellStore {
+    return new Proxy({} as CellStore, {
+      get: (_, prop) => (typeof prop === 'string' ? this.#total(target, kinds[Number(prop)]!, base, Number(prop)) : undefined),
+      set: (_, prop, value: number) => {
+        if (typeof prop !== 'string') return true;
+        const k = Number(prop);
+        const kind = kinds[k];
+        if (kind === 'counter' || kind === 'gauge') base[k]! += value - this.#total(target, kind, base, k);
+        else if (kind === 'max') base[k] = value;
+        return true;
+      },
+    });
   }
 }

@@ -107,7 +107,7 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'newQPSLimiter',
   'showWebserverConfig',
   'showPools',
-  // DoT and DoH listeners: their counters are the workers' summed (counter-layout.ts); their reloads, being
+  // DoT and DoH listeners: their counters read the workers' live (live-counters.ts); their reloads, being
   // console changes, run in every worker.
   'showTLSContexts',
   'showTLSErrorCounters',

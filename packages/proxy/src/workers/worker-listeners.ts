@@ -1,7 +1,7 @@
 /**
  * The control plane's view of listeners that data-plane workers own: one
  * RunningFrontend per configured listener, with the address the workers
- * bound and the workers' summed counters (CounterLayout), but no socket.
+ * bound and the workers' counters read live (live-counters.ts), but no socket.
  * showBinds(), the API, /metrics and the XDP filter's port list read them
  * as they read the listeners of a single loop.
  */
@@ -111,7 +111,7 @@ export function mirrorWorkerListeners(proxy: DnsdistProxy, info: WorkerListenerI
 
 /**
  * The control plane's DoT, DoH and DNSCrypt listeners: no socket, the workers' port,
- * and the objects whose counters the workers' are summed into (CounterLayout),
+ * and the objects whose counters read the workers' live (live-counters.ts),
  * so that showTLSContexts, showDOHFrontends, the API and /metrics read them as
  * with one worker. Their "Listening on" lines are logged here.
  */

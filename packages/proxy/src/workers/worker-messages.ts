@@ -9,7 +9,7 @@ import type { SocketFilterPlan } from './worker-socket-filters.js';
 
 /** A worker's workerData. */
 export interface WorkerStart {
-  /** 0 … N-1: the worker's row in the counters buffer. */
+  /** 0 … N-1: the worker's region in the shared counter buffers. */
   index: number;
   /** The command line's options (a worker runs the same configuration). */
   options: AppOptions & { output?: never };
@@ -27,9 +27,6 @@ export interface WorkerStart {
   serversUp: boolean[];
   /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
   acl: string[];
-  /** Every worker's counter row (CounterLayout), rowLength doubles each. */
-  counters: SharedArrayBuffer;
-  rowLength: number;
   /** Every worker's packet-cache statistics and its reply words (worker-caches.ts). */
   caches: WorkerCacheBuffers;
   /** How many workers share those buffers. */

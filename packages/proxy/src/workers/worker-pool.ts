@@ -2,8 +2,8 @@
  * The control plane's data-plane workers: starts N worker threads at once
  * (each loads and runs the configuration; the first binds the listeners
  * and says which ports it got, the others then join them with
- * SO_REUSEPORT), sums their counters into the control
- * plane's objects, tells them which backends are up, and restarts a worker
+ * SO_REUSEPORT), shares their counters with the control plane's objects
+ * (live-counters.ts), tells them which backends are up, and restarts a worker
  * that dies (logged; its sockets are re-opened by the new one).
  */
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
@@ -14,7 +14,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
-import { CounterLayout } from './counter-layout.js';
+import { CounterLayout, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
@@ -29,7 +29,7 @@ import { HeldListeningSockets } from './worker-socket-handover.js';
 import { WorkerSocketFilters } from './worker-socket-filters.js';
 import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
 
-/** How often the totals and the backend states are refreshed in the control plane. */
+/** How often the backend states of backends added at the console and the ACL are looked at. */
 const SYNC_INTERVAL_MS = 100;
 /** A worker that keeps dying is restarted at most this often. */
 const MAX_RESTART_DELAY_MS = 5000;
@@ -57,7 +57,6 @@ interface Slot {
   state: WorkerStatus['state'];
   restarts: number;
   lastRestartAt: number;
-  row: Float64Array;
   /** Start-up: its configuration ran and it waits for the first worker's ports. */
   awaitingPorts: boolean;
 }
@@ -124,10 +123,6 @@ export class WorkerPool {
   readonly #proxy: DnsdistProxy;
   readonly #options: AppOptions;
   readonly #slots: Slot[] = [];
-  readonly #buffer: SharedArrayBuffer;
-  readonly #rowLength: number;
-  #layout: CounterLayout | undefined;
-  readonly #retired: Float64Array;
   /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
   readonly #qpsBuckets: SharedArrayBuffer;
   /** The roundrobin position and the TCP connection counts, once for the process (shared-process-counts.ts). */
@@ -147,11 +142,13 @@ export class WorkerPool {
   readonly #configLog = new WorkerConfigLog();
   /** The control plane's Lua globals that changed, copied to every worker (set by the app once the configuration ran). */
   luaGlobals: WorkerLuaGlobals | undefined;
-  /** The counters of backends and rules added at the console: a region per worker. */
+  /** The counters of backends and rules added at the console: a region per worker, read live (run-time-counters.ts). */
   readonly #runTimeBuffer: SharedArrayBuffer;
   readonly #runTime: RunTimeCounters;
-  /** The global and the configuration's backend counters, each worker's region read live (live-counters.ts). */
+  /** The configuration's counters (global, backends, rules, listeners), each worker's region read live (live-counters.ts). */
   readonly #live: LiveCounters;
+  /** The configuration's backends and rules, as the live counters list them. */
+  readonly #liveObjects: LayoutObjects;
   readonly #liveBuffer: SharedArrayBuffer;
   readonly #liveRegions: Float64Array[];
   /** The configuration's backends' up/down state, which the workers' copies read (shared-backend-states.ts). */
@@ -168,17 +165,13 @@ export class WorkerPool {
   onWorkerListening: ((index: number, worker: Worker) => void) | undefined;
 
   /**
-   * @param rowLength doubles per worker row: the layout of the control
-   * plane's proxy once its listener mirrors exist (same listeners, servers
-   * and rules as each worker's).
+   * `proxy` has its listener mirrors already (worker-listeners.ts): the
+   * same listeners, servers and rules as each worker's, in the same order.
    */
-  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, rowLength: number, qpsLimiters: number) {
+  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, qpsLimiters: number) {
     this.count = count;
     this.#proxy = proxy;
     this.#options = options;
-    this.#rowLength = rowLength;
-    this.#buffer = new SharedArrayBuffer(count * rowLength * 8);
-    this.#retired = new Float64Array(rowLength);
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
     this.#processCounts = SharedProcessWideCounts.allocate(count);
     this.caches = new WorkerCaches(configurationCaches(proxy.pools.values()), count);
@@ -202,7 +195,9 @@ export class WorkerPool {
     this.#listeningSockets = new HeldListeningSockets(count);
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
     this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
-    this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
+    this.#runTime.attachControlPlane(Array.from({ length: count }, (_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
+    this.#liveObjects = CounterLayout.objectsOf(proxy);
+    this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, this.#liveObjects));
     this.#liveBuffer = this.#live.createBuffer(count);
     this.#liveRegions = this.#live.regions(this.#liveBuffer, count)!;
     this.#live.attachControlPlane(this.#liveRegions);
@@ -216,7 +211,6 @@ export class WorkerPool {
         restarts: 0,
         lastRestartAt: 0,
         awaitingPorts: false,
-        row: new Float64Array(this.#buffer, i * rowLength * 8, rowLength),
       });
     }
   }
@@ -253,19 +247,21 @@ export class WorkerPool {
     }
   }
 
-  /** Begin summing counters into `layout`'s objects and following backend states. */
-  sync(layout: CounterLayout): void {
-    this.#layout = layout;
+  /**
+   * The control plane made its listener mirrors again with the ports the
+   * workers bound: the new objects read the same live counters.
+   */
+  listenersMirrored(): void {
+    this.#live.replaceTargets(LiveCounters.targetsOf(this.#proxy, this.#liveObjects));
+  }
+
+  /** Begin following backend states and the ACL. */
+  sync(): void {
     this.#timer = setInterval(() => this.#syncNow(), SYNC_INTERVAL_MS);
     this.#timer.unref();
   }
 
   #syncNow(): void {
-    this.#layout?.sumInto(
-      this.#slots.map((s) => s.row),
-      this.#retired,
-    );
-    if (this.#layout) this.#runTime.sumInto(this.#slots.map((_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
     this.#syncAcl();
     const up = this.#proxy.servers.map((s) => s.isUp());
     if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
@@ -312,10 +308,10 @@ export class WorkerPool {
       { line, failed, timeoutMs, clientTables, bpfFilters, ...(source ? { source } : {}) },
       targets,
     );
-    this.#runTime.rebuild(this.#proxy, change.id);
+    this.#runTime.controlPlaneRan(this.#proxy, change.id);
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
-        `The backends and rules added at the console need more than ${RUN_TIME_REGION} counters per worker: theirs are not summed any more`,
+        `The backends and rules added at the console need more counters than a worker's region holds (${RUN_TIME_REGION >> 1}): theirs are not added up any more`,
       );
     }
     for (const i of targets) this.#slots[i]!.worker!.postMessage({ type: 'change', change } satisfies ControlToWorker);
@@ -352,8 +348,6 @@ export class WorkerPool {
       bindAfterFirst: index > 0 && this.#ports === undefined,
       serversUp: this.#serversUp,
       acl: this.#acl.masks,
-      counters: this.#buffer,
-      rowLength: this.#rowLength,
       caches: this.caches.buffers,
       workers: this.count,
       configLog: [...this.#configLog.entries],
@@ -440,13 +434,11 @@ export class WorkerPool {
   /** A worker died after starting: keep its counters, log, and start another in its place. */
   #restart(index: number, why: string): void {
     const slot = this.#slots[index]!;
-    this.#layout?.retire(slot.row, this.#retired);
     this.#live.retire(this.#liveRegions, index);
     this.caches.retire(index);
     // Its connections closed with it: they leave the per-client and per-listener counts.
     SharedProcessWideCounts.releaseWorker(this.#processCounts, this.count, index);
-    this.#runTime.retire(index, RunTimeCounters.region(this.#runTimeBuffer, index));
-    slot.row.fill(0);
+    this.#runTime.retire(index);
     slot.state = 'restarting';
     slot.restarts++;
     const now = Date.now();

@@ -30,10 +30,9 @@ describe('DNSCrypt with two data-plane workers', () => {
   let providerKey: Uint8Array;
   const run = (line: string): Promise<string> => proxy.app.runConsoleCommandSliced(line);
 
-  /** Each worker's query count, once both published what they counted so far. */
-  async function perWorker(): Promise<number[]> {
-    await new Promise((r) => setTimeout(r, 250)); // two publication intervals: no event reaches the test
-    return proxy.app.workers!.status().map((w) => w.queries);
+  /** The queries each worker counted, read at once (workers/live-counters.ts). */
+  function perWorker(): Promise<number[]> {
+    return Promise.resolve(proxy.app.workers!.status().map((w) => w.queries));
   }
 
   /** What `count` fetches from new sockets were offered: the distinct certificate sets, as hex. */
@@ -119,10 +118,9 @@ end
     const sent = await answeredByBothWorkers(cert!);
     // Every fetch above (16 + 1) and every UDP box, and every TCP box, counted once in the control plane's listener.
     const bind = proxy.app.proxy.dnscryptBinds[0]!;
-    await waitFor(
-      'the DNSCrypt counters summed',
-      () => bind.udpCounters.queries === 17 + sent / 2 && bind.tcpCounters.queries === sent / 2,
-    );
+    // Read at once: each worker counted its queries before it answered them (workers/live-counters.ts).
+    expect(bind.udpCounters.queries).toBe(17 + sent / 2);
+    expect(bind.tcpCounters.queries).toBe(sent / 2);
     expect(bind.udpCounters.responses).toBe(sent / 2);
     expect(bind.tcpCounters.responses).toBe(sent / 2);
     expect(await run('showBinds()')).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} +UDP \\(DNSCrypt\\) +${17 + sent / 2}\\n`));

@@ -6,7 +6,8 @@
  * averages are averaged over the workers that have one, high-water marks
  * take the highest; a dead worker's counters stay in the totals; the
  * control plane's own writes count; the objects keep fast properties; the
- * configuration's rules' match counts add up the same way.
+ * configuration's rules' match counts and its listeners' counters add up
+ * the same way.
  */
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
@@ -15,6 +16,9 @@ import { CounterLayout } from '../../src/workers/counter-layout.js';
 import { LiveCounters } from '../../src/workers/live-counters.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { DohFrontend } from '@dnsdist-ts/dataplane/doh/doh-frontend.js';
+import type { DohFrontendConfig } from '@dnsdist-ts/dataplane/doh/doh-config.js';
+import { mirrorWorkerListeners } from '../../src/workers/worker-listeners.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());
@@ -132,5 +136,55 @@ describe('LiveCounters', () => {
     // A dead worker's matches stay in the total.
     lc.retire(lc.regions(buffer, 2)!, 0);
     expect(chains(control!).query.rules[0]!.hits).toBe(7);
+  });
+
+  it("adds up the listeners' counters at once, plain and DoH, also once the control plane's mirrors are made again", async () => {
+    // Each proxy has one plain listener (the default one, mirrored: only its counters are used) and one DoH listener, never started.
+    const withListeners = async (): Promise<DnsdistProxy> => {
+      const p = await proxyWithOneServer();
+      mirrorWorkerListeners(p, { ports: [53], kinds: ['dgram'] });
+      p.dohFrontends.push(
+        new DohFrontend({ host: '127.0.0.1', port: 0, certFiles: [] } as unknown as DohFrontendConfig, p.processor, () => {}),
+      );
+      return p;
+    };
+    const [w0, w1, control] = (proxies = await Promise.all([withListeners(), withListeners(), withListeners()]));
+    const [l0, l1, lc] = [live(w0!), live(w1!), live(control!)];
+    expect(lc.size).toBe(l0.size);
+    const buffer = lc.createBuffer(2);
+    lc.attachControlPlane(lc.regions(buffer, 2)!);
+    l0.attachWorker(l0.regions(buffer, 2)!, 0);
+    l1.attachWorker(l1.regions(buffer, 2)!, 1);
+    const [f0, f1] = [w0!.frontends[0]!, w1!.frontends[0]!];
+    f0.udp.queries += 3;
+    f1.udp.queries += 4;
+    f1.tcp.responses++;
+    f0.tcp.currentConnections = 2;
+    f1.tcp.currentConnections = 1;
+    expect(control!.frontends[0]!.udp.queries).toBe(7);
+    expect(control!.frontends[0]!.tcp.responses).toBe(1);
+    expect(control!.frontends[0]!.tcp.currentConnections).toBe(3);
+    const [d0, d1, dc] = [w0!, w1!, control!].map((p) => p.dohFrontends[0]!.counters);
+    d0!.http2.status200 = 4;
+    d1!.http2.status200 = 6;
+    d0!.currentConnections = 2;
+    d1!.currentConnections = 1;
+    d0!.maxConcurrentConnections = 3;
+    d1!.maxConcurrentConnections = 5;
+    expect(dc!.http2.status200).toBe(10);
+    expect(dc!.currentConnections).toBe(3);
+    expect(dc!.maxConcurrentConnections).toBe(5);
+    // The control plane's listener mirrors are made again (the workers' real ports): the new objects read the same totals.
+    control!.frontends.length = 0;
+    mirrorWorkerListeners(control!, { ports: [5353], kinds: ['dgram'] });
+    lc.replaceTargets(LiveCounters.targetsOf(control!, CounterLayout.objectsOf(control!)));
+    f0.udp.queries++;
+    expect(control!.frontends[0]!.udp.queries).toBe(8);
+    // Worker 1 dies: its counts and maximum stay, its connections go.
+    lc.retire(lc.regions(buffer, 2)!, 1);
+    expect(control!.frontends[0]!.udp.queries).toBe(8);
+    expect(control!.frontends[0]!.tcp.currentConnections).toBe(2);
+    expect(dc!.maxConcurrentConnections).toBe(5);
+    expect(dc!.currentConnections).toBe(2);
   });
 });
