@@ -25,6 +25,11 @@ addAction("maintenance.example.", LuaAction(function(dq)
   if fromMaintenance then return DNSAction.Spoof, fromMaintenance.answer end
   return DNSAction.None, ""
 end))
+seen = 0
+addAction("counted.example.", LuaAction(function(dq)
+  seen = seen + 1
+  return DNSAction.Spoof, "192.0.2." .. seen
+end))
 addAction("console.example.", LuaAction(function(dq)
   if chooser then return DNSAction.Spoof, chooser() end
   if answers and answers[plain] then return DNSAction.Spoof, answers[plain] end
@@ -104,6 +109,22 @@ describe('Lua globals shared by maintenance(), the console and the rules', () =>
       const answers = [...(await burst(proxy.port, 'console.example.', 64)), ...(await burst(proxy.port, 'maintenance.example.', 64))];
       expect(answers).toEqual([...Array(64).fill('NOERROR 192.0.2.71'), ...Array(64).fill('NOERROR 192.0.2.42')]);
       await waitFor('both workers to have answered', () => pool.status().every((w) => w.queries > 0));
+    });
+  }, 40_000);
+
+  it("a global a LuaAction changes while answering stays in the worker that ran it (each worker's Lua state is its own)", async () => {
+    await withProxy({ workers: 2 }, async (proxy) => {
+      const pool = proxy.app.workers!;
+      // One query at a time from a new source port each: the kernel spreads them over both workers.
+      const answers: string[] = [];
+      while (answers.length < 64 || !pool.status().every((w) => w.queries > 0)) {
+        answers.push((await burst(proxy.port, 'counted.example.', 1))[0]!);
+      }
+      // In one Lua state the counter would give every query its own number; here each worker counts its own.
+      expect(new Set(answers).size).toBeLessThan(answers.length);
+      expect(answers).toContain('NOERROR 192.0.2.1');
+      // The control plane answers no query: its copy never moved.
+      expect(proxy.app.runConsoleCommand('print(seen)')).toBe('0\n');
     });
   }, 40_000);
 });
