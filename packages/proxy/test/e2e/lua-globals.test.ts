@@ -9,8 +9,9 @@
  */
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
-import { udpQuery, waitFor } from '../support/dns-client.js';
+import { waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { udpAnswers } from '../support/worker-traffic.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const CONFIG = `
@@ -37,18 +38,12 @@ addAction("console.example.", LuaAction(function(dq)
 end))
 `;
 
-/** `n` UDP queries for `name` from `n` sockets (source ports); each answer as "RCODE data". */
-async function burst(port: number, name: string, n = 32): Promise<Array<string | undefined>> {
-  const answers = await Promise.all(Array.from({ length: n }, () => udpQuery(port, name)));
-  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
-}
-
 /** Send bursts until every answer is `expected` (a maintenance tick: no event reaches the test). */
 async function untilEvery(port: number, name: string, expected: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: Array<string | undefined> = [];
   while (Date.now() < deadline) {
-    last = await burst(port, name);
+    last = await udpAnswers(port, name);
     if (last.every((a) => a === expected)) return;
   }
   throw new Error(`not every answer for ${name} was ${expected} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
@@ -79,20 +74,20 @@ describe('Lua globals shared by maintenance(), the console and the rules', () =>
   it('a global set at the console (a plain assignment, a table, a function) is what a LuaAction reads once the console replied', async () => {
     await withProxy({}, async (proxy) => {
       const run = (line: string): Promise<string> => proxy.app.runConsoleCommandSliced(line);
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
       expect(await run('answers = { first = "192.0.2.61", second = "192.0.2.62" }')).toBe('');
       expect(await run('plain = "first"')).toBe('');
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.61'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.61'));
       // In place: the table is the same, one of its entries is not.
       expect(await run('answers.first = "192.0.2.63"')).toBe('');
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.63'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.63'));
       expect(await run('plain = "second"')).toBe('');
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.62'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.62'));
       // A function cannot be copied: the command that defines it runs in every worker.
       expect(await run('function chooser() return "192.0.2.64" end')).toBe('');
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.64'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.64'));
       expect(await run('chooser = nil answers = nil')).toBe('');
-      expect(await burst(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+      expect(await udpAnswers(proxy.port, 'console.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
       expect(proxy.output.join('\n')).not.toMatch(/diverged|not a copied value/);
     });
   }, 30_000);
@@ -106,7 +101,10 @@ describe('Lua globals shared by maintenance(), the console and the rules', () =>
       const oldThread = pool.status()[1]!.threadId;
       expect(await run('restartWorker(1)')).toBe('');
       await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
-      const answers = [...(await burst(proxy.port, 'console.example.', 64)), ...(await burst(proxy.port, 'maintenance.example.', 64))];
+      const answers = [
+        ...(await udpAnswers(proxy.port, 'console.example.', 64)),
+        ...(await udpAnswers(proxy.port, 'maintenance.example.', 64)),
+      ];
       expect(answers).toEqual([...Array(64).fill('NOERROR 192.0.2.71'), ...Array(64).fill('NOERROR 192.0.2.42')]);
       await waitFor('both workers to have answered', () => pool.status().every((w) => w.queries > 0));
     });
@@ -118,7 +116,7 @@ describe('Lua globals shared by maintenance(), the console and the rules', () =>
       // One query at a time from a new source port each: the kernel spreads them over both workers.
       const answers: string[] = [];
       while (answers.length < 64 || !pool.status().every((w) => w.queries > 0)) {
-        answers.push((await burst(proxy.port, 'counted.example.', 1))[0]!);
+        answers.push((await udpAnswers(proxy.port, 'counted.example.', 1))[0]!);
       }
       // In one Lua state the counter would give every query its own number; here each worker counts its own.
       expect(new Set(answers).size).toBeLessThan(answers.length);

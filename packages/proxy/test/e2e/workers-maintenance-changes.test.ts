@@ -12,8 +12,9 @@
  */
 import * as dnsPacket from 'dns-packet';
 import { requireBuiltCli } from '../cli/cli-process.js';
-import { udpQuery, waitFor } from '../support/dns-client.js';
+import { waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { udpAnswers, untilProbe } from '../support/worker-traffic.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const CONFIG = `
@@ -53,18 +54,6 @@ function maintenance()
 end
 `;
 
-/** `n` UDP queries for `name` from `n` sockets (source ports); each answer as "RCODE data". */
-async function burst(port: number, name: string, n = 32): Promise<Array<string | undefined>> {
-  const answers = await Promise.all(Array.from({ length: n }, () => udpQuery(port, name)));
-  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
-}
-
-/** Probe until it says yes: the workers run maintenance()'s calls after its tick, and no event reaches the test. */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('maintenance() changes with two data-plane workers', () => {
   let backend: TestBackend;
   let second: TestBackend;
@@ -86,7 +75,7 @@ describe('maintenance() changes with two data-plane workers', () => {
   async function step(name: string): Promise<void> {
     expect(await run(`nextStep = "${name}"`)).toBe('');
     // maintenance() clears it when it runs; the console reads the control plane's.
-    await until(`maintenance() to take step ${name}`, async () => {
+    await untilProbe(`maintenance() to take step ${name}`, async () => {
       // A console command that changes nothing resolves in microtasks only: let the timers (the maintenance tick) run.
       await new Promise((resolve) => setImmediate(resolve));
       return (await run('print(nextStep)')) === 'nil\n';
@@ -100,8 +89,8 @@ describe('maintenance() changes with two data-plane workers', () => {
     third = await startUdpTcpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.9'));
     proxy = await startProxy(CONFIG, { BACKEND: backend.port, SECOND: second.port, THIRD: third.port }, { workers: 2 });
     // Both backends up in both workers: roundrobin answers from each.
-    await until('both backends to answer', async () => {
-      const answers = await burst(proxy.port, 'start.example.');
+    await untilProbe('both backends to answer', async () => {
+      const answers = await udpAnswers(proxy.port, 'start.example.');
       return answers.includes('NOERROR 192.0.2.7') && answers.includes('NOERROR 192.0.2.8');
     });
   }, 30_000);
@@ -114,10 +103,10 @@ describe('maintenance() changes with two data-plane workers', () => {
   });
 
   it('a rule maintenance() adds (addAction(QNameRule, RCodeAction)) is applied in both workers, once', async () => {
-    expect((await burst(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true);
+    expect((await udpAnswers(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true);
     await step('add');
-    await until('the rule in the workers', async () => all(await burst(proxy.port, 'x.example.'), 'REFUSED '));
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'x.example.')).toEqual(Array(32).fill('REFUSED ')));
+    await untilProbe('the rule in the workers', async () => all(await udpAnswers(proxy.port, 'x.example.'), 'REFUSED '));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'x.example.')).toEqual(Array(32).fill('REFUSED ')));
     expect((await run('showRules()')).match(/x\.example\./g)).toHaveLength(1);
     // The rule's hits in both workers add up in the control plane, as a console rule's do.
     await waitFor('the rule to count the hits of both workers', () => (proxy.app.rules.query.rules[1]?.hits ?? 0) >= 64);
@@ -127,46 +116,50 @@ describe('maintenance() changes with two data-plane workers', () => {
   it('a rule maintenance() removes (rmRule) is gone in both workers', async () => {
     expect(await run('showRules()')).toMatch(/^1 .*x\.example\./m);
     await step('remove');
-    await until('the rule gone from the workers', async () =>
-      (await burst(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR')),
+    await untilProbe('the rule gone from the workers', async () =>
+      (await udpAnswers(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR')),
     );
-    await inBothWorkers(async () => expect((await burst(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true));
+    await inBothWorkers(async () => expect((await udpAnswers(proxy.port, 'x.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true));
     expect(await run('showRules()')).not.toMatch(/x\.example\./);
   });
 
   it('rebuilds nested selectors, tables of options and an action held in a global in both workers', async () => {
     await step('nested');
-    await until('the rules in the workers', async () => all(await burst(proxy.port, 'global2.example.'), 'REFUSED '));
+    await untilProbe('the rules in the workers', async () => all(await udpAnswers(proxy.port, 'global2.example.'), 'REFUSED '));
     await inBothWorkers(async () => {
-      expect(await burst(proxy.port, 'nested.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.99'));
-      expect(await burst(proxy.port, 'global.example.')).toEqual(Array(32).fill('REFUSED '));
+      expect(await udpAnswers(proxy.port, 'nested.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.99'));
+      expect(await udpAnswers(proxy.port, 'global.example.')).toEqual(Array(32).fill('REFUSED '));
     });
   });
 
   it('setServerPolicy from maintenance() applies in both workers', async () => {
     await step('policy');
-    await until('firstAvailable in the workers', async () => all(await burst(proxy.port, 'policy.example.'), 'NOERROR 192.0.2.7'));
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'policy.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
+    await untilProbe('firstAvailable in the workers', async () =>
+      all(await udpAnswers(proxy.port, 'policy.example.'), 'NOERROR 192.0.2.7'),
+    );
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'policy.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
   });
 
   it('a backend set down through getServer(0):setDown() in maintenance() is down in both workers', async () => {
     await step('down');
-    await until('the backend down in the workers', async () => all(await burst(proxy.port, 'down.example.'), 'NOERROR 192.0.2.8'));
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'down.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
+    await untilProbe('the backend down in the workers', async () =>
+      all(await udpAnswers(proxy.port, 'down.example.'), 'NOERROR 192.0.2.8'),
+    );
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'down.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
   });
 
   it("changes an object held in a global the configuration's LuaAction reads (NetmaskGroup:addMask) in both workers", async () => {
-    expect((await burst(proxy.port, 'nmg.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true);
+    expect((await udpAnswers(proxy.port, 'nmg.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true);
     await step('nmg');
-    await until('the mask in the workers', async () => all(await burst(proxy.port, 'nmg.example.'), 'REFUSED '));
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED ')));
+    await untilProbe('the mask in the workers', async () => all(await udpAnswers(proxy.port, 'nmg.example.'), 'REFUSED '));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED ')));
   });
 
   it('a backend maintenance() adds (newServer{…}) is used by both workers', async () => {
     await step('server');
     // Up once the control plane's first health check says so and the workers follow.
-    await until('the new backend in the workers', async () => all(await burst(proxy.port, 'new.example.'), 'NOERROR 192.0.2.9'));
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9')));
+    await untilProbe('the new backend in the workers', async () => all(await udpAnswers(proxy.port, 'new.example.'), 'NOERROR 192.0.2.9'));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9')));
     expect(await run('showServers()')).toMatch(new RegExp(`^\\d+ .*127\\.0\\.0\\.1:${third.port} +up`, 'm'));
   });
 
@@ -186,21 +179,21 @@ describe('maintenance() changes with two data-plane workers', () => {
     expect(await run('restartWorker(1)')).toBe('');
     await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
     await inBothWorkers(async () => {
-      expect((await burst(proxy.port, 'x.example.')).every((a) => a === 'NOERROR 192.0.2.9')).toBe(true);
-      expect(await burst(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED '));
-      expect(await burst(proxy.port, 'nested.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.99'));
-      expect(await burst(proxy.port, 'global2.example.')).toEqual(Array(32).fill('REFUSED '));
+      expect((await udpAnswers(proxy.port, 'x.example.')).every((a) => a === 'NOERROR 192.0.2.9')).toBe(true);
+      expect(await udpAnswers(proxy.port, 'nmg.example.')).toEqual(Array(32).fill('REFUSED '));
+      expect(await udpAnswers(proxy.port, 'nested.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.99'));
+      expect(await udpAnswers(proxy.port, 'global2.example.')).toEqual(Array(32).fill('REFUSED '));
     });
     expect(proxy.output.join('\n')).not.toMatch(/diverged/);
   }, 30_000);
 
   it('replaces the rules in both workers (setRules with newRuleAction)', async () => {
     await step('setRules');
-    await until('the new rules in the workers', async () => all(await burst(proxy.port, 'rules.example.'), 'NXDOMAIN '));
+    await untilProbe('the new rules in the workers', async () => all(await udpAnswers(proxy.port, 'rules.example.'), 'NXDOMAIN '));
     await inBothWorkers(async () => {
-      expect(await burst(proxy.port, 'rules.example.')).toEqual(Array(32).fill('NXDOMAIN '));
+      expect(await udpAnswers(proxy.port, 'rules.example.')).toEqual(Array(32).fill('NXDOMAIN '));
       // The rules maintenance() and the configuration added are gone.
-      expect(await burst(proxy.port, 'global2.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9'));
+      expect(await udpAnswers(proxy.port, 'global2.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.9'));
     });
     expect(proxy.output.join('\n')).not.toMatch(/diverged/);
   });

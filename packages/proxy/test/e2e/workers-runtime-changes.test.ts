@@ -16,8 +16,9 @@ import { describeDnsdist } from '../../../../test/support/dnsdist.js';
 import { makeKey } from '@dnsdist-ts/console/console/index.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { freePort, runDnsdistClient } from '../console/dnsdist-process.js';
-import { udpQuery, waitFor } from '../support/dns-client.js';
+import { waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { udpAnswers, untilProbe } from '../support/worker-traffic.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const CONFIG = `
@@ -37,18 +38,6 @@ function maintenance()
   end
 end
 `;
-
-/** `n` UDP queries for `name` from `n` sockets (source ports); each answer as "RCODE data". */
-async function burst(port: number, name: string, n = 32): Promise<Array<string | undefined>> {
-  const answers = await Promise.all(Array.from({ length: n }, () => udpQuery(port, name)));
-  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
-}
-
-/** Probe until it says yes (a backend's health, the control plane's next sync: no event reaches the test). */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('console changes with two data-plane workers', () => {
   let backend: TestBackend;
@@ -89,7 +78,7 @@ describe('console changes with two data-plane workers', () => {
     const passed = (answers: Array<string | undefined>): number => answers.filter((a) => a?.startsWith('NOERROR')).length;
     let first: Array<string | undefined> = [];
     await inBothWorkers(async () => {
-      first = await burst(proxy.port, 'ipqps.example.', 40);
+      first = await udpAnswers(proxy.port, 'ipqps.example.', 40);
     });
     expect(passed(first)).toBeGreaterThanOrEqual(4);
     expect(passed(first)).toBeLessThanOrEqual(6);
@@ -98,7 +87,7 @@ describe('console changes with two data-plane workers', () => {
     );
     let second: Array<string | undefined> = [];
     await inBothWorkers(async () => {
-      second = await burst(proxy.port, 'ipqps2.example.', 40);
+      second = await udpAnswers(proxy.port, 'ipqps2.example.', 40);
     });
     expect(passed(second)).toBeGreaterThanOrEqual(4);
     expect(passed(second)).toBeLessThanOrEqual(6);
@@ -106,9 +95,9 @@ describe('console changes with two data-plane workers', () => {
   });
 
   it('applies addAction in every worker, printing nothing more than the control plane does', async () => {
-    expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+    expect(await udpAnswers(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
     expect(await run('addAction("refused.example.", RCodeAction(DNSRCode.REFUSED))')).toBe('');
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('REFUSED ')));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'refused.example.')).toEqual(Array(32).fill('REFUSED ')));
     // The rule's hits in both workers add up in the control plane, as the configuration's rules' do.
     // Read at once: the counters of rules added at the console are live too (workers/run-time-counters.ts).
     expect(proxy.app.rules.query.rules[2]?.hits).toBe(32);
@@ -121,27 +110,27 @@ describe('console changes with two data-plane workers', () => {
   it('removes a rule in every worker (rmRule)', async () => {
     expect(await run('showRules()')).toMatch(/^2 .*refused\.example\./m);
     expect(await run('rmRule(2)')).toBe('');
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7')));
   });
 
   it("changes an object the configuration's rules share (NetmaskGroup:addMask) and a Lua global a LuaAction reads", async () => {
     // NetmaskGroupRule(nmg) takes a copy, as dnsdist's does; a Lua function reads the object itself.
     expect(await run('blocked:addMask("127.0.0.0/8")')).toBe('');
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
     expect(await run('blocked:clear()')).toBe('');
-    expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
+    expect(await udpAnswers(proxy.port, 'lua.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.7'));
     // Setting a global calls no dnsdist function, yet the workers' Lua must see it.
     expect(await run('refuseLua = true')).toBe('');
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED ')));
   });
 
   it('adds a backend and changes the policy in every worker (newServer + setServerPolicy)', async () => {
     expect(await run(`newServer{address="127.0.0.1:${second.port}", order=0} setServerPolicy(firstAvailable)`)).toBe('');
     // The new backend is up once the control plane's first health check says so and its next sync tells the workers.
-    await until('both workers to send to the new backend', async () =>
-      (await burst(proxy.port, 'new.example.')).every((a) => a === 'NOERROR 192.0.2.8'),
+    await untilProbe('both workers to send to the new backend', async () =>
+      (await udpAnswers(proxy.port, 'new.example.')).every((a) => a === 'NOERROR 192.0.2.8'),
     );
-    await inBothWorkers(async () => expect(await burst(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
+    await inBothWorkers(async () => expect(await udpAnswers(proxy.port, 'new.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8')));
     expect(await run('showServers()')).toMatch(new RegExp(`^\\d+ .*127\\.0\\.0\\.1:${second.port} +up`, 'm'));
     // Its queries, counted in the workers, show in the control plane.
     const added = proxy.app.proxy.servers.find((s) => s.addressText === `127.0.0.1:${second.port}`)!;
@@ -156,9 +145,9 @@ describe('console changes with two data-plane workers', () => {
     expect(await run('restartWorker(1)')).toBe('');
     await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
     await inBothWorkers(async () => {
-      expect(await burst(proxy.port, 'again.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
-      expect(await burst(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED '));
-      expect(await burst(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
+      expect(await udpAnswers(proxy.port, 'again.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
+      expect(await udpAnswers(proxy.port, 'lua.example.')).toEqual(Array(32).fill('REFUSED '));
+      expect(await udpAnswers(proxy.port, 'refused.example.')).toEqual(Array(32).fill('NOERROR 192.0.2.8'));
     });
     expect(proxy.output.join('\n')).not.toMatch(/statistics are left out|diverged/);
     // What the backend added at the console counted in the worker that died stays in its total.
@@ -193,9 +182,11 @@ describe('console changes with two data-plane workers', () => {
     expect(await run('addAction("tee.example.", tee)')).toBe('');
     const teeLine = (await run('showRules()')).split('\n').find((l) => l.includes('tee to'));
     const rule = Number(/^\s*(\d+)/.exec(teeLine ?? '')?.[1]);
-    await inBothWorkers(async () => expect((await burst(proxy.port, 'tee.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true));
+    await inBothWorkers(async () =>
+      expect((await udpAnswers(proxy.port, 'tee.example.')).every((a) => a?.startsWith('NOERROR'))).toBe(true),
+    );
     expect(await run('print(tee:getStats()["queries"])')).toBe('32\n');
-    await until('the 32 copies answered', async () => (await run('tee:printStats()')).includes('responses\t32\n'));
+    await untilProbe('the 32 copies answered', async () => (await run('tee:printStats()')).includes('responses\t32\n'));
     const stats = await run('tee:printStats()');
     expect(stats).toContain('queries\t32\n');
     expect(stats).toContain('noerrors\t32\n');
@@ -208,7 +199,7 @@ describe('console changes with two data-plane workers', () => {
     expect(proxy.output.join('\n')).toMatch(
       /Error during execution of maintenance function: .*addAction: refused in maintenance\(\) with 2 data-plane workers: its argument 2 \(made by LuaAction\(\), whose argument 1 is a Lua function\)/,
     );
-    expect(await burst(proxy.port, 'maintenance.example.', 8)).toEqual(Array(8).fill('NOERROR 192.0.2.8'));
+    expect(await udpAnswers(proxy.port, 'maintenance.example.', 8)).toEqual(Array(8).fill('NOERROR 192.0.2.8'));
   });
 });
 
@@ -238,7 +229,7 @@ describeDnsdist("dnsdist 1.7.3's console client, with two data-plane workers", (
   it("prints a change's output once, and every worker answers with it when the client returns", async () => {
     const added = await runDnsdistClient(clientConfig, 'addAction("client.example.", RCodeAction(DNSRCode.REFUSED)) print("added")');
     expect(added.stdout).toBe('added\n');
-    expect(await burst(proxy.port, 'client.example.')).toEqual(Array(32).fill('REFUSED '));
+    expect(await udpAnswers(proxy.port, 'client.example.')).toEqual(Array(32).fill('REFUSED '));
     const failed = await runDnsdistClient(clientConfig, 'addAction("other.example.", DropAction()) newServer("not an address")');
     expect(`${failed.stdout}${failed.stderr}`.match(/Error creating new server/g)).toHaveLength(1);
     expect(`${failed.stdout}${failed.stderr}`).not.toMatch(/diverged/);

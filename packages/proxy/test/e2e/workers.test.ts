@@ -21,6 +21,7 @@ import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { tcpQuery, udpQuery, waitFor } from '../support/dns-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { untilProbe } from '../support/worker-traffic.js';
 import { answerWithA, startUdpTcpBackend, type TestBackend } from '../support/test-backends.js';
 
 const CONFIG = `
@@ -38,12 +39,6 @@ setAPIWritable(true)
 async function udpBurst(port: number, prefix: string, n: number): Promise<Array<string | undefined>> {
   const answers = await Promise.all(Array.from({ length: n }, (_, i) => udpQuery(port, `${prefix}${i}.example.`)));
   return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
-}
-
-/** Probe until it says yes (each probe is a round of queries: there is no event for "every worker saw it"). */
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** The webserver's port, as the configuration file says it. */
@@ -125,11 +120,11 @@ describe('two data-plane workers', () => {
 
   it('sets a backend down in every worker from the console, and up again', async () => {
     proxy.app.runConsoleCommand('getServer(0):setDown()');
-    await until('both workers to answer SERVFAIL with the backend down', async () =>
+    await untilProbe('both workers to answer SERVFAIL with the backend down', async () =>
       (await udpBurst(proxy.port, 'down', 16)).every((a) => a === 'SERVFAIL '),
     );
     proxy.app.runConsoleCommand('getServer(0):setAuto()');
-    await until('both workers to see the backend up again', async () =>
+    await untilProbe('both workers to see the backend up again', async () =>
       (await udpBurst(proxy.port, 'up', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
   });
@@ -145,11 +140,11 @@ describe('two data-plane workers', () => {
 
   it('applies ACL changes made at the console in every worker', async () => {
     expect(proxy.app.runConsoleCommand('setACL({"192.0.2.0/24"})')).toBe('');
-    await until('both workers to drop queries from 127.0.0.1', async () =>
+    await untilProbe('both workers to drop queries from 127.0.0.1', async () =>
       (await udpBurst(proxy.port, 'acl', 16)).every((a) => a === undefined),
     );
     expect(proxy.app.runConsoleCommand('addACL("127.0.0.0/8")')).toBe('');
-    await until('both workers to answer 127.0.0.1 again', async () =>
+    await untilProbe('both workers to answer 127.0.0.1 again', async () =>
       (await udpBurst(proxy.port, 'acl2', 16)).every((a) => a === 'NOERROR 192.0.2.7'),
     );
   });
@@ -184,7 +179,7 @@ describe('two data-plane workers', () => {
     expect(proxy.output.join('\n')).toMatch(new RegExp(`Data-plane worker 1 \\(thread ${oldThread}\\) exited with code 1; restarting it`));
     expect(pool.status()[1]!.restarts).toBe(1);
     // The new worker has its sockets again: both answer.
-    await until('the new worker to answer', async () => {
+    await untilProbe('the new worker to answer', async () => {
       await udpBurst(proxy.port, 'r', 16);
       return pool.status()[1]!.queries > 0;
     });
@@ -284,7 +279,7 @@ describe('start-up with two workers', () => {
       const pool = app.workers!;
       expect(pool.status().map((s) => s.state)).toEqual(['running', 'running']);
       // The kernel spreads source ports over both workers' sockets: each answers on that one port.
-      await until('both workers to answer on the port', async () => {
+      await untilProbe('both workers to answer on the port', async () => {
         expect(await udpBurst(port, 'p', 16)).toEqual(Array(16).fill('NOERROR 192.0.2.8'));
         return pool.status().every((s) => s.queries > 0);
       });

@@ -7,7 +7,7 @@
  */
 import dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
-import { encodeQuery, waitFor } from './dns-client.js';
+import { encodeQuery, udpQuery, waitFor } from './dns-client.js';
 import type { RunningProxy } from './proxy-harness.js';
 
 /** One UDP query from `source` (a fresh socket, so a fresh source port); its RCODE, or 'timeout'. */
@@ -65,4 +65,19 @@ export async function reachingEveryWorker<T>(p: RunningProxy, change: () => T | 
   const result = await change();
   await waitFor('every worker to apply the change', () => state.blockChangesApplied().every((n, i) => n > (before[i] ?? 0)));
   return result;
+}
+
+/** `n` UDP queries for `name` from `n` sockets (source ports), all at once; each answer as "RCODE data", undefined when none came. */
+export async function udpAnswers(port: number, name: string, n = 32): Promise<Array<string | undefined>> {
+  const answers = await Promise.all(Array.from({ length: n }, () => udpQuery(port, name)));
+  return answers.map((a) => (a ? `${a.rcode ?? 'NOERROR'} ${String(a.answers?.[0]?.data ?? '')}` : undefined));
+}
+
+/**
+ * Probe until it says yes: for what no event tells the test (every worker
+ * following a change), each probe being a round of queries.
+ */
+export async function untilProbe(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 }
