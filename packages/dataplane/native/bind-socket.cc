@@ -43,6 +43,19 @@ static int get_int(int fd, int level, int name)
 	return value;
 }
 
+/* What getsockname and getsockopt say of the bound socket s.fd. */
+static BoundSocket describe_bound(BoundSocket &s)
+{
+	sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	if (getsockname(s.fd, reinterpret_cast<sockaddr *>(&local), &len))
+		return fail(s, "getsockname");
+	s.family = from_sockaddr(&local, s.address, &s.port);
+	s.receive_buffer = get_int(s.fd, SOL_SOCKET, SO_RCVBUF);
+	s.send_buffer = get_int(s.fd, SOL_SOCKET, SO_SNDBUF);
+	return s;
+}
+
 BoundSocket open_bound_socket(const BindRequest &req)
 {
 	BoundSocket s{};
@@ -70,13 +83,7 @@ BoundSocket open_bound_socket(const BindRequest &req)
 	if (bind(s.fd, reinterpret_cast<sockaddr *>(&local), len))
 		return fail(s, "bind");
 
-	len = sizeof(local);
-	if (getsockname(s.fd, reinterpret_cast<sockaddr *>(&local), &len))
-		return fail(s, "getsockname");
-	s.family = from_sockaddr(&local, s.address, &s.port);
-	s.receive_buffer = get_int(s.fd, SOL_SOCKET, SO_RCVBUF);
-	s.send_buffer = get_int(s.fd, SOL_SOCKET, SO_SNDBUF);
-	return s;
+	return describe_bound(s);
 }
 
 BoundSocket adopt_bound_socket(int fd)
@@ -98,14 +105,7 @@ BoundSocket adopt_bound_socket(int fd)
 		errno = EAFNOSUPPORT;
 		return fail(s, "adopt (not an IP socket)");
 	}
-	sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	if (getsockname(s.fd, reinterpret_cast<sockaddr *>(&local), &len))
-		return fail(s, "getsockname");
-	s.family = from_sockaddr(&local, s.address, &s.port);
-	s.receive_buffer = get_int(s.fd, SOL_SOCKET, SO_RCVBUF);
-	s.send_buffer = get_int(s.fd, SOL_SOCKET, SO_SNDBUF);
-	return s;
+	return describe_bound(s);
 }
 
 } // namespace dtsudp

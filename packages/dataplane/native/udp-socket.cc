@@ -85,31 +85,22 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo &info) : Napi::ObjectWrap<UdpSocke
 	Napi::Value adopt = opts.Get("adoptFd");
 	if (adopt.IsNumber()) {
 		bound_ = adopt_bound_socket(adopt.As<Napi::Number>().Int32Value());
-		if (bound_.fd < 0) {
-			throw_errno(env, bound_.op, bound_.err);
+	} else {
+		BindRequest req{};
+		req.family = static_cast<uint8_t>(get_u32(opts, "family"));
+		Napi::Value addr = opts.Get("address");
+		if ((req.family != 4 && req.family != 6) || !addr.IsTypedArray() ||
+		    addr.As<Napi::Uint8Array>().ByteLength() < 16) {
+			throw_type(env, "UdpSocket: bind needs family 4 or 6 and a 16-byte address");
 			return;
 		}
-		fd_ = bound_.fd;
-		if (recv_.destinations && is_unspecified(bound_.address))
-			EnablePktInfo();
-		async_context_ = std::make_unique<Napi::AsyncContext>(env, "dnsdist-ts:NativeUdpEndpoint");
-		return;
+		memcpy(req.address, addr.As<Napi::Uint8Array>().Data(), 16);
+		req.port = static_cast<uint16_t>(get_u32(opts, "port"));
+		req.reuse_port = opts.Get("reusePort").ToBoolean();
+		req.receive_buffer = static_cast<int>(get_u32(opts, "receiveBufferSize"));
+		req.send_buffer = static_cast<int>(get_u32(opts, "sendBufferSize"));
+		bound_ = open_bound_socket(req);
 	}
-	BindRequest req{};
-	req.family = static_cast<uint8_t>(get_u32(opts, "family"));
-	Napi::Value addr = opts.Get("address");
-	if ((req.family != 4 && req.family != 6) || !addr.IsTypedArray() ||
-	    addr.As<Napi::Uint8Array>().ByteLength() < 16) {
-		throw_type(env, "UdpSocket: bind needs family 4 or 6 and a 16-byte address");
-		return;
-	}
-	memcpy(req.address, addr.As<Napi::Uint8Array>().Data(), 16);
-	req.port = static_cast<uint16_t>(get_u32(opts, "port"));
-	req.reuse_port = opts.Get("reusePort").ToBoolean();
-	req.receive_buffer = static_cast<int>(get_u32(opts, "receiveBufferSize"));
-	req.send_buffer = static_cast<int>(get_u32(opts, "sendBufferSize"));
-
-	bound_ = open_bound_socket(req);
 	if (bound_.fd < 0) {
 		throw_errno(env, bound_.op, bound_.err);
 		return;
