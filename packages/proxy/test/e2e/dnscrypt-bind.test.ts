@@ -204,9 +204,12 @@ newServer{address="127.0.0.1:${backend.port}"}
     const first = net.connect(proxy.app.proxy.dnscryptBinds[0]!.local.port, '127.0.0.1');
     try {
       const port = proxy.app.proxy.dnscryptBinds[0]!.local.port;
-      await new Promise((r) => first.once('connect', r));
-      // Each from its own source port, spread over both workers' sockets; one answered (its certificate query) was let in.
       const certificateQuery = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ type: 'TXT', name: PROVIDER }] });
+      // 'connect' only says the kernel finished the handshake; an answer says a worker accepted it and holds the slot.
+      await new Promise((r) => first.once('connect', r));
+      first.write(certificateQuery);
+      await new Promise((r) => first.once('data', r));
+      // Each from its own source port, spread over both workers' sockets; one answered (its certificate query) was let in.
       const closed = await Promise.all(
         Array.from(
           { length: 8 },
