@@ -23,7 +23,7 @@ import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
 import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/dataplane/src/io/udp-endpoint.js';
 import { SocketAddress } from '../../../packages/dataplane/src/query/client-address.js';
 import { UdpFrontend } from '../../../packages/dataplane/src/server/udp-frontend.js';
-import { CounterLayout } from '../../../packages/proxy/src/workers/counter-layout.js';
+import { layoutObjectsOf } from '../../../packages/proxy/src/workers/counter-layout.js';
 import { LiveCounters } from '../../../packages/proxy/src/workers/live-counters.js';
 
 // parseArgs rather than indexOf: `--only lua` without `--queries` used to read
@@ -81,7 +81,7 @@ async function run(label: string, config: string): Promise<void> {
   await app.loadConfiguration();
   const proxy = app.proxy;
   if (SHARED_COUNTERS) {
-    const live = new LiveCounters(LiveCounters.targetsOf(proxy, CounterLayout.objectsOf(proxy)));
+    const live = new LiveCounters(LiveCounters.targetsOf(proxy, layoutObjectsOf(proxy)));
     live.attachWorker(live.regions(live.createBuffer(2), 2)!, 0);
   }
   const server = proxy.servers[0]!;

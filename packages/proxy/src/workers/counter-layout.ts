@@ -14,13 +14,11 @@ export interface LayoutObjects {
   rules: ReadonlyArray<readonly object[]>;
 }
 
-export const CounterLayout = {
-  /** The backends and rule entries of `proxy` now: the query, response, cache-hit and self-answered chains, in that order. */
-  objectsOf(proxy: DnsdistProxy): LayoutObjects {
-    const rules = proxy.rules as Partial<RuleChains>;
-    return {
-      servers: [...proxy.servers],
-      rules: [rules.query, rules.response, rules.cacheHit, rules.selfAnswered].map((chain) => chain?.rules ?? []),
-    };
-  },
-};
+/** The backends and rule entries of `proxy` now: the query, response, cache-hit and self-answered chains, in that order. */
+export function layoutObjectsOf(proxy: DnsdistProxy): LayoutObjects {
+  const rules = proxy.rules as Partial<RuleChains>;
+  return {
+    servers: [...proxy.servers],
+    rules: [rules.query, rules.response, rules.cacheHit, rules.selfAnswered].map((chain) => chain?.rules ?? []),
+  };
+}

@@ -17,7 +17,7 @@ import { WorkerSocketHandover } from './worker-socket-handover.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
-import { CounterLayout } from './counter-layout.js';
+import { layoutObjectsOf } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RunTimeCounters } from './run-time-counters.js';
@@ -84,7 +84,7 @@ async function run(): Promise<void> {
   keepKernelOutOfWorkerCopy(app.dynBlocks);
   await app.loadConfiguration();
   // The counters' layout is the configuration's, as the control plane's is (objects added at run time: run-time-counters.ts).
-  const layoutObjects = CounterLayout.objectsOf(app.proxy);
+  const layoutObjects = layoutObjectsOf(app.proxy);
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   for (const change of start.configLog) await runChange(app, change);

@@ -21,7 +21,7 @@
  */
 import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
-import { CounterLayout, type LayoutObjects } from './counter-layout.js';
+import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 
 /** Doubles each worker's region holds: two halves of about 2,000 cells (about 95 backends or 2,000 rules added at run time). */
 export const RUN_TIME_REGION = 4096;
@@ -49,7 +49,7 @@ export class RunTimeCounters {
   /** Control plane: every worker's region. */
   #regions: readonly Float64Array[] = [];
 
-  /** @param configuration the configuration's backends and rule entries (CounterLayout.objectsOf before any change). */
+  /** @param configuration the configuration's backends and rule entries (layoutObjectsOf before any change). */
   constructor(configuration: LayoutObjects) {
     this.#configuration = new Set([...configuration.servers, ...configuration.rules.flat()]);
   }
@@ -66,7 +66,7 @@ export class RunTimeCounters {
 
   /** The objects with cells added since the configuration, in the proxy's order now. */
   #objectsAdded(proxy: DnsdistProxy): object[] {
-    const rules = CounterLayout.objectsOf(proxy)
+    const rules = layoutObjectsOf(proxy)
       .rules.flat()
       .filter((e) => !this.#configuration.has(e));
     const servers = proxy.servers.filter((s) => !this.#configuration.has(s));

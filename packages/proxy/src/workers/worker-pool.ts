@@ -14,7 +14,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
-import { CounterLayout, type LayoutObjects } from './counter-layout.js';
+import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
@@ -194,9 +194,10 @@ export class WorkerPool {
     );
     this.#listeningSockets = new HeldListeningSockets(count);
     this.#runTimeBuffer = new SharedArrayBuffer(count * RUN_TIME_REGION * 8);
-    this.#runTime = new RunTimeCounters(CounterLayout.objectsOf(proxy));
+    // The configuration's objects: read live as they are, and what the console adds is told apart from them.
+    this.#liveObjects = layoutObjectsOf(proxy);
+    this.#runTime = new RunTimeCounters(this.#liveObjects);
     this.#runTime.attachControlPlane(Array.from({ length: count }, (_, i) => RunTimeCounters.region(this.#runTimeBuffer, i)));
-    this.#liveObjects = CounterLayout.objectsOf(proxy);
     this.#live = new LiveCounters(LiveCounters.targetsOf(proxy, this.#liveObjects));
     this.#liveBuffer = this.#live.createBuffer(count);
     this.#liveRegions = this.#live.regions(this.#liveBuffer, count)!;

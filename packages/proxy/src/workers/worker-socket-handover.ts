@@ -84,9 +84,6 @@ export class HeldListeningSockets {
 
   /** The pool stopped: the sockets close with it. */
   closeAll(): void {
-    for (const held of this.#slots) {
-      for (const fd of held.values()) closeSync(fd);
-      held.clear();
-    }
+    for (let i = 0; i < this.#slots.length; i++) this.release(i);
   }
 }

@@ -12,7 +12,7 @@
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
-import { CounterLayout } from '../../src/workers/counter-layout.js';
+import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
 import { LiveCounters } from '../../src/workers/live-counters.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
@@ -29,7 +29,7 @@ async function proxyWithOneServer(): Promise<DnsdistProxy> {
 /** The proxy's rules as the RuleChains these proxies are built with. */
 const chains = (p: DnsdistProxy): RuleChains => p.rules as RuleChains;
 
-const live = (p: DnsdistProxy): LiveCounters => new LiveCounters(LiveCounters.targetsOf(p, CounterLayout.objectsOf(p)));
+const live = (p: DnsdistProxy): LiveCounters => new LiveCounters(LiveCounters.targetsOf(p, layoutObjectsOf(p)));
 
 describe('LiveCounters', () => {
   let proxies: DnsdistProxy[] = [];
@@ -177,7 +177,7 @@ describe('LiveCounters', () => {
     // The control plane's listener mirrors are made again (the workers' real ports): the new objects read the same totals.
     control!.frontends.length = 0;
     mirrorWorkerListeners(control!, { ports: [5353], kinds: ['dgram'] });
-    lc.replaceTargets(LiveCounters.targetsOf(control!, CounterLayout.objectsOf(control!)));
+    lc.replaceTargets(LiveCounters.targetsOf(control!, layoutObjectsOf(control!)));
     f0.udp.queries++;
     expect(control!.frontends[0]!.udp.queries).toBe(8);
     // Worker 1 dies: its counts and maximum stay, its connections go.

@@ -12,7 +12,7 @@
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
-import { CounterLayout } from '../../src/workers/counter-layout.js';
+import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
 import { RUN_TIME_REGION, RunTimeCounters } from '../../src/workers/run-time-counters.js';
 import { serverConfigFrom } from '../../src/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
@@ -32,7 +32,7 @@ describe('RunTimeCounters', () => {
 
   it('adds up the counters of backends and rules added at the console at once, across a change the workers run later', async () => {
     const [w0, w1, control] = (proxies = await Promise.all([proxyWithOneServer(), proxyWithOneServer(), proxyWithOneServer()]));
-    const [r0, r1, rc] = [w0!, w1!, control!].map((p) => new RunTimeCounters(CounterLayout.objectsOf(p)));
+    const [r0, r1, rc] = [w0!, w1!, control!].map((p) => new RunTimeCounters(layoutObjectsOf(p)));
     const buffer = new SharedArrayBuffer(2 * RUN_TIME_REGION * 8);
     const regions = [RunTimeCounters.region(buffer, 0), RunTimeCounters.region(buffer, 1)];
     rc!.attachControlPlane(regions);
