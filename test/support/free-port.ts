@@ -5,7 +5,11 @@
  * free" and "bound by the proxy" one of them can take it (seen in the full
  * suite as EADDRINUSE on the TCP side). So the port is drawn at random from
  * below the ephemeral range, where only explicit binds go, and checked free
- * for both UDP and TCP on the host before it is handed out.
+ * for both UDP and TCP on the host before it is handed out. Ports that
+ * fetch refuses to connect to (the WHATWG "bad port" list; 10080 is the one
+ * in this range) are never handed out: a test that talks HTTP to its
+ * listener with fetch would fail with "bad port" (seen once in CI, against
+ * the CrowdSec Local API).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -40,12 +44,16 @@ function bindsTcp(port: number, host: string): Promise<boolean> {
   });
 }
 
+/** Ports at or above 10000 that fetch will not connect to. */
+const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([10080]);
+
 /** A port on `host` free for both UDP and TCP, outside the ephemeral range. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+export async function freePort(host = '127.0.0.1', random: () => number = Math.random): Promise<number> {
   const low = 10_000;
   const high = ephemeralLow();
   for (let attempt = 0; attempt < 500; attempt++) {
-    const port = low + Math.floor(Math.random() * (high - low));
+    const port = low + Math.floor(random() * (high - low));
+    if (FETCH_BAD_PORTS.has(port)) continue;
     if ((await bindsTcp(port, host)) && (await bindsUdp(port, host))) return port;
   }
   throw new Error(`no port free for UDP and TCP on ${host} in ${low}-${high - 1} after 500 tries`);
