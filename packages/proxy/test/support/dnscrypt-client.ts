@@ -33,6 +33,8 @@ function tcpExchange(port: number, data: Buffer): Promise<Buffer> {
       }
     });
     c.on('error', reject);
+    // A listener over its connection limit closes without a word: that is an answer too (a failed one).
+    c.on('close', () => reject(new Error(`the DNSCrypt TCP connection to port ${port} closed before an answer`)));
     const len = Buffer.alloc(2);
     len.writeUInt16BE(data.length);
     c.write(Buffer.concat([len, data]));
