@@ -119,7 +119,9 @@ describe('TCP backend connections closed by the backend', () => {
   });
 
   it('answers every query when the backend closes idle connections after a delay', async () => {
-    const IDLE_MS = 30;
+    // Long enough that a query right after the last answer comes within it on a loaded machine (at 30 ms, CI
+    // once had no query reuse a connection at all); the gaps are in units of it.
+    const IDLE_MS = 150;
     const b = await tcpBackend(
       (socket, _i, q) => {
         socket.write(answerTo(q));
@@ -131,8 +133,8 @@ describe('TCP backend connections closed by the backend', () => {
     const proxy = await proxyFor(b);
     const server = proxy.app.proxy.servers[0]!;
     // Some queries come well within the idle delay (reuse), some around it, some after it.
-    for (const gap of [0, 5, 10, 25, 28, 30, 32, 35, 40, 60, 29, 31, 30]) {
-      if (gap > 0) await pause(gap);
+    for (const gap of [0, 0.15, 0.35, 0.85, 0.95, 1, 1.05, 1.15, 1.35, 2, 0.97, 1.03, 1]) {
+      if (gap > 0) await pause(gap * IDLE_MS);
       const a = await tcpQuery(proxy.port, `q${gap}.idle.test`);
       expect(a.answers?.[0]).toMatchObject({ data: '198.51.100.7' });
     }
