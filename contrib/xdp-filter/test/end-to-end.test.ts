@@ -13,6 +13,25 @@ import { describeDnsdist, dnsdistCheckConfig } from '../../../test/support/dnsdi
 
 const run = promisify(execFile);
 
+/**
+ * xdp-loader, waiting its turn: it takes a program lock (a file under /run
+ * holding its pid) and fails at once instead of waiting when another
+ * xdp-loader holds it or is still writing it ("Unable to read PID from
+ * lockfile", seen once in CI), so a busy lock is tried again for up to 10 s.
+ */
+async function xdpLoaderRun(args: string[]): Promise<{ stdout: string }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await run(xdpLoader!, args);
+    } catch (err) {
+      const text = `${(err as { stderr?: string }).stderr ?? ''} ${(err as Error).message}`;
+      if (!/read PID from lockfile|program lock: Already held/.test(text) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** xdp-tools' loader (libxdp); the test through it needs it (see itRequires below). */
 const xdpLoader = onPath('xdp-loader');
 const passObject = fileURLToPath(new URL('./fixtures/xdp-pass.bpf.o', import.meta.url));
@@ -120,9 +139,9 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
         await xdpFilter('block', '--pin-dir', libxdpPins, '--action', 'drop', '--addr', peer(1));
         await xdpFilter('block', '--pin-dir', libxdpPins, '--action', 'drop', '--suffix', 'blocked.test');
         const obj = fileURLToPath(new URL('../bpf/xdp-filter.bpf.o', import.meta.url));
-        await run(xdpLoader!, ['load', '-m', 'native', '-p', libxdpPins, veth.hostIf, obj]);
+        await xdpLoaderRun(['load', '-m', 'native', '-p', libxdpPins, veth.hostIf, obj]);
         try {
-          const loaded = (await run(xdpLoader!, ['status', veth.hostIf])).stdout;
+          const loaded = (await xdpLoaderRun(['status', veth.hostIf])).stdout;
           expect(loaded).toContain('xdp_dns_filter');
           expect(await dig(peer(0))).toContain('192.0.2.99');
           expect(await dig(peer(1))).toMatch(/FAILED|timed out|no servers could be reached/);
@@ -136,7 +155,7 @@ describeBpf('xdp-filter end to end on a veth pair', () => {
             ]),
           );
         } finally {
-          await run(xdpLoader!, ['unload', veth.hostIf, '--all']);
+          await xdpLoaderRun(['unload', veth.hostIf, '--all']);
         }
       } finally {
         rmSync(libxdpPins, { recursive: true, force: true });
