@@ -9,6 +9,7 @@ import type { DNSQuestion } from '../query/dns-question.js';
 import { CellSet } from '../stats/counter-cells.js';
 import { LocalClientConnectionCounts, REFUSED, type ClientConnectionCounts, type ListenerConnectionCount } from './process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
+import { tcpReadShouldPause } from './tcp-read-flow.js';
 
 export interface TcpFrontendOptions {
   /** Queries of one connection processed at once; 0 = one at a time, in order (dnsdist's default). */
@@ -230,14 +231,16 @@ class TcpClientConnection implements ReplyChannel {
     }
   }
 
-  /**
-   * Stop reading while the in-flight limit is reached or the client does
-   * not read its answers (the write queue is over the high-water mark), so
-   * a client can never make the proxy buffer without bound.
-   */
+  /** Stop or go on reading (tcp-read-flow.ts says when), and keep the read deadline's clock with it. */
   #updateFlow(): void {
     if (this.#closed) return;
-    const wantPause = this.#transfer || this.#inFlight >= this.#limit() || this.#socket.writableNeedDrain;
+    const wantPause = tcpReadShouldPause(
+      this.#transfer,
+      this.#socket.writableNeedDrain,
+      this.#inFlight,
+      this.#limit(),
+      this.#buffer.length,
+    );
     if (wantPause !== this.#paused) {
       this.#paused = wantPause;
       if (wantPause) this.#socket.pause();
@@ -255,7 +258,9 @@ class TcpClientConnection implements ReplyChannel {
     const seconds = this.#frontend.options.queryReadDeadlineSeconds ?? 0;
     const b = this.#buffer;
     const partial = b.length > 0 && (b.length < 2 || b.length < 2 + b.readUInt16BE(0));
-    if (seconds <= 0 || this.#paused || !partial) {
+    // Waiting for an answer before reading the next query is the proxy's delay, not the client's: no clock then.
+    const waiting = this.#paused || this.#inFlight >= this.#limit();
+    if (seconds <= 0 || waiting || !partial) {
       this.#clearReadDeadline();
       return;
     }
