@@ -12,12 +12,12 @@ const LAYERS = {
   ebpf: { may: ['dataplane', 'dynblocks'], contrib: ['xdp-filter'] },
   web: { may: ['dataplane', 'dynblocks'], contrib: [] },
   integrations: { may: ['dataplane', 'dynblocks'], contrib: [] },
-  proxy: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations'], contrib: [] },
+  lua: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations'], contrib: [] },
+  proxy: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations', 'lua'], contrib: [] },
 };
 const CONTRIB = ['xdp-filter'];
 const PROXY_SRC = 'packages/proxy/src';
-const COMPOSERS = ['app', 'cli', 'workers', 'lua'];
-const folderImport = (folders) => `^(\\.\\./)+(${folders.join('|')})/`;
+const COMPOSERS = ['app', 'cli', 'workers'];
 /** The patterns that keep package `name` from importing what is above it or beside it. */
 function packagePatterns(name) {
   const { may, contrib } = LAYERS[name];
@@ -42,7 +42,7 @@ function packagePatterns(name) {
   return patterns;
 }
 const luaPattern = {
-  regex: folderImport(['lua', 'app']),
+  regex: `^(@dnsdist-ts/lua(/|$)|(\\.\\./)+app/)`,
   message: 'Only app/, cli/ and workers/ use the Lua layer and the composition root: take the object as a parameter instead.',
 };
 
@@ -65,7 +65,8 @@ export default tseslint.config(
   })),
   {
     files: [`${PROXY_SRC}/**/*.ts`],
-    ignores: COMPOSERS.map((d) => `${PROXY_SRC}/${d}/**`),
+    // index.ts: the package's entry re-exports the application and the Lua runtime for embedding.
+    ignores: [...COMPOSERS.map((d) => `${PROXY_SRC}/${d}/**`), `${PROXY_SRC}/index.ts`],
     rules: { 'no-restricted-imports': ['error', { patterns: [...packagePatterns('proxy'), luaPattern] }] },
   },
 );

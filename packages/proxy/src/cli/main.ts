@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '@dnsdist-ts/console/console/index.js';
-import { LuaScriptError } from '../lua/lua-errors.js';
+import { LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '@dnsdist-ts/dataplane/version.js';
 import { prelaunchWorkers } from '../workers/worker-pool.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';

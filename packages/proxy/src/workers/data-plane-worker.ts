@@ -31,7 +31,7 @@ import { serveFastDetection } from './worker-fast-detection.js';
 import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListenerPorts } from './worker-listeners.js';
 import { serveWorkerState } from './worker-state-pull.js';
 import { applyLuaGlobals } from './worker-lua-globals.js';
-import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
+import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
 import { applyWorkerKeys } from './worker-keys.js';
 import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
 

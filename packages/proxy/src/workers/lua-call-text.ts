@@ -5,8 +5,8 @@
  * text a caller gives for them (a global's name, the getter or constructor
  * call that made them: maintenance-changes.ts). Pure: no Lua state here.
  */
-import { LuaBytes } from '../lua/lua-bytes.js';
-import { LuaTable, type LuaFunctionLike, type LuaValue } from '../lua/lua-table.js';
+import { LuaBytes } from '@dnsdist-ts/lua/lua/lua-bytes.js';
+import { LuaTable, type LuaFunctionLike, type LuaValue } from '@dnsdist-ts/lua/lua/lua-table.js';
 
 /** How deep tables may nest, as the Lua globals copy allows (lua-globals-copy.ts). */
 const MAX_DEPTH = 32;

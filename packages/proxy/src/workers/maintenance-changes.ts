@@ -27,8 +27,8 @@
  * configuration runs and, with several workers, afterwards; with one
  * worker nothing is noted after the configuration.
  */
-import { LuaBindingError } from '../lua/lua-errors.js';
-import type { LuaValue } from '../lua/lua-table.js';
+import { LuaBindingError } from '@dnsdist-ts/lua/lua/lua-errors.js';
+import type { LuaValue } from '@dnsdist-ts/lua/lua/lua-table.js';
 import { CannotRebuildError, luaCallText, type ObjectText } from './lua-call-text.js';
 
 /** What the recorder reads of the Lua state (LuaRuntime; a fake in unit tests). */

@@ -17,9 +17,9 @@
  * (worker-lua-globals.ts). Changes from other Lua the control plane runs
  * (a health check's) stay refused.
  */
-import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
-import { LuaBindingError } from '../lua/lua-errors.js';
-import type { LuaBinding, LuaRuntime } from '../lua/lua-runtime.js';
+import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '@dnsdist-ts/lua/lua/console-time-budget.js';
+import { LuaBindingError } from '@dnsdist-ts/lua/lua/lua-errors.js';
+import type { LuaBinding, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import type { ClientTableHook } from './shared-client-buckets.js';
 import { refusedAtRunTime } from './worker-guards.js';

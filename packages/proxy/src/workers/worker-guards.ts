@@ -9,8 +9,8 @@
  * naming the function and the line that used it. docs/architecture.md says
  * which of them are still to come.
  */
-import { LuaBindingError, LuaScriptError } from '../lua/lua-errors.js';
-import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '../lua/lua-runtime.js';
+import { LuaBindingError, LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
+import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS, READ_ONLY_METHODS } from './maintenance-changes.js';
 
 /** Functions whose meaning would change with several workers, and why. */

@@ -18,8 +18,8 @@
  * once per global and the workers keep their own value. Globals set in a
  * worker (by a LuaAction, say) stay in that worker.
  */
-import { LuaGlobalsWatch, setLuaGlobal, type LuaGlobalChange, type LuaGlobalsDiff } from '../lua/lua-globals-copy.js';
-import type { LuaRuntime } from '../lua/lua-runtime.js';
+import { LuaGlobalsWatch, setLuaGlobal, type LuaGlobalChange, type LuaGlobalsDiff } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
+import type { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 
 /** How long a console command waits for the workers to have its globals before it replies without them. */
 const ACK_TIMEOUT_MS = 5000;

@@ -3,7 +3,7 @@ import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
-import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
+import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
 import type { WorkerKeys } from './worker-keys.js';
 import type { SocketFilterPlan } from './worker-socket-filters.js';
 

@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
-import type { LuaGlobalChange } from '../lua/lua-globals-copy.js';
+import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
+import type { WorkerStatus } from '@dnsdist-ts/lua/lua/worker-control.js';
 import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
@@ -40,15 +41,6 @@ export class WorkerStartError extends Error {
     super(message);
     this.name = 'WorkerStartError';
   }
-}
-
-/** One worker as showWorkers() lists it. */
-export interface WorkerStatus {
-  index: number;
-  threadId: number;
-  state: 'starting' | 'running' | 'restarting';
-  restarts: number;
-  queries: number;
 }
 
 interface Slot {

@@ -1,5 +1,5 @@
-import { LuaGlobalsWatch, setLuaGlobal } from '../../src/lua/lua-globals-copy.js';
-import { LuaRuntime } from '../../src/lua/lua-runtime.js';
+import { LuaGlobalsWatch, setLuaGlobal } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
 import { WorkerLuaGlobals, applyLuaGlobals } from '../../src/workers/worker-lua-globals.js';
 

@@ -14,7 +14,7 @@ import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '@dnsdist-t
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
 import { LiveCounters } from '../../src/workers/live-counters.js';
-import { serverConfigFrom } from '../../src/lua/bind-servers.js';
+import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import { DohFrontend } from '@dnsdist-ts/dataplane/doh/doh-frontend.js';
 import type { DohFrontendConfig } from '@dnsdist-ts/dataplane/doh/doh-config.js';

@@ -1,6 +1,6 @@
-import { LuaBytes } from '../../src/lua/lua-bytes.js';
-import { LuaRuntime } from '../../src/lua/lua-runtime.js';
-import { LuaTable } from '../../src/lua/lua-table.js';
+import { LuaBytes } from '@dnsdist-ts/lua/lua/lua-bytes.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
+import { LuaTable } from '@dnsdist-ts/lua/lua/lua-table.js';
 import { CannotRebuildError, luaCallText, luaLiteral, type ObjectText } from '../../src/workers/lua-call-text.js';
 
 /** Objects written by name, as the recorder writes a global; "secret" cannot be written. */

@@ -4,7 +4,7 @@
  * state with a few stand-in functions (named as dnsdist's, so that the guards
  * treat them as they treat the real ones) that only note their calls.
  */
-import { LuaRuntime } from '../../src/lua/lua-runtime.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { WorkerGuards } from '../../src/workers/worker-guards.js';
 
 class StandInRule {

@@ -14,7 +14,7 @@ import { AllRule, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/ind
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
 import { RUN_TIME_REGION, RunTimeCounters } from '../../src/workers/run-time-counters.js';
-import { serverConfigFrom } from '../../src/lua/bind-servers.js';
+import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {

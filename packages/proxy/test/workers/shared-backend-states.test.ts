@@ -8,7 +8,7 @@
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
-import { serverConfigFrom } from '../../src/lua/bind-servers.js';
+import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
 import { SharedBackendStates } from '../../src/workers/shared-backend-states.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {

@@ -6,16 +6,16 @@
  * the errors for whatever the layer cannot do.
  */
 import dnsPacket from 'dns-packet';
-import { LuaRuntime, type LuaFunctionRef } from '../../src/lua/lua-runtime.js';
-import { registerConstants } from '../../src/lua/bind-constants.js';
+import { LuaRuntime, type LuaFunctionRef } from '@dnsdist-ts/lua/lua/lua-runtime.js';
+import { registerConstants } from '@dnsdist-ts/lua/lua/bind-constants.js';
 import { BalancingFactors } from '@dnsdist-ts/dataplane/backend/policies/balancing-factors.js';
-import { dnsdistFfiFunctions } from '../../src/lua/ffi/ffi-dnsdist-functions.js';
-import { FfiModule } from '../../src/lua/ffi/ffi-module.js';
-import { FfiScriptCalls } from '../../src/lua/ffi/ffi-script-calls.js';
+import { dnsdistFfiFunctions } from '@dnsdist-ts/lua/lua/ffi/ffi-dnsdist-functions.js';
+import { FfiModule } from '@dnsdist-ts/lua/lua/ffi/ffi-module.js';
+import { FfiScriptCalls } from '@dnsdist-ts/lua/lua/ffi/ffi-script-calls.js';
 import { ScriptCallError, ScriptResult } from '@dnsdist-ts/dataplane/rules/scripted/script-result.js';
 import { DNSAction, DNSResponseAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
-import type { LuaBytes } from '../../src/lua/lua-bytes.js';
-import { decode, makeQuery, makeResponse } from '../rules/query-fixture.js';
+import type { LuaBytes } from '@dnsdist-ts/lua/lua/lua-bytes.js';
+import { decode, makeQuery, makeResponse } from '../../proxy/test/rules/query-fixture.js';
 import type { DownstreamServer } from '@dnsdist-ts/dataplane/backend/downstream-server.js';
 
 function setup() {

@@ -2,16 +2,9 @@
  * Data-plane workers from Lua (dnsdist-ts's own): setWorkers(n) in the
  * configuration, showWorkers() and restartWorker(n) at the console.
  */
-import type { WorkerStatus } from '../workers/worker-pool.js';
-import { checkWorkerCount, type WorkerSettings } from '../workers/worker-settings.js';
 import type { LuaEnvironment } from './lua-environment.js';
-
-/** What the bindings act on: the settings, and the running workers once started (none with one worker). */
-export interface WorkerControl {
-  settings: WorkerSettings;
-  status(): WorkerStatus[] | undefined;
-  restart(index: number): Promise<void>;
-}
+import type { WorkerControl } from './worker-control.js';
+import { checkWorkerCount } from './worker-settings.js';
 
 export function registerWorkerBindings(env: LuaEnvironment, control: WorkerControl): void {
   const rt = env.runtime;

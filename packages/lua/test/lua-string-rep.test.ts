@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { LuaRuntime } from '../../src/lua/lua-runtime.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 
 describe('string.rep (built by doubling copies)', () => {
   const rt = new LuaRuntime(() => {});
