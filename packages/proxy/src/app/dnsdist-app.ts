@@ -55,17 +55,18 @@ import { statsSnapshot } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
 import { connectProxyObservability } from '@dnsdist-ts/web/web/proxy-observability.js';
 import { WebService } from '@dnsdist-ts/web/web/web-service.js';
 import { registerWorkerBindings } from '@dnsdist-ts/lua/lua/bind-workers.js';
-import { WorkerGuards } from '../workers/worker-guards.js';
-import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
-import { WorkerPool } from '../workers/worker-pool.js';
-import { ConfigChangeRunner } from '../workers/worker-config-log.js';
-import { WorkerLuaGlobals } from '../workers/worker-lua-globals.js';
-import { ClientTableHook } from '../workers/shared-client-buckets.js';
-import { WorkerStatePull } from '../workers/worker-state-pull.js';
-import { WorkerFastDetection } from '../workers/worker-fast-detection.js';
+import { WorkerGuards } from '@dnsdist-ts/workers/workers/worker-guards.js';
+import { mirrorWorkerListeners } from '@dnsdist-ts/workers/workers/worker-listeners.js';
+import { WorkerPool } from '@dnsdist-ts/workers/workers/worker-pool.js';
+import { dataPlaneWorkerEntry } from '../worker-entry/worker-entry-url.js';
+import { ConfigChangeRunner } from '@dnsdist-ts/workers/workers/worker-config-log.js';
+import { WorkerLuaGlobals } from '@dnsdist-ts/workers/workers/worker-lua-globals.js';
+import { ClientTableHook } from '@dnsdist-ts/workers/workers/shared-client-buckets.js';
+import { WorkerStatePull } from '@dnsdist-ts/workers/workers/worker-state-pull.js';
+import { WorkerFastDetection } from '@dnsdist-ts/workers/workers/worker-fast-detection.js';
 import { WorkerSettings } from '@dnsdist-ts/lua/lua/worker-settings.js';
-import { SharedProcessWideCounts } from '../workers/shared-process-counts.js';
-import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
+import { SharedProcessWideCounts } from '@dnsdist-ts/workers/workers/shared-process-counts.js';
+import { SharedTokenBuckets, withConfigurationLimiters } from '@dnsdist-ts/workers/workers/shared-token-buckets.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -97,7 +98,7 @@ export interface AppOptions {
   /**
    * 'main' (default): the program, which with one worker answers queries
    * itself and with more is their control plane; 'worker': a data-plane
-   * worker (workers/data-plane-worker.ts), which answers queries only.
+   * worker (worker-entry/data-plane-worker.ts), which answers queries only.
    */
   role?: 'main' | 'worker';
   /** A worker's shared rate-limiter buckets (workers/shared-token-buckets.ts), from the control plane. */
@@ -152,7 +153,7 @@ export class DnsdistApp {
   /** Rate limiters (QPSAction, MaxQPSRule, newServer{qps=…}…) the configuration created: one shared bucket each with workers. */
   qpsLimiterCount = 0;
   /** The data-plane workers, when there are more than one (started by start()). */
-  workers: WorkerPool | undefined;
+  workers: WorkerPool<AppOptions> | undefined;
   /** With workers: the control plane's copy of their rings and what it sends them of the dynamic blocks. */
   workerState: WorkerStatePull | undefined;
   /** The TeeActions the configuration and the console created, in order (summed over the workers, tee-actions.ts). */
@@ -415,7 +416,7 @@ export class DnsdistApp {
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
     const options = { ...this.options, clientTables: this.clientTables, bpfFilters: this.bpfFilters };
-    const pool = new WorkerPool(this.workerSettings.count, proxy, options, this.qpsLimiterCount);
+    const pool = new WorkerPool(this.workerSettings.count, proxy, options, this.qpsLimiterCount, dataPlaneWorkerEntry());
     this.workers = pool;
     pool.luaGlobals = this.#luaGlobals;
     // Rings read across workers and the dynamic-block table sent to them (worker-state-pull.ts).

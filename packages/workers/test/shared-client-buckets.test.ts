@@ -6,8 +6,8 @@
  * the control plane's tables in creation order (ClientTableHook).
  */
 import { MaxQPSIPRule } from '@dnsdist-ts/dataplane/rules/index.js';
-import { ClientTableHook, SharedClientTable } from '../../src/workers/shared-client-buckets.js';
-import { makeQuery } from '../rules/query-fixture.js';
+import { ClientTableHook, SharedClientTable } from '@dnsdist-ts/workers/workers/shared-client-buckets.js';
+import { makeQuery } from '../../proxy/test/rules/query-fixture.js';
 
 const bytes = (a: string): Uint8Array =>
   a.includes(':')

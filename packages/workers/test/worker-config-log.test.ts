@@ -1,4 +1,4 @@
-import { divergence, type ConfigChange } from '../../src/workers/worker-config-log.js';
+import { divergence, type ConfigChange } from '@dnsdist-ts/workers/workers/worker-config-log.js';
 
 describe("a worker whose outcome of a change is not the control plane's", () => {
   const change = (source?: string): ConfigChange => ({

@@ -5,7 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { fstatSync } from 'node:fs';
-import { HeldListeningSockets, WorkerSocketHandover } from '../../src/workers/worker-socket-handover.js';
+import { HeldListeningSockets, WorkerSocketHandover } from '@dnsdist-ts/workers/workers/worker-socket-handover.js';
 
 describe('WorkerSocketHandover', () => {
   it('names listeners by kind, address, port and rank, sends new ones, and gives them back to the next worker in the slot', () => {

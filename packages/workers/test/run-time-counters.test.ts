@@ -12,8 +12,8 @@
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
-import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
-import { RUN_TIME_REGION, RunTimeCounters } from '../../src/workers/run-time-counters.js';
+import { layoutObjectsOf } from '@dnsdist-ts/workers/workers/counter-layout.js';
+import { RUN_TIME_REGION, RunTimeCounters } from '@dnsdist-ts/workers/workers/run-time-counters.js';
 import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 

@@ -5,8 +5,8 @@
  * threads: test/e2e/workers-cache.test.ts.
  */
 import { PacketCache } from '@dnsdist-ts/dataplane/cache/index.js';
-import { RING_BYTES, sharingBuffers, startOfLap, WorkerCacheSharing } from '../../src/workers/worker-cache-sharing.js';
-import { TestClock, a, query, response, ttls, type QueryOptions } from '../cache/cache-fixtures.js';
+import { RING_BYTES, sharingBuffers, startOfLap, WorkerCacheSharing } from '@dnsdist-ts/workers/workers/worker-cache-sharing.js';
+import { TestClock, a, query, response, ttls, type QueryOptions } from '../../proxy/test/cache/cache-fixtures.js';
 
 const ecs = (address: number[], bits: number): { code: number; data: Buffer } => ({
   code: 8,

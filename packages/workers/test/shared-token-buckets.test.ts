@@ -5,7 +5,7 @@
  * have) take from the same bucket.
  */
 import { QpsLimiter } from '@dnsdist-ts/dataplane/rules/qps-limiter.js';
-import { SharedTokenBuckets, withConfigurationLimiters } from '../../src/workers/shared-token-buckets.js';
+import { SharedTokenBuckets, withConfigurationLimiters } from '@dnsdist-ts/workers/workers/shared-token-buckets.js';
 
 describe('SharedTokenBuckets', () => {
   it('lets a full burst through, then refuses until time refills it; rate 0 and burst 0 as dnsdist', () => {

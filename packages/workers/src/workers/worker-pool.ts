@@ -7,10 +7,7 @@
  * that dies (logged; its sockets are re-opened by the new one).
  */
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
@@ -28,7 +25,14 @@ import type { WorkerLuaGlobals } from './worker-lua-globals.js';
 import { WorkerKeyDistribution } from './worker-keys.js';
 import { HeldListeningSockets } from './worker-socket-handover.js';
 import { WorkerSocketFilters } from './worker-socket-filters.js';
-import { PRELAUNCHED, type ControlToWorker, type ListenFailure, type WorkerStart, type WorkerToControl } from './worker-messages.js';
+import {
+  PRELAUNCHED,
+  type ControlToWorker,
+  type ForwardedOptions,
+  type ListenFailure,
+  type WorkerStart,
+  type WorkerToControl,
+} from './worker-messages.js';
 
 /** How often the backend states of backends added at the console and the ACL are looked at. */
 const SYNC_INTERVAL_MS = 100;
@@ -53,28 +57,6 @@ interface Slot {
   awaitingPorts: boolean;
 }
 
-/**
- * Defined (true) only inside the bundles scripts/bundle-cli.mjs makes: the
- * CLI bundle then starts the worker bundle made by the same run beside the
- * worker's module.
- */
-declare const DNSDIST_TS_BUNDLED: boolean | undefined;
-/** Defined (true) only in the CommonJS bundles: their workers start through the code-cache loader. */
-declare const DNSDIST_TS_CODE_CACHE: boolean | undefined;
-
-/**
- * The worker entry point: next to this file once built; under ts-jest
- * (sources) the built one in dist/, so `make` must have run.
- */
-function workerEntry(): URL {
-  if (typeof DNSDIST_TS_CODE_CACHE !== 'undefined' && DNSDIST_TS_CODE_CACHE)
-    return new URL('./data-plane-worker-cached.js', import.meta.url);
-  if (typeof DNSDIST_TS_BUNDLED !== 'undefined' && DNSDIST_TS_BUNDLED) return new URL('./data-plane-worker.bundle.js', import.meta.url);
-  const here = new URL('./data-plane-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(here))) return here;
-  return new URL(here.href.replace('/src/workers/', '/dist/workers/'));
-}
-
 /** Threads started by prelaunchWorkers() and not yet taken by a pool; `gone`: exited meanwhile. */
 const prelaunched: Array<{ worker: Worker; gone: boolean }> = [];
 
@@ -85,9 +67,9 @@ const prelaunched: Array<{ worker: Worker; gone: boolean }> = [];
  * WorkerPool.start() hands them their WorkerStart and ends those it did
  * not take.
  */
-export function prelaunchWorkers(count: number): void {
+export function prelaunchWorkers(count: number, entryPoint: URL): void {
   for (let i = 0; i < count; i++) {
-    const entry = { worker: new Worker(workerEntry(), { workerData: PRELAUNCHED }), gone: false };
+    const entry = { worker: new Worker(entryPoint, { workerData: PRELAUNCHED }), gone: false };
     // One that fails to load is not taken: the pool starts a fresh one, whose failure it reports.
     entry.worker.on('error', () => {});
     entry.worker.once('exit', () => (entry.gone = true));
@@ -110,10 +92,17 @@ function endPrelaunched(): void {
   for (const { worker } of prelaunched.splice(0)) void worker.terminate();
 }
 
-export class WorkerPool {
+/**
+ * `O`: the command line's options, which every worker gets (less their
+ * `output` callback, plus its share of the shared buffers, WorkerShares);
+ * the pool only forwards them, to the entry point it was given.
+ */
+export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
   readonly count: number;
   readonly #proxy: DnsdistProxy;
-  readonly #options: AppOptions;
+  readonly #options: O;
+  /** The module a worker thread runs (the composition root's worker entry, started by URL). */
+  readonly #entryPoint: URL;
   readonly #slots: Slot[] = [];
   /** One shared token bucket per rate limiter of the configuration; a restarted worker takes up where its predecessor was. */
   readonly #qpsBuckets: SharedArrayBuffer;
@@ -159,11 +148,13 @@ export class WorkerPool {
   /**
    * `proxy` has its listener mirrors already (worker-listeners.ts): the
    * same listeners, servers and rules as each worker's, in the same order.
+   * `entryPoint`: the worker threads' module (what prelaunchWorkers() was given too).
    */
-  constructor(count: number, proxy: DnsdistProxy, options: AppOptions, qpsLimiters: number) {
+  constructor(count: number, proxy: DnsdistProxy, options: O, qpsLimiters: number, entryPoint: URL) {
     this.count = count;
     this.#proxy = proxy;
     this.#options = options;
+    this.#entryPoint = entryPoint;
     this.#qpsBuckets = SharedTokenBuckets.create(qpsLimiters).buffer;
     this.#processCounts = SharedProcessWideCounts.allocate(count);
     this.caches = new WorkerCaches(configurationCaches(proxy.pools.values()), count);
@@ -328,7 +319,7 @@ export class WorkerPool {
   #spawn(index: number): Promise<WorkerListenerInfo> {
     const slot = this.#slots[index]!;
     const { output: _output, ...options } = this.#options;
-    const data: WorkerStart = {
+    const data: WorkerStart<O> = {
       index,
       options: {
         ...options,
@@ -353,7 +344,7 @@ export class WorkerPool {
       listeningSockets: this.#listeningSockets.inherited(index),
     };
     const early = takePrelaunched();
-    const worker = early ?? new Worker(workerEntry(), { workerData: data });
+    const worker = early ?? new Worker(this.#entryPoint, { workerData: data });
     slot.worker = worker;
     slot.threadId = worker.threadId;
     slot.state = 'starting';

@@ -9,7 +9,7 @@ import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
-import { SharedBackendStates } from '../../src/workers/shared-backend-states.js';
+import { SharedBackendStates } from '@dnsdist-ts/workers/workers/shared-backend-states.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());

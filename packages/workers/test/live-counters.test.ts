@@ -12,13 +12,13 @@
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { AllRule, AllowResponseAction, NoneAction, RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
-import { layoutObjectsOf } from '../../src/workers/counter-layout.js';
-import { LiveCounters } from '../../src/workers/live-counters.js';
+import { layoutObjectsOf } from '@dnsdist-ts/workers/workers/counter-layout.js';
+import { LiveCounters } from '@dnsdist-ts/workers/workers/live-counters.js';
 import { serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
 import { statisticsOf } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
 import { DohFrontend } from '@dnsdist-ts/dataplane/doh/doh-frontend.js';
 import type { DohFrontendConfig } from '@dnsdist-ts/dataplane/doh/doh-config.js';
-import { mirrorWorkerListeners } from '../../src/workers/worker-listeners.js';
+import { mirrorWorkerListeners } from '@dnsdist-ts/workers/workers/worker-listeners.js';
 
 async function proxyWithOneServer(): Promise<DnsdistProxy> {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());

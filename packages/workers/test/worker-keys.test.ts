@@ -15,7 +15,7 @@ import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { RuleChains } from '@dnsdist-ts/dataplane/rules/index.js';
 import { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { TicketKeyRing } from '@dnsdist-ts/dataplane/tls/ticket-key-ring.js';
-import { applyWorkerKeys, WorkerKeyDistribution, type WorkerKeys } from '../../src/workers/worker-keys.js';
+import { applyWorkerKeys, WorkerKeyDistribution, type WorkerKeys } from '@dnsdist-ts/workers/workers/worker-keys.js';
 
 function proxyWithDNSCrypt(): DnsdistProxy {
   const p = new DnsdistProxy((c) => new RuleChains(c), new Rings());

@@ -16,8 +16,8 @@ import {
   WorkerCacheOperationError,
   WorkerCaches,
   type WorkerLink,
-} from '../../src/workers/worker-caches.js';
-import { TestClock, a, query, response } from '../cache/cache-fixtures.js';
+} from '@dnsdist-ts/workers/workers/worker-caches.js';
+import { TestClock, a, query, response } from '../../proxy/test/cache/cache-fixtures.js';
 
 /** Two workers' copies of two caches, and the control plane's handles on them. */
 function setup(): {

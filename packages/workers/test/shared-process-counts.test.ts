@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { NOT_COUNTED, REFUSED } from '@dnsdist-ts/dataplane/server/process-wide-counts.js';
-import { SharedProcessWideCounts } from '../../src/workers/shared-process-counts.js';
+import { SharedProcessWideCounts } from '@dnsdist-ts/workers/workers/shared-process-counts.js';
 
 const v4 = (a: string): Uint8Array => Uint8Array.from(a.split('.').map(Number));
 const v6 = Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex'));
@@ -108,7 +108,7 @@ describe('SharedProcessWideCounts', () => {
 
   it('never lets two threads racing for the same client and listener past the limits (real worker threads)', async () => {
     // The threads run the built module (dist/): `make` first.
-    const built = new URL('../../dist/workers/shared-process-counts.js', import.meta.url);
+    const built = new URL('../dist/workers/shared-process-counts.js', import.meta.url);
     if (!existsSync(built)) throw new Error(`${built.pathname} is missing: run make first`);
     const buffer = SharedProcessWideCounts.allocate(2);
     // [0]: connections held now (client), [1]: the most seen at once, [2]: listener held now, [3]: its most.

@@ -5,7 +5,7 @@
  * treat them as they treat the real ones) that only note their calls.
  */
 import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
-import { WorkerGuards } from '../../src/workers/worker-guards.js';
+import { WorkerGuards } from '@dnsdist-ts/workers/workers/worker-guards.js';
 
 class StandInRule {
   constructor(readonly what: string) {}

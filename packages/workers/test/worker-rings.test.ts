@@ -5,8 +5,8 @@
  * incremental pulls, rings that wrapped between two pulls included.
  */
 import { Rings } from '@dnsdist-ts/dataplane/rings/rings.js';
-import { ringDelta, ringShareOfWorker, takeRingShare, WorkerRingsView } from '../../src/workers/worker-rings.js';
-import { BACKEND, makeQuery, makeResponse } from '../rings/ring-fixtures.js';
+import { ringDelta, ringShareOfWorker, takeRingShare, WorkerRingsView } from '@dnsdist-ts/workers/workers/worker-rings.js';
+import { BACKEND, makeQuery, makeResponse } from '../../proxy/test/rings/ring-fixtures.js';
 
 function entries(rings: Rings): string[] {
   const out: string[] = [];

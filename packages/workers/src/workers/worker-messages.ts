@@ -1,5 +1,4 @@
 /** What the control plane and its data-plane workers tell each other (postMessage), and what a worker starts with. */
-import type { AppOptions } from '../app/dnsdist-app.js';
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
@@ -7,12 +6,29 @@ import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
 import type { WorkerKeys } from './worker-keys.js';
 import type { SocketFilterPlan } from './worker-socket-filters.js';
 
-/** A worker's workerData. */
-export interface WorkerStart {
+/**
+ * The options the pool forwards to every worker (the application's, which
+ * the pool does not look into): cloneable, once their `output` callback
+ * is left behind.
+ */
+export interface ForwardedOptions {
+  output?: unknown;
+}
+
+/** What the pool adds to the options for each worker: its share of the process-wide shared buffers. */
+export interface WorkerShares {
+  /** The shared rate-limiter buckets (shared-token-buckets.ts). */
+  qpsBuckets: SharedArrayBuffer;
+  /** This worker's share of the process-wide counts (shared-process-counts.ts): roundrobin, TCP connections. */
+  processCounts: { buffer: SharedArrayBuffer; workers: number; worker: number };
+}
+
+/** A worker's workerData; `O`: the options the pool forwards (WorkerPool). */
+export interface WorkerStart<O extends ForwardedOptions = ForwardedOptions> {
   /** 0 … N-1: the worker's region in the shared counter buffers. */
   index: number;
-  /** The command line's options (a worker runs the same configuration). */
-  options: AppOptions & { output?: never };
+  /** The command line's options (a worker runs the same configuration), and this worker's shares. */
+  options: Omit<O, 'output'> & WorkerShares;
   /** Port per listener (listenerConfigs() order) once the first worker bound them; absent: as configured. */
   ports: number[] | undefined;
   /** The DoT and DoH listeners' ports once the first worker bound them; absent: as configured. */
@@ -70,9 +86,9 @@ export type WorkerToControl =
   /** A listening socket bound here, for a worker started in this one's place (worker-socket-handover.ts); the fd is the control plane's. */
   | { type: 'listening-socket'; name: string; fd: number };
 
-export type ControlToWorker =
+export type ControlToWorker<O extends ForwardedOptions = ForwardedOptions> =
   /** To a prelaunched worker: what it would have had as workerData. */
-  | { type: 'start'; start: WorkerStart }
+  | { type: 'start'; start: WorkerStart<O> }
   | { type: 'servers'; up: boolean[] }
   | { type: 'acl'; masks: string[] }
   /** Bind the listeners on these ports (listenerConfigs() order): the ones the first worker bound. */

@@ -1,45 +1,51 @@
 /**
- * A data-plane worker (worker_threads entry point): runs the configuration
- * in its own Lua state, binds every listener with SO_REUSEPORT (the kernel
- * spreads clients over the workers), and answers queries through the whole
- * query path. Console, webserver, health checks, BPF pins and XDP,
- * maintenance() and dynamic-block groups act only in the control plane:
- * here backends are up or down as the control plane says, the dynamic
- * blocks are the control plane's (worker-dyn-blocks.ts), the rings are
- * read by it on demand (worker-rings.ts), the Lua globals that the control
- * plane's Lua changes are copied here (worker-lua-globals.ts), and the
- * counters live in this worker's region of a shared buffer
+ * A data-plane worker (worker_threads entry point, started by URL: see
+ * worker-entry-url.ts), the composition root of a worker thread: runs the
+ * configuration in its own Lua state, binds every listener with
+ * SO_REUSEPORT (the kernel spreads clients over the workers), and answers
+ * queries through the whole query path. Console, webserver, health checks,
+ * BPF pins and XDP, maintenance() and dynamic-block groups act only in the
+ * control plane: here backends are up or down as the control plane says,
+ * the dynamic blocks are the control plane's (worker-dyn-blocks.ts), the
+ * rings are read by it on demand (worker-rings.ts), the Lua globals that
+ * the control plane's Lua changes are copied here (worker-lua-globals.ts),
+ * and the counters live in this worker's region of a shared buffer
  * (live-counters.ts; those of backends and rules added at the console in
- * its region of another, run-time-counters.ts).
+ * its region of another, run-time-counters.ts). Those modules are the
+ * workers package's (@dnsdist-ts/workers/workers/).
  */
 import { setListeningSocketHandover } from '@dnsdist-ts/dataplane/io/listening-socket-handover.js';
-import { WorkerSocketHandover } from './worker-socket-handover.js';
+import { WorkerSocketHandover } from '@dnsdist-ts/workers/workers/worker-socket-handover.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { DnsdistApp } from '../app/dnsdist-app.js';
+import { DnsdistApp, type AppOptions } from '../app/dnsdist-app.js';
 import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
-import { layoutObjectsOf } from './counter-layout.js';
-import { LiveCounters } from './live-counters.js';
-import { SharedBackendStates } from './shared-backend-states.js';
-import { RunTimeCounters } from './run-time-counters.js';
-import { WorkerCacheSharing } from './worker-cache-sharing.js';
-import { configurationCaches, WorkerCacheCopies } from './worker-caches.js';
-import type { ConfigChange } from './worker-config-log.js';
-import { keepKernelOutOfWorkerCopy } from './worker-dyn-blocks.js';
-import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from './worker-messages.js';
-import { takeRingShare } from './worker-rings.js';
-import { serveFastDetection } from './worker-fast-detection.js';
-import { encryptedListenerPorts, shareEncryptedListeners, type EncryptedListenerPorts } from './worker-listeners.js';
-import { serveWorkerState } from './worker-state-pull.js';
-import { applyLuaGlobals } from './worker-lua-globals.js';
+import { layoutObjectsOf } from '@dnsdist-ts/workers/workers/counter-layout.js';
+import { LiveCounters } from '@dnsdist-ts/workers/workers/live-counters.js';
+import { SharedBackendStates } from '@dnsdist-ts/workers/workers/shared-backend-states.js';
+import { RunTimeCounters } from '@dnsdist-ts/workers/workers/run-time-counters.js';
+import { WorkerCacheSharing } from '@dnsdist-ts/workers/workers/worker-cache-sharing.js';
+import { configurationCaches, WorkerCacheCopies } from '@dnsdist-ts/workers/workers/worker-caches.js';
+import type { ConfigChange } from '@dnsdist-ts/workers/workers/worker-config-log.js';
+import { keepKernelOutOfWorkerCopy } from '@dnsdist-ts/workers/workers/worker-dyn-blocks.js';
+import { PRELAUNCHED, type ControlToWorker, type WorkerStart, type WorkerToControl } from '@dnsdist-ts/workers/workers/worker-messages.js';
+import { takeRingShare } from '@dnsdist-ts/workers/workers/worker-rings.js';
+import { serveFastDetection } from '@dnsdist-ts/workers/workers/worker-fast-detection.js';
+import {
+  encryptedListenerPorts,
+  shareEncryptedListeners,
+  type EncryptedListenerPorts,
+} from '@dnsdist-ts/workers/workers/worker-listeners.js';
+import { serveWorkerState } from '@dnsdist-ts/workers/workers/worker-state-pull.js';
+import { applyLuaGlobals } from '@dnsdist-ts/workers/workers/worker-lua-globals.js';
 import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
-import { applyWorkerKeys } from './worker-keys.js';
-import { applySocketFilterPlan, type SocketFilterPlan } from './worker-socket-filters.js';
+import { applyWorkerKeys } from '@dnsdist-ts/workers/workers/worker-keys.js';
+import { applySocketFilterPlan, type SocketFilterPlan } from '@dnsdist-ts/workers/workers/worker-socket-filters.js';
 
 /** How often the packet-cache copies catch up with each other and publish their entry counts. */
 const PUBLISH_INTERVAL_MS = 100;
 
 /** workerData, or for a prelaunched worker (worker-pool.ts) the 'start' message, which comes once the control plane has its configuration. */
-let start: WorkerStart;
+let start: WorkerStart<AppOptions>;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
@@ -52,7 +58,7 @@ let handle: ((m: ControlToWorker) => void) | undefined;
 const early: ControlToWorker[] = [];
 /** The ports the first worker bound (bindAfterFirst), when they come. */
 let bindPorts: ((bound: { ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }) => void) | undefined;
-port.on('message', (m: ControlToWorker) => {
+port.on('message', (m: ControlToWorker<AppOptions>) => {
   if (m.type === 'start') begin(m.start);
   else if (m.type === 'bind') bindPorts?.(m);
   else if (handle) handle(m);
@@ -226,7 +232,7 @@ function followSocketFilters(app: DnsdistApp, plan: SocketFilterPlan): void {
     post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: ${error}` });
 }
 
-function begin(given: WorkerStart): void {
+function begin(given: WorkerStart<AppOptions>): void {
   start = given;
   run().catch((err: unknown) => {
     const listen =
@@ -238,4 +244,4 @@ function begin(given: WorkerStart): void {
   });
 }
 
-if (workerData !== PRELAUNCHED) begin(workerData as WorkerStart);
+if (workerData !== PRELAUNCHED) begin(workerData as WorkerStart<AppOptions>);

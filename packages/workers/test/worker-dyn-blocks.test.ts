@@ -14,8 +14,13 @@ import { ClientBlockRange, DynamicBlocks } from '@dnsdist-ts/dynblocks/dynblocks
 import { DNSAction } from '@dnsdist-ts/dataplane/query/dns-action.js';
 import { Logger } from '@dnsdist-ts/dataplane/server/logger.js';
 import { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
-import { applyDynBlocksMessage, takeBlockHits, WorkerDynBlocks, type DynBlocksMessage } from '../../src/workers/worker-dyn-blocks.js';
-import { waitFor } from '../support/dns-client.js';
+import {
+  applyDynBlocksMessage,
+  takeBlockHits,
+  WorkerDynBlocks,
+  type DynBlocksMessage,
+} from '@dnsdist-ts/workers/workers/worker-dyn-blocks.js';
+import { waitFor } from '../../proxy/test/support/dns-client.js';
 
 /** A stand-in for a worker thread: keeps what is posted, emits 'exit' on demand. */
 class FakeWorkerPort extends EventEmitter {

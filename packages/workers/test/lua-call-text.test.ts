@@ -1,7 +1,7 @@
 import { LuaBytes } from '@dnsdist-ts/lua/lua/lua-bytes.js';
 import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { LuaTable } from '@dnsdist-ts/lua/lua/lua-table.js';
-import { CannotRebuildError, luaCallText, luaLiteral, type ObjectText } from '../../src/workers/lua-call-text.js';
+import { CannotRebuildError, luaCallText, luaLiteral, type ObjectText } from '@dnsdist-ts/workers/workers/lua-call-text.js';
 
 /** Objects written by name, as the recorder writes a global; "secret" cannot be written. */
 const byName: ObjectText = (obj, self) => {
