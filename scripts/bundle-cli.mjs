@@ -18,7 +18,7 @@
 //   still load only when a configuration uses them;
 // - the data-plane workers: the CLI bundle starts dist/worker-entry/data-plane-worker.bundle.js, made
 //   by the same run from dist/worker-entry/data-plane-worker.js (the module tree starts the latter;
-//   src/worker-entry/worker-entry-url.ts says which, and the app hands it to the workers package's pool).
+//   src/app/worker-entry-url.ts says which, and the app hands it to the workers package's pool).
 import { readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +134,7 @@ for (const [entry, bundlePath] of BUNDLES) {
     external: cjs ? LAZY.filter((name) => name !== 'libsodium-wrappers') : LAZY,
     plugins: cjs ? [sodiumWithoutAwait, ownModuleUrls(bundlePath)] : [ownModuleUrls(bundlePath)],
     banner: { js: cjs ? cjsBanner : esmBanner },
-    // worker-entry-url.ts names the worker bundle only from within a bundle (made by this same run).
+    // app/worker-entry-url.ts names the worker bundle only from within a bundle (made by this same run).
     define: cjs
       ? { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'true', 'import.meta.url': '__dtsImportMetaUrl' }
       : { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'false' },

@@ -58,7 +58,7 @@ import { registerWorkerBindings } from '@dnsdist-ts/lua/lua/bind-workers.js';
 import { WorkerGuards } from '@dnsdist-ts/workers/workers/worker-guards.js';
 import { mirrorWorkerListeners } from '@dnsdist-ts/workers/workers/worker-listeners.js';
 import { WorkerPool } from '@dnsdist-ts/workers/workers/worker-pool.js';
-import { dataPlaneWorkerEntry } from '../worker-entry/worker-entry-url.js';
+import { dataPlaneWorkerEntry } from './worker-entry-url.js';
 import { ConfigChangeRunner } from '@dnsdist-ts/workers/workers/worker-config-log.js';
 import { WorkerLuaGlobals } from '@dnsdist-ts/workers/workers/worker-lua-globals.js';
 import { ClientTableHook } from '@dnsdist-ts/workers/workers/shared-client-buckets.js';

@@ -19,7 +19,7 @@ import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '@dnsdist-t
 import { LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '@dnsdist-ts/dataplane/version.js';
 import { prelaunchWorkers } from '@dnsdist-ts/workers/workers/worker-pool.js';
-import { dataPlaneWorkerEntry } from '../worker-entry/worker-entry-url.js';
+import { dataPlaneWorkerEntry } from '../app/worker-entry-url.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
 import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';
 import { ServiceNotifier } from './service-notify.js';

@@ -1,6 +1,6 @@
 /**
  * A data-plane worker (worker_threads entry point, started by URL: see
- * worker-entry-url.ts), the composition root of a worker thread: runs the
+ * app/worker-entry-url.ts), the composition root of a worker thread: runs the
  * configuration in its own Lua state, binds every listener with
  * SO_REUSEPORT (the kernel spreads clients over the workers), and answers
  * queries through the whole query path. Console, webserver, health checks,
