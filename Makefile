@@ -75,7 +75,7 @@ demo-attack:
 	scripts/demo-attack.sh
 
 # npm tarballs of the CLI package and the workspace packages it depends on (docs/install.md).
-PACKED := packages/dns packages/bpf packages/bpf-filter contrib/xdp-filter packages/dataplane packages/console packages/dynblocks packages/ebpf packages/web packages/integrations packages/proxy
+PACKED := packages/dns packages/bpf packages/bpf-filter contrib/xdp-filter packages/dataplane packages/console packages/dynblocks packages/ebpf packages/web packages/integrations packages/lua packages/workers packages/proxy
 pack: build
 	rm -rf dist-packages && mkdir -p dist-packages
 	for p in $(PACKED); do (cd $$p && pnpm pack --pack-destination $(CURDIR)/dist-packages) || exit 1; done

@@ -2,9 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // Dependencies run one way (docs/architecture.md, "The packages"): each package may import only the
-// packages below it (LAYERS), by name, and nothing from
-// contrib/ except what it lists. Inside packages/proxy, only the composition root and its peers
-// (COMPOSERS) use the Lua layer and app/.
+// packages below it (LAYERS), by name, and nothing from contrib/ except what it lists. Inside
+// packages/proxy, only the composition roots (COMPOSERS: the app, the command line, the worker
+// thread's entry) use the Lua layer, the workers and app/.
 const LAYERS = {
   dataplane: { may: [], contrib: [] },
   console: { may: [], contrib: [] },
@@ -12,12 +12,13 @@ const LAYERS = {
   ebpf: { may: ['dataplane', 'dynblocks'], contrib: ['xdp-filter'] },
   web: { may: ['dataplane', 'dynblocks'], contrib: [] },
   integrations: { may: ['dataplane', 'dynblocks'], contrib: [] },
-  proxy: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations'], contrib: [] },
+  lua: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations'], contrib: [] },
+  workers: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations', 'lua'], contrib: [] },
+  proxy: { may: ['dataplane', 'console', 'dynblocks', 'ebpf', 'web', 'integrations', 'lua', 'workers'], contrib: [] },
 };
 const CONTRIB = ['xdp-filter'];
 const PROXY_SRC = 'packages/proxy/src';
-const COMPOSERS = ['app', 'cli', 'workers', 'lua'];
-const folderImport = (folders) => `^(\\.\\./)+(${folders.join('|')})/`;
+const COMPOSERS = ['app', 'cli', 'worker-entry'];
 /** The patterns that keep package `name` from importing what is above it or beside it. */
 function packagePatterns(name) {
   const { may, contrib } = LAYERS[name];
@@ -41,9 +42,10 @@ function packagePatterns(name) {
     });
   return patterns;
 }
-const luaPattern = {
-  regex: folderImport(['lua', 'app']),
-  message: 'Only app/, cli/ and workers/ use the Lua layer and the composition root: take the object as a parameter instead.',
+const composerPattern = {
+  regex: `^(@dnsdist-ts/(lua|workers)(/|$)|(\\.\\./)+app/)`,
+  message:
+    'Only app/, cli/ and worker-entry/ use the Lua layer, the workers and the composition root: take the object as a parameter instead.',
 };
 
 export default tseslint.config(
@@ -65,7 +67,8 @@ export default tseslint.config(
   })),
   {
     files: [`${PROXY_SRC}/**/*.ts`],
-    ignores: COMPOSERS.map((d) => `${PROXY_SRC}/${d}/**`),
-    rules: { 'no-restricted-imports': ['error', { patterns: [...packagePatterns('proxy'), luaPattern] }] },
+    // index.ts: the package's entry re-exports the application and the Lua runtime, for embedding.
+    ignores: [...COMPOSERS.map((d) => `${PROXY_SRC}/${d}/**`), `${PROXY_SRC}/index.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...packagePatterns('proxy'), composerPattern] }] },
   },
 );

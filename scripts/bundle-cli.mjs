@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The dnsdist-ts command as one file: packages/proxy/dist/cli/dnsdist-ts.bundle.js (and its
-// data-plane worker as another, dist/workers/data-plane-worker.bundle.js), built by
+// data-plane worker as another, dist/worker-entry/data-plane-worker.bundle.js), built by
 // esbuild from the tsc output (dist/cli/main.js and everything it imports statically, fengari and
 // the workspace packages included). Node then reads one module instead of ~470, which halves the
 // start-up time (docs/benchmarks.md, "Start-up time"). `pnpm run build` runs it after tsc;
@@ -16,8 +16,9 @@
 //   node_modules/@dnsdist-ts/... after `npm install` of the tarballs);
 // - the packages loaded on first use (ioredis, prom-client, libsodium): kept external, so they
 //   still load only when a configuration uses them;
-// - the data-plane workers: the CLI bundle starts dist/workers/data-plane-worker.bundle.js, made
-//   by the same run from dist/workers/data-plane-worker.js (the module tree starts the latter).
+// - the data-plane workers: the CLI bundle starts dist/worker-entry/data-plane-worker.bundle.js, made
+//   by the same run from dist/worker-entry/data-plane-worker.js (the module tree starts the latter;
+//   src/app/worker-entry-url.ts says which, and the app hands it to the workers package's pool).
 import { readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +32,9 @@ const CLI_BUNDLE = join(proxyDir, 'dist', 'cli', 'dnsdist-ts.bundle.js');
 // Each also as CommonJS (.cjs), which dist/cli/dnsdist-ts-cached.js runs through V8's code cache
 // (src/cli/code-cache.ts: Node 20 has no compile cache for ES modules); made before the ES ones.
 const BUNDLES = [
-  [join(proxyDir, 'dist', 'workers', 'data-plane-worker.js'), join(proxyDir, 'dist', 'workers', 'data-plane-worker.bundle.cjs')],
+  [join(proxyDir, 'dist', 'worker-entry', 'data-plane-worker.js'), join(proxyDir, 'dist', 'worker-entry', 'data-plane-worker.bundle.cjs')],
   [join(proxyDir, 'dist', 'cli', 'main.js'), join(proxyDir, 'dist', 'cli', 'dnsdist-ts.bundle.cjs')],
-  [join(proxyDir, 'dist', 'workers', 'data-plane-worker.js'), join(proxyDir, 'dist', 'workers', 'data-plane-worker.bundle.js')],
+  [join(proxyDir, 'dist', 'worker-entry', 'data-plane-worker.js'), join(proxyDir, 'dist', 'worker-entry', 'data-plane-worker.bundle.js')],
   [join(proxyDir, 'dist', 'cli', 'main.js'), CLI_BUNDLE],
 ];
 const LAZY = ['ioredis', 'prom-client', 'libsodium-wrappers'];
@@ -133,7 +134,7 @@ for (const [entry, bundlePath] of BUNDLES) {
     external: cjs ? LAZY.filter((name) => name !== 'libsodium-wrappers') : LAZY,
     plugins: cjs ? [sodiumWithoutAwait, ownModuleUrls(bundlePath)] : [ownModuleUrls(bundlePath)],
     banner: { js: cjs ? cjsBanner : esmBanner },
-    // worker-pool.ts starts the worker bundle only from within a bundle (made by this same run).
+    // app/worker-entry-url.ts names the worker bundle only from within a bundle (made by this same run).
     define: cjs
       ? { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'true', 'import.meta.url': '__dtsImportMetaUrl' }
       : { DNSDIST_TS_BUNDLED: 'true', DNSDIST_TS_CODE_CACHE: 'false' },

@@ -4,8 +4,9 @@ import { ESLint } from 'eslint';
 /**
  * The one-way dependency rules of docs/architecture.md ("The packages"), as
  * eslint.config.js enforces them: each package imports only the packages below
- * it, by name; only the ebpf package imports contrib/; inside packages/proxy
- * only app/, cli/, workers/ (and lua/ itself) import lua/ and app/.
+ * it, by name (lua and workers too: lua never imports workers); only the ebpf
+ * package imports contrib/; inside packages/proxy only the composition roots
+ * (app/, cli/, worker-entry/) import the Lua layer, the workers and app/.
  * `pnpm run lint` checks the tree; this checks that the rules would catch a
  * violation at all.
  */
@@ -30,6 +31,13 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['web/src/web/probe.ts', '@dnsdist-ts/ebpf'],
     ['console/src/console/probe.ts', '@dnsdist-ts/dataplane/query/dns-question.js'],
     ['ebpf/src/ebpf/probe.ts', '@dnsdist-ts/proxy'],
+    ['dataplane/src/rules/probe.ts', '@dnsdist-ts/lua/lua/lua-runtime.js'],
+    ['web/src/web/probe.ts', '@dnsdist-ts/lua'],
+    ['lua/src/lua/probe.ts', '@dnsdist-ts/proxy'],
+    ['lua/src/lua/probe.ts', '@dnsdist-ts/workers/workers/worker-pool.js'],
+    ['lua/src/lua/ffi/probe.ts', '@dnsdist-ts/workers'],
+    ['workers/src/workers/probe.ts', '@dnsdist-ts/proxy'],
+    ['dynblocks/src/dynblocks/probe.ts', '@dnsdist-ts/workers/workers/worker-dyn-blocks.js'],
   ])('refuses %s importing %s (a package imports only the packages below it)', async (file, from) => {
     expect(await restrictedImports(file, from)).toEqual([expect.stringMatching(/Package [a-z]+ may import (only|no other)/)]);
   });
@@ -43,25 +51,31 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
 
   it.each([
     ['dataplane/src/io/probe.ts', '@dnsdist-ts/xdp-filter'],
-    ['proxy/src/lua/probe.ts', '@dnsdist-ts/xdp-filter'],
+    ['lua/src/lua/probe.ts', '@dnsdist-ts/xdp-filter'],
   ])('refuses %s importing %s (only the ebpf package depends on contrib/)', async (file, from) => {
     expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Nothing but the ebpf package depends on contrib/')]);
   });
 
-  it.each([['proxy/src/demo/probe.ts', '../lua/lua-environment.js']])(
-    'refuses %s importing %s (only the composition root and its peers use the Lua layer)',
-    async (file, from) => {
-      expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Only app/, cli/ and workers/')]);
-    },
-  );
+  it.each([
+    ['proxy/src/demo/probe.ts', '@dnsdist-ts/lua/lua/lua-environment.js'],
+    ['proxy/src/demo/probe.ts', '@dnsdist-ts/workers/workers/worker-pool.js'],
+    ['proxy/src/demo/probe.ts', '../app/dnsdist-app.js'],
+  ])('refuses %s importing %s (only the composition roots use the Lua layer, the workers and app/)', async (file, from) => {
+    expect(await restrictedImports(file, from)).toEqual([expect.stringContaining('Only app/, cli/ and worker-entry/')]);
+  });
 
   it.each([
     ['dataplane/src/server/probe.ts', '../query/query-collaborators.js'],
     ['dynblocks/src/dynblocks/probe.ts', '@dnsdist-ts/dataplane/query/dns-question.js'],
     ['web/src/metrics/probe.ts', '@dnsdist-ts/dynblocks/dynblocks/index.js'],
     ['ebpf/src/ebpf/probe.ts', '@dnsdist-ts/xdp-filter'],
-    ['proxy/src/app/probe.ts', '../lua/lua-environment.js'],
-    ['proxy/src/workers/probe.ts', '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js'],
+    ['proxy/src/app/probe.ts', '@dnsdist-ts/lua/lua/lua-environment.js'],
+    ['lua/src/lua/probe.ts', '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js'],
+    ['workers/src/workers/probe.ts', '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js'],
+    ['workers/src/workers/probe.ts', '@dnsdist-ts/lua/lua/lua-runtime.js'],
+    ['proxy/src/worker-entry/probe.ts', '../app/dnsdist-app.js'],
+    ['proxy/src/worker-entry/probe.ts', '@dnsdist-ts/workers/workers/worker-messages.js'],
+    ['proxy/src/cli/probe.ts', '@dnsdist-ts/workers/workers/worker-pool.js'],
     ['proxy/src/cli/probe.ts', '../app/dnsdist-app.js'],
   ])('lets %s import %s', async (file, from) => {
     expect(await restrictedImports(file, from)).toEqual([]);

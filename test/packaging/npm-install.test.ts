@@ -31,6 +31,8 @@ const PACKAGES = [
   'packages/ebpf',
   'packages/web',
   'packages/integrations',
+  'packages/lua',
+  'packages/workers',
   'packages/proxy',
 ];
 const INSTALL_TIMEOUT_MS = 10 * 60_000;

@@ -18,8 +18,13 @@ export { QueryVerdict } from '@dnsdist-ts/dataplane/query/query-verdict.js';
 export type { RulesEngine, QueryRecorder, QueryCache, DynBlockCheck } from '@dnsdist-ts/dataplane/query/query-collaborators.js';
 export { ProxyCounters } from '@dnsdist-ts/dataplane/stats/proxy-counters.js';
 export { statsSnapshot, formatDumpStats, type StatEntry } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
-export { ConsoleCommandCancelledError, LuaRuntime, type ConsoleCommandOptions, type ConsoleResultFormatter } from './lua/lua-runtime.js';
-export { DEFAULT_CONSOLE_COMMAND_LIMITS, type ConsoleCommandLimits } from './lua/console-time-budget.js';
+export {
+  ConsoleCommandCancelledError,
+  LuaRuntime,
+  type ConsoleCommandOptions,
+  type ConsoleResultFormatter,
+} from '@dnsdist-ts/lua/lua/lua-runtime.js';
+export { DEFAULT_CONSOLE_COMMAND_LIMITS, type ConsoleCommandLimits } from '@dnsdist-ts/lua/lua/console-time-budget.js';
 export { createUdpEndpoint } from '@dnsdist-ts/dataplane/io/udp-endpoint-factory.js';
 export type { UdpEndpoint, UdpEndpointOptions } from '@dnsdist-ts/dataplane/io/udp-endpoint.js';
 export { startDemoServer } from './demo/demo-authoritative-server.js';

@@ -23,8 +23,8 @@ import { DnsdistApp } from '../../../packages/proxy/src/app/dnsdist-app.js';
 import type { UdpDatagramHandler, UdpEndpoint } from '../../../packages/dataplane/src/io/udp-endpoint.js';
 import { SocketAddress } from '../../../packages/dataplane/src/query/client-address.js';
 import { UdpFrontend } from '../../../packages/dataplane/src/server/udp-frontend.js';
-import { layoutObjectsOf } from '../../../packages/proxy/src/workers/counter-layout.js';
-import { LiveCounters } from '../../../packages/proxy/src/workers/live-counters.js';
+import { layoutObjectsOf } from '../../../packages/workers/src/workers/counter-layout.js';
+import { LiveCounters } from '../../../packages/workers/src/workers/live-counters.js';
 
 // parseArgs rather than indexOf: `--only lua` without `--queries` used to read
 // the count from the word after index -1 (`--only`) and print NaN ns per query.

@@ -1,6 +1,6 @@
 /**
  * What MaxQPSIPRule's shared per-client table (data-plane workers,
- * packages/proxy/src/workers/shared-client-buckets.ts) costs per query
+ * packages/workers/src/workers/shared-client-buckets.ts) costs per query
  * against the rule's own per-thread buckets: matches() on 4,096 clients in
  * turn, one thread, the rate high enough that every query passes.
  *
@@ -8,7 +8,7 @@
  */
 import { makeQuery } from '../../../packages/proxy/test/rules/query-fixture.js';
 import { MaxQPSIPRule } from '../../../packages/dataplane/src/rules/index.js';
-import { ClientTableHook, SharedClientTable } from '../../../packages/proxy/src/workers/shared-client-buckets.js';
+import { ClientTableHook, SharedClientTable } from '../../../packages/workers/src/workers/shared-client-buckets.js';
 
 const argv = process.argv.slice(2);
 const N = argv.includes('--queries') ? Number(argv[argv.indexOf('--queries') + 1]) : 2_000_000;

@@ -7,65 +7,66 @@ import {
 } from '@dnsdist-ts/console/console/index.js';
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { listenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
-import { registerConstants } from '../lua/bind-constants.js';
-import { registerFfiBindings } from '../lua/bind-ffi.js';
-import { frontendConfigFrom, registerListenerBindings } from '../lua/bind-listeners.js';
-import { registerCacheBindings } from '../lua/bind-cache.js';
-import { registerDohBindings } from '../lua/bind-doh.js';
-import { registerCarbonBindings } from '../lua/bind-carbon.js';
+import { registerConstants } from '@dnsdist-ts/lua/lua/bind-constants.js';
+import { registerFfiBindings } from '@dnsdist-ts/lua/lua/bind-ffi.js';
+import { frontendConfigFrom, registerListenerBindings } from '@dnsdist-ts/lua/lua/bind-listeners.js';
+import { registerCacheBindings } from '@dnsdist-ts/lua/lua/bind-cache.js';
+import { registerDohBindings } from '@dnsdist-ts/lua/lua/bind-doh.js';
+import { registerCarbonBindings } from '@dnsdist-ts/lua/lua/bind-carbon.js';
 import { CarbonExporter } from '@dnsdist-ts/integrations/carbon/carbon-exporter.js';
-import { registerDynBlockBindings } from '../lua/bind-dynblocks.js';
-import { registerFleetBindings } from '../lua/bind-fleet.js';
+import { registerDynBlockBindings } from '@dnsdist-ts/lua/lua/bind-dynblocks.js';
+import { registerFleetBindings } from '@dnsdist-ts/lua/lua/bind-fleet.js';
 import { FleetSync } from '@dnsdist-ts/integrations/fleet/fleet-sync.js';
-import { registerCrowdSecBindings } from '../lua/bind-crowdsec.js';
+import { registerCrowdSecBindings } from '@dnsdist-ts/lua/lua/bind-crowdsec.js';
 import { CrowdSecBouncer } from '@dnsdist-ts/integrations/crowdsec/crowdsec-bouncer.js';
 import { CrowdSecWatcher } from '@dnsdist-ts/integrations/crowdsec/crowdsec-watcher.js';
 import type { DynamicBlocks, DynBlockQueryCheck, FastDetector } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
 import { BlockScopeGuard } from '@dnsdist-ts/dynblocks/dynblocks/index.js';
-import { registerMiscBindings } from '../lua/bind-misc.js';
-import { registerEbpfBindings } from '../lua/bind-ebpf.js';
+import { registerMiscBindings } from '@dnsdist-ts/lua/lua/bind-misc.js';
+import { registerEbpfBindings } from '@dnsdist-ts/lua/lua/bind-ebpf.js';
 import { ProxyEbpf } from '@dnsdist-ts/ebpf/ebpf/proxy-ebpf.js';
 import { DefaultBpfFilterRegistry } from '@dnsdist-ts/ebpf/ebpf/default-bpf-filter-registry.js';
 import { wireDynamicBlocks, type DynBlockWiring } from './dyn-block-wiring.js';
-import { registerRingBindings } from '../lua/bind-rings.js';
-import { registerRuleBindings } from '../lua/bind-rules.js';
-import { registerScriptedPolicyBindings } from '../lua/bind-scripted-policies.js';
-import { registerScriptedRuleBindings } from '../lua/bind-scripted-rules.js';
-import { registerMoreRuleBindings } from '../lua/bind-rules-more.js';
-import { registerEcsBindings } from '../lua/bind-ecs.js';
-import { registerDNSCryptBindings } from '../lua/bind-dnscrypt.js';
-import { registerProxyProtocolBindings } from '../lua/bind-proxy-protocol.js';
-import { registerIncludeBindings } from '../lua/bind-include.js';
-import { registerServerBindings, serverConfigFrom } from '../lua/bind-servers.js';
-import { registerTlsBindings } from '../lua/bind-tls.js';
-import { registerTuningBindings } from '../lua/bind-tuning.js';
-import { registerDohClientBindings } from '../lua/bind-doh-client.js';
-import { registerValueBindings } from '../lua/bind-values.js';
-import { registerWebBindings } from '../lua/bind-web.js';
-import { formatConsoleResult } from '../lua/console-result-format.js';
-import { LuaOptions } from '../lua/lua-args.js';
-import { LuaEnvironment } from '../lua/lua-environment.js';
-import { LuaScriptError } from '../lua/lua-errors.js';
-import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '../lua/console-time-budget.js';
-import { LuaRuntime } from '../lua/lua-runtime.js';
+import { registerRingBindings } from '@dnsdist-ts/lua/lua/bind-rings.js';
+import { registerRuleBindings } from '@dnsdist-ts/lua/lua/bind-rules.js';
+import { registerScriptedPolicyBindings } from '@dnsdist-ts/lua/lua/bind-scripted-policies.js';
+import { registerScriptedRuleBindings } from '@dnsdist-ts/lua/lua/bind-scripted-rules.js';
+import { registerMoreRuleBindings } from '@dnsdist-ts/lua/lua/bind-rules-more.js';
+import { registerEcsBindings } from '@dnsdist-ts/lua/lua/bind-ecs.js';
+import { registerDNSCryptBindings } from '@dnsdist-ts/lua/lua/bind-dnscrypt.js';
+import { registerProxyProtocolBindings } from '@dnsdist-ts/lua/lua/bind-proxy-protocol.js';
+import { registerIncludeBindings } from '@dnsdist-ts/lua/lua/bind-include.js';
+import { registerServerBindings, serverConfigFrom } from '@dnsdist-ts/lua/lua/bind-servers.js';
+import { registerTlsBindings } from '@dnsdist-ts/lua/lua/bind-tls.js';
+import { registerTuningBindings } from '@dnsdist-ts/lua/lua/bind-tuning.js';
+import { registerDohClientBindings } from '@dnsdist-ts/lua/lua/bind-doh-client.js';
+import { registerValueBindings } from '@dnsdist-ts/lua/lua/bind-values.js';
+import { registerWebBindings } from '@dnsdist-ts/lua/lua/bind-web.js';
+import { formatConsoleResult } from '@dnsdist-ts/lua/lua/console-result-format.js';
+import { LuaOptions } from '@dnsdist-ts/lua/lua/lua-args.js';
+import { LuaEnvironment } from '@dnsdist-ts/lua/lua/lua-environment.js';
+import { LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
+import { DEFAULT_CONSOLE_COMMAND_LIMITS } from '@dnsdist-ts/lua/lua/console-time-budget.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { Rings } from '@dnsdist-ts/dataplane/rings/index.js';
 import { RuleChains, type TeeActions } from '@dnsdist-ts/dataplane/rules/index.js';
 import { DnsdistProxy, sortMasks } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { statsSnapshot } from '@dnsdist-ts/dataplane/stats/stats-snapshot.js';
 import { connectProxyObservability } from '@dnsdist-ts/web/web/proxy-observability.js';
 import { WebService } from '@dnsdist-ts/web/web/web-service.js';
-import { registerWorkerBindings } from '../lua/bind-workers.js';
-import { WorkerGuards } from '../workers/worker-guards.js';
-import { mirrorWorkerListeners } from '../workers/worker-listeners.js';
-import { WorkerPool } from '../workers/worker-pool.js';
-import { ConfigChangeRunner } from '../workers/worker-config-log.js';
-import { WorkerLuaGlobals } from '../workers/worker-lua-globals.js';
-import { ClientTableHook } from '../workers/shared-client-buckets.js';
-import { WorkerStatePull } from '../workers/worker-state-pull.js';
-import { WorkerFastDetection } from '../workers/worker-fast-detection.js';
-import { WorkerSettings } from '../workers/worker-settings.js';
-import { SharedProcessWideCounts } from '../workers/shared-process-counts.js';
-import { SharedTokenBuckets, withConfigurationLimiters } from '../workers/shared-token-buckets.js';
+import { registerWorkerBindings } from '@dnsdist-ts/lua/lua/bind-workers.js';
+import { WorkerGuards } from '@dnsdist-ts/workers/workers/worker-guards.js';
+import { mirrorWorkerListeners } from '@dnsdist-ts/workers/workers/worker-listeners.js';
+import { WorkerPool } from '@dnsdist-ts/workers/workers/worker-pool.js';
+import { dataPlaneWorkerEntry } from './worker-entry-url.js';
+import { ConfigChangeRunner } from '@dnsdist-ts/workers/workers/worker-config-log.js';
+import { WorkerLuaGlobals } from '@dnsdist-ts/workers/workers/worker-lua-globals.js';
+import { ClientTableHook } from '@dnsdist-ts/workers/workers/shared-client-buckets.js';
+import { WorkerStatePull } from '@dnsdist-ts/workers/workers/worker-state-pull.js';
+import { WorkerFastDetection } from '@dnsdist-ts/workers/workers/worker-fast-detection.js';
+import { WorkerSettings } from '@dnsdist-ts/lua/lua/worker-settings.js';
+import { SharedProcessWideCounts } from '@dnsdist-ts/workers/workers/shared-process-counts.js';
+import { SharedTokenBuckets, withConfigurationLimiters } from '@dnsdist-ts/workers/workers/shared-token-buckets.js';
 
 /** What the command line contributes before the configuration runs. */
 export interface AppOptions {
@@ -97,7 +98,7 @@ export interface AppOptions {
   /**
    * 'main' (default): the program, which with one worker answers queries
    * itself and with more is their control plane; 'worker': a data-plane
-   * worker (workers/data-plane-worker.ts), which answers queries only.
+   * worker (worker-entry/data-plane-worker.ts), which answers queries only.
    */
   role?: 'main' | 'worker';
   /** A worker's shared rate-limiter buckets (workers/shared-token-buckets.ts), from the control plane. */
@@ -152,7 +153,7 @@ export class DnsdistApp {
   /** Rate limiters (QPSAction, MaxQPSRule, newServer{qps=…}…) the configuration created: one shared bucket each with workers. */
   qpsLimiterCount = 0;
   /** The data-plane workers, when there are more than one (started by start()). */
-  workers: WorkerPool | undefined;
+  workers: WorkerPool<AppOptions> | undefined;
   /** With workers: the control plane's copy of their rings and what it sends them of the dynamic blocks. */
   workerState: WorkerStatePull | undefined;
   /** The TeeActions the configuration and the console created, in order (summed over the workers, tee-actions.ts). */
@@ -415,7 +416,7 @@ export class DnsdistApp {
     const configured = proxy.listenerConfigs().map((fc) => fc.port);
     mirrorWorkerListeners(proxy, { ports: configured, kinds: [] });
     const options = { ...this.options, clientTables: this.clientTables, bpfFilters: this.bpfFilters };
-    const pool = new WorkerPool(this.workerSettings.count, proxy, options, this.qpsLimiterCount);
+    const pool = new WorkerPool(this.workerSettings.count, proxy, options, this.qpsLimiterCount, dataPlaneWorkerEntry());
     this.workers = pool;
     pool.luaGlobals = this.#luaGlobals;
     // Rings read across workers and the dynamic-block table sent to them (worker-state-pull.ts).

@@ -1,4 +1,4 @@
-import { checkWorkerCount } from '../workers/worker-settings.js';
+import { checkWorkerCount } from '@dnsdist-ts/lua/lua/worker-settings.js';
 
 /** dnsdist's command line, parsed. */
 export interface CommandLine {

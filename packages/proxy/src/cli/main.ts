@@ -16,9 +16,10 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { DnsdistApp } from '../app/dnsdist-app.js';
 import { ConsoleClient, DEFAULT_CONSOLE_PORT, parseConsoleKey } from '@dnsdist-ts/console/console/index.js';
-import { LuaScriptError } from '../lua/lua-errors.js';
+import { LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
 import { VERSION, COMPATIBLE_DNSDIST_VERSION } from '@dnsdist-ts/dataplane/version.js';
-import { prelaunchWorkers } from '../workers/worker-pool.js';
+import { prelaunchWorkers } from '@dnsdist-ts/workers/workers/worker-pool.js';
+import { dataPlaneWorkerEntry } from '../app/worker-entry-url.js';
 import { CommandLineError, parseCommandLine, USAGE, type CommandLine } from './command-line.js';
 import { PrivilegeError, resolveIdentity, switchIdentity, type Identity } from './privileges.js';
 import { ServiceNotifier } from './service-notify.js';
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
   }
   if (cl.client !== undefined) return runClient(cl);
   // The data-plane workers' threads load their modules while the configuration is read (worker-pool.ts).
-  if (cl.workers !== undefined && cl.workers > 1 && !cl.checkConfig) prelaunchWorkers(cl.workers);
+  if (cl.workers !== undefined && cl.workers > 1 && !cl.checkConfig) prelaunchWorkers(cl.workers, dataPlaneWorkerEntry());
 
   try {
     readFileSync(cl.config);

@@ -130,10 +130,10 @@ describe('the bundled CLI at run time', () => {
   }, 30_000);
 
   it('starts its data-plane workers from the worker bundle made with it, and they answer', async () => {
-    const workerBundle = join(dirname(BUNDLE), '../workers/data-plane-worker.bundle.js');
+    const workerBundle = join(dirname(BUNDLE), '../worker-entry/data-plane-worker.bundle.js');
     expect(existsSync(workerBundle)).toBe(true);
-    // The module tree's worker-pool.js starts data-plane-worker.js; only the bundle names the worker bundle.
-    expect(readFileSync(BUNDLE, 'utf8')).toContain('"./data-plane-worker.bundle.js"');
+    // The module tree's app/worker-entry-url.js names data-plane-worker.js; in the bundle it names the worker bundle.
+    expect(readFileSync(BUNDLE, 'utf8')).toContain('"../worker-entry/data-plane-worker.bundle.js"');
     const backend = await startUdpBackend((q) => answerWithA(dnsPacket.decode(q), '192.0.2.45'));
     const dir = mkdtempSync(join(tmpdir(), 'dts-bundle-workers-'));
     try {

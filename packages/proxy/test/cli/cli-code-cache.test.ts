@@ -15,7 +15,7 @@ import { answerWithA, startUdpBackend, type TestBackend } from '../support/test-
 import { BUNDLE, bundleIsFresh, exited, startCli } from './cli-process.js';
 
 const CLI_CJS = join(dirname(BUNDLE), 'dnsdist-ts.bundle.cjs');
-const WORKER_CJS = join(dirname(BUNDLE), '../workers/data-plane-worker.bundle.cjs');
+const WORKER_CJS = join(dirname(BUNDLE), '../worker-entry/data-plane-worker.bundle.cjs');
 
 /** The cache beside `bundle` is one made for that bundle's text and is intact. */
 function cacheIsGood(bundle: string): boolean {

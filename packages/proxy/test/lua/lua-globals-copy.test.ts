@@ -1,7 +1,7 @@
-import { LuaGlobalsWatch, setLuaGlobal } from '../../src/lua/lua-globals-copy.js';
-import { LuaRuntime } from '../../src/lua/lua-runtime.js';
+import { LuaGlobalsWatch, setLuaGlobal } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
+import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { DnsdistApp } from '../../src/app/dnsdist-app.js';
-import { WorkerLuaGlobals, applyLuaGlobals } from '../../src/workers/worker-lua-globals.js';
+import { WorkerLuaGlobals, applyLuaGlobals } from '@dnsdist-ts/workers/workers/worker-lua-globals.js';
 
 /** Two real Lua states: what changes in `from` is copied into `to`, as from the control plane to a worker. */
 function pair(): { from: LuaRuntime; to: LuaRuntime; watch: LuaGlobalsWatch; copy: () => ReturnType<LuaGlobalsWatch['diff']> } {
