@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-threads,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -38,6 +38,11 @@
  * `dot-handshakes-floor` (only when asked for) puts node-dot-floor.ts in
  * dnsdist-ts's columns: Node's tls.createServer with only the framing and a
  * query-ID remap in JS, what a new TLS connection costs Node alone.
+ *
+ * The `tcp-threads` row is the `tcp` row with setMaxTCPClientThreads(N)
+ * for both: dnsdist runs TCP queries on its TCP worker threads (10 by
+ * default, at any N), dnsdist-ts on its N workers (where the setting leaves
+ * TCP to every worker), so this row compares N threads with N.
  *
  * The `tcp-ooor` row forwards TCP with `newServer{maxInFlight=100}` for both
  * proxies: up to 100 queries share a backend connection (`tcp` sends one at a
@@ -81,7 +86,7 @@ const opt = (name: string, dflt: string): string => {
 };
 const SECONDS = Number(opt('seconds', '8'));
 const ROUNDS = Number(opt('rounds', '2'));
-const ONLY = opt('only', 'udp,cache,tcp,tcp-ooor,dot,dot-handshakes,doh,rules,lua,floor').split(',');
+const ONLY = opt('only', 'udp,cache,tcp,tcp-threads,tcp-ooor,dot,dot-handshakes,doh,rules,lua,floor').split(',');
 const LATENCY_SECONDS = Number(opt('latency-seconds', '6'));
 const LATENCY_QPS = opt('latency-qps', '5000')
   .split(',')
@@ -146,6 +151,9 @@ const scenarios: Scenario[] = [
   { name: 'epoll', mode: 'udp', config: base, standIn: 'epoll-floor' },
   { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
   { name: 'tcp', mode: 'tcp', config: base },
+  // dnsdist's TCP queries run on its TCP worker threads, 10 by default whatever the listeners: this row
+  // gives it as many as dnsdist-ts has workers (@WORKERS@ is the row's N), thread for thread.
+  { name: 'tcp-threads', mode: 'tcp', config: `${base}setMaxTCPClientThreads(@WORKERS@)\n` },
   // Both proxies pipeline up to 100 queries per backend connection (out-of-order TCP): the
   // packing `tcp` had in dnsdist-ts until backends got dnsdist's one-query-per-connection default.
   { name: 'tcp-ooor', mode: 'tcp', config: base.replace('checkName="bench.test."}', 'checkName="bench.test.", maxInFlight=100}') },
@@ -369,7 +377,8 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     throw new Error(`another process holds 127.0.0.1:${PROXY_PORT}/udp: stop it (fuser -k ${PROXY_PORT}/udp) and rerun`);
   }
   const conf = join(tmp, `${kind}.conf`);
-  writeFileSync(conf, kind === 'dnsdist' ? withListeners(config, workers) : config);
+  const forN = config.replaceAll('@WORKERS@', String(workers));
+  writeFileSync(conf, kind === 'dnsdist' ? withListeners(forN, workers) : forN);
   const child = spawnProxy(kind, conf, workers);
   const deadline = Date.now() + 15000;
   // Wait for an answer or the child's exit; an exited child fails even if something else answered.
