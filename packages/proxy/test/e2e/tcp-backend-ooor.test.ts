@@ -9,17 +9,11 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries, tcpQuery } from '../support/dns-client.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
-
-function frame(msg: Buffer): Buffer {
-  const f = Buffer.alloc(2 + msg.length);
-  f.writeUInt16BE(msg.length, 0);
-  msg.copy(f, 2);
-  return f;
-}
+import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
 
 function answerTo(q: dnsPacket.Packet): Buffer {
   const name = q.questions![0]!.name;
-  return frame(
+  return tcpFrame(
     dnsPacket.encode({
       type: 'response',
       id: q.id,
@@ -48,18 +42,13 @@ async function batchingBackend(batch: number) {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const query = dnsPacket.decode(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
-        buffer = buffer.subarray(2 + buffer.readUInt16BE(0));
-        waiting.push({ socket, query });
-        const onThis = waiting.filter((h) => h.socket === socket).length;
-        state.mostWaitingOnOneConnection = Math.max(state.mostWaitingOnOneConnection, onThis);
-        if (waiting.length >= batch) {
-          for (const h of waiting.splice(0).reverse()) h.socket.write(answerTo(h.query));
-        }
+    onFramedMessages(socket, (message) => {
+      const query = dnsPacket.decode(message);
+      waiting.push({ socket, query });
+      const onThis = waiting.filter((h) => h.socket === socket).length;
+      state.mostWaitingOnOneConnection = Math.max(state.mostWaitingOnOneConnection, onThis);
+      if (waiting.length >= batch) {
+        for (const h of waiting.splice(0).reverse()) h.socket.write(answerTo(h.query));
       }
     });
   });

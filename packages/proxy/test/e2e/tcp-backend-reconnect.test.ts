@@ -9,6 +9,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries, tcpQuery, waitFor } from '../support/dns-client.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
 
 /** What the backend does with the n-th query (0-based) it reads on a connection. */
 type Behaviour = (socket: net.Socket, queryIndexOnConnection: number, query: dnsPacket.Packet) => void;
@@ -20,16 +21,9 @@ interface Backend {
   close(): Promise<void>;
 }
 
-function frame(msg: Buffer): Buffer {
-  const f = Buffer.alloc(2 + msg.length);
-  f.writeUInt16BE(msg.length, 0);
-  msg.copy(f, 2);
-  return f;
-}
-
 function answerTo(q: dnsPacket.Packet): Buffer {
   const name = q.questions![0]!.name;
-  return frame(
+  return tcpFrame(
     dnsPacket.encode({
       type: 'response',
       id: q.id,
@@ -49,16 +43,11 @@ async function tcpBackend(behaviour: Behaviour, onConnection?: (socket: net.Sock
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     onConnection?.(socket);
-    let buffer = Buffer.alloc(0);
     let index = 0;
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const q = dnsPacket.decode(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
-        buffer = buffer.subarray(2 + buffer.readUInt16BE(0));
-        state.queries.push(q.questions![0]!.name);
-        behaviour(socket, index++, q);
-      }
+    onFramedMessages(socket, (message) => {
+      const q = dnsPacket.decode(message);
+      state.queries.push(q.questions![0]!.name);
+      behaviour(socket, index++, q);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

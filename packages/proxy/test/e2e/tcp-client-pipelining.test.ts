@@ -9,6 +9,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries } from '../support/dns-client.js';
 import { startProxy } from '../support/proxy-harness.js';
+import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
 
 /** A TCP backend answering each query on the next turn, which notes how many of them it held at once. */
 async function countingBackend(): Promise<{ port: number; names: string[]; mostAtOnce: () => number; close: () => Promise<void> }> {
@@ -20,30 +21,25 @@ async function countingBackend(): Promise<{ port: number; names: string[]; mostA
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const q = dnsPacket.decode(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
-        buffer = buffer.subarray(2 + buffer.readUInt16BE(0));
-        const name = q.questions![0]!.name;
-        names.push(name);
-        most = Math.max(most, ++held);
-        setImmediate(() => {
-          held--;
-          const a = dnsPacket.encode({
-            type: 'response',
-            id: q.id,
-            flags: dnsPacket.RECURSION_DESIRED,
-            questions: [{ type: 'A', name, class: 'IN' }],
-            answers: [{ type: 'A', name, ttl: 60, data: '198.51.100.9' }],
-          });
-          const f = Buffer.alloc(2 + a.length);
-          f.writeUInt16BE(a.length, 0);
-          a.copy(f, 2);
-          socket.write(f);
-        });
-      }
+    onFramedMessages(socket, (message) => {
+      const q = dnsPacket.decode(message);
+      const name = q.questions![0]!.name;
+      names.push(name);
+      most = Math.max(most, ++held);
+      setImmediate(() => {
+        held--;
+        socket.write(
+          tcpFrame(
+            dnsPacket.encode({
+              type: 'response',
+              id: q.id,
+              flags: dnsPacket.RECURSION_DESIRED,
+              questions: [{ type: 'A', name, class: 'IN' }],
+              answers: [{ type: 'A', name, ttl: 60, data: '198.51.100.9' }],
+            }),
+          ),
+        );
+      });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
