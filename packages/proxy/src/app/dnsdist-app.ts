@@ -307,11 +307,14 @@ export class DnsdistApp {
         this.ebpf.shareFilters();
         return;
       }
-      if (this.workerSettings.count > 1) this.clientTables = this.clientTableHook?.newTables() ?? [];
-      else this.clientTableHook?.begin();
-      // Unpinned filters too: a worker's newBPFFilter takes these maps instead of making copies nothing reads.
-      if (this.workerSettings.count > 1) this.bpfFilters = this.ebpf.takeSharedFilters();
-      else this.ebpf.shareFilters();
+      if (this.workerSettings.count > 1) {
+        this.clientTables = this.clientTableHook?.newTables() ?? [];
+        // Unpinned filters too: a worker's newBPFFilter takes these maps instead of making copies nothing reads.
+        this.bpfFilters = this.ebpf.takeSharedFilters();
+      } else {
+        this.clientTableHook?.begin();
+        this.ebpf.shareFilters();
+      }
       this.#guards?.configurationDone(this.workerSettings.count, this.options.configFile);
       this.ebpf.configurationLoaded();
     } catch (err) {

@@ -9,6 +9,7 @@ import * as dnsPacket from 'dns-packet';
 import { tcpQuery, waitFor, type Answer } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { oneWorker } from '../support/test-workers.js';
+import { tcpFrame } from '../support/tcp-framing.js';
 
 interface ReceivedQuery {
   id: number;
@@ -41,13 +42,6 @@ async function tcpBackend(expected: number, reply: (socket: net.Socket, queries:
     state,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
-}
-
-function frame(msg: Buffer): Buffer {
-  const f = Buffer.alloc(2 + msg.length);
-  f.writeUInt16BE(msg.length, 0);
-  msg.copy(f, 2);
-  return f;
 }
 
 function answer(id: number, name: string, address: string): Buffer {
@@ -116,7 +110,7 @@ describe('TCP backend framing', () => {
 
   it('matches answers sent in reverse order, split inside length prefixes and coalesced', async () => {
     const { answers } = await run(6, async (socket, queries) => {
-      const stream = Buffer.concat([...queries].reverse().map((q) => frame(answer(q.id, q.name, addressOf(q.name)))));
+      const stream = Buffer.concat([...queries].reverse().map((q) => tcpFrame(answer(q.id, q.name, addressOf(q.name)))));
       // Cut after 1 byte (inside the first length prefix), then mid-message, then three answers at once…
       await writeInPieces(socket, stream, [1, 20, 3 * 60, 1, 1]);
     });
@@ -127,11 +121,11 @@ describe('TCP backend framing', () => {
     const { answers, proxy } = await run(3, async (socket, queries) => {
       const unknownId = (Math.max(...queries.map((q) => q.id)) + 100) & 0xffff;
       const bogus = [
-        frame(answer(unknownId, queries[0]!.name, '203.0.113.1')),
+        tcpFrame(answer(unknownId, queries[0]!.name, '203.0.113.1')),
         // Right ID, wrong question: a spoofing attempt or a confused backend.
-        frame(answer(queries[1]!.id, 'other.framing.test', '203.0.113.2')),
+        tcpFrame(answer(queries[1]!.id, 'other.framing.test', '203.0.113.2')),
       ];
-      const real = queries.map((q) => frame(answer(q.id, q.name, addressOf(q.name))));
+      const real = queries.map((q) => tcpFrame(answer(q.id, q.name, addressOf(q.name))));
       await writeInPieces(socket, Buffer.concat([...bogus, ...real]), [5, 7]);
     });
     expectOwnAnswers(answers);
@@ -149,7 +143,7 @@ describe('TCP backend framing', () => {
         questions: [{ type: 'A', name: q.name, class: 'IN' }],
         answers: Array.from({ length: 300 }, (_, i) => ({ type: 'A' as const, name: q.name, ttl: 60, data: `10.0.${i >> 8}.${i & 0xff}` })),
       });
-      await writeInPieces(socket, frame(big), [1000, 1000, 1000]);
+      await writeInPieces(socket, tcpFrame(big), [1000, 1000, 1000]);
     });
     expect(answers[0]!.id).toBe(1000);
     expect(answers[0]!.answers).toHaveLength(300);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
 
 type Rr = dnsPacket.Answer;
 
@@ -19,13 +20,6 @@ const soa = (name: string, serial: number): Rr => ({
 });
 const a = (name: string, address: string): Rr => ({ type: 'A', name, ttl: 60, data: address });
 const txt = (name: string, text: string): Rr => ({ type: 'TXT', name, ttl: 60, data: text });
-
-function frame(msg: Buffer): Buffer {
-  const f = Buffer.alloc(2 + msg.length);
-  f.writeUInt16BE(msg.length, 0);
-  msg.copy(f, 2);
-  return f;
-}
 
 interface Script {
   /** Answer sections of the messages sent for this name, in order. */
@@ -42,29 +36,24 @@ async function xfrBackend(scripts: Record<string, Script>) {
   const state = { connections: 0, queries: 0 };
   const server = net.createServer((socket) => {
     state.connections++;
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      while (buffer.length >= 2 && buffer.length >= 2 + buffer.readUInt16BE(0)) {
-        const q = dnsPacket.decode(buffer.subarray(2, 2 + buffer.readUInt16BE(0)));
-        buffer = buffer.subarray(2 + buffer.readUInt16BE(0));
-        state.queries++;
-        const question = q.questions![0]!;
-        const script = scripts[question.name];
-        const messages = script?.messages ?? [[a(question.name, '192.0.2.53')]];
-        const out = messages.map((answers) =>
-          frame(
-            dnsPacket.encode({
-              type: 'response',
-              id: q.id,
-              flags: script?.rcode === 'NOTAUTH' ? 9 : 0,
-              questions: [question],
-              answers,
-            }),
-          ),
-        );
-        socket.write(Buffer.concat(out));
-      }
+    onFramedMessages(socket, (message) => {
+      const q = dnsPacket.decode(message);
+      state.queries++;
+      const question = q.questions![0]!;
+      const script = scripts[question.name];
+      const messages = script?.messages ?? [[a(question.name, '192.0.2.53')]];
+      const out = messages.map((answers) =>
+        tcpFrame(
+          dnsPacket.encode({
+            type: 'response',
+            id: q.id,
+            flags: script?.rcode === 'NOTAUTH' ? 9 : 0,
+            questions: [question],
+            answers,
+          }),
+        ),
+      );
+      socket.write(Buffer.concat(out));
     });
     socket.on('error', () => socket.destroy());
   });
@@ -87,19 +76,12 @@ function transfer(port: number, name: string, type: 'AXFR' | 'IXFR', id: number)
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     const messages: dnsPacket.Packet[] = [];
-    let buf = Buffer.alloc(0);
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ messages, ended: false });
     }, 10000);
-    socket.on('connect', () => socket.write(frame(encodeQuery(name, { type, id }))));
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        messages.push(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-    });
+    socket.on('connect', () => socket.write(tcpFrame(encodeQuery(name, { type, id }))));
+    onFramedMessages(socket, (message) => messages.push(dnsPacket.decode(message)));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);

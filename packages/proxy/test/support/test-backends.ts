@@ -6,6 +6,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { freePort } from '../../../../test/support/free-port.js';
+import { onFramedMessages, tcpFrame } from './tcp-framing.js';
 
 /** A backend's answer to one query, raw bytes in and out; undefined sends nothing back. */
 export type AnswerQuery = (query: Buffer) => Buffer | undefined;
@@ -75,19 +76,9 @@ export async function startUdpTcpBackend(answer: AnswerQuery): Promise<TestBacke
     },
     (socket) => {
       socket.on('error', () => socket.destroy());
-      let buf = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-          buf = buf.subarray(2 + msg.length);
-          const a = answer(msg);
-          if (!a) continue;
-          const frame = Buffer.alloc(2 + a.length);
-          frame.writeUInt16BE(a.length, 0);
-          a.copy(frame, 2);
-          socket.write(frame);
-        }
+      onFramedMessages(socket, (msg) => {
+        const a = answer(msg);
+        if (a) socket.write(tcpFrame(a));
       });
     },
   );

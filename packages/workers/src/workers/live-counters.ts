@@ -19,7 +19,8 @@
  * a torn one; a worker increments before it answers, so a client that has
  * its answer reads a total that includes it.
  */
-import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { cellSetOf, cellsOf, pointCells, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { baseAfterWrite, baseWithRetired, combinedCell, readTotalsFrom } from './cell-totals.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import type { LayoutObjects } from './counter-layout.js';
 
@@ -123,10 +124,7 @@ export class LiveCounters {
       const cells = region.subarray(HEADER + offset, HEADER + offset + n);
       for (let i = 0; i < n; i++) cells[i] = own[i]!;
       pointCells(target, cells);
-      const twin = Object.create(Object.getPrototypeOf(target) as object) as object;
-      cellSetOf(target)!.install(twin);
-      pointCells(twin, this.#summing(regions, offset, false));
-      setTotalsOf(target, twin);
+      readTotalsFrom(target, this.#summing(regions, offset, false));
     });
     region[0] = this.size;
   }
@@ -153,9 +151,7 @@ export class LiveCounters {
     const base = regions.at(-1)!;
     if (region[0] === this.size) {
       for (let j = 0; j < this.size; j++) {
-        const v = region[HEADER + j]!;
-        if (this.#kinds[j] === 'counter') base[HEADER + j]! += v;
-        else if (this.#kinds[j] === 'max') base[HEADER + j] = Math.max(base[HEADER + j]!, v);
+        base[HEADER + j] = baseWithRetired(this.#kinds[j]!, base[HEADER + j]!, region[HEADER + j]!);
       }
     }
     region.fill(0);
@@ -172,7 +168,6 @@ export class LiveCounters {
 
   /** The total of cell `j` over the workers' regions that match and the base. */
   #total(regions: Float64Array[], j: number): number {
-    const kind = this.#kinds[j]!;
     const last = regions.length - 1;
     let total = 0;
     let n = 0;
@@ -185,10 +180,7 @@ export class LiveCounters {
       if (v > max) max = v;
       if (v !== 0) n++;
     }
-    const base = regions[last]![HEADER + j]!;
-    if (kind === 'counter' || kind === 'gauge') return total + base;
-    if (kind === 'max') return Math.max(max, base);
-    return n > 0 ? total / n : 0;
+    return combinedCell(this.#kinds[j]!, total, max, n, regions[last]![HEADER + j]!);
   }
 
   /**
@@ -203,9 +195,7 @@ export class LiveCounters {
       set: (_, prop, value: number) => {
         if (!writable || typeof prop !== 'string') return true;
         const j = offset + Number(prop);
-        const kind = this.#kinds[j];
-        if (kind === 'counter' || kind === 'gauge') base[HEADER + j]! += value - this.#total(regions, j);
-        else if (kind === 'max') base[HEADER + j] = value;
+        base[HEADER + j] = baseAfterWrite(this.#kinds[j]!, base[HEADER + j]!, this.#total(regions, j), value);
         return true;
       },
     });

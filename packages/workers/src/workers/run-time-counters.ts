@@ -20,6 +20,7 @@
  * what the control plane itself adds stays per object in the control plane.
  */
 import { cellSetOf, cellsOf, pointCells, setTotalsOf, type CellKind, type CellStore } from '@dnsdist-ts/dataplane/stats/counter-cells.js';
+import { baseAfterWrite, baseWithRetired, combinedCell, readTotalsFrom } from './cell-totals.js';
 import type { DnsdistProxy } from '@dnsdist-ts/dataplane/server/dnsdist-proxy.js';
 import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 
@@ -150,11 +151,7 @@ export class RunTimeCounters {
         const cells = half.subarray(offset, offset + values.get(target)!.length);
         cells.set(values.get(target)!);
         pointCells(target, cells);
-        const set = cellSetOf(target)!;
-        const twin = Object.create(Object.getPrototypeOf(target) as object) as object;
-        set.install(twin);
-        pointCells(twin, RunTimeCounters.#sameGeneration(regions, generation, layout.size, offset, set.kinds));
-        setTotalsOf(target, twin);
+        readTotalsFrom(target, RunTimeCounters.#sameGeneration(regions, generation, layout.size, offset, cellSetOf(target)!.kinds));
       }
       this.#attached = objects;
       half[0] = layout.size;
@@ -186,10 +183,7 @@ export class RunTimeCounters {
           if (v > max) max = v;
           if (v !== 0) n++;
         }
-        const kind = kinds[k];
-        if (kind === 'counter' || kind === 'gauge') return total;
-        if (kind === 'max') return max;
-        return n > 0 ? total / n : 0;
+        return combinedCell(kinds[k]!, total, max, n, 0);
       },
       set: () => true,
     });
@@ -204,8 +198,7 @@ export class RunTimeCounters {
       for (let k = 0; k < base.length; k++) {
         const v = RunTimeCounters.#value(this.#layouts, region, target, k);
         if (v === undefined) break;
-        if (kinds[k] === 'counter') base[k]! += v;
-        else if (kinds[k] === 'max') base[k] = Math.max(base[k]!, v);
+        base[k] = baseWithRetired(kinds[k]!, base[k]!, v);
       }
     }
     region.fill(0);
@@ -233,9 +226,7 @@ export class RunTimeCounters {
       if (v > max) max = v;
       if (v !== 0) n++;
     }
-    if (kind === 'counter' || kind === 'gauge') return total + base[k]!;
-    if (kind === 'max') return Math.max(max, base[k]!);
-    return n > 0 ? total / n : 0;
+    return combinedCell(kind, total, max, n, base[k]!);
   }
 
   /** A store whose cell k reads `target`'s total over the workers; a write moves the base by the difference. */
@@ -245,9 +236,7 @@ export class RunTimeCounters {
       set: (_, prop, value: number) => {
         if (typeof prop !== 'string') return true;
         const k = Number(prop);
-        const kind = kinds[k];
-        if (kind === 'counter' || kind === 'gauge') base[k]! += value - this.#total(target, kind, base, k);
-        else if (kind === 'max') base[k] = value;
+        base[k] = baseAfterWrite(kinds[k]!, base[k]!, this.#total(target, kinds[k]!, base, k), value);
         return true;
       },
     });
