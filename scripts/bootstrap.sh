@@ -20,6 +20,7 @@ packages=(
   dnsdist     # Debian's dnsdist 1.7.3: interop and parity peer (tests)
   dnsperf bind9-dnsutils knot-dnsutils ethtool  # dnsperf, dig, kdig (tests, benchmarks)
   nghttp2-client  # h2load: the DoH row of the proxy benchmark
+  netsniff-ng     # trafgen: the attacker of the flood benchmarks (test/bench/flood)
   openssl     # certificates per TLS test run, OCSP responses, s_client (tests, generateOCSPResponse)
   xdp-tools   # xdp-loader: the XDP filter loaded the libxdp way (test)
   chromium    # headless browser for the dashboard test

@@ -14,7 +14,9 @@
  * client share this machine's cores.
  *
  * Run as root: `pnpm exec tsx test/bench/flood/flood.bench.ts`
- * (BENCH_SECONDS=5 per measurement).
+ * (BENCH_SECONDS=5 per measurement). BENCH_WORKERS=1,2 measures each
+ * row with N listener threads in dnsdist (its local address added N
+ * times with reusePort) against N data-plane workers in dnsdist-ts.
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +37,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Only the measurements whose "target, mode" matches (e.g. BENCH_ONLY='dnsdist-ts, XDP'). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const FIXED_QPS = 2000;
+const WORKERS = (process.env.BENCH_WORKERS ?? '1').split(',').map((n) => {
+  const count = Number(n);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_WORKERS: "${n}" is not a worker count (e.g. BENCH_WORKERS=1,2)`);
+  return count;
+});
 const KEY = 'MXNeLFWHUe4363BBKrY06cAsH8NWNb+Se2eXU5+Bb74=';
 const passObject = fileURLToPath(new URL('../../../contrib/xdp-filter/test/fixtures/xdp-pass.bpf.o', import.meta.url));
 
@@ -63,7 +70,15 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startTarget(target: Target, mode: Mode, pins: string): Promise<Running> {
+/** dnsdist's N listener threads on one address: the first setLocal, N - 1 more addLocal, all reusePort. */
+function dnsdistListeners(address: string, workers: number): string {
+  if (workers === 1) return `setLocal("${address}")`;
+  const lines = [`setLocal("${address}", {reusePort=true})`];
+  for (let i = 1; i < workers; i++) lines.push(`addLocal("${address}", {reusePort=true})`);
+  return lines.join('\n');
+}
+
+async function startTarget(target: Target, mode: Mode, pins: string, workers: number): Promise<Running> {
   const bpf = mode === 'XDP';
   if (target === 'dnsdist-ts') {
     const filter = bpf
@@ -74,6 +89,7 @@ async function startTarget(target: Target, mode: Mode, pins: string): Promise<Ru
       {},
       {
         udpImplementation: 'native',
+        workers,
       },
     );
     return {
@@ -94,7 +110,7 @@ async function startTarget(target: Target, mode: Mode, pins: string): Promise<Ru
   const consoleConf = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${KEY}")`;
   writeFileSync(
     conf,
-    `setSecurityPollSuffix("")\nsetLocal("${veth.hostAddr}:${port}")\nsetACL({"${veth.hostAddr}/24"})\n${consoleConf}\n` +
+    `setSecurityPollSuffix("")\n${dnsdistListeners(`${veth.hostAddr}:${port}`, workers)}\nsetACL({"${veth.hostAddr}/24"})\n${consoleConf}\n` +
       `${bpf ? `bpf = ${pinnedFilterLua17(pins, 1024)}\nsetDefaultBPFFilter(bpf)` : ''}\n${rules}`,
   );
   const child = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
@@ -124,15 +140,18 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 interface Row {
   target: Target;
+  workers: number;
   mode: Mode;
   floodPps?: number;
   fixed: FixedRateResult;
   sat: SaturatingResult;
 }
 
-async function measure(target: Target, mode: Mode): Promise<Row> {
-  const t = await startTarget(target, mode, `${root}/${target === 'dnsdist-ts' ? 'ts' : 'dd'}-${mode === 'XDP' ? 'xdp' : 'us'}`);
-  progress(`${target}, ${mode}: started`);
+async function measure(target: Target, mode: Mode, workers: number): Promise<Row> {
+  const pins = `${root}/${target === 'dnsdist-ts' ? 'ts' : 'dd'}-${mode === 'XDP' ? 'xdp' : 'us'}-${workers}`;
+  const t = await startTarget(target, mode, pins, workers);
+  const name = `${target} ×${workers}, ${mode}`;
+  progress(`${name}: started`);
   try {
     const flood = mode === 'no attack' ? undefined : startTrafgenFlood(veth, t.port, attackers[0]!, attackers[1]!);
     try {
@@ -141,40 +160,42 @@ async function measure(target: Target, mode: Mode): Promise<Row> {
         const deadline = performance.now() + 15_000;
         let n = 0;
         while ((n = await t.blocks()) < 4 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-        progress(`${target}, ${mode}: ${n} attacker addresses blocked`);
+        progress(`${name}: ${n} attacker addresses blocked`);
       }
       const fixed = await fixedRate(veth, veth.hostAddr, t.port, legit, FIXED_QPS, SECONDS);
-      progress(`${target}, ${mode}: fixed rate ${JSON.stringify(fixed)}`);
+      progress(`${name}: fixed rate ${JSON.stringify(fixed)}`);
       const sat = await saturating(veth, veth.hostAddr, t.port, legit, SECONDS);
-      progress(`${target}, ${mode}: saturating ${JSON.stringify(sat)}`);
+      progress(`${name}: saturating ${JSON.stringify(sat)}`);
       const f = await flood?.stop();
-      progress(`${target}, ${mode}: flood stopped ${JSON.stringify(f)}`);
-      return { target, mode, fixed, sat, ...(f ? { floodPps: f.pps } : {}) };
+      progress(`${name}: flood stopped ${JSON.stringify(f)}`);
+      return { target, workers, mode, fixed, sat, ...(f ? { floodPps: f.pps } : {}) };
     } catch (err) {
       await flood?.stop();
       throw err;
     }
   } finally {
     await t.stop();
-    progress(`${target}, ${mode}: stopped`);
+    progress(`${name}: stopped`);
   }
 }
 
 try {
   const rows: Row[] = [];
-  for (const mode of ['no attack', 'userspace blocks', 'XDP'] as const) {
-    for (const target of ['dnsdist 1.7.3', 'dnsdist-ts'] as const) {
-      if (!ONLY || ONLY.test(`${target}, ${mode}`)) rows.push(await measure(target, mode));
+  for (const workers of WORKERS) {
+    for (const mode of ['no attack', 'userspace blocks', 'XDP'] as const) {
+      for (const target of ['dnsdist 1.7.3', 'dnsdist-ts'] as const) {
+        if (!ONLY || ONLY.test(`${target}, ${mode}`)) rows.push(await measure(target, mode, workers));
+      }
     }
   }
   console.log(`flood benchmark: ${SECONDS} s per measurement, fixed-rate client at ${FIXED_QPS} qps, attacker: trafgen from 4 addresses`);
   console.log(
-    '| target | mode | flood (kpps sent) | fixed 2k qps: lost | p50 ms | p99 ms | saturating: answers/s |\n|---|---|---|---|---|---|---|',
+    '| target | N | mode | flood (kpps sent) | fixed 2k qps: lost | p50 ms | p99 ms | saturating: answers/s |\n|---|---:|---|---|---|---|---|---|',
   );
   for (const r of rows) {
     const pct = ((r.fixed.lost / r.fixed.sent) * 100).toFixed(1);
     console.log(
-      `| ${r.target} | ${r.mode} | ${r.floodPps ? (r.floodPps / 1000).toFixed(0) : '-'} | ${r.fixed.lost} (${pct} %) | ${r.fixed.p50.toFixed(3)} | ${r.fixed.p99.toFixed(3)} | ${r.sat.qps.toFixed(0)} |`,
+      `| ${r.target} | ${r.workers} | ${r.mode} | ${r.floodPps ? (r.floodPps / 1000).toFixed(0) : '-'} | ${r.fixed.lost} (${pct} %) | ${r.fixed.p50.toFixed(3)} | ${r.fixed.p99.toFixed(3)} | ${r.sat.qps.toFixed(0)} |`,
     );
   }
 } finally {
