@@ -17,6 +17,7 @@
  * (BENCH_SECONDS=5 per measurement). BENCH_WORKERS=1,2 measures each
  * row with N listener threads in dnsdist (its local address added N
  * times with reusePort) against N data-plane workers in dnsdist-ts.
+ * BENCH_UDP_BUFFERS=1048576 gives both setUDPSocketBufferSizes(n, n).
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -37,6 +38,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 /** Only the measurements whose "target, mode" matches (e.g. BENCH_ONLY='dnsdist-ts, XDP'). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const FIXED_QPS = 2000;
+const UDP_BUFFERS = Number(process.env.BENCH_UDP_BUFFERS ?? 0);
+/** The listeners' socket buffers, before they bind (both proxies take the same line). */
+const BUFFERS_LUA = UDP_BUFFERS > 0 ? `setUDPSocketBufferSizes(${UDP_BUFFERS}, ${UDP_BUFFERS})\n` : '';
 const WORKERS = (process.env.BENCH_WORKERS ?? '1').split(',').map((n) => {
   const count = Number(n);
   if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_WORKERS: "${n}" is not a worker count (e.g. BENCH_WORKERS=1,2)`);
@@ -85,7 +89,7 @@ async function startTarget(target: Target, mode: Mode, pins: string, workers: nu
       ? `bpf = ${pinnedFilterLua(pins, 1024)}\nsetDefaultBPFFilter(bpf)\nattachXDPFilter{interfaces={"${veth.hostIf}"}, mode="native"}`
       : '';
     const proxy = await startProxy(
-      `setLocal("${veth.hostAddr}:\${PORT}")\nsetACL({"${veth.hostAddr}/24"})\n${filter}\n${rules}`,
+      `${BUFFERS_LUA}setLocal("${veth.hostAddr}:\${PORT}")\nsetACL({"${veth.hostAddr}/24"})\n${filter}\n${rules}`,
       {},
       {
         udpImplementation: 'native',
@@ -110,7 +114,7 @@ async function startTarget(target: Target, mode: Mode, pins: string, workers: nu
   const consoleConf = `controlSocket("127.0.0.1:${consolePort}")\nsetKey("${KEY}")`;
   writeFileSync(
     conf,
-    `setSecurityPollSuffix("")\n${dnsdistListeners(`${veth.hostAddr}:${port}`, workers)}\nsetACL({"${veth.hostAddr}/24"})\n${consoleConf}\n` +
+    `setSecurityPollSuffix("")\n${BUFFERS_LUA}${dnsdistListeners(`${veth.hostAddr}:${port}`, workers)}\nsetACL({"${veth.hostAddr}/24"})\n${consoleConf}\n` +
       `${bpf ? `bpf = ${pinnedFilterLua17(pins, 1024)}\nsetDefaultBPFFilter(bpf)` : ''}\n${rules}`,
   );
   const child = spawn('dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { stdio: 'ignore' });
@@ -188,7 +192,10 @@ try {
       }
     }
   }
-  console.log(`flood benchmark: ${SECONDS} s per measurement, fixed-rate client at ${FIXED_QPS} qps, attacker: trafgen from 4 addresses`);
+  console.log(
+    `flood benchmark: ${SECONDS} s per measurement, fixed-rate client at ${FIXED_QPS} qps, attacker: trafgen from 4 addresses` +
+      (UDP_BUFFERS > 0 ? `, setUDPSocketBufferSizes(${UDP_BUFFERS}, ${UDP_BUFFERS})` : ''),
+  );
   console.log(
     '| target | N | mode | flood (kpps sent) | fixed 2k qps: lost | p50 ms | p99 ms | saturating: answers/s |\n|---|---:|---|---|---|---|---|---|',
   );

@@ -91,12 +91,17 @@ export class DNSCryptBind {
     this.local = new SocketAddress(parseAddress(config.host).bytes, config.port);
   }
 
-  async start(processor: QueryProcessor, udpImplementation: 'auto' | 'native' | 'dgram', idleTimeoutSeconds: number): Promise<void> {
+  async start(
+    processor: QueryProcessor,
+    udpImplementation: 'auto' | 'native' | 'dgram',
+    idleTimeoutSeconds: number,
+    bufferSizes: { receiveBufferSize?: number; sendBufferSize?: number } = {},
+  ): Promise<void> {
     this.#idleTimeoutMs = idleTimeoutSeconds * 1000;
     const { host, port, reusePort } = this.config;
     let udp: UdpEndpoint;
     try {
-      udp = await createUdpEndpoint({ address: host, port, reusePort }, udpImplementation);
+      udp = await createUdpEndpoint({ address: host, port, reusePort, ...bufferSizes }, udpImplementation);
     } catch (err) {
       throw listenError(err, this.config.requestedBy, host, port, 'udp');
     }

@@ -13,6 +13,13 @@ import { listenError } from '../io/listen-error.js';
 import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import {
+  readSystemUdpBufferDefaults,
+  udpBufferRequest,
+  type SystemUdpBufferDefaults,
+  type UdpBufferRequest,
+  type UdpSocketBufferSizes,
+} from '../io/udp-socket-buffer-sizes.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import type { DynBlockCheck, QueryCache, QueryRecorder, RulesEngine } from '../query/query-collaborators.js';
@@ -94,6 +101,8 @@ export class ProxySettings {
   truncateTC = false;
   /** Which UDP implementation frontends and backends use. */
   udpImplementation: 'auto' | 'native' | 'dgram' = 'auto';
+  /** setUDPSocketBufferSizes: SO_RCVBUF / SO_SNDBUF of the UDP listeners (0: the system's default; only ever raised). */
+  readonly udpSocketBufferSizes: UdpSocketBufferSizes = { receive: 0, send: 0 };
   /** Outgoing DoH: idle connections, idle time, cleanup interval (setMaxIdleDoHConnectionsPerDownstream…). */
   readonly dohClient = new DohClientTuning();
   /** setWeightedBalancingFactor / setConsistentHashingBalancingFactor, read by the policies of every pool. */
@@ -160,6 +169,8 @@ export class DnsdistProxy implements QueryPathContext {
   readonly incomingProxyProtocol = new IncomingProxyProtocol();
   /** ACL entries given before the config ran (-a); they suppress the default ACL. */
   #aclTouched = false;
+  /** net.core.rmem_default / wmem_default, read when a listener first needs them. */
+  #systemUdpBuffers: SystemUdpBufferDefaults | undefined;
   readonly frontendConfigs: FrontendConfig[] = [];
   readonly frontends: RunningFrontend[] = [];
   /** addTLSLocal listeners, in configuration order (getTLSContext(n), getTLSFrontend(n)). */
@@ -467,7 +478,7 @@ export class DnsdistProxy implements QueryPathContext {
     for (const bind of listenersElsewhere ? [] : this.dnscryptBinds) {
       bind.sharedConnections = this.processWide.listenerConnections('dnscrypt', this.dnscryptBinds.indexOf(bind));
       try {
-        await bind.start(this.processor, this.settings.udpImplementation, this.settings.tcpRecvTimeoutSeconds);
+        await bind.start(this.processor, this.settings.udpImplementation, this.settings.tcpRecvTimeoutSeconds, this.#listenerBufferSizes());
       } catch (err) {
         throw listenError(err, bind.config.requestedBy, bind.config.host, bind.config.port, 'udp');
       }
@@ -518,7 +529,10 @@ export class DnsdistProxy implements QueryPathContext {
     for (let attempt = 1; ; attempt++) {
       let endpoint: UdpEndpoint;
       try {
-        endpoint = await createUdpEndpoint({ address: fc.host, port: fc.port, reusePort: fc.reusePort }, this.settings.udpImplementation);
+        endpoint = await createUdpEndpoint(
+          { address: fc.host, port: fc.port, reusePort: fc.reusePort, ...this.#listenerBufferSizes() },
+          this.settings.udpImplementation,
+        );
       } catch (err) {
         throw listenError(err, requestedBy, fc.host, fc.port, 'udp');
       }
@@ -541,6 +555,29 @@ export class DnsdistProxy implements QueryPathContext {
       }
       return { udp, tcp, local };
     }
+  }
+
+  /**
+   * What a UDP listener's socket asks for under setUDPSocketBufferSizes, and
+   * the warnings dnsdist logs for each such socket; undefined when not set.
+   * (A data-plane worker binds quietly: the control plane logs them.)
+   */
+  udpBufferRequest(): UdpBufferRequest | undefined {
+    const sizes = this.settings.udpSocketBufferSizes;
+    if (sizes.receive <= 0 && sizes.send <= 0) return undefined;
+    this.#systemUdpBuffers ??= readSystemUdpBufferDefaults();
+    return udpBufferRequest(sizes, this.#systemUdpBuffers);
+  }
+
+  /** The buffer sizes a UDP listener's socket asks for (setUDPSocketBufferSizes), logging what dnsdist logs of them. */
+  #listenerBufferSizes(): { receiveBufferSize?: number; sendBufferSize?: number } {
+    const request = this.udpBufferRequest();
+    if (request === undefined) return {};
+    if (!this.quietListeners) for (const line of request.warnings) this.log.warn(line);
+    return {
+      ...(request.receiveBufferSize > 0 ? { receiveBufferSize: request.receiveBufferSize } : {}),
+      ...(request.sendBufferSize > 0 ? { sendBufferSize: request.sendBufferSize } : {}),
+    };
   }
 
   #tcpOptions(fc: FrontendConfig, sharedConnections: ListenerConnectionCount | undefined): TcpFrontendOptions {

@@ -38,6 +38,14 @@ export function registerTuningBindings(env: LuaEnvironment): void {
     const n = a.integer(0);
     if (env.configOnly('setMaxTCPClientThreads')) settings.maxTCPClientThreads = n;
   });
+  // The listeners' socket buffers, set before they bind: dnsdist's bound check and runtime refusal.
+  rt.registerFunction('setUDPSocketBufferSizes', (a) => {
+    const receive = a.integer(0);
+    const send = a.integer(1);
+    if (!env.configOnly('setUDPSocketBufferSizes')) return;
+    settings.udpSocketBufferSizes.receive = socketBufferSize(env, receive);
+    settings.udpSocketBufferSizes.send = socketBufferSize(env, send);
+  });
   rt.registerFunction('setMaxTCPConnectionsPerClient', (a) => {
     settings.maxTCPConnectionsPerClient = a.integer(0);
   });
@@ -64,4 +72,15 @@ export function registerTuningBindings(env: LuaEnvironment): void {
   rt.registerFunction('setAllowEmptyResponse', (a) => {
     settings.allowEmptyResponse = a.boolean(0);
   });
+}
+
+const UINT32_MAX = 0xffffffff;
+
+/** A buffer size as dnsdist takes it: an unsigned 32-bit value, a negative one wrapped as the unsigned 64-bit it becomes there. */
+function socketBufferSize(env: LuaEnvironment, n: number): number {
+  if (n < 0 || n > UINT32_MAX) {
+    const shown = n < 0 ? (2n ** 64n + BigInt(n)).toString() : String(n);
+    env.fail(`The value (${shown}) passed to setUDPSocketBufferSizes is too large, the maximum is ${UINT32_MAX}`);
+  }
+  return n;
 }

@@ -446,7 +446,12 @@ export class DnsdistApp {
     const locals = mirrorWorkerListeners(proxy, bound);
     pool.listenersMirrored();
     pool.sync();
-    for (const local of locals) proxy.log.info(`Listening on ${local.toStringWithPort()}`);
+    // The workers bound quietly: what dnsdist logs of each UDP socket's buffers is logged here, once per listener.
+    const bufferWarnings = proxy.udpBufferRequest()?.warnings ?? [];
+    for (const local of locals) {
+      for (const line of bufferWarnings) proxy.log.warn(line);
+      proxy.log.info(`Listening on ${local.toStringWithPort()}`);
+    }
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 

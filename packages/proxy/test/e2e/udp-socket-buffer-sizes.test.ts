@@ -1,0 +1,75 @@
+/**
+ * setUDPSocketBufferSizes(recv, send), side by side with dnsdist 1.7.3: the
+ * UDP listeners' SO_RCVBUF and SO_SNDBUF as the kernel reports them (`ss`),
+ * raised only, never lowered; its bounds and its refusal at run time.
+ */
+import { execFileSync } from 'node:child_process';
+import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
+import { waitFor } from '../support/dns-client.js';
+import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
+
+/** rb / tb of every UDP socket bound to 127.0.0.1:`port` (one per listener or worker). */
+function udpBuffers(port: number): Array<{ rb: number; tb: number }> {
+  const out = execFileSync('ss', ['-uamnH', 'src', `127.0.0.1:${port}`], { encoding: 'utf8' });
+  return [...out.matchAll(/skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)/g)].map((m) => ({ rb: Number(m[1]), tb: Number(m[2]) }));
+}
+
+function systemDefault(name: 'rmem_default' | 'wmem_default'): number {
+  return Number(execFileSync('sysctl', ['-n', `net.core.${name}`], { encoding: 'utf8' }).trim());
+}
+
+const config = (sizes: string, port: number | string) => `setUDPSocketBufferSizes(${sizes})\nsetLocal("127.0.0.1:${port}")\n`;
+
+describeDnsdist('setUDPSocketBufferSizes', () => {
+  const cases: Array<{ sizes: string; what: string }> = [
+    { sizes: '1048576, 524288', what: 'raised: the kernel keeps twice what is asked' },
+    { sizes: '1000, 1000', what: 'below the default: left alone' },
+    { sizes: '0, 0', what: 'zero: the default' },
+  ];
+
+  for (const { sizes, what } of cases) {
+    it(`${sizes} (${what}) gives the listener the buffers dnsdist 1.7.3's gets`, async () => {
+      const theirPort = await freePort();
+      let proxy: RunningProxy | undefined;
+      let dnsdist: SpawnedDnsdist | undefined;
+      try {
+        proxy = await startProxy(config(sizes, '${PORT}'));
+        dnsdist = spawnDnsdist(`setSecurityPollSuffix("")\n${config(sizes, theirPort)}`);
+        await waitFor('dnsdist listens', () => udpBuffers(theirPort).length === 1);
+        const theirs = udpBuffers(theirPort)[0]!;
+        const ours = udpBuffers(proxy.port);
+        expect(ours.length).toBeGreaterThan(0);
+        for (const socket of ours) expect(socket).toEqual(theirs);
+        if (sizes.startsWith('1048576')) expect(theirs).toEqual({ rb: 2 * 1048576, tb: 2 * 524288 });
+        else expect(theirs).toEqual({ rb: systemDefault('rmem_default'), tb: systemDefault('wmem_default') });
+        if (sizes === '1000, 1000') {
+          const line = `Not decreasing socket buffer size from ${systemDefault('rmem_default')} to 1000`;
+          await waitFor('dnsdist says it', () => dnsdist!.output().includes(line));
+          expect(proxy.output.join('\n')).toContain(line);
+        }
+      } finally {
+        await proxy?.stop();
+        await dnsdist?.stop();
+      }
+    });
+  }
+
+  it("refuses a size that is not an unsigned 32-bit value, with dnsdist's words, and a call at run time", async () => {
+    await expect(startProxy('setUDPSocketBufferSizes(5000000000, 1)')).rejects.toThrow(
+      'The value (5000000000) passed to setUDPSocketBufferSizes is too large, the maximum is 4294967295',
+    );
+    await expect(startProxy('setUDPSocketBufferSizes(1, -1)')).rejects.toThrow(
+      'The value (18446744073709551615) passed to setUDPSocketBufferSizes is too large, the maximum is 4294967295',
+    );
+    await expect(startProxy('setUDPSocketBufferSizes(1048576)')).rejects.toThrow(/setUDPSocketBufferSizes: argument #2 must be a number/);
+    const proxy = await startProxy(config('1048576, 1048576', '${PORT}'));
+    try {
+      expect(proxy.app.runConsoleCommand('setUDPSocketBufferSizes(4194304, 4194304)')).toBe(
+        'setUDPSocketBufferSizes cannot be used at runtime!\n',
+      );
+      expect(proxy.app.proxy.settings.udpSocketBufferSizes).toEqual({ receive: 1048576, send: 1048576 });
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
