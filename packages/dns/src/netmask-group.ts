@@ -22,11 +22,40 @@ function bitAt(bytes: Uint8Array, i: number): number {
   return (bytes[i >> 3]! >> (7 - (i & 7))) & 1;
 }
 
+/**
+ * Up to this many IPv4 ranges are matched by a scan over flat arrays, most
+ * specific first (an ACL's usual size: dnsdist's defaults are six IPv4
+ * ranges), where a walk of the trie follows one node per prefix bit.
+ */
+const V4_SCAN_LIMIT = 32;
+
+/** The IPv4 ranges as the scan reads them, most specific first; rebuilt after a change. */
+class V4Scan {
+  readonly networks: Int32Array;
+  readonly masks: Int32Array;
+  readonly negated: Uint8Array;
+
+  constructor(entries: Entry[]) {
+    const sorted = entries.filter((e) => e.mask.family === 4).sort((a, b) => b.mask.bits - a.mask.bits);
+    this.networks = new Int32Array(sorted.length);
+    this.masks = new Int32Array(sorted.length);
+    this.negated = new Uint8Array(sorted.length);
+    sorted.forEach((e, i) => {
+      const n = e.mask.network();
+      this.networks[i] = (n[0]! << 24) | (n[1]! << 16) | (n[2]! << 8) | n[3]!;
+      this.masks[i] = e.mask.bits === 0 ? 0 : -1 << (32 - e.mask.bits);
+      this.negated[i] = e.negated ? 1 : 0;
+    });
+  }
+}
+
 export class NetmaskGroup {
   #v4 = new TrieNode();
   #v6 = new TrieNode();
   /** Keyed by the canonical mask text, in insertion order, for size and listing. */
   readonly #entries = new Map<string, Entry>();
+  /** The IPv4 scan: undefined after a change (made again on the next match), null with too many ranges for it. */
+  #v4Scan: V4Scan | null | undefined;
 
   /**
    * Add a range: "192.0.2.0/24", "2001:db8::/32", a bare address, or any
@@ -47,6 +76,7 @@ export class NetmaskGroup {
     const entry: Entry = { mask: nm, negated };
     const key = nm.toString();
     this.#entries.set(key, entry);
+    this.#v4Scan = undefined;
     const network = nm.network();
     let node = nm.family === 4 ? this.#v4 : this.#v6;
     for (let i = 0; i < nm.bits; i++) {
@@ -64,6 +94,7 @@ export class NetmaskGroup {
   deleteMask(mask: string | Netmask): boolean {
     const nm = typeof mask === 'string' ? Netmask.fromString(mask.startsWith('!') ? mask.slice(1) : mask) : mask;
     if (!this.#entries.delete(nm.toString())) return false;
+    this.#v4Scan = undefined;
     const network = nm.network();
     const path: TrieNode[] = [];
     let node: TrieNode | undefined = nm.family === 4 ? this.#v4 : this.#v6;
@@ -92,6 +123,8 @@ export class NetmaskGroup {
     let node: TrieNode | undefined;
     let bits: number;
     if (address.length === 4) {
+      const scan = this.#v4Scan === undefined ? this.#makeV4Scan() : this.#v4Scan;
+      if (scan !== null) return matchV4Scan(scan, (address[0]! << 24) | (address[1]! << 16) | (address[2]! << 8) | address[3]!);
       node = this.#v4;
       bits = 32;
     } else if (address.length === 16) {
@@ -109,12 +142,20 @@ export class NetmaskGroup {
     return best !== undefined && !best.negated;
   }
 
+  #makeV4Scan(): V4Scan | null {
+    let v4 = 0;
+    for (const e of this.#entries.values()) if (e.mask.family === 4) v4++;
+    this.#v4Scan = v4 <= V4_SCAN_LIMIT ? new V4Scan([...this.#entries.values()]) : null;
+    return this.#v4Scan;
+  }
+
   /** Number of ranges, negated ones included. */
   size(): number {
     return this.#entries.size;
   }
 
   clear(): void {
+    this.#v4Scan = undefined;
     this.#v4 = new TrieNode();
     this.#v6 = new TrieNode();
     this.#entries.clear();
@@ -129,4 +170,13 @@ export class NetmaskGroup {
   toString(): string {
     return this.toStrings().join(', ');
   }
+}
+
+/** The first (most specific) range holding `address` decides, as the trie's deepest entry does. */
+function matchV4Scan(scan: V4Scan, address: number): boolean {
+  const { networks, masks, negated } = scan;
+  for (let i = 0; i < networks.length; i++) {
+    if (((address ^ networks[i]!) & masks[i]!) === 0) return negated[i] === 0;
+  }
+  return false;
 }

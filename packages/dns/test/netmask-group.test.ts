@@ -113,3 +113,52 @@ describe('NetmaskGroup', () => {
     }
   });
 });
+
+describe('NetmaskGroup IPv4 matching: the flat scan (up to 32 ranges) and the trie (more) agree with a longest-prefix search', () => {
+  /** Reference: the most specific containing range decides, by brute force over the ranges. */
+  function reference(ranges: Array<{ network: number; bits: number; negated: boolean }>, address: number): boolean {
+    let best: { bits: number; negated: boolean } | undefined;
+    for (const r of ranges) {
+      const mask = r.bits === 0 ? 0 : (0xffffffff << (32 - r.bits)) >>> 0;
+      if ((address & mask) >>> 0 === (r.network & mask) >>> 0 && (best === undefined || r.bits > best.bits)) best = r;
+    }
+    return best !== undefined && !best.negated;
+  }
+  const text = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+
+  for (const count of [1, 6, 32, 33, 200]) {
+    it(`${count} random ranges, some negated, some nested, changed as it goes`, () => {
+      let seed = count * 7919;
+      const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+      // Addresses drawn near a few bases, so that ranges nest and addresses fall inside them.
+      const bases = [0x0a000000, 0xc0000200, 0x7f000001, 0xac100000];
+      const near = () => (bases[rnd() % bases.length]! ^ (rnd() & 0x0003ffff)) >>> 0;
+      const ranges = new Map<string, { network: number; bits: number; negated: boolean }>();
+      const g = new NetmaskGroup();
+      const wrong: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < count; i++) {
+          const bits = [0, 8, 12, 16, 20, 24, 28, 32][rnd() % 8]!;
+          const network = near();
+          const negated = rnd() % 3 === 0;
+          const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+          const key = `${text((network & mask) >>> 0)}/${bits}`;
+          ranges.set(key, { network, bits, negated });
+          g.addMask(`${negated ? '!' : ''}${key}`);
+        }
+        // Take some out again: the scan is made anew after a change.
+        for (const key of [...ranges.keys()].filter(() => rnd() % 4 === 0)) {
+          ranges.delete(key);
+          g.deleteMask(key);
+        }
+        for (let i = 0; i < 2000; i++) {
+          const a = near();
+          const bytes = Uint8Array.of(a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255);
+          const want = reference([...ranges.values()], a);
+          if (g.match(bytes) !== want) wrong.push(`${text(a)}: want ${want}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    });
+  }
+});
