@@ -88,11 +88,16 @@ export const CONTROL_PLANE_ONLY: ReadonlySet<string> = new Set([
 
 /**
  * What a worker never does, not even running the configuration: write the
- * DNSCrypt key and certificate files, which the control plane wrote before
- * the workers ran it (a worker writing them again would replace the keys
- * the control plane loaded with new ones).
+ * DNSCrypt key and certificate files and the OCSP responses, which the
+ * control plane wrote before the workers ran it (a worker writing them
+ * again would replace the keys the control plane loaded with new ones, and
+ * another worker could read a response file while it is being rewritten).
  */
-export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set(['generateDNSCryptProviderKeys', 'generateDNSCryptCertificate']);
+export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set([
+  'generateDNSCryptProviderKeys',
+  'generateDNSCryptCertificate',
+  'generateOCSPResponse',
+]);
 
 /** How long the console waits for the workers beyond the command's own timeout before it replies without them. */
 const ACK_GRACE_MS = 5000;

@@ -123,6 +123,8 @@ export const RUNTIME_ALLOWED_WITH_WORKERS: ReadonlySet<string> = new Set([
   'generateDNSCryptProviderKeys',
   'generateDNSCryptCertificate',
   'printDNSCryptProviderFingerprint',
+  // An OCSP response file is written once, here, as the DNSCrypt files are; a reload of the DoT contexts reads it everywhere.
+  'generateOCSPResponse',
   'getDNSCryptBind',
   'getDNSCryptBindCount',
   'showDNSCryptBinds',
