@@ -37,12 +37,13 @@ interface ChannelMessage {
 interface PullRequest {
   type: 'state-pull';
   id: number;
-  rings: RingRequest;
+  /** Undefined: the reader wants the block counts and tee counters only, not the rings (their copy costs the worker most). */
+  rings: RingRequest | undefined;
 }
 
 interface PullReply {
   id: number;
-  rings: RingDelta;
+  rings: RingDelta | undefined;
   hits: BlockHits[];
   delays: PropagationDelays;
   /** Every TeeAction's counters, by creation position (tee-actions.ts). */
@@ -68,7 +69,8 @@ export class WorkerStatePull {
   readonly #attached = new Map<number, Attached>();
   readonly #log: Logger;
   #id = 0;
-  #pulledThisTurn = false;
+  /** What this event-loop turn already pulled: the rings too, or the counts only. */
+  #pulledThisTurn: 'rings' | 'counts' | undefined = undefined;
 
   constructor(
     count: number,
@@ -85,10 +87,10 @@ export class WorkerStatePull {
     this.rings = new WorkerRingsView(parts.rings, count, parts.servers);
     this.blocks = new WorkerDynBlocks(parts.dynBlocks);
     parts.rings.beforeRead = () => this.pull();
-    parts.dynBlocks.beforeRead = () => this.pull();
+    parts.dynBlocks.beforeRead = () => this.pull(false);
     if (parts.tees) {
       parts.tees.workers = (position) => {
-        this.pull();
+        this.pull(false);
         return [...this.tees.values()].flatMap((list) => list[position] ?? []);
       };
     }
@@ -112,15 +114,21 @@ export class WorkerStatePull {
     this.blocks.workerStarted(index, worker);
   }
 
-  /** Bring the copy of every worker's rings and the block counts up to date (once per event-loop turn). */
-  pull(): void {
-    if (this.#pulledThisTurn) return;
-    this.#pulledThisTurn = true;
-    queueMicrotask(() => (this.#pulledThisTurn = false));
+  /**
+   * Bring the block counts and tee counters up to date, and with `rings`
+   * the copy of every worker's rings too (once per event-loop turn). A
+   * reader of blocks only (the dashboard's sampling, showDynBlocks) leaves
+   * the rings out: copying them costs each worker a pause proportional to
+   * the queries since the last copy.
+   */
+  pull(rings = true): void {
+    if (this.#pulledThisTurn === 'rings' || (this.#pulledThisTurn === 'counts' && !rings)) return;
+    if (this.#pulledThisTurn === undefined) queueMicrotask(() => (this.#pulledThisTurn = undefined));
+    this.#pulledThisTurn = rings ? 'rings' : 'counts';
     const id = (this.#id = (this.#id % 0x7fffffff) + 1);
     const asked: number[] = [];
     for (const [index, a] of this.#attached) {
-      a.worker.postMessage({ type: 'state-pull', id, rings: this.rings.request(index) } satisfies PullRequest);
+      a.worker.postMessage({ type: 'state-pull', id, rings: rings ? this.rings.request(index) : undefined } satisfies PullRequest);
       asked.push(index);
     }
     const deadline = performance.now() + this.timeoutMs;
@@ -150,7 +158,7 @@ export class WorkerStatePull {
         );
         continue;
       }
-      this.rings.apply(index, reply.rings);
+      if (reply.rings) this.rings.apply(index, reply.rings);
       this.blocks.addHits(reply.hits);
       this.delays.set(index, reply.delays);
       this.tees.set(index, reply.tees);
@@ -162,7 +170,7 @@ export class WorkerStatePull {
    * pull first): a change has reached every worker once each count grew.
    */
   blockChangesApplied(): number[] {
-    this.pull();
+    this.pull(false);
     return [...this.#attached.keys()].sort((a, b) => a - b).map((i) => this.delays.get(i)?.count ?? 0);
   }
 
@@ -192,7 +200,7 @@ export function serveWorkerState(
       const p = m as PullRequest;
       const answer: PullReply = {
         id: p.id,
-        rings: ringDelta(parts.rings, p.rings, parts.servers()),
+        rings: p.rings ? ringDelta(parts.rings, p.rings, parts.servers()) : undefined,
         hits: takeBlockHits(parts.dynBlocks),
         delays: { ...delays },
         tees: parts.tees?.snapshot() ?? [],
