@@ -452,6 +452,8 @@ export class DnsdistApp {
       for (const line of bufferWarnings) proxy.log.warn(line);
       proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     }
+    // A DNSCrypt listener's UDP socket takes the same sizes (its "Listening on" line came with the mirror above).
+    for (let i = 0; i < proxy.dnscryptBinds.length; i++) for (const line of bufferWarnings) proxy.log.warn(line);
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 

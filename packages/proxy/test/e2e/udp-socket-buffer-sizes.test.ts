@@ -4,6 +4,9 @@
  * raised only, never lowered; its bounds and its refusal at run time.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describeDnsdist, spawnDnsdist, type SpawnedDnsdist } from '../../../../test/support/dnsdist.js';
 import { waitFor } from '../support/dns-client.js';
 import { freePort, startProxy, type RunningProxy } from '../support/proxy-harness.js';
@@ -53,6 +56,30 @@ describeDnsdist('setUDPSocketBufferSizes', () => {
       }
     });
   }
+
+  it('gives a DNSCrypt listener the same sizes, and says so once per UDP socket it does not lower (with workers too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dts-udp-buffers-'));
+    const now = Math.floor(Date.now() / 1000);
+    let proxy: RunningProxy | undefined;
+    try {
+      proxy = await startProxy(
+        `setUDPSocketBufferSizes(1048576, 1000)
+setLocal("127.0.0.1:\${PORT}")
+generateDNSCryptProviderKeys("${dir}/p.pub", "${dir}/p.key")
+generateDNSCryptCertificate("${dir}/p.key", "${dir}/r.cert", "${dir}/r.key", 1, ${now - 60}, ${now + 600})
+addDNSCryptBind("127.0.0.1:0", "2.provider.example", "${dir}/r.cert", "${dir}/r.key")`,
+      );
+      const dnscrypt = udpBuffers(proxy.app.proxy.dnscryptBinds[0]!.local.port);
+      expect(dnscrypt.length).toBeGreaterThan(0);
+      for (const socket of dnscrypt) expect(socket).toEqual({ rb: 2 * 1048576, tb: systemDefault('wmem_default') });
+      // The send buffer is not lowered: said once for each listener's socket, the plain one and the DNSCrypt one.
+      const line = `Not decreasing socket buffer size from ${systemDefault('wmem_default')} to 1000`;
+      expect(proxy.output.filter((l) => l === line)).toHaveLength(2);
+    } finally {
+      await proxy?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("refuses a size that is not an unsigned 32-bit value, with dnsdist's words, and a call at run time", async () => {
     await expect(startProxy('setUDPSocketBufferSizes(5000000000, 1)')).rejects.toThrow(
