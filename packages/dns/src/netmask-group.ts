@@ -35,8 +35,9 @@ class V4Scan {
   readonly masks: Int32Array;
   readonly negated: Uint8Array;
 
-  constructor(entries: Entry[]) {
-    const sorted = entries.filter((e) => e.mask.family === 4).sort((a, b) => b.mask.bits - a.mask.bits);
+  /** `v4`: the group's IPv4 ranges, in any order. */
+  constructor(v4: Entry[]) {
+    const sorted = [...v4].sort((a, b) => b.mask.bits - a.mask.bits);
     this.networks = new Int32Array(sorted.length);
     this.masks = new Int32Array(sorted.length);
     this.negated = new Uint8Array(sorted.length);
@@ -143,9 +144,8 @@ export class NetmaskGroup {
   }
 
   #makeV4Scan(): V4Scan | null {
-    let v4 = 0;
-    for (const e of this.#entries.values()) if (e.mask.family === 4) v4++;
-    this.#v4Scan = v4 <= V4_SCAN_LIMIT ? new V4Scan([...this.#entries.values()]) : null;
+    const v4 = [...this.#entries.values()].filter((e) => e.mask.family === 4);
+    this.#v4Scan = v4.length <= V4_SCAN_LIMIT ? new V4Scan(v4) : null;
     return this.#v4Scan;
   }
 

@@ -10,7 +10,7 @@ import type { ReplyChannel } from '../backend/inflight-query.js';
 import { listenError } from '../io/listen-error.js';
 import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import type { UdpEndpoint, UdpEndpointOptions } from '../io/udp-endpoint.js';
 import { SocketAddress } from '../query/client-address.js';
 import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { ClientSession } from '../query/client-session.js';
@@ -95,7 +95,7 @@ export class DNSCryptBind {
     processor: QueryProcessor,
     udpImplementation: 'auto' | 'native' | 'dgram',
     idleTimeoutSeconds: number,
-    bufferSizes: { receiveBufferSize?: number; sendBufferSize?: number } = {},
+    bufferSizes: Pick<UdpEndpointOptions, 'receiveBufferSize' | 'sendBufferSize'> = {},
   ): Promise<void> {
     this.#idleTimeoutMs = idleTimeoutSeconds * 1000;
     const { host, port, reusePort } = this.config;

@@ -1,4 +1,4 @@
-import { SocketAddress } from './client-address.js';
+import { SocketAddress, sameAddressBytes } from './client-address.js';
 
 /** Slots for (address, port) pairs: 2^13. */
 const PEER_BITS = 13;
@@ -43,7 +43,8 @@ export class ClientAddressCache {
     const h = addressHash(bytes);
     const i = Math.imul(h ^ port, 0x85ebca6b) >>> (32 - PEER_BITS);
     const cached = this.#peers[i];
-    if (this.#peerKeys[i] === NO_KEY && cached !== undefined && cached.port === port && sameBytes(cached.bytes, bytes)) return cached;
+    if (this.#peerKeys[i] === NO_KEY && cached !== undefined && cached.port === port && sameAddressBytes(cached.bytes, bytes))
+      return cached;
     const made = new SocketAddress(this.#address6(bytes, h), port);
     this.#peerKeys[i] = NO_KEY;
     this.#peers[i] = made;
@@ -63,7 +64,7 @@ export class ClientAddressCache {
   #address6(bytes: Uint8Array, h: number): Uint8Array {
     const i = h >>> (32 - ADDRESS_BITS);
     const cached = this.#addresses[i];
-    if (this.#addressKeys[i] === NO_KEY && cached !== undefined && sameBytes(cached, bytes)) return cached;
+    if (this.#addressKeys[i] === NO_KEY && cached !== undefined && sameAddressBytes(cached, bytes)) return cached;
     const copy = bytes.slice();
     this.#addressKeys[i] = NO_KEY;
     this.#addresses[i] = copy;
@@ -76,11 +77,4 @@ function addressHash(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -39,3 +39,11 @@ export class SocketAddress {
     return true;
   }
 }
+
+/** Whether two addresses' bytes (4 or 16) are the same address. */
+export function sameAddressBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

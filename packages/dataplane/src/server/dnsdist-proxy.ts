@@ -12,7 +12,7 @@ import type { DohFrontend } from '../doh/doh-frontend.js';
 import { listenError } from '../io/listen-error.js';
 import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
-import type { UdpEndpoint } from '../io/udp-endpoint.js';
+import type { UdpEndpoint, UdpEndpointOptions } from '../io/udp-endpoint.js';
 import {
   readSystemUdpBufferDefaults,
   udpBufferRequest,
@@ -570,7 +570,7 @@ export class DnsdistProxy implements QueryPathContext {
   }
 
   /** The buffer sizes a UDP listener's socket asks for (setUDPSocketBufferSizes), logging what dnsdist logs of them. */
-  #listenerBufferSizes(): { receiveBufferSize?: number; sendBufferSize?: number } {
+  #listenerBufferSizes(): Pick<UdpEndpointOptions, 'receiveBufferSize' | 'sendBufferSize'> {
     const request = this.udpBufferRequest();
     if (request === undefined) return {};
     if (!this.quietListeners) for (const line of request.warnings) this.log.warn(line);

@@ -1,7 +1,7 @@
 import { DNS_HEADER_SIZE } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
 import type { UdpEndpoint } from '../io/udp-endpoint.js';
-import { SocketAddress } from '../query/client-address.js';
+import { SocketAddress, sameAddressBytes } from '../query/client-address.js';
 import { ClientAddressCache } from '../query/client-address-cache.js';
 import type { DNSQuestion } from '../query/dns-question.js';
 import { CellSet } from '../stats/counter-cells.js';
@@ -54,7 +54,7 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
    */
   #localFor(to: Uint8Array): SocketAddress {
     const last = this.#lastTo;
-    if (last !== undefined && sameBytes(last.bytes, to)) return last;
+    if (last !== undefined && sameAddressBytes(last.bytes, to)) return last;
     const made = new SocketAddress(Uint8Array.from(to), this.local.port);
     this.#lastTo = made;
     return made;
@@ -63,10 +63,4 @@ export class UdpFrontend implements ReplyChannel, FrontendCounters {
   close(): Promise<void> {
     return this.endpoint.close();
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -10,6 +10,7 @@ import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries, tcpQuery, waitFor } from '../support/dns-client.js';
 import { loadConfigurationOutput, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
+import { answerWithA } from '../support/test-backends.js';
 
 /** What the backend does with the n-th query (0-based) it reads on a connection. */
 type Behaviour = (socket: net.Socket, queryIndexOnConnection: number, query: dnsPacket.Packet) => void;
@@ -22,16 +23,7 @@ interface Backend {
 }
 
 function answerTo(q: dnsPacket.Packet): Buffer {
-  const name = q.questions![0]!.name;
-  return tcpFrame(
-    dnsPacket.encode({
-      type: 'response',
-      id: q.id,
-      flags: dnsPacket.RECURSION_DESIRED,
-      questions: [{ type: 'A', name, class: 'IN' }],
-      answers: [{ type: 'A', name, ttl: 60, data: '198.51.100.7' }],
-    }),
-  );
+  return tcpFrame(answerWithA(q, '198.51.100.7'));
 }
 
 async function tcpBackend(behaviour: Behaviour, onConnection?: (socket: net.Socket) => void): Promise<Backend> {

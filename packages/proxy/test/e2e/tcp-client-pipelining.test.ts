@@ -9,6 +9,7 @@ import net from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { encodeQuery, tcpQueries } from '../support/dns-client.js';
 import { startProxy } from '../support/proxy-harness.js';
+import { answerWithA } from '../support/test-backends.js';
 import { onFramedMessages, tcpFrame } from '../support/tcp-framing.js';
 
 /** A TCP backend answering each query on the next turn, which notes how many of them it held at once. */
@@ -28,17 +29,7 @@ async function countingBackend(): Promise<{ port: number; names: string[]; mostA
       most = Math.max(most, ++held);
       setImmediate(() => {
         held--;
-        socket.write(
-          tcpFrame(
-            dnsPacket.encode({
-              type: 'response',
-              id: q.id,
-              flags: dnsPacket.RECURSION_DESIRED,
-              questions: [{ type: 'A', name, class: 'IN' }],
-              answers: [{ type: 'A', name, ttl: 60, data: '198.51.100.9' }],
-            }),
-          ),
-        );
+        socket.write(tcpFrame(answerWithA(q, '198.51.100.9')));
       });
     });
   });
