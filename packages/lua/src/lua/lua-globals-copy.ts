@@ -19,6 +19,7 @@
  * their encoded key so that the same contents give the same text.
  */
 import { lua, type LuaState } from 'fengari';
+import { matchesLuaTrace, traceLuaValue, type LuaTrace } from './lua-value-trace.js';
 
 /** How deeply tables may nest in a copied value. */
 export const MAX_DEPTH = 32;
@@ -41,8 +42,12 @@ export interface LuaGlobalsDiff {
   uncopiable: UncopiableGlobal[];
 }
 
-/** What the watcher remembers of a global: its encoding, or for a value that cannot be copied, its identity in the state. */
-type Seen = { encoded: string } | { identity: unknown; why: string };
+/**
+ * What the watcher remembers of a global: its encoding and its trace (which
+ * tells at the next look, without encoding it again, that it has not
+ * changed), or for a value that cannot be copied, its identity in the state.
+ */
+type Seen = { encoded: string; trace: LuaTrace } | { identity: unknown; why: string };
 
 /**
  * Watches one Lua state's globals: `diff()` says which changed since the
@@ -55,16 +60,17 @@ export class LuaGlobalsWatch {
 
   constructor(L: LuaState) {
     this.#L = L;
-    this.#seen = readGlobals(L);
+    this.#seen = readGlobals(L, undefined);
   }
 
   /** The changes since the previous call; the state is left as it was. */
   diff(): LuaGlobalsDiff {
-    const now = readGlobals(this.#L);
+    const now = readGlobals(this.#L, this.#seen);
     const changed: LuaGlobalChange[] = [];
     const uncopiable: UncopiableGlobal[] = [];
     for (const [name, seen] of now) {
       const before = this.#seen.get(name);
+      if (seen === before) continue;
       if ('encoded' in seen) {
         if (!before || !('encoded' in before) || before.encoded !== seen.encoded) changed.push([name, seen.encoded]);
       } else if (!before || !('identity' in before) || before.identity !== seen.identity) {
@@ -78,8 +84,12 @@ export class LuaGlobalsWatch {
   }
 }
 
-/** Every global with a string name, as encoding or identity. */
-function readGlobals(L: LuaState): Map<string, Seen> {
+/**
+ * Every global with a string name, as encoding or identity. A global that
+ * walks as it did at the previous look (`before`) keeps what was seen then:
+ * most globals are functions and constant tables, looked at every second.
+ */
+function readGlobals(L: LuaState, before: Map<string, Seen> | undefined): Map<string, Seen> {
   const seen = new Map<string, Seen>();
   lua.lua_pushglobaltable(L);
   const g = lua.lua_gettop(L);
@@ -88,9 +98,9 @@ function readGlobals(L: LuaState): Map<string, Seen> {
     while (lua.lua_next(L, g) !== 0) {
       // Only names: a global keyed by a number or a table is not something a rule reads by name.
       if (lua.lua_type(L, -2) === lua.LUA_TSTRING) {
-        const name = bytesToText(lua.lua_tostring(L, -2));
-        const encoded = encodeLuaValue(L, -1);
-        seen.set(name, typeof encoded === 'string' ? { encoded } : { identity: lua.lua_topointer(L, -1), why: encoded.why });
+        const name = nameOf(lua.lua_tostring(L, -2));
+        const previous = before?.get(name);
+        seen.set(name, previous !== undefined && unchanged(L, previous) ? previous : look(L));
       }
       lua.lua_pop(L, 1);
     }
@@ -98,6 +108,40 @@ function readGlobals(L: LuaState): Map<string, Seen> {
     lua.lua_settop(L, g - 1);
   }
   return seen;
+}
+
+/** What the value on top of the stack is now. */
+function look(L: LuaState): Seen {
+  const encoded = encodeLuaValue(L, -1);
+  if (typeof encoded === 'string') return { encoded, trace: traceLuaValue(L, -1, MAX_DEPTH) };
+  return { identity: lua.lua_topointer(L, -1), why: encoded.why };
+}
+
+/**
+ * Whether the value on top of the stack is still what `previous` saw. A
+ * value that could not be copied is the same one while its identity is,
+ * except a table, which may have changed in place into one that can be:
+ * its encoding stops at the first thing that cannot be copied, which for
+ * such tables (the global table, `package`, the libraries) comes early.
+ */
+function unchanged(L: LuaState, previous: Seen): boolean {
+  if ('encoded' in previous) return matchesLuaTrace(L, -1, previous.trace, MAX_DEPTH);
+  if (lua.lua_topointer(L, -1) !== previous.identity) return false;
+  if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) return true;
+  const encoded = encodeLuaValue(L, -1);
+  return typeof encoded !== 'string' && encoded.why === previous.why;
+}
+
+/** Global names by the key's bytes: a key stays the same string object while its global lives. */
+const names = new WeakMap<Uint8Array, string>();
+
+function nameOf(bytes: Uint8Array): string {
+  let name = names.get(bytes);
+  if (name === undefined) {
+    name = bytesToText(bytes);
+    names.set(bytes, name);
+  }
+  return name;
 }
 
 /** Why a value cannot be copied (returned rather than thrown: most globals are functions, read every second). */

@@ -66,6 +66,49 @@ describe('copying Lua globals between two Lua states', () => {
     expect(copy().changed).toEqual([]);
   });
 
+  it('sees every change made in place, however deep, with nothing reported while nothing changes', () => {
+    const { from, to, copy } = pair();
+    from.runString(`
+      deep = { a = { b = { c = { d = 1 } } } }
+      kinds = { n = 1, s = "x", b = true }
+      list = { 1, 2, 3 }
+      nan = 0/0
+      text = "same"
+      mixed = { f = print }
+    `);
+    copy();
+    for (let i = 0; i < 3; i++) expect(copy().changed).toEqual([]);
+    const changedBy = (lua: string): string[] => {
+      from.runString(lua);
+      return copy().changed.map(([name]) => name);
+    };
+    expect(changedBy('deep.a.b.c.d = 2')).toEqual(['deep']);
+    expect(changedBy('kinds.n = 1.0')).toEqual(['kinds']); // an integer became a float
+    expect(changedBy('kinds.b = false kinds.s = "y"')).toEqual(['kinds']);
+    expect(changedBy('list[4] = 4')).toEqual(['list']);
+    expect(changedBy('list[4] = nil')).toEqual(['list']);
+    // Set again to what it was: a new string, the same text.
+    expect(changedBy('text = "sa" .. "me"')).toEqual([]);
+    // A table holding a function changed in place into one that can be copied.
+    expect(changedBy('mixed.f = nil mixed.x = 1')).toEqual(['mixed']);
+    expect(to.runString('return deep.a.b.c.d, kinds.n, kinds.s, #list, mixed.x, math.type(kinds.n)')).toEqual([2, 1, 'y', 3, 1, 'float']);
+  });
+
+  it('reports a copied table that gets a metatable or a function in place as no longer copied', () => {
+    const rt = new LuaRuntime(() => {});
+    const watch = new LuaGlobalsWatch(rt.L);
+    rt.runString('a = { x = 1 } b = { y = 2 }');
+    watch.diff();
+    rt.runString('setmetatable(a, {}) b.f = print');
+    expect(watch.diff().uncopiable).toEqual([
+      { name: 'a', why: 'holds a table with a metatable' },
+      { name: 'b', why: 'holds a function' },
+    ]);
+    rt.runString('setmetatable(a, nil) b.f = nil');
+    expect(watch.diff().changed.map(([name]) => name)).toEqual(['a', 'b']);
+    rt.close();
+  });
+
   it('names what cannot be copied (functions, userdata, cycles, metatables, deep nesting) and leaves the other state as it was', () => {
     const app = new DnsdistApp({ configFile: '/nonexistent/dnsdist.conf', output: () => {} });
     const to = new LuaRuntime(() => {});
