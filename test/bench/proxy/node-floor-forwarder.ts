@@ -6,51 +6,88 @@
  * dnsdist-ts (its `floor` row) to show how much of dnsdist-ts's cost is Node's
  * per-wake-up price and how much is the proxy's work.
  *
- *   node --import tsx test/bench/proxy/node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT
+ * With WORKERS above 1 it is the floor of dnsdist-ts's data-plane workers:
+ * that many worker threads, each with its own SO_REUSEPORT listener and its
+ * own backend socket, as dnsdist-ts --workers N has (`floor ×N` rows). It
+ * prints "floor workers listening" once every one of them listens.
+ *
+ *   node --import tsx test/bench/proxy/node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT [WORKERS]
  */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
-const listenPort = Number(process.argv[2]);
-const backendPort = Number(process.argv[3]);
-if (!Number.isInteger(listenPort) || !Number.isInteger(backendPort)) {
-  console.error('usage: node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT');
+const args = (isMainThread ? process.argv.slice(2) : (workerData as string[])).map(Number);
+const [listenPort, backendPort, workers = 1] = args;
+if (!Number.isInteger(listenPort) || !Number.isInteger(backendPort) || !Number.isInteger(workers) || workers! < 1) {
+  console.error('usage: node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT [WORKERS]');
   process.exit(2);
 }
 
-const frontend = createNativeUdpEndpoint({ address: '127.0.0.1', port: listenPort });
-const backend = createNativeUdpEndpoint({ address: '127.0.0.1', port: 0, connect: { address: '127.0.0.1', port: backendPort } });
-const BACKEND = Uint8Array.of(127, 0, 0, 1);
+if (isMainThread && workers! > 1) {
+  // The main thread only starts the workers, as dnsdist-ts's control plane leaves the query path to them.
+  let listening = 0;
+  const threads = Array.from({ length: workers! }, () => {
+    // The worker loads this file through tsx's loader, registered in its own thread (Node 20 does not pass it on).
+    const w = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, {
+      eval: true,
+      workerData: [String(listenPort), String(backendPort), '1'],
+      execArgv: [],
+    });
+    w.on('message', () => {
+      if (++listening === workers) console.log('floor workers listening');
+    });
+    w.on('error', (err) => {
+      console.error(err);
+      process.exit(1);
+    });
+    return w;
+  });
+  const stopAll = (): void => void Promise.all(threads.map((t) => t.terminate())).then(() => process.exit(0));
+  process.on('SIGTERM', stopAll);
+  process.on('SIGINT', stopAll);
+} else forward(listenPort!, backendPort!);
 
-// One slot per outgoing ID: the client's ID, port and address (IPv4 loopback only).
-const clientIds = new Uint16Array(65536);
-const clientPorts = new Uint16Array(65536);
-const clientAddresses = new Uint8Array(65536 * 4);
-const clientAddressViews = Array.from({ length: 65536 }, (_, i) => clientAddresses.subarray(4 * i, 4 * i + 4));
-let nextId = 0;
+function forward(listenPort: number, backendPort: number): void {
+  const frontend = createNativeUdpEndpoint({ address: '127.0.0.1', port: listenPort, reusePort: !isMainThread });
+  const backend = createNativeUdpEndpoint({ address: '127.0.0.1', port: 0, connect: { address: '127.0.0.1', port: backendPort } });
+  const BACKEND = Uint8Array.of(127, 0, 0, 1);
 
-frontend.onDatagram((data, length, from, fromPort) => {
-  if (length < 12 || from.length !== 4) return;
-  const id = nextId;
-  nextId = (nextId + 1) & 0xffff;
-  clientIds[id] = (data[0]! << 8) | data[1]!;
-  clientPorts[id] = fromPort;
-  clientAddressViews[id]!.set(from);
-  data[0] = id >> 8;
-  data[1] = id & 0xff;
-  backend.send(data, length, BACKEND, backendPort);
-});
+  // One slot per outgoing ID: the client's ID, port and address (IPv4 loopback only).
+  const clientIds = new Uint16Array(65536);
+  const clientPorts = new Uint16Array(65536);
+  const clientAddresses = new Uint8Array(65536 * 4);
+  const clientAddressViews = Array.from({ length: 65536 }, (_, i) => clientAddresses.subarray(4 * i, 4 * i + 4));
+  let nextId = 0;
 
-backend.onDatagram((data, length) => {
-  if (length < 12) return;
-  const id = (data[0]! << 8) | data[1]!;
-  const clientId = clientIds[id]!;
-  data[0] = clientId >> 8;
-  data[1] = clientId & 0xff;
-  frontend.send(data, length, clientAddressViews[id]!, clientPorts[id]!);
-});
+  frontend.onDatagram((data, length, from, fromPort) => {
+    if (length < 12 || from.length !== 4) return;
+    const id = nextId;
+    nextId = (nextId + 1) & 0xffff;
+    clientIds[id] = (data[0]! << 8) | data[1]!;
+    clientPorts[id] = fromPort;
+    clientAddressViews[id]!.set(from);
+    data[0] = id >> 8;
+    data[1] = id & 0xff;
+    backend.send(data, length, BACKEND, backendPort);
+  });
 
-const stop = (): void => {
-  void Promise.all([frontend.close(), backend.close()]).then(() => process.exit(0));
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+  backend.onDatagram((data, length) => {
+    if (length < 12) return;
+    const id = (data[0]! << 8) | data[1]!;
+    const clientId = clientIds[id]!;
+    data[0] = clientId >> 8;
+    data[1] = clientId & 0xff;
+    frontend.send(data, length, clientAddressViews[id]!, clientPorts[id]!);
+  });
+
+  if (!isMainThread) {
+    // In a worker: listening (the constructor bound the socket); the main thread ends the worker.
+    parentPort!.postMessage('listening');
+    return;
+  }
+  const stop = (): void => {
+    void Promise.all([frontend.close(), backend.close()]).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -56,7 +56,10 @@
  * native endpoint with only a query-ID remap in JS (what any Node forwarder
  * built this way costs before the proxy does any work); `epoll` is
  * epoll-forwarder.c, the same one-thread event-loop shape in C (what the
- * shape costs without Node). `epoll` runs only when asked for.
+ * shape costs without Node). `epoll` runs only when asked for. `floor` runs
+ * at every N: with N worker threads, each with its own SO_REUSEPORT listener
+ * and backend socket (what N data-plane workers cost Node before the proxy
+ * does any work); the other stand-ins only at N = 1.
  *
  * The `doh-backend` row (only when asked for: `--only doh-backend`) sends
  * the UDP load to a DoH backend, `newServer{tls="openssl", dohPath=…}`:
@@ -310,8 +313,16 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
       // With the proxy's V8 flags too; tsx compiles at load, nothing at run time.
       return spawn(
         process.execPath,
-        ['--no-memory-reducer', '--import', 'tsx', join(here, 'node-floor-forwarder.ts'), String(PROXY_PORT), String(BACKEND_PORT)],
-        { stdio: 'ignore', cwd: root },
+        [
+          '--no-memory-reducer',
+          '--import',
+          'tsx',
+          join(here, 'node-floor-forwarder.ts'),
+          String(PROXY_PORT),
+          String(BACKEND_PORT),
+          String(workers),
+        ],
+        { stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'], cwd: root },
       );
     case 'epoll-floor':
       return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
@@ -337,7 +348,7 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   }
 }
 
-/** Resolve once dnsdist-ts logs that its workers all listen (its stdout is piped for this and drained after). */
+/** Resolve once dnsdist-ts (or the floor) logs that its workers all listen (its stdout is piped for this and drained after). */
 function allWorkersListening(child: ChildProcess, deadline: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
@@ -347,7 +358,7 @@ function allWorkersListening(child: ChildProcess, deadline: number): Promise<voi
     );
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (/data-plane workers answer queries/.test(out)) {
+      if (/data-plane workers answer queries|floor workers listening/.test(out)) {
         clearTimeout(timer);
         resolve();
       }
@@ -386,7 +397,7 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
-  if (kind === 'dnsdist-ts' && workers > 1) await allWorkersListening(child, deadline);
+  if ((kind === 'dnsdist-ts' || kind === 'node-floor') && workers > 1) await allWorkersListening(child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }
@@ -610,7 +621,9 @@ async function main(): Promise<void> {
   console.log(`|---|---:|---:|---:|---:|---:|${LATENCY_QPS.map(() => '---:|---:|---:|').join('')}`);
   try {
     const rows = WORKERS.flatMap((workers) =>
-      scenarios.filter((s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn)).map((sc) => ({ sc, workers })),
+      scenarios
+        .filter((s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn || s.standIn === 'node-floor'))
+        .map((sc) => ({ sc, workers })),
     );
     for (const { sc, workers } of rows) {
       const label = workers > 1 ? `${sc.name} ×${workers}` : sc.name;
