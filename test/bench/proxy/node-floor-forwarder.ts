@@ -18,15 +18,15 @@ import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/nati
 
 const args = (isMainThread ? process.argv.slice(2) : (workerData as string[])).map(Number);
 const [listenPort, backendPort, workers = 1] = args;
-if (!Number.isInteger(listenPort) || !Number.isInteger(backendPort) || !Number.isInteger(workers) || workers! < 1) {
+if (!Number.isInteger(listenPort) || !Number.isInteger(backendPort) || !Number.isInteger(workers) || workers < 1) {
   console.error('usage: node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT [WORKERS]');
   process.exit(2);
 }
 
-if (isMainThread && workers! > 1) {
+if (isMainThread && workers > 1) {
   // The main thread only starts the workers, as dnsdist-ts's control plane leaves the query path to them.
   let listening = 0;
-  const threads = Array.from({ length: workers! }, () => {
+  const threads = Array.from({ length: workers }, () => {
     // The worker loads this file through tsx's loader, registered in its own thread (Node 20 does not pass it on).
     const w = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, {
       eval: true,

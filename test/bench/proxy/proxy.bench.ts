@@ -349,11 +349,11 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
 }
 
 /** Resolve once dnsdist-ts (or the floor) logs that its workers all listen (its stdout is piped for this and drained after). */
-function allWorkersListening(child: ChildProcess, deadline: number): Promise<void> {
+function allWorkersListening(kind: Kind, child: ChildProcess, deadline: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
-      () => reject(new Error('dnsdist-ts: its workers did not all listen within 15 s')),
+      () => reject(new Error(`${kind}: its workers did not all listen within 15 s`)),
       Math.max(0, deadline - Date.now()),
     );
     child.stdout!.on('data', (d: Buffer) => {
@@ -397,7 +397,7 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
-  if ((kind === 'dnsdist-ts' || kind === 'node-floor') && workers > 1) await allWorkersListening(child, deadline);
+  if ((kind === 'dnsdist-ts' || kind === 'node-floor') && workers > 1) await allWorkersListening(kind, child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }

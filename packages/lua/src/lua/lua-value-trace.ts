@@ -115,8 +115,8 @@ function match(L: LuaState, idx: number, trace: LuaTrace, pos: number, path: unk
   if (trace[pos] !== t || trace[pos + 1] !== self) return -1;
   const cut = path.includes(self) || path.length >= maxDepth;
   if (trace[pos + 2] === CUT) return cut ? pos + 3 : -1;
-  if (cut || trace[pos + 2] === NEVER || !lua.lua_checkstack(L, 3)) return -1;
-  if (trace[pos + 2] !== metatableOf(L, idx)) return -1;
+  // A NEVER recorded here is no metatable's identity: it fails the comparison below.
+  if (cut || !lua.lua_checkstack(L, 3) || trace[pos + 2] !== metatableOf(L, idx)) return -1;
   pos += 3;
   path.push(self);
   const top = lua.lua_gettop(L);
