@@ -14,6 +14,7 @@ import type { DNSCryptBind } from '../dnscrypt/dnscrypt-bind.js';
 import { createUdpEndpoint } from '../io/udp-endpoint-factory.js';
 import type { UdpEndpoint, UdpEndpointOptions } from '../io/udp-endpoint.js';
 import {
+  raisedBufferLines,
   readSystemUdpBufferDefaults,
   udpBufferRequest,
   type SystemUdpBufferDefaults,
@@ -478,7 +479,12 @@ export class DnsdistProxy implements QueryPathContext {
     for (const bind of listenersElsewhere ? [] : this.dnscryptBinds) {
       bind.sharedConnections = this.processWide.listenerConnections('dnscrypt', this.dnscryptBinds.indexOf(bind));
       try {
-        await bind.start(this.processor, this.settings.udpImplementation, this.settings.tcpRecvTimeoutSeconds, this.#listenerBufferSizes());
+        await bind.start(
+          this.processor,
+          this.settings.udpImplementation,
+          this.settings.tcpRecvTimeoutSeconds,
+          this.#listenerBufferSizes(bind.local.toStringWithPort()),
+        );
       } catch (err) {
         throw listenError(err, bind.config.requestedBy, bind.config.host, bind.config.port, 'udp');
       }
@@ -530,7 +536,12 @@ export class DnsdistProxy implements QueryPathContext {
       let endpoint: UdpEndpoint;
       try {
         endpoint = await createUdpEndpoint(
-          { address: fc.host, port: fc.port, reusePort: fc.reusePort, ...this.#listenerBufferSizes() },
+          {
+            address: fc.host,
+            port: fc.port,
+            reusePort: fc.reusePort,
+            ...this.#listenerBufferSizes(new SocketAddress(parseAddress(fc.host).bytes, fc.port).toStringWithPort()),
+          },
           this.settings.udpImplementation,
         );
       } catch (err) {
@@ -558,22 +569,22 @@ export class DnsdistProxy implements QueryPathContext {
   }
 
   /**
-   * What a UDP listener's socket asks for under setUDPSocketBufferSizes, and
-   * the warnings dnsdist logs for each such socket; undefined when not set.
-   * (A data-plane worker binds quietly: the control plane logs them.)
+   * What a UDP listener's socket asks for (setUDPSocketBufferSizes, or the
+   * system's maximum for a side it leaves unset), and what dnsdist logs for
+   * each such socket. (A data-plane worker binds quietly: the control plane logs it.)
    */
-  udpBufferRequest(): UdpBufferRequest | undefined {
-    const sizes = this.settings.udpSocketBufferSizes;
-    if (sizes.receive <= 0 && sizes.send <= 0) return undefined;
+  udpBufferRequest(): UdpBufferRequest {
     this.#systemUdpBuffers ??= readSystemUdpBufferDefaults();
-    return udpBufferRequest(sizes, this.#systemUdpBuffers);
+    return udpBufferRequest(this.settings.udpSocketBufferSizes, this.#systemUdpBuffers);
   }
 
-  /** The buffer sizes a UDP listener's socket asks for (setUDPSocketBufferSizes), logging what dnsdist logs of them. */
-  #listenerBufferSizes(): Pick<UdpEndpointOptions, 'receiveBufferSize' | 'sendBufferSize'> {
+  /** The buffer sizes a UDP listener's socket on `address` asks for, logging what dnsdist logs of them. */
+  #listenerBufferSizes(address: string): Pick<UdpEndpointOptions, 'receiveBufferSize' | 'sendBufferSize'> {
     const request = this.udpBufferRequest();
-    if (request === undefined) return {};
-    if (!this.quietListeners) for (const line of request.warnings) this.log.warn(line);
+    if (!this.quietListeners) {
+      for (const line of request.warnings) this.log.warn(line);
+      for (const line of raisedBufferLines(request, address)) this.log.info(line);
+    }
     return {
       ...(request.receiveBufferSize > 0 ? { receiveBufferSize: request.receiveBufferSize } : {}),
       ...(request.sendBufferSize > 0 ? { sendBufferSize: request.sendBufferSize } : {}),

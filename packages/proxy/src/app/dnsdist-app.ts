@@ -7,6 +7,7 @@ import {
 } from '@dnsdist-ts/console/console/index.js';
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { listenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
+import { raisedBufferLines } from '@dnsdist-ts/dataplane/io/udp-socket-buffer-sizes.js';
 import { registerConstants } from '@dnsdist-ts/lua/lua/bind-constants.js';
 import { registerFfiBindings } from '@dnsdist-ts/lua/lua/bind-ffi.js';
 import { frontendConfigFrom, registerListenerBindings } from '@dnsdist-ts/lua/lua/bind-listeners.js';
@@ -447,13 +448,17 @@ export class DnsdistApp {
     pool.listenersMirrored();
     pool.sync();
     // The workers bound quietly: what dnsdist logs of each UDP socket's buffers is logged here, once per listener.
-    const bufferWarnings = proxy.udpBufferRequest()?.warnings ?? [];
+    const buffers = proxy.udpBufferRequest();
     for (const local of locals) {
-      for (const line of bufferWarnings) proxy.log.warn(line);
+      for (const line of buffers.warnings) proxy.log.warn(line);
+      for (const line of raisedBufferLines(buffers, local.toStringWithPort())) proxy.log.info(line);
       proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     // A DNSCrypt listener's UDP socket takes the same sizes (its "Listening on" line came with the mirror above).
-    for (let i = 0; i < proxy.dnscryptBinds.length; i++) for (const line of bufferWarnings) proxy.log.warn(line);
+    for (const bind of proxy.dnscryptBinds) {
+      for (const line of buffers.warnings) proxy.log.warn(line);
+      for (const line of raisedBufferLines(buffers, bind.local.toStringWithPort())) proxy.log.info(line);
+    }
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 

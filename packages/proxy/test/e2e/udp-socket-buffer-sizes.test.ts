@@ -1,7 +1,8 @@
 /**
  * setUDPSocketBufferSizes(recv, send), side by side with dnsdist 1.7.3: the
  * UDP listeners' SO_RCVBUF and SO_SNDBUF as the kernel reports them (`ss`),
- * raised only, never lowered; its bounds and its refusal at run time.
+ * raised only, never lowered; left unset, raised to the system's maximum as
+ * dnsdist 1.9 does; its bounds and its refusal at run time.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ function udpBuffers(port: number): Array<{ rb: number; tb: number }> {
   return [...out.matchAll(/skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)/g)].map((m) => ({ rb: Number(m[1]), tb: Number(m[2]) }));
 }
 
-function systemDefault(name: 'rmem_default' | 'wmem_default'): number {
+function systemDefault(name: 'rmem_default' | 'wmem_default' | 'rmem_max' | 'wmem_max'): number {
   return Number(execFileSync('sysctl', ['-n', `net.core.${name}`], { encoding: 'utf8' }).trim());
 }
 
@@ -27,7 +28,6 @@ describeDnsdist('setUDPSocketBufferSizes', () => {
   const cases: Array<{ sizes: string; what: string }> = [
     { sizes: '1048576, 524288', what: 'raised: the kernel keeps twice what is asked' },
     { sizes: '1000, 1000', what: 'below the default: left alone' },
-    { sizes: '0, 0', what: 'zero: the default' },
   ];
 
   for (const { sizes, what } of cases) {
@@ -45,6 +45,7 @@ describeDnsdist('setUDPSocketBufferSizes', () => {
         for (const socket of ours) expect(socket).toEqual(theirs);
         if (sizes.startsWith('1048576')) expect(theirs).toEqual({ rb: 2 * 1048576, tb: 2 * 524288 });
         else expect(theirs).toEqual({ rb: systemDefault('rmem_default'), tb: systemDefault('wmem_default') });
+        expect(proxy.output.join('\n')).not.toContain('Raised');
         if (sizes === '1000, 1000') {
           const line = `Not decreasing socket buffer size from ${systemDefault('rmem_default')} to 1000`;
           await waitFor('dnsdist says it', () => dnsdist!.output().includes(line));
@@ -56,6 +57,36 @@ describeDnsdist('setUDPSocketBufferSizes', () => {
       }
     });
   }
+
+  it("0, 0 (unset) raises the listener's buffers to the system's maximum, as dnsdist 1.9 (1.7.3 keeps the default), and says so once per listener", async () => {
+    const theirPort = await freePort();
+    let proxy: RunningProxy | undefined;
+    let dnsdist: SpawnedDnsdist | undefined;
+    try {
+      proxy = await startProxy(config('0, 0', '${PORT}'));
+      dnsdist = spawnDnsdist(`setSecurityPollSuffix("")\n${config('0, 0', theirPort)}`);
+      await waitFor('dnsdist listens', () => udpBuffers(theirPort).length === 1);
+      expect(udpBuffers(theirPort)[0]).toEqual({ rb: systemDefault('rmem_default'), tb: systemDefault('wmem_default') });
+      // net.core.*mem_max is global (a namespace cannot change it): where a maximum is not above its
+      // default (Debian's own sysctls), that side is left alone and nothing is said.
+      const rmax = Math.max(systemDefault('rmem_max'), systemDefault('rmem_default'));
+      const wmax = Math.max(systemDefault('wmem_max'), systemDefault('wmem_default'));
+      const receiveRaised = rmax > systemDefault('rmem_default');
+      const sendRaised = wmax > systemDefault('wmem_default');
+      const ours = udpBuffers(proxy.port);
+      expect(ours.length).toBeGreaterThan(0);
+      for (const socket of ours) {
+        expect(socket).toEqual({ rb: receiveRaised ? 2 * rmax : rmax, tb: sendRaised ? 2 * wmax : wmax });
+      }
+      const address = `127.0.0.1:${proxy.port}`;
+      const said = (line: string): number => proxy!.output.filter((l) => l === line).length;
+      expect(said(`Raised receive buffer to ${rmax} for address '${address}'`)).toBe(receiveRaised ? 1 : 0);
+      expect(said(`Raised send buffer to ${wmax} for frontend address '${address}'`)).toBe(sendRaised ? 1 : 0);
+    } finally {
+      await proxy?.stop();
+      await dnsdist?.stop();
+    }
+  });
 
   it('gives a DNSCrypt listener the same sizes, and says so once per UDP socket it does not lower (with workers too)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dts-udp-buffers-'));
