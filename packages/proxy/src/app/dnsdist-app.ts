@@ -494,9 +494,11 @@ export class DnsdistApp {
     }
   }
 
+  /** The last sliced console command's reply, settled (for the order of replies). */
+  #lastConsoleReply: Promise<unknown> = Promise.resolve();
+
   #beginConsoleCommand(): void {
     this.#consoleCommandsRunning++;
-    this.#guards?.beginConsoleCommand();
     if (this.workers) {
       this.clientTableHook?.begin();
       this.ebpf.shareFilters();
@@ -544,7 +546,8 @@ export class DnsdistApp {
    */
   runConsoleCommandSliced(line: string, options: { signal?: AbortSignal; maxReplyBytes?: number } = {}): Promise<string> {
     let inWorkers: Promise<string[]> = Promise.resolve([]);
-    return this.runtime
+    const earlier = this.#lastConsoleReply;
+    const reply = this.runtime
       .runConsoleCommandSliced(line, formatConsoleResult, {
         ...(options.signal ? { signal: options.signal } : {}),
         maxReplyBytes: options.maxReplyBytes ?? this.#maxReplyBytes(),
@@ -552,12 +555,17 @@ export class DnsdistApp {
         onStart: () => this.#beginConsoleCommand(),
         onDone: (failed) => (inWorkers = this.#applyInWorkers(line, failed)),
       })
-      .then(async (reply) => {
+      .then(async (text) => {
         // The reply waits for the workers: once it is printed, every worker answers with the change.
         const reports = await inWorkers;
-        return reports.length > 0 ? `${reply}${reports.map((r) => `Error: ${r}\n`).join('')}` : reply;
+        // Commands run one at a time, but the next one may start while this one's workers confirm: its
+        // reply still comes after the earlier one's, as from dnsdist's one console thread.
+        await earlier;
+        return reports.length > 0 ? `${text}${reports.map((r) => `Error: ${r}\n`).join('')}` : text;
       })
       .finally(() => this.workers?.configurationMayHaveChanged());
+    this.#lastConsoleReply = reply.catch(() => undefined);
+    return reply;
   }
 
   /** Reply text that fits in one console frame: the maximum message size less the 16-byte MAC (0: no limit). */

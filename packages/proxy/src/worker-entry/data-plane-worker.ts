@@ -93,6 +93,7 @@ async function run(): Promise<void> {
   const layoutObjects = layoutObjectsOf(app.proxy);
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
+  app.configChanges?.configurationLoaded();
   for (const change of start.configLog) await runChange(app, change);
   setLuaGlobals(app, start.luaGlobals);
   // The control plane's DNSCrypt certificates, not the ones this Lua state made (worker-keys.ts).

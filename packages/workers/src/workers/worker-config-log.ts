@@ -99,6 +99,28 @@ export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set([
   'generateOCSPResponse',
 ]);
 
+/**
+ * What a worker does not do while it runs the control plane's Lua text (the
+ * configuration, a console change): write the BPF filters' kernel maps,
+ * which it shares with the control plane (BPFFilter.sharing) and which the
+ * control plane has already written running the same text. Again would
+ * fail (a second addRangeRule: "already has action Drop"; an unblock:
+ * "No such file or directory") or reset what the first write counted. At
+ * query time (a LuaAction) a worker's write is the process's one and goes
+ * through.
+ */
+export const CONTROL_PLANE_MAP_WRITES: ReadonlySet<string> = new Set([
+  'BPFFilter:block',
+  'BPFFilter:unblock',
+  'BPFFilter:blockQName',
+  'BPFFilter:unblockQName',
+  'BPFFilter:addRangeRule',
+  'BPFFilter:rmRangeRule',
+  'DynBPFFilter:block',
+  'DynBPFFilter:purgeExpired',
+  'addBPFFilterDynBlocks',
+]);
+
 /** How long the console waits for the workers beyond the command's own timeout before it replies without them. */
 const ACK_GRACE_MS = 5000;
 
@@ -209,6 +231,7 @@ export class ConfigChangeRunner {
     this.#filters = filters;
     runtime.bindingWrapper = (name, fn) => {
       if (CONTROL_PLANE_FILES.has(name)) return () => undefined;
+      if (CONTROL_PLANE_MAP_WRITES.has(name)) return this.#skipInControlPlaneText(fn);
       if (CONTROL_PLANE_ONLY.has(name)) return this.#skipInConsole(fn);
       const refused = refusedAtRunTime(name);
       return refused !== undefined ? this.#refuseInConsole(name, refused, fn) : fn;
@@ -217,6 +240,18 @@ export class ConfigChangeRunner {
 
   #skipInConsole(fn: LuaBinding): LuaBinding {
     return (args) => (this.#runtime.consoleCommandRunning ? undefined : fn(args));
+  }
+
+  /** True until the worker has run the configuration (configurationLoaded). */
+  #configuring = true;
+
+  /** The worker has run the configuration: from now on only console changes are the control plane's text. */
+  configurationLoaded(): void {
+    this.#configuring = false;
+  }
+
+  #skipInControlPlaneText(fn: LuaBinding): LuaBinding {
+    return (args) => (this.#configuring || this.#runtime.consoleCommandRunning ? undefined : fn(args));
   }
 
   /** What the control plane refused fails here too, so that the outcomes match (the error text is the control plane's). */
