@@ -38,6 +38,10 @@ describe('SIGTERM during a console command', () => {
     const { child } = await startCli(['--supervised', '-C', file], /Accepting control connections/);
     let detector: NodeJS.Timeout | undefined;
     try {
+      // The console may accept before the listeners answer (with data-plane workers, they start after it).
+      for (let tries = 1; (await udpQuery(dnsPort, 'ready.example'))?.rcode !== 'REFUSED'; tries++) {
+        if (tries === 10) throw new Error('the proxy did not answer DNS after 10 queries');
+      }
       const spinning = new Promise<void>((resolve) => {
         const onData = (d: Buffer): void => {
           if (d.toString().includes('spinning')) resolve();

@@ -381,7 +381,7 @@ addAction("values.example.", SetAdditionalProxyProtocolValueAction(2, "doh"))
 addAction("tee.example.", TeeAction("127.0.0.1:${backend.port}", false, nil, true))
 `,
       {},
-      oneWorker('refused-addDOHLocal'),
+      oneWorker('per-worker-connections'),
     );
     port = proxy.app.proxy.dohFrontends[0]!.local.port;
     tlsArgs = ['--http2', '--resolve', `doh.test:${port}:127.0.0.1`, '--cacert', cert.cert];

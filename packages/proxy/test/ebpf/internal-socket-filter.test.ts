@@ -4,6 +4,7 @@ import { outcomes, runFlood } from './dns-flood.js';
 import { tcpQueryFrom, udpQueryFrom } from './source-bound-client.js';
 import { waitFor } from '../support/dns-client.js';
 import { burst, burstOverBothWorkers, perWorker } from '../support/worker-traffic.js';
+import { oneWorker } from '../support/test-workers.js';
 
 const CONFIG = `
   setLocal("127.0.0.1:\${PORT}")
@@ -50,17 +51,18 @@ describeBpf('internal mode: setDefaultBPFFilter attaches the socket filter to ev
   });
 
   it('getBind(n):detachFilter() and attachFilter(bpf) change one socket at runtime', async () => {
-    expect(proxy.app.runConsoleCommand('getBind(0):detachFilter()')).toBe('');
+    // As the console runs them: with data-plane workers the reply comes once every worker's socket has the change.
+    expect(await proxy.app.runConsoleCommandSliced('getBind(0):detachFilter()')).toBe('');
     expect((await udp(blocked))?.answers?.[0]?.data).toBe('192.0.2.99');
     expect(await tcp(blocked)).toBe('no-connection');
-    expect(proxy.app.runConsoleCommand('getBind(0):attachFilter(bpf)')).toBe('');
+    expect(await proxy.app.runConsoleCommandSliced('getBind(0):attachFilter(bpf)')).toBe('');
     expect(await udp(blocked)).toBeUndefined();
     proxy.app.runConsoleCommand('bpf:unblock(newCA("127.0.0.2"))');
     expect(await tcp(blocked)).toMatchObject({ answers: [{ data: '192.0.2.99' }] });
   });
 
   it("refuses to start when the UDP listener's socket cannot take a filter (Node's dgram)", async () => {
-    await expect(startProxy(CONFIG, {}, { udpImplementation: 'dgram' })).rejects.toThrow(
+    await expect(startProxy(CONFIG, {}, { udpImplementation: 'dgram', ...oneWorker('dgram-udp') })).rejects.toThrow(
       /uses Node's dgram implementation, which does not expose its socket for a BPF filter: use the native UDP implementation/,
     );
   });

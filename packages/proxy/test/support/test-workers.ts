@@ -35,11 +35,8 @@ export function withTestWorkers(args: readonly string[], env: NodeJS.ProcessEnv 
  * scripts/test-two-workers.mjs instead.
  */
 export const ONE_WORKER_REASONS = {
-  /** worker-guards.ts refuses it with workers today: the test is about the function itself. */
-  'refused-addDOHLocal': 'addDOHLocal is still refused with workers (DoH listeners are not opened in the workers yet)',
-  'refused-addTLSLocal': 'addTLSLocal is still refused with workers (DoT listeners are not opened in the workers yet)',
-  'refused-addDNSCryptBind': 'addDNSCryptBind is still refused with workers',
-  'refused-fastDetection': 'setDynBlocksFastDetection is still refused with workers',
+  /** The test is about Node's dgram UDP implementation (--udp-io dgram), which has no SO_REUSEPORT for a second worker's socket. */
+  'dgram-udp': "Node's dgram (--udp-io dgram) cannot open a listener's socket twice (no SO_REUSEPORT), so it runs one worker",
   /** Behaviour that differs with workers today (docs/architecture.md): the test asserts dnsdist's one-process figure. */
   'counter-lag':
     "the control plane sums some counters (the packet caches') every 100 ms, and the test compares them right after its traffic",
