@@ -101,7 +101,7 @@ export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set([
 
 /**
  * What a worker does not do while it runs the control plane's Lua text (the
- * configuration, a console change): write the BPF filters' kernel maps,
+ * configuration, a console change, maintenance()'s recorded calls): write the BPF filters' kernel maps,
  * which it shares with the control plane (BPFFilter.sharing) and which the
  * control plane has already written running the same text. Again would
  * fail (a second addRangeRule: "already has action Drop"; an unblock:
@@ -224,6 +224,8 @@ export class ConfigChangeRunner {
 
   readonly #clientTables: ClientTableHook | undefined;
   readonly #filters: SharedFilterHook | undefined;
+  /** True until the worker has run the configuration (configurationLoaded). */
+  #configuring = true;
 
   constructor(runtime: LuaRuntime, clientTables: ClientTableHook | undefined, filters?: SharedFilterHook) {
     this.#runtime = runtime;
@@ -241,9 +243,6 @@ export class ConfigChangeRunner {
   #skipInConsole(fn: LuaBinding): LuaBinding {
     return (args) => (this.#runtime.consoleCommandRunning ? undefined : fn(args));
   }
-
-  /** True until the worker has run the configuration (configurationLoaded). */
-  #configuring = true;
 
   /** The worker has run the configuration: from now on only console changes are the control plane's text. */
   configurationLoaded(): void {
