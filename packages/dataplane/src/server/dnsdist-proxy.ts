@@ -201,6 +201,12 @@ export class DnsdistProxy implements QueryPathContext {
   #lastTick = performance.now();
   #nextCacheCleaning = performance.now() + 60_000;
   #started = false;
+  /**
+   * Another thread's health checks decide this proxy's backends (a data-plane
+   * worker follows the control plane's): none run here, and a backend added at
+   * run time stays down (auto, no verdict) until its state is set from there.
+   */
+  healthChecksElsewhere = false;
 
   /** @param makeRules builds the rules engine on the proxy's counters (the rules move rule-* counters). */
   constructor(makeRules: (counters: ProxyCounters) => RulesEngine, recorder: QueryRecorder & Partial<TimeoutRecorder>) {
@@ -395,7 +401,7 @@ export class DnsdistProxy implements QueryPathContext {
       endpoints.push(await this.#openBackendSocket(server));
     }
     server.attachUdpEndpoints(endpoints);
-    if (server.availability === 'auto') await this.#checkHealth(server, initial);
+    if (server.availability === 'auto' && !this.healthChecksElsewhere) await this.#checkHealth(server, initial);
   }
 
   /**
@@ -640,7 +646,7 @@ export class DnsdistProxy implements QueryPathContext {
       s.expireTimeouts(now, this.settings.udpTimeoutSeconds * 1000);
       s.tick(elapsed);
       const h = this.#health.get(s);
-      if (h && s.availability === 'auto' && !h.running && now >= h.nextAt && s.udpEndpoints.length > 0) {
+      if (h && s.availability === 'auto' && !h.running && now >= h.nextAt && s.udpEndpoints.length > 0 && !this.healthChecksElsewhere) {
         void this.#checkHealth(s, false);
       }
     }

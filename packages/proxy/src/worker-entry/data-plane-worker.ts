@@ -22,6 +22,7 @@ import { ListenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
 import { layoutObjectsOf } from '@dnsdist-ts/workers/workers/counter-layout.js';
 import { LiveCounters } from '@dnsdist-ts/workers/workers/live-counters.js';
 import { SharedBackendStates } from '@dnsdist-ts/workers/workers/shared-backend-states.js';
+import { BackendStatesByChange } from '@dnsdist-ts/workers/workers/backend-states-by-change.js';
 import { RunTimeCounters } from '@dnsdist-ts/workers/workers/run-time-counters.js';
 import { WorkerCacheSharing } from '@dnsdist-ts/workers/workers/worker-cache-sharing.js';
 import { configurationCaches, WorkerCacheCopies } from '@dnsdist-ts/workers/workers/worker-caches.js';
@@ -49,8 +50,8 @@ let start: WorkerStart<AppOptions>;
 const port = parentPort!;
 const post = (m: WorkerToControl): void => port.postMessage(m);
 let started = false;
-/** Backend up/down as the control plane last said, by proxy.servers index. */
-let serversUp: boolean[] = [];
+/** Backend up/down as the control plane last said, applied once this worker has run the same changes. */
+let serverStates: BackendStatesByChange | undefined;
 /** The counters of backends and rules added at the console (after start-up), and this worker's region for them. */
 let runTime: { counters: RunTimeCounters; regions: Float64Array[] } | undefined;
 /** Once listening: what handles the control plane's messages. Until then they wait, in order, in `early`. */
@@ -87,6 +88,8 @@ async function run(): Promise<void> {
     if (started || level === 'error') post({ type: 'log', level, line });
   };
   app.proxy.quietListeners = true;
+  // The control plane's health checks decide for every worker: a backend added here at run time waits for its verdict.
+  app.proxy.healthChecksElsewhere = true;
   keepKernelOutOfWorkerCopy(app.dynBlocks);
   await app.loadConfiguration();
   // The counters' layout is the configuration's, as the control plane's is (objects added at run time: run-time-counters.ts).
@@ -94,6 +97,7 @@ async function run(): Promise<void> {
   // The console's changes since start-up, in order, run as the console ran them (after the configuration).
   app.env.configurationDone = true;
   app.configChanges?.configurationLoaded();
+  serverStates = new BackendStatesByChange(start.serversUp);
   for (const change of start.configLog) await runChange(app, change);
   setLuaGlobals(app, start.luaGlobals);
   // The control plane's DNSCrypt certificates, not the ones this Lua state made (worker-keys.ts).
@@ -102,8 +106,7 @@ async function run(): Promise<void> {
   takeRingShare(app.rings, app.workerSettings.count);
   // This block table is a copy of the control plane's: fleet sync and the CrowdSec watcher follow that one, not this.
   app.dynBlocks.observer = undefined;
-  serversUp = start.serversUp;
-  applyServerStates(app, serversUp);
+  applyServerStates(app, serverStates.current());
   // The configuration's backends read the control plane's up/down state itself from now on.
   if (!SharedBackendStates.attach(start.backendStates, layoutObjects.servers as DnsdistApp['proxy']['servers'], false)) {
     post({
@@ -173,10 +176,8 @@ async function run(): Promise<void> {
       const failure = caches.handle(m);
       if (failure)
         post({ type: 'log', level: 'error', line: `Data-plane worker ${start.index}: PacketCache:${m.operation.op}: ${failure.message}` });
-    } else if (m.type === 'servers') {
-      serversUp = m.up;
-      applyServerStates(app, m.up);
-    } else if (m.type === 'acl') app.proxy.setACL(m.masks);
+    } else if (m.type === 'servers') applyServerStates(app, serverStates!.received(m));
+    else if (m.type === 'acl') app.proxy.setACL(m.masks);
     else if (m.type === 'change') void runChange(app, m.change);
     else if (m.type === 'luaGlobals') {
       void app.configChanges!.afterChanges(() => setLuaGlobals(app, m.changes)).then(() => post({ type: 'luaGlobalsSet', id: m.id }));
@@ -208,8 +209,8 @@ async function run(): Promise<void> {
 /** Run a console command the control plane ran, and say how it went. */
 async function runChange(app: DnsdistApp, change: ConfigChange): Promise<void> {
   const error = await app.configChanges!.run(change);
-  // The control plane's up/down list may have come while the command ran (a server added or removed): it holds now.
-  applyServerStates(app, serversUp);
+  // The control plane's list after this change may have come while it ran; if not, it comes within a sync.
+  applyServerStates(app, serverStates!.ran(change.id));
   runTime?.counters.workerRan(app.proxy, change.id, runTime.regions, start.index);
   post({ type: 'ran', id: change.id, error });
 }
@@ -221,7 +222,8 @@ function setLuaGlobals(app: DnsdistApp, changes: LuaGlobalChange[]): void {
 }
 
 /** Backends added at the console follow the control plane's health checks and console (setUp/setDown/setAuto); the configuration's read its state (shared-backend-states.ts). */
-function applyServerStates(app: DnsdistApp, up: boolean[]): void {
+function applyServerStates(app: DnsdistApp, up: boolean[] | undefined): void {
+  if (!up) return;
   app.proxy.servers.forEach((s, i) => {
     if (i < up.length && !s.followsSharedState) s.availability = up[i] ? 'up' : 'down';
   });

@@ -1,5 +1,6 @@
 /** What the control plane and its data-plane workers tell each other (postMessage), and what a worker starts with. */
 import type { CacheRequest, WorkerCacheBuffers } from './worker-caches.js';
+import type { BackendStatesAfterChange } from './backend-states-by-change.js';
 import type { ConfigChange } from './worker-config-log.js';
 import type { EncryptedListenerPorts } from './worker-listeners.js';
 import type { LuaGlobalChange } from '@dnsdist-ts/lua/lua/lua-globals-copy.js';
@@ -39,8 +40,8 @@ export interface WorkerStart<O extends ForwardedOptions = ForwardedOptions> {
    * the ports it bound.
    */
   bindAfterFirst: boolean;
-  /** Backend up/down as the control plane decides it, by proxy.servers index. */
-  serversUp: boolean[];
+  /** Backend up/down as the control plane decides it, by proxy.servers index, after the last change in configLog. */
+  serversUp: BackendStatesAfterChange;
   /** The client ACL as the control plane has it now (the console may have changed it since start-up). */
   acl: string[];
   /** Every worker's packet-cache statistics and its reply words (worker-caches.ts). */
@@ -89,7 +90,8 @@ export type WorkerToControl =
 export type ControlToWorker<O extends ForwardedOptions = ForwardedOptions> =
   /** To a prelaunched worker: what it would have had as workerData. */
   | { type: 'start'; start: WorkerStart<O> }
-  | { type: 'servers'; up: boolean[] }
+  /** The control plane's backend states by proxy.servers index, after its configuration change `change` (backend-states-by-change.ts). */
+  | ({ type: 'servers' } & BackendStatesAfterChange)
   | { type: 'acl'; masks: string[] }
   /** Bind the listeners on these ports (listenerConfigs() order): the ones the first worker bound. */
   | { type: 'bind'; ports: number[]; encryptedPorts: EncryptedListenerPorts | undefined }

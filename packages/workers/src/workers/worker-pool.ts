@@ -15,6 +15,7 @@ import type { WorkerStatus } from '@dnsdist-ts/lua/lua/worker-control.js';
 import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
+import type { BackendStatesAfterChange } from './backend-states-by-change.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedProcessWideCounts } from './shared-process-counts.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
@@ -113,7 +114,10 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
   #ports: number[] | undefined;
   /** The DoT and DoH listeners' ports, once the first worker bound them. */
   #encryptedPorts: EncryptedListenerPorts | undefined;
-  #serversUp: boolean[] = [];
+  /** The backend states last sent to the workers, and the change they were after (backend-states-by-change.ts). */
+  #serversUp: BackendStatesAfterChange = { up: [], change: 0 };
+  /** The id of the last configuration change the control plane ran. */
+  #lastChange = 0;
   /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
   #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
   #aclCheckDue = false;
@@ -207,7 +211,7 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
    * a worker failing stops the others and start-up, with its error.
    */
   async start(): Promise<WorkerListenerInfo> {
-    this.#serversUp = this.#proxy.servers.map((s) => s.isUp());
+    this.#serversUp = this.#backendStatesNow();
     this.#acl = { group: this.#proxy.acl, size: this.#proxy.acl.size(), masks: this.#proxy.aclStrings() };
     try {
       const bound = await Promise.all(this.#slots.map((_, i) => this.#spawn(i)));
@@ -247,11 +251,18 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
 
   #syncNow(): void {
     this.#syncAcl();
-    const up = this.#proxy.servers.map((s) => s.isUp());
-    if (up.length !== this.#serversUp.length || up.some((u, i) => u !== this.#serversUp[i])) {
-      this.#serversUp = up;
-      this.#broadcast({ type: 'servers', up });
+    const now = this.#backendStatesNow();
+    const last = this.#serversUp;
+    // After each change too: a worker drops a list from before the last change it ran, and waits for this one.
+    if (now.change !== last.change || now.up.length !== last.up.length || now.up.some((u, i) => u !== last.up[i])) {
+      this.#serversUp = now;
+      this.#broadcast({ type: 'servers', ...now });
     }
+  }
+
+  /** The control plane's backend states now, with the change they follow. */
+  #backendStatesNow(): BackendStatesAfterChange {
+    return { up: this.#proxy.servers.map((s) => s.isUp()), change: this.#lastChange };
   }
 
   /**
@@ -293,6 +304,7 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
       targets,
     );
     this.#runTime.controlPlaneRan(this.#proxy, change.id);
+    this.#lastChange = change.id;
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
         `The backends and rules added at the console need more counters than a worker's region holds (${RUN_TIME_REGION >> 1}): theirs are not added up any more`,
@@ -330,7 +342,8 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
       encryptedPorts: this.#encryptedPorts,
       // A restarted worker (or one started after the first bound) has the ports at once.
       bindAfterFirst: index > 0 && this.#ports === undefined,
-      serversUp: this.#serversUp,
+      // The states now, after the last change in configLog: the worker replays it, then applies these.
+      serversUp: this.#backendStatesNow(),
       acl: this.#acl.masks,
       caches: this.caches.buffers,
       workers: this.count,
