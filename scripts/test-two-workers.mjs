@@ -24,8 +24,6 @@ export const TWO_WORKER_FOLDERS = ['packages/proxy/test/e2e'];
  * Files outside those folders that start a proxy and run with two workers too.
  * Not here, with one worker only: rules/lua-scripted-rules (it reads, from the
  * control plane, Lua globals that LuaActions set in the worker's Lua state);
- * console/console-command-limits (a command that waits for a global
- * maintenance() sets is sent to the workers, where maintenance() never runs);
  * dynblocks/dnsdist-parity and ebpf/dynblocks-kernel (they pass with two
  * workers alone, but under the pass's load a block reaches the workers a
  * query later than dnsdist's count, or the kernel hits later than their 5 s).
@@ -37,6 +35,7 @@ export const TWO_WORKER_FILES = [
   'packages/proxy/test/cli/cli.test.ts',
   'packages/proxy/test/cli/privileges.test.ts',
   'packages/proxy/test/cli/service-notify.test.ts',
+  'packages/proxy/test/console/console-command-limits.test.ts',
   'packages/proxy/test/console/console-dnsdist-parity.test.ts',
   'packages/proxy/test/console/console-sigterm.test.ts',
   'packages/proxy/test/crowdsec/crowdsec-bouncer-kernel.test.ts',

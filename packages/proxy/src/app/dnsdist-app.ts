@@ -499,7 +499,6 @@ export class DnsdistApp {
 
   #beginConsoleCommand(): void {
     this.#consoleCommandsRunning++;
-    this.#guards?.beginConsoleCommand();
     if (this.workers) {
       this.clientTableHook?.begin();
       this.ebpf.shareFilters();

@@ -10,7 +10,7 @@
  * which of them are still to come.
  */
 import { LuaBindingError, LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
-import type { LuaBinding, LuaFunctionRef, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
+import type { LuaBinding, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS, READ_ONLY_METHODS } from './maintenance-changes.js';
 
 /** Functions whose meaning would change with several workers, and why. */
@@ -236,30 +236,6 @@ export const RUNTIME_ALLOWED_METHODS: ReadonlySet<string> = new Set([
   'TLSCtx:getNextTicketsKeyRotation',
 ]);
 
-/**
- * f(true) notes the globals (a shallow copy of _G); f(false) says whether
- * any was set, replaced or removed since, and forgets the copy.
- */
-const GLOBALS_WATCHER = `
-local noted
-return function(take)
-  if take then
-    noted = {}
-    for k, v in pairs(_G) do noted[k] = v end
-    return false
-  end
-  local before = noted
-  noted = nil
-  if before == nil then return false end
-  for k, v in pairs(_G) do
-    if not rawequal(before[k], v) then return true end
-  end
-  for k in pairs(before) do
-    if rawget(_G, k) == nil then return true end
-  end
-  return false
-end`;
-
 /** Where a guarded function was first called. */
 export interface GuardedUse {
   name: string;
@@ -281,7 +257,6 @@ export class WorkerGuards {
   #workers = 1;
   #configurationDone = false;
   #changed = false;
-  #globals: LuaFunctionRef | undefined;
   /** maintenance()'s changes, as text for the workers; where objects came from. */
   #maintenance: MaintenanceChanges;
 
@@ -353,17 +328,6 @@ export class WorkerGuards {
     };
   }
 
-  /**
-   * A console command starts: note the Lua globals, since one that only
-   * sets a global (read by a LuaAction, say) changes what the workers'
-   * Lua would see too.
-   */
-  beginConsoleCommand(): void {
-    if (!this.#configurationDone || this.#workers <= 1) return;
-    this.#globals ??= this.#runtime.runString(GLOBALS_WATCHER, 'worker globals watcher')[0] as LuaFunctionRef;
-    this.#globals.call(true);
-  }
-
   /** A call maintenance() makes, written as `text` for the workers: run here, then recorded (a call that fails is not). */
   #record(text: string, fn: LuaBinding, args: Parameters<LuaBinding>[0]): ReturnType<LuaBinding> {
     const result = fn(args);
@@ -399,10 +363,16 @@ export class WorkerGuards {
 
   /**
    * Whether a console command called a function that changes the
-   * configuration since the last call; clears the note.
+   * configuration since the last call; clears the note. The Lua globals it
+   * set are not a change here: they are copied to the workers
+   * (worker-lua-globals.ts), and one that cannot be copied (a function)
+   * makes the command run in the workers (DnsdistApp). Comparing the
+   * globals here also counted those maintenance() set between the
+   * command's slices, and sent a command to workers where maintenance()
+   * never runs.
    */
   takeChange(): boolean {
-    const changed = this.#changed || (this.#globals?.call(false)[0] ?? false) === true;
+    const changed = this.#changed;
     this.#changed = false;
     return changed;
   }
