@@ -1,10 +1,6 @@
 import { LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
-import {
-  CONTROL_PLANE_MAP_WRITES,
-  ConfigChangeRunner,
-  divergence,
-  type ConfigChange,
-} from '@dnsdist-ts/workers/workers/worker-config-log.js';
+import { ConfigChangeRunner, divergence, type ConfigChange } from '@dnsdist-ts/workers/workers/worker-config-log.js';
+import { CONTROL_PLANE_MAP_WRITES } from '@dnsdist-ts/workers/workers/control-plane-map-writes.js';
 
 describe("a worker whose outcome of a change is not the control plane's", () => {
   const change = (source?: string): ConfigChange => ({

@@ -499,6 +499,7 @@ export class DnsdistApp {
 
   #beginConsoleCommand(): void {
     this.#consoleCommandsRunning++;
+    this.#guards?.beginConsoleCommand();
     if (this.workers) {
       this.clientTableHook?.begin();
       this.ebpf.shareFilters();
@@ -515,6 +516,7 @@ export class DnsdistApp {
   #applyInWorkers(line: string, failed: boolean): Promise<string[]> {
     this.#consoleCommandsRunning = Math.max(0, this.#consoleCommandsRunning - 1);
     const changed = this.#guards?.takeChange() ?? false;
+    const mapWriteFailures = this.#guards?.takeMapWriteFailures() ?? [];
     this.#guards?.consoleCommandEnded();
     // New DNSCrypt certificates went to the workers as the command made them: the reply waits until they use them.
     // So do socket filters attached or detached (getBind(n):attachFilter…): the reply waits until the workers' sockets have them.
@@ -530,6 +532,8 @@ export class DnsdistApp {
             this.consoleSettings.commandTimeoutSeconds * 1000,
             this.clientTableHook?.newTables() ?? [],
             this.ebpf.takeSharedFilters(),
+            undefined,
+            mapWriteFailures,
           )
         : Promise.resolve([]);
     // Sent after the command: a worker sets them once it has run it, so the control plane's values win.

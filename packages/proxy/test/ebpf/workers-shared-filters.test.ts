@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { requireBuiltCli } from '../cli/cli-process.js';
 import { udpQuery, waitFor } from '../support/dns-client.js';
 import { startProxy } from '../support/proxy-harness.js';
+import { udpAnswers } from '../support/worker-traffic.js';
 import { describeBpf } from '../../../../test/support/require-bpf.js';
 
 /** Distinct kernel maps this process holds with `maxEntries` (a size no other test uses), by map id from fdinfo. */
@@ -68,6 +69,31 @@ describeBpf('BPF filters shared by the data-plane workers', () => {
       expect(await p.app.runConsoleCommandSliced('restartWorker(1)')).toBe('');
       await waitFor('the restart', () => pool.status()[1]!.state === 'running' && pool.status()[1]!.threadId !== oldThread, 15_000);
       expect(mapsOfSize(1239)).toBe(6);
+    } finally {
+      await p.stop();
+    }
+  }, 60_000);
+
+  it('ends a console command whose map write failed in the control plane at the same call in the workers', async () => {
+    requireBuiltCli();
+    const config = `
+      setLocal("127.0.0.1:\${PORT}")
+      f = newBPFFilter{ipv4MaxItems=1241, ipv6MaxItems=1241, qnamesMaxItems=1241}
+      setServFailWhenNoServer(true)
+    `;
+    const p = await startProxy(config, {}, { workers: 2 });
+    try {
+      // Not blocked: the unblock fails in the control plane, after the first rule and before the second.
+      const reply = await p.app.runConsoleCommandSliced(
+        'addAction(QNameRule("before.test."), RCodeAction(DNSRCode.NXDOMAIN)) f:unblock(newCA("192.0.2.1")) addAction(QNameRule("after.test."), RCodeAction(DNSRCode.REFUSED))',
+      );
+      expect(reply).toMatch(/Error removing blocked address 192\.0\.2\.1/);
+      expect(await p.app.runConsoleCommandSliced('showRules()')).not.toMatch(/after\.test/);
+      // The workers skipped the write (the maps are the control plane's) and failed it the same: no rule there either.
+      expect(await udpAnswers(p.port, 'before.test.')).toEqual(Array(32).fill('NXDOMAIN '));
+      // No backend (setServFailWhenNoServer): a query no rule answers gets SERVFAIL.
+      expect(await udpAnswers(p.port, 'after.test.')).toEqual(Array(32).fill('SERVFAIL '));
+      expect(p.output.join('\n')).not.toMatch(/diverged/);
     } finally {
       await p.stop();
     }

@@ -23,6 +23,7 @@ import type { LuaBinding, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js'
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import type { ClientTableHook } from './shared-client-buckets.js';
 import { refusedAtRunTime } from './worker-guards.js';
+import { CONTROL_PLANE_MAP_WRITES, MapWriteOutcomes, type MapWriteFailure } from './control-plane-map-writes.js';
 
 /** Where a worker's newBPFFilter calls find the control plane's maps (ProxyEbpf.shareFilters). */
 export interface SharedFilterHook {
@@ -45,6 +46,8 @@ export interface ConfigChange {
   bpfFilters?: FilterMapHandles[];
   /** Where the text comes from when not a console command: "maintenance()" (its recorded calls, maintenance-changes.ts). */
   source?: string;
+  /** Its kernel-map writes that failed in the control plane, which a worker's skipped ones repeat (control-plane-map-writes.ts). */
+  mapWriteFailures?: MapWriteFailure[];
 }
 
 /**
@@ -97,28 +100,6 @@ export const CONTROL_PLANE_FILES: ReadonlySet<string> = new Set([
   'generateDNSCryptProviderKeys',
   'generateDNSCryptCertificate',
   'generateOCSPResponse',
-]);
-
-/**
- * What a worker does not do while it runs the control plane's Lua text (the
- * configuration, a console change, maintenance()'s recorded calls): write the BPF filters' kernel maps,
- * which it shares with the control plane (BPFFilter.sharing) and which the
- * control plane has already written running the same text. Again would
- * fail (a second addRangeRule: "already has action Drop"; an unblock:
- * "No such file or directory") or reset what the first write counted. At
- * query time (a LuaAction) a worker's write is the process's one and goes
- * through.
- */
-export const CONTROL_PLANE_MAP_WRITES: ReadonlySet<string> = new Set([
-  'BPFFilter:block',
-  'BPFFilter:unblock',
-  'BPFFilter:blockQName',
-  'BPFFilter:unblockQName',
-  'BPFFilter:addRangeRule',
-  'BPFFilter:rmRangeRule',
-  'DynBPFFilter:block',
-  'DynBPFFilter:purgeExpired',
-  'addBPFFilterDynBlocks',
 ]);
 
 /** How long the console waits for the workers beyond the command's own timeout before it replies without them. */
@@ -226,6 +207,8 @@ export class ConfigChangeRunner {
   readonly #filters: SharedFilterHook | undefined;
   /** True until the worker has run the configuration (configurationLoaded). */
   #configuring = true;
+  /** The running change's map writes, skipped here, failing where the control plane's did. */
+  readonly #mapWrites = new MapWriteOutcomes();
 
   constructor(runtime: LuaRuntime, clientTables: ClientTableHook | undefined, filters?: SharedFilterHook) {
     this.#runtime = runtime;
@@ -250,7 +233,10 @@ export class ConfigChangeRunner {
   }
 
   #skipInControlPlaneText(fn: LuaBinding): LuaBinding {
-    return (args) => (this.#configuring || this.#runtime.consoleCommandRunning ? undefined : fn(args));
+    return (args) => {
+      if (this.#configuring) return undefined;
+      return this.#runtime.consoleCommandRunning ? this.#mapWrites.skip() : fn(args);
+    };
   }
 
   /** What the control plane refused fails here too, so that the outcomes match (the error text is the control plane's). */
@@ -282,6 +268,7 @@ export class ConfigChangeRunner {
       // Its MaxQPSIPRules count in the tables the control plane made for them.
       // Its newBPFFilter calls take the control plane's maps.
       onStart: () => {
+        this.#mapWrites.begin(change.mapWriteFailures);
         this.#clientTables?.begin(change.clientTables);
         this.#filters?.shareFilters(change.bpfFilters);
       },

@@ -12,6 +12,7 @@
 import { LuaBindingError, LuaScriptError } from '@dnsdist-ts/lua/lua/lua-errors.js';
 import type { LuaBinding, LuaRuntime } from '@dnsdist-ts/lua/lua/lua-runtime.js';
 import { isObjectMaker, MaintenanceChanges, OBJECT_GETTERS, READ_ONLY_METHODS } from './maintenance-changes.js';
+import { CONTROL_PLANE_MAP_WRITES, MapWriteOutcomes, type MapWriteFailure } from './control-plane-map-writes.js';
 
 /** Functions whose meaning would change with several workers, and why. */
 export const REFUSED_WITH_WORKERS: Readonly<Record<string, string>> = (() => {
@@ -259,6 +260,8 @@ export class WorkerGuards {
   #changed = false;
   /** maintenance()'s changes, as text for the workers; where objects came from. */
   #maintenance: MaintenanceChanges;
+  /** A console command's kernel-map writes that failed, for the workers to fail the same (control-plane-map-writes.ts). */
+  readonly #mapWrites = new MapWriteOutcomes();
 
   constructor(runtime: LuaRuntime) {
     this.#runtime = runtime;
@@ -267,6 +270,15 @@ export class WorkerGuards {
   }
 
   #wrap(name: string, fn: LuaBinding): LuaBinding {
+    const guarded = this.#guard(name, fn);
+    if (!CONTROL_PLANE_MAP_WRITES.has(name)) return guarded;
+    return (args) =>
+      this.#configurationDone && this.#workers > 1 && this.#runtime.consoleCommandRunning
+        ? this.#mapWrites.note(guarded, args)
+        : guarded(args);
+  }
+
+  #guard(name: string, fn: LuaBinding): LuaBinding {
     const colon = name.indexOf(':');
     if (colon >= 0) {
       // An object's method: at run time only those that read, or act on what every worker shares, are allowed.
@@ -326,6 +338,16 @@ export class WorkerGuards {
       }
       return fn(args);
     };
+  }
+
+  /** A console command starts: its kernel-map writes are counted from the first. */
+  beginConsoleCommand(): void {
+    this.#mapWrites.begin();
+  }
+
+  /** The kernel-map writes of the console command that ended which failed, by position, for the workers. */
+  takeMapWriteFailures(): MapWriteFailure[] {
+    return this.#mapWrites.take();
   }
 
   /** A call maintenance() makes, written as `text` for the workers: run here, then recorded (a call that fails is not). */

@@ -16,6 +16,7 @@ import { layoutObjectsOf, type LayoutObjects } from './counter-layout.js';
 import { LiveCounters } from './live-counters.js';
 import { SharedBackendStates } from './shared-backend-states.js';
 import type { BackendStatesAfterChange } from './backend-states-by-change.js';
+import type { MapWriteFailure } from './control-plane-map-writes.js';
 import { RUN_TIME_REGION, RunTimeCounters } from './run-time-counters.js';
 import { SharedProcessWideCounts } from './shared-process-counts.js';
 import { SharedTokenBuckets } from './shared-token-buckets.js';
@@ -297,10 +298,19 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
     clientTables: SharedArrayBuffer[],
     bpfFilters: FilterMapHandles[] = [],
     source?: string,
+    mapWriteFailures: MapWriteFailure[] = [],
   ): Promise<string[]> {
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
     const { change, done } = this.#configLog.append(
-      { line, failed, timeoutMs, clientTables, bpfFilters, ...(source ? { source } : {}) },
+      {
+        line,
+        failed,
+        timeoutMs,
+        clientTables,
+        bpfFilters,
+        ...(source ? { source } : {}),
+        ...(mapWriteFailures.length > 0 ? { mapWriteFailures } : {}),
+      },
       targets,
     );
     this.#runTime.controlPlaneRan(this.#proxy, change.id);
