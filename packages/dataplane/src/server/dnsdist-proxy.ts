@@ -401,7 +401,7 @@ export class DnsdistProxy implements QueryPathContext {
       endpoints.push(await this.#openBackendSocket(server));
     }
     server.attachUdpEndpoints(endpoints);
-    if (server.availability === 'auto' && !this.healthChecksElsewhere) await this.#checkHealth(server, initial);
+    if (server.availability === 'auto') await this.#checkHealth(server, initial);
   }
 
   /**
@@ -424,7 +424,7 @@ export class DnsdistProxy implements QueryPathContext {
 
   async #checkHealth(server: DownstreamServer, initial: boolean): Promise<void> {
     const h = this.#health.get(server);
-    if (!h || h.running) return;
+    if (!h || h.running || this.healthChecksElsewhere) return;
     h.running = true;
     // The next check is due one interval after this one started, not after it ended: the 1 s tick
     // that starts checks comes round a hair less than an interval after this one (timers round to
@@ -584,13 +584,16 @@ export class DnsdistProxy implements QueryPathContext {
     return udpBufferRequest(this.settings.udpSocketBufferSizes, this.#systemUdpBuffers);
   }
 
+  /** What dnsdist logs of a UDP listener's buffers on `address` (`request`: udpBufferRequest()). */
+  logUdpBuffers(request: UdpBufferRequest, address: string): void {
+    for (const line of request.warnings) this.log.warn(line);
+    for (const line of raisedBufferLines(request, address)) this.log.info(line);
+  }
+
   /** The buffer sizes a UDP listener's socket on `address` asks for, logging what dnsdist logs of them. */
   #listenerBufferSizes(address: string): Pick<UdpEndpointOptions, 'receiveBufferSize' | 'sendBufferSize'> {
     const request = this.udpBufferRequest();
-    if (!this.quietListeners) {
-      for (const line of request.warnings) this.log.warn(line);
-      for (const line of raisedBufferLines(request, address)) this.log.info(line);
-    }
+    if (!this.quietListeners) this.logUdpBuffers(request, address);
     return {
       ...(request.receiveBufferSize > 0 ? { receiveBufferSize: request.receiveBufferSize } : {}),
       ...(request.sendBufferSize > 0 ? { sendBufferSize: request.sendBufferSize } : {}),
@@ -646,7 +649,7 @@ export class DnsdistProxy implements QueryPathContext {
       s.expireTimeouts(now, this.settings.udpTimeoutSeconds * 1000);
       s.tick(elapsed);
       const h = this.#health.get(s);
-      if (h && s.availability === 'auto' && !h.running && now >= h.nextAt && s.udpEndpoints.length > 0 && !this.healthChecksElsewhere) {
+      if (h && s.availability === 'auto' && !h.running && now >= h.nextAt && s.udpEndpoints.length > 0) {
         void this.#checkHealth(s, false);
       }
     }

@@ -7,7 +7,6 @@ import {
 } from '@dnsdist-ts/console/console/index.js';
 import type { FilterMapHandles } from '@dnsdist-ts/bpf-filter';
 import { listenError } from '@dnsdist-ts/dataplane/io/listen-error.js';
-import { raisedBufferLines } from '@dnsdist-ts/dataplane/io/udp-socket-buffer-sizes.js';
 import { registerConstants } from '@dnsdist-ts/lua/lua/bind-constants.js';
 import { registerFfiBindings } from '@dnsdist-ts/lua/lua/bind-ffi.js';
 import { frontendConfigFrom, registerListenerBindings } from '@dnsdist-ts/lua/lua/bind-listeners.js';
@@ -390,14 +389,9 @@ export class DnsdistApp {
         }
         const calls = recording ? this.#guards!.maintenanceDone() : [];
         if (calls.length > 0 && this.workers) {
-          void this.workers.applyConsoleChange(
-            calls.join('\n'),
-            false,
-            this.consoleSettings.commandTimeoutSeconds * 1000,
-            [],
-            [],
-            'maintenance()',
-          );
+          void this.workers.applyConsoleChange(calls.join('\n'), false, this.consoleSettings.commandTimeoutSeconds * 1000, {
+            source: 'maintenance()',
+          });
         }
       }
       // maintenance(), a health check's or the webserver's Lua may have set globals: the workers get them.
@@ -450,15 +444,11 @@ export class DnsdistApp {
     // The workers bound quietly: what dnsdist logs of each UDP socket's buffers is logged here, once per listener.
     const buffers = proxy.udpBufferRequest();
     for (const local of locals) {
-      for (const line of buffers.warnings) proxy.log.warn(line);
-      for (const line of raisedBufferLines(buffers, local.toStringWithPort())) proxy.log.info(line);
+      proxy.logUdpBuffers(buffers, local.toStringWithPort());
       proxy.log.info(`Listening on ${local.toStringWithPort()}`);
     }
     // A DNSCrypt listener's UDP socket takes the same sizes (its "Listening on" line came with the mirror above).
-    for (const bind of proxy.dnscryptBinds) {
-      for (const line of buffers.warnings) proxy.log.warn(line);
-      for (const line of raisedBufferLines(buffers, bind.local.toStringWithPort())) proxy.log.info(line);
-    }
+    for (const bind of proxy.dnscryptBinds) proxy.logUdpBuffers(buffers, bind.local.toStringWithPort());
     proxy.log.info(`${pool.count} data-plane workers answer queries`);
   }
 
@@ -526,15 +516,11 @@ export class DnsdistApp {
     if (!changed && !globals?.changed.length && !globals?.uncopiable.length) return keys.then(() => []);
     const ran =
       changed || (globals?.uncopiable.length ?? 0) > 0
-        ? this.workers.applyConsoleChange(
-            line,
-            failed,
-            this.consoleSettings.commandTimeoutSeconds * 1000,
-            this.clientTableHook?.newTables() ?? [],
-            this.ebpf.takeSharedFilters(),
-            undefined,
+        ? this.workers.applyConsoleChange(line, failed, this.consoleSettings.commandTimeoutSeconds * 1000, {
+            clientTables: this.clientTableHook?.newTables() ?? [],
+            bpfFilters: this.ebpf.takeSharedFilters(),
             mapWriteFailures,
-          )
+          })
         : Promise.resolve([]);
     // Sent after the command: a worker sets them once it has run it, so the control plane's values win.
     const copied = this.workers.sendLuaGlobals(globals?.changed ?? []);

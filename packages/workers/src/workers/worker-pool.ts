@@ -99,6 +99,18 @@ function endPrelaunched(): void {
  * `output` callback, plus its share of the shared buffers, WorkerShares);
  * the pool only forwards them, to the entry point it was given.
  */
+/** What a console change made or met in the control plane that its run in the workers needs (all optional). */
+export interface ConsoleChangeMade {
+  /** Shared tables for the MaxQPSIPRules it created, in order. */
+  clientTables?: SharedArrayBuffer[];
+  /** The kernel maps of the BPF filters it created. */
+  bpfFilters?: FilterMapHandles[];
+  /** Where the text comes from when not a console command ("maintenance()"). */
+  source?: string;
+  /** Its kernel-map writes that failed (control-plane-map-writes.ts). */
+  mapWriteFailures?: MapWriteFailure[];
+}
+
 export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
   readonly count: number;
   readonly #proxy: DnsdistProxy;
@@ -117,8 +129,6 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
   #encryptedPorts: EncryptedListenerPorts | undefined;
   /** The backend states last sent to the workers, and the change they were after (backend-states-by-change.ts). */
   #serversUp: BackendStatesAfterChange = { up: [], change: 0 };
-  /** The id of the last configuration change the control plane ran. */
-  #lastChange = 0;
   /** The ACL last sent to the workers, and what cheaply tells a change (setACL replaces the group, addACL/rmACL resize it). */
   #acl: { group: unknown; size: number; masks: string[] } = { group: undefined, size: -1, masks: [] };
   #aclCheckDue = false;
@@ -263,7 +273,7 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
 
   /** The control plane's backend states now, with the change they follow. */
   #backendStatesNow(): BackendStatesAfterChange {
-    return { up: this.#proxy.servers.map((s) => s.isUp()), change: this.#lastChange };
+    return { up: this.#proxy.servers.map((s) => s.isUp()), change: this.#configLog.entries.at(-1)?.id ?? 0 };
   }
 
   /**
@@ -291,15 +301,8 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
    * worker has run it (or gone), with a report for each that diverged
    * (also logged as an error).
    */
-  applyConsoleChange(
-    line: string,
-    failed: boolean,
-    timeoutMs: number,
-    clientTables: SharedArrayBuffer[],
-    bpfFilters: FilterMapHandles[] = [],
-    source?: string,
-    mapWriteFailures: MapWriteFailure[] = [],
-  ): Promise<string[]> {
+  applyConsoleChange(line: string, failed: boolean, timeoutMs: number, made: ConsoleChangeMade = {}): Promise<string[]> {
+    const { clientTables = [], bpfFilters = [], source, mapWriteFailures = [] } = made;
     const targets = this.#slots.flatMap((s, i) => (s.worker ? [i] : []));
     const { change, done } = this.#configLog.append(
       {
@@ -314,7 +317,6 @@ export class WorkerPool<O extends ForwardedOptions = ForwardedOptions> {
       targets,
     );
     this.#runTime.controlPlaneRan(this.#proxy, change.id);
-    this.#lastChange = change.id;
     if (this.#runTime.overflow) {
       this.#proxy.log.error(
         `The backends and rules added at the console need more counters than a worker's region holds (${RUN_TIME_REGION >> 1}): theirs are not added up any more`,
