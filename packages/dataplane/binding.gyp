@@ -10,7 +10,8 @@
         "native/udp-socket.cc",
         "native/privileges.cc",
         "native/sd-notify.cc",
-        "native/tcp-listen.cc"
+        "native/tcp-listen.cc",
+        "native/tcp-stream.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

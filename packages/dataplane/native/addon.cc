@@ -9,6 +9,7 @@
 #include "privileges.h"
 #include "sd-notify.h"
 #include "tcp-listen.h"
+#include "tcp-stream.h"
 #include "udp-socket.h"
 
 static Napi::Value ErrnoName(const Napi::CallbackInfo &info)
@@ -27,6 +28,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("openTcpListener", Napi::Function::New(env, dtsudp::OpenTcpListener, "openTcpListener"));
 	exports.Set("dupFd", Napi::Function::New(env, dtsudp::DupFd, "dupFd"));
 	exports.Set("openTcpFastOpenClient", Napi::Function::New(env, dtsudp::OpenTcpFastOpenClient, "openTcpFastOpenClient"));
+	exports.Set("TcpStream", dtsudp::TcpStream::Define(env));
+	exports.Set("TcpAcceptor", dtsudp::TcpAcceptor::Define(env));
+	exports.Set("connectTcp", Napi::Function::New(env, dtsudp::ConnectTcp, "connectTcp"));
 	exports.Set("sdNotify", Napi::Function::New(env, dtsudp::SdNotify, "sdNotify"));
 	exports.Set("maxBatch", Napi::Number::New(env, dtsudp::kMaxBatch));
 	exports.Set("statCount", Napi::Number::New(env, dtsudp::kStatCount));

@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-threads,tcp-ooor,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-threads,tcp-ooor,tcp-floor,tcp-native-floor,tcp-epoll,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -56,7 +56,11 @@
  * native endpoint with only a query-ID remap in JS (what any Node forwarder
  * built this way costs before the proxy does any work); `epoll` is
  * epoll-forwarder.c, the same one-thread event-loop shape in C (what the
- * shape costs without Node). `epoll` runs only when asked for. `floor` runs
+ * shape costs without Node). `tcp-floor` (node-tcp-floor.ts: node:net on
+ * both sides, framing only), `tcp-native-floor` (native-tcp-floor.ts: the
+ * same over the addon's TCP streams, at every N like `floor`) and
+ * `tcp-epoll` (tcp-epoll-forwarder.c) are the floors of the `tcp` row.
+ * `epoll` and the `tcp-…` floors run only when asked for. `floor` runs
  * at every N: with N worker threads, each with its own SO_REUSEPORT listener
  * and backend socket (what N data-plane workers cost Node before the proxy
  * does any work); the other stand-ins only at N = 1.
@@ -126,7 +130,7 @@ interface Scenario {
   mode: 'udp' | 'tcp' | 'dot' | 'doh' | 'dot-new';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
-  standIn?: 'node-floor' | 'epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
+  standIn?: 'node-floor' | 'epoll-floor' | 'node-tcp-floor' | 'native-tcp-floor' | 'tcp-epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
   /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
   needsDohServer?: boolean;
 }
@@ -154,6 +158,9 @@ const scenarios: Scenario[] = [
   { name: 'epoll', mode: 'udp', config: base, standIn: 'epoll-floor' },
   { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
   { name: 'tcp', mode: 'tcp', config: base },
+  { name: 'tcp-floor', mode: 'tcp', config: base, standIn: 'node-tcp-floor' },
+  { name: 'tcp-native-floor', mode: 'tcp', config: base, standIn: 'native-tcp-floor' },
+  { name: 'tcp-epoll', mode: 'tcp', config: base, standIn: 'tcp-epoll-floor' },
   // dnsdist's TCP queries run on its TCP worker threads, 10 by default whatever the listeners: this row
   // gives it as many as dnsdist-ts has workers (@WORKERS@ is the row's N), thread for thread.
   { name: 'tcp-threads', mode: 'tcp', config: `${base}setMaxTCPClientThreads(@WORKERS@)\n` },
@@ -298,7 +305,16 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-type Kind = 'dnsdist' | 'dnsdist-ts' | 'node-floor' | 'epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
+type Kind =
+  | 'dnsdist'
+  | 'dnsdist-ts'
+  | 'node-floor'
+  | 'epoll-floor'
+  | 'node-tcp-floor'
+  | 'native-tcp-floor'
+  | 'tcp-epoll-floor'
+  | 'node-doh-floor'
+  | 'node-dot-floor';
 
 function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
@@ -326,6 +342,28 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
       );
     case 'epoll-floor':
       return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
+    case 'tcp-epoll-floor':
+      return spawn(buildC('tcp-epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
+    case 'node-tcp-floor':
+      return spawn(
+        process.execPath,
+        ['--no-memory-reducer', '--import', 'tsx', join(here, 'node-tcp-floor.ts'), String(PROXY_PORT), String(BACKEND_PORT)],
+        { stdio: 'ignore', cwd: root },
+      );
+    case 'native-tcp-floor':
+      return spawn(
+        process.execPath,
+        [
+          '--no-memory-reducer',
+          '--import',
+          'tsx',
+          join(here, 'native-tcp-floor.ts'),
+          String(PROXY_PORT),
+          String(BACKEND_PORT),
+          String(workers),
+        ],
+        { stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'], cwd: root },
+      );
     case 'node-doh-floor':
     case 'node-dot-floor': {
       const { cert, key } = dotCertificate();
@@ -397,7 +435,8 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
-  if ((kind === 'dnsdist-ts' || kind === 'node-floor') && workers > 1) await allWorkersListening(kind, child, deadline);
+  if ((kind === 'dnsdist-ts' || kind === 'node-floor' || kind === 'native-tcp-floor') && workers > 1)
+    await allWorkersListening(kind, child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }
@@ -622,7 +661,9 @@ async function main(): Promise<void> {
   try {
     const rows = WORKERS.flatMap((workers) =>
       scenarios
-        .filter((s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn || s.standIn === 'node-floor'))
+        .filter(
+          (s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn || s.standIn === 'node-floor' || s.standIn === 'native-tcp-floor'),
+        )
         .map((sc) => ({ sc, workers })),
     );
     for (const { sc, workers } of rows) {

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { formatAddress } from '@dnsdist-ts/dns';
+import { NativeBackendStream } from '../io/native-backend-stream.js';
+import { nativeTcpStreamsAvailable } from '../io/native-tcp-stream.js';
 import { connectWithFastOpen } from '../io/tcp-fast-open-connect.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { DNSQuestion } from '../query/dns-question.js';
@@ -39,16 +41,51 @@ const NO_MORE_RETRIES = Number.MAX_SAFE_INTEGER;
 /** Bytes one read from a backend connection may return (the shared read buffer's size). */
 const READ_BUFFER_SIZE = 65536;
 
+/** What a backend connection writes to and closes: a node:net/TLS socket, or one of the addon's TCP streams. */
+export interface BackendStream {
+  write(frame: Buffer): void;
+  /** Close now; no event of the stream follows. */
+  destroy(): void;
+}
+
+/** A node:net or TLS socket: frames written during one turn of the event loop leave together. */
+class NetBackendStream implements BackendStream {
+  #corked = false;
+
+  constructor(readonly socket: net.Socket) {}
+
+  write(frame: Buffer): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(frame);
+  }
+
+  uncork(): void {
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function uncork(stream: NetBackendStream): void {
+  stream.uncork();
+}
+
 /** One TCP connection to the backend, with its own ID space for pipelined queries. */
 export class BackendConnection {
-  socket!: net.Socket;
+  stream!: BackendStream;
   readonly pending = new Map<number, Pending>();
   #nextId = 0;
   /** The start of a message whose end has not arrived yet (copied out of the shared read buffer). */
   rest: Buffer | undefined;
   connected = false;
   dead = false;
-  corked = false;
   /** Queries sent on it, and when it was opened: dnsdist's per-connection averages. */
   queries = 0;
   readonly openedAt = performance.now();
@@ -61,11 +98,6 @@ export class BackendConnection {
     }
     return -1;
   }
-}
-
-function uncork(conn: BackendConnection): void {
-  conn.corked = false;
-  conn.socket.uncork();
 }
 
 /**
@@ -142,6 +174,19 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
   /** Connect `conn`; `preface` is written before any query (a proxy protocol header). */
   protected connect(conn: C, preface?: Buffer): C {
     const { bytes, port } = this.owner.config.address;
+    // Plain TCP goes over the addon's streams when it is built: no node:net objects or events per query.
+    if (this.owner.config.tls === undefined && this.owner.config.tcpFastOpen !== true && nativeTcpStreamsAvailable()) {
+      conn.stream = new NativeBackendStream(bytes, port, this.#readBuffer, {
+        data: (n) => this.#onRead(conn, n),
+        connected: () => {
+          conn.connected = true;
+        },
+        closed: () => this.#fail(conn),
+      });
+      this.#opened(conn);
+      if (preface !== undefined) conn.stream.write(preface);
+      return conn;
+    }
     // Reads land in one buffer shared by the connections (onread):
     // no buffer allocated per read and no stream 'data' event, which is
     // most of what a TCP answer costs in Node. Messages are copied out
@@ -167,12 +212,8 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     // Node gives no onread to a TLS socket made over an existing one: its reads come as 'data' chunks.
     if (tlsCtx && fastOpen) socket.on('data', (chunk: Buffer) => this.#onRead(conn, chunk.length, chunk));
     socket.setNoDelay(true);
-    conn.socket = socket;
-    const counters = this.owner.counters;
-    counters.tcpNewConnections++;
-    counters.tcpCurrentConnections++;
-    this.#connections.push(conn);
-    if (this.#connections.length > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.#connections.length;
+    conn.stream = new NetBackendStream(socket);
+    this.#opened(conn);
     if (preface !== undefined) socket.write(preface);
     const fail = (): void => this.#fail(conn);
     if (tlsCtx) {
@@ -203,6 +244,15 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     socket.on('end', fail);
     socket.on('close', fail);
     return conn;
+  }
+
+  /** Count a new connection and list it. */
+  #opened(conn: C): void {
+    const counters = this.owner.counters;
+    counters.tcpNewConnections++;
+    counters.tcpCurrentConnections++;
+    this.#connections.push(conn);
+    if (this.#connections.length > counters.tcpMaxConcurrentConnections) counters.tcpMaxConcurrentConnections = this.#connections.length;
   }
 
   /** Split what a read brought into `src` (the shared read buffer unless said), after what an earlier read left, into length-prefixed messages. */
@@ -283,7 +333,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     this.retire(conn);
     const pending = [...conn.pending.values()];
     conn.pending.clear();
-    conn.socket.destroy();
+    conn.stream.destroy();
     const counters = this.owner.counters;
     let fresh: C | undefined;
     for (const p of pending) {
@@ -313,7 +363,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
    */
   protected closeLosing(conn: C, timedOut: boolean): number {
     this.retire(conn);
-    conn.socket.destroy();
+    conn.stream.destroy();
     const pending = [...conn.pending.values()];
     conn.pending.clear();
     const counters = this.owner.counters;
@@ -355,13 +405,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     frame.writeUInt16BE(dq.length, 0);
     dq.packet.copy(frame, 2, 0, dq.length);
     frame.writeUInt16BE(id, 2);
-    // Frames written during this turn of the event loop leave together: cork now, uncork after the turn.
-    if (!conn.corked) {
-      conn.corked = true;
-      conn.socket.cork();
-      process.nextTick(uncork, conn);
-    }
-    conn.socket.write(frame);
+    conn.stream.write(frame);
   }
 
   /**
@@ -386,7 +430,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
   /** Close every connection; queries sent from now on are given up. */
   close(): void {
     this.#closed = true;
-    for (const c of this.#connections) c.socket.destroy();
+    for (const c of this.#connections) c.stream.destroy();
     this.owner.counters.tcpCurrentConnections -= this.#connections.length;
     this.#connections = [];
   }

@@ -71,7 +71,7 @@ export class ProxiedTcpConnections extends BackendTcpConnections<ProxiedConnecti
   protected override wentIdle(conn: ProxiedConnection): void {
     if (conn.client !== undefined) return;
     this.retire(conn);
-    conn.socket.destroy();
+    conn.stream.destroy();
   }
 
   protected override forget(conn: ProxiedConnection): void {

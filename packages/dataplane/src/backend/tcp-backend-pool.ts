@@ -59,7 +59,7 @@ export class TcpBackendPool extends BackendTcpConnections<BackendConnection> {
       return;
     }
     this.retire(conn);
-    conn.socket.destroy();
+    conn.stream.destroy();
   }
 
   protected override forget(conn: BackendConnection): void {

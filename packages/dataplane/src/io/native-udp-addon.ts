@@ -84,6 +84,22 @@ export interface NativeUdpSocket {
   close(): Promise<void>;
 }
 
+/** One addon-owned TCP stream (native/tcp-stream.h). */
+export interface NativeTcpStreamHandle {
+  /** Send now what the kernel takes, queue the rest natively: the bytes still queued (0: all sent), or -errno. */
+  write(bytes: Uint8Array, offset: number, length: number): number;
+  /** Stop or resume reading (the kernel's buffers then hold what the peer sends). */
+  setReading(on: boolean): void;
+  /** End our side once the queue is sent. */
+  shutdown(): void;
+  /** Close the fd now, dropping what is queued; no event follows. */
+  close(): void;
+  /** Bytes written and not yet taken by the kernel. */
+  queued(): number;
+  /** Both ends' addresses (16 bytes each, IPv4 in the first 4), or undefined once closed. */
+  addresses(): { family: 4 | 6; peer: Uint8Array; peerPort: number; localFamily: 4 | 6; local: Uint8Array; localPort: number } | undefined;
+}
+
 /** The raw addon surface. */
 export interface NativeUdpBinding {
   UdpSocket: new (
@@ -113,6 +129,21 @@ export interface NativeUdpBinding {
   dupFd(fd: number): number;
   /** An unconnected non-blocking TCP socket with TCP_FASTOPEN_CONNECT, for net.Socket({ fd }); throws an errno error. */
   openTcpFastOpenClient(family: 4 | 6): number;
+  /**
+   * A stream over a connected TCP fd, which it takes over (native-tcp-stream.ts
+   * describes the surface). `connecting`: a connect is under way on the fd
+   * (connectTcp); writes wait for it.
+   */
+  TcpStream: new (
+    fd: number,
+    readBuffer: Uint8Array,
+    onEvent: (kind: number, n: number) => void,
+    connecting?: boolean,
+  ) => NativeTcpStreamHandle;
+  /** Accepts on a listening fd it does not own: onAccept(fd, 0) per connection, onAccept(-1, errno) on an accept error. */
+  TcpAcceptor: new (listenFd: number, onAccept: (fd: number, errno: number) => void) => { close(): void };
+  /** A non-blocking TCP socket whose connect to the address is under way; throws an errno error. */
+  connectTcp(family: 4 | 6, address: Uint8Array, port: number): number;
   /** Most datagrams one recvmmsg/sendmmsg may carry (UIO_MAXIOV). */
   maxBatch: number;
   statCount: number;

@@ -2,6 +2,8 @@ import type { ProxiedClient } from './incoming-proxy-protocol.js';
 import net from 'node:net';
 import { parseAddress, peerAddressBytes } from '@dnsdist-ts/dns';
 import type { ReplyChannel } from '../backend/inflight-query.js';
+import { nativeTcpStreamsAvailable } from '../io/native-tcp-stream.js';
+import { loadNativeUdpAddon } from '../io/native-udp-addon.js';
 import { listenWithReusePort } from '../io/reuse-port-tcp-listener.js';
 import { SocketAddress } from '../query/client-address.js';
 import type { ClientSession } from '../query/client-session.js';
@@ -9,6 +11,7 @@ import type { DNSQuestion } from '../query/dns-question.js';
 import { CellSet } from '../stats/counter-cells.js';
 import { LocalClientConnectionCounts, REFUSED, type ClientConnectionCounts, type ListenerConnectionCount } from './process-wide-counts.js';
 import type { FrontendCounters, QueryProcessor } from './query-processor.js';
+import { NativeClientStream, NetClientStream, type ClientStream } from './client-stream.js';
 import { tcpReadShouldPause } from './tcp-read-flow.js';
 
 export interface TcpFrontendOptions {
@@ -43,6 +46,30 @@ export interface TcpFrontendOptions {
   reusePort?: boolean;
   /** addLocal/addTLSLocal tcpFastOpenQueueSize: TCP_FASTOPEN on the listener (clients' data rides on their SYN); 0 = off. */
   fastOpenQueueSize?: number;
+  /** Keep plain TCP connections on node:net even where the addon's TCP streams are available. */
+  nodeStreams?: boolean;
+}
+
+/** Every native client stream reads into this one buffer: each read is handled before the next. */
+const CLIENT_READ_BUFFER = Buffer.allocUnsafe(65536);
+
+/**
+ * Move an accepted, paused node:net connection to the addon's TCP streams:
+ * a duplicate of its fd becomes the stream and node:net's socket is
+ * destroyed (closing only its own fd). Undefined when node:net exposes no fd
+ * or the duplicate cannot be made (EMFILE): node:net keeps the connection.
+ */
+function takeOverFd(socket: net.Socket): NativeClientStream | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return undefined;
+  let dup: number;
+  try {
+    dup = loadNativeUdpAddon().dupFd(fd);
+  } catch {
+    return undefined;
+  }
+  socket.destroy();
+  return new NativeClientStream(dup, CLIENT_READ_BUFFER);
 }
 
 /**
@@ -80,7 +107,7 @@ function connectionLocal(socket: net.Socket, listener: SocketAddress): SocketAdd
 
 /** One client connection: length-prefixed queries in, answers out in any order. */
 class TcpClientConnection implements ReplyChannel {
-  readonly #socket: net.Socket;
+  readonly #stream: ClientStream;
   readonly #frontend: TcpFrontend;
   readonly remote: SocketAddress;
   readonly #session: ClientSession | undefined;
@@ -102,49 +129,54 @@ class TcpClientConnection implements ReplyChannel {
   /** Armed from the first byte of a query still incomplete; see TcpFrontendOptions.queryReadDeadlineSeconds. */
   #readDeadline: NodeJS.Timeout | undefined;
 
-  constructor(socket: net.Socket, remote: SocketAddress, frontend: TcpFrontend, session: ClientSession | undefined) {
-    this.#socket = socket;
+  constructor(
+    stream: ClientStream,
+    remote: SocketAddress,
+    local: SocketAddress,
+    frontend: TcpFrontend,
+    session: ClientSession | undefined,
+  ) {
+    this.#stream = stream;
     this.remote = remote;
+    this.local = local;
     this.#frontend = frontend;
     this.#session = session;
     this.#awaitingProxyHeader = frontend.processor.expectsProxyHeader(remote.bytes);
-    this.local = frontend.local.isWildcard() ? connectionLocal(socket, frontend.local) : frontend.local;
-    socket.setNoDelay(true);
-    socket.setTimeout(frontend.options.idleTimeoutSeconds * 1000);
-    socket.on('timeout', () => {
-      if (this.#inFlight === 0) socket.destroy();
+    stream.onIdle(frontend.options.idleTimeoutSeconds * 1000, () => {
+      if (this.#inFlight === 0) stream.destroy();
     });
     const maxDuration = frontend.options.maxConnectionDurationSeconds ?? 0;
     if (maxDuration > 0) {
-      const timer = setTimeout(() => socket.destroy(), maxDuration * 1000);
-      socket.once('close', () => clearTimeout(timer));
+      const timer = setTimeout(() => stream.destroy(), maxDuration * 1000);
+      stream.onClose(() => clearTimeout(timer));
     }
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    stream.onData((chunk, transient) => this.#onData(chunk, transient));
     // The client read its answers: go on with what it sent meanwhile.
-    socket.on('drain', () => this.#drain());
+    stream.onDrain(() => this.#drain());
     // A client that stops reading its answers for the send timeout is dropped.
     const sendTimeout = frontend.options.sendTimeoutSeconds ?? 0;
     if (sendTimeout > 0) {
       let stalledSince = 0;
       const check = setInterval(() => {
-        if (!socket.writableNeedDrain) stalledSince = 0;
+        if (!stream.needsDrain) stalledSince = 0;
         else if (stalledSince === 0) stalledSince = Date.now();
-        else if (Date.now() - stalledSince >= sendTimeout * 1000) socket.destroy();
+        else if (Date.now() - stalledSince >= sendTimeout * 1000) stream.destroy();
       }, 1000);
       check.unref();
-      socket.once('close', () => clearInterval(check));
+      stream.onClose(() => clearInterval(check));
     }
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => {
+    stream.onClose(() => {
       this.#closed = true;
       this.#clearReadDeadline();
     });
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(chunk: Buffer, transient: boolean): void {
+    const shared = transient && this.#buffer.length === 0;
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    if (this.#awaitingProxyHeader && !this.#readProxyHeader()) return;
-    this.#drain();
+    if (!this.#awaitingProxyHeader || this.#readProxyHeader()) this.#drain();
+    // What is left of a shared read buffer is copied: the next read, on any connection, reuses it.
+    if (shared && this.#buffer.length > 0) this.#buffer = Buffer.from(this.#buffer);
   }
 
   /** The connection's proxy protocol header (setProxyProtocolACL): false until it is whole; a bad one closes the connection. */
@@ -191,16 +223,10 @@ class TcpClientConnection implements ReplyChannel {
 
   #drainOnce(): void {
     const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
-    while (
-      !this.#closed &&
-      !this.#transfer &&
-      this.#buffer.length >= 2 &&
-      this.#inFlight < this.#limit() &&
-      !this.#socket.writableNeedDrain
-    ) {
+    while (!this.#closed && !this.#transfer && this.#buffer.length >= 2 && this.#inFlight < this.#limit() && !this.#stream.needsDrain) {
       if (maxQueries > 0 && this.#queries >= maxQueries) {
         // dnsdist stops reading and closes once the answers already owed are sent.
-        if (this.#inFlight === 0) this.#socket.end();
+        if (this.#inFlight === 0) this.#stream.end();
         return;
       }
       const len = this.#buffer.readUInt16BE(0);
@@ -234,17 +260,11 @@ class TcpClientConnection implements ReplyChannel {
   /** Stop or go on reading (tcp-read-flow.ts says when), and keep the read deadline's clock with it. */
   #updateFlow(): void {
     if (this.#closed) return;
-    const wantPause = tcpReadShouldPause(
-      this.#transfer,
-      this.#socket.writableNeedDrain,
-      this.#inFlight,
-      this.#limit(),
-      this.#buffer.length,
-    );
+    const wantPause = tcpReadShouldPause(this.#transfer, this.#stream.needsDrain, this.#inFlight, this.#limit(), this.#buffer.length);
     if (wantPause !== this.#paused) {
       this.#paused = wantPause;
-      if (wantPause) this.#socket.pause();
-      else this.#socket.resume();
+      if (wantPause) this.#stream.pause();
+      else this.#stream.resume();
     }
     this.#updateReadDeadline();
   }
@@ -268,7 +288,7 @@ class TcpClientConnection implements ReplyChannel {
     this.#readDeadline = setTimeout(() => {
       this.#readDeadline = undefined;
       this.#frontend.readDeadlineClosures++;
-      this.#socket.destroy();
+      this.#stream.destroy();
     }, seconds * 1000);
   }
 
@@ -283,8 +303,8 @@ class TcpClientConnection implements ReplyChannel {
     if (this.#closed) return;
     const maxQueries = this.#frontend.options.maxQueriesPerConnection ?? 0;
     if (this.#transfer) {
-      if (this.#inFlight === 0) this.#socket.end();
-    } else if (maxQueries > 0 && this.#queries >= maxQueries && this.#inFlight === 0) this.#socket.end();
+      if (this.#inFlight === 0) this.#stream.end();
+    } else if (maxQueries > 0 && this.#queries >= maxQueries && this.#inFlight === 0) this.#stream.end();
     else this.#drain();
   }
 
@@ -296,18 +316,12 @@ class TcpClientConnection implements ReplyChannel {
 
   sendTransferPart(_dq: DNSQuestion, data: Buffer, length: number): void {
     if (this.#closed) return;
-    const frame = Buffer.allocUnsafe(length + 2);
-    frame.writeUInt16BE(length, 0);
-    data.copy(frame, 2, 0, length);
-    this.#socket.write(frame);
+    this.#stream.writeMessage(data, length);
   }
 
   sendAnswer(_dq: DNSQuestion, data: Buffer, length: number): void {
     if (!this.#closed) {
-      const frame = Buffer.allocUnsafe(length + 2);
-      frame.writeUInt16BE(length, 0);
-      data.copy(frame, 2, 0, length);
-      this.#socket.write(frame);
+      this.#stream.writeMessage(data, length);
       this.#frontend.responses++;
     }
     this.#done();
@@ -316,18 +330,18 @@ class TcpClientConnection implements ReplyChannel {
   abandon(_dq: DNSQuestion): void {
     // A query that gets no answer ends the connection, as a TCP client would otherwise wait forever.
     this.#closed = true;
-    this.#socket.destroy();
+    this.#stream.destroy();
     this.#done();
   }
 
   destroy(): void {
     this.#closed = true;
-    this.#socket.destroy();
+    this.#stream.destroy();
   }
 
   onClose(fn: () => void): void {
-    if (this.#socket.destroyed) fn();
-    else this.#socket.once('close', fn);
+    if (this.#stream.closed) fn();
+    else this.#stream.onClose(fn);
   }
 }
 
@@ -361,6 +375,13 @@ export class TcpFrontend implements FrontendCounters {
   readonly #streams = new Set<net.Socket>();
   /** Open connections per client address (for maxConnectionsPerClient). */
   readonly #perClient: ClientConnectionCounts;
+  /** Connections move to the addon's TCP streams (accepted paused by node:net). */
+  #nativeStreams = false;
+
+  /** Whether this listener's connections run on the addon's TCP streams (plain TCP with the addon built) or on node:net. */
+  get usesNativeStreams(): boolean {
+    return this.#nativeStreams;
+  }
 
   private constructor(
     server: net.Server,
@@ -385,7 +406,10 @@ export class TcpFrontend implements FrontendCounters {
     options: TcpFrontendOptions,
     upgrade?: StreamUpgrade,
   ): Promise<TcpFrontend> {
-    const server = net.createServer({ pauseOnConnect: false });
+    // Plain DNS over TCP runs on the addon's streams when it is built: connections are accepted
+    // paused, so that node:net reads nothing before the addon takes the fd over.
+    const nativeStreams = upgrade === undefined && options.nodeStreams !== true && nativeTcpStreamsAvailable();
+    const server = net.createServer({ pauseOnConnect: nativeStreams });
     const fastOpenQueueSize = options.fastOpenQueueSize ?? 0;
     const listening =
       options.reusePort === true || fastOpenQueueSize > 0
@@ -407,6 +431,7 @@ export class TcpFrontend implements FrontendCounters {
       const addr = server.address() as net.AddressInfo;
       const local = new SocketAddress(parseAddress(addr.address).bytes, addr.port);
       const fe = new TcpFrontend(server, local, processor, options, upgrade);
+      fe.#nativeStreams = nativeStreams;
       server.on('connection', (socket) => fe.#accept(socket));
       server.on('error', () => {
         // accept errors (EMFILE…) must not stop the proxy
@@ -445,9 +470,10 @@ export class TcpFrontend implements FrontendCounters {
     }
     this.currentConnections++;
     const remote = new SocketAddress(bytes, socket.remotePort ?? 0);
+    const local = this.local.isWildcard() ? connectionLocal(socket, this.local) : this.local;
     let conn: TcpClientConnection | undefined;
     const start = (stream: net.Socket, session: ClientSession | undefined): void => {
-      conn = new TcpClientConnection(stream, remote, this, session);
+      conn = new TcpClientConnection(new NetClientStream(stream), remote, local, this, session);
       this.#connections.add(conn);
     };
     let finished = false;
@@ -466,9 +492,20 @@ export class TcpFrontend implements FrontendCounters {
       this.#streams.add(stream);
       stream.once('close', finish);
     };
+    const native = this.#nativeStreams ? takeOverFd(socket) : undefined;
+    if (native !== undefined) {
+      conn = new TcpClientConnection(native, remote, local, this, undefined);
+      this.#connections.add(conn);
+      native.onClose(finish);
+      return;
+    }
     track(socket);
     if (this.upgrade) this.upgrade.upgrade(socket, start, track);
-    if (!this.upgrade) start(socket, undefined);
+    else {
+      // Accepted paused for the native streams, which could not take this one: node:net reads it.
+      if (this.#nativeStreams) socket.resume();
+      start(socket, undefined);
+    }
   }
 
   close(): Promise<void> {

@@ -44,6 +44,9 @@ export const ONE_WORKER_REASONS = {
     "the test changes the control plane's objects directly from TypeScript (not through Lua or the console), which the workers' copies do not see",
   'per-worker-connections': 'each worker opens its own TCP/DoT/DoH connections to a backend: new/reused connection counts are per worker',
   'per-worker-endpoint': "the test reads a backend socket's counters (sendErrors…) that only the workers' copies move",
+  /** The test looks at which I/O a listener of this thread uses; with workers the listening ones are theirs. */
+  'listener-io':
+    "the test asks the proxy's own TCP listener which I/O it runs on, and with workers the listeners that take connections are the workers'",
 } as const;
 
 export type OneWorkerReason = keyof typeof ONE_WORKER_REASONS;
