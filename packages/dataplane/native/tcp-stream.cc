@@ -148,6 +148,8 @@ void TcpStream::UpdatePoll()
 
 bool TcpStream::Emit(int32_t kind, int32_t n)
 {
+	if (callback_.IsEmpty())
+		return false;
 	return Call(Env(), static_cast<napi_ref>(*this), callback_, kind, n) && open_;
 }
 
@@ -338,6 +340,9 @@ void TcpStream::Fail(int err)
 		return;
 	BeginClose();
 	Emit(kTcpClosed, err);
+	// The callback usually holds the JavaScript object that holds this stream:
+	// a strong reference kept after the last event would keep both forever.
+	callback_.Reset();
 }
 
 void TcpStream::BeginClose()
@@ -367,6 +372,7 @@ void TcpStream::BeginClose()
 Napi::Value TcpStream::Close(const Napi::CallbackInfo &info)
 {
 	BeginClose();
+	callback_.Reset();
 	return info.Env().Undefined();
 }
 
@@ -437,7 +443,7 @@ void TcpAcceptor::AcceptSome()
 			self->Call(env, recv, self->callback_, -1, errno);
 			return;
 		}
-		if (!self->Call(env, recv, self->callback_, fd, 0)) {
+		if (self->callback_.IsEmpty() || !self->Call(env, recv, self->callback_, fd, 0)) {
 			close(fd);
 			return;
 		}
@@ -465,6 +471,7 @@ void TcpAcceptor::BeginClose()
 Napi::Value TcpAcceptor::Close(const Napi::CallbackInfo &info)
 {
 	BeginClose();
+	callback_.Reset();
 	return info.Env().Undefined();
 }
 

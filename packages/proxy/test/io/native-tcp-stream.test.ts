@@ -6,6 +6,8 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   acceptTcpStreams,
   connectTcpStream,
@@ -26,6 +28,8 @@ class Recorder {
   readonly data: Buffer[] = [];
   readonly events: number[] = [];
   closedWith: number | undefined;
+  /** Whatever the test lets the recorder hold. */
+  owned: unknown;
   readonly #waiters: Array<() => void> = [];
 
   constructor(readonly readBuffer: Buffer) {}
@@ -230,6 +234,42 @@ describeRequires('native TCP streams', native, () => {
       expect(rec.closedWith).toBe(0);
     } finally {
       server.close();
+    }
+  });
+
+  it('lets a closed stream and what its callback closes over be collected', async () => {
+    // The addon holds the callback strongly while the stream is open; kept after close, it would
+    // keep the stream and whatever the callback closes over (a whole client connection) forever.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const l = nativeListener();
+    const refs: Array<WeakRef<object>> = [];
+    try {
+      // In a function of its own: a suspended async function may keep its last locals alive.
+      const openAndClose = async (byPeer: boolean): Promise<void> => {
+        const client = net.connect({ host: '127.0.0.1', port: l.port });
+        client.on('error', () => {});
+        const { stream, rec } = await l.next();
+        // The stream's callback closes over `rec`, and `rec` holds the stream: a cycle, as in the proxy.
+        rec.owned = stream;
+        refs.push(new WeakRef(rec), new WeakRef(stream));
+        if (byPeer) {
+          // Its closed event is then the last callback.
+          client.destroy();
+          await rec.until(() => rec.closedWith !== undefined);
+        } else stream.close();
+        client.destroy();
+      };
+      await openAndClose(false);
+      await openAndClose(true);
+      l.accepted.length = 0;
+      for (let i = 0; i < 5 && refs.some((r) => r.deref() !== undefined); i++) {
+        await new Promise((r) => setImmediate(r));
+        gc();
+      }
+      expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true, true]);
+    } finally {
+      l.close();
     }
   });
 
