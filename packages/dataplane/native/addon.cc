@@ -1,6 +1,6 @@
-// Entry point of the proxy's UDP I/O addon: batched receive and send
+// Entry point of the proxy's I/O addon: batched UDP receive and send
 // (recvmmsg/sendmmsg) on sockets the addon owns, polled through the Node
-// event loop. Validation, typed errors and per-datagram dispatch live in
+// event loop, and plain TCP streams for DNS over TCP (tcp-stream.cc). Validation, typed errors and per-datagram dispatch live in
 // TypeScript (src/io/native-udp-endpoint.ts). It also carries -u/-g's
 // user switch (privileges.cc, used by src/cli/privileges.ts) and systemd's
 // readiness notification (sd-notify.cc, src/cli/service-notify.ts).
