@@ -11,7 +11,8 @@
         "native/privileges.cc",
         "native/sd-notify.cc",
         "native/tcp-listen.cc",
-        "native/tcp-stream.cc"
+        "native/tcp-stream.cc",
+        "native/loop-callback.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -1,6 +1,7 @@
 #include "tcp-stream.h"
 
 #include "errors.h"
+#include "loop-callback.h"
 #include "socket-address.h"
 
 #include <cerrno>
@@ -12,7 +13,9 @@
 
 namespace dtsudp {
 
-bool PolledFd::StartPoll(Napi::Env env, int fd, int events, uv_poll_cb cb, void *owner)
+template <typename T>
+bool PolledWrap<T>::StartPolling(Napi::Env env, int fd, int events, uv_poll_cb cb, Napi::Function callback,
+				 const char *resource)
 {
 	uv_loop_t *loop = nullptr;
 	if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) {
@@ -26,7 +29,7 @@ bool PolledFd::StartPoll(Napi::Env env, int fd, int events, uv_poll_cb cb, void 
 		throw_errno(env, "uv_poll_init", -r);
 		return false;
 	}
-	poll->data = owner;
+	poll->data = static_cast<T *>(this);
 	r = uv_poll_start(poll, events, cb);
 	if (r) {
 		uv_close(reinterpret_cast<uv_handle_t *>(poll), [](uv_handle_t *h) { delete reinterpret_cast<uv_poll_t *>(h); });
@@ -34,10 +37,29 @@ bool PolledFd::StartPoll(Napi::Env env, int fd, int events, uv_poll_cb cb, void 
 		return false;
 	}
 	poll_ = poll;
+	callback_ = Napi::Persistent(callback);
+	async_context_ = std::make_unique<Napi::AsyncContext>(env, resource);
+	// A worker (or the main thread at exit) tearing its environment down
+	// closes what is still open before the loop goes.
+	if (napi_add_async_cleanup_hook(env, OnEnvTeardown, this, &cleanup_hook_) != napi_ok)
+		cleanup_hook_ = nullptr;
+	// Polled: a readiness event may call into this object, so it must live until closed.
+	this->Ref();
+	strong_ = true;
 	return true;
 }
 
-void PolledFd::StopPoll()
+template <typename T> void PolledWrap<T>::UpdateEvents(int events, uv_poll_cb cb)
+{
+	if (!poll_)
+		return;
+	if (events)
+		uv_poll_start(poll_, events, cb);
+	else
+		uv_poll_stop(poll_);
+}
+
+template <typename T> void PolledWrap<T>::StopPoll()
 {
 	if (!poll_)
 		return;
@@ -49,29 +71,37 @@ void PolledFd::StopPoll()
 	poll_ = nullptr;
 }
 
-bool PolledFd::Call(napi_env env, napi_ref recv_ref, napi_ref fn_ref, int32_t a, int32_t b)
+template <typename T> void PolledWrap<T>::BeginClose()
 {
-	if (tearing_down_)
-		return false;
-	// Raw N-API, as in UdpSocket::Deliver: a rethrow is fatal while a
-	// worker is being terminated, which can happen inside this callback.
-	napi_handle_scope scope;
-	if (napi_open_handle_scope(env, &scope) != napi_ok)
-		return false;
-	napi_value recv, fn, argv[2], result;
-	bool ok = napi_get_reference_value(env, recv_ref, &recv) == napi_ok && recv != nullptr &&
-		  napi_get_reference_value(env, fn_ref, &fn) == napi_ok && fn != nullptr &&
-		  napi_create_int32(env, a, &argv[0]) == napi_ok && napi_create_int32(env, b, &argv[1]) == napi_ok &&
-		  napi_make_callback(env, *async_context_, recv, fn, 2, argv, &result) == napi_ok;
-	if (!ok) {
-		bool pending = false;
-		napi_value err;
-		if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-		    napi_get_and_clear_last_exception(env, &err) == napi_ok)
-			napi_fatal_exception(env, err);
+	if (!open_)
+		return;
+	open_ = false;
+	StopPoll();
+	static_cast<T *>(this)->Closing();
+	if (cleanup_hook_) {
+		napi_async_cleanup_hook_handle hook = cleanup_hook_;
+		cleanup_hook_ = nullptr;
+		napi_remove_async_cleanup_hook(hook);
 	}
-	napi_close_handle_scope(env, scope);
-	return ok;
+	if (strong_) {
+		strong_ = false;
+		this->Unref();
+	}
+}
+
+template <typename T> bool PolledWrap<T>::Call(double a, double b)
+{
+	if (tearing_down_ || callback_.IsEmpty() || !async_context_)
+		return false;
+	double args[2] = {a, b};
+	return call_from_loop(this->Env(), *async_context_, static_cast<napi_ref>(*this), callback_, args, 2);
+}
+
+template <typename T> void PolledWrap<T>::OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg)
+{
+	auto *self = static_cast<PolledWrap<T> *>(arg);
+	self->tearing_down_ = true;
+	self->BeginClose();
 }
 
 Napi::Function TcpStream::Define(Napi::Env env)
@@ -88,16 +118,18 @@ Napi::Function TcpStream::Define(Napi::Env env)
 }
 
 /* new TcpStream(fd, readBuffer, onEvent, connecting): takes the fd over (closes it on close()). */
-TcpStream::TcpStream(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TcpStream>(info)
+TcpStream::TcpStream(const Napi::CallbackInfo &info) : PolledWrap<TcpStream>(info)
 {
 	Napi::Env env = info.Env();
 	if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsFunction()) {
 		throw_type(env, "TcpStream(fd, readBuffer, onEvent[, connecting]): wrong arguments");
+		open_ = false;
 		return;
 	}
 	Napi::TypedArray buf = info[1].As<Napi::TypedArray>();
 	if (buf.TypedArrayType() != napi_uint8_array || buf.ByteLength() < 2) {
 		throw_type(env, "TcpStream: readBuffer must be a Uint8Array of at least 2 bytes");
+		open_ = false;
 		return;
 	}
 	fd_ = info[0].As<Napi::Number>().Int32Value();
@@ -105,52 +137,48 @@ TcpStream::TcpStream(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TcpStrea
 	keep_buffer_ = Napi::Persistent(buf.As<Napi::Object>());
 	read_buffer_ = static_cast<uint8_t *>(buf.ArrayBuffer().Data()) + buf.ByteOffset();
 	read_size_ = buf.ByteLength();
-	callback_ = Napi::Persistent(info[2].As<Napi::Function>());
-	async_context_ = std::make_unique<Napi::AsyncContext>(env, "dnsdist-ts:NativeTcpStream");
 	int one = 1;
 	setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!StartPoll(env, fd_, connecting_ ? UV_WRITABLE : UV_READABLE, OnPoll, this)) {
+	if (!StartPolling(env, fd_, connecting_ ? UV_WRITABLE : UV_READABLE, OnPoll, info[2].As<Napi::Function>(),
+			  "dnsdist-ts:NativeTcpStream")) {
 		close(fd_);
 		fd_ = -1;
 		open_ = false;
-		return;
 	}
-	if (napi_add_async_cleanup_hook(env, OnEnvTeardown, this, &cleanup_hook_) != napi_ok)
-		cleanup_hook_ = nullptr;
-	// Polled: a readiness event may call into this object, so it must live until closed.
-	Ref();
-	strong_ = true;
 }
 
 TcpStream::~TcpStream()
 {
-	StopPoll();
+	// Collected only once closed, or when it never started polling: an fd left is one it never polled.
 	if (fd_ >= 0)
 		close(fd_);
-	if (cleanup_hook_)
-		napi_remove_async_cleanup_hook(cleanup_hook_);
+}
+
+void TcpStream::Closing()
+{
+	if (fd_ >= 0) {
+		close(fd_);
+		fd_ = -1;
+	}
+	queue_.clear();
+	queue_head_ = 0;
 }
 
 void TcpStream::UpdatePoll()
 {
-	if (!open_ || !poll_)
+	if (!open_)
 		return;
 	int events = 0;
 	if (connecting_ || queue_.size() > queue_head_)
 		events |= UV_WRITABLE;
 	if (reading_ && !connecting_)
 		events |= UV_READABLE;
-	if (events)
-		uv_poll_start(poll_, events, OnPoll);
-	else
-		uv_poll_stop(poll_);
+	UpdateEvents(events, OnPoll);
 }
 
 bool TcpStream::Emit(int32_t kind, int32_t n)
 {
-	if (callback_.IsEmpty())
-		return false;
-	return Call(Env(), static_cast<napi_ref>(*this), callback_, kind, n) && open_;
+	return Call(kind, n) && open_;
 }
 
 void TcpStream::OnPoll(uv_poll_t *handle, int status, int events)
@@ -340,47 +368,15 @@ void TcpStream::Fail(int err)
 		return;
 	BeginClose();
 	Emit(kTcpClosed, err);
-	// The callback usually holds the JavaScript object that holds this stream:
-	// a strong reference kept after the last event would keep both forever.
-	callback_.Reset();
-}
-
-void TcpStream::BeginClose()
-{
-	if (!open_)
-		return;
-	open_ = false;
-	StopPoll();
-	if (fd_ >= 0) {
-		close(fd_);
-		fd_ = -1;
-	}
-	queue_.clear();
-	queue_head_ = 0;
-	if (cleanup_hook_) {
-		napi_async_cleanup_hook_handle hook = cleanup_hook_;
-		cleanup_hook_ = nullptr;
-		napi_remove_async_cleanup_hook(hook);
-	}
-	if (strong_) {
-		strong_ = false;
-		Unref();
-	}
+	DropCallback();
 }
 
 /* close(): close the fd now, queued bytes dropped; no event follows. */
 Napi::Value TcpStream::Close(const Napi::CallbackInfo &info)
 {
 	BeginClose();
-	callback_.Reset();
+	DropCallback();
 	return info.Env().Undefined();
-}
-
-void TcpStream::OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg)
-{
-	auto *self = static_cast<TcpStream *>(arg);
-	self->tearing_down_ = true;
-	self->BeginClose();
 }
 
 Napi::Function TcpAcceptor::Define(Napi::Env env)
@@ -389,31 +385,17 @@ Napi::Function TcpAcceptor::Define(Napi::Env env)
 }
 
 /* new TcpAcceptor(listenFd, onAccept): onAccept(fd, 0) per accepted connection, onAccept(-1, errno) on an accept error. Does not own the listening fd. */
-TcpAcceptor::TcpAcceptor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<TcpAcceptor>(info)
+TcpAcceptor::TcpAcceptor(const Napi::CallbackInfo &info) : PolledWrap<TcpAcceptor>(info)
 {
 	Napi::Env env = info.Env();
 	if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
 		throw_type(env, "TcpAcceptor(listenFd, onAccept): wrong arguments");
-		return;
-	}
-	fd_ = info[0].As<Napi::Number>().Int32Value();
-	callback_ = Napi::Persistent(info[1].As<Napi::Function>());
-	async_context_ = std::make_unique<Napi::AsyncContext>(env, "dnsdist-ts:NativeTcpAcceptor");
-	if (!StartPoll(env, fd_, UV_READABLE, OnPoll, this)) {
 		open_ = false;
 		return;
 	}
-	if (napi_add_async_cleanup_hook(env, OnEnvTeardown, this, &cleanup_hook_) != napi_ok)
-		cleanup_hook_ = nullptr;
-	Ref();
-	strong_ = true;
-}
-
-TcpAcceptor::~TcpAcceptor()
-{
-	StopPoll();
-	if (cleanup_hook_)
-		napi_remove_async_cleanup_hook(cleanup_hook_);
+	fd_ = info[0].As<Napi::Number>().Int32Value();
+	if (!StartPolling(env, fd_, UV_READABLE, OnPoll, info[1].As<Napi::Function>(), "dnsdist-ts:NativeTcpAcceptor"))
+		open_ = false;
 }
 
 void TcpAcceptor::OnPoll(uv_poll_t *handle, int status, int events)
@@ -429,8 +411,6 @@ void TcpAcceptor::OnPoll(uv_poll_t *handle, int status, int events)
 void TcpAcceptor::AcceptSome()
 {
 	TcpAcceptor *self = this;
-	napi_env env = self->Env();
-	napi_ref recv = static_cast<napi_ref>(*self);
 	// A bounded number per wake-up, so a connection flood cannot starve the loop.
 	for (int i = 0; i < 64 && self->open_; i++) {
 		int fd = accept4(self->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -440,30 +420,13 @@ void TcpAcceptor::AcceptSome()
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			// EMFILE and friends: told, not fatal; the listener stays.
-			self->Call(env, recv, self->callback_, -1, errno);
+			self->Call(-1, errno);
 			return;
 		}
-		if (self->callback_.IsEmpty() || !self->Call(env, recv, self->callback_, fd, 0)) {
+		if (!self->Call(fd, 0)) {
 			close(fd);
 			return;
 		}
-	}
-}
-
-void TcpAcceptor::BeginClose()
-{
-	if (!open_)
-		return;
-	open_ = false;
-	StopPoll();
-	if (cleanup_hook_) {
-		napi_async_cleanup_hook_handle hook = cleanup_hook_;
-		cleanup_hook_ = nullptr;
-		napi_remove_async_cleanup_hook(hook);
-	}
-	if (strong_) {
-		strong_ = false;
-		Unref();
 	}
 }
 
@@ -471,15 +434,8 @@ void TcpAcceptor::BeginClose()
 Napi::Value TcpAcceptor::Close(const Napi::CallbackInfo &info)
 {
 	BeginClose();
-	callback_.Reset();
+	DropCallback();
 	return info.Env().Undefined();
-}
-
-void TcpAcceptor::OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg)
-{
-	auto *self = static_cast<TcpAcceptor *>(arg);
-	self->tearing_down_ = true;
-	self->BeginClose();
 }
 
 Napi::Value ConnectTcp(const Napi::CallbackInfo &info)

@@ -23,24 +23,55 @@ enum TcpEvent { kTcpData = 0, kTcpDrained = 1, kTcpConnected = 2, kTcpClosed = 3
 /* Reads per readiness event before yielding to the event loop (level-triggered: the rest wakes us again). */
 constexpr int kMaxReadsPerWakeup = 4;
 
-/* Shared by the stream and the acceptor: a polled fd calling back into JavaScript. */
-class PolledFd {
+/*
+ * What the stream and the acceptor share: an fd polled through the Node
+ * event loop, a JavaScript callback, and a lifetime held strong while
+ * polled (a readiness event may call into the object) and released, with
+ * the callback, once closed. `T` provides `void Closing()`: close its own
+ * resources (the fd) when the poll stops.
+ */
+template <typename T> class PolledWrap : public Napi::ObjectWrap<T> {
+public:
+	explicit PolledWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<T>(info) {}
+	~PolledWrap() override
+	{
+		StopPoll();
+		if (cleanup_hook_)
+			napi_remove_async_cleanup_hook(cleanup_hook_);
+	}
+
 protected:
-	bool StartPoll(Napi::Env env, int fd, int events, uv_poll_cb cb, void *owner);
+	/* Start polling `fd` for `events`; false with a JavaScript error pending. */
+	bool StartPolling(Napi::Env env, int fd, int events, uv_poll_cb cb, Napi::Function callback, const char *resource);
+	/* Stop polling, close (T::Closing) and let go of the object; the callback stays until DropCallback. */
+	void BeginClose();
+	/* The callback usually holds the JavaScript object that holds this one: kept, both would live forever. */
+	void DropCallback() { callback_.Reset(); }
+	/* Call the callback with (a, b); false if it did not complete or the callback is gone. */
+	bool Call(double a, double b);
+	void UpdateEvents(int events, uv_poll_cb cb);
+
+	bool open_ = true;
+	bool tearing_down_ = false;
+
+private:
+	static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg);
 	void StopPoll();
-	/* Call the JavaScript callback with (a, b); false if it threw or the environment is going. */
-	bool Call(napi_env env, napi_ref recv, napi_ref fn, int32_t a, int32_t b);
 
 	uv_poll_t *poll_ = nullptr;
+	bool strong_ = false;
 	std::unique_ptr<Napi::AsyncContext> async_context_;
-	bool tearing_down_ = false;
+	Napi::FunctionReference callback_;
+	napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 };
 
-class TcpStream : public Napi::ObjectWrap<TcpStream>, private PolledFd {
+class TcpStream : public PolledWrap<TcpStream> {
 public:
 	static Napi::Function Define(Napi::Env env);
 	explicit TcpStream(const Napi::CallbackInfo &info);
 	~TcpStream() override;
+	/* PolledWrap: the fd goes with the poll. */
+	void Closing();
 
 private:
 	Napi::Value Write(const Napi::CallbackInfo &info);
@@ -51,49 +82,38 @@ private:
 	Napi::Value Addresses(const Napi::CallbackInfo &info);
 
 	static void OnPoll(uv_poll_t *handle, int status, int events);
-	static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg);
 	void HandleEvents(int status, int events);
 	void Readable();
 	void Writable();
 	void UpdatePoll();
 	bool Emit(int32_t kind, int32_t n);
 	void Fail(int err);
-	void BeginClose();
 
 	int fd_ = -1;
-	bool open_ = true;
 	bool connecting_ = false;
 	bool reading_ = true;
 	bool shutdown_asked_ = false;
-	bool strong_ = false;
 	uint8_t *read_buffer_ = nullptr;
 	size_t read_size_ = 0;
 	/* Bytes the kernel did not take yet; `queue_head_` of them already sent. */
 	std::vector<uint8_t> queue_;
 	size_t queue_head_ = 0;
 	Napi::ObjectReference keep_buffer_;
-	Napi::FunctionReference callback_;
-	napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 };
 
-class TcpAcceptor : public Napi::ObjectWrap<TcpAcceptor>, private PolledFd {
+class TcpAcceptor : public PolledWrap<TcpAcceptor> {
 public:
 	static Napi::Function Define(Napi::Env env);
 	explicit TcpAcceptor(const Napi::CallbackInfo &info);
-	~TcpAcceptor() override;
+	/* PolledWrap: the listening fd is not ours, nothing to close. */
+	void Closing() {}
 
 private:
 	Napi::Value Close(const Napi::CallbackInfo &info);
 	static void OnPoll(uv_poll_t *handle, int status, int events);
-	static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void *arg);
 	void AcceptSome();
-	void BeginClose();
 
 	int fd_ = -1;
-	bool open_ = true;
-	bool strong_ = false;
-	Napi::FunctionReference callback_;
-	napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
 };
 
 /* connectTcp(family, address16, port): a non-blocking socket whose connect is under way; its fd. */

@@ -1,6 +1,7 @@
 #include "udp-socket.h"
 
 #include "errors.h"
+#include "loop-callback.h"
 #include "socket-address.h"
 
 #include <cerrno>
@@ -440,31 +441,8 @@ bool UdpSocket::Deliver(uint32_t count)
 {
 	if (tearing_down_ || callback_.IsEmpty())
 		return false;
-	// Raw N-API from here on: node-addon-api turns a failed call into a
-	// rethrow, and rethrowing is fatal while a worker is being terminated,
-	// which can happen in the middle of this very callback.
-	napi_env env = Env();
-	napi_handle_scope scope;
-	if (napi_open_handle_scope(env, &scope) != napi_ok)
-		return false;
-	napi_value recv, fn, argv[1], result;
-	bool ok = napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) == napi_ok &&
-		  napi_get_reference_value(env, callback_, &fn) == napi_ok &&
-		  napi_create_uint32(env, count, &argv[0]) == napi_ok &&
-		  // MakeCallback (not a plain call): this runs from the event loop,
-		  // so it needs an async context and a microtask checkpoint after.
-		  napi_make_callback(env, *async_context_, recv, fn, 1, argv, &result) == napi_ok;
-	if (!ok) {
-		bool pending = false;
-		napi_value err;
-		if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-		    napi_get_and_clear_last_exception(env, &err) == napi_ok)
-			// Nobody up the stack can catch it: report it the way Node
-			// reports a throwing event listener. A no-op when the
-			// environment can no longer run JavaScript.
-			napi_fatal_exception(env, err);
-	}
-	napi_close_handle_scope(env, scope);
+	double args[1] = {static_cast<double>(count)};
+	bool ok = call_from_loop(Env(), *async_context_, static_cast<napi_ref>(*this), callback_, args, 1);
 	return ok && state_ == State::Open;
 }
 

@@ -19,7 +19,8 @@
  *   node --import tsx test/bench/proxy/native-tcp-floor.ts LISTEN_PORT BACKEND_PORT [WORKERS]
  */
 import dgram from 'node:dgram';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startFloorWorkers } from './floor-workers.js';
 import {
   acceptTcpStreams,
   connectTcpStream,
@@ -122,26 +123,7 @@ class ClientConnection {
 }
 
 if (isMainThread && workers > 1) {
-  let listening = 0;
-  const threads = Array.from({ length: workers }, () => {
-    // The worker loads this file through tsx's loader, registered in its own thread (Node 20 does not pass it on).
-    const w = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, {
-      eval: true,
-      workerData: [String(listenPort), String(backendPort), '1'],
-      execArgv: [],
-    });
-    w.on('message', () => {
-      if (++listening === workers) console.log('floor workers listening');
-    });
-    w.on('error', (err) => {
-      console.error(err);
-      process.exit(1);
-    });
-    return w;
-  });
-  const stopAll = (): void => void Promise.all(threads.map((t) => t.terminate())).then(() => process.exit(0));
-  process.on('SIGTERM', stopAll);
-  process.on('SIGINT', stopAll);
+  startFloorWorkers(import.meta.url, [String(listenPort), String(backendPort), '1'], workers);
   answerProbes();
 } else {
   const { fd } = loadNativeUdpAddon().openTcpListener({

@@ -13,7 +13,8 @@
  *
  *   node --import tsx test/bench/proxy/node-floor-forwarder.ts LISTEN_PORT BACKEND_PORT [WORKERS]
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { startFloorWorkers } from './floor-workers.js';
 import { createNativeUdpEndpoint } from '../../../packages/dataplane/src/io/native-udp-endpoint.js';
 
 const args = (isMainThread ? process.argv.slice(2) : (workerData as string[])).map(Number);
@@ -24,27 +25,7 @@ if (!Number.isInteger(listenPort) || !Number.isInteger(backendPort) || !Number.i
 }
 
 if (isMainThread && workers > 1) {
-  // The main thread only starts the workers, as dnsdist-ts's control plane leaves the query path to them.
-  let listening = 0;
-  const threads = Array.from({ length: workers }, () => {
-    // The worker loads this file through tsx's loader, registered in its own thread (Node 20 does not pass it on).
-    const w = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`, {
-      eval: true,
-      workerData: [String(listenPort), String(backendPort), '1'],
-      execArgv: [],
-    });
-    w.on('message', () => {
-      if (++listening === workers) console.log('floor workers listening');
-    });
-    w.on('error', (err) => {
-      console.error(err);
-      process.exit(1);
-    });
-    return w;
-  });
-  const stopAll = (): void => void Promise.all(threads.map((t) => t.terminate())).then(() => process.exit(0));
-  process.on('SIGTERM', stopAll);
-  process.on('SIGINT', stopAll);
+  startFloorWorkers(import.meta.url, [String(listenPort), String(backendPort), '1'], workers);
 } else forward(listenPort!, backendPort!);
 
 function forward(listenPort: number, backendPort: number): void {
