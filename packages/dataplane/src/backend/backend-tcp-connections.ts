@@ -43,7 +43,10 @@ const READ_BUFFER_SIZE = 65536;
 
 /** What a backend connection writes to and closes: a node:net/TLS socket, or one of the addon's TCP streams. */
 export interface BackendStream {
+  /** Bytes as they are (a proxy protocol header). */
   write(frame: Buffer): void;
+  /** The first `length` bytes of `packet` as one length-prefixed message, its ID replaced by `id`. */
+  writeQuery(packet: Buffer, length: number, id: number): void;
   /** Close now; no event of the stream follows. */
   destroy(): void;
 }
@@ -61,6 +64,15 @@ class NetBackendStream implements BackendStream {
       process.nextTick(uncork, this);
     }
     this.socket.write(frame);
+  }
+
+  writeQuery(packet: Buffer, length: number, id: number): void {
+    // node:net keeps the buffer until it is sent: each query gets its own.
+    const frame = Buffer.allocUnsafe(length + 2);
+    frame.writeUInt16BE(length, 0);
+    packet.copy(frame, 2, 0, length);
+    frame.writeUInt16BE(id, 2);
+    this.write(frame);
   }
 
   uncork(): void {
@@ -401,11 +413,7 @@ export abstract class BackendTcpConnections<C extends BackendConnection> {
     const dq = p.dq;
     conn.queries++;
     conn.pending.set(id, p);
-    const frame = Buffer.allocUnsafe(dq.length + 2);
-    frame.writeUInt16BE(dq.length, 0);
-    dq.packet.copy(frame, 2, 0, dq.length);
-    frame.writeUInt16BE(id, 2);
-    conn.stream.write(frame);
+    conn.stream.writeQuery(dq.packet, dq.length, id);
   }
 
   /**

@@ -6,6 +6,7 @@
  * close on the next tick, as node:net reports it, so the caller's
  * bookkeeping of the query it is about to write stays in one place.
  */
+import { frameInScratch } from './message-frame.js';
 import { TcpStreamEvent, connectTcpStream, type NativeTcpStreamHandle } from './native-tcp-stream.js';
 
 /** What a backend connection hears from its stream. */
@@ -40,6 +41,10 @@ export class NativeBackendStream {
   write(frame: Buffer): void {
     // A failed write needs nothing here: the stream reports the broken connection as closed.
     this.#handle?.write(frame, 0, frame.length);
+  }
+
+  writeQuery(packet: Buffer, length: number, id: number): void {
+    this.#handle?.write(frameInScratch(packet, length, id), 0, length + 2);
   }
 
   destroy(): void {

@@ -6,10 +6,8 @@
  * the same over either; only the I/O differs.
  */
 import type net from 'node:net';
+import { frameInScratch } from '../io/message-frame.js';
 import { TcpStreamEvent, openTcpStream, type NativeTcpStreamHandle } from '../io/native-tcp-stream.js';
-
-/** Where a native stream's message is framed before the addon takes it (a message is at most 65,535 bytes). */
-const FRAME_SCRATCH = Buffer.allocUnsafe(65537);
 
 /** Bytes of unsent answers above which a client counts as not reading them (node:net's default high-water mark). */
 export const CLIENT_WRITE_HIGH_WATER = 16384;
@@ -173,11 +171,7 @@ export class NativeClientStream implements ClientStream {
   writeMessage(data: Buffer, length: number): void {
     if (this.#closed) return;
     this.#touch();
-    // The addon sends or copies before returning: one scratch frame serves every message.
-    const frame = FRAME_SCRATCH;
-    frame.writeUInt16BE(length, 0);
-    data.copy(frame, 2, 0, length);
-    const r = this.#handle.write(frame, 0, length + 2);
+    const r = this.#handle.write(frameInScratch(data, length), 0, length + 2);
     // A failed write needs nothing here: the stream reports the broken connection as closed.
     if (r >= 0) this.#queued = r;
   }

@@ -46,8 +46,6 @@ export interface TcpFrontendOptions {
   reusePort?: boolean;
   /** addLocal/addTLSLocal tcpFastOpenQueueSize: TCP_FASTOPEN on the listener (clients' data rides on their SYN); 0 = off. */
   fastOpenQueueSize?: number;
-  /** Keep plain TCP connections on node:net even where the addon's TCP streams are available. */
-  nodeStreams?: boolean;
 }
 
 /** Every native client stream reads into this one buffer: each read is handled before the next. */
@@ -408,7 +406,7 @@ export class TcpFrontend implements FrontendCounters {
   ): Promise<TcpFrontend> {
     // Plain DNS over TCP runs on the addon's streams when it is built: connections are accepted
     // paused, so that node:net reads nothing before the addon takes the fd over.
-    const nativeStreams = upgrade === undefined && options.nodeStreams !== true && nativeTcpStreamsAvailable();
+    const nativeStreams = upgrade === undefined && nativeTcpStreamsAvailable();
     const server = net.createServer({ pauseOnConnect: nativeStreams });
     const fastOpenQueueSize = options.fastOpenQueueSize ?? 0;
     const listening =
