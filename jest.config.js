@@ -22,5 +22,6 @@ export default {
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/bench/'],
   testTimeout: 30000,
   maxWorkers: 2,
-  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/stall-watchdog-setup.js'],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js', '<rootDir>/test/support/stall-watchdog-reporter.js'],
 };
