@@ -5,6 +5,8 @@
 // user switch (privileges.cc, used by src/cli/privileges.ts) and systemd's
 // readiness notification (sd-notify.cc, src/cli/service-notify.ts).
 
+#include <dlfcn.h>
+
 #include "errors.h"
 #include "privileges.h"
 #include "sd-notify.h"
@@ -18,8 +20,24 @@ static Napi::Value ErrnoName(const Napi::CallbackInfo &info)
 	return Napi::String::New(info.Env(), dtsudp::errno_name(err));
 }
 
+/*
+ * Node unloads the addons a worker thread loaded when the worker's
+ * environment is torn down, and only then lets the worker's loop run the
+ * close callbacks of the handles our finalizers closed (UDP sockets, TCP
+ * streams): code in this library. Were it the last environment holding the
+ * library, those callbacks would jump into unmapped memory. Mark it
+ * RTLD_NODELETE so it stays mapped until the process ends.
+ */
+static void pin_library(void)
+{
+	Dl_info self;
+	if (dladdr(reinterpret_cast<void *>(&pin_library), &self) && self.dli_fname)
+		dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
+	pin_library();
 	exports.Set("UdpSocket", dtsudp::UdpSocket::Define(env));
 	exports.Set("errnoName", Napi::Function::New(env, ErrnoName, "errnoName"));
 	exports.Set("lookupUser", Napi::Function::New(env, dtsudp::LookupUser, "lookupUser"));

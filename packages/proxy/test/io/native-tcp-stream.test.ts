@@ -4,6 +4,7 @@
  * takes, pausing, half-closing, closing, and connecting (including a
  * refused connect).
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -15,7 +16,7 @@ import {
   TcpStreamEvent,
   type NativeTcpStreamHandle,
 } from '@dnsdist-ts/dataplane/io/native-tcp-stream.js';
-import { loadNativeUdpAddon, nativeUdpAvailable } from '@dnsdist-ts/dataplane/io/native-udp-addon.js';
+import { loadNativeUdpAddon, nativeUdpAddonPath, nativeUdpAvailable } from '@dnsdist-ts/dataplane/io/native-udp-addon.js';
 import { describeRequires, requirement } from '../../../../test/support/require.js';
 
 const native = requirement("the proxy's native addon", 'bpf', () => (nativeUdpAvailable() ? undefined : "it is not built ('make native')"));
@@ -284,5 +285,38 @@ describeRequires('native TCP streams', native, () => {
     await rec.until(() => rec.closedWith !== undefined);
     expect(rec.closedWith).toBe(111); // ECONNREFUSED on Linux
     expect(rec.events).toEqual([TcpStreamEvent.closed]);
+  });
+
+  it('lets a worker thread that loaded the addon exit with its streams and sockets still open (the process lives on)', async () => {
+    // In a child process whose main thread never loads the addon: Node unloads a worker's addons
+    // when the worker's environment goes, before the worker's loop runs the close callbacks of the
+    // handles its finalizers closed. The addon must stay mapped for those (it pins itself).
+    const worker = `
+      const { parentPort } = require('node:worker_threads');
+      const net = require('node:net');
+      const addon = require(${JSON.stringify(nativeUdpAddonPath)});
+      const loop4 = new Uint8Array(16); loop4.set([127, 0, 0, 1]);
+      const server = net.createServer(() => {}).listen(0, '127.0.0.1', () => {
+        const fd = addon.connectTcp(4, loop4, server.address().port);
+        const stream = new addon.TcpStream(fd, new Uint8Array(512), (kind) => {
+          if (kind === 2) parentPort.postMessage('connected');
+        }, true);
+        globalThis.kept = stream;
+        const listener = addon.openTcpListener({ family: 4, address: loop4, port: 0, reusePort: false, backlog: 8 });
+        globalThis.acceptor = new addon.TcpAcceptor(listener.fd, () => {});
+      });
+    `;
+    const main = `
+      const { Worker } = require('node:worker_threads');
+      const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+      w.once('message', () => w.terminate());
+      w.once('exit', () => console.log('the process outlived its worker'));
+    `;
+    const out = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['-e', main], { encoding: 'utf8', timeout: 20_000 }, (_err, stdout, stderr) =>
+        resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+      );
+    });
+    expect(out).toEqual({ code: 0, signal: null, stdout: 'the process outlived its worker\n', stderr: '' });
   });
 });
