@@ -4,7 +4,7 @@
  * alternately. Prints queries/s, CPU µs per query (proxy process only) and
  * p50/p99 latency at fixed rates, with dnsdist-ts / dnsdist ratios.
  *
- *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,tcp,tcp-threads,tcp-ooor,tcp-floor,tcp-native-floor,tcp-epoll,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
+ *   pnpm exec tsx test/bench/proxy/proxy.bench.ts [--seconds 8] [--rounds 2] [--latency-seconds 6] [--latency-qps 5000,40000] [--port-base 45300] [--only udp,cache,cache-floor,tcp,tcp-threads,tcp-ooor,tcp-floor,tcp-native-floor,tcp-epoll,dot,dot-handshakes,dot-handshakes-floor,doh,doh-floor,doh-backend,rules,lua,floor,epoll] [--workers 1,2]
  *
  * `--workers` lists the listener counts compared (default 1): with N,
  * dnsdist gets its listener N times with reusePort=true (N receiver
@@ -60,7 +60,10 @@
  * both sides, framing only), `tcp-native-floor` (native-tcp-floor.ts: the
  * same over the addon's TCP streams, at every N like `floor`) and
  * `tcp-epoll` (tcp-epoll-forwarder.c) are the floors of the `tcp` row.
- * `epoll` and the `tcp-…` floors run only when asked for. `floor` runs
+ * `cache-floor` (node-floor-forwarder.ts with CACHE=1: repeats of a question
+ * answered from a kept copy of its first answer, keyed by a hash of the
+ * query, nothing else) is the floor of the `cache` row, at every N.
+ * `epoll`, `cache-floor` and the `tcp-…` floors run only when asked for. `floor` runs
  * at every N: with N worker threads, each with its own SO_REUSEPORT listener
  * and backend socket (what N data-plane workers cost Node before the proxy
  * does any work); the other stand-ins only at N = 1.
@@ -130,7 +133,15 @@ interface Scenario {
   mode: 'udp' | 'tcp' | 'dot' | 'doh' | 'dot-new';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
-  standIn?: 'node-floor' | 'epoll-floor' | 'node-tcp-floor' | 'native-tcp-floor' | 'tcp-epoll-floor' | 'node-doh-floor' | 'node-dot-floor';
+  standIn?:
+    | 'node-floor'
+    | 'node-cache-floor'
+    | 'epoll-floor'
+    | 'node-tcp-floor'
+    | 'native-tcp-floor'
+    | 'tcp-epoll-floor'
+    | 'node-doh-floor'
+    | 'node-dot-floor';
   /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
   needsDohServer?: boolean;
 }
@@ -157,6 +168,12 @@ const scenarios: Scenario[] = [
   { name: 'floor', mode: 'udp', config: base, standIn: 'node-floor' },
   { name: 'epoll', mode: 'udp', config: base, standIn: 'epoll-floor' },
   { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
+  {
+    name: 'cache-floor',
+    mode: 'udp',
+    config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n`,
+    standIn: 'node-cache-floor',
+  },
   { name: 'tcp', mode: 'tcp', config: base },
   { name: 'tcp-floor', mode: 'tcp', config: base, standIn: 'node-tcp-floor' },
   { name: 'tcp-native-floor', mode: 'tcp', config: base, standIn: 'native-tcp-floor' },
@@ -309,6 +326,7 @@ type Kind =
   | 'dnsdist'
   | 'dnsdist-ts'
   | 'node-floor'
+  | 'node-cache-floor'
   | 'epoll-floor'
   | 'node-tcp-floor'
   | 'native-tcp-floor'
@@ -326,6 +344,7 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
         stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'],
       });
     case 'node-floor':
+    case 'node-cache-floor':
       // With the proxy's V8 flags too; tsx compiles at load, nothing at run time.
       return spawn(
         process.execPath,
@@ -338,7 +357,11 @@ function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
           String(BACKEND_PORT),
           String(workers),
         ],
-        { stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'], cwd: root },
+        {
+          stdio: ['ignore', workers > 1 ? 'pipe' : 'ignore', 'ignore'],
+          cwd: root,
+          env: kind === 'node-cache-floor' ? { ...process.env, CACHE: '1' } : process.env,
+        },
       );
     case 'epoll-floor':
       return spawn(buildC('epoll-forwarder'), [String(PROXY_PORT), String(BACKEND_PORT)], { stdio: 'ignore' });
@@ -435,7 +458,7 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
-  if ((kind === 'dnsdist-ts' || kind === 'node-floor' || kind === 'native-tcp-floor') && workers > 1)
+  if ((kind === 'dnsdist-ts' || kind === 'node-floor' || kind === 'node-cache-floor' || kind === 'native-tcp-floor') && workers > 1)
     await allWorkersListening(kind, child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
@@ -662,7 +685,13 @@ async function main(): Promise<void> {
     const rows = WORKERS.flatMap((workers) =>
       scenarios
         .filter(
-          (s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn || s.standIn === 'node-floor' || s.standIn === 'native-tcp-floor'),
+          (s) =>
+            ONLY.includes(s.name) &&
+            (workers === 1 ||
+              !s.standIn ||
+              s.standIn === 'node-floor' ||
+              s.standIn === 'node-cache-floor' ||
+              s.standIn === 'native-tcp-floor'),
         )
         .map((sc) => ({ sc, workers })),
     );
