@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { childJestArgs, repoRoot } from './child-jest.js';
 import { gate, requirement, type RequirementScope } from './require.js';
 import { debianPackagesNeeded } from './requirements.js';
 
@@ -77,8 +77,6 @@ describe('gate: what happens to tests whose requirements were probed', () => {
   });
 });
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
 interface ChildRun {
   code: number;
   stdout: string;
@@ -95,18 +93,7 @@ function runFixture(env: Record<string, string>): Promise<ChildRun> {
   const outputFile = join(dir, 'results.json');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const k of ['REQUIRE_BPF', 'REQUIRE_ALL'] as const) if (!(k in env)) delete childEnv[k];
-  const args = [
-    '--experimental-vm-modules',
-    '--disable-warning=ExperimentalWarning',
-    join(repoRoot, 'node_modules/jest/bin/jest.js'),
-    '--config',
-    join(repoRoot, 'jest.config.js'),
-    '--testMatch',
-    '<rootDir>/test/support/fixtures/gated.fixture.ts',
-    '--json',
-    '--outputFile',
-    outputFile,
-  ];
+  const args = childJestArgs(['--testMatch', '<rootDir>/test/support/fixtures/gated.fixture.ts', '--json', '--outputFile', outputFile]);
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: repoRoot, env: childEnv, encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
       try {

@@ -8,9 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { childJestArgs, repoRoot } from './child-jest.js';
 
 interface ChildRun {
   code: number;
@@ -20,12 +18,7 @@ interface ChildRun {
 function runFixtures(): Promise<ChildRun> {
   // A fresh cache directory: with no recorded timings, jest gives each file to a worker instead of running in band.
   const cacheDir = mkdtempSync(join(tmpdir(), 'dts-stall-cache-'));
-  const args = [
-    '--experimental-vm-modules',
-    '--disable-warning=ExperimentalWarning',
-    join(repoRoot, 'node_modules/jest/bin/jest.js'),
-    '--config',
-    join(repoRoot, 'jest.config.js'),
+  const args = childJestArgs([
     '--cacheDirectory',
     cacheDir,
     '--maxWorkers',
@@ -33,7 +26,7 @@ function runFixtures(): Promise<ChildRun> {
     '--testMatch',
     '<rootDir>/test/support/fixtures/stall.fixture.ts',
     '<rootDir>/test/support/fixtures/quick.fixture.ts',
-  ];
+  ]);
   const env: NodeJS.ProcessEnv = { ...process.env, JEST_STALL_SECONDS: '3', JEST_STALL_CHECK_MS: '500' };
   delete env.REQUIRE_ALL;
   return new Promise((resolve) => {

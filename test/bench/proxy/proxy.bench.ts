@@ -128,20 +128,23 @@ const DOH_PORT = PORT_BASE + 3;
 const DOH_SERVER_PORT = PORT_BASE + 5;
 const DOH_SERVER_PROBE_PORT = PORT_BASE + 6;
 
+/** What can stand in dnsdist-ts's place: the floors. */
+type StandIn =
+  | 'node-floor'
+  | 'node-cache-floor'
+  | 'epoll-floor'
+  | 'node-tcp-floor'
+  | 'native-tcp-floor'
+  | 'tcp-epoll-floor'
+  | 'node-doh-floor'
+  | 'node-dot-floor';
+
 interface Scenario {
   name: string;
   mode: 'udp' | 'tcp' | 'dot' | 'doh' | 'dot-new';
   config: string;
   /** Measure this stand-in in dnsdist-ts's place (dnsdist still runs `config`). */
-  standIn?:
-    | 'node-floor'
-    | 'node-cache-floor'
-    | 'epoll-floor'
-    | 'node-tcp-floor'
-    | 'native-tcp-floor'
-    | 'tcp-epoll-floor'
-    | 'node-doh-floor'
-    | 'node-dot-floor';
+  standIn?: StandIn;
   /** A DoH server (dnsdist 1.7.3 with addDOHLocal before the fast backend) must run for it. */
   needsDohServer?: boolean;
 }
@@ -322,17 +325,7 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
-type Kind =
-  | 'dnsdist'
-  | 'dnsdist-ts'
-  | 'node-floor'
-  | 'node-cache-floor'
-  | 'epoll-floor'
-  | 'node-tcp-floor'
-  | 'native-tcp-floor'
-  | 'tcp-epoll-floor'
-  | 'node-doh-floor'
-  | 'node-dot-floor';
+type Kind = 'dnsdist' | 'dnsdist-ts' | StandIn;
 
 function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
