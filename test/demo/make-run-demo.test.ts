@@ -107,10 +107,14 @@ describeRequires('make run with root and bpffs: the demo enforces its dynamic bl
 
     // The user's own queries (127.0.0.1) are answered, during the flood and after; the attacker's are not.
     expect(attack.stdout).toMatch(/^ {2}attacker: Queries sent: \d+/m);
-    // A loaded machine (CI shares two cores with the flood) may time out the odd one; a block would lose them all.
+    // A loaded machine (CI shares two cores with the flood, and dnsperf gives each query 1 s) may time out
+    // a few of them (9 of ~120 seen once in CI); a block of 127.0.0.1 would lose them all.
+    const sent = /^ {2}you {5}: Queries sent: (\d+)/m.exec(attack.stdout);
     const lost = /^ {2}you {5}: Queries lost: (\d+) /m.exec(attack.stdout);
+    expect(sent).not.toBeNull();
     expect(lost).not.toBeNull();
-    expect(Number(lost![1])).toBeLessThanOrEqual(6);
+    expect(Number(sent![1])).toBeGreaterThan(0);
+    expect(Number(lost![1])).toBeLessThanOrEqual(Number(sent![1]) / 10);
     expect(attack.stdout).toMatch(/^Your own queries from 127\.0\.0\.1 are still answered: .* -> 192\.0\.2\.10$/m);
     expect(attack.stdout).toMatch(/^The attacker \(127\.0\.0\.66\) is not: dig -b 127\.0\.0\.66 -> no answer \(blocked for 60 s\)$/m);
     expect(await digIn(demo)).toBe('192.0.2.10');
