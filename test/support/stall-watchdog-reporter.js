@@ -20,12 +20,18 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { clearInterval, setInterval, setTimeout } from 'node:timers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, relative } from 'node:path';
 
 // JEST_STALL_CHECK_MS only exists so that the watchdog's own test can run in seconds.
 const CHECK_EVERY_MS = Number(process.env.JEST_STALL_CHECK_MS ?? 15_000);
 const REPORT_WAIT_MS = 10_000;
 const KILL_WORKER_AFTER_MS = 30_000;
+
+/** Where the jest process `jestPid`'s workers say what they run, and write their diagnostic reports. */
+export function watchDirectory(jestPid) {
+  return join(tmpdir(), `dnsdist-ts-jest-watch-${jestPid}`);
+}
 
 function read(path) {
   try {
@@ -35,17 +41,16 @@ function read(path) {
   }
 }
 
-function processLine(pid) {
+/** /proc/PID/stat's fields after the command name (state, ppid, …); the name is in parentheses and may hold spaces. */
+function statFields(pid) {
   const stat = read(`/proc/${pid}/stat`);
-  // The command name is in parentheses and may hold spaces: the state follows the last ')'.
-  const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  const cmd = read(`/proc/${pid}/cmdline`).split('\0').join(' ').trim().slice(0, 300);
-  return `pid ${pid} state ${state} wchan ${read(`/proc/${pid}/wchan`)}: ${cmd}`;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-function parentOf(pid) {
-  const stat = read(`/proc/${pid}/stat`);
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+function processLine(pid) {
+  const state = statFields(pid)[0];
+  const cmd = read(`/proc/${pid}/cmdline`).split('\0').join(' ').trim().slice(0, 300);
+  return `pid ${pid} state ${state} wchan ${read(`/proc/${pid}/wchan`)}: ${cmd}`;
 }
 
 /** Every process below `root`, depth first. */
@@ -53,7 +58,7 @@ function descendants(root) {
   const children = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const ppid = parentOf(name);
+    const ppid = Number(statFields(name)[1]);
     if (!children.has(ppid)) children.set(ppid, []);
     children.get(ppid).push(Number(name));
   }
@@ -104,7 +109,7 @@ export default class StallWatchdogReporter {
   constructor(globalConfig) {
     this.rootDir = globalConfig?.rootDir ?? process.cwd();
     this.limitMs = Number(process.env.JEST_STALL_SECONDS ?? 360) * 1000;
-    this.dir = join(tmpdir(), `dnsdist-ts-jest-watch-${process.pid}`);
+    this.dir = watchDirectory(process.pid);
     this.running = new Map();
     this.handled = new Set();
     this.diagnoses = [];
@@ -206,12 +211,12 @@ export default class StallWatchdogReporter {
     }
     const deadline = Date.now() + REPORT_WAIT_MS;
     while (Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       // Node names a report report.<date>.<time>.<pid>.<thread>.<seq>.json.
       const fresh = readdirSync(this.dir).find((f) => f.endsWith('.json') && f.includes(`.${pid}.`) && !before.has(f));
       if (fresh === undefined) continue;
       // The report is written in one go, but give the writer a moment to finish the file.
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       return summariseReport(read(join(this.dir, fresh)));
     }
     return [

@@ -9,10 +9,10 @@
  */
 /* global expect -- jest's, in the test file's environment */
 import { existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchDirectory } from './stall-watchdog-reporter.js';
 
-const dir = join(tmpdir(), `dnsdist-ts-jest-watch-${process.ppid}`);
+const dir = watchDirectory(process.ppid);
 const testPath = expect.getState().testPath;
 if (testPath !== undefined && existsSync(dir)) {
   writeFileSync(join(dir, `worker-${process.pid}`), testPath);

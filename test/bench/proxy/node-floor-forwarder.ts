@@ -54,12 +54,11 @@ function forward(listenPort: number, backendPort: number): void {
 
   frontend.onDatagram((data, length, from, fromPort) => {
     if (length < 12 || from.length !== 4) return;
-    let key = 0;
     if (cache !== undefined) {
       // FNV-1a over the query past its ID.
       let h = 0x811c9dc5;
       for (let i = 2; i < length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
-      key = h >>> 0;
+      const key = h >>> 0;
       const answer = cache.get(key);
       if (answer !== undefined) {
         answer[0] = data[0]!;
@@ -67,9 +66,9 @@ function forward(listenPort: number, backendPort: number): void {
         frontend.send(answer, answer.length, from, fromPort);
         return;
       }
+      questionKeys[nextId] = key;
     }
     const id = nextId;
-    questionKeys[id] = key;
     nextId = (nextId + 1) & 0xffff;
     clientIds[id] = (data[0]! << 8) | data[1]!;
     clientPorts[id] = fromPort;

@@ -166,17 +166,14 @@ function dotCertificate(): { cert: string; key: string } {
   return dotFiles;
 }
 
+const cached = `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n`;
+
 const scenarios: Scenario[] = [
   { name: 'udp', mode: 'udp', config: base },
   { name: 'floor', mode: 'udp', config: base, standIn: 'node-floor' },
   { name: 'epoll', mode: 'udp', config: base, standIn: 'epoll-floor' },
-  { name: 'cache', mode: 'udp', config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n` },
-  {
-    name: 'cache-floor',
-    mode: 'udp',
-    config: `${base}pc = newPacketCache(10000)\ngetPool(""):setCache(pc)\n`,
-    standIn: 'node-cache-floor',
-  },
+  { name: 'cache', mode: 'udp', config: cached },
+  { name: 'cache-floor', mode: 'udp', config: cached, standIn: 'node-cache-floor' },
   { name: 'tcp', mode: 'tcp', config: base },
   { name: 'tcp-floor', mode: 'tcp', config: base, standIn: 'node-tcp-floor' },
   { name: 'tcp-native-floor', mode: 'tcp', config: base, standIn: 'native-tcp-floor' },
@@ -327,6 +324,9 @@ function answers(port: number): Promise<boolean> {
 
 type Kind = 'dnsdist' | 'dnsdist-ts' | StandIn;
 
+/** The stand-ins that run N worker threads at N (each says when every worker listens); the others run only at N = 1. */
+const STAND_INS_WITH_WORKERS: ReadonlySet<Kind> = new Set<Kind>(['node-floor', 'node-cache-floor', 'native-tcp-floor']);
+
 function spawnProxy(kind: Kind, conf: string, workers: number): ChildProcess {
   switch (kind) {
     case 'dnsdist':
@@ -451,8 +451,7 @@ async function startProxy(kind: Kind, config: string, workers: number): Promise<
     if (Date.now() > deadline) throw new Error(`${kind} did not answer within 15 s`);
   }
   // One worker answering is not all of them listening: dnsdist-ts says when every worker is.
-  if ((kind === 'dnsdist-ts' || kind === 'node-floor' || kind === 'node-cache-floor' || kind === 'native-tcp-floor') && workers > 1)
-    await allWorkersListening(kind, child, deadline);
+  if ((kind === 'dnsdist-ts' || STAND_INS_WITH_WORKERS.has(kind)) && workers > 1) await allWorkersListening(kind, child, deadline);
   if (child.exitCode !== null) throw new Error(`${kind} exited (${child.exitCode}) on:\n${config}`);
   return child;
 }
@@ -677,15 +676,7 @@ async function main(): Promise<void> {
   try {
     const rows = WORKERS.flatMap((workers) =>
       scenarios
-        .filter(
-          (s) =>
-            ONLY.includes(s.name) &&
-            (workers === 1 ||
-              !s.standIn ||
-              s.standIn === 'node-floor' ||
-              s.standIn === 'node-cache-floor' ||
-              s.standIn === 'native-tcp-floor'),
-        )
+        .filter((s) => ONLY.includes(s.name) && (workers === 1 || !s.standIn || STAND_INS_WITH_WORKERS.has(s.standIn)))
         .map((sc) => ({ sc, workers })),
     );
     for (const { sc, workers } of rows) {
